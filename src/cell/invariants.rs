@@ -1,0 +1,126 @@
+//! An independent checker of the cell's invariants.
+//!
+//! [`super::state::CellState`] asserts what each change could break; this
+//! module recomputes everything from the task records alone and compares, so
+//! a bug in the incremental bookkeeping cannot hide itself. Tests and the
+//! `--check-invariants` run option call it after every event.
+
+use super::resources::{Resources, GPU_MILLI_PER_DEVICE};
+use super::state::{CellState, TaskState};
+use crate::workload::Band;
+
+/// Checks every invariant; returns the first violation found.
+pub fn check(st: &CellState) -> Result<(), String> {
+    check_machines(st)?;
+    check_tasks(st)?;
+    check_ledger(st)
+}
+
+fn check_machines(st: &CellState) -> Result<(), String> {
+    let n = st.cell().len();
+    let mut used = vec![Resources::ZERO; n];
+    let mut gpu_used: Vec<Vec<u32>> = st
+        .cell()
+        .machines
+        .iter()
+        .map(|m| vec![0; m.capacity.gpus as usize])
+        .collect();
+    for (t, rec) in st.tasks().iter().enumerate() {
+        if let TaskState::Running { machine, gpu, .. } = &rec.state {
+            let m = *machine as usize;
+            used[m] = used[m].add(&st.job(rec.job).spec.request.res);
+            let mut taken = vec![GPU_MILLI_PER_DEVICE; gpu_used[m].len()];
+            gpu.take_from(&mut taken);
+            for (d, left) in taken.iter().enumerate() {
+                gpu_used[m][d] += GPU_MILLI_PER_DEVICE - left;
+            }
+            if !st.machine(*machine).tasks.contains(&(t as u32)) {
+                return Err(format!("task {t} running on {m} but not in its list"));
+            }
+        }
+    }
+    for (m, ms) in st.machines().iter().enumerate() {
+        let cap = st.cell().machines[m].capacity;
+        if !used[m].fits_in(&cap.res) {
+            return Err(format!("machine {m} over capacity: {:?} > {:?}", used[m], cap.res));
+        }
+        if ms.free != cap.res.saturating_sub(&used[m]) {
+            return Err(format!("machine {m} free {:?} != capacity - used", ms.free));
+        }
+        for (d, u) in gpu_used[m].iter().enumerate() {
+            if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != GPU_MILLI_PER_DEVICE - u {
+                return Err(format!("machine {m} gpu {d}: used {u}, free {}", ms.gpu_free_milli[d]));
+            }
+        }
+        let by_prio_total = ms
+            .by_priority()
+            .iter()
+            .fold(Resources::ZERO, |a, (_, r)| a.add(r));
+        if by_prio_total != used[m] {
+            return Err(format!("machine {m} per-priority totals disagree"));
+        }
+        for &t in &ms.tasks {
+            match st.task(t).state {
+                TaskState::Running { machine, .. } if machine as usize == m => {}
+                _ => return Err(format!("machine {m} lists task {t}, which is not running there")),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_tasks(st: &CellState) -> Result<(), String> {
+    let mut pending = 0usize;
+    for (t, rec) in st.tasks().iter().enumerate() {
+        let job = st.job(rec.job);
+        let queued = st.pending().contains(job.priority(), job.id, t as u32);
+        let is_pending = rec.state == TaskState::Pending;
+        if queued != is_pending {
+            return Err(format!("task {t}: state {:?} but queued = {queued}", rec.state));
+        }
+        pending += usize::from(is_pending);
+        if let TaskState::Running { machine, .. } = rec.state {
+            let copies = st.machine(machine).tasks.iter().filter(|&&x| x == t as u32).count();
+            if copies != 1 {
+                return Err(format!("task {t} listed {copies} times on machine {machine}"));
+            }
+        }
+    }
+    if pending != st.pending().len() {
+        return Err(format!("{pending} pending tasks but queue holds {}", st.pending().len()));
+    }
+    Ok(())
+}
+
+fn check_ledger(st: &CellState) -> Result<(), String> {
+    let l = st.ledger();
+    let mut running = [0u64; 4];
+    let mut pending = [0u64; 4];
+    let mut alloc = [Resources::ZERO; 4];
+    let mut finished = 0u64;
+    for rec in st.tasks() {
+        let job = st.job(rec.job);
+        let b = job.band().index();
+        match rec.state {
+            TaskState::Pending => pending[b] += 1,
+            TaskState::Running { .. } => {
+                running[b] += 1;
+                alloc[b] = alloc[b].add(&job.spec.request.res);
+            }
+            TaskState::Finished => finished += 1,
+        }
+    }
+    for band in Band::ALL {
+        let b = band.index();
+        if running[b] != l.running_by_band[b] || pending[b] != l.pending_by_band[b] {
+            return Err(format!("{} task counts disagree with the ledger", band.name()));
+        }
+        if alloc[b] != l.alloc_by_band[b] {
+            return Err(format!("{} allocation disagrees with the ledger", band.name()));
+        }
+    }
+    if finished != l.tasks_finished || st.tasks().len() as u64 != l.tasks_submitted {
+        return Err("finished/submitted counts disagree with the ledger".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The pending queue: tasks waiting for a machine, by priority, then by job.
+//!
+//! Borg scans pending tasks from high to low priority and round-robin across
+//! jobs within a priority, so that one huge job cannot starve the others at
+//! its priority. Jobs within a priority keep the order in which they first
+//! had a pending task; a job's tasks are kept in task-id order. Lookups use
+//! hash maps, but every iteration goes through ordered maps, so the scan order
+//! is deterministic.
+
+use crate::workload::{JobId, Priority, TaskId};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Default)]
+struct Level {
+    /// Jobs with pending tasks, by the order they entered this level.
+    jobs: BTreeMap<u64, JobId>,
+    order_of_job: HashMap<JobId, u64>,
+    tasks: HashMap<JobId, BTreeSet<TaskId>>,
+}
+
+/// One priority's jobs and their pending tasks, as seen at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelSnapshot {
+    pub priority: Priority,
+    pub jobs: Vec<(JobId, Vec<TaskId>)>,
+}
+
+/// Pending tasks by priority (high first) and job (round-robin).
+#[derive(Debug, Default)]
+pub struct PendingQueue {
+    levels: BTreeMap<Reverse<Priority>, Level>,
+    len: usize,
+    next_order: u64,
+}
+
+impl PendingQueue {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a task. Returns false if it was already queued.
+    pub fn push(&mut self, priority: Priority, job: JobId, task: TaskId) -> bool {
+        let level = self.levels.entry(Reverse(priority)).or_default();
+        if !level.order_of_job.contains_key(&job) {
+            level.order_of_job.insert(job, self.next_order);
+            level.jobs.insert(self.next_order, job);
+            self.next_order += 1;
+        }
+        let added = level.tasks.entry(job).or_default().insert(task);
+        self.len += usize::from(added);
+        added
+    }
+
+    /// Removes a task. Returns false if it was not queued.
+    pub fn remove(&mut self, priority: Priority, job: JobId, task: TaskId) -> bool {
+        let Some(level) = self.levels.get_mut(&Reverse(priority)) else {
+            return false;
+        };
+        let Some(set) = level.tasks.get_mut(&job) else {
+            return false;
+        };
+        if !set.remove(&task) {
+            return false;
+        }
+        self.len -= 1;
+        if set.is_empty() {
+            level.tasks.remove(&job);
+            let order = level.order_of_job.remove(&job).expect("job has an order");
+            level.jobs.remove(&order);
+            if level.jobs.is_empty() {
+                self.levels.remove(&Reverse(priority));
+            }
+        }
+        true
+    }
+
+    pub fn contains(&self, priority: Priority, job: JobId, task: TaskId) -> bool {
+        self.levels
+            .get(&Reverse(priority))
+            .and_then(|l| l.tasks.get(&job))
+            .is_some_and(|s| s.contains(&task))
+    }
+
+    /// The queue's contents in scan order: priorities high to low, jobs in
+    /// arrival order, tasks in id order.
+    pub fn snapshot(&self) -> Vec<LevelSnapshot> {
+        self.levels
+            .iter()
+            .map(|(Reverse(p), level)| LevelSnapshot {
+                priority: *p,
+                jobs: level
+                    .jobs
+                    .values()
+                    .map(|j| (*j, level.tasks[j].iter().copied().collect()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Every queued task, in scan order of levels and jobs.
+    pub fn iter_tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.levels
+            .values()
+            .flat_map(|l| l.jobs.values().flat_map(move |j| l.tasks[j].iter().copied()))
+    }
+}
+
+/// Interleaves one level's jobs round-robin: the first task of every job, then
+/// the second of every job, and so on.
+pub fn round_robin(jobs: &[(JobId, Vec<TaskId>)]) -> Vec<(JobId, TaskId)> {
+    let longest = jobs.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(jobs.iter().map(|(_, t)| t.len()).sum());
+    for round in 0..longest {
+        for (j, tasks) in jobs {
+            if let Some(t) = tasks.get(round) {
+                out.push((*j, *t));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_high_priority_first_and_round_robin_within() {
+        let mut q = PendingQueue::default();
+        // Job 1 (prio 100) has tasks 10, 11, 12; job 2 (prio 100) has 20;
+        // job 3 (prio 200) has 30.
+        for t in [10, 11, 12] {
+            q.push(100, 1, t);
+        }
+        q.push(100, 2, 20);
+        q.push(200, 3, 30);
+        assert!(!q.push(200, 3, 30), "duplicates are refused");
+        assert_eq!(q.len(), 5);
+        let snap = q.snapshot();
+        assert_eq!(snap[0].priority, 200);
+        assert_eq!(snap[1].priority, 100);
+        // Round robin at prio 100: 10 (job 1), 20 (job 2), then 11, 12 (job 1).
+        assert_eq!(
+            round_robin(&snap[1].jobs),
+            vec![(1, 10), (2, 20), (1, 11), (1, 12)]
+        );
+        assert!(q.remove(100, 2, 20));
+        assert!(!q.remove(100, 2, 20));
+        assert!(q.remove(200, 3, 30));
+        assert_eq!(q.snapshot().len(), 1, "empty levels disappear");
+        assert_eq!(q.iter_tasks().collect::<Vec<_>>(), vec![10, 11, 12]);
+    }
+}

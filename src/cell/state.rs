@@ -1,0 +1,411 @@
+//! The mutable state of a cell: where every task is, and what every machine
+//! has left. This is the only place that changes it.
+//!
+//! Each mutator takes `now`, integrates the time-weighted allocation up to
+//! `now` before changing anything (so utilisation is exact, not sampled), and
+//! asserts the invariants that the change could break:
+//! - time never goes back;
+//! - a machine's free resources never go negative (no machine over capacity);
+//! - a task moves only along Pending → Running → (Pending | Finished), and is
+//!   in exactly one of: the pending queue, one machine's task list, finished.
+//!
+//! The independent whole-state checker is in [`super::invariants`].
+
+use super::pending::PendingQueue;
+use super::resources::{GpuAlloc, Resources};
+use super::{Cell, MachineId};
+use crate::time::{SimDuration, SimTime};
+use crate::workload::{Band, Job, JobId, JobSpec, Priority, TaskId};
+use std::collections::HashMap;
+
+/// Where a task is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    Running {
+        machine: MachineId,
+        since: SimTime,
+        gpu: GpuAlloc,
+    },
+    Finished,
+}
+
+/// One task's record.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    pub job: JobId,
+    pub index: u32,
+    pub state: TaskState,
+    /// How long the task runs once started; `None` = until the run ends.
+    pub duration: Option<SimDuration>,
+    /// When the task last entered the pending queue.
+    pub pending_since: SimTime,
+    /// When the task first started, if ever.
+    pub first_start: Option<SimTime>,
+    /// Bumped at every start, so a completion scheduled for an earlier start
+    /// (before an eviction) is recognised as stale.
+    pub incarnation: u32,
+    pub evictions: u32,
+}
+
+/// Why a running task was stopped before it finished.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EvictionCause {
+    /// A higher-priority task needed its resources.
+    Preemption,
+}
+
+impl EvictionCause {
+    pub const ALL: [EvictionCause; 1] = [EvictionCause::Preemption];
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionCause::Preemption => "preemption",
+        }
+    }
+}
+
+/// A machine's changing state.
+#[derive(Clone, Debug)]
+pub struct MachineState {
+    pub free: Resources,
+    /// Free milli-units per GPU device (1000 = idle device).
+    pub gpu_free_milli: Vec<u32>,
+    /// Running tasks, in no particular order.
+    pub tasks: Vec<TaskId>,
+    /// Resources allocated to running tasks, per priority, sorted by priority.
+    by_priority: Vec<(Priority, Resources)>,
+    /// Bumped at every change of this machine (for score caches).
+    pub seq: u64,
+}
+
+impl MachineState {
+    /// CPU and memory held by running tasks with priority below `threshold`.
+    pub fn allocated_below(&self, threshold: Priority) -> Resources {
+        self.by_priority
+            .iter()
+            .take_while(|(p, _)| *p < threshold)
+            .fold(Resources::ZERO, |acc, (_, r)| acc.add(r))
+    }
+
+    fn add_priority(&mut self, p: Priority, r: &Resources) {
+        match self.by_priority.binary_search_by_key(&p, |e| e.0) {
+            Ok(i) => self.by_priority[i].1 = self.by_priority[i].1.add(r),
+            Err(i) => self.by_priority.insert(i, (p, *r)),
+        }
+    }
+
+    fn sub_priority(&mut self, p: Priority, r: &Resources) {
+        let i = self
+            .by_priority
+            .binary_search_by_key(&p, |e| e.0)
+            .expect("priority entry of a running task");
+        let left = self.by_priority[i]
+            .1
+            .checked_sub(r)
+            .expect("per-priority allocation underflow");
+        if left == Resources::ZERO {
+            self.by_priority.remove(i);
+        } else {
+            self.by_priority[i].1 = left;
+        }
+    }
+
+    pub(crate) fn by_priority(&self) -> &[(Priority, Resources)] {
+        &self.by_priority
+    }
+}
+
+/// Running totals kept exact at every change.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    pub tasks_submitted: u64,
+    pub placements: u64,
+    pub tasks_finished: u64,
+    pub evictions: [u64; EvictionCause::ALL.len()],
+    pub running_by_band: [u64; 4],
+    pub pending_by_band: [u64; 4],
+    pub alloc_by_band: [Resources; 4],
+    pub gpu_milli_by_band: [u64; 4],
+    /// ∫ allocation dt per band, in (milli-core·µs, MiB·µs, GPU-milli·µs).
+    pub alloc_integral: [[u128; 3]; 4],
+    /// Submission → first start, per band, in µs.
+    pub wait_us: [Vec<u64>; 4],
+}
+
+/// Everything about a cell that changes during a run.
+pub struct CellState {
+    cell: Cell,
+    machines: Vec<MachineState>,
+    jobs: Vec<Job>,
+    tasks: Vec<TaskRecord>,
+    pending: PendingQueue,
+    /// Tasks of a job per failure domain, for jobs with spread limits only.
+    /// Looked up, never iterated.
+    spread_counts: HashMap<(JobId, u8, u32), u32>,
+    ledger: Ledger,
+    now: SimTime,
+}
+
+impl CellState {
+    pub fn new(cell: Cell) -> Self {
+        let machines = cell
+            .machines
+            .iter()
+            .map(|m| MachineState {
+                free: m.capacity.res,
+                gpu_free_milli: vec![
+                    super::resources::GPU_MILLI_PER_DEVICE;
+                    m.capacity.gpus as usize
+                ],
+                tasks: Vec::new(),
+                by_priority: Vec::new(),
+                seq: 0,
+            })
+            .collect();
+        CellState {
+            cell,
+            machines,
+            jobs: Vec::new(),
+            tasks: Vec::new(),
+            pending: PendingQueue::default(),
+            spread_counts: HashMap::new(),
+            ledger: Ledger::default(),
+            now: SimTime::ZERO,
+        }
+    }
+
+    pub fn cell(&self) -> &Cell {
+        &self.cell
+    }
+    pub fn machine(&self, m: MachineId) -> &MachineState {
+        &self.machines[m as usize]
+    }
+    pub fn machines(&self) -> &[MachineState] {
+        &self.machines
+    }
+    pub fn job(&self, j: JobId) -> &Job {
+        &self.jobs[j as usize]
+    }
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+    pub fn task(&self, t: TaskId) -> &TaskRecord {
+        &self.tasks[t as usize]
+    }
+    pub fn tasks(&self) -> &[TaskRecord] {
+        &self.tasks
+    }
+    pub fn job_of(&self, t: TaskId) -> &Job {
+        self.job(self.task(t).job)
+    }
+    pub fn pending(&self) -> &PendingQueue {
+        &self.pending
+    }
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Tasks of `job` running in domain `domain` of `level` (jobs with spread limits only).
+    pub fn job_tasks_in_domain(&self, job: JobId, level: super::domain::DomainLevel, domain: u32) -> u32 {
+        self.spread_counts
+            .get(&(job, level_index(level), domain))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Brings the clock and the allocation integral up to `now`.
+    pub fn advance(&mut self, now: SimTime) {
+        assert!(now >= self.now, "time went back: {} -> {}", self.now, now);
+        let dt = u128::from((now - self.now).as_us());
+        if dt > 0 {
+            for b in 0..4 {
+                let r = &self.ledger.alloc_by_band[b];
+                let acc = &mut self.ledger.alloc_integral[b];
+                acc[0] += u128::from(r.cpu_milli) * dt;
+                acc[1] += u128::from(r.mem_mib) * dt;
+                acc[2] += u128::from(self.ledger.gpu_milli_by_band[b]) * dt;
+            }
+        }
+        self.now = now;
+    }
+
+    /// Admits a job: all its tasks become pending.
+    pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
+        self.advance(now);
+        let id = self.jobs.len() as JobId;
+        let first_task = self.tasks.len() as TaskId;
+        let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
+        let band = spec.band();
+        for (index, duration) in spec.task_durations.iter().enumerate() {
+            let t = first_task + index as TaskId;
+            self.tasks.push(TaskRecord {
+                job: id,
+                index: index as u32,
+                state: TaskState::Pending,
+                duration: *duration,
+                pending_since: now,
+                first_start: None,
+                incarnation: 0,
+                evictions: 0,
+            });
+            let added = self.pending.push(spec.priority, id, t);
+            assert!(added);
+        }
+        let n = spec.task_count() as u64;
+        self.ledger.tasks_submitted += n;
+        self.ledger.pending_by_band[band.index()] += n;
+        self.jobs.push(Job {
+            id,
+            spec,
+            submit_time: now,
+            first_task,
+            ever_schedulable,
+        });
+        id
+    }
+
+    /// Starts a pending task on a machine. The caller (the scheduler) has
+    /// checked that it fits; this asserts it.
+    pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
+        self.advance(now);
+        let job = &self.jobs[self.tasks[task as usize].job as usize];
+        let (job_id, prio, band, req) = (job.id, job.priority(), job.band(), job.spec.request);
+        let ms = &mut self.machines[machine as usize];
+        let rec = &mut self.tasks[task as usize];
+        assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
+        ms.free = ms.free.checked_sub(&req.res).unwrap_or_else(|| {
+            panic!("machine {machine} over capacity placing task {task}")
+        });
+        let gpu = req
+            .gpu
+            .choose_devices(&ms.gpu_free_milli)
+            .unwrap_or_else(|| panic!("machine {machine} has no GPU for task {task}"));
+        gpu.take_from(&mut ms.gpu_free_milli);
+        ms.tasks.push(task);
+        ms.add_priority(prio, &req.res);
+        ms.seq += 1;
+        if rec.first_start.is_none() {
+            rec.first_start = Some(now);
+            let wait = (now - self.jobs[job_id as usize].submit_time).as_us();
+            self.ledger.wait_us[band.index()].push(wait);
+        }
+        rec.incarnation += 1;
+        rec.state = TaskState::Running {
+            machine,
+            since: now,
+            gpu,
+        };
+        let removed = self.pending.remove(prio, job_id, task);
+        assert!(removed, "task {task} was not in the pending queue");
+        let l = &mut self.ledger;
+        l.placements += 1;
+        l.pending_by_band[band.index()] -= 1;
+        l.running_by_band[band.index()] += 1;
+        l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
+        l.gpu_milli_by_band[band.index()] += req.gpu.milli();
+        self.bump_spread(job_id, machine, true);
+    }
+
+    /// Stops a running task and returns it to the pending queue.
+    pub fn evict(&mut self, now: SimTime, task: TaskId, cause: EvictionCause) {
+        self.advance(now);
+        self.release(task);
+        let rec = &mut self.tasks[task as usize];
+        rec.state = TaskState::Pending;
+        rec.pending_since = now;
+        rec.evictions += 1;
+        let job = &self.jobs[rec.job as usize];
+        let added = self.pending.push(job.priority(), job.id, task);
+        assert!(added, "evicted task {task} already pending");
+        self.ledger.pending_by_band[job.band().index()] += 1;
+        self.ledger.evictions[cause as usize] += 1;
+    }
+
+    /// Completes a running task if `incarnation` is its current one. Returns
+    /// false (and changes nothing but the clock) for a stale completion.
+    pub fn finish(&mut self, now: SimTime, task: TaskId, incarnation: u32) -> bool {
+        self.advance(now);
+        let rec = &self.tasks[task as usize];
+        if rec.incarnation != incarnation || !matches!(rec.state, TaskState::Running { .. }) {
+            return false;
+        }
+        self.release(task);
+        self.tasks[task as usize].state = TaskState::Finished;
+        self.ledger.tasks_finished += 1;
+        true
+    }
+
+    /// Takes a running task off its machine (state is left to the caller).
+    fn release(&mut self, task: TaskId) {
+        let rec = &self.tasks[task as usize];
+        let TaskState::Running { machine, gpu, .. } = &rec.state else {
+            panic!("task {task} is not running");
+        };
+        let machine = *machine;
+        let job = &self.jobs[rec.job as usize];
+        let (job_id, prio, band, req) = (job.id, job.priority(), job.band(), job.spec.request);
+        let cap = self.cell.machines[machine as usize].capacity.res;
+        let ms = &mut self.machines[machine as usize];
+        ms.free = ms.free.add(&req.res);
+        assert!(ms.free.fits_in(&cap), "machine {machine} free above capacity");
+        gpu.release_into(&mut ms.gpu_free_milli);
+        let pos = ms.tasks.iter().position(|&t| t == task).expect("on machine");
+        ms.tasks.swap_remove(pos);
+        ms.sub_priority(prio, &req.res);
+        ms.seq += 1;
+        let l = &mut self.ledger;
+        l.running_by_band[band.index()] -= 1;
+        l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].saturating_sub(&req.res);
+        l.gpu_milli_by_band[band.index()] -= req.gpu.milli();
+        self.bump_spread(job_id, machine, false);
+    }
+
+    fn bump_spread(&mut self, job: JobId, machine: MachineId, up: bool) {
+        if self.jobs[job as usize].spec.spread.is_empty() {
+            return;
+        }
+        for level in 0..3u8 {
+            let domain = self.cell.domains.domain_of(machine as usize, level_of(level));
+            let c = self.spread_counts.entry((job, level, domain)).or_insert(0);
+            if up {
+                *c += 1;
+            } else {
+                *c -= 1;
+            }
+        }
+    }
+
+    /// All tasks of a job, by id.
+    pub fn job_tasks(&self, j: JobId) -> std::ops::Range<TaskId> {
+        let job = self.job(j);
+        job.first_task..job.first_task + job.spec.task_count() as TaskId
+    }
+
+    /// Band of a task.
+    pub fn band_of(&self, t: TaskId) -> Band {
+        self.job_of(t).band()
+    }
+}
+
+/// Domain levels by index, as stored in the spread counters.
+pub fn level_of(i: u8) -> super::domain::DomainLevel {
+    use super::domain::DomainLevel;
+    match i {
+        0 => DomainLevel::Machine,
+        1 => DomainLevel::Rack,
+        _ => DomainLevel::Power,
+    }
+}
+
+/// Index of a domain level in the spread counters.
+pub fn level_index(l: super::domain::DomainLevel) -> u8 {
+    use super::domain::DomainLevel;
+    match l {
+        DomainLevel::Machine => 0,
+        DomainLevel::Rack => 1,
+        DomainLevel::Power => 2,
+    }
+}

@@ -1,0 +1,128 @@
+//! The command line. This is the imperative shell: the only place (with
+//! `main.rs`) that reads the wall clock, looks at the terminal, or touches
+//! the file system.
+
+use borgsim::error::Error;
+use borgsim::metrics::report::{self, RunInfo};
+use borgsim::metrics::summary::Summary;
+use borgsim::scenario::{self, Scenario};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(name = "borgsim", version, about = "A deterministic Borg-style cluster scheduler simulator")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario (the embedded quickstart if none is given) and write its outputs.
+    Run(RunArgs),
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario TOML file.
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// The scenario TOML file; omit to run the embedded quickstart.
+    pub scenario: Option<PathBuf>,
+    /// Override the scenario's root seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory [default: reports/<scenario name>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no summary on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not render PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Check every invariant after every event (slow; for debugging).
+    #[arg(long)]
+    pub check_invariants: bool,
+}
+
+/// Runs the command; returns the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    let result = match cli.command {
+        None => run(RunArgs::default()),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Validate { scenario }) => validate(&scenario),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn validate(path: &PathBuf) -> Result<(), Error> {
+    let sc = Scenario::load(path)?;
+    let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
+    println!(
+        "{}: ok: scenario {:?}, {} machines, {} job classes, {} s, policy {}",
+        path.display(),
+        sc.name,
+        machines,
+        sc.workload.jobs.len(),
+        sc.duration_s,
+        sc.scheduler.policy.name()
+    );
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<(), Error> {
+    let mut sc = match &args.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::quickstart(),
+    };
+    if let Some(seed) = args.seed {
+        sc.seed = seed;
+    }
+    let out = args.out.clone().unwrap_or_else(|| scenario::default_out_dir(&sc));
+    let started = Instant::now();
+    let mut sim = borgsim::build_simulation(&sc, args.check_invariants);
+    let bar = progress_bar(&sc, args.quiet);
+    sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let summary = Summary::of(&sc, &sim);
+    let run = RunInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        wall_time_s: (wall * 1e6).round() / 1e6,
+        events_processed: sim.events_processed(),
+        events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
+        peak_rss_mib: report::peak_rss_mib(),
+    };
+    report::write_all(&out, &sim, &summary, &run, !args.no_plots)?;
+    if !args.quiet {
+        println!("{}", summary.human());
+        println!("outputs in {}/ ({:.2} s wall)", out.display(), wall);
+    }
+    Ok(())
+}
+
+/// A progress bar over simulated seconds, on stderr, only on a terminal.
+fn progress_bar(sc: &Scenario, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(sc.duration_s);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} simulated {pos}/{len} s [{bar:40}] {elapsed} elapsed")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,41 @@
+//! What a run reports: the summary, the time series, the pending tasks, and
+//! plots. Results are data first; plots are rendered from the same data.
+
+pub mod pending;
+#[cfg(feature = "plots")]
+pub mod plot;
+pub mod report;
+pub mod summary;
+pub mod timeseries;
+
+/// Nearest-rank percentile of sorted values: the smallest value such that at
+/// least `pct` % of the values are at or below it. `None` if empty.
+pub fn percentile(sorted: &[u64], pct: u32) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let rank = (u64::from(pct) * n).div_ceil(100).max(1);
+    Some(sorted[(rank - 1) as usize])
+}
+
+/// Rounds a fraction to 6 decimals, so summaries read cleanly.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=10).collect();
+        // p50 of 10 values: rank ceil(5.0) = 5 -> 5; p90: rank 9 -> 9; p99: rank ceil(9.9) = 10.
+        assert_eq!(percentile(&v, 50), Some(5));
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&v, 99), Some(10));
+        assert_eq!(percentile(&[7], 1), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+    }
+}

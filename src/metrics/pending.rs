@@ -1,0 +1,81 @@
+//! `pending.csv`: every task still pending at the end, and why.
+//!
+//! The reasons are those of the last failed attempt for the task's job (all
+//! tasks of a job are identical, so they share it): per filter reason, how
+//! many machines were rejected for it.
+
+use crate::cell::state::TaskState;
+use crate::sched::reason::Reason;
+use crate::sim::Simulation;
+
+pub fn header() -> Vec<String> {
+    let mut h: Vec<String> = [
+        "task_id",
+        "job_id",
+        "job_name",
+        "band",
+        "priority",
+        "cpu_milli",
+        "mem_mib",
+        "gpu_milli",
+        "pending_since_s",
+        "evictions",
+        "status",
+        "last_attempt_s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    h.extend(Reason::ALL.iter().map(|r| r.key().to_string()));
+    h.push("why".into());
+    h
+}
+
+/// Rows for the still-pending tasks, in task-id order.
+pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
+    let st = sim.state();
+    let machines = st.cell().len();
+    let secs = |us: u64| format!("{}", crate::time::SimTime(us)).trim_end_matches('s').to_string();
+    st.tasks()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state == TaskState::Pending)
+        .map(|(t, r)| {
+            let job = st.job(r.job);
+            let req = job.spec.request;
+            let why = sim.scheduler().why_pending(job.id);
+            let (status, attempt, counts, text) = match (job.ever_schedulable, why) {
+                (false, _) => (
+                    "never_schedulable",
+                    String::new(),
+                    None,
+                    "larger than every machine (or no machine satisfies its constraints)".to_string(),
+                ),
+                (true, None) => ("not_attempted", String::new(), None, "no scheduling pass since it became pending".into()),
+                (true, Some(w)) => (
+                    "unschedulable",
+                    secs(w.attempt_us),
+                    Some(&w.counts),
+                    w.counts.describe(machines),
+                ),
+            };
+            let mut row = vec![
+                t.to_string(),
+                job.id.to_string(),
+                job.spec.name.clone(),
+                job.band().name().to_string(),
+                job.priority().to_string(),
+                req.res.cpu_milli.to_string(),
+                req.res.mem_mib.to_string(),
+                req.gpu.milli().to_string(),
+                secs(r.pending_since.as_us()),
+                r.evictions.to_string(),
+                status.to_string(),
+                attempt,
+            ];
+            row.extend(Reason::ALL.iter().map(|x| counts.map_or(0, |c| c.get(*x)).to_string()));
+            row.push(text);
+            row
+        })
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! Scenarios: TOML files that say what to simulate.
+//!
+//! A scenario names the cell (machine classes and the failure-domain shape),
+//! the workload (job classes), the scheduler (policy, preemption) and the run
+//! (seed, duration, sample interval). Unknown keys are errors
+//! (`deny_unknown_fields`), modes are enums, and [`Scenario::validate`]
+//! checks every value before anything runs, naming the offending key.
+//! `scenarios/quickstart.toml` is compiled into the binary as the default.
+
+mod build;
+mod model;
+
+pub use model::*;
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The embedded default scenario.
+pub const QUICKSTART_TOML: &str = include_str!("../../scenarios/quickstart.toml");
+
+/// The name under which the embedded scenario is reported.
+pub const QUICKSTART_ORIGIN: &str = "<embedded>/quickstart.toml";
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// The embedded quickstart scenario.
+    pub fn quickstart() -> Scenario {
+        Scenario::parse(QUICKSTART_TOML, Path::new(QUICKSTART_ORIGIN))
+            .expect("the embedded quickstart scenario is valid")
+    }
+
+    /// Parses and validates scenario text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Scenario> {
+        let sc: Scenario = toml::from_str(text).map_err(|e| Error::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        sc.validate().map_err(|(key, message)| Error::Invalid {
+            path: origin.to_path_buf(),
+            key,
+            message,
+        })?;
+        Ok(sc)
+    }
+}
+
+/// The default output directory for a scenario: `reports/<name>/`.
+pub fn default_out_dir(sc: &Scenario) -> PathBuf {
+    Path::new("reports").join(&sc.name)
+}

@@ -1,0 +1,272 @@
+//! The serde model of a scenario file, and its validation.
+
+use crate::cell::attrs::ConstraintOp;
+use crate::sched::Policy;
+use crate::workload::dist::Dist;
+use crate::workload::Band;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Names the output directory; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Root seed; every random stream is split from it.
+    pub seed: u64,
+    /// Simulated time to run, in seconds.
+    pub duration_s: u64,
+    /// Interval between time-series samples, in seconds.
+    #[serde(default = "default_sample_interval_s")]
+    pub sample_interval_s: u64,
+    pub cell: CellConfig,
+    pub scheduler: SchedulerConfig,
+    pub workload: WorkloadConfig,
+}
+
+fn default_sample_interval_s() -> u64 {
+    60
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellConfig {
+    #[serde(default = "default_machines_per_rack")]
+    pub machines_per_rack: u32,
+    #[serde(default = "default_racks_per_power_domain")]
+    pub racks_per_power_domain: u32,
+    /// Machine classes; machines are numbered class by class, in order.
+    pub machines: Vec<MachineClass>,
+}
+
+fn default_machines_per_rack() -> u32 {
+    40
+}
+fn default_racks_per_power_domain() -> u32 {
+    10
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineClass {
+    pub count: u32,
+    pub cpu_milli: u64,
+    pub mem_mib: u64,
+    #[serde(default)]
+    pub gpus: u32,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub policy: Policy,
+    #[serde(default = "yes")]
+    pub preemption: bool,
+    /// Minimum simulated time between two scheduling passes, in ms.
+    #[serde(default = "default_pass_interval_ms")]
+    pub pass_interval_ms: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_pass_interval_ms() -> u64 {
+    1000
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    pub jobs: Vec<JobClassConfig>,
+}
+
+/// One class of synthetic jobs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobClassConfig {
+    pub name: String,
+    pub band: Band,
+    /// Defaults to the lowest priority of the band.
+    pub priority: Option<u32>,
+    /// Jobs are attributed to this many users, drawn uniformly.
+    #[serde(default = "one")]
+    pub users: u32,
+    /// Jobs submitted at time 0.
+    #[serde(default)]
+    pub initial_jobs: u64,
+    /// Arrivals after the initial jobs; none if absent.
+    pub arrival: Option<Arrival>,
+    /// At most this many jobs in all.
+    pub max_jobs: Option<u64>,
+    pub tasks: Dist,
+    pub cpu_milli: Dist,
+    pub mem_mib: Dist,
+    #[serde(default)]
+    pub gpu: GpuConfig,
+    /// How long each task runs, in seconds; absent = until the end (services).
+    pub duration_s: Option<Dist>,
+    pub max_per_machine: Option<u32>,
+    pub max_per_rack: Option<u32>,
+    pub max_per_power_domain: Option<u32>,
+    #[serde(default)]
+    pub constraints: Vec<ConstraintConfig>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Arrival {
+    Poisson { per_hour: f64 },
+}
+
+#[derive(Copy, Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GpuConfig {
+    #[default]
+    None,
+    /// Whole devices per task.
+    Whole(u32),
+    /// Milli-share of one device per task (1..=999).
+    Share(u32),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintConfig {
+    pub attr: String,
+    pub op: ConstraintOp,
+    pub value: Option<String>,
+}
+
+/// A validation failure: (key path, message).
+pub type Invalid = (String, String);
+
+fn bad(key: impl Into<String>, msg: impl Into<String>) -> Invalid {
+    (key.into(), msg.into())
+}
+
+impl Scenario {
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !self.name.starts_with('.');
+        if !name_ok {
+            return Err(bad("name", format!("must be letters, digits, '-', '_' or '.', got {:?}", self.name)));
+        }
+        if self.duration_s == 0 {
+            return Err(bad("duration_s", "must be > 0"));
+        }
+        if self.sample_interval_s == 0 {
+            return Err(bad("sample_interval_s", "must be > 0"));
+        }
+        if self.scheduler.pass_interval_ms == 0 {
+            return Err(bad("scheduler.pass_interval_ms", "must be > 0"));
+        }
+        self.cell.validate()?;
+        if self.workload.jobs.is_empty() {
+            return Err(bad("workload.jobs", "needs at least one job class"));
+        }
+        for (i, j) in self.workload.jobs.iter().enumerate() {
+            j.validate(&format!("workload.jobs[{i}]"))?;
+        }
+        Ok(())
+    }
+}
+
+impl CellConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.machines_per_rack == 0 {
+            return Err(bad("cell.machines_per_rack", "must be > 0"));
+        }
+        if self.racks_per_power_domain == 0 {
+            return Err(bad("cell.racks_per_power_domain", "must be > 0"));
+        }
+        if self.machines.is_empty() {
+            return Err(bad("cell.machines", "needs at least one machine class"));
+        }
+        for (i, m) in self.machines.iter().enumerate() {
+            let key = |k: &str| format!("cell.machines[{i}].{k}");
+            if m.count == 0 {
+                return Err(bad(key("count"), "must be > 0"));
+            }
+            if m.cpu_milli == 0 {
+                return Err(bad(key("cpu_milli"), "capacity must be > 0"));
+            }
+            if m.mem_mib == 0 {
+                return Err(bad(key("mem_mib"), "capacity must be > 0"));
+            }
+            if m.gpus > u32::from(u16::MAX) {
+                return Err(bad(key("gpus"), "at most 65535 devices per machine"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JobClassConfig {
+    fn validate(&self, at: &str) -> Result<(), Invalid> {
+        let key = |k: &str| format!("{at}.{k}");
+        if self.name.is_empty() {
+            return Err(bad(key("name"), "must not be empty"));
+        }
+        if let Some(p) = self.priority {
+            let (lo, hi) = self.band.range();
+            if p < lo || p > hi {
+                return Err(bad(key("priority"), format!("{p} is outside band {} ({lo}..={hi})", self.band.name())));
+            }
+        }
+        if self.users == 0 {
+            return Err(bad(key("users"), "must be > 0"));
+        }
+        if let Some(Arrival::Poisson { per_hour }) = self.arrival {
+            if !(per_hour.is_finite() && per_hour > 0.0) {
+                return Err(bad(key("arrival.poisson.per_hour"), format!("must be > 0, got {per_hour}")));
+            }
+        }
+        if self.initial_jobs == 0 && self.arrival.is_none() {
+            return Err(bad(key("arrival"), "no initial_jobs and no arrival process: the class would submit nothing"));
+        }
+        for (k, d) in [("tasks", &self.tasks), ("cpu_milli", &self.cpu_milli), ("mem_mib", &self.mem_mib)] {
+            d.validate().map_err(|m| bad(key(k), m))?;
+        }
+        if let Some(d) = &self.duration_s {
+            d.validate().map_err(|m| bad(key("duration_s"), m))?;
+        }
+        match self.gpu {
+            GpuConfig::Whole(0) => return Err(bad(key("gpu.whole"), "must be > 0")),
+            GpuConfig::Share(s) if s == 0 || s >= 1000 => {
+                return Err(bad(key("gpu.share"), format!("must be in 1..=999 milli, got {s}")))
+            }
+            _ => {}
+        }
+        for (k, v) in [
+            ("max_per_machine", self.max_per_machine),
+            ("max_per_rack", self.max_per_rack),
+            ("max_per_power_domain", self.max_per_power_domain),
+        ] {
+            if v == Some(0) {
+                return Err(bad(key(k), "must be > 0"));
+            }
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            let needs_value = matches!(c.op, ConstraintOp::Eq | ConstraintOp::Ne);
+            if needs_value != c.value.is_some() {
+                let what = if needs_value { "needs a value" } else { "takes no value" };
+                return Err(bad(key(&format!("constraints[{i}].value")), format!("op {:?} {what}", c.op)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! The scheduling plugins, one small struct per file.
+//!
+//! Filters: [`fits::ResourceFit`], [`constraints::AttributeConstraints`],
+//! [`spread::SpreadLimits`]. Scorers: [`worst_fit::WorstFit`],
+//! [`best_fit::BestFit`], [`hybrid::LeastStranded`].
+//!
+//! Scorers share one measure: for each dimension of the machine (CPU,
+//! memory, and GPU if the machine has GPUs), the fraction of its capacity left
+//! free after the placement, in units of `1/MAX_SCORE` (basis points),
+//! rounded down. Integer arithmetic throughout, so scores are exact.
+
+pub mod best_fit;
+pub mod constraints;
+pub mod fits;
+pub mod hybrid;
+pub mod spread;
+pub mod worst_fit;
+
+use super::plugin::{TaskView, MAX_SCORE};
+use crate::cell::state::CellState;
+use crate::cell::MachineId;
+
+/// Free fraction per dimension after placing `task` on `machine`, in
+/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs.
+pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    let cap = st.cell().machines[machine as usize].capacity;
+    let ms = st.machine(machine);
+    let req = &task.job.spec.request;
+    let frac = |free: u64, want: u64, cap: u64| -> u64 {
+        if cap == 0 {
+            return 0;
+        }
+        free.saturating_sub(want) * MAX_SCORE / cap
+    };
+    let mut f = FreeAfter {
+        dims: [0; 3],
+        len: 2,
+    };
+    f.dims[0] = frac(ms.free.cpu_milli, req.res.cpu_milli, cap.res.cpu_milli);
+    f.dims[1] = frac(ms.free.mem_mib, req.res.mem_mib, cap.res.mem_mib);
+    if cap.gpus > 0 {
+        let gpu_free: u64 = ms.gpu_free_milli.iter().map(|&g| u64::from(g)).sum();
+        f.dims[2] = frac(gpu_free, req.gpu.milli(), cap.gpu_milli());
+        f.len = 3;
+    }
+    f
+}
+
+/// Per-dimension free fractions (see [`free_after_bp`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FreeAfter {
+    dims: [u64; 3],
+    len: usize,
+}
+
+impl FreeAfter {
+    pub fn dims(&self) -> &[u64] {
+        &self.dims[..self.len]
+    }
+    /// The mean over dimensions, rounded down.
+    pub fn mean(&self) -> u64 {
+        self.dims().iter().sum::<u64>() / self.len as u64
+    }
+}

@@ -1,0 +1,59 @@
+//! Named pipelines: which filters run, in which order, and which scorers with
+//! which weights. The policy is an enum chosen in the scenario.
+
+use super::plugin::{Filter, Score, MAX_SCORE};
+use super::plugins::{best_fit, constraints, fits, hybrid, spread, worst_fit};
+use serde::{Deserialize, Serialize};
+
+/// The placement policies a scenario can choose.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Spread: most free resources after placement.
+    WorstFit,
+    /// Pack: least free resources after placement.
+    BestFit,
+    /// Borg's: least stranded resources, ties to best fit.
+    Hybrid,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 3] = [Policy::WorstFit, Policy::BestFit, Policy::Hybrid];
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::WorstFit => "worst_fit",
+            Policy::BestFit => "best_fit",
+            Policy::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// An ordered list of filters and weighted scorers.
+pub struct Profile {
+    pub filters: Vec<Box<dyn Filter + Send + Sync>>,
+    pub scorers: Vec<(Box<dyn Score + Send + Sync>, u64)>,
+}
+
+impl Profile {
+    /// The pipeline for a policy. Filters run cheapest-first; the first one to
+    /// reject a machine names the reason.
+    pub fn for_policy(policy: Policy) -> Profile {
+        let filters: Vec<Box<dyn Filter + Send + Sync>> = vec![
+            Box::new(constraints::AttributeConstraints),
+            Box::new(spread::SpreadLimits),
+            Box::new(fits::ResourceFit),
+        ];
+        let scorers: Vec<(Box<dyn Score + Send + Sync>, u64)> = match policy {
+            Policy::WorstFit => vec![(Box::new(worst_fit::WorstFit), 1)],
+            Policy::BestFit => vec![(Box::new(best_fit::BestFit), 1)],
+            // Lexicographic: stranding first, best fit breaks ties, because
+            // a best-fit score (≤ MAX_SCORE) never outweighs one unit of
+            // the stranded score weighted by MAX_SCORE + 1.
+            Policy::Hybrid => vec![
+                (Box::new(hybrid::LeastStranded), MAX_SCORE + 1),
+                (Box::new(best_fit::BestFit), 1),
+            ],
+        };
+        Profile { filters, scorers }
+    }
+}

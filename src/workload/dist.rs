@@ -1,0 +1,207 @@
+//! Distributions that scenarios name for sizes, counts and durations.
+//!
+//! Each is sampled as an `f64` and converted once, by the caller, to an
+//! integer quantity (milli-cores, MiB, tasks, µs) by rounding to the nearest
+//! integer; nothing downstream sees a float. Heavy-tailed choices (log-normal,
+//! Pareto) take an optional `max` so a single draw cannot exceed what the
+//! scenario deems plausible.
+//!
+//! In TOML a distribution is a one-key table: `{ constant = 4 }`,
+//! `{ uniform = { min = 1, max = 8 } }`, `{ choice = [1, 2, 4, 8] }`,
+//! `{ weighted = { values = [1, 2], weights = [3, 1] } }`,
+//! `{ exponential = { mean = 600 } }`,
+//! `{ lognormal = { median = 500, sigma = 1.0, max = 16000 } }`,
+//! `{ pareto = { scale = 100, shape = 1.5, max = 1e6 } }`.
+
+use crate::rng::SimRng;
+use rand::Rng;
+use rand_distr::{Distribution, Exp, LogNormal, Pareto};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Dist {
+    Constant(f64),
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    /// One of the values, each equally likely.
+    Choice(Vec<f64>),
+    /// One of the values, with the given relative weights.
+    Weighted {
+        values: Vec<f64>,
+        weights: Vec<f64>,
+    },
+    Exponential {
+        mean: f64,
+    },
+    /// Log-normal with the given median (= e^μ) and σ of the underlying normal.
+    Lognormal {
+        median: f64,
+        sigma: f64,
+        max: Option<f64>,
+    },
+    /// Pareto with minimum `scale` and tail index `shape` (α).
+    Pareto {
+        scale: f64,
+        shape: f64,
+        max: Option<f64>,
+    },
+}
+
+impl Dist {
+    /// Checks the parameters; the error says which one and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite_nonneg = |name: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a finite number >= 0, got {v}"))
+            }
+        };
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a finite number > 0, got {v}"))
+            }
+        };
+        match self {
+            Dist::Constant(v) => finite_nonneg("constant", *v),
+            Dist::Uniform { min, max } => {
+                finite_nonneg("min", *min)?;
+                finite_nonneg("max", *max)?;
+                if min > max {
+                    return Err(format!("min ({min}) must not exceed max ({max})"));
+                }
+                Ok(())
+            }
+            Dist::Choice(vs) => {
+                if vs.is_empty() {
+                    return Err("choice needs at least one value".into());
+                }
+                vs.iter().try_for_each(|v| finite_nonneg("value", *v))
+            }
+            Dist::Weighted { values, weights } => {
+                if values.is_empty() || values.len() != weights.len() {
+                    return Err("weighted needs as many weights as values, at least one".into());
+                }
+                values.iter().try_for_each(|v| finite_nonneg("value", *v))?;
+                weights.iter().try_for_each(|w| finite_nonneg("weight", *w))?;
+                if weights.iter().sum::<f64>() <= 0.0 {
+                    return Err("weights must not all be zero".into());
+                }
+                Ok(())
+            }
+            Dist::Exponential { mean } => positive("mean", *mean),
+            Dist::Lognormal { median, sigma, max } => {
+                positive("median", *median)?;
+                finite_nonneg("sigma", *sigma)?;
+                max.map_or(Ok(()), |m| positive("max", m))
+            }
+            Dist::Pareto { scale, shape, max } => {
+                positive("scale", *scale)?;
+                positive("shape", *shape)?;
+                max.map_or(Ok(()), |m| positive("max", m))
+            }
+        }
+    }
+
+    /// One draw. Parameters must have passed [`Dist::validate`].
+    pub fn sample(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform { min, max } => {
+                if min == max {
+                    *min
+                } else {
+                    rng.random_range(*min..=*max)
+                }
+            }
+            Dist::Choice(vs) => vs[rng.random_range(0..vs.len())],
+            Dist::Weighted { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                let mut x = rng.random::<f64>() * total;
+                for (v, w) in values.iter().zip(weights) {
+                    if x < *w {
+                        return *v;
+                    }
+                    x -= w;
+                }
+                *values.last().expect("validated non-empty")
+            }
+            Dist::Exponential { mean } => Exp::new(1.0 / mean).expect("validated").sample(rng),
+            Dist::Lognormal { median, sigma, max } => {
+                let v = LogNormal::new(median.ln(), *sigma).expect("validated").sample(rng);
+                max.map_or(v, |m| v.min(m))
+            }
+            Dist::Pareto { scale, shape, max } => {
+                let v = Pareto::new(*scale, *shape).expect("validated").sample(rng);
+                max.map_or(v, |m| v.min(m))
+            }
+        }
+    }
+
+    /// One draw, rounded to the nearest integer (negative draws become 0).
+    pub fn sample_u64(&self, rng: &mut SimRng) -> u64 {
+        to_u64(self.sample(rng))
+    }
+}
+
+/// Rounds a non-negative float to the nearest integer, saturating.
+pub fn to_u64(x: f64) -> u64 {
+    if x.is_nan() || x <= 0.0 {
+        0
+    } else {
+        x.round() as u64 // `as` saturates at u64::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng() -> SimRng {
+        SimRng::seed_from_u64(1)
+    }
+
+    #[test]
+    fn validation_names_the_parameter() {
+        let e = Dist::Uniform { min: 5.0, max: 1.0 }.validate().unwrap_err();
+        assert!(e.contains("min (5) must not exceed max (1)"), "{e}");
+        let e = Dist::Exponential { mean: 0.0 }.validate().unwrap_err();
+        assert!(e.starts_with("mean"), "{e}");
+        assert!(Dist::Choice(vec![]).validate().is_err());
+    }
+
+    #[test]
+    fn draws_stay_in_range_and_caps_apply() {
+        let mut r = rng();
+        for _ in 0..1000 {
+            let u = Dist::Uniform { min: 2.0, max: 3.0 }.sample(&mut r);
+            assert!((2.0..=3.0).contains(&u));
+            let p = Dist::Pareto { scale: 10.0, shape: 0.5, max: Some(100.0) }.sample(&mut r);
+            assert!((10.0..=100.0).contains(&p));
+            let c = Dist::Choice(vec![1.0, 2.0, 4.0, 8.0]).sample_u64(&mut r);
+            assert!([1, 2, 4, 8].contains(&c));
+        }
+        // Weighted 3:1 over 4000 draws: expect ~3000 of value 1 (±5 sigma ~ 140).
+        let w = Dist::Weighted { values: vec![1.0, 2.0], weights: vec![3.0, 1.0] };
+        let ones = (0..4000).filter(|_| w.sample_u64(&mut r) == 1).count();
+        assert!((2860..=3140).contains(&ones), "{ones}");
+    }
+
+    #[test]
+    fn lognormal_median_is_its_parameter() {
+        let mut r = rng();
+        let d = Dist::Lognormal { median: 500.0, sigma: 1.0, max: None };
+        let mut v: Vec<f64> = (0..4001).map(|_| d.sample(&mut r)).collect();
+        v.sort_by(f64::total_cmp);
+        let median = v[2000];
+        assert!((440.0..=560.0).contains(&median), "{median}");
+        assert_eq!(to_u64(2.5), 3);
+        assert_eq!(to_u64(-1.0), 0);
+    }
+}

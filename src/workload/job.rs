@@ -1,0 +1,164 @@
+//! Jobs, tasks, priorities and bands.
+//!
+//! As in Borg, a job is a set of identical tasks (same request, constraints and
+//! priority); tasks differ only in how long they run. The priority is an
+//! integer, and the band is a range of priorities, so that a higher band always
+//! outranks a lower one. The ranges follow the Google 2019 trace's tiers:
+//!
+//! | band        | priorities | prod? |
+//! |-------------|------------|-------|
+//! | best_effort | 0–99       | no    |
+//! | batch       | 100–119    | no    |
+//! | production  | 120–359    | yes   |
+//! | monitoring  | 360 and up | yes   |
+
+use crate::cell::attrs::Constraint;
+use crate::cell::domain::DomainLevel;
+use crate::cell::resources::Request;
+use crate::time::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+pub type Priority = u32;
+pub type JobId = u32;
+pub type TaskId = u32;
+
+/// Borg's priority bands, high to low.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    BestEffort,
+    Batch,
+    Production,
+    Monitoring,
+}
+
+impl Band {
+    /// All bands, low to high.
+    pub const ALL: [Band; 4] = [
+        Band::BestEffort,
+        Band::Batch,
+        Band::Production,
+        Band::Monitoring,
+    ];
+
+    /// The lowest priority of the production band: every priority at or above
+    /// it is prod.
+    pub const PROD_MIN_PRIORITY: Priority = 120;
+
+    /// The band a priority falls in.
+    pub fn of(p: Priority) -> Band {
+        match p {
+            0..=99 => Band::BestEffort,
+            100..=119 => Band::Batch,
+            120..=359 => Band::Production,
+            _ => Band::Monitoring,
+        }
+    }
+
+    /// The inclusive priority range of the band.
+    pub fn range(self) -> (Priority, Priority) {
+        match self {
+            Band::BestEffort => (0, 99),
+            Band::Batch => (100, 119),
+            Band::Production => (120, 359),
+            Band::Monitoring => (360, Priority::MAX),
+        }
+    }
+
+    /// The priority a job of this band gets when the scenario names none.
+    pub fn default_priority(self) -> Priority {
+        self.range().0
+    }
+
+    /// Prod = monitoring + production (Borg paper).
+    pub fn is_prod(self) -> bool {
+        matches!(self, Band::Production | Band::Monitoring)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Band::BestEffort => "best_effort",
+            Band::Batch => "batch",
+            Band::Production => "production",
+            Band::Monitoring => "monitoring",
+        }
+    }
+}
+
+/// How many of a job's tasks may share one failure domain.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SpreadLimit {
+    pub level: DomainLevel,
+    pub max_tasks: u32,
+}
+
+/// Everything the scheduler needs to know about a job, fixed at submission.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub name: String,
+    pub user: String,
+    pub priority: Priority,
+    /// The request of each task.
+    pub request: Request,
+    pub constraints: Vec<Constraint>,
+    /// Limits on tasks of this job per machine / rack / power domain.
+    pub spread: Vec<SpreadLimit>,
+    /// One entry per task: how long it runs once started; `None` = a service
+    /// that runs until the end of the simulation.
+    pub task_durations: Vec<Option<SimDuration>>,
+}
+
+impl JobSpec {
+    pub fn band(&self) -> Band {
+        Band::of(self.priority)
+    }
+    pub fn task_count(&self) -> usize {
+        self.task_durations.len()
+    }
+}
+
+/// A submitted job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: JobId,
+    pub spec: JobSpec,
+    pub submit_time: SimTime,
+    /// Task ids are `first_task .. first_task + task_count`.
+    pub first_task: TaskId,
+    /// False if no machine of the cell could host a task even when empty.
+    pub ever_schedulable: bool,
+}
+
+impl Job {
+    pub fn band(&self) -> Band {
+        self.spec.band()
+    }
+    pub fn priority(&self) -> Priority {
+        self.spec.priority
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_partition_priorities_in_order() {
+        assert_eq!(Band::of(0), Band::BestEffort);
+        assert_eq!(Band::of(99), Band::BestEffort);
+        assert_eq!(Band::of(100), Band::Batch);
+        assert_eq!(Band::of(119), Band::Batch);
+        assert_eq!(Band::of(Band::PROD_MIN_PRIORITY), Band::Production);
+        assert_eq!(Band::of(360), Band::Monitoring);
+        for b in Band::ALL {
+            let (lo, hi) = b.range();
+            assert_eq!(Band::of(lo), b);
+            assert_eq!(Band::of(hi), b);
+            assert_eq!(b.is_prod(), lo >= Band::PROD_MIN_PRIORITY);
+        }
+    }
+}
