@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "borgsim", version, about = "A deterministic Borg-style cluster scheduler simulator")]
+#[command(
+    name = "borgsim",
+    version,
+    about = "A deterministic Borg-style cluster scheduler simulator"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -37,7 +41,14 @@ pub struct RunArgs {
     /// Override the scenario's root seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output directory [default: reports/<scenario name>/].
+    /// Override the scenario's placement policy (worst_fit, best_fit, hybrid).
+    #[arg(long)]
+    pub policy: Option<borgsim::sched::Policy>,
+    /// Override the scenario's preemption switch.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub preemption: Option<bool>,
+    /// Output directory [default: reports/<scenario name>/, with the policy
+    /// appended when --policy overrides it].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// No progress bar and no summary on the terminal.
@@ -67,7 +78,7 @@ pub fn main_with(cli: Cli) -> i32 {
     }
 }
 
-fn validate(path: &PathBuf) -> Result<(), Error> {
+fn validate(path: &std::path::Path) -> Result<(), Error> {
     let sc = Scenario::load(path)?;
     let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
     println!(
@@ -90,7 +101,15 @@ fn run(args: RunArgs) -> Result<(), Error> {
     if let Some(seed) = args.seed {
         sc.seed = seed;
     }
-    let out = args.out.clone().unwrap_or_else(|| scenario::default_out_dir(&sc));
+    if let Some(p) = args.preemption {
+        sc.scheduler.preemption = p;
+    }
+    let mut default_out = scenario::default_out_dir(&sc);
+    if let Some(policy) = args.policy {
+        sc.scheduler.policy = policy;
+        default_out = default_out.with_file_name(format!("{}-{}", sc.name, policy.name()));
+    }
+    let out = args.out.clone().unwrap_or(default_out);
     let started = Instant::now();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants);
     let bar = progress_bar(&sc, args.quiet);
@@ -113,6 +132,14 @@ fn run(args: RunArgs) -> Result<(), Error> {
     Ok(())
 }
 
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err(format!("expected on or off, got {s:?}")),
+    }
+}
+
 /// A progress bar over simulated seconds, on stderr, only on a terminal.
 fn progress_bar(sc: &Scenario, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
@@ -120,9 +147,11 @@ fn progress_bar(sc: &Scenario, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(sc.duration_s);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} simulated {pos}/{len} s [{bar:40}] {elapsed} elapsed")
-            .expect("a valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} simulated {pos}/{len} s [{bar:40}] {elapsed} elapsed",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
     );
     bar
 }

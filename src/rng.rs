@@ -87,7 +87,9 @@ mod tests {
     #[test]
     fn streams_are_reproducible_and_independent() {
         let a = RngStreams::new(7);
-        let x: Vec<u64> = (0..4).map(|_| a.stream(Stream::Workload).random()).collect();
+        let x: Vec<u64> = (0..4)
+            .map(|_| a.stream(Stream::Workload).random())
+            .collect();
         // A fresh stream of the same name restarts the same sequence.
         assert!(x.windows(2).all(|w| w[0] == w[1]));
         let w: u64 = a.stream(Stream::Workload).random();

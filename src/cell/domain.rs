@@ -74,7 +74,10 @@ impl DomainTree {
     }
 
     pub fn power_domains(&self) -> usize {
-        self.power_of_rack.iter().max().map_or(0, |p| *p as usize + 1)
+        self.power_of_rack
+            .iter()
+            .max()
+            .map_or(0, |p| *p as usize + 1)
     }
 }
 

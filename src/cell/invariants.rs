@@ -42,14 +42,20 @@ fn check_machines(st: &CellState) -> Result<(), String> {
     for (m, ms) in st.machines().iter().enumerate() {
         let cap = st.cell().machines[m].capacity;
         if !used[m].fits_in(&cap.res) {
-            return Err(format!("machine {m} over capacity: {:?} > {:?}", used[m], cap.res));
+            return Err(format!(
+                "machine {m} over capacity: {:?} > {:?}",
+                used[m], cap.res
+            ));
         }
         if ms.free != cap.res.saturating_sub(&used[m]) {
             return Err(format!("machine {m} free {:?} != capacity - used", ms.free));
         }
         for (d, u) in gpu_used[m].iter().enumerate() {
             if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != GPU_MILLI_PER_DEVICE - u {
-                return Err(format!("machine {m} gpu {d}: used {u}, free {}", ms.gpu_free_milli[d]));
+                return Err(format!(
+                    "machine {m} gpu {d}: used {u}, free {}",
+                    ms.gpu_free_milli[d]
+                ));
             }
         }
         let by_prio_total = ms
@@ -62,7 +68,11 @@ fn check_machines(st: &CellState) -> Result<(), String> {
         for &t in &ms.tasks {
             match st.task(t).state {
                 TaskState::Running { machine, .. } if machine as usize == m => {}
-                _ => return Err(format!("machine {m} lists task {t}, which is not running there")),
+                _ => {
+                    return Err(format!(
+                        "machine {m} lists task {t}, which is not running there"
+                    ))
+                }
             }
         }
     }
@@ -76,18 +86,31 @@ fn check_tasks(st: &CellState) -> Result<(), String> {
         let queued = st.pending().contains(job.priority(), job.id, t as u32);
         let is_pending = rec.state == TaskState::Pending;
         if queued != is_pending {
-            return Err(format!("task {t}: state {:?} but queued = {queued}", rec.state));
+            return Err(format!(
+                "task {t}: state {:?} but queued = {queued}",
+                rec.state
+            ));
         }
         pending += usize::from(is_pending);
         if let TaskState::Running { machine, .. } = rec.state {
-            let copies = st.machine(machine).tasks.iter().filter(|&&x| x == t as u32).count();
+            let copies = st
+                .machine(machine)
+                .tasks
+                .iter()
+                .filter(|&&x| x == t as u32)
+                .count();
             if copies != 1 {
-                return Err(format!("task {t} listed {copies} times on machine {machine}"));
+                return Err(format!(
+                    "task {t} listed {copies} times on machine {machine}"
+                ));
             }
         }
     }
     if pending != st.pending().len() {
-        return Err(format!("{pending} pending tasks but queue holds {}", st.pending().len()));
+        return Err(format!(
+            "{pending} pending tasks but queue holds {}",
+            st.pending().len()
+        ));
     }
     Ok(())
 }
@@ -113,10 +136,16 @@ fn check_ledger(st: &CellState) -> Result<(), String> {
     for band in Band::ALL {
         let b = band.index();
         if running[b] != l.running_by_band[b] || pending[b] != l.pending_by_band[b] {
-            return Err(format!("{} task counts disagree with the ledger", band.name()));
+            return Err(format!(
+                "{} task counts disagree with the ledger",
+                band.name()
+            ));
         }
         if alloc[b] != l.alloc_by_band[b] {
-            return Err(format!("{} allocation disagrees with the ledger", band.name()));
+            return Err(format!(
+                "{} allocation disagrees with the ledger",
+                band.name()
+            ));
         }
     }
     if finished != l.tasks_finished || st.tasks().len() as u64 != l.tasks_submitted {

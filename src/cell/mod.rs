@@ -39,10 +39,12 @@ pub struct Cell {
 impl Cell {
     pub fn new(machines: Vec<Machine>, domains: DomainTree, attr_table: AttrTable) -> Self {
         assert!(machines.iter().enumerate().all(|(i, m)| m.id as usize == i));
-        let total = machines.iter().fold(Capacity::default(), |acc, m| Capacity {
-            res: acc.res.add(&m.capacity.res),
-            gpus: acc.gpus + m.capacity.gpus,
-        });
+        let total = machines
+            .iter()
+            .fold(Capacity::default(), |acc, m| Capacity {
+                res: acc.res.add(&m.capacity.res),
+                gpus: acc.gpus + m.capacity.gpus,
+            });
         Cell {
             machines,
             domains,
@@ -74,12 +76,14 @@ impl Cell {
 
     /// The largest capacity of any machine in each dimension.
     pub fn max_machine(&self) -> Capacity {
-        self.machines.iter().fold(Capacity::default(), |acc, m| Capacity {
-            res: Resources::new(
-                acc.res.cpu_milli.max(m.capacity.res.cpu_milli),
-                acc.res.mem_mib.max(m.capacity.res.mem_mib),
-            ),
-            gpus: acc.gpus.max(m.capacity.gpus),
-        })
+        self.machines
+            .iter()
+            .fold(Capacity::default(), |acc, m| Capacity {
+                res: Resources::new(
+                    acc.res.cpu_milli.max(m.capacity.res.cpu_milli),
+                    acc.res.mem_mib.max(m.capacity.res.mem_mib),
+                ),
+                gpus: acc.gpus.max(m.capacity.gpus),
+            })
     }
 }

@@ -46,8 +46,8 @@ impl PendingQueue {
     /// Adds a task. Returns false if it was already queued.
     pub fn push(&mut self, priority: Priority, job: JobId, task: TaskId) -> bool {
         let level = self.levels.entry(Reverse(priority)).or_default();
-        if !level.order_of_job.contains_key(&job) {
-            level.order_of_job.insert(job, self.next_order);
+        if let std::collections::hash_map::Entry::Vacant(e) = level.order_of_job.entry(job) {
+            e.insert(self.next_order);
             level.jobs.insert(self.next_order, job);
             self.next_order += 1;
         }
@@ -104,9 +104,11 @@ impl PendingQueue {
 
     /// Every queued task, in scan order of levels and jobs.
     pub fn iter_tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.levels
-            .values()
-            .flat_map(|l| l.jobs.values().flat_map(move |j| l.tasks[j].iter().copied()))
+        self.levels.values().flat_map(|l| {
+            l.jobs
+                .values()
+                .flat_map(move |j| l.tasks[j].iter().copied())
+        })
     }
 }
 

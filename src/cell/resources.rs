@@ -120,7 +120,10 @@ pub enum GpuAlloc {
     #[default]
     None,
     Whole(Vec<u16>),
-    Share { device: u16, milli: u32 },
+    Share {
+        device: u16,
+        milli: u32,
+    },
 }
 
 impl GpuAlloc {
@@ -199,7 +202,13 @@ mod tests {
         // best fit picks device 2, leaving device 0 idle for whole-GPU tasks.
         let free = [1000, 500, 300, 200];
         let a = GpuRequest::Share(300).choose_devices(&free).unwrap();
-        assert_eq!(a, GpuAlloc::Share { device: 2, milli: 300 });
+        assert_eq!(
+            a,
+            GpuAlloc::Share {
+                device: 2,
+                milli: 300
+            }
+        );
         let mut f = free;
         a.take_from(&mut f);
         assert_eq!(f, [1000, 500, 0, 200]);

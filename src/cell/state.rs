@@ -209,7 +209,12 @@ impl CellState {
     }
 
     /// Tasks of `job` running in domain `domain` of `level` (jobs with spread limits only).
-    pub fn job_tasks_in_domain(&self, job: JobId, level: super::domain::DomainLevel, domain: u32) -> u32 {
+    pub fn job_tasks_in_domain(
+        &self,
+        job: JobId,
+        level: super::domain::DomainLevel,
+        domain: u32,
+    ) -> u32 {
         self.spread_counts
             .get(&(job, level_index(level), domain))
             .copied()
@@ -276,9 +281,10 @@ impl CellState {
         let ms = &mut self.machines[machine as usize];
         let rec = &mut self.tasks[task as usize];
         assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
-        ms.free = ms.free.checked_sub(&req.res).unwrap_or_else(|| {
-            panic!("machine {machine} over capacity placing task {task}")
-        });
+        ms.free = ms
+            .free
+            .checked_sub(&req.res)
+            .unwrap_or_else(|| panic!("machine {machine} over capacity placing task {task}"));
         let gpu = req
             .gpu
             .choose_devices(&ms.gpu_free_milli)
@@ -350,9 +356,16 @@ impl CellState {
         let cap = self.cell.machines[machine as usize].capacity.res;
         let ms = &mut self.machines[machine as usize];
         ms.free = ms.free.add(&req.res);
-        assert!(ms.free.fits_in(&cap), "machine {machine} free above capacity");
+        assert!(
+            ms.free.fits_in(&cap),
+            "machine {machine} free above capacity"
+        );
         gpu.release_into(&mut ms.gpu_free_milli);
-        let pos = ms.tasks.iter().position(|&t| t == task).expect("on machine");
+        let pos = ms
+            .tasks
+            .iter()
+            .position(|&t| t == task)
+            .expect("on machine");
         ms.tasks.swap_remove(pos);
         ms.sub_priority(prio, &req.res);
         ms.seq += 1;
@@ -368,7 +381,10 @@ impl CellState {
             return;
         }
         for level in 0..3u8 {
-            let domain = self.cell.domains.domain_of(machine as usize, level_of(level));
+            let domain = self
+                .cell
+                .domains
+                .domain_of(machine as usize, level_of(level));
             let c = self.spread_counts.entry((job, level, domain)).or_insert(0);
             if up {
                 *c += 1;

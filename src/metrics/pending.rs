@@ -35,7 +35,11 @@ pub fn header() -> Vec<String> {
 pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
     let st = sim.state();
     let machines = st.cell().len();
-    let secs = |us: u64| format!("{}", crate::time::SimTime(us)).trim_end_matches('s').to_string();
+    let secs = |us: u64| {
+        format!("{}", crate::time::SimTime(us))
+            .trim_end_matches('s')
+            .to_string()
+    };
     st.tasks()
         .iter()
         .enumerate()
@@ -49,9 +53,15 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
                     "never_schedulable",
                     String::new(),
                     None,
-                    "larger than every machine (or no machine satisfies its constraints)".to_string(),
+                    "larger than every machine (or no machine satisfies its constraints)"
+                        .to_string(),
                 ),
-                (true, None) => ("not_attempted", String::new(), None, "no scheduling pass since it became pending".into()),
+                (true, None) => (
+                    "not_attempted",
+                    String::new(),
+                    None,
+                    "no scheduling pass since it became pending".into(),
+                ),
                 (true, Some(w)) => (
                     "unschedulable",
                     secs(w.attempt_us),
@@ -73,7 +83,11 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
                 status.to_string(),
                 attempt,
             ];
-            row.extend(Reason::ALL.iter().map(|x| counts.map_or(0, |c| c.get(*x)).to_string()));
+            row.extend(
+                Reason::ALL
+                    .iter()
+                    .map(|x| counts.map_or(0, |c| c.get(*x)).to_string()),
+            );
             row.push(text);
             row
         })

@@ -39,7 +39,10 @@ pub fn render_all(out: &Path, sim: &Simulation) -> Result<Vec<PathBuf>> {
     register_font();
     let mut files = Vec::new();
     for (name, draw) in [
-        ("utilization.png", utilization as fn(&Path, &Simulation) -> std::result::Result<(), String>),
+        (
+            "utilization.png",
+            utilization as fn(&Path, &Simulation) -> std::result::Result<(), String>,
+        ),
         ("pending.png", pending),
         ("wait_cdf.png", wait_cdf),
     ] {
@@ -93,7 +96,11 @@ fn utilization(path: &Path, sim: &Simulation) -> std::result::Result<(), String>
                 .iter()
                 .zip(&below)
                 .map(|(x, b)| {
-                    let v = if pick == 0 { x.cpu_milli[band.index()] } else { x.mem_mib[band.index()] };
+                    let v = if pick == 0 {
+                        x.cpu_milli[band.index()]
+                    } else {
+                        x.mem_mib[band.index()]
+                    };
                     b + v as f64 / capacity.max(1) as f64
                 })
                 .collect();
@@ -101,14 +108,24 @@ fn utilization(path: &Path, sim: &Simulation) -> std::result::Result<(), String>
                 .iter()
                 .zip(&top)
                 .map(|(x, y)| (hours(x.time_us), *y))
-                .chain(s.iter().zip(&below).rev().map(|(x, y)| (hours(x.time_us), *y)))
+                .chain(
+                    s.iter()
+                        .zip(&below)
+                        .rev()
+                        .map(|(x, y)| (hours(x.time_us), *y)),
+                )
                 .collect();
             let color = band_color(*band);
             chart
-                .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.75).filled())))
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    color.mix(0.75).filled(),
+                )))
                 .map_err(|e| e.to_string())?
                 .label(band.name())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
             below = top;
         }
         chart
@@ -128,7 +145,14 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let t_max = hours(s.last().map_or(1, |x| x.time_us)).max(1e-6);
-    let y_max = s.iter().flat_map(|x| x.pending.iter()).copied().max().unwrap_or(0).max(1) as f64 * 1.1;
+    let y_max = s
+        .iter()
+        .flat_map(|x| x.pending.iter())
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64
+        * 1.1;
     let mut chart = ChartBuilder::on(&root)
         .caption("Pending tasks by band", (FONT, 20))
         .margin(10)
@@ -145,7 +169,9 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         .map_err(|e| e.to_string())?;
     for band in Band::ALL.iter().rev() {
         let color = band_color(*band);
-        let pts = s.iter().map(|x| (hours(x.time_us), x.pending[band.index()] as f64));
+        let pts = s
+            .iter()
+            .map(|x| (hours(x.time_us), x.pending[band.index()] as f64));
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?
@@ -173,7 +199,10 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         v.sort_unstable();
         v
     };
-    let series = [("prod", collect(true), band_color(Band::Production)), ("non-prod", collect(false), band_color(Band::Batch))];
+    let series = [
+        ("prod", collect(true), band_color(Band::Production)),
+        ("non-prod", collect(false), band_color(Band::Batch)),
+    ];
     let x_max = series
         .iter()
         .filter_map(|(_, v, _)| v.last())
@@ -200,7 +229,10 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
             continue;
         }
         let n = v.len() as f64;
-        let pts = v.iter().enumerate().map(|(i, w)| (*w as f64 / 1e6, (i + 1) as f64 / n));
+        let pts = v
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (*w as f64 / 1e6, (i + 1) as f64 / n));
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?

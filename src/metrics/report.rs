@@ -31,7 +31,9 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// The temporary name a file is written under before its rename. The
 /// extension is kept, since some writers pick the format from it.
 pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".tmp.{name}"))
 }
 
@@ -64,7 +66,13 @@ fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
 /// Writes summary.json, run.json, timeseries.csv, pending.csv and (with the
 /// `plots` feature, unless `plots` is false) the PNG plots into `out`.
 /// Returns the files written.
-pub fn write_all(out: &Path, sim: &Simulation, summary: &Summary, run: &RunInfo, plots: bool) -> Result<Vec<PathBuf>> {
+pub fn write_all(
+    out: &Path,
+    sim: &Simulation,
+    summary: &Summary,
+    run: &RunInfo,
+    plots: bool,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(|source| Error::Write {
         path: out.to_path_buf(),
         source,
@@ -81,11 +89,17 @@ pub fn write_all(out: &Path, sim: &Simulation, summary: &Summary, run: &RunInfo,
     let series = sim.series();
     put(
         "timeseries.csv",
-        csv_bytes(TimeSeries::header(), series.samples.iter().map(TimeSeries::row)),
+        csv_bytes(
+            TimeSeries::header(),
+            series.samples.iter().map(TimeSeries::row),
+        ),
     )?;
     put(
         "pending.csv",
-        csv_bytes(super::pending::header(), super::pending::rows(sim).into_iter()),
+        csv_bytes(
+            super::pending::header(),
+            super::pending::rows(sim).into_iter(),
+        ),
     )?;
     #[cfg(feature = "plots")]
     if plots {

@@ -199,7 +199,11 @@ impl Summary {
         };
         let u = &self.utilization;
         let t = &self.tasks;
-        let ev: Vec<String> = self.evictions.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let ev: Vec<String> = self
+            .evictions
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         format!(
             "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
              tasks: {} submitted, {} scheduled, {} finished, {} running, {} pending at end ({} never schedulable)\n\

@@ -27,7 +27,10 @@ impl Sample {
             gpu_milli: l.gpu_milli_by_band,
             running: l.running_by_band,
             pending: l.pending_by_band,
-            evictions_total: EvictionCause::ALL.iter().map(|c| l.evictions[*c as usize]).sum(),
+            evictions_total: EvictionCause::ALL
+                .iter()
+                .map(|c| l.evictions[*c as usize])
+                .sum(),
         }
     }
 }
@@ -66,8 +69,16 @@ impl TimeSeries {
     /// A sample as CSV fields, in header order. Time is in seconds with
     /// microsecond precision.
     pub fn row(s: &Sample) -> Vec<String> {
-        let mut r = vec![format!("{}", SimTime(s.time_us)).trim_end_matches('s').to_string()];
-        for arr in [&s.cpu_milli, &s.mem_mib, &s.gpu_milli, &s.running, &s.pending] {
+        let mut r = vec![format!("{}", SimTime(s.time_us))
+            .trim_end_matches('s')
+            .to_string()];
+        for arr in [
+            &s.cpu_milli,
+            &s.mem_mib,
+            &s.gpu_milli,
+            &s.running,
+            &s.pending,
+        ] {
             r.extend(arr.iter().map(|v| v.to_string()));
         }
         r.push(s.evictions_total.to_string());

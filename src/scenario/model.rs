@@ -163,7 +163,13 @@ impl Scenario {
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !self.name.starts_with('.');
         if !name_ok {
-            return Err(bad("name", format!("must be letters, digits, '-', '_' or '.', got {:?}", self.name)));
+            return Err(bad(
+                "name",
+                format!(
+                    "must be letters, digits, '-', '_' or '.', got {:?}",
+                    self.name
+                ),
+            ));
         }
         if self.duration_s == 0 {
             return Err(bad("duration_s", "must be > 0"));
@@ -224,7 +230,10 @@ impl JobClassConfig {
         if let Some(p) = self.priority {
             let (lo, hi) = self.band.range();
             if p < lo || p > hi {
-                return Err(bad(key("priority"), format!("{p} is outside band {} ({lo}..={hi})", self.band.name())));
+                return Err(bad(
+                    key("priority"),
+                    format!("{p} is outside band {} ({lo}..={hi})", self.band.name()),
+                ));
             }
         }
         if self.users == 0 {
@@ -232,13 +241,23 @@ impl JobClassConfig {
         }
         if let Some(Arrival::Poisson { per_hour }) = self.arrival {
             if !(per_hour.is_finite() && per_hour > 0.0) {
-                return Err(bad(key("arrival.poisson.per_hour"), format!("must be > 0, got {per_hour}")));
+                return Err(bad(
+                    key("arrival.poisson.per_hour"),
+                    format!("must be > 0, got {per_hour}"),
+                ));
             }
         }
         if self.initial_jobs == 0 && self.arrival.is_none() {
-            return Err(bad(key("arrival"), "no initial_jobs and no arrival process: the class would submit nothing"));
+            return Err(bad(
+                key("arrival"),
+                "no initial_jobs and no arrival process: the class would submit nothing",
+            ));
         }
-        for (k, d) in [("tasks", &self.tasks), ("cpu_milli", &self.cpu_milli), ("mem_mib", &self.mem_mib)] {
+        for (k, d) in [
+            ("tasks", &self.tasks),
+            ("cpu_milli", &self.cpu_milli),
+            ("mem_mib", &self.mem_mib),
+        ] {
             d.validate().map_err(|m| bad(key(k), m))?;
         }
         if let Some(d) = &self.duration_s {
@@ -247,7 +266,10 @@ impl JobClassConfig {
         match self.gpu {
             GpuConfig::Whole(0) => return Err(bad(key("gpu.whole"), "must be > 0")),
             GpuConfig::Share(s) if s == 0 || s >= 1000 => {
-                return Err(bad(key("gpu.share"), format!("must be in 1..=999 milli, got {s}")))
+                return Err(bad(
+                    key("gpu.share"),
+                    format!("must be in 1..=999 milli, got {s}"),
+                ))
             }
             _ => {}
         }
@@ -263,8 +285,15 @@ impl JobClassConfig {
         for (i, c) in self.constraints.iter().enumerate() {
             let needs_value = matches!(c.op, ConstraintOp::Eq | ConstraintOp::Ne);
             if needs_value != c.value.is_some() {
-                let what = if needs_value { "needs a value" } else { "takes no value" };
-                return Err(bad(key(&format!("constraints[{i}].value")), format!("op {:?} {what}", c.op)));
+                let what = if needs_value {
+                    "needs a value"
+                } else {
+                    "takes no value"
+                };
+                return Err(bad(
+                    key(&format!("constraints[{i}].value")),
+                    format!("op {:?} {what}", c.op),
+                ));
             }
         }
         Ok(())

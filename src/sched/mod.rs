@@ -111,10 +111,19 @@ impl Scheduler {
     }
 
     /// Attempts one task; true if it was placed.
-    fn try_place(&mut self, st: &mut CellState, now: SimTime, task: TaskId, actions: &mut Vec<Action>) -> bool {
+    fn try_place(
+        &mut self,
+        st: &mut CellState,
+        now: SimTime,
+        task: TaskId,
+        actions: &mut Vec<Action>,
+    ) -> bool {
         self.stats.tasks_attempted += 1;
         let job = st.task(task).job;
-        match self.pipeline.evaluate(st, job, self.config.preemption, &mut self.stats) {
+        match self
+            .pipeline
+            .evaluate(st, job, self.config.preemption, &mut self.stats)
+        {
             Outcome::Place(machine) => {
                 st.place(now, task, machine);
                 actions.push(Action::Place { task, machine });

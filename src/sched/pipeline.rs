@@ -36,7 +36,13 @@ impl Pipeline {
     }
 
     /// Filters and scores every machine for one task of `job`.
-    pub fn evaluate(&self, st: &CellState, job: JobId, preemption: bool, stats: &mut SchedStats) -> Outcome {
+    pub fn evaluate(
+        &self,
+        st: &CellState,
+        job: JobId,
+        preemption: bool,
+        stats: &mut SchedStats,
+    ) -> Outcome {
         let job = st.job(job);
         let view = TaskView {
             job,
@@ -68,7 +74,12 @@ impl Pipeline {
     }
 
     /// Runs the filters in order; the first rejection wins.
-    fn feasible(&self, st: &CellState, view: &TaskView, m: MachineId) -> Result<Fit, super::reason::Reason> {
+    fn feasible(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        m: MachineId,
+    ) -> Result<Fit, super::reason::Reason> {
         let mut fit = Fit::Free;
         for f in &self.profile.filters {
             fit = fit.max(f.filter(st, view, m)?);
@@ -86,7 +97,13 @@ impl Pipeline {
     }
 
     /// The preemption plan with the lowest cost (see [`super::preempt`]).
-    fn cheapest_plan(&self, st: &CellState, view: &TaskView, machines: &[MachineId], stats: &mut SchedStats) -> Option<Plan> {
+    fn cheapest_plan(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        machines: &[MachineId],
+        stats: &mut SchedStats,
+    ) -> Option<Plan> {
         let threshold = view.preempt_below?;
         let req = view.job.spec.request;
         let mut best: Option<(Plan, u64)> = None;
@@ -98,7 +115,9 @@ impl Pipeline {
             let s = self.score(st, view, m, stats);
             let better = match &best {
                 None => true,
-                Some((b, bs)) => (plan.cost, std::cmp::Reverse(s)) < (b.cost, std::cmp::Reverse(*bs)),
+                Some((b, bs)) => {
+                    (plan.cost, std::cmp::Reverse(s)) < (b.cost, std::cmp::Reverse(*bs))
+                }
             };
             if better {
                 best = Some((plan, s));

@@ -19,12 +19,27 @@ pub enum Policy {
 
 impl Policy {
     pub const ALL: [Policy; 3] = [Policy::WorstFit, Policy::BestFit, Policy::Hybrid];
+    /// Parses the scenario/CLI name of a policy.
+    pub fn from_name(s: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.name() == s)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Policy::WorstFit => "worst_fit",
             Policy::BestFit => "best_fit",
             Policy::Hybrid => "hybrid",
         }
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Policy::from_name(s).ok_or_else(|| {
+            let names: Vec<_> = Policy::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown policy {s:?}; expected one of {}", names.join(", "))
+        })
     }
 }
 

@@ -88,7 +88,9 @@ impl Dist {
                     return Err("weighted needs as many weights as values, at least one".into());
                 }
                 values.iter().try_for_each(|v| finite_nonneg("value", *v))?;
-                weights.iter().try_for_each(|w| finite_nonneg("weight", *w))?;
+                weights
+                    .iter()
+                    .try_for_each(|w| finite_nonneg("weight", *w))?;
                 if weights.iter().sum::<f64>() <= 0.0 {
                     return Err("weights must not all be zero".into());
                 }
@@ -133,7 +135,9 @@ impl Dist {
             }
             Dist::Exponential { mean } => Exp::new(1.0 / mean).expect("validated").sample(rng),
             Dist::Lognormal { median, sigma, max } => {
-                let v = LogNormal::new(median.ln(), *sigma).expect("validated").sample(rng);
+                let v = LogNormal::new(median.ln(), *sigma)
+                    .expect("validated")
+                    .sample(rng);
                 max.map_or(v, |m| v.min(m))
             }
             Dist::Pareto { scale, shape, max } => {
@@ -182,13 +186,21 @@ mod tests {
         for _ in 0..1000 {
             let u = Dist::Uniform { min: 2.0, max: 3.0 }.sample(&mut r);
             assert!((2.0..=3.0).contains(&u));
-            let p = Dist::Pareto { scale: 10.0, shape: 0.5, max: Some(100.0) }.sample(&mut r);
+            let p = Dist::Pareto {
+                scale: 10.0,
+                shape: 0.5,
+                max: Some(100.0),
+            }
+            .sample(&mut r);
             assert!((10.0..=100.0).contains(&p));
             let c = Dist::Choice(vec![1.0, 2.0, 4.0, 8.0]).sample_u64(&mut r);
             assert!([1, 2, 4, 8].contains(&c));
         }
         // Weighted 3:1 over 4000 draws: expect ~3000 of value 1 (±5 sigma ~ 140).
-        let w = Dist::Weighted { values: vec![1.0, 2.0], weights: vec![3.0, 1.0] };
+        let w = Dist::Weighted {
+            values: vec![1.0, 2.0],
+            weights: vec![3.0, 1.0],
+        };
         let ones = (0..4000).filter(|_| w.sample_u64(&mut r) == 1).count();
         assert!((2860..=3140).contains(&ones), "{ones}");
     }
@@ -196,7 +208,11 @@ mod tests {
     #[test]
     fn lognormal_median_is_its_parameter() {
         let mut r = rng();
-        let d = Dist::Lognormal { median: 500.0, sigma: 1.0, max: None };
+        let d = Dist::Lognormal {
+            median: 500.0,
+            sigma: 1.0,
+            max: None,
+        };
         let mut v: Vec<f64> = (0..4001).map(|_| d.sample(&mut r)).collect();
         v.sort_by(f64::total_cmp);
         let median = v[2000];

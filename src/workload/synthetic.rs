@@ -106,9 +106,9 @@ impl ClassState {
         };
         let task_durations = (0..n)
             .map(|_| {
-                c.duration_s.as_ref().map(|d| {
-                    SimDuration(to_u64(d.sample(rng) * US_PER_S as f64).max(1))
-                })
+                c.duration_s
+                    .as_ref()
+                    .map(|d| SimDuration(to_u64(d.sample(rng) * US_PER_S as f64).max(1)))
             })
             .collect();
         let user = rng.random_range(0..c.users.max(1));
@@ -123,7 +123,6 @@ impl ClassState {
         }
     }
 }
-
 
 impl JobSource for SyntheticSource {
     fn next_job(&mut self) -> Option<(SimTime, JobSpec)> {
@@ -171,7 +170,8 @@ mod tests {
     fn drain(classes: Vec<JobClass>, seed: u64) -> Vec<(SimTime, String, usize)> {
         let mut s = SyntheticSource::new(classes, &RngStreams::new(seed), SimTime::from_secs(3600));
         std::iter::from_fn(|| s.next_job())
-            .map(|(t, j)| (t, j.name, j.task_count()))
+            .map(|(t, j)| (t, j.task_count(), j.name))
+            .map(|(t, n, name)| (t, name, n))
             .collect()
     }
 

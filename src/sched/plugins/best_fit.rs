@@ -33,7 +33,10 @@ mod tests {
         let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
         occupy(&mut st, 1, 2000, 2000, 0);
         let j = as_job(job(1000, 2000, 0, 1));
-        let v = TaskView { job: &j, preempt_below: None };
+        let v = TaskView {
+            job: &j,
+            preempt_below: None,
+        };
         // Machine 0: 10000 - mean(7500, 7500) = 2500.
         assert_eq!(BestFit.score(&st, &v, 0), 2500);
         // Machine 1: 10000 - mean(2500, 5000) = 6250.
@@ -47,7 +50,10 @@ mod tests {
         let mut spec = job(2000, 2000, 0, 1);
         spec.request.gpu = crate::cell::resources::GpuRequest::Whole(1);
         let j = as_job(spec);
-        let v = TaskView { job: &j, preempt_below: None };
+        let v = TaskView {
+            job: &j,
+            preempt_below: None,
+        };
         // Free after: cpu 7500, mem 7500, gpu 1000/2000 = 5000 -> mean 6666
         // (20000/3 rounded down); score = 10000 - 6666 = 3334.
         assert_eq!(BestFit.score(&st, &v, 0), 3334);

@@ -38,18 +38,39 @@ mod tests {
     fn admits_only_matching_machines() {
         let mut t = AttrTable::default();
         let (arch, arm, x86) = (t.name_id("arch"), t.value_id("arm"), t.value_id("x86"));
-        let cap = Capacity { res: Resources::new(1000, 1000), gpus: 0 };
+        let cap = Capacity {
+            res: Resources::new(1000, 1000),
+            gpus: 0,
+        };
         let machines = vec![
-            Machine { id: 0, capacity: cap, attrs: Attributes::new(vec![(arch, arm)]) },
-            Machine { id: 1, capacity: cap, attrs: Attributes::new(vec![(arch, x86)]) },
+            Machine {
+                id: 0,
+                capacity: cap,
+                attrs: Attributes::new(vec![(arch, arm)]),
+            },
+            Machine {
+                id: 1,
+                capacity: cap,
+                attrs: Attributes::new(vec![(arch, x86)]),
+            },
         ];
         let st = CellState::new(Cell::new(machines, DomainTree::regular(2, 1, 1), t));
         let mut spec = job(1, 1, 0, 1);
-        spec.constraints = vec![Constraint { name: arch, op: ConstraintOp::Eq, value: x86 }];
+        spec.constraints = vec![Constraint {
+            name: arch,
+            op: ConstraintOp::Eq,
+            value: x86,
+        }];
         let j = as_job(spec);
-        let view = TaskView { job: &j, preempt_below: None };
+        let view = TaskView {
+            job: &j,
+            preempt_below: None,
+        };
         // Machine 0 is arm: rejected; machine 1 is x86: admitted.
-        assert_eq!(AttributeConstraints.filter(&st, &view, 0), Err(Reason::ConstraintMismatch));
+        assert_eq!(
+            AttributeConstraints.filter(&st, &view, 0),
+            Err(Reason::ConstraintMismatch)
+        );
         assert_eq!(AttributeConstraints.filter(&st, &view, 1), Ok(Fit::Free));
     }
 }

@@ -76,9 +76,18 @@ mod tests {
     use super::*;
     use crate::testkit::{as_job, cell, job, occupy, submit};
 
-    fn check(st: &CellState, cpu: u64, mem: u64, prio: u32, below: Option<u32>) -> Result<Fit, Reason> {
+    fn check(
+        st: &CellState,
+        cpu: u64,
+        mem: u64,
+        prio: u32,
+        below: Option<u32>,
+    ) -> Result<Fit, Reason> {
         let j = as_job(job(cpu, mem, prio, 1));
-        let view = TaskView { job: &j, preempt_below: below };
+        let view = TaskView {
+            job: &j,
+            preempt_below: below,
+        };
         ResourceFit.filter(st, &view, 0)
     }
 
@@ -90,13 +99,25 @@ mod tests {
         // Free is 1000 mcpu / 7168 MiB: a 1000-mcpu task fits as is.
         assert_eq!(check(&st, 1000, 100, 200, None), Ok(Fit::Free));
         // 2000 mcpu > 1000 free; without preemption: insufficient cpu.
-        assert_eq!(check(&st, 2000, 100, 200, None), Err(Reason::InsufficientCpu));
+        assert_eq!(
+            check(&st, 2000, 100, 200, None),
+            Err(Reason::InsufficientCpu)
+        );
         // Prod (threshold 120): 1000 free + 3000 preemptible = 4000 >= 2000.
-        assert_eq!(check(&st, 2000, 100, 200, Some(120)), Ok(Fit::WithPreemption));
+        assert_eq!(
+            check(&st, 2000, 100, 200, Some(120)),
+            Ok(Fit::WithPreemption)
+        );
         // A batch task at prio 100 cannot preempt prio 100 (threshold 100): cpu short.
-        assert_eq!(check(&st, 2000, 100, 100, Some(100)), Err(Reason::InsufficientCpu));
+        assert_eq!(
+            check(&st, 2000, 100, 100, Some(100)),
+            Err(Reason::InsufficientCpu)
+        );
         // Memory: 9000 MiB > 8192 capacity: never fits, reported as memory.
-        assert_eq!(check(&st, 100, 9000, 200, Some(120)), Err(Reason::InsufficientMemory));
+        assert_eq!(
+            check(&st, 100, 9000, 200, Some(120)),
+            Err(Reason::InsufficientMemory)
+        );
     }
 
     #[test]
@@ -113,9 +134,18 @@ mod tests {
         let mut spec = job(100, 100, 200, 1);
         spec.request.gpu = GpuRequest::Whole(2);
         let whole = as_job(spec);
-        let view = TaskView { job: &whole, preempt_below: None };
-        assert_eq!(ResourceFit.filter(&st, &view, 0), Err(Reason::InsufficientGpu));
-        let view = TaskView { job: &whole, preempt_below: Some(120) };
+        let view = TaskView {
+            job: &whole,
+            preempt_below: None,
+        };
+        assert_eq!(
+            ResourceFit.filter(&st, &view, 0),
+            Err(Reason::InsufficientGpu)
+        );
+        let view = TaskView {
+            job: &whole,
+            preempt_below: Some(120),
+        };
         assert_eq!(ResourceFit.filter(&st, &view, 0), Ok(Fit::WithPreemption));
     }
 }

@@ -47,23 +47,38 @@ mod tests {
         let mut st = cell(&[(1000, 1000, 0); 4]);
         let mut spec = job(10, 10, 200, 3);
         spec.spread = vec![
-            SpreadLimit { level: DomainLevel::Machine, max_tasks: 1 },
-            SpreadLimit { level: DomainLevel::Rack, max_tasks: 2 },
+            SpreadLimit {
+                level: DomainLevel::Machine,
+                max_tasks: 1,
+            },
+            SpreadLimit {
+                level: DomainLevel::Rack,
+                max_tasks: 2,
+            },
         ];
         let j = submit(&mut st, spec);
         let first = st.job(j).first_task;
         let now = st.now();
         st.place(now, first, 0);
         let job = st.job(j).clone();
-        let view = TaskView { job: &job, preempt_below: None };
+        let view = TaskView {
+            job: &job,
+            preempt_below: None,
+        };
         // Machine 0 already has 1 task of the job (limit 1).
-        assert_eq!(SpreadLimits.filter(&st, &view, 0), Err(Reason::MaxPerMachine));
+        assert_eq!(
+            SpreadLimits.filter(&st, &view, 0),
+            Err(Reason::MaxPerMachine)
+        );
         // Machine 1 has 0, rack 0 has 1 < 2: admitted.
         assert_eq!(SpreadLimits.filter(&st, &view, 1), Ok(Fit::Free));
         st.place(now, first + 1, 1);
         // Rack 0 now holds 2 tasks: a third machine in it would exceed the limit,
         // but rack 1 is empty.
         assert_eq!(SpreadLimits.filter(&st, &view, 2), Ok(Fit::Free));
-        assert_eq!(SpreadLimits.filter(&st, &view, 1), Err(Reason::MaxPerMachine));
+        assert_eq!(
+            SpreadLimits.filter(&st, &view, 1),
+            Err(Reason::MaxPerMachine)
+        );
     }
 }

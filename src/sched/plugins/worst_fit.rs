@@ -32,7 +32,10 @@ mod tests {
         let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
         occupy(&mut st, 1, 2000, 2000, 0);
         let j = as_job(job(1000, 2000, 0, 1));
-        let v = TaskView { job: &j, preempt_below: None };
+        let v = TaskView {
+            job: &j,
+            preempt_below: None,
+        };
         // Machine 0 after: cpu 3000/4000 = 7500 bp, mem 6000/8000 = 7500 bp -> 7500.
         assert_eq!(WorstFit.score(&st, &v, 0), 7500);
         // Machine 1 after: cpu 1000/4000 = 2500, mem 4000/8000 = 5000 -> 3750.
