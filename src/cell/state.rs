@@ -425,3 +425,61 @@ pub fn level_index(l: super::domain::DomainLevel) -> u8 {
         DomainLevel::Power => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::invariants::check;
+    use crate::testkit::{cell, job, occupy, submit};
+
+    #[test]
+    fn place_evict_finish_keep_the_books() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        let j = submit(&mut st, job(1000, 2000, 100, 2));
+        let (a, b) = (st.job(j).first_task, st.job(j).first_task + 1);
+        st.place(SimTime(10), a, 0);
+        st.place(SimTime(10), b, 0);
+        // 4000 - 2*1000 = 2000 mcpu, 8000 - 2*2000 = 4000 MiB left.
+        assert_eq!(st.machine(0).free, Resources::new(2000, 4000));
+        check(&st).unwrap();
+        st.evict(SimTime(20), a, EvictionCause::Preemption);
+        assert_eq!(st.task(a).state, TaskState::Pending);
+        assert_eq!(st.ledger().evictions[0], 1);
+        // A completion for the evicted incarnation is stale and ignored.
+        assert!(!st.finish(SimTime(30), a, 1));
+        assert!(st.finish(SimTime(30), b, 1));
+        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+        check(&st).unwrap();
+        // Batch allocation 2000 mcpu for 10 µs then 1000 for 10 µs = 30000 mcpu·µs.
+        assert_eq!(st.ledger().alloc_integral[Band::Batch.index()][0], 30_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "over capacity")]
+    fn placing_over_capacity_is_refused() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        occupy(&mut st, 0, 3000, 10, 0);
+        occupy(&mut st, 0, 3000, 10, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "time went back")]
+    fn time_never_goes_back() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        st.advance(SimTime(5));
+        st.advance(SimTime(4));
+    }
+
+    #[test]
+    fn the_checker_sees_what_the_books_hide() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        occupy(&mut st, 0, 1000, 1000, 0);
+        check(&st).unwrap();
+        // Corrupt the incremental state behind the mutators' back.
+        st.machines[0].free.cpu_milli += 1;
+        assert!(check(&st).unwrap_err().contains("free"));
+        st.machines[0].free.cpu_milli -= 1;
+        st.machines[0].tasks.push(0);
+        assert!(check(&st).is_err());
+    }
+}

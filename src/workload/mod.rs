@@ -19,3 +19,22 @@ pub trait JobSource {
     /// Times must be non-decreasing across calls.
     fn next_job(&mut self) -> Option<(SimTime, JobSpec)>;
 }
+
+/// A fixed list of jobs, for tests, examples and (later) converted traces.
+pub struct ListSource {
+    jobs: std::collections::VecDeque<(SimTime, JobSpec)>,
+}
+
+impl ListSource {
+    /// Jobs are sorted by submission time; equal times keep their list order.
+    pub fn new(mut jobs: Vec<(SimTime, JobSpec)>) -> Self {
+        jobs.sort_by_key(|(t, _)| *t);
+        ListSource { jobs: jobs.into() }
+    }
+}
+
+impl JobSource for ListSource {
+    fn next_job(&mut self) -> Option<(SimTime, JobSpec)> {
+        self.jobs.pop_front()
+    }
+}

@@ -1,0 +1,169 @@
+//! The command line: bad input exits 2 with a message naming the file and the
+//! place; good input runs and writes every output.
+
+use super::{borgsim, root, text};
+use std::fs;
+
+/// Writes `body` as a scenario file in a fresh directory and validates it.
+fn validate(body: &str) -> (i32, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("bad.toml"), body).unwrap();
+    let out = borgsim(dir.path(), &["validate", "bad.toml"]);
+    (out.status.code().unwrap(), text(&out.stderr), dir)
+}
+
+fn quickstart_with(from: &str, to: &str) -> String {
+    let q = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    assert!(q.contains(from), "quickstart has {from:?}");
+    q.replacen(from, to, 1)
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let body = quickstart_with("seed = 42", "seed = 42\nsede = 1");
+    let (code, err, _d) = validate(&body);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(err.contains("unknown field `sede`"), "{err}");
+    let line = body.lines().position(|l| l.starts_with("sede")).unwrap() + 1;
+    assert!(err.contains(&format!("line {line}")), "{err}");
+}
+
+#[test]
+fn negative_capacity_is_a_parse_error_with_position() {
+    let body = quickstart_with("cpu_milli = 16000", "cpu_milli = -16000");
+    let (code, err, _d) = validate(&body);
+    assert_eq!(code, 2, "{err}");
+    let line = body.lines().position(|l| l.contains("-16000")).unwrap() + 1;
+    assert!(
+        err.contains("bad.toml") && err.contains(&format!("line {line}")),
+        "{err}"
+    );
+    assert!(err.contains("-16000"), "{err}");
+}
+
+#[test]
+fn zero_capacity_names_the_key() {
+    let body = quickstart_with("mem_mib = 65536", "mem_mib = 0");
+    let (code, err, _d) = validate(&body);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.toml: cell.machines[0].mem_mib: capacity must be > 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_policy_and_bad_priority_are_rejected() {
+    let (code, err, _d) = validate(&quickstart_with("\"hybrid\"", "\"first_fit\""));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown variant `first_fit`"), "{err}");
+    let (code, err, _d) = validate(&quickstart_with("priority = 200", "priority = 50"));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("workload.jobs[1].priority: 50 is outside band production"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = borgsim(dir.path(), &["run", "nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope.toml: cannot read"));
+}
+
+#[test]
+fn valid_scenarios_validate() {
+    for f in ["quickstart.toml", "fragmentation.toml"] {
+        let out = borgsim(&root().join("scenarios"), &["validate", f]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(": ok:"));
+    }
+}
+
+#[test]
+fn default_run_writes_every_output_and_reports_the_oversized_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = borgsim(dir.path(), &["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("scenario quickstart") && stdout.contains("wait prod:"),
+        "{stdout}"
+    );
+    let rep = dir.path().join("reports/quickstart");
+    for f in [
+        "summary.json",
+        "run.json",
+        "timeseries.csv",
+        "pending.csv",
+        "utilization.png",
+        "pending.png",
+        "wait_cdf.png",
+    ] {
+        let meta = fs::metadata(rep.join(f)).unwrap_or_else(|_| panic!("{f} written"));
+        assert!(meta.len() > 0, "{f} is empty");
+    }
+    let leftovers: Vec<_> = fs::read_dir(&rep)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+    let png = fs::read(rep.join("utilization.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // The too-big job (64 cores, machines have at most 32) is reported, not an error.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(rep.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["tasks"]["never_schedulable"], 1);
+    let pending = fs::read_to_string(rep.join("pending.csv")).unwrap();
+    let row = pending
+        .lines()
+        .find(|l| l.contains("too-big-0"))
+        .expect("listed");
+    assert!(row.contains("never_schedulable"), "{row}");
+    for key in [
+        "submitted",
+        "scheduled",
+        "finished",
+        "pending_at_end",
+        "evicted",
+    ] {
+        assert!(summary["tasks"][key].is_u64(), "tasks.{key}");
+    }
+    for band in ["prod", "nonprod"] {
+        assert!(summary["utilization"]["cpu"][band].is_f64());
+        assert!(summary["wait_us"][band]["p99"].is_u64());
+    }
+    assert!(summary["scheduler"]["feasibility_checks"].as_u64().unwrap() > 0);
+    assert!(summary["evictions"]["preemption"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn out_seed_and_policy_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = borgsim(
+        dir.path(),
+        &[
+            "run",
+            "--quiet",
+            "--no-plots",
+            "--seed",
+            "5",
+            "--policy",
+            "worst_fit",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "--quiet prints nothing");
+    let s: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(s["seed"], 5);
+    assert_eq!(s["policy"], "worst_fit");
+    let out = borgsim(dir.path(), &["run", "--policy", "first_fit"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,213 @@
+//! Property tests: on random small cells and workloads, after every event,
+//! the independent checker finds the cell consistent, and the preemption
+//! rules hold.
+
+use borgsim::cell::attrs::{AttrTable, Attributes, Constraint, ConstraintOp};
+use borgsim::cell::domain::{DomainLevel, DomainTree};
+use borgsim::cell::invariants;
+use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
+use borgsim::cell::state::CellState;
+use borgsim::cell::{Cell, Machine};
+use borgsim::sched::{Policy, SchedConfig};
+use borgsim::sim::{SimOptions, Simulation};
+use borgsim::time::{SimDuration, SimTime};
+use borgsim::workload::{JobSpec, ListSource, SpreadLimit};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct MachineArb {
+    cpu: u64,
+    mem: u64,
+    gpus: u32,
+    tagged: bool,
+}
+
+#[derive(Debug, Clone)]
+struct JobArb {
+    at_s: u64,
+    prio: u32,
+    tasks: usize,
+    cpu: u64,
+    mem: u64,
+    gpu: GpuRequest,
+    secs: Option<u64>,
+    max_per_machine: Option<u32>,
+    needs_tag: bool,
+}
+
+fn machine() -> impl Strategy<Value = MachineArb> {
+    (1u64..=16, 1u64..=32, 0u32..=2, any::<bool>()).prop_map(|(c, m, g, tagged)| MachineArb {
+        cpu: c * 1000,
+        mem: m * 1024,
+        gpus: g,
+        tagged,
+    })
+}
+
+fn gpu() -> impl Strategy<Value = GpuRequest> {
+    prop_oneof![
+        6 => Just(GpuRequest::None),
+        1 => (1u32..=2).prop_map(GpuRequest::Whole),
+        1 => (1u32..=999).prop_map(GpuRequest::Share),
+    ]
+}
+
+fn job() -> impl Strategy<Value = JobArb> {
+    (
+        (
+            0u64..600,
+            prop_oneof![
+                Just(0u32),
+                Just(50),
+                Just(100),
+                Just(110),
+                Just(200),
+                Just(250),
+                Just(400)
+            ],
+        ),
+        (1usize..=6, 1u64..=20_000, 1u64..=40_000, gpu()),
+        (
+            prop::option::weighted(0.8, 1u64..400),
+            prop::option::of(1u32..=2),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |((at_s, prio), (tasks, cpu, mem, gpu), (secs, max_per_machine, needs_tag))| JobArb {
+                at_s,
+                prio,
+                tasks,
+                cpu,
+                mem,
+                gpu,
+                secs,
+                max_per_machine,
+                needs_tag,
+            },
+        )
+}
+
+fn build(machines: &[MachineArb], jobs: &[JobArb], policy: Policy, preemption: bool) -> Simulation {
+    let mut table = AttrTable::default();
+    let (tag, yes) = (table.name_id("tag"), table.value_id("yes"));
+    let ms = machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Machine {
+            id: i as u32,
+            capacity: Capacity {
+                res: Resources::new(m.cpu, m.mem),
+                gpus: m.gpus,
+            },
+            attrs: Attributes::new(if m.tagged { vec![(tag, yes)] } else { vec![] }),
+        })
+        .collect();
+    let cell = Cell::new(ms, DomainTree::regular(machines.len(), 2, 2), table);
+    let list = jobs
+        .iter()
+        .map(|j| {
+            let spec = JobSpec {
+                name: "j".into(),
+                user: "u".into(),
+                priority: j.prio,
+                request: Request {
+                    res: Resources::new(j.cpu, j.mem),
+                    gpu: j.gpu,
+                },
+                constraints: if j.needs_tag {
+                    vec![Constraint {
+                        name: tag,
+                        op: ConstraintOp::Eq,
+                        value: yes,
+                    }]
+                } else {
+                    vec![]
+                },
+                spread: j
+                    .max_per_machine
+                    .map(|k| SpreadLimit {
+                        level: DomainLevel::Machine,
+                        max_tasks: k,
+                    })
+                    .into_iter()
+                    .collect(),
+                task_durations: vec![j.secs.map(SimDuration::from_secs); j.tasks],
+            };
+            (SimTime::from_secs(j.at_s), spec)
+        })
+        .collect();
+    let opts = SimOptions {
+        horizon: SimTime::from_secs(900),
+        pass_interval: SimDuration::from_millis(500),
+        sample_interval: SimDuration::from_secs(60),
+        sched: SchedConfig { policy, preemption },
+        check_invariants: false,
+    };
+    Simulation::new(CellState::new(cell), Box::new(ListSource::new(list)), opts)
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    prop_oneof![
+        Just(Policy::WorstFit),
+        Just(Policy::BestFit),
+        Just(Policy::Hybrid)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_event(
+        machines in prop::collection::vec(machine(), 1..=6),
+        jobs in prop::collection::vec(job(), 1..=25),
+        policy in policy(),
+        preemption in any::<bool>(),
+    ) {
+        let mut sim = build(&machines, &jobs, policy, preemption);
+        let mut last = SimTime::ZERO;
+        while sim.step() {
+            prop_assert!(sim.now() >= last, "time went back");
+            last = sim.now();
+            if let Err(e) = invariants::check(sim.state()) {
+                return Err(TestCaseError::fail(format!("at {}: {e}", sim.now())));
+            }
+        }
+        invariants::check(sim.state()).map_err(TestCaseError::fail)?;
+        let st = sim.state();
+        for rec in st.tasks() {
+            let band = st.job(rec.job).band();
+            // Prod never preempts prod and nothing outranks prod: no prod
+            // task is ever evicted.
+            if band.is_prod() {
+                prop_assert_eq!(rec.evictions, 0);
+            }
+            // Best effort at priority 0 cannot evict anything (threshold 0).
+            if !preemption {
+                prop_assert_eq!(rec.evictions, 0);
+            }
+        }
+        let stats = sim.scheduler().stats();
+        prop_assert_eq!(stats.placements, st.ledger().placements);
+        let evicted: u64 = st.tasks().iter().map(|r| u64::from(r.evictions)).sum();
+        prop_assert_eq!(stats.victims_evicted, evicted);
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_run(
+        machines in prop::collection::vec(machine(), 1..=4),
+        jobs in prop::collection::vec(job(), 1..=12),
+        policy in policy(),
+    ) {
+        let digest = |mut sim: Simulation| {
+            sim.run(&mut |_| {});
+            let st = sim.state();
+            let placed: Vec<_> = st.tasks().iter().map(|r| (format!("{:?}", r.state), r.evictions)).collect();
+            (placed, sim.scheduler().stats().clone())
+        };
+        let a = digest(build(&machines, &jobs, policy, true));
+        let b = digest(build(&machines, &jobs, policy, true));
+        prop_assert_eq!(a, b);
+    }
+}
