@@ -81,7 +81,7 @@ pub fn main_with(cli: Cli) -> i32 {
 fn validate(path: &std::path::Path) -> Result<(), Error> {
     let sc = Scenario::load(path)?;
     let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
-    println!(
+    say(&format!(
         "{}: ok: scenario {:?}, {} machines, {} job classes, {} s, policy {}",
         path.display(),
         sc.name,
@@ -89,7 +89,7 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
         sc.workload.jobs.len(),
         sc.duration_s,
         sc.scheduler.policy.name()
-    );
+    ));
     Ok(())
 }
 
@@ -110,6 +110,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         default_out = default_out.with_file_name(format!("{}-{}", sc.name, policy.name()));
     }
     let out = args.out.clone().unwrap_or(default_out);
+    install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants);
     let bar = progress_bar(&sc, args.quiet);
@@ -126,10 +127,37 @@ fn run(args: RunArgs) -> Result<(), Error> {
     };
     report::write_all(&out, &sim, &summary, &run, !args.no_plots)?;
     if !args.quiet {
-        println!("{}", summary.human());
-        println!("outputs in {}/ ({:.2} s wall)", out.display(), wall);
+        say(&format!(
+            "{}\noutputs in {}/ ({:.2} s wall)",
+            summary.human(),
+            out.display(),
+            wall
+        ));
     }
     Ok(())
+}
+
+/// Prints a line to stdout; a closed pipe (`borgsim run | head`) is not an error.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// A panic is a bug in borgsim, never bad input: say how to reproduce it.
+fn install_panic_note(args: &RunArgs, seed: u64) {
+    let scenario = args
+        .scenario
+        .as_ref()
+        .map_or("(embedded quickstart)".to_string(), |p| {
+            p.display().to_string()
+        });
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        eprintln!(
+            "borgsim: internal error (a bug). Reproduce with: borgsim run {scenario} --seed {seed}"
+        );
+    }));
 }
 
 fn parse_switch(s: &str) -> Result<bool, String> {

@@ -27,6 +27,8 @@ pub struct Summary {
     pub evictions: BTreeMap<&'static str, u64>,
     pub utilization: Utilization,
     pub wait_us: WaitSummary,
+    /// The same figures for each of the four bands.
+    pub by_band: BTreeMap<&'static str, BandSummary>,
     pub scheduler: SchedStats,
     pub events_processed: u64,
 }
@@ -69,6 +71,17 @@ pub struct ProdSplit {
     pub total: f64,
 }
 
+/// One band's share of the run.
+#[derive(Debug, Serialize)]
+pub struct BandSummary {
+    pub tasks_submitted: u64,
+    pub tasks_pending_at_end: u64,
+    pub tasks_evicted: u64,
+    pub cpu_utilization: f64,
+    pub mem_utilization: f64,
+    pub wait_us: Percentiles,
+}
+
 #[derive(Debug, Serialize)]
 pub struct WaitSummary {
     pub prod: Percentiles,
@@ -96,6 +109,45 @@ impl Percentiles {
             max: v.last().copied(),
         }
     }
+}
+
+fn by_band(
+    sim: &Simulation,
+    cap: crate::cell::resources::Resources,
+    elapsed_us: f64,
+) -> BTreeMap<&'static str, BandSummary> {
+    let st = sim.state();
+    let l = st.ledger();
+    let frac = |area: u128, capacity: u64| {
+        if capacity == 0 || elapsed_us == 0.0 {
+            0.0
+        } else {
+            round6(area as f64 / (capacity as f64 * elapsed_us))
+        }
+    };
+    let mut out: BTreeMap<&'static str, BandSummary> = Band::ALL
+        .iter()
+        .map(|b| {
+            let i = b.index();
+            let summary = BandSummary {
+                tasks_submitted: 0,
+                tasks_pending_at_end: l.pending_by_band[i],
+                tasks_evicted: 0,
+                cpu_utilization: frac(l.alloc_integral[i][0], cap.cpu_milli),
+                mem_utilization: frac(l.alloc_integral[i][1], cap.mem_mib),
+                wait_us: Percentiles::of(l.wait_us[i].clone()),
+            };
+            (b.name(), summary)
+        })
+        .collect();
+    for rec in st.tasks() {
+        let b = out
+            .get_mut(st.job(rec.job).band().name())
+            .expect("every band");
+        b.tasks_submitted += 1;
+        b.tasks_evicted += u64::from(rec.evictions > 0);
+    }
+    out
 }
 
 impl Summary {
@@ -180,6 +232,7 @@ impl Summary {
                 prod: waits(true),
                 nonprod: waits(false),
             },
+            by_band: by_band(sim, cap.res, elapsed_us),
             scheduler: sim.scheduler().stats().clone(),
             events_processed: sim.events_processed(),
         }
@@ -207,7 +260,7 @@ impl Summary {
         format!(
             "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
              tasks: {} submitted, {} scheduled, {} finished, {} running, {} pending at end ({} never schedulable)\n\
-             cpu allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%\n\
+             cpu allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%  ({})\n\
              mem allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%\n\
              wait prod:     {}\n\
              wait non-prod: {}\n\
@@ -215,6 +268,12 @@ impl Summary {
             self.scenario, self.seed, self.policy, self.preemption, self.machines, self.duration_s,
             t.submitted, t.scheduled, t.finished, t.running_at_end, t.pending_at_end, t.never_schedulable,
             u.cpu.prod * 100.0, u.cpu.nonprod * 100.0, u.cpu.total * 100.0,
+            Band::ALL
+                .iter()
+                .rev()
+                .map(|b| format!("{} {:.1}%", b.name(), self.by_band[b.name()].cpu_utilization * 100.0))
+                .collect::<Vec<_>>()
+                .join(", "),
             u.mem.prod * 100.0, u.mem.nonprod * 100.0, u.mem.total * 100.0,
             w(&self.wait_us.prod),
             w(&self.wait_us.nonprod),
