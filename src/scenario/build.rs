@@ -33,11 +33,7 @@ impl Scenario {
                 });
             }
         }
-        let domains = DomainTree::regular(
-            machines.len(),
-            self.cell.machines_per_rack,
-            self.cell.racks_per_power_domain,
-        );
+        let domains = self.domain_tree();
         let classes = self
             .workload
             .jobs
@@ -85,6 +81,71 @@ impl Scenario {
         (Cell::new(machines, domains, table), classes)
     }
 
+    /// The failure-domain tree: named racks and power domains first, in order
+    /// of appearance; then generated ones, filled in machine order.
+    fn domain_tree(&self) -> DomainTree {
+        let cfg = &self.cell;
+        let mut named_racks: Vec<(&str, Option<&str>)> = Vec::new();
+        for m in &cfg.machines {
+            if let Some(r) = m.rack.as_deref() {
+                if !named_racks.iter().any(|(n, _)| *n == r) {
+                    named_racks.push((r, m.power_domain.as_deref()));
+                }
+            }
+        }
+        let unnamed: u32 = cfg
+            .machines
+            .iter()
+            .filter(|m| m.rack.is_none())
+            .map(|m| m.count)
+            .sum();
+        let generated_racks = unnamed.div_ceil(cfg.machines_per_rack);
+        let mut rack_of_machine = Vec::new();
+        let mut next_unnamed = 0u32;
+        for m in &cfg.machines {
+            for _ in 0..m.count {
+                let rack = match m.rack.as_deref() {
+                    Some(r) => named_racks
+                        .iter()
+                        .position(|(n, _)| *n == r)
+                        .expect("collected") as u32,
+                    None => {
+                        next_unnamed += 1;
+                        named_racks.len() as u32 + (next_unnamed - 1) / cfg.machines_per_rack
+                    }
+                };
+                rack_of_machine.push(rack);
+            }
+        }
+        let mut named_powers: Vec<&str> = Vec::new();
+        for (_, p) in &named_racks {
+            if let Some(p) = p {
+                if !named_powers.contains(p) {
+                    named_powers.push(p);
+                }
+            }
+        }
+        let mut free_racks = 0u32;
+        let mut power_of_rack = Vec::new();
+        let racks = named_racks
+            .iter()
+            .map(|(_, p)| *p)
+            .chain((0..generated_racks).map(|_| None));
+        for p in racks {
+            power_of_rack.push(match p {
+                Some(p) => named_powers
+                    .iter()
+                    .position(|n| *n == p)
+                    .expect("collected") as u32,
+                None => {
+                    free_racks += 1;
+                    named_powers.len() as u32 + (free_racks - 1) / cfg.racks_per_power_domain
+                }
+            });
+        }
+        DomainTree::explicit(rack_of_machine, power_of_rack)
+    }
+
     pub fn horizon(&self) -> SimTime {
         SimTime::from_secs(self.duration_s)
     }
@@ -102,5 +163,51 @@ impl Scenario {
             policy: self.scheduler.policy,
             preemption: self.scheduler.preemption,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cell::domain::DomainLevel;
+    use crate::scenario::Scenario;
+    use std::path::Path;
+
+    fn tree(cell: &str) -> crate::cell::domain::DomainTree {
+        let text = format!(
+            "name = \"t\"\nseed = 1\nduration_s = 1\n{cell}\n[scheduler]\npolicy = \"best_fit\"\n\
+             [[workload.jobs]]\nname = \"j\"\nband = \"batch\"\ninitial_jobs = 1\n\
+             tasks = {{ constant = 1 }}\ncpu_milli = {{ constant = 1 }}\nmem_mib = {{ constant = 1 }}\n"
+        );
+        Scenario::parse(&text, Path::new("t.toml"))
+            .unwrap()
+            .build()
+            .0
+            .domains
+    }
+
+    #[test]
+    fn generated_racks_fill_in_machine_order() {
+        // 5 machines, 2 per rack -> racks 0,0,1,1,2; 2 racks per power domain -> 0,0,1.
+        let t = tree(
+            "[cell]\nmachines_per_rack = 2\nracks_per_power_domain = 2\n\
+                      [[cell.machines]]\ncount = 5\ncpu_milli = 1\nmem_mib = 1\n",
+        );
+        let racks: Vec<u32> = (0..5).map(|m| t.domain_of(m, DomainLevel::Rack)).collect();
+        assert_eq!(racks, vec![0, 0, 1, 1, 2]);
+        assert_eq!(t.domain_of(4, DomainLevel::Power), 1);
+    }
+
+    #[test]
+    fn named_racks_come_first_and_keep_their_power_domain() {
+        // Class A: 3 machines, no rack -> generated; class B: 2 machines in rack
+        // "r9" of power "p1". Named rack r9 is rack 0, power 0; the generated
+        // racks (2 per rack) are 1 and 2, in generated power domain 1.
+        let t = tree("[cell]\nmachines_per_rack = 2\nracks_per_power_domain = 4\n\
+                      [[cell.machines]]\ncount = 3\ncpu_milli = 1\nmem_mib = 1\n\
+                      [[cell.machines]]\ncount = 2\ncpu_milli = 1\nmem_mib = 1\nrack = \"r9\"\npower_domain = \"p1\"\n");
+        let racks: Vec<u32> = (0..5).map(|m| t.domain_of(m, DomainLevel::Rack)).collect();
+        assert_eq!(racks, vec![1, 1, 2, 0, 0]);
+        let powers: Vec<u32> = (0..5).map(|m| t.domain_of(m, DomainLevel::Power)).collect();
+        assert_eq!(powers, vec![1, 1, 1, 0, 0]);
     }
 }

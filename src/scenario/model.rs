@@ -59,6 +59,12 @@ pub struct MachineClass {
     pub gpus: u32,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Puts every machine of the class in this named rack. Unnamed machines
+    /// fill generated racks of `machines_per_rack`.
+    pub rack: Option<String>,
+    /// The named rack's power domain. Racks without one fill generated power
+    /// domains of `racks_per_power_domain`.
+    pub power_domain: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -212,6 +218,29 @@ impl CellConfig {
             }
             if m.mem_mib == 0 {
                 return Err(bad(key("mem_mib"), "capacity must be > 0"));
+            }
+            if m.power_domain.is_some() && m.rack.is_none() {
+                return Err(bad(
+                    key("power_domain"),
+                    "needs a rack: a power domain holds racks",
+                ));
+            }
+            let other = self
+                .machines
+                .iter()
+                .take(i)
+                .find(|o| o.rack.is_some() && o.rack == m.rack);
+            if let Some(o) = other {
+                if o.power_domain != m.power_domain {
+                    return Err(bad(
+                        key("power_domain"),
+                        format!(
+                            "rack {:?} is already in power domain {:?}",
+                            m.rack.as_deref().unwrap_or_default(),
+                            o.power_domain.as_deref().unwrap_or("(generated)")
+                        ),
+                    ));
+                }
             }
             if m.gpus > u32::from(u16::MAX) {
                 return Err(bad(key("gpus"), "at most 65535 devices per machine"));
