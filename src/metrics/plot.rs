@@ -16,6 +16,8 @@ use std::sync::Once;
 
 const FONT: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 560);
+/// The wait CDF's log axis starts here (1 ms); shorter waits are drawn at it.
+const MIN_WAIT_S: f64 = 1e-3;
 
 fn band_color(b: Band) -> RGBColor {
     match b {
@@ -164,6 +166,7 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         .configure_mesh()
         .x_desc("simulated hours")
         .y_desc("tasks")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 12))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -183,6 +186,7 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         .label_font((FONT, 12))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
@@ -207,7 +211,7 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         .iter()
         .filter_map(|(_, v, _)| v.last())
         .max()
-        .map_or(1.0, |&m| (m as f64 / 1e6).max(1e-3));
+        .map_or(1.0, |&m| (m as f64 / 1e6).max(MIN_WAIT_S * 10.0));
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
@@ -215,11 +219,11 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..1.0)
+        .build_cartesian_2d((MIN_WAIT_S..x_max).log_scale(), 0.0..1.0)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("wait (simulated seconds)")
+        .x_desc("wait (simulated seconds, log scale; waits under 1 ms drawn at 1 ms)")
         .y_desc("fraction of started tasks")
         .label_style((FONT, 12))
         .draw()
