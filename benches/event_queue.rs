@@ -28,19 +28,8 @@ const SPAN_US: u64 = 3_600_000_000;
 /// Mean hold delta is half of this: the next event of a task is up to ~2 s away.
 const MAX_DELTA_US: u64 = 4_000_000;
 
-/// A tiny xorshift64 generator; enough for benchmark inputs.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
+mod common;
+use common::XorShift;
 
 /// An event payload like the ones the simulation schedules most: task ends.
 fn task_end(n: u64) -> Event {

@@ -61,19 +61,8 @@ const FILL_SHAPES: [Shape; 4] = [
     (4_000, 16_384, PROD),
 ];
 
-/// A tiny xorshift64 generator; enough for benchmark inputs.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
+mod common;
+use common::XorShift;
 
 fn spec(name: String, (cpu, mem, priority): Shape, tasks: usize) -> JobSpec {
     JobSpec {

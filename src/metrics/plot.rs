@@ -63,6 +63,21 @@ pub fn render_all(out: &Path, sim: &Simulation) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Draws the series legend in a white box at `pos`.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    pos: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(pos)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 fn hours(us: u64) -> f64 {
     us as f64 / 3.6e9
 }
@@ -130,14 +145,7 @@ fn utilization(path: &Path, sim: &Simulation) -> std::result::Result<(), String>
                 });
             below = top;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -181,14 +189,7 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
             .label(band.name())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(|e| e.to_string())?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -243,13 +244,6 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
             .label(format!("{name} (n={})", v.len()))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(|e| e.to_string())?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(|e| e.to_string())
 }
