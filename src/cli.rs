@@ -82,12 +82,13 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
     let sc = Scenario::load(path)?;
     let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
     say(&format!(
-        "{}: ok: scenario {:?}, {} machines, {} job classes, {} s, policy {}",
+        "{}: ok: scenario {:?}, {} machines, {} job classes, {}, policy {}",
         path.display(),
         sc.name,
         machines,
         sc.workload.jobs.len(),
-        sc.duration_s,
+        sc.duration_s
+            .map_or("until drained".to_string(), |d| format!("{d} s")),
         sc.scheduler.policy.name()
     ));
     Ok(())
@@ -173,7 +174,15 @@ fn progress_bar(sc: &Scenario, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(sc.duration_s);
+    let Some(duration_s) = sc.duration_s else {
+        return ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template(
+                "{spinner} simulated {pos} s, running until drained; {elapsed} elapsed",
+            )
+            .expect("a valid template"),
+        );
+    };
+    let bar = ProgressBar::new(duration_s);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} simulated {pos}/{len} s [{bar:40}] {elapsed} elapsed",

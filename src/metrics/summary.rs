@@ -19,7 +19,8 @@ pub struct Summary {
     pub seed: u64,
     pub policy: &'static str,
     pub preemption: bool,
-    pub duration_s: u64,
+    /// Simulated seconds run (the horizon, or when the run drained).
+    pub duration_s: f64,
     pub machines: usize,
     pub capacity: CapacitySummary,
     pub jobs_submitted: usize,
@@ -210,7 +211,7 @@ impl Summary {
             seed: sc.seed,
             policy: sc.scheduler.policy.name(),
             preemption: sc.scheduler.preemption,
-            duration_s: sc.duration_s,
+            duration_s: sim.now().as_secs_f64(),
             machines: st.cell().len(),
             capacity: CapacitySummary {
                 cpu_milli: cap.res.cpu_milli,

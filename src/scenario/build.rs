@@ -7,6 +7,7 @@ use crate::cell::resources::{Capacity, GpuRequest, Resources};
 use crate::cell::{Cell, Machine};
 use crate::sched::SchedConfig;
 use crate::time::{SimDuration, SimTime, US_PER_S};
+use crate::workload::dist::to_u64;
 use crate::workload::synthetic::{ArrivalProcess, JobClass};
 use crate::workload::SpreadLimit;
 
@@ -47,6 +48,10 @@ impl Scenario {
                     None => ArrivalProcess::None,
                     Some(Arrival::Poisson { per_hour }) => ArrivalProcess::Poisson {
                         mean_gap_us: 3600.0 * US_PER_S as f64 / per_hour,
+                    },
+                    Some(Arrival::Uniform { count, over_s }) => ArrivalProcess::Uniform {
+                        count,
+                        end: SimTime(to_u64(over_s * US_PER_S as f64)),
                     },
                 },
                 max_jobs: j.max_jobs,
@@ -146,8 +151,9 @@ impl Scenario {
         DomainTree::explicit(rack_of_machine, power_of_rack)
     }
 
+    /// When the run stops: `duration_s`, or never (until drained).
     pub fn horizon(&self) -> SimTime {
-        SimTime::from_secs(self.duration_s)
+        self.duration_s.map_or(SimTime::NEVER, SimTime::from_secs)
     }
 
     pub fn sample_interval(&self) -> SimDuration {

@@ -17,8 +17,10 @@ pub struct Scenario {
     pub description: String,
     /// Root seed; every random stream is split from it.
     pub seed: u64,
-    /// Simulated time to run, in seconds.
-    pub duration_s: u64,
+    /// Simulated time to run, in seconds. Absent: run until drained — every
+    /// job submitted and nothing left to happen (every job class must then be
+    /// bounded: `max_jobs`, a `uniform` arrival count, or no arrivals).
+    pub duration_s: Option<u64>,
     /// Interval between time-series samples, in seconds.
     #[serde(default = "default_sample_interval_s")]
     pub sample_interval_s: u64,
@@ -130,7 +132,10 @@ fn one() -> u32 {
 #[derive(Copy, Clone, Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Arrival {
+    /// Exponential gaps: `per_hour` jobs per hour on average, for ever.
     Poisson { per_hour: f64 },
+    /// Exactly `count` jobs at independent uniform times in `[0, over_s]`.
+    Uniform { count: u64, over_s: f64 },
 }
 
 #[derive(Copy, Clone, Debug, Default, Deserialize)]
@@ -177,7 +182,7 @@ impl Scenario {
                 ),
             ));
         }
-        if self.duration_s == 0 {
+        if self.duration_s == Some(0) {
             return Err(bad("duration_s", "must be > 0"));
         }
         if self.sample_interval_s == 0 {
@@ -191,7 +196,14 @@ impl Scenario {
             return Err(bad("workload.jobs", "needs at least one job class"));
         }
         for (i, j) in self.workload.jobs.iter().enumerate() {
-            j.validate(&format!("workload.jobs[{i}]"))?;
+            let at = format!("workload.jobs[{i}]");
+            j.validate(&at)?;
+            if self.duration_s.is_none() && !j.is_bounded() {
+                return Err(bad(
+                    format!("{at}.arrival"),
+                    "without duration_s the run lasts until drained, so this class needs max_jobs or a uniform arrival count",
+                ));
+            }
         }
         Ok(())
     }
@@ -251,6 +263,11 @@ impl CellConfig {
 }
 
 impl JobClassConfig {
+    /// True if the class submits finitely many jobs.
+    pub fn is_bounded(&self) -> bool {
+        self.max_jobs.is_some() || !matches!(self.arrival, Some(Arrival::Poisson { .. }))
+    }
+
     fn validate(&self, at: &str) -> Result<(), Invalid> {
         let key = |k: &str| format!("{at}.{k}");
         if self.name.is_empty() {
@@ -268,13 +285,20 @@ impl JobClassConfig {
         if self.users == 0 {
             return Err(bad(key("users"), "must be > 0"));
         }
-        if let Some(Arrival::Poisson { per_hour }) = self.arrival {
-            if !(per_hour.is_finite() && per_hour > 0.0) {
+        match self.arrival {
+            Some(Arrival::Poisson { per_hour }) if !(per_hour.is_finite() && per_hour > 0.0) => {
                 return Err(bad(
                     key("arrival.poisson.per_hour"),
                     format!("must be > 0, got {per_hour}"),
                 ));
             }
+            Some(Arrival::Uniform { over_s, .. }) if !(over_s.is_finite() && over_s >= 0.0) => {
+                return Err(bad(
+                    key("arrival.uniform.over_s"),
+                    format!("must be >= 0, got {over_s}"),
+                ));
+            }
+            _ => {}
         }
         if self.initial_jobs == 0 && self.arrival.is_none() {
             return Err(bad(

@@ -6,7 +6,8 @@
 //! - `TaskEnd`: a task's run is over (ignored if the task was evicted since);
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
-//! - `End`: the horizon; the run stops.
+//! - `End`: the horizon; the run stops. Without a horizon (run until
+//!   drained) the run stops when no event is left.
 //!
 //! Scheduling passes are driven by change: an arrival, a completion or an
 //! eviction asks for a pass, which runs at the same time or, if a pass ran
@@ -75,7 +76,9 @@ impl Simulation {
             events: 0,
             done: false,
         };
-        sim.queue.push(opts.horizon, Event::End);
+        if opts.horizon != SimTime::NEVER {
+            sim.queue.push(opts.horizon, Event::End);
+        }
         sim.queue.push(SimTime::ZERO, Event::Sample);
         sim.fetch_next_job();
         sim
@@ -109,7 +112,8 @@ impl Simulation {
             return false;
         }
         let Some(ev) = next_event(&mut self.clock, &mut self.queue) else {
-            self.done = true;
+            // Drained: nothing more can happen.
+            self.finish();
             return false;
         };
         self.events += 1;
@@ -123,11 +127,7 @@ impl Simulation {
             }
             Event::SchedPass => self.on_pass(now),
             Event::Sample => self.on_sample(now),
-            Event::End => {
-                self.state.advance(now);
-                self.series.push(Sample::of(&self.state, now));
-                self.done = true;
-            }
+            Event::End => self.finish(),
         }
         if self.opts.check_invariants {
             if let Err(e) = invariants::check(&self.state) {
@@ -145,6 +145,14 @@ impl Simulation {
             }
         }
         progress(self.clock.now());
+    }
+
+    /// Ends the run at the current time, with a last sample.
+    fn finish(&mut self) {
+        let now = self.clock.now();
+        self.state.advance(now);
+        self.series.push(Sample::of(&self.state, now));
+        self.done = true;
     }
 
     fn fetch_next_job(&mut self) {
@@ -209,7 +217,9 @@ impl Simulation {
         self.state.advance(now);
         self.series.push(Sample::of(&self.state, now));
         let next = now + self.opts.sample_interval;
-        if next < self.opts.horizon {
+        // Until drained, sampling stops when nothing else is left to happen.
+        let drained = self.opts.horizon == SimTime::NEVER && self.queue.is_empty();
+        if next < self.opts.horizon && !drained {
             self.queue.push(next, Event::Sample);
         }
     }

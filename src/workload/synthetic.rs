@@ -21,6 +21,25 @@ pub enum ArrivalProcess {
     None,
     /// A Poisson process: exponential gaps with this mean, in µs.
     Poisson { mean_gap_us: f64 },
+    /// Exactly `count` jobs at independent uniform times in `[0, end]`,
+    /// generated in order (see [`next_uniform_order_statistic`]).
+    Uniform { count: u64, end: SimTime },
+}
+
+/// The next of `n` remaining sorted uniform draws on `[prev, end]`: the
+/// minimum of `n` uniforms there, `prev + (end − prev)·(1 − V^(1/n))` for
+/// `V ~ U(0,1)`. Drawing the order statistics one by one this way yields
+/// exactly the distribution of `n` sorted uniform times, without holding them.
+pub fn next_uniform_order_statistic(
+    rng: &mut SimRng,
+    prev: SimTime,
+    end: SimTime,
+    n: u64,
+) -> SimTime {
+    let v: f64 = rng.random();
+    let frac = 1.0 - v.powf(1.0 / n as f64);
+    let span_us = end.as_us().saturating_sub(prev.as_us());
+    prev + SimDuration(to_u64(span_us as f64 * frac).min(span_us))
 }
 
 /// A validated job class, ready to generate from.
@@ -89,6 +108,11 @@ impl ClassState {
             ArrivalProcess::Poisson { mean_gap_us } => {
                 let gap = Dist::Exponential { mean: mean_gap_us }.sample(&mut self.rng);
                 Some(prev + SimDuration(to_u64(gap)))
+            }
+            ArrivalProcess::Uniform { count, end } => {
+                let done = self.emitted - self.class.initial_jobs;
+                (done < count)
+                    .then(|| next_uniform_order_statistic(&mut self.rng, prev, end, count - done))
             }
         }
     }
@@ -185,6 +209,26 @@ mod tests {
         let n = jobs.len() - 2;
         assert!((80..=160).contains(&n), "{n}");
         assert!(jobs.iter().all(|j| (1..=5).contains(&j.2)));
+    }
+
+    #[test]
+    fn uniform_arrivals_are_sorted_counted_and_uniform() {
+        let mut c = class("u", 0, 1.0);
+        c.arrival = ArrivalProcess::Uniform {
+            count: 4000,
+            end: SimTime::from_secs(3600),
+        };
+        c.tasks = Dist::Constant(1.0);
+        let jobs = drain(vec![c], 3);
+        assert_eq!(jobs.len(), 4000);
+        assert!(jobs.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(jobs.last().unwrap().0 <= SimTime::from_secs(3600));
+        // Uniform on [0, 3600 s]: about half before 1800 s (sd ~32 of 4000).
+        let first_half = jobs
+            .iter()
+            .filter(|j| j.0 < SimTime::from_secs(1800))
+            .count();
+        assert!((1840..=2160).contains(&first_half), "{first_half}");
     }
 
     #[test]
