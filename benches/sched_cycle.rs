@@ -245,10 +245,7 @@ fn pass_state() -> CellState {
 }
 
 fn pass(c: &mut Criterion) {
-    let config = SchedConfig {
-        policy: Policy::Hybrid,
-        preemption: true,
-    };
+    let config = SchedConfig::new(Policy::Hybrid, true);
     {
         let mut st = pass_state();
         let mut sched = Scheduler::new(config);

@@ -144,6 +144,10 @@ pub struct CellState {
     spread_counts: HashMap<(JobId, u8, u32), u32>,
     ledger: Ledger,
     now: SimTime,
+    /// Machines in the order they changed, from position `changes_base` on:
+    /// what score caches replay to catch up (see `sched::equiv`).
+    changes: Vec<MachineId>,
+    changes_base: u64,
 }
 
 impl CellState {
@@ -169,6 +173,8 @@ impl CellState {
             tasks: Vec::new(),
             pending: PendingQueue::default(),
             spread_counts: HashMap::new(),
+            changes: Vec::new(),
+            changes_base: 0,
             ledger: Ledger::default(),
             now: SimTime::ZERO,
         }
@@ -219,6 +225,38 @@ impl CellState {
             .get(&(job, level_index(level), domain))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The position after the latest machine change.
+    pub fn change_cursor(&self) -> u64 {
+        self.changes_base + self.changes.len() as u64
+    }
+
+    /// Machines changed since `cursor` (repeats included), oldest first;
+    /// `None` if the log no longer reaches back that far.
+    pub fn changes_since(&self, cursor: u64) -> Option<&[MachineId]> {
+        let at = cursor.checked_sub(self.changes_base)?;
+        self.changes.get(at as usize..)
+    }
+
+    /// Appends to the change log, dropping its older half when it outgrows a
+    /// few times the cell's size: a reader that far behind re-reads the cell.
+    fn log_change(&mut self, machine: MachineId) {
+        let cap = (4 * self.machines.len()).max(4096);
+        if self.changes.len() >= cap {
+            let drop = cap / 2;
+            self.changes.drain(..drop);
+            self.changes_base += drop as u64;
+        }
+        self.changes.push(machine);
+    }
+
+    /// Forgets changes before `cursor`: no reader needs them any more.
+    pub fn trim_changes(&mut self, cursor: u64) {
+        let drop = cursor.saturating_sub(self.changes_base) as usize;
+        let drop = drop.min(self.changes.len());
+        self.changes.drain(..drop);
+        self.changes_base += drop as u64;
     }
 
     /// Brings the clock and the allocation integral up to `now`.
@@ -313,6 +351,7 @@ impl CellState {
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
         self.bump_spread(job_id, machine, true);
+        self.log_change(machine);
     }
 
     /// Stops a running task and returns it to the pending queue.
@@ -369,6 +408,7 @@ impl CellState {
         ms.tasks.swap_remove(pos);
         ms.sub_priority(prio, &req.res);
         ms.seq += 1;
+        self.log_change(machine);
         let l = &mut self.ledger;
         l.running_by_band[band.index()] -= 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].saturating_sub(&req.res);

@@ -5,7 +5,7 @@ use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::{Capacity, GpuRequest, Resources};
 use crate::cell::{Cell, Machine};
-use crate::sched::SchedConfig;
+use crate::sched::{SchedConfig, Techniques};
 use crate::time::{SimDuration, SimTime, US_PER_S};
 use crate::workload::dist::to_u64;
 use crate::workload::synthetic::{ArrivalProcess, JobClass};
@@ -168,6 +168,10 @@ impl Scenario {
         SchedConfig {
             policy: self.scheduler.policy,
             preemption: self.scheduler.preemption,
+            techniques: Techniques {
+                score_cache: self.scheduler.score_cache,
+                equivalence_classes: self.scheduler.equivalence_classes,
+            },
         }
     }
 }

@@ -75,6 +75,12 @@ pub struct SchedulerConfig {
     pub policy: Policy,
     #[serde(default = "yes")]
     pub preemption: bool,
+    /// Keep per-class verdict caches across passes (Borg's score caching).
+    #[serde(default = "yes")]
+    pub score_cache: bool,
+    /// Share one verdict cache among identical tasks (Borg's equivalence classes).
+    #[serde(default = "yes")]
+    pub equivalence_classes: bool,
     /// Minimum simulated time between two scheduling passes, in ms.
     #[serde(default = "default_pass_interval_ms")]
     pub pass_interval_ms: u64,

@@ -2,12 +2,16 @@
 //!
 //! A pass scans pending tasks from high to low priority, round-robin across
 //! jobs within a priority (Borg). For each task the [`pipeline`] filters and
-//! scores every machine; if no machine fits as things stand and preemption is
-//! on, [`preempt`] picks a machine and the victims to evict. The scheduler is
-//! a functional core: it reads and changes the [`CellState`] through its
-//! methods and reports what it did as [`Action`]s, which the simulation turns
-//! into events — and which a real-node backend could turn into RPCs.
+//! scores machines; if no machine fits as things stand and preemption is on,
+//! [`preempt`] picks a machine and the victims to evict. With the scale
+//! techniques on, [`equiv`] serves identical tasks from one cache of verdicts
+//! that is kept current through the cell's change log; decisions are the
+//! same either way. The scheduler is a functional core: it reads and changes
+//! the [`CellState`] through its methods and reports what it did as
+//! [`Action`]s, which the simulation turns into events — and which a
+//! real-node backend could turn into RPCs.
 
+pub mod equiv;
 pub mod pipeline;
 pub mod plugin;
 pub mod plugins;
@@ -20,11 +24,12 @@ use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::MachineId;
 use crate::time::SimTime;
 use crate::workload::{JobId, TaskId};
-use pipeline::{Outcome, Pipeline};
+use equiv::{ClassCache, ClassKey};
+use pipeline::{view_of, Outcome, Pipeline};
 pub use profile::Policy;
 use reason::WhyPending;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a pass did, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,12 +47,42 @@ pub struct SchedStats {
     /// Tasks not attempted because an identical task of the same job had just
     /// failed in the same pass (it would fail too: a pass only fills machines).
     pub tasks_skipped_same_job: u64,
+    /// Filter evaluations of one (task class, machine) pair.
     pub feasibility_checks: u64,
     pub scores_computed: u64,
     pub placements: u64,
     pub preemption_placements: u64,
     pub victims_evicted: u64,
     pub preemption_plans_computed: u64,
+    /// Class caches built from a full scan of the cell.
+    pub class_caches_built: u64,
+    /// Decisions served by an existing class cache.
+    pub class_cache_uses: u64,
+    /// Of those, decisions for a job other than the one that built the cache.
+    pub equivalence_reuses: u64,
+    /// Machine verdicts reused from a cache, and re-evaluated into one.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+/// Borg's scale techniques; each can be switched off to measure it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Techniques {
+    /// Keep class caches from pass to pass (else: one pass only).
+    pub score_cache: bool,
+    /// Share a cache among all tasks with the same requirements (else: per job).
+    pub equivalence_classes: bool,
+}
+
+impl Techniques {
+    pub const ALL: Techniques = Techniques {
+        score_cache: true,
+        equivalence_classes: true,
+    };
+    pub const NONE: Techniques = Techniques {
+        score_cache: false,
+        equivalence_classes: false,
+    };
 }
 
 /// Scheduler configuration from the scenario.
@@ -55,14 +90,35 @@ pub struct SchedStats {
 pub struct SchedConfig {
     pub policy: Policy,
     pub preemption: bool,
+    pub techniques: Techniques,
 }
 
-/// The scheduler: a pipeline, its counters, and why-pending records.
+impl SchedConfig {
+    /// A configuration with every scale technique on.
+    pub fn new(policy: Policy, preemption: bool) -> Self {
+        SchedConfig {
+            policy,
+            preemption,
+            techniques: Techniques::ALL,
+        }
+    }
+}
+
+/// Caches unused for this many passes are dropped.
+const CACHE_RETAIN_PASSES: u64 = 64;
+/// At most this many (class, machine) verdicts are kept in all (~32 B each).
+const CACHE_MAX_ENTRIES: usize = 8 << 20;
+
+/// The scheduler: a pipeline, its caches, counters and why-pending records.
 pub struct Scheduler {
     config: SchedConfig,
     pipeline: Pipeline,
     stats: SchedStats,
     why: BTreeMap<JobId, WhyPending>,
+    /// Looked up by key; iterated only for order-independent sums and for
+    /// eviction, which sorts first.
+    caches: HashMap<ClassKey, ClassCache>,
+    next_serial: u64,
 }
 
 impl Scheduler {
@@ -72,6 +128,8 @@ impl Scheduler {
             pipeline: Pipeline::new(config.policy),
             stats: SchedStats::default(),
             why: BTreeMap::new(),
+            caches: HashMap::new(),
+            next_serial: 0,
         }
     }
 
@@ -108,6 +166,7 @@ impl Scheduler {
                 }
             }
         }
+        self.retire_caches(st);
     }
 
     /// Attempts one task; true if it was placed.
@@ -120,10 +179,7 @@ impl Scheduler {
     ) -> bool {
         self.stats.tasks_attempted += 1;
         let job = st.task(task).job;
-        match self
-            .pipeline
-            .evaluate(st, job, self.config.preemption, &mut self.stats)
-        {
+        match self.decide(st, job) {
             Outcome::Place(machine) => {
                 st.place(now, task, machine);
                 actions.push(Action::Place { task, machine });
@@ -157,5 +213,76 @@ impl Scheduler {
                 false
             }
         }
+    }
+
+    /// The pipeline's decision for a task of `job`, from a class cache when
+    /// the techniques allow, else from a full scan.
+    fn decide(&mut self, st: &CellState, job: JobId) -> Outcome {
+        let SchedConfig {
+            preemption,
+            techniques: t,
+            ..
+        } = self.config;
+        let view = view_of(st, job, preemption);
+        let cacheable = (t.score_cache || t.equivalence_classes) && view.job.spec.spread.is_empty();
+        if !cacheable {
+            return self.pipeline.evaluate(st, job, preemption, &mut self.stats);
+        }
+        let key = ClassKey::of(&view, !t.equivalence_classes);
+        let n = st.cell().len() as u64;
+        let pass = self.stats.passes;
+        let stats = &mut self.stats;
+        let cache = match self.caches.get_mut(&key) {
+            Some(c) => {
+                let misses = c.sync(&self.pipeline, st, &view, stats);
+                stats.cache_misses += misses;
+                stats.cache_hits += n - misses;
+                stats.class_cache_uses += 1;
+                stats.equivalence_reuses += u64::from(c.built_by != job);
+                c
+            }
+            None => {
+                let mut c = ClassCache::build(&self.pipeline, st, &view, stats);
+                stats.class_caches_built += 1;
+                stats.cache_misses += n;
+                c.serial = self.next_serial;
+                self.next_serial += 1;
+                self.caches.entry(key).or_insert(c)
+            }
+        };
+        cache.last_pass = pass;
+        cache.decide(&self.pipeline, st, &view, stats)
+    }
+
+    /// Drops caches that are no longer worth keeping and trims the cell's
+    /// change log to what the remaining caches still need.
+    fn retire_caches(&mut self, st: &mut CellState) {
+        let pass = self.stats.passes;
+        if self.config.techniques.score_cache {
+            self.caches
+                .retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
+            let mut total: usize = self.caches.values().map(ClassCache::len).sum();
+            if total > CACHE_MAX_ENTRIES {
+                let mut by_age: Vec<(u64, u64)> = self
+                    .caches
+                    .values()
+                    .map(|c| (c.last_pass, c.serial))
+                    .collect();
+                by_age.sort_unstable();
+                let mut drop = HashSet::new();
+                for (_, serial) in by_age {
+                    if total <= CACHE_MAX_ENTRIES {
+                        break;
+                    }
+                    drop.insert(serial);
+                    total -= st.cell().len();
+                }
+                self.caches.retain(|_, c| !drop.contains(&c.serial));
+            }
+        } else {
+            self.caches.clear();
+        }
+        let keep_from = self.caches.values().map(ClassCache::cursor).min();
+        st.trim_changes(keep_from.unwrap_or_else(|| st.change_cursor()));
     }
 }

@@ -1,20 +1,32 @@
-//! The pipeline: runs the filters and scorers of a profile over every machine
-//! for one task, and decides.
+//! The pipeline: runs the filters and scorers of a profile over machines for
+//! one task, and decides.
 //!
 //! It owns the loop, the weights and the choice, so plugins stay small. The
 //! choice is the highest weighted score among machines that fit without
 //! evictions; ties go to the lowest machine id (machines are scanned in id
 //! order and only a strictly better score replaces the incumbent). Only when
-//! no machine fits as is does it ask [`super::preempt`] for a plan.
+//! no machine fits as is does it ask [`super::preempt`] for a plan. The score
+//! caches of [`super::equiv`] reuse [`Pipeline::verdict`] and
+//! [`Pipeline::decide_without_free`], so both paths decide alike.
 
 use super::plugin::{Fit, TaskView};
 use super::preempt::{self, Plan};
 use super::profile::{Policy, Profile};
-use super::reason::ReasonCounts;
+use super::reason::{Reason, ReasonCounts};
 use super::SchedStats;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::workload::JobId;
+
+/// What the pipeline concludes about one machine for one task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Reject(Reason),
+    /// Fits only with evictions.
+    Preempt,
+    /// Fits as is, with this weighted score.
+    Free(u64),
+}
 
 /// What the pipeline decided for a task.
 #[derive(Debug)]
@@ -26,6 +38,15 @@ pub enum Outcome {
 
 pub struct Pipeline {
     profile: Profile,
+}
+
+/// How the plugins see a task of `job`.
+pub fn view_of(st: &CellState, job: JobId, preemption: bool) -> TaskView<'_> {
+    let job = st.job(job);
+    TaskView {
+        job,
+        preempt_below: preemption.then(|| preempt::threshold(job.priority())),
+    }
 }
 
 impl Pipeline {
@@ -43,43 +64,61 @@ impl Pipeline {
         preemption: bool,
         stats: &mut SchedStats,
     ) -> Outcome {
-        let job = st.job(job);
-        let view = TaskView {
-            job,
-            preempt_below: preemption.then(|| preempt::threshold(job.priority())),
-        };
+        let view = view_of(st, job, preemption);
         let mut best: Option<(u64, MachineId)> = None;
         let mut needs_preemption: Vec<MachineId> = Vec::new();
         let mut counts = ReasonCounts::default();
         for m in 0..st.cell().len() as MachineId {
-            stats.feasibility_checks += 1;
-            match self.feasible(st, &view, m) {
-                Err(reason) => counts.add(reason),
-                Ok(Fit::WithPreemption) => needs_preemption.push(m),
-                Ok(Fit::Free) => {
-                    let s = self.score(st, &view, m, stats);
+            match self.verdict(st, &view, m, stats) {
+                Verdict::Reject(reason) => counts.add(reason),
+                Verdict::Preempt => needs_preemption.push(m),
+                Verdict::Free(s) => {
                     if best.is_none_or(|(b, _)| s > b) {
                         best = Some((s, m));
                     }
                 }
             }
         }
-        if let Some((_, m)) = best {
-            return Outcome::Place(m);
+        match best {
+            Some((_, m)) => Outcome::Place(m),
+            None => self.decide_without_free(st, &view, &needs_preemption, counts, stats),
         }
-        match self.cheapest_plan(st, &view, &needs_preemption, stats) {
+    }
+
+    /// Filters one machine and, if the task fits as is, scores it.
+    pub fn verdict(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        m: MachineId,
+        stats: &mut SchedStats,
+    ) -> Verdict {
+        stats.feasibility_checks += 1;
+        match self.feasible(st, view, m) {
+            Err(reason) => Verdict::Reject(reason),
+            Ok(Fit::WithPreemption) => Verdict::Preempt,
+            Ok(Fit::Free) => Verdict::Free(self.score(st, view, m, stats)),
+        }
+    }
+
+    /// When no machine fits as is: the cheapest preemption plan over
+    /// `candidates` (given in id order), or the reasons.
+    pub fn decide_without_free(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        candidates: &[MachineId],
+        counts: ReasonCounts,
+        stats: &mut SchedStats,
+    ) -> Outcome {
+        match self.cheapest_plan(st, view, candidates, stats) {
             Some(plan) => Outcome::Preempt(plan),
             None => Outcome::Unschedulable(counts),
         }
     }
 
     /// Runs the filters in order; the first rejection wins.
-    fn feasible(
-        &self,
-        st: &CellState,
-        view: &TaskView,
-        m: MachineId,
-    ) -> Result<Fit, super::reason::Reason> {
+    fn feasible(&self, st: &CellState, view: &TaskView, m: MachineId) -> Result<Fit, Reason> {
         let mut fit = Fit::Free;
         for f in &self.profile.filters {
             fit = fit.max(f.filter(st, view, m)?);

@@ -61,6 +61,14 @@ impl ReasonCounts {
         self.0[r as usize] += 1;
     }
 
+    /// Takes one back; false if there was none.
+    pub fn sub(&mut self, r: Reason) -> bool {
+        let c = &mut self.0[r as usize];
+        let had = *c > 0;
+        *c = c.saturating_sub(1);
+        had
+    }
+
     pub fn get(&self, r: Reason) -> u32 {
         self.0[r as usize]
     }

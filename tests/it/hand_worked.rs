@@ -52,10 +52,7 @@ fn simulate(jobs: Vec<(SimTime, JobSpec)>) -> Simulation {
         horizon: SimTime::from_secs(100),
         pass_interval: SimDuration::from_secs(1),
         sample_interval: SimDuration::from_secs(10),
-        sched: SchedConfig {
-            policy: Policy::Hybrid,
-            preemption: true,
-        },
+        sched: SchedConfig::new(Policy::Hybrid, true),
         check_invariants: true,
     };
     let mut sim = Simulation::new(two_machines(), Box::new(ListSource::new(jobs)), opts);

@@ -7,6 +7,7 @@ mod golden;
 mod hand_worked;
 mod policies;
 mod properties;
+mod techniques;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

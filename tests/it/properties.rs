@@ -8,7 +8,7 @@ use borgsim::cell::invariants;
 use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
 use borgsim::cell::state::CellState;
 use borgsim::cell::{Cell, Machine};
-use borgsim::sched::{Policy, SchedConfig};
+use borgsim::sched::{Policy, SchedConfig, Techniques};
 use borgsim::sim::{SimOptions, Simulation};
 use borgsim::time::{SimDuration, SimTime};
 use borgsim::workload::{JobSpec, ListSource, SpreadLimit};
@@ -89,6 +89,10 @@ fn job() -> impl Strategy<Value = JobArb> {
 }
 
 fn build(machines: &[MachineArb], jobs: &[JobArb], policy: Policy, preemption: bool) -> Simulation {
+    build_with(machines, jobs, SchedConfig::new(policy, preemption))
+}
+
+fn build_with(machines: &[MachineArb], jobs: &[JobArb], sched: SchedConfig) -> Simulation {
     let mut table = AttrTable::default();
     let (tag, yes) = (table.name_id("tag"), table.value_id("yes"));
     let ms = machines
@@ -141,7 +145,7 @@ fn build(machines: &[MachineArb], jobs: &[JobArb], policy: Policy, preemption: b
         horizon: SimTime::from_secs(900),
         pass_interval: SimDuration::from_millis(500),
         sample_interval: SimDuration::from_secs(60),
-        sched: SchedConfig { policy, preemption },
+        sched,
         check_invariants: false,
     };
     Simulation::new(CellState::new(cell), Box::new(ListSource::new(list)), opts)
@@ -209,5 +213,32 @@ proptest! {
         let a = digest(build(&machines, &jobs, policy, true));
         let b = digest(build(&machines, &jobs, policy, true));
         prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn caches_decide_like_the_exhaustive_pipeline(
+        machines in prop::collection::vec(machine(), 1..=6),
+        jobs in prop::collection::vec(job(), 1..=25),
+        policy in policy(),
+        preemption in any::<bool>(),
+    ) {
+        let run = |t: Techniques| {
+            let mut cfg = SchedConfig::new(policy, preemption);
+            cfg.techniques = t;
+            let mut sim = build_with(&machines, &jobs, cfg);
+            sim.run(&mut |_| {});
+            let st = sim.state();
+            let tasks: Vec<_> = st
+                .tasks()
+                .iter()
+                .map(|r| format!("{:?} {} {}", r.state, r.incarnation, r.evictions))
+                .collect();
+            let why: Vec<_> = st.jobs().iter().map(|j| format!("{:?}", sim.scheduler().why_pending(j.id))).collect();
+            (tasks, why)
+        };
+        let exhaustive = run(Techniques::NONE);
+        prop_assert_eq!(&run(Techniques::ALL), &exhaustive);
+        let per_job = Techniques { score_cache: true, equivalence_classes: false };
+        prop_assert_eq!(&run(per_job), &exhaustive);
     }
 }

@@ -1,0 +1,184 @@
+//! Equivalence classes and score caching (Borg paper §3.4).
+//!
+//! **Equivalence classes.** Tasks with the same request, constraints and
+//! preemption threshold get the same filter verdicts and scores on every
+//! machine, so one [`ClassCache`] serves them all: feasibility and scoring
+//! are done once per class, not once per task. Jobs with spread limits are
+//! left out (their verdicts depend on where the job's own tasks run).
+//!
+//! **Score caching.** A class cache keeps each machine's verdict (rejection
+//! reason, needs-preemption, or score) together with the machine's change
+//! sequence number, and is kept from one pass to the next. Before it is used,
+//! it replays the cell's change log ([`CellState::changes_since`]) and
+//! re-evaluates only the machines that changed since. The tolerance is zero:
+//! any change to a machine invalidates its entries, so cached decisions are
+//! exactly those of the exhaustive pipeline.
+//!
+//! The machines that fit as is are kept in a `BTreeSet` ordered by (score
+//! descending, machine id ascending): its first element is the exhaustive
+//! pipeline's choice (highest score, lowest id on ties), found in O(log n).
+//! Machines that fit only with evictions are kept in id order, and the
+//! rejections are counted per reason, so preemption and "why pending" see
+//! exactly what a full scan would.
+
+use super::pipeline::{Outcome, Pipeline, Verdict};
+use super::plugin::TaskView;
+use super::reason::ReasonCounts;
+use super::SchedStats;
+use crate::cell::attrs::Constraint;
+use crate::cell::resources::Request;
+use crate::cell::state::CellState;
+use crate::cell::MachineId;
+use crate::workload::{JobId, Priority};
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+/// What makes two tasks interchangeable for placement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClassKey {
+    request: Request,
+    preempt_below: Option<Priority>,
+    constraints: Vec<Constraint>,
+    /// Set when classes are per job (equivalence classes off).
+    job: Option<JobId>,
+}
+
+impl ClassKey {
+    pub fn of(view: &TaskView, per_job: bool) -> ClassKey {
+        ClassKey {
+            request: view.job.spec.request,
+            preempt_below: view.preempt_below,
+            constraints: view.job.spec.constraints.clone(),
+            job: per_job.then_some(view.job.id),
+        }
+    }
+}
+
+/// One class's verdict on every machine, kept current through the change log.
+pub struct ClassCache {
+    /// Per machine: the machine's `seq` when evaluated, and the verdict.
+    verdicts: Vec<(u64, Verdict)>,
+    ranked: BTreeSet<(Reverse<u64>, MachineId)>,
+    preempt: BTreeSet<MachineId>,
+    counts: ReasonCounts,
+    /// Position in the cell's change log up to which this cache is current.
+    cursor: u64,
+    /// The last pass that used it, and the job that built it.
+    pub last_pass: u64,
+    pub built_by: JobId,
+    /// Creation order, for deterministic eviction of old caches.
+    pub serial: u64,
+}
+
+impl ClassCache {
+    /// Evaluates every machine.
+    pub fn build(
+        pipeline: &Pipeline,
+        st: &CellState,
+        view: &TaskView,
+        stats: &mut SchedStats,
+    ) -> Self {
+        let n = st.cell().len();
+        let mut c = ClassCache {
+            verdicts: Vec::with_capacity(n),
+            ranked: BTreeSet::new(),
+            preempt: BTreeSet::new(),
+            counts: ReasonCounts::default(),
+            cursor: st.change_cursor(),
+            last_pass: 0,
+            built_by: view.job.id,
+            serial: 0,
+        };
+        for m in 0..n as MachineId {
+            let v = pipeline.verdict(st, view, m, stats);
+            c.verdicts.push((st.machine(m).seq, v));
+            c.insert(m, v);
+        }
+        c
+    }
+
+    /// The number of machines it holds a verdict for.
+    pub fn len(&self) -> usize {
+        self.verdicts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verdicts.is_empty()
+    }
+
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    /// Re-evaluates the machines changed since the cache was last current
+    /// (all machines if the change log no longer reaches back that far).
+    /// Returns how many were re-evaluated.
+    pub fn sync(
+        &mut self,
+        pipeline: &Pipeline,
+        st: &CellState,
+        view: &TaskView,
+        stats: &mut SchedStats,
+    ) -> u64 {
+        let all: Vec<MachineId>;
+        let changed = match st.changes_since(self.cursor) {
+            Some(c) => c,
+            None => {
+                all = (0..st.cell().len() as MachineId).collect();
+                &all
+            }
+        };
+        let mut misses = 0;
+        for &m in changed {
+            let seq = st.machine(m).seq;
+            let (old_seq, old) = self.verdicts[m as usize];
+            if old_seq == seq {
+                continue; // unchanged, or already re-evaluated after this change
+            }
+            let v = pipeline.verdict(st, view, m, stats);
+            self.remove(m, old);
+            self.insert(m, v);
+            self.verdicts[m as usize] = (seq, v);
+            misses += 1;
+        }
+        self.cursor = st.change_cursor();
+        misses
+    }
+
+    /// The decision the exhaustive pipeline would take now. Requires a sync.
+    pub fn decide(
+        &self,
+        pipeline: &Pipeline,
+        st: &CellState,
+        view: &TaskView,
+        stats: &mut SchedStats,
+    ) -> Outcome {
+        debug_assert_eq!(self.cursor, st.change_cursor(), "decide after sync");
+        if let Some(&(_, m)) = self.ranked.first() {
+            return Outcome::Place(m);
+        }
+        let candidates: Vec<MachineId> = self.preempt.iter().copied().collect();
+        pipeline.decide_without_free(st, view, &candidates, self.counts.clone(), stats)
+    }
+
+    fn insert(&mut self, m: MachineId, v: Verdict) {
+        match v {
+            Verdict::Reject(r) => self.counts.add(r),
+            Verdict::Preempt => {
+                self.preempt.insert(m);
+            }
+            Verdict::Free(s) => {
+                self.ranked.insert((Reverse(s), m));
+            }
+        }
+    }
+
+    fn remove(&mut self, m: MachineId, v: Verdict) {
+        let found = match v {
+            Verdict::Reject(r) => self.counts.sub(r),
+            Verdict::Preempt => self.preempt.remove(&m),
+            Verdict::Free(s) => self.ranked.remove(&(Reverse(s), m)),
+        };
+        assert!(found, "cache entry of machine {m} out of step");
+    }
+}

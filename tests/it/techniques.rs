@@ -1,0 +1,109 @@
+//! Borg's scale techniques change the work, never the decisions: with score
+//! caching and equivalence classes on, every placement, eviction and
+//! why-pending count is what the exhaustive pipeline produces.
+
+use super::root;
+use borgsim::metrics::summary::Summary;
+use borgsim::scenario::Scenario;
+use borgsim::sched::Techniques;
+use borgsim::sim::Simulation;
+
+/// Everything a run decided: each task's final state and history, the time
+/// series, and the summary without the scheduler's work counters.
+fn decisions(sc: &Scenario, sim: &Simulation) -> String {
+    let st = sim.state();
+    let tasks: Vec<String> = st
+        .tasks()
+        .iter()
+        .map(|r| {
+            format!(
+                "{:?} {} {} {:?}",
+                r.state, r.incarnation, r.evictions, r.first_start
+            )
+        })
+        .collect();
+    let mut summary = serde_json::to_value(Summary::of(sc, sim)).unwrap();
+    summary.as_object_mut().unwrap().remove("scheduler");
+    let samples: Vec<String> = sim
+        .series()
+        .samples
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect();
+    let why: Vec<String> = st
+        .jobs()
+        .iter()
+        .map(|j| format!("{:?}", sim.scheduler().why_pending(j.id)))
+        .collect();
+    format!("{tasks:?}\n{summary}\n{samples:?}\n{why:?}")
+}
+
+fn run(mut sc: Scenario, t: Techniques) -> (String, borgsim::sched::SchedStats) {
+    sc.scheduler.score_cache = t.score_cache;
+    sc.scheduler.equivalence_classes = t.equivalence_classes;
+    let mut sim = borgsim::build_simulation(&sc, false);
+    sim.run(&mut |_| {});
+    (decisions(&sc, &sim), sim.scheduler().stats().clone())
+}
+
+fn assert_identical(sc: Scenario) {
+    let (exhaustive, base) = run(sc.clone(), Techniques::NONE);
+    for t in [
+        Techniques::ALL,
+        Techniques {
+            score_cache: true,
+            equivalence_classes: false,
+        },
+        Techniques {
+            score_cache: false,
+            equivalence_classes: true,
+        },
+    ] {
+        let (got, stats) = run(sc.clone(), t);
+        assert!(
+            got == exhaustive,
+            "{}: decisions differ with {t:?}",
+            sc.name
+        );
+        assert_eq!(stats.placements, base.placements);
+        assert!(stats.feasibility_checks <= base.feasibility_checks, "{t:?}");
+    }
+}
+
+#[test]
+fn quickstart_decides_the_same_with_every_technique() {
+    assert_identical(Scenario::quickstart());
+}
+
+#[test]
+fn tiny_and_fragmentation_decide_the_same() {
+    assert_identical(Scenario::load(&root().join("tests/golden/tiny.toml")).unwrap());
+    for policy in borgsim::sched::Policy::ALL {
+        let mut sc = Scenario::load(&root().join("scenarios/fragmentation.toml")).unwrap();
+        sc.scheduler.policy = policy;
+        assert_identical(sc);
+    }
+}
+
+#[test]
+fn caching_cuts_the_work_on_churn() {
+    // 1000 machines, 100k one-task jobs of 12 shapes, trimmed to 10k jobs.
+    let mut sc = Scenario::load(&root().join("scenarios/churn-1k.toml")).unwrap();
+    if let Some(borgsim::scenario::Arrival::Uniform { count, .. }) =
+        &mut sc.workload.jobs[0].arrival
+    {
+        *count = 10_000;
+    }
+    let (exhaustive, base) = run(sc.clone(), Techniques::NONE);
+    let (cached, stats) = run(sc, Techniques::ALL);
+    assert!(cached == exhaustive);
+    // Exhaustive: every task filters all 1000 machines.
+    assert_eq!(base.feasibility_checks, 10_000 * 1000);
+    // Cached: 12 shapes build 12 caches; the rest re-evaluates changed machines only.
+    assert_eq!(stats.class_caches_built, 12);
+    assert_eq!(stats.equivalence_reuses, 10_000 - 12);
+    assert!(
+        stats.feasibility_checks * 10 < base.feasibility_checks,
+        "{stats:?}"
+    );
+}
