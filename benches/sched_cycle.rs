@@ -66,7 +66,7 @@ use common::XorShift;
 
 fn spec(name: String, (cpu, mem, priority): Shape, tasks: usize) -> JobSpec {
     JobSpec {
-        name,
+        name: name.into(),
         user: "bench".into(),
         priority,
         request: Request {

@@ -8,15 +8,16 @@
 //! is deterministic.
 
 use crate::workload::{JobId, Priority, TaskId};
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
 struct Level {
     /// Jobs with pending tasks, by the order they entered this level.
     jobs: BTreeMap<u64, JobId>,
-    order_of_job: HashMap<JobId, u64>,
-    tasks: HashMap<JobId, BTreeSet<TaskId>>,
+    order_of_job: FxHashMap<JobId, u64>,
+    tasks: FxHashMap<JobId, BTreeSet<TaskId>>,
 }
 
 /// One priority's jobs and their pending tasks, as seen at a moment.

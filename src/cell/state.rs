@@ -16,7 +16,7 @@ use super::resources::{GpuAlloc, Resources};
 use super::{Cell, MachineId};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Band, Job, JobId, JobSpec, Priority, TaskId};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Where a task is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,7 +141,7 @@ pub struct CellState {
     pending: PendingQueue,
     /// Tasks of a job per failure domain, for jobs with spread limits only.
     /// Looked up, never iterated.
-    spread_counts: HashMap<(JobId, u8, u32), u32>,
+    spread_counts: FxHashMap<(JobId, u8, u32), u32>,
     ledger: Ledger,
     now: SimTime,
     /// Machines in the order they changed, from position `changes_base` on:
@@ -172,7 +172,7 @@ impl CellState {
             jobs: Vec::new(),
             tasks: Vec::new(),
             pending: PendingQueue::default(),
-            spread_counts: HashMap::new(),
+            spread_counts: FxHashMap::default(),
             changes: Vec::new(),
             changes_base: 0,
             ledger: Ledger::default(),

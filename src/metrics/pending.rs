@@ -72,7 +72,7 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             let mut row = vec![
                 t.to_string(),
                 job.id.to_string(),
-                job.spec.name.clone(),
+                job.spec.name.to_string(),
                 job.band().name().to_string(),
                 job.priority().to_string(),
                 req.res.cpu_milli.to_string(),

@@ -28,8 +28,9 @@ use equiv::{ClassCache, ClassKey};
 use pipeline::{view_of, Outcome, Pipeline};
 pub use profile::Policy;
 use reason::WhyPending;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// What a pass did, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,7 +118,7 @@ pub struct Scheduler {
     why: BTreeMap<JobId, WhyPending>,
     /// Looked up by key; iterated only for order-independent sums and for
     /// eviction, which sorts first.
-    caches: HashMap<ClassKey, ClassCache>,
+    caches: FxHashMap<ClassKey, ClassCache>,
     next_serial: u64,
 }
 
@@ -128,7 +129,7 @@ impl Scheduler {
             pipeline: Pipeline::new(config.policy),
             stats: SchedStats::default(),
             why: BTreeMap::new(),
-            caches: HashMap::new(),
+            caches: FxHashMap::default(),
             next_serial: 0,
         }
     }
@@ -151,7 +152,7 @@ impl Scheduler {
     pub fn pass(&mut self, st: &mut CellState, now: SimTime, actions: &mut Vec<Action>) {
         self.stats.passes += 1;
         for level in st.pending().snapshot() {
-            let mut failed: HashSet<JobId> = HashSet::new();
+            let mut failed: FxHashSet<JobId> = FxHashSet::default();
             for (job, task) in round_robin(&level.jobs) {
                 if failed.contains(&job) {
                     self.stats.tasks_skipped_same_job += 1;
@@ -269,7 +270,7 @@ impl Scheduler {
                     .map(|c| (c.last_pass, c.serial))
                     .collect();
                 by_age.sort_unstable();
-                let mut drop = HashSet::new();
+                let mut drop = FxHashSet::default();
                 for (_, serial) in by_age {
                     if total <= CACHE_MAX_ENTRIES {
                         break;

@@ -17,6 +17,8 @@ use crate::cell::domain::DomainLevel;
 use crate::cell::resources::Request;
 use crate::time::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
 
 pub type Priority = u32;
 pub type JobId = u32;
@@ -96,11 +98,47 @@ pub struct SpreadLimit {
     pub max_tasks: u32,
 }
 
+/// A job's name: a shared base (a class or trace name) and an optional
+/// serial, shown as `base-serial`. Generated workloads make millions of
+/// jobs; sharing the base keeps names from costing an allocation each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobName {
+    pub base: Arc<str>,
+    pub serial: Option<u64>,
+}
+
+impl fmt::Display for JobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.serial {
+            Some(n) => write!(f, "{}-{n}", self.base),
+            None => f.write_str(&self.base),
+        }
+    }
+}
+
+impl From<&str> for JobName {
+    fn from(s: &str) -> Self {
+        JobName {
+            base: s.into(),
+            serial: None,
+        }
+    }
+}
+
+impl From<String> for JobName {
+    fn from(s: String) -> Self {
+        JobName {
+            base: s.into(),
+            serial: None,
+        }
+    }
+}
+
 /// Everything the scheduler needs to know about a job, fixed at submission.
 #[derive(Clone, Debug)]
 pub struct JobSpec {
-    pub name: String,
-    pub user: String,
+    pub name: JobName,
+    pub user: Arc<str>,
     pub priority: Priority,
     /// The request of each task.
     pub request: Request,

@@ -7,12 +7,14 @@
 //! lower class index first), so memory does not grow with the run's length.
 
 use super::dist::{to_u64, Dist};
+use super::job::JobName;
 use super::{JobSource, JobSpec, Priority, SpreadLimit};
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::{GpuRequest, Request, Resources};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::time::{SimDuration, SimTime, US_PER_S};
 use rand::Rng;
+use std::sync::Arc;
 
 /// How jobs of a class arrive after the initial batch.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -63,6 +65,9 @@ pub struct JobClass {
 
 struct ClassState {
     class: JobClass,
+    /// The class name and its users' names, shared by every job.
+    name: Arc<str>,
+    users: Vec<Arc<str>>,
     rng: SimRng,
     next: Option<SimTime>,
     emitted: u64,
@@ -82,6 +87,10 @@ impl SyntheticSource {
             .map(|(i, class)| {
                 let mut s = ClassState {
                     rng: streams.substream(Stream::Workload, i as u64),
+                    name: class.name.as_str().into(),
+                    users: (0..class.users.max(1))
+                        .map(|u| format!("{}-user{u}", class.name).into())
+                        .collect(),
                     class,
                     next: None,
                     emitted: 0,
@@ -137,8 +146,11 @@ impl ClassState {
             .collect();
         let user = rng.random_range(0..c.users.max(1));
         JobSpec {
-            name: format!("{}-{}", c.name, self.emitted),
-            user: format!("{}-user{}", c.name, user),
+            name: JobName {
+                base: self.name.clone(),
+                serial: Some(self.emitted),
+            },
+            user: self.users[user as usize].clone(),
             priority: c.priority,
             request,
             constraints: c.constraints.clone(),
@@ -194,7 +206,7 @@ mod tests {
     fn drain(classes: Vec<JobClass>, seed: u64) -> Vec<(SimTime, String, usize)> {
         let mut s = SyntheticSource::new(classes, &RngStreams::new(seed), SimTime::from_secs(3600));
         std::iter::from_fn(|| s.next_job())
-            .map(|(t, j)| (t, j.task_count(), j.name))
+            .map(|(t, j)| (t, j.task_count(), j.name.to_string()))
             .map(|(t, n, name)| (t, name, n))
             .collect()
     }
