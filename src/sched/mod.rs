@@ -232,27 +232,50 @@ impl Scheduler {
         let key = ClassKey::of(&view, !t.equivalence_classes);
         let n = st.cell().len() as u64;
         let pass = self.stats.passes;
-        let stats = &mut self.stats;
-        let cache = match self.caches.get_mut(&key) {
-            Some(c) => {
-                let misses = c.sync(&self.pipeline, st, &view, stats);
-                stats.cache_misses += misses;
-                stats.cache_hits += n - misses;
-                stats.class_cache_uses += 1;
-                stats.equivalence_reuses += u64::from(c.built_by != job);
-                c
-            }
-            None => {
-                let mut c = ClassCache::build(&self.pipeline, st, &view, stats);
-                stats.class_caches_built += 1;
-                stats.cache_misses += n;
-                c.serial = self.next_serial;
-                self.next_serial += 1;
-                self.caches.entry(key).or_insert(c)
-            }
-        };
+        if !self.caches.contains_key(&key) {
+            Self::make_room(&mut self.caches, n as usize);
+            let mut c = ClassCache::build(&self.pipeline, st, &view, &mut self.stats);
+            self.stats.class_caches_built += 1;
+            self.stats.cache_misses += n;
+            c.serial = self.next_serial;
+            self.next_serial += 1;
+            self.caches.insert(key.clone(), c);
+        } else {
+            let c = self.caches.get_mut(&key).expect("present");
+            let misses = c.sync(&self.pipeline, st, &view, &mut self.stats);
+            let stats = &mut self.stats;
+            stats.cache_misses += misses;
+            stats.cache_hits += n - misses;
+            stats.class_cache_uses += 1;
+            stats.equivalence_reuses += u64::from(c.built_by != job);
+        }
+        let cache = self.caches.get_mut(&key).expect("present");
         cache.last_pass = pass;
-        cache.decide(&self.pipeline, st, &view, stats)
+        cache.decide(&self.pipeline, st, &view, &mut self.stats)
+    }
+
+    /// Evicts the least recently used caches (by last pass, then creation
+    /// order: deterministic) until one more cache of `n` machines fits the
+    /// budget.
+    fn make_room(caches: &mut FxHashMap<ClassKey, ClassCache>, n: usize) {
+        let total: usize = caches.values().map(ClassCache::len).sum();
+        let excess = (total + n).saturating_sub(CACHE_MAX_ENTRIES);
+        if excess == 0 {
+            return;
+        }
+        let mut by_age: Vec<(u64, u64, usize)> =
+            caches.values().map(|c| (c.last_pass, c.serial, c.len())).collect();
+        by_age.sort_unstable();
+        let mut freed = 0;
+        let mut drop = FxHashSet::default();
+        for (_, serial, len) in by_age {
+            if freed >= excess {
+                break;
+            }
+            drop.insert(serial);
+            freed += len;
+        }
+        caches.retain(|_, c| !drop.contains(&c.serial));
     }
 
     /// Drops caches that are no longer worth keeping and trims the cell's
@@ -260,26 +283,7 @@ impl Scheduler {
     fn retire_caches(&mut self, st: &mut CellState) {
         let pass = self.stats.passes;
         if self.config.techniques.score_cache {
-            self.caches
-                .retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
-            let mut total: usize = self.caches.values().map(ClassCache::len).sum();
-            if total > CACHE_MAX_ENTRIES {
-                let mut by_age: Vec<(u64, u64)> = self
-                    .caches
-                    .values()
-                    .map(|c| (c.last_pass, c.serial))
-                    .collect();
-                by_age.sort_unstable();
-                let mut drop = FxHashSet::default();
-                for (_, serial) in by_age {
-                    if total <= CACHE_MAX_ENTRIES {
-                        break;
-                    }
-                    drop.insert(serial);
-                    total -= st.cell().len();
-                }
-                self.caches.retain(|_, c| !drop.contains(&c.serial));
-            }
+            self.caches.retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
         } else {
             self.caches.clear();
         }

@@ -2,7 +2,7 @@
 //! scheduler, and the scheduler's actions back into events.
 //!
 //! Events:
-//! - `JobArrival`: submit the next job of the workload source, and fetch the one after;
+//! - `JobArrival`: submit the jobs of the workload source due now;
 //! - `TaskEnd`: a task's run is over (ignored if the task was evicted since);
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
@@ -164,11 +164,23 @@ impl Simulation {
         }
     }
 
+    /// Submits every job due now (one event for all of them, so that a
+    /// scheduling pass at this time sees them all), then asks for a pass.
     fn on_arrival(&mut self, now: SimTime) {
-        let (t, spec) = self.next_job.take().expect("an arrival event has a job");
-        debug_assert_eq!(t, now);
-        self.state.submit_job(now, spec);
-        self.fetch_next_job();
+        while let Some((t, _)) = &self.next_job {
+            if *t != now {
+                break;
+            }
+            let (_, spec) = self.next_job.take().expect("checked");
+            self.state.submit_job(now, spec);
+            self.next_job = self.source.next_job();
+        }
+        if let Some((t, _)) = &self.next_job {
+            assert!(*t >= now, "the job source went back in time");
+            if *t <= self.opts.horizon {
+                self.queue.push(*t, Event::JobArrival);
+            }
+        }
         self.request_pass(now);
     }
 
