@@ -18,6 +18,31 @@ use std::path::{Path, PathBuf};
 /// The embedded default scenario.
 pub const QUICKSTART_TOML: &str = include_str!("../../scenarios/quickstart.toml");
 
+/// Every scenario shipped in `scenarios/`, compiled in, by name: the
+/// benchmark suite runs these, so it works from any directory.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("quickstart", QUICKSTART_TOML),
+    (
+        "fragmentation",
+        include_str!("../../scenarios/fragmentation.toml"),
+    ),
+    ("churn-1k", include_str!("../../scenarios/churn-1k.toml")),
+    ("churn-10k", include_str!("../../scenarios/churn-10k.toml")),
+    (
+        "churn-100k",
+        include_str!("../../scenarios/churn-100k.toml"),
+    ),
+    (
+        "borg-cell-pack",
+        include_str!("../../scenarios/borg-cell-pack.toml"),
+    ),
+];
+
+/// The text of a built-in scenario.
+pub fn builtin(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
 /// The name under which the embedded scenario is reported.
 pub const QUICKSTART_ORIGIN: &str = "<embedded>/quickstart.toml";
 

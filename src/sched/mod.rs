@@ -263,8 +263,10 @@ impl Scheduler {
         if excess == 0 {
             return;
         }
-        let mut by_age: Vec<(u64, u64, usize)> =
-            caches.values().map(|c| (c.last_pass, c.serial, c.len())).collect();
+        let mut by_age: Vec<(u64, u64, usize)> = caches
+            .values()
+            .map(|c| (c.last_pass, c.serial, c.len()))
+            .collect();
         by_age.sort_unstable();
         let mut freed = 0;
         let mut drop = FxHashSet::default();
@@ -283,7 +285,8 @@ impl Scheduler {
     fn retire_caches(&mut self, st: &mut CellState) {
         let pass = self.stats.passes;
         if self.config.techniques.score_cache {
-            self.caches.retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
+            self.caches
+                .retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
         } else {
             self.caches.clear();
         }

@@ -2,6 +2,8 @@
 //! `main.rs`) that reads the wall clock, looks at the terminal, or touches
 //! the file system.
 
+mod bench;
+
 use borgsim::error::Error;
 use borgsim::metrics::report::{self, RunInfo};
 use borgsim::metrics::summary::Summary;
@@ -32,6 +34,8 @@ pub enum Command {
         /// The scenario TOML file.
         scenario: PathBuf,
     },
+    /// Run the benchmark suite; compare with a baseline for CI.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -47,6 +51,12 @@ pub struct RunArgs {
     /// Override the scenario's preemption switch.
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub preemption: Option<bool>,
+    /// Override the scenario's score caching switch.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub score_cache: Option<bool>,
+    /// Override the scenario's equivalence classes switch.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub equivalence_classes: Option<bool>,
     /// Output directory [default: reports/<scenario name>/, with the policy
     /// appended when --policy overrides it].
     #[arg(long)]
@@ -68,6 +78,7 @@ pub fn main_with(cli: Cli) -> i32 {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { scenario }) => validate(&scenario),
+        Some(Command::Bench(args)) => return bench::main(args),
     };
     match result {
         Ok(()) => 0,
@@ -104,6 +115,12 @@ fn run(args: RunArgs) -> Result<(), Error> {
     }
     if let Some(p) = args.preemption {
         sc.scheduler.preemption = p;
+    }
+    if let Some(on) = args.score_cache {
+        sc.scheduler.score_cache = on;
+    }
+    if let Some(on) = args.equivalence_classes {
+        sc.scheduler.equivalence_classes = on;
     }
     let mut default_out = scenario::default_out_dir(&sc);
     if let Some(policy) = args.policy {
