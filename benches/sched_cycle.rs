@@ -34,6 +34,7 @@ use borgsim::cell::domain::DomainTree;
 use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
 use borgsim::cell::state::CellState;
 use borgsim::cell::{Cell, Machine};
+use borgsim::rng::{RngStreams, Stream};
 use borgsim::sched::pipeline::{Outcome, Pipeline};
 use borgsim::sched::{Action, Policy, SchedConfig, SchedStats, Scheduler};
 use borgsim::time::SimTime;
@@ -248,7 +249,7 @@ fn pass(c: &mut Criterion) {
     let config = SchedConfig::new(Policy::Hybrid, true);
     {
         let mut st = pass_state();
-        let mut sched = Scheduler::new(config);
+        let mut sched = Scheduler::new(config, RngStreams::new(1).stream(Stream::Scheduler));
         let mut actions = Vec::new();
         sched.pass(&mut st, SimTime::ZERO, &mut actions);
         let s = sched.stats();
@@ -268,7 +269,13 @@ fn pass(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100));
     g.bench_function("100_pending/1000", |b| {
         b.iter_batched(
-            || (pass_state(), Scheduler::new(config), Vec::<Action>::new()),
+            || {
+                (
+                    pass_state(),
+                    Scheduler::new(config, RngStreams::new(1).stream(Stream::Scheduler)),
+                    Vec::<Action>::new(),
+                )
+            },
             |(mut st, mut sched, mut actions)| {
                 sched.pass(&mut st, SimTime::ZERO, &mut actions);
                 // Returned, so that dropping the state is not timed.

@@ -66,6 +66,7 @@ pub fn build_simulation(sc: &Scenario, check_invariants: bool) -> Simulation {
         pass_interval: sc.pass_interval(),
         sample_interval: sc.sample_interval(),
         sched: sc.sched_config(),
+        seed: sc.seed,
         check_invariants,
     };
     Simulation::new(CellState::new(cell), Box::new(source), opts)

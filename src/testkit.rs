@@ -64,6 +64,7 @@ pub fn as_job(spec: JobSpec) -> crate::workload::Job {
         spec,
         submit_time: SimTime::ZERO,
         first_task: 0,
+        task_count: 1,
         ever_schedulable: true,
     }
 }

@@ -276,7 +276,7 @@ impl CellState {
     }
 
     /// Admits a job: all its tasks become pending.
-    pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
+    pub fn submit_job(&mut self, now: SimTime, mut spec: JobSpec) -> JobId {
         self.advance(now);
         let id = self.jobs.len() as JobId;
         let first_task = self.tasks.len() as TaskId;
@@ -300,11 +300,14 @@ impl CellState {
         let n = spec.task_count() as u64;
         self.ledger.tasks_submitted += n;
         self.ledger.pending_by_band[band.index()] += n;
+        // The durations now live in the task records; the job keeps its count.
+        spec.task_durations = Vec::new();
         self.jobs.push(Job {
             id,
             spec,
             submit_time: now,
             first_task,
+            task_count: n as u32,
             ever_schedulable,
         });
         id
@@ -437,7 +440,7 @@ impl CellState {
     /// All tasks of a job, by id.
     pub fn job_tasks(&self, j: JobId) -> std::ops::Range<TaskId> {
         let job = self.job(j);
-        job.first_task..job.first_task + job.spec.task_count() as TaskId
+        job.first_task..job.first_task + job.task_count
     }
 
     /// Band of a task.

@@ -270,14 +270,23 @@ pub fn compare(
     out
 }
 
-/// borg-cell-pack with score caching and equivalence classes on and off.
+/// borg-cell-pack with every combination of the three techniques.
 fn ablation(work: &Path) -> Result<Vec<CaseResult>, Error> {
     let mut rows = Vec::new();
-    for (cache, equiv) in [("on", "on"), ("on", "off"), ("off", "on"), ("off", "off")] {
-        let label = format!("pack cache={cache} equiv={equiv}");
+    let switch = |b: bool| if b { "on" } else { "off" };
+    for i in 0..8u8 {
+        let (cache, equiv, random) = (switch(i & 4 == 0), switch(i & 2 == 0), switch(i & 1 == 0));
+        let label = format!("pack cache={cache} equiv={equiv} random={random}");
         eprintln!("bench: {label}");
-        let flags = ["--score-cache", cache, "--equivalence-classes", equiv];
-        let dir = format!("pack-{cache}-{equiv}");
+        let flags = [
+            "--score-cache",
+            cache,
+            "--equivalence-classes",
+            equiv,
+            "--relaxed-randomization",
+            random,
+        ];
+        let dir = format!("pack-{cache}-{equiv}-{random}");
         let mut r = run_case(work, &dir, "borg-cell-pack", &flags)?;
         r.case = label;
         rows.push(r);

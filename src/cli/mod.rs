@@ -57,6 +57,9 @@ pub struct RunArgs {
     /// Override the scenario's equivalence classes switch.
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub equivalence_classes: Option<bool>,
+    /// Override the scenario's relaxed randomization switch.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub relaxed_randomization: Option<bool>,
     /// Output directory [default: reports/<scenario name>/, with the policy
     /// appended when --policy overrides it].
     #[arg(long)]
@@ -121,6 +124,9 @@ fn run(args: RunArgs) -> Result<(), Error> {
     }
     if let Some(on) = args.equivalence_classes {
         sc.scheduler.equivalence_classes = on;
+    }
+    if let Some(on) = args.relaxed_randomization {
+        sc.scheduler.relaxed_randomization = on;
     }
     let mut default_out = scenario::default_out_dir(&sc);
     if let Some(policy) = args.policy {

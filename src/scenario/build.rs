@@ -171,6 +171,7 @@ impl Scenario {
             techniques: Techniques {
                 score_cache: self.scheduler.score_cache,
                 equivalence_classes: self.scheduler.equivalence_classes,
+                relaxed_randomization: self.scheduler.relaxed_randomization,
             },
         }
     }

@@ -81,6 +81,10 @@ pub struct SchedulerConfig {
     /// Share one verdict cache among identical tasks (Borg's equivalence classes).
     #[serde(default = "yes")]
     pub equivalence_classes: bool,
+    /// Examine machines in random order until enough fit, then take the best
+    /// of those (Borg's relaxed randomization; see `sched::sample`).
+    #[serde(default = "yes")]
+    pub relaxed_randomization: bool,
     /// Minimum simulated time between two scheduling passes, in ms.
     #[serde(default = "default_pass_interval_ms")]
     pub pass_interval_ms: u64,

@@ -20,10 +20,16 @@
 //! Machines that fit only with evictions are kept in id order, and the
 //! rejections are counted per reason, so preemption and "why pending" see
 //! exactly what a full scan would.
+//!
+//! **Relaxed randomization** (see [`super::sample`]) makes a cache examine
+//! machines in the sampler's order from a random start, only until enough fit
+//! as is; it examines more when too few of those still fit, and everything
+//! before it declares a task unschedulable.
 
 use super::pipeline::{Outcome, Pipeline, Verdict};
 use super::plugin::TaskView;
 use super::reason::ReasonCounts;
+use super::sample::Sampler;
 use super::SchedStats;
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
@@ -54,13 +60,19 @@ impl ClassKey {
     }
 }
 
-/// One class's verdict on every machine, kept current through the change log.
+/// One class's verdicts on the machines it has examined — every machine,
+/// or with relaxed randomization a prefix of the scan order — kept current
+/// through the change log.
 pub struct ClassCache {
-    /// Per machine: the machine's `seq` when evaluated, and the verdict.
-    verdicts: Vec<(u64, Verdict)>,
+    /// Per machine: the machine's `seq` when evaluated, and the verdict
+    /// (`None`: not examined).
+    verdicts: Vec<(u64, Option<Verdict>)>,
     ranked: BTreeSet<(Reverse<u64>, MachineId)>,
     preempt: BTreeSet<MachineId>,
     counts: ReasonCounts,
+    /// Scan order offset and how many machines of the order were examined.
+    start: usize,
+    examined: usize,
     /// Position in the cell's change log up to which this cache is current.
     cursor: u64,
     /// The last pass that used it, and the job that built it.
@@ -70,34 +82,32 @@ pub struct ClassCache {
     pub serial: u64,
 }
 
+/// How a cache chooses the machines it examines.
+pub enum Scan<'a> {
+    /// Every machine, in id order: decisions equal the exhaustive pipeline's.
+    All,
+    /// The sampler's order from a fixed start, until `enough` fit as is.
+    Sampled { sampler: &'a Sampler, enough: usize },
+}
+
 impl ClassCache {
-    /// Evaluates every machine.
-    pub fn build(
-        pipeline: &Pipeline,
-        st: &CellState,
-        view: &TaskView,
-        stats: &mut SchedStats,
-    ) -> Self {
-        let n = st.cell().len();
-        let mut c = ClassCache {
-            verdicts: Vec::with_capacity(n),
+    /// An empty cache; [`ClassCache::decide`] examines what it needs.
+    pub fn new(st: &CellState, job: JobId, start: usize) -> Self {
+        ClassCache {
+            verdicts: vec![(0, None); st.cell().len()],
             ranked: BTreeSet::new(),
             preempt: BTreeSet::new(),
             counts: ReasonCounts::default(),
+            start,
+            examined: 0,
             cursor: st.change_cursor(),
             last_pass: 0,
-            built_by: view.job.id,
+            built_by: job,
             serial: 0,
-        };
-        for m in 0..n as MachineId {
-            let v = pipeline.verdict(st, view, m, stats);
-            c.verdicts.push((st.machine(m).seq, v));
-            c.insert(m, v);
         }
-        c
     }
 
-    /// The number of machines it holds a verdict for.
+    /// The number of machines it has room for.
     pub fn len(&self) -> usize {
         self.verdicts.len()
     }
@@ -106,13 +116,18 @@ impl ClassCache {
         self.verdicts.is_empty()
     }
 
+    /// How many machines it has examined.
+    pub fn examined(&self) -> usize {
+        self.examined
+    }
+
     pub fn cursor(&self) -> u64 {
         self.cursor
     }
 
-    /// Re-evaluates the machines changed since the cache was last current
-    /// (all machines if the change log no longer reaches back that far).
-    /// Returns how many were re-evaluated.
+    /// Re-evaluates the examined machines changed since the cache was last
+    /// current (all examined ones if the change log no longer reaches back
+    /// that far). Returns how many were re-evaluated.
     pub fn sync(
         &mut self,
         pipeline: &Pipeline,
@@ -132,33 +147,76 @@ impl ClassCache {
         for &m in changed {
             let seq = st.machine(m).seq;
             let (old_seq, old) = self.verdicts[m as usize];
+            let Some(old) = old else {
+                continue; // never examined
+            };
             if old_seq == seq {
                 continue; // unchanged, or already re-evaluated after this change
             }
             let v = pipeline.verdict(st, view, m, stats);
             self.remove(m, old);
             self.insert(m, v);
-            self.verdicts[m as usize] = (seq, v);
+            self.verdicts[m as usize] = (seq, Some(v));
             misses += 1;
         }
         self.cursor = st.change_cursor();
         misses
     }
 
-    /// The decision the exhaustive pipeline would take now. Requires a sync.
-    pub fn decide(
-        &self,
+    /// Examines more machines, in scan order, until `enough` fit as is or
+    /// all are examined. Returns how many it examined.
+    fn extend(
+        &mut self,
         pipeline: &Pipeline,
         st: &CellState,
         view: &TaskView,
+        scan: &Scan,
         stats: &mut SchedStats,
-    ) -> Outcome {
-        debug_assert_eq!(self.cursor, st.change_cursor(), "decide after sync");
-        if let Some(&(_, m)) = self.ranked.first() {
-            return Outcome::Place(m);
+    ) -> u64 {
+        let n = self.verdicts.len();
+        let mut seen = 0;
+        while self.examined < n {
+            let m = match scan {
+                Scan::All => self.examined as MachineId,
+                Scan::Sampled { sampler, enough } => {
+                    if self.ranked.len() >= *enough {
+                        break;
+                    }
+                    sampler.at(self.start, self.examined)
+                }
+            };
+            let v = pipeline.verdict(st, view, m, stats);
+            self.verdicts[m as usize] = (st.machine(m).seq, Some(v));
+            self.insert(m, v);
+            self.examined += 1;
+            seen += 1;
         }
+        seen
+    }
+
+    /// The decision for a task of this class now. Requires a sync. Returns
+    /// it with the number of machines newly examined.
+    pub fn decide(
+        &mut self,
+        pipeline: &Pipeline,
+        st: &CellState,
+        view: &TaskView,
+        scan: &Scan,
+        stats: &mut SchedStats,
+    ) -> (Outcome, u64) {
+        debug_assert_eq!(self.cursor, st.change_cursor(), "decide after sync");
+        let seen = self.extend(pipeline, st, view, scan, stats);
+        if let Some(&(_, m)) = self.ranked.first() {
+            return (Outcome::Place(m), seen);
+        }
+        debug_assert_eq!(
+            self.examined,
+            self.verdicts.len(),
+            "nothing fits: all examined"
+        );
         let candidates: Vec<MachineId> = self.preempt.iter().copied().collect();
-        pipeline.decide_without_free(st, view, &candidates, self.counts.clone(), stats)
+        let out = pipeline.decide_without_free(st, view, &candidates, self.counts.clone(), stats);
+        (out, seen)
     }
 
     fn insert(&mut self, m: MachineId, v: Verdict) {

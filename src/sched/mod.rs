@@ -18,17 +18,20 @@ pub mod plugins;
 pub mod preempt;
 pub mod profile;
 pub mod reason;
+pub mod sample;
 
 use crate::cell::pending::round_robin;
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::MachineId;
+use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::workload::{JobId, TaskId};
-use equiv::{ClassCache, ClassKey};
+use equiv::{ClassCache, ClassKey, Scan};
 use pipeline::{view_of, Outcome, Pipeline};
 pub use profile::Policy;
 use reason::WhyPending;
 use rustc_hash::{FxHashMap, FxHashSet};
+use sample::Sampler;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -73,16 +76,25 @@ pub struct Techniques {
     pub score_cache: bool,
     /// Share a cache among all tasks with the same requirements (else: per job).
     pub equivalence_classes: bool,
+    /// Examine machines in random order until enough fit (else: all).
+    pub relaxed_randomization: bool,
 }
 
 impl Techniques {
     pub const ALL: Techniques = Techniques {
         score_cache: true,
         equivalence_classes: true,
+        relaxed_randomization: true,
+    };
+    /// The exact techniques: decisions identical to the exhaustive pipeline.
+    pub const EXACT: Techniques = Techniques {
+        relaxed_randomization: false,
+        ..Techniques::ALL
     };
     pub const NONE: Techniques = Techniques {
         score_cache: false,
         equivalence_classes: false,
+        relaxed_randomization: false,
     };
 }
 
@@ -120,11 +132,18 @@ pub struct Scheduler {
     /// eviction, which sorts first.
     caches: FxHashMap<ClassKey, ClassCache>,
     next_serial: u64,
+    /// The scheduler's RNG stream, until the sampler takes it.
+    rng: Option<SimRng>,
+    sampler: Option<Sampler>,
 }
 
 impl Scheduler {
-    pub fn new(config: SchedConfig) -> Self {
+    /// A scheduler drawing its random numbers (relaxed randomization) from
+    /// `rng`, the scheduler's stream of the run.
+    pub fn new(config: SchedConfig, rng: SimRng) -> Self {
         Scheduler {
+            rng: Some(rng),
+            sampler: None,
             config,
             pipeline: Pipeline::new(config.policy),
             stats: SchedStats::default(),
@@ -225,33 +244,52 @@ impl Scheduler {
             ..
         } = self.config;
         let view = view_of(st, job, preemption);
+        let n = st.cell().len();
+        let enough = t.relaxed_randomization.then(|| sample::enough_feasible(n));
+        if enough.is_some() && self.sampler.is_none() {
+            let rng = self.rng.take().expect("the scheduler's RNG");
+            self.sampler = Some(Sampler::new(rng, n));
+        }
         let cacheable = (t.score_cache || t.equivalence_classes) && view.job.spec.spread.is_empty();
         if !cacheable {
-            return self.pipeline.evaluate(st, job, preemption, &mut self.stats);
+            return match (enough, self.sampler.as_mut()) {
+                (Some(k), Some(sampler)) => {
+                    let start = sampler.start();
+                    let sampler = &*sampler;
+                    let order = (0..n).map(|i| sampler.at(start, i));
+                    self.pipeline.scan(st, &view, order, k, &mut self.stats)
+                }
+                _ => self.pipeline.evaluate(st, job, preemption, &mut self.stats),
+            };
         }
         let key = ClassKey::of(&view, !t.equivalence_classes);
-        let n = st.cell().len() as u64;
-        let pass = self.stats.passes;
         if !self.caches.contains_key(&key) {
-            Self::make_room(&mut self.caches, n as usize);
-            let mut c = ClassCache::build(&self.pipeline, st, &view, &mut self.stats);
-            self.stats.class_caches_built += 1;
-            self.stats.cache_misses += n;
+            Self::make_room(&mut self.caches, n);
+            let start = self.sampler.as_mut().map_or(0, Sampler::start);
+            let mut c = ClassCache::new(st, job, start);
             c.serial = self.next_serial;
             self.next_serial += 1;
+            self.stats.class_caches_built += 1;
             self.caches.insert(key.clone(), c);
         } else {
             let c = self.caches.get_mut(&key).expect("present");
+            let examined = c.examined() as u64;
             let misses = c.sync(&self.pipeline, st, &view, &mut self.stats);
             let stats = &mut self.stats;
             stats.cache_misses += misses;
-            stats.cache_hits += n - misses;
+            stats.cache_hits += examined - misses;
             stats.class_cache_uses += 1;
             stats.equivalence_reuses += u64::from(c.built_by != job);
         }
+        let scan = match (enough, self.sampler.as_ref()) {
+            (Some(enough), Some(sampler)) => Scan::Sampled { sampler, enough },
+            _ => Scan::All,
+        };
         let cache = self.caches.get_mut(&key).expect("present");
-        cache.last_pass = pass;
-        cache.decide(&self.pipeline, st, &view, &mut self.stats)
+        cache.last_pass = self.stats.passes;
+        let (outcome, seen) = cache.decide(&self.pipeline, st, &view, &scan, &mut self.stats);
+        self.stats.cache_misses += seen;
+        outcome
     }
 
     /// Evicts the least recently used caches (by last pass, then creation

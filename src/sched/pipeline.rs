@@ -65,23 +65,55 @@ impl Pipeline {
         stats: &mut SchedStats,
     ) -> Outcome {
         let view = view_of(st, job, preemption);
+        self.scan(
+            st,
+            &view,
+            0..st.cell().len() as MachineId,
+            usize::MAX,
+            stats,
+        )
+    }
+
+    /// Filters and scores `machines` in the order given, stopping once
+    /// `enough` of them fit as is; decides among those seen. The best score
+    /// wins, ties to the lowest machine id. A scan that finds none that fits
+    /// as is has seen every machine, so preemption and the reasons are
+    /// complete.
+    pub fn scan(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        machines: impl Iterator<Item = MachineId>,
+        enough: usize,
+        stats: &mut SchedStats,
+    ) -> Outcome {
         let mut best: Option<(u64, MachineId)> = None;
+        let mut fitting = 0usize;
         let mut needs_preemption: Vec<MachineId> = Vec::new();
         let mut counts = ReasonCounts::default();
-        for m in 0..st.cell().len() as MachineId {
-            match self.verdict(st, &view, m, stats) {
+        for m in machines {
+            match self.verdict(st, view, m, stats) {
                 Verdict::Reject(reason) => counts.add(reason),
                 Verdict::Preempt => needs_preemption.push(m),
                 Verdict::Free(s) => {
-                    if best.is_none_or(|(b, _)| s > b) {
+                    if best.is_none_or(|(b, bm)| {
+                        (s, std::cmp::Reverse(m)) > (b, std::cmp::Reverse(bm))
+                    }) {
                         best = Some((s, m));
+                    }
+                    fitting += 1;
+                    if fitting >= enough {
+                        break;
                     }
                 }
             }
         }
         match best {
             Some((_, m)) => Outcome::Place(m),
-            None => self.decide_without_free(st, &view, &needs_preemption, counts, stats),
+            None => {
+                needs_preemption.sort_unstable();
+                self.decide_without_free(st, view, &needs_preemption, counts, stats)
+            }
         }
     }
 

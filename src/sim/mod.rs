@@ -18,6 +18,7 @@ use crate::cell::invariants;
 use crate::cell::state::CellState;
 use crate::engine::{next_event, Clock, EventQueue};
 use crate::metrics::timeseries::{Sample, TimeSeries};
+use crate::rng::{RngStreams, Stream};
 use crate::sched::{Action, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, JobSpec, TaskId};
@@ -38,6 +39,8 @@ pub struct SimOptions {
     pub pass_interval: SimDuration,
     pub sample_interval: SimDuration,
     pub sched: SchedConfig,
+    /// The run's root seed; the scheduler's random stream is split from it.
+    pub seed: u64,
     /// Run the independent invariant checker after every event (slow).
     pub check_invariants: bool,
 }
@@ -66,7 +69,10 @@ impl Simulation {
             clock: Clock::default(),
             queue: EventQueue::with_capacity(1024),
             state,
-            sched: Scheduler::new(opts.sched),
+            sched: Scheduler::new(
+                opts.sched,
+                RngStreams::new(opts.seed).stream(Stream::Scheduler),
+            ),
             source,
             next_job: None,
             pass_pending: false,

@@ -146,7 +146,9 @@ pub struct JobSpec {
     /// Limits on tasks of this job per machine / rack / power domain.
     pub spread: Vec<SpreadLimit>,
     /// One entry per task: how long it runs once started; `None` = a service
-    /// that runs until the end of the simulation.
+    /// that runs until the end of the simulation. Moved into the task records
+    /// at submission (a submitted job's spec has none left: see
+    /// [`Job::task_count`]).
     pub task_durations: Vec<Option<SimDuration>>,
 }
 
@@ -167,6 +169,7 @@ pub struct Job {
     pub submit_time: SimTime,
     /// Task ids are `first_task .. first_task + task_count`.
     pub first_task: TaskId,
+    pub task_count: u32,
     /// False if no machine of the cell could host a task even when empty.
     pub ever_schedulable: bool,
 }

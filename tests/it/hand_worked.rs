@@ -53,6 +53,7 @@ fn simulate(jobs: Vec<(SimTime, JobSpec)>) -> Simulation {
         pass_interval: SimDuration::from_secs(1),
         sample_interval: SimDuration::from_secs(10),
         sched: SchedConfig::new(Policy::Hybrid, true),
+        seed: 1,
         check_invariants: true,
     };
     let mut sim = Simulation::new(two_machines(), Box::new(ListSource::new(jobs)), opts);
