@@ -35,6 +35,8 @@ pub enum TaskState {
 pub struct TaskRecord {
     pub job: JobId,
     pub index: u32,
+    /// The task's [`Shape`] (index into [`CellState::shape`]).
+    pub shape: u32,
     pub state: TaskState,
     /// How long the task runs once started; `None` = until the run ends.
     pub duration: Option<SimDuration>,
@@ -46,6 +48,23 @@ pub struct TaskRecord {
     /// (before an eviction) is recognised as stale.
     pub incarnation: u32,
     pub evictions: u32,
+}
+
+/// What placing, evicting and completing a task needs to know of its job,
+/// interned per distinct value so that these hot paths read one small,
+/// cache-resident table instead of the (large, cold) job record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub request: super::resources::Request,
+    pub priority: Priority,
+    /// The job has spread limits (its domain counters must be kept).
+    pub spread: bool,
+}
+
+impl Shape {
+    pub fn band(&self) -> Band {
+        Band::of(self.priority)
+    }
 }
 
 /// Why a running task was stopped before it finished.
@@ -148,6 +167,8 @@ pub struct CellState {
     /// what score caches replay to catch up (see `sched::equiv`).
     changes: Vec<MachineId>,
     changes_base: u64,
+    shapes: Vec<Shape>,
+    shape_ids: FxHashMap<Shape, u32>,
 }
 
 impl CellState {
@@ -175,6 +196,8 @@ impl CellState {
             spread_counts: FxHashMap::default(),
             changes: Vec::new(),
             changes_base: 0,
+            shapes: Vec::new(),
+            shape_ids: FxHashMap::default(),
             ledger: Ledger::default(),
             now: SimTime::ZERO,
         }
@@ -282,11 +305,17 @@ impl CellState {
         let first_task = self.tasks.len() as TaskId;
         let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
         let band = spec.band();
+        let shape = self.intern_shape(Shape {
+            request: spec.request,
+            priority: spec.priority,
+            spread: !spec.spread.is_empty(),
+        });
         for (index, duration) in spec.task_durations.iter().enumerate() {
             let t = first_task + index as TaskId;
             self.tasks.push(TaskRecord {
                 job: id,
                 index: index as u32,
+                shape,
                 state: TaskState::Pending,
                 duration: *duration,
                 pending_since: now,
@@ -317,10 +346,10 @@ impl CellState {
     /// checked that it fits; this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
         self.advance(now);
-        let job = &self.jobs[self.tasks[task as usize].job as usize];
-        let (job_id, prio, band, req) = (job.id, job.priority(), job.band(), job.spec.request);
-        let ms = &mut self.machines[machine as usize];
         let rec = &mut self.tasks[task as usize];
+        let shape = self.shapes[rec.shape as usize];
+        let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
+        let ms = &mut self.machines[machine as usize];
         assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
         ms.free = ms
             .free
@@ -336,7 +365,8 @@ impl CellState {
         ms.seq += 1;
         if rec.first_start.is_none() {
             rec.first_start = Some(now);
-            let wait = (now - self.jobs[job_id as usize].submit_time).as_us();
+            // Never started, so never evicted: pending since submission.
+            let wait = (now - rec.pending_since).as_us();
             self.ledger.wait_us[band.index()].push(wait);
         }
         rec.incarnation += 1;
@@ -353,7 +383,9 @@ impl CellState {
         l.running_by_band[band.index()] += 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
-        self.bump_spread(job_id, machine, true);
+        if shape.spread {
+            self.bump_spread(job_id, machine, true);
+        }
         self.log_change(machine);
     }
 
@@ -365,10 +397,10 @@ impl CellState {
         rec.state = TaskState::Pending;
         rec.pending_since = now;
         rec.evictions += 1;
-        let job = &self.jobs[rec.job as usize];
-        let added = self.pending.push(job.priority(), job.id, task);
+        let shape = self.shapes[rec.shape as usize];
+        let added = self.pending.push(shape.priority, rec.job, task);
         assert!(added, "evicted task {task} already pending");
-        self.ledger.pending_by_band[job.band().index()] += 1;
+        self.ledger.pending_by_band[shape.band().index()] += 1;
         self.ledger.evictions[cause as usize] += 1;
     }
 
@@ -393,8 +425,8 @@ impl CellState {
             panic!("task {task} is not running");
         };
         let machine = *machine;
-        let job = &self.jobs[rec.job as usize];
-        let (job_id, prio, band, req) = (job.id, job.priority(), job.band(), job.spec.request);
+        let shape = self.shapes[rec.shape as usize];
+        let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
         let cap = self.cell.machines[machine as usize].capacity.res;
         let ms = &mut self.machines[machine as usize];
         ms.free = ms.free.add(&req.res);
@@ -416,13 +448,27 @@ impl CellState {
         l.running_by_band[band.index()] -= 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].saturating_sub(&req.res);
         l.gpu_milli_by_band[band.index()] -= req.gpu.milli();
-        self.bump_spread(job_id, machine, false);
+        if shape.spread {
+            self.bump_spread(job_id, machine, false);
+        }
+    }
+
+    fn intern_shape(&mut self, shape: Shape) -> u32 {
+        if let Some(&id) = self.shape_ids.get(&shape) {
+            return id;
+        }
+        let id = self.shapes.len() as u32;
+        self.shapes.push(shape);
+        self.shape_ids.insert(shape, id);
+        id
+    }
+
+    /// A task's shape (request, priority, spread flag).
+    pub fn shape(&self, task: TaskId) -> &Shape {
+        &self.shapes[self.tasks[task as usize].shape as usize]
     }
 
     fn bump_spread(&mut self, job: JobId, machine: MachineId, up: bool) {
-        if self.jobs[job as usize].spec.spread.is_empty() {
-            return;
-        }
         for level in 0..3u8 {
             let domain = self
                 .cell
