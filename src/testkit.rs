@@ -61,10 +61,10 @@ pub fn submit(st: &mut CellState, spec: JobSpec) -> u32 {
 pub fn as_job(spec: JobSpec) -> crate::workload::Job {
     crate::workload::Job {
         id: u32::MAX,
-        spec,
+        task_count: spec.task_count() as u32,
+        spec: spec.into_info(),
         submit_time: SimTime::ZERO,
         first_task: 0,
-        task_count: 1,
         ever_schedulable: true,
     }
 }

@@ -96,12 +96,16 @@ impl GpuRequest {
         match *self {
             GpuRequest::None => Some(GpuAlloc::None),
             GpuRequest::Whole(n) => {
-                let devs: Vec<u16> = (0..free_milli.len())
+                let mut mask = 0u64;
+                let idle = (0..free_milli.len().min(MAX_GPUS_PER_MACHINE))
                     .filter(|&d| free_milli[d] == GPU_MILLI_PER_DEVICE)
-                    .take(n as usize)
-                    .map(|d| d as u16)
-                    .collect();
-                (devs.len() == n as usize).then_some(GpuAlloc::Whole(devs))
+                    .take(n as usize);
+                let mut taken = 0;
+                for d in idle {
+                    mask |= 1 << d;
+                    taken += 1;
+                }
+                (taken == n).then_some(GpuAlloc::Whole(mask))
             }
             GpuRequest::Share(m) => (0..free_milli.len())
                 .filter(|&d| free_milli[d] >= m)
@@ -114,12 +118,22 @@ impl GpuRequest {
     }
 }
 
+/// The most GPU devices a machine may have: whole-device allocations are a
+/// 64-bit mask, so a task record stays small.
+pub const MAX_GPUS_PER_MACHINE: usize = 64;
+
+/// The device indices of a mask, lowest first.
+fn devices(mask: u64) -> impl Iterator<Item = usize> {
+    (0..64).filter(move |d| mask & (1 << d) != 0)
+}
+
 /// The GPU devices a running task holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum GpuAlloc {
     #[default]
     None,
-    Whole(Vec<u16>),
+    /// Whole devices: bit `d` set = device `d`.
+    Whole(u64),
     Share {
         device: u16,
         milli: u32,
@@ -131,9 +145,9 @@ impl GpuAlloc {
     pub fn release_into(&self, free_milli: &mut [u32]) {
         match self {
             GpuAlloc::None => {}
-            GpuAlloc::Whole(devs) => {
-                for &d in devs {
-                    free_milli[d as usize] += GPU_MILLI_PER_DEVICE;
+            GpuAlloc::Whole(mask) => {
+                for d in devices(*mask) {
+                    free_milli[d] += GPU_MILLI_PER_DEVICE;
                 }
             }
             GpuAlloc::Share { device, milli } => free_milli[*device as usize] += milli,
@@ -144,9 +158,9 @@ impl GpuAlloc {
     pub fn take_from(&self, free_milli: &mut [u32]) {
         match self {
             GpuAlloc::None => {}
-            GpuAlloc::Whole(devs) => {
-                for &d in devs {
-                    free_milli[d as usize] -= GPU_MILLI_PER_DEVICE;
+            GpuAlloc::Whole(mask) => {
+                for d in devices(*mask) {
+                    free_milli[d] -= GPU_MILLI_PER_DEVICE;
                 }
             }
             GpuAlloc::Share { device, milli } => free_milli[*device as usize] -= milli,
@@ -192,7 +206,7 @@ mod tests {
         assert!(!GpuRequest::Whole(3).fits_devices(&free));
         assert_eq!(
             GpuRequest::Whole(2).choose_devices(&free),
-            Some(GpuAlloc::Whole(vec![0, 2]))
+            Some(GpuAlloc::Whole(0b101)) // devices 0 and 2
         );
     }
 

@@ -299,7 +299,7 @@ impl CellState {
     }
 
     /// Admits a job: all its tasks become pending.
-    pub fn submit_job(&mut self, now: SimTime, mut spec: JobSpec) -> JobId {
+    pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.advance(now);
         let id = self.jobs.len() as JobId;
         let first_task = self.tasks.len() as TaskId;
@@ -329,11 +329,9 @@ impl CellState {
         let n = spec.task_count() as u64;
         self.ledger.tasks_submitted += n;
         self.ledger.pending_by_band[band.index()] += n;
-        // The durations now live in the task records; the job keeps its count.
-        spec.task_durations = Vec::new();
         self.jobs.push(Job {
             id,
-            spec,
+            spec: spec.into_info(),
             submit_time: now,
             first_task,
             task_count: n as u32,

@@ -264,8 +264,10 @@ impl CellConfig {
                     ));
                 }
             }
-            if m.gpus > u32::from(u16::MAX) {
-                return Err(bad(key("gpus"), "at most 65535 devices per machine"));
+            let max_gpus = crate::cell::resources::MAX_GPUS_PER_MACHINE;
+            if m.gpus as usize > max_gpus {
+                let msg = format!("at most {max_gpus} devices per machine, got {}", m.gpus);
+                return Err(bad(key("gpus"), msg));
             }
         }
         Ok(())

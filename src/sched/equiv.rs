@@ -54,7 +54,7 @@ impl ClassKey {
         ClassKey {
             request: view.job.spec.request,
             preempt_below: view.preempt_below,
-            constraints: view.job.spec.constraints.clone(),
+            constraints: view.job.spec.constraints.to_vec(),
             job: per_job.then_some(view.job.id),
         }
     }

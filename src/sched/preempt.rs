@@ -103,7 +103,7 @@ fn started_us(st: &CellState, t: TaskId) -> u64 {
 
 fn gpu_of(st: &CellState, t: TaskId) -> crate::cell::resources::GpuAlloc {
     match &st.task(t).state {
-        TaskState::Running { gpu, .. } => gpu.clone(),
+        TaskState::Running { gpu, .. } => *gpu,
         _ => Default::default(),
     }
 }

@@ -146,9 +146,7 @@ pub struct JobSpec {
     /// Limits on tasks of this job per machine / rack / power domain.
     pub spread: Vec<SpreadLimit>,
     /// One entry per task: how long it runs once started; `None` = a service
-    /// that runs until the end of the simulation. Moved into the task records
-    /// at submission (a submitted job's spec has none left: see
-    /// [`Job::task_count`]).
+    /// that runs until the end of the simulation.
     pub task_durations: Vec<Option<SimDuration>>,
 }
 
@@ -159,13 +157,44 @@ impl JobSpec {
     pub fn task_count(&self) -> usize {
         self.task_durations.len()
     }
+
+    /// What a submitted job keeps: the spec without the per-task durations
+    /// (they move into the task records), in boxed slices. Millions of jobs
+    /// are kept for the whole run, so every byte here counts.
+    pub fn into_info(self) -> JobInfo {
+        JobInfo {
+            name: self.name,
+            user: self.user,
+            priority: self.priority,
+            request: self.request,
+            constraints: self.constraints.into_boxed_slice(),
+            spread: self.spread.into_boxed_slice(),
+        }
+    }
+}
+
+/// A submitted job's description (see [`JobSpec::into_info`]).
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub name: JobName,
+    pub user: Arc<str>,
+    pub priority: Priority,
+    pub request: Request,
+    pub constraints: Box<[Constraint]>,
+    pub spread: Box<[SpreadLimit]>,
+}
+
+impl JobInfo {
+    pub fn band(&self) -> Band {
+        Band::of(self.priority)
+    }
 }
 
 /// A submitted job.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub id: JobId,
-    pub spec: JobSpec,
+    pub spec: JobInfo,
     pub submit_time: SimTime,
     /// Task ids are `first_task .. first_task + task_count`.
     pub first_task: TaskId,
