@@ -14,9 +14,11 @@
 //! any change to a machine invalidates its entries, so cached decisions are
 //! exactly those of the exhaustive pipeline.
 //!
-//! The machines that fit as is are kept in a `BTreeSet` ordered by (score
-//! descending, machine id ascending): its first element is the exhaustive
-//! pipeline's choice (highest score, lowest id on ties), found in O(log n).
+//! The machines that fit as is are kept in a max-heap ordered by (score,
+//! then machine id reversed): its top is the exhaustive pipeline's choice
+//! (highest score, lowest id on ties). Re-scored machines are pushed anew and
+//! their old entries dropped lazily when they surface, which is cheaper than
+//! an ordered set's remove-and-insert for every change.
 //! Machines that fit only with evictions are kept in id order, and the
 //! rejections are counted per reason, so preemption and "why pending" see
 //! exactly what a full scan would.
@@ -37,7 +39,7 @@ use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::workload::{JobId, Priority};
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, BinaryHeap};
 
 /// What makes two tasks interchangeable for placement.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -67,7 +69,13 @@ pub struct ClassCache {
     /// Per machine: the machine's `seq` when evaluated, and the verdict
     /// (`None`: not examined).
     verdicts: Vec<(u64, Option<Verdict>)>,
-    ranked: BTreeSet<(Reverse<u64>, MachineId)>,
+    /// Machines that fit as is, as (score, id reversed, machine seq): a
+    /// max-heap whose top is the best score with the lowest id. Entries are
+    /// removed lazily: one whose seq no longer matches the machine's verdict
+    /// is stale and skipped when it reaches the top.
+    ranked: BinaryHeap<(u64, Reverse<MachineId>, u64)>,
+    /// How many machines currently fit as is (live entries of `ranked`).
+    fitting: usize,
     preempt: BTreeSet<MachineId>,
     counts: ReasonCounts,
     /// Scan order offset and how many machines of the order were examined.
@@ -95,7 +103,8 @@ impl ClassCache {
     pub fn new(st: &CellState, job: JobId, start: usize) -> Self {
         ClassCache {
             verdicts: vec![(0, None); st.cell().len()],
-            ranked: BTreeSet::new(),
+            ranked: BinaryHeap::new(),
+            fitting: 0,
             preempt: BTreeSet::new(),
             counts: ReasonCounts::default(),
             start,
@@ -155,11 +164,14 @@ impl ClassCache {
             }
             let v = pipeline.verdict(st, view, m, stats);
             self.remove(m, old);
-            self.insert(m, v);
             self.verdicts[m as usize] = (seq, Some(v));
+            self.insert(m, seq, v);
             misses += 1;
         }
         self.cursor = st.change_cursor();
+        if self.ranked.len() > 2 * self.fitting + 1024 {
+            self.compact();
+        }
         misses
     }
 
@@ -179,15 +191,16 @@ impl ClassCache {
             let m = match scan {
                 Scan::All => self.examined as MachineId,
                 Scan::Sampled { sampler, enough } => {
-                    if self.ranked.len() >= *enough {
+                    if self.fitting >= *enough {
                         break;
                     }
                     sampler.at(self.start, self.examined)
                 }
             };
             let v = pipeline.verdict(st, view, m, stats);
-            self.verdicts[m as usize] = (st.machine(m).seq, Some(v));
-            self.insert(m, v);
+            let seq = st.machine(m).seq;
+            self.verdicts[m as usize] = (seq, Some(v));
+            self.insert(m, seq, v);
             self.examined += 1;
             seen += 1;
         }
@@ -206,7 +219,7 @@ impl ClassCache {
     ) -> (Outcome, u64) {
         debug_assert_eq!(self.cursor, st.change_cursor(), "decide after sync");
         let seen = self.extend(pipeline, st, view, scan, stats);
-        if let Some(&(_, m)) = self.ranked.first() {
+        if let Some(m) = self.best() {
             return (Outcome::Place(m), seen);
         }
         debug_assert_eq!(
@@ -219,23 +232,60 @@ impl ClassCache {
         (out, seen)
     }
 
-    fn insert(&mut self, m: MachineId, v: Verdict) {
+    /// The fitting machine with the best score (lowest id on ties),
+    /// dropping stale heap entries on the way.
+    fn best(&mut self) -> Option<MachineId> {
+        while let Some(&(s, Reverse(m), seq)) = self.ranked.peek() {
+            if self.verdicts[m as usize] == (seq, Some(Verdict::Free(s))) {
+                return Some(m);
+            }
+            self.ranked.pop();
+        }
+        debug_assert_eq!(self.fitting, 0, "live entries lost");
+        None
+    }
+
+    /// Rebuilds the heap from the live verdicts.
+    fn compact(&mut self) {
+        let live: Vec<_> = self
+            .verdicts
+            .iter()
+            .enumerate()
+            .filter_map(|(m, &(seq, v))| match v {
+                Some(Verdict::Free(s)) => Some((s, Reverse(m as MachineId), seq)),
+                _ => None,
+            })
+            .collect();
+        debug_assert_eq!(live.len(), self.fitting);
+        self.ranked = BinaryHeap::from(live);
+    }
+
+    fn insert(&mut self, m: MachineId, seq: u64, v: Verdict) {
         match v {
             Verdict::Reject(r) => self.counts.add(r),
             Verdict::Preempt => {
                 self.preempt.insert(m);
             }
             Verdict::Free(s) => {
-                self.ranked.insert((Reverse(s), m));
+                self.ranked.push((s, Reverse(m), seq));
+                self.fitting += 1;
             }
         }
     }
 
+    /// Takes an old verdict out of the tallies (a fitting machine's heap
+    /// entry goes stale by itself).
     fn remove(&mut self, m: MachineId, v: Verdict) {
         let found = match v {
             Verdict::Reject(r) => self.counts.sub(r),
             Verdict::Preempt => self.preempt.remove(&m),
-            Verdict::Free(s) => self.ranked.remove(&(Reverse(s), m)),
+            Verdict::Free(_) => match self.fitting.checked_sub(1) {
+                Some(f) => {
+                    self.fitting = f;
+                    true
+                }
+                None => false,
+            },
         };
         assert!(found, "cache entry of machine {m} out of step");
     }
