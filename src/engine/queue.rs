@@ -35,6 +35,9 @@ pub struct EventQueue<E> {
     last: u64,
     len: usize,
     next_seq: u64,
+    /// Scratch buffers reused by `refill`, so that steady state allocates nothing.
+    spare: Vec<Entry<E>>,
+    due: Vec<(u64, E)>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -51,6 +54,8 @@ impl<E> EventQueue<E> {
             last: 0,
             len: 0,
             next_seq: 0,
+            spare: Vec::new(),
+            due: Vec::new(),
         }
     }
 
@@ -110,14 +115,17 @@ impl<E> EventQueue<E> {
         let Some(b) = (1..BUCKETS).find(|&b| !self.buckets[b].is_empty()) else {
             return false;
         };
-        let moving = std::mem::take(&mut self.buckets[b]);
+        // Swap the bucket with the (empty) spare buffer, so both keep their
+        // capacity for next time: steady state allocates nothing.
+        let mut moving = std::mem::take(&mut self.spare);
+        std::mem::swap(&mut moving, &mut self.buckets[b]);
         self.last = moving
             .iter()
             .map(|e| e.time)
             .min()
             .expect("non-empty bucket");
-        let mut due: Vec<(u64, E)> = Vec::new();
-        for e in moving {
+        let mut due = std::mem::take(&mut self.due);
+        for e in moving.drain(..) {
             match self.bucket_of(e.time) {
                 0 => due.push((e.seq, e.event)),
                 nb => {
@@ -126,8 +134,12 @@ impl<E> EventQueue<E> {
                 }
             }
         }
-        due.sort_unstable_by_key(|(seq, _)| *seq);
-        self.now.extend(due);
+        self.spare = moving;
+        if due.len() > 1 {
+            due.sort_unstable_by_key(|(seq, _)| *seq);
+        }
+        self.now.extend(due.drain(..));
+        self.due = due;
         true
     }
 
