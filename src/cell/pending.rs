@@ -10,14 +10,79 @@
 use crate::workload::{JobId, Priority, TaskId};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+/// A job's pending tasks, ascending. Most jobs in large workloads have one
+/// task, which is then kept without an allocation.
+#[derive(Debug, Clone)]
+enum TaskList {
+    One(TaskId),
+    Many(Vec<TaskId>),
+}
+
+impl TaskList {
+    fn as_slice(&self) -> &[TaskId] {
+        match self {
+            TaskList::One(t) => std::slice::from_ref(t),
+            TaskList::Many(v) => v,
+        }
+    }
+
+    /// Adds a task; false if present.
+    fn insert(&mut self, task: TaskId) -> bool {
+        match self {
+            TaskList::One(t) if *t == task => false,
+            TaskList::One(t) => {
+                let (a, b) = if *t < task { (*t, task) } else { (task, *t) };
+                *self = TaskList::Many(vec![a, b]);
+                true
+            }
+            TaskList::Many(v) => match v.binary_search(&task) {
+                Ok(_) => false,
+                Err(i) => {
+                    v.insert(i, task);
+                    true
+                }
+            },
+        }
+    }
+
+    /// Removes a task; false if absent. May leave an empty `Many`.
+    fn remove(&mut self, task: TaskId) -> bool {
+        match self {
+            TaskList::One(t) => *t == task,
+            TaskList::Many(v) => match v.binary_search(&task) {
+                Ok(i) => {
+                    v.remove(i);
+                    true
+                }
+                Err(_) => false,
+            },
+        }
+    }
+
+    /// Empty after removing `removed` (a `One` holds exactly one task).
+    fn is_empty_after_remove(&self) -> bool {
+        match self {
+            TaskList::One(_) => true,
+            TaskList::Many(v) => v.is_empty(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct JobEntry {
+    /// When the job entered this level: its place in the round-robin order.
+    order: u64,
+    tasks: TaskList,
+}
 
 #[derive(Debug, Default)]
 struct Level {
     /// Jobs with pending tasks, by the order they entered this level.
     jobs: BTreeMap<u64, JobId>,
-    order_of_job: FxHashMap<JobId, u64>,
-    tasks: FxHashMap<JobId, BTreeSet<TaskId>>,
+    /// Looked up, never iterated.
+    entries: FxHashMap<JobId, JobEntry>,
 }
 
 /// One priority's jobs and their pending tasks, as seen at a moment.
@@ -30,6 +95,7 @@ pub struct LevelSnapshot {
 /// Pending tasks by priority (high first) and job (round-robin).
 #[derive(Debug, Default)]
 pub struct PendingQueue {
+    /// Levels stay in place when they empty, to be reused without allocating.
     levels: BTreeMap<Reverse<Priority>, Level>,
     len: usize,
     next_order: u64,
@@ -47,12 +113,18 @@ impl PendingQueue {
     /// Adds a task. Returns false if it was already queued.
     pub fn push(&mut self, priority: Priority, job: JobId, task: TaskId) -> bool {
         let level = self.levels.entry(Reverse(priority)).or_default();
-        if let std::collections::hash_map::Entry::Vacant(e) = level.order_of_job.entry(job) {
-            e.insert(self.next_order);
-            level.jobs.insert(self.next_order, job);
-            self.next_order += 1;
-        }
-        let added = level.tasks.entry(job).or_default().insert(task);
+        let added = match level.entries.entry(job) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(JobEntry {
+                    order: self.next_order,
+                    tasks: TaskList::One(task),
+                });
+                level.jobs.insert(self.next_order, job);
+                self.next_order += 1;
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().tasks.insert(task),
+        };
         self.len += usize::from(added);
         added
     }
@@ -62,20 +134,17 @@ impl PendingQueue {
         let Some(level) = self.levels.get_mut(&Reverse(priority)) else {
             return false;
         };
-        let Some(set) = level.tasks.get_mut(&job) else {
+        let Some(entry) = level.entries.get_mut(&job) else {
             return false;
         };
-        if !set.remove(&task) {
+        if !entry.tasks.remove(task) {
             return false;
         }
         self.len -= 1;
-        if set.is_empty() {
-            level.tasks.remove(&job);
-            let order = level.order_of_job.remove(&job).expect("job has an order");
+        if entry.tasks.is_empty_after_remove() {
+            let order = entry.order;
+            level.entries.remove(&job);
             level.jobs.remove(&order);
-            if level.jobs.is_empty() {
-                self.levels.remove(&Reverse(priority));
-            }
         }
         true
     }
@@ -83,8 +152,8 @@ impl PendingQueue {
     pub fn contains(&self, priority: Priority, job: JobId, task: TaskId) -> bool {
         self.levels
             .get(&Reverse(priority))
-            .and_then(|l| l.tasks.get(&job))
-            .is_some_and(|s| s.contains(&task))
+            .and_then(|l| l.entries.get(&job))
+            .is_some_and(|e| e.tasks.as_slice().binary_search(&task).is_ok())
     }
 
     /// The queue's contents in scan order: priorities high to low, jobs in
@@ -92,12 +161,13 @@ impl PendingQueue {
     pub fn snapshot(&self) -> Vec<LevelSnapshot> {
         self.levels
             .iter()
+            .filter(|(_, level)| !level.jobs.is_empty())
             .map(|(Reverse(p), level)| LevelSnapshot {
                 priority: *p,
                 jobs: level
                     .jobs
                     .values()
-                    .map(|j| (*j, level.tasks[j].iter().copied().collect()))
+                    .map(|j| (*j, level.entries[j].tasks.as_slice().to_vec()))
                     .collect(),
             })
             .collect()
@@ -108,7 +178,7 @@ impl PendingQueue {
         self.levels.values().flat_map(|l| {
             l.jobs
                 .values()
-                .flat_map(move |j| l.tasks[j].iter().copied())
+                .flat_map(move |j| l.entries[j].tasks.as_slice().iter().copied())
         })
     }
 }
@@ -155,7 +225,7 @@ mod tests {
         assert!(q.remove(100, 2, 20));
         assert!(!q.remove(100, 2, 20));
         assert!(q.remove(200, 3, 30));
-        assert_eq!(q.snapshot().len(), 1, "empty levels disappear");
+        assert_eq!(q.snapshot().len(), 1, "empty levels are not shown");
         assert_eq!(q.iter_tasks().collect::<Vec<_>>(), vec![10, 11, 12]);
     }
 }
