@@ -88,6 +88,8 @@ pub struct ClassCache {
     pub built_by: JobId,
     /// Creation order, for deterministic eviction of old caches.
     pub serial: u64,
+    /// The class's filter mask (see [`Pipeline::filter_mask`]).
+    mask: u32,
 }
 
 /// How a cache chooses the machines it examines.
@@ -100,7 +102,7 @@ pub enum Scan<'a> {
 
 impl ClassCache {
     /// An empty cache; [`ClassCache::decide`] examines what it needs.
-    pub fn new(st: &CellState, job: JobId, start: usize) -> Self {
+    pub fn new(st: &CellState, job: JobId, start: usize, mask: u32) -> Self {
         ClassCache {
             verdicts: vec![(0, None); st.cell().len()],
             ranked: BinaryHeap::new(),
@@ -113,6 +115,7 @@ impl ClassCache {
             last_pass: 0,
             built_by: job,
             serial: 0,
+            mask,
         }
     }
 
@@ -162,7 +165,7 @@ impl ClassCache {
             if old_seq == seq {
                 continue; // unchanged, or already re-evaluated after this change
             }
-            let v = pipeline.verdict(st, view, m, stats);
+            let v = pipeline.verdict_with(st, view, self.mask, m, stats);
             self.remove(m, old);
             self.verdicts[m as usize] = (seq, Some(v));
             self.insert(m, seq, v);
@@ -197,7 +200,7 @@ impl ClassCache {
                     sampler.at(self.start, self.examined)
                 }
             };
-            let v = pipeline.verdict(st, view, m, stats);
+            let v = pipeline.verdict_with(st, view, self.mask, m, stats);
             let seq = st.machine(m).seq;
             self.verdicts[m as usize] = (seq, Some(v));
             self.insert(m, seq, v);

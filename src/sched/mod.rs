@@ -266,7 +266,7 @@ impl Scheduler {
         if !self.caches.contains_key(&key) {
             Self::make_room(&mut self.caches, n);
             let start = self.sampler.as_mut().map_or(0, Sampler::start);
-            let mut c = ClassCache::new(st, job, start);
+            let mut c = ClassCache::new(st, job, start, self.pipeline.filter_mask(&view));
             c.serial = self.next_serial;
             self.next_serial += 1;
             self.stats.class_caches_built += 1;

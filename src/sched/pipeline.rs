@@ -87,12 +87,13 @@ impl Pipeline {
         enough: usize,
         stats: &mut SchedStats,
     ) -> Outcome {
+        let mask = self.filter_mask(view);
         let mut best: Option<(u64, MachineId)> = None;
         let mut fitting = 0usize;
         let mut needs_preemption: Vec<MachineId> = Vec::new();
         let mut counts = ReasonCounts::default();
         for m in machines {
-            match self.verdict(st, view, m, stats) {
+            match self.verdict_with(st, view, mask, m, stats) {
                 Verdict::Reject(reason) => counts.add(reason),
                 Verdict::Preempt => needs_preemption.push(m),
                 Verdict::Free(s) => {
@@ -117,6 +118,16 @@ impl Pipeline {
         }
     }
 
+    /// Which filters apply to a task: bit `i` for the profile's filter `i`.
+    pub fn filter_mask(&self, view: &TaskView) -> u32 {
+        self.profile
+            .filters
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.applies(view))
+            .fold(0, |mask, (i, _)| mask | 1 << i)
+    }
+
     /// Filters one machine and, if the task fits as is, scores it.
     pub fn verdict(
         &self,
@@ -125,8 +136,20 @@ impl Pipeline {
         m: MachineId,
         stats: &mut SchedStats,
     ) -> Verdict {
+        self.verdict_with(st, view, self.filter_mask(view), m, stats)
+    }
+
+    /// [`Pipeline::verdict`] with the task's filter mask already computed.
+    pub fn verdict_with(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        mask: u32,
+        m: MachineId,
+        stats: &mut SchedStats,
+    ) -> Verdict {
         stats.feasibility_checks += 1;
-        match self.feasible(st, view, m) {
+        match self.feasible(st, view, mask, m) {
             Err(reason) => Verdict::Reject(reason),
             Ok(Fit::WithPreemption) => Verdict::Preempt,
             Ok(Fit::Free) => Verdict::Free(self.score(st, view, m, stats)),
@@ -150,10 +173,18 @@ impl Pipeline {
     }
 
     /// Runs the filters in order; the first rejection wins.
-    fn feasible(&self, st: &CellState, view: &TaskView, m: MachineId) -> Result<Fit, Reason> {
+    fn feasible(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        mask: u32,
+        m: MachineId,
+    ) -> Result<Fit, Reason> {
         let mut fit = Fit::Free;
-        for f in &self.profile.filters {
-            fit = fit.max(f.filter(st, view, m)?);
+        for (i, f) in self.profile.filters.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                fit = fit.max(f.filter(st, view, m)?);
+            }
         }
         Ok(fit)
     }

@@ -34,6 +34,12 @@ pub enum Fit {
 /// Decides whether a task may run on a machine.
 pub trait Filter {
     fn name(&self) -> &'static str;
+    /// False if this filter admits every machine for `task` (say, a
+    /// constraint filter for a task without constraints): the pipeline then
+    /// skips it. Asked once per task, not once per machine.
+    fn applies(&self, _task: &TaskView) -> bool {
+        true
+    }
     fn filter(&self, st: &CellState, task: &TaskView, machine: MachineId) -> Result<Fit, Reason>;
 }
 

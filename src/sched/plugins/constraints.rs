@@ -15,6 +15,10 @@ impl Filter for AttributeConstraints {
         "attribute_constraints"
     }
 
+    fn applies(&self, task: &TaskView) -> bool {
+        !task.job.spec.constraints.is_empty()
+    }
+
     fn filter(&self, st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
         let attrs = &st.cell().machines[m as usize].attrs;
         if task.job.spec.constraints.iter().all(|c| c.admits(attrs)) {

@@ -20,6 +20,10 @@ impl Filter for SpreadLimits {
         "spread_limits"
     }
 
+    fn applies(&self, task: &TaskView) -> bool {
+        !task.job.spec.spread.is_empty()
+    }
+
     fn filter(&self, st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
         for limit in &task.job.spec.spread {
             let domain = st.cell().domains.domain_of(m as usize, limit.level);
