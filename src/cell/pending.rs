@@ -173,6 +173,37 @@ impl PendingQueue {
             .collect()
     }
 
+    /// The scheduler's scan order: per priority (high to low), the tasks
+    /// interleaved round-robin across jobs — the first task of every job (in
+    /// arrival order), then the second of every job, and so on. Equal to
+    /// [`round_robin`] over [`PendingQueue::snapshot`], without a vector per job.
+    pub fn scan_order(&self) -> Vec<(Priority, Vec<(JobId, TaskId)>)> {
+        let mut out = Vec::new();
+        for (Reverse(p), level) in &self.levels {
+            if level.jobs.is_empty() {
+                continue;
+            }
+            let lists: Vec<(JobId, &[TaskId])> = level
+                .jobs
+                .values()
+                .map(|j| (*j, level.entries[j].tasks.as_slice()))
+                .collect();
+            let total = lists.iter().map(|(_, t)| t.len()).sum();
+            let mut order = Vec::with_capacity(total);
+            let mut round = 0;
+            while order.len() < total {
+                for (j, tasks) in &lists {
+                    if let Some(t) = tasks.get(round) {
+                        order.push((*j, *t));
+                    }
+                }
+                round += 1;
+            }
+            out.push((*p, order));
+        }
+        out
+    }
+
     /// Every queued task, in scan order of levels and jobs.
     pub fn iter_tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
         self.levels.values().flat_map(|l| {
@@ -222,6 +253,9 @@ mod tests {
             round_robin(&snap[1].jobs),
             vec![(1, 10), (2, 20), (1, 11), (1, 12)]
         );
+        let order = q.scan_order();
+        assert_eq!(order[0], (200, vec![(3, 30)]));
+        assert_eq!(order[1], (100, round_robin(&snap[1].jobs)));
         assert!(q.remove(100, 2, 20));
         assert!(!q.remove(100, 2, 20));
         assert!(q.remove(200, 3, 30));

@@ -20,7 +20,6 @@ pub mod profile;
 pub mod reason;
 pub mod sample;
 
-use crate::cell::pending::round_robin;
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::MachineId;
 use crate::rng::SimRng;
@@ -170,9 +169,9 @@ impl Scheduler {
     /// `actions`.
     pub fn pass(&mut self, st: &mut CellState, now: SimTime, actions: &mut Vec<Action>) {
         self.stats.passes += 1;
-        for level in st.pending().snapshot() {
+        for (_, order) in st.pending().scan_order() {
             let mut failed: FxHashSet<JobId> = FxHashSet::default();
-            for (job, task) in round_robin(&level.jobs) {
+            for (job, task) in order {
                 if failed.contains(&job) {
                     self.stats.tasks_skipped_same_job += 1;
                     continue;
