@@ -19,6 +19,8 @@ use crate::time::SimTime;
 use std::collections::VecDeque;
 
 const BUCKETS: usize = 65;
+/// The largest bucket buffer kept for reuse, in entries.
+const SPARE_MAX: usize = 4096;
 
 struct Entry<E> {
     time: u64,
@@ -115,8 +117,10 @@ impl<E> EventQueue<E> {
         let Some(b) = (1..BUCKETS).find(|&b| !self.buckets[b].is_empty()) else {
             return false;
         };
-        // Swap the bucket with the (empty) spare buffer, so both keep their
-        // capacity for next time: steady state allocates nothing.
+        // Swap the bucket with the (empty) spare buffer, so that a small
+        // buffer is reused rather than freed and grown again. A large one is
+        // freed: buckets can briefly hold most of the queue, and keeping
+        // every bucket's high-water capacity would hold megabytes for nothing.
         let mut moving = std::mem::take(&mut self.spare);
         std::mem::swap(&mut moving, &mut self.buckets[b]);
         self.last = moving
@@ -134,7 +138,9 @@ impl<E> EventQueue<E> {
                 }
             }
         }
-        self.spare = moving;
+        if moving.capacity() <= SPARE_MAX {
+            self.spare = moving;
+        }
         if due.len() > 1 {
             due.sort_unstable_by_key(|(seq, _)| *seq);
         }
