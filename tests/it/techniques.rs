@@ -133,3 +133,16 @@ fn randomization_is_reproducible_and_seeded() {
     let (c, _) = at(43, Techniques::ALL);
     assert!(a != c);
 }
+
+#[test]
+fn sampled_caches_keep_every_invariant() {
+    // 250 machines: relaxed randomization examines 120 of them per class
+    // (Kubernetes' rule), so the sampled paths run; check after every event.
+    let mut sc = Scenario::quickstart();
+    sc.duration_s = Some(1200);
+    let mut sim = borgsim::build_simulation(&sc, true);
+    sim.run(&mut |_| {});
+    let s = Summary::of(&sc, &sim);
+    assert!(s.tasks.scheduled > 0 && s.scheduler.cache_hits > 0);
+    assert!(s.scheduler.feasibility_checks < s.scheduler.tasks_attempted * 250);
+}
