@@ -176,7 +176,7 @@ impl PendingQueue {
     /// The scheduler's scan order: per priority (high to low), the tasks
     /// interleaved round-robin across jobs — the first task of every job (in
     /// arrival order), then the second of every job, and so on. Equal to
-    /// [`round_robin`] over [`PendingQueue::snapshot`], without a vector per job.
+    /// interleaving [`PendingQueue::snapshot`]'s jobs, without a vector per job.
     pub fn scan_order(&self) -> Vec<(Priority, Vec<(JobId, TaskId)>)> {
         let mut out = Vec::new();
         for (Reverse(p), level) in &self.levels {
@@ -214,24 +214,23 @@ impl PendingQueue {
     }
 }
 
-/// Interleaves one level's jobs round-robin: the first task of every job, then
-/// the second of every job, and so on.
-pub fn round_robin(jobs: &[(JobId, Vec<TaskId>)]) -> Vec<(JobId, TaskId)> {
-    let longest = jobs.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
-    let mut out = Vec::with_capacity(jobs.iter().map(|(_, t)| t.len()).sum());
-    for round in 0..longest {
-        for (j, tasks) in jobs {
-            if let Some(t) = tasks.get(round) {
-                out.push((*j, *t));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reference for `scan_order`: interleaves one level's jobs round-robin.
+    fn round_robin(jobs: &[(JobId, Vec<TaskId>)]) -> Vec<(JobId, TaskId)> {
+        let longest = jobs.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
+        let mut out = Vec::with_capacity(jobs.iter().map(|(_, t)| t.len()).sum());
+        for round in 0..longest {
+            for (j, tasks) in jobs {
+                if let Some(t) = tasks.get(round) {
+                    out.push((*j, *t));
+                }
+            }
+        }
+        out
+    }
 
     #[test]
     fn scans_high_priority_first_and_round_robin_within() {
