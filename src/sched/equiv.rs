@@ -24,7 +24,8 @@
 //! exactly what a full scan would.
 //!
 //! **Relaxed randomization** (see [`super::sample`]) makes a cache examine
-//! machines in the sampler's order from a random start, only until enough fit
+//! machines in the sampler's order from a random start (shared by the caches
+//! built in one pass), only until enough fit
 //! as is; it examines more when too few of those still fit, and everything
 //! before it declares a task unschedulable.
 

@@ -134,6 +134,8 @@ pub struct Scheduler {
     /// The scheduler's RNG stream, until the sampler takes it.
     rng: Option<SimRng>,
     sampler: Option<Sampler>,
+    /// The scan offset shared by the class caches built in a pass.
+    pass_start: Option<(u64, usize)>,
 }
 
 impl Scheduler {
@@ -143,6 +145,7 @@ impl Scheduler {
         Scheduler {
             rng: Some(rng),
             sampler: None,
+            pass_start: None,
             config,
             pipeline: Pipeline::new(config.policy),
             stats: SchedStats::default(),
@@ -264,7 +267,18 @@ impl Scheduler {
         let key = ClassKey::of(&view, !t.equivalence_classes);
         if !self.caches.contains_key(&key) {
             Self::make_room(&mut self.caches, n);
-            let start = self.sampler.as_mut().map_or(0, Sampler::start);
+            // Every class cache built in a pass starts its scan at the same
+            // random offset, so different task shapes look at the same
+            // machines and can share them, as they would in a full scan.
+            let start = match (self.sampler.as_mut(), self.pass_start) {
+                (Some(_), Some((pass, start))) if pass == self.stats.passes => start,
+                (Some(sampler), _) => {
+                    let start = sampler.start();
+                    self.pass_start = Some((self.stats.passes, start));
+                    start
+                }
+                (None, _) => 0,
+            };
             let mut c = ClassCache::new(st, job, start, self.pipeline.filter_mask(&view));
             c.serial = self.next_serial;
             self.next_serial += 1;
