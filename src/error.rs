@@ -22,6 +22,15 @@ pub enum Error {
         key: String,
         message: String,
     },
+    /// A row of a trace file is malformed. `line` is 1-based; `column` is the
+    /// field's name in the format's schema.
+    #[error("{path}:{line}: {column}: {message}")]
+    Row {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        message: String,
+    },
     /// An output could not be written.
     #[error("{path}: cannot write: {source}")]
     Write {
@@ -37,7 +46,10 @@ impl Error {
     /// Exit code: 2 for bad input, 1 for failures while producing output.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Read { .. } | Error::Parse { .. } | Error::Invalid { .. } => 2,
+            Error::Read { .. }
+            | Error::Parse { .. }
+            | Error::Invalid { .. }
+            | Error::Row { .. } => 2,
             Error::Write { .. } | Error::Plot { .. } => 1,
         }
     }

@@ -1,0 +1,298 @@
+//! Public cluster traces, read as published and streamed.
+//!
+//! Each format has a reader (one file each) that turns its tables into one
+//! time-ordered stream of [`TraceRecord`]s: machines coming and going, tasks
+//! submitted, and — for traces that record placements — where the trace's
+//! own scheduler put them and how they ended. Everything downstream
+//! ([`replay`], [`inspect`], [`convert`]) sees only that stream, so a new
+//! format is one new file.
+//!
+//! Rules every reader follows:
+//! - **Units are converted once, here.** Normalised values (Google's
+//!   "largest machine = 1.0", Alibaba's memory 0–100) become integer
+//!   milli-cores and MiB by exact decimal arithmetic against the reference
+//!   machine in [`ReadOptions`] ([`input::Decimal::scale`]). Times become µs.
+//! - **Streaming.** Rows are read one at a time; a reader keeps state only
+//!   for what is live (a job's tasks still to come, a DAG's unfinished
+//!   stages), never for the whole trace.
+//! - **Bad rows** are an [`Error::Row`](crate::error::Error::Row) naming
+//!   file, line, field and value; with `lenient` they are skipped instead and
+//!   counted by reason in [`ReadStats::skipped`].
+//! - **Inconsistent rows** that the format allows in practice (a time that
+//!   goes back within a file, an event after the trace's end) are repaired by
+//!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
+
+pub mod input;
+
+use crate::cell::attrs::ConstraintOp;
+use crate::cell::resources::{Capacity, Request};
+use crate::error::Result;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::Priority;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The trace formats borgsim reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormat {
+    /// Google clusterdata-2011-2: machine_events, job_events, task_events,
+    /// task_constraints (headerless CSV, optionally .gz, several parts).
+    Google2011,
+    /// Alibaba cluster-trace-gpu-v2023 ("openb"): node list + pod list.
+    Openb,
+}
+
+impl TraceFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::Google2011 => "google2011",
+            TraceFormat::Openb => "openb",
+        }
+    }
+}
+
+/// A task's identity in a trace: its job, its stage within the job (Alibaba
+/// DAG tasks; 0 elsewhere) and its index within the stage.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TaskKey {
+    pub job: u64,
+    pub stage: u32,
+    pub index: u32,
+}
+
+/// A machine as a trace describes it, in borgsim units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceMachine {
+    /// The trace's machine id (string ids are numbered in order of appearance).
+    pub key: u64,
+    pub name: Arc<str>,
+    pub capacity: Capacity,
+    /// Attributes constraints can test (platform, GPU model, …).
+    pub attrs: Vec<(Arc<str>, Arc<str>)>,
+    /// Failure domains, where the trace names them.
+    pub rack: Option<Arc<str>>,
+    pub power: Option<Arc<str>>,
+}
+
+/// A hard placement constraint as a trace states it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceConstraint {
+    pub name: Arc<str>,
+    pub op: ConstraintOp,
+    pub value: Arc<str>,
+}
+
+/// A submitted task, in borgsim units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceTask {
+    pub key: TaskKey,
+    /// The job's name in the trace (shared by its tasks).
+    pub job_name: Arc<str>,
+    pub user: Arc<str>,
+    /// borgsim priority (the reader maps the trace's own; see each reader).
+    pub priority: Priority,
+    /// The trace's own priority or class, for histograms.
+    pub trace_priority: i64,
+    pub request: Request,
+    pub constraints: Vec<TraceConstraint>,
+    /// At most this many of the job's tasks per machine.
+    pub max_per_machine: Option<u32>,
+    /// How long the task runs once started, if the trace says so at
+    /// submission (`None`: learned from a later [`TraceEvent::End`], or a
+    /// service that runs to the end).
+    pub duration: Option<SimDuration>,
+    /// Stages of the same job that must finish before this task may start.
+    pub after: Vec<u32>,
+}
+
+/// How a task's run ended in the trace.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndKind {
+    Finish,
+    Evict,
+    Fail,
+    Kill,
+    Lost,
+}
+
+impl EndKind {
+    /// After these the trace's task is gone for good; after the others it may
+    /// be submitted again.
+    pub fn is_final(self) -> bool {
+        matches!(self, EndKind::Finish | EndKind::Kill | EndKind::Lost)
+    }
+}
+
+/// One event of a trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceEvent {
+    MachineAdd(TraceMachine),
+    /// New capacity or attributes for a known machine.
+    MachineUpdate(TraceMachine),
+    MachineRemove {
+        machine: u64,
+    },
+    Submit(Box<TraceTask>),
+    /// The trace's scheduler started the task on this machine.
+    Schedule {
+        task: TaskKey,
+        machine: u64,
+    },
+    /// The task's run ended.
+    End {
+        task: TaskKey,
+        kind: EndKind,
+    },
+}
+
+/// An event and when it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceRecord {
+    pub time: SimTime,
+    pub event: TraceEvent,
+}
+
+/// The machine that normalised units are relative to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceMachine {
+    /// What a normalised CPU of 1.0 is, in milli-cores.
+    pub cpu_milli: u64,
+    /// What a normalised memory of 1.0 (or 100 on a 0–100 scale) is, in MiB.
+    pub mem_mib: u64,
+}
+
+/// How to read a trace.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Skip bad rows (counted by reason) instead of failing on the first.
+    pub lenient: bool,
+    /// Overrides the format's default reference machine.
+    pub reference: Option<ReferenceMachine>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            lenient: false,
+            reference: None,
+        }
+    }
+}
+
+/// What a reader saw, besides its records.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReadStats {
+    /// Data rows read, over all tables.
+    pub rows: u64,
+    /// Bad rows skipped in lenient mode, by `table.field`.
+    pub skipped: BTreeMap<String, u64>,
+    /// Rows repaired by a documented rule, by rule.
+    pub repaired: BTreeMap<String, u64>,
+}
+
+impl ReadStats {
+    pub fn skip(&mut self, reason: &str) {
+        *self.skipped.entry(reason.to_string()).or_default() += 1;
+    }
+    pub fn repair(&mut self, rule: &str) {
+        *self.repaired.entry(rule.to_string()).or_default() += 1;
+    }
+    pub fn rows_skipped(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// A time-ordered stream of trace events.
+pub trait TraceReader {
+    /// The next record; times are non-decreasing. `Ok(None)` at the end.
+    fn next_record(&mut self) -> Result<Option<TraceRecord>>;
+    fn stats(&self) -> &ReadStats;
+}
+
+/// In lenient mode, turns a row error into a skip counted under `reason`
+/// (`Ok(None)`); in strict mode passes it on.
+pub fn lenient<T>(
+    res: Result<T>,
+    lenient: bool,
+    stats: &mut ReadStats,
+    table: &str,
+) -> Result<Option<T>> {
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(crate::error::Error::Row { column, .. }) if lenient => {
+            stats.skip(&format!("{table}.{column}"));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps a table's times non-decreasing: a row earlier than the one before
+/// it in the same table is moved to that time and counted as
+/// `<table>.time_went_back` (the trace's own order is kept).
+#[derive(Debug, Default)]
+pub struct Monotone {
+    last: SimTime,
+}
+
+impl Monotone {
+    pub fn fix(&mut self, t: SimTime, stats: &mut ReadStats, table: &str) -> SimTime {
+        if t < self.last {
+            stats.repair(&format!("{table}.time_went_back"));
+            return self.last;
+        }
+        self.last = t;
+        t
+    }
+}
+
+/// The files of a trace: table name → its parts, in reading order.
+pub type TraceFiles = BTreeMap<String, Vec<PathBuf>>;
+
+/// Sorts a table's parts into reading order: `part-00002-of-00010` before
+/// `part-00010-of-00010` (by the numbers in the name, then the name).
+pub fn sort_parts(parts: &mut [PathBuf]) {
+    fn key(p: &std::path::Path) -> (Vec<u64>, String) {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let nums = name
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap_or(u64::MAX))
+            .collect();
+        (nums, name)
+    }
+    parts.sort_by_cached_key(|p| key(p));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_sort_by_their_numbers() {
+        let mut v: Vec<PathBuf> = ["part-00010-of-00011.csv.gz", "part-00002-of-00011.csv.gz"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        sort_parts(&mut v);
+        assert_eq!(v[0], PathBuf::from("part-00002-of-00011.csv.gz"));
+    }
+
+    #[test]
+    fn times_that_go_back_are_held_and_counted() {
+        let mut m = Monotone::default();
+        let mut st = ReadStats::default();
+        assert_eq!(m.fix(SimTime(10), &mut st, "t"), SimTime(10));
+        assert_eq!(m.fix(SimTime(5), &mut st, "t"), SimTime(10));
+        assert_eq!(m.fix(SimTime(11), &mut st, "t"), SimTime(11));
+        assert_eq!(st.repaired["t.time_went_back"], 1);
+    }
+}
