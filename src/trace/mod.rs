@@ -167,21 +167,12 @@ pub struct ReferenceMachine {
 }
 
 /// How to read a trace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ReadOptions {
     /// Skip bad rows (counted by reason) instead of failing on the first.
     pub lenient: bool,
     /// Overrides the format's default reference machine.
     pub reference: Option<ReferenceMachine>,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            lenient: false,
-            reference: None,
-        }
-    }
 }
 
 /// What a reader saw, besides its records.
