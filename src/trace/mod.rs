@@ -166,6 +166,18 @@ pub struct ReferenceMachine {
     pub mem_mib: u64,
 }
 
+/// Which of a trace's tables to read.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Select {
+    /// Every table given.
+    #[default]
+    All,
+    /// Only the machine tables: the replay reads these first, whole, to
+    /// build the cell (they are bounded by the cell's size, not the trace's
+    /// length).
+    MachinesOnly,
+}
+
 /// How to read a trace.
 #[derive(Clone, Debug, Default)]
 pub struct ReadOptions {
@@ -173,6 +185,7 @@ pub struct ReadOptions {
     pub lenient: bool,
     /// Overrides the format's default reference machine.
     pub reference: Option<ReferenceMachine>,
+    pub select: Select,
 }
 
 /// What a reader saw, besides its records.
