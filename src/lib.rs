@@ -28,8 +28,8 @@
 //! ```
 //! use borgsim::scenario::Scenario;
 //! let sc = Scenario::quickstart();
-//! let mut sim = borgsim::build_simulation(&sc, false);
-//! sim.run(&mut |_| {});
+//! let mut sim = borgsim::build_simulation(&sc, false).unwrap();
+//! sim.run(&mut |_| {}).unwrap();
 //! let summary = borgsim::metrics::summary::Summary::of(&sc, &sim);
 //! assert!(summary.tasks.scheduled > 0);
 //! ```
@@ -57,18 +57,23 @@ use scenario::Scenario;
 use sim::{SimOptions, Simulation};
 use workload::synthetic::SyntheticSource;
 
-/// Builds a ready-to-run simulation of a validated scenario.
-pub fn build_simulation(sc: &Scenario, check_invariants: bool) -> Simulation {
+/// Builds a ready-to-run simulation of a validated scenario: its synthetic
+/// workload, or its `[trace]` replay (which fails if the trace cannot be
+/// opened or its machine table read).
+pub fn build_simulation(sc: &Scenario, check_invariants: bool) -> error::Result<Simulation> {
+    let mut opts = SimOptions::new(sc.horizon(), sc.sched_config(), sc.seed);
+    opts.pass_interval = sc.pass_interval();
+    opts.sample_interval = sc.sample_interval();
+    opts.check_invariants = check_invariants;
+    if let Some(tc) = &sc.trace {
+        return trace::replay::build(sc, tc, opts);
+    }
     let (cell, classes) = sc.build();
     let streams = RngStreams::new(sc.seed);
     let source = SyntheticSource::new(classes, &streams, sc.horizon());
-    let opts = SimOptions {
-        horizon: sc.horizon(),
-        pass_interval: sc.pass_interval(),
-        sample_interval: sc.sample_interval(),
-        sched: sc.sched_config(),
-        seed: sc.seed,
-        check_invariants,
-    };
-    Simulation::new(CellState::new(cell), Box::new(source), opts)
+    Ok(Simulation::new(
+        CellState::new(cell),
+        Box::new(source),
+        opts,
+    ))
 }

@@ -28,6 +28,16 @@ impl AttrTable {
         intern(&mut self.values, &mut self.value_list, value)
     }
 
+    /// The id of a name already interned; `None` if no machine has it.
+    pub fn find_name(&self, name: &str) -> Option<AttrName> {
+        self.names.get(name).copied()
+    }
+
+    /// The id of a value already interned; `None` if no machine has it.
+    pub fn find_value(&self, value: &str) -> Option<AttrValue> {
+        self.values.get(value).copied()
+    }
+
     pub fn name(&self, id: AttrName) -> &str {
         &self.name_list[id as usize]
     }
@@ -79,6 +89,10 @@ pub enum ConstraintOp {
     /// The attribute is absent.
     Absent,
 }
+
+/// An attribute name or value that no machine has: a constraint on it is
+/// judged as if the attribute were absent.
+pub const UNKNOWN_ATTR: u32 = u32::MAX;
 
 /// A hard constraint on the machines a task may run on.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -47,11 +47,29 @@ fn check_machines(st: &CellState) -> Result<(), String> {
                 used[m], cap.res
             ));
         }
-        if ms.free != cap.res.saturating_sub(&used[m]) {
-            return Err(format!("machine {m} free {:?} != capacity - used", ms.free));
+        if Some(ms.free)
+            != cap
+                .res
+                .checked_sub(&used[m])
+                .and_then(|r| r.checked_sub(&ms.withheld))
+        {
+            return Err(format!(
+                "machine {m} free {:?} != capacity - used - withheld",
+                ms.free
+            ));
+        }
+        if !ms.up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
+            return Err(format!(
+                "machine {m} is down but holds tasks or offers GPUs"
+            ));
         }
         for (d, u) in gpu_used[m].iter().enumerate() {
-            if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != GPU_MILLI_PER_DEVICE - u {
+            let expect = if ms.up {
+                GPU_MILLI_PER_DEVICE - u.min(&GPU_MILLI_PER_DEVICE)
+            } else {
+                0
+            };
+            if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != expect {
                 return Err(format!(
                     "machine {m} gpu {d}: used {u}, free {}",
                     ms.gpu_free_milli[d]

@@ -72,13 +72,27 @@ impl Shape {
 pub enum EvictionCause {
     /// A higher-priority task needed its resources.
     Preemption,
+    /// Its machine went down or was removed from the cell.
+    MachineDown,
+    /// Its machine's capacity shrank below what its tasks hold.
+    MachineShrunk,
+    /// A replayed trace says so (trace-placement mode).
+    Trace,
 }
 
 impl EvictionCause {
-    pub const ALL: [EvictionCause; 1] = [EvictionCause::Preemption];
+    pub const ALL: [EvictionCause; 4] = [
+        EvictionCause::Preemption,
+        EvictionCause::MachineDown,
+        EvictionCause::MachineShrunk,
+        EvictionCause::Trace,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             EvictionCause::Preemption => "preemption",
+            EvictionCause::MachineDown => "machine_down",
+            EvictionCause::MachineShrunk => "machine_shrunk",
+            EvictionCause::Trace => "trace",
         }
     }
 }
@@ -95,6 +109,13 @@ pub struct MachineState {
     by_priority: Vec<(Priority, Resources)>,
     /// Bumped at every change of this machine (for score caches).
     pub seq: u64,
+    /// False while the machine is down or not (yet) part of the cell: it
+    /// then holds no task and offers nothing.
+    pub up: bool,
+    /// Capacity held back from tasks: all of it while down, the difference
+    /// to the current capacity while a trace says the machine is smaller
+    /// than its largest size. `free = capacity − allocated − withheld`.
+    pub withheld: Resources,
 }
 
 impl MachineState {
@@ -140,6 +161,11 @@ pub struct Ledger {
     pub tasks_submitted: u64,
     pub placements: u64,
     pub tasks_finished: u64,
+    /// Tasks withdrawn before finishing (pending or running): part of
+    /// `tasks_finished`.
+    pub tasks_killed: u64,
+    /// GPU milli-units asked for by all tasks submitted so far.
+    pub gpu_milli_submitted: u64,
     pub evictions: [u64; EvictionCause::ALL.len()],
     pub running_by_band: [u64; 4],
     pub pending_by_band: [u64; 4],
@@ -185,6 +211,8 @@ impl CellState {
                 tasks: Vec::new(),
                 by_priority: Vec::new(),
                 seq: 0,
+                up: true,
+                withheld: Resources::ZERO,
             })
             .collect();
         CellState {
@@ -328,6 +356,7 @@ impl CellState {
         }
         let n = spec.task_count() as u64;
         self.ledger.tasks_submitted += n;
+        self.ledger.gpu_milli_submitted += n * spec.request.gpu.milli();
         self.ledger.pending_by_band[band.index()] += n;
         self.jobs.push(Job {
             id,
@@ -349,6 +378,10 @@ impl CellState {
         let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
         let ms = &mut self.machines[machine as usize];
         assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
+        assert!(
+            ms.up,
+            "placing task {task} on machine {machine}, which is down"
+        );
         ms.free = ms
             .free
             .checked_sub(&req.res)
@@ -429,7 +462,7 @@ impl CellState {
         let ms = &mut self.machines[machine as usize];
         ms.free = ms.free.add(&req.res);
         assert!(
-            ms.free.fits_in(&cap),
+            ms.free.add(&ms.withheld).fits_in(&cap),
             "machine {machine} free above capacity"
         );
         gpu.release_into(&mut ms.gpu_free_milli);
@@ -451,6 +484,111 @@ impl CellState {
         }
     }
 
+    /// Withdraws a pending or running task for good (a trace's KILL, a
+    /// dropped arrival). Returns false if it had already finished.
+    pub fn kill(&mut self, now: SimTime, task: TaskId) -> bool {
+        self.advance(now);
+        let rec = &self.tasks[task as usize];
+        match rec.state {
+            TaskState::Finished => return false,
+            TaskState::Running { .. } => self.release(task),
+            TaskState::Pending => {
+                let shape = self.shapes[rec.shape as usize];
+                let removed = self.pending.remove(shape.priority, rec.job, task);
+                assert!(removed, "pending task {task} not queued");
+                self.ledger.pending_by_band[shape.band().index()] -= 1;
+            }
+        }
+        self.tasks[task as usize].state = TaskState::Finished;
+        self.ledger.tasks_finished += 1;
+        self.ledger.tasks_killed += 1;
+        true
+    }
+
+    /// Sets how long a task runs once started (a trace's end event tells it
+    /// after submission). The caller schedules the end of a running task.
+    pub fn set_duration(&mut self, task: TaskId, duration: SimDuration) {
+        self.tasks[task as usize].duration = Some(duration);
+    }
+
+    /// Takes a machine down (`None`: every task on it is evicted and it
+    /// offers nothing) or sets its current capacity (at most its capacity
+    /// in the cell; if its tasks no longer fit, the lowest-priority ones,
+    /// latest id first, are evicted until they do). Returns the evicted
+    /// tasks.
+    pub fn set_machine(
+        &mut self,
+        now: SimTime,
+        m: MachineId,
+        cap: Option<Resources>,
+    ) -> Vec<TaskId> {
+        self.advance(now);
+        let full = self.cell.machines[m as usize].capacity;
+        let mut evicted = Vec::new();
+        let (target, cause) = match cap {
+            None => (Resources::ZERO, EvictionCause::MachineDown),
+            Some(r) => (
+                Resources::new(
+                    r.cpu_milli.min(full.res.cpu_milli),
+                    r.mem_mib.min(full.res.mem_mib),
+                ),
+                EvictionCause::MachineShrunk,
+            ),
+        };
+        loop {
+            let ms = &self.machines[m as usize];
+            let used = full
+                .res
+                .checked_sub(&ms.free)
+                .and_then(|x| x.checked_sub(&ms.withheld));
+            let used = used.expect("free + withheld within capacity");
+            let must_go = cap.is_none() && !ms.tasks.is_empty();
+            if !must_go && used.fits_in(&target) {
+                break;
+            }
+            let victim = self.lowest_task_on(m);
+            self.evict(now, victim, cause);
+            evicted.push(victim);
+        }
+        let ms = &mut self.machines[m as usize];
+        let used = full
+            .res
+            .checked_sub(&ms.free)
+            .and_then(|x| x.checked_sub(&ms.withheld));
+        let used = used.expect("free + withheld within capacity");
+        ms.withheld = full
+            .res
+            .checked_sub(&target)
+            .expect("target within capacity");
+        ms.free = target.checked_sub(&used).expect("tasks fit the target");
+        let was_up = ms.up;
+        ms.up = cap.is_some();
+        if !ms.up {
+            ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);
+        } else if !was_up {
+            let n = ms.gpu_free_milli.len();
+            ms.gpu_free_milli = vec![super::resources::GPU_MILLI_PER_DEVICE; n];
+        }
+        ms.seq += 1;
+        self.log_change(m);
+        evicted
+    }
+
+    /// The running task on `m` to evict first: lowest priority, then
+    /// highest id (the latest submitted).
+    fn lowest_task_on(&self, m: MachineId) -> TaskId {
+        let ms = &self.machines[m as usize];
+        *ms.tasks
+            .iter()
+            .min_by_key(|&&t| {
+                (
+                    self.shapes[self.tasks[t as usize].shape as usize].priority,
+                    std::cmp::Reverse(t),
+                )
+            })
+            .expect("a task to evict")
+    }
+
     fn intern_shape(&mut self, shape: Shape) -> u32 {
         if let Some(&id) = self.shape_ids.get(&shape) {
             return id;
@@ -459,6 +597,11 @@ impl CellState {
         self.shapes.push(shape);
         self.shape_ids.insert(shape, id);
         id
+    }
+
+    /// The shape of a task record.
+    pub fn shape_of(&self, rec: &TaskRecord) -> &Shape {
+        &self.shapes[rec.shape as usize]
     }
 
     /// A task's shape (request, priority, spread flag).

@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// Check every invariant after every event (slow; for debugging).
     #[arg(long)]
     pub check_invariants: bool,
+    /// Trace replays: skip bad trace rows (counted in summary.json) instead
+    /// of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 /// Runs the command; returns the process exit code.
@@ -93,14 +97,21 @@ pub fn main_with(cli: Cli) -> i32 {
 }
 
 fn validate(path: &std::path::Path) -> Result<(), Error> {
-    let sc = Scenario::load(path)?;
+    let sc = load_scenario(path)?;
     let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
+    let workload = match &sc.trace {
+        Some(t) => format!("{} trace ({} files)", t.format.name(), t.files.len()),
+        None => format!(
+            "{} machines, {} job classes",
+            machines,
+            sc.workload.jobs.len()
+        ),
+    };
     say(&format!(
-        "{}: ok: scenario {:?}, {} machines, {} job classes, {}, policy {}",
+        "{}: ok: scenario {:?}, {}, {}, policy {}",
         path.display(),
         sc.name,
-        machines,
-        sc.workload.jobs.len(),
+        workload,
         sc.duration_s
             .map_or("until drained".to_string(), |d| format!("{d} s")),
         sc.scheduler.policy.name()
@@ -110,9 +121,12 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
 
 fn run(args: RunArgs) -> Result<(), Error> {
     let mut sc = match &args.scenario {
-        Some(p) => Scenario::load(p)?,
+        Some(p) => load_scenario(p)?,
         None => Scenario::quickstart(),
     };
+    if let Some(t) = sc.trace.as_mut() {
+        t.lenient |= args.lenient;
+    }
     if let Some(seed) = args.seed {
         sc.seed = seed;
     }
@@ -136,10 +150,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
     let out = args.out.clone().unwrap_or(default_out);
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
-    let mut sim = borgsim::build_simulation(&sc, args.check_invariants);
+    let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
     let bar = progress_bar(&sc, args.quiet);
-    sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
+    let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
     bar.finish_and_clear();
+    result?;
     let wall = started.elapsed().as_secs_f64();
     let summary = Summary::of(&sc, &sim);
     let run = RunInfo {
@@ -159,6 +174,17 @@ fn run(args: RunArgs) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// A scenario file, or the name of a built-in scenario (`churn-1k`,
+/// `openb`, …) when no such file exists.
+fn load_scenario(p: &std::path::Path) -> Result<Scenario, Error> {
+    if !p.exists() {
+        if let Some(sc) = p.to_str().and_then(Scenario::builtin) {
+            return sc;
+        }
+    }
+    Scenario::load(p)
 }
 
 /// Prints a line to stdout; a closed pipe (`borgsim run | head`) is not an error.

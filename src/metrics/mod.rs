@@ -1,6 +1,7 @@
 //! What a run reports: the summary, the time series, the pending tasks, and
 //! plots. Results are data first; plots are rendered from the same data.
 
+pub mod gpu_packing;
 pub mod pending;
 #[cfg(feature = "plots")]
 pub mod plot;

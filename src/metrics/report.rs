@@ -101,6 +101,15 @@ pub fn write_all(
             super::pending::rows(sim).into_iter(),
         ),
     )?;
+    if let Some(curve) = super::gpu_packing::curve(sim) {
+        put(
+            "gpu_alloc.csv",
+            csv_bytes(
+                super::gpu_packing::header(),
+                curve.iter().map(super::gpu_packing::row),
+            ),
+        )?;
+    }
     #[cfg(feature = "plots")]
     if plots {
         written.extend(super::plot::render_all(out, sim)?);

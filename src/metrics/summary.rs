@@ -32,6 +32,12 @@ pub struct Summary {
     pub by_band: BTreeMap<&'static str, BandSummary>,
     pub scheduler: SchedStats,
     pub events_processed: u64,
+    /// Trace replays: rows read, skipped and repaired, and replay rules applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::sim::feed::FeedReport>,
+    /// One-by-one arrivals (the openb protocol): GPU allocation as demand grows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_packing: Option<super::gpu_packing::GpuPacking>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +55,9 @@ pub struct TaskSummary {
     /// Starts, counting restarts after eviction.
     pub placements: u64,
     pub finished: u64,
+    /// Withdrawn before finishing (part of `finished`): dropped arrivals,
+    /// tasks a trace killed.
+    pub killed: u64,
     pub running_at_end: u64,
     pub pending_at_end: u64,
     /// Tasks evicted at least once.
@@ -161,6 +170,7 @@ impl Summary {
             scheduled: 0,
             placements: l.placements,
             finished: l.tasks_finished,
+            killed: l.tasks_killed,
             running_at_end: 0,
             pending_at_end: 0,
             evicted: 0,
@@ -236,6 +246,8 @@ impl Summary {
             by_band: by_band(sim, cap.res, elapsed_us),
             scheduler: sim.scheduler().stats().clone(),
             events_processed: sim.events_processed(),
+            trace: sim.feed().report(),
+            gpu_packing: super::gpu_packing::GpuPacking::of(sim),
         }
     }
 

@@ -15,6 +15,10 @@ pub struct Sample {
     pub running: [u64; 4],
     pub pending: [u64; 4],
     pub evictions_total: u64,
+    /// GPU milli-units asked for by every task submitted so far.
+    pub gpu_milli_submitted: u64,
+    /// Tasks withdrawn so far (dropped arrivals, trace kills).
+    pub tasks_killed: u64,
 }
 
 impl Sample {
@@ -31,6 +35,8 @@ impl Sample {
                 .iter()
                 .map(|c| l.evictions[*c as usize])
                 .sum(),
+            gpu_milli_submitted: l.gpu_milli_submitted,
+            tasks_killed: l.tasks_killed,
         }
     }
 }
@@ -54,7 +60,7 @@ impl TimeSeries {
     }
 
     /// The CSV header: `time_s`, then per band cpu/mem/gpu/running/pending,
-    /// then `evictions_total`.
+    /// then `evictions_total`, `gpu_milli_submitted`, `tasks_killed`.
     pub fn header() -> Vec<String> {
         let mut h = vec!["time_s".to_string()];
         for what in ["cpu_milli", "mem_mib", "gpu_milli", "running", "pending"] {
@@ -63,6 +69,8 @@ impl TimeSeries {
             }
         }
         h.push("evictions_total".into());
+        h.push("gpu_milli_submitted".into());
+        h.push("tasks_killed".into());
         h
     }
 
@@ -82,6 +90,8 @@ impl TimeSeries {
             r.extend(arr.iter().map(|v| v.to_string()));
         }
         r.push(s.evictions_total.to_string());
+        r.push(s.gpu_milli_submitted.to_string());
+        r.push(s.tasks_killed.to_string());
         r
     }
 }

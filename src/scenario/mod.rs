@@ -53,7 +53,20 @@ impl Scenario {
             path: path.to_path_buf(),
             source,
         })?;
-        Scenario::parse(&text, path)
+        let mut sc = Scenario::parse(&text, path)?;
+        sc.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(sc)
+    }
+
+    /// A built-in scenario by name. Its relative paths (trace files) resolve
+    /// against the source tree's `scenarios/` directory.
+    pub fn builtin(name: &str) -> Option<Result<Scenario>> {
+        let text = builtin(name)?;
+        let origin = PathBuf::from(format!("<embedded>/{name}.toml"));
+        Some(Scenario::parse(text, &origin).map(|mut sc| {
+            sc.base_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+            sc
+        }))
     }
 
     /// The embedded quickstart scenario.

@@ -6,6 +6,7 @@ use crate::workload::dist::Dist;
 use crate::workload::Band;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize)]
@@ -24,9 +25,79 @@ pub struct Scenario {
     /// Interval between time-series samples, in seconds.
     #[serde(default = "default_sample_interval_s")]
     pub sample_interval_s: u64,
+    /// The machines. May be left out when a trace supplies them.
+    #[serde(default)]
     pub cell: CellConfig,
     pub scheduler: SchedulerConfig,
+    /// Synthetic job classes. Left out when a trace supplies the workload.
+    #[serde(default)]
     pub workload: WorkloadConfig,
+    /// A trace to replay instead of a synthetic workload.
+    pub trace: Option<TraceConfig>,
+    /// The directory relative paths in the scenario are resolved against
+    /// (the scenario file's own; set by the loader).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// Where a replay's machines come from.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineSource {
+    /// The trace's machine table (its ADD/REMOVE/UPDATE events are replayed).
+    #[default]
+    Trace,
+    /// The scenario's `[cell]`; the trace's machine events are ignored.
+    Scenario,
+}
+
+/// How a replay places tasks.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayMode {
+    /// Take the trace's submissions and run lengths; borgsim's scheduler
+    /// places them.
+    #[default]
+    Reschedule,
+    /// Follow the trace's own placements, evictions and ends (no scheduling).
+    TracePlacement,
+}
+
+/// When a replay's tasks arrive.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalOrder {
+    /// At the trace's own times.
+    #[default]
+    Trace,
+    /// The openb paper's protocol: the trace's tasks shuffled with the seed,
+    /// then tasks drawn from them with replacement until the GPU demand
+    /// reaches `inflate_gpu_demand_pct` % of the cell's GPUs; one arrival per
+    /// simulated second, none leaves, and one that fits nowhere is dropped.
+    OneByOne,
+}
+
+/// `[trace]`: the trace to replay.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceConfig {
+    pub format: crate::trace::TraceFormat,
+    /// Table files, parts or directories of parts, relative to the scenario.
+    pub files: Vec<PathBuf>,
+    #[serde(default)]
+    pub mode: ReplayMode,
+    #[serde(default)]
+    pub machines: MachineSource,
+    #[serde(default)]
+    pub arrivals: ArrivalOrder,
+    /// With `arrivals = "one_by_one"`: the GPU demand to reach, in % of the
+    /// cell's GPU capacity (the paper uses 130).
+    pub inflate_gpu_demand_pct: Option<u32>,
+    /// What normalised units are relative to (default: the format's).
+    pub reference: Option<crate::trace::ReferenceMachine>,
+    /// Skip bad rows (counted in summary.json) instead of failing.
+    #[serde(default)]
+    pub lenient: bool,
 }
 
 fn default_sample_interval_s() -> u64 {
@@ -42,6 +113,16 @@ pub struct CellConfig {
     pub racks_per_power_domain: u32,
     /// Machine classes; machines are numbered class by class, in order.
     pub machines: Vec<MachineClass>,
+}
+
+impl Default for CellConfig {
+    fn default() -> Self {
+        CellConfig {
+            machines_per_rack: default_machines_per_rack(),
+            racks_per_power_domain: default_racks_per_power_domain(),
+            machines: Vec::new(),
+        }
+    }
 }
 
 fn default_machines_per_rack() -> u32 {
@@ -97,9 +178,10 @@ fn default_pass_interval_ms() -> u64 {
     1000
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
+    #[serde(default)]
     pub jobs: Vec<JobClassConfig>,
 }
 
@@ -201,6 +283,9 @@ impl Scenario {
         if self.scheduler.pass_interval_ms == 0 {
             return Err(bad("scheduler.pass_interval_ms", "must be > 0"));
         }
+        if let Some(t) = &self.trace {
+            return self.validate_trace(t);
+        }
         self.cell.validate()?;
         if self.workload.jobs.is_empty() {
             return Err(bad("workload.jobs", "needs at least one job class"));
@@ -213,6 +298,58 @@ impl Scenario {
                     format!("{at}.arrival"),
                     "without duration_s the run lasts until drained, so this class needs max_jobs or a uniform arrival count",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Scenario {
+    fn validate_trace(&self, t: &TraceConfig) -> Result<(), Invalid> {
+        if t.files.is_empty() {
+            return Err(bad("trace.files", "needs at least one file"));
+        }
+        if !self.workload.jobs.is_empty() {
+            return Err(bad(
+                "workload.jobs",
+                "a scenario replays a trace or generates jobs, not both",
+            ));
+        }
+        match t.machines {
+            MachineSource::Scenario => self.cell.validate()?,
+            MachineSource::Trace if !self.cell.machines.is_empty() => return Err(bad(
+                "cell.machines",
+                "the machines come from the trace (set trace.machines = \"scenario\" to use these)",
+            )),
+            MachineSource::Trace => {}
+        }
+        if t.mode == ReplayMode::TracePlacement && t.machines == MachineSource::Scenario {
+            return Err(bad(
+                "trace.mode",
+                "trace_placement follows the trace's machines: needs trace.machines = \"trace\"",
+            ));
+        }
+        match (t.arrivals, t.inflate_gpu_demand_pct) {
+            (ArrivalOrder::OneByOne, Some(0)) => {
+                return Err(bad("trace.inflate_gpu_demand_pct", "must be > 0"))
+            }
+            (ArrivalOrder::Trace, Some(_)) => {
+                return Err(bad(
+                    "trace.inflate_gpu_demand_pct",
+                    "only with arrivals = \"one_by_one\"",
+                ))
+            }
+            _ => {}
+        }
+        if t.arrivals == ArrivalOrder::OneByOne && t.mode == ReplayMode::TracePlacement {
+            return Err(bad(
+                "trace.arrivals",
+                "one_by_one needs mode = \"reschedule\"",
+            ));
+        }
+        if let Some(r) = t.reference {
+            if r.cpu_milli == 0 || r.mem_mib == 0 {
+                return Err(bad("trace.reference", "cpu_milli and mem_mib must be > 0"));
             }
         }
         Ok(())

@@ -9,6 +9,8 @@ use serde::Serialize;
 /// Why a filter rejected a machine.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Reason {
+    /// The machine is down or not part of the cell yet.
+    MachineDown,
     InsufficientCpu,
     InsufficientMemory,
     InsufficientGpu,
@@ -19,7 +21,8 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
+        Reason::MachineDown,
         Reason::InsufficientCpu,
         Reason::InsufficientMemory,
         Reason::InsufficientGpu,
@@ -32,6 +35,7 @@ impl Reason {
     /// The column/key name used in outputs.
     pub fn key(self) -> &'static str {
         match self {
+            Reason::MachineDown => "machine_down",
             Reason::InsufficientCpu => "insufficient_cpu",
             Reason::InsufficientMemory => "insufficient_memory",
             Reason::InsufficientGpu => "insufficient_gpu",

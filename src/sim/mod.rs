@@ -2,7 +2,8 @@
 //! scheduler, and the scheduler's actions back into events.
 //!
 //! Events:
-//! - `JobArrival`: submit the jobs of the workload source due now;
+//! - `JobArrival`: apply the workload feed's events due now (submissions;
+//!   for trace replays also machine changes and the trace's placements);
 //! - `TaskEnd`: a task's run is over (ignored if the task was evicted since);
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
@@ -14,14 +15,18 @@
 //! less than `pass_interval` ago, when the interval is up. With nothing
 //! changed, no pass runs, so a cell with stuck pending tasks costs nothing.
 
+pub mod feed;
+
 use crate::cell::invariants;
-use crate::cell::state::CellState;
+use crate::cell::state::{CellState, TaskState};
 use crate::engine::{next_event, Clock, EventQueue};
+use crate::error::{Error, Result};
 use crate::metrics::timeseries::{Sample, TimeSeries};
 use crate::rng::{RngStreams, Stream};
 use crate::sched::{Action, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
-use crate::workload::{JobSource, JobSpec, TaskId};
+use crate::workload::{JobSource, TaskId};
+use feed::{Effects, Feed, JobFeed};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -43,6 +48,27 @@ pub struct SimOptions {
     pub seed: u64,
     /// Run the independent invariant checker after every event (slow).
     pub check_invariants: bool,
+    /// Run scheduling passes (off when replaying a trace's own placements).
+    pub passes: bool,
+    /// After each pass, withdraw every task still pending (arrivals that fit
+    /// nowhere are dropped, as in the openb paper's protocol).
+    pub drop_unplaced: bool,
+}
+
+impl SimOptions {
+    /// Options with the defaults for everything a scenario does not set.
+    pub fn new(horizon: SimTime, sched: SchedConfig, seed: u64) -> Self {
+        SimOptions {
+            horizon,
+            pass_interval: SimDuration::from_secs(1),
+            sample_interval: SimDuration::from_secs(60),
+            sched,
+            seed,
+            check_invariants: false,
+            passes: true,
+            drop_unplaced: false,
+        }
+    }
 }
 
 /// A simulation in progress.
@@ -52,8 +78,9 @@ pub struct Simulation {
     queue: EventQueue<Event>,
     state: CellState,
     sched: Scheduler,
-    source: Box<dyn JobSource>,
-    next_job: Option<(SimTime, JobSpec)>,
+    feed: Box<dyn Feed>,
+    fx: Effects,
+    error: Option<Error>,
     pass_pending: bool,
     last_pass: Option<SimTime>,
     series: TimeSeries,
@@ -63,7 +90,13 @@ pub struct Simulation {
 }
 
 impl Simulation {
+    /// A simulation of a synthetic (or listed) workload.
     pub fn new(state: CellState, source: Box<dyn JobSource>, opts: SimOptions) -> Self {
+        Self::with_feed(state, Box::new(JobFeed::new(source)), opts)
+    }
+
+    /// A simulation driven by any feed (a trace replay).
+    pub fn with_feed(state: CellState, feed: Box<dyn Feed>, opts: SimOptions) -> Self {
         let mut sim = Simulation {
             opts,
             clock: Clock::default(),
@@ -73,8 +106,9 @@ impl Simulation {
                 opts.sched,
                 RngStreams::new(opts.seed).stream(Stream::Scheduler),
             ),
-            source,
-            next_job: None,
+            feed,
+            fx: Effects::default(),
+            error: None,
             pass_pending: false,
             last_pass: None,
             series: TimeSeries::default(),
@@ -86,7 +120,7 @@ impl Simulation {
             sim.queue.push(opts.horizon, Event::End);
         }
         sim.queue.push(SimTime::ZERO, Event::Sample);
-        sim.fetch_next_job();
+        sim.schedule_next_arrival(SimTime::ZERO);
         sim
     }
 
@@ -111,6 +145,10 @@ impl Simulation {
     pub fn is_done(&self) -> bool {
         self.done
     }
+    /// The workload feed (trace replays report their counts through it).
+    pub fn feed(&self) -> &dyn Feed {
+        self.feed.as_ref()
+    }
 
     /// Processes one event. Returns false once the run has ended.
     pub fn step(&mut self) -> bool {
@@ -128,7 +166,10 @@ impl Simulation {
             Event::JobArrival => self.on_arrival(now),
             Event::TaskEnd { task, incarnation } => {
                 if self.state.finish(now, task, incarnation) {
-                    self.request_pass(now);
+                    self.feed
+                        .task_done(now, task, &mut self.state, &mut self.fx);
+                    self.fx.changed = true;
+                    self.apply_effects(now);
                 }
             }
             Event::SchedPass => self.on_pass(now),
@@ -143,14 +184,19 @@ impl Simulation {
         !self.done
     }
 
-    /// Runs to the horizon, calling `progress` every 64k events.
-    pub fn run(&mut self, progress: &mut dyn FnMut(SimTime)) {
+    /// Runs to the horizon, calling `progress` every 64k events. Fails if
+    /// the workload feed does (a bad trace row).
+    pub fn run(&mut self, progress: &mut dyn FnMut(SimTime)) -> Result<()> {
         while self.step() {
             if self.events % 65_536 == 0 {
                 progress(self.clock.now());
             }
         }
         progress(self.clock.now());
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Ends the run at the current time, with a last sample.
@@ -161,37 +207,55 @@ impl Simulation {
         self.done = true;
     }
 
-    fn fetch_next_job(&mut self) {
-        self.next_job = self.source.next_job();
-        if let Some((t, _)) = &self.next_job {
-            if *t <= self.opts.horizon {
-                self.queue.push(*t, Event::JobArrival);
+    /// Queues the feed's next arrival, or stops the run on a feed error.
+    fn schedule_next_arrival(&mut self, now: SimTime) {
+        match self.feed.next_time() {
+            Ok(Some(t)) => {
+                assert!(t >= now, "the workload feed went back in time");
+                if t <= self.opts.horizon {
+                    self.queue.push(t, Event::JobArrival);
+                }
             }
+            Ok(None) => {}
+            Err(e) => self.fail(e),
         }
     }
 
-    /// Submits every job due now (one event for all of them, so that a
-    /// scheduling pass at this time sees them all), then asks for a pass.
+    fn fail(&mut self, e: Error) {
+        self.error = Some(e);
+        self.finish();
+    }
+
+    /// Applies the feed's events due now (one event for all of them, so that
+    /// a scheduling pass at this time sees them all).
     fn on_arrival(&mut self, now: SimTime) {
-        while let Some((t, _)) = &self.next_job {
-            if *t != now {
-                break;
-            }
-            let (_, spec) = self.next_job.take().expect("checked");
-            self.state.submit_job(now, spec);
-            self.next_job = self.source.next_job();
+        if let Err(e) = self.feed.apply(now, &mut self.state, &mut self.fx) {
+            return self.fail(e);
         }
-        if let Some((t, _)) = &self.next_job {
-            assert!(*t >= now, "the job source went back in time");
-            if *t <= self.opts.horizon {
-                self.queue.push(*t, Event::JobArrival);
+        self.apply_effects(now);
+        self.schedule_next_arrival(now);
+    }
+
+    /// Schedules the task ends a feed made known and asks for a pass if the
+    /// cell changed.
+    fn apply_effects(&mut self, now: SimTime) {
+        for (at, task) in self.fx.ends.drain(..) {
+            let rec = self.state.task(task);
+            if matches!(rec.state, TaskState::Running { .. }) {
+                let ev = Event::TaskEnd {
+                    task,
+                    incarnation: rec.incarnation,
+                };
+                self.queue.push(at.max(now), ev);
             }
         }
-        self.request_pass(now);
+        if std::mem::take(&mut self.fx.changed) {
+            self.request_pass(now);
+        }
     }
 
     fn request_pass(&mut self, now: SimTime) {
-        if self.pass_pending || self.state.pending().is_empty() {
+        if !self.opts.passes || self.pass_pending || self.state.pending().is_empty() {
             return;
         }
         let at = match self.last_pass {
@@ -225,10 +289,30 @@ impl Simulation {
             }
         }
         self.actions = actions;
+        if self.opts.drop_unplaced {
+            self.drop_pending(now);
+        }
         if evicted {
             // Victims are pending again; another pass may place them elsewhere.
             self.request_pass(now);
         }
+    }
+
+    /// Withdraws every pending task (see [`SimOptions::drop_unplaced`]).
+    fn drop_pending(&mut self, now: SimTime) {
+        let pending: Vec<TaskId> = self
+            .state
+            .pending()
+            .scan_order()
+            .into_iter()
+            .flat_map(|(_, tasks)| tasks.into_iter().map(|(_, t)| t))
+            .collect();
+        for t in pending {
+            self.state.kill(now, t);
+            self.feed.task_done(now, t, &mut self.state, &mut self.fx);
+        }
+        self.fx.changed = false;
+        self.apply_effects(now);
     }
 
     fn on_sample(&mut self, now: SimTime) {

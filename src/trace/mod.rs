@@ -22,7 +22,10 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod google2011;
 pub mod input;
+pub mod openb;
+pub mod replay;
 
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, Request};
@@ -274,6 +277,19 @@ pub fn sort_parts(parts: &mut [PathBuf]) {
         (nums, name)
     }
     parts.sort_by_cached_key(|p| key(p));
+}
+
+/// Opens a reader of `format` over `files` (table files or parts; see each
+/// reader for how it tells its tables apart).
+pub fn open(
+    format: TraceFormat,
+    files: &[PathBuf],
+    opts: &ReadOptions,
+) -> Result<Box<dyn TraceReader>> {
+    Ok(match format {
+        TraceFormat::Google2011 => Box::new(google2011::Reader::open(files, opts)?),
+        TraceFormat::Openb => Box::new(openb::Reader::open(files, opts)?),
+    })
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ fn library_runs_agree_and_seeds_matter() {
     let summary = |seed: u64| {
         let mut sc = Scenario::quickstart();
         sc.seed = seed;
-        let mut sim = borgsim::build_simulation(&sc, false);
-        sim.run(&mut |_| {});
+        let mut sim = borgsim::build_simulation(&sc, false).unwrap();
+        sim.run(&mut |_| {}).unwrap();
         serde_json::to_string(&Summary::of(&sc, &sim)).unwrap()
     };
     assert_eq!(summary(1), summary(1));

@@ -55,9 +55,11 @@ fn simulate(jobs: Vec<(SimTime, JobSpec)>) -> Simulation {
         sched: SchedConfig::new(Policy::Hybrid, true),
         seed: 1,
         check_invariants: true,
+        passes: true,
+        drop_unplaced: false,
     };
     let mut sim = Simulation::new(two_machines(), Box::new(ListSource::new(jobs)), opts);
-    sim.run(&mut |_| {});
+    sim.run(&mut |_| {}).unwrap();
     sim
 }
 

@@ -8,8 +8,8 @@ use borgsim::sched::Policy;
 fn run(policy: Policy) -> Summary {
     let mut sc = Scenario::load(&root().join("scenarios/fragmentation.toml")).unwrap();
     sc.scheduler.policy = policy;
-    let mut sim = borgsim::build_simulation(&sc, true);
-    sim.run(&mut |_| {});
+    let mut sim = borgsim::build_simulation(&sc, true).unwrap();
+    sim.run(&mut |_| {}).unwrap();
     Summary::of(&sc, &sim)
 }
 

@@ -148,6 +148,8 @@ fn build_with(machines: &[MachineArb], jobs: &[JobArb], sched: SchedConfig) -> S
         sched,
         seed: 1,
         check_invariants: false,
+        passes: true,
+        drop_unplaced: false,
     };
     Simulation::new(CellState::new(cell), Box::new(ListSource::new(list)), opts)
 }
@@ -206,7 +208,7 @@ proptest! {
         policy in policy(),
     ) {
         let digest = |mut sim: Simulation| {
-            sim.run(&mut |_| {});
+            sim.run(&mut |_| {}).unwrap();
             let st = sim.state();
             let placed: Vec<_> = st.tasks().iter().map(|r| (format!("{:?}", r.state), r.evictions)).collect();
             (placed, sim.scheduler().stats().clone())
@@ -227,7 +229,7 @@ proptest! {
             let mut cfg = SchedConfig::new(policy, preemption);
             cfg.techniques = t;
             let mut sim = build_with(&machines, &jobs, cfg);
-            sim.run(&mut |_| {});
+            sim.run(&mut |_| {}).unwrap();
             let st = sim.state();
             let tasks: Vec<_> = st
                 .tasks()

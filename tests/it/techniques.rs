@@ -43,8 +43,8 @@ fn run(mut sc: Scenario, t: Techniques) -> (String, borgsim::sched::SchedStats) 
     sc.scheduler.score_cache = t.score_cache;
     sc.scheduler.equivalence_classes = t.equivalence_classes;
     sc.scheduler.relaxed_randomization = t.relaxed_randomization;
-    let mut sim = borgsim::build_simulation(&sc, false);
-    sim.run(&mut |_| {});
+    let mut sim = borgsim::build_simulation(&sc, false).unwrap();
+    sim.run(&mut |_| {}).unwrap();
     (decisions(&sc, &sim), sim.scheduler().stats().clone())
 }
 
@@ -140,8 +140,8 @@ fn sampled_caches_keep_every_invariant() {
     // (Kubernetes' rule), so the sampled paths run; check after every event.
     let mut sc = Scenario::quickstart();
     sc.duration_s = Some(1200);
-    let mut sim = borgsim::build_simulation(&sc, true);
-    sim.run(&mut |_| {});
+    let mut sim = borgsim::build_simulation(&sc, true).unwrap();
+    sim.run(&mut |_| {}).unwrap();
     let s = Summary::of(&sc, &sim);
     assert!(s.tasks.scheduled > 0 && s.scheduler.cache_hits > 0);
     assert!(s.scheduler.feasibility_checks < s.scheduler.tasks_attempted * 250);

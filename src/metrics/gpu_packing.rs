@@ -1,0 +1,113 @@
+//! GPU packing under growing demand: the openb paper's metric.
+//!
+//! With one-by-one arrivals (nothing leaves), the x-axis is the GPU demand
+//! that has arrived — every task tried so far, dropped ones included — as a
+//! percentage of the cell's GPU capacity, and the y-axis is the share of GPU
+//! capacity allocated at that moment. A policy that fragments GPUs falls
+//! behind the diagonal early. Read from the time series, which the
+//! one-by-one feed's runs sample every second (one arrival per second).
+
+use super::round6;
+use crate::sim::Simulation;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One point of the curve: the first sample at which the arrived demand
+/// reached `demand_pct`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub demand_pct: u32,
+    pub gpu_alloc_pct: f64,
+    pub time_s: u64,
+    pub tasks_dropped: u64,
+}
+
+/// The summary figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct GpuPacking {
+    /// Allocated share of GPU capacity (%) when the arrived demand reached
+    /// each of these percentages of it.
+    pub gpu_alloc_pct_at_demand_pct: BTreeMap<u32, f64>,
+    /// Tasks that arrived, and the share (%) that fit nowhere and were dropped.
+    pub tasks_arrived: u64,
+    pub tasks_dropped: u64,
+    pub tasks_dropped_pct: f64,
+    /// GPU tasks dropped (the share of GPU demand that could not be placed).
+    pub gpu_milli_dropped_pct: f64,
+}
+
+/// The curve at every whole percentage of demand reached, or `None` if the
+/// run is not a one-by-one replay on a cell with GPUs.
+pub fn curve(sim: &Simulation) -> Option<Vec<Point>> {
+    let report = sim.feed().report()?;
+    let cap = sim.state().cell().total_capacity().gpu_milli();
+    if report.mode != "one_by_one" || cap == 0 {
+        return None;
+    }
+    let mut out: Vec<Point> = Vec::new();
+    for s in &sim.series().samples {
+        // Demand in whole percent: floor(100 × submitted / capacity).
+        let reached = (s.gpu_milli_submitted * 100 / cap) as u32;
+        let alloc: u64 = s.gpu_milli.iter().sum();
+        let next = out.last().map_or(1, |p| p.demand_pct + 1);
+        for pct in next..=reached {
+            out.push(Point {
+                demand_pct: pct,
+                gpu_alloc_pct: round6(alloc as f64 * 100.0 / cap as f64),
+                time_s: s.time_us / 1_000_000,
+                tasks_dropped: s.tasks_killed,
+            });
+        }
+    }
+    Some(out)
+}
+
+pub fn header() -> Vec<String> {
+    ["demand_pct", "gpu_alloc_pct", "time_s", "tasks_dropped"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn row(p: &Point) -> Vec<String> {
+    vec![
+        p.demand_pct.to_string(),
+        format!("{:.6}", p.gpu_alloc_pct),
+        p.time_s.to_string(),
+        p.tasks_dropped.to_string(),
+    ]
+}
+
+impl GpuPacking {
+    pub fn of(sim: &Simulation) -> Option<GpuPacking> {
+        let points = curve(sim)?;
+        let st = sim.state();
+        let l = st.ledger();
+        let at = [50, 70, 80, 90, 100, 110, 120, 130]
+            .into_iter()
+            .filter_map(|pct| {
+                let p = points.iter().find(|p| p.demand_pct == pct)?;
+                Some((pct, p.gpu_alloc_pct))
+            })
+            .collect();
+        let mut dropped_gpu = 0u64;
+        for rec in st.tasks() {
+            if rec.first_start.is_none() {
+                dropped_gpu += st.shape_of(rec).request.gpu.milli();
+            }
+        }
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                round6(a as f64 * 100.0 / b as f64)
+            }
+        };
+        Some(GpuPacking {
+            gpu_alloc_pct_at_demand_pct: at,
+            tasks_arrived: l.tasks_submitted,
+            tasks_dropped: l.tasks_killed,
+            tasks_dropped_pct: pct(l.tasks_killed, l.tasks_submitted),
+            gpu_milli_dropped_pct: pct(dropped_gpu, l.gpu_milli_submitted),
+        })
+    }
+}

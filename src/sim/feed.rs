@@ -1,0 +1,95 @@
+//! What drives a run's workload: a [`Feed`] applies submissions (and, for
+//! traces, machine changes and the trace's own placements) to the cell at
+//! their times.
+//!
+//! The driver asks the feed when its next event is due, calls
+//! [`Feed::apply`] at that time, and tells it when a task it submitted is
+//! done, so that trace replays can release DAG successors and forget the
+//! task. Synthetic workloads are a [`JobSource`] behind [`JobFeed`].
+
+use crate::cell::state::CellState;
+use crate::error::Result;
+use crate::time::SimTime;
+use crate::workload::{JobSource, JobSpec, TaskId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What applying a feed's events asks of the driver.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Running tasks whose end is now known: `(when, task)`. The driver
+    /// schedules the end for the task's current incarnation.
+    pub ends: Vec<(SimTime, TaskId)>,
+    /// Tasks were submitted or resources freed: a scheduling pass may place
+    /// something.
+    pub changed: bool,
+}
+
+/// What a trace replay reports in `summary.json`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedReport {
+    pub format: &'static str,
+    pub mode: &'static str,
+    pub trace_rows: u64,
+    /// Bad rows skipped (`--lenient`), by `table.field`.
+    pub trace_rows_skipped: BTreeMap<String, u64>,
+    /// Rows repaired by a documented rule, by rule.
+    pub trace_rows_repaired: BTreeMap<String, u64>,
+    /// Replay rules applied (events that did not match the simulated state),
+    /// by rule.
+    pub replay: BTreeMap<&'static str, u64>,
+}
+
+/// A time-ordered workload.
+pub trait Feed {
+    /// When the next event is due; `None` when exhausted.
+    fn next_time(&mut self) -> Result<Option<SimTime>>;
+    /// Applies every event due at `now`.
+    fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()>;
+    /// A task this feed submitted is done (finished or killed).
+    fn task_done(&mut self, _now: SimTime, _task: TaskId, _st: &mut CellState, _fx: &mut Effects) {}
+    /// Counts for `summary.json` (trace replays only).
+    fn report(&self) -> Option<FeedReport> {
+        None
+    }
+}
+
+/// A [`JobSource`] as a feed: submits each job at its time.
+pub struct JobFeed {
+    source: Box<dyn JobSource>,
+    next: Option<(SimTime, JobSpec)>,
+    started: bool,
+}
+
+impl JobFeed {
+    pub fn new(source: Box<dyn JobSource>) -> Self {
+        JobFeed {
+            source,
+            next: None,
+            started: false,
+        }
+    }
+}
+
+impl Feed for JobFeed {
+    fn next_time(&mut self) -> Result<Option<SimTime>> {
+        if !self.started {
+            self.started = true;
+            self.next = self.source.next_job();
+        }
+        Ok(self.next.as_ref().map(|(t, _)| *t))
+    }
+
+    fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()> {
+        while self.next.as_ref().is_some_and(|(t, _)| *t == now) {
+            let (_, spec) = self.next.take().expect("checked");
+            st.submit_job(now, spec);
+            fx.changed = true;
+            self.next = self.source.next_job();
+        }
+        if let Some((t, _)) = &self.next {
+            assert!(*t >= now, "the job source went back in time");
+        }
+        Ok(())
+    }
+}

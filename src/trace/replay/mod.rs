@@ -1,0 +1,302 @@
+//! Replaying a trace: the cell from the trace's machine table, and a
+//! [`Feed`](crate::sim::feed::Feed) that applies the trace's events to it.
+//!
+//! The machine tables are read first, whole (they are bounded by the cell's
+//! size, not the trace's length): every machine that ever appears becomes a
+//! machine of the cell at its largest capacity, down until the trace adds
+//! it. Then the whole trace is streamed, and its machine events take
+//! machines up and down or resize them as they come (see
+//! [`CellState::set_machine`](crate::cell::state::CellState::set_machine)).
+//!
+//! Two modes ([`ReplayMode`]) and two arrival orders ([`ArrivalOrder`]);
+//! the rules for events that do not match the simulated state are in
+//! [`stream`] and counted in `summary.json` under `trace.replay`.
+
+mod one_by_one;
+mod stream;
+
+pub use one_by_one::OneByOneFeed;
+pub use stream::StreamFeed;
+
+use super::{ReadOptions, Select, TaskKey, TraceEvent, TraceMachine, TraceTask};
+use crate::cell::attrs::{AttrTable, Attributes, Constraint, UNKNOWN_ATTR};
+use crate::cell::domain::{DomainLevel, DomainTree};
+use crate::cell::resources::{Capacity, Resources};
+use crate::cell::state::CellState;
+use crate::cell::{Cell, Machine, MachineId};
+use crate::error::{Error, Result};
+use crate::rng::{RngStreams, Stream};
+use crate::scenario::{ArrivalOrder, MachineSource, ReplayMode, Scenario, TraceConfig};
+use crate::sim::{SimOptions, Simulation};
+use crate::workload::{JobSpec, SpreadLimit};
+use rustc_hash::FxHashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Builds a ready-to-run replay of the scenario's `[trace]`.
+pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simulation> {
+    let files = resolve_files(&sc.base_dir, &tc.files)?;
+    let read = ReadOptions {
+        lenient: tc.lenient,
+        reference: tc.reference,
+        select: Select::All,
+    };
+    let (cell, machine_ids) = match tc.machines {
+        MachineSource::Trace => {
+            let universe = Universe::read(tc.format, &files, &read)?;
+            if universe.machines.is_empty() {
+                return Err(Error::Invalid {
+                    path: files[0].clone(),
+                    key: "trace.machines".into(),
+                    message: "the trace has no machines; give a [cell] and set trace.machines = \"scenario\"".into(),
+                });
+            }
+            universe.into_cell()
+        }
+        MachineSource::Scenario => (sc.build().0, FxHashMap::default()),
+    };
+    let mut state = CellState::new(cell);
+    let use_trace_machines = tc.machines == MachineSource::Trace;
+    if use_trace_machines {
+        // Every machine is down until the trace adds it.
+        for m in 0..state.cell().len() as MachineId {
+            state.set_machine(crate::time::SimTime::ZERO, m, None);
+        }
+    }
+    let reader = super::open(tc.format, &files, &read)?;
+    let mut opts = opts;
+    let ctx = Context {
+        machine_ids,
+        use_trace_machines,
+        format: tc.format.name(),
+    };
+    let feed: Box<dyn crate::sim::feed::Feed> = match tc.arrivals {
+        ArrivalOrder::Trace => {
+            opts.passes = tc.mode == ReplayMode::Reschedule;
+            Box::new(StreamFeed::new(reader, tc.mode, ctx))
+        }
+        ArrivalOrder::OneByOne => {
+            opts.drop_unplaced = true;
+            let rng = RngStreams::new(sc.seed).stream(Stream::Workload);
+            let pct = tc.inflate_gpu_demand_pct.unwrap_or(100);
+            Box::new(OneByOneFeed::new(reader, &state, pct, rng, ctx)?)
+        }
+    };
+    Ok(Simulation::with_feed(state, feed, opts))
+}
+
+/// Table files given in a scenario or on the command line, relative to
+/// `base`; a directory stands for every file under it, in path order.
+pub fn resolve_files(base: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for f in files {
+        let p = if f.is_absolute() {
+            f.clone()
+        } else {
+            base.join(f)
+        };
+        collect(&p, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(p).map_err(|source| Error::Read {
+        path: p.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    let rd = std::fs::read_dir(p).map_err(|source| Error::Read {
+        path: p.to_path_buf(),
+        source,
+    })?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        collect(&e, out)?;
+    }
+    Ok(())
+}
+
+/// Every machine a trace's machine tables mention, in order of first
+/// appearance, each at its largest capacity.
+struct Universe {
+    machines: Vec<TraceMachine>,
+    index: FxHashMap<u64, usize>,
+}
+
+impl Universe {
+    fn read(format: super::TraceFormat, files: &[PathBuf], read: &ReadOptions) -> Result<Self> {
+        let opts = ReadOptions {
+            select: Select::MachinesOnly,
+            ..read.clone()
+        };
+        let mut reader = super::open(format, files, &opts)?;
+        let mut u = Universe {
+            machines: Vec::new(),
+            index: FxHashMap::default(),
+        };
+        while let Some(rec) = reader.next_record()? {
+            if let TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) = rec.event {
+                u.add(m);
+            }
+        }
+        Ok(u)
+    }
+
+    fn add(&mut self, m: TraceMachine) {
+        match self.index.get(&m.key) {
+            Some(&i) => {
+                let c = &mut self.machines[i].capacity;
+                c.res = Resources::new(
+                    c.res.cpu_milli.max(m.capacity.res.cpu_milli),
+                    c.res.mem_mib.max(m.capacity.res.mem_mib),
+                );
+                c.gpus = c.gpus.max(m.capacity.gpus);
+            }
+            None => {
+                self.index.insert(m.key, self.machines.len());
+                self.machines.push(m);
+            }
+        }
+    }
+
+    /// The cell, and trace machine key → machine id.
+    fn into_cell(self) -> (Cell, FxHashMap<u64, MachineId>) {
+        let mut table = AttrTable::default();
+        let mut racks: Vec<Arc<str>> = Vec::new();
+        let mut rack_ids: FxHashMap<Arc<str>, u32> = FxHashMap::default();
+        let mut power_of_rack: Vec<Option<Arc<str>>> = Vec::new();
+        let mut rack_of_machine = Vec::new();
+        let mut machines = Vec::new();
+        for (i, m) in self.machines.iter().enumerate() {
+            let attrs = m
+                .attrs
+                .iter()
+                .map(|(k, v)| (table.name_id(k), table.value_id(v)))
+                .collect();
+            machines.push(Machine {
+                id: i as MachineId,
+                capacity: m.capacity,
+                attrs: Attributes::new(attrs),
+            });
+            // Machines without a named rack fill generated racks of 40.
+            let rack: Arc<str> = m
+                .rack
+                .clone()
+                .unwrap_or_else(|| format!("~generated-{}", i / 40).into());
+            let r = *rack_ids.entry(rack.clone()).or_insert_with(|| {
+                racks.push(rack.clone());
+                power_of_rack.push(m.power.clone());
+                (racks.len() - 1) as u32
+            });
+            rack_of_machine.push(r);
+        }
+        // Racks without a named power domain fill generated ones of 10.
+        let mut power_ids: FxHashMap<Arc<str>, u32> = FxHashMap::default();
+        let mut powers = 0u32;
+        let power_of_rack = power_of_rack
+            .into_iter()
+            .enumerate()
+            .map(|(r, p)| {
+                let name = p.unwrap_or_else(|| format!("~generated-{}", r / 10).into());
+                *power_ids.entry(name).or_insert_with(|| {
+                    powers += 1;
+                    powers - 1
+                })
+            })
+            .collect();
+        let domains = DomainTree::explicit(rack_of_machine, power_of_rack);
+        let ids = self
+            .index
+            .iter()
+            .map(|(&k, &i)| (k, i as MachineId))
+            .collect();
+        (Cell::new(machines, domains, table), ids)
+    }
+}
+
+/// What both feeds share: the machine map and the rules to turn trace
+/// records into cell changes.
+pub(crate) struct Context {
+    pub machine_ids: FxHashMap<u64, MachineId>,
+    pub use_trace_machines: bool,
+    pub format: &'static str,
+}
+
+impl Context {
+    /// Applies a machine event; returns the tasks it evicted, or `None` if
+    /// the event was ignored (machines from the scenario, or unknown).
+    pub fn apply_machine(
+        &self,
+        now: crate::time::SimTime,
+        st: &mut CellState,
+        ev: &TraceEvent,
+    ) -> Option<Vec<crate::workload::TaskId>> {
+        if !self.use_trace_machines {
+            return None;
+        }
+        let (key, cap) = match ev {
+            TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => (m.key, Some(m.capacity)),
+            TraceEvent::MachineRemove { machine } => (*machine, None),
+            _ => return None,
+        };
+        let &id = self.machine_ids.get(&key)?;
+        Some(st.set_machine(now, id, cap.map(|c: Capacity| c.res)))
+    }
+}
+
+/// A trace task as a job of `n` identical tasks with these run lengths.
+pub(crate) fn job_spec(
+    t: &TraceTask,
+    durations: Vec<Option<crate::time::SimDuration>>,
+    table: &AttrTable,
+) -> JobSpec {
+    let constraints = t
+        .constraints
+        .iter()
+        .map(|c| Constraint {
+            name: table.find_name(&c.name).unwrap_or(UNKNOWN_ATTR),
+            op: c.op,
+            value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
+        })
+        .collect();
+    let spread = t
+        .max_per_machine
+        .map(|n| SpreadLimit {
+            level: DomainLevel::Machine,
+            max_tasks: n.max(1),
+        })
+        .into_iter()
+        .collect();
+    JobSpec {
+        name: crate::workload::job::JobName {
+            base: t.job_name.clone(),
+            serial: None,
+        },
+        user: t.user.clone(),
+        priority: t.priority,
+        request: t.request,
+        constraints,
+        spread,
+        task_durations: durations,
+    }
+}
+
+/// Two submissions that can share one job (same job, stage, time and shape).
+pub(crate) fn same_shape(a: &TraceTask, b: &TraceTask) -> bool {
+    a.key.job == b.key.job
+        && a.key.stage == b.key.stage
+        && a.priority == b.priority
+        && a.request == b.request
+        && a.constraints == b.constraints
+        && a.max_per_machine == b.max_per_machine
+        && a.after == b.after
+        && a.job_name == b.job_name
+}
+
+/// Keys of live tasks; only what is live is kept.
+pub(crate) type LiveMap = FxHashMap<TaskKey, crate::workload::TaskId>;
