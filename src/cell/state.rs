@@ -712,4 +712,62 @@ mod tests {
         st.machines[0].tasks.push(0);
         assert!(check(&st).is_err());
     }
+
+    #[test]
+    fn machines_go_down_and_shrink_evicting_lowest_priority_first() {
+        let mut st = cell(&[(4000, 8000, 2), (4000, 8000, 0)]);
+        let low = occupy(&mut st, 0, 1000, 1000, 0);
+        let high = occupy(&mut st, 0, 2000, 2000, 200);
+        // Shrink machine 0 to 2500 mcpu: the 3000 held no longer fit; the
+        // priority-0 task goes first, then 2000 ≤ 2500 fits.
+        let gone = st.set_machine(SimTime(1), 0, Some(Resources::new(2500, 8000)));
+        assert_eq!(gone, vec![low]);
+        // Free = 2500 − 2000 = 500 mcpu; withheld = 4000 − 2500 = 1500.
+        assert_eq!(st.machine(0).free, Resources::new(500, 6000));
+        assert_eq!(st.machine(0).withheld, Resources::new(1500, 0));
+        assert_eq!(
+            st.ledger().evictions[EvictionCause::MachineShrunk as usize],
+            1
+        );
+        check(&st).unwrap();
+        // Down: everything goes, nothing is offered, GPUs included.
+        assert_eq!(st.set_machine(SimTime(2), 0, None), vec![high]);
+        assert!(!st.machine(0).up);
+        assert_eq!(st.machine(0).free, Resources::ZERO);
+        assert_eq!(st.machine(0).gpu_free_milli, vec![0, 0]);
+        check(&st).unwrap();
+        // Back up at full size: all of it free again.
+        assert!(st
+            .set_machine(SimTime(3), 0, Some(Resources::new(9999, 9999)))
+            .is_empty());
+        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+        assert_eq!(st.machine(0).gpu_free_milli, vec![1000, 1000]);
+        check(&st).unwrap();
+    }
+
+    #[test]
+    #[should_panic(expected = "which is down")]
+    fn nothing_is_placed_on_a_down_machine() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        st.set_machine(SimTime(1), 0, None);
+        occupy(&mut st, 0, 0, 0, 0);
+    }
+
+    #[test]
+    fn killing_withdraws_pending_and_running_tasks() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        let j = submit(&mut st, job(1000, 1000, 100, 2));
+        let (a, b) = (st.job(j).first_task, st.job(j).first_task + 1);
+        st.place(SimTime(1), a, 0);
+        assert!(st.kill(SimTime(2), a));
+        assert!(st.kill(SimTime(2), b));
+        assert!(!st.kill(SimTime(3), b), "already gone");
+        assert_eq!(st.pending().len(), 0);
+        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+        assert_eq!(
+            (st.ledger().tasks_killed, st.ledger().tasks_finished),
+            (2, 2)
+        );
+        check(&st).unwrap();
+    }
 }

@@ -143,7 +143,7 @@ fn tempdir() -> Result<PathBuf, Error> {
 
 /// Runs the built-in scenario `scenario` in a child process with `extra` flags.
 fn run_case(work: &Path, label: &str, scenario: &str, extra: &[&str]) -> Result<CaseResult, Error> {
-    let text = scenario::builtin(scenario).ok_or_else(|| Error::Invalid {
+    scenario::builtin(scenario).ok_or_else(|| Error::Invalid {
         path: PathBuf::from("bench"),
         key: "case".into(),
         message: format!(
@@ -155,9 +155,10 @@ fn run_case(work: &Path, label: &str, scenario: &str, extra: &[&str]) -> Result<
                 .join(", ")
         ),
     })?;
-    let file = work.join(format!("{scenario}.toml"));
+    // The child resolves the built-in by name (and its trace files against
+    // the source tree's scenarios/).
+    let file = PathBuf::from(scenario);
     let out = work.join(label);
-    write_atomic(&file, text.as_bytes())?;
     let exe = std::env::current_exe().map_err(|source| Error::Read {
         path: PathBuf::from("borgsim"),
         source,

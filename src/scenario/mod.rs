@@ -36,6 +36,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "borg-cell-pack",
         include_str!("../../scenarios/borg-cell-pack.toml"),
     ),
+    ("openb", include_str!("../../scenarios/openb.toml")),
 ];
 
 /// The text of a built-in scenario.

@@ -268,3 +268,152 @@ impl TraceReader for Reader {
         &self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture() -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
+        // Pods first: the reader still reads the node list first.
+        vec![dir.join("pods.csv"), dir.join("nodes.csv")]
+    }
+
+    fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
+        let mut r = Reader::open(files, opts)?;
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            out.push(rec);
+        }
+        Ok((out, r.stats().clone()))
+    }
+
+    fn tasks(recs: &[TraceRecord]) -> Vec<(SimTime, &TraceTask)> {
+        recs.iter()
+            .filter_map(|r| match &r.event {
+                TraceEvent::Submit(t) => Some((r.time, &**t)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nodes_come_first_then_pods_with_their_requests() {
+        let (recs, stats) = read_all(&fixture(), &ReadOptions::default()).unwrap();
+        assert_eq!(stats.rows, 8);
+        let TraceEvent::MachineAdd(a) = &recs[0].event else {
+            panic!()
+        };
+        assert_eq!((a.capacity.gpus, &*a.attrs[0].1), (2, "V100M16"));
+        let TraceEvent::MachineAdd(c) = &recs[2].event else {
+            panic!()
+        };
+        assert!(c.attrs.is_empty(), "a CPU-only node has no gpu_model");
+        let t = tasks(&recs);
+        assert_eq!(t.len(), 4);
+        // pod-0: one device, 460 milli → a share; LS → priority 120.
+        assert_eq!(t[0].1.request.gpu, GpuRequest::Share(460));
+        assert_eq!(
+            (t[0].1.priority, qos_name(t[0].1.trace_priority)),
+            (120, "LS")
+        );
+        // pod-1: 1000 milli of one device → a whole device; BE → 0; runs 70 − 20 = 50 s.
+        assert_eq!(t[1].1.request.gpu, GpuRequest::Whole(1));
+        assert_eq!(t[1].1.priority, 0);
+        assert_eq!(t[1].1.duration, Some(SimDuration::from_secs(50)));
+        assert_eq!(t[1].0, SimTime::from_secs(10));
+        // pod-2: 8 whole devices of T4 or P100; Burstable → 100; never
+        // scheduled, so runs deletion − creation = 10 s.
+        assert_eq!(
+            (t[2].1.request.gpu, t[2].1.priority),
+            (GpuRequest::Whole(8), 100)
+        );
+        assert_eq!(t[2].1.duration, Some(SimDuration::from_secs(10)));
+        // Guaranteed → 200; deleted before created: runs 0, repaired.
+        assert_eq!(
+            (t[3].1.priority, t[3].1.duration),
+            (200, Some(SimDuration::ZERO))
+        );
+        assert_eq!(stats.repaired["pods.deletion_before_start"], 1);
+    }
+
+    #[test]
+    fn gpu_spec_becomes_model_constraints() {
+        use crate::cell::attrs::{AttrTable, Attributes, Constraint, UNKNOWN_ATTR};
+        let (recs, _) = read_all(&fixture(), &ReadOptions::default()).unwrap();
+        let t = tasks(&recs);
+        // Judge each pod's constraints against each node's model.
+        let mut table = AttrTable::default();
+        let name = table.name_id("gpu_model");
+        let models = ["V100M16", "T4", "", "P100"];
+        let nodes: Vec<Attributes> = models
+            .iter()
+            .map(|m| {
+                if m.is_empty() {
+                    Attributes::new(vec![])
+                } else {
+                    Attributes::new(vec![(name, table.value_id(m))])
+                }
+            })
+            .collect();
+        let admits = |task: &TraceTask| -> Vec<bool> {
+            nodes
+                .iter()
+                .map(|a| {
+                    task.constraints.iter().all(|c| {
+                        Constraint {
+                            name: table.find_name(&c.name).unwrap_or(UNKNOWN_ATTR),
+                            op: c.op,
+                            value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
+                        }
+                        .admits(a)
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(admits(t[0].1), vec![true; 4], "no spec: any node");
+        assert_eq!(
+            admits(t[1].1),
+            vec![true, false, false, false],
+            "V100M16 only"
+        );
+        assert_eq!(admits(t[2].1), vec![false, true, false, true], "T4 or P100");
+    }
+
+    #[test]
+    fn bad_rows_are_errors_or_counted_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pods.csv");
+        std::fs::write(
+            &p,
+            "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
+             a,1,1,1,1500,,LS,Running,0,1,0\nb,1,1,0,0,,XX,Running,0,1,0\nc,1,1,0,0,,BE,Running,0,1,0\n",
+        )
+        .unwrap();
+        let msg = read_all(std::slice::from_ref(&p), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.ends_with("pods.csv:2: gpu_milli: expected at most 1000, found 1500"),
+            "{msg}"
+        );
+        let lenient = ReadOptions {
+            lenient: true,
+            ..ReadOptions::default()
+        };
+        let (recs, stats) = read_all(&[p], &lenient).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(stats.skipped["pods.gpu_milli"], 1);
+        assert_eq!(stats.skipped["pods.qos"], 1);
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, "x,y\n1,2\n").unwrap();
+        let msg = read_all(&[other], &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("other.csv:1: header: expected an openb node list"),
+            "{msg}"
+        );
+    }
+}
