@@ -3,6 +3,7 @@
 //! the file system.
 
 mod bench;
+mod trace;
 
 use borgsim::error::Error;
 use borgsim::metrics::report::{self, RunInfo};
@@ -36,6 +37,9 @@ pub enum Command {
     },
     /// Run the benchmark suite; compare with a baseline for CI.
     Bench(bench::BenchArgs),
+    /// Inspect, convert or synthesise traces.
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -86,6 +90,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { scenario }) => validate(&scenario),
         Some(Command::Bench(args)) => return bench::main(args),
+        Some(Command::Trace(cmd)) => trace::main(cmd),
     };
     match result {
         Ok(()) => 0,
@@ -188,7 +193,7 @@ fn load_scenario(p: &std::path::Path) -> Result<Scenario, Error> {
 }
 
 /// Prints a line to stdout; a closed pipe (`borgsim run | head`) is not an error.
-fn say(text: &str) {
+pub(crate) fn say(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }

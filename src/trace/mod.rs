@@ -24,8 +24,11 @@
 
 pub mod google2011;
 pub mod input;
+pub mod inspect;
+pub mod native;
 pub mod openb;
 pub mod replay;
+pub mod synth;
 
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, Request};
@@ -46,6 +49,9 @@ pub enum TraceFormat {
     Google2011,
     /// Alibaba cluster-trace-gpu-v2023 ("openb"): node list + pod list.
     Openb,
+    /// borgsim's own format (what `trace convert` writes): machines.csv +
+    /// tasks.csv, or JSON lines.
+    Native,
 }
 
 impl TraceFormat {
@@ -53,6 +59,7 @@ impl TraceFormat {
         match self {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
+            TraceFormat::Native => "native",
         }
     }
 }
@@ -112,7 +119,7 @@ pub struct TraceTask {
 }
 
 /// How a task's run ended in the trace.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndKind {
     Finish,
@@ -289,6 +296,7 @@ pub fn open(
     Ok(match format {
         TraceFormat::Google2011 => Box::new(google2011::Reader::open(files, opts)?),
         TraceFormat::Openb => Box::new(openb::Reader::open(files, opts)?),
+        TraceFormat::Native => Box::new(native::Reader::open(files, opts)?),
     })
 }
 

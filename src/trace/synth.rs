@@ -1,0 +1,472 @@
+//! `borgsim trace synth --shape google2011`: a synthetic trace in the Google
+//! 2011 format with the trace's published shape, for scale tests (the real
+//! trace is 41 GB).
+//!
+//! The shape (DOMAIN.md; figures not published are marked as assumptions):
+//! - **Machines**: the 2011 CPU/memory mix — 0.5/0.5 53.47 %, 0.5/0.25
+//!   30.74 %, 0.5/0.75 7.95 %, 1/1 6.32 %, and 0.25/0.25 for the remaining
+//!   1.52 %; platforms A (0.5), B (1.0), C (0.25). Each machine is removed
+//!   with probability 1 % per day and added back 1–4 h later (assumption).
+//! - **Jobs** arrive as a Poisson process at 26,000 per day per 12,500
+//!   machines (so a month of a 12,500-machine cell has about 20 M tasks;
+//!   the 2011 trace has ~670 k jobs and ~25 M tasks). Before the trace
+//!   (time 0) the cell already runs as many jobs as it holds in steady
+//!   state (Little's law per class), so the load is stationary.
+//! - **Priorities** (share of jobs; assumption shaped on the trace's
+//!   bands): 0: 20 %, 1: 5 %, 2: 5 %, 4: 50 %, 6: 5 %, 9: 12 %, 10: 2 %, 11: 1 %.
+//! - **Tasks per job**: 60 % one task, else Pareto(α = 1.1, from 12),
+//!   capped at 10,000 — heavy-tailed (mean ≈ 26).
+//! - **Run lengths**: log-normal; batch and free (priority ≤ 8) median 600 s,
+//!   σ 1.5; production and monitoring median 6 h, σ 1.5.
+//! - **Requests** (normalised): CPU log-normal median 0.0125 (batch) or
+//!   0.025 (prod), memory 0.008 or 0.02, σ 1, capped at 0.5; written with 6
+//!   decimals, as the trace does.
+//!
+//! Each task has SUBMIT, SCHEDULE (1 s later, on a random machine: the
+//! synthetic trace does not simulate placement, so use it in re-schedule
+//! mode) and FINISH if it ends before the trace does; each job has SUBMIT
+//! and FINISH. Events are written in time order from a heap of future
+//! events, so memory follows live tasks, not the trace's length.
+
+use crate::error::{Error, Result};
+use crate::metrics::report::temp_path;
+use crate::rng::{RngStreams, SimRng, Stream};
+use rand::Rng;
+use rand_distr::{Distribution, Exp, LogNormal};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What to synthesise.
+#[derive(Clone, Debug)]
+pub struct SynthConfig {
+    pub machines: u32,
+    /// Length of the trace after its start at 600 s, in seconds.
+    pub duration_s: u64,
+    pub seed: u64,
+    /// Rows per task_events part (a new part file after this many).
+    pub rows_per_part: u64,
+}
+
+/// What was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SynthCounts {
+    pub machines: u64,
+    pub jobs: u64,
+    pub tasks: u64,
+    pub task_rows: u64,
+}
+
+const START_US: u64 = 600_000_000;
+const PRIORITIES: [(u32, u32); 8] = [
+    (0, 200),
+    (1, 50),
+    (2, 50),
+    (4, 500),
+    (6, 50),
+    (9, 120),
+    (10, 20),
+    (11, 10),
+];
+const MACHINE_MIX: [(u32, &str, &str, &str); 5] = [
+    (5347, "0.5", "0.5", "A"),
+    (3074, "0.5", "0.25", "A"),
+    (795, "0.5", "0.75", "A"),
+    (632, "1", "1", "B"),
+    (152, "0.25", "0.25", "C"),
+];
+
+/// A future row, ordered by time then by the order it was planned in.
+type Pending = Reverse<(u64, u64, Row)>;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Row {
+    Schedule {
+        job: u64,
+        index: u32,
+        machine: u32,
+        prio: u32,
+        cpu: String,
+        mem: String,
+    },
+    Finish {
+        job: u64,
+        index: u32,
+        machine: u32,
+        prio: u32,
+        cpu: String,
+        mem: String,
+    },
+}
+
+/// Writes the trace under `out/` (`machine_events/`, `job_events/`,
+/// `task_events/` with parts). Files are written under temporary names and
+/// renamed when complete.
+pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
+    let streams = RngStreams::new(cfg.seed);
+    let mut rng = streams.stream(Stream::Workload);
+    let end_us = START_US + cfg.duration_s * 1_000_000;
+    let mut w = Writers::new(out, cfg.rows_per_part)?;
+    let mut counts = SynthCounts::default();
+    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
+    let mut seq = 0u64;
+    // Machines, all present at time 0; churn planned per day.
+    let mut caps = Vec::with_capacity(cfg.machines as usize);
+    for m in 0..cfg.machines {
+        let pick = rng.random_range(0..10_000u32);
+        let mut acc = 0;
+        let class = MACHINE_MIX
+            .iter()
+            .find(|c| {
+                acc += c.0;
+                pick < acc
+            })
+            .unwrap_or(&MACHINE_MIX[0]);
+        caps.push(class);
+        w.machine(&format!("0,{m},0,{},{},{}\n", class.3, class.1, class.2))?;
+        counts.machines += 1;
+    }
+    let removals =
+        (cfg.duration_s as f64 / 86_400.0 * 0.01 * f64::from(cfg.machines)).round() as u64;
+    let mut machine_events: Vec<(u64, u32, bool)> = Vec::new();
+    for _ in 0..removals {
+        let m = rng.random_range(0..cfg.machines.max(1));
+        let at = START_US + rng.random_range(0..cfg.duration_s.max(1)) * 1_000_000;
+        let back = at + rng.random_range(3600..4 * 3600u64) * 1_000_000;
+        machine_events.push((at, m, false));
+        if back < end_us {
+            machine_events.push((back, m, true));
+        }
+    }
+    machine_events.sort();
+    // Removing a machine twice before it is back would be inconsistent: keep
+    // only removals of machines that are up.
+    let mut down = vec![false; cfg.machines as usize];
+    for (t, m, add) in machine_events {
+        let i = m as usize;
+        if add == down[i] {
+            down[i] = !add;
+            if add {
+                let c = caps[i];
+                w.machine(&format!("{t},{m},0,{},{},{}\n", c.3, c.1, c.2))?;
+            } else {
+                w.machine(&format!("{t},{m},1,,,\n"))?;
+            }
+        }
+    }
+    let scale = f64::from(cfg.machines) / 12_500.0;
+    let jobs_per_s = 26_000.0 / 86_400.0 * scale;
+    let gen = Gen::new();
+    // Before the trace: Little's law, L = λ × E[run], per class.
+    let mean_run_s = |prod: bool| {
+        if prod {
+            21_600.0 * (1.5f64 * 1.5 / 2.0).exp()
+        } else {
+            600.0 * (1.5f64 * 1.5 / 2.0).exp()
+        }
+    };
+    let prod_share = (120.0 + 20.0 + 10.0) / 1000.0;
+    let initial = (jobs_per_s
+        * (prod_share * mean_run_s(true) + (1.0 - prod_share) * mean_run_s(false)))
+    .round() as u64;
+    let mut job_id = 1u64;
+    let mut live_jobs: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
+    for _ in 0..initial {
+        gen.job(
+            0,
+            job_id,
+            cfg.machines,
+            &mut rng,
+            &mut w,
+            &mut heap,
+            &mut seq,
+            &mut live_jobs,
+            &mut counts,
+            end_us,
+        )?;
+        job_id += 1;
+    }
+    let gap = Exp::new(jobs_per_s.max(1e-9)).map_err(|e| Error::Invalid {
+        path: out.to_path_buf(),
+        key: "rate".into(),
+        message: e.to_string(),
+    })?;
+    let mut t = START_US as f64;
+    loop {
+        t += gap.sample(&mut rng) * 1e6;
+        let now = t as u64;
+        while let Some(Reverse((at, _, _))) = heap.peek() {
+            if *at > now.min(end_us) {
+                break;
+            }
+            let Some(Reverse((at, _, row))) = heap.pop() else {
+                break;
+            };
+            w.row(at, row, &mut live_jobs)?;
+        }
+        if now >= end_us {
+            break;
+        }
+        gen.job(
+            now,
+            job_id,
+            cfg.machines,
+            &mut rng,
+            &mut w,
+            &mut heap,
+            &mut seq,
+            &mut live_jobs,
+            &mut counts,
+            end_us,
+        )?;
+        job_id += 1;
+    }
+    counts.task_rows = w.task_rows;
+    w.finish()?;
+    Ok(counts)
+}
+
+/// The distributions of the shape.
+struct Gen {
+    tasks_tail: rand_distr::Pareto<f64>,
+    run: [LogNormal<f64>; 2],
+    cpu: [LogNormal<f64>; 2],
+    mem: [LogNormal<f64>; 2],
+}
+
+impl Gen {
+    fn new() -> Self {
+        let ln =
+            |median: f64, sigma: f64| LogNormal::new(median.ln(), sigma).expect("valid parameters");
+        Gen {
+            tasks_tail: rand_distr::Pareto::new(12.0, 1.1).expect("valid parameters"),
+            run: [ln(600.0, 1.5), ln(21_600.0, 1.5)],
+            cpu: [ln(0.0125, 1.0), ln(0.025, 1.0)],
+            mem: [ln(0.008, 1.0), ln(0.02, 1.0)],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn job(
+        &self,
+        now: u64,
+        job: u64,
+        machines: u32,
+        rng: &mut SimRng,
+        w: &mut Writers,
+        heap: &mut BinaryHeap<Pending>,
+        seq: &mut u64,
+        live: &mut rustc_hash::FxHashMap<u64, u32>,
+        counts: &mut SynthCounts,
+        end_us: u64,
+    ) -> Result<()> {
+        let pick = rng.random_range(0..1000u32);
+        let mut acc = 0;
+        let prio = PRIORITIES
+            .iter()
+            .find(|p| {
+                acc += p.1;
+                pick < acc
+            })
+            .map_or(4, |p| p.0);
+        let prod = usize::from(prio >= 9);
+        let tasks = if rng.random_bool(0.6) {
+            1
+        } else {
+            (self.tasks_tail.sample(rng) as u64).min(10_000) as u32
+        };
+        let cpu = norm(self.cpu[prod].sample(rng));
+        let mem = norm(self.mem[prod].sample(rng));
+        let class = if prod == 1 { 2 } else { 0 };
+        w.job(&format!(
+            "{now},,{job},0,user{},{class},job{job},logical{job}\n",
+            job % 997
+        ))?;
+        counts.jobs += 1;
+        let mut finishing = 0;
+        for index in 0..tasks {
+            let row = format!(
+                "{now},,{job},{index},,0,user{},{class},{prio},{cpu},{mem},0,0\n",
+                job % 997
+            );
+            w.task(&row)?;
+            counts.tasks += 1;
+            let machine = rng.random_range(0..machines.max(1));
+            let start = now.max(START_US) + 1_000_000;
+            let run_us = (self.run[prod].sample(rng) * 1e6) as u64;
+            let r = |s: &str| s.to_string();
+            *seq += 1;
+            heap.push(Reverse((
+                start,
+                *seq,
+                Row::Schedule {
+                    job,
+                    index,
+                    machine,
+                    prio,
+                    cpu: r(&cpu),
+                    mem: r(&mem),
+                },
+            )));
+            if start + run_us < end_us {
+                *seq += 1;
+                heap.push(Reverse((
+                    start + run_us,
+                    *seq,
+                    Row::Finish {
+                        job,
+                        index,
+                        machine,
+                        prio,
+                        cpu: r(&cpu),
+                        mem: r(&mem),
+                    },
+                )));
+                finishing += 1;
+            }
+        }
+        if finishing == tasks {
+            live.insert(job, tasks);
+        }
+        Ok(())
+    }
+}
+
+/// A normalised value as the trace writes it: 6 decimals, at most 0.5, at
+/// least 0.000001.
+fn norm(x: f64) -> String {
+    let v = x.clamp(1e-6, 0.5);
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The output files.
+struct Writers {
+    dir: PathBuf,
+    machines: (PathBuf, BufWriter<File>),
+    jobs: (PathBuf, BufWriter<File>),
+    tasks: Vec<(PathBuf, BufWriter<File>)>,
+    rows_per_part: u64,
+    task_rows: u64,
+}
+
+fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>)> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|source| Error::Write {
+            path: d.to_path_buf(),
+            source,
+        })?;
+    }
+    let f = File::create(temp_path(&path)).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((path, BufWriter::with_capacity(1 << 20, f)))
+}
+
+impl Writers {
+    fn new(dir: &Path, rows_per_part: u64) -> Result<Self> {
+        Ok(Writers {
+            dir: dir.to_path_buf(),
+            machines: create(dir.join("machine_events/part-00000-of-00001.csv"))?,
+            jobs: create(dir.join("job_events/part-00000-of-00001.csv"))?,
+            tasks: vec![create(dir.join("task_events/part-00000.csv"))?],
+            rows_per_part: rows_per_part.max(1),
+            task_rows: 0,
+        })
+    }
+
+    fn put(w: &mut (PathBuf, BufWriter<File>), s: &str) -> Result<()> {
+        w.1.write_all(s.as_bytes()).map_err(|source| Error::Write {
+            path: w.0.clone(),
+            source,
+        })
+    }
+
+    fn machine(&mut self, s: &str) -> Result<()> {
+        Self::put(&mut self.machines, s)
+    }
+
+    fn job(&mut self, s: &str) -> Result<()> {
+        Self::put(&mut self.jobs, s)
+    }
+
+    fn task(&mut self, s: &str) -> Result<()> {
+        if self.task_rows > 0 && self.task_rows % self.rows_per_part == 0 {
+            let n = self.tasks.len();
+            self.tasks.push(create(
+                self.dir.join(format!("task_events/part-{n:05}.csv")),
+            )?);
+        }
+        self.task_rows += 1;
+        let last = self.tasks.last_mut().expect("a part");
+        Self::put(last, s)
+    }
+
+    /// Writes a planned task row (and the job's FINISH after its last task's).
+    fn row(&mut self, at: u64, row: Row, live: &mut rustc_hash::FxHashMap<u64, u32>) -> Result<()> {
+        let (ev, job, index, machine, prio, cpu, mem) = match row {
+            Row::Schedule {
+                job,
+                index,
+                machine,
+                prio,
+                cpu,
+                mem,
+            } => (1, job, index, machine, prio, cpu, mem),
+            Row::Finish {
+                job,
+                index,
+                machine,
+                prio,
+                cpu,
+                mem,
+            } => (4, job, index, machine, prio, cpu, mem),
+        };
+        let class = if prio >= 9 { 2 } else { 0 };
+        let user = job % 997;
+        self.task(&format!(
+            "{at},,{job},{index},{machine},{ev},user{user},{class},{prio},{cpu},{mem},0,0\n"
+        ))?;
+        if ev == 4 {
+            if let Some(left) = live.get_mut(&job) {
+                *left -= 1;
+                if *left == 0 {
+                    live.remove(&job);
+                    self.job(&format!(
+                        "{at},,{job},4,user{user},{class},job{job},logical{job}\n"
+                    ))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes every file and renames it from its temporary name; task parts
+    /// get their final `part-NNNNN-of-MMMMM.csv` names.
+    fn finish(self) -> Result<()> {
+        let n = self.tasks.len();
+        let mut all = vec![
+            (self.machines.0.clone(), self.machines),
+            (self.jobs.0.clone(), self.jobs),
+        ];
+        for (i, w) in self.tasks.into_iter().enumerate() {
+            let name = w.0.with_file_name(format!("part-{i:05}-of-{n:05}.csv"));
+            all.push((name, w));
+        }
+        for (final_path, (path, mut w)) in all {
+            w.flush().map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            drop(w);
+            std::fs::rename(temp_path(&path), &final_path).map_err(|source| Error::Write {
+                path: final_path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
