@@ -23,6 +23,7 @@
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
 pub mod input;
+pub mod swf;
 
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, Request};
@@ -43,6 +44,9 @@ pub enum TraceFormat {
     Google2011,
     /// Alibaba cluster-trace-gpu-v2023 ("openb"): node list + pod list.
     Openb,
+    /// Standard Workload Format v2.2 (Parallel Workloads Archive): one job
+    /// per line, whitespace-separated, `;` comments, optionally .gz.
+    Swf,
 }
 
 impl TraceFormat {
@@ -50,6 +54,7 @@ impl TraceFormat {
         match self {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
+            TraceFormat::Swf => "swf",
         }
     }
 }
