@@ -22,6 +22,7 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod azure;
 pub mod input;
 pub mod swf;
 
@@ -47,6 +48,9 @@ pub enum TraceFormat {
     /// Standard Workload Format v2.2 (Parallel Workloads Archive): one job
     /// per line, whitespace-separated, `;` comments, optionally .gz.
     Swf,
+    /// Azure packing trace 2020: one SQLite file with tables vmRequests
+    /// and vmTypes.
+    Azure,
 }
 
 impl TraceFormat {
@@ -55,6 +59,7 @@ impl TraceFormat {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
             TraceFormat::Swf => "swf",
+            TraceFormat::Azure => "azure",
         }
     }
 }
