@@ -43,9 +43,10 @@
 //!   alone. KB are KiB (1024 bytes, as the archive's logs are converted).
 //!   MiB = ⌈KB per processor × processors / 1024⌉, rounded up so that a job
 //!   never asks for less than it used.
-//! - **Times**: seconds → µs, exactly. A submit time earlier than the line
-//!   before it (SWF files are sorted, but not always) is moved to that time
-//!   and counted as `jobs.time_went_back`, so the stream stays ordered.
+//! - **Times**: seconds → µs by exact decimal arithmetic (to the nearest
+//!   µs). A submit time earlier than the line before it (SWF files are
+//!   sorted, but not always) is moved to that time and counted as
+//!   `jobs.time_went_back`, so the stream stays ordered.
 //! - **Duration**: run time (4) when known. A run time of 0 means the job
 //!   ran for under half a second (the standard's rounding): it stays a
 //!   zero-length task, which passes through the scheduler and frees its
