@@ -22,12 +22,14 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod azure;
 pub mod google2011;
 pub mod input;
 pub mod inspect;
 pub mod native;
 pub mod openb;
 pub mod replay;
+pub mod swf;
 pub mod synth;
 
 use crate::cell::attrs::ConstraintOp;
@@ -52,6 +54,12 @@ pub enum TraceFormat {
     /// borgsim's own format (what `trace convert` writes): machines.csv +
     /// tasks.csv, or JSON lines.
     Native,
+    /// Standard Workload Format v2.2 (Parallel Workloads Archive): one job
+    /// per line, whitespace-separated, `;` comments, optionally .gz.
+    Swf,
+    /// Azure packing trace 2020: one SQLite file with tables vmRequests
+    /// and vmTypes.
+    Azure,
 }
 
 impl TraceFormat {
@@ -60,6 +68,8 @@ impl TraceFormat {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
             TraceFormat::Native => "native",
+            TraceFormat::Swf => "swf",
+            TraceFormat::Azure => "azure",
         }
     }
 }
@@ -297,6 +307,20 @@ pub fn open(
         TraceFormat::Google2011 => Box::new(google2011::Reader::open(files, opts)?),
         TraceFormat::Openb => Box::new(openb::Reader::open(files, opts)?),
         TraceFormat::Native => Box::new(native::Reader::open(files, opts)?),
+        TraceFormat::Swf => Box::new(swf::Reader::open(files, opts)?),
+        TraceFormat::Azure => match files {
+            [one] => Box::new(azure::Reader::open(one, opts)?),
+            _ => {
+                return Err(crate::error::Error::Invalid {
+                    path: files.first().cloned().unwrap_or_default(),
+                    key: "trace.files".into(),
+                    message: format!(
+                        "the Azure packing trace is one SQLite file; {} given",
+                        files.len()
+                    ),
+                })
+            }
+        },
     })
 }
 

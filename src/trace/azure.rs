@@ -1,0 +1,746 @@
+//! The Azure packing trace 2020 (`AzureTracesForPacking2020.md` in
+//! Azure/AzurePublicDataset): one SQLite file of VM requests.
+//!
+//! # Format and columns
+//! `vmRequests(vmId, tenantId, vmTypeId, priority, starttime, endtime)`, all
+//! read: one row per VM, times in fractional days from the start of the
+//! 14-day collection, negative for a VM already alive then, end NULL for one
+//! still alive. `vmTypes(id, vmTypeId, machineId, core, memory, hdd, ssd,
+//! nic)`: a VM type's size on each machine type offering it, as a fraction
+//! of that machine type; `core` and `memory` are read (disk and network are
+//! not modelled). Machine sizes are not published.
+//!
+//! # Rules
+//! - **One VM, one task**: {job: vmId, stage 0, index 0}; `tenantId` is the
+//!   user and `vmTypeId` the job name.
+//! - **Sizes.** Machine types differ, so sizes are only comparable on one
+//!   machine type: the *reference machine type* offers the most VM types
+//!   (ties: smallest `machineId`), and its fractions are scaled by
+//!   [`ReadOptions::reference`], by default [`DEFAULT_REFERENCE`] (48 cores,
+//!   384 GiB: an assumed two-socket server; the trace does not say). A VM
+//!   type it does not offer is sized on the smallest `machineId` that does,
+//!   and each such request is counted as
+//!   `vmRequests.sized_on_other_machine_type`. `vmTypes` is read whole at
+//!   open (the catalogue is small); a second row for the same VM type and
+//!   machine type is ignored, counted as `vmTypes.duplicate`.
+//! - **Exact fractions.** REAL columns are read as SQLite's own text
+//!   (`CAST(x AS TEXT)`: up to 17 significant digits, shortened when a
+//!   shorter text reads back as the same double), parsed as [`Decimal`] and
+//!   rounded to the nearest milli-core and MiB: 1/24 stored as
+//!   `0.0416666666666667` × 48000 = 2000.0000000000016 → 2000, where
+//!   rounding up would give 2001. A fraction above 1 is bad.
+//! - **Times**: days × 86 400 × 10⁶ → µs, nearest. Rows stream ordered by
+//!   `starttime, vmId` (a total order). A VM that started before collection
+//!   is submitted at 0 with the rest of its life, counted as
+//!   `vmRequests.started_before_trace`: the run begins with it running.
+//! - **Durations**: `endtime − starttime`; NULL end → `None` (it runs to the
+//!   end); an end before the start is bad. Low-priority lifetimes include
+//!   Azure's own evictions (the trace gives actual lifetimes).
+//! - **Priority**: 0 (high) → [`HIGH_PRIORITY`], production band; 1 (low,
+//!   evictable) → [`LOW_PRIORITY`], best-effort band: like Borg's free
+//!   tier they may be evicted at any time, where batch still expects to
+//!   finish. Other values are bad; `trace_priority` keeps the trace's.
+//! - **No machines**: only machine types, so with [`Select::MachinesOnly`]
+//!   the reader yields nothing (the cell comes from the scenario).
+//! - **Bad values** are [`Error::Row`]: the file, `line` = the row's 1-based
+//!   ordinal in its ordered query, `column` = the field, and a message naming
+//!   table, `vmId` (or `id`) and value. Lenient mode skips the row, counted
+//!   as `table.field` (requests of a skipped VM type then fail on
+//!   `vmTypeId`). A missing table or column is [`Error::Invalid`]; a file
+//!   that is not SQLite, [`Error::Parse`]; both name the file.
+//!
+//! # Streaming
+//! A rusqlite row cursor borrows its statement, which borrows the
+//! connection, so one struct cannot hold them. A thread owns the connection
+//! and sends rows in batches, in query order, through a bounded channel:
+//! memory stays bounded and the stream is the same on every run.
+
+use super::input::{parse_int, Decimal};
+use super::{
+    lenient, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select, TaskKey, TraceEvent,
+    TraceReader, TraceRecord, TraceTask,
+};
+use crate::cell::resources::{GpuRequest, Request, Resources};
+use crate::error::{Error, Result};
+use crate::time::{SimDuration, SimTime, US_PER_S};
+use crate::workload::Priority;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// The machine a fraction of 1.0 stands for, unless the options name one.
+pub const DEFAULT_REFERENCE: ReferenceMachine = ReferenceMachine {
+    cpu_milli: 48_000,
+    mem_mib: 384 * 1024,
+};
+/// Priority of a high-priority (0) VM: the lowest production priority.
+pub const HIGH_PRIORITY: Priority = 120;
+/// Priority of a low-priority, evictable (1) VM: the lowest best-effort one.
+pub const LOW_PRIORITY: Priority = 0;
+
+const US_PER_DAY: u64 = 86_400 * US_PER_S;
+const REQUESTS: &str = "vmRequests";
+const TYPES: &str = "vmTypes";
+/// Rows per batch handed over by the reading thread, and batches in flight.
+const BATCH: usize = 1024;
+const IN_FLIGHT: usize = 4;
+
+const REQUESTS_SQL: &str = "SELECT CAST(vmId AS TEXT), CAST(tenantId AS TEXT), \
+     CAST(vmTypeId AS TEXT), CAST(priority AS TEXT), CAST(starttime AS TEXT), \
+     CAST(endtime AS TEXT) FROM vmRequests ORDER BY starttime, vmId";
+const TYPES_SQL: &str = "SELECT CAST(id AS TEXT), CAST(vmTypeId AS TEXT), \
+     CAST(machineId AS TEXT), CAST(core AS TEXT), CAST(memory AS TEXT) \
+     FROM vmTypes ORDER BY id";
+
+/// A row's values as text, as SQLite shows them; `None` for NULL.
+type Texts<const N: usize> = [Option<String>; N];
+
+enum Msg {
+    Rows(Vec<Texts<6>>),
+    Failed(String),
+    End,
+}
+
+/// How one VM type is sized.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct VmType {
+    res: Resources,
+    /// The machine type whose fractions were used.
+    machine: i64,
+}
+
+/// Reads an Azure packing trace's VM requests in start-time order.
+pub struct Reader {
+    path: PathBuf,
+    lenient: bool,
+    stats: ReadStats,
+    time: Monotone,
+    reference: ReferenceMachine,
+    reference_machine_type: Option<i64>,
+    types: BTreeMap<i64, VmType>,
+    rx: Option<Receiver<Msg>>,
+    batch: std::vec::IntoIter<Texts<6>>,
+    ordinal: u64,
+    /// Tenants and VM types as text, shared by their VMs.
+    names: FxHashMap<String, Arc<str>>,
+}
+
+impl Reader {
+    /// Opens the SQLite file at `path` read-only, checks its tables, reads
+    /// `vmTypes` and starts streaming `vmRequests`.
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader> {
+        let conn = connect(path)?;
+        for table in [REQUESTS, TYPES] {
+            require_table(&conn, path, table)?;
+        }
+        conn.prepare(REQUESTS_SQL)
+            .map_err(|e| invalid(path, REQUESTS, &e))?;
+        let mut r = Reader {
+            path: path.to_path_buf(),
+            lenient: opts.lenient,
+            stats: ReadStats::default(),
+            time: Monotone::default(),
+            reference: opts.reference.unwrap_or(DEFAULT_REFERENCE),
+            reference_machine_type: None,
+            types: BTreeMap::new(),
+            rx: None,
+            batch: Vec::new().into_iter(),
+            ordinal: 0,
+            names: FxHashMap::default(),
+        };
+        if opts.select == Select::MachinesOnly {
+            return Ok(r);
+        }
+        r.load_types(&conn)?;
+        let (tx, rx) = sync_channel(IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("azure-vmRequests".into())
+            .spawn(move || stream(conn, tx))
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        r.rx = Some(rx);
+        Ok(r)
+    }
+
+    /// The machine type whose fractions size the VMs (`None` before
+    /// `vmTypes` is read, or if it is empty).
+    pub fn reference_machine_type(&self) -> Option<i64> {
+        self.reference_machine_type
+    }
+
+    /// What a fraction of 1.0 is, in borgsim units.
+    pub fn reference(&self) -> ReferenceMachine {
+        self.reference
+    }
+
+    fn load_types(&mut self, conn: &Connection) -> Result<()> {
+        let path = self.path.clone();
+        let mut stmt = conn
+            .prepare(TYPES_SQL)
+            .map_err(|e| invalid(&path, TYPES, &e))?;
+        let mut rows = stmt.query([]).map_err(|e| sql(&path, &e))?;
+        // vmTypeId → machineId → (core, memory), first row by id wins.
+        let mut by_type: BTreeMap<i64, BTreeMap<i64, (Decimal, Decimal)>> = BTreeMap::new();
+        let mut line = 0;
+        while let Some(row) = rows.next().map_err(|e| sql(&path, &e))? {
+            line += 1;
+            self.stats.rows += 1;
+            let t = texts::<5>(row).map_err(|e| sql(&path, &e))?;
+            let parsed = parse_type(&path, line, &t);
+            let Some((vm_type, machine, size)) =
+                lenient(parsed, self.lenient, &mut self.stats, TYPES)?
+            else {
+                continue;
+            };
+            let sizes = by_type.entry(vm_type).or_default();
+            match sizes.entry(machine) {
+                Entry::Vacant(e) => _ = e.insert(size),
+                Entry::Occupied(_) => self.stats.repair("vmTypes.duplicate"),
+            }
+        }
+        let mut offered: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+        for (&vm_type, sizes) in &by_type {
+            for &machine in sizes.keys() {
+                offered.entry(machine).or_default().insert(vm_type);
+            }
+        }
+        let reference = offered
+            .iter()
+            .max_by_key(|(&m, types)| (types.len(), Reverse(m)))
+            .map(|(&m, _)| m);
+        for (vm_type, sizes) in by_type {
+            let chosen = reference
+                .and_then(|m| sizes.get_key_value(&m))
+                .or_else(|| sizes.first_key_value());
+            if let Some((&machine, (core, memory))) = chosen {
+                let res = Resources::new(
+                    core.scale(self.reference.cpu_milli),
+                    memory.scale(self.reference.mem_mib),
+                );
+                self.types.insert(vm_type, VmType { res, machine });
+            }
+        }
+        self.reference_machine_type = reference;
+        Ok(())
+    }
+
+    /// The next row of the ordered query, from the reading thread.
+    fn next_row(&mut self) -> Result<Option<Texts<6>>> {
+        loop {
+            if let Some(t) = self.batch.next() {
+                return Ok(Some(t));
+            }
+            let Some(rx) = &self.rx else {
+                return Ok(None);
+            };
+            let message = match rx.recv() {
+                Ok(Msg::Rows(rows)) => {
+                    self.batch = rows.into_iter();
+                    continue;
+                }
+                Ok(Msg::End) => {
+                    self.rx = None;
+                    return Ok(None);
+                }
+                Ok(Msg::Failed(m)) => m,
+                Err(_) => "reading stopped before the end of the table".to_string(),
+            };
+            self.rx = None;
+            return Err(Error::Parse {
+                path: self.path.clone(),
+                message: format!("{REQUESTS}: {message}"),
+            });
+        }
+    }
+
+    /// Parses and converts one request; repairs are counted only for rows
+    /// that pass.
+    fn request(&mut self, line: u64, t: Texts<6>) -> Result<TraceRecord> {
+        let [vm_id, tenant, vm_type, priority, start, end] = t;
+        let at = At {
+            path: &self.path,
+            line,
+            what: format!("{REQUESTS} vmId {}", vm_id.as_deref().unwrap_or("NULL")),
+        };
+        let id = int(&vm_id)
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| at.bad("vmId", &vm_id, "an id ≥ 0"))?;
+        let tenant = tenant.ok_or_else(|| at.bad("tenantId", &None, "an id"))?;
+        let type_id = int(&vm_type).ok_or_else(|| at.bad("vmTypeId", &vm_type, "an integer id"))?;
+        let size = self
+            .types
+            .get(&type_id)
+            .copied()
+            .ok_or_else(|| at.error("vmTypeId", format!("{type_id} is not in {TYPES}")))?;
+        let trace_priority = int(&priority)
+            .filter(|p| matches!(p, 0 | 1))
+            .ok_or_else(|| at.bad("priority", &priority, "0 (high) or 1 (low)"))?;
+        let start_us = days(&start).ok_or_else(|| at.bad("starttime", &start, "days"))?;
+        let end_us = match &end {
+            None => None,
+            Some(_) => Some(days(&end).ok_or_else(|| at.bad("endtime", &end, "days or NULL"))?),
+        };
+        if end_us.is_some_and(|e| e < start_us) {
+            let (s, e) = (show(&start), show(&end));
+            return Err(at.error("endtime", format!("{e} is before starttime {s}")));
+        }
+
+        if start_us < 0 {
+            self.stats.repair("vmRequests.started_before_trace");
+        }
+        if Some(size.machine) != self.reference_machine_type {
+            self.stats.repair("vmRequests.sized_on_other_machine_type");
+        }
+        let start = clamp_us(start_us);
+        let duration = end_us.map(|e| SimDuration(clamp_us(e).saturating_sub(start)));
+        let time = self.time.fix(SimTime(start), &mut self.stats, REQUESTS);
+        let task = TraceTask {
+            key: TaskKey {
+                job: id,
+                stage: 0,
+                index: 0,
+            },
+            job_name: self.name(vm_type.unwrap_or_default()),
+            user: self.name(tenant),
+            priority: vm_priority(trace_priority),
+            trace_priority,
+            request: Request {
+                res: size.res,
+                gpu: GpuRequest::None,
+            },
+            constraints: Vec::new(),
+            max_per_machine: None,
+            duration,
+            after: Vec::new(),
+        };
+        Ok(TraceRecord {
+            time,
+            event: TraceEvent::Submit(Box::new(task)),
+        })
+    }
+
+    fn name(&mut self, text: String) -> Arc<str> {
+        let n = self.names.entry(text);
+        n.or_insert_with_key(|k| Arc::from(k.as_str())).clone()
+    }
+}
+
+impl TraceReader for Reader {
+    fn next_record(&mut self) -> Result<Option<TraceRecord>> {
+        while let Some(t) = self.next_row()? {
+            self.ordinal += 1;
+            self.stats.rows += 1;
+            let parsed = self.request(self.ordinal, t);
+            if let Some(rec) = lenient(parsed, self.lenient, &mut self.stats, REQUESTS)? {
+                return Ok(Some(rec));
+            }
+        }
+        Ok(None)
+    }
+
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+}
+
+/// borgsim priority of the trace's priority (0 high, anything else low).
+pub fn vm_priority(trace_priority: i64) -> Priority {
+    if trace_priority == 0 {
+        HIGH_PRIORITY
+    } else {
+        LOW_PRIORITY
+    }
+}
+
+/// Where a row is, for its errors.
+struct At<'a> {
+    path: &'a Path,
+    line: u64,
+    /// The table and the row's key, e.g. `vmRequests vmId 7`.
+    what: String,
+}
+
+impl At<'_> {
+    fn error(&self, field: &str, message: String) -> Error {
+        Error::Row {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            column: field.to_string(),
+            message: format!("{}: {message}", self.what),
+        }
+    }
+
+    fn bad(&self, field: &str, value: &Option<String>, expected: &str) -> Error {
+        self.error(field, format!("expected {expected}, found {}", show(value)))
+    }
+}
+
+fn show(v: &Option<String>) -> String {
+    v.as_ref()
+        .map_or_else(|| "NULL".to_string(), |s| format!("{s:?}"))
+}
+
+fn int(v: &Option<String>) -> Option<i64> {
+    parse_int(v.as_deref()?.trim().as_bytes())
+}
+
+/// A fraction of a machine, 0 to 1 inclusive.
+fn fraction(v: &Option<String>) -> Option<Decimal> {
+    let d = Decimal::parse(v.as_deref()?.trim().as_bytes())?;
+    // d ≤ 1 ⇔ mantissa ≤ 10^-exp10 (mantissas have at most 30 digits, so a
+    // power of ten that overflows is larger).
+    let at_most_one = match u32::try_from(-i64::from(d.exp10)) {
+        Ok(e) => 10u128.checked_pow(e).is_none_or(|p| d.mantissa <= p),
+        Err(_) => d.mantissa == 0,
+    };
+    at_most_one.then_some(d)
+}
+
+/// Signed fractional days as µs, rounded to the nearest µs.
+fn days(v: &Option<String>) -> Option<i128> {
+    let s = v.as_deref()?.trim();
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let us = i128::from(Decimal::parse(digits.as_bytes())?.scale(US_PER_DAY));
+    Some(if negative { -us } else { us })
+}
+
+/// A signed µs time as a [`SimTime`] count: before 0 becomes 0.
+fn clamp_us(us: i128) -> u64 {
+    u64::try_from(us.max(0)).unwrap_or(u64::MAX)
+}
+
+fn parse_type(path: &Path, line: u64, t: &Texts<5>) -> Result<(i64, i64, (Decimal, Decimal))> {
+    let [id, vm_type, machine, core, memory] = t;
+    let at = At {
+        path,
+        line,
+        what: format!("{TYPES} id {}", id.as_deref().unwrap_or("NULL")),
+    };
+    let vm_type = int(vm_type).ok_or_else(|| at.bad("vmTypeId", vm_type, "an integer id"))?;
+    let machine = int(machine).ok_or_else(|| at.bad("machineId", machine, "an integer id"))?;
+    let share = "a fraction of a machine, 0 to 1";
+    let core = fraction(core).ok_or_else(|| at.bad("core", core, share))?;
+    let memory = fraction(memory).ok_or_else(|| at.bad("memory", memory, share))?;
+    Ok((vm_type, machine, (core, memory)))
+}
+
+fn texts<const N: usize>(row: &rusqlite::Row<'_>) -> rusqlite::Result<Texts<N>> {
+    let mut out: Texts<N> = std::array::from_fn(|_| None);
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = match row.get_ref(i)? {
+            ValueRef::Null => None,
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            ValueRef::Integer(v) => Some(v.to_string()),
+            ValueRef::Real(v) => Some(v.to_string()),
+        };
+    }
+    Ok(out)
+}
+
+fn sql(path: &Path, e: &rusqlite::Error) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        message: format!("cannot read as an SQLite database: {e}"),
+    }
+}
+
+fn invalid(path: &Path, table: &str, e: &rusqlite::Error) -> Error {
+    Error::Invalid {
+        path: path.to_path_buf(),
+        key: table.to_string(),
+        message: format!("not the packing trace's columns: {e}"),
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    std::fs::metadata(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags).map_err(|e| sql(path, &e))
+}
+
+fn require_table(conn: &Connection, path: &Path, table: &str) -> Result<()> {
+    let found: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master \
+             WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|e| sql(path, &e))?;
+    if found == 0 {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            key: table.to_string(),
+            message: format!("no such table: an Azure packing trace has {REQUESTS} and {TYPES}"),
+        });
+    }
+    Ok(())
+}
+
+/// The reading thread: runs the ordered query and sends its rows in
+/// batches, then `End`, or `Failed` if SQLite fails midway. Stops early,
+/// quietly, once the reader is dropped.
+fn stream(conn: Connection, tx: SyncSender<Msg>) {
+    let last = match send_rows(&conn, &tx) {
+        Ok(true) => Msg::End,
+        Ok(false) => return,
+        Err(e) => Msg::Failed(e.to_string()),
+    };
+    // An error here means the reader is gone: nobody is left to tell.
+    let _ = tx.send(last);
+}
+
+/// Sends every row; false if the reader went away first.
+fn send_rows(conn: &Connection, tx: &SyncSender<Msg>) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare(REQUESTS_SQL)?;
+    let mut rows = stmt.query([])?;
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(row) = rows.next()? {
+        batch.push(texts::<6>(row)?);
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(Msg::Rows(full)).is_err() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(batch.is_empty() || tx.send(Msg::Rows(batch)).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Band;
+
+    const TINY: &str = include_str!("../../tests/fixtures/traces/azure/tiny.sql");
+    const DAY: u64 = 86_400_000_000; // µs
+
+    /// A fresh `tiny.sqlite` from the fixture's SQL plus `extra`.
+    fn db(extra: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tiny.sqlite");
+        let conn = Connection::open(&p).unwrap();
+        conn.execute_batch(&format!("{TINY}{extra}")).unwrap();
+        (dir, p)
+    }
+
+    fn open(p: &Path, lenient: bool, select: Select) -> Result<Reader> {
+        let o = ReadOptions {
+            lenient,
+            select,
+            ..ReadOptions::default()
+        };
+        Reader::open(p, &o)
+    }
+
+    /// (vmId, time µs, request, duration µs, priority, trace priority, user)
+    type Vm = (u64, u64, Resources, Option<u64>, Priority, i64, String);
+
+    fn read_all(r: &mut Reader) -> Result<Vec<Vm>> {
+        let mut out = Vec::new();
+        while let Some(TraceRecord { time, event }) = r.next_record()? {
+            let TraceEvent::Submit(t) = event else {
+                panic!("not a submit: {event:?}");
+            };
+            let (p, user) = (t.priority, t.user.to_string());
+            let duration = t.duration.map(|d| d.as_us());
+            let res = t.request.res;
+            out.push((
+                t.key.job,
+                time.as_us(),
+                res,
+                duration,
+                p,
+                t.trace_priority,
+                user,
+            ));
+        }
+        Ok(out)
+    }
+
+    fn has(text: &str, part: &str) {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+
+    #[test]
+    fn units_and_priorities() {
+        assert_eq!(Band::of(vm_priority(0)), Band::Production);
+        assert_eq!(Band::of(vm_priority(1)), Band::BestEffort);
+        let d = |s: &str| days(&Some(s.to_string()));
+        // 0.5 day = 43 200 s; -0.5 day: before collection began.
+        assert_eq!(d("0.5"), Some(43_200_000_000));
+        assert_eq!(d("-0.5"), Some(-43_200_000_000));
+        // Day 2 + 1 s, to 15 digits: 2.00001157407407 × 86.4e9
+        // = 172 800 999 999.99965 → 172 801 000 000 (nearest µs).
+        assert_eq!(d("2.00001157407407"), Some(172_801_000_000));
+        assert_eq!(
+            [d("1.0e-05"), d("--1"), d("x")],
+            [Some(864_000), None, None]
+        );
+        let f = |s: &str| fraction(&Some(s.to_string()));
+        // 1/24 as SQLite prints it: × 48 000 = 2000.0000000000016 → 2000.
+        assert_eq!(f("0.0416666666666667").unwrap().scale(48_000), 2000);
+        // 0.1 × 393 216 MiB = 39 321.6 → 39 322.
+        assert_eq!(f("0.1").unwrap().scale(384 * 1024), 39_322);
+        assert!(f("1.0").is_some() && f("0").is_some());
+        assert!(f("1.0000001").is_none() && f("1e1").is_none() && f("-0.5").is_none());
+    }
+
+    #[test]
+    fn the_fixture_streams_in_start_order_with_every_rule_applied() {
+        let (_dir, p) = db("");
+        let mut r = open(&p, false, Select::All).unwrap();
+        // Machine type 1 offers three VM types, more than 0 (two) or 2 (one).
+        assert_eq!(r.reference_machine_type(), Some(1));
+        let got = read_all(&mut r).unwrap();
+        let res = Resources::new;
+        let t5 = 172_801_000_000; // day 2 + 1 s, as above
+        let want = [
+            // Started at -0.5 day: submitted at 0 with 1.25 days left. Type 1 on
+            // machine type 1: 0.0416666666666667 × 48 000 = 2000 m and
+            // 0.0208333333333333 × 393 216 = 8191.99999999999 → 8192 MiB.
+            (1, 0, res(2000, 8192), Some(DAY + DAY / 4), 120, 0, "10"),
+            // NULL end: no duration. Low → best effort. 0.5 × 48 000, 0.25 × 393 216.
+            (2, 0, res(24_000, 98_304), None, 0, 1, "10"),
+            // 0.5 → 0.75 day. 0.125 × 48 000; 0.1 × 393 216 = 39 321.6 → 39 322.
+            (3, DAY / 2, res(6000, 39_322), Some(DAY / 4), 120, 0, "11"),
+            // Ties VM 3's start, so after it by vmId. Type 4 is only on machine
+            // type 2: 0.25 × 48 000 and 0.0625 × 393 216, counted.
+            (4, DAY / 2, res(12_000, 24_576), Some(0), 0, 1, "12"),
+            // Ends at day 3: 259 200 000 000 − 172 801 000 000 µs.
+            (5, t5, res(2000, 8192), Some(3 * DAY - t5), 120, 0, "11"),
+        ];
+        let want: Vec<Vm> = want
+            .map(|w| (w.0, w.1, w.2, w.3, w.4, w.5, w.6.into()))
+            .into();
+        assert_eq!(got, want);
+        let st = r.stats();
+        assert_eq!(st.rows, 6 + 5); // vmTypes + vmRequests
+        assert_eq!(st.repaired["vmRequests.started_before_trace"], 1);
+        assert_eq!(st.repaired["vmRequests.sized_on_other_machine_type"], 1);
+        assert_eq!(st.rows_skipped(), 0);
+    }
+
+    #[test]
+    fn the_reference_machine_scales_and_machines_only_reads_nothing() {
+        let (_dir, p) = db("");
+        let mut o = ReadOptions::default();
+        let mib = 512 * 1024;
+        o.reference = Some(ReferenceMachine {
+            cpu_milli: 64_000,
+            mem_mib: mib,
+        });
+        // VM 2, type 2: 0.5 × 64 000 = 32 000 m; 0.25 × 524 288 = 131 072 MiB.
+        let got = read_all(&mut Reader::open(&p, &o).unwrap()).unwrap();
+        assert_eq!(got[1].2, Resources::new(32_000, 131_072));
+        let mut r = open(&p, false, Select::MachinesOnly).unwrap();
+        assert_eq!((r.next_record().unwrap(), r.stats().rows), (None, 0));
+    }
+
+    #[test]
+    fn rows_stream_in_batches_and_a_dropped_reader_stops_the_stream() {
+        // 2500 more VMs, one every 86.4 s (0.001 day), over several batches.
+        let (_dir, p) = db("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 \
+            FROM c WHERE x < 2500) INSERT INTO vmRequests SELECT 100 + x, 1, 1, 0, \
+            x / 1000.0, NULL FROM c;");
+        let got = read_all(&mut open(&p, false, Select::All).unwrap()).unwrap();
+        assert_eq!(got.len(), 5 + 2500);
+        assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert_eq!(got.last().map(|g| (g.0, g.1)), Some((2600, 5 * DAY / 2)));
+        let mut r = open(&p, false, Select::All).unwrap();
+        assert!(r.next_record().unwrap().is_some());
+        drop(r); // the reading thread's next send fails, and it ends
+    }
+
+    #[test]
+    fn a_bad_value_names_file_row_table_vm_and_field() {
+        // Text sorts after numbers: the 6th row of the ordered query.
+        let (_dir, p) = db("INSERT INTO vmRequests VALUES (9, 13, 1, 0, 'abc', 1.0);");
+        let err = read_all(&mut open(&p, false, Select::All).unwrap()).unwrap_err();
+        has(
+            &err.to_string(),
+            "tiny.sqlite:6: starttime: vmRequests vmId 9: ",
+        );
+        has(&err.to_string(), "found \"abc\"");
+        assert_eq!(err.exit_code(), 2);
+        // A bad vmTypes row fails at open, named by its id.
+        let (_dir, p) = db("INSERT INTO vmTypes VALUES (7, 5, 1, 0.1, NULL, 0, 0, 0);");
+        let err = open(&p, false, Select::All).err().unwrap().to_string();
+        has(
+            &err,
+            "tiny.sqlite:7: memory: vmTypes id 7: expected a fraction",
+        );
+    }
+
+    #[test]
+    fn lenient_mode_skips_bad_rows_by_table_and_field() {
+        let (_dir, p) = db("
+            INSERT INTO vmTypes VALUES (7, 5, 1, 1.5, 0.1, 0, 0, 0);  -- core > 1
+            INSERT INTO vmTypes VALUES (8, 2, 1, 0.9, 0.9, 0, 0, 0);  -- duplicate: ignored
+            INSERT INTO vmRequests VALUES (10, 13, 5, 0, 1.0, 2.0);   -- type 5 skipped
+            INSERT INTO vmRequests VALUES (11, 13, 1, 2, 1.0, 2.0);   -- priority 2
+            INSERT INTO vmRequests VALUES (12, 13, 1, 0, 1.0, 0.5);   -- ends first
+            INSERT INTO vmRequests VALUES (13, 13, 99, 0, 1.0, 2.0);  -- no type 99
+            INSERT INTO vmRequests VALUES (14, NULL, 1, 0, 1.0, 2.0); -- no tenant
+            INSERT INTO vmRequests VALUES (-3, 13, 1, 0, 1.0, 2.0);   -- negative id");
+        let mut r = open(&p, true, Select::All).unwrap();
+        let got = read_all(&mut r).unwrap();
+        let ids: Vec<u64> = got.iter().map(|g| g.0).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+        assert_eq!(got[1].2.cpu_milli, 24_000); // type 2's first size (0.5), not 0.9
+        let st = r.stats();
+        assert_eq!((st.rows, st.repaired["vmTypes.duplicate"]), (8 + 11, 1));
+        let skipped: Vec<(&str, u64)> = st.skipped.iter().map(|(k, &n)| (&**k, n)).collect();
+        let want = [
+            ("vmRequests.endtime", 1),
+            ("vmRequests.priority", 1),
+            ("vmRequests.tenantId", 1),
+            ("vmRequests.vmId", 1),
+            ("vmRequests.vmTypeId", 2), // 5 (its row skipped) and 99
+            ("vmTypes.core", 1),
+        ];
+        assert_eq!(skipped, want);
+    }
+
+    #[test]
+    fn files_that_are_not_packing_traces_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("types-only.sqlite");
+        let conn = Connection::open(&p).unwrap();
+        conn.execute_batch("CREATE TABLE vmTypes (id);").unwrap();
+        let e = open(&p, false, Select::All).err().unwrap();
+        assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
+        has(
+            &e.to_string(),
+            "types-only.sqlite: vmRequests: no such table",
+        );
+        conn.execute_batch("CREATE TABLE vmRequests (vmId);")
+            .unwrap();
+        let e = open(&p, false, Select::All).err().unwrap().to_string();
+        has(&e, "types-only.sqlite: vmRequests: ");
+        has(&e, "tenantId");
+        let p = dir.path().join("text.sqlite");
+        std::fs::write(&p, "vmId,starttime\n1,0.5\n".repeat(100)).unwrap();
+        let e = open(&p, false, Select::All).err().unwrap();
+        assert!(
+            matches!(&e, Error::Parse { path, .. } if path == &p),
+            "{e:?}"
+        );
+        let e = open(&dir.path().join("none.sqlite"), false, Select::All).err();
+        assert!(matches!(e, Some(Error::Read { .. })), "{e:?}");
+    }
+}

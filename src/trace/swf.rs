@@ -1,0 +1,606 @@
+//! The Standard Workload Format (SWF) v2.2 of the Parallel Workloads Archive.
+//!
+//! # Format
+//! One job per line, 18 fields separated by whitespace. A field a log does
+//! not know is `-1`. Lines starting with `;` are comments; those at the top
+//! of a file are header comments such as `; MaxProcs: 128`. Lines are meant
+//! to be sorted by submit time. The standard allows decimal values in the
+//! time fields, so times are read as exact decimals; the other fields used
+//! are integers.
+//!
+//! # Columns used (numbered from 1, as the standard does)
+//! | # | field | becomes |
+//! |---|-------|---------|
+//! | 1 | job number | [`TaskKey::job`] (stage 0, index 0) |
+//! | 2 | submit time, s | the record's time |
+//! | 4 | run time, s | the task's duration |
+//! | 5 | allocated processors | CPU, when field 8 is unknown |
+//! | 7 | used memory, KB per processor | memory, when field 10 is unknown |
+//! | 8 | requested processors | CPU |
+//! | 9 | requested time, s | duration, when field 4 is unknown |
+//! | 10 | requested memory, KB per processor | memory |
+//! | 12 | user id | [`TraceTask::user`] (the number as text) |
+//! | 14 | executable (application) number | [`TraceTask::job_name`] (as text) |
+//! | 15 | queue number | priority |
+//!
+//! The others are not read, and so not checked: wait time (the simulator
+//! does its own waiting), average CPU time, status, group, partition, and
+//! the preceding job and think time (dependencies between jobs, which
+//! borgsim's records do not carry).
+//!
+//! # Rules
+//! - **One job, one task.** An SWF job is a rigid parallel job: all its
+//!   processors start together. Splitting it into one task per processor
+//!   would let the simulator start part of a job, so it stays one task of
+//!   `processors × 1000` milli-cores. A job wider than the cell's largest
+//!   machine can never be placed; [`Reader::header_max_procs`] and
+//!   [`Reader::header_max_nodes`] let a scenario size a cell that fits.
+//! - **Processors**: requested (8) if positive, else allocated (5) if
+//!   positive. `-1` and `0` both mean "not given"; if neither is given the
+//!   row is bad (it asks for nothing a scheduler could place).
+//! - **Memory**: requested (10) if positive, else used (7) if positive, else
+//!   0 MiB: many logs record no memory, and such jobs are placed by CPU
+//!   alone. KB are KiB (1024 bytes, as the archive's logs are converted).
+//!   MiB = ⌈KB per processor × processors / 1024⌉, rounded up so that a job
+//!   never asks for less than it used.
+//! - **Times**: seconds → µs by exact decimal arithmetic (to the nearest
+//!   µs). A submit time earlier than the line before it (SWF files are
+//!   sorted, but not always) is moved to that time and counted as
+//!   `jobs.time_went_back`, so the stream stays ordered.
+//! - **Duration**: run time (4) when known. A run time of 0 means the job
+//!   ran for under half a second (the standard's rounding): it stays a
+//!   zero-length task, which passes through the scheduler and frees its
+//!   resources at once. A run time of `-1` falls back to the requested time
+//!   (9), the user's bound on the run, counted as
+//!   `jobs.run_time_from_requested` because it overstates the load; if that
+//!   is `-1` too the row is bad, since the job's length is unknowable.
+//! - **Priority**: by queue (15). Queue 0 is interactive by the standard's
+//!   convention: someone waits on it, the latency-sensitive work Borg calls
+//!   production, so priority [`INTERACTIVE_PRIORITY`] (production band).
+//!   Every other queue, and an unknown one, is batch work:
+//!   [`BATCH_PRIORITY`] (batch band). [`TraceTask::trace_priority`] keeps
+//!   the queue number.
+//! - **Status**: failed (0) and cancelled (5) jobs are submitted like
+//!   completed ones, with the run time the log gives: in the logged system
+//!   they held their processors for that long.
+//! - **No machines.** SWF describes jobs only; the cell comes from the
+//!   scenario, so with [`Select::MachinesOnly`] the reader yields nothing.
+//!   [`ReadOptions::reference`] is not used: SWF units are absolute.
+//! - **Bad rows** fail with file, line, field and value; in lenient mode
+//!   they are skipped and counted under `jobs.<field>` (`jobs.-` for a line
+//!   with fewer than 18 fields).
+
+use super::input::{open_file, parse_int, CsvLayout, CsvRows, Decimal, Row};
+use super::{
+    lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceReader,
+    TraceRecord, TraceTask,
+};
+use crate::cell::resources::{GpuRequest, Request, Resources};
+use crate::error::{Error, Result};
+use crate::time::{SimDuration, SimTime, US_PER_S};
+use crate::workload::Priority;
+use rustc_hash::FxHashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The table name used in [`ReadStats`] keys.
+const TABLE: &str = "jobs";
+/// Fields in an SWF v2.2 job line.
+const FIELDS: usize = 18;
+
+/// Priority of a job from queue 0, the interactive queue: the lowest
+/// production priority.
+pub const INTERACTIVE_PRIORITY: Priority = 120;
+/// Priority of a job from any other queue: the lowest batch priority.
+pub const BATCH_PRIORITY: Priority = 100;
+
+/// Field positions, 0-based (the standard numbers them from 1).
+mod col {
+    pub const JOB: usize = 0;
+    pub const SUBMIT: usize = 1;
+    pub const RUN: usize = 3;
+    pub const ALLOC_PROCS: usize = 4;
+    pub const USED_MEM: usize = 6;
+    pub const REQ_PROCS: usize = 7;
+    pub const REQ_TIME: usize = 8;
+    pub const REQ_MEM: usize = 9;
+    pub const USER: usize = 11;
+    pub const EXE: usize = 13;
+    pub const QUEUE: usize = 14;
+}
+
+/// Reads SWF files (plain or `.gz`, several parts in order) as one stream.
+pub struct Reader {
+    rows: CsvRows,
+    lenient: bool,
+    machines_only: bool,
+    stats: ReadStats,
+    time: Monotone,
+    max_procs: Option<u64>,
+    max_nodes: Option<u64>,
+    /// Users and executables, as text, shared by their jobs.
+    names: FxHashMap<i64, Arc<str>>,
+}
+
+/// One job line, parsed and converted.
+#[derive(Debug, PartialEq, Eq)]
+struct Job {
+    number: u64,
+    submit_us: u64,
+    duration_us: u64,
+    /// The run time was unknown and the requested time was used.
+    from_requested: bool,
+    cpu_milli: u64,
+    mem_mib: u64,
+    user: i64,
+    exe: i64,
+    queue: i64,
+}
+
+impl Reader {
+    /// Opens `files`, read in the order given. The header comments at the top
+    /// of each file are read here; a file that cannot be opened fails now.
+    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
+        let mut max_procs = None;
+        let mut max_nodes = None;
+        for f in files {
+            let h = read_header(f)?;
+            max_procs = max_procs.max(h.max_procs);
+            max_nodes = max_nodes.max(h.max_nodes);
+        }
+        let layout = CsvLayout {
+            header: false,
+            delimiter: b' ',
+            comment: Some(b';'),
+            whitespace: true,
+        };
+        Ok(Reader {
+            rows: CsvRows::new(files.to_vec(), layout),
+            lenient: opts.lenient,
+            machines_only: opts.select == Select::MachinesOnly,
+            stats: ReadStats::default(),
+            time: Monotone::default(),
+            max_procs,
+            max_nodes,
+            names: FxHashMap::default(),
+        })
+    }
+
+    /// `; MaxProcs:` from the header comments (the largest over the files):
+    /// the processors of the logged machine.
+    pub fn header_max_procs(&self) -> Option<u64> {
+        self.max_procs
+    }
+
+    /// `; MaxNodes:` from the header comments (the largest over the files):
+    /// the nodes of the logged machine (`MaxProcs / MaxNodes` per node).
+    pub fn header_max_nodes(&self) -> Option<u64> {
+        self.max_nodes
+    }
+
+    fn name(&mut self, id: i64) -> Arc<str> {
+        self.names
+            .entry(id)
+            .or_insert_with(|| Arc::from(id.to_string()))
+            .clone()
+    }
+
+    fn record(&mut self, job: Job) -> TraceRecord {
+        if job.from_requested {
+            self.stats.repair("jobs.run_time_from_requested");
+        }
+        let time = self
+            .time
+            .fix(SimTime(job.submit_us), &mut self.stats, TABLE);
+        let task = TraceTask {
+            key: TaskKey {
+                job: job.number,
+                stage: 0,
+                index: 0,
+            },
+            job_name: self.name(job.exe),
+            user: self.name(job.user),
+            priority: queue_priority(job.queue),
+            trace_priority: job.queue,
+            request: Request {
+                res: Resources::new(job.cpu_milli, job.mem_mib),
+                gpu: GpuRequest::None,
+            },
+            constraints: Vec::new(),
+            max_per_machine: None,
+            duration: Some(SimDuration(job.duration_us)),
+            after: Vec::new(),
+        };
+        TraceRecord {
+            time,
+            event: TraceEvent::Submit(Box::new(task)),
+        }
+    }
+}
+
+impl TraceReader for Reader {
+    fn next_record(&mut self) -> Result<Option<TraceRecord>> {
+        if self.machines_only {
+            return Ok(None);
+        }
+        while self.rows.advance()? {
+            self.stats.rows += 1;
+            let parsed = parse_job(&self.rows.row());
+            if let Some(job) = lenient(parsed, self.lenient, &mut self.stats, TABLE)? {
+                return Ok(Some(self.record(job)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+}
+
+/// The priority of a job from `queue` (`-1`: unknown).
+pub fn queue_priority(queue: i64) -> Priority {
+    if queue == 0 {
+        INTERACTIVE_PRIORITY
+    } else {
+        BATCH_PRIORITY
+    }
+}
+
+/// MiB for `kb_per_proc` KiB on each of `procs` processors, rounded up;
+/// `None` if it overflows.
+fn mem_mib(kb_per_proc: u64, procs: u64) -> Option<u64> {
+    let kb = u128::from(kb_per_proc) * u128::from(procs);
+    u64::try_from(kb.div_ceil(1024)).ok()
+}
+
+fn parse_job(row: &Row<'_>) -> Result<Job> {
+    row.expect_fields(FIELDS, "an SWF v2.2 job line")?;
+    let number = row.uint(col::JOB, "job_number")?;
+    let submit_us = secs(row, col::SUBMIT, "submit_time")?
+        .ok_or_else(|| row.error("submit_time", "is unknown (-1)".into()))?;
+
+    let (duration_us, from_requested) = match secs(row, col::RUN, "run_time")? {
+        Some(us) => (us, false),
+        None => match secs(row, col::REQ_TIME, "requested_time")? {
+            Some(us) => (us, true),
+            None => {
+                return Err(row.error(
+                    "run_time",
+                    "is unknown (-1), and so is the requested time".into(),
+                ))
+            }
+        },
+    };
+
+    let given = |v: Option<i64>| v.filter(|&x| x > 0).map(|x| x as u64);
+    let req_procs = known(row, col::REQ_PROCS, "requested_processors")?;
+    let alloc_procs = known(row, col::ALLOC_PROCS, "allocated_processors")?;
+    let procs = given(req_procs).or(given(alloc_procs)).ok_or_else(|| {
+        row.error(
+            "requested_processors",
+            format!(
+                "neither the requested ({}) nor the allocated ({}) processors are given",
+                show(req_procs),
+                show(alloc_procs)
+            ),
+        )
+    })?;
+    let cpu_milli = procs
+        .checked_mul(1000)
+        .ok_or_else(|| row.error("requested_processors", format!("{procs} is too many")))?;
+
+    let req_mem = given(known(row, col::REQ_MEM, "requested_memory")?);
+    let used_mem = given(known(row, col::USED_MEM, "used_memory")?);
+    let (kb, mem_field) = match (req_mem, used_mem) {
+        (Some(kb), _) => (kb, "requested_memory"),
+        (None, Some(kb)) => (kb, "used_memory"),
+        (None, None) => (0, "requested_memory"),
+    };
+    let mem_mib = mem_mib(kb, procs).ok_or_else(|| {
+        row.error(
+            mem_field,
+            format!("{kb} KB on each of {procs} processors is too much"),
+        )
+    })?;
+
+    Ok(Job {
+        number,
+        submit_us,
+        duration_us,
+        from_requested,
+        cpu_milli,
+        mem_mib,
+        user: known(row, col::USER, "user_id")?.unwrap_or(-1),
+        exe: known(row, col::EXE, "executable_number")?.unwrap_or(-1),
+        queue: known(row, col::QUEUE, "queue_number")?.unwrap_or(-1),
+    })
+}
+
+fn show(v: Option<i64>) -> String {
+    v.map_or_else(|| "-1".to_string(), |x| x.to_string())
+}
+
+fn bad(row: &Row<'_>, i: usize, name: &str, expected: &str) -> Error {
+    let v = String::from_utf8_lossy(row.raw(i));
+    row.error(name, format!("expected {expected}, found {v:?}"))
+}
+
+/// An integer field: `None` for `-1` (unknown); other negatives are bad.
+fn known(row: &Row<'_>, i: usize, name: &str) -> Result<Option<i64>> {
+    match parse_int(row.raw(i).trim_ascii()) {
+        Some(-1) => Ok(None),
+        Some(v) if v >= 0 => Ok(Some(v)),
+        _ => Err(bad(row, i, name, "an integer ≥ 0, or -1 for unknown")),
+    }
+}
+
+/// A time field in seconds (integer or decimal) as µs, rounded to the
+/// nearest µs: `None` for `-1` (unknown).
+fn secs(row: &Row<'_>, i: usize, name: &str) -> Result<Option<u64>> {
+    let f = row.raw(i).trim_ascii();
+    if parse_int(f) == Some(-1) {
+        return Ok(None);
+    }
+    Decimal::parse(f)
+        .map(|d| Some(d.scale(US_PER_S)))
+        .ok_or_else(|| bad(row, i, name, "seconds ≥ 0, or -1 for unknown"))
+}
+
+/// What the header comments of one file say.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Header {
+    max_procs: Option<u64>,
+    max_nodes: Option<u64>,
+}
+
+/// Reads the comment lines at the top of `path`, up to its first job line.
+/// A header value that is not a positive integer is ignored: header
+/// comments are free text, and a scenario can name the cell's size itself.
+fn read_header(path: &Path) -> Result<Header> {
+    let mut r = BufReader::new(open_file(path)?);
+    let mut h = Header::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(h);
+        }
+        let t = line.trim_ascii();
+        if t.is_empty() {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix(b";") else {
+            return Ok(h);
+        };
+        let Some(colon) = comment.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        let (key, value) = (comment[..colon].trim_ascii(), &comment[colon + 1..]);
+        let number = value
+            .split(|c| c.is_ascii_whitespace())
+            .find(|w| !w.is_empty())
+            .and_then(parse_int)
+            .filter(|&v| v > 0)
+            .map(|v| v as u64);
+        if key.eq_ignore_ascii_case(b"MaxProcs") {
+            h.max_procs = number;
+        } else if key.eq_ignore_ascii_case(b"MaxNodes") {
+            h.max_nodes = number;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Band;
+
+    fn fixture() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/swf/tiny.swf")
+    }
+
+    fn read_all(r: &mut Reader) -> Result<Vec<TraceRecord>> {
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    fn task(rec: &TraceRecord) -> &TraceTask {
+        match &rec.event {
+            TraceEvent::Submit(t) => t,
+            other => panic!("expected a submit, got {other:?}"),
+        }
+    }
+
+    /// Writes `lines` after a one-line header into a temp file.
+    fn swf(dir: &tempfile::TempDir, lines: &str) -> PathBuf {
+        let p = dir.path().join("bad.swf");
+        std::fs::write(&p, format!("; MaxProcs: 8\n{lines}")).unwrap();
+        p
+    }
+
+    const GOOD: &str = "7 0 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1\n";
+
+    #[test]
+    fn queue_zero_is_production_and_the_rest_batch() {
+        assert_eq!(Band::of(queue_priority(0)), Band::Production);
+        assert_eq!(Band::of(queue_priority(1)), Band::Batch);
+        assert_eq!(Band::of(queue_priority(7)), Band::Batch);
+        // Unknown queue (-1): batch, the common case in the archive.
+        assert_eq!(Band::of(queue_priority(-1)), Band::Batch);
+        assert_eq!(INTERACTIVE_PRIORITY, Band::Production.default_priority());
+        assert_eq!(BATCH_PRIORITY, Band::Batch.default_priority());
+    }
+
+    #[test]
+    fn memory_is_kib_per_processor_rounded_up_to_mib() {
+        // 1024 KB × 4 processors = 4096 KB = 4 MiB exactly.
+        assert_eq!(mem_mib(1024, 4), Some(4));
+        // 500 KB × 8 = 4000 KB = 3.906 MiB → 4.
+        assert_eq!(mem_mib(500, 8), Some(4));
+        // 1 KB × 1 = 1/1024 MiB → 1: a request never rounds down to nothing.
+        assert_eq!(mem_mib(1, 1), Some(1));
+        assert_eq!(mem_mib(0, 16), Some(0));
+        // u64::MAX KB × 2048 processors = 2 × u64::MAX MiB: does not fit.
+        assert_eq!(mem_mib(u64::MAX, 2048), None);
+    }
+
+    #[test]
+    fn the_fixture_reads_in_order_with_every_rule_applied() {
+        let mut r = Reader::open(&[fixture()], &ReadOptions::default()).unwrap();
+        assert_eq!(
+            (r.header_max_procs(), r.header_max_nodes()),
+            (Some(16), Some(4))
+        );
+        let recs = read_all(&mut r).unwrap();
+        let s = 1_000_000; // µs per second
+                           // (job, time µs, cpu milli, mem MiB, duration µs, priority, queue)
+        let want = [
+            // 4 requested processors → 4000 m; 1024 KB × 4 = 4 MiB; queue 1 → batch.
+            (1, 0, 4000, 4, 100 * s, 100, 1),
+            // Requested processors -1 → allocated 2; requested memory -1 →
+            // used 2048 KB × 2 = 4 MiB; queue 0 → production.
+            (2, 10 * s, 2000, 4, 30 * s, 120, 0),
+            // Cancelled (status 5), still submitted. 500 KB × 8 = 3.9 MiB → 4;
+            // run time -1 → requested 500 s.
+            (3, 20 * s, 8000, 4, 500 * s, 100, 1),
+            // Submitted at 15 s, after job 3 at 20 s: held at 20 s. Run time 0
+            // stays 0; no memory given → 0 MiB; queue -1 → batch.
+            (4, 20 * s, 1000, 0, 0, 100, -1),
+            // 1000 KB × 16 = 15.6 MiB → 16; queue 2 → batch.
+            (5, 40 * s, 16_000, 16, 3600 * s, 100, 2),
+            // Decimal times: 41.5 s, 1.25 s. 300 KB × 3 = 0.88 MiB → 1.
+            (6, 41_500_000, 3000, 1, 1_250_000, 120, 0),
+        ];
+        let got: Vec<_> = recs
+            .iter()
+            .map(|rec| {
+                let t = task(rec);
+                (
+                    t.key.job,
+                    rec.time.as_us(),
+                    t.request.res.cpu_milli,
+                    t.request.res.mem_mib,
+                    t.duration.map(|d| d.as_us()).unwrap(),
+                    t.priority,
+                    t.trace_priority,
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+        let first = task(&recs[0]);
+        assert_eq!((&*first.user, &*first.job_name), ("1", "1"));
+        assert_eq!((first.key.stage, first.key.index), (0, 0));
+        let st = r.stats();
+        assert_eq!(st.rows, 6);
+        assert_eq!(st.repaired["jobs.time_went_back"], 1);
+        assert_eq!(st.repaired["jobs.run_time_from_requested"], 1);
+        assert_eq!(st.rows_skipped(), 0);
+    }
+
+    #[test]
+    fn machines_only_yields_nothing_but_keeps_the_header() {
+        let opts = ReadOptions {
+            select: Select::MachinesOnly,
+            ..ReadOptions::default()
+        };
+        let mut r = Reader::open(&[fixture()], &opts).unwrap();
+        assert_eq!(r.next_record().unwrap(), None);
+        assert_eq!(r.header_max_procs(), Some(16));
+        assert_eq!(r.stats().rows, 0);
+    }
+
+    #[test]
+    fn a_bad_value_names_file_line_field_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = swf(&dir, "1 abc 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1\n");
+        let mut r = Reader::open(&[p], &ReadOptions::default()).unwrap();
+        let msg = r.next_record().unwrap_err().to_string();
+        assert!(msg.contains("bad.swf:2: submit_time:"), "{msg}");
+        assert!(msg.contains("\"abc\""), "{msg}");
+    }
+
+    #[test]
+    fn lenient_mode_skips_bad_rows_by_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [
+            "1 abc 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1", // submit_time
+            "2 0 0 10 -1 -1 -1 -1 20 -1 1 1 1 1 1 1 -1 -1", // no processors
+            "3 0 0 -1 1 -1 -1 1 -1 -1 1 1 1 1 1 1 -1 -1",   // no duration
+            "4 0 0 10 1 -1 -7 1 20 -1 1 1 1 1 1 1 -1 -1",   // used_memory -7
+            "5 0 0 10 1",                                   // short line
+        ];
+        let p = swf(&dir, &format!("{}\n{GOOD}", lines.join("\n")));
+        let opts = ReadOptions {
+            lenient: true,
+            ..ReadOptions::default()
+        };
+        let mut r = Reader::open(&[p], &opts).unwrap();
+        let recs = read_all(&mut r).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(task(&recs[0]).key.job, 7);
+        let st = r.stats();
+        assert_eq!(st.rows, 6);
+        for reason in [
+            "jobs.submit_time",
+            "jobs.requested_processors",
+            "jobs.run_time",
+            "jobs.used_memory",
+            "jobs.-",
+        ] {
+            assert_eq!(st.skipped.get(reason), Some(&1), "{reason}: {st:?}");
+        }
+    }
+
+    #[test]
+    fn duration_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        // Run time -1 and requested time -1: the length is unknowable.
+        let p = swf(&dir, "1 0 0 -1 1 -1 -1 1 -1 -1 1 1 1 1 1 1 -1 -1\n");
+        let err = Reader::open(&[p], &ReadOptions::default())
+            .unwrap()
+            .next_record()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":2: run_time: is unknown"), "{err}");
+        // Processors -1 and 0: nothing to place.
+        let p = swf(&dir, "1 0 0 5 0 -1 -1 -1 -1 -1 1 1 1 1 1 1 -1 -1\n");
+        let err = Reader::open(&[p], &ReadOptions::default())
+            .unwrap()
+            .next_record()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("requested_processors: neither the requested (-1) nor the allocated (0)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn header_values_that_are_not_numbers_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.swf");
+        let text = format!(";MaxNodes:  32 nodes\n;  MaxProcs: lots\n\n{GOOD}; MaxProcs: 9\n");
+        std::fs::write(&p, text).unwrap();
+        // Only the comments before the first job line are the header.
+        assert_eq!(
+            read_header(&p).unwrap(),
+            Header {
+                max_procs: None,
+                max_nodes: Some(32)
+            }
+        );
+        let missing = dir.path().join("missing.swf");
+        assert!(Reader::open(&[missing], &ReadOptions::default()).is_err());
+    }
+}
