@@ -22,6 +22,7 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod google2019;
 pub mod input;
 
 use crate::cell::attrs::ConstraintOp;
@@ -43,6 +44,9 @@ pub enum TraceFormat {
     Google2011,
     /// Alibaba cluster-trace-gpu-v2023 ("openb"): node list + pod list.
     Openb,
+    /// Google ClusterData2019: machine_events, collection_events,
+    /// instance_events as exported from BigQuery (JSON lines or CSV).
+    Google2019,
 }
 
 impl TraceFormat {
@@ -50,6 +54,7 @@ impl TraceFormat {
         match self {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
+            TraceFormat::Google2019 => "google2019",
         }
     }
 }
