@@ -22,6 +22,7 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod alibaba2018;
 pub mod google2019;
 pub mod input;
 
@@ -47,6 +48,9 @@ pub enum TraceFormat {
     /// Google ClusterData2019: machine_events, collection_events,
     /// instance_events as exported from BigQuery (JSON lines or CSV).
     Google2019,
+    /// Alibaba cluster-trace-v2018: machine_meta, container_meta, batch_task
+    /// (headerless CSV).
+    Alibaba2018,
 }
 
 impl TraceFormat {
@@ -55,6 +59,7 @@ impl TraceFormat {
             TraceFormat::Google2011 => "google2011",
             TraceFormat::Openb => "openb",
             TraceFormat::Google2019 => "google2019",
+            TraceFormat::Alibaba2018 => "alibaba2018",
         }
     }
 }
