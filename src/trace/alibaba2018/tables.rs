@@ -107,7 +107,7 @@ fn seconds(row: &Row<'_>, i: usize, name: &str) -> Result<SimTime> {
 }
 
 /// A value on the trace's 0–100 scale; −1 and 101 mark invalid values.
-fn percent(row: &Row<'_>, i: usize, name: &str) -> Result<Decimal> {
+pub(super) fn percent(row: &Row<'_>, i: usize, name: &str) -> Result<Decimal> {
     let d = row.decimal(i, name)?;
     let at_most_100 = if d.exp10 >= 0 {
         10u128
@@ -117,7 +117,8 @@ fn percent(row: &Row<'_>, i: usize, name: &str) -> Result<Decimal> {
     } else {
         10u128
             .checked_pow((-d.exp10) as u32)
-            .is_none_or(|p| d.mantissa <= 100 * p)
+            .and_then(|p| p.checked_mul(100))
+            .is_none_or(|limit| d.mantissa <= limit)
     };
     if !at_most_100 {
         let v = String::from_utf8_lossy(row.raw(i));

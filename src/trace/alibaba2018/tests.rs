@@ -369,3 +369,78 @@ fn files_are_told_apart_by_name() {
         .to_string();
     assert!(err.contains("names none of"), "{err}");
 }
+
+#[test]
+fn the_0_to_100_scale_is_checked_exactly() {
+    let check = |v: &str| {
+        let mut rec = csv::ByteRecord::new();
+        rec.push_field(v.as_bytes());
+        let row = crate::trace::input::Row {
+            path: Path::new("t.csv"),
+            line: 1,
+            rec: &rec,
+        };
+        tables::percent(&row, 0, "mem_size").is_ok()
+    };
+    for ok in ["0", "100", "100.000", "1e2", "99.9999999", "1e-50", ".5"] {
+        assert!(check(ok), "{ok}");
+    }
+    for bad in ["101", "-1", "100.0000001", "1.000001e2", "1e30", "x", ""] {
+        assert!(!check(bad), "{bad}");
+    }
+}
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &[
+        "m_1",
+        "m_2",
+        "c_1",
+        "app_3",
+        "j_4",
+        "M5_3_4",
+        "task_x",
+        "R2_",
+        "-1",
+        "101",
+        "100",
+        "0.5",
+        "",
+        "1e30",
+        "0",
+        "USING",
+        "IMPORT_INSTALLING",
+        "9223372036854775807",
+        "18446744073709551616",
+        "\"a,b\"",
+        "\"",
+        "4294967296",
+    ];
+
+    fn lines() -> impl Strategy<Value = String> {
+        let row =
+            prop::collection::vec(prop::sample::select(FIELDS), 0..11).prop_map(|f| f.join(","));
+        prop::collection::vec(row, 0..8).prop_map(|rows| rows.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_rows_give_records_or_errors(m in lines(), c in lines(), b in lines()) {
+            let dir = tempfile::tempdir().unwrap();
+            let files = [
+                write(dir.path(), "machine_meta.csv", &m),
+                write(dir.path(), "container_meta.csv", &c),
+                write(dir.path(), "batch_task.csv", &b),
+            ];
+            for lenient in [false, true] {
+                let opts = ReadOptions { lenient, ..ReadOptions::default() };
+                if let Ok((recs, _)) = read_all(&files, &opts) {
+                    prop_assert!(recs.windows(2).all(|w| w[0].time <= w[1].time));
+                }
+            }
+        }
+    }
+}

@@ -510,3 +510,81 @@ fn relations_parse_from_codes_and_names() {
     assert_eq!(Relation::parse("4"), Some(Relation::Ordered));
     assert_eq!(Relation::parse("8"), None);
 }
+
+mod no_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "time",
+        "type",
+        "machine_id",
+        "collection_id",
+        "instance_index",
+        "priority",
+        "alloc_collection_id",
+        "max_per_machine",
+        "user",
+        "collection_name",
+        "switch_id",
+        "platform_id",
+        "capacity",
+        "resource_request",
+        "constraint",
+    ];
+    const VALUES: &[&str] = &[
+        "\"0\"",
+        "0",
+        "1",
+        "3",
+        "6",
+        "10",
+        "11",
+        "-1",
+        "0.5",
+        "1e400",
+        "1e-400",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "9223372036854775807",
+        "\"9223372036854775808\"",
+        "{\"cpus\":0.5,\"memory\":\"0.25\"}",
+        "{\"cpus\":-1}",
+        "[{\"name\":\"a\",\"value\":\"b\",\"relation\":3}]",
+        "[{\"relation\":9}]",
+        "[1]",
+        "\"[{\\\"name\\\":\\\"a\\\",\\\"relation\\\":0}]\"",
+    ];
+
+    fn lines() -> impl Strategy<Value = String> {
+        let pair = (prop::sample::select(KEYS), prop::sample::select(VALUES));
+        let obj = prop::collection::vec(pair, 0..12).prop_map(|kv| {
+            let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            format!("{{{}}}", body.join(","))
+        });
+        let junk = "[ -~]{0,30}";
+        let line = prop_oneof![4 => obj, 1 => junk];
+        prop::collection::vec(line, 0..8).prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_rows_give_records_or_errors(m in lines(), c in lines(), i in lines()) {
+            let dir = tempfile::tempdir().unwrap();
+            let files = [
+                write(dir.path(), "machine_events.json", &m),
+                write(dir.path(), "collection_events.json", &c),
+                write(dir.path(), "instance_events.json", &i),
+            ];
+            for lenient in [false, true] {
+                let opts = ReadOptions { lenient, ..ReadOptions::default() };
+                if let Ok((recs, _)) = read_all(&files, &opts) {
+                    prop_assert!(recs.windows(2).all(|w| w[0].time <= w[1].time));
+                }
+            }
+        }
+    }
+}
