@@ -22,8 +22,10 @@
 //!   goes back within a file, an event after the trace's end) are repaired by
 //!   a documented rule and counted in [`ReadStats::repaired`], in both modes.
 
+pub mod alibaba2018;
 pub mod azure;
 pub mod google2011;
+pub mod google2019;
 pub mod input;
 pub mod inspect;
 pub mod native;
@@ -60,6 +62,12 @@ pub enum TraceFormat {
     /// Azure packing trace 2020: one SQLite file with tables vmRequests
     /// and vmTypes.
     Azure,
+    /// Google ClusterData2019: machine_events, collection_events,
+    /// instance_events as exported from BigQuery (JSON lines or CSV).
+    Google2019,
+    /// Alibaba cluster-trace-v2018: machine_meta, container_meta, batch_task
+    /// (headerless CSV).
+    Alibaba2018,
 }
 
 impl TraceFormat {
@@ -70,6 +78,8 @@ impl TraceFormat {
             TraceFormat::Native => "native",
             TraceFormat::Swf => "swf",
             TraceFormat::Azure => "azure",
+            TraceFormat::Google2019 => "google2019",
+            TraceFormat::Alibaba2018 => "alibaba2018",
         }
     }
 }
@@ -307,6 +317,8 @@ pub fn open(
         TraceFormat::Google2011 => Box::new(google2011::Reader::open(files, opts)?),
         TraceFormat::Openb => Box::new(openb::Reader::open(files, opts)?),
         TraceFormat::Native => Box::new(native::Reader::open(files, opts)?),
+        TraceFormat::Google2019 => Box::new(google2019::Reader::open(files, opts)?),
+        TraceFormat::Alibaba2018 => Box::new(alibaba2018::Reader::open(files, opts)?),
         TraceFormat::Swf => Box::new(swf::Reader::open(files, opts)?),
         TraceFormat::Azure => match files {
             [one] => Box::new(azure::Reader::open(one, opts)?),
