@@ -9,6 +9,7 @@ mod hand_worked;
 mod policies;
 mod properties;
 mod techniques;
+mod trace_cli;
 mod trace_replay;
 
 use std::path::{Path, PathBuf};

@@ -250,20 +250,31 @@ impl Context {
 }
 
 /// A trace task as a job of `n` identical tasks with these run lengths.
+///
+/// A constraint on an attribute *name* that no machine of the cell has is
+/// dropped and counted (`constraint_on_unknown_attribute`): the trace's
+/// machine attributes were not given (Google's `machine_attributes` table is
+/// not read), and judging it would leave the task pending forever for a
+/// reason the trace's own cell did not have. A known name with an unknown
+/// value is kept (an `eq` then matches no machine, as in the trace's cell).
 pub(crate) fn job_spec(
     t: &TraceTask,
     durations: Vec<Option<crate::time::SimDuration>>,
     table: &AttrTable,
+    counts: &mut std::collections::BTreeMap<&'static str, u64>,
 ) -> JobSpec {
-    let constraints = t
-        .constraints
-        .iter()
-        .map(|c| Constraint {
-            name: table.find_name(&c.name).unwrap_or(UNKNOWN_ATTR),
+    let mut constraints = Vec::with_capacity(t.constraints.len());
+    for c in &t.constraints {
+        let Some(name) = table.find_name(&c.name) else {
+            *counts.entry("constraint_on_unknown_attribute").or_default() += 1;
+            continue;
+        };
+        constraints.push(Constraint {
+            name,
             op: c.op,
             value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
-        })
-        .collect();
+        });
+    }
     let spread = t
         .max_per_machine
         .map(|n| SpreadLimit {

@@ -105,7 +105,7 @@ impl Feed for OneByOneFeed {
         }
         while self.next < self.tasks.len() && Self::time_of(self.next) == now {
             let t = &self.tasks[self.next];
-            let spec = job_spec(t, vec![None], &st.cell().attr_table);
+            let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
             st.submit_job(now, spec);
             self.next += 1;
             fx.changed = true;

@@ -138,7 +138,12 @@ impl StreamFeed {
                 ReplayMode::TracePlacement => None,
             })
             .collect();
-        let spec = job_spec(&batch[0], durations, &st.cell().attr_table);
+        let spec = job_spec(
+            &batch[0],
+            durations,
+            &st.cell().attr_table,
+            &mut self.counts,
+        );
         let job = st.submit_job(now, spec);
         let first = st.job(job).first_task;
         for (i, t) in batch.iter().enumerate() {
