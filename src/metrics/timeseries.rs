@@ -41,6 +41,16 @@ impl Sample {
     }
 }
 
+impl Sample {
+    /// True if everything but the time is the same.
+    pub fn same_state(&self, other: &Sample) -> bool {
+        Sample {
+            time_us: other.time_us,
+            ..self.clone()
+        } == *other
+    }
+}
+
 /// All samples of a run, in time order.
 #[derive(Clone, Debug, Default)]
 pub struct TimeSeries {

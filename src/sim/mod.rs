@@ -317,8 +317,27 @@ impl Simulation {
 
     fn on_sample(&mut self, now: SimTime) {
         self.state.advance(now);
-        self.series.push(Sample::of(&self.state, now));
-        let next = now + self.opts.sample_interval;
+        let sample = Sample::of(&self.state, now);
+        // A sample that repeats the previous one (nothing happened in
+        // between) lets the sampler skip ahead to the interval in which the
+        // next event falls: a trace with a far-off event (or a long idle
+        // stretch) costs a few samples, not one per interval.
+        let idle = self
+            .series
+            .samples
+            .last()
+            .is_some_and(|last| last.same_state(&sample));
+        self.series.push(sample);
+        let step = self.opts.sample_interval;
+        let mut next = now + step;
+        if idle {
+            if let Some(t) = self.queue.peek_time() {
+                if t > next {
+                    let skip = (t - now).as_us() / step.as_us();
+                    next = now + SimDuration(skip * step.as_us());
+                }
+            }
+        }
         // Until drained, sampling stops when nothing else is left to happen.
         let drained = self.opts.horizon == SimTime::NEVER && self.queue.is_empty();
         if next < self.opts.horizon && !drained {

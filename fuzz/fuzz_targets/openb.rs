@@ -1,0 +1,12 @@
+//! Fuzz the Openb reader: the first byte picks the table, the rest is its file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+const TABLES: &[&str] = &["pods.csv", "nodes.csv"];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, body)) = data.split_first() else { return };
+    let name = TABLES[pick as usize % TABLES.len()];
+    borgsim::trace::fuzz::read_bytes(borgsim::trace::TraceFormat::Openb, name, body);
+});
