@@ -66,5 +66,7 @@ pub fn as_job(spec: JobSpec) -> crate::workload::Job {
         submit_time: SimTime::ZERO,
         first_task: 0,
         ever_schedulable: true,
+        unfinished: 0,
+        serial: 0,
     }
 }

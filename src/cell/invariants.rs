@@ -25,7 +25,7 @@ fn check_machines(st: &CellState) -> Result<(), String> {
         .iter()
         .map(|m| vec![0; m.capacity.gpus as usize])
         .collect();
-    for (t, rec) in st.tasks().iter().enumerate() {
+    for (t, rec) in st.live_tasks() {
         if let TaskState::Running { machine, gpu, .. } = &rec.state {
             let m = *machine as usize;
             used[m] = used[m].add(&st.job(rec.job).spec.request.res);
@@ -34,7 +34,7 @@ fn check_machines(st: &CellState) -> Result<(), String> {
             for (d, left) in taken.iter().enumerate() {
                 gpu_used[m][d] += GPU_MILLI_PER_DEVICE - left;
             }
-            if !st.machine(*machine).tasks.contains(&(t as u32)) {
+            if !st.machine(*machine).tasks.contains(&t) {
                 return Err(format!("task {t} running on {m} but not in its list"));
             }
         }
@@ -99,9 +99,12 @@ fn check_machines(st: &CellState) -> Result<(), String> {
 
 fn check_tasks(st: &CellState) -> Result<(), String> {
     let mut pending = 0usize;
-    for (t, rec) in st.tasks().iter().enumerate() {
+    for (t, rec) in st.live_tasks() {
         let job = st.job(rec.job);
-        let queued = st.pending().contains(job.priority(), job.id, t as u32);
+        if !st.is_live_job(rec.job) {
+            return Err(format!("task {t} belongs to reclaimed job {}", rec.job));
+        }
+        let queued = st.pending().contains(job.priority(), job.id, t);
         let is_pending = rec.state == TaskState::Pending;
         if queued != is_pending {
             return Err(format!(
@@ -115,7 +118,7 @@ fn check_tasks(st: &CellState) -> Result<(), String> {
                 .machine(machine)
                 .tasks
                 .iter()
-                .filter(|&&x| x == t as u32)
+                .filter(|&&x| x == t)
                 .count();
             if copies != 1 {
                 return Err(format!(
@@ -139,7 +142,9 @@ fn check_ledger(st: &CellState) -> Result<(), String> {
     let mut pending = [0u64; 4];
     let mut alloc = [Resources::ZERO; 4];
     let mut finished = 0u64;
-    for rec in st.tasks() {
+    let mut records = 0u64;
+    for (_, rec) in st.live_tasks() {
+        records += 1;
         let job = st.job(rec.job);
         let b = job.band().index();
         match rec.state {
@@ -166,7 +171,10 @@ fn check_ledger(st: &CellState) -> Result<(), String> {
             ));
         }
     }
-    if finished != l.tasks_finished || st.tasks().len() as u64 != l.tasks_submitted {
+    // Reclaimed slots held finished tasks only.
+    if finished + l.tasks_reclaimed != l.tasks_finished
+        || records + l.tasks_reclaimed != l.tasks_submitted
+    {
         return Err("finished/submitted counts disagree with the ledger".into());
     }
     Ok(())

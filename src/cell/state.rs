@@ -30,6 +30,10 @@ pub enum TaskState {
     Finished,
 }
 
+/// The `job` of a task slot that belongs to no job (its job was retired
+/// and the slot waits for reuse).
+pub const FREE_SLOT: JobId = JobId::MAX;
+
 /// One task's record.
 #[derive(Clone, Debug)]
 pub struct TaskRecord {
@@ -48,6 +52,23 @@ pub struct TaskRecord {
     /// (before an eviction) is recognised as stale.
     pub incarnation: u32,
     pub evictions: u32,
+}
+
+impl TaskRecord {
+    /// A slot that belongs to no job.
+    fn free() -> TaskRecord {
+        TaskRecord {
+            job: FREE_SLOT,
+            index: 0,
+            shape: 0,
+            state: TaskState::Finished,
+            duration: None,
+            pending_since: SimTime::ZERO,
+            first_start: None,
+            incarnation: 0,
+            evictions: 0,
+        }
+    }
 }
 
 /// What placing, evicting and completing a task needs to know of its job,
@@ -174,7 +195,18 @@ pub struct Ledger {
     /// ∫ allocation dt per band, in (milli-core·µs, MiB·µs, GPU-milli·µs).
     pub alloc_integral: [[u128; 3]; 4],
     /// Submission → first start, per band, in µs.
-    pub wait_us: [Vec<u64>; 4],
+    pub wait_us: [crate::metrics::waits::Waits; 4],
+    pub jobs_submitted: u64,
+    /// Tasks whose slots were reclaimed (all finished).
+    pub tasks_reclaimed: u64,
+    /// Tasks submitted per band.
+    pub submitted_by_band: [u64; 4],
+    /// Tasks that started at least once.
+    pub tasks_started: u64,
+    /// Tasks evicted at least once, per band.
+    pub evicted_tasks_by_band: [u64; 4],
+    /// GPU milli-units of tasks withdrawn before they ever started.
+    pub gpu_milli_never_started: u64,
 }
 
 /// Everything about a cell that changes during a run.
@@ -195,6 +227,12 @@ pub struct CellState {
     changes_base: u64,
     shapes: Vec<Shape>,
     shape_ids: FxHashMap<Shape, u32>,
+    /// Jobs whose tasks are all finished, waiting for [`CellState::reclaim`].
+    retired: Vec<JobId>,
+    /// Reusable job ids, and reusable task-id ranges by length. A run's
+    /// records then follow its live jobs, not its length.
+    free_jobs: Vec<JobId>,
+    free_ranges: FxHashMap<u32, Vec<TaskId>>,
 }
 
 impl CellState {
@@ -226,6 +264,9 @@ impl CellState {
             changes_base: 0,
             shapes: Vec::new(),
             shape_ids: FxHashMap::default(),
+            retired: Vec::new(),
+            free_jobs: Vec::new(),
+            free_ranges: FxHashMap::default(),
             ledger: Ledger::default(),
             now: SimTime::ZERO,
         }
@@ -326,11 +367,12 @@ impl CellState {
         self.now = now;
     }
 
-    /// Admits a job: all its tasks become pending.
+    /// Admits a job: all its tasks become pending. The job and its tasks
+    /// take retired slots if [`CellState::reclaim`] freed some of the right
+    /// size, else new ones.
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.advance(now);
-        let id = self.jobs.len() as JobId;
-        let first_task = self.tasks.len() as TaskId;
+        let n = spec.task_count() as u32;
         let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
         let band = spec.band();
         let shape = self.intern_shape(Shape {
@@ -338,9 +380,15 @@ impl CellState {
             priority: spec.priority,
             spread: !spec.spread.is_empty(),
         });
+        let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
+        let first_task = self.take_range(n);
         for (index, duration) in spec.task_durations.iter().enumerate() {
             let t = first_task + index as TaskId;
-            self.tasks.push(TaskRecord {
+            let slot = &mut self.tasks[t as usize];
+            assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
+            // Incarnations continue across reuse, so a completion scheduled
+            // for the slot's previous task stays stale.
+            *slot = TaskRecord {
                 job: id,
                 index: index as u32,
                 shape,
@@ -348,25 +396,108 @@ impl CellState {
                 duration: *duration,
                 pending_since: now,
                 first_start: None,
-                incarnation: 0,
+                incarnation: slot.incarnation,
                 evictions: 0,
-            });
+            };
             let added = self.pending.push(spec.priority, id, t);
             assert!(added);
         }
-        let n = spec.task_count() as u64;
-        self.ledger.tasks_submitted += n;
-        self.ledger.gpu_milli_submitted += n * spec.request.gpu.milli();
-        self.ledger.pending_by_band[band.index()] += n;
-        self.jobs.push(Job {
+        let l = &mut self.ledger;
+        l.tasks_submitted += u64::from(n);
+        l.jobs_submitted += 1;
+        l.submitted_by_band[band.index()] += u64::from(n);
+        l.gpu_milli_submitted += u64::from(n) * spec.request.gpu.milli();
+        l.pending_by_band[band.index()] += u64::from(n);
+        let job = Job {
             id,
             spec: spec.into_info(),
             submit_time: now,
             first_task,
-            task_count: n as u32,
+            task_count: n,
             ever_schedulable,
-        });
+            unfinished: n,
+            serial: l.jobs_submitted - 1,
+        };
+        match self.jobs.get_mut(id as usize) {
+            Some(slot) => *slot = job,
+            None => self.jobs.push(job),
+        }
+        if n == 0 {
+            self.retired.push(id);
+        }
         id
+    }
+
+    /// Frees the slots of jobs whose tasks have all finished, for reuse by
+    /// later submissions; returns their ids (the scheduler forgets them).
+    /// The driver calls it between events, so a task id stays valid for
+    /// the whole event in which its task finishes.
+    pub fn reclaim(&mut self) -> Vec<JobId> {
+        let retired = std::mem::take(&mut self.retired);
+        for &j in &retired {
+            let job = &mut self.jobs[j as usize];
+            job.unfinished = 0;
+            let (first, n) = (job.first_task, job.task_count);
+            self.ledger.tasks_reclaimed += u64::from(n);
+            for t in first..first + n {
+                self.tasks[t as usize].job = FREE_SLOT;
+            }
+            if n > 0 {
+                self.free_ranges
+                    .entry(n.next_power_of_two())
+                    .or_default()
+                    .push(first);
+            }
+            self.free_jobs.push(j);
+        }
+        retired
+    }
+
+    /// Task ids for a job of `n` tasks: a free range of `n` rounded up to a
+    /// power of two, or new slots. Rounding bounds fragmentation: ranges
+    /// come in a few sizes, so a freed one is soon reused whatever the mix
+    /// of job sizes (at most half of a range is idle).
+    fn take_range(&mut self, n: u32) -> TaskId {
+        if n == 0 {
+            return self.tasks.len() as TaskId;
+        }
+        let cap = n.next_power_of_two();
+        if let Some(first) = self.free_ranges.get_mut(&cap).and_then(Vec::pop) {
+            return first;
+        }
+        let first = self.tasks.len() as TaskId;
+        self.tasks.extend((0..cap).map(|_| TaskRecord::free()));
+        first
+    }
+
+    /// True if `j` names a job that has not been reclaimed.
+    pub fn is_live_job(&self, j: JobId) -> bool {
+        self.jobs
+            .get(j as usize)
+            .is_some_and(|job| job.task_count == 0 || self.tasks[job.first_task as usize].job == j)
+    }
+
+    /// Task slots that belong to a job (finished tasks of live jobs included).
+    pub fn live_tasks(&self) -> impl Iterator<Item = (TaskId, &TaskRecord)> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.job != FREE_SLOT)
+            .map(|(t, r)| (t as TaskId, r))
+    }
+
+    /// Jobs not reclaimed yet.
+    pub fn live_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.iter().filter(|j| self.is_live_job(j.id))
+    }
+
+    /// One task of `job` is done for good.
+    fn task_done(&mut self, job: JobId) {
+        let j = &mut self.jobs[job as usize];
+        j.unfinished -= 1;
+        if j.unfinished == 0 {
+            self.retired.push(job);
+        }
     }
 
     /// Starts a pending task on a machine. The caller (the scheduler) has
@@ -399,6 +530,7 @@ impl CellState {
             // Never started, so never evicted: pending since submission.
             let wait = (now - rec.pending_since).as_us();
             self.ledger.wait_us[band.index()].push(wait);
+            self.ledger.tasks_started += 1;
         }
         rec.incarnation += 1;
         rec.state = TaskState::Running {
@@ -429,6 +561,9 @@ impl CellState {
         rec.pending_since = now;
         rec.evictions += 1;
         let shape = self.shapes[rec.shape as usize];
+        if rec.evictions == 1 {
+            self.ledger.evicted_tasks_by_band[shape.band().index()] += 1;
+        }
         let added = self.pending.push(shape.priority, rec.job, task);
         assert!(added, "evicted task {task} already pending");
         self.ledger.pending_by_band[shape.band().index()] += 1;
@@ -446,6 +581,7 @@ impl CellState {
         self.release(task);
         self.tasks[task as usize].state = TaskState::Finished;
         self.ledger.tasks_finished += 1;
+        self.task_done(self.tasks[task as usize].job);
         true
     }
 
@@ -499,9 +635,15 @@ impl CellState {
                 self.ledger.pending_by_band[shape.band().index()] -= 1;
             }
         }
-        self.tasks[task as usize].state = TaskState::Finished;
+        let rec = &mut self.tasks[task as usize];
+        rec.state = TaskState::Finished;
+        if rec.first_start.is_none() {
+            self.ledger.gpu_milli_never_started +=
+                self.shapes[rec.shape as usize].request.gpu.milli();
+        }
         self.ledger.tasks_finished += 1;
         self.ledger.tasks_killed += 1;
+        self.task_done(self.tasks[task as usize].job);
         true
     }
 
@@ -615,11 +757,16 @@ impl CellState {
                 .cell
                 .domains
                 .domain_of(machine as usize, level_of(level));
-            let c = self.spread_counts.entry((job, level, domain)).or_insert(0);
+            let key = (job, level, domain);
+            let c = self.spread_counts.entry(key).or_insert(0);
             if up {
                 *c += 1;
             } else {
                 *c -= 1;
+                if *c == 0 {
+                    // Only live counts are kept (and a reused job id starts at 0).
+                    self.spread_counts.remove(&key);
+                }
             }
         }
     }
@@ -769,5 +916,34 @@ mod tests {
             (2, 2)
         );
         check(&st).unwrap();
+    }
+
+    #[test]
+    fn finished_jobs_are_reclaimed_and_their_slots_reused() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        let a = submit(&mut st, job(1000, 1000, 100, 2));
+        let (t0, t1) = (st.job(a).first_task, st.job(a).first_task + 1);
+        st.place(SimTime(1), t0, 0);
+        st.place(SimTime(1), t1, 0);
+        assert!(st.finish(SimTime(2), t0, 1));
+        assert!(st.reclaim().is_empty(), "one task still runs");
+        assert!(st.finish(SimTime(3), t1, 1));
+        assert_eq!(st.reclaim(), vec![a]);
+        assert!(!st.is_live_job(a));
+        check(&st).unwrap();
+        // A job of the same size takes the same slots; a completion
+        // scheduled for the old tasks (incarnation 1) is stale.
+        let b = submit(&mut st, job(500, 500, 100, 2));
+        assert_eq!((b, st.job(b).first_task), (a, t0));
+        assert_eq!(st.job(b).serial, 1);
+        st.place(SimTime(4), t0, 0);
+        assert!(!st.finish(SimTime(5), t0, 1));
+        assert!(st.finish(SimTime(5), t0, 2));
+        // Another size class gets new slots: 3 tasks take a range of 4.
+        let c = submit(&mut st, job(500, 500, 100, 3));
+        assert_eq!(st.job(c).first_task, 2);
+        assert_eq!(st.tasks().len(), 6);
+        check(&st).unwrap();
+        assert_eq!(st.ledger().tasks_reclaimed, 2);
     }
 }

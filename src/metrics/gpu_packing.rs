@@ -89,12 +89,7 @@ impl GpuPacking {
                 Some((pct, p.gpu_alloc_pct))
             })
             .collect();
-        let mut dropped_gpu = 0u64;
-        for rec in st.tasks() {
-            if rec.first_start.is_none() {
-                dropped_gpu += st.shape_of(rec).request.gpu.milli();
-            }
-        }
+        let dropped_gpu = l.gpu_milli_never_started;
         let pct = |a: u64, b: u64| {
             if b == 0 {
                 0.0

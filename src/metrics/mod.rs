@@ -8,6 +8,7 @@ pub mod plot;
 pub mod report;
 pub mod summary;
 pub mod timeseries;
+pub mod waits;
 
 /// Nearest-rank percentile of sorted values: the smallest value such that at
 /// least `pct` % of the values are at or below it. `None` if empty.

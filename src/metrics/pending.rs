@@ -40,9 +40,7 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             .trim_end_matches('s')
             .to_string()
     };
-    st.tasks()
-        .iter()
-        .enumerate()
+    st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
             let job = st.job(r.job);

@@ -196,13 +196,12 @@ fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
 fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
     let l = sim.state().ledger();
     let collect = |prod: bool| {
-        let mut v: Vec<u64> = Band::ALL
+        let parts: Vec<_> = Band::ALL
             .iter()
             .filter(|b| b.is_prod() == prod)
-            .flat_map(|b| l.wait_us[b.index()].iter().copied())
+            .map(|b| &l.wait_us[b.index()])
             .collect();
-        v.sort_unstable();
-        v
+        crate::metrics::waits::Waits::merged(&parts).sorted_values()
     };
     let series = [
         ("prod", collect(true), band_color(Band::Production)),

@@ -4,7 +4,8 @@
 //! no host facts. Keys are struct fields (fixed order) or `BTreeMap`s (sorted),
 //! so the bytes are identical run after run.
 
-use super::{percentile, round6};
+use super::round6;
+use super::waits::Waits;
 use crate::cell::state::{EvictionCause, TaskState};
 use crate::scenario::Scenario;
 use crate::sched::SchedStats;
@@ -109,14 +110,16 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(mut v: Vec<u64>) -> Percentiles {
-        v.sort_unstable();
+    /// Exact while a run has at most a million waits per band, within 0.1 %
+    /// past that (see [`super::waits`]).
+    pub fn of(w: &Waits) -> Percentiles {
+        let [p50, p90, p99, max] = w.quantiles();
         Percentiles {
-            count: v.len(),
-            p50: percentile(&v, 50),
-            p90: percentile(&v, 90),
-            p99: percentile(&v, 99),
-            max: v.last().copied(),
+            count: w.count() as usize,
+            p50,
+            p90,
+            p99,
+            max,
         }
     }
 }
@@ -135,29 +138,21 @@ fn by_band(
             round6(area as f64 / (capacity as f64 * elapsed_us))
         }
     };
-    let mut out: BTreeMap<&'static str, BandSummary> = Band::ALL
+    Band::ALL
         .iter()
         .map(|b| {
             let i = b.index();
             let summary = BandSummary {
-                tasks_submitted: 0,
+                tasks_submitted: l.submitted_by_band[i],
                 tasks_pending_at_end: l.pending_by_band[i],
-                tasks_evicted: 0,
+                tasks_evicted: l.evicted_tasks_by_band[i],
                 cpu_utilization: frac(l.alloc_integral[i][0], cap.cpu_milli),
                 mem_utilization: frac(l.alloc_integral[i][1], cap.mem_mib),
-                wait_us: Percentiles::of(l.wait_us[i].clone()),
+                wait_us: Percentiles::of(&l.wait_us[i]),
             };
             (b.name(), summary)
         })
-        .collect();
-    for rec in st.tasks() {
-        let b = out
-            .get_mut(st.job(rec.job).band().name())
-            .expect("every band");
-        b.tasks_submitted += 1;
-        b.tasks_evicted += u64::from(rec.evictions > 0);
-    }
-    out
+        .collect()
 }
 
 impl Summary {
@@ -167,18 +162,16 @@ impl Summary {
         let cap = st.cell().total_capacity();
         let mut t = TaskSummary {
             submitted: l.tasks_submitted,
-            scheduled: 0,
+            scheduled: l.tasks_started,
             placements: l.placements,
             finished: l.tasks_finished,
             killed: l.tasks_killed,
             running_at_end: 0,
             pending_at_end: 0,
-            evicted: 0,
+            evicted: l.evicted_tasks_by_band.iter().sum(),
             never_schedulable: 0,
         };
-        for rec in st.tasks() {
-            t.scheduled += u64::from(rec.first_start.is_some());
-            t.evicted += u64::from(rec.evictions > 0);
+        for (_, rec) in st.live_tasks() {
             match rec.state {
                 TaskState::Running { .. } => t.running_at_end += 1,
                 TaskState::Pending => {
@@ -209,12 +202,12 @@ impl Summary {
             }
         };
         let waits = |prod: bool| {
-            let v: Vec<u64> = Band::ALL
+            let parts: Vec<&Waits> = Band::ALL
                 .iter()
                 .filter(|b| b.is_prod() == prod)
-                .flat_map(|b| l.wait_us[b.index()].iter().copied())
+                .map(|b| &l.wait_us[b.index()])
                 .collect();
-            Percentiles::of(v)
+            Percentiles::of(&Waits::merged(&parts))
         };
         Summary {
             scenario: sc.name.clone(),
@@ -228,7 +221,7 @@ impl Summary {
                 mem_mib: cap.res.mem_mib,
                 gpus: cap.gpus,
             },
-            jobs_submitted: st.jobs().len(),
+            jobs_submitted: l.jobs_submitted as usize,
             tasks: t,
             evictions: EvictionCause::ALL
                 .iter()

@@ -84,9 +84,9 @@ pub struct ClassCache {
     examined: usize,
     /// Position in the cell's change log up to which this cache is current.
     cursor: u64,
-    /// The last pass that used it, and the job that built it.
+    /// The last pass that used it, and the job (serial) that built it.
     pub last_pass: u64,
-    pub built_by: JobId,
+    pub built_by: u64,
     /// Creation order, for deterministic eviction of old caches.
     pub serial: u64,
     /// The class's filter mask (see [`Pipeline::filter_mask`]).
@@ -114,7 +114,7 @@ impl ClassCache {
             examined: 0,
             cursor: st.change_cursor(),
             last_pass: 0,
-            built_by: job,
+            built_by: st.job(job).serial,
             serial: 0,
             mask,
         }

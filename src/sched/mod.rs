@@ -163,6 +163,13 @@ impl Scheduler {
         &self.stats
     }
 
+    /// Forgets jobs whose slots the cell reclaimed (their ids will be reused).
+    pub fn forget_jobs(&mut self, jobs: &[JobId]) {
+        for j in jobs {
+            self.why.remove(j);
+        }
+    }
+
     /// The last failed attempt's reasons for a job's pending tasks.
     pub fn why_pending(&self, job: JobId) -> Option<&WhyPending> {
         self.why.get(&job)
@@ -292,7 +299,7 @@ impl Scheduler {
             stats.cache_misses += misses;
             stats.cache_hits += examined - misses;
             stats.class_cache_uses += 1;
-            stats.equivalence_reuses += u64::from(c.built_by != job);
+            stats.equivalence_reuses += u64::from(c.built_by != st.job(job).serial);
         }
         let scan = match (enough, self.sampler.as_ref()) {
             (Some(enough), Some(sampler)) => Scan::Sampled { sampler, enough },

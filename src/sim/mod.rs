@@ -176,6 +176,10 @@ impl Simulation {
             Event::Sample => self.on_sample(now),
             Event::End => self.finish(),
         }
+        let reclaimed = self.state.reclaim();
+        if !reclaimed.is_empty() {
+            self.sched.forget_jobs(&reclaimed);
+        }
         if self.opts.check_invariants {
             if let Err(e) = invariants::check(&self.state) {
                 panic!("invariant violated at {now} after {ev:?}: {e}");

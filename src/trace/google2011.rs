@@ -289,7 +289,7 @@ impl Parser {
         match row.int(3, "event_type")? {
             0 => Ok(Head::JobSeen {
                 job,
-                name: self.intern(row.raw(6)),
+                name: String::from_utf8_lossy(row.raw(6)).trim().into(),
                 user: self.intern(row.raw(4)),
             }),
             3..=6 => Ok(Head::JobGone { job }),
@@ -409,7 +409,9 @@ impl Parser {
         TraceEvent::Submit(t)
     }
 
-    /// Shares one allocation per distinct string (users, names, hashes).
+    /// Shares one allocation per distinct string of the few-valued columns
+    /// (users, platforms, attribute names and values); job names are unique
+    /// per job and are not interned.
     fn intern(&mut self, b: &[u8]) -> Arc<str> {
         if let Some(s) = self.strings.get(b) {
             return s.clone();

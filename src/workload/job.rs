@@ -201,6 +201,11 @@ pub struct Job {
     pub task_count: u32,
     /// False if no machine of the cell could host a task even when empty.
     pub ever_schedulable: bool,
+    /// Tasks not finished yet; at 0 the job is retired and its slots (job
+    /// id, task ids) are reused by later submissions.
+    pub unfinished: u32,
+    /// The job's submission serial, never reused (ids are).
+    pub serial: u64,
 }
 
 impl Job {

@@ -183,21 +183,17 @@ proptest! {
         }
         invariants::check(sim.state()).map_err(TestCaseError::fail)?;
         let st = sim.state();
-        for rec in st.tasks() {
-            let band = st.job(rec.job).band();
+        let l = st.ledger();
+        for band in borgsim::workload::Band::ALL {
             // Prod never preempts prod and nothing outranks prod: no prod
-            // task is ever evicted.
-            if band.is_prod() {
-                prop_assert_eq!(rec.evictions, 0);
-            }
-            // Best effort at priority 0 cannot evict anything (threshold 0).
-            if !preemption {
-                prop_assert_eq!(rec.evictions, 0);
+            // task is ever evicted; without preemption, no task is.
+            if band.is_prod() || !preemption {
+                prop_assert_eq!(l.evicted_tasks_by_band[band.index()], 0);
             }
         }
         let stats = sim.scheduler().stats();
-        prop_assert_eq!(stats.placements, st.ledger().placements);
-        let evicted: u64 = st.tasks().iter().map(|r| u64::from(r.evictions)).sum();
+        prop_assert_eq!(stats.placements, l.placements);
+        let evicted: u64 = l.evictions.iter().sum();
         prop_assert_eq!(stats.victims_evicted, evicted);
     }
 
@@ -210,7 +206,7 @@ proptest! {
         let digest = |mut sim: Simulation| {
             sim.run(&mut |_| {}).unwrap();
             let st = sim.state();
-            let placed: Vec<_> = st.tasks().iter().map(|r| (format!("{:?}", r.state), r.evictions)).collect();
+            let placed: Vec<_> = st.live_tasks().map(|(t, r)| (t, format!("{:?}", r.state), r.evictions)).collect();
             (placed, sim.scheduler().stats().clone())
         };
         let a = digest(build(&machines, &jobs, policy, true));
@@ -232,11 +228,10 @@ proptest! {
             sim.run(&mut |_| {}).unwrap();
             let st = sim.state();
             let tasks: Vec<_> = st
-                .tasks()
-                .iter()
-                .map(|r| format!("{:?} {} {}", r.state, r.incarnation, r.evictions))
+                .live_tasks()
+                .map(|(t, r)| format!("{t}: {:?} {} {}", r.state, r.incarnation, r.evictions))
                 .collect();
-            let why: Vec<_> = st.jobs().iter().map(|j| format!("{:?}", sim.scheduler().why_pending(j.id))).collect();
+            let why: Vec<_> = st.live_jobs().map(|j| format!("{:?}", sim.scheduler().why_pending(j.id))).collect();
             (tasks, why)
         };
         let exhaustive = run(Techniques::NONE);

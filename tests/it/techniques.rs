@@ -14,11 +14,10 @@ use borgsim::sim::Simulation;
 fn decisions(sc: &Scenario, sim: &Simulation) -> String {
     let st = sim.state();
     let tasks: Vec<String> = st
-        .tasks()
-        .iter()
-        .map(|r| {
+        .live_tasks()
+        .map(|(t, r)| {
             format!(
-                "{:?} {} {} {:?}",
+                "{t}: {:?} {} {} {:?}",
                 r.state, r.incarnation, r.evictions, r.first_start
             )
         })
@@ -32,8 +31,7 @@ fn decisions(sc: &Scenario, sim: &Simulation) -> String {
         .map(|s| format!("{s:?}"))
         .collect();
     let why: Vec<String> = st
-        .jobs()
-        .iter()
+        .live_jobs()
         .map(|j| format!("{:?}", sim.scheduler().why_pending(j.id)))
         .collect();
     format!("{tasks:?}\n{summary}\n{samples:?}\n{why:?}")

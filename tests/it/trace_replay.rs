@@ -51,8 +51,7 @@ fn reschedule_places_by_borgsims_rules_and_trace_run_lengths() {
     // though the trace put it there; nor two of its tasks on one machine.
     let st = sim.state();
     let j200 = st
-        .jobs()
-        .iter()
+        .live_jobs()
         .find(|j| &*j.spec.name.base == "jobB")
         .unwrap();
     let TaskState::Running { machine, .. } = st.task(j200.first_task).state else {
