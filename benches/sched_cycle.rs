@@ -146,7 +146,7 @@ fn filled_cell(n: usize, lo_pct: u64, hi_pct: u64, seed: u64) -> CellState {
     for &(m, s) in &plan {
         let j = dealt[s] % JOBS_PER_SHAPE;
         dealt[s] += 1;
-        let task = st.job(jobs[s][j]).first_task + next[s][j];
+        let task = st.job(jobs[s][j]).tasks[next[s][j] as usize];
         next[s][j] += 1;
         st.place(now, task, m);
     }

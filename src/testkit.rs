@@ -47,7 +47,7 @@ pub fn job(cpu: u64, mem: u64, priority: Priority, tasks: usize) -> JobSpec {
 pub fn occupy(st: &mut CellState, machine: u32, cpu: u64, mem: u64, prio: Priority) -> TaskId {
     let now = st.now();
     let j = st.submit_job(now, job(cpu, mem, prio, 1));
-    let t = st.job(j).first_task;
+    let t = st.job(j).tasks[0];
     st.place(now, t, machine);
     t
 }
@@ -61,10 +61,11 @@ pub fn submit(st: &mut CellState, spec: JobSpec) -> u32 {
 pub fn as_job(spec: JobSpec) -> crate::workload::Job {
     crate::workload::Job {
         id: u32::MAX,
-        task_count: spec.task_count() as u32,
+        shape: 0,
+        tasks: (0..spec.task_count() as u32).collect(),
         spec: spec.into_info(),
         submit_time: SimTime::ZERO,
-        first_task: 0,
+        live: true,
         ever_schedulable: true,
         unfinished: 0,
         serial: 0,

@@ -54,23 +54,6 @@ pub struct TaskRecord {
     pub evictions: u32,
 }
 
-impl TaskRecord {
-    /// A slot that belongs to no job.
-    fn free() -> TaskRecord {
-        TaskRecord {
-            job: FREE_SLOT,
-            index: 0,
-            shape: 0,
-            state: TaskState::Finished,
-            duration: None,
-            pending_since: SimTime::ZERO,
-            first_start: None,
-            incarnation: 0,
-            evictions: 0,
-        }
-    }
-}
-
 /// What placing, evicting and completing a task needs to know of its job,
 /// interned per distinct value so that these hot paths read one small,
 /// cache-resident table instead of the (large, cold) job record.
@@ -227,12 +210,20 @@ pub struct CellState {
     changes_base: u64,
     shapes: Vec<Shape>,
     shape_ids: FxHashMap<Shape, u32>,
+    /// Jobs using each shape; a shape no live job uses is forgotten and its
+    /// id reused (traces give most jobs a shape of their own).
+    shape_jobs: Vec<u32>,
+    free_shapes: Vec<u32>,
     /// Jobs whose tasks are all finished, waiting for [`CellState::reclaim`].
     retired: Vec<JobId>,
     /// Reusable job ids, and reusable task-id ranges by length. A run's
     /// records then follow its live jobs, not its length.
     free_jobs: Vec<JobId>,
-    free_ranges: FxHashMap<u32, Vec<TaskId>>,
+    /// Free task ids; a job takes the lowest ones, in index order, so a
+    /// job's task ids ascend with their index (the pending queue's order).
+    free_tasks: std::collections::BTreeSet<TaskId>,
+    /// Tasks finished since the last [`CellState::reclaim`].
+    done_tasks: Vec<TaskId>,
 }
 
 impl CellState {
@@ -264,9 +255,12 @@ impl CellState {
             changes_base: 0,
             shapes: Vec::new(),
             shape_ids: FxHashMap::default(),
+            shape_jobs: Vec::new(),
+            free_shapes: Vec::new(),
             retired: Vec::new(),
             free_jobs: Vec::new(),
-            free_ranges: FxHashMap::default(),
+            free_tasks: std::collections::BTreeSet::new(),
+            done_tasks: Vec::new(),
             ledger: Ledger::default(),
             now: SimTime::ZERO,
         }
@@ -381,14 +375,9 @@ impl CellState {
             spread: !spec.spread.is_empty(),
         });
         let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
-        let first_task = self.take_range(n);
+        let mut ids = Vec::with_capacity(n as usize);
         for (index, duration) in spec.task_durations.iter().enumerate() {
-            let t = first_task + index as TaskId;
-            let slot = &mut self.tasks[t as usize];
-            assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
-            // Incarnations continue across reuse, so a completion scheduled
-            // for the slot's previous task stays stale.
-            *slot = TaskRecord {
+            let rec = TaskRecord {
                 job: id,
                 index: index as u32,
                 shape,
@@ -396,9 +385,27 @@ impl CellState {
                 duration: *duration,
                 pending_since: now,
                 first_start: None,
-                incarnation: slot.incarnation,
+                incarnation: 0,
                 evictions: 0,
             };
+            let t = match self.free_tasks.pop_first() {
+                Some(t) => {
+                    let slot = &mut self.tasks[t as usize];
+                    assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
+                    // Incarnations continue across reuse, so a completion
+                    // scheduled for the slot's previous task stays stale.
+                    *slot = TaskRecord {
+                        incarnation: slot.incarnation,
+                        ..rec
+                    };
+                    t
+                }
+                None => {
+                    self.tasks.push(rec);
+                    (self.tasks.len() - 1) as TaskId
+                }
+            };
+            ids.push(t);
             let added = self.pending.push(spec.priority, id, t);
             assert!(added);
         }
@@ -410,13 +417,14 @@ impl CellState {
         l.pending_by_band[band.index()] += u64::from(n);
         let job = Job {
             id,
+            shape,
             spec: spec.into_info(),
             submit_time: now,
-            first_task,
-            task_count: n,
+            tasks: ids.into_boxed_slice(),
             ever_schedulable,
             unfinished: n,
             serial: l.jobs_submitted - 1,
+            live: true,
         };
         match self.jobs.get_mut(id as usize) {
             Some(slot) => *slot = job,
@@ -428,53 +436,32 @@ impl CellState {
         id
     }
 
-    /// Frees the slots of jobs whose tasks have all finished, for reuse by
-    /// later submissions; returns their ids (the scheduler forgets them).
-    /// The driver calls it between events, so a task id stays valid for
-    /// the whole event in which its task finishes.
+    /// Frees the slots of tasks finished since the last call and of jobs
+    /// whose tasks have all finished, for reuse by later submissions;
+    /// returns the retired jobs' ids (the scheduler forgets them). The
+    /// driver calls it between events, so a task id stays valid for the
+    /// whole event in which its task finishes.
     pub fn reclaim(&mut self) -> Vec<JobId> {
+        for t in std::mem::take(&mut self.done_tasks) {
+            self.tasks[t as usize].job = FREE_SLOT;
+            self.free_tasks.insert(t);
+            self.ledger.tasks_reclaimed += 1;
+        }
         let retired = std::mem::take(&mut self.retired);
         for &j in &retired {
             let job = &mut self.jobs[j as usize];
-            job.unfinished = 0;
-            let (first, n) = (job.first_task, job.task_count);
-            self.ledger.tasks_reclaimed += u64::from(n);
-            for t in first..first + n {
-                self.tasks[t as usize].job = FREE_SLOT;
-            }
-            if n > 0 {
-                self.free_ranges
-                    .entry(n.next_power_of_two())
-                    .or_default()
-                    .push(first);
-            }
+            job.live = false;
+            job.tasks = Box::default();
+            let shape = job.shape;
+            self.release_shape(shape);
             self.free_jobs.push(j);
         }
         retired
     }
 
-    /// Task ids for a job of `n` tasks: a free range of `n` rounded up to a
-    /// power of two, or new slots. Rounding bounds fragmentation: ranges
-    /// come in a few sizes, so a freed one is soon reused whatever the mix
-    /// of job sizes (at most half of a range is idle).
-    fn take_range(&mut self, n: u32) -> TaskId {
-        if n == 0 {
-            return self.tasks.len() as TaskId;
-        }
-        let cap = n.next_power_of_two();
-        if let Some(first) = self.free_ranges.get_mut(&cap).and_then(Vec::pop) {
-            return first;
-        }
-        let first = self.tasks.len() as TaskId;
-        self.tasks.extend((0..cap).map(|_| TaskRecord::free()));
-        first
-    }
-
     /// True if `j` names a job that has not been reclaimed.
     pub fn is_live_job(&self, j: JobId) -> bool {
-        self.jobs
-            .get(j as usize)
-            .is_some_and(|job| job.task_count == 0 || self.tasks[job.first_task as usize].job == j)
+        self.jobs.get(j as usize).is_some_and(|job| job.live)
     }
 
     /// Task slots that belong to a job (finished tasks of live jobs included).
@@ -491,8 +478,9 @@ impl CellState {
         self.jobs.iter().filter(|j| self.is_live_job(j.id))
     }
 
-    /// One task of `job` is done for good.
-    fn task_done(&mut self, job: JobId) {
+    /// Task `task` of `job` is done for good.
+    fn task_done(&mut self, job: JobId, task: TaskId) {
+        self.done_tasks.push(task);
         let j = &mut self.jobs[job as usize];
         j.unfinished -= 1;
         if j.unfinished == 0 {
@@ -581,7 +569,7 @@ impl CellState {
         self.release(task);
         self.tasks[task as usize].state = TaskState::Finished;
         self.ledger.tasks_finished += 1;
-        self.task_done(self.tasks[task as usize].job);
+        self.task_done(self.tasks[task as usize].job, task);
         true
     }
 
@@ -643,7 +631,7 @@ impl CellState {
         }
         self.ledger.tasks_finished += 1;
         self.ledger.tasks_killed += 1;
-        self.task_done(self.tasks[task as usize].job);
+        self.task_done(self.tasks[task as usize].job, task);
         true
     }
 
@@ -716,29 +704,56 @@ impl CellState {
         evicted
     }
 
-    /// The running task on `m` to evict first: lowest priority, then
-    /// highest id (the latest submitted).
+    /// The running task on `m` to evict first: lowest priority, then the
+    /// latest submitted.
     fn lowest_task_on(&self, m: MachineId) -> TaskId {
         let ms = &self.machines[m as usize];
         *ms.tasks
             .iter()
             .min_by_key(|&&t| {
-                (
-                    self.shapes[self.tasks[t as usize].shape as usize].priority,
-                    std::cmp::Reverse(t),
-                )
+                let prio = self.shapes[self.tasks[t as usize].shape as usize].priority;
+                (prio, std::cmp::Reverse(self.submission_order(t)))
             })
             .expect("a task to evict")
     }
 
+    /// A task's place in submission order, (job serial, index): task ids
+    /// are reused, so they do not tell which task came first.
+    pub fn submission_order(&self, t: TaskId) -> (u64, u32) {
+        let rec = &self.tasks[t as usize];
+        (self.jobs[rec.job as usize].serial, rec.index)
+    }
+
+    /// The id of `shape`, counting one more job using it.
     fn intern_shape(&mut self, shape: Shape) -> u32 {
         if let Some(&id) = self.shape_ids.get(&shape) {
+            self.shape_jobs[id as usize] += 1;
             return id;
         }
-        let id = self.shapes.len() as u32;
-        self.shapes.push(shape);
+        let id = match self.free_shapes.pop() {
+            Some(id) => {
+                self.shapes[id as usize] = shape;
+                self.shape_jobs[id as usize] = 1;
+                id
+            }
+            None => {
+                self.shapes.push(shape);
+                self.shape_jobs.push(1);
+                (self.shapes.len() - 1) as u32
+            }
+        };
         self.shape_ids.insert(shape, id);
         id
+    }
+
+    /// One job less uses shape `id`; the last one frees it.
+    fn release_shape(&mut self, id: u32) {
+        let n = &mut self.shape_jobs[id as usize];
+        *n -= 1;
+        if *n == 0 {
+            self.shape_ids.remove(&self.shapes[id as usize]);
+            self.free_shapes.push(id);
+        }
     }
 
     /// The shape of a task record.
@@ -771,10 +786,9 @@ impl CellState {
         }
     }
 
-    /// All tasks of a job, by id.
-    pub fn job_tasks(&self, j: JobId) -> std::ops::Range<TaskId> {
-        let job = self.job(j);
-        job.first_task..job.first_task + job.task_count
+    /// All tasks of a job, by index.
+    pub fn job_tasks(&self, j: JobId) -> &[TaskId] {
+        &self.job(j).tasks
     }
 
     /// Band of a task.
@@ -813,7 +827,7 @@ mod tests {
     fn place_evict_finish_keep_the_books() {
         let mut st = cell(&[(4000, 8000, 0)]);
         let j = submit(&mut st, job(1000, 2000, 100, 2));
-        let (a, b) = (st.job(j).first_task, st.job(j).first_task + 1);
+        let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
         st.place(SimTime(10), a, 0);
         st.place(SimTime(10), b, 0);
         // 4000 - 2*1000 = 2000 mcpu, 8000 - 2*2000 = 4000 MiB left.
@@ -904,7 +918,7 @@ mod tests {
     fn killing_withdraws_pending_and_running_tasks() {
         let mut st = cell(&[(4000, 8000, 0)]);
         let j = submit(&mut st, job(1000, 1000, 100, 2));
-        let (a, b) = (st.job(j).first_task, st.job(j).first_task + 1);
+        let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
         st.place(SimTime(1), a, 0);
         assert!(st.kill(SimTime(2), a));
         assert!(st.kill(SimTime(2), b));
@@ -922,28 +936,29 @@ mod tests {
     fn finished_jobs_are_reclaimed_and_their_slots_reused() {
         let mut st = cell(&[(4000, 8000, 0)]);
         let a = submit(&mut st, job(1000, 1000, 100, 2));
-        let (t0, t1) = (st.job(a).first_task, st.job(a).first_task + 1);
+        let (t0, t1) = (st.job(a).tasks[0], st.job(a).tasks[1]);
         st.place(SimTime(1), t0, 0);
         st.place(SimTime(1), t1, 0);
         assert!(st.finish(SimTime(2), t0, 1));
+        // The finished task's slot is freed; the job lives on.
         assert!(st.reclaim().is_empty(), "one task still runs");
+        assert!(st.is_live_job(a));
+        check(&st).unwrap();
         assert!(st.finish(SimTime(3), t1, 1));
         assert_eq!(st.reclaim(), vec![a]);
         assert!(!st.is_live_job(a));
         check(&st).unwrap();
-        // A job of the same size takes the same slots; a completion
-        // scheduled for the old tasks (incarnation 1) is stale.
-        let b = submit(&mut st, job(500, 500, 100, 2));
-        assert_eq!((b, st.job(b).first_task), (a, t0));
+        // The next job takes the freed ids (lowest first) and job id; a
+        // completion scheduled for an old task (incarnation 1) is stale.
+        let b = submit(&mut st, job(500, 500, 100, 3));
+        assert_eq!(b, a);
+        assert_eq!(&st.job(b).tasks[..], &[t0, t1, 2]);
         assert_eq!(st.job(b).serial, 1);
         st.place(SimTime(4), t0, 0);
         assert!(!st.finish(SimTime(5), t0, 1));
         assert!(st.finish(SimTime(5), t0, 2));
-        // Another size class gets new slots: 3 tasks take a range of 4.
-        let c = submit(&mut st, job(500, 500, 100, 3));
-        assert_eq!(st.job(c).first_task, 2);
-        assert_eq!(st.tasks().len(), 6);
         check(&st).unwrap();
         assert_eq!(st.ledger().tasks_reclaimed, 2);
+        assert_eq!(st.tasks().len(), 3);
     }
 }

@@ -51,17 +51,25 @@ pub fn victims_on(
     threshold: Priority,
 ) -> Option<Plan> {
     let ms = st.machine(machine);
-    let mut cands: Vec<(Priority, u64, TaskId)> = ms
+    let mut cands: Vec<(Priority, u64, (u64, u32), TaskId)> = ms
         .tasks
         .iter()
-        .map(|&t| (st.job_of(t).priority(), started_us(st, t), t))
-        .filter(|(p, _, _)| *p < threshold)
+        .map(|&t| {
+            (
+                st.job_of(t).priority(),
+                started_us(st, t),
+                st.submission_order(t),
+                t,
+            )
+        })
+        .filter(|(p, ..)| *p < threshold)
         .collect();
-    // Highest priority first, then latest start first: the reprieve order.
+    // Highest priority first, then latest start first, then latest
+    // submitted: the reprieve order.
     cands.sort_unstable_by(|a, b| b.cmp(a));
     let mut free = ms.free;
     let mut gpu_free = ms.gpu_free_milli.clone();
-    for &(_, _, t) in &cands {
+    for &(.., t) in &cands {
         free = free.add(&st.job_of(t).spec.request.res);
         gpu_of(st, t).release_into(&mut gpu_free);
     }
@@ -69,7 +77,7 @@ pub fn victims_on(
         return None;
     }
     let mut victims = Vec::new();
-    for &(p, _, t) in &cands {
+    for &(p, _, _, t) in &cands {
         let r = st.job_of(t).spec.request.res;
         let gpu = gpu_of(st, t);
         let mut gpu_back = gpu_free.clone();

@@ -194,11 +194,13 @@ impl JobInfo {
 #[derive(Clone, Debug)]
 pub struct Job {
     pub id: JobId,
+    /// The job's interned shape (see `CellState::shape`).
+    pub shape: u32,
     pub spec: JobInfo,
     pub submit_time: SimTime,
-    /// Task ids are `first_task .. first_task + task_count`.
-    pub first_task: TaskId,
-    pub task_count: u32,
+    /// The job's tasks by index. Ids of finished tasks are reused once
+    /// [`CellState::reclaim`](crate::cell::state::CellState::reclaim) has run.
+    pub tasks: Box<[TaskId]>,
     /// False if no machine of the cell could host a task even when empty.
     pub ever_schedulable: bool,
     /// Tasks not finished yet; at 0 the job is retired and its slots (job
@@ -206,9 +208,14 @@ pub struct Job {
     pub unfinished: u32,
     /// The job's submission serial, never reused (ids are).
     pub serial: u64,
+    /// False once the job is retired and reclaimed (its id may be reused).
+    pub live: bool,
 }
 
 impl Job {
+    pub fn task_count(&self) -> u32 {
+        self.tasks.len() as u32
+    }
     pub fn band(&self) -> Band {
         self.spec.band()
     }

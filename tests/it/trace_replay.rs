@@ -54,7 +54,7 @@ fn reschedule_places_by_borgsims_rules_and_trace_run_lengths() {
         .live_jobs()
         .find(|j| &*j.spec.name.base == "jobB")
         .unwrap();
-    let TaskState::Running { machine, .. } = st.task(j200.first_task).state else {
+    let TaskState::Running { machine, .. } = st.task(j200.tasks[0]).state else {
         panic!("jobB's task should be running");
     };
     assert_ne!(machine, 2);

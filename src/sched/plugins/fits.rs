@@ -130,7 +130,7 @@ mod tests {
         let mut share = job(100, 100, 100, 1);
         share.request.gpu = GpuRequest::Share(600);
         let j = submit(&mut st, share);
-        let t = st.job(j).first_task;
+        let t = st.job(j).tasks[0];
         st.place(st.now(), t, 0);
         // Two whole devices: 400 + 1000 milli are free in sum, but only one
         // device is idle, so it fits only with the share evicted.

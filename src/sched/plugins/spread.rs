@@ -61,7 +61,7 @@ mod tests {
             },
         ];
         let j = submit(&mut st, spec);
-        let first = st.job(j).first_task;
+        let first = st.job(j).tasks[0];
         let now = st.now();
         st.place(now, first, 0);
         let job = st.job(j).clone();

@@ -145,9 +145,8 @@ impl StreamFeed {
             &mut self.counts,
         );
         let job = st.submit_job(now, spec);
-        let first = st.job(job).first_task;
         for (i, t) in batch.iter().enumerate() {
-            let id = first + i as TaskId;
+            let id = st.job(job).tasks[i];
             self.live.insert(t.key, id);
             self.key_of.insert(id, t.key);
             *self.stage_live.entry((t.key.job, t.key.stage)).or_default() += 1;
