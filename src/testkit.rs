@@ -67,7 +67,6 @@ pub fn as_job(spec: JobSpec) -> crate::workload::Job {
         submit_time: SimTime::ZERO,
         live: true,
         ever_schedulable: true,
-        unfinished: 0,
         serial: 0,
     }
 }

@@ -51,20 +51,21 @@ fn check_machines(st: &CellState) -> Result<(), String> {
             != cap
                 .res
                 .checked_sub(&used[m])
-                .and_then(|r| r.checked_sub(&ms.withheld))
+                .and_then(|r| r.checked_sub(&st.withheld(m as u32)))
         {
             return Err(format!(
                 "machine {m} free {:?} != capacity - used - withheld",
                 ms.free
             ));
         }
-        if !ms.up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
+        let up = st.machine_up(m as u32);
+        if !up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
             return Err(format!(
                 "machine {m} is down but holds tasks or offers GPUs"
             ));
         }
         for (d, u) in gpu_used[m].iter().enumerate() {
-            let expect = if ms.up {
+            let expect = if up {
                 GPU_MILLI_PER_DEVICE - u.min(&GPU_MILLI_PER_DEVICE)
             } else {
                 0

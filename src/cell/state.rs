@@ -113,13 +113,6 @@ pub struct MachineState {
     by_priority: Vec<(Priority, Resources)>,
     /// Bumped at every change of this machine (for score caches).
     pub seq: u64,
-    /// False while the machine is down or not (yet) part of the cell: it
-    /// then holds no task and offers nothing.
-    pub up: bool,
-    /// Capacity held back from tasks: all of it while down, the difference
-    /// to the current capacity while a trace says the machine is smaller
-    /// than its largest size. `free = capacity − allocated − withheld`.
-    pub withheld: Resources,
 }
 
 impl MachineState {
@@ -221,13 +214,27 @@ pub struct CellState {
     free_jobs: Vec<JobId>,
     /// Free task ids; a job takes the lowest ones, in index order, so a
     /// job's task ids ascend with their index (the pending queue's order).
-    free_tasks: std::collections::BTreeSet<TaskId>,
+    free_tasks: Vec<TaskId>,
     /// Tasks finished since the last [`CellState::reclaim`].
     done_tasks: Vec<TaskId>,
+    /// The jobs the last [`CellState::reclaim`] freed.
+    reclaimed: Vec<JobId>,
+    /// Per machine: false while it is down or not (yet) part of the cell (it
+    /// then holds no task and offers nothing). A compact array apart from
+    /// the machine states, since every feasibility check reads it.
+    up: Vec<bool>,
+    /// Per machine: capacity held back from tasks — all of it while down,
+    /// the difference to the current capacity while a trace says the machine
+    /// is smaller than its largest size. `free = capacity − allocated − withheld`.
+    withheld: Vec<Resources>,
+    /// Per job id: tasks not finished yet; at 0 the job is retired. Apart
+    /// from the (large, cold) job records, so completions touch 4 bytes.
+    unfinished: Vec<u32>,
 }
 
 impl CellState {
     pub fn new(cell: Cell) -> Self {
+        let n = cell.machines.len();
         let machines = cell
             .machines
             .iter()
@@ -240,8 +247,6 @@ impl CellState {
                 tasks: Vec::new(),
                 by_priority: Vec::new(),
                 seq: 0,
-                up: true,
-                withheld: Resources::ZERO,
             })
             .collect();
         CellState {
@@ -259,7 +264,11 @@ impl CellState {
             free_shapes: Vec::new(),
             retired: Vec::new(),
             free_jobs: Vec::new(),
-            free_tasks: std::collections::BTreeSet::new(),
+            free_tasks: Vec::new(),
+            reclaimed: Vec::new(),
+            unfinished: Vec::new(),
+            up: vec![true; n],
+            withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
             ledger: Ledger::default(),
             now: SimTime::ZERO,
@@ -274,6 +283,14 @@ impl CellState {
     }
     pub fn machines(&self) -> &[MachineState] {
         &self.machines
+    }
+    /// False while machine `m` is down (see [`CellState::set_machine`]).
+    pub fn machine_up(&self, m: MachineId) -> bool {
+        self.up[m as usize]
+    }
+    /// Capacity of `m` held back from tasks (all of it while down).
+    pub fn withheld(&self, m: MachineId) -> Resources {
+        self.withheld[m as usize]
     }
     pub fn job(&self, j: JobId) -> &Job {
         &self.jobs[j as usize]
@@ -375,8 +392,9 @@ impl CellState {
             spread: !spec.spread.is_empty(),
         });
         let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
-        let mut ids = Vec::with_capacity(n as usize);
+        let ids = self.take_task_ids(n);
         for (index, duration) in spec.task_durations.iter().enumerate() {
+            let t = ids[index];
             let rec = TaskRecord {
                 job: id,
                 index: index as u32,
@@ -388,9 +406,8 @@ impl CellState {
                 incarnation: 0,
                 evictions: 0,
             };
-            let t = match self.free_tasks.pop_first() {
-                Some(t) => {
-                    let slot = &mut self.tasks[t as usize];
+            match self.tasks.get_mut(t as usize) {
+                Some(slot) => {
                     assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
                     // Incarnations continue across reuse, so a completion
                     // scheduled for the slot's previous task stays stale.
@@ -398,14 +415,9 @@ impl CellState {
                         incarnation: slot.incarnation,
                         ..rec
                     };
-                    t
                 }
-                None => {
-                    self.tasks.push(rec);
-                    (self.tasks.len() - 1) as TaskId
-                }
-            };
-            ids.push(t);
+                None => self.tasks.push(rec),
+            }
             let added = self.pending.push(spec.priority, id, t);
             assert!(added);
         }
@@ -420,15 +432,20 @@ impl CellState {
             shape,
             spec: spec.into_info(),
             submit_time: now,
-            tasks: ids.into_boxed_slice(),
+            tasks: ids,
             ever_schedulable,
-            unfinished: n,
             serial: l.jobs_submitted - 1,
             live: true,
         };
         match self.jobs.get_mut(id as usize) {
-            Some(slot) => *slot = job,
-            None => self.jobs.push(job),
+            Some(slot) => {
+                *slot = job;
+                self.unfinished[id as usize] = n;
+            }
+            None => {
+                self.jobs.push(job);
+                self.unfinished.push(n);
+            }
         }
         if n == 0 {
             self.retired.push(id);
@@ -436,27 +453,52 @@ impl CellState {
         id
     }
 
+    /// Ids for a job's `n` tasks: freed ones (most recently freed first,
+    /// still warm in cache), then new ones past the end; ascending, so a
+    /// job's ids follow its task indices (the pending queue's order).
+    fn take_task_ids(&mut self, n: u32) -> crate::workload::job::TaskIds {
+        if n == 1 {
+            let t = self.free_tasks.pop().unwrap_or(self.tasks.len() as TaskId);
+            return crate::workload::job::TaskIds::One(t);
+        }
+        let reused = (n as usize).min(self.free_tasks.len());
+        let mut ids: Vec<TaskId> = self
+            .free_tasks
+            .drain(self.free_tasks.len() - reused..)
+            .collect();
+        ids.sort_unstable();
+        let next = self.tasks.len() as TaskId;
+        ids.extend(next..next + (n - reused as u32));
+        crate::workload::job::TaskIds::from(ids)
+    }
+
     /// Frees the slots of tasks finished since the last call and of jobs
     /// whose tasks have all finished, for reuse by later submissions;
     /// returns the retired jobs' ids (the scheduler forgets them). The
     /// driver calls it between events, so a task id stays valid for the
     /// whole event in which its task finishes.
-    pub fn reclaim(&mut self) -> Vec<JobId> {
-        for t in std::mem::take(&mut self.done_tasks) {
+    pub fn reclaim(&mut self) -> &[JobId] {
+        for t in self.done_tasks.drain(..) {
             self.tasks[t as usize].job = FREE_SLOT;
-            self.free_tasks.insert(t);
+            self.free_tasks.push(t);
             self.ledger.tasks_reclaimed += 1;
         }
-        let retired = std::mem::take(&mut self.retired);
-        for &j in &retired {
+        self.reclaimed.clear();
+        for j in self.retired.drain(..) {
             let job = &mut self.jobs[j as usize];
             job.live = false;
-            job.tasks = Box::default();
+            job.tasks = Default::default();
             let shape = job.shape;
-            self.release_shape(shape);
+            let n = &mut self.shape_jobs[shape as usize];
+            *n -= 1;
+            if *n == 0 {
+                self.shape_ids.remove(&self.shapes[shape as usize]);
+                self.free_shapes.push(shape);
+            }
             self.free_jobs.push(j);
+            self.reclaimed.push(j);
         }
-        retired
+        &self.reclaimed
     }
 
     /// True if `j` names a job that has not been reclaimed.
@@ -481,9 +523,9 @@ impl CellState {
     /// Task `task` of `job` is done for good.
     fn task_done(&mut self, job: JobId, task: TaskId) {
         self.done_tasks.push(task);
-        let j = &mut self.jobs[job as usize];
-        j.unfinished -= 1;
-        if j.unfinished == 0 {
+        let left = &mut self.unfinished[job as usize];
+        *left -= 1;
+        if *left == 0 {
             self.retired.push(job);
         }
     }
@@ -495,12 +537,12 @@ impl CellState {
         let rec = &mut self.tasks[task as usize];
         let shape = self.shapes[rec.shape as usize];
         let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
-        let ms = &mut self.machines[machine as usize];
-        assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
         assert!(
-            ms.up,
+            self.up[machine as usize],
             "placing task {task} on machine {machine}, which is down"
         );
+        let ms = &mut self.machines[machine as usize];
+        assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
         ms.free = ms
             .free
             .checked_sub(&req.res)
@@ -586,7 +628,7 @@ impl CellState {
         let ms = &mut self.machines[machine as usize];
         ms.free = ms.free.add(&req.res);
         assert!(
-            ms.free.add(&ms.withheld).fits_in(&cap),
+            ms.free.add(&self.withheld[machine as usize]).fits_in(&cap),
             "machine {machine} free above capacity"
         );
         gpu.release_into(&mut ms.gpu_free_milli);
@@ -670,7 +712,7 @@ impl CellState {
             let used = full
                 .res
                 .checked_sub(&ms.free)
-                .and_then(|x| x.checked_sub(&ms.withheld));
+                .and_then(|x| x.checked_sub(&self.withheld[m as usize]));
             let used = used.expect("free + withheld within capacity");
             let must_go = cap.is_none() && !ms.tasks.is_empty();
             if !must_go && used.fits_in(&target) {
@@ -681,19 +723,20 @@ impl CellState {
             evicted.push(victim);
         }
         let ms = &mut self.machines[m as usize];
+        let withheld = &mut self.withheld[m as usize];
         let used = full
             .res
             .checked_sub(&ms.free)
-            .and_then(|x| x.checked_sub(&ms.withheld));
+            .and_then(|x| x.checked_sub(withheld));
         let used = used.expect("free + withheld within capacity");
-        ms.withheld = full
+        *withheld = full
             .res
             .checked_sub(&target)
             .expect("target within capacity");
         ms.free = target.checked_sub(&used).expect("tasks fit the target");
-        let was_up = ms.up;
-        ms.up = cap.is_some();
-        if !ms.up {
+        let was_up = self.up[m as usize];
+        self.up[m as usize] = cap.is_some();
+        if cap.is_none() {
             ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);
         } else if !was_up {
             let n = ms.gpu_free_milli.len();
@@ -744,16 +787,6 @@ impl CellState {
         };
         self.shape_ids.insert(shape, id);
         id
-    }
-
-    /// One job less uses shape `id`; the last one frees it.
-    fn release_shape(&mut self, id: u32) {
-        let n = &mut self.shape_jobs[id as usize];
-        *n -= 1;
-        if *n == 0 {
-            self.shape_ids.remove(&self.shapes[id as usize]);
-            self.free_shapes.push(id);
-        }
     }
 
     /// The shape of a task record.
@@ -885,7 +918,7 @@ mod tests {
         assert_eq!(gone, vec![low]);
         // Free = 2500 − 2000 = 500 mcpu; withheld = 4000 − 2500 = 1500.
         assert_eq!(st.machine(0).free, Resources::new(500, 6000));
-        assert_eq!(st.machine(0).withheld, Resources::new(1500, 0));
+        assert_eq!(st.withheld(0), Resources::new(1500, 0));
         assert_eq!(
             st.ledger().evictions[EvictionCause::MachineShrunk as usize],
             1
@@ -893,7 +926,7 @@ mod tests {
         check(&st).unwrap();
         // Down: everything goes, nothing is offered, GPUs included.
         assert_eq!(st.set_machine(SimTime(2), 0, None), vec![high]);
-        assert!(!st.machine(0).up);
+        assert!(!st.machine_up(0));
         assert_eq!(st.machine(0).free, Resources::ZERO);
         assert_eq!(st.machine(0).gpu_free_milli, vec![0, 0]);
         check(&st).unwrap();
@@ -945,10 +978,10 @@ mod tests {
         assert!(st.is_live_job(a));
         check(&st).unwrap();
         assert!(st.finish(SimTime(3), t1, 1));
-        assert_eq!(st.reclaim(), vec![a]);
+        assert_eq!(st.reclaim(), &[a]);
         assert!(!st.is_live_job(a));
         check(&st).unwrap();
-        // The next job takes the freed ids (lowest first) and job id; a
+        // The next job takes the freed ids (ascending) and job id; a
         // completion scheduled for an old task (incarnation 1) is stale.
         let b = submit(&mut st, job(500, 500, 100, 3));
         assert_eq!(b, a);

@@ -25,6 +25,12 @@ const SUITE: &[&str] = &[
     "borg-cell-pack",
 ];
 const FULL_EXTRA: &[&str] = &["churn-100k"];
+/// The openb GPU replay, once per policy (label, policy).
+const OPENB: &[(&str, &str)] = &[
+    ("openb-best_fit", "best_fit"),
+    ("openb-worst_fit", "worst_fit"),
+    ("openb-hybrid", "hybrid"),
+];
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -104,6 +110,12 @@ fn run_in(args: &BenchArgs, work: &Path) -> Result<i32, Error> {
     for name in &names {
         eprintln!("bench: {name}");
         results.push(run_case(work, name, name, &[])?);
+    }
+    if args.cases.is_empty() {
+        for (label, policy) in OPENB {
+            eprintln!("bench: {label}");
+            results.push(run_case(work, label, "openb", &["--policy", policy])?);
+        }
     }
     print_table(&results);
     let report = BenchReport {

@@ -178,7 +178,7 @@ impl Simulation {
         }
         let reclaimed = self.state.reclaim();
         if !reclaimed.is_empty() {
-            self.sched.forget_jobs(&reclaimed);
+            self.sched.forget_jobs(reclaimed);
         }
         if self.opts.check_invariants {
             if let Err(e) = invariants::check(&self.state) {

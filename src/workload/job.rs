@@ -190,6 +190,43 @@ impl JobInfo {
     }
 }
 
+/// A job's task ids; one-task jobs (most of a large workload) without an
+/// allocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TaskIds {
+    #[default]
+    None,
+    One(TaskId),
+    Many(Box<[TaskId]>),
+}
+
+impl From<Vec<TaskId>> for TaskIds {
+    fn from(v: Vec<TaskId>) -> Self {
+        match v.as_slice() {
+            [] => TaskIds::None,
+            [one] => TaskIds::One(*one),
+            _ => TaskIds::Many(v.into_boxed_slice()),
+        }
+    }
+}
+
+impl FromIterator<TaskId> for TaskIds {
+    fn from_iter<I: IntoIterator<Item = TaskId>>(it: I) -> Self {
+        TaskIds::from(it.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl std::ops::Deref for TaskIds {
+    type Target = [TaskId];
+    fn deref(&self) -> &[TaskId] {
+        match self {
+            TaskIds::None => &[],
+            TaskIds::One(t) => std::slice::from_ref(t),
+            TaskIds::Many(v) => v,
+        }
+    }
+}
+
 /// A submitted job.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -200,12 +237,9 @@ pub struct Job {
     pub submit_time: SimTime,
     /// The job's tasks by index. Ids of finished tasks are reused once
     /// [`CellState::reclaim`](crate::cell::state::CellState::reclaim) has run.
-    pub tasks: Box<[TaskId]>,
+    pub tasks: TaskIds,
     /// False if no machine of the cell could host a task even when empty.
     pub ever_schedulable: bool,
-    /// Tasks not finished yet; at 0 the job is retired and its slots (job
-    /// id, task ids) are reused by later submissions.
-    pub unfinished: u32,
     /// The job's submission serial, never reused (ids are).
     pub serial: u64,
     /// False once the job is retired and reclaimed (its id may be reused).

@@ -21,10 +21,10 @@ impl Filter for ResourceFit {
     }
 
     fn filter(&self, st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
-        let ms = st.machine(m);
-        if !ms.up {
+        if !st.machine_up(m) {
             return Err(Reason::MachineDown);
         }
+        let ms = st.machine(m);
         let req = &task.job.spec.request;
         if req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
             return Ok(Fit::Free);

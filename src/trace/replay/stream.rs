@@ -171,7 +171,10 @@ impl StreamFeed {
                 }
                 let ms = st.machine(m);
                 let req = st.shape(task).request;
-                if ms.up && req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
+                if st.machine_up(m)
+                    && req.res.fits_in(&ms.free)
+                    && req.gpu.fits_devices(&ms.gpu_free_milli)
+                {
                     st.place(now, task, m);
                 } else {
                     self.count("schedule_does_not_fit");
