@@ -318,6 +318,7 @@ impl Reader {
             },
             constraints: Vec::new(),
             max_per_machine: None,
+            max_per_rack: None,
             duration,
             after: Vec::new(),
         };

@@ -388,6 +388,7 @@ impl Parser {
                 .cloned()
                 .unwrap_or_default(),
             max_per_machine: one_per_machine.then_some(1),
+            max_per_rack: None,
             duration: None,
             after: Vec::new(),
         };

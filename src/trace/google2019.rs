@@ -69,7 +69,8 @@
 //! `TaskKey { job: collection_id, stage: 0, index: instance_index }`.
 //! Collection events produce no records: they keep, per live collection,
 //! what its instances' submissions need — name, user, priority,
-//! `max_per_machine` (0 or nothing: no limit) and whether it runs inside an
+//! `max_per_machine` and `max_per_switch` (0 or nothing: no limit; a switch
+//! is the machine's rack, from `switch_id`) and whether it runs inside an
 //! alloc set — and the collection is forgotten at its FAIL, FINISH, KILL or
 //! LOST, so memory is bounded by the collections alive at once.
 //!
@@ -156,6 +157,7 @@ struct Collection {
     user: Arc<str>,
     priority: Option<Priority>,
     max_per_machine: Option<u32>,
+    max_per_switch: Option<u32>,
     in_alloc: bool,
 }
 
@@ -361,6 +363,7 @@ impl Reader {
                 user: self.empty.clone(),
                 priority: None,
                 max_per_machine: None,
+                max_per_switch: None,
                 in_alloc: false,
             });
         if let Some(n) = row.name {
@@ -373,6 +376,7 @@ impl Reader {
         }
         c.priority = row.priority.or(c.priority);
         c.max_per_machine = row.max_per_machine.or(c.max_per_machine);
+        c.max_per_switch = row.max_per_switch.or(c.max_per_switch);
         c.in_alloc |= row.in_alloc;
     }
 
@@ -413,19 +417,21 @@ impl Reader {
 
     /// The task an instance's SUBMIT describes.
     fn task(&mut self, row: InstanceRow) -> TraceTask {
-        let (job_name, user, coll_priority, max_per_machine) =
+        let (job_name, user, coll_priority, max_per_machine, max_per_rack) =
             match self.collections.get(&row.key.job) {
                 Some(c) => (
                     c.name.clone(),
                     c.user.clone(),
                     c.priority,
                     c.max_per_machine,
+                    c.max_per_switch,
                 ),
                 None => {
                     self.stats.repair("instance_events.collection_unknown");
                     (
                         Arc::from(row.key.job.to_string()),
                         self.empty.clone(),
+                        None,
                         None,
                         None,
                     )
@@ -473,6 +479,7 @@ impl Reader {
             },
             constraints,
             max_per_machine,
+            max_per_rack,
             duration: None,
             after: Vec::new(),
         }

@@ -131,6 +131,9 @@ pub struct TraceTask {
     pub constraints: Vec<TraceConstraint>,
     /// At most this many of the job's tasks per machine.
     pub max_per_machine: Option<u32>,
+    /// At most this many of the job's tasks per rack (Google 2019's
+    /// `max_per_switch`: a switch is a rack).
+    pub max_per_rack: Option<u32>,
     /// How long the task runs once started, if the trace says so at
     /// submission (`None`: learned from a later [`TraceEvent::End`], or a
     /// service that runs to the end).

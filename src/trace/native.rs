@@ -13,7 +13,7 @@
 //!
 //! `tasks.csv`: `time_us, event, job, stage, index, machine, kind, job_name,
 //! user, priority, trace_priority, cpu_milli, mem_mib, gpu, max_per_machine,
-//! duration_us, after, constraints` — `event` is `submit`, `schedule` (with
+//! max_per_rack, duration_us, after, constraints` — `event` is `submit`, `schedule` (with
 //! `machine`) or `end` (with `kind`: finish, evict, fail, kill, lost);
 //! `priority` is borgsim's (bands: best effort 0–99, batch 100–119,
 //! production 120–359, monitoring 360+); `gpu` is empty, `whole:N` or
@@ -56,7 +56,7 @@ const MACHINE_COLUMNS: [&str; 10] = [
     "power",
     "attrs",
 ];
-const TASK_COLUMNS: [&str; 18] = [
+const TASK_COLUMNS: [&str; 19] = [
     "time_us",
     "event",
     "job",
@@ -72,6 +72,7 @@ const TASK_COLUMNS: [&str; 18] = [
     "mem_mib",
     "gpu",
     "max_per_machine",
+    "max_per_rack",
     "duration_us",
     "after",
     "constraints",
@@ -117,6 +118,8 @@ struct JTask {
     gpu: String,
     #[serde(default)]
     max_per_machine: Option<u32>,
+    #[serde(default)]
+    max_per_rack: Option<u32>,
     #[serde(default)]
     duration_us: Option<u64>,
     #[serde(default)]
@@ -238,6 +241,7 @@ fn to_jtask(t: &TraceTask) -> JTask {
         mem_mib: t.request.res.mem_mib,
         gpu: gpu_text(t.request.gpu),
         max_per_machine: t.max_per_machine,
+        max_per_rack: t.max_per_rack,
         duration_us: t.duration.map(|d| d.as_us()),
         after: t.after.clone(),
         constraints: t
@@ -273,6 +277,7 @@ fn from_jtask(t: JTask) -> Option<TraceTask> {
             })
             .collect(),
         max_per_machine: t.max_per_machine,
+        max_per_rack: t.max_per_rack,
         duration: t.duration_us.map(SimDuration),
         after: t.after,
     })
@@ -371,6 +376,7 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                     j.mem_mib.to_string(),
                     j.gpu,
                     j.max_per_machine.map_or(e(), |v| v.to_string()),
+                    j.max_per_rack.map_or(e(), |v| v.to_string()),
                     j.duration_us.map_or(e(), |v| v.to_string()),
                     after.join(";"),
                     serde_json::to_string(&j.constraints).expect("serialisable"),
@@ -397,6 +403,7 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                     e(),
                     e(),
                     e(),
+                    e(),
                 ];
                 tasks.write_record(&row).expect("in memory");
             }
@@ -410,6 +417,7 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                     task.index.to_string(),
                     e(),
                     kind.as_str().unwrap_or_default().into(),
+                    e(),
                     e(),
                     e(),
                     e(),
@@ -635,7 +643,7 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                     format!("expected nothing, whole:N or share:M, found {gpu_s:?}"),
                 )
             })?;
-            let after = row.str(16, "after")?;
+            let after = row.str(17, "after")?;
             let after = after
                 .split(';')
                 .filter(|s| !s.trim().is_empty())
@@ -648,7 +656,7 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                     })
                 })
                 .collect::<Result<Vec<u32>>>()?;
-            let cs = row.str(17, "constraints")?;
+            let cs = row.str(18, "constraints")?;
             let constraints: Vec<(String, ConstraintOp, String)> = if cs.is_empty() {
                 Vec::new()
             } else {
@@ -667,8 +675,11 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                     })
                     .transpose()
             };
-            let max_per_machine =
-                opt_u(14, "max_per_machine")?.map(|v| v.min(u64::from(u32::MAX)) as u32);
+            let limit = |i: usize, name: &str| -> Result<Option<u32>> {
+                Ok(opt_u(i, name)?.map(|v| v.min(u64::from(u32::MAX)) as u32))
+            };
+            let max_per_machine = limit(14, "max_per_machine")?;
+            let max_per_rack = limit(15, "max_per_rack")?;
             Ok(TraceEvent::Submit(Box::new(TraceTask {
                 key,
                 job_name: row.str(7, "job_name")?.into(),
@@ -688,7 +699,8 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                     })
                     .collect(),
                 max_per_machine,
-                duration: opt_u(15, "duration_us")?.map(SimDuration),
+                max_per_rack,
+                duration: opt_u(16, "duration_us")?.map(SimDuration),
                 after,
             })))
         }
@@ -924,7 +936,7 @@ mod tests {
         let header = TASK_COLUMNS.join(",");
         std::fs::write(
             &p,
-            format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,\n"),
+            format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,\n"),
         )
         .unwrap();
         let mut r = Reader::open(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();

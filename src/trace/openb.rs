@@ -187,6 +187,7 @@ impl Reader {
                 },
                 constraints,
                 max_per_machine: None,
+                max_per_rack: None,
                 duration: Some(run),
                 after: Vec::new(),
             },

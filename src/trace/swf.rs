@@ -209,6 +209,7 @@ impl Reader {
             },
             constraints: Vec::new(),
             max_per_machine: None,
+            max_per_rack: None,
             duration: Some(SimDuration(job.duration_us)),
             after: Vec::new(),
         };

@@ -298,6 +298,7 @@ pub(super) fn containers(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<VecDe
             request: c.request,
             constraints: Vec::new(),
             max_per_machine: None,
+            max_per_rack: None,
             duration: None,
             after: Vec::new(),
         };
@@ -375,6 +376,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             },
             constraints: Vec::new(),
             max_per_machine: None,
+            max_per_rack: None,
             duration,
             after: dag.after,
         },

@@ -45,6 +45,7 @@ pub(super) struct CollectionRow {
     pub user: Option<String>,
     pub name: Option<String>,
     pub max_per_machine: Option<u32>,
+    pub max_per_switch: Option<u32>,
     pub in_alloc: bool,
 }
 
@@ -116,6 +117,10 @@ pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> 
             name: owned("collection_name")?,
             max_per_machine: f
                 .opt_int_in("max_per_machine", 0, i64::from(u32::MAX))?
+                .filter(|&v| v != 0)
+                .map(|v| v as u32),
+            max_per_switch: f
+                .opt_int_in("max_per_switch", 0, i64::from(u32::MAX))?
                 .filter(|&v| v != 0)
                 .map(|v| v as u32),
             in_alloc: nonzero("alloc_collection_id")?.is_some(),

@@ -48,6 +48,7 @@ impl Table {
                 "user",
                 "collection_name",
                 "max_per_machine",
+                "max_per_switch",
                 "alloc_collection_id",
             ],
             Table::Instances => &[

@@ -168,6 +168,8 @@ fn submissions_carry_the_collection_and_the_instance() {
     assert_eq!(web.key, key(1, 0));
     assert_eq!((&*web.job_name, &*web.user), ("web", "alice"));
     assert_eq!(web.max_per_machine, Some(1));
+    // max_per_switch: a switch is a rack.
+    assert_eq!(web.max_per_rack, Some(2));
     assert_eq!(web.duration, None);
     assert!(web.after.is_empty());
     // The trace's priority is borgsim's: 200 is production, 103 (best-effort
@@ -175,7 +177,10 @@ fn submissions_carry_the_collection_and_the_instance() {
     assert_eq!((web.priority, web.trace_priority), (200, 200));
     assert_eq!(Band::of(web.priority), Band::Production);
     assert_eq!(Band::of(tasks[2].priority), Band::Batch);
-    assert_eq!(tasks[2].max_per_machine, None);
+    assert_eq!(
+        (tasks[2].max_per_machine, tasks[2].max_per_rack),
+        (None, None)
+    );
     let c = |name: &str, op, value: &str| TraceConstraint {
         name: Arc::from(name),
         op,

@@ -275,14 +275,18 @@ pub(crate) fn job_spec(
             value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
         });
     }
-    let spread = t
-        .max_per_machine
-        .map(|n| SpreadLimit {
-            level: DomainLevel::Machine,
+    let spread = [
+        (DomainLevel::Machine, t.max_per_machine),
+        (DomainLevel::Rack, t.max_per_rack),
+    ]
+    .into_iter()
+    .filter_map(|(level, n)| {
+        n.map(|n| SpreadLimit {
+            level,
             max_tasks: n.max(1),
         })
-        .into_iter()
-        .collect();
+    })
+    .collect();
     JobSpec {
         name: crate::workload::job::JobName {
             base: t.job_name.clone(),
@@ -305,6 +309,7 @@ pub(crate) fn same_shape(a: &TraceTask, b: &TraceTask) -> bool {
         && a.request == b.request
         && a.constraints == b.constraints
         && a.max_per_machine == b.max_per_machine
+        && a.max_per_rack == b.max_per_rack
         && a.after == b.after
         && a.job_name == b.job_name
 }
