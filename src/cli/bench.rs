@@ -30,6 +30,7 @@ const OPENB: &[(&str, &str)] = &[
     ("openb-best_fit", "best_fit"),
     ("openb-worst_fit", "worst_fit"),
     ("openb-hybrid", "hybrid"),
+    ("openb-gpu_packing", "gpu_packing"),
 ];
 
 #[derive(Args, Debug)]

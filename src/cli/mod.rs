@@ -49,7 +49,7 @@ pub struct RunArgs {
     /// Override the scenario's root seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the scenario's placement policy (worst_fit, best_fit, hybrid).
+    /// Override the scenario's placement policy (worst_fit, best_fit, hybrid, gpu_packing).
     #[arg(long)]
     pub policy: Option<borgsim::sched::Policy>,
     /// Override the scenario's preemption switch.

@@ -2,7 +2,7 @@
 //! which weights. The policy is an enum chosen in the scenario.
 
 use super::plugin::{Filter, Score, MAX_SCORE};
-use super::plugins::{best_fit, constraints, fits, hybrid, spread, worst_fit};
+use super::plugins::{best_fit, constraints, fits, gpu_packing, hybrid, spread, worst_fit};
 use serde::{Deserialize, Serialize};
 
 /// The placement policies a scenario can choose.
@@ -15,10 +15,18 @@ pub enum Policy {
     BestFit,
     /// Borg's: least stranded resources, ties to best fit.
     Hybrid,
+    /// GPU-sharing clusters: least GPU fragmentation, then fewest idle GPUs
+    /// left, then best fit.
+    GpuPacking,
 }
 
 impl Policy {
-    pub const ALL: [Policy; 3] = [Policy::WorstFit, Policy::BestFit, Policy::Hybrid];
+    pub const ALL: [Policy; 4] = [
+        Policy::WorstFit,
+        Policy::BestFit,
+        Policy::Hybrid,
+        Policy::GpuPacking,
+    ];
     /// Parses the scenario/CLI name of a policy.
     pub fn from_name(s: &str) -> Option<Policy> {
         Policy::ALL.into_iter().find(|p| p.name() == s)
@@ -29,6 +37,7 @@ impl Policy {
             Policy::WorstFit => "worst_fit",
             Policy::BestFit => "best_fit",
             Policy::Hybrid => "hybrid",
+            Policy::GpuPacking => "gpu_packing",
         }
     }
 }
@@ -66,6 +75,16 @@ impl Profile {
             // the stranded score weighted by MAX_SCORE + 1.
             Policy::Hybrid => vec![
                 (Box::new(hybrid::LeastStranded), MAX_SCORE + 1),
+                (Box::new(best_fit::BestFit), 1),
+            ],
+            // Lexicographic again: each weight exceeds the most all the
+            // scorers after it can add (10,000 each).
+            Policy::GpuPacking => vec![
+                (
+                    Box::new(gpu_packing::GpuFragmentation),
+                    (MAX_SCORE + 1) * (MAX_SCORE + 1),
+                ),
+                (Box::new(gpu_packing::GpuIdleKept), MAX_SCORE + 1),
                 (Box::new(best_fit::BestFit), 1),
             ],
         };

@@ -158,7 +158,8 @@ fn policy() -> impl Strategy<Value = Policy> {
     prop_oneof![
         Just(Policy::WorstFit),
         Just(Policy::BestFit),
-        Just(Policy::Hybrid)
+        Just(Policy::Hybrid),
+        Just(Policy::GpuPacking)
     ]
 }
 

@@ -158,3 +158,28 @@ fn a_bad_trace_row_stops_the_run_with_exit_2_or_is_skipped_when_lenient() {
     assert_eq!(s["trace"]["trace_rows_skipped"]["pods.memory_mib"], 1);
     assert_eq!(s["tasks"]["submitted"], 1);
 }
+
+#[test]
+fn gpu_packing_strands_fewer_gpus_than_best_fit_on_openb() {
+    let alloc_at = |policy: borgsim::sched::Policy| {
+        let mut sc = Scenario::builtin("openb").unwrap().unwrap();
+        sc.scheduler.policy = policy;
+        let (_, s) = run(&sc, false);
+        s.gpu_packing.unwrap().gpu_alloc_pct_at_demand_pct
+    };
+    use borgsim::sched::Policy;
+    let (packing, best, hybrid) = (
+        alloc_at(Policy::GpuPacking),
+        alloc_at(Policy::BestFit),
+        alloc_at(Policy::Hybrid),
+    );
+    // Past full demand, the fragmentation-aware policy keeps more of the
+    // GPUs allocatable (measured: 93.5 % against 92.2 and 87.9 at 100 %).
+    for pct in [100, 130] {
+        assert!(packing[&pct] > best[&pct], "{pct}: {packing:?} vs {best:?}");
+        assert!(
+            packing[&pct] > hybrid[&pct],
+            "{pct}: {packing:?} vs {hybrid:?}"
+        );
+    }
+}

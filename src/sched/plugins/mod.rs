@@ -2,7 +2,8 @@
 //!
 //! Filters: [`fits::ResourceFit`], [`constraints::AttributeConstraints`],
 //! [`spread::SpreadLimits`]. Scorers: [`worst_fit::WorstFit`],
-//! [`best_fit::BestFit`], [`hybrid::LeastStranded`].
+//! [`best_fit::BestFit`], [`hybrid::LeastStranded`],
+//! [`gpu_packing::GpuFragmentation`], [`gpu_packing::GpuIdleKept`].
 //!
 //! Scorers share one measure: for each dimension of the machine (CPU,
 //! memory, and GPU if the machine has GPUs), the fraction of its capacity left
@@ -12,6 +13,7 @@
 pub mod best_fit;
 pub mod constraints;
 pub mod fits;
+pub mod gpu_packing;
 pub mod hybrid;
 pub mod spread;
 pub mod worst_fit;
