@@ -183,3 +183,49 @@ fn gpu_packing_strands_fewer_gpus_than_best_fit_on_openb() {
         );
     }
 }
+
+#[test]
+fn alibaba_dag_stages_wait_for_their_dependencies() {
+    // One 2-core machine. Stage 1 takes 1.5 cores for 100 s; stage 2 needs
+    // 1 core, so it waits for stage 1 although the trace ran it at 0–50;
+    // stage 3 depends on 1 and 2 and needs only 0.5 core: it fits at 50 s,
+    // when the trace started it, but must wait until stage 2 is done (150 s).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("batch_task.csv"),
+        "M1,1,j_9,1,Terminated,0,100,150,1\nM2,1,j_9,1,Terminated,0,50,100,1\nR3_1_2,1,j_9,1,Terminated,50,80,50,1\n",
+    )
+    .unwrap();
+    let text = "name = \"dag\"\nseed = 1\n[cell]\n[[cell.machines]]\ncount = 1\ncpu_milli = 2000\nmem_mib = 262144\n\
+                [scheduler]\npolicy = \"best_fit\"\n[trace]\nformat = \"alibaba2018\"\nfiles = [\"batch_task.csv\"]\nmachines = \"scenario\"\n";
+    let mut sc = Scenario::parse(text, std::path::Path::new("dag.toml")).unwrap();
+    sc.base_dir = dir.path().to_path_buf();
+    let mut sim = borgsim::build_simulation(&sc, true).unwrap();
+    let mut stage3_started = None;
+    while sim.step() {
+        let st = sim.state();
+        let live = |cpu: u64| {
+            st.live_tasks().any(|(t, r)| {
+                st.shape(t).request.res.cpu_milli == cpu && r.state != TaskState::Finished
+            })
+        };
+        let running = |cpu: u64| {
+            st.live_tasks().any(|(t, r)| {
+                st.shape(t).request.res.cpu_milli == cpu
+                    && matches!(r.state, TaskState::Running { .. })
+            })
+        };
+        if running(500) {
+            assert!(
+                !live(1000),
+                "stage 3 runs while stage 2 is not done, at {}",
+                sim.now()
+            );
+            stage3_started.get_or_insert(sim.now());
+        }
+    }
+    assert_eq!(stage3_started, Some(SimTime::from_secs(150)));
+    let s = Summary::of(&sc, &sim);
+    assert_eq!((s.tasks.submitted, s.tasks.finished), (3, 3));
+    assert_eq!(s.trace.unwrap().replay["held_for_dependencies"], 1);
+}

@@ -8,7 +8,8 @@
 //! - A submission for a task that is still live is ignored
 //!   [`submit_for_live_task`] (the 2011 trace resubmits evicted tasks).
 //! - DAG stages (`after`) are held back until every task of the stages they
-//!   depend on is done in the simulation [`held_for_dependencies`]; a stage
+//!   depend on is done in the simulation [`held_for_dependencies`: tasks
+//!   held at least once]; a stage
 //!   with no live task counts as done, whether it finished or never appeared.
 //! - **Re-schedule mode.** A task's run length is the trace's: its end
 //!   event's time minus its last SCHEDULE (0 if it never ran in the trace),
@@ -80,7 +81,7 @@ impl StreamFeed {
 
     fn on_record(&mut self, now: SimTime, ev: TraceEvent, st: &mut CellState, fx: &mut Effects) {
         match ev {
-            TraceEvent::Submit(t) => self.on_submit(now, *t, st, fx),
+            TraceEvent::Submit(t) => self.on_submit(now, *t, st, fx, false),
             TraceEvent::Schedule { task, machine } => {
                 self.flush(now, st, fx);
                 self.on_schedule(now, task, machine, st);
@@ -103,12 +104,23 @@ impl StreamFeed {
         }
     }
 
-    fn on_submit(&mut self, now: SimTime, t: TraceTask, st: &mut CellState, fx: &mut Effects) {
+    /// A submission from the trace, or (`released`) one that was held for
+    /// a stage now done.
+    fn on_submit(
+        &mut self,
+        now: SimTime,
+        t: TraceTask,
+        st: &mut CellState,
+        fx: &mut Effects,
+        released: bool,
+    ) {
         if self.live.contains_key(&t.key) || self.batch.iter().any(|b| b.key == t.key) {
             return self.count("submit_for_live_task");
         }
         if let Some(dep) = self.unmet_dependency(&t) {
-            self.count("held_for_dependencies");
+            if !released {
+                self.count("held_for_dependencies");
+            }
             self.held.entry((t.key.job, dep)).or_default().push(t);
             return;
         }
@@ -254,7 +266,7 @@ impl StreamFeed {
         if left == Some(0) {
             self.stage_live.remove(&stage);
             for t in self.held.remove(&stage).unwrap_or_default() {
-                self.on_submit(now, t, st, fx);
+                self.on_submit(now, t, st, fx, true);
             }
             self.flush(now, st, fx);
         }
