@@ -229,3 +229,58 @@ fn alibaba_dag_stages_wait_for_their_dependencies() {
     assert_eq!((s.tasks.submitted, s.tasks.finished), (3, 3));
     assert_eq!(s.trace.unwrap().replay["held_for_dependencies"], 1);
 }
+
+/// Every format's fixture replays end to end (re-schedule mode) and keeps
+/// every invariant; formats without machines use the scenario's cell.
+#[test]
+fn every_format_replays_its_fixture() {
+    let f = root().join("tests/fixtures/traces");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("packing.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&std::fs::read_to_string(f.join("azure/tiny.sql")).unwrap())
+        .unwrap();
+    drop(conn);
+    let g19 = f.join("google2019");
+    let cases: Vec<(&str, Vec<std::path::PathBuf>, bool)> = vec![
+        ("google2011", vec![f.join("google2011")], true),
+        (
+            "google2019",
+            [
+                "collection_events.json",
+                "instance_events.json",
+                "machine_events.json",
+            ]
+            .iter()
+            .map(|n| g19.join(n))
+            .collect(),
+            true,
+        ),
+        ("alibaba2018", vec![f.join("alibaba2018")], true),
+        ("openb", vec![f.join("openb")], true),
+        ("swf", vec![f.join("swf/tiny.swf")], false),
+        ("azure", vec![db.clone()], false),
+    ];
+    for (format, files, own_machines) in cases {
+        let files: Vec<String> = files
+            .iter()
+            .map(|p| format!("{:?}", p.to_str().unwrap()))
+            .collect();
+        let cell = if own_machines {
+            String::new()
+        } else {
+            "[cell]\n[[cell.machines]]\ncount = 4\ncpu_milli = 64000\nmem_mib = 524288\n".into()
+        };
+        let machines = if own_machines { "trace" } else { "scenario" };
+        let text = format!(
+            "name = \"{format}\"\nseed = 1\n{cell}[scheduler]\npolicy = \"hybrid\"\n\
+             [trace]\nformat = \"{format}\"\nfiles = [{}]\nmachines = \"{machines}\"\n",
+            files.join(", ")
+        );
+        let sc = Scenario::parse(&text, std::path::Path::new("x.toml")).unwrap();
+        let (_, s) = run(&sc, true);
+        assert!(s.tasks.submitted > 0, "{format}");
+        assert_eq!(s.trace.as_ref().unwrap().format, format);
+        assert!(s.trace.unwrap().trace_rows_skipped.is_empty(), "{format}");
+    }
+}
