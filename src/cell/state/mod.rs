@@ -10,96 +10,21 @@
 //!   in exactly one of: the pending queue, one machine's task list, finished.
 //!
 //! The independent whole-state checker is in [`super::invariants`].
+//! Machines coming and going are in [`machines`]; reclaiming finished work
+//! (so memory follows live jobs) is in [`reclaim`].
+
+mod machines;
+mod reclaim;
+mod records;
+
+pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
 
 use super::pending::PendingQueue;
-use super::resources::{GpuAlloc, Resources};
+use super::resources::Resources;
 use super::{Cell, MachineId};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Band, Job, JobId, JobSpec, Priority, TaskId};
 use rustc_hash::FxHashMap;
-
-/// Where a task is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TaskState {
-    Pending,
-    Running {
-        machine: MachineId,
-        since: SimTime,
-        gpu: GpuAlloc,
-    },
-    Finished,
-}
-
-/// The `job` of a task slot that belongs to no job (its job was retired
-/// and the slot waits for reuse).
-pub const FREE_SLOT: JobId = JobId::MAX;
-
-/// One task's record.
-#[derive(Clone, Debug)]
-pub struct TaskRecord {
-    pub job: JobId,
-    pub index: u32,
-    /// The task's [`Shape`] (index into [`CellState::shape`]).
-    pub shape: u32,
-    pub state: TaskState,
-    /// How long the task runs once started; `None` = until the run ends.
-    pub duration: Option<SimDuration>,
-    /// When the task last entered the pending queue.
-    pub pending_since: SimTime,
-    /// When the task first started, if ever.
-    pub first_start: Option<SimTime>,
-    /// Bumped at every start, so a completion scheduled for an earlier start
-    /// (before an eviction) is recognised as stale.
-    pub incarnation: u32,
-    pub evictions: u32,
-}
-
-/// What placing, evicting and completing a task needs to know of its job,
-/// interned per distinct value so that these hot paths read one small,
-/// cache-resident table instead of the (large, cold) job record.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Shape {
-    pub request: super::resources::Request,
-    pub priority: Priority,
-    /// The job has spread limits (its domain counters must be kept).
-    pub spread: bool,
-}
-
-impl Shape {
-    pub fn band(&self) -> Band {
-        Band::of(self.priority)
-    }
-}
-
-/// Why a running task was stopped before it finished.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum EvictionCause {
-    /// A higher-priority task needed its resources.
-    Preemption,
-    /// Its machine went down or was removed from the cell.
-    MachineDown,
-    /// Its machine's capacity shrank below what its tasks hold.
-    MachineShrunk,
-    /// A replayed trace says so (trace-placement mode).
-    Trace,
-}
-
-impl EvictionCause {
-    pub const ALL: [EvictionCause; 4] = [
-        EvictionCause::Preemption,
-        EvictionCause::MachineDown,
-        EvictionCause::MachineShrunk,
-        EvictionCause::Trace,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            EvictionCause::Preemption => "preemption",
-            EvictionCause::MachineDown => "machine_down",
-            EvictionCause::MachineShrunk => "machine_shrunk",
-            EvictionCause::Trace => "trace",
-        }
-    }
-}
 
 /// A machine's changing state.
 #[derive(Clone, Debug)]
@@ -150,39 +75,6 @@ impl MachineState {
     pub(crate) fn by_priority(&self) -> &[(Priority, Resources)] {
         &self.by_priority
     }
-}
-
-/// Running totals kept exact at every change.
-#[derive(Clone, Debug, Default)]
-pub struct Ledger {
-    pub tasks_submitted: u64,
-    pub placements: u64,
-    pub tasks_finished: u64,
-    /// Tasks withdrawn before finishing (pending or running): part of
-    /// `tasks_finished`.
-    pub tasks_killed: u64,
-    /// GPU milli-units asked for by all tasks submitted so far.
-    pub gpu_milli_submitted: u64,
-    pub evictions: [u64; EvictionCause::ALL.len()],
-    pub running_by_band: [u64; 4],
-    pub pending_by_band: [u64; 4],
-    pub alloc_by_band: [Resources; 4],
-    pub gpu_milli_by_band: [u64; 4],
-    /// ∫ allocation dt per band, in (milli-core·µs, MiB·µs, GPU-milli·µs).
-    pub alloc_integral: [[u128; 3]; 4],
-    /// Submission → first start, per band, in µs.
-    pub wait_us: [crate::metrics::waits::Waits; 4],
-    pub jobs_submitted: u64,
-    /// Tasks whose slots were reclaimed (all finished).
-    pub tasks_reclaimed: u64,
-    /// Tasks submitted per band.
-    pub submitted_by_band: [u64; 4],
-    /// Tasks that started at least once.
-    pub tasks_started: u64,
-    /// Tasks evicted at least once, per band.
-    pub evicted_tasks_by_band: [u64; 4],
-    /// GPU milli-units of tasks withdrawn before they ever started.
-    pub gpu_milli_never_started: u64,
 }
 
 /// Everything about a cell that changes during a run.
@@ -453,83 +345,6 @@ impl CellState {
         id
     }
 
-    /// Ids for a job's `n` tasks: freed ones (most recently freed first,
-    /// still warm in cache), then new ones past the end; ascending, so a
-    /// job's ids follow its task indices (the pending queue's order).
-    fn take_task_ids(&mut self, n: u32) -> crate::workload::job::TaskIds {
-        if n == 1 {
-            let t = self.free_tasks.pop().unwrap_or(self.tasks.len() as TaskId);
-            return crate::workload::job::TaskIds::One(t);
-        }
-        let reused = (n as usize).min(self.free_tasks.len());
-        let mut ids: Vec<TaskId> = self
-            .free_tasks
-            .drain(self.free_tasks.len() - reused..)
-            .collect();
-        ids.sort_unstable();
-        let next = self.tasks.len() as TaskId;
-        ids.extend(next..next + (n - reused as u32));
-        crate::workload::job::TaskIds::from(ids)
-    }
-
-    /// Frees the slots of tasks finished since the last call and of jobs
-    /// whose tasks have all finished, for reuse by later submissions;
-    /// returns the retired jobs' ids (the scheduler forgets them). The
-    /// driver calls it between events, so a task id stays valid for the
-    /// whole event in which its task finishes.
-    pub fn reclaim(&mut self) -> &[JobId] {
-        for t in self.done_tasks.drain(..) {
-            self.tasks[t as usize].job = FREE_SLOT;
-            self.free_tasks.push(t);
-            self.ledger.tasks_reclaimed += 1;
-        }
-        self.reclaimed.clear();
-        for j in self.retired.drain(..) {
-            let job = &mut self.jobs[j as usize];
-            job.live = false;
-            job.tasks = Default::default();
-            let shape = job.shape;
-            let n = &mut self.shape_jobs[shape as usize];
-            *n -= 1;
-            if *n == 0 {
-                self.shape_ids.remove(&self.shapes[shape as usize]);
-                self.free_shapes.push(shape);
-            }
-            self.free_jobs.push(j);
-            self.reclaimed.push(j);
-        }
-        &self.reclaimed
-    }
-
-    /// True if `j` names a job that has not been reclaimed.
-    pub fn is_live_job(&self, j: JobId) -> bool {
-        self.jobs.get(j as usize).is_some_and(|job| job.live)
-    }
-
-    /// Task slots that belong to a job (finished tasks of live jobs included).
-    pub fn live_tasks(&self) -> impl Iterator<Item = (TaskId, &TaskRecord)> {
-        self.tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.job != FREE_SLOT)
-            .map(|(t, r)| (t as TaskId, r))
-    }
-
-    /// Jobs not reclaimed yet.
-    pub fn live_jobs(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.iter().filter(|j| self.is_live_job(j.id))
-    }
-
-    /// Task `task` of `job` is done for good.
-    fn task_done(&mut self, job: JobId, task: TaskId) {
-        self.done_tasks.push(task);
-        let left = &mut self.unfinished[job as usize];
-        *left -= 1;
-        if *left == 0 {
-            self.retired.push(job);
-        }
-    }
-
     /// Starts a pending task on a machine. The caller (the scheduler) has
     /// checked that it fits; this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
@@ -683,90 +498,6 @@ impl CellState {
         self.tasks[task as usize].duration = Some(duration);
     }
 
-    /// Takes a machine down (`None`: every task on it is evicted and it
-    /// offers nothing) or sets its current capacity (at most its capacity
-    /// in the cell; if its tasks no longer fit, the lowest-priority ones,
-    /// latest id first, are evicted until they do). Returns the evicted
-    /// tasks.
-    pub fn set_machine(
-        &mut self,
-        now: SimTime,
-        m: MachineId,
-        cap: Option<Resources>,
-    ) -> Vec<TaskId> {
-        self.advance(now);
-        let full = self.cell.machines[m as usize].capacity;
-        let mut evicted = Vec::new();
-        let (target, cause) = match cap {
-            None => (Resources::ZERO, EvictionCause::MachineDown),
-            Some(r) => (
-                Resources::new(
-                    r.cpu_milli.min(full.res.cpu_milli),
-                    r.mem_mib.min(full.res.mem_mib),
-                ),
-                EvictionCause::MachineShrunk,
-            ),
-        };
-        loop {
-            let ms = &self.machines[m as usize];
-            let used = full
-                .res
-                .checked_sub(&ms.free)
-                .and_then(|x| x.checked_sub(&self.withheld[m as usize]));
-            let used = used.expect("free + withheld within capacity");
-            let must_go = cap.is_none() && !ms.tasks.is_empty();
-            if !must_go && used.fits_in(&target) {
-                break;
-            }
-            let victim = self.lowest_task_on(m);
-            self.evict(now, victim, cause);
-            evicted.push(victim);
-        }
-        let ms = &mut self.machines[m as usize];
-        let withheld = &mut self.withheld[m as usize];
-        let used = full
-            .res
-            .checked_sub(&ms.free)
-            .and_then(|x| x.checked_sub(withheld));
-        let used = used.expect("free + withheld within capacity");
-        *withheld = full
-            .res
-            .checked_sub(&target)
-            .expect("target within capacity");
-        ms.free = target.checked_sub(&used).expect("tasks fit the target");
-        let was_up = self.up[m as usize];
-        self.up[m as usize] = cap.is_some();
-        if cap.is_none() {
-            ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);
-        } else if !was_up {
-            let n = ms.gpu_free_milli.len();
-            ms.gpu_free_milli = vec![super::resources::GPU_MILLI_PER_DEVICE; n];
-        }
-        ms.seq += 1;
-        self.log_change(m);
-        evicted
-    }
-
-    /// The running task on `m` to evict first: lowest priority, then the
-    /// latest submitted.
-    fn lowest_task_on(&self, m: MachineId) -> TaskId {
-        let ms = &self.machines[m as usize];
-        *ms.tasks
-            .iter()
-            .min_by_key(|&&t| {
-                let prio = self.shapes[self.tasks[t as usize].shape as usize].priority;
-                (prio, std::cmp::Reverse(self.submission_order(t)))
-            })
-            .expect("a task to evict")
-    }
-
-    /// A task's place in submission order, (job serial, index): task ids
-    /// are reused, so they do not tell which task came first.
-    pub fn submission_order(&self, t: TaskId) -> (u64, u32) {
-        let rec = &self.tasks[t as usize];
-        (self.jobs[rec.job as usize].serial, rec.index)
-    }
-
     /// The id of `shape`, counting one more job using it.
     fn intern_shape(&mut self, shape: Shape) -> u32 {
         if let Some(&id) = self.shape_ids.get(&shape) {
@@ -851,147 +582,4 @@ pub fn level_index(l: super::domain::DomainLevel) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cell::invariants::check;
-    use crate::testkit::{cell, job, occupy, submit};
-
-    #[test]
-    fn place_evict_finish_keep_the_books() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        let j = submit(&mut st, job(1000, 2000, 100, 2));
-        let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
-        st.place(SimTime(10), a, 0);
-        st.place(SimTime(10), b, 0);
-        // 4000 - 2*1000 = 2000 mcpu, 8000 - 2*2000 = 4000 MiB left.
-        assert_eq!(st.machine(0).free, Resources::new(2000, 4000));
-        check(&st).unwrap();
-        st.evict(SimTime(20), a, EvictionCause::Preemption);
-        assert_eq!(st.task(a).state, TaskState::Pending);
-        assert_eq!(st.ledger().evictions[0], 1);
-        // A completion for the evicted incarnation is stale and ignored.
-        assert!(!st.finish(SimTime(30), a, 1));
-        assert!(st.finish(SimTime(30), b, 1));
-        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
-        check(&st).unwrap();
-        // Batch allocation 2000 mcpu for 10 µs then 1000 for 10 µs = 30000 mcpu·µs.
-        assert_eq!(st.ledger().alloc_integral[Band::Batch.index()][0], 30_000);
-    }
-
-    #[test]
-    #[should_panic(expected = "over capacity")]
-    fn placing_over_capacity_is_refused() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        occupy(&mut st, 0, 3000, 10, 0);
-        occupy(&mut st, 0, 3000, 10, 0);
-    }
-
-    #[test]
-    #[should_panic(expected = "time went back")]
-    fn time_never_goes_back() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        st.advance(SimTime(5));
-        st.advance(SimTime(4));
-    }
-
-    #[test]
-    fn the_checker_sees_what_the_books_hide() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        occupy(&mut st, 0, 1000, 1000, 0);
-        check(&st).unwrap();
-        // Corrupt the incremental state behind the mutators' back.
-        st.machines[0].free.cpu_milli += 1;
-        assert!(check(&st).unwrap_err().contains("free"));
-        st.machines[0].free.cpu_milli -= 1;
-        st.machines[0].tasks.push(0);
-        assert!(check(&st).is_err());
-    }
-
-    #[test]
-    fn machines_go_down_and_shrink_evicting_lowest_priority_first() {
-        let mut st = cell(&[(4000, 8000, 2), (4000, 8000, 0)]);
-        let low = occupy(&mut st, 0, 1000, 1000, 0);
-        let high = occupy(&mut st, 0, 2000, 2000, 200);
-        // Shrink machine 0 to 2500 mcpu: the 3000 held no longer fit; the
-        // priority-0 task goes first, then 2000 ≤ 2500 fits.
-        let gone = st.set_machine(SimTime(1), 0, Some(Resources::new(2500, 8000)));
-        assert_eq!(gone, vec![low]);
-        // Free = 2500 − 2000 = 500 mcpu; withheld = 4000 − 2500 = 1500.
-        assert_eq!(st.machine(0).free, Resources::new(500, 6000));
-        assert_eq!(st.withheld(0), Resources::new(1500, 0));
-        assert_eq!(
-            st.ledger().evictions[EvictionCause::MachineShrunk as usize],
-            1
-        );
-        check(&st).unwrap();
-        // Down: everything goes, nothing is offered, GPUs included.
-        assert_eq!(st.set_machine(SimTime(2), 0, None), vec![high]);
-        assert!(!st.machine_up(0));
-        assert_eq!(st.machine(0).free, Resources::ZERO);
-        assert_eq!(st.machine(0).gpu_free_milli, vec![0, 0]);
-        check(&st).unwrap();
-        // Back up at full size: all of it free again.
-        assert!(st
-            .set_machine(SimTime(3), 0, Some(Resources::new(9999, 9999)))
-            .is_empty());
-        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
-        assert_eq!(st.machine(0).gpu_free_milli, vec![1000, 1000]);
-        check(&st).unwrap();
-    }
-
-    #[test]
-    #[should_panic(expected = "which is down")]
-    fn nothing_is_placed_on_a_down_machine() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        st.set_machine(SimTime(1), 0, None);
-        occupy(&mut st, 0, 0, 0, 0);
-    }
-
-    #[test]
-    fn killing_withdraws_pending_and_running_tasks() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        let j = submit(&mut st, job(1000, 1000, 100, 2));
-        let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
-        st.place(SimTime(1), a, 0);
-        assert!(st.kill(SimTime(2), a));
-        assert!(st.kill(SimTime(2), b));
-        assert!(!st.kill(SimTime(3), b), "already gone");
-        assert_eq!(st.pending().len(), 0);
-        assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
-        assert_eq!(
-            (st.ledger().tasks_killed, st.ledger().tasks_finished),
-            (2, 2)
-        );
-        check(&st).unwrap();
-    }
-
-    #[test]
-    fn finished_jobs_are_reclaimed_and_their_slots_reused() {
-        let mut st = cell(&[(4000, 8000, 0)]);
-        let a = submit(&mut st, job(1000, 1000, 100, 2));
-        let (t0, t1) = (st.job(a).tasks[0], st.job(a).tasks[1]);
-        st.place(SimTime(1), t0, 0);
-        st.place(SimTime(1), t1, 0);
-        assert!(st.finish(SimTime(2), t0, 1));
-        // The finished task's slot is freed; the job lives on.
-        assert!(st.reclaim().is_empty(), "one task still runs");
-        assert!(st.is_live_job(a));
-        check(&st).unwrap();
-        assert!(st.finish(SimTime(3), t1, 1));
-        assert_eq!(st.reclaim(), &[a]);
-        assert!(!st.is_live_job(a));
-        check(&st).unwrap();
-        // The next job takes the freed ids (ascending) and job id; a
-        // completion scheduled for an old task (incarnation 1) is stale.
-        let b = submit(&mut st, job(500, 500, 100, 3));
-        assert_eq!(b, a);
-        assert_eq!(&st.job(b).tasks[..], &[t0, t1, 2]);
-        assert_eq!(st.job(b).serial, 1);
-        st.place(SimTime(4), t0, 0);
-        assert!(!st.finish(SimTime(5), t0, 1));
-        assert!(st.finish(SimTime(5), t0, 2));
-        check(&st).unwrap();
-        assert_eq!(st.ledger().tasks_reclaimed, 2);
-        assert_eq!(st.tasks().len(), 3);
-    }
-}
+mod tests;

@@ -1,0 +1,96 @@
+//! Machines that come and go: a trace's machine events (and, later, fault
+//! injection) take machines down, bring them back and resize them. A down
+//! machine offers nothing and holds no task; a smaller one withholds the
+//! difference; tasks that no longer fit are evicted lowest priority first.
+
+use super::{CellState, EvictionCause};
+use crate::cell::resources::Resources;
+use crate::cell::MachineId;
+use crate::time::SimTime;
+use crate::workload::TaskId;
+
+impl CellState {
+    /// Takes a machine down (`None`: every task on it is evicted and it
+    /// offers nothing) or sets its current capacity (at most its capacity
+    /// in the cell; if its tasks no longer fit, the lowest-priority ones,
+    /// latest id first, are evicted until they do). Returns the evicted
+    /// tasks.
+    pub fn set_machine(
+        &mut self,
+        now: SimTime,
+        m: MachineId,
+        cap: Option<Resources>,
+    ) -> Vec<TaskId> {
+        self.advance(now);
+        let full = self.cell.machines[m as usize].capacity;
+        let mut evicted = Vec::new();
+        let (target, cause) = match cap {
+            None => (Resources::ZERO, EvictionCause::MachineDown),
+            Some(r) => (
+                Resources::new(
+                    r.cpu_milli.min(full.res.cpu_milli),
+                    r.mem_mib.min(full.res.mem_mib),
+                ),
+                EvictionCause::MachineShrunk,
+            ),
+        };
+        loop {
+            let ms = &self.machines[m as usize];
+            let used = full
+                .res
+                .checked_sub(&ms.free)
+                .and_then(|x| x.checked_sub(&self.withheld[m as usize]));
+            let used = used.expect("free + withheld within capacity");
+            let must_go = cap.is_none() && !ms.tasks.is_empty();
+            if !must_go && used.fits_in(&target) {
+                break;
+            }
+            let victim = self.lowest_task_on(m);
+            self.evict(now, victim, cause);
+            evicted.push(victim);
+        }
+        let ms = &mut self.machines[m as usize];
+        let withheld = &mut self.withheld[m as usize];
+        let used = full
+            .res
+            .checked_sub(&ms.free)
+            .and_then(|x| x.checked_sub(withheld));
+        let used = used.expect("free + withheld within capacity");
+        *withheld = full
+            .res
+            .checked_sub(&target)
+            .expect("target within capacity");
+        ms.free = target.checked_sub(&used).expect("tasks fit the target");
+        let was_up = self.up[m as usize];
+        self.up[m as usize] = cap.is_some();
+        if cap.is_none() {
+            ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);
+        } else if !was_up {
+            let n = ms.gpu_free_milli.len();
+            ms.gpu_free_milli = vec![crate::cell::resources::GPU_MILLI_PER_DEVICE; n];
+        }
+        ms.seq += 1;
+        self.log_change(m);
+        evicted
+    }
+
+    /// The running task on `m` to evict first: lowest priority, then the
+    /// latest submitted.
+    fn lowest_task_on(&self, m: MachineId) -> TaskId {
+        let ms = &self.machines[m as usize];
+        *ms.tasks
+            .iter()
+            .min_by_key(|&&t| {
+                let prio = self.shapes[self.tasks[t as usize].shape as usize].priority;
+                (prio, std::cmp::Reverse(self.submission_order(t)))
+            })
+            .expect("a task to evict")
+    }
+
+    /// A task's place in submission order, (job serial, index): task ids
+    /// are reused, so they do not tell which task came first.
+    pub fn submission_order(&self, t: TaskId) -> (u64, u32) {
+        let rec = &self.tasks[t as usize];
+        (self.jobs[rec.job as usize].serial, rec.index)
+    }
+}

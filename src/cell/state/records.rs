@@ -1,0 +1,123 @@
+//! The records the cell state keeps: tasks, their interned shapes, eviction
+//! causes, and the ledger of running totals.
+
+use crate::cell::resources::{GpuAlloc, Resources};
+use crate::cell::MachineId;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::{Band, JobId, Priority};
+
+/// Where a task is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    Running {
+        machine: MachineId,
+        since: SimTime,
+        gpu: GpuAlloc,
+    },
+    Finished,
+}
+
+/// The `job` of a task slot that belongs to no job (its job was retired
+/// and the slot waits for reuse).
+pub const FREE_SLOT: JobId = JobId::MAX;
+
+/// One task's record.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    pub job: JobId,
+    pub index: u32,
+    /// The task's [`Shape`] (index into [`CellState::shape`]).
+    pub shape: u32,
+    pub state: TaskState,
+    /// How long the task runs once started; `None` = until the run ends.
+    pub duration: Option<SimDuration>,
+    /// When the task last entered the pending queue.
+    pub pending_since: SimTime,
+    /// When the task first started, if ever.
+    pub first_start: Option<SimTime>,
+    /// Bumped at every start, so a completion scheduled for an earlier start
+    /// (before an eviction) is recognised as stale.
+    pub incarnation: u32,
+    pub evictions: u32,
+}
+
+/// What placing, evicting and completing a task needs to know of its job,
+/// interned per distinct value so that these hot paths read one small,
+/// cache-resident table instead of the (large, cold) job record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub request: crate::cell::resources::Request,
+    pub priority: Priority,
+    /// The job has spread limits (its domain counters must be kept).
+    pub spread: bool,
+}
+
+impl Shape {
+    pub fn band(&self) -> Band {
+        Band::of(self.priority)
+    }
+}
+
+/// Why a running task was stopped before it finished.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EvictionCause {
+    /// A higher-priority task needed its resources.
+    Preemption,
+    /// Its machine went down or was removed from the cell.
+    MachineDown,
+    /// Its machine's capacity shrank below what its tasks hold.
+    MachineShrunk,
+    /// A replayed trace says so (trace-placement mode).
+    Trace,
+}
+
+impl EvictionCause {
+    pub const ALL: [EvictionCause; 4] = [
+        EvictionCause::Preemption,
+        EvictionCause::MachineDown,
+        EvictionCause::MachineShrunk,
+        EvictionCause::Trace,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionCause::Preemption => "preemption",
+            EvictionCause::MachineDown => "machine_down",
+            EvictionCause::MachineShrunk => "machine_shrunk",
+            EvictionCause::Trace => "trace",
+        }
+    }
+}
+
+/// Running totals kept exact at every change.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    pub tasks_submitted: u64,
+    pub placements: u64,
+    pub tasks_finished: u64,
+    /// Tasks withdrawn before finishing (pending or running): part of
+    /// `tasks_finished`.
+    pub tasks_killed: u64,
+    /// GPU milli-units asked for by all tasks submitted so far.
+    pub gpu_milli_submitted: u64,
+    pub evictions: [u64; EvictionCause::ALL.len()],
+    pub running_by_band: [u64; 4],
+    pub pending_by_band: [u64; 4],
+    pub alloc_by_band: [Resources; 4],
+    pub gpu_milli_by_band: [u64; 4],
+    /// ∫ allocation dt per band, in (milli-core·µs, MiB·µs, GPU-milli·µs).
+    pub alloc_integral: [[u128; 3]; 4],
+    /// Submission → first start, per band, in µs.
+    pub wait_us: [crate::metrics::waits::Waits; 4],
+    pub jobs_submitted: u64,
+    /// Tasks whose slots were reclaimed (all finished).
+    pub tasks_reclaimed: u64,
+    /// Tasks submitted per band.
+    pub submitted_by_band: [u64; 4],
+    /// Tasks that started at least once.
+    pub tasks_started: u64,
+    /// Tasks evicted at least once, per band.
+    pub evicted_tasks_by_band: [u64; 4],
+    /// GPU milli-units of tasks withdrawn before they ever started.
+    pub gpu_milli_never_started: u64,
+}

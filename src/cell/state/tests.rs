@@ -1,0 +1,145 @@
+//! Unit tests of the cell state: the books after each change, machines
+//! going down and shrinking, kills, and slot reuse.
+
+use super::*;
+use crate::cell::invariants::check;
+use crate::testkit::{cell, job, occupy, submit};
+
+#[test]
+fn place_evict_finish_keep_the_books() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let j = submit(&mut st, job(1000, 2000, 100, 2));
+    let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
+    st.place(SimTime(10), a, 0);
+    st.place(SimTime(10), b, 0);
+    // 4000 - 2*1000 = 2000 mcpu, 8000 - 2*2000 = 4000 MiB left.
+    assert_eq!(st.machine(0).free, Resources::new(2000, 4000));
+    check(&st).unwrap();
+    st.evict(SimTime(20), a, EvictionCause::Preemption);
+    assert_eq!(st.task(a).state, TaskState::Pending);
+    assert_eq!(st.ledger().evictions[0], 1);
+    // A completion for the evicted incarnation is stale and ignored.
+    assert!(!st.finish(SimTime(30), a, 1));
+    assert!(st.finish(SimTime(30), b, 1));
+    assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+    check(&st).unwrap();
+    // Batch allocation 2000 mcpu for 10 µs then 1000 for 10 µs = 30000 mcpu·µs.
+    assert_eq!(st.ledger().alloc_integral[Band::Batch.index()][0], 30_000);
+}
+
+#[test]
+#[should_panic(expected = "over capacity")]
+fn placing_over_capacity_is_refused() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    occupy(&mut st, 0, 3000, 10, 0);
+    occupy(&mut st, 0, 3000, 10, 0);
+}
+
+#[test]
+#[should_panic(expected = "time went back")]
+fn time_never_goes_back() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    st.advance(SimTime(5));
+    st.advance(SimTime(4));
+}
+
+#[test]
+fn the_checker_sees_what_the_books_hide() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    occupy(&mut st, 0, 1000, 1000, 0);
+    check(&st).unwrap();
+    // Corrupt the incremental state behind the mutators' back.
+    st.machines[0].free.cpu_milli += 1;
+    assert!(check(&st).unwrap_err().contains("free"));
+    st.machines[0].free.cpu_milli -= 1;
+    st.machines[0].tasks.push(0);
+    assert!(check(&st).is_err());
+}
+
+#[test]
+fn machines_go_down_and_shrink_evicting_lowest_priority_first() {
+    let mut st = cell(&[(4000, 8000, 2), (4000, 8000, 0)]);
+    let low = occupy(&mut st, 0, 1000, 1000, 0);
+    let high = occupy(&mut st, 0, 2000, 2000, 200);
+    // Shrink machine 0 to 2500 mcpu: the 3000 held no longer fit; the
+    // priority-0 task goes first, then 2000 ≤ 2500 fits.
+    let gone = st.set_machine(SimTime(1), 0, Some(Resources::new(2500, 8000)));
+    assert_eq!(gone, vec![low]);
+    // Free = 2500 − 2000 = 500 mcpu; withheld = 4000 − 2500 = 1500.
+    assert_eq!(st.machine(0).free, Resources::new(500, 6000));
+    assert_eq!(st.withheld(0), Resources::new(1500, 0));
+    assert_eq!(
+        st.ledger().evictions[EvictionCause::MachineShrunk as usize],
+        1
+    );
+    check(&st).unwrap();
+    // Down: everything goes, nothing is offered, GPUs included.
+    assert_eq!(st.set_machine(SimTime(2), 0, None), vec![high]);
+    assert!(!st.machine_up(0));
+    assert_eq!(st.machine(0).free, Resources::ZERO);
+    assert_eq!(st.machine(0).gpu_free_milli, vec![0, 0]);
+    check(&st).unwrap();
+    // Back up at full size: all of it free again.
+    assert!(st
+        .set_machine(SimTime(3), 0, Some(Resources::new(9999, 9999)))
+        .is_empty());
+    assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+    assert_eq!(st.machine(0).gpu_free_milli, vec![1000, 1000]);
+    check(&st).unwrap();
+}
+
+#[test]
+#[should_panic(expected = "which is down")]
+fn nothing_is_placed_on_a_down_machine() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    st.set_machine(SimTime(1), 0, None);
+    occupy(&mut st, 0, 0, 0, 0);
+}
+
+#[test]
+fn killing_withdraws_pending_and_running_tasks() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let j = submit(&mut st, job(1000, 1000, 100, 2));
+    let (a, b) = (st.job(j).tasks[0], st.job(j).tasks[1]);
+    st.place(SimTime(1), a, 0);
+    assert!(st.kill(SimTime(2), a));
+    assert!(st.kill(SimTime(2), b));
+    assert!(!st.kill(SimTime(3), b), "already gone");
+    assert_eq!(st.pending().len(), 0);
+    assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+    assert_eq!(
+        (st.ledger().tasks_killed, st.ledger().tasks_finished),
+        (2, 2)
+    );
+    check(&st).unwrap();
+}
+
+#[test]
+fn finished_jobs_are_reclaimed_and_their_slots_reused() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let a = submit(&mut st, job(1000, 1000, 100, 2));
+    let (t0, t1) = (st.job(a).tasks[0], st.job(a).tasks[1]);
+    st.place(SimTime(1), t0, 0);
+    st.place(SimTime(1), t1, 0);
+    assert!(st.finish(SimTime(2), t0, 1));
+    // The finished task's slot is freed; the job lives on.
+    assert!(st.reclaim().is_empty(), "one task still runs");
+    assert!(st.is_live_job(a));
+    check(&st).unwrap();
+    assert!(st.finish(SimTime(3), t1, 1));
+    assert_eq!(st.reclaim(), &[a]);
+    assert!(!st.is_live_job(a));
+    check(&st).unwrap();
+    // The next job takes the freed ids (ascending) and job id; a
+    // completion scheduled for an old task (incarnation 1) is stale.
+    let b = submit(&mut st, job(500, 500, 100, 3));
+    assert_eq!(b, a);
+    assert_eq!(&st.job(b).tasks[..], &[t0, t1, 2]);
+    assert_eq!(st.job(b).serial, 1);
+    st.place(SimTime(4), t0, 0);
+    assert!(!st.finish(SimTime(5), t0, 1));
+    assert!(st.finish(SimTime(5), t0, 2));
+    check(&st).unwrap();
+    assert_eq!(st.ledger().tasks_reclaimed, 2);
+    assert_eq!(st.tasks().len(), 3);
+}
