@@ -65,7 +65,6 @@ pub fn as_job(spec: JobSpec) -> crate::workload::Job {
         tasks: (0..spec.task_count() as u32).collect(),
         spec: spec.into_info(),
         submit_time: SimTime::ZERO,
-        live: true,
         ever_schedulable: true,
         serial: 0,
     }

@@ -242,8 +242,6 @@ pub struct Job {
     pub ever_schedulable: bool,
     /// The job's submission serial, never reused (ids are).
     pub serial: u64,
-    /// False once the job is retired and reclaimed (its id may be reused).
-    pub live: bool,
 }
 
 impl Job {

@@ -122,6 +122,8 @@ pub struct CellState {
     /// Per job id: tasks not finished yet; at 0 the job is retired. Apart
     /// from the (large, cold) job records, so completions touch 4 bytes.
     unfinished: Vec<u32>,
+    /// Per job id: its shape (for reclaiming without the job record).
+    job_shape: Vec<u32>,
 }
 
 impl CellState {
@@ -159,6 +161,7 @@ impl CellState {
             free_tasks: Vec::new(),
             reclaimed: Vec::new(),
             unfinished: Vec::new(),
+            job_shape: Vec::new(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -327,16 +330,17 @@ impl CellState {
             tasks: ids,
             ever_schedulable,
             serial: l.jobs_submitted - 1,
-            live: true,
         };
         match self.jobs.get_mut(id as usize) {
             Some(slot) => {
                 *slot = job;
                 self.unfinished[id as usize] = n;
+                self.job_shape[id as usize] = shape;
             }
             None => {
                 self.jobs.push(job);
                 self.unfinished.push(n);
+                self.job_shape.push(shape);
             }
         }
         if n == 0 {

@@ -8,6 +8,9 @@
 //! for a slot's previous task is recognised as stale.
 
 use super::{CellState, TaskRecord, FREE_SLOT};
+
+/// `unfinished` of a job id whose job was reclaimed (its record is stale).
+const RECLAIMED: u32 = u32::MAX;
 use crate::workload::{Job, JobId, TaskId};
 
 impl CellState {
@@ -42,11 +45,11 @@ impl CellState {
             self.ledger.tasks_reclaimed += 1;
         }
         self.reclaimed.clear();
+        // Only compact per-job arrays are touched here, not the (large,
+        // cold) job records: the next submission overwrites the record.
         for j in self.retired.drain(..) {
-            let job = &mut self.jobs[j as usize];
-            job.live = false;
-            job.tasks = Default::default();
-            let shape = job.shape;
+            self.unfinished[j as usize] = RECLAIMED;
+            let shape = self.job_shape[j as usize];
             let n = &mut self.shape_jobs[shape as usize];
             *n -= 1;
             if *n == 0 {
@@ -61,7 +64,9 @@ impl CellState {
 
     /// True if `j` names a job that has not been reclaimed.
     pub fn is_live_job(&self, j: JobId) -> bool {
-        self.jobs.get(j as usize).is_some_and(|job| job.live)
+        self.unfinished
+            .get(j as usize)
+            .is_some_and(|&n| n != RECLAIMED)
     }
 
     /// Task slots that belong to a job (finished tasks of live jobs included).
