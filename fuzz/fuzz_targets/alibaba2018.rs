@@ -3,7 +3,12 @@
 
 use libfuzzer_sys::fuzz_target;
 
-const TABLES: &[&str] = &["batch_task.csv", "machine_meta.csv", "container_meta.csv"];
+const TABLES: &[&str] = &[
+    "batch_task.csv",
+    "machine_meta.csv",
+    "container_meta.csv",
+    "batch_instance.csv",
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else { return };

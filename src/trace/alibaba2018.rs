@@ -3,13 +3,13 @@
 //! (DAGs of tasks, scheduled by Fuxi).
 //!
 //! # Files
-//! Three tables are read, each a headerless CSV (optionally `.gz`, possibly
-//! in several parts): `machine_meta`, `container_meta` and `batch_task`. A
-//! file belongs to the table whose name its file name contains, or failing
-//! that whose name its directory's name contains. `batch_instance` is not
-//! read (its rows name instances by a random id rather than an index, and
-//! the replay places tasks itself); giving it, or any other table, is an
-//! error.
+//! Four tables are read, each a headerless CSV (optionally `.gz`, possibly
+//! in several parts): `machine_meta`, `container_meta`, `batch_task` and,
+//! optionally, `batch_instance` (see [`instances`]: with it, each instance
+//! runs as it did in the trace, instead of `instance_num` copies of its
+//! task). A file belongs to the table whose name its file name contains, or
+//! failing that whose name its directory's name contains; any other table is
+//! an error.
 //!
 //! Columns used — machine_meta: machine_id, time_stamp, failure_domain_1,
 //! failure_domain_2, cpu_num, mem_size, status. container_meta:
@@ -96,6 +96,7 @@
 //! The three tables are merged by time; at equal times machines come
 //! first, then containers, then batch tasks.
 
+mod instances;
 pub mod names;
 mod tables;
 #[cfg(test)]
@@ -144,6 +145,9 @@ pub struct Reader {
     batch: Option<CsvRows>,
     batch_head: Option<BatchRow>,
     expanding: Option<Expanding>,
+    /// With batch_instance given: the instances (batch_task is then read
+    /// whole at open and not streamed).
+    instances: Option<instances::Instances>,
     monotone: Monotone,
     lenient: bool,
     reference: ReferenceMachine,
@@ -161,7 +165,8 @@ impl Reader {
             let table = Table::of_file(f).ok_or_else(|| Error::Invalid {
                 path: f.clone(),
                 key: "file name".into(),
-                message: "names none of machine_meta, container_meta, batch_task".into(),
+                message: "names none of machine_meta, container_meta, batch_task, batch_instance"
+                    .into(),
             })?;
             if opts.select == Select::MachinesOnly && table != Table::MachineMeta {
                 continue;
@@ -171,14 +176,19 @@ impl Reader {
         for p in parts.values_mut() {
             sort_parts(p);
         }
+        let batch_files = parts.remove(&Table::BatchTask);
+        let instance_files = parts.remove(&Table::BatchInstance);
         let mut r = Reader {
             machines: VecDeque::new(),
             containers: VecDeque::new(),
-            batch: parts
-                .remove(&Table::BatchTask)
+            // With batch_instance, batch_task is read whole below instead.
+            batch: batch_files
+                .clone()
+                .filter(|_| instance_files.is_none())
                 .map(|f| CsvRows::new(f, CsvLayout::HEADERLESS)),
             batch_head: None,
             expanding: None,
+            instances: None,
             monotone: Monotone::default(),
             lenient: opts.lenient,
             reference: opts.reference.unwrap_or(DEFAULT_REFERENCE),
@@ -196,6 +206,13 @@ impl Reader {
         }
         if let Some(f) = parts.remove(&Table::ContainerMeta) {
             r.containers = tables::containers(f, &mut ctx)?;
+        }
+        if let Some(f) = instance_files {
+            let tasks = match batch_files {
+                Some(b) => tables::batch_tasks(b, &mut ctx)?,
+                None => Default::default(),
+            };
+            r.instances = Some(instances::Instances::new(f, tasks));
         }
         r.fill_batch()?;
         Ok(r)
@@ -258,10 +275,22 @@ impl TraceReader for Reader {
             }
             // The earliest head; at equal times machines, then containers,
             // then batch tasks.
+            let batch = match self.instances.as_mut() {
+                Some(inst) => {
+                    let mut ctx = Ctx {
+                        lenient: self.lenient,
+                        reference: self.reference,
+                        stats: &mut self.stats,
+                        strings: &mut self.strings,
+                    };
+                    inst.next_time(&mut ctx)?
+                }
+                None => self.batch_head.as_ref().map(|b| b.time),
+            };
             let heads = [
                 self.machines.front().map(|r| r.time),
                 self.containers.front().map(|r| r.time),
-                self.batch_head.as_ref().map(|b| b.time),
+                batch,
             ];
             let Some((_, i)) = (0..3).filter_map(|i| Some((heads[i]?, i))).min() else {
                 return Ok(None);
@@ -269,6 +298,9 @@ impl TraceReader for Reader {
             match i {
                 0 => return Ok(self.machines.pop_front()),
                 1 => return Ok(self.containers.pop_front()),
+                _ if self.instances.is_some() => {
+                    return Ok(self.instances.as_mut().and_then(|i| i.pop()));
+                }
                 _ => {
                     let row = self.batch_head.take();
                     self.fill_batch()?;

@@ -93,9 +93,19 @@ fn every_format_reads_its_fixture() {
             vec![f.join("swf/tiny.swf").to_string_lossy().into()],
             6,
         ),
+        // With batch_instance: 3 containers and the 5 instances of known tasks.
         (
             "alibaba2018",
             vec![f.join("alibaba2018").to_string_lossy().into()],
+            8,
+        ),
+        // Without it: 3 containers and batch_task's instance_num copies.
+        (
+            "alibaba2018",
+            ["machine_meta.csv", "container_meta.csv", "batch_task.csv"]
+                .iter()
+                .map(|n| f.join("alibaba2018").join(n).to_string_lossy().into())
+                .collect(),
             12,
         ),
     ];

@@ -27,6 +27,7 @@ const TARGETS: &[(TraceFormat, &str)] = &[
     (TraceFormat::Google2019, "collection_events.csv"),
     (TraceFormat::Alibaba2018, "batch_task.csv"),
     (TraceFormat::Alibaba2018, "machine_meta.csv"),
+    (TraceFormat::Alibaba2018, "batch_instance.csv"),
     (TraceFormat::Openb, "pods.csv"),
     (TraceFormat::Swf, "x.swf"),
     (TraceFormat::Azure, "x.sqlite"),

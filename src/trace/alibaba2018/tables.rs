@@ -22,16 +22,23 @@ pub(super) enum Table {
     MachineMeta,
     ContainerMeta,
     BatchTask,
+    BatchInstance,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::MachineMeta, Table::ContainerMeta, Table::BatchTask];
+    pub const ALL: [Table; 4] = [
+        Table::MachineMeta,
+        Table::ContainerMeta,
+        Table::BatchTask,
+        Table::BatchInstance,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Table::MachineMeta => "machine_meta",
             Table::ContainerMeta => "container_meta",
             Table::BatchTask => "batch_task",
+            Table::BatchInstance => "batch_instance",
         }
     }
 
@@ -381,4 +388,18 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             after: dag.after,
         },
     })
+}
+
+/// batch_task whole, by (job, stage): what batch_instance rows need.
+pub(super) fn batch_tasks(
+    files: Vec<PathBuf>,
+    ctx: &mut Ctx<'_>,
+) -> Result<rustc_hash::FxHashMap<(u64, u32), TraceTask>> {
+    let mut out = rustc_hash::FxHashMap::default();
+    each_row(files, Table::BatchTask, ctx, |row, ctx| {
+        let b = batch_row(row, ctx)?;
+        out.insert((b.task.key.job, b.task.key.stage), b.task);
+        Ok(())
+    })?;
+    Ok(out)
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::cell::resources::Resources;
-use crate::trace::TaskKey;
+use crate::time::SimDuration;
+use crate::trace::{EndKind, TaskKey};
 use crate::workload::Band;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -362,7 +363,10 @@ fn files_are_told_apart_by_name() {
         Table::of_file(&p("container_meta/part-0.csv")),
         Some(Table::ContainerMeta)
     );
-    assert_eq!(Table::of_file(&p("batch_instance.csv")), None);
+    assert_eq!(
+        Table::of_file(&p("batch_instance.csv")),
+        Some(Table::BatchInstance)
+    );
     let err = Reader::open(&[p("machine_usage.csv")], &ReadOptions::default())
         .err()
         .unwrap()
@@ -443,4 +447,61 @@ mod no_panics {
             }
         }
     }
+}
+
+#[test]
+fn instances_run_as_they_ran_in_the_trace() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/alibaba2018");
+    let files = [dir.join("batch_task.csv"), dir.join("batch_instance.csv")];
+    let mut r = Reader::open(&files, &ReadOptions::default()).unwrap();
+    let mut recs = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        recs.push(rec);
+    }
+    assert!(recs.windows(2).all(|w| w[0].time <= w[1].time));
+    let submits: Vec<&TraceTask> = recs
+        .iter()
+        .filter_map(|r| match &r.event {
+            TraceEvent::Submit(t) => Some(&**t),
+            _ => None,
+        })
+        .collect();
+    // 5 instances of known tasks (j_404 is not in batch_task: skipped).
+    assert_eq!(submits.len(), 5);
+    assert_eq!(r.stats().repaired["batch_instance.task_unknown"], 1);
+    // M1's two instances: indices 0 and 1, each its own run length
+    // (150 − 100 = 50 s, 160 − 100 = 60 s), the task's request (plan_cpu 50
+    // → 500 mcpu).
+    let m1: Vec<&&TraceTask> = submits.iter().filter(|t| t.key.stage == 1).collect();
+    assert_eq!((m1[0].key.index, m1[1].key.index), (0, 1));
+    assert_eq!(m1[0].duration, Some(SimDuration::from_secs(50)));
+    assert_eq!(m1[1].duration, Some(SimDuration::from_secs(60)));
+    assert_eq!(m1[0].request.res.cpu_milli, 500);
+    // R3 depends on stages 1 and 2; J4 has no end: it runs to the end.
+    let r3 = submits.iter().find(|t| t.key.stage == 3).unwrap();
+    assert_eq!(r3.after, vec![1, 2]);
+    let j4 = submits.iter().find(|t| t.key.stage == 4).unwrap();
+    assert_eq!(j4.duration, None);
+    // Placements on the trace's machines, and ends by status.
+    let schedules = recs
+        .iter()
+        .filter(|r| matches!(r.event, TraceEvent::Schedule { .. }))
+        .count();
+    assert_eq!(schedules, 4, "J4's instance names no machine");
+    let ends: Vec<EndKind> = recs
+        .iter()
+        .filter_map(|r| match r.event {
+            TraceEvent::End { kind, .. } => Some(kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        vec![
+            EndKind::Finish,
+            EndKind::Finish,
+            EndKind::Fail,
+            EndKind::Finish
+        ]
+    );
 }

@@ -1,0 +1,214 @@
+//! batch_instance: the instances of batch tasks as they actually ran.
+//!
+//! With batch_instance given, batch_task is read whole first (one row per
+//! task: its request, stage and dependencies — bounded by the number of
+//! tasks, not instances) and batch_instance is streamed: each instance is a
+//! Submit at its `start_time` with the task's request and its own run
+//! length (`end_time − start_time`), a Schedule on its `machine_id` at the
+//! same time, and an End at `end_time` (FINISH for `Terminated`, FAIL for
+//! `Failed`, KILL otherwise) — so the trace can be replayed in either mode.
+//! Instance names are random ids; an instance's index is its order of
+//! appearance within its task. Ends wait in a heap until their time (memory
+//! bounded by the instances running at once).
+//!
+//! Rules, counted under `batch_instance.<rule>`: an instance of a task that
+//! batch_task does not list is skipped (`task_unknown`); one without a
+//! start time is skipped (`no_start`); one with no end (0, empty or before
+//! the start) runs to the end of the trace (`no_end_time`). The published
+//! table is not sorted by start time: a row earlier than the one before is
+//! held at that time (`time_went_back`) — sort it first for a faithful
+//! replay.
+
+use super::names::{numbered, task_name};
+use super::tables::{Ctx, Table};
+use super::CONTAINER_JOB_BIT;
+use crate::error::Result;
+use crate::time::{SimTime, US_PER_S};
+use crate::trace::input::{CsvLayout, CsvRows, Row};
+use crate::trace::{lenient, EndKind, Monotone, TaskKey, TraceEvent, TraceRecord, TraceTask};
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::path::PathBuf;
+
+/// One parsed instance row.
+pub(super) struct InstanceRow {
+    job: u64,
+    stage: u32,
+    start: SimTime,
+    end: Option<SimTime>,
+    machine: Option<u64>,
+    kind: EndKind,
+}
+
+/// The instance stream.
+pub(super) struct Instances {
+    rows: CsvRows,
+    tasks: FxHashMap<(u64, u32), TraceTask>,
+    next_index: FxHashMap<(u64, u32), u32>,
+    head: Option<InstanceRow>,
+    ends: BinaryHeap<Reverse<(SimTime, u64, TaskKey, EndKind)>>,
+    seq: u64,
+    ready: VecDeque<TraceRecord>,
+    monotone: Monotone,
+    done: bool,
+}
+
+impl Instances {
+    /// `tasks`: batch_task's rows by (job, stage).
+    pub fn new(files: Vec<PathBuf>, tasks: FxHashMap<(u64, u32), TraceTask>) -> Self {
+        Instances {
+            rows: CsvRows::new(files, CsvLayout::HEADERLESS),
+            tasks,
+            next_index: FxHashMap::default(),
+            head: None,
+            ends: BinaryHeap::new(),
+            seq: 0,
+            ready: VecDeque::new(),
+            monotone: Monotone::default(),
+            done: false,
+        }
+    }
+
+    /// When the next record is due.
+    pub fn next_time(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<SimTime>> {
+        self.fill(ctx)?;
+        let times = [
+            self.ready.front().map(|r| r.time),
+            self.head.as_ref().map(|h| h.start),
+            self.ends.peek().map(|Reverse(e)| e.0),
+        ];
+        Ok(times.into_iter().flatten().min())
+    }
+
+    /// The next record (call after [`Instances::next_time`]).
+    pub fn pop(&mut self) -> Option<TraceRecord> {
+        if let Some(r) = self.ready.pop_front() {
+            return Some(r);
+        }
+        let end_first = match (&self.head, self.ends.peek()) {
+            (Some(h), Some(Reverse(e))) => e.0 <= h.start,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if end_first {
+            let Reverse((time, _, task, kind)) = self.ends.pop()?;
+            return Some(TraceRecord {
+                time,
+                event: TraceEvent::End { task, kind },
+            });
+        }
+        let row = self.head.take()?;
+        let template = self.tasks.get(&(row.job, row.stage))?;
+        let index = self.next_index.entry((row.job, row.stage)).or_insert(0);
+        let mut task = template.clone();
+        task.key.index = *index;
+        *index += 1;
+        task.duration = row.end.map(|e| e - row.start);
+        let key = task.key;
+        self.ready.push_back(TraceRecord {
+            time: row.start,
+            event: TraceEvent::Submit(Box::new(task)),
+        });
+        if let Some(machine) = row.machine {
+            self.ready.push_back(TraceRecord {
+                time: row.start,
+                event: TraceEvent::Schedule { task: key, machine },
+            });
+        }
+        if let Some(end) = row.end {
+            self.seq += 1;
+            self.ends.push(Reverse((end, self.seq, key, row.kind)));
+        }
+        self.ready.pop_front()
+    }
+
+    /// Reads rows until a usable one is the head (or the table ends).
+    fn fill(&mut self, ctx: &mut Ctx<'_>) -> Result<()> {
+        let table = Table::BatchInstance.name();
+        while self.head.is_none() && !self.done {
+            let adv = self.rows.advance();
+            if !matches!(adv, Ok(false)) {
+                ctx.stats.rows += 1;
+            }
+            match lenient(adv, ctx.lenient, ctx.stats, table)? {
+                Some(true) => {}
+                Some(false) => {
+                    self.done = true;
+                    return Ok(());
+                }
+                None => continue,
+            }
+            let parsed = instance_row(self.rows.row(), ctx);
+            let Some(row) = lenient(parsed, ctx.lenient, ctx.stats, table)? else {
+                continue;
+            };
+            let Some(mut row) = row else { continue };
+            if !self.tasks.contains_key(&(row.job, row.stage)) {
+                ctx.stats.repair("batch_instance.task_unknown");
+                continue;
+            }
+            row.start = self.monotone.fix(row.start, ctx.stats, table);
+            if row.end.is_some_and(|e| e < row.start) {
+                row.end = None;
+            }
+            self.head = Some(row);
+        }
+        Ok(())
+    }
+}
+
+/// Parses an instance row; `None` for one the rules skip.
+fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> {
+    row.expect_fields(8, "batch_instance")?;
+    let name = row.str(1, "task_name")?;
+    let dag = task_name(name).map_err(|m| row.error("task_name", m))?;
+    let job_s = row.str(2, "job_name")?;
+    let job = numbered(job_s, "j_")
+        .filter(|&n| n < CONTAINER_JOB_BIT)
+        .ok_or_else(|| row.error("job_name", format!("expected j_<number>, found {job_s:?}")))?;
+    let start = match row.opt_int(5, "start_time")? {
+        Some(s) if s > 0 => SimTime((s as u64).saturating_mul(US_PER_S)),
+        Some(s) if s < 0 => {
+            return Err(row.error("start_time", format!("expected a time ≥ 0, found {s}")))
+        }
+        _ => {
+            ctx.stats.repair("batch_instance.no_start");
+            return Ok(None);
+        }
+    };
+    let end = match row.opt_int(6, "end_time")? {
+        Some(e) if e > 0 && (e as u64).saturating_mul(US_PER_S) >= start.as_us() => {
+            Some(SimTime((e as u64).saturating_mul(US_PER_S)))
+        }
+        Some(e) if e < 0 => {
+            return Err(row.error("end_time", format!("expected a time ≥ 0, found {e}")))
+        }
+        _ => {
+            ctx.stats.repair("batch_instance.no_end_time");
+            None
+        }
+    };
+    let m = row.str(7, "machine_id")?;
+    let machine =
+        if m.is_empty() {
+            None
+        } else {
+            Some(numbered(m, "m_").ok_or_else(|| {
+                row.error("machine_id", format!("expected m_<number>, found {m:?}"))
+            })?)
+        };
+    let kind = match row.str(4, "status")? {
+        "Terminated" => EndKind::Finish,
+        "Failed" => EndKind::Fail,
+        _ => EndKind::Kill,
+    };
+    Ok(Some(InstanceRow {
+        job,
+        stage: dag.stage,
+        start,
+        end,
+        machine,
+        kind,
+    }))
+}
