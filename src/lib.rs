@@ -22,6 +22,9 @@
 //!   plugins (as in the Kubernetes scheduler framework) with Borg's policies and
 //!   priority preemption. It is a functional core: it gets the cell state and
 //!   `now`, and returns actions.
+//! - **Traces** ([`trace`]): the public cluster traces (Google 2011 and 2019,
+//!   Alibaba 2018 and openb, SWF, Azure) read as published, streamed, with
+//!   units converted once at the reader; a replay is a workload feed too.
 //! - **The driver** ([`sim`]) connects them; [`metrics`] writes the outputs.
 //!
 //! ## Example

@@ -5,7 +5,7 @@
 //! # Files
 //! Four tables are read, each a headerless CSV (optionally `.gz`, possibly
 //! in several parts): `machine_meta`, `container_meta`, `batch_task` and,
-//! optionally, `batch_instance` (see [`instances`]: with it, each instance
+//! optionally, `batch_instance` (see `alibaba2018/instances.rs`: with it, each instance
 //! runs as it did in the trace, instead of `instance_num` copies of its
 //! task). A file belongs to the table whose name its file name contains, or
 //! failing that whose name its directory's name contains; any other table is

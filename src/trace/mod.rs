@@ -4,7 +4,7 @@
 //! time-ordered stream of [`TraceRecord`]s: machines coming and going, tasks
 //! submitted, and — for traces that record placements — where the trace's
 //! own scheduler put them and how they ended. Everything downstream
-//! ([`replay`], [`inspect`], [`convert`]) sees only that stream, so a new
+//! ([`replay`], [`inspect`], [`native`]'s `trace convert`) sees only that stream, so a new
 //! format is one new file.
 //!
 //! Rules every reader follows:

@@ -231,7 +231,7 @@ impl std::ops::Deref for TaskIds {
 #[derive(Clone, Debug)]
 pub struct Job {
     pub id: JobId,
-    /// The job's interned shape (see `CellState::shape`).
+    /// The job's interned shape (an index into the cell state's shapes).
     pub shape: u32,
     pub spec: JobInfo,
     pub submit_time: SimTime,

@@ -10,8 +10,8 @@
 //!   in exactly one of: the pending queue, one machine's task list, finished.
 //!
 //! The independent whole-state checker is in [`super::invariants`].
-//! Machines coming and going are in [`machines`]; reclaiming finished work
-//! (so memory follows live jobs) is in [`reclaim`].
+//! Machines coming and going are in `machines.rs`; reclaiming finished work
+//! (so memory follows live jobs) is in `reclaim.rs`.
 
 mod machines;
 mod reclaim;

@@ -27,7 +27,8 @@ pub const FREE_SLOT: JobId = JobId::MAX;
 pub struct TaskRecord {
     pub job: JobId,
     pub index: u32,
-    /// The task's [`Shape`] (index into [`CellState::shape`]).
+    /// The task's [`Shape`] (index into the cell state's shapes; see
+    /// [`super::CellState::shape`]).
     pub shape: u32,
     pub state: TaskState,
     /// How long the task runs once started; `None` = until the run ends.

@@ -2,7 +2,7 @@
 //! resources.
 //!
 //! `score = MAX_SCORE − mean over dimensions of free_after / capacity`, in
-//! basis points (see [`super::free_after_bp`]). Packing tightly leaves whole
+//! basis points (see `free_after_bp` in `plugins/mod.rs`). Packing tightly leaves whole
 //! machines free for large tasks, but punishes tasks that under-request.
 
 use super::free_after_bp;

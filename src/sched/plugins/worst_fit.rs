@@ -2,7 +2,7 @@
 //! resources (Borg's original E-PVM-like scorer).
 //!
 //! `score = mean over dimensions of free_after / capacity`, in basis points
-//! (see [`super::free_after_bp`]).
+//! (see `free_after_bp` in `plugins/mod.rs`).
 
 use super::free_after_bp;
 use crate::cell::state::CellState;

@@ -10,7 +10,7 @@
 //!
 //! Two modes ([`ReplayMode`]) and two arrival orders ([`ArrivalOrder`]);
 //! the rules for events that do not match the simulated state are in
-//! [`stream`] and counted in `summary.json` under `trace.replay`.
+//! [`StreamFeed`]'s module (`replay/stream.rs`) and counted in `summary.json` under `trace.replay`.
 
 mod one_by_one;
 mod stream;
