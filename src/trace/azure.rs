@@ -50,12 +50,15 @@
 //!   that is not SQLite, [`Error::Parse`]; both name the file.
 //!
 //! # Streaming
-//! A rusqlite row cursor borrows its statement, which borrows the
-//! connection, so one struct cannot hold them. A thread owns the connection
-//! and sends rows in batches, in query order, through a bounded channel:
+//! `vmRequests` is streamed by `trace::sqlite`: a thread owns the connection
+//! and sends rows in batches, in query order, through a bounded channel, so
 //! memory stays bounded and the stream is the same on every run.
 
+#[cfg(test)]
+mod tests;
+
 use super::input::{parse_int, Decimal};
+use super::sqlite::{texts, Rows, Texts};
 use super::{
     lenient, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select, TaskKey, TraceEvent,
     TraceReader, TraceRecord, TraceTask,
@@ -64,14 +67,12 @@ use crate::cell::resources::{GpuRequest, Request, Resources};
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime, US_PER_S};
 use crate::workload::Priority;
-use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 /// The machine a fraction of 1.0 stands for, unless the options name one.
@@ -87,9 +88,6 @@ pub const LOW_PRIORITY: Priority = 0;
 const US_PER_DAY: u64 = 86_400 * US_PER_S;
 const REQUESTS: &str = "vmRequests";
 const TYPES: &str = "vmTypes";
-/// Rows per batch handed over by the reading thread, and batches in flight.
-const BATCH: usize = 1024;
-const IN_FLIGHT: usize = 4;
 
 const REQUESTS_SQL: &str = "SELECT CAST(vmId AS TEXT), CAST(tenantId AS TEXT), \
      CAST(vmTypeId AS TEXT), CAST(priority AS TEXT), CAST(starttime AS TEXT), \
@@ -97,15 +95,6 @@ const REQUESTS_SQL: &str = "SELECT CAST(vmId AS TEXT), CAST(tenantId AS TEXT), \
 const TYPES_SQL: &str = "SELECT CAST(id AS TEXT), CAST(vmTypeId AS TEXT), \
      CAST(machineId AS TEXT), CAST(core AS TEXT), CAST(memory AS TEXT) \
      FROM vmTypes ORDER BY id";
-
-/// A row's values as text, as SQLite shows them; `None` for NULL.
-type Texts<const N: usize> = [Option<String>; N];
-
-enum Msg {
-    Rows(Vec<Texts<6>>),
-    Failed(String),
-    End,
-}
 
 /// How one VM type is sized.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -124,8 +113,8 @@ pub struct Reader {
     reference: ReferenceMachine,
     reference_machine_type: Option<i64>,
     types: BTreeMap<i64, VmType>,
-    rx: Option<Receiver<Msg>>,
-    batch: std::vec::IntoIter<Texts<6>>,
+    /// `vmRequests`, in order; `None` when only machines are read.
+    rows: Option<Rows<6>>,
     ordinal: u64,
     /// Tenants and VM types as text, shared by their VMs.
     names: FxHashMap<String, Arc<str>>,
@@ -149,8 +138,7 @@ impl Reader {
             reference: opts.reference.unwrap_or(DEFAULT_REFERENCE),
             reference_machine_type: None,
             types: BTreeMap::new(),
-            rx: None,
-            batch: Vec::new().into_iter(),
+            rows: None,
             ordinal: 0,
             names: FxHashMap::default(),
         };
@@ -158,15 +146,11 @@ impl Reader {
             return Ok(r);
         }
         r.load_types(&conn)?;
-        let (tx, rx) = sync_channel(IN_FLIGHT);
-        std::thread::Builder::new()
-            .name("azure-vmRequests".into())
-            .spawn(move || stream(conn, tx))
-            .map_err(|source| Error::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        r.rx = Some(rx);
+        let rows = Rows::spawn(conn, REQUESTS_SQL, "azure-vmRequests");
+        r.rows = Some(rows.map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?);
         Ok(r)
     }
 
@@ -234,31 +218,13 @@ impl Reader {
 
     /// The next row of the ordered query, from the reading thread.
     fn next_row(&mut self) -> Result<Option<Texts<6>>> {
-        loop {
-            if let Some(t) = self.batch.next() {
-                return Ok(Some(t));
-            }
-            let Some(rx) = &self.rx else {
-                return Ok(None);
-            };
-            let message = match rx.recv() {
-                Ok(Msg::Rows(rows)) => {
-                    self.batch = rows.into_iter();
-                    continue;
-                }
-                Ok(Msg::End) => {
-                    self.rx = None;
-                    return Ok(None);
-                }
-                Ok(Msg::Failed(m)) => m,
-                Err(_) => "reading stopped before the end of the table".to_string(),
-            };
-            self.rx = None;
-            return Err(Error::Parse {
-                path: self.path.clone(),
-                message: format!("{REQUESTS}: {message}"),
-            });
-        }
+        let Some(rows) = &mut self.rows else {
+            return Ok(None);
+        };
+        rows.next().map_err(|message| Error::Parse {
+            path: self.path.clone(),
+            message: format!("{REQUESTS}: {message}"),
+        })
     }
 
     /// Parses and converts one request; repairs are counted only for rows
@@ -436,19 +402,6 @@ fn parse_type(path: &Path, line: u64, t: &Texts<5>) -> Result<(i64, i64, (Decima
     Ok((vm_type, machine, (core, memory)))
 }
 
-fn texts<const N: usize>(row: &rusqlite::Row<'_>) -> rusqlite::Result<Texts<N>> {
-    let mut out: Texts<N> = std::array::from_fn(|_| None);
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = match row.get_ref(i)? {
-            ValueRef::Null => None,
-            ValueRef::Text(b) | ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
-            ValueRef::Integer(v) => Some(v.to_string()),
-            ValueRef::Real(v) => Some(v.to_string()),
-        };
-    }
-    Ok(out)
-}
-
 fn sql(path: &Path, e: &rusqlite::Error) -> Error {
     Error::Parse {
         path: path.to_path_buf(),
@@ -490,258 +443,4 @@ fn require_table(conn: &Connection, path: &Path, table: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// The reading thread: runs the ordered query and sends its rows in
-/// batches, then `End`, or `Failed` if SQLite fails midway. Stops early,
-/// quietly, once the reader is dropped.
-fn stream(conn: Connection, tx: SyncSender<Msg>) {
-    let last = match send_rows(&conn, &tx) {
-        Ok(true) => Msg::End,
-        Ok(false) => return,
-        Err(e) => Msg::Failed(e.to_string()),
-    };
-    // An error here means the reader is gone: nobody is left to tell.
-    let _ = tx.send(last);
-}
-
-/// Sends every row; false if the reader went away first.
-fn send_rows(conn: &Connection, tx: &SyncSender<Msg>) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare(REQUESTS_SQL)?;
-    let mut rows = stmt.query([])?;
-    let mut batch = Vec::with_capacity(BATCH);
-    while let Some(row) = rows.next()? {
-        batch.push(texts::<6>(row)?);
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(Msg::Rows(full)).is_err() {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(batch.is_empty() || tx.send(Msg::Rows(batch)).is_ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::workload::Band;
-
-    const TINY: &str = include_str!("../../tests/fixtures/traces/azure/tiny.sql");
-    const DAY: u64 = 86_400_000_000; // µs
-
-    /// A fresh `tiny.sqlite` from the fixture's SQL plus `extra`.
-    fn db(extra: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("tiny.sqlite");
-        let conn = Connection::open(&p).unwrap();
-        conn.execute_batch(&format!("{TINY}{extra}")).unwrap();
-        (dir, p)
-    }
-
-    fn open(p: &Path, lenient: bool, select: Select) -> Result<Reader> {
-        let o = ReadOptions {
-            lenient,
-            select,
-            ..ReadOptions::default()
-        };
-        Reader::open(p, &o)
-    }
-
-    /// (vmId, time µs, request, duration µs, priority, trace priority, user)
-    type Vm = (u64, u64, Resources, Option<u64>, Priority, i64, String);
-
-    fn read_all(r: &mut Reader) -> Result<Vec<Vm>> {
-        let mut out = Vec::new();
-        while let Some(TraceRecord { time, event }) = r.next_record()? {
-            let TraceEvent::Submit(t) = event else {
-                panic!("not a submit: {event:?}");
-            };
-            let (p, user) = (t.priority, t.user.to_string());
-            let duration = t.duration.map(|d| d.as_us());
-            let res = t.request.res;
-            out.push((
-                t.key.job,
-                time.as_us(),
-                res,
-                duration,
-                p,
-                t.trace_priority,
-                user,
-            ));
-        }
-        Ok(out)
-    }
-
-    fn has(text: &str, part: &str) {
-        assert!(text.contains(part), "{part:?} not in {text:?}");
-    }
-
-    #[test]
-    fn units_and_priorities() {
-        assert_eq!(Band::of(vm_priority(0)), Band::Production);
-        assert_eq!(Band::of(vm_priority(1)), Band::BestEffort);
-        let d = |s: &str| days(&Some(s.to_string()));
-        // 0.5 day = 43 200 s; -0.5 day: before collection began.
-        assert_eq!(d("0.5"), Some(43_200_000_000));
-        assert_eq!(d("-0.5"), Some(-43_200_000_000));
-        // Day 2 + 1 s, to 15 digits: 2.00001157407407 × 86.4e9
-        // = 172 800 999 999.99965 → 172 801 000 000 (nearest µs).
-        assert_eq!(d("2.00001157407407"), Some(172_801_000_000));
-        assert_eq!(
-            [d("1.0e-05"), d("--1"), d("x")],
-            [Some(864_000), None, None]
-        );
-        let f = |s: &str| fraction(&Some(s.to_string()));
-        // 1/24 as SQLite prints it: × 48 000 = 2000.0000000000016 → 2000.
-        assert_eq!(f("0.0416666666666667").unwrap().scale(48_000), 2000);
-        // 0.1 × 393 216 MiB = 39 321.6 → 39 322.
-        assert_eq!(f("0.1").unwrap().scale(384 * 1024), 39_322);
-        assert!(f("1.0").is_some() && f("0").is_some());
-        assert!(f("1.0000001").is_none() && f("1e1").is_none() && f("-0.5").is_none());
-    }
-
-    #[test]
-    fn the_fixture_streams_in_start_order_with_every_rule_applied() {
-        let (_dir, p) = db("");
-        let mut r = open(&p, false, Select::All).unwrap();
-        // Machine type 1 offers three VM types, more than 0 (two) or 2 (one).
-        assert_eq!(r.reference_machine_type(), Some(1));
-        let got = read_all(&mut r).unwrap();
-        let res = Resources::new;
-        let t5 = 172_801_000_000; // day 2 + 1 s, as above
-        let want = [
-            // Started at -0.5 day: submitted at 0 with 1.25 days left. Type 1 on
-            // machine type 1: 0.0416666666666667 × 48 000 = 2000 m and
-            // 0.0208333333333333 × 393 216 = 8191.99999999999 → 8192 MiB.
-            (1, 0, res(2000, 8192), Some(DAY + DAY / 4), 120, 0, "10"),
-            // NULL end: no duration. Low → best effort. 0.5 × 48 000, 0.25 × 393 216.
-            (2, 0, res(24_000, 98_304), None, 0, 1, "10"),
-            // 0.5 → 0.75 day. 0.125 × 48 000; 0.1 × 393 216 = 39 321.6 → 39 322.
-            (3, DAY / 2, res(6000, 39_322), Some(DAY / 4), 120, 0, "11"),
-            // Ties VM 3's start, so after it by vmId. Type 4 is only on machine
-            // type 2: 0.25 × 48 000 and 0.0625 × 393 216, counted.
-            (4, DAY / 2, res(12_000, 24_576), Some(0), 0, 1, "12"),
-            // Ends at day 3: 259 200 000 000 − 172 801 000 000 µs.
-            (5, t5, res(2000, 8192), Some(3 * DAY - t5), 120, 0, "11"),
-        ];
-        let want: Vec<Vm> = want
-            .map(|w| (w.0, w.1, w.2, w.3, w.4, w.5, w.6.into()))
-            .into();
-        assert_eq!(got, want);
-        let st = r.stats();
-        assert_eq!(st.rows, 6 + 5); // vmTypes + vmRequests
-        assert_eq!(st.repaired["vmRequests.started_before_trace"], 1);
-        assert_eq!(st.repaired["vmRequests.sized_on_other_machine_type"], 1);
-        assert_eq!(st.rows_skipped(), 0);
-    }
-
-    #[test]
-    fn the_reference_machine_scales_and_machines_only_reads_nothing() {
-        let (_dir, p) = db("");
-        let mut o = ReadOptions::default();
-        let mib = 512 * 1024;
-        o.reference = Some(ReferenceMachine {
-            cpu_milli: 64_000,
-            mem_mib: mib,
-        });
-        // VM 2, type 2: 0.5 × 64 000 = 32 000 m; 0.25 × 524 288 = 131 072 MiB.
-        let got = read_all(&mut Reader::open(&p, &o).unwrap()).unwrap();
-        assert_eq!(got[1].2, Resources::new(32_000, 131_072));
-        let mut r = open(&p, false, Select::MachinesOnly).unwrap();
-        assert_eq!((r.next_record().unwrap(), r.stats().rows), (None, 0));
-    }
-
-    #[test]
-    fn rows_stream_in_batches_and_a_dropped_reader_stops_the_stream() {
-        // 2500 more VMs, one every 86.4 s (0.001 day), over several batches.
-        let (_dir, p) = db("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 \
-            FROM c WHERE x < 2500) INSERT INTO vmRequests SELECT 100 + x, 1, 1, 0, \
-            x / 1000.0, NULL FROM c;");
-        let got = read_all(&mut open(&p, false, Select::All).unwrap()).unwrap();
-        assert_eq!(got.len(), 5 + 2500);
-        assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
-        assert_eq!(got.last().map(|g| (g.0, g.1)), Some((2600, 5 * DAY / 2)));
-        let mut r = open(&p, false, Select::All).unwrap();
-        assert!(r.next_record().unwrap().is_some());
-        drop(r); // the reading thread's next send fails, and it ends
-    }
-
-    #[test]
-    fn a_bad_value_names_file_row_table_vm_and_field() {
-        // Text sorts after numbers: the 6th row of the ordered query.
-        let (_dir, p) = db("INSERT INTO vmRequests VALUES (9, 13, 1, 0, 'abc', 1.0);");
-        let err = read_all(&mut open(&p, false, Select::All).unwrap()).unwrap_err();
-        has(
-            &err.to_string(),
-            "tiny.sqlite:6: starttime: vmRequests vmId 9: ",
-        );
-        has(&err.to_string(), "found \"abc\"");
-        assert_eq!(err.exit_code(), 2);
-        // A bad vmTypes row fails at open, named by its id.
-        let (_dir, p) = db("INSERT INTO vmTypes VALUES (7, 5, 1, 0.1, NULL, 0, 0, 0);");
-        let err = open(&p, false, Select::All).err().unwrap().to_string();
-        has(
-            &err,
-            "tiny.sqlite:7: memory: vmTypes id 7: expected a fraction",
-        );
-    }
-
-    #[test]
-    fn lenient_mode_skips_bad_rows_by_table_and_field() {
-        let (_dir, p) = db("
-            INSERT INTO vmTypes VALUES (7, 5, 1, 1.5, 0.1, 0, 0, 0);  -- core > 1
-            INSERT INTO vmTypes VALUES (8, 2, 1, 0.9, 0.9, 0, 0, 0);  -- duplicate: ignored
-            INSERT INTO vmRequests VALUES (10, 13, 5, 0, 1.0, 2.0);   -- type 5 skipped
-            INSERT INTO vmRequests VALUES (11, 13, 1, 2, 1.0, 2.0);   -- priority 2
-            INSERT INTO vmRequests VALUES (12, 13, 1, 0, 1.0, 0.5);   -- ends first
-            INSERT INTO vmRequests VALUES (13, 13, 99, 0, 1.0, 2.0);  -- no type 99
-            INSERT INTO vmRequests VALUES (14, NULL, 1, 0, 1.0, 2.0); -- no tenant
-            INSERT INTO vmRequests VALUES (-3, 13, 1, 0, 1.0, 2.0);   -- negative id");
-        let mut r = open(&p, true, Select::All).unwrap();
-        let got = read_all(&mut r).unwrap();
-        let ids: Vec<u64> = got.iter().map(|g| g.0).collect();
-        assert_eq!(ids, vec![1, 2, 3, 4, 5]);
-        assert_eq!(got[1].2.cpu_milli, 24_000); // type 2's first size (0.5), not 0.9
-        let st = r.stats();
-        assert_eq!((st.rows, st.repaired["vmTypes.duplicate"]), (8 + 11, 1));
-        let skipped: Vec<(&str, u64)> = st.skipped.iter().map(|(k, &n)| (&**k, n)).collect();
-        let want = [
-            ("vmRequests.endtime", 1),
-            ("vmRequests.priority", 1),
-            ("vmRequests.tenantId", 1),
-            ("vmRequests.vmId", 1),
-            ("vmRequests.vmTypeId", 2), // 5 (its row skipped) and 99
-            ("vmTypes.core", 1),
-        ];
-        assert_eq!(skipped, want);
-    }
-
-    #[test]
-    fn files_that_are_not_packing_traces_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("types-only.sqlite");
-        let conn = Connection::open(&p).unwrap();
-        conn.execute_batch("CREATE TABLE vmTypes (id);").unwrap();
-        let e = open(&p, false, Select::All).err().unwrap();
-        assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
-        has(
-            &e.to_string(),
-            "types-only.sqlite: vmRequests: no such table",
-        );
-        conn.execute_batch("CREATE TABLE vmRequests (vmId);")
-            .unwrap();
-        let e = open(&p, false, Select::All).err().unwrap().to_string();
-        has(&e, "types-only.sqlite: vmRequests: ");
-        has(&e, "tenantId");
-        let p = dir.path().join("text.sqlite");
-        std::fs::write(&p, "vmId,starttime\n1,0.5\n".repeat(100)).unwrap();
-        let e = open(&p, false, Select::All).err().unwrap();
-        assert!(
-            matches!(&e, Error::Parse { path, .. } if path == &p),
-            "{e:?}"
-        );
-        let e = open(&dir.path().join("none.sqlite"), false, Select::All).err();
-        assert!(matches!(e, Some(Error::Read { .. })), "{e:?}");
-    }
 }

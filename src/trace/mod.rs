@@ -32,6 +32,7 @@ pub mod inspect;
 pub mod native;
 pub mod openb;
 pub mod replay;
+mod sqlite;
 pub mod swf;
 pub mod synth;
 

@@ -1,0 +1,154 @@
+use super::*;
+use std::path::Path;
+
+fn fixture() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/google2011");
+    crate::trace::replay::resolve_files(&dir, &[PathBuf::from(".")]).unwrap()
+}
+
+fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
+    let mut r = Reader::open(files, opts)?;
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record()? {
+        out.push(rec);
+    }
+    Ok((out, r.stats().clone()))
+}
+
+#[test]
+fn priorities_map_to_bands() {
+    use crate::workload::Band;
+    let band = |p| Band::of(priority_of(p).unwrap());
+    assert_eq!(band(1), Band::BestEffort);
+    assert_eq!(band(2), Band::Batch);
+    assert_eq!(priority_of(8), Some(106));
+    assert_eq!(band(9), Band::Production);
+    assert_eq!(band(10), Band::Production);
+    assert_eq!(band(11), Band::Monitoring);
+    assert_eq!(priority_of(12), None);
+}
+
+#[test]
+fn the_fixture_reads_in_time_order_with_units_converted() {
+    let (recs, stats) = read_all(&fixture(), &ReadOptions::default()).unwrap();
+    assert!(recs.windows(2).all(|w| w[0].time <= w[1].time));
+    // 4 machine records (the re-ADD without capacity keeps the last one),
+    // 12 task records (of 14 rows: the UPDATE_RUNNING and the after-the-end row dropped).
+    let machines = recs
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                TraceEvent::MachineAdd(_)
+                    | TraceEvent::MachineRemove { .. }
+                    | TraceEvent::MachineUpdate(_)
+            )
+        })
+        .count();
+    assert_eq!(machines, 5);
+    assert_eq!(recs.len(), 5 + 12);
+    assert_eq!(stats.repaired["task_events.update_ignored"], 1);
+    assert_eq!(stats.repaired["task_events.after_trace_end"], 1);
+    assert_eq!(stats.repaired["task_constraints.unsupported_operator"], 1);
+    assert_eq!(stats.rows, 5 + 4 + 14 + 2);
+    let TraceEvent::MachineAdd(m) = &recs[0].event else {
+        panic!("{:?}", recs[0])
+    };
+    // 0.5 × 32000 mcpu = 16000; 0.5 × 131072 MiB = 65536.
+    assert_eq!(m.capacity.res, Resources::new(16_000, 65_536));
+    let readd = recs
+        .iter()
+        .rev()
+        .find(|r| matches!(r.event, TraceEvent::MachineAdd(_)))
+        .unwrap();
+    assert_eq!(readd.time, SimTime::from_secs(9));
+    let TraceEvent::MachineAdd(m) = &readd.event else {
+        unreachable!()
+    };
+    assert_eq!((m.key, m.capacity.res), (2, Resources::new(16_000, 32_768)));
+    let submits: Vec<&TraceTask> = recs
+        .iter()
+        .filter_map(|r| match &r.event {
+            TraceEvent::Submit(t) => Some(&**t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(submits.len(), 4);
+    // 0.125 × 32000 = 4000 mcpu; 0.0625 × 131072 = 8192 MiB; priority 9 → 120.
+    assert_eq!(submits[0].request.res, Resources::new(4000, 8192));
+    assert_eq!(
+        (
+            submits[0].priority,
+            &*submits[0].job_name,
+            &*submits[0].user
+        ),
+        (120, "jobA", "userA")
+    );
+    let b = submits.iter().find(|t| t.key.job == 200).unwrap();
+    assert_eq!(b.max_per_machine, Some(1));
+    assert_eq!(b.constraints.len(), 1);
+    assert_eq!(
+        (
+            &*b.constraints[0].name,
+            b.constraints[0].op,
+            &*b.constraints[0].value
+        ),
+        ("platform", ConstraintOp::Ne, "platB")
+    );
+}
+
+#[test]
+fn machines_only_reads_the_machine_table() {
+    let opts = ReadOptions {
+        select: Select::MachinesOnly,
+        ..ReadOptions::default()
+    };
+    let (recs, _) = read_all(&fixture(), &opts).unwrap();
+    assert_eq!(recs.len(), 5);
+}
+
+#[test]
+fn a_bad_row_names_file_line_field_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("task_events-part-00000-of-00001.csv");
+    std::fs::write(
+        &p,
+        "1,,7,0,,0,u,0,3,0.1,0.1,0,0\n2,,7,1,,0,u,0,3,abc,0.1,0,0\n",
+    )
+    .unwrap();
+    let err = read_all(std::slice::from_ref(&p), &ReadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("task_events-part-00000-of-00001.csv:2: cpu_request: expected a decimal"),
+        "{msg}"
+    );
+    assert!(msg.contains("\"abc\""), "{msg}");
+    assert_eq!(err.exit_code(), 2);
+    let lenient = ReadOptions {
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let (recs, stats) = read_all(&[p], &lenient).unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(stats.skipped["task_events.cpu_request"], 1);
+}
+
+#[test]
+fn gzip_parts_and_times_going_back() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("task_events-part-00000-of-00001.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&p).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(b"5,,7,0,,0,u,0,3,0.1,0.1,0,0\n4,,7,1,,0,u,0,3,0.1,0.1,0,0\n")
+        .unwrap();
+    gz.finish().unwrap();
+    let (recs, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    assert_eq!(
+        recs.iter().map(|r| r.time.as_us()).collect::<Vec<_>>(),
+        vec![5, 5]
+    );
+    assert_eq!(stats.repaired["task_events.time_went_back"], 1);
+}

@@ -1,0 +1,386 @@
+//! borgsim's native trace format: what `trace convert` writes from any
+//! format, already in borgsim units, and what the `native` reader reads.
+//!
+//! Two layouts, the same records:
+//!
+//! **CSV** — a directory with `machines.csv` and `tasks.csv` (headers as
+//! below; any number of parts named `machines*.csv` / `tasks*.csv`, `.gz`
+//! allowed). The two tables are merged by time, machines first on ties.
+//!
+//! `machines.csv`: `time_us, event, machine, name, cpu_milli, mem_mib, gpus,
+//! rack, power, attrs` — `event` is `add`, `update` or `remove` (a removal
+//! leaves the other fields empty); `attrs` is a JSON object of strings.
+//!
+//! `tasks.csv`: `time_us, event, job, stage, index, machine, kind, job_name,
+//! user, priority, trace_priority, cpu_milli, mem_mib, gpu, max_per_machine,
+//! max_per_rack, duration_us, after, constraints` — `event` is `submit`, `schedule` (with
+//! `machine`) or `end` (with `kind`: finish, evict, fail, kill, lost);
+//! `priority` is borgsim's (bands: best effort 0–99, batch 100–119,
+//! production 120–359, monitoring 360+); `gpu` is empty, `whole:N` or
+//! `share:M` (milli of one device); `duration_us` is empty when unknown;
+//! `after` lists stages of the same job separated by `;`; `constraints` is a
+//! JSON array of `[name, op, value]` with op `eq`, `ne`, `present`, `absent`.
+//!
+//! **JSON lines** — one file `*.jsonl`, one record per line:
+//! `{"time_us": 0, "event": "machine_add", "machine": {…}}`,
+//! `{"time_us": 5, "event": "submit", "task": {…}}`,
+//! `{"time_us": 9, "event": "schedule", "task": {"job":…,"stage":…,"index":…}, "machine": 3}`,
+//! `{"time_us": 9, "event": "end", "task": {…}, "kind": "finish"}` — the
+//! fields as in the CSV layout. Lines must be in time order.
+//!
+//! Both layouts go through the JSON-lines model below (it also parses the
+//! CSV cells that hold JSON), so they stay one format. [`write()`] (what
+//! `trace convert` runs) and the [`Reader`] are its two directions, each in
+//! its own file.
+
+mod read;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use self::read::Reader;
+pub use self::write::write;
+
+use super::{EndKind, TaskKey, TraceConstraint, TraceEvent, TraceMachine, TraceRecord, TraceTask};
+use crate::cell::attrs::ConstraintOp;
+use crate::cell::resources::{Capacity, GpuRequest, Request, Resources};
+use crate::time::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The header of `machines.csv`.
+const MACHINE_COLUMNS: [&str; 10] = [
+    "time_us",
+    "event",
+    "machine",
+    "name",
+    "cpu_milli",
+    "mem_mib",
+    "gpus",
+    "rack",
+    "power",
+    "attrs",
+];
+/// The header of `tasks.csv`.
+const TASK_COLUMNS: [&str; 19] = [
+    "time_us",
+    "event",
+    "job",
+    "stage",
+    "index",
+    "machine",
+    "kind",
+    "job_name",
+    "user",
+    "priority",
+    "trace_priority",
+    "cpu_milli",
+    "mem_mib",
+    "gpu",
+    "max_per_machine",
+    "max_per_rack",
+    "duration_us",
+    "after",
+    "constraints",
+];
+
+// ---- the JSON-lines model (also used for the CSV cells that hold JSON) ----
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JMachine {
+    key: u64,
+    name: String,
+    cpu_milli: u64,
+    mem_mib: u64,
+    #[serde(default)]
+    gpus: u32,
+    #[serde(default)]
+    rack: Option<String>,
+    #[serde(default)]
+    power: Option<String>,
+    #[serde(default)]
+    attrs: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JTask {
+    job: u64,
+    #[serde(default)]
+    stage: u32,
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    job_name: String,
+    #[serde(default)]
+    user: String,
+    priority: u32,
+    #[serde(default)]
+    trace_priority: i64,
+    cpu_milli: u64,
+    mem_mib: u64,
+    #[serde(default)]
+    gpu: String,
+    #[serde(default)]
+    max_per_machine: Option<u32>,
+    #[serde(default)]
+    max_per_rack: Option<u32>,
+    #[serde(default)]
+    duration_us: Option<u64>,
+    #[serde(default)]
+    after: Vec<u32>,
+    #[serde(default)]
+    constraints: Vec<(String, ConstraintOp, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JKey {
+    job: u64,
+    #[serde(default)]
+    stage: u32,
+    #[serde(default)]
+    index: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+enum JEvent {
+    MachineAdd {
+        time_us: u64,
+        machine: JMachine,
+    },
+    MachineUpdate {
+        time_us: u64,
+        machine: JMachine,
+    },
+    MachineRemove {
+        time_us: u64,
+        machine: u64,
+    },
+    Submit {
+        time_us: u64,
+        task: JTask,
+    },
+    Schedule {
+        time_us: u64,
+        task: JKey,
+        machine: u64,
+    },
+    End {
+        time_us: u64,
+        task: JKey,
+        kind: EndKind,
+    },
+}
+
+fn gpu_text(g: GpuRequest) -> String {
+    match g {
+        GpuRequest::None => String::new(),
+        GpuRequest::Whole(n) => format!("whole:{n}"),
+        GpuRequest::Share(m) => format!("share:{m}"),
+    }
+}
+
+fn parse_gpu(s: &str) -> Option<GpuRequest> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(GpuRequest::None);
+    }
+    let (kind, n) = s.split_once(':')?;
+    let n: u32 = n.trim().parse().ok()?;
+    match kind.trim() {
+        "whole" if n as usize <= crate::cell::resources::MAX_GPUS_PER_MACHINE => {
+            Some(GpuRequest::Whole(n))
+        }
+        "share" if (1..1000).contains(&n) => Some(GpuRequest::Share(n)),
+        _ => None,
+    }
+}
+
+fn to_jmachine(m: &TraceMachine) -> JMachine {
+    JMachine {
+        key: m.key,
+        name: m.name.to_string(),
+        cpu_milli: m.capacity.res.cpu_milli,
+        mem_mib: m.capacity.res.mem_mib,
+        gpus: m.capacity.gpus,
+        rack: m.rack.as_deref().map(String::from),
+        power: m.power.as_deref().map(String::from),
+        attrs: m
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn from_jmachine(m: JMachine) -> TraceMachine {
+    TraceMachine {
+        key: m.key,
+        name: m.name.into(),
+        capacity: Capacity {
+            res: Resources::new(m.cpu_milli, m.mem_mib),
+            gpus: m.gpus,
+        },
+        attrs: m
+            .attrs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+        rack: m.rack.map(Into::into),
+        power: m.power.map(Into::into),
+    }
+}
+
+fn to_jtask(t: &TraceTask) -> JTask {
+    JTask {
+        job: t.key.job,
+        stage: t.key.stage,
+        index: t.key.index,
+        job_name: t.job_name.to_string(),
+        user: t.user.to_string(),
+        priority: t.priority,
+        trace_priority: t.trace_priority,
+        cpu_milli: t.request.res.cpu_milli,
+        mem_mib: t.request.res.mem_mib,
+        gpu: gpu_text(t.request.gpu),
+        max_per_machine: t.max_per_machine,
+        max_per_rack: t.max_per_rack,
+        duration_us: t.duration.map(|d| d.as_us()),
+        after: t.after.clone(),
+        constraints: t
+            .constraints
+            .iter()
+            .map(|c| (c.name.to_string(), c.op, c.value.to_string()))
+            .collect(),
+    }
+}
+
+fn from_jtask(t: JTask) -> Option<TraceTask> {
+    Some(TraceTask {
+        key: TaskKey {
+            job: t.job,
+            stage: t.stage,
+            index: t.index,
+        },
+        job_name: t.job_name.into(),
+        user: t.user.into(),
+        priority: t.priority,
+        trace_priority: t.trace_priority,
+        request: Request {
+            res: Resources::new(t.cpu_milli, t.mem_mib),
+            gpu: parse_gpu(&t.gpu)?,
+        },
+        constraints: t
+            .constraints
+            .into_iter()
+            .map(|(n, op, v)| TraceConstraint {
+                name: n.into(),
+                op,
+                value: v.into(),
+            })
+            .collect(),
+        max_per_machine: t.max_per_machine,
+        max_per_rack: t.max_per_rack,
+        duration: t.duration_us.map(SimDuration),
+        after: t.after,
+    })
+}
+
+fn key_of(k: &TaskKey) -> JKey {
+    JKey {
+        job: k.job,
+        stage: k.stage,
+        index: k.index,
+    }
+}
+
+fn to_jevent(rec: &TraceRecord) -> JEvent {
+    let time_us = rec.time.as_us();
+    match &rec.event {
+        TraceEvent::MachineAdd(m) => JEvent::MachineAdd {
+            time_us,
+            machine: to_jmachine(m),
+        },
+        TraceEvent::MachineUpdate(m) => JEvent::MachineUpdate {
+            time_us,
+            machine: to_jmachine(m),
+        },
+        TraceEvent::MachineRemove { machine } => JEvent::MachineRemove {
+            time_us,
+            machine: *machine,
+        },
+        TraceEvent::Submit(t) => JEvent::Submit {
+            time_us,
+            task: to_jtask(t),
+        },
+        TraceEvent::Schedule { task, machine } => JEvent::Schedule {
+            time_us,
+            task: key_of(task),
+            machine: *machine,
+        },
+        TraceEvent::End { task, kind } => JEvent::End {
+            time_us,
+            task: key_of(task),
+            kind: *kind,
+        },
+    }
+}
+
+fn from_jevent(j: JEvent) -> Option<TraceRecord> {
+    let (t, event) = match j {
+        JEvent::MachineAdd { time_us, machine } => {
+            (time_us, TraceEvent::MachineAdd(from_jmachine(machine)))
+        }
+        JEvent::MachineUpdate { time_us, machine } => {
+            (time_us, TraceEvent::MachineUpdate(from_jmachine(machine)))
+        }
+        JEvent::MachineRemove { time_us, machine } => {
+            (time_us, TraceEvent::MachineRemove { machine })
+        }
+        JEvent::Submit { time_us, task } => {
+            (time_us, TraceEvent::Submit(Box::new(from_jtask(task)?)))
+        }
+        JEvent::Schedule {
+            time_us,
+            task,
+            machine,
+        } => (
+            time_us,
+            TraceEvent::Schedule {
+                task: TaskKey {
+                    job: task.job,
+                    stage: task.stage,
+                    index: task.index,
+                },
+                machine,
+            },
+        ),
+        JEvent::End {
+            time_us,
+            task,
+            kind,
+        } => (
+            time_us,
+            TraceEvent::End {
+                task: TaskKey {
+                    job: task.job,
+                    stage: task.stage,
+                    index: task.index,
+                },
+                kind,
+            },
+        ),
+    };
+    if let TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) = &event {
+        if m.capacity.gpus as usize > crate::cell::resources::MAX_GPUS_PER_MACHINE {
+            return None;
+        }
+    }
+    Some(TraceRecord {
+        time: SimTime(t),
+        event,
+    })
+}
