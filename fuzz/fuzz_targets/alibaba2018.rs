@@ -11,7 +11,9 @@ const TABLES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else { return };
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
     let name = TABLES[pick as usize % TABLES.len()];
     borgsim::trace::fuzz::read_bytes(borgsim::trace::TraceFormat::Alibaba2018, name, body);
 });

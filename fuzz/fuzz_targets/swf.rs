@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 const TABLES: &[&str] = &["x.swf", "x.swf.gz"];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else { return };
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
     let name = TABLES[pick as usize % TABLES.len()];
     borgsim::trace::fuzz::read_bytes(borgsim::trace::TraceFormat::Swf, name, body);
 });
