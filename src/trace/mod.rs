@@ -253,6 +253,15 @@ pub trait TraceReader {
     fn stats(&self) -> &ReadStats;
 }
 
+/// Reads every record of `reader`, with its stats (small traces, tests).
+pub fn read_to_end(reader: &mut dyn TraceReader) -> Result<(Vec<TraceRecord>, ReadStats)> {
+    let mut out = Vec::new();
+    while let Some(rec) = reader.next_record()? {
+        out.push(rec);
+    }
+    Ok((out, reader.stats().clone()))
+}
+
 /// In lenient mode, turns a row error into a skip counted under `reason`
 /// (`Ok(None)`); in strict mode passes it on.
 pub fn lenient<T>(

@@ -282,12 +282,7 @@ mod tests {
     }
 
     fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-        let mut r = Reader::open(files, opts)?;
-        let mut out = Vec::new();
-        while let Some(rec) = r.next_record()? {
-            out.push(rec);
-        }
-        Ok((out, r.stats().clone()))
+        crate::trace::read_to_end(&mut Reader::open(files, opts)?)
     }
 
     fn tasks(recs: &[TraceRecord]) -> Vec<(SimTime, &TraceTask)> {

@@ -110,8 +110,6 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     let end_us = START_US + cfg.duration_s * 1_000_000;
     let mut w = Writers::new(out, cfg.rows_per_part)?;
     let mut counts = SynthCounts::default();
-    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
-    let mut seq = 0u64;
     // Machines, all present at time 0; churn planned per day.
     let mut caps = Vec::with_capacity(cfg.machines as usize);
     for m in 0..cfg.machines {
@@ -158,7 +156,6 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     }
     let scale = f64::from(cfg.machines) / 12_500.0;
     let jobs_per_s = 26_000.0 / 86_400.0 * scale;
-    let gen = Gen::new();
     // Before the trace: Little's law, L = λ × E[run], per class.
     let mean_run_s = |prod: bool| {
         if prod {
@@ -171,58 +168,37 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     let initial = (jobs_per_s
         * (prod_share * mean_run_s(true) + (1.0 - prod_share) * mean_run_s(false)))
     .round() as u64;
-    let mut job_id = 1u64;
-    let mut live_jobs: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
-    for _ in 0..initial {
-        gen.job(
-            0,
-            job_id,
-            cfg.machines,
-            &mut rng,
-            &mut w,
-            &mut heap,
-            &mut seq,
-            &mut live_jobs,
-            &mut counts,
-            end_us,
-        )?;
-        job_id += 1;
-    }
     let gap = Exp::new(jobs_per_s.max(1e-9)).map_err(|e| Error::Invalid {
         path: out.to_path_buf(),
         key: "rate".into(),
         message: e.to_string(),
     })?;
+    let mut run = Run {
+        gen: Gen::new(),
+        rng,
+        w,
+        heap: BinaryHeap::new(),
+        seq: 0,
+        live: rustc_hash::FxHashMap::default(),
+        counts,
+        end_us,
+        machines: cfg.machines,
+        next_job: 1,
+    };
+    for _ in 0..initial {
+        run.job(0)?;
+    }
     let mut t = START_US as f64;
     loop {
-        t += gap.sample(&mut rng) * 1e6;
+        t += gap.sample(&mut run.rng) * 1e6;
         let now = t as u64;
-        while let Some(Reverse((at, _, _))) = heap.peek() {
-            if *at > now.min(end_us) {
-                break;
-            }
-            let Some(Reverse((at, _, row))) = heap.pop() else {
-                break;
-            };
-            w.row(at, row, &mut live_jobs)?;
-        }
+        run.write_due(now.min(end_us))?;
         if now >= end_us {
             break;
         }
-        gen.job(
-            now,
-            job_id,
-            cfg.machines,
-            &mut rng,
-            &mut w,
-            &mut heap,
-            &mut seq,
-            &mut live_jobs,
-            &mut counts,
-            end_us,
-        )?;
-        job_id += 1;
+        run.job(now)?;
     }
+    let Run { mut counts, w, .. } = run;
     counts.task_rows = w.task_rows;
     w.finish()?;
     Ok(counts)
@@ -247,21 +223,46 @@ impl Gen {
             mem: [ln(0.008, 1.0), ln(0.02, 1.0)],
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn job(
-        &self,
-        now: u64,
-        job: u64,
-        machines: u32,
-        rng: &mut SimRng,
-        w: &mut Writers,
-        heap: &mut BinaryHeap<Pending>,
-        seq: &mut u64,
-        live: &mut rustc_hash::FxHashMap<u64, u32>,
-        counts: &mut SynthCounts,
-        end_us: u64,
-    ) -> Result<()> {
+/// A synthesis in progress: the shape's distributions, the random stream,
+/// the files, and the rows planned for later (a heap ordered by time, then
+/// by the order they were planned).
+struct Run {
+    gen: Gen,
+    rng: SimRng,
+    w: Writers,
+    heap: BinaryHeap<Pending>,
+    seq: u64,
+    /// Jobs whose every task finishes within the trace: tasks left to finish.
+    live: rustc_hash::FxHashMap<u64, u32>,
+    counts: SynthCounts,
+    end_us: u64,
+    machines: u32,
+    next_job: u64,
+}
+
+impl Run {
+    /// Writes every planned row due by `t`.
+    fn write_due(&mut self, t: u64) -> Result<()> {
+        while let Some(Reverse((at, _, _))) = self.heap.peek() {
+            if *at > t {
+                break;
+            }
+            let Some(Reverse((at, _, row))) = self.heap.pop() else {
+                break;
+            };
+            self.w.row(at, row, &mut self.live)?;
+        }
+        Ok(())
+    }
+
+    /// Submits a job at `now`: its SUBMIT rows now, its tasks' SCHEDULE
+    /// and FINISH rows planned.
+    fn job(&mut self, now: u64) -> Result<()> {
+        let job = self.next_job;
+        self.next_job += 1;
+        let (gen, rng) = (&self.gen, &mut self.rng);
         let pick = rng.random_range(0..1000u32);
         let mut acc = 0;
         let prio = PRIORITIES
@@ -275,60 +276,60 @@ impl Gen {
         let tasks = if rng.random_bool(0.6) {
             1
         } else {
-            (self.tasks_tail.sample(rng) as u64).min(10_000) as u32
+            (gen.tasks_tail.sample(rng) as u64).min(10_000) as u32
         };
-        let cpu = norm(self.cpu[prod].sample(rng));
-        let mem = norm(self.mem[prod].sample(rng));
+        let cpu = norm(gen.cpu[prod].sample(rng));
+        let mem = norm(gen.mem[prod].sample(rng));
         let class = if prod == 1 { 2 } else { 0 };
-        w.job(&format!(
+        self.w.job(&format!(
             "{now},,{job},0,user{},{class},job{job},logical{job}\n",
             job % 997
         ))?;
-        counts.jobs += 1;
+        self.counts.jobs += 1;
         let mut finishing = 0;
         for index in 0..tasks {
             let row = format!(
                 "{now},,{job},{index},,0,user{},{class},{prio},{cpu},{mem},0,0\n",
                 job % 997
             );
-            w.task(&row)?;
-            counts.tasks += 1;
-            let machine = rng.random_range(0..machines.max(1));
+            self.w.task(&row)?;
+            self.counts.tasks += 1;
+            let machine = self.rng.random_range(0..self.machines.max(1));
             let start = now.max(START_US) + 1_000_000;
-            let run_us = (self.run[prod].sample(rng) * 1e6) as u64;
-            let r = |s: &str| s.to_string();
-            *seq += 1;
-            heap.push(Reverse((
-                start,
-                *seq,
-                Row::Schedule {
-                    job,
-                    index,
-                    machine,
-                    prio,
-                    cpu: r(&cpu),
-                    mem: r(&mem),
-                },
-            )));
-            if start + run_us < end_us {
-                *seq += 1;
-                heap.push(Reverse((
-                    start + run_us,
-                    *seq,
+            let run_us = (self.gen.run[prod].sample(&mut self.rng) * 1e6) as u64;
+            let row = |finish: bool| {
+                let (cpu, mem) = (cpu.clone(), mem.clone());
+                if finish {
                     Row::Finish {
                         job,
                         index,
                         machine,
                         prio,
-                        cpu: r(&cpu),
-                        mem: r(&mem),
-                    },
-                )));
+                        cpu,
+                        mem,
+                    }
+                } else {
+                    Row::Schedule {
+                        job,
+                        index,
+                        machine,
+                        prio,
+                        cpu,
+                        mem,
+                    }
+                }
+            };
+            self.seq += 1;
+            self.heap.push(Reverse((start, self.seq, row(false))));
+            if start + run_us < self.end_us {
+                self.seq += 1;
+                self.heap
+                    .push(Reverse((start + run_us, self.seq, row(true))));
                 finishing += 1;
             }
         }
         if finishing == tasks {
-            live.insert(job, tasks);
+            self.live.insert(job, tasks);
         }
         Ok(())
     }

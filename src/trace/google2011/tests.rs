@@ -7,12 +7,7 @@ fn fixture() -> Vec<PathBuf> {
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    let mut r = Reader::open(files, opts)?;
-    let mut out = Vec::new();
-    while let Some(rec) = r.next_record()? {
-        out.push(rec);
-    }
-    Ok((out, r.stats().clone()))
+    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
 }
 
 #[test]

@@ -31,12 +31,7 @@ fn csv_fixture() -> Vec<PathBuf> {
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    let mut r = Reader::open(files, opts)?;
-    let mut out = Vec::new();
-    while let Some(rec) = r.next_record()? {
-        out.push(rec);
-    }
-    Ok((out, r.stats().clone()))
+    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

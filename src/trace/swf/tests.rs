@@ -6,11 +6,7 @@ fn fixture() -> PathBuf {
 }
 
 fn read_all(r: &mut Reader) -> Result<Vec<TraceRecord>> {
-    let mut out = Vec::new();
-    while let Some(rec) = r.next_record()? {
-        out.push(rec);
-    }
-    Ok(out)
+    Ok(crate::trace::read_to_end(r)?.0)
 }
 
 fn task(rec: &TraceRecord) -> &TraceTask {
