@@ -258,11 +258,15 @@ impl Summary {
         };
         let u = &self.utilization;
         let t = &self.tasks;
-        let ev: Vec<String> = self
+        let mut ev: Vec<String> = self
             .evictions
             .iter()
+            .filter(|(_, v)| **v > 0)
             .map(|(k, v)| format!("{v} {k}"))
             .collect();
+        if ev.is_empty() {
+            ev.push("none".into());
+        }
         format!(
             "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
              tasks: {} submitted, {} scheduled, {} finished, {} running, {} pending at end ({} never schedulable)\n\
