@@ -213,8 +213,12 @@ impl StreamFeed {
                     .trace_start
                     .remove(&key)
                     .map_or(SimDuration::ZERO, |s| now - s);
+                // Known since submission: the driver scheduled the end when
+                // it placed the task.
+                let known = st.task(task).duration.is_some();
                 let run = st.task(task).duration.unwrap_or(ran);
                 match st.task(task).state {
+                    TaskState::Running { .. } if known => {}
                     TaskState::Running { since, .. } => {
                         st.set_duration(task, run);
                         if since + run < now {
