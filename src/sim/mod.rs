@@ -315,7 +315,8 @@ impl Simulation {
             self.state.kill(now, t);
             self.feed.task_done(now, t, &mut self.state, &mut self.fx);
         }
-        self.fx.changed = false;
+        // Withdrawing frees nothing; a pass is asked for only if the feed
+        // submitted something in response (a DAG stage released).
         self.apply_effects(now);
     }
 
