@@ -104,6 +104,17 @@ pub fn main_with(cli: Cli) -> i32 {
 fn validate(path: &std::path::Path) -> Result<(), Error> {
     let sc = load_scenario(path)?;
     let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
+    if let Some(t) = &sc.trace {
+        // The trace's files must exist and open as the format (headers and
+        // table names are checked; rows are read by `run`).
+        let files = borgsim::trace::replay::resolve_files(&sc.base_dir, &t.files)?;
+        let opts = borgsim::trace::ReadOptions {
+            lenient: t.lenient,
+            reference: t.reference,
+            ..Default::default()
+        };
+        borgsim::trace::open(t.format, &files, &opts)?;
+    }
     let workload = match &sc.trace {
         Some(t) => format!("{} trace ({} files)", t.format.name(), t.files.len()),
         None => format!(

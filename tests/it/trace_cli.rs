@@ -249,3 +249,20 @@ fn a_bad_row_names_file_and_line_with_exit_2() {
         (Some(1), Some(1))
     );
 }
+
+#[test]
+fn validate_opens_the_trace_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = "name = \"x\"\nseed = 1\n[scheduler]\npolicy = \"hybrid\"\n[trace]\nformat = \"openb\"\nfiles = [\"nope.csv\"]\n";
+    std::fs::write(dir.path().join("x.toml"), scen).unwrap();
+    let o = borgsim(dir.path(), &["validate", "x.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("nope.csv: cannot read"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = borgsim(&root(), &["validate", "openb"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("openb trace (2 files)"));
+}
