@@ -41,7 +41,7 @@ pub struct GpuPacking {
 pub fn curve(sim: &Simulation) -> Option<Vec<Point>> {
     let report = sim.feed().report()?;
     let cap = sim.state().cell().total_capacity().gpu_milli();
-    if report.mode != "one_by_one" || cap == 0 {
+    if report.mode != crate::sim::feed::ReplayKind::OneByOne || cap == 0 {
         return None;
     }
     let mut out: Vec<Point> = Vec::new();

@@ -25,11 +25,20 @@ pub struct Effects {
     pub changed: bool,
 }
 
+/// How a trace was replayed (`summary.json` `trace.mode`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayKind {
+    Reschedule,
+    TracePlacement,
+    OneByOne,
+}
+
 /// What a trace replay reports in `summary.json`.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct FeedReport {
     pub format: &'static str,
-    pub mode: &'static str,
+    pub mode: ReplayKind,
     pub trace_rows: u64,
     /// Bad rows skipped (`--lenient`), by `table.field`.
     pub trace_rows_skipped: BTreeMap<String, u64>,

@@ -34,7 +34,7 @@ fn trace_placement_follows_the_trace() {
     // Two FINISHes and one KILL.
     assert_eq!((t.finished, t.killed, t.running_at_end), (3, 1, 0));
     let tr = s.trace.as_ref().unwrap();
-    assert_eq!(tr.mode, "trace_placement");
+    assert_eq!(tr.mode, borgsim::sim::feed::ReplayKind::TracePlacement);
     // The resubmission at 7 s is for a task still live (pending since the eviction).
     assert_eq!(tr.replay["submit_for_live_task"], 1);
     assert_eq!(tr.trace_rows_repaired["task_events.update_ignored"], 1);

@@ -15,7 +15,7 @@ use super::{job_spec, Context};
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::rng::SimRng;
-use crate::sim::feed::{Effects, Feed, FeedReport};
+use crate::sim::feed::{Effects, Feed, FeedReport, ReplayKind};
 use crate::time::SimTime;
 use crate::trace::{ReadStats, TraceEvent, TraceReader, TraceTask};
 use rand::Rng;
@@ -116,7 +116,7 @@ impl Feed for OneByOneFeed {
     fn report(&self) -> Option<FeedReport> {
         Some(FeedReport {
             format: self.ctx.format,
-            mode: "one_by_one",
+            mode: ReplayKind::OneByOne,
             trace_rows: self.stats.rows,
             trace_rows_skipped: self.stats.skipped.clone(),
             trace_rows_repaired: self.stats.repaired.clone(),

@@ -32,7 +32,7 @@ use super::{job_spec, same_shape, Context, LiveMap};
 use crate::cell::state::{CellState, EvictionCause, TaskState};
 use crate::error::Result;
 use crate::scenario::ReplayMode;
-use crate::sim::feed::{Effects, Feed, FeedReport};
+use crate::sim::feed::{Effects, Feed, FeedReport, ReplayKind};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{EndKind, TaskKey, TraceEvent, TraceReader, TraceRecord, TraceTask};
 use crate::workload::TaskId;
@@ -303,8 +303,8 @@ impl Feed for StreamFeed {
         Some(FeedReport {
             format: self.ctx.format,
             mode: match self.mode {
-                ReplayMode::Reschedule => "reschedule",
-                ReplayMode::TracePlacement => "trace_placement",
+                ReplayMode::Reschedule => ReplayKind::Reschedule,
+                ReplayMode::TracePlacement => ReplayKind::TracePlacement,
             },
             trace_rows: stats.rows,
             trace_rows_skipped: stats.skipped.clone(),
