@@ -184,6 +184,16 @@ pub enum TraceEvent {
     },
 }
 
+impl TraceEvent {
+    /// The task, if this is a submission.
+    pub fn submitted(&self) -> Option<&TraceTask> {
+        match self {
+            TraceEvent::Submit(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 /// An event and when it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceRecord {

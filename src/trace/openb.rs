@@ -287,10 +287,7 @@ mod tests {
 
     fn tasks(recs: &[TraceRecord]) -> Vec<(SimTime, &TraceTask)> {
         recs.iter()
-            .filter_map(|r| match &r.event {
-                TraceEvent::Submit(t) => Some((r.time, &**t)),
-                _ => None,
-            })
+            .filter_map(|r| Some((r.time, r.event.submitted()?)))
             .collect()
     }
 

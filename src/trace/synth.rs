@@ -113,15 +113,7 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     // Machines, all present at time 0; churn planned per day.
     let mut caps = Vec::with_capacity(cfg.machines as usize);
     for m in 0..cfg.machines {
-        let pick = rng.random_range(0..10_000u32);
-        let mut acc = 0;
-        let class = MACHINE_MIX
-            .iter()
-            .find(|c| {
-                acc += c.0;
-                pick < acc
-            })
-            .unwrap_or(&MACHINE_MIX[0]);
+        let class = &MACHINE_MIX[weighted(&mut rng, MACHINE_MIX.map(|c| c.0))];
         caps.push(class);
         w.machine(&format!("0,{m},0,{},{},{}\n", class.3, class.1, class.2))?;
         counts.machines += 1;
@@ -263,15 +255,7 @@ impl Run {
         let job = self.next_job;
         self.next_job += 1;
         let (gen, rng) = (&self.gen, &mut self.rng);
-        let pick = rng.random_range(0..1000u32);
-        let mut acc = 0;
-        let prio = PRIORITIES
-            .iter()
-            .find(|p| {
-                acc += p.1;
-                pick < acc
-            })
-            .map_or(4, |p| p.0);
+        let prio = PRIORITIES[weighted(rng, PRIORITIES.map(|p| p.1))].0;
         let prod = usize::from(prio >= 9);
         let tasks = if rng.random_bool(0.6) {
             1
@@ -333,6 +317,19 @@ impl Run {
         }
         Ok(())
     }
+}
+
+/// An index drawn with probability proportional to its weight.
+fn weighted<const N: usize>(rng: &mut SimRng, weights: [u32; N]) -> usize {
+    let total: u32 = weights.iter().sum();
+    let mut pick = rng.random_range(0..total);
+    for (i, w) in weights.iter().enumerate() {
+        if pick < *w {
+            return i;
+        }
+        pick -= w;
+    }
+    N - 1
 }
 
 /// A normalised value as the trace writes it: 6 decimals, at most 0.5, at

@@ -454,13 +454,7 @@ fn instances_run_as_they_ran_in_the_trace() {
         recs.push(rec);
     }
     assert!(recs.windows(2).all(|w| w[0].time <= w[1].time));
-    let submits: Vec<&TraceTask> = recs
-        .iter()
-        .filter_map(|r| match &r.event {
-            TraceEvent::Submit(t) => Some(&**t),
-            _ => None,
-        })
-        .collect();
+    let submits: Vec<&TraceTask> = recs.iter().filter_map(|r| r.event.submitted()).collect();
     // 5 instances of known tasks (j_404 is not in batch_task: skipped).
     assert_eq!(submits.len(), 5);
     assert_eq!(r.stats().repaired["batch_instance.task_unknown"], 1);

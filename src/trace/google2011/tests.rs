@@ -61,13 +61,7 @@ fn the_fixture_reads_in_time_order_with_units_converted() {
         unreachable!()
     };
     assert_eq!((m.key, m.capacity.res), (2, Resources::new(16_000, 32_768)));
-    let submits: Vec<&TraceTask> = recs
-        .iter()
-        .filter_map(|r| match &r.event {
-            TraceEvent::Submit(t) => Some(&**t),
-            _ => None,
-        })
-        .collect();
+    let submits: Vec<&TraceTask> = recs.iter().filter_map(|r| r.event.submitted()).collect();
     assert_eq!(submits.len(), 4);
     // 0.125 × 32000 = 4000 mcpu; 0.0625 × 131072 = 8192 MiB; priority 9 → 120.
     assert_eq!(submits[0].request.res, Resources::new(4000, 8192));

@@ -152,13 +152,7 @@ fn json_and_csv_exports_give_the_same_stream() {
 #[test]
 fn submissions_carry_the_collection_and_the_instance() {
     let (recs, _) = read_all(&json_fixture(), &ReadOptions::default()).unwrap();
-    let tasks: Vec<&TraceTask> = recs
-        .iter()
-        .filter_map(|r| match &r.event {
-            TraceEvent::Submit(t) => Some(&**t),
-            _ => None,
-        })
-        .collect();
+    let tasks: Vec<&TraceTask> = recs.iter().filter_map(|r| r.event.submitted()).collect();
     let web = tasks[0];
     assert_eq!(web.key, key(1, 0));
     assert_eq!((&*web.job_name, &*web.user), ("web", "alice"));

@@ -273,15 +273,7 @@ fn from_jtask(t: JTask) -> Option<TraceTask> {
             res: Resources::new(t.cpu_milli, t.mem_mib),
             gpu: parse_gpu(&t.gpu)?,
         },
-        constraints: t
-            .constraints
-            .into_iter()
-            .map(|(n, op, v)| TraceConstraint {
-                name: n.into(),
-                op,
-                value: v.into(),
-            })
-            .collect(),
+        constraints: constraints_of(t.constraints),
         max_per_machine: t.max_per_machine,
         max_per_rack: t.max_per_rack,
         duration: t.duration_us.map(SimDuration),
@@ -383,4 +375,15 @@ fn from_jevent(j: JEvent) -> Option<TraceRecord> {
         time: SimTime(t),
         event,
     })
+}
+
+/// Constraints as the native format writes them, `[name, op, value]`.
+pub(super) fn constraints_of(c: Vec<(String, ConstraintOp, String)>) -> Vec<TraceConstraint> {
+    c.into_iter()
+        .map(|(n, op, v)| TraceConstraint {
+            name: n.into(),
+            op,
+            value: v.into(),
+        })
+        .collect()
 }

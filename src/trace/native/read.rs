@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::input::{open_file, CsvLayout, CsvRows, Row};
 use crate::trace::{
-    lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceConstraint, TraceEvent,
-    TraceMachine, TraceReader, TraceRecord, TraceTask,
+    lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceMachine,
+    TraceReader, TraceRecord, TraceTask,
 };
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -228,14 +228,7 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                     res: Resources::new(row.uint(11, "cpu_milli")?, row.uint(12, "mem_mib")?),
                     gpu,
                 },
-                constraints: constraints
-                    .into_iter()
-                    .map(|(n, op, v)| TraceConstraint {
-                        name: n.into(),
-                        op,
-                        value: v.into(),
-                    })
-                    .collect(),
+                constraints: super::constraints_of(constraints),
                 max_per_machine,
                 max_per_rack,
                 duration: opt_u(16, "duration_us")?.map(SimDuration),
