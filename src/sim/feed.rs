@@ -10,7 +10,8 @@
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::time::SimTime;
-use crate::workload::{JobSource, JobSpec, TaskId};
+use crate::cell::resources::Request;
+use crate::workload::{JobSource, JobSpec, Priority, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -49,6 +50,23 @@ pub struct FeedReport {
     pub replay: BTreeMap<&'static str, u64>,
 }
 
+/// A task the workload submitted that the feed still holds outside the cell
+/// (waiting for a DAG parent, not yet admitted). It counts as pending:
+/// `pending.csv` lists it with its reason, and the conservation identity in
+/// `summary.json` counts it under `pending_at_end`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldTask {
+    /// The trace job's name and the task's label in it (`M1`, `3`).
+    pub job_name: String,
+    pub task: String,
+    pub priority: Priority,
+    pub request: Request,
+    /// When the workload submitted it.
+    pub since: SimTime,
+    /// Why it is held, e.g. `waiting_for_dependency M1`.
+    pub reason: String,
+}
+
 /// A time-ordered workload.
 pub trait Feed {
     /// When the next event is due; `None` when exhausted.
@@ -57,6 +75,11 @@ pub trait Feed {
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()>;
     /// A task this feed submitted is done (finished or killed).
     fn task_done(&mut self, _now: SimTime, _task: TaskId, _st: &mut CellState, _fx: &mut Effects) {}
+    /// Tasks submitted by the workload but held outside the cell, in a
+    /// deterministic order (see [`HeldTask`]).
+    fn held_tasks(&self) -> Vec<HeldTask> {
+        Vec::new()
+    }
     /// Counts for `summary.json` (trace replays only).
     fn report(&self) -> Option<FeedReport> {
         None
