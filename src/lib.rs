@@ -67,6 +67,7 @@ pub fn build_simulation(sc: &Scenario, check_invariants: bool) -> error::Result<
     let mut opts = SimOptions::new(sc.horizon(), sc.sched_config(), sc.seed);
     opts.pass_interval = sc.pass_interval();
     opts.sample_interval = sc.sample_interval();
+    opts.steady_window = sc.steady_window();
     opts.check_invariants = check_invariants;
     if let Some(tc) = &sc.trace {
         return trace::replay::build(sc, tc, opts);

@@ -4,22 +4,61 @@
 //! that has arrived — every task tried so far, dropped ones included — as a
 //! percentage of the cell's GPU capacity, and the y-axis is the share of GPU
 //! capacity allocated at that moment. A policy that fragments GPUs falls
-//! behind the diagonal early. Read from the time series, which the
-//! one-by-one feed's runs sample every second (one arrival per second).
+//! behind the diagonal early. Recorded by the driver after each scheduling
+//! pass ([`GpuCurve`]), never read from the sampled time series: the
+//! sampling interval changes no figure.
 
 use super::round6;
+use crate::cell::state::CellState;
 use crate::sim::Simulation;
+use crate::time::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One point of the curve: the first sample at which the arrived demand
-/// reached `demand_pct`.
+/// One point of the curve: the state after the first arrival with which
+/// the arrived demand reached `demand_pct`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     pub demand_pct: u32,
     pub gpu_alloc_pct: f64,
     pub time_s: u64,
     pub tasks_dropped: u64,
+}
+
+/// The curve, recorded by the driver after each scheduling pass of a
+/// one-by-one replay (its arrival placed or dropped), so that it does not
+/// depend on how often the time series is sampled.
+#[derive(Clone, Debug, Default)]
+pub struct GpuCurve {
+    points: Vec<Point>,
+}
+
+impl GpuCurve {
+    /// Adds a point for each whole percent of GPU capacity that the arrived
+    /// demand has newly reached (a cell without GPUs has no curve).
+    pub fn observe(&mut self, st: &CellState, now: SimTime) {
+        let cap = st.cell().total_capacity().gpu_milli();
+        if cap == 0 {
+            return;
+        }
+        let l = st.ledger();
+        // Demand in whole percent: floor(100 × submitted / capacity).
+        let reached = (u128::from(l.gpu_milli_submitted) * 100 / u128::from(cap)) as u32;
+        let alloc: u64 = l.gpu_milli_by_band.iter().sum();
+        let next = self.points.last().map_or(1, |p| p.demand_pct + 1);
+        for pct in next..=reached {
+            self.points.push(Point {
+                demand_pct: pct,
+                gpu_alloc_pct: round6(alloc as f64 * 100.0 / cap as f64),
+                time_s: now.as_us() / 1_000_000,
+                tasks_dropped: l.tasks_dropped,
+            });
+        }
+    }
+
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
 }
 
 /// The summary figures.
@@ -44,22 +83,7 @@ pub fn curve(sim: &Simulation) -> Option<Vec<Point>> {
     if report.mode != crate::sim::feed::ReplayKind::OneByOne || cap == 0 {
         return None;
     }
-    let mut out: Vec<Point> = Vec::new();
-    for s in &sim.series().samples {
-        // Demand in whole percent: floor(100 × submitted / capacity).
-        let reached = (s.gpu_milli_submitted * 100 / cap) as u32;
-        let alloc: u64 = s.gpu_milli.iter().sum();
-        let next = out.last().map_or(1, |p| p.demand_pct + 1);
-        for pct in next..=reached {
-            out.push(Point {
-                demand_pct: pct,
-                gpu_alloc_pct: round6(alloc as f64 * 100.0 / cap as f64),
-                time_s: s.time_us / 1_000_000,
-                tasks_dropped: s.tasks_killed,
-            });
-        }
-    }
-    Some(out)
+    Some(sim.gpu_curve().points().to_vec())
 }
 
 pub fn header() -> Vec<String> {
@@ -100,8 +124,8 @@ impl GpuPacking {
         Some(GpuPacking {
             gpu_alloc_pct_at_demand_pct: at,
             tasks_arrived: l.tasks_submitted,
-            tasks_dropped: l.tasks_killed,
-            tasks_dropped_pct: pct(l.tasks_killed, l.tasks_submitted),
+            tasks_dropped: l.tasks_dropped,
+            tasks_dropped_pct: pct(l.tasks_dropped, l.tasks_submitted),
             gpu_milli_dropped_pct: pct(dropped_gpu, l.gpu_milli_submitted),
         })
     }

@@ -6,6 +6,7 @@
 
 use super::round6;
 use super::waits::Waits;
+use crate::cell::state::history::{Snapshot, WindowRule, LEVELS_BP};
 use crate::cell::state::{EvictionCause, TaskState};
 use crate::scenario::Scenario;
 use crate::sched::SchedStats;
@@ -27,7 +28,11 @@ pub struct Summary {
     pub jobs_submitted: usize,
     pub tasks: TaskSummary,
     pub evictions: BTreeMap<&'static str, u64>,
+    /// Over the whole run.
     pub utilization: Utilization,
+    /// Over the steady-state window (`null` when the run has none: nothing
+    /// was ever allocated, or the window is empty).
+    pub steady_state: Option<SteadyState>,
     pub wait_us: WaitSummary,
     /// The same figures for each of the four bands.
     pub by_band: BTreeMap<&'static str, BandSummary>,
@@ -48,23 +53,74 @@ pub struct CapacitySummary {
     pub gpus: u32,
 }
 
+/// Where every submitted task ended up. The states are disjoint and
+/// complete: `submitted = finished + killed + dropped + running_at_end +
+/// pending_at_end` ([`TaskSummary::CONSERVATION`]), checked by
+/// [`TaskSummary::conserved`] and stated in `conservation`.
 #[derive(Debug, Serialize)]
 pub struct TaskSummary {
+    /// Tasks the workload submitted, including those a trace replay still
+    /// holds outside the cell.
     pub submitted: u64,
     /// Tasks that started at least once.
     pub scheduled: u64,
     /// Starts, counting restarts after eviction.
     pub placements: u64,
+    /// Ran to their end.
     pub finished: u64,
-    /// Withdrawn before finishing (part of `finished`): dropped arrivals,
-    /// tasks a trace killed.
+    /// Withdrawn by the workload before their end (a trace's KILL, a task
+    /// the trace never ran).
     pub killed: u64,
+    /// Arrivals that fitted nowhere and were withdrawn (the openb protocol).
+    pub dropped: u64,
     pub running_at_end: u64,
+    /// Pending in the cell, or held outside it (`held_at_end`).
     pub pending_at_end: u64,
+    /// Part of `pending_at_end`: submitted by the workload but held outside
+    /// the cell (waiting for a DAG parent); listed in `pending.csv`.
+    pub held_at_end: u64,
     /// Tasks evicted at least once.
     pub evicted: u64,
     /// Pending tasks that no machine of the cell could ever host.
     pub never_schedulable: u64,
+    /// The identity above, and whether it holds.
+    pub conservation: Conservation,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Conservation {
+    pub identity: &'static str,
+    pub holds: bool,
+}
+
+impl TaskSummary {
+    pub const CONSERVATION: &'static str =
+        "submitted = finished + killed + dropped + running_at_end + pending_at_end";
+
+    /// True if every submitted task is in exactly one end state.
+    pub fn conserved(&self) -> bool {
+        let parts = [
+            self.finished,
+            self.killed,
+            self.dropped,
+            self.running_at_end,
+            self.pending_at_end,
+        ];
+        parts.iter().try_fold(0u64, |a, &b| a.checked_add(b)) == Some(self.submitted)
+    }
+}
+
+/// Utilisation over the steady-state window (see
+/// [`crate::cell::state::history`]).
+#[derive(Debug, Serialize)]
+pub struct SteadyState {
+    pub rule: WindowRule,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// The run's time-weighted median CPU allocation (the default rule's
+    /// threshold), as a fraction of capacity.
+    pub cpu_median_allocation: Option<f64>,
+    pub utilization: Utilization,
 }
 
 /// Time-weighted allocated fraction of the cell's capacity.
@@ -128,6 +184,7 @@ fn by_band(
     sim: &Simulation,
     cap: crate::cell::resources::Resources,
     elapsed_us: f64,
+    held: &[crate::sim::feed::HeldTask],
 ) -> BTreeMap<&'static str, BandSummary> {
     let st = sim.state();
     let l = st.ledger();
@@ -142,9 +199,10 @@ fn by_band(
         .iter()
         .map(|b| {
             let i = b.index();
+            let held = held.iter().filter(|h| Band::of(h.priority) == *b).count() as u64;
             let summary = BandSummary {
-                tasks_submitted: l.submitted_by_band[i],
-                tasks_pending_at_end: l.pending_by_band[i],
+                tasks_submitted: l.submitted_by_band[i] + held,
+                tasks_pending_at_end: l.pending_by_band[i] + held,
                 tasks_evicted: l.evicted_tasks_by_band[i],
                 cpu_utilization: frac(l.alloc_integral[i][0], cap.cpu_milli),
                 mem_utilization: frac(l.alloc_integral[i][1], cap.mem_mib),
@@ -155,21 +213,74 @@ fn by_band(
         .collect()
 }
 
+impl Utilization {
+    /// Allocated fraction of `cap` between two snapshots of the allocation
+    /// areas (0 over an empty interval or a dimension without capacity).
+    fn between(a: &Snapshot, b: &Snapshot, cap: &crate::cell::resources::Capacity) -> Utilization {
+        let span_us = (b.time.as_us() - a.time.as_us()) as f64;
+        let split = |dim: usize, capacity: u64| {
+            let frac = |side: usize| {
+                if capacity == 0 || span_us == 0.0 {
+                    return 0.0;
+                }
+                let area = b.areas[side][dim] - a.areas[side][dim];
+                area as f64 / (capacity as f64 * span_us)
+            };
+            let (p, n) = (frac(0), frac(1));
+            ProdSplit {
+                prod: round6(p),
+                nonprod: round6(n),
+                total: round6(p + n),
+            }
+        };
+        Utilization {
+            cpu: split(0, cap.res.cpu_milli),
+            mem: split(1, cap.res.mem_mib),
+            gpu: split(2, cap.gpu_milli()),
+        }
+    }
+}
+
+impl SteadyState {
+    fn of(st: &crate::cell::state::CellState) -> Option<SteadyState> {
+        let h = st.history();
+        let (start, end, rule) = h.window(st.snapshot())?;
+        let cap = st.cell().total_capacity();
+        Some(SteadyState {
+            rule,
+            start_s: start.time.as_secs_f64(),
+            end_s: end.time.as_secs_f64(),
+            cpu_median_allocation: h
+                .median_level_bp()
+                .map(|bp| round6(bp as f64 / LEVELS_BP as f64)),
+            utilization: Utilization::between(&start, &end, &cap),
+        })
+    }
+}
+
 impl Summary {
     pub fn of(sc: &Scenario, sim: &Simulation) -> Summary {
         let st = sim.state();
         let l = st.ledger();
         let cap = st.cell().total_capacity();
+        let held = sim.feed().held_tasks();
+        let held_n = held.len() as u64;
         let mut t = TaskSummary {
-            submitted: l.tasks_submitted,
+            submitted: l.tasks_submitted + held_n,
             scheduled: l.tasks_started,
             placements: l.placements,
-            finished: l.tasks_finished,
-            killed: l.tasks_killed,
+            finished: l.tasks_finished - l.tasks_killed,
+            killed: l.tasks_killed - l.tasks_dropped,
+            dropped: l.tasks_dropped,
             running_at_end: 0,
-            pending_at_end: 0,
+            pending_at_end: held_n,
+            held_at_end: held_n,
             evicted: l.evicted_tasks_by_band.iter().sum(),
             never_schedulable: 0,
+            conservation: Conservation {
+                identity: TaskSummary::CONSERVATION,
+                holds: false,
+            },
         };
         for (_, rec) in st.live_tasks() {
             match rec.state {
@@ -181,26 +292,8 @@ impl Summary {
                 TaskState::Finished => {}
             }
         }
+        t.conservation.holds = t.conserved();
         let elapsed_us = sim.now().as_us() as f64;
-        let split = |dim: usize, capacity: u64| {
-            let frac = |prod: bool| {
-                if capacity == 0 || elapsed_us == 0.0 {
-                    return 0.0;
-                }
-                let area: u128 = Band::ALL
-                    .iter()
-                    .filter(|b| b.is_prod() == prod)
-                    .map(|b| l.alloc_integral[b.index()][dim])
-                    .sum();
-                area as f64 / (capacity as f64 * elapsed_us)
-            };
-            let (p, n) = (frac(true), frac(false));
-            ProdSplit {
-                prod: round6(p),
-                nonprod: round6(n),
-                total: round6(p + n),
-            }
-        };
         let waits = |prod: bool| {
             let parts: Vec<&Waits> = Band::ALL
                 .iter()
@@ -227,16 +320,13 @@ impl Summary {
                 .iter()
                 .map(|c| (c.name(), l.evictions[*c as usize]))
                 .collect(),
-            utilization: Utilization {
-                cpu: split(0, cap.res.cpu_milli),
-                mem: split(1, cap.res.mem_mib),
-                gpu: split(2, cap.gpu_milli()),
-            },
+            utilization: Utilization::between(&Snapshot::default(), &st.snapshot(), &cap),
+            steady_state: SteadyState::of(st),
             wait_us: WaitSummary {
                 prod: waits(true),
                 nonprod: waits(false),
             },
-            by_band: by_band(sim, cap.res, elapsed_us),
+            by_band: by_band(sim, cap.res, elapsed_us, &held),
             scheduler: sim.scheduler().stats().clone(),
             events_processed: sim.events_processed(),
             trace: sim.feed().report(),
@@ -267,16 +357,45 @@ impl Summary {
         if ev.is_empty() {
             ev.push("none".into());
         }
+        let mut tasks = format!(
+            "tasks: {} submitted, {} scheduled, {} finished",
+            t.submitted, t.scheduled, t.finished
+        );
+        for (n, what) in [(t.killed, "killed"), (t.dropped, "dropped")] {
+            if n > 0 {
+                tasks += &format!(", {n} {what}");
+            }
+        }
+        tasks += &format!(
+            ", {} running, {} pending at end ({} never schedulable",
+            t.running_at_end, t.pending_at_end, t.never_schedulable
+        );
+        if t.held_at_end > 0 {
+            tasks += &format!(", {} held outside the cell", t.held_at_end);
+        }
+        tasks += ")";
+        if !t.conservation.holds {
+            tasks += &format!("\nWARNING: tasks do not add up: {}", t.conservation.identity);
+        }
+        let steady = match &self.steady_state {
+            Some(s) => format!(
+                "\nsteady state {:.0}-{:.0} s: cpu {:.1}%  mem {:.1}%  (allocated, prod + non-prod)",
+                s.start_s,
+                s.end_s,
+                s.utilization.cpu.total * 100.0,
+                s.utilization.mem.total * 100.0
+            ),
+            None => String::new(),
+        };
         format!(
             "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
-             tasks: {} submitted, {} scheduled, {} finished, {} running, {} pending at end ({} never schedulable)\n\
+             {tasks}\n\
              cpu allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%  ({})\n\
-             mem allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%\n\
+             mem allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%{steady}\n\
              wait prod:     {}\n\
              wait non-prod: {}\n\
              evictions: {} ({} tasks evicted at least once)",
             self.scenario, self.seed, self.policy, self.preemption, self.machines, self.duration_s,
-            t.submitted, t.scheduled, t.finished, t.running_at_end, t.pending_at_end, t.never_schedulable,
             u.cpu.prod * 100.0, u.cpu.nonprod * 100.0, u.cpu.total * 100.0,
             Band::ALL
                 .iter()

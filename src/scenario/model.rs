@@ -22,9 +22,14 @@ pub struct Scenario {
     /// job submitted and nothing left to happen (every job class must then be
     /// bounded: `max_jobs`, a `uniform` arrival count, or no arrivals).
     pub duration_s: Option<u64>,
-    /// Interval between time-series samples, in seconds.
+    /// Interval between time-series samples, in seconds. A reporting
+    /// parameter only: it changes no figure of `summary.json`.
     #[serde(default = "default_sample_interval_s")]
     pub sample_interval_s: u64,
+    /// The window `summary.json`'s `steady_state` utilisation is taken
+    /// over. Absent: from the first instant the cell holds its median CPU
+    /// allocation to the last arrival.
+    pub steady_state: Option<SteadyStateConfig>,
     /// The machines. May be left out when a trace supplies them.
     #[serde(default)]
     pub cell: CellConfig,
@@ -98,6 +103,15 @@ pub struct TraceConfig {
     /// Skip bad rows (counted in summary.json) instead of failing.
     #[serde(default)]
     pub lenient: bool,
+}
+
+/// `steady_state = { start_s, end_s }`: fixes either end of the window
+/// (an end left out follows the default rule).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SteadyStateConfig {
+    pub start_s: Option<u64>,
+    pub end_s: Option<u64>,
 }
 
 fn default_sample_interval_s() -> u64 {
@@ -279,6 +293,18 @@ impl Scenario {
         }
         if self.sample_interval_s == 0 {
             return Err(bad("sample_interval_s", "must be > 0"));
+        }
+        if let Some(SteadyStateConfig {
+            start_s: Some(a),
+            end_s: Some(b),
+        }) = self.steady_state
+        {
+            if a >= b {
+                return Err(bad(
+                    "steady_state.end_s",
+                    format!("must be after steady_state.start_s ({a}), got {b}"),
+                ));
+            }
         }
         if self.scheduler.pass_interval_ms == 0 {
             return Err(bad("scheduler.pass_interval_ms", "must be > 0"));

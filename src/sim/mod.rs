@@ -8,7 +8,9 @@
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
 //! - `End`: the horizon; the run stops. Without a horizon (run until
-//!   drained) the run stops when no event is left.
+//!   drained) the run stops at its last real event: when only the sampler's
+//!   next `Sample` is left, the run ends at the current time, so no
+//!   reporting parameter moves the end (or any figure computed over it).
 //!
 //! Scheduling passes are driven by change: an arrival, a completion or an
 //! eviction asks for a pass, which runs at the same time or, if a pass ran
@@ -21,6 +23,7 @@ use crate::cell::invariants;
 use crate::cell::state::{CellState, TaskState};
 use crate::engine::{next_event, Clock, EventQueue};
 use crate::error::{Error, Result};
+use crate::metrics::gpu_packing::GpuCurve;
 use crate::metrics::timeseries::{Sample, TimeSeries};
 use crate::rng::{RngStreams, Stream};
 use crate::sched::{Action, SchedConfig, Scheduler};
@@ -53,6 +56,9 @@ pub struct SimOptions {
     /// After each pass, withdraw every task still pending (arrivals that fit
     /// nowhere are dropped, as in the openb paper's protocol).
     pub drop_unplaced: bool,
+    /// Fixed ends of the steady-state window (see
+    /// [`crate::cell::state::history`]); `None` follows the default rule.
+    pub steady_window: (Option<SimTime>, Option<SimTime>),
 }
 
 impl SimOptions {
@@ -67,6 +73,7 @@ impl SimOptions {
             check_invariants: false,
             passes: true,
             drop_unplaced: false,
+            steady_window: (None, None),
         }
     }
 }
@@ -85,7 +92,13 @@ pub struct Simulation {
     last_pass: Option<SimTime>,
     series: TimeSeries,
     actions: Vec<Action>,
+    /// Events processed, not counting the sampler's (a reporting
+    /// parameter must not change a figure of `summary.json`).
     events: u64,
+    /// GPU allocation as arrived demand grows (one-by-one replays).
+    gpu_curve: GpuCurve,
+    /// A `Sample` event is in the queue (there is at most one).
+    sample_queued: bool,
     done: bool,
 }
 
@@ -96,7 +109,8 @@ impl Simulation {
     }
 
     /// A simulation driven by any feed (a trace replay).
-    pub fn with_feed(state: CellState, feed: Box<dyn Feed>, opts: SimOptions) -> Self {
+    pub fn with_feed(mut state: CellState, feed: Box<dyn Feed>, opts: SimOptions) -> Self {
+        state.set_steady_window(opts.steady_window.0, opts.steady_window.1);
         let mut sim = Simulation {
             opts,
             clock: Clock::default(),
@@ -114,6 +128,8 @@ impl Simulation {
             series: TimeSeries::default(),
             actions: Vec::new(),
             events: 0,
+            gpu_curve: GpuCurve::default(),
+            sample_queued: true,
             done: false,
         };
         if opts.horizon != SimTime::NEVER {
@@ -136,6 +152,11 @@ impl Simulation {
     pub fn series(&self) -> &TimeSeries {
         &self.series
     }
+    /// GPU allocation as arrived demand grew (runs that drop unplaced
+    /// arrivals: the openb protocol).
+    pub fn gpu_curve(&self) -> &GpuCurve {
+        &self.gpu_curve
+    }
     pub fn events_processed(&self) -> u64 {
         self.events
     }
@@ -155,12 +176,20 @@ impl Simulation {
         if self.done {
             return false;
         }
+        if self.drained() {
+            // Nothing more can happen: the run ends at its last real event.
+            self.finish();
+            return false;
+        }
         let Some(ev) = next_event(&mut self.clock, &mut self.queue) else {
-            // Drained: nothing more can happen.
             self.finish();
             return false;
         };
-        self.events += 1;
+        if ev == Event::Sample {
+            self.sample_queued = false;
+        } else {
+            self.events += 1;
+        }
         let now = self.clock.now();
         match ev {
             Event::JobArrival => self.on_arrival(now),
@@ -201,6 +230,13 @@ impl Simulation {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// A run without a horizon is drained when the sampler's next `Sample`
+    /// is all that is left to happen.
+    fn drained(&self) -> bool {
+        self.opts.horizon == SimTime::NEVER
+            && self.queue.len() <= usize::from(self.sample_queued)
     }
 
     /// Ends the run at the current time, with a last sample.
@@ -312,12 +348,13 @@ impl Simulation {
             .flat_map(|(_, tasks)| tasks.into_iter().map(|(_, t)| t))
             .collect();
         for t in pending {
-            self.state.kill(now, t);
+            self.state.drop_unplaced(now, t);
             self.feed.task_done(now, t, &mut self.state, &mut self.fx);
         }
         // Withdrawing frees nothing; a pass is asked for only if the feed
         // submitted something in response (a DAG stage released).
         self.apply_effects(now);
+        self.gpu_curve.observe(&self.state, now);
     }
 
     fn on_sample(&mut self, now: SimTime) {
@@ -343,10 +380,9 @@ impl Simulation {
                 }
             }
         }
-        // Until drained, sampling stops when nothing else is left to happen.
-        let drained = self.opts.horizon == SimTime::NEVER && self.queue.is_empty();
-        if next < self.opts.horizon && !drained {
+        if next < self.opts.horizon {
             self.queue.push(next, Event::Sample);
+            self.sample_queued = true;
         }
     }
 }

@@ -57,6 +57,7 @@ fn simulate(jobs: Vec<(SimTime, JobSpec)>) -> Simulation {
         check_invariants: true,
         passes: true,
         drop_unplaced: false,
+        steady_window: (None, None),
     };
     let mut sim = Simulation::new(two_machines(), Box::new(ListSource::new(jobs)), opts);
     sim.run(&mut |_| {}).unwrap();

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod conservation;
 mod determinism;
 mod golden;
 mod hand_worked;

@@ -150,6 +150,7 @@ fn build_with(machines: &[MachineArb], jobs: &[JobArb], sched: SchedConfig) -> S
         check_invariants: false,
         passes: true,
         drop_unplaced: false,
+        steady_window: (None, None),
     };
     Simulation::new(CellState::new(cell), Box::new(ListSource::new(list)), opts)
 }

@@ -32,7 +32,7 @@ fn trace_placement_follows_the_trace() {
     assert_eq!(t.placements, 4);
     assert_eq!(s.evictions["machine_down"], 1);
     // Two FINISHes and one KILL.
-    assert_eq!((t.finished, t.killed, t.running_at_end), (3, 1, 0));
+    assert_eq!((t.finished, t.killed, t.running_at_end), (2, 1, 0));
     let tr = s.trace.as_ref().unwrap();
     assert_eq!(tr.mode, borgsim::sim::feed::ReplayKind::TracePlacement);
     // The resubmission at 7 s is for a task still live (pending since the eviction).

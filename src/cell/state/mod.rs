@@ -13,6 +13,7 @@
 //! Machines coming and going are in `machines.rs`; reclaiming finished work
 //! (so memory follows live jobs) is in `reclaim.rs`.
 
+pub mod history;
 mod machines;
 mod reclaim;
 mod records;
@@ -124,11 +125,14 @@ pub struct CellState {
     unfinished: Vec<u32>,
     /// Per job id: its shape (for reclaiming without the job record).
     job_shape: Vec<u32>,
+    /// Allocation levels over time, for the steady-state window.
+    history: history::AllocHistory,
 }
 
 impl CellState {
     pub fn new(cell: Cell) -> Self {
         let n = cell.machines.len();
+        let history = history::AllocHistory::new(cell.total_capacity().res.cpu_milli);
         let machines = cell
             .machines
             .iter()
@@ -162,6 +166,7 @@ impl CellState {
             reclaimed: Vec::new(),
             unfinished: Vec::new(),
             job_shape: Vec::new(),
+            history,
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -262,6 +267,8 @@ impl CellState {
         assert!(now >= self.now, "time went back: {} -> {}", self.now, now);
         let dt = u128::from((now - self.now).as_us());
         if dt > 0 {
+            let (from, rates) = (self.snapshot(), self.alloc_rates());
+            self.history.observe(from, &rates, (now - self.now).as_us());
             for b in 0..4 {
                 let r = &self.ledger.alloc_by_band[b];
                 let acc = &mut self.ledger.alloc_integral[b];
@@ -273,11 +280,51 @@ impl CellState {
         self.now = now;
     }
 
+    /// The allocation areas up to now, prod then non-prod.
+    pub fn snapshot(&self) -> history::Snapshot {
+        let mut areas = [[0u128; 3]; 2];
+        for b in Band::ALL {
+            let side = usize::from(!b.is_prod());
+            for (a, x) in areas[side].iter_mut().zip(&self.ledger.alloc_integral[b.index()]) {
+                *a += x;
+            }
+        }
+        history::Snapshot {
+            time: self.now,
+            areas,
+        }
+    }
+
+    /// What is allocated now, prod then non-prod (milli-cores, MiB, GPU milli).
+    fn alloc_rates(&self) -> history::Rates {
+        let mut rates = [[0u64; 3]; 2];
+        for b in Band::ALL {
+            let (r, i) = (&self.ledger.alloc_by_band[b.index()], b.index());
+            let side = &mut rates[usize::from(!b.is_prod())];
+            side[0] += r.cpu_milli;
+            side[1] += r.mem_mib;
+            side[2] += self.ledger.gpu_milli_by_band[i];
+        }
+        rates
+    }
+
+    /// The allocation history (the steady-state window's source).
+    pub fn history(&self) -> &history::AllocHistory {
+        &self.history
+    }
+
+    /// Fixes the steady-state window's ends (see [`history`]).
+    pub fn set_steady_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
+        self.history.set_window(start, end);
+    }
+
     /// Admits a job: all its tasks become pending. The job and its tasks
     /// take retired slots if [`CellState::reclaim`] freed some of the right
     /// size, else new ones.
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.advance(now);
+        let arrival = self.snapshot();
+        self.history.arrival(arrival);
         let n = spec.task_count() as u32;
         let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
         let band = spec.band();
@@ -469,9 +516,23 @@ impl CellState {
         }
     }
 
-    /// Withdraws a pending or running task for good (a trace's KILL, a
-    /// dropped arrival). Returns false if it had already finished.
+    /// Withdraws a pending or running task for good (a trace's KILL).
+    /// Returns false if it had already finished.
     pub fn kill(&mut self, now: SimTime, task: TaskId) -> bool {
+        self.withdraw(now, task)
+    }
+
+    /// Withdraws a pending task that nothing fitted (a dropped arrival,
+    /// counted apart from kills). Returns false if it was not pending.
+    pub fn drop_unplaced(&mut self, now: SimTime, task: TaskId) -> bool {
+        if self.tasks[task as usize].state != TaskState::Pending {
+            return false;
+        }
+        self.ledger.tasks_dropped += 1;
+        self.withdraw(now, task)
+    }
+
+    fn withdraw(&mut self, now: SimTime, task: TaskId) -> bool {
         self.advance(now);
         let rec = &self.tasks[task as usize];
         match rec.state {

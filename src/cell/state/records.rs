@@ -99,6 +99,9 @@ pub struct Ledger {
     /// Tasks withdrawn before finishing (pending or running): part of
     /// `tasks_finished`.
     pub tasks_killed: u64,
+    /// Pending tasks withdrawn because nothing fitted them (the openb
+    /// protocol's dropped arrivals): part of `tasks_killed`.
+    pub tasks_dropped: u64,
     /// GPU milli-units asked for by all tasks submitted so far.
     pub gpu_milli_submitted: u64,
     pub evictions: [u64; EvictionCause::ALL.len()],

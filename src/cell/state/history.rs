@@ -1,0 +1,233 @@
+//! What the summary's steady-state window needs of a run's allocation
+//! history, kept exactly and in bounded memory, whatever the sampler does.
+//!
+//! A drained run has a ramp-up and a drain around the stretch a planner
+//! cares about, so its whole-run utilisation understates what the cell held
+//! while it was busy (churn-10k: about half of the ~70 % it holds at
+//! steady state). The window (default) runs from the first instant the
+//! cell's CPU allocation reaches its time-weighted median over the run to
+//! the last arrival; a scenario may fix either end instead
+//! (`steady_state = { start_s, end_s }`).
+//!
+//! Everything is integer and taken at [`super::CellState::advance`], which
+//! every mutator calls before it changes anything: the allocation level is
+//! constant between two calls, so the time spent at each level and the first
+//! instant each level was reached are exact, and the allocation areas at any
+//! instant inside an interval follow by linear extension. Memory: one `u64`
+//! per basis point of CPU allocation (10,001) plus one snapshot per level
+//! reached — about 1 MiB at most.
+
+use crate::time::SimTime;
+
+/// Basis points in a whole (100 %).
+pub const LEVELS_BP: u64 = 10_000;
+
+/// ∫ allocation dt, prod then non-prod, in (milli-core·µs, MiB·µs,
+/// GPU-milli·µs).
+pub type Areas = [[u128; 3]; 2];
+
+/// Allocation rates, prod then non-prod, in (milli-cores, MiB, GPU milli).
+pub type Rates = [[u64; 3]; 2];
+
+/// An instant and the allocation areas up to it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub time: SimTime,
+    pub areas: Areas,
+}
+
+impl Snapshot {
+    /// The snapshot `dt_us` later at constant `rates`.
+    fn extended(&self, rates: &Rates, dt_us: u64) -> Snapshot {
+        let mut areas = self.areas;
+        for (a, r) in areas.iter_mut().zip(rates) {
+            for (x, y) in a.iter_mut().zip(r) {
+                *x += u128::from(*y) * u128::from(dt_us);
+            }
+        }
+        Snapshot {
+            time: SimTime(self.time.0 + dt_us),
+            areas,
+        }
+    }
+}
+
+/// The allocation history of a run (see the module doc).
+#[derive(Clone, Debug)]
+pub struct AllocHistory {
+    cpu_capacity_milli: u64,
+    /// µs spent at each CPU allocation level, in basis points of capacity.
+    time_at_level_us: Vec<u64>,
+    /// For each level up to the highest held so far: when it was first held.
+    first_reach: Vec<Snapshot>,
+    last_arrival: Option<Snapshot>,
+    /// Fixed window ends asked for, and their snapshots once passed.
+    targets: [Option<SimTime>; 2],
+    fixed: [Option<Snapshot>; 2],
+}
+
+impl AllocHistory {
+    pub fn new(cpu_capacity_milli: u64) -> Self {
+        AllocHistory {
+            cpu_capacity_milli,
+            time_at_level_us: vec![0; LEVELS_BP as usize + 1],
+            first_reach: vec![Snapshot::default()],
+            last_arrival: None,
+            targets: [None; 2],
+            fixed: [None; 2],
+        }
+    }
+
+    /// Fixes the window's start and/or end instead of the default rule.
+    pub fn set_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
+        self.targets = [start, end];
+    }
+
+    /// The CPU allocation level of `cpu_milli` allocated, in basis points
+    /// of capacity (rounded down; a cell with no CPU is at 0).
+    pub fn level_bp(&self, cpu_milli: u64) -> usize {
+        if self.cpu_capacity_milli == 0 {
+            return 0;
+        }
+        let bp = u128::from(cpu_milli) * u128::from(LEVELS_BP) / u128::from(self.cpu_capacity_milli);
+        bp.min(u128::from(LEVELS_BP)) as usize
+    }
+
+    /// The allocation was `rates` from `from` (areas `from.areas`) until
+    /// `to_us` later.
+    pub fn observe(&mut self, from: Snapshot, rates: &Rates, dt_us: u64) {
+        if dt_us == 0 {
+            return;
+        }
+        let level = self.level_bp(rates[0][0] + rates[1][0]);
+        self.time_at_level_us[level] += dt_us;
+        while self.first_reach.len() <= level {
+            self.first_reach.push(from);
+        }
+        let end = from.time.0 + dt_us;
+        for (target, fixed) in self.targets.iter().zip(self.fixed.iter_mut()) {
+            if let (Some(t), None) = (target, &fixed) {
+                if t.0 <= end {
+                    let into = t.0.saturating_sub(from.time.0);
+                    *fixed = Some(from.extended(rates, into));
+                }
+            }
+        }
+    }
+
+    /// A workload arrival at `at` (areas up to it).
+    pub fn arrival(&mut self, at: Snapshot) {
+        self.last_arrival = Some(at);
+    }
+
+    /// The time-weighted median CPU allocation level, in basis points: the
+    /// lowest level at or below which the cell spent at least half the run.
+    pub fn median_level_bp(&self) -> Option<usize> {
+        let total: u128 = self.time_at_level_us.iter().map(|&t| u128::from(t)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut seen = 0u128;
+        self.time_at_level_us.iter().position(|&t| {
+            seen += u128::from(t);
+            2 * seen >= total
+        })
+    }
+
+    /// The window's two ends, given the run's end: `None` when it is empty.
+    pub fn window(&self, run_end: Snapshot) -> Option<(Snapshot, Snapshot, WindowRule)> {
+        let start = match (self.targets[0], self.fixed[0]) {
+            (Some(_), Some(s)) => s,
+            (Some(_), None) => return None,
+            (None, _) => *self.first_reach.get(self.median_level_bp()?)?,
+        };
+        let end = match (self.targets[1], self.fixed[1]) {
+            (Some(_), Some(e)) => e,
+            (Some(_), None) => run_end,
+            (None, _) => match self.last_arrival {
+                Some(a) if a.time > start.time => a,
+                _ => run_end,
+            },
+        };
+        let rule = if self.targets == [None, None] {
+            WindowRule::MedianToLastArrival
+        } else {
+            WindowRule::Scenario
+        };
+        (end.time > start.time).then_some((start, end, rule))
+    }
+}
+
+/// How the window's ends were chosen.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowRule {
+    /// From the first instant at the median CPU allocation to the last
+    /// arrival (or the run's end, if nothing arrived after that instant).
+    MedianToLastArrival,
+    /// The scenario's `steady_state` (an end it leaves out is the default's).
+    Scenario,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(cpu: u64) -> Rates {
+        [[0, 0, 0], [cpu, 0, 0]]
+    }
+
+    fn at(s: u64) -> Snapshot {
+        Snapshot {
+            time: SimTime::from_secs(s),
+            areas: [[0; 3]; 2],
+        }
+    }
+
+    #[test]
+    fn median_is_time_weighted_and_window_starts_where_it_is_first_held() {
+        // Capacity 1000 milli: 10 s at 0 %, 20 s at 50 %, 10 s at 100 %.
+        let mut h = AllocHistory::new(1000);
+        let mut snap = at(0);
+        for (cpu, secs) in [(0, 10), (500, 20), (1000, 10)] {
+            h.observe(snap, &rates(cpu), secs * 1_000_000);
+            snap = snap.extended(&rates(cpu), secs * 1_000_000);
+        }
+        // 40 s in all; half is 20 s, reached within the 50 % level.
+        assert_eq!(h.median_level_bp(), Some(5000));
+        let (start, end, rule) = h.window(snap).unwrap();
+        // First held at t = 10 s; no arrival recorded, so the run's end.
+        assert_eq!((start.time, end.time), (SimTime::from_secs(10), snap.time));
+        assert_eq!(rule, WindowRule::MedianToLastArrival);
+        // Area over the window: 500 × 20 s + 1000 × 10 s = 20,000 milli·s.
+        assert_eq!(end.areas[1][0] - start.areas[1][0], 20_000 * 1_000_000);
+    }
+
+    #[test]
+    fn fixed_ends_are_snapshot_inside_an_interval() {
+        let mut h = AllocHistory::new(1000);
+        h.set_window(Some(SimTime::from_secs(5)), Some(SimTime::from_secs(15)));
+        h.observe(at(0), &rates(200), 20_000_000);
+        let end_of_run = at(0).extended(&rates(200), 20_000_000);
+        let (start, end, rule) = h.window(end_of_run).unwrap();
+        assert_eq!(rule, WindowRule::Scenario);
+        // 200 milli × 5 s at the start, 200 × 15 s at the end.
+        assert_eq!(start.areas[1][0], 200 * 5_000_000);
+        assert_eq!(end.areas[1][0], 200 * 15_000_000);
+    }
+
+    #[test]
+    fn an_empty_run_has_no_window() {
+        let h = AllocHistory::new(1000);
+        assert!(h.window(at(0)).is_none());
+    }
+
+    #[test]
+    fn levels_round_down_and_saturate() {
+        let h = AllocHistory::new(3000);
+        // 1000 / 3000 = 3333.3 bp → 3333.
+        assert_eq!(h.level_bp(1000), 3333);
+        assert_eq!(h.level_bp(3000), 10_000);
+        assert_eq!(AllocHistory::new(0).level_bp(5), 0);
+    }
+}
