@@ -375,7 +375,10 @@ impl Summary {
         }
         tasks += ")";
         if !t.conservation.holds {
-            tasks += &format!("\nWARNING: tasks do not add up: {}", t.conservation.identity);
+            tasks += &format!(
+                "\nWARNING: tasks do not add up: {}",
+                t.conservation.identity
+            );
         }
         let steady = match &self.steady_state {
             Some(s) => format!(
@@ -395,15 +398,28 @@ impl Summary {
              wait prod:     {}\n\
              wait non-prod: {}\n\
              evictions: {} ({} tasks evicted at least once)",
-            self.scenario, self.seed, self.policy, self.preemption, self.machines, self.duration_s,
-            u.cpu.prod * 100.0, u.cpu.nonprod * 100.0, u.cpu.total * 100.0,
+            self.scenario,
+            self.seed,
+            self.policy,
+            self.preemption,
+            self.machines,
+            self.duration_s,
+            u.cpu.prod * 100.0,
+            u.cpu.nonprod * 100.0,
+            u.cpu.total * 100.0,
             Band::ALL
                 .iter()
                 .rev()
-                .map(|b| format!("{} {:.1}%", b.name(), self.by_band[b.name()].cpu_utilization * 100.0))
+                .map(|b| format!(
+                    "{} {:.1}%",
+                    b.name(),
+                    self.by_band[b.name()].cpu_utilization * 100.0
+                ))
                 .collect::<Vec<_>>()
                 .join(", "),
-            u.mem.prod * 100.0, u.mem.nonprod * 100.0, u.mem.total * 100.0,
+            u.mem.prod * 100.0,
+            u.mem.nonprod * 100.0,
+            u.mem.total * 100.0,
             w(&self.wait_us.prod),
             w(&self.wait_us.nonprod),
             ev.join(", "),

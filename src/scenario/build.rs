@@ -159,7 +159,10 @@ impl Scenario {
     /// The steady-state window's fixed ends, if the scenario sets them.
     pub fn steady_window(&self) -> (Option<SimTime>, Option<SimTime>) {
         let w = self.steady_state.unwrap_or_default();
-        (w.start_s.map(SimTime::from_secs), w.end_s.map(SimTime::from_secs))
+        (
+            w.start_s.map(SimTime::from_secs),
+            w.end_s.map(SimTime::from_secs),
+        )
     }
 
     pub fn sample_interval(&self) -> SimDuration {

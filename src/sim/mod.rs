@@ -235,8 +235,7 @@ impl Simulation {
     /// A run without a horizon is drained when the sampler's next `Sample`
     /// is all that is left to happen.
     fn drained(&self) -> bool {
-        self.opts.horizon == SimTime::NEVER
-            && self.queue.len() <= usize::from(self.sample_queued)
+        self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
     }
 
     /// Ends the run at the current time, with a last sample.

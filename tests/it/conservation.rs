@@ -52,7 +52,14 @@ fn every_shipped_scenario_accounts_for_every_task() {
     assert!(files.len() >= 7, "{files:?}");
     for f in files {
         let mut sc = Scenario::load(&f).unwrap();
-        if sc.cell.machines.iter().map(|m| u64::from(m.count)).sum::<u64>() > 5_000 {
+        if sc
+            .cell
+            .machines
+            .iter()
+            .map(|m| u64::from(m.count))
+            .sum::<u64>()
+            > 5_000
+        {
             sc.duration_s = Some(sc.duration_s.unwrap_or(u64::MAX).min(120));
         }
         let s = run(&sc);

@@ -82,7 +82,8 @@ fn openb_replays_under_the_paper_protocol() {
     assert!(sim.state().ledger().gpu_milli_submitted * 100 >= 130 * cap);
     // No pod waits: each fits in the pass after its arrival or is dropped.
     assert_eq!(s.tasks.pending_at_end, 0);
-    assert_eq!(s.tasks.killed, g.tasks_dropped);
+    assert_eq!(s.tasks.dropped, g.tasks_dropped);
+    assert_eq!(s.tasks.killed, 0);
     assert_eq!(s.tasks.running_at_end + g.tasks_dropped, g.tasks_arrived);
     // Allocation never exceeds demand (a point is taken when demand first
     // reaches its whole percentage, so it may overshoot by one pod: at most

@@ -89,7 +89,8 @@ impl AllocHistory {
         if self.cpu_capacity_milli == 0 {
             return 0;
         }
-        let bp = u128::from(cpu_milli) * u128::from(LEVELS_BP) / u128::from(self.cpu_capacity_milli);
+        let bp =
+            u128::from(cpu_milli) * u128::from(LEVELS_BP) / u128::from(self.cpu_capacity_milli);
         bp.min(u128::from(LEVELS_BP)) as usize
     }
 

@@ -285,7 +285,10 @@ impl CellState {
         let mut areas = [[0u128; 3]; 2];
         for b in Band::ALL {
             let side = usize::from(!b.is_prod());
-            for (a, x) in areas[side].iter_mut().zip(&self.ledger.alloc_integral[b.index()]) {
+            for (a, x) in areas[side]
+                .iter_mut()
+                .zip(&self.ledger.alloc_integral[b.index()])
+            {
                 *a += x;
             }
         }
