@@ -23,30 +23,30 @@
 //! below.
 //!
 //! ## machine_meta (7 columns, all present)
-//! | column | | rule |
+//! | column | use | rule |
 //! |---|---|---|
 //! | machine_id | required | `m_<n>`: key n, name kept |
 //! | time_stamp | required | seconds ≥ 0 → µs |
 //! | failure_domain_1 | required | an integer: the rack |
-//! | failure_domain_2 | optional | the power domain; empty keeps the machine's last one |
+//! | failure_domain_2 | optional | the power domain; empty keeps the machine's last one (none at first) |
 //! | cpu_num | required | cores > 0 → milli-cores (× 1000) |
 //! | mem_size | required | 0–100 of the reference machine's memory → MiB |
 //! | status | required | `USING`: in service; any other: out of service |
 //!
 //! ## container_meta (8 columns, all present)
-//! | column | | rule |
+//! | column | use | rule |
 //! |---|---|---|
 //! | container_id | required | `c_<n>`, n < 2³²: the task's index |
 //! | machine_id | required | `m_<n>`: where the trace ran it |
 //! | time_stamp | required | seconds ≥ 0 → µs |
 //! | app_du | required | `app_<n>`: the job (the deployment unit) |
 //! | status | required | `started`, `allocated`: alive; `stopped` or any other: not running |
-//! | cpu_request | required | 100 = 1 core → milli-cores (× 10), exact |
+//! | cpu_request | required | 100 = 1 core → milli-cores (× 10; a fraction rounded to nearest) |
 //! | cpu_limit | not used | any value (borgsim places by request) |
 //! | mem_size | required | 0–100 of the reference machine's memory → MiB |
 //!
 //! ## batch_task (9 columns, all present)
-//! | column | | rule |
+//! | column | use | rule |
 //! |---|---|---|
 //! | task_name | required | the DAG stage and its dependencies (see below) |
 //! | instance_num | required | integer ≥ 0: the task's instances |
@@ -55,19 +55,19 @@
 //! | status | optional | see *Batch tasks*; empty counts as unrecognised |
 //! | start_time | required | seconds ≥ 0 → µs: the submission |
 //! | end_time | optional | seconds ≥ 0; empty or 0 (outside the window): no end |
-//! | plan_cpu | required | 100 = 1 core → milli-cores (× 10), exact |
+//! | plan_cpu | required | 100 = 1 core → milli-cores (× 10; a fraction rounded to nearest) |
 //! | plan_mem | required | 0–100 of the reference machine's memory → MiB |
 //!
 //! ## batch_instance (14 columns; the last 6 may be absent)
-//! | column | | rule |
+//! | column | use | rule |
 //! |---|---|---|
 //! | instance_name | not used | random ids; an instance's index is its order within its task |
 //! | task_name | required | as in batch_task |
 //! | job_name | required | `j_<n>` |
 //! | task_type | not used | as in batch_task |
 //! | status | optional | decides the end (see `instances.rs`); empty counts as unrecognised |
-//! | start_time | required | seconds; empty or 0: no start, the row is skipped |
-//! | end_time | optional | seconds; empty or 0: no end |
+//! | start_time | optional | seconds ≥ 0; empty or 0: no start, the row is skipped |
+//! | end_time | optional | seconds ≥ 0; empty or 0: no end |
 //! | machine_id | optional | `m_<n>`; empty: no placement |
 //! | seq_no, total_seq_no | not used, may be absent | their meaning is not documented |
 //! | cpu_avg, cpu_max, mem_avg, mem_max | not used, may be absent | usage, not requests |
@@ -136,8 +136,8 @@
 //!   shrank since the container was placed (the replay evicted it) and is
 //!   in service at a later row that has the container alive and unchanged
 //!   there, that row places it again: a Schedule, counted as
-//!   `container_meta.placed_again` (the replay ignores it, counted, for a
-//!   task that is still running).
+//!   `container_meta.placed_again` (in trace-placement mode the replay
+//!   ignores it, counted, for a task that is still running).
 //!
 //! At each instant ends come before starts, so what a stopping container
 //! frees is free for one starting then. The table is read whole at open

@@ -114,3 +114,59 @@ fn a_failed_instance_is_over_not_pending_in_both_modes() {
         assert_eq!(t["killed"], killed, "{scenario}");
     }
 }
+
+mod random_snapshots {
+    use super::*;
+    use borgsim::scenario::Scenario;
+    use proptest::prelude::*;
+
+    fn machine_row() -> impl Strategy<Value = String> {
+        (
+            1..4u32,
+            0..5u64,
+            prop::sample::select(vec!["USING", "IMPORT_INSTALLING", "OFFLINE"]),
+            prop::sample::select(vec![32u32, 96]),
+        )
+            .prop_map(|(m, t, st, cpu)| format!("m_{m},{},1,1,{cpu},100,{st}", t * 50))
+    }
+
+    fn container_row() -> impl Strategy<Value = String> {
+        (
+            (1..6u32, 1..5u32, 0..6u64, 1..3u32),
+            prop::sample::select(vec!["started", "allocated", "stopped", "unknown"]),
+            prop::sample::select(vec![400u32, 4000, 9600]),
+            prop::sample::select(vec!["10", "50"]),
+        )
+            .prop_map(|((c, m, t, app), st, cpu, mem)| {
+                format!("c_{c},m_{m},{},app_{app},{st},{cpu},{cpu},{mem}", t * 50)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any snapshots — restarts, moves, machines leaving and returning,
+        /// containers on machines the table does not list — replay in both
+        /// modes with every invariant checked after every event.
+        #[test]
+        fn replays_of_random_snapshots_keep_every_invariant(
+            machines in prop::collection::vec(machine_row(), 1..10),
+            containers in prop::collection::vec(container_row(), 0..25),
+            placement in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("machine_meta.csv"), machines.join("\n")).unwrap();
+            std::fs::write(dir.path().join("container_meta.csv"), containers.join("\n")).unwrap();
+            let mode = if placement { "trace_placement" } else { "reschedule" };
+            let text = format!(
+                "name = \"snapshots\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\n\
+                 format = \"alibaba2018\"\nfiles = [\"machine_meta.csv\", \"container_meta.csv\"]\nmode = \"{mode}\"\n"
+            );
+            let mut sc = Scenario::parse(&text, Path::new("s.toml")).unwrap();
+            sc.base_dir = dir.path().to_path_buf();
+            let mut sim = borgsim::build_simulation(&sc, true).unwrap();
+            sim.run(&mut |_| {}).unwrap();
+            borgsim::cell::invariants::check(sim.state()).unwrap();
+        }
+    }
+}
