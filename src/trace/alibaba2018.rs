@@ -353,6 +353,9 @@ impl Reader {
             let parsed = tables::batch_row(rows.row(), &mut ctx);
             if let Some(mut row) = lenient(parsed, self.lenient, &mut self.stats, table)? {
                 tables::submissions(&mut row, &mut self.stats);
+                if row.count == 0 {
+                    continue; // nothing to submit, and no time to keep in order
+                }
                 row.time = self.monotone.fix(row.time, &mut self.stats, table);
                 self.batch_head = Some(row);
                 return Ok(());

@@ -100,7 +100,7 @@ impl Instances {
         })
     }
 
-    /// The next record (call after [`Instances::next_time`]).
+    /// The next record (call after [`Instances::next_key`]).
     pub fn pop(&mut self) -> Option<TraceRecord> {
         if let Some(r) = self.ready.pop_front() {
             return Some(r);

@@ -380,3 +380,31 @@ fn ends_of_every_table_come_before_starts_of_the_same_instant() {
         ]
     );
 }
+
+#[test]
+fn rows_that_submit_nothing_do_not_hold_later_rows_back() {
+    // A Waiting task with start_time 0 (and one with no instances) after
+    // a start at 50 s submits nothing, so it is not "a time that went
+    // back": the row at 60 s is not held.
+    let (got, stats) = read_tables(&[(
+        "batch_task.csv",
+        "M1,1,j_1,1,Terminated,50,70,100,1\n\
+         M2,1,j_1,1,Waiting,0,0,100,1\n\
+         M3,0,j_1,1,Terminated,0,10,100,1\n\
+         M4,1,j_1,1,Terminated,60,70,100,1\n",
+    )]);
+    assert_eq!(
+        got,
+        [
+            "50 submit j1/1/0 p100 1000/2621 Some(20) after []",
+            "60 submit j1/4/0 p100 1000/2621 Some(10) after []",
+        ]
+    );
+    assert_eq!(
+        repaired(&stats),
+        [
+            ("batch_task.no_instances", 1),
+            ("batch_task.not_started", 1)
+        ]
+    );
+}
