@@ -3,20 +3,74 @@
 //! (DAGs of tasks, scheduled by Fuxi).
 //!
 //! # Files
-//! Four tables are read, each a headerless CSV (optionally `.gz`, possibly
-//! in several parts): `machine_meta`, `container_meta`, `batch_task` and,
-//! optionally, `batch_instance` (see `alibaba2018/instances.rs`: with it, each instance
-//! runs as it did in the trace, instead of `instance_num` copies of its
-//! task). A file belongs to the table whose name its file name contains, or
-//! failing that whose name its directory's name contains; any other table is
-//! an error.
+//! Four tables are read: `machine_meta`, `container_meta`, `batch_task` and,
+//! optionally, `batch_instance` (see `alibaba2018/instances.rs`: with it,
+//! each instance runs as it did in the trace, instead of `instance_num`
+//! copies of its task). A file belongs to the table whose name its file
+//! name contains, or failing that whose name its directory's name contains;
+//! any other table is an error. Each table may come in several parts and
+//! `.gz`-compressed.
 //!
-//! Columns used — machine_meta: machine_id, time_stamp, failure_domain_1,
-//! failure_domain_2, cpu_num, mem_size, status. container_meta:
-//! container_id, machine_id, time_stamp, app_du, cpu_request, mem_size
-//! (status and cpu_limit are not used). batch_task: task_name,
-//! instance_num, job_name, start_time, end_time, plan_cpu, plan_mem
-//! (task_type and status are not used).
+//! The tables are **headerless** CSV, as published: columns are found by
+//! position, in the order of the publisher's `schema.txt`, and there is no
+//! header row to check (a header line would be read as a bad row). A row
+//! needs at least the columns up to the last one this reader requires;
+//! trailing columns beyond those may be absent, and extra ones are
+//! ignored. A row with too few columns, or a required field that is empty
+//! or not of its type, is an error naming file, line and column (skipped
+//! and counted under `<table>.<column>` in lenient mode). The publisher
+//! documents no defaults; where a field may be empty the default is given
+//! below.
+//!
+//! ## machine_meta (7 columns, all present)
+//! | column | use | rule |
+//! |---|---|---|
+//! | machine_id | required | `m_<n>`: key n, name kept |
+//! | time_stamp | required | seconds ≥ 0 → µs |
+//! | failure_domain_1 | required | an integer: the rack |
+//! | failure_domain_2 | optional | the power domain; empty keeps the machine's last one (none at first) |
+//! | cpu_num | required | cores > 0 → milli-cores (× 1000) |
+//! | mem_size | required | 0–100 of the reference machine's memory → MiB |
+//! | status | required | `USING`: in service; any other: out of service |
+//!
+//! ## container_meta (8 columns, all present)
+//! | column | use | rule |
+//! |---|---|---|
+//! | container_id | required | `c_<n>`, n < 2³²: the task's index |
+//! | machine_id | required | `m_<n>`: where the trace ran it |
+//! | time_stamp | required | seconds ≥ 0 → µs |
+//! | app_du | required | `app_<n>`: the job (the deployment unit) |
+//! | status | required | `started`, `allocated`: alive; `stopped` or any other: not running |
+//! | cpu_request | required | 100 = 1 core → milli-cores (× 10; a fraction rounded to nearest) |
+//! | cpu_limit | not used | any value (borgsim places by request) |
+//! | mem_size | required | 0–100 of the reference machine's memory → MiB |
+//!
+//! ## batch_task (9 columns, all present)
+//! | column | use | rule |
+//! |---|---|---|
+//! | task_name | required | the DAG stage and its dependencies (see below) |
+//! | instance_num | required | integer ≥ 0: the task's instances |
+//! | job_name | required | `j_<n>`: the job |
+//! | task_type | not used | a category (12 values) with no documented meaning for scheduling |
+//! | status | optional | see *Batch tasks*; empty counts as unrecognised |
+//! | start_time | required | seconds ≥ 0 → µs: the submission |
+//! | end_time | optional | seconds ≥ 0; empty or 0 (outside the window): no end |
+//! | plan_cpu | required | 100 = 1 core → milli-cores (× 10; a fraction rounded to nearest) |
+//! | plan_mem | required | 0–100 of the reference machine's memory → MiB |
+//!
+//! ## batch_instance (14 columns; the last 6 may be absent)
+//! | column | use | rule |
+//! |---|---|---|
+//! | instance_name | not used | random ids; an instance's index is its order within its task |
+//! | task_name | required | as in batch_task |
+//! | job_name | required | `j_<n>` |
+//! | task_type | not used | as in batch_task |
+//! | status | optional | decides the end (see `instances.rs`); empty counts as unrecognised |
+//! | start_time | optional | seconds ≥ 0; empty or 0: no start, the row is skipped |
+//! | end_time | optional | seconds ≥ 0; empty or 0: no end |
+//! | machine_id | optional | `m_<n>`; empty: no placement |
+//! | seq_no, total_seq_no | not used, may be absent | their meaning is not documented |
+//! | cpu_avg, cpu_max, mem_avg, mem_max | not used, may be absent | usage, not requests |
 //!
 //! # Units
 //! Times are seconds from the trace's start and become µs. CPU is in cores
@@ -39,29 +93,57 @@
 //! `failure_domain_1` is the rack and `failure_domain_2` the power domain
 //! (the larger and the smaller of the trace's two failure-domain levels:
 //! 292 and 21 values in the excerpt). Status `USING` means in service; any
-//! other (the excerpt has `IMPORT_INSTALLING`, a machine being installed)
-//! means out of service.
+//! other means out of service (the excerpt has `IMPORT_INSTALLING`, a
+//! machine being installed; any value but these two is also counted, as
+//! `machine_meta.status_unrecognised`).
 //!
 //! A machine's first row adds it — so the cell knows every machine and its
 //! domains — followed at once by a remove if it is not in service. After
-//! that, leaving service removes it, returning adds it again, and a change
-//! of capacity or domains while in service updates it; repeated snapshots
-//! produce nothing. An empty `failure_domain_2` keeps the machine's last
-//! one, counted as `machine_meta.failure_domain_2_missing`: in the excerpt
-//! 34 snapshots lack it, all within minutes of t ≈ 357,500 s or 447,500 s,
-//! and every machine's next snapshot has its old value back — a gap in the
-//! data, not a move.
+//! that, leaving service removes it (the replay evicts its tasks), returning
+//! adds it again, and a change of capacity or domains while in service
+//! updates it; repeated snapshots produce nothing. An empty
+//! `failure_domain_2` keeps the machine's last one, counted as
+//! `machine_meta.failure_domain_2_missing`: in the excerpt 34 snapshots
+//! lack it, all within minutes of t ≈ 357,500 s or 447,500 s, and every
+//! machine's next snapshot has its old value back — a gap in the data, not
+//! a move.
 //!
 //! # Containers: online services
-//! container_meta also has a row per container per snapshot; a container is
-//! one task, submitted at its first (earliest) row and placed by the trace
-//! on that row's machine (a [`TraceEvent::Schedule`] at the same time);
-//! later rows are counted as `container_meta.later_row` and otherwise
-//! ignored (the record stream has no event for a changed request).
-//! Containers never end in the trace: their duration is `None`, services
-//! that run to the end. The table is read whole at open, keeping only each
-//! container's first row (memory bounded by the number of containers, about
-//! 71,000 in the full trace), so that its order does not matter.
+//! container_meta is a snapshot table too: a row per container per
+//! snapshot, with its status then (see `alibaba2018/containers.rs`). Its
+//! rows become each container's lifecycle, rows at the same instant in
+//! file order:
+//! - **Start.** A row alive (`started`, or `allocated`: its resources are
+//!   held) for a container that is not live starts a run: a Submit and a
+//!   [`TraceEvent::Schedule`] on the row's machine, at the row's time. The
+//!   run has no duration: it ends when a row says so, or runs to the end of
+//!   the trace (a service).
+//! - **Stop.** A row not alive — `stopped`, or any other value (counted as
+//!   `container_meta.status_unrecognised`) — for a live container ends its
+//!   run then: an End (FINISH: the trace records no exit reason) that frees
+//!   its resources. A row not alive for a container that is not live
+//!   (stopped again, or never seen alive) changes nothing, counted as
+//!   `container_meta.stopped_not_live`.
+//! - **Restart.** A container seen alive again after it stopped starts a
+//!   new run under the same key (the replay frees a key at its end).
+//! - **Change.** A row alive for a live container whose machine, request
+//!   (`cpu_request`, `mem_size`) or `app_du` differs from its run's ends
+//!   that run and starts a new one with the row's values, at the row's
+//!   time — borgsim cannot resize or move a running task in place. Counted
+//!   as `container_meta.moved`, `.resized`, `.app_du_changed` (each field
+//!   that changed). Repeated snapshots produce nothing.
+//! - **Placed again.** If a live container's machine left service or
+//!   shrank since the container was placed (the replay evicted it) and is
+//!   in service at a later row that has the container alive and unchanged
+//!   there, that row places it again: a Schedule, counted as
+//!   `container_meta.placed_again` (in trace-placement mode the replay
+//!   ignores it, counted, for a task that is still running).
+//!
+//! At each instant ends come before starts, so what a stopping container
+//! frees is free for one starting then. The table is read whole at open
+//! and sorted by time (the published tables are not in time order; this
+//! one is small); its events are made an instant at a time as the stream
+//! is read, keeping state only for live containers.
 //!
 //! A container's key is `TaskKey { job: CONTAINER_JOB_BIT | app, stage: 0,
 //! index: container }` for `app_du` `app_<app>` and `container_id`
@@ -72,19 +154,35 @@
 //! Each batch_task row yields `instance_num` Submits, `TaskKey { job,
 //! stage, index: 0..instance_num }` for `job_name` `j_<job>`, at its
 //! `start_time` (the trace records no submission time) with duration
-//! `end_time − start_time`. A row with no end (0, empty, or before the
-//! start: the task had not finished) has no duration, counted as
-//! `batch_task.no_end_time`; one with no instances yields nothing
-//! (`batch_task.no_instances`). The task name carries the DAG: `M5_3_4` is
+//! `end_time − start_time`. The task name carries the DAG: `M5_3_4` is
 //! stage 5 of the job, waiting for stages 3 and 4 ([`TraceTask::after`]);
 //! `task_<random>` is an independent task whose stage is a hash of its name
 //! at or above [`names::INDEPENDENT_STAGE_BIT`], so it never collides with a
 //! numbered stage. Irregular names are repaired as
-//! [`names::task_name`] documents. The table is too large to load and is
-//! streamed; it is not sorted by start time in the published trace, so a
-//! row earlier than the one before it is held at that time ([`Monotone`]),
-//! counted as `batch_task.time_went_back` — sort it by `start_time` first
-//! for a faithful replay.
+//! [`names::task_name`] documents.
+//!
+//! Its `status` decides what runs, each rule counted under
+//! `batch_task.<rule>`: `Terminated` runs until `end_time`; `Failed`,
+//! `Cancelled` and `Interrupted` also held their resources until
+//! `end_time`, and run until then like a terminated task (batch_task has no
+//! per-instance outcome to replay; counted as `status_failed`,
+//! `status_cancelled`, `status_interrupted`); `Running` had not ended when
+//! the trace was cut and has no duration (`no_end_time`); `Waiting` and
+//! `Ready` had not started: nothing is submitted (`not_started`); any
+//! other value is read as `Terminated` (`status_unrecognised`). A task
+//! that should have ended but has no usable end (0, empty, or before the
+//! start) has no duration either (`no_end_time`); one with no instances
+//! yields nothing (`no_instances`). batch_task records no machines: its
+//! tasks can only be re-scheduled (in trace-placement mode they stay
+//! pending); with batch_instance, the instances' own rows decide (and
+//! batch_task's status and times are not used). A second row for a
+//! (job, stage) already read is ignored there (`duplicate_task`).
+//!
+//! The table is too large to load and is streamed; it is not sorted by
+//! start time in the published trace, so a row earlier than the one before
+//! it is held at that time ([`Monotone`]), counted as
+//! `batch_task.time_went_back` — sort it by `start_time` first for a
+//! faithful replay.
 //!
 //! # Priority
 //! The trace has no priority. Online containers get [`ONLINE_PRIORITY`]
@@ -93,9 +191,11 @@
 //! (100, the bottom of the batch band). `trace_priority` repeats them.
 //!
 //! # Order
-//! The three tables are merged by time; at equal times machines come
-//! first, then containers, then batch tasks.
+//! The tables are merged by time; at equal times machine events come
+//! first, then ends, then starts (submissions and placements), each in the
+//! order machine_meta, container_meta, batch_task/batch_instance.
 
+mod containers;
 mod instances;
 pub mod names;
 mod tables;
@@ -132,6 +232,15 @@ pub const BATCH_PRIORITY: Priority = 100;
 /// jobs (whose numbers must be below it).
 pub const CONTAINER_JOB_BIT: u64 = 1 << 62;
 
+/// What a record does, ordering records of the same instant: machine
+/// events, then ends (what they free is free for the starts), then starts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Machine,
+    End,
+    Start,
+}
+
 /// A batch row whose instances are being handed out.
 struct Expanding {
     row: BatchRow,
@@ -141,7 +250,7 @@ struct Expanding {
 /// Reads Alibaba 2018 tables as one time-ordered stream.
 pub struct Reader {
     machines: VecDeque<TraceRecord>,
-    containers: VecDeque<TraceRecord>,
+    containers: Option<containers::Containers>,
     batch: Option<CsvRows>,
     batch_head: Option<BatchRow>,
     expanding: Option<Expanding>,
@@ -180,7 +289,7 @@ impl Reader {
         let instance_files = parts.remove(&Table::BatchInstance);
         let mut r = Reader {
             machines: VecDeque::new(),
-            containers: VecDeque::new(),
+            containers: None,
             // With batch_instance, batch_task is read whole below instead.
             batch: batch_files
                 .clone()
@@ -205,7 +314,7 @@ impl Reader {
             r.machines = tables::machines(f, &mut ctx)?;
         }
         if let Some(f) = parts.remove(&Table::ContainerMeta) {
-            r.containers = tables::containers(f, &mut ctx)?;
+            r.containers = Some(containers::Containers::load(f, &mut ctx)?);
         }
         if let Some(f) = instance_files {
             let tasks = match batch_files {
@@ -243,6 +352,10 @@ impl Reader {
             };
             let parsed = tables::batch_row(rows.row(), &mut ctx);
             if let Some(mut row) = lenient(parsed, self.lenient, &mut self.stats, table)? {
+                tables::submissions(&mut row, &mut self.stats);
+                if row.count == 0 {
+                    continue; // nothing to submit, and no time to keep in order
+                }
                 row.time = self.monotone.fix(row.time, &mut self.stats, table);
                 self.batch_head = Some(row);
                 return Ok(());
@@ -273,8 +386,8 @@ impl TraceReader for Reader {
             if let Some(rec) = self.next_instance() {
                 return Ok(Some(rec));
             }
-            // The earliest head; at equal times machines, then containers,
-            // then batch tasks.
+            // The earliest head by (time, phase); at equal keys machines,
+            // then containers, then batch work.
             let batch = match self.instances.as_mut() {
                 Some(inst) => {
                     let mut ctx = Ctx {
@@ -283,21 +396,32 @@ impl TraceReader for Reader {
                         stats: &mut self.stats,
                         strings: &mut self.strings,
                     };
-                    inst.next_time(&mut ctx)?
+                    inst.next_key(&mut ctx)?
                 }
-                None => self.batch_head.as_ref().map(|b| b.time),
+                None => self.batch_head.as_ref().map(|b| (b.time, Phase::Start)),
             };
             let heads = [
-                self.machines.front().map(|r| r.time),
-                self.containers.front().map(|r| r.time),
+                self.machines.front().map(|r| (r.time, Phase::Machine)),
+                self.containers.as_mut().and_then(|c| c.next_key()),
                 batch,
             ];
             let Some((_, i)) = (0..3).filter_map(|i| Some((heads[i]?, i))).min() else {
                 return Ok(None);
             };
             match i {
-                0 => return Ok(self.machines.pop_front()),
-                1 => return Ok(self.containers.pop_front()),
+                0 => {
+                    let rec = self.machines.pop_front();
+                    if let (Some(c), Some(r)) = (self.containers.as_mut(), rec.as_ref()) {
+                        c.on_machine(&r.event);
+                    }
+                    return Ok(rec);
+                }
+                1 => {
+                    let stats = &mut self.stats;
+                    if let Some(rec) = self.containers.as_mut().and_then(|c| c.pop(stats)) {
+                        return Ok(Some(rec));
+                    }
+                }
                 _ if self.instances.is_some() => {
                     return Ok(self.instances.as_mut().and_then(|i| i.pop()));
                 }

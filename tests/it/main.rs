@@ -1,6 +1,7 @@
 //! One integration-test binary (fewer link steps, one place to look): real
 //! scenarios run end to end, through the library and through the real binary.
 
+mod alibaba_lifecycle;
 mod bench;
 mod cli;
 mod conservation;

@@ -27,6 +27,7 @@ const TARGETS: &[(TraceFormat, &str)] = &[
     (TraceFormat::Google2019, "collection_events.csv"),
     (TraceFormat::Alibaba2018, "batch_task.csv"),
     (TraceFormat::Alibaba2018, "machine_meta.csv"),
+    (TraceFormat::Alibaba2018, "container_meta.csv"),
     (TraceFormat::Alibaba2018, "batch_instance.csv"),
     (TraceFormat::Openb, "pods.csv"),
     (TraceFormat::Swf, "x.swf"),
@@ -108,6 +109,7 @@ proptest! {
             (TraceFormat::Openb, "openb/pods.csv", "pods.csv"),
             (TraceFormat::Swf, "swf/tiny.swf", "x.swf"),
             (TraceFormat::Alibaba2018, "alibaba2018/batch_task.csv", "batch_task.csv"),
+            (TraceFormat::Alibaba2018, "alibaba2018/container_meta.csv", "container_meta.csv"),
             (TraceFormat::Google2019, "google2019/instance_events.json", "instance_events.json"),
         ] {
             let text = std::fs::read_to_string(f.join(src)).unwrap();

@@ -1,27 +1,41 @@
 //! batch_instance: the instances of batch tasks as they actually ran.
 //!
 //! With batch_instance given, batch_task is read whole first (one row per
-//! task: its request, stage and dependencies — bounded by the number of
-//! tasks, not instances) and batch_instance is streamed: each instance is a
-//! Submit at its `start_time` with the task's request and its own run
-//! length (`end_time − start_time`), a Schedule on its `machine_id` at the
-//! same time, and an End at `end_time` (FINISH for `Terminated`, FAIL for
-//! `Failed`, KILL otherwise) — so the trace can be replayed in either mode.
-//! Instance names are random ids; an instance's index is its order of
-//! appearance within its task. Ends wait in a heap until their time (memory
-//! bounded by the instances running at once).
+//! task: its request, stage, dependencies and `instance_num` — bounded by
+//! the number of tasks, not instances) and batch_instance is streamed: each
+//! row is one run of an instance — a Submit at its `start_time` with the
+//! task's request and its own run length (`end_time − start_time`), a
+//! Schedule on its `machine_id` at the same time, and an End at `end_time`
+//! — so the trace can be replayed in either mode. Instance names are random
+//! ids; an instance's index is its order of appearance within its task.
+//! Ends wait in a heap until their time (memory bounded by the instances
+//! running at once).
+//!
+//! The row's `status` decides its end: `Terminated` ends with FINISH;
+//! `Failed`, `Cancelled` and `Interrupted` with KILL — the run is over and
+//! nothing in the trace resumes it under the same row (a FAIL would send
+//! it back to pending, to wait for a re-placement the trace never
+//! records); `Running` has no end: it runs to the end of the trace
+//! (`no_end_time`); `Waiting` and `Ready` never started and are skipped
+//! (`not_started`); any other value ends with KILL (`status_unrecognised`).
 //!
 //! Rules, counted under `batch_instance.<rule>`: an instance of a task that
 //! batch_task does not list is skipped (`task_unknown`); one without a
 //! start time is skipped (`no_start`); one with no end (0, empty or before
-//! the start) runs to the end of the trace (`no_end_time`). The published
-//! table is not sorted by start time: a row earlier than the one before is
-//! held at that time (`time_went_back`) — sort it first for a faithful
-//! replay.
+//! the start) runs to the end of the trace (`no_end_time`); one without a
+//! machine is submitted but has no placement (`no_machine`: in
+//! trace-placement mode it stays pending). When the table ends, each task's
+//! rows are compared with its `instance_num`: instances batch_task lists
+//! but batch_instance has no row for never run (`instances_missing`, one
+//! per instance), and rows beyond `instance_num` run like the others
+//! (`instances_beyond_instance_num`). The published table is not sorted by
+//! start time: a row earlier than the one before is held at that time
+//! (`time_went_back`; held past its own end, it ends when it starts) — sort
+//! it first for a faithful replay.
 
 use super::names::{numbered, task_name};
-use super::tables::{Ctx, Table};
-use super::CONTAINER_JOB_BIT;
+use super::tables::{run_status, Ctx, RunStatus, Table};
+use super::{Phase, CONTAINER_JOB_BIT};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
 use crate::trace::input::{CsvLayout, CsvRows, Row};
@@ -44,7 +58,8 @@ pub(super) struct InstanceRow {
 /// The instance stream.
 pub(super) struct Instances {
     rows: CsvRows,
-    tasks: FxHashMap<(u64, u32), TraceTask>,
+    /// batch_task's rows: the task and its `instance_num`.
+    tasks: FxHashMap<(u64, u32), (TraceTask, u32)>,
     next_index: FxHashMap<(u64, u32), u32>,
     head: Option<InstanceRow>,
     ends: BinaryHeap<Reverse<(SimTime, u64, TaskKey, EndKind)>>,
@@ -55,8 +70,8 @@ pub(super) struct Instances {
 }
 
 impl Instances {
-    /// `tasks`: batch_task's rows by (job, stage).
-    pub fn new(files: Vec<PathBuf>, tasks: FxHashMap<(u64, u32), TraceTask>) -> Self {
+    /// `tasks`: batch_task's rows by (job, stage), with `instance_num`.
+    pub fn new(files: Vec<PathBuf>, tasks: FxHashMap<(u64, u32), (TraceTask, u32)>) -> Self {
         Instances {
             rows: CsvRows::new(files, CsvLayout::HEADERLESS),
             tasks,
@@ -70,18 +85,22 @@ impl Instances {
         }
     }
 
-    /// When the next record is due.
-    pub fn next_time(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<SimTime>> {
+    /// When the next record is due, and its phase: exactly what
+    /// [`Instances::pop`] returns next.
+    pub fn next_key(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<(SimTime, Phase)>> {
         self.fill(ctx)?;
-        let times = [
-            self.ready.front().map(|r| r.time),
-            self.head.as_ref().map(|h| h.start),
-            self.ends.peek().map(|Reverse(e)| e.0),
-        ];
-        Ok(times.into_iter().flatten().min())
+        if let Some(r) = self.ready.front() {
+            return Ok(Some((r.time, Phase::Start)));
+        }
+        Ok(match (&self.head, self.ends.peek()) {
+            (Some(h), Some(Reverse(e))) if e.0 <= h.start => Some((e.0, Phase::End)),
+            (Some(h), _) => Some((h.start, Phase::Start)),
+            (None, Some(Reverse(e))) => Some((e.0, Phase::End)),
+            (None, None) => None,
+        })
     }
 
-    /// The next record (call after [`Instances::next_time`]).
+    /// The next record (call after [`Instances::next_key`]).
     pub fn pop(&mut self) -> Option<TraceRecord> {
         if let Some(r) = self.ready.pop_front() {
             return Some(r);
@@ -99,7 +118,7 @@ impl Instances {
             });
         }
         let row = self.head.take()?;
-        let template = self.tasks.get(&(row.job, row.stage))?;
+        let (template, _) = self.tasks.get(&(row.job, row.stage))?;
         let index = self.next_index.entry((row.job, row.stage)).or_insert(0);
         let mut task = template.clone();
         task.key.index = *index;
@@ -135,6 +154,7 @@ impl Instances {
                 Some(true) => {}
                 Some(false) => {
                     self.done = true;
+                    self.compare_instance_counts(ctx);
                     return Ok(());
                 }
                 None => continue,
@@ -149,12 +169,32 @@ impl Instances {
                 continue;
             }
             row.start = self.monotone.fix(row.start, ctx.stats, table);
-            if row.end.is_some_and(|e| e < row.start) {
-                row.end = None;
+            // Held past its own end: it ends when it starts (a run with no
+            // end would hold its resources to the end of the trace).
+            if let Some(e) = row.end.as_mut() {
+                *e = (*e).max(row.start);
             }
             self.head = Some(row);
         }
         Ok(())
+    }
+
+    /// At the table's end: each task's rows against its `instance_num`.
+    fn compare_instance_counts(&self, ctx: &mut Ctx<'_>) {
+        let (mut missing, mut beyond) = (0u64, 0u64);
+        for (key, (_, num)) in &self.tasks {
+            let seen = self.next_index.get(key).copied().unwrap_or(0);
+            missing += u64::from(num.saturating_sub(seen));
+            beyond += u64::from(seen.saturating_sub(*num));
+        }
+        for (rule, n) in [
+            ("batch_instance.instances_missing", missing),
+            ("batch_instance.instances_beyond_instance_num", beyond),
+        ] {
+            if n > 0 {
+                *ctx.stats.repaired.entry(rule.to_string()).or_default() += n;
+            }
+        }
     }
 }
 
@@ -167,6 +207,19 @@ fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> 
     let job = numbered(job_s, "j_")
         .filter(|&n| n < CONTAINER_JOB_BIT)
         .ok_or_else(|| row.error("job_name", format!("expected j_<number>, found {job_s:?}")))?;
+    let (kind, ended) = match run_status(row.str(4, "status")?) {
+        RunStatus::NotStarted => {
+            ctx.stats.repair("batch_instance.not_started");
+            return Ok(None);
+        }
+        RunStatus::Terminated => (EndKind::Finish, true),
+        RunStatus::Ended(_) => (EndKind::Kill, true),
+        RunStatus::Running => (EndKind::Kill, false),
+        RunStatus::Unrecognised => {
+            ctx.stats.repair("batch_instance.status_unrecognised");
+            (EndKind::Kill, true)
+        }
+    };
     let start = match row.opt_int(5, "start_time")? {
         Some(s) if s > 0 => SimTime((s as u64).saturating_mul(US_PER_S)),
         Some(s) if s < 0 => {
@@ -178,11 +231,11 @@ fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> 
         }
     };
     let end = match row.opt_int(6, "end_time")? {
-        Some(e) if e > 0 && (e as u64).saturating_mul(US_PER_S) >= start.as_us() => {
-            Some(SimTime((e as u64).saturating_mul(US_PER_S)))
-        }
         Some(e) if e < 0 => {
             return Err(row.error("end_time", format!("expected a time ≥ 0, found {e}")))
+        }
+        Some(e) if ended && e > 0 && (e as u64).saturating_mul(US_PER_S) >= start.as_us() => {
+            Some(SimTime((e as u64).saturating_mul(US_PER_S)))
         }
         _ => {
             ctx.stats.repair("batch_instance.no_end_time");
@@ -192,17 +245,13 @@ fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> 
     let m = row.str(7, "machine_id")?;
     let machine =
         if m.is_empty() {
+            ctx.stats.repair("batch_instance.no_machine");
             None
         } else {
             Some(numbered(m, "m_").ok_or_else(|| {
                 row.error("machine_id", format!("expected m_<number>, found {m:?}"))
             })?)
         };
-    let kind = match row.str(4, "status")? {
-        "Terminated" => EndKind::Finish,
-        "Failed" => EndKind::Fail,
-        _ => EndKind::Kill,
-    };
     Ok(Some(InstanceRow {
         job,
         stage: dag.stage,

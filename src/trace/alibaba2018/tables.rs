@@ -1,9 +1,10 @@
-//! The three tables, row by row: machine_meta and container_meta loaded
-//! whole and turned into time-sorted records, batch_task parsed a row at a
-//! time.
+//! The tables row by row: machine_meta loaded whole and turned into
+//! time-sorted machine records, batch_task parsed a row at a time (and its
+//! status rules applied where it drives submissions). container_meta is in
+//! `containers.rs`, batch_instance in `instances.rs`.
 
 use super::names::{self, numbered};
-use super::{BATCH_PRIORITY, CONTAINER_JOB_BIT, ONLINE_PRIORITY};
+use super::{BATCH_PRIORITY, CONTAINER_JOB_BIT};
 use crate::cell::resources::{Capacity, GpuRequest, Request, Resources};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
@@ -12,6 +13,7 @@ use crate::trace::{
     lenient, ReadStats, ReferenceMachine, TaskKey, TraceEvent, TraceMachine, TraceRecord, TraceTask,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,7 +79,7 @@ pub(super) struct Ctx<'a> {
 }
 
 /// Reads every row of a headerless table, skipping bad rows in lenient mode.
-fn each_row(
+pub(super) fn each_row(
     files: Vec<PathBuf>,
     table: Table,
     ctx: &mut Ctx<'_>,
@@ -99,7 +101,7 @@ fn each_row(
     }
 }
 
-fn id(row: &Row<'_>, i: usize, name: &str, prefix: &str, below: u64) -> Result<u64> {
+pub(super) fn id(row: &Row<'_>, i: usize, name: &str, prefix: &str, below: u64) -> Result<u64> {
     let s = row.str(i, name)?;
     numbered(s, prefix).filter(|&n| n < below).ok_or_else(|| {
         row.error(
@@ -109,7 +111,7 @@ fn id(row: &Row<'_>, i: usize, name: &str, prefix: &str, below: u64) -> Result<u
     })
 }
 
-fn seconds(row: &Row<'_>, i: usize, name: &str) -> Result<SimTime> {
+pub(super) fn seconds(row: &Row<'_>, i: usize, name: &str) -> Result<SimTime> {
     Ok(SimTime(row.uint(i, name)?.saturating_mul(US_PER_S)))
 }
 
@@ -161,6 +163,9 @@ fn machine_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<MachineRow> {
     let status = row.str(6, "status")?;
     if status.is_empty() {
         return Err(row.error("status", "expected a status, found nothing".into()));
+    }
+    if !matches!(status, "USING" | "IMPORT_INSTALLING") {
+        ctx.stats.repair("machine_meta.status_unrecognised");
     }
     Ok(MachineRow {
         time,
@@ -230,99 +235,35 @@ pub(super) fn machines(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<VecDequ
     Ok(out)
 }
 
-/// A container's first row.
-struct ContainerRow {
-    seq: u64,
-    time: SimTime,
-    index: u32,
-    machine: u64,
-    app: u64,
-    app_du: Arc<str>,
-    request: Request,
+/// What a batch table's `status` says about a run (batch_task's task, or
+/// batch_instance's instance). The published schema does not list the
+/// values; these are the ones this reader knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum RunStatus {
+    /// `Terminated`: ended normally at `end_time`.
+    Terminated,
+    /// `Failed`, `Cancelled`, `Interrupted`: ended at `end_time`, not
+    /// normally; the name is the status in lower case (the rule it is
+    /// counted under).
+    Ended(&'static str),
+    /// `Running`: had not ended when the trace was cut.
+    Running,
+    /// `Waiting`, `Ready`: had not started when the trace was cut.
+    NotStarted,
+    /// Any other value (or none): read as `Terminated`, counted.
+    Unrecognised,
 }
 
-fn container_row(row: Row<'_>, seq: u64, ctx: &mut Ctx<'_>) -> Result<ContainerRow> {
-    row.expect_fields(8, "container_meta")?;
-    let index = id(&row, 0, "container_id", "c_", u64::from(u32::MAX) + 1)? as u32;
-    let machine = id(&row, 1, "machine_id", "m_", u64::MAX)?;
-    let time = seconds(&row, 2, "time_stamp")?;
-    let app = id(&row, 3, "app_du", "app_", CONTAINER_JOB_BIT)?;
-    let app_du = ctx.strings.get(row.str(3, "app_du")?);
-    // cpu_request: 100 = 1 core, so milli-cores = value × 1000 / 100.
-    let cpu_milli = row.decimal(5, "cpu_request")?.scale_ratio(1000, 100);
-    let mem_mib = percent(&row, 7, "mem_size")?.scale_ratio(ctx.reference.mem_mib, 100);
-    Ok(ContainerRow {
-        seq,
-        time,
-        index,
-        machine,
-        app,
-        app_du,
-        request: Request {
-            res: Resources::new(cpu_milli, mem_mib),
-            gpu: GpuRequest::None,
-        },
-    })
-}
-
-/// container_meta → a Submit and a Schedule per container, at its first
-/// row, sorted by time (see the module docs).
-pub(super) fn containers(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<VecDeque<TraceRecord>> {
-    let mut first: FxHashMap<u32, ContainerRow> = FxHashMap::default();
-    let mut seq = 0;
-    each_row(files, Table::ContainerMeta, ctx, |row, ctx| {
-        let c = container_row(row, seq, ctx)?;
-        seq += 1;
-        match first.get(&c.index) {
-            Some(old) => {
-                ctx.stats.repair("container_meta.later_row");
-                if c.time < old.time {
-                    first.insert(c.index, c);
-                }
-            }
-            None => {
-                first.insert(c.index, c);
-            }
-        }
-        Ok(())
-    })?;
-    let mut rows: Vec<ContainerRow> = first.into_values().collect();
-    rows.sort_by_key(|c| (c.time, c.seq));
-    let empty: Arc<str> = Arc::from("");
-    let mut out = VecDeque::with_capacity(rows.len() * 2);
-    for c in rows {
-        let key = TaskKey {
-            job: CONTAINER_JOB_BIT | c.app,
-            stage: 0,
-            index: c.index,
-        };
-        let task = TraceTask {
-            key,
-            job_name: c.app_du,
-            user: empty.clone(),
-            priority: ONLINE_PRIORITY,
-            trace_priority: i64::from(ONLINE_PRIORITY),
-            request: c.request,
-            constraints: Vec::new(),
-            max_per_machine: None,
-            max_per_rack: None,
-            duration: None,
-            after: Vec::new(),
-        };
-        for event in [
-            TraceEvent::Submit(Box::new(task)),
-            TraceEvent::Schedule {
-                task: key,
-                machine: c.machine,
-            },
-        ] {
-            out.push_back(TraceRecord {
-                time: c.time,
-                event,
-            });
-        }
+pub(super) fn run_status(s: &str) -> RunStatus {
+    match s {
+        "Terminated" => RunStatus::Terminated,
+        "Failed" => RunStatus::Ended("failed"),
+        "Cancelled" => RunStatus::Ended("cancelled"),
+        "Interrupted" => RunStatus::Ended("interrupted"),
+        "Running" => RunStatus::Running,
+        "Waiting" | "Ready" => RunStatus::NotStarted,
+        _ => RunStatus::Unrecognised,
     }
-    Ok(out)
 }
 
 /// One batch_task row: `count` tasks like `task` (indices 0..count).
@@ -330,9 +271,14 @@ pub(super) struct BatchRow {
     pub time: SimTime,
     pub task: TraceTask,
     pub count: u32,
+    pub status: RunStatus,
+    /// `end_time`, if given (0 included: "before or after the window").
+    pub end: Option<SimTime>,
 }
 
-/// Parses a batch_task row; its start time is not yet made monotone.
+/// Parses a batch_task row; its start time is not yet made monotone, and
+/// its run length is left for [`submissions`] (batch_instance gives each
+/// instance its own).
 pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
     row.expect_fields(9, "batch_task")?;
     let name = row.str(0, "task_name")?;
@@ -342,6 +288,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
         .map_err(|_| row.error("instance_num", format!("expected a count, found {count}")))?;
     let job = id(&row, 2, "job_name", "j_", CONTAINER_JOB_BIT)?;
     let job_name: Arc<str> = Arc::from(row.str(2, "job_name")?);
+    let status = run_status(row.str(4, "status")?);
     let start = seconds(&row, 5, "start_time")?;
     let end = match row.opt_int(6, "end_time")? {
         Some(s) if s >= 0 => Some(SimTime((s as u64).saturating_mul(US_PER_S))),
@@ -354,19 +301,11 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
     for rule in &dag.repairs {
         ctx.stats.repair(&format!("batch_task.{rule}"));
     }
-    let duration = match end {
-        Some(e) if e.as_us() > 0 && e >= start => Some(e - start),
-        _ => {
-            ctx.stats.repair("batch_task.no_end_time");
-            None
-        }
-    };
-    if count == 0 {
-        ctx.stats.repair("batch_task.no_instances");
-    }
     Ok(BatchRow {
         time: start,
         count,
+        status,
+        end,
         task: TraceTask {
             key: TaskKey {
                 job,
@@ -384,21 +323,62 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             constraints: Vec::new(),
             max_per_machine: None,
             max_per_rack: None,
-            duration,
+            duration: None,
             after: dag.after,
         },
     })
 }
 
-/// batch_task whole, by (job, stage): what batch_instance rows need.
+/// Without batch_instance, a batch_task row's status decides its
+/// submissions (the rules are in the module docs): `Waiting`/`Ready` submit
+/// nothing, `Running` runs to the end, every other status runs until
+/// `end_time`.
+pub(super) fn submissions(b: &mut BatchRow, stats: &mut ReadStats) {
+    let ended = match b.status {
+        RunStatus::NotStarted => {
+            stats.repair("batch_task.not_started");
+            b.count = 0;
+            return;
+        }
+        RunStatus::Running => false,
+        RunStatus::Terminated => true,
+        RunStatus::Ended(status) => {
+            stats.repair(&format!("batch_task.status_{status}"));
+            true
+        }
+        RunStatus::Unrecognised => {
+            stats.repair("batch_task.status_unrecognised");
+            true
+        }
+    };
+    b.task.duration = match b.end {
+        Some(e) if ended && e.as_us() > 0 && e >= b.time => Some(e - b.time),
+        _ => {
+            stats.repair("batch_task.no_end_time");
+            None
+        }
+    };
+    if b.count == 0 {
+        stats.repair("batch_task.no_instances");
+    }
+}
+
+/// batch_task whole, by (job, stage), with each task's `instance_num`:
+/// what batch_instance rows need. A second row for the same (job, stage)
+/// is ignored, counted as `batch_task.duplicate_task`.
 pub(super) fn batch_tasks(
     files: Vec<PathBuf>,
     ctx: &mut Ctx<'_>,
-) -> Result<rustc_hash::FxHashMap<(u64, u32), TraceTask>> {
-    let mut out = rustc_hash::FxHashMap::default();
+) -> Result<FxHashMap<(u64, u32), (TraceTask, u32)>> {
+    let mut out = FxHashMap::default();
     each_row(files, Table::BatchTask, ctx, |row, ctx| {
         let b = batch_row(row, ctx)?;
-        out.insert((b.task.key.job, b.task.key.stage), b.task);
+        match out.entry((b.task.key.job, b.task.key.stage)) {
+            Entry::Occupied(_) => ctx.stats.repair("batch_task.duplicate_task"),
+            Entry::Vacant(v) => {
+                v.insert((b.task, b.count));
+            }
+        }
         Ok(())
     })?;
     Ok(out)

@@ -6,6 +6,8 @@ use crate::workload::Band;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod lifecycle;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -75,7 +77,7 @@ fn show(r: &TraceRecord) -> String {
         TraceEvent::Schedule { task, machine } => {
             format!("{t} schedule {}/{} on m{machine}", job(task), task.index)
         }
-        TraceEvent::End { task, kind } => format!("{t} {kind:?} {}", job(task)),
+        TraceEvent::End { task, kind } => format!("{t} {kind:?} {}/{}", job(task), task.index),
     }
 }
 
@@ -110,6 +112,7 @@ fn the_fixture_reads_as_a_merged_time_ordered_stream() {
         "2711 add m_1021 96000/262144 rack=57 power=19",
         "2711 submit app7/0/3 p120 8000/16384 None after []",
         "2711 schedule app7/3 on m1021",
+        // c_1's snapshot at 300 s repeats its first: nothing.
         // Never in service: known to the cell, out of it at once.
         "569729 add m_2739 96000/262144 rack=6 power=6",
         "569729 remove m2739",
@@ -128,7 +131,6 @@ fn the_fixture_reads_as_a_merged_time_ordered_stream() {
         [
             ("batch_task.no_end_time", 1),                // j_3 is still running
             ("batch_task.time_went_back", 1),             // j_3 at 90 s after 300 s
-            ("container_meta.later_row", 1),              // c_1 at 300 s
             ("machine_meta.failure_domain_2_missing", 1), // m_1263 at 357600 s
         ]
     );
@@ -484,13 +486,22 @@ fn instances_run_as_they_ran_in_the_trace() {
             _ => None,
         })
         .collect();
+    // Terminated → FINISH; Failed → KILL: the run is over (a FAIL would
+    // send it back to pending for a re-placement the trace never records).
     assert_eq!(
         ends,
         vec![
             EndKind::Finish,
             EndKind::Finish,
-            EndKind::Fail,
+            EndKind::Kill,
             EndKind::Finish
         ]
     );
+    // batch_task lists j_2's 3 instances and j_3's 1, batch_instance none
+    // of them: 4 instances never run. Every other task has as many rows as
+    // its instance_num (M1: 2, M2, R3_1_2, J4_3: 1).
+    let repaired = &r.stats().repaired;
+    assert_eq!(repaired["batch_instance.instances_missing"], 4);
+    assert!(!repaired.contains_key("batch_instance.instances_beyond_instance_num"));
+    assert_eq!(repaired["batch_instance.no_machine"], 1);
 }
