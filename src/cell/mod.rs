@@ -5,6 +5,12 @@
 //! attributes, the domain tree). [`state::CellState`] is what does, and it is
 //! the only place that changes it: every placement, eviction and completion
 //! goes through a method there that asserts the invariants.
+//!
+//! Whether a task could *ever* run is a question about the fixed cell: an
+//! empty machine at its full capacity either admits the task or fails a check
+//! that no amount of waiting changes ([`Machine::empty_misfit`]). The
+//! scheduler never attempts a task that every machine fails this way, and
+//! "why pending" names, per machine, the check it failed.
 
 pub mod attrs;
 pub mod domain;
@@ -25,6 +31,42 @@ pub struct Machine {
     pub id: MachineId,
     pub capacity: Capacity,
     pub attrs: Attributes,
+}
+
+/// Why an empty machine, at its full capacity, cannot host a task: the first
+/// check it fails, in the scheduler's filter order (constraints, then CPU,
+/// memory, GPUs — see `sched::profile` and `sched::plugins::fits`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EmptyMisfit {
+    /// The task's constraint at this index (the first that fails).
+    Constraint(usize),
+    Cpu,
+    Memory,
+    Gpu,
+}
+
+impl Machine {
+    /// `None` if this machine, empty, could host a task of `req` with
+    /// `constraints`; else the first check it fails.
+    pub fn empty_misfit(
+        &self,
+        req: &Request,
+        constraints: &[attrs::Constraint],
+    ) -> Option<EmptyMisfit> {
+        if let Some(i) = constraints.iter().position(|c| !c.admits(&self.attrs)) {
+            return Some(EmptyMisfit::Constraint(i));
+        }
+        let cap = &self.capacity;
+        if req.res.cpu_milli > cap.res.cpu_milli {
+            Some(EmptyMisfit::Cpu)
+        } else if req.res.mem_mib > cap.res.mem_mib {
+            Some(EmptyMisfit::Memory)
+        } else if !cap.could_ever_host_gpu(req.gpu) {
+            Some(EmptyMisfit::Gpu)
+        } else {
+            None
+        }
+    }
 }
 
 /// The machines of a cell and their place in the failure-domain tree.
@@ -67,11 +109,12 @@ impl Cell {
     }
 
     /// True if at least one machine, empty, could host the request and satisfy
-    /// the constraints.
+    /// the constraints. Stops at the first such machine; a task it is false
+    /// for is explained by `sched::reason::NeverFit`, from the same check.
     pub fn could_ever_host(&self, req: &Request, constraints: &[attrs::Constraint]) -> bool {
-        self.machines.iter().any(|m| {
-            m.capacity.could_ever_host(req) && constraints.iter().all(|c| c.admits(&m.attrs))
-        })
+        self.machines
+            .iter()
+            .any(|m| m.empty_misfit(req, constraints).is_none())
     }
 
     /// The largest capacity of any machine in each dimension.
