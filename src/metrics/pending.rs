@@ -59,12 +59,13 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             let why = sim.scheduler().why_pending(job.id);
             let (status, attempt, counts, text) = match (job.ever_schedulable, why) {
                 (false, _) => {
-                    let (counts, text) = never
-                        .entry((req, &job.spec.constraints))
-                        .or_insert_with(|| {
-                            let nf = NeverFit::of(st, &req, &job.spec.constraints);
-                            (nf.counts.clone(), nf.describe(&st.cell().attr_table))
-                        });
+                    let (counts, text) =
+                        never
+                            .entry((req, &job.spec.constraints))
+                            .or_insert_with(|| {
+                                let nf = NeverFit::of(st, &req, &job.spec.constraints);
+                                (nf.counts.clone(), nf.describe(&st.cell().attr_table))
+                            });
                     (
                         "never_schedulable",
                         String::new(),

@@ -224,7 +224,10 @@ impl NeverFit {
             };
             let reason = Reason::of_misfit(misfit);
             nf.counts.add(reason);
-            let i = RESOURCES.iter().position(|r| *r == reason).expect("a resource");
+            let i = RESOURCES
+                .iter()
+                .position(|r| *r == reason)
+                .expect("a resource");
             let have = reason.capacity(&m.capacity).expect("a resource");
             nf.largest_short[i] = nf.largest_short[i].max(have);
         }
@@ -238,7 +241,7 @@ impl NeverFit {
     }
 
     /// One clause per reason, in check order: `constraint_mismatch zone=b:
-    /// 250; machine_down: 1 (too small even when up); insufficient_cpu: 3
+    /// 250; machine_down: 1 (could not host it even when up); insufficient_cpu: 3
     /// (needs 120000 cpu_milli; these have at most 96000)`.
     pub fn clauses(&self, table: &AttrTable) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -249,7 +252,7 @@ impl NeverFit {
         let down = self.counts.get(Reason::MachineDown);
         if down > 0 {
             let note = match self.down_but_would_fit {
-                0 => "too small even when up".to_string(),
+                0 => "could not host it even when up".to_string(),
                 k if k == down => "would fit when up".to_string(),
                 k => format!("{k} would fit when up"),
             };
@@ -311,9 +314,11 @@ mod tests {
     use crate::cell::resources::Resources;
     use crate::cell::Machine;
 
-    /// A cell of machines given as (count, cpu_milli, mem_mib, gpus,
-    /// attributes), numbered in order.
-    fn cell_of(classes: &[(u32, u64, u64, u32, &[(&str, &str)])]) -> Cell {
+    /// A machine class: (count, cpu_milli, mem_mib, gpus, attributes).
+    type Class<'a> = (u32, u64, u64, u32, &'a [(&'a str, &'a str)]);
+
+    /// A cell of machine classes, numbered in order.
+    fn cell_of(classes: &[Class]) -> Cell {
         let mut table = AttrTable::default();
         let mut machines = Vec::new();
         for &(count, cpu, mem, gpus, attrs) in classes {
@@ -434,14 +439,16 @@ mod tests {
         assert_eq!(
             nf.describe(&cell.attr_table),
             "no machine could ever host it (0/4 machines, even empty): \
-             constraint_mismatch zone=b: 2; machine_down: 1 (too small even when up); \
+             constraint_mismatch zone=b: 2; machine_down: 1 (could not host it even when up); \
              insufficient_cpu: 1 (needs 6000 cpu_milli; these have at most 4000)"
         );
         // 1000 mcpu fits machine 2 once it is up, and machine 3 now.
         let small = req(1000, 1, GpuRequest::None);
         let nf = NeverFit::of_cell(&cell, |m| !down(m), &small, &[zone_b]);
         assert_eq!((nf.hosts, nf.down_but_would_fit), (1, 1));
-        assert!(nf.describe(&cell.attr_table).starts_with("1/4 machines could host it empty"));
+        assert!(nf
+            .describe(&cell.attr_table)
+            .starts_with("1/4 machines could host it empty"));
     }
 
     #[test]
@@ -472,7 +479,11 @@ mod tests {
         let arm = eq(&mut cell, "arch", "arm");
         for cpu in (1000..=5000).step_by(1000) {
             for mem in [512, 1536, 4096] {
-                for gpu in [GpuRequest::None, GpuRequest::Whole(2), GpuRequest::Share(10)] {
+                for gpu in [
+                    GpuRequest::None,
+                    GpuRequest::Whole(2),
+                    GpuRequest::Share(10),
+                ] {
                     for cons in [&[][..], &[arm][..]] {
                         let r = req(cpu, mem, gpu);
                         let nf = NeverFit::of_cell(&cell, ALL_UP, &r, cons);
