@@ -72,7 +72,7 @@ fn intern(map: &mut BTreeMap<String, u32>, list: &mut Vec<String>, s: &str) -> u
 }
 
 /// A machine's attributes, sorted by name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Attributes(Vec<(AttrName, AttrValue)>);
 
 impl Attributes {

@@ -176,7 +176,7 @@ pub struct Request {
 }
 
 /// A machine's capacity.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Capacity {
     pub res: Resources,
     pub gpus: u32,

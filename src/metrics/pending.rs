@@ -7,12 +7,13 @@
 //! machine, empty and at full capacity, under the first check it fails
 //! ([`NeverFit`]; machines down at the end count as `machine_down`), and its
 //! `why` names the constraint or the resource. That is evaluated once per
-//! (request, constraints), however many tasks share them.
+//! (request, constraints), however many tasks share them, and once per group
+//! of identical machines ([`MachineGroups`]).
 
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
 use crate::cell::state::TaskState;
-use crate::sched::reason::{NeverFit, Reason, ReasonCounts};
+use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use crate::sim::Simulation;
 use rustc_hash::FxHashMap;
 
@@ -48,9 +49,11 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             .trim_end_matches('s')
             .to_string()
     };
-    // Looked up, never iterated.
+    // Looked up, never iterated; the groups are built at the first
+    // never-schedulable task.
     let mut never: FxHashMap<(Request, &[Constraint]), (ReasonCounts, String)> =
         FxHashMap::default();
+    let mut groups: Option<MachineGroups> = None;
     st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
@@ -63,7 +66,9 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
                         never
                             .entry((req, &job.spec.constraints))
                             .or_insert_with(|| {
-                                let nf = NeverFit::of(st, &req, &job.spec.constraints);
+                                let groups = groups.get_or_insert_with(|| MachineGroups::of(st));
+                                let nf =
+                                    NeverFit::of(st.cell(), groups, &req, &job.spec.constraints);
                                 (nf.counts.clone(), nf.describe(&st.cell().attr_table))
                             });
                     (

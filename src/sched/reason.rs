@@ -14,10 +14,11 @@
 //! 96000)`), and machines that are down counted as `machine_down`. It is
 //! evaluated once per task shape when reported, never in the placement loop.
 
-use crate::cell::attrs::{AttrTable, Constraint};
+use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::resources::{Capacity, GpuRequest, Request};
 use crate::cell::state::CellState;
 use crate::cell::{Cell, EmptyMisfit, MachineId};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// Why a filter rejected a machine.
@@ -116,6 +117,10 @@ impl ReasonCounts {
         self.0[r as usize] += 1;
     }
 
+    pub fn add_n(&mut self, r: Reason, n: u32) {
+        self.0[r as usize] += n;
+    }
+
     /// Takes one back; false if there was none.
     pub fn sub(&mut self, r: Reason) -> bool {
         let c = &mut self.0[r as usize];
@@ -182,20 +187,52 @@ const RESOURCES: [Reason; 3] = [
     Reason::InsufficientGpu,
 ];
 
-impl NeverFit {
-    /// Evaluates every machine of the cell as it is now (which machines are
-    /// down) for a task of `req` with `constraints`.
-    pub fn of(st: &CellState, req: &Request, constraints: &[Constraint]) -> NeverFit {
-        NeverFit::of_cell(st.cell(), |m| st.machine_up(m), req, constraints)
+/// The machines of a cell grouped by everything the empty-machine check
+/// reads — capacity, attributes, up or down — in order of their first
+/// machine: a task shape is then judged once per group, not once per
+/// machine (a cell of 12,500 machines has a few dozen groups).
+pub struct MachineGroups {
+    /// (a machine of the group, how many machines, up).
+    groups: Vec<(MachineId, u32, bool)>,
+    machines: usize,
+}
+
+impl MachineGroups {
+    /// The groups of a cell as it is now (which machines are down).
+    pub fn of(st: &CellState) -> MachineGroups {
+        MachineGroups::of_cell(st.cell(), |m| st.machine_up(m))
     }
 
-    /// [`NeverFit::of`] over a cell whose machines are up where `up` says.
-    pub fn of_cell(
+    /// The groups of a cell whose machines are up where `up` says.
+    pub fn of_cell(cell: &Cell, up: impl Fn(MachineId) -> bool) -> MachineGroups {
+        // Looked up, never iterated: the groups keep first-seen order.
+        let mut index: FxHashMap<(Capacity, &Attributes, bool), usize> = FxHashMap::default();
+        let mut groups: Vec<(MachineId, u32, bool)> = Vec::new();
+        for m in &cell.machines {
+            let key = (m.capacity, &m.attrs, up(m.id));
+            let i = *index.entry(key).or_insert_with(|| {
+                groups.push((m.id, 0, key.2));
+                groups.len() - 1
+            });
+            groups[i].1 += 1;
+        }
+        MachineGroups {
+            groups,
+            machines: cell.len(),
+        }
+    }
+}
+
+impl NeverFit {
+    /// Evaluates every machine of `cell` (grouped as `groups`, which must
+    /// be this cell's) for a task of `req` with `constraints`.
+    pub fn of(
         cell: &Cell,
-        up: impl Fn(MachineId) -> bool,
+        groups: &MachineGroups,
         req: &Request,
         constraints: &[Constraint],
     ) -> NeverFit {
+        debug_assert_eq!(groups.machines, cell.len(), "groups of another cell");
         let mut by_constraint = vec![0u32; constraints.len()];
         let mut nf = NeverFit {
             request: *req,
@@ -206,24 +243,27 @@ impl NeverFit {
             down_but_would_fit: 0,
             largest_short: [0; 3],
         };
-        for m in &cell.machines {
+        for &(id, n, up) in &groups.groups {
+            let m = &cell.machines[id as usize];
             let misfit = m.empty_misfit(req, constraints);
             if let Some(EmptyMisfit::Constraint(i)) = misfit {
-                by_constraint[i] += 1;
-                nf.counts.add(Reason::ConstraintMismatch);
+                by_constraint[i] += n;
+                nf.counts.add_n(Reason::ConstraintMismatch, n);
                 continue;
             }
-            if !up(m.id) {
-                nf.counts.add(Reason::MachineDown);
-                nf.down_but_would_fit += u32::from(misfit.is_none());
+            if !up {
+                nf.counts.add_n(Reason::MachineDown, n);
+                if misfit.is_none() {
+                    nf.down_but_would_fit += n;
+                }
                 continue;
             }
             let Some(misfit) = misfit else {
-                nf.hosts += 1;
+                nf.hosts += n;
                 continue;
             };
             let reason = Reason::of_misfit(misfit);
-            nf.counts.add(reason);
+            nf.counts.add_n(reason, n);
             let i = RESOURCES
                 .iter()
                 .position(|r| *r == reason)
@@ -238,6 +278,16 @@ impl NeverFit {
             .map(|(c, n)| (*c, n))
             .collect();
         nf
+    }
+
+    /// [`NeverFit::of`] over a cell whose machines are up where `up` says.
+    pub fn of_cell(
+        cell: &Cell,
+        up: impl Fn(MachineId) -> bool,
+        req: &Request,
+        constraints: &[Constraint],
+    ) -> NeverFit {
+        NeverFit::of(cell, &MachineGroups::of_cell(cell, up), req, constraints)
     }
 
     /// One clause per reason, in check order: `constraint_mismatch zone=b:
@@ -309,7 +359,7 @@ mod tests {
         assert!(!Reason::ConstraintMismatch.resolvable_by_preemption());
     }
 
-    use crate::cell::attrs::{Attributes, ConstraintOp};
+    use crate::cell::attrs::ConstraintOp;
     use crate::cell::domain::DomainTree;
     use crate::cell::resources::Resources;
     use crate::cell::Machine;
@@ -366,6 +416,8 @@ mod tests {
             (3, 16_000, 65_536, 0, &[("zone", "a"), ("ssd", "yes")]),
         ]);
         let ssd = eq(&mut cell, "ssd", "yes");
+        // Two groups of identical machines, judged once each and counted 5 and 3.
+        assert_eq!(MachineGroups::of_cell(&cell, ALL_UP).groups.len(), 2);
         // 24000 mcpu on an ssd machine: the 5 big ones lack ssd (constraint),
         // the 3 with ssd have 16000 < 24000 mcpu (cpu). 5 + 3 = 8 machines.
         let r = req(24_000, 1024, GpuRequest::None);

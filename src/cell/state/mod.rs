@@ -124,6 +124,8 @@ pub struct CellState {
     unfinished: Vec<u32>,
     /// Per job id: its shape (for reclaiming without the job record).
     job_shape: Vec<u32>,
+    /// Whether a task shape could ever run here, decided once per shape.
+    hostable: super::HostableCache,
 }
 
 impl CellState {
@@ -162,6 +164,7 @@ impl CellState {
             reclaimed: Vec::new(),
             unfinished: Vec::new(),
             job_shape: Vec::new(),
+            hostable: Default::default(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -279,7 +282,9 @@ impl CellState {
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.advance(now);
         let n = spec.task_count() as u32;
-        let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
+        let ever_schedulable =
+            self.hostable
+                .could_ever_host(&self.cell, &spec.request, &spec.constraints);
         let band = spec.band();
         let shape = self.intern_shape(Shape {
             request: spec.request,
