@@ -140,9 +140,13 @@ impl Cell {
 /// when every job has a shape of its own.
 #[derive(Debug, Default)]
 pub struct HostableCache {
-    by_request: FxHashMap<Request, Vec<(Box<[attrs::Constraint]>, bool)>>,
+    by_request: FxHashMap<Request, Vec<KnownShape>>,
     entries: usize,
 }
+
+/// A constraint list and whether a task of it (and the request it is filed
+/// under) could ever run.
+type KnownShape = (Box<[attrs::Constraint]>, bool);
 
 impl HostableCache {
     pub const MAX_ENTRIES: usize = 1 << 16;
