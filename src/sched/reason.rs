@@ -190,7 +190,7 @@ const RESOURCES: [Reason; 3] = [
 /// The machines of a cell grouped by everything the empty-machine check
 /// reads — capacity, attributes, up or down — in order of their first
 /// machine: a task shape is then judged once per group, not once per
-/// machine (a cell of 12,500 machines has a few dozen groups).
+/// machine (a synthetic cell of 12,500 machines has a handful of groups).
 pub struct MachineGroups {
     /// (a machine of the group, how many machines, up).
     groups: Vec<(MachineId, u32, bool)>,
