@@ -45,6 +45,20 @@ impl AttrTable {
     pub fn value(&self, id: AttrValue) -> &str {
         &self.value_list[id as usize]
     }
+
+    /// A name for output: the interned string, or a note that no machine
+    /// has it ([`UNKNOWN_ATTR`]).
+    fn show_name(&self, id: AttrName) -> &str {
+        self.name_list
+            .get(id as usize)
+            .map_or("(an attribute no machine has)", String::as_str)
+    }
+
+    fn show_value(&self, id: AttrValue) -> &str {
+        self.value_list
+            .get(id as usize)
+            .map_or("(a value no machine has)", String::as_str)
+    }
 }
 
 fn intern(map: &mut BTreeMap<String, u32>, list: &mut Vec<String>, s: &str) -> u32 {
@@ -58,7 +72,7 @@ fn intern(map: &mut BTreeMap<String, u32>, list: &mut Vec<String>, s: &str) -> u
 }
 
 /// A machine's attributes, sorted by name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Attributes(Vec<(AttrName, AttrValue)>);
 
 impl Attributes {
@@ -103,6 +117,28 @@ pub struct Constraint {
 }
 
 impl Constraint {
+    /// The constraint as people write it: `zone=b`, `zone!=b`,
+    /// `zone present`, `zone absent`.
+    pub fn describe(&self, table: &AttrTable) -> String {
+        let name = table.show_name(self.name);
+        match self.op {
+            ConstraintOp::Eq => format!("{name}={}", table.show_value(self.value)),
+            ConstraintOp::Ne => format!("{name}!={}", table.show_value(self.value)),
+            ConstraintOp::Present => format!("{name} present"),
+            ConstraintOp::Absent => format!("{name} absent"),
+        }
+    }
+
+    /// What a machine with `attrs` has instead, for a constraint it fails:
+    /// `zone=a`, `no zone`.
+    pub fn found(&self, attrs: &Attributes, table: &AttrTable) -> String {
+        let name = table.show_name(self.name);
+        match attrs.get(self.name) {
+            Some(v) => format!("{name}={}", table.show_value(v)),
+            None => format!("no {name}"),
+        }
+    }
+
     pub fn admits(&self, attrs: &Attributes) -> bool {
         let v = attrs.get(self.name);
         match self.op {
@@ -145,5 +181,31 @@ mod tests {
             value: 0,
         };
         assert!(no_ssd.admits(&m));
+    }
+
+    #[test]
+    fn constraints_describe_themselves_as_written() {
+        let mut t = AttrTable::default();
+        let (zone, a, b) = (t.name_id("zone"), t.value_id("a"), t.value_id("b"));
+        let c = |op, value| Constraint {
+            name: zone,
+            op,
+            value,
+        };
+        assert_eq!(c(ConstraintOp::Eq, b).describe(&t), "zone=b");
+        assert_eq!(c(ConstraintOp::Ne, a).describe(&t), "zone!=a");
+        assert_eq!(c(ConstraintOp::Present, 0).describe(&t), "zone present");
+        assert_eq!(c(ConstraintOp::Absent, 0).describe(&t), "zone absent");
+        // A trace's value that no machine has was never interned.
+        assert_eq!(
+            c(ConstraintOp::Eq, UNKNOWN_ATTR).describe(&t),
+            "zone=(a value no machine has)"
+        );
+        let on_a = Attributes::new(vec![(zone, a)]);
+        assert_eq!(c(ConstraintOp::Eq, b).found(&on_a, &t), "zone=a");
+        assert_eq!(
+            c(ConstraintOp::Eq, b).found(&Attributes::default(), &t),
+            "no zone"
+        );
     }
 }

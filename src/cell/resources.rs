@@ -176,7 +176,7 @@ pub struct Request {
 }
 
 /// A machine's capacity.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Capacity {
     pub res: Resources,
     pub gpus: u32,
@@ -185,8 +185,17 @@ pub struct Capacity {
 impl Capacity {
     /// True if an empty machine of this capacity could host `req`.
     pub fn could_ever_host(&self, req: &Request) -> bool {
-        let devices = vec![GPU_MILLI_PER_DEVICE; self.gpus as usize];
-        req.res.fits_in(&self.res) && req.gpu.fits_devices(&devices)
+        req.res.fits_in(&self.res) && self.could_ever_host_gpu(req.gpu)
+    }
+
+    /// True if this machine's devices, all idle, could host `gpu`: as
+    /// [`GpuRequest::fits_devices`] on `gpus` idle devices, without building them.
+    pub fn could_ever_host_gpu(&self, gpu: GpuRequest) -> bool {
+        match gpu {
+            GpuRequest::None => true,
+            GpuRequest::Whole(n) => n <= self.gpus,
+            GpuRequest::Share(m) => self.gpus > 0 && m <= GPU_MILLI_PER_DEVICE,
+        }
     }
 
     pub fn gpu_milli(&self) -> u64 {
@@ -247,6 +256,19 @@ mod tests {
             ..small
         };
         assert!(!cap.could_ever_host(&too_many_gpus));
+        // The arithmetic agrees with asking idle devices one by one.
+        for gpus in 0..4 {
+            let cap = Capacity { gpus, ..cap };
+            let idle = vec![GPU_MILLI_PER_DEVICE; gpus as usize];
+            for gpu in [
+                GpuRequest::None,
+                GpuRequest::Whole(2),
+                GpuRequest::Share(1),
+                GpuRequest::Share(1000),
+            ] {
+                assert_eq!(cap.could_ever_host_gpu(gpu), gpu.fits_devices(&idle));
+            }
+        }
         let too_much_mem = Request {
             res: Resources::new(1, 8193),
             gpu: GpuRequest::None,

@@ -30,7 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario (the embedded quickstart if none is given) and write its outputs.
     Run(RunArgs),
-    /// Check a scenario file without running it.
+    /// Check a scenario file without running it; warn (on stderr, exit 0)
+    /// about job classes that no machine class could ever host.
     Validate {
         /// The scenario TOML file.
         scenario: PathBuf,
@@ -123,8 +124,19 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
             sc.workload.jobs.len()
         ),
     };
+    // Synthetic job classes that some or all of the cell can never host:
+    // warnings, not errors (a scenario may mean to show a stuck task).
+    let warnings = sc.host_warnings();
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", path.display());
+    }
+    let noted = match warnings.len() {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        n => format!(", {n} warnings"),
+    };
     say(&format!(
-        "{}: ok: scenario {:?}, {}, {}, policy {}",
+        "{}: ok: scenario {:?}, {}, {}, policy {}{noted}",
         path.display(),
         sc.name,
         workload,

@@ -2,11 +2,20 @@
 //!
 //! The reasons are those of the last failed attempt for the task's job (all
 //! tasks of a job are identical, so they share it): per filter reason, how
-//! many machines were rejected for it.
+//! many machines were rejected for it. A task that no machine could host even
+//! empty (`never_schedulable`) is never attempted; its reasons are every
+//! machine, empty and at full capacity, under the first check it fails
+//! ([`NeverFit`]; machines down at the end count as `machine_down`), and its
+//! `why` names the constraint or the resource. That is evaluated once per
+//! (request, constraints), however many tasks share them, and once per group
+//! of identical machines ([`MachineGroups`]).
 
+use crate::cell::attrs::Constraint;
+use crate::cell::resources::Request;
 use crate::cell::state::TaskState;
-use crate::sched::reason::Reason;
+use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use crate::sim::Simulation;
+use rustc_hash::FxHashMap;
 
 pub fn header() -> Vec<String> {
     let mut h: Vec<String> = [
@@ -40,6 +49,11 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             .trim_end_matches('s')
             .to_string()
     };
+    // Looked up, never iterated; the groups are built at the first
+    // never-schedulable task.
+    let mut never: FxHashMap<(Request, &[Constraint]), (ReasonCounts, String)> =
+        FxHashMap::default();
+    let mut groups: Option<MachineGroups> = None;
     st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
@@ -47,13 +61,23 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             let req = job.spec.request;
             let why = sim.scheduler().why_pending(job.id);
             let (status, attempt, counts, text) = match (job.ever_schedulable, why) {
-                (false, _) => (
-                    "never_schedulable",
-                    String::new(),
-                    None,
-                    "larger than every machine (or no machine satisfies its constraints)"
-                        .to_string(),
-                ),
+                (false, _) => {
+                    let (counts, text) =
+                        never
+                            .entry((req, &job.spec.constraints))
+                            .or_insert_with(|| {
+                                let groups = groups.get_or_insert_with(|| MachineGroups::of(st));
+                                let nf =
+                                    NeverFit::of(st.cell(), groups, &req, &job.spec.constraints);
+                                (nf.counts.clone(), nf.describe(&st.cell().attr_table))
+                            });
+                    (
+                        "never_schedulable",
+                        String::new(),
+                        Some(&*counts),
+                        text.clone(),
+                    )
+                }
                 (true, None) => (
                     "not_attempted",
                     String::new(),

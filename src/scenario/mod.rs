@@ -5,11 +5,17 @@
 //! (seed, duration, sample interval). Unknown keys are errors
 //! (`deny_unknown_fields`), modes are enums, and [`Scenario::validate`]
 //! checks every value before anything runs, naming the offending key.
+//! [`Scenario::host_warnings`] goes further for `borgsim validate`: job
+//! classes that no machine class could ever host (`hosts.rs`).
 //! `scenarios/quickstart.toml` is compiled into the binary as the default.
 
 mod build;
+mod hosts;
 mod model;
 
+pub use hosts::{
+    draw_range, tail_probability, HostWarning, HostWarningKind, TAIL_WARN_PROBABILITY,
+};
 pub use model::*;
 
 use crate::error::{Error, Result};

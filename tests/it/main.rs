@@ -14,6 +14,7 @@ mod techniques;
 mod trace_cli;
 mod trace_fuzz;
 mod trace_replay;
+mod why_pending;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

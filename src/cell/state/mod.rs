@@ -127,6 +127,8 @@ pub struct CellState {
     job_shape: Vec<u32>,
     /// Allocation levels over time, for the steady-state window.
     history: history::AllocHistory,
+    /// Whether a task shape could ever run here, decided once per shape.
+    hostable: super::HostableCache,
 }
 
 impl CellState {
@@ -167,6 +169,7 @@ impl CellState {
             unfinished: Vec::new(),
             job_shape: Vec::new(),
             history,
+            hostable: Default::default(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -329,7 +332,9 @@ impl CellState {
         let arrival = self.snapshot();
         self.history.arrival(arrival);
         let n = spec.task_count() as u32;
-        let ever_schedulable = self.cell.could_ever_host(&spec.request, &spec.constraints);
+        let ever_schedulable =
+            self.hostable
+                .could_ever_host(&self.cell, &spec.request, &spec.constraints);
         let band = spec.band();
         let shape = self.intern_shape(Shape {
             request: spec.request,
