@@ -308,6 +308,7 @@ pub(super) fn containers(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<VecDe
             max_per_rack: None,
             duration: None,
             after: Vec::new(),
+            task_name: None,
         };
         for event in [
             TraceEvent::Submit(Box::new(task)),
@@ -386,6 +387,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             max_per_rack: None,
             duration,
             after: dag.after,
+            task_name: Some(Arc::from(name)),
         },
     })
 }

@@ -10,15 +10,26 @@
 //! paper. Unlike [`super::StreamFeed`] this keeps the whole task list in
 //! memory: the protocol shuffles it, and the lists it is meant for are small
 //! (the default openb list has 8,152 pods).
+//!
+//! Each arrival is a job of its own (drawn copies are new pods), counted in
+//! `jobs_submitted` when it arrives and named in outputs by its trace key.
+//! DAG dependencies (`after`, for traces that have them) hold as in
+//! `replay/dag.rs`: a task whose stage's parents have arrived and not all
+//! ended — here, since tasks never leave, not all been dropped — is held
+//! outside the cell and listed as pending; the trace ends with the last
+//! arrival, releasing the tasks held for stages that never arrived.
 
+use super::dag::Dag;
 use super::{job_spec, Context};
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::rng::SimRng;
-use crate::sim::feed::{Effects, Feed, FeedReport, ReplayKind};
+use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
 use crate::time::SimTime;
-use crate::trace::{ReadStats, TraceEvent, TraceReader, TraceTask};
+use crate::trace::{ReadStats, TaskKey, TraceEvent, TraceReader, TraceTask};
+use crate::workload::TaskId;
 use rand::Rng;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Tasks arriving one by one, never leaving.
@@ -30,6 +41,8 @@ pub struct OneByOneFeed {
     ctx: Context,
     stats: ReadStats,
     counts: BTreeMap<&'static str, u64>,
+    dag: Dag<()>,
+    key_of: FxHashMap<TaskId, TaskKey>,
 }
 
 impl OneByOneFeed {
@@ -79,7 +92,17 @@ impl OneByOneFeed {
             ctx,
             stats: reader.stats().clone(),
             counts,
+            dag: Dag::default(),
+            key_of: FxHashMap::default(),
         })
+    }
+
+    /// Admits an arrival to the cell.
+    fn submit(&mut self, now: SimTime, t: &TraceTask, st: &mut CellState, fx: &mut Effects) {
+        let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
+        let job = st.submit_part(now, spec, t.key.job, false);
+        self.key_of.insert(st.job(job).tasks[0], t.key);
+        fx.changed = true;
     }
 
     /// When task `i` arrives: 1 s, 2 s, …
@@ -104,13 +127,37 @@ impl Feed for OneByOneFeed {
             self.machines_applied = true;
         }
         while self.next < self.tasks.len() && Self::time_of(self.next) == now {
-            let t = &self.tasks[self.next];
-            let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
-            st.submit_job(now, spec);
+            let t = self.tasks[self.next].clone();
             self.next += 1;
-            fx.changed = true;
+            st.count_workload_job();
+            self.dag.submitted(&t);
+            match self.dag.unmet(&t) {
+                Some(on) => {
+                    *self.counts.entry("held_for_dependencies").or_default() += 1;
+                    self.dag.hold(t, now, on, ());
+                }
+                None => self.submit(now, &t, st, fx),
+            }
+        }
+        if self.next == self.tasks.len() && !self.dag.is_over() {
+            for h in self.dag.trace_over() {
+                self.submit(now, &h.task, st, fx);
+            }
         }
         Ok(())
+    }
+
+    fn task_done(&mut self, now: SimTime, task: TaskId, st: &mut CellState, fx: &mut Effects) {
+        let Some(key) = self.key_of.remove(&task) else {
+            return;
+        };
+        for h in self.dag.done(key) {
+            self.submit(now, &h.task, st, fx);
+        }
+    }
+
+    fn held_tasks(&self) -> Vec<HeldTask> {
+        self.dag.held_tasks()
     }
 
     fn report(&self) -> Option<FeedReport> {
@@ -120,7 +167,18 @@ impl Feed for OneByOneFeed {
             trace_rows: self.stats.rows,
             trace_rows_skipped: self.stats.skipped.clone(),
             trace_rows_repaired: self.stats.repaired.clone(),
-            replay: self.counts.clone(),
+            replay: {
+                let mut replay = self.counts.clone();
+                for (rule, n) in [
+                    ("dependency_never_submitted", self.dag.never_submitted),
+                    ("dependency_on_independent_stage", self.dag.on_independent),
+                ] {
+                    if n > 0 {
+                        replay.insert(rule, n);
+                    }
+                }
+                replay
+            },
         })
     }
 }
