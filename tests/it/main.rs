@@ -11,6 +11,7 @@ mod properties;
 mod techniques;
 mod trace_cli;
 mod trace_fuzz;
+mod trace_jobs;
 mod trace_replay;
 
 use std::path::{Path, PathBuf};
