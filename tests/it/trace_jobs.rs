@@ -14,7 +14,12 @@ use borgsim::sim::Simulation;
 use std::path::Path;
 
 fn case(rel: &str) -> Scenario {
-    Scenario::load(&root().join("tests/fixtures/alibaba-dag-same-instant").join(rel)).unwrap()
+    Scenario::load(
+        &root()
+            .join("tests/fixtures/alibaba-dag-same-instant")
+            .join(rel),
+    )
+    .unwrap()
 }
 
 /// A scenario written into `dir` with these trace files.
@@ -90,9 +95,19 @@ fn r2_1_starts_when_m1_ends_though_both_rows_say_t100() {
     let s = run(&case("scenario.toml"));
     assert_the_case(&s, "re-schedule");
     // Meanwhile R2_1 is held, pending for its parent by name.
-    let held: Vec<_> = s.held.iter().map(|(t, l, r)| (*t, l.as_str(), r.as_str())).collect();
-    assert!(held.contains(&(100, "R2_1.0", "waiting_for_dependency M1")), "{held:?}");
-    assert!(held.iter().all(|(t, _, _)| (100..200).contains(t)), "{held:?}");
+    let held: Vec<_> = s
+        .held
+        .iter()
+        .map(|(t, l, r)| (*t, l.as_str(), r.as_str()))
+        .collect();
+    assert!(
+        held.contains(&(100, "R2_1.0", "waiting_for_dependency M1")),
+        "{held:?}"
+    );
+    assert!(
+        held.iter().all(|(t, _, _)| (100..200).contains(t)),
+        "{held:?}"
+    );
     let tr = s.summary.trace.as_ref().unwrap();
     assert_eq!(tr.replay["held_for_dependencies"], 1);
 }
@@ -176,7 +191,10 @@ fn a_child_row_before_its_parents_row_still_waits() {
     let first = &s.held[0];
     assert_eq!(
         (first.0, first.2.as_str()),
-        (50, "waiting_for_dependency stage 1 (not in the trace so far)")
+        (
+            50,
+            "waiting_for_dependency stage 1 (not in the trace so far)"
+        )
     );
     // And a parent that never appears: released when the trace ends (the
     // last row, at 80 s), counted.
@@ -204,7 +222,11 @@ fn a_task_held_at_the_end_is_listed_in_pending_csv_with_its_reason() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let csv = std::fs::read_to_string(dir.path().join("out/pending.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     assert_eq!(rows.len(), 3, "{csv}");
     let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
@@ -215,7 +237,10 @@ fn a_task_held_at_the_end_is_listed_in_pending_csv_with_its_reason() {
             ("7", "j_7", "held")
         );
         // plan_cpu 200 = 2 cores; submitted at 100 s.
-        assert_eq!((r[at("cpu_milli")], r[at("pending_since_s")]), ("2000", "100.000000"));
+        assert_eq!(
+            (r[at("cpu_milli")], r[at("pending_since_s")]),
+            ("2000", "100.000000")
+        );
         assert_eq!(r[at("why")], "waiting_for_dependency M1");
     }
     let s: serde_json::Value =
@@ -250,19 +275,35 @@ fn a_google2011_job_keeps_one_task_per_machine_across_instants() {
     let s = run(&google2011(dir.path(), 1));
     // Task 0 runs from 1 s; task 1 (arrived at 2 s) may not join it.
     assert_eq!(s.started, [1]);
-    assert_eq!((s.summary.jobs_submitted, s.summary.tasks.submitted), (1, 2));
+    assert_eq!(
+        (s.summary.jobs_submitted, s.summary.tasks.submitted),
+        (1, 2)
+    );
     assert_eq!(s.summary.tasks.pending_at_end, 1);
     let st = s.sim.state();
     let (_, order) = &st.pending().scan_order()[0];
     let job = st.job_of(order[0].1);
-    assert_eq!((job.trace_job, &*job.spec.name.base), (Some(300), "spreadjob"));
+    assert_eq!(
+        (job.trace_job, &*job.spec.name.base),
+        (Some(300), "spreadjob")
+    );
     let why = s.sim.scheduler().why_pending(job.id).unwrap();
-    assert_eq!(why.counts.get(borgsim::sched::reason::Reason::MaxPerMachine), 1);
+    assert_eq!(
+        why.counts
+            .get(borgsim::sched::reason::Reason::MaxPerMachine),
+        1
+    );
     // With a second machine, one task on each.
     let dir = tempfile::tempdir().unwrap();
     let s = run(&google2011(dir.path(), 2));
     assert_eq!(s.started, [1, 2]);
-    let per_machine: Vec<usize> = s.sim.state().machines().iter().map(|m| m.tasks.len()).collect();
+    let per_machine: Vec<usize> = s
+        .sim
+        .state()
+        .machines()
+        .iter()
+        .map(|m| m.tasks.len())
+        .collect();
     assert_eq!(per_machine, [1, 1]);
 }
 
@@ -296,7 +337,10 @@ fn a_google2019_collections_max_per_machine_counts_every_instant() {
     );
     let s = run(&sc);
     assert_eq!(s.started, [1]);
-    assert_eq!((s.summary.jobs_submitted, s.summary.tasks.pending_at_end), (1, 1));
+    assert_eq!(
+        (s.summary.jobs_submitted, s.summary.tasks.pending_at_end),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -326,7 +370,10 @@ fn a_native_job_spread_over_instants_and_shapes_is_one_job() {
     );
     let s = run(&sc);
     assert_eq!(s.started, [1]);
-    assert_eq!((s.summary.jobs_submitted, s.summary.tasks.pending_at_end), (1, 1));
+    assert_eq!(
+        (s.summary.jobs_submitted, s.summary.tasks.pending_at_end),
+        (1, 1)
+    );
     let tr = s.summary.trace.unwrap();
     assert_eq!(tr.replay["spread_parts_counted_late"], 1);
 }
@@ -337,7 +384,11 @@ fn a_native_job_spread_over_instants_and_shapes_is_one_job() {
 fn jobs_submitted_is_the_number_of_trace_jobs() {
     let f = root().join("tests/fixtures");
     let cases = [
-        ("google2011", "scenarios/google2011-reschedule.toml", "traces/google2011"),
+        (
+            "google2011",
+            "scenarios/google2011-reschedule.toml",
+            "traces/google2011",
+        ),
         (
             "google2011",
             "scenarios/google2011-placement.toml",
@@ -377,7 +428,12 @@ fn jobs_submitted_is_the_number_of_trace_jobs() {
     let files = ["machine_meta.csv", "container_meta.csv", "batch_task.csv"];
     let listed: Vec<String> = files
         .iter()
-        .map(|n| format!("{:?}", f.join("traces/alibaba2018").join(n).to_str().unwrap()))
+        .map(|n| {
+            format!(
+                "{:?}",
+                f.join("traces/alibaba2018").join(n).to_str().unwrap()
+            )
+        })
         .collect();
     let sc = scenario(
         dir.path(),
@@ -390,7 +446,12 @@ fn jobs_submitted_is_the_number_of_trace_jobs() {
     let mut args = vec!["trace", "inspect", "--format", "alibaba2018", "--json"];
     let paths: Vec<String> = files
         .iter()
-        .map(|n| f.join("traces/alibaba2018").join(n).to_string_lossy().into_owned())
+        .map(|n| {
+            f.join("traces/alibaba2018")
+                .join(n)
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     args.extend(paths.iter().map(String::as_str));
     let o = borgsim(&root(), &args);

@@ -22,6 +22,8 @@ mod dag;
 mod jobs;
 mod one_by_one;
 mod stream;
+#[cfg(test)]
+mod testing;
 
 pub use one_by_one::OneByOneFeed;
 pub use stream::StreamFeed;

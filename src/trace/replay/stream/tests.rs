@@ -3,45 +3,10 @@
 //! one identity per trace job (spread limits across instants, job counts).
 
 use super::*;
-use crate::cell::resources::{GpuRequest, Request, Resources};
 use crate::sched::{Policy, SchedConfig, Techniques};
 use crate::sim::{SimOptions, Simulation};
 use crate::testkit::cell;
-use crate::trace::ReadStats;
-
-/// Records handed out in order.
-struct Records(std::vec::IntoIter<TraceRecord>, ReadStats);
-
-impl TraceReader for Records {
-    fn next_record(&mut self) -> Result<Option<TraceRecord>> {
-        Ok(self.0.next())
-    }
-    fn stats(&self) -> &ReadStats {
-        &self.1
-    }
-}
-
-/// Task `index` of stage `stage` of job `job` asking for `cpu` milli-cores,
-/// waiting for stages `after`, running `secs` seconds if given.
-fn task(job: u64, stage: u32, index: u32, cpu: u64, after: &[u32], secs: Option<u64>) -> TraceTask {
-    TraceTask {
-        key: TaskKey { job, stage, index },
-        job_name: format!("j_{job}").into(),
-        user: "".into(),
-        priority: 100,
-        trace_priority: 100,
-        request: Request {
-            res: Resources::new(cpu, 1024),
-            gpu: GpuRequest::None,
-        },
-        constraints: vec![],
-        max_per_machine: None,
-        max_per_rack: None,
-        duration: secs.map(SimDuration::from_secs),
-        after: after.to_vec(),
-        task_name: None,
-    }
-}
+use crate::trace::replay::testing::{task, Records};
 
 fn at(secs: u64, event: TraceEvent) -> TraceRecord {
     TraceRecord {
@@ -83,7 +48,7 @@ fn replay(records: Vec<TraceRecord>, mode: ReplayMode, machines: usize) -> Simul
         use_trace_machines: false,
         format: "test",
     };
-    let reader = Records(records.into_iter(), ReadStats::default());
+    let reader = Records::new(records);
     let feed = StreamFeed::new(Box::new(reader), mode, ctx);
     let mut sched = SchedConfig::new(Policy::BestFit, false);
     sched.techniques = Techniques::EXACT;
