@@ -9,42 +9,42 @@
 //!   *parts* sharing its identity: spread limits count all its running
 //!   tasks, `jobs_submitted` counts it once, `pending.csv` shows its key
 //!   (see `replay/jobs.rs`; parts counted only once a later task brought
-//!   a limit [`spread_parts_counted_late`]).
+//!   a limit \[`spread_parts_counted_late`\]).
 //! - A submission for a task that is still live (in the cell, or held) is
-//!   ignored [`submit_for_live_task`] (the 2011 trace resubmits evicted
+//!   ignored \[`submit_for_live_task`\] (the 2011 trace resubmits evicted
 //!   tasks).
 //! - **DAG dependencies** (`after`), whatever the order or timestamps of
 //!   the rows: a task is held outside the cell until every stage it waits
 //!   for has appeared and is done in the simulation
-//!   [`held_for_dependencies`: tasks held at least once]; a stage that never
+//!   \[`held_for_dependencies`: tasks held at least once\]; a stage that never
 //!   appears is taken as done when the trace ends, releasing the tasks held
-//!   for it then [`dependency_never_submitted`] (see `replay/dag.rs`). A
+//!   for it then \[`dependency_never_submitted`\] (see `replay/dag.rs`). A
 //!   held task is pending: [`Feed::held_tasks`] lists it for `pending.csv`.
 //!   What the trace does with a held task is kept for when it is released:
 //!   a SCHEDULE is its trace start (re-schedule mode) or its placement,
 //!   applied when it is released (trace-placement mode)
-//!   [`schedule_while_held`]; an END while held gives its run length, which
-//!   it runs once released [`end_while_held`], or withdraws it if the trace
+//!   \[`schedule_while_held`\]; an END while held gives its run length, which
+//!   it runs once released \[`end_while_held`\], or withdraws it if the trace
 //!   never ran it (or, placing as the trace did, killed it)
-//!   [`withdrawn_while_held`] — submitted and killed at once, so that every
+//!   \[`withdrawn_while_held`\] — submitted and killed at once, so that every
 //!   task is accounted for.
 //! - **Re-schedule mode.** A task's run length is the trace's: its end
 //!   event's time minus its last SCHEDULE (0 if it never ran in the trace),
 //!   unless the trace gave it at submission. Known at submission, it is just
 //!   the task's duration. Learned at the end event (streaming cannot look
 //!   ahead): a running task ends at `start + run length`, or now if that is
-//!   already past [`end_late`]; a pending one keeps the length for when it
+//!   already past \[`end_late`\]; a pending one keeps the length for when it
 //!   starts, or is withdrawn if the trace never ran it
-//!   [`withdrawn_before_start`]. Every end frees the trace key: a later
+//!   \[`withdrawn_before_start`\]. Every end frees the trace key: a later
 //!   SUBMIT of the same task is a new run.
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
 //!   machine if it fits there, else leaves it pending
-//!   [`schedule_does_not_fit`] (the trace overcommits; borgsim does not);
+//!   \[`schedule_does_not_fit`\] (the trace overcommits; borgsim does not);
 //!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
 //!   LOST end it. A released task whose trace run is already over and whose
 //!   placement does not fit is withdrawn (no later event could place it).
-//! - Events for unknown tasks or machines are ignored [`end_for_unknown_task`],
-//!   [`schedule_for_unknown_task`], [`schedule_on_unknown_machine`].
+//! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\],
+//!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
 
 mod held;
 
