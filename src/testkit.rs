@@ -67,5 +67,6 @@ pub fn as_job(spec: JobSpec) -> crate::workload::Job {
         submit_time: SimTime::ZERO,
         ever_schedulable: true,
         serial: 0,
+        trace_job: None,
     }
 }

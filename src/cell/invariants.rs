@@ -6,14 +6,44 @@
 //! `--check-invariants` run option call it after every event.
 
 use super::resources::{Resources, GPU_MILLI_PER_DEVICE};
-use super::state::{CellState, TaskState};
+use super::state::{level_of, CellState, Owner, TaskState};
 use crate::workload::Band;
+use std::collections::BTreeMap;
 
 /// Checks every invariant; returns the first violation found.
 pub fn check(st: &CellState) -> Result<(), String> {
     check_machines(st)?;
     check_tasks(st)?;
+    check_spread(st)?;
     check_ledger(st)
+}
+
+/// The spread counters equal the running tasks of counted jobs, per owner
+/// and domain (a trace job's parts counted together).
+fn check_spread(st: &CellState) -> Result<(), String> {
+    let mut want: BTreeMap<(Owner, u8, u32), u32> = BTreeMap::new();
+    for (_, rec) in st.live_tasks() {
+        let TaskState::Running { machine, .. } = rec.state else {
+            continue;
+        };
+        if !st.spread_counted(rec.job) {
+            continue;
+        }
+        for level in 0..3u8 {
+            let domain = st
+                .cell()
+                .domains
+                .domain_of(machine as usize, level_of(level));
+            *want.entry((st.owner(rec.job), level, domain)).or_default() += 1;
+        }
+    }
+    let have: BTreeMap<(Owner, u8, u32), u32> = st.spread_counters().collect();
+    if have != want {
+        return Err(format!(
+            "spread counters {have:?} disagree with the running tasks {want:?}"
+        ));
+    }
+    Ok(())
 }
 
 fn check_machines(st: &CellState) -> Result<(), String> {

@@ -9,6 +9,13 @@
 //! `why` names the constraint or the resource. That is evaluated once per
 //! (request, constraints), however many tasks share them, and once per group
 //! of identical machines ([`MachineGroups`]).
+//!
+//! A trace replay's rows name the trace's job: `job_id` is its key in the
+//! trace (a trace job may reach the cell as several borgsim jobs). Tasks the
+//! workload submitted but holds outside the cell (waiting for a DAG parent)
+//! are pending too: they follow the cell's rows, with status `held`, the
+//! trace's label of the task as `task_id` (`R2_1.0`; they have no borgsim
+//! id yet) and the reason as `why` (`waiting_for_dependency M1`).
 
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
@@ -40,8 +47,42 @@ pub fn header() -> Vec<String> {
     h
 }
 
-/// Rows for the still-pending tasks, in task-id order.
+/// Rows for the still-pending tasks, in task-id order, then the held ones
+/// in the order they were held.
 pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
+    let mut rows = cell_rows(sim);
+    rows.extend(held_rows(sim));
+    rows
+}
+
+fn held_rows(sim: &Simulation) -> Vec<Vec<String>> {
+    sim.feed()
+        .held_tasks()
+        .into_iter()
+        .map(|h| {
+            let req = h.request;
+            let mut row = vec![
+                h.task,
+                h.job_id.to_string(),
+                h.job_name,
+                crate::workload::Band::of(h.priority).name().to_string(),
+                h.priority.to_string(),
+                req.res.cpu_milli.to_string(),
+                req.res.mem_mib.to_string(),
+                req.gpu.milli().to_string(),
+                format!("{}", h.since).trim_end_matches('s').to_string(),
+                "0".into(),
+                "held".into(),
+                String::new(),
+            ];
+            row.extend(Reason::ALL.iter().map(|_| "0".to_string()));
+            row.push(h.reason);
+            row
+        })
+        .collect()
+}
+
+fn cell_rows(sim: &Simulation) -> Vec<Vec<String>> {
     let st = sim.state();
     let machines = st.cell().len();
     let secs = |us: u64| {
@@ -93,7 +134,7 @@ pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
             };
             let mut row = vec![
                 t.to_string(),
-                job.id.to_string(),
+                job.trace_job.map_or(u64::from(job.id), |k| k).to_string(),
                 job.spec.name.to_string(),
                 job.band().name().to_string(),
                 job.priority().to_string(),

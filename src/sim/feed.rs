@@ -56,7 +56,9 @@ pub struct FeedReport {
 /// `summary.json` counts it under `pending_at_end`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldTask {
-    /// The trace job's name and the task's label in it (`M1`, `3`).
+    /// The trace job's id (its key in the trace), its name, and the task's
+    /// label in it (`M1.0`, `3`).
+    pub job_id: u64,
     pub job_name: String,
     pub task: String,
     pub priority: Priority,

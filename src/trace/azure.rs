@@ -287,6 +287,7 @@ impl Reader {
             max_per_rack: None,
             duration,
             after: Vec::new(),
+            task_name: None,
         };
         Ok(TraceRecord {
             time,

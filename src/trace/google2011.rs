@@ -394,6 +394,7 @@ impl Parser {
             max_per_rack: None,
             duration: None,
             after: Vec::new(),
+            task_name: None,
         };
         Ok(Head::Submit(Box::new(task)))
     }

@@ -482,6 +482,7 @@ impl Reader {
             max_per_rack,
             duration: None,
             after: Vec::new(),
+            task_name: None,
         }
     }
 }

@@ -141,6 +141,10 @@ pub struct TraceTask {
     pub duration: Option<SimDuration>,
     /// Stages of the same job that must finish before this task may start.
     pub after: Vec<u32>,
+    /// The task's own name in the trace, where it has one (Alibaba 2018
+    /// batch_task `task_name`, e.g. `M1`): it labels the task, and the stage
+    /// other tasks wait for, in `pending.csv`.
+    pub task_name: Option<Arc<str>>,
 }
 
 /// How a task's run ended in the trace.

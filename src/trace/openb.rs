@@ -190,6 +190,7 @@ impl Reader {
                 max_per_rack: None,
                 duration: Some(run),
                 after: Vec::new(),
+                task_name: None,
             },
         ))
     }

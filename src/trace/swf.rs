@@ -215,6 +215,7 @@ impl Reader {
             max_per_rack: None,
             duration: Some(SimDuration(job.duration_us)),
             after: Vec::new(),
+            task_name: None,
         };
         TraceRecord {
             time,

@@ -242,6 +242,11 @@ pub struct Job {
     pub ever_schedulable: bool,
     /// The job's submission serial, never reused (ids are).
     pub serial: u64,
+    /// The trace job this job is a part of, if a trace replay submitted it
+    /// (its key in the trace): a trace job whose tasks differ in shape or
+    /// arrive at different instants is submitted as several jobs, which
+    /// share its identity (spread counters, the id outputs show).
+    pub trace_job: Option<u64>,
 }
 
 impl Job {

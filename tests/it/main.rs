@@ -13,6 +13,7 @@ mod properties;
 mod techniques;
 mod trace_cli;
 mod trace_fuzz;
+mod trace_jobs;
 mod trace_replay;
 mod why_pending;
 

@@ -11,14 +11,18 @@
 //!
 //! The independent whole-state checker is in [`super::invariants`].
 //! Machines coming and going are in `machines.rs`; reclaiming finished work
-//! (so memory follows live jobs) is in `reclaim.rs`.
+//! (so memory follows live jobs) is in `reclaim.rs`; the spread counters,
+//! kept per workload job (a trace job submitted in parts included), in
+//! `spread.rs`.
 
 pub mod history;
 mod machines;
 mod reclaim;
 mod records;
+mod spread;
 
 pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
+pub use spread::{level_index, level_of, Owner};
 
 use super::pending::PendingQueue;
 use super::resources::Resources;
@@ -85,9 +89,13 @@ pub struct CellState {
     jobs: Vec<Job>,
     tasks: Vec<TaskRecord>,
     pending: PendingQueue,
-    /// Tasks of a job per failure domain, for jobs with spread limits only.
-    /// Looked up, never iterated.
-    spread_counts: FxHashMap<(JobId, u8, u32), u32>,
+    /// Running tasks per (owner, level, domain), for counted jobs only (see
+    /// `spread.rs`). Looked up, never iterated where order matters.
+    spread_counts: FxHashMap<(Owner, u8, u32), u32>,
+    /// Per job id: its running tasks are kept in `spread_counts`.
+    spread_counted: Vec<bool>,
+    /// Jobs (parts included) submitted so far: the next job's serial.
+    serials: u64,
     ledger: Ledger,
     now: SimTime,
     /// Machines in the order they changed, from position `changes_base` on:
@@ -156,6 +164,8 @@ impl CellState {
             tasks: Vec::new(),
             pending: PendingQueue::default(),
             spread_counts: FxHashMap::default(),
+            spread_counted: Vec::new(),
+            serials: 0,
             changes: Vec::new(),
             changes_base: 0,
             shapes: Vec::new(),
@@ -218,19 +228,6 @@ impl CellState {
     }
     pub fn now(&self) -> SimTime {
         self.now
-    }
-
-    /// Tasks of `job` running in domain `domain` of `level` (jobs with spread limits only).
-    pub fn job_tasks_in_domain(
-        &self,
-        job: JobId,
-        level: super::domain::DomainLevel,
-        domain: u32,
-    ) -> u32 {
-        self.spread_counts
-            .get(&(job, level_index(level), domain))
-            .copied()
-            .unwrap_or(0)
     }
 
     /// The position after the latest machine change.
@@ -326,8 +323,42 @@ impl CellState {
 
     /// Admits a job: all its tasks become pending. The job and its tasks
     /// take retired slots if [`CellState::reclaim`] freed some of the right
-    /// size, else new ones.
+    /// size, else new ones. It counts as one job in the ledger.
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
+        self.ledger.jobs_submitted += 1;
+        self.admit(now, spec, None, false)
+    }
+
+    /// Admits a part of trace job `trace_job`: a set of its identical tasks
+    /// submitted together, as [`CellState::submit_job`] does, sharing the
+    /// trace job's identity with its other parts (spread counters, the id
+    /// outputs show). `counted`: keep its running tasks in the spread
+    /// counters although it has no limit of its own (another task of its
+    /// trace job has one). Not counted in `jobs_submitted`: the feed counts
+    /// the trace job once ([`CellState::count_workload_job`]).
+    pub fn submit_part(
+        &mut self,
+        now: SimTime,
+        spec: JobSpec,
+        trace_job: u64,
+        counted: bool,
+    ) -> JobId {
+        self.admit(now, spec, Some(trace_job), counted)
+    }
+
+    /// Counts one workload job submitted in parts (a trace job, when the
+    /// trace first submits any of its tasks, held outside the cell or not).
+    pub fn count_workload_job(&mut self) {
+        self.ledger.jobs_submitted += 1;
+    }
+
+    fn admit(
+        &mut self,
+        now: SimTime,
+        spec: JobSpec,
+        trace_job: Option<u64>,
+        counted: bool,
+    ) -> JobId {
         self.advance(now);
         let arrival = self.snapshot();
         self.history.arrival(arrival);
@@ -336,10 +367,10 @@ impl CellState {
             self.hostable
                 .could_ever_host(&self.cell, &spec.request, &spec.constraints);
         let band = spec.band();
+        let counted = counted || !spec.spread.is_empty();
         let shape = self.intern_shape(Shape {
             request: spec.request,
             priority: spec.priority,
-            spread: !spec.spread.is_empty(),
         });
         let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
         let ids = self.take_task_ids(n);
@@ -373,7 +404,6 @@ impl CellState {
         }
         let l = &mut self.ledger;
         l.tasks_submitted += u64::from(n);
-        l.jobs_submitted += 1;
         l.submitted_by_band[band.index()] += u64::from(n);
         l.gpu_milli_submitted += u64::from(n) * spec.request.gpu.milli();
         l.pending_by_band[band.index()] += u64::from(n);
@@ -384,18 +414,22 @@ impl CellState {
             submit_time: now,
             tasks: ids,
             ever_schedulable,
-            serial: l.jobs_submitted - 1,
+            serial: self.serials,
+            trace_job,
         };
+        self.serials += 1;
         match self.jobs.get_mut(id as usize) {
             Some(slot) => {
                 *slot = job;
                 self.unfinished[id as usize] = n;
                 self.job_shape[id as usize] = shape;
+                self.spread_counted[id as usize] = counted;
             }
             None => {
                 self.jobs.push(job);
                 self.unfinished.push(n);
                 self.job_shape.push(shape);
+                self.spread_counted.push(counted);
             }
         }
         if n == 0 {
@@ -450,9 +484,7 @@ impl CellState {
         l.running_by_band[band.index()] += 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
-        if shape.spread {
-            self.bump_spread(job_id, machine, true);
-        }
+        self.bump_spread(job_id, machine, true);
         self.log_change(machine);
     }
 
@@ -519,9 +551,7 @@ impl CellState {
         l.running_by_band[band.index()] -= 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].saturating_sub(&req.res);
         l.gpu_milli_by_band[band.index()] -= req.gpu.milli();
-        if shape.spread {
-            self.bump_spread(job_id, machine, false);
-        }
+        self.bump_spread(job_id, machine, false);
     }
 
     /// Withdraws a pending or running task for good (a trace's KILL).
@@ -603,26 +633,6 @@ impl CellState {
         &self.shapes[self.tasks[task as usize].shape as usize]
     }
 
-    fn bump_spread(&mut self, job: JobId, machine: MachineId, up: bool) {
-        for level in 0..3u8 {
-            let domain = self
-                .cell
-                .domains
-                .domain_of(machine as usize, level_of(level));
-            let key = (job, level, domain);
-            let c = self.spread_counts.entry(key).or_insert(0);
-            if up {
-                *c += 1;
-            } else {
-                *c -= 1;
-                if *c == 0 {
-                    // Only live counts are kept (and a reused job id starts at 0).
-                    self.spread_counts.remove(&key);
-                }
-            }
-        }
-    }
-
     /// All tasks of a job, by index.
     pub fn job_tasks(&self, j: JobId) -> &[TaskId] {
         &self.job(j).tasks
@@ -631,26 +641,6 @@ impl CellState {
     /// Band of a task.
     pub fn band_of(&self, t: TaskId) -> Band {
         self.job_of(t).band()
-    }
-}
-
-/// Domain levels by index, as stored in the spread counters.
-pub fn level_of(i: u8) -> super::domain::DomainLevel {
-    use super::domain::DomainLevel;
-    match i {
-        0 => DomainLevel::Machine,
-        1 => DomainLevel::Rack,
-        _ => DomainLevel::Power,
-    }
-}
-
-/// Index of a domain level in the spread counters.
-pub fn level_index(l: super::domain::DomainLevel) -> u8 {
-    use super::domain::DomainLevel;
-    match l {
-        DomainLevel::Machine => 0,
-        DomainLevel::Rack => 1,
-        DomainLevel::Power => 2,
     }
 }
 

@@ -50,8 +50,6 @@ pub struct TaskRecord {
 pub struct Shape {
     pub request: crate::cell::resources::Request,
     pub priority: Priority,
-    /// The job has spread limits (its domain counters must be kept).
-    pub spread: bool,
 }
 
 impl Shape {

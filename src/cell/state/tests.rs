@@ -143,3 +143,48 @@ fn finished_jobs_are_reclaimed_and_their_slots_reused() {
     assert_eq!(st.ledger().tasks_reclaimed, 2);
     assert_eq!(st.tasks().len(), 3);
 }
+
+#[test]
+fn parts_of_a_trace_job_share_its_spread_counters_and_count_once() {
+    // Machines 0,1 in rack 0. Trace job 7 arrives in two parts, each with
+    // at most one task per machine; job 8, another trace job, is apart.
+    let mut st = cell(&[(4000, 8000, 0); 2]);
+    let mut limited = job(1000, 1000, 100, 1);
+    limited.spread = vec![crate::workload::SpreadLimit {
+        level: crate::cell::domain::DomainLevel::Machine,
+        max_tasks: 1,
+    }];
+    st.count_workload_job();
+    let a = st.submit_part(SimTime(1), limited.clone(), 7, false);
+    st.place(SimTime(1), st.job(a).tasks[0], 0);
+    let b = st.submit_part(SimTime(2), limited.clone(), 7, false);
+    let c = st.submit_part(SimTime(2), limited, 8, false);
+    use crate::cell::domain::DomainLevel::{Machine, Rack};
+    // Part b sees part a's task on machine 0; job 8 sees none.
+    assert_eq!(st.job_tasks_in_domain(b, Machine, 0), 1);
+    assert_eq!(st.job_tasks_in_domain(c, Machine, 0), 0);
+    assert_eq!(st.owner(b), Owner::Trace(7));
+    check(&st).unwrap();
+    // Two parts and another job, but one workload job counted.
+    assert_eq!(st.ledger().jobs_submitted, 1);
+    assert_eq!((st.job(a).serial, st.job(b).serial), (0, 1));
+    // Both parts running in rack 0: 2 there.
+    st.place(SimTime(3), st.job(b).tasks[0], 1);
+    assert_eq!(st.job_tasks_in_domain(a, Rack, 0), 2);
+    check(&st).unwrap();
+    // An unlimited part is not counted until asked to be, then with its
+    // running task.
+    let d = st.submit_part(SimTime(4), job(1000, 1000, 100, 1), 7, false);
+    st.place(SimTime(4), st.job(d).tasks[0], 1);
+    assert_eq!(st.job_tasks_in_domain(a, Machine, 1), 1);
+    st.count_spread(d);
+    st.count_spread(d);
+    assert_eq!(st.job_tasks_in_domain(a, Machine, 1), 2);
+    check(&st).unwrap();
+    // Ends take the counts back down to nothing.
+    for j in [a, b, d] {
+        st.kill(SimTime(5), st.job(j).tasks[0]);
+    }
+    assert_eq!(st.spread_counters().count(), 0);
+    check(&st).unwrap();
+}

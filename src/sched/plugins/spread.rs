@@ -3,7 +3,8 @@
 //! Borg spreads a job's tasks over failure domains so that one failure takes
 //! out few of them; Google's 2019 trace has `max_per_machine` and
 //! `max_per_switch`. A limit of `k` at a level means: at most `k` running tasks
-//! of the job in any one domain of that level. Evictions would only remove
+//! of the job in any one domain of that level — of the whole trace job, for a
+//! trace job submitted in parts (see `cell::state::spread`). Evictions would only remove
 //! lower-priority tasks of *other* jobs, so a violated limit is not
 //! resolvable by preemption.
 

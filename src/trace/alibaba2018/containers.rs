@@ -288,6 +288,7 @@ impl Containers {
             max_per_rack: None,
             duration: None,
             after: Vec::new(),
+            task_name: None,
         };
         for event in [
             TraceEvent::Submit(Box::new(task)),

@@ -325,6 +325,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             max_per_rack: None,
             duration: None,
             after: dag.after,
+            task_name: Some(Arc::from(name)),
         },
     })
 }

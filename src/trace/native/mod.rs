@@ -278,6 +278,7 @@ fn from_jtask(t: JTask) -> Option<TraceTask> {
         max_per_rack: t.max_per_rack,
         duration: t.duration_us.map(SimDuration),
         after: t.after,
+        task_name: None,
     })
 }
 

@@ -233,6 +233,7 @@ fn task_row(row: Row) -> Result<TraceEvent> {
                 max_per_rack,
                 duration: opt_u(16, "duration_us")?.map(SimDuration),
                 after,
+                task_name: None,
             })))
         }
         other => Err(row.error(

@@ -11,9 +11,19 @@
 //! Two modes ([`ReplayMode`]) and two arrival orders ([`ArrivalOrder`]);
 //! the rules for events that do not match the simulated state are in
 //! [`StreamFeed`]'s module (`replay/stream.rs`) and counted in `summary.json` under `trace.replay`.
+//! Both feeds share two rules: a trace's job is one job, whatever instants
+//! and shapes its tasks come in (`replay/jobs.rs`: its parts share spread
+//! counters, one count in `jobs_submitted`, its key in outputs); and a
+//! task never starts before the DAG stages it waits for are done, whatever
+//! the order or timestamps of their rows (`replay/dag.rs`: it is held
+//! outside the cell meanwhile, and listed as pending).
 
+mod dag;
+mod jobs;
 mod one_by_one;
 mod stream;
+#[cfg(test)]
+mod testing;
 
 pub use one_by_one::OneByOneFeed;
 pub use stream::StreamFeed;

@@ -10,15 +10,26 @@
 //! paper. Unlike [`super::StreamFeed`] this keeps the whole task list in
 //! memory: the protocol shuffles it, and the lists it is meant for are small
 //! (the default openb list has 8,152 pods).
+//!
+//! Each arrival is a job of its own (drawn copies are new pods), counted in
+//! `jobs_submitted` when it arrives and named in outputs by its trace key.
+//! DAG dependencies (`after`, for traces that have them) hold as in
+//! `replay/dag.rs`: a task whose stage's parents have arrived and not all
+//! ended — here, since tasks never leave, not all been dropped — is held
+//! outside the cell and listed as pending; the trace ends with the last
+//! arrival, releasing the tasks held for stages that never arrived.
 
+use super::dag::Dag;
 use super::{job_spec, Context};
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::rng::SimRng;
-use crate::sim::feed::{Effects, Feed, FeedReport, ReplayKind};
+use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
 use crate::time::SimTime;
-use crate::trace::{ReadStats, TraceEvent, TraceReader, TraceTask};
+use crate::trace::{ReadStats, TaskKey, TraceEvent, TraceReader, TraceTask};
+use crate::workload::TaskId;
 use rand::Rng;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Tasks arriving one by one, never leaving.
@@ -30,6 +41,8 @@ pub struct OneByOneFeed {
     ctx: Context,
     stats: ReadStats,
     counts: BTreeMap<&'static str, u64>,
+    dag: Dag<()>,
+    key_of: FxHashMap<TaskId, TaskKey>,
 }
 
 impl OneByOneFeed {
@@ -79,7 +92,17 @@ impl OneByOneFeed {
             ctx,
             stats: reader.stats().clone(),
             counts,
+            dag: Dag::default(),
+            key_of: FxHashMap::default(),
         })
+    }
+
+    /// Admits an arrival to the cell.
+    fn submit(&mut self, now: SimTime, t: &TraceTask, st: &mut CellState, fx: &mut Effects) {
+        let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
+        let job = st.submit_part(now, spec, t.key.job, false);
+        self.key_of.insert(st.job(job).tasks[0], t.key);
+        fx.changed = true;
     }
 
     /// When task `i` arrives: 1 s, 2 s, …
@@ -104,13 +127,37 @@ impl Feed for OneByOneFeed {
             self.machines_applied = true;
         }
         while self.next < self.tasks.len() && Self::time_of(self.next) == now {
-            let t = &self.tasks[self.next];
-            let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
-            st.submit_job(now, spec);
+            let t = self.tasks[self.next].clone();
             self.next += 1;
-            fx.changed = true;
+            st.count_workload_job();
+            self.dag.submitted(&t);
+            match self.dag.unmet(&t) {
+                Some(on) => {
+                    *self.counts.entry("held_for_dependencies").or_default() += 1;
+                    self.dag.hold(t, now, on, ());
+                }
+                None => self.submit(now, &t, st, fx),
+            }
+        }
+        if self.next == self.tasks.len() && !self.dag.is_over() {
+            for h in self.dag.trace_over() {
+                self.submit(now, &h.task, st, fx);
+            }
         }
         Ok(())
+    }
+
+    fn task_done(&mut self, now: SimTime, task: TaskId, st: &mut CellState, fx: &mut Effects) {
+        let Some(key) = self.key_of.remove(&task) else {
+            return;
+        };
+        for h in self.dag.done(key) {
+            self.submit(now, &h.task, st, fx);
+        }
+    }
+
+    fn held_tasks(&self) -> Vec<HeldTask> {
+        self.dag.held_tasks()
     }
 
     fn report(&self) -> Option<FeedReport> {
@@ -120,7 +167,93 @@ impl Feed for OneByOneFeed {
             trace_rows: self.stats.rows,
             trace_rows_skipped: self.stats.skipped.clone(),
             trace_rows_repaired: self.stats.repaired.clone(),
-            replay: self.counts.clone(),
+            replay: {
+                let mut replay = self.counts.clone();
+                for (rule, n) in [
+                    ("dependency_never_submitted", self.dag.never_submitted),
+                    ("dependency_on_independent_stage", self.dag.on_independent),
+                ] {
+                    if n > 0 {
+                        replay.insert(rule, n);
+                    }
+                }
+                replay
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{RngStreams, Stream};
+    use crate::sched::{Policy, SchedConfig};
+    use crate::sim::{SimOptions, Simulation};
+    use crate::testkit::cell;
+    use crate::trace::replay::testing::{task, Records};
+    use crate::trace::TraceRecord;
+
+    /// Job 7's M1 (`m1_cpu` milli-cores) and R2_1 (after stage 1), one by
+    /// one on a 4-core machine, in the order the seed shuffles them.
+    fn one_by_one(m1_cpu: u64, seed: u64) -> Simulation {
+        let mut m1 = task(7, 1, 0, m1_cpu, &[], None);
+        m1.task_name = Some("M1".into());
+        let r2 = task(7, 2, 0, 1000, &[1], None);
+        let records = [m1, r2]
+            .into_iter()
+            .map(|t| TraceRecord {
+                time: SimTime::ZERO,
+                event: TraceEvent::Submit(Box::new(t)),
+            })
+            .collect();
+        let st = cell(&[(4000, 65536, 0)]);
+        let ctx = Context {
+            machine_ids: Default::default(),
+            use_trace_machines: false,
+            format: "test",
+        };
+        let rng = RngStreams::new(seed).stream(Stream::Workload);
+        let feed = OneByOneFeed::new(Box::new(Records::new(records)), &st, 100, rng, ctx).unwrap();
+        let mut opts = SimOptions::new(SimTime::NEVER, SchedConfig::new(Policy::BestFit, false), 1);
+        opts.drop_unplaced = true;
+        let mut sim = Simulation::with_feed(st, Box::new(feed), opts);
+        while sim.step() {
+            crate::cell::invariants::check(sim.state()).unwrap();
+        }
+        sim
+    }
+
+    #[test]
+    fn a_child_waits_for_a_parent_that_never_leaves_in_either_order() {
+        // Tasks never leave under this protocol, so R2_1 is held to the
+        // end, listed as pending, whichever of the two arrives first.
+        let mut orders = std::collections::BTreeSet::new();
+        for seed in 1..=8 {
+            let sim = one_by_one(1000, seed);
+            let held = sim.feed().held_tasks();
+            assert_eq!(held.len(), 1, "seed {seed}");
+            assert_eq!(held[0].task, "2.0");
+            assert_eq!(held[0].reason, "waiting_for_dependency M1");
+            orders.insert(held[0].since);
+            let l = sim.state().ledger();
+            assert_eq!(
+                (l.jobs_submitted, l.tasks_started),
+                (2, 1),
+                "two arrivals, one admitted"
+            );
+        }
+        assert_eq!(orders.len(), 2, "both arrival orders were tried");
+    }
+
+    #[test]
+    fn a_dropped_parent_releases_its_child() {
+        // M1 asks for 5 cores of 4: dropped after its pass, which is done
+        // for stage 1; R2_1 then runs.
+        for seed in 1..=4 {
+            let sim = one_by_one(5000, seed);
+            assert!(sim.feed().held_tasks().is_empty());
+            let l = sim.state().ledger();
+            assert_eq!((l.tasks_killed, l.tasks_started), (1, 1), "seed {seed}");
+        }
     }
 }

@@ -2,41 +2,65 @@
 //!
 //! Rules, for events that do not match the simulated state (each counted in
 //! `summary.json` under `trace.replay` by the name in brackets):
-//! - Submissions of the same job and stage at the same time with the same
-//!   shape become one job of several tasks (so equivalence classes see them
-//!   as the trace's scheduler did).
-//! - A submission for a task that is still live is ignored
-//!   [`submit_for_live_task`] (the 2011 trace resubmits evicted tasks).
-//! - DAG stages (`after`) are held back until every task of the stages they
-//!   depend on is done in the simulation [`held_for_dependencies`: tasks
-//!   held at least once]; a stage
-//!   with no live task counts as done, whether it finished or never appeared.
+//! - **One job per trace job.** Submissions of the same job and stage at
+//!   the same time with the same shape become one borgsim job of several
+//!   tasks (so equivalence classes see them as the trace's scheduler did);
+//!   a trace job's other tasks (other instants, other shapes) become further
+//!   *parts* sharing its identity: spread limits count all its running
+//!   tasks, `jobs_submitted` counts it once, `pending.csv` shows its key
+//!   (see `replay/jobs.rs`; parts counted only once a later task brought
+//!   a limit \[`spread_parts_counted_late`\]).
+//! - A submission for a task that is still live (in the cell, or held) is
+//!   ignored \[`submit_for_live_task`\] (the 2011 trace resubmits evicted
+//!   tasks).
+//! - **DAG dependencies** (`after`), whatever the order or timestamps of
+//!   the rows: a task is held outside the cell until every stage it waits
+//!   for has appeared and is done in the simulation
+//!   \[`held_for_dependencies`: tasks held at least once\]; a stage that never
+//!   appears is taken as done when the trace ends, releasing the tasks held
+//!   for it then \[`dependency_never_submitted`\] (see `replay/dag.rs`). A
+//!   held task is pending: [`Feed::held_tasks`] lists it for `pending.csv`.
+//!   What the trace does with a held task is kept for when it is released:
+//!   a SCHEDULE is its trace start (re-schedule mode) or its placement,
+//!   applied when it is released (trace-placement mode)
+//!   \[`schedule_while_held`\]; an END while held gives its run length, which
+//!   it runs once released \[`end_while_held`\], or withdraws it if the trace
+//!   never ran it (or, placing as the trace did, killed it)
+//!   \[`withdrawn_while_held`\] — submitted and killed at once, so that every
+//!   task is accounted for.
 //! - **Re-schedule mode.** A task's run length is the trace's: its end
 //!   event's time minus its last SCHEDULE (0 if it never ran in the trace),
 //!   unless the trace gave it at submission. Known at submission, it is just
 //!   the task's duration. Learned at the end event (streaming cannot look
 //!   ahead): a running task ends at `start + run length`, or now if that is
-//!   already past [`end_late`]; a pending one keeps the length for when it
+//!   already past \[`end_late`\]; a pending one keeps the length for when it
 //!   starts, or is withdrawn if the trace never ran it
-//!   [`withdrawn_before_start`]. Every end frees the trace key: a later
+//!   \[`withdrawn_before_start`\]. Every end frees the trace key: a later
 //!   SUBMIT of the same task is a new run.
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
 //!   machine if it fits there, else leaves it pending
-//!   [`schedule_does_not_fit`] (the trace overcommits; borgsim does not);
+//!   \[`schedule_does_not_fit`\] (the trace overcommits; borgsim does not);
 //!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
-//!   LOST end it.
-//! - Events for unknown tasks or machines are ignored [`end_for_unknown_task`],
-//!   [`schedule_for_unknown_task`], [`schedule_on_unknown_machine`].
+//!   LOST end it. A released task whose trace run is already over and whose
+//!   placement does not fit is withdrawn (no later event could place it).
+//! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\],
+//!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
 
+mod held;
+
+use super::dag::{Dag, Held};
+use super::jobs::TraceJobs;
 use super::{job_spec, same_shape, Context, LiveMap};
 use crate::cell::state::{CellState, EvictionCause, TaskState};
+use crate::cell::MachineId;
 use crate::error::Result;
 use crate::scenario::ReplayMode;
-use crate::sim::feed::{Effects, Feed, FeedReport, ReplayKind};
+use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{EndKind, TaskKey, TraceEvent, TraceReader, TraceRecord, TraceTask};
 use crate::workload::TaskId;
-use rustc_hash::FxHashMap;
+use held::Trail;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 
 /// A trace replayed at its own times.
@@ -49,12 +73,14 @@ pub struct StreamFeed {
     key_of: FxHashMap<TaskId, TaskKey>,
     /// Re-schedule mode: when the trace last started each live task.
     trace_start: FxHashMap<TaskKey, SimTime>,
-    /// Live tasks per (job, stage), for DAG dependencies.
-    stage_live: FxHashMap<(u64, u32), u32>,
-    /// Submissions waiting for a stage to be done, by that stage.
-    held: FxHashMap<(u64, u32), Vec<TraceTask>>,
+    /// DAG dependencies and the tasks held for them.
+    dag: Dag<Trail>,
+    /// Held tasks whose trace run is not over, by key.
+    held_keys: FxHashMap<TaskKey, u64>,
+    jobs: TraceJobs,
     /// Submissions gathered at the current time, to become one job.
-    batch: Vec<TraceTask>,
+    batch: Vec<(TraceTask, Trail)>,
+    batch_keys: FxHashSet<TaskKey>,
     counts: BTreeMap<&'static str, u64>,
 }
 
@@ -68,9 +94,11 @@ impl StreamFeed {
             live: LiveMap::default(),
             key_of: FxHashMap::default(),
             trace_start: FxHashMap::default(),
-            stage_live: FxHashMap::default(),
-            held: FxHashMap::default(),
+            dag: Dag::default(),
+            held_keys: FxHashMap::default(),
+            jobs: TraceJobs::default(),
             batch: Vec::new(),
+            batch_keys: FxHashSet::default(),
             counts: BTreeMap::new(),
         }
     }
@@ -81,7 +109,7 @@ impl StreamFeed {
 
     fn on_record(&mut self, now: SimTime, ev: TraceEvent, st: &mut CellState, fx: &mut Effects) {
         match ev {
-            TraceEvent::Submit(t) => self.on_submit(now, *t, st, fx, false),
+            TraceEvent::Submit(t) => self.on_submit(now, *t, st, fx),
             TraceEvent::Schedule { task, machine } => {
                 self.flush(now, st, fx);
                 self.on_schedule(now, task, machine, st);
@@ -104,71 +132,117 @@ impl StreamFeed {
         }
     }
 
-    /// A submission from the trace, or (`released`) one that was held for
-    /// a stage now done.
-    fn on_submit(
+    /// A submission from the trace.
+    fn on_submit(&mut self, now: SimTime, t: TraceTask, st: &mut CellState, fx: &mut Effects) {
+        let key = t.key;
+        if self.live.contains_key(&key)
+            || self.batch_keys.contains(&key)
+            || self.held_keys.contains_key(&key)
+        {
+            return self.count("submit_for_live_task");
+        }
+        if self.dag.submitted(&t) {
+            st.count_workload_job();
+        }
+        self.jobs.submitted(&t, st);
+        if let Some(on) = self.dag.unmet(&t) {
+            self.count("held_for_dependencies");
+            let id = self.dag.hold(t, now, on, Trail::default());
+            self.held_keys.insert(key, id);
+            return;
+        }
+        self.enqueue(now, t, Trail::default(), st, fx);
+    }
+
+    /// Adds a task to the batch, submitting the batch first if the task
+    /// cannot join it.
+    fn enqueue(
         &mut self,
         now: SimTime,
         t: TraceTask,
+        trail: Trail,
         st: &mut CellState,
         fx: &mut Effects,
-        released: bool,
     ) {
-        if self.live.contains_key(&t.key) || self.batch.iter().any(|b| b.key == t.key) {
-            return self.count("submit_for_live_task");
-        }
-        if let Some(dep) = self.unmet_dependency(&t) {
-            if !released {
-                self.count("held_for_dependencies");
-            }
-            self.held.entry((t.key.job, dep)).or_default().push(t);
-            return;
-        }
-        if self.batch.last().is_some_and(|b| !same_shape(b, &t)) {
+        if self.batch.last().is_some_and(|(b, _)| !same_shape(b, &t)) {
             self.flush(now, st, fx);
         }
-        self.batch.push(t);
+        if trail.run.is_none() {
+            self.batch_keys.insert(t.key);
+        }
+        self.batch.push((t, trail));
     }
 
-    fn unmet_dependency(&self, t: &TraceTask) -> Option<u32> {
-        t.after
-            .iter()
-            .copied()
-            .find(|&s| self.stage_live.contains_key(&(t.key.job, s)))
+    /// Submits held tasks whose dependencies are now done.
+    fn release(
+        &mut self,
+        now: SimTime,
+        released: Vec<Held<Trail>>,
+        st: &mut CellState,
+        fx: &mut Effects,
+    ) {
+        if released.is_empty() {
+            return;
+        }
+        for h in released {
+            if h.extra.run.is_none() {
+                self.held_keys.remove(&h.task.key);
+            }
+            self.enqueue(now, h.task, h.extra, st, fx);
+        }
+        self.flush(now, st, fx);
     }
 
-    /// Submits the gathered batch as one job.
+    /// Submits the gathered batch as one part of its trace job.
     fn flush(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) {
         if self.batch.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
+        self.batch_keys.clear();
         let durations = batch
             .iter()
-            .map(|t| match self.mode {
-                ReplayMode::Reschedule => t.duration,
-                ReplayMode::TracePlacement => None,
+            .map(|(t, trail)| match self.mode {
+                ReplayMode::Reschedule => t.duration.or(trail.run),
+                ReplayMode::TracePlacement => trail.run,
             })
             .collect();
-        let spec = job_spec(
-            &batch[0],
-            durations,
-            &st.cell().attr_table,
-            &mut self.counts,
-        );
-        let job = st.submit_job(now, spec);
-        for (i, t) in batch.iter().enumerate() {
-            let id = st.job(job).tasks[i];
-            self.live.insert(t.key, id);
-            self.key_of.insert(id, t.key);
-            *self.stage_live.entry((t.key.job, t.key.stage)).or_default() += 1;
-        }
+        let first = &batch[0].0;
+        let spec = job_spec(first, durations, &st.cell().attr_table, &mut self.counts);
+        let trace_job = first.key.job;
+        let part = st.submit_part(now, spec, trace_job, self.jobs.counted(trace_job));
+        self.jobs.part(trace_job, part, st);
         fx.changed = true;
+        for (i, (t, trail)) in batch.into_iter().enumerate() {
+            let id = st.job(part).tasks[i];
+            self.key_of.insert(id, t.key);
+            if trail.run.is_none() {
+                self.live.insert(t.key, id);
+            }
+            if let Some((at, machine)) = trail.start {
+                match self.mode {
+                    ReplayMode::Reschedule if trail.run.is_none() => {
+                        self.trace_start.insert(t.key, at);
+                    }
+                    ReplayMode::Reschedule => {}
+                    ReplayMode::TracePlacement => {
+                        self.place_released(now, id, machine, trail.run, st, fx)
+                    }
+                }
+            }
+        }
+    }
+
+    /// True if `task` fits on machine `m` as it is now.
+    fn fits(st: &CellState, task: TaskId, m: MachineId) -> bool {
+        let ms = st.machine(m);
+        let req = st.shape(task).request;
+        st.machine_up(m) && req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli)
     }
 
     fn on_schedule(&mut self, now: SimTime, key: TaskKey, machine: u64, st: &mut CellState) {
         let Some(&task) = self.live.get(&key) else {
-            return self.count("schedule_for_unknown_task");
+            return self.schedule_held(now, key, machine);
         };
         match self.mode {
             ReplayMode::Reschedule => {
@@ -181,12 +255,7 @@ impl StreamFeed {
                 if st.task(task).state != TaskState::Pending {
                     return self.count("schedule_for_running_task");
                 }
-                let ms = st.machine(m);
-                let req = st.shape(task).request;
-                if st.machine_up(m)
-                    && req.res.fits_in(&ms.free)
-                    && req.gpu.fits_devices(&ms.gpu_free_milli)
-                {
+                if Self::fits(st, task, m) {
                     st.place(now, task, m);
                 } else {
                     self.count("schedule_does_not_fit");
@@ -204,7 +273,7 @@ impl StreamFeed {
         fx: &mut Effects,
     ) {
         let Some(&task) = self.live.get(&key) else {
-            return self.count("end_for_unknown_task");
+            return self.end_held(now, key, kind, st, fx);
         };
         match self.mode {
             ReplayMode::Reschedule => {
@@ -253,7 +322,7 @@ impl StreamFeed {
         }
     }
 
-    /// Forgets a done task and releases the stages waiting for its own.
+    /// Forgets a done task and releases the tasks waiting for its stage.
     fn done(&mut self, task: TaskId, st: &mut CellState, now: SimTime, fx: &mut Effects) {
         let Some(key) = self.key_of.remove(&task) else {
             return;
@@ -262,18 +331,9 @@ impl StreamFeed {
             self.live.remove(&key);
             self.trace_start.remove(&key);
         }
-        let stage = (key.job, key.stage);
-        let left = self.stage_live.get_mut(&stage).map(|c| {
-            *c -= 1;
-            *c
-        });
-        if left == Some(0) {
-            self.stage_live.remove(&stage);
-            for t in self.held.remove(&stage).unwrap_or_default() {
-                self.on_submit(now, t, st, fx, true);
-            }
-            self.flush(now, st, fx);
-        }
+        self.jobs.done(key.job);
+        let released = self.dag.done(key);
+        self.release(now, released, st, fx);
     }
 }
 
@@ -291,6 +351,11 @@ impl Feed for StreamFeed {
             self.on_record(now, rec.event, st, fx);
         }
         self.flush(now, st, fx);
+        if self.next_time()?.is_none() && !self.dag.is_over() {
+            // The trace has ended: stages that never appeared never will.
+            let released = self.dag.trace_over();
+            self.release(now, released, st, fx);
+        }
         Ok(())
     }
 
@@ -298,8 +363,22 @@ impl Feed for StreamFeed {
         self.done(task, st, now, fx);
     }
 
+    fn held_tasks(&self) -> Vec<HeldTask> {
+        self.dag.held_tasks()
+    }
+
     fn report(&self) -> Option<FeedReport> {
         let stats = self.reader.stats();
+        let mut replay = self.counts.clone();
+        for (rule, n) in [
+            ("dependency_never_submitted", self.dag.never_submitted),
+            ("dependency_on_independent_stage", self.dag.on_independent),
+            ("spread_parts_counted_late", self.jobs.counted_late),
+        ] {
+            if n > 0 {
+                replay.insert(rule, n);
+            }
+        }
         Some(FeedReport {
             format: self.ctx.format,
             mode: match self.mode {
@@ -309,7 +388,10 @@ impl Feed for StreamFeed {
             trace_rows: stats.rows,
             trace_rows_skipped: stats.skipped.clone(),
             trace_rows_repaired: stats.repaired.clone(),
-            replay: self.counts.clone(),
+            replay,
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
