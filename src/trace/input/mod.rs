@@ -26,7 +26,7 @@ mod tests;
 
 pub use self::number::{parse_int, Decimal};
 pub(crate) use self::schema::table_schema;
-pub use self::schema::{Column, Columns, Fields, Need, Schema};
+pub use self::schema::{Column, Columns, Fault, Fields, Need, Schema};
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;

@@ -91,45 +91,67 @@ impl Schema {
         names.join(", ")
     }
 
-    /// Resolves a list of column names (a header) against the schema:
-    /// schema column → position in the list. The error names the column at
-    /// fault and says what is wrong with it.
+    /// Resolves a list of column names (a header, a table's columns, an
+    /// object's keys) against the schema: schema column → position in the
+    /// list, or the first fault found.
     pub fn resolve<'n>(
         &self,
         names: impl IntoIterator<Item = &'n str>,
         case_insensitive: bool,
-    ) -> std::result::Result<Vec<Option<usize>>, (String, String)> {
+    ) -> std::result::Result<Vec<Option<usize>>, Fault> {
         let mut at = vec![None; self.columns.len()];
         for (i, name) in names.into_iter().enumerate() {
             let name = name.trim();
             let Some(c) = self.find(name, case_insensitive) else {
-                let what = if name.is_empty() {
-                    "a column without a name"
-                } else {
-                    "unknown column"
-                };
-                return Err((
-                    name.to_string(),
-                    format!("{what}; the {} columns are {}", self.table, self.names()),
-                ));
+                return Err(Fault::Unknown(name.to_string()));
             };
             if let Some(first) = at[c] {
-                return Err((
-                    self.columns[c].name.to_string(),
-                    format!("named twice (columns {} and {})", first + 1, i + 1),
-                ));
+                return Err(Fault::Twice(c, first, i));
             }
             at[c] = Some(i);
         }
-        if let Some(c) = (0..self.columns.len())
+        match (0..self.columns.len())
             .find(|&c| self.columns[c].need == Need::Required && at[c].is_none())
         {
-            return Err((
-                self.columns[c].name.to_string(),
-                format!("a required column of {} is missing", self.table),
-            ));
+            Some(c) => Err(Fault::Missing(c)),
+            None => Ok(at),
         }
-        Ok(at)
+    }
+}
+
+/// What is wrong with a list of names resolved against a [`Schema`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A name the schema does not know (as written).
+    Unknown(String),
+    /// Schema column named at these two positions (0-based).
+    Twice(usize, usize, usize),
+    /// A required schema column not named.
+    Missing(usize),
+}
+
+impl Fault {
+    /// The column at fault and a message, calling the names `noun`s
+    /// ("column", "key").
+    pub fn describe(&self, schema: &Schema, noun: &str) -> (String, String) {
+        match self {
+            Fault::Unknown(name) if name.is_empty() => (
+                String::new(),
+                format!("a {noun} without a name; the {} {noun}s are {}", schema.table, schema.names()),
+            ),
+            Fault::Unknown(name) => (
+                name.clone(),
+                format!("unknown {noun}; the {} {noun}s are {}", schema.table, schema.names()),
+            ),
+            Fault::Twice(c, a, b) => (
+                schema.columns[*c].name.to_string(),
+                format!("named twice ({noun}s {} and {})", a + 1, b + 1),
+            ),
+            Fault::Missing(c) => (
+                schema.columns[*c].name.to_string(),
+                format!("a required {noun} of {} is missing", schema.table),
+            ),
+        }
     }
 }
 
@@ -229,9 +251,10 @@ impl Columns {
                 )
             })?);
         }
-        let at = schema
-            .resolve(names, false)
-            .map_err(|(column, message)| row_error(column, message))?;
+        let at = schema.resolve(names, false).map_err(|f| {
+            let (column, message) = f.describe(schema, "column");
+            row_error(column, message)
+        })?;
         Ok(Columns {
             schema,
             at: at.into(),
