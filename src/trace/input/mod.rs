@@ -245,15 +245,28 @@ impl CsvRows {
         }
     }
 
-    /// The current line is the header: keep it, and resolve the schema.
+    /// The current line is the header: keep it, and resolve the schema. A
+    /// file whose header is wrong is given up (the next call reads the next
+    /// file), so no row is ever read by a header that did not resolve.
     fn take_header(&mut self) -> Result<()> {
-        self.split()?;
-        if let Some(schema) = self.schema {
-            let path = self.files[self.next_file - 1].as_path();
-            self.cols = Some(Columns::from_header(schema, path, self.line, &self.rec)?);
+        let resolved = self.split().and_then(|()| match self.schema {
+            Some(schema) => {
+                let path = self.files[self.next_file - 1].as_path();
+                Columns::from_header(schema, path, self.line, &self.rec).map(Some)
+            }
+            None => Ok(None),
+        });
+        match resolved {
+            Ok(cols) => {
+                self.cols = cols;
+                self.header = Some(self.rec.clone());
+                Ok(())
+            }
+            Err(e) => {
+                self.reader = None;
+                Err(e)
+            }
         }
-        self.header = Some(self.rec.clone());
-        Ok(())
     }
 
     fn open_next(&mut self) -> Result<bool> {

@@ -128,6 +128,9 @@ pub enum Fault {
     Twice(usize, usize, usize),
     /// A required schema column not named.
     Missing(usize),
+    /// A name that stands for nested columns (`capacity` of `capacity.cpus`)
+    /// but whose value is not an object of them.
+    NotNested(String),
 }
 
 impl Fault {
@@ -151,6 +154,17 @@ impl Fault {
                 schema.columns[*c].name.to_string(),
                 format!("a required {noun} of {} is missing", schema.table),
             ),
+            Fault::NotNested(name) => {
+                let children: Vec<&str> = schema
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.name.strip_prefix(name.as_str())?.strip_prefix('.'))
+                    .collect();
+                (
+                    name.clone(),
+                    format!("expected an object of {}", children.join(", ")),
+                )
+            }
         }
     }
 }
@@ -284,6 +298,11 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     pub fn new(row: Row<'a>, cols: &'a Columns) -> Self {
         Fields { row, cols }
+    }
+
+    /// The columns the row is read by.
+    pub fn columns(&self) -> &'a Columns {
+        self.cols
     }
 
     /// The row, for reading by position.
