@@ -6,7 +6,69 @@
 //! `task_events/` or a file `task_events-….csv`). Each table is time-ordered;
 //! the reader merges them by time (ties: machines, jobs, constraints, then
 //! tasks, so a task's constraints and job name are known at its SUBMIT).
+//! `machine_attributes` and `task_usage` files are passed over: the cell's
+//! machines carry only `platform` (the replay drops constraints on other
+//! attribute names, counted), and usage is not simulated.
 //!
+//! # Columns
+//! The files have no header: columns are read by their published position
+//! (the trace's `schema.csv`), each by its schema name. A row must have at
+//! least the columns through the last required one and at most the table's
+//! count; trailing optional columns left out take the default below, and an
+//! optional column may be empty. A row with too few or too many fields is a
+//! bad row (column `-`). A UTF-8 byte-order mark and CRLF line ends are
+//! accepted.
+//!
+//! `machine_events` (3 to 6 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `machine_id` | required | | the machine's key; named `m<id>` |
+//! | 3 | `event_type` | required | | 0 ADD, 1 REMOVE, 2 UPDATE |
+//! | 4 | `platform_id` | optional | empty | attribute `platform` |
+//! | 5 | `cpus` | optional | the last known | normalised × reference CPU |
+//! | 6 | `memory` | optional | the last known | normalised × reference memory |
+//!
+//! `job_events` (4 to 8 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `missing_info` | unused | | |
+//! | 3 | `job_id` | required | | the job's key |
+//! | 4 | `event_type` | required | | 0–8, as task events |
+//! | 5 | `user` | optional | empty | the tasks' user |
+//! | 6 | `scheduling_class` | unused | | |
+//! | 7 | `job_name` | optional | empty | the tasks' job name |
+//! | 8 | `logical_job_name` | unused | | |
+//!
+//! `task_events` (9 to 13 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `missing_info` | unused | | |
+//! | 3 | `job_id` | required | | |
+//! | 4 | `task_index` | required | | < 2^32 |
+//! | 5 | `machine_id` | optional | none | read on SCHEDULE (required there) |
+//! | 6 | `event_type` | required | | 0–8 |
+//! | 7 | `user` | optional | empty | |
+//! | 8 | `scheduling_class` | unused | | |
+//! | 9 | `priority` | required | | 0–11, read on SUBMIT |
+//! | 10 | `cpu_request` | optional | 0 | normalised × reference CPU |
+//! | 11 | `memory_request` | optional | 0 | normalised × reference memory |
+//! | 12 | `disk_space_request` | unused | | disk is not modelled |
+//! | 13 | `different_machines_restriction` | optional | 0 | 1 = one task of the job per machine |
+//!
+//! `task_constraints` (5 or 6 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `job_id` | required | | |
+//! | 3 | `task_index` | required | | |
+//! | 4 | `comparison_operator` | required | | 0 EQUAL, 1 NOT_EQUAL, 2 LESS_THAN, 3 GREATER_THAN |
+//! | 5 | `attribute_name` | required | | |
+//! | 6 | `attribute_value` | optional | empty | |
+//!
+//! # Rules
 //! - **Times** are µs. 0 means "before the trace" and stays 0; 2^63−1 means
 //!   "after the trace": such rows are dropped (repaired `<table>.after_trace_end`).
 //! - **Units**: CPU and memory are normalised so that the largest machine is
@@ -21,9 +83,15 @@
 //!   priority is monitoring; this follows the later paper.)
 //! - **Task events**: SUBMIT 0 → submission; SCHEDULE 1 → the trace's
 //!   placement; EVICT 2, FAIL 3, FINISH 4, KILL 5, LOST 6 → ends;
-//!   UPDATE_PENDING 7 and UPDATE_RUNNING 8 are ignored (repaired
-//!   `task_events.update_ignored`). `different_machines_restriction` = 1
+//!   UPDATE_PENDING 7 and UPDATE_RUNNING 8 change a live task's request,
+//!   which the record stream cannot express: dropped, counted as repaired
+//!   `task_events.update_ignored`. `different_machines_restriction` = 1
 //!   → at most one task of the job per machine.
+//! - **Job events**: SUBMIT 0 names the job (held until the job's final
+//!   event: FAIL, FINISH, KILL or LOST); a task whose job was never seen is
+//!   named `job-<id>`. The job's own SCHEDULE 1, EVICT 2, UPDATE_PENDING 7
+//!   and UPDATE_RUNNING 8 repeat what its tasks' events say task by task:
+//!   dropped, counted as repaired `job_events.<event>_ignored`.
 //! - **Machine events**: ADD 0, REMOVE 1, UPDATE 2; `platform_id` becomes the
 //!   attribute `platform`. An ADD or UPDATE without capacity keeps the
 //!   machine's last known one; without any, the row is dropped (repaired
@@ -34,13 +102,11 @@
 //!   `task_constraints.unsupported_operator`). Constraints are held per task
 //!   until the task's final end (FINISH, KILL, LOST), so resubmissions keep
 //!   them: memory follows live tasks.
-//! - **Job names** come from `job_events` (held until the job's final
-//!   event); a task whose job was never seen is named `job-<id>`.
 
 #[cfg(test)]
 mod tests;
 
-use super::input::{CsvLayout, CsvRows, Decimal, Row};
+use super::input::{table_schema, CsvLayout, CsvRows, Decimal, Fields, Schema};
 use super::{
     lenient, sort_parts, EndKind, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select,
     TaskKey, TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
@@ -63,6 +129,66 @@ pub const DEFAULT_REFERENCE: ReferenceMachine = ReferenceMachine {
 /// "After the trace ended".
 const AFTER_END: i64 = i64::MAX;
 
+table_schema! {
+    /// `machine_events`, in the published order.
+    mod mach = "machine_events" {
+        TIME: "time" => Required,
+        MACHINE_ID: "machine_id" => Required,
+        EVENT_TYPE: "event_type" => Required,
+        PLATFORM_ID: "platform_id" => Optional(""),
+        CPUS: "cpus" => Optional(""),
+        MEMORY: "memory" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// `job_events`, in the published order.
+    mod job = "job_events" {
+        TIME: "time" => Required,
+        MISSING_INFO: "missing_info" => Unused,
+        JOB_ID: "job_id" => Required,
+        EVENT_TYPE: "event_type" => Required,
+        USER: "user" => Optional(""),
+        SCHEDULING_CLASS: "scheduling_class" => Unused,
+        JOB_NAME: "job_name" => Optional(""),
+        LOGICAL_JOB_NAME: "logical_job_name" => Unused,
+    }
+}
+
+table_schema! {
+    /// `task_events`, in the published order.
+    mod task = "task_events" {
+        TIME: "time" => Required,
+        MISSING_INFO: "missing_info" => Unused,
+        JOB_ID: "job_id" => Required,
+        TASK_INDEX: "task_index" => Required,
+        MACHINE_ID: "machine_id" => Optional(""),
+        EVENT_TYPE: "event_type" => Required,
+        USER: "user" => Optional(""),
+        SCHEDULING_CLASS: "scheduling_class" => Unused,
+        PRIORITY: "priority" => Required,
+        CPU_REQUEST: "cpu_request" => Optional(""),
+        MEMORY_REQUEST: "memory_request" => Optional(""),
+        DISK_SPACE_REQUEST: "disk_space_request" => Unused,
+        DIFFERENT_MACHINES_RESTRICTION: "different_machines_restriction" => Optional("0"),
+    }
+}
+
+table_schema! {
+    /// `task_constraints`, in the published order.
+    mod cons = "task_constraints" {
+        TIME: "time" => Required,
+        JOB_ID: "job_id" => Required,
+        TASK_INDEX: "task_index" => Required,
+        COMPARISON_OPERATOR: "comparison_operator" => Required,
+        ATTRIBUTE_NAME: "attribute_name" => Required,
+        ATTRIBUTE_VALUE: "attribute_value" => Optional(""),
+    }
+}
+
+// `time` is the first column of every table.
+const _: () = assert!(mach::TIME == 0 && job::TIME == 0 && task::TIME == 0 && cons::TIME == 0);
+
 /// The tables, in tie-break order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
@@ -80,11 +206,14 @@ impl Table {
         Table::Tasks,
     ];
     fn name(self) -> &'static str {
+        self.schema().table
+    }
+    fn schema(self) -> &'static Schema {
         match self {
-            Table::Machines => "machine_events",
-            Table::Jobs => "job_events",
-            Table::Constraints => "task_constraints",
-            Table::Tasks => "task_events",
+            Table::Machines => &mach::SCHEMA,
+            Table::Jobs => &job::SCHEMA,
+            Table::Constraints => &cons::SCHEMA,
+            Table::Tasks => &task::SCHEMA,
         }
     }
 }
@@ -166,7 +295,7 @@ impl Reader {
                 sort_parts(&mut parts);
                 Source {
                     table,
-                    rows: CsvRows::new(parts, CsvLayout::HEADERLESS),
+                    rows: CsvRows::with_schema(parts, CsvLayout::HEADERLESS, table.schema()),
                     head: None,
                     time: Monotone::default(),
                     done: false,
@@ -199,7 +328,7 @@ impl Reader {
             }
             p.stats.rows += 1;
             let table = src.table;
-            let parsed = p.parse(table, src.rows.row());
+            let parsed = p.parse(table, src.rows.fields());
             let Some(parsed) = lenient(parsed, p.lenient, &mut p.stats, table.name())? else {
                 continue;
             };
@@ -215,15 +344,16 @@ impl Reader {
 
 impl Parser {
     /// One row → `None` (dropped by a rule) or a time and what it says.
-    fn parse(&mut self, table: Table, row: Row) -> Result<Option<(SimTime, Head)>> {
-        let t = row.int(0, "time")?;
+    fn parse(&mut self, table: Table, row: Fields) -> Result<Option<(SimTime, Head)>> {
+        row.check_width()?;
+        let t = row.int(mach::TIME)?;
         if t == AFTER_END {
             self.stats
                 .repair(&format!("{}.after_trace_end", table.name()));
             return Ok(None);
         }
         if t < 0 {
-            return Err(row.error("time", format!("expected µs ≥ 0, found {t}")));
+            return Err(row.error(mach::TIME, format!("expected µs ≥ 0, found {t}")));
         }
         let time = SimTime(t as u64);
         let head = match table {
@@ -235,21 +365,20 @@ impl Parser {
         Ok(Some((time, head)))
     }
 
-    fn machine(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(4, "time, machine_id, event_type, platform_id, cpus, memory")?;
-        let key = row.uint(1, "machine_id")?;
-        let ev = row.int(2, "event_type")?;
+    fn machine(&mut self, row: Fields) -> Result<Head> {
+        let key = row.uint(mach::MACHINE_ID)?;
+        let ev = row.int(mach::EVENT_TYPE)?;
         if ev == 1 {
             return Ok(Head::Record(TraceEvent::MachineRemove { machine: key }));
         }
         if ev != 0 && ev != 2 {
             return Err(row.error(
-                "event_type",
+                mach::EVENT_TYPE,
                 format!("expected 0 (ADD), 1 (REMOVE) or 2 (UPDATE), found {ev}"),
             ));
         }
-        let cpu = row.opt_decimal(4, "cpus")?;
-        let mem = row.opt_decimal(5, "memory")?;
+        let cpu = row.opt_decimal(mach::CPUS)?;
+        let mem = row.opt_decimal(mach::MEMORY)?;
         let cap = match (cpu, mem) {
             (Some(c), Some(m)) => Capacity {
                 res: Resources::new(
@@ -267,7 +396,7 @@ impl Parser {
             },
         };
         self.capacity.insert(key, cap);
-        let platform = self.intern(row.raw(3));
+        let platform = self.intern(row.raw(mach::PLATFORM_ID));
         let m = TraceMachine {
             key,
             name: format!("m{key}").into(),
@@ -283,61 +412,63 @@ impl Parser {
         }))
     }
 
-    fn job(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(
-            7,
-            "time, missing_info, job_id, event_type, user, scheduling_class, job_name",
-        )?;
-        let job = row.uint(2, "job_id")?;
-        match row.int(3, "event_type")? {
+    fn job(&mut self, row: Fields) -> Result<Head> {
+        let job = row.uint(job::JOB_ID)?;
+        match row.int(job::EVENT_TYPE)? {
             0 => Ok(Head::JobSeen {
                 job,
-                name: String::from_utf8_lossy(row.raw(6)).trim().into(),
-                user: self.intern(row.raw(4)),
+                name: String::from_utf8_lossy(row.raw(job::JOB_NAME))
+                    .trim()
+                    .into(),
+                user: self.intern(row.raw(job::USER)),
             }),
             3..=6 => Ok(Head::JobGone { job }),
-            1 | 2 | 7 | 8 => Ok(Head::Nothing),
-            e => Err(row.error("event_type", format!("expected 0–8, found {e}"))),
+            e @ (1 | 2 | 7 | 8) => {
+                // The job's own SCHEDULE, EVICT and UPDATEs: its tasks'
+                // events say the same, task by task.
+                self.stats
+                    .repair(&format!("job_events.{}_ignored", EVENT_NAMES[e as usize]));
+                Ok(Head::Nothing)
+            }
+            e => Err(row.error(job::EVENT_TYPE, format!("expected 0–8, found {e}"))),
         }
     }
 
-    fn constraint(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(
-            6,
-            "time, job_id, task_index, comparison_operator, attribute_name, attribute_value",
-        )?;
-        let key = (row.uint(1, "job_id")?, task_index(&row, 2)?);
-        let op = match row.int(3, "comparison_operator")? {
+    fn constraint(&mut self, row: Fields) -> Result<Head> {
+        let key = (row.uint(cons::JOB_ID)?, row.u32(cons::TASK_INDEX)?);
+        let op = match row.int(cons::COMPARISON_OPERATOR)? {
             0 => ConstraintOp::Eq,
             1 => ConstraintOp::Ne,
             2 | 3 => {
                 self.stats.repair("task_constraints.unsupported_operator");
                 return Ok(Head::Nothing);
             }
-            o => return Err(row.error("comparison_operator", format!("expected 0–3, found {o}"))),
+            o => {
+                return Err(row.error(
+                    cons::COMPARISON_OPERATOR,
+                    format!("expected 0–3, found {o}"),
+                ))
+            }
         };
         let c = TraceConstraint {
-            name: self.intern(row.raw(4)),
+            name: self.intern(row.raw(cons::ATTRIBUTE_NAME)),
             op,
-            value: self.intern(row.raw(5)),
+            value: self.intern(row.raw(cons::ATTRIBUTE_VALUE)),
         };
         Ok(Head::Constraint { key, c })
     }
 
-    fn task(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(13, "the 13 task_events columns")?;
-        let job = row.uint(2, "job_id")?;
-        let index = task_index(&row, 3)?;
+    fn task(&mut self, row: Fields) -> Result<Head> {
         let key = TaskKey {
-            job,
+            job: row.uint(task::JOB_ID)?,
             stage: 0,
-            index,
+            index: row.u32(task::TASK_INDEX)?,
         };
-        let ev = row.int(5, "event_type")?;
+        let ev = row.int(task::EVENT_TYPE)?;
         let kind = match ev {
             0 => return self.submit(row, key),
             1 => {
-                let machine = row.uint(4, "machine_id")?;
+                let machine = row.uint(task::MACHINE_ID)?;
                 return Ok(Head::Record(TraceEvent::Schedule { task: key, machine }));
             }
             2 => EndKind::Evict,
@@ -349,25 +480,27 @@ impl Parser {
                 self.stats.repair("task_events.update_ignored");
                 return Ok(Head::Nothing);
             }
-            e => return Err(row.error("event_type", format!("expected 0–8, found {e}"))),
+            e => return Err(row.error(task::EVENT_TYPE, format!("expected 0–8, found {e}"))),
         };
         Ok(Head::Record(TraceEvent::End { task: key, kind }))
     }
 
-    fn submit(&mut self, row: Row, key: TaskKey) -> Result<Head> {
-        let p = row.int(8, "priority")?;
+    fn submit(&mut self, row: Fields, key: TaskKey) -> Result<Head> {
+        let p = row.int(task::PRIORITY)?;
         let priority = priority_of(p)
-            .ok_or_else(|| row.error("priority", format!("expected 0–11, found {p}")))?;
-        let cpu = row.opt_decimal(9, "cpu_request")?.unwrap_or(Decimal::ZERO);
-        let mem = row
-            .opt_decimal(10, "memory_request")?
+            .ok_or_else(|| row.error(task::PRIORITY, format!("expected 0–11, found {p}")))?;
+        let cpu = row
+            .opt_decimal(task::CPU_REQUEST)?
             .unwrap_or(Decimal::ZERO);
-        let one_per_machine = match row.opt_int(12, "different_machines_restriction")? {
+        let mem = row
+            .opt_decimal(task::MEMORY_REQUEST)?
+            .unwrap_or(Decimal::ZERO);
+        let one_per_machine = match row.opt_int(task::DIFFERENT_MACHINES_RESTRICTION)? {
             None | Some(0) => false,
             Some(1) => true,
             Some(v) => {
                 return Err(row.error(
-                    "different_machines_restriction",
+                    task::DIFFERENT_MACHINES_RESTRICTION,
                     format!("expected 0 or 1, found {v}"),
                 ))
             }
@@ -375,7 +508,7 @@ impl Parser {
         let task = TraceTask {
             key,
             job_name: self.empty.clone(),
-            user: self.intern(row.raw(6)),
+            user: self.intern(row.raw(task::USER)),
             priority,
             trace_priority: p,
             request: Request {
@@ -430,10 +563,18 @@ impl Parser {
     }
 }
 
-fn task_index(row: &Row, i: usize) -> Result<u32> {
-    let v = row.uint(i, "task_index")?;
-    u32::try_from(v).map_err(|_| row.error("task_index", format!("expected < 2^32, found {v}")))
-}
+/// Job and task event types, by code.
+const EVENT_NAMES: [&str; 9] = [
+    "submit",
+    "schedule",
+    "evict",
+    "fail",
+    "finish",
+    "kill",
+    "lost",
+    "update_pending",
+    "update_running",
+];
 
 /// The trace's priority 0–11 as a borgsim priority (see the module doc).
 pub fn priority_of(p: i64) -> Option<Priority> {

@@ -141,3 +141,82 @@ fn gzip_parts_and_times_going_back() {
     );
     assert_eq!(stats.repaired["task_events.time_went_back"], 1);
 }
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_read_the_same() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // Every part of the fixture again, with a mark and CRLF; half gzipped.
+    let mut files = Vec::new();
+    for (i, f) in fixture().iter().enumerate() {
+        let table = f.parent().unwrap().file_name().unwrap();
+        let d = dir.path().join(table);
+        std::fs::create_dir_all(&d).unwrap();
+        let text = std::fs::read_to_string(f).unwrap().replace('\n', "\r\n");
+        let bytes = [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let p = if i % 2 == 0 {
+            let p = d.join(name + ".gz");
+            let mut gz = flate2::write::GzEncoder::new(
+                std::fs::File::create(&p).unwrap(),
+                flate2::Compression::fast(),
+            );
+            gz.write_all(&bytes).unwrap();
+            gz.finish().unwrap();
+            p
+        } else {
+            let p = d.join(name);
+            std::fs::write(&p, &bytes).unwrap();
+            p
+        };
+        files.push(p);
+    }
+    let want = read_all(&fixture(), &ReadOptions::default()).unwrap();
+    assert_eq!(read_all(&files, &ReadOptions::default()).unwrap(), want);
+}
+
+#[test]
+fn trailing_optional_columns_may_be_left_out_and_extra_ones_are_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("task_events-part-00000-of-00001.csv");
+    // Row 1: through priority only (9 fields): no request, no restriction.
+    // Row 2: 14 fields. Row 3: 8 fields, short of priority.
+    std::fs::write(
+        &p,
+        "1,,7,0,,0,u,0,3\n2,,7,1,,0,u,0,3,0.1,0.1,0,0,9\n3,,7,2,,0,u,0\n",
+    )
+    .unwrap();
+    let lenient = ReadOptions {
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let (recs, stats) = read_all(std::slice::from_ref(&p), &lenient).unwrap();
+    let t = recs[0].event.submitted().unwrap();
+    assert_eq!((t.request.res.cpu_milli, t.max_per_machine), (0, None));
+    assert_eq!(stats.skipped["task_events.-"], 2);
+    let msg = read_all(&[p], &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(":2: -: expected 9 to 13 fields (time, missing_info, job_id, task_index"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("found 14"), "{msg}");
+}
+
+#[test]
+fn job_level_events_are_counted_not_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("job_events-part-00000-of-00001.csv");
+    std::fs::write(
+        &p,
+        "0,,7,0,u,1,j,l\n1,,7,1,u,1,j,l\n2,,7,2,u,1,j,l\n3,,7,8,u,1,j,l\n4,,7,1,u,1,j,l\n5,,7,4,u,1,j,l\n",
+    )
+    .unwrap();
+    let (_, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let r = |k: &str| stats.repaired.get(k).copied();
+    assert_eq!(r("job_events.schedule_ignored"), Some(2));
+    assert_eq!(r("job_events.evict_ignored"), Some(1));
+    assert_eq!(r("job_events.update_running_ignored"), Some(1));
+    assert_eq!(stats.repaired.len(), 3);
+}
