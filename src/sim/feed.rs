@@ -7,10 +7,10 @@
 //! done, so that trace replays can release DAG successors and forget the
 //! task. Synthetic workloads are a [`JobSource`] behind [`JobFeed`].
 
+use crate::cell::resources::Request;
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::time::SimTime;
-use crate::cell::resources::Request;
 use crate::workload::{JobSource, JobSpec, Priority, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;

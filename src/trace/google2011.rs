@@ -489,9 +489,7 @@ impl Parser {
         let p = row.int(task::PRIORITY)?;
         let priority = priority_of(p)
             .ok_or_else(|| row.error(task::PRIORITY, format!("expected 0–11, found {p}")))?;
-        let cpu = row
-            .opt_decimal(task::CPU_REQUEST)?
-            .unwrap_or(Decimal::ZERO);
+        let cpu = row.opt_decimal(task::CPU_REQUEST)?.unwrap_or(Decimal::ZERO);
         let mem = row
             .opt_decimal(task::MEMORY_REQUEST)?
             .unwrap_or(Decimal::ZERO);

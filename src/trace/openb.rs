@@ -169,12 +169,16 @@ fn kind_of(path: &Path) -> Result<Option<(&'static super::input::Schema, Columns
                 path: path.to_path_buf(),
                 line: 1,
                 column: "header".into(),
-                message: "expected an openb node list (a column `sn`) or pod list (a column `name`)"
-                    .into(),
+                message:
+                    "expected an openb node list (a column `sn`) or pod list (a column `name`)"
+                        .into(),
             })
         }
     };
-    Ok(Some((schema, Columns::from_header(schema, path, 1, header)?)))
+    Ok(Some((
+        schema,
+        Columns::from_header(schema, path, 1, header)?,
+    )))
 }
 
 impl Reader {

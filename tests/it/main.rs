@@ -10,6 +10,7 @@ mod policies;
 mod properties;
 mod techniques;
 mod trace_cli;
+mod trace_formats;
 mod trace_fuzz;
 mod trace_replay;
 

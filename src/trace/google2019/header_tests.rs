@@ -204,7 +204,9 @@ fn dependencies_between_collections_are_counted() {
     let (_, stats) = read_all(&[p]).unwrap();
     // Counted once, at the dependent collection's SUBMIT.
     assert_eq!(
-        stats.repaired.get("collection_events.start_after_not_enforced"),
+        stats
+            .repaired
+            .get("collection_events.start_after_not_enforced"),
         Some(&1)
     );
     let q = write(
@@ -214,7 +216,9 @@ fn dependencies_between_collections_are_counted() {
     );
     let (_, stats) = read_all(&[q]).unwrap();
     assert_eq!(
-        stats.repaired.get("collection_events.start_after_not_enforced"),
+        stats
+            .repaired
+            .get("collection_events.start_after_not_enforced"),
         Some(&1)
     );
 }

@@ -93,9 +93,8 @@ pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> 
         Ok(f.opt_int_in(c, 0, i64::from(Priority::MAX))?
             .map(|p| p as Priority))
     };
-    let owned = |c: usize| -> Result<Option<String>> {
-        Ok(f.text(c)?.map(std::borrow::Cow::into_owned))
-    };
+    let owned =
+        |c: usize| -> Result<Option<String>> { Ok(f.text(c)?.map(std::borrow::Cow::into_owned)) };
     let limit = |c: usize| -> Result<Option<u32>> {
         Ok(f.opt_int_in(c, 0, i64::from(u32::MAX))?
             .filter(|&v| v != 0)

@@ -450,12 +450,17 @@ impl<'a> Fields<'a> {
         };
         let rel_field = format!("{field}.relation");
         let name = part("name").ok_or_else(|| {
-            self.error_named(&format!("{field}.name"), format!("expected a name in {item}"))
+            self.error_named(
+                &format!("{field}.name"),
+                format!("expected a name in {item}"),
+            )
         })?;
         let relation = part("relation")
             .as_deref()
             .and_then(Relation::parse)
-            .ok_or_else(|| self.error_named(&rel_field, format!("expected a relation in {item}")))?;
+            .ok_or_else(|| {
+                self.error_named(&rel_field, format!("expected a relation in {item}"))
+            })?;
         Ok(RawConstraint {
             name: name.into_owned(),
             value: part("value").map(Cow::into_owned).unwrap_or_default(),

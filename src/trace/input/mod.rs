@@ -462,8 +462,7 @@ impl<'a> Row<'a> {
 
     /// Field `i`: `None` if empty, else a non-negative decimal number.
     pub fn opt_decimal(&self, i: usize, name: &str) -> Result<Option<Decimal>> {
-        opt_decimal(self.raw(i))
-            .ok_or_else(|| self.bad(i, name, "a decimal number ≥ 0 or nothing"))
+        opt_decimal(self.raw(i)).ok_or_else(|| self.bad(i, name, "a decimal number ≥ 0 or nothing"))
     }
 
     /// Field `i`, a non-negative decimal number.

@@ -103,4 +103,3 @@ impl Decimal {
         self.mantissa == 0
     }
 }
-

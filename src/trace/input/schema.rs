@@ -78,10 +78,9 @@ impl Schema {
             same(c.name, name)
                 || (c.name.contains('.')
                     && c.name.len() == name.len()
-                    && c.name
-                        .bytes()
-                        .zip(name.bytes())
-                        .all(|(a, b)| (a == b'.' && b == b'_') || same_byte(a, b, case_insensitive)))
+                    && c.name.bytes().zip(name.bytes()).all(|(a, b)| {
+                        (a == b'.' && b == b'_') || same_byte(a, b, case_insensitive)
+                    }))
         })
     }
 
@@ -140,11 +139,19 @@ impl Fault {
         match self {
             Fault::Unknown(name) if name.is_empty() => (
                 String::new(),
-                format!("a {noun} without a name; the {} {noun}s are {}", schema.table, schema.names()),
+                format!(
+                    "a {noun} without a name; the {} {noun}s are {}",
+                    schema.table,
+                    schema.names()
+                ),
             ),
             Fault::Unknown(name) => (
                 name.clone(),
-                format!("unknown {noun}; the {} {noun}s are {}", schema.table, schema.names()),
+                format!(
+                    "unknown {noun}; the {} {noun}s are {}",
+                    schema.table,
+                    schema.names()
+                ),
             ),
             Fault::Twice(c, a, b) => (
                 schema.columns[*c].name.to_string(),
@@ -261,7 +268,11 @@ impl Columns {
             names.push(std::str::from_utf8(raw).map_err(|_| {
                 row_error(
                     "header".into(),
-                    format!("column {} is not UTF-8: {:?}", i + 1, String::from_utf8_lossy(raw)),
+                    format!(
+                        "column {} is not UTF-8: {:?}",
+                        i + 1,
+                        String::from_utf8_lossy(raw)
+                    ),
                 )
             })?);
         }
@@ -347,7 +358,9 @@ impl<'a> Fields<'a> {
                 max - min
             ),
         };
-        Err(self.row.error("-", format!("expected {expected}, found {n}")))
+        Err(self
+            .row
+            .error("-", format!("expected {expected}, found {n}")))
     }
 
     /// The raw bytes of column `c`, or its default text if the row lacks it.

@@ -137,7 +137,10 @@ fn columns_are_read_by_name_whatever_their_order() {
     assert_eq!(demo_rows(vec![a.clone()]).unwrap(), want);
     assert_eq!(demo_rows(vec![b.clone()]).unwrap(), want);
     // Parts of one table may order their columns differently.
-    assert_eq!(demo_rows(vec![a, b]).unwrap(), [want.clone(), want].concat());
+    assert_eq!(
+        demo_rows(vec![a, b]).unwrap(),
+        [want.clone(), want].concat()
+    );
 }
 
 #[test]
@@ -154,8 +157,16 @@ fn absent_optional_columns_read_their_default_and_unused_ones_are_accepted() {
 #[test]
 fn a_nested_column_may_be_written_flattened() {
     let dir = tempfile::tempdir().unwrap();
-    let a = write(dir.path(), "a.csv", b"name,cpu_milli,capacity.cpus\nx,1,0.5\n");
-    let b = write(dir.path(), "b.csv", b"name,cpu_milli,capacity_cpus\nx,1,0.5\n");
+    let a = write(
+        dir.path(),
+        "a.csv",
+        b"name,cpu_milli,capacity.cpus\nx,1,0.5\n",
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        b"name,cpu_milli,capacity_cpus\nx,1,0.5\n",
+    );
     for p in [a, b] {
         assert_eq!(demo_rows(vec![p]).unwrap()[0].3, "0.5");
     }
@@ -234,7 +245,11 @@ fn headerless_rows_may_leave_out_trailing_optional_columns() {
     }
     assert_eq!(got[..2], ["1000", "500"]);
     assert!(got[2].ends_with(":3: -: expected 2 to 5 fields (name, cpu_milli, gpu_milli, note, capacity.cpus; the last 3 may be left out), found 1"), "{}", got[2]);
-    assert!(got[3].contains(":4: -: expected 2 to 5 fields"), "{}", got[3]);
+    assert!(
+        got[3].contains(":4: -: expected 2 to 5 fields"),
+        "{}",
+        got[3]
+    );
 }
 
 #[test]
@@ -277,8 +292,14 @@ fn crlf_line_ends_are_read_like_lf() {
         ("a,\"b".to_string(), 1, 1000, "0.5".to_string()),
         ("c".to_string(), 2, 1000, String::new()),
     ];
-    assert_eq!(demo_rows(vec![write(dir.path(), "lf.csv", lf)]).unwrap(), want);
-    assert_eq!(demo_rows(vec![write(dir.path(), "crlf.csv", crlf)]).unwrap(), want);
+    assert_eq!(
+        demo_rows(vec![write(dir.path(), "lf.csv", lf)]).unwrap(),
+        want
+    );
+    assert_eq!(
+        demo_rows(vec![write(dir.path(), "crlf.csv", crlf)]).unwrap(),
+        want
+    );
     // Line numbers count CRLF lines too (the blank one included).
     let mut rows = CsvRows::new(vec![dir.path().join("crlf.csv")], CsvLayout::WITH_HEADER);
     let mut lines = Vec::new();

@@ -122,12 +122,8 @@ fn machine_row(f: Fields) -> Result<TraceEvent> {
     let attrs: BTreeMap<String, String> = if attrs_text.is_empty() {
         BTreeMap::new()
     } else {
-        serde_json::from_str(attrs_text).map_err(|e| {
-            f.error(
-                c::ATTRS,
-                format!("expected a JSON object of strings: {e}"),
-            )
-        })?
+        serde_json::from_str(attrs_text)
+            .map_err(|e| f.error(c::ATTRS, format!("expected a JSON object of strings: {e}")))?
     };
     let gpus = f.uint(c::GPUS)?;
     if gpus > crate::cell::resources::MAX_GPUS_PER_MACHINE as u64 {
@@ -500,7 +496,10 @@ fn explain(text: &str) -> Option<(String, String)> {
         Some(Value::Object(obj)) => check(obj, schema, &format!("{key}.")),
         Some(other) => Some((
             key.to_string(),
-            format!("expected an object with the keys {}, found {other}", schema.names()),
+            format!(
+                "expected an object with the keys {}, found {other}",
+                schema.names()
+            ),
         )),
         None => None,
     }

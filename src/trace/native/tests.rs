@@ -76,7 +76,11 @@ fn bad_native_rows_name_the_field() {
 }
 
 fn header(s: &crate::trace::input::Schema) -> String {
-    s.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
+    s.columns
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn case(dir: &str) -> Vec<PathBuf> {
@@ -95,7 +99,10 @@ fn read(files: &[PathBuf]) -> crate::error::Result<Vec<TraceRecord>> {
 fn columns_are_read_by_name_not_position() {
     let want = read(&case("native-columns-by-name/as-written")).unwrap();
     assert_eq!(want.len(), 17);
-    assert_eq!(read(&case("native-columns-by-name/reordered")).unwrap(), want);
+    assert_eq!(
+        read(&case("native-columns-by-name/reordered")).unwrap(),
+        want
+    );
     // Job 100's tasks: 4000 m and 8192 MiB, not the other way round.
     let t = want[3].event.submitted().unwrap();
     assert_eq!(
@@ -151,7 +158,11 @@ fn wrong_headers_name_the_file_and_the_column_when_the_reader_opens() {
 fn absent_optional_columns_take_their_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("machines.csv");
-    std::fs::write(&m, "machine,cpu_milli,time_us,mem_mib,event\n4,1000,0,2048,add\n").unwrap();
+    std::fs::write(
+        &m,
+        "machine,cpu_milli,time_us,mem_mib,event\n4,1000,0,2048,add\n",
+    )
+    .unwrap();
     let t = dir.path().join("tasks.csv");
     std::fs::write(
         &t,
@@ -163,11 +174,19 @@ fn absent_optional_columns_take_their_defaults() {
         panic!()
     };
     assert_eq!(
-        (&*machine.name, machine.capacity.gpus, machine.rack.is_none(), machine.attrs.len()),
+        (
+            &*machine.name,
+            machine.capacity.gpus,
+            machine.rack.is_none(),
+            machine.attrs.len()
+        ),
         ("", 0, true, 0)
     );
     let task = recs[1].event.submitted().unwrap();
-    assert_eq!((task.key.stage, task.key.index, task.trace_priority), (0, 0, 0));
+    assert_eq!(
+        (task.key.stage, task.key.index, task.trace_priority),
+        (0, 0, 0)
+    );
     assert_eq!(task.request.gpu, GpuRequest::None);
     assert_eq!((task.max_per_machine, task.duration), (None, None));
     assert!(task.after.is_empty() && task.constraints.is_empty());
@@ -222,5 +241,8 @@ fn json_lines_name_the_key_at_fault() {
     .unwrap();
     let recs = read(&[j]).unwrap();
     let task = recs[0].event.submitted().unwrap();
-    assert_eq!((task.key.index, task.request.gpu, task.duration), (0, GpuRequest::None, None));
+    assert_eq!(
+        (task.key.index, task.request.gpu, task.duration),
+        (0, GpuRequest::None, None)
+    );
 }

@@ -35,7 +35,8 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
     }
     let mut machines = csv::Writer::from_writer(Vec::new());
     let mut tasks = csv::Writer::from_writer(Vec::new());
-    let names = |s: &crate::trace::input::Schema| s.columns.iter().map(|c| c.name).collect::<Vec<_>>();
+    let names =
+        |s: &crate::trace::input::Schema| s.columns.iter().map(|c| c.name).collect::<Vec<_>>();
     machines
         .write_record(names(&machine_col::SCHEMA))
         .expect("in memory");

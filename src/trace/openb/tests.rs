@@ -194,7 +194,13 @@ fn five_column_pod_lists_read_with_the_publishers_defaults() {
     let t = tasks(&recs);
     let got: Vec<(u64, GpuRequest, u64)> = t
         .iter()
-        .map(|(time, task)| (time.as_us() / 1_000_000, task.request.gpu, task.request.gpu.milli()))
+        .map(|(time, task)| {
+            (
+                time.as_us() / 1_000_000,
+                task.request.gpu,
+                task.request.gpu.milli(),
+            )
+        })
         .collect();
     // No creation_time: the k-th pod arrives at k s. gpu_milli 1000 of one
     // GPU is a whole device; 500 and 250 are shares.
@@ -213,7 +219,10 @@ fn five_column_pod_lists_read_with_the_publishers_defaults() {
     assert_eq!(got.iter().map(|g| g.2).sum::<u64>(), 11_750);
     for (_, task) in &t {
         // No qos: Guaranteed (prod); no gpu_spec: any model; no deletion: never leaves.
-        assert_eq!((task.priority, qos_name(task.trace_priority)), (200, "Guaranteed"));
+        assert_eq!(
+            (task.priority, qos_name(task.trace_priority)),
+            (200, "Guaranteed")
+        );
         assert!(task.constraints.is_empty());
         assert_eq!(task.duration, None);
     }
@@ -277,7 +286,7 @@ fn wrong_headers_name_the_file_and_the_column_when_the_reader_opens() {
     ];
     for (header, want) in cases {
         let p = dir.path().join("bad.csv");
-        std::fs::write(&p, format!("{header}")).unwrap();
+        std::fs::write(&p, header).unwrap();
         // No row is read: the header alone is checked at open.
         let msg = Reader::open(&[p], &ReadOptions::default())
             .err()
@@ -332,7 +341,11 @@ fn gpu_milli_above_a_device_is_capped_nan_is_empty_and_phases_are_counted() {
     let r = |k: &str| stats.repaired.get(k).copied();
     assert_eq!(r("pods.gpu_milli_above_1000"), Some(2));
     assert_eq!(
-        (r("pods.phase_pending"), r("pods.phase_failed"), r("pods.phase_unknown")),
+        (
+            r("pods.phase_pending"),
+            r("pods.phase_failed"),
+            r("pods.phase_unknown")
+        ),
         (Some(1), Some(1), Some(1))
     );
 }
