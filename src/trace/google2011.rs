@@ -1,14 +1,13 @@
-//! Google clusterdata-2011-2: `machine_events`, `job_events`,
-//! `task_events` and `task_constraints`, headerless CSV, each table in
-//! parts (`part-NNNNN-of-MMMMM.csv[.gz]`) read in order.
+//! Google clusterdata-2011-2: `machine_events`, `machine_attributes`,
+//! `job_events`, `task_events` and `task_constraints`, headerless CSV, each
+//! table in parts (`part-NNNNN-of-MMMMM.csv[.gz]`) read in order.
 //!
 //! A file belongs to the table whose name appears in its path (a directory
 //! `task_events/` or a file `task_events-….csv`). Each table is time-ordered;
-//! the reader merges them by time (ties: machines, jobs, constraints, then
-//! tasks, so a task's constraints and job name are known at its SUBMIT).
-//! `machine_attributes` and `task_usage` files are passed over: the cell's
-//! machines carry only `platform` (the replay drops constraints on other
-//! attribute names, counted), and usage is not simulated.
+//! the reader merges them by time (ties: machine attributes, machines,
+//! jobs, constraints, then tasks, so a machine's attributes are known at
+//! its ADD and a task's constraints and job name at its SUBMIT).
+//! `task_usage` files are passed over: usage is not simulated.
 //!
 //! # Columns
 //! The files have no header: columns are read by their published position
@@ -28,6 +27,15 @@
 //! | 4 | `platform_id` | optional | empty | attribute `platform` |
 //! | 5 | `cpus` | optional | the last known | normalised × reference CPU |
 //! | 6 | `memory` | optional | the last known | normalised × reference memory |
+//!
+//! `machine_attributes` (3 to 5 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `machine_id` | required | | |
+//! | 3 | `attribute_name` | required | | the attribute constraints test |
+//! | 4 | `attribute_value` | optional | empty | |
+//! | 5 | `attribute_deleted` | optional | 0 | 1 (or `true`): the attribute is gone |
 //!
 //! `job_events` (4 to 8 fields):
 //! | # | column | need | default | unit, rule |
@@ -93,7 +101,11 @@
 //!   and UPDATE_RUNNING 8 repeat what its tasks' events say task by task:
 //!   dropped, counted as repaired `job_events.<event>_ignored`.
 //! - **Machine events**: ADD 0, REMOVE 1, UPDATE 2; `platform_id` becomes the
-//!   attribute `platform`. An ADD or UPDATE without capacity keeps the
+//!   attribute `platform`, and `machine_attributes` gives the others: an
+//!   ADD or UPDATE carries every attribute set so far (rows at the ADD's
+//!   own time included: attributes merge before machines on ties), and an
+//!   attribute set or deleted on a machine in the cell is an UPDATE of it
+//!   at that time; on a machine not in the cell it is held for its ADD. An ADD or UPDATE without capacity keeps the
 //!   machine's last known one; without any, the row is dropped (repaired
 //!   `machine_events.capacity_missing`).
 //! - **Constraints**: operator 0 EQUAL and 1 NOT_EQUAL are kept; 2
@@ -138,6 +150,17 @@ table_schema! {
         PLATFORM_ID: "platform_id" => Optional(""),
         CPUS: "cpus" => Optional(""),
         MEMORY: "memory" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// `machine_attributes`, in the published order.
+    mod attr = "machine_attributes" {
+        TIME: "time" => Required,
+        MACHINE_ID: "machine_id" => Required,
+        ATTRIBUTE_NAME: "attribute_name" => Required,
+        ATTRIBUTE_VALUE: "attribute_value" => Optional(""),
+        ATTRIBUTE_DELETED: "attribute_deleted" => Optional("0"),
     }
 }
 
@@ -187,11 +210,16 @@ table_schema! {
 }
 
 // `time` is the first column of every table.
-const _: () = assert!(mach::TIME == 0 && job::TIME == 0 && task::TIME == 0 && cons::TIME == 0);
+const _: () = assert!(
+    mach::TIME == 0 && attr::TIME == 0 && job::TIME == 0 && task::TIME == 0 && cons::TIME == 0
+);
 
 /// The tables, in tie-break order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
+    /// Before the machines: attributes recorded at a machine's ADD time
+    /// are held, and the ADD carries them.
+    Attributes,
     Machines,
     Jobs,
     Constraints,
@@ -199,7 +227,8 @@ enum Table {
 }
 
 impl Table {
-    const ALL: [Table; 4] = [
+    const ALL: [Table; 5] = [
+        Table::Attributes,
         Table::Machines,
         Table::Jobs,
         Table::Constraints,
@@ -210,6 +239,7 @@ impl Table {
     }
     fn schema(self) -> &'static Schema {
         match self {
+            Table::Attributes => &attr::SCHEMA,
             Table::Machines => &mach::SCHEMA,
             Table::Jobs => &job::SCHEMA,
             Table::Constraints => &cons::SCHEMA,
@@ -236,6 +266,12 @@ enum Head {
         key: (u64, u32),
         c: TraceConstraint,
     },
+    /// A machine attribute set (`Some`) or deleted (`None`).
+    Attribute {
+        machine: u64,
+        name: Arc<str>,
+        value: Option<Arc<str>>,
+    },
     Nothing,
 }
 
@@ -261,6 +297,12 @@ struct Parser {
     jobs: FxHashMap<u64, (Arc<str>, Arc<str>)>,
     constraints: FxHashMap<(u64, u32), Vec<TraceConstraint>>,
     capacity: FxHashMap<u64, Capacity>,
+    /// Each machine's attributes from `machine_attributes`, by name (held
+    /// for machines not yet added).
+    attrs: FxHashMap<u64, Vec<(Arc<str>, Arc<str>)>>,
+    /// The machines in the cell, as last described (for the update an
+    /// attribute change makes).
+    present: FxHashMap<u64, TraceMachine>,
     strings: FxHashMap<Box<[u8]>, Arc<str>>,
     empty: Arc<str>,
 }
@@ -271,16 +313,17 @@ impl Reader {
         for f in files {
             let p = f.to_string_lossy();
             let Some(t) = Table::ALL.into_iter().find(|t| p.contains(t.name())) else {
-                if p.contains("machine_attributes") || p.contains("task_usage") {
-                    continue; // Not read (yet); see the module doc.
+                if p.contains("task_usage") {
+                    continue; // Usage is not simulated; see the module doc.
                 }
                 return Err(Error::Invalid {
                     path: f.clone(),
                     key: "trace.files".into(),
-                    message: "not a google2011 table: the path must name machine_events, job_events, task_events or task_constraints".into(),
+                    message: "not a google2011 table: the path must name machine_events, machine_attributes, job_events, task_events or task_constraints".into(),
                 });
             };
-            if opts.select == Select::MachinesOnly && t != Table::Machines {
+            let machine_table = matches!(t, Table::Machines | Table::Attributes);
+            if opts.select == Select::MachinesOnly && !machine_table {
                 continue;
             }
             match by_table.iter_mut().find(|(x, _)| *x == t) {
@@ -311,6 +354,8 @@ impl Reader {
                 jobs: FxHashMap::default(),
                 constraints: FxHashMap::default(),
                 capacity: FxHashMap::default(),
+                attrs: FxHashMap::default(),
+                present: FxHashMap::default(),
                 strings: FxHashMap::default(),
                 empty: Arc::from(""),
             },
@@ -357,6 +402,7 @@ impl Parser {
         }
         let time = SimTime(t as u64);
         let head = match table {
+            Table::Attributes => self.attribute(row)?,
             Table::Machines => self.machine(row)?,
             Table::Jobs => self.job(row)?,
             Table::Constraints => self.constraint(row)?,
@@ -410,6 +456,65 @@ impl Parser {
         } else {
             TraceEvent::MachineUpdate(m)
         }))
+    }
+
+    fn attribute(&mut self, row: Fields) -> Result<Head> {
+        let machine = row.uint(attr::MACHINE_ID)?;
+        let deleted = match row.str(attr::ATTRIBUTE_DELETED)? {
+            "" | "0" => false,
+            "1" => true,
+            d if d.eq_ignore_ascii_case("false") => false,
+            d if d.eq_ignore_ascii_case("true") => true,
+            d => {
+                return Err(row.error(
+                    attr::ATTRIBUTE_DELETED,
+                    format!("expected 0 or 1, found {d:?}"),
+                ))
+            }
+        };
+        let name = self.intern(row.raw(attr::ATTRIBUTE_NAME));
+        let value = (!deleted).then(|| self.intern(row.raw(attr::ATTRIBUTE_VALUE)));
+        Ok(Head::Attribute {
+            machine,
+            name,
+            value,
+        })
+    }
+
+    /// A machine event as it is merged: an ADD or UPDATE carries the
+    /// machine's attributes so far; the cell's machines are kept.
+    fn machine_merged(&mut self, event: &mut TraceEvent) {
+        match event {
+            TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => {
+                m.attrs.truncate(1); // the platform
+                if let Some(a) = self.attrs.get(&m.key) {
+                    m.attrs.extend(a.iter().cloned());
+                }
+                self.present.insert(m.key, m.clone());
+            }
+            TraceEvent::MachineRemove { machine } => {
+                self.present.remove(machine);
+            }
+            _ => {}
+        }
+    }
+
+    /// An attribute change as it is merged: an update of the machine if it
+    /// is in the cell, else held for its ADD.
+    fn attribute_merged(
+        &mut self,
+        machine: u64,
+        name: Arc<str>,
+        value: Option<Arc<str>>,
+    ) -> Option<TraceEvent> {
+        let list = self.attrs.entry(machine).or_default();
+        list.retain(|(n, _)| *n != name);
+        if let Some(v) = value {
+            list.push((name, v));
+        }
+        let mut event = TraceEvent::MachineUpdate(self.present.get(&machine)?.clone());
+        self.machine_merged(&mut event);
+        Some(event)
     }
 
     fn job(&mut self, row: Fields) -> Result<Head> {
@@ -603,13 +708,23 @@ impl TraceReader for Reader {
             };
             let (_, head) = self.sources[i].head.take().expect("present");
             match head {
-                Head::Record(event) => {
+                Head::Record(mut event) => {
                     if let TraceEvent::End { task, kind } = &event {
                         if kind.is_final() {
                             self.p.constraints.remove(&(task.job, task.index));
                         }
                     }
+                    self.p.machine_merged(&mut event);
                     return Ok(Some(TraceRecord { time, event }));
+                }
+                Head::Attribute {
+                    machine,
+                    name,
+                    value,
+                } => {
+                    if let Some(event) = self.p.attribute_merged(machine, name, value) {
+                        return Ok(Some(TraceRecord { time, event }));
+                    }
                 }
                 Head::Submit(t) => {
                     let event = self.p.complete(t);

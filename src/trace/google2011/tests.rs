@@ -220,3 +220,82 @@ fn job_level_events_are_counted_not_dropped_silently() {
     assert_eq!(r("job_events.update_running_ignored"), Some(1));
     assert_eq!(stats.repaired.len(), 3);
 }
+
+#[test]
+fn machine_attributes_reach_the_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("machine_events-part-00000-of-00001.csv");
+    std::fs::write(
+        &m,
+        "0,1,0,platA,0.5,0.5\n0,2,0,platB,0.5,0.5\n20,2,1,,,\n40,2,0,platB,0.5,0.5\n",
+    )
+    .unwrap();
+    let a = dir
+        .path()
+        .join("machine_attributes-part-00000-of-00001.csv");
+    // At 0: machine 1 gets x=5 and y=a, machine 2 x=7, machine 3 (never
+    // added) z=1. At 10 machine 1 loses x; at 30 machine 2, out of the cell,
+    // gets y=b, which its ADD at 40 carries.
+    std::fs::write(
+        &a,
+        "0,1,x,5,0\n0,2,x,7\n0,1,y,a,0\n0,3,z,1,0\n10,1,x,,1\n30,2,y,b,0\n",
+    )
+    .unwrap();
+    let (recs, stats) = read_all(&[a, m], &ReadOptions::default()).unwrap();
+    let show: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            let t = r.time.as_us();
+            match &r.event {
+                TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => {
+                    let kind = if matches!(r.event, TraceEvent::MachineAdd(_)) {
+                        "add"
+                    } else {
+                        "update"
+                    };
+                    let attrs: Vec<String> =
+                        m.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("{t} {kind} m{} {}", m.key, attrs.join(","))
+                }
+                TraceEvent::MachineRemove { machine } => format!("{t} remove m{machine}"),
+                other => format!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(
+        show,
+        [
+            "0 add m1 platform=platA,x=5,y=a",
+            "0 add m2 platform=platB,x=7",
+            "10 update m1 platform=platA,y=a",
+            "20 remove m2",
+            "40 add m2 platform=platB,x=7,y=b",
+        ]
+    );
+    assert_eq!(stats.rows, 10);
+    // The machine tables alone (what the replay reads to build the cell)
+    // carry the attributes too.
+    let opts = ReadOptions {
+        select: Select::MachinesOnly,
+        ..ReadOptions::default()
+    };
+    let files = [
+        dir.path()
+            .join("machine_attributes-part-00000-of-00001.csv"),
+        dir.path().join("machine_events-part-00000-of-00001.csv"),
+    ];
+    let (only, _) = read_all(&files, &opts).unwrap();
+    assert_eq!(only, recs);
+    // A bad deleted flag is named.
+    let b = dir.path().join("machine_attributes-bad.csv");
+    std::fs::write(&b, "0,1,x,5,maybe\n").unwrap();
+    let msg = read_all(&[b], &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(
+            "machine_attributes-bad.csv:1: attribute_deleted: expected 0 or 1, found \"maybe\""
+        ),
+        "{msg}"
+    );
+}
