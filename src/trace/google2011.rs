@@ -288,6 +288,9 @@ pub struct Reader {
     p: Parser,
 }
 
+/// A machine attribute: name and value.
+type Attr = (Arc<str>, Arc<str>);
+
 /// Everything but the tables, so a row borrowed from a table can be parsed
 /// with `&mut Parser`.
 struct Parser {
@@ -299,7 +302,7 @@ struct Parser {
     capacity: FxHashMap<u64, Capacity>,
     /// Each machine's attributes from `machine_attributes`, by name (held
     /// for machines not yet added).
-    attrs: FxHashMap<u64, Vec<(Arc<str>, Arc<str>)>>,
+    attrs: FxHashMap<u64, Vec<Attr>>,
     /// The machines in the cell, as last described (for the update an
     /// attribute change makes).
     present: FxHashMap<u64, TraceMachine>,
