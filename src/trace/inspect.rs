@@ -292,6 +292,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gpus_are_summed_over_machines_and_requests() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
+        let files = [dir.join("nodes.csv"), dir.join("pods.csv")];
+        let mut r = crate::trace::open(TraceFormat::Openb, &files, &Default::default()).unwrap();
+        let ins = inspect(TraceFormat::Openb, r.as_mut()).unwrap();
+        // Nodes: 2 + 8 + 0 + 4 GPUs. Pods: a 460 share, one whole device,
+        // eight whole devices, none: 460 + 1000 + 8000 = 9460 milli.
+        assert_eq!((ins.machines, ins.machine_gpus), (4, 14));
+        assert_eq!((ins.gpu_tasks, ins.gpu_milli_requested), (3, 9460));
+    }
+
+    #[test]
     fn buckets_bound_the_relative_error() {
         for v in [
             0u64,
