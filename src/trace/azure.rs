@@ -2,13 +2,31 @@
 //! Azure/AzurePublicDataset): one SQLite file of VM requests.
 //!
 //! # Format and columns
-//! `vmRequests(vmId, tenantId, vmTypeId, priority, starttime, endtime)`, all
-//! read: one row per VM, times in fractional days from the start of the
-//! 14-day collection, negative for a VM already alive then, end NULL for one
-//! still alive. `vmTypes(id, vmTypeId, machineId, core, memory, hdd, ssd,
-//! nic)`: a VM type's size on each machine type offering it, as a fraction
-//! of that machine type; `core` and `memory` are read (disk and network are
-//! not modelled). Machine sizes are not published.
+//! One SQLite file with two tables. Each table's columns are found by name
+//! (SQL names ignore case, so `VMID` is `vmId`), in any order; a column the
+//! published schema does not have, or a required one missing, is
+//! [`Error::Invalid`] naming the file and `table.column`, when the reader
+//! opens. Machine sizes are not published.
+//!
+//! `vmRequests` — one row per VM:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `vmId` | required | | the task's job key, ≥ 0 |
+//! | `tenantId` | required | | the user (as text) |
+//! | `vmTypeId` | required | | the job name; sizes from `vmTypes` |
+//! | `priority` | required | | 0 high, 1 low (evictable) |
+//! | `starttime` | required | | fractional days from the start of the 14-day collection; negative: alive before it |
+//! | `endtime` | required | | fractional days; NULL: still alive (runs to the end) |
+//!
+//! `vmTypes` — a VM type's size on each machine type offering it:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `id` | required | | row id (the read order) |
+//! | `vmTypeId` | required | | |
+//! | `machineId` | required | | the machine type |
+//! | `core` | required | | fraction of the machine type's CPU, 0–1 |
+//! | `memory` | required | | fraction of the machine type's memory, 0–1 |
+//! | `hdd`, `ssd`, `nic` | unused | | disk and network are not modelled |
 //!
 //! # Rules
 //! - **One VM, one task**: {job: vmId, stage 0, index 0}; `tenantId` is the
@@ -57,7 +75,7 @@
 #[cfg(test)]
 mod tests;
 
-use super::input::{parse_int, Decimal};
+use super::input::{parse_int, table_schema, Decimal, Schema};
 use super::sqlite::{texts, Rows, Texts};
 use super::{
     lenient, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select, TaskKey, TraceEvent,
@@ -88,6 +106,32 @@ pub const LOW_PRIORITY: Priority = 0;
 const US_PER_DAY: u64 = 86_400 * US_PER_S;
 const REQUESTS: &str = "vmRequests";
 const TYPES: &str = "vmTypes";
+
+table_schema! {
+    /// `vmRequests`, as published.
+    mod requests = "vmRequests" {
+        VM_ID: "vmId" => Required,
+        TENANT_ID: "tenantId" => Required,
+        VM_TYPE_ID: "vmTypeId" => Required,
+        PRIORITY: "priority" => Required,
+        STARTTIME: "starttime" => Required,
+        ENDTIME: "endtime" => Required,
+    }
+}
+
+table_schema! {
+    /// `vmTypes`, as published.
+    mod types = "vmTypes" {
+        ID: "id" => Required,
+        VM_TYPE_ID: "vmTypeId" => Required,
+        MACHINE_ID: "machineId" => Required,
+        CORE: "core" => Required,
+        MEMORY: "memory" => Required,
+        HDD: "hdd" => Unused,
+        SSD: "ssd" => Unused,
+        NIC: "nic" => Unused,
+    }
+}
 
 const REQUESTS_SQL: &str = "SELECT CAST(vmId AS TEXT), CAST(tenantId AS TEXT), \
      CAST(vmTypeId AS TEXT), CAST(priority AS TEXT), CAST(starttime AS TEXT), \
@@ -125,8 +169,9 @@ impl Reader {
     /// `vmTypes` and starts streaming `vmRequests`.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<Reader> {
         let conn = connect(path)?;
-        for table in [REQUESTS, TYPES] {
-            require_table(&conn, path, table)?;
+        for schema in [&requests::SCHEMA, &types::SCHEMA] {
+            require_table(&conn, path, schema.table)?;
+            require_columns(&conn, path, schema)?;
         }
         conn.prepare(REQUESTS_SQL)
             .map_err(|e| invalid(path, REQUESTS, &e))?;
@@ -444,4 +489,28 @@ fn require_table(conn: &Connection, path: &Path, table: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Resolves a table's columns against its schema, by name (SQL names ignore
+/// case): an unknown, duplicated or missing required column is an error
+/// naming the table and the column.
+fn require_columns(conn: &Connection, path: &Path, schema: &'static Schema) -> Result<()> {
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA table_info(\"{}\")", schema.table))
+        .map_err(|e| sql(path, &e))?;
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(1))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| sql(path, &e))?;
+    schema
+        .resolve(names.iter().map(String::as_str), true)
+        .map(|_| ())
+        .map_err(|f| {
+            let (column, message) = f.describe(schema, "column");
+            Error::Invalid {
+                path: path.to_path_buf(),
+                key: format!("{}.{column}", schema.table),
+                message,
+            }
+        })
 }

@@ -1,12 +1,82 @@
-//! Google clusterdata-2011-2: `machine_events`, `job_events`,
-//! `task_events` and `task_constraints`, headerless CSV, each table in
-//! parts (`part-NNNNN-of-MMMMM.csv[.gz]`) read in order.
+//! Google clusterdata-2011-2: `machine_events`, `machine_attributes`,
+//! `job_events`, `task_events` and `task_constraints`, headerless CSV, each
+//! table in parts (`part-NNNNN-of-MMMMM.csv[.gz]`) read in order.
 //!
 //! A file belongs to the table whose name appears in its path (a directory
 //! `task_events/` or a file `task_events-….csv`). Each table is time-ordered;
-//! the reader merges them by time (ties: machines, jobs, constraints, then
-//! tasks, so a task's constraints and job name are known at its SUBMIT).
+//! the reader merges them by time (ties: machine attributes, machines,
+//! jobs, constraints, then tasks, so a machine's attributes are known at
+//! its ADD and a task's constraints and job name at its SUBMIT).
+//! `task_usage` files are passed over: usage is not simulated.
 //!
+//! # Columns
+//! The files have no header: columns are read by their published position
+//! (the trace's `schema.csv`), each by its schema name. A row must have at
+//! least the columns through the last required one and at most the table's
+//! count; trailing optional columns left out take the default below, and an
+//! optional column may be empty. A row with too few or too many fields is a
+//! bad row (column `-`). A UTF-8 byte-order mark and CRLF line ends are
+//! accepted.
+//!
+//! `machine_events` (3 to 6 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `machine_id` | required | | the machine's key; named `m<id>` |
+//! | 3 | `event_type` | required | | 0 ADD, 1 REMOVE, 2 UPDATE |
+//! | 4 | `platform_id` | optional | empty | attribute `platform` |
+//! | 5 | `cpus` | optional | the last known | normalised × reference CPU |
+//! | 6 | `memory` | optional | the last known | normalised × reference memory |
+//!
+//! `machine_attributes` (3 to 5 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `machine_id` | required | | |
+//! | 3 | `attribute_name` | required | | the attribute constraints test |
+//! | 4 | `attribute_value` | optional | empty | |
+//! | 5 | `attribute_deleted` | optional | 0 | 1 (or `true`): the attribute is gone |
+//!
+//! `job_events` (4 to 8 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `missing_info` | unused | | |
+//! | 3 | `job_id` | required | | the job's key |
+//! | 4 | `event_type` | required | | 0–8, as task events |
+//! | 5 | `user` | optional | empty | the tasks' user |
+//! | 6 | `scheduling_class` | unused | | |
+//! | 7 | `job_name` | optional | empty | the tasks' job name |
+//! | 8 | `logical_job_name` | unused | | |
+//!
+//! `task_events` (9 to 13 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `missing_info` | unused | | |
+//! | 3 | `job_id` | required | | |
+//! | 4 | `task_index` | required | | < 2^32 |
+//! | 5 | `machine_id` | optional | none | read on SCHEDULE (required there) |
+//! | 6 | `event_type` | required | | 0–8 |
+//! | 7 | `user` | optional | empty | |
+//! | 8 | `scheduling_class` | unused | | |
+//! | 9 | `priority` | required | | 0–11, read on SUBMIT |
+//! | 10 | `cpu_request` | optional | 0 | normalised × reference CPU |
+//! | 11 | `memory_request` | optional | 0 | normalised × reference memory |
+//! | 12 | `disk_space_request` | unused | | disk is not modelled |
+//! | 13 | `different_machines_restriction` | optional | 0 | 1 = one task of the job per machine |
+//!
+//! `task_constraints` (5 or 6 fields):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `time` | required | | µs |
+//! | 2 | `job_id` | required | | |
+//! | 3 | `task_index` | required | | |
+//! | 4 | `comparison_operator` | required | | 0 EQUAL, 1 NOT_EQUAL, 2 LESS_THAN, 3 GREATER_THAN |
+//! | 5 | `attribute_name` | required | | |
+//! | 6 | `attribute_value` | optional | empty | |
+//!
+//! # Rules
 //! - **Times** are µs. 0 means "before the trace" and stays 0; 2^63−1 means
 //!   "after the trace": such rows are dropped (repaired `<table>.after_trace_end`).
 //! - **Units**: CPU and memory are normalised so that the largest machine is
@@ -21,11 +91,21 @@
 //!   priority is monitoring; this follows the later paper.)
 //! - **Task events**: SUBMIT 0 → submission; SCHEDULE 1 → the trace's
 //!   placement; EVICT 2, FAIL 3, FINISH 4, KILL 5, LOST 6 → ends;
-//!   UPDATE_PENDING 7 and UPDATE_RUNNING 8 are ignored (repaired
-//!   `task_events.update_ignored`). `different_machines_restriction` = 1
+//!   UPDATE_PENDING 7 and UPDATE_RUNNING 8 change a live task's request,
+//!   which the record stream cannot express: dropped, counted as repaired
+//!   `task_events.update_ignored`. `different_machines_restriction` = 1
 //!   → at most one task of the job per machine.
+//! - **Job events**: SUBMIT 0 names the job (held until the job's final
+//!   event: FAIL, FINISH, KILL or LOST); a task whose job was never seen is
+//!   named `job-<id>`. The job's own SCHEDULE 1, EVICT 2, UPDATE_PENDING 7
+//!   and UPDATE_RUNNING 8 repeat what its tasks' events say task by task:
+//!   dropped, counted as repaired `job_events.<event>_ignored`.
 //! - **Machine events**: ADD 0, REMOVE 1, UPDATE 2; `platform_id` becomes the
-//!   attribute `platform`. An ADD or UPDATE without capacity keeps the
+//!   attribute `platform`, and `machine_attributes` gives the others: an
+//!   ADD or UPDATE carries every attribute set so far (rows at the ADD's
+//!   own time included: attributes merge before machines on ties), and an
+//!   attribute set or deleted on a machine in the cell is an UPDATE of it
+//!   at that time; on a machine not in the cell it is held for its ADD. An ADD or UPDATE without capacity keeps the
 //!   machine's last known one; without any, the row is dropped (repaired
 //!   `machine_events.capacity_missing`).
 //! - **Constraints**: operator 0 EQUAL and 1 NOT_EQUAL are kept; 2
@@ -34,13 +114,13 @@
 //!   `task_constraints.unsupported_operator`). Constraints are held per task
 //!   until the task's final end (FINISH, KILL, LOST), so resubmissions keep
 //!   them: memory follows live tasks.
-//! - **Job names** come from `job_events` (held until the job's final
-//!   event); a task whose job was never seen is named `job-<id>`.
 
+mod parse;
 #[cfg(test)]
 mod tests;
 
-use super::input::{CsvLayout, CsvRows, Decimal, Row};
+use self::parse::{attr, cons, job, mach, task};
+use super::input::{table_schema, CsvLayout, CsvRows, Decimal, Fields, Schema};
 use super::{
     lenient, sort_parts, EndKind, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select,
     TaskKey, TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
@@ -66,6 +146,9 @@ const AFTER_END: i64 = i64::MAX;
 /// The tables, in tie-break order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
+    /// Before the machines: attributes recorded at a machine's ADD time
+    /// are held, and the ADD carries them.
+    Attributes,
     Machines,
     Jobs,
     Constraints,
@@ -73,18 +156,23 @@ enum Table {
 }
 
 impl Table {
-    const ALL: [Table; 4] = [
+    const ALL: [Table; 5] = [
+        Table::Attributes,
         Table::Machines,
         Table::Jobs,
         Table::Constraints,
         Table::Tasks,
     ];
     fn name(self) -> &'static str {
+        self.schema().table
+    }
+    fn schema(self) -> &'static Schema {
         match self {
-            Table::Machines => "machine_events",
-            Table::Jobs => "job_events",
-            Table::Constraints => "task_constraints",
-            Table::Tasks => "task_events",
+            Table::Attributes => &attr::SCHEMA,
+            Table::Machines => &mach::SCHEMA,
+            Table::Jobs => &job::SCHEMA,
+            Table::Constraints => &cons::SCHEMA,
+            Table::Tasks => &task::SCHEMA,
         }
     }
 }
@@ -107,6 +195,12 @@ enum Head {
         key: (u64, u32),
         c: TraceConstraint,
     },
+    /// A machine attribute set (`Some`) or deleted (`None`).
+    Attribute {
+        machine: u64,
+        name: Arc<str>,
+        value: Option<Arc<str>>,
+    },
     Nothing,
 }
 
@@ -123,6 +217,9 @@ pub struct Reader {
     p: Parser,
 }
 
+/// A machine attribute: name and value.
+type Attr = (Arc<str>, Arc<str>);
+
 /// Everything but the tables, so a row borrowed from a table can be parsed
 /// with `&mut Parser`.
 struct Parser {
@@ -132,6 +229,12 @@ struct Parser {
     jobs: FxHashMap<u64, (Arc<str>, Arc<str>)>,
     constraints: FxHashMap<(u64, u32), Vec<TraceConstraint>>,
     capacity: FxHashMap<u64, Capacity>,
+    /// Each machine's attributes from `machine_attributes`, by name (held
+    /// for machines not yet added).
+    attrs: FxHashMap<u64, Vec<Attr>>,
+    /// The machines in the cell, as last described (for the update an
+    /// attribute change makes).
+    present: FxHashMap<u64, TraceMachine>,
     strings: FxHashMap<Box<[u8]>, Arc<str>>,
     empty: Arc<str>,
 }
@@ -142,16 +245,17 @@ impl Reader {
         for f in files {
             let p = f.to_string_lossy();
             let Some(t) = Table::ALL.into_iter().find(|t| p.contains(t.name())) else {
-                if p.contains("machine_attributes") || p.contains("task_usage") {
-                    continue; // Not read (yet); see the module doc.
+                if p.contains("task_usage") {
+                    continue; // Usage is not simulated; see the module doc.
                 }
                 return Err(Error::Invalid {
                     path: f.clone(),
                     key: "trace.files".into(),
-                    message: "not a google2011 table: the path must name machine_events, job_events, task_events or task_constraints".into(),
+                    message: "not a google2011 table: the path must name machine_events, machine_attributes, job_events, task_events or task_constraints".into(),
                 });
             };
-            if opts.select == Select::MachinesOnly && t != Table::Machines {
+            let machine_table = matches!(t, Table::Machines | Table::Attributes);
+            if opts.select == Select::MachinesOnly && !machine_table {
                 continue;
             }
             match by_table.iter_mut().find(|(x, _)| *x == t) {
@@ -166,7 +270,7 @@ impl Reader {
                 sort_parts(&mut parts);
                 Source {
                     table,
-                    rows: CsvRows::new(parts, CsvLayout::HEADERLESS),
+                    rows: CsvRows::with_schema(parts, CsvLayout::HEADERLESS, table.schema()),
                     head: None,
                     time: Monotone::default(),
                     done: false,
@@ -182,6 +286,8 @@ impl Reader {
                 jobs: FxHashMap::default(),
                 constraints: FxHashMap::default(),
                 capacity: FxHashMap::default(),
+                attrs: FxHashMap::default(),
+                present: FxHashMap::default(),
                 strings: FxHashMap::default(),
                 empty: Arc::from(""),
             },
@@ -199,7 +305,7 @@ impl Reader {
             }
             p.stats.rows += 1;
             let table = src.table;
-            let parsed = p.parse(table, src.rows.row());
+            let parsed = p.parse(table, src.rows.fields());
             let Some(parsed) = lenient(parsed, p.lenient, &mut p.stats, table.name())? else {
                 continue;
             };
@@ -211,229 +317,6 @@ impl Reader {
         }
         Ok(())
     }
-}
-
-impl Parser {
-    /// One row → `None` (dropped by a rule) or a time and what it says.
-    fn parse(&mut self, table: Table, row: Row) -> Result<Option<(SimTime, Head)>> {
-        let t = row.int(0, "time")?;
-        if t == AFTER_END {
-            self.stats
-                .repair(&format!("{}.after_trace_end", table.name()));
-            return Ok(None);
-        }
-        if t < 0 {
-            return Err(row.error("time", format!("expected µs ≥ 0, found {t}")));
-        }
-        let time = SimTime(t as u64);
-        let head = match table {
-            Table::Machines => self.machine(row)?,
-            Table::Jobs => self.job(row)?,
-            Table::Constraints => self.constraint(row)?,
-            Table::Tasks => self.task(row)?,
-        };
-        Ok(Some((time, head)))
-    }
-
-    fn machine(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(4, "time, machine_id, event_type, platform_id, cpus, memory")?;
-        let key = row.uint(1, "machine_id")?;
-        let ev = row.int(2, "event_type")?;
-        if ev == 1 {
-            return Ok(Head::Record(TraceEvent::MachineRemove { machine: key }));
-        }
-        if ev != 0 && ev != 2 {
-            return Err(row.error(
-                "event_type",
-                format!("expected 0 (ADD), 1 (REMOVE) or 2 (UPDATE), found {ev}"),
-            ));
-        }
-        let cpu = row.opt_decimal(4, "cpus")?;
-        let mem = row.opt_decimal(5, "memory")?;
-        let cap = match (cpu, mem) {
-            (Some(c), Some(m)) => Capacity {
-                res: Resources::new(
-                    c.scale(self.reference.cpu_milli),
-                    m.scale(self.reference.mem_mib),
-                ),
-                gpus: 0,
-            },
-            _ => match self.capacity.get(&key) {
-                Some(c) => *c,
-                None => {
-                    self.stats.repair("machine_events.capacity_missing");
-                    return Ok(Head::Nothing);
-                }
-            },
-        };
-        self.capacity.insert(key, cap);
-        let platform = self.intern(row.raw(3));
-        let m = TraceMachine {
-            key,
-            name: format!("m{key}").into(),
-            capacity: cap,
-            attrs: vec![(Arc::from("platform"), platform)],
-            rack: None,
-            power: None,
-        };
-        Ok(Head::Record(if ev == 0 {
-            TraceEvent::MachineAdd(m)
-        } else {
-            TraceEvent::MachineUpdate(m)
-        }))
-    }
-
-    fn job(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(
-            7,
-            "time, missing_info, job_id, event_type, user, scheduling_class, job_name",
-        )?;
-        let job = row.uint(2, "job_id")?;
-        match row.int(3, "event_type")? {
-            0 => Ok(Head::JobSeen {
-                job,
-                name: String::from_utf8_lossy(row.raw(6)).trim().into(),
-                user: self.intern(row.raw(4)),
-            }),
-            3..=6 => Ok(Head::JobGone { job }),
-            1 | 2 | 7 | 8 => Ok(Head::Nothing),
-            e => Err(row.error("event_type", format!("expected 0–8, found {e}"))),
-        }
-    }
-
-    fn constraint(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(
-            6,
-            "time, job_id, task_index, comparison_operator, attribute_name, attribute_value",
-        )?;
-        let key = (row.uint(1, "job_id")?, task_index(&row, 2)?);
-        let op = match row.int(3, "comparison_operator")? {
-            0 => ConstraintOp::Eq,
-            1 => ConstraintOp::Ne,
-            2 | 3 => {
-                self.stats.repair("task_constraints.unsupported_operator");
-                return Ok(Head::Nothing);
-            }
-            o => return Err(row.error("comparison_operator", format!("expected 0–3, found {o}"))),
-        };
-        let c = TraceConstraint {
-            name: self.intern(row.raw(4)),
-            op,
-            value: self.intern(row.raw(5)),
-        };
-        Ok(Head::Constraint { key, c })
-    }
-
-    fn task(&mut self, row: Row) -> Result<Head> {
-        row.expect_fields(13, "the 13 task_events columns")?;
-        let job = row.uint(2, "job_id")?;
-        let index = task_index(&row, 3)?;
-        let key = TaskKey {
-            job,
-            stage: 0,
-            index,
-        };
-        let ev = row.int(5, "event_type")?;
-        let kind = match ev {
-            0 => return self.submit(row, key),
-            1 => {
-                let machine = row.uint(4, "machine_id")?;
-                return Ok(Head::Record(TraceEvent::Schedule { task: key, machine }));
-            }
-            2 => EndKind::Evict,
-            3 => EndKind::Fail,
-            4 => EndKind::Finish,
-            5 => EndKind::Kill,
-            6 => EndKind::Lost,
-            7 | 8 => {
-                self.stats.repair("task_events.update_ignored");
-                return Ok(Head::Nothing);
-            }
-            e => return Err(row.error("event_type", format!("expected 0–8, found {e}"))),
-        };
-        Ok(Head::Record(TraceEvent::End { task: key, kind }))
-    }
-
-    fn submit(&mut self, row: Row, key: TaskKey) -> Result<Head> {
-        let p = row.int(8, "priority")?;
-        let priority = priority_of(p)
-            .ok_or_else(|| row.error("priority", format!("expected 0–11, found {p}")))?;
-        let cpu = row.opt_decimal(9, "cpu_request")?.unwrap_or(Decimal::ZERO);
-        let mem = row
-            .opt_decimal(10, "memory_request")?
-            .unwrap_or(Decimal::ZERO);
-        let one_per_machine = match row.opt_int(12, "different_machines_restriction")? {
-            None | Some(0) => false,
-            Some(1) => true,
-            Some(v) => {
-                return Err(row.error(
-                    "different_machines_restriction",
-                    format!("expected 0 or 1, found {v}"),
-                ))
-            }
-        };
-        let task = TraceTask {
-            key,
-            job_name: self.empty.clone(),
-            user: self.intern(row.raw(6)),
-            priority,
-            trace_priority: p,
-            request: Request {
-                res: Resources::new(
-                    cpu.scale(self.reference.cpu_milli),
-                    mem.scale(self.reference.mem_mib),
-                ),
-                gpu: GpuRequest::None,
-            },
-            constraints: self
-                .constraints
-                .get(&(key.job, key.index))
-                .cloned()
-                .unwrap_or_default(),
-            max_per_machine: one_per_machine.then_some(1),
-            max_per_rack: None,
-            duration: None,
-            after: Vec::new(),
-            task_name: None,
-        };
-        Ok(Head::Submit(Box::new(task)))
-    }
-
-    /// Completes a SUBMIT with what the other tables said before it.
-    fn complete(&mut self, mut t: Box<TraceTask>) -> TraceEvent {
-        match self.jobs.get(&t.key.job) {
-            Some((name, user)) => {
-                t.job_name = name.clone();
-                t.user = user.clone();
-            }
-            None => t.job_name = Arc::from(format!("job-{}", t.key.job)),
-        }
-        if let Some(c) = self.constraints.get(&(t.key.job, t.key.index)) {
-            t.constraints = c.clone();
-        }
-        TraceEvent::Submit(t)
-    }
-
-    /// Shares one allocation per distinct string of the few-valued columns
-    /// (users, platforms, attribute names and values); job names are unique
-    /// per job and are not interned.
-    fn intern(&mut self, b: &[u8]) -> Arc<str> {
-        if let Some(s) = self.strings.get(b) {
-            return s.clone();
-        }
-        let s: Arc<str> = String::from_utf8_lossy(b).trim().into();
-        // Bounded: a trace has far fewer distinct names than rows; past a
-        // million, stop caching rather than grow without bound.
-        if self.strings.len() < 1_000_000 {
-            self.strings.insert(b.into(), s.clone());
-        }
-        s
-    }
-}
-
-fn task_index(row: &Row, i: usize) -> Result<u32> {
-    let v = row.uint(i, "task_index")?;
-    u32::try_from(v).map_err(|_| row.error("task_index", format!("expected < 2^32, found {v}")))
 }
 
 /// The trace's priority 0–11 as a borgsim priority (see the module doc).
@@ -465,13 +348,23 @@ impl TraceReader for Reader {
             };
             let (_, head) = self.sources[i].head.take().expect("present");
             match head {
-                Head::Record(event) => {
+                Head::Record(mut event) => {
                     if let TraceEvent::End { task, kind } = &event {
                         if kind.is_final() {
                             self.p.constraints.remove(&(task.job, task.index));
                         }
                     }
+                    self.p.machine_merged(&mut event);
                     return Ok(Some(TraceRecord { time, event }));
+                }
+                Head::Attribute {
+                    machine,
+                    name,
+                    value,
+                } => {
+                    if let Some(event) = self.p.attribute_merged(machine, name, value) {
+                        return Ok(Some(TraceRecord { time, event }));
+                    }
                 }
                 Head::Submit(t) => {
                     let event = self.p.complete(t);

@@ -18,14 +18,61 @@
 //! the `constraint` list as JSON text in one field (BigQuery cannot write
 //! lists to CSV, so a query flattening the table must serialise it). JSON
 //! rows are read one line at a time. BigQuery writes INT64 values as JSON
-//! strings, so every number may be a JSON number or a string.
+//! strings, so every number may be a JSON number or a string. A UTF-8
+//! byte-order mark and CRLF line ends are accepted in both layouts.
 //!
-//! Columns used — machine_events: time, machine_id, type, switch_id,
-//! capacity.{cpus,memory}, platform_id. collection_events: time, type,
-//! collection_id, priority, user, collection_name, max_per_machine,
-//! alloc_collection_id. instance_events: time, type, collection_id,
-//! instance_index, machine_id, priority, alloc_collection_id,
-//! resource_request.{cpus,memory}, constraint. Other columns are ignored.
+//! # Columns
+//! Columns are found by name — a CSV header's, in any order, or a JSON
+//! row's keys — against the table's published schema (the proto
+//! `clusterdata_trace_format_v3`). A CSV header naming a column the table
+//! does not have, naming one twice, or lacking a required one is an error
+//! naming the file and the column, reported when the reader opens; a JSON
+//! row with such a key (nested ones included: `capacity.gpus`) is a bad row
+//! naming the key. An absent column, a JSON null and an empty CSV field all
+//! read as "nothing", which takes the default below. Columns marked
+//! *unused* are accepted and not read.
+//!
+//! `machine_events`:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time` | required | | µs |
+//! | `machine_id` | required | | the machine's key and name |
+//! | `type` | required | | 0 UNKNOWN, 1 ADD, 2 REMOVE, 3 UPDATE |
+//! | `switch_id` | optional | the last known | the machine's rack |
+//! | `capacity.cpus` | optional | the last known | NCU; required by an ADD |
+//! | `capacity.memory` | optional | the last known | NMU; required by an ADD |
+//! | `platform_id` | optional | the last known | attribute `platform` |
+//! | `missing_data_reason` | unused | | |
+//!
+//! `collection_events`:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time` | required | | µs |
+//! | `type` | required | | event type 0–10 |
+//! | `collection_id` | required | | the job's key |
+//! | `priority` | optional | the last known, else none | 0–450 |
+//! | `alloc_collection_id` | optional | 0 (none) | |
+//! | `user` | optional | the last known, else empty | |
+//! | `collection_name` | optional | the last known, else the id | |
+//! | `start_after_collection_ids` | optional | none | a list; counted, see below |
+//! | `max_per_machine` | optional | no limit | 0 = no limit |
+//! | `max_per_switch` | optional | no limit | 0 = no limit; per rack |
+//! | `scheduling_class`, `missing_type`, `collection_type`, `collection_logical_name`, `parent_collection_id`, `vertical_scaling`, `scheduler` | unused | | |
+//!
+//! `instance_events`:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time` | required | | µs |
+//! | `type` | required | | event type 0–10 |
+//! | `collection_id` | required | | the task's job |
+//! | `instance_index` | required | | the task's index |
+//! | `priority` | optional | the collection's, else 0 | 0–450 |
+//! | `alloc_collection_id` | optional | 0 (none) | |
+//! | `machine_id` | optional | none | read on SCHEDULE; 0 and −1 = none |
+//! | `resource_request.cpus` | optional | 0 | NCU, read on SUBMIT |
+//! | `resource_request.memory` | optional | 0 | NMU, read on SUBMIT |
+//! | `constraint` | optional | none | a list of `{name, value, relation}` |
+//! | `scheduling_class`, `missing_type`, `collection_type`, `alloc_instance_index` | unused | | |
 //!
 //! # Time
 //! Times are µs and kept as they are (the trace starts at 600 s). A time of
@@ -86,6 +133,12 @@
 //! counted (`instance_events.ignored_queue`, `…ignored_enable`,
 //! `…ignored_update_pending`, `…ignored_update_running`).
 //!
+//! A collection whose SUBMIT lists `start_after_collection_ids` must wait
+//! for those collections in the traced cell; the record stream has no
+//! dependencies between jobs, so its instances are submitted at their own
+//! times and the collection is counted as
+//! `collection_events.start_after_not_enforced`.
+//!
 //! Instances of jobs that run inside an alloc set (`alloc_collection_id`
 //! not 0) are dropped, every event, counted as `instance_events.in_alloc_set`:
 //! their resources are already held by the alloc set's own instances, which
@@ -113,6 +166,8 @@
 //! dropped (the task is placed as if they were met) and counted as
 //! `instance_events.constraint_unsupported_relation`.
 
+#[cfg(test)]
+mod header_tests;
 mod parse;
 mod rows;
 #[cfg(test)]
@@ -120,6 +175,7 @@ mod tests;
 
 use self::parse::*;
 use self::rows::{Layout, Relation, Source, Table};
+use super::input::CsvRows;
 use super::{
     lenient, sort_parts, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select,
     TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
@@ -197,6 +253,15 @@ impl Reader {
                 continue;
             }
             parts.entry(table).or_default().push(f.clone());
+        }
+        // Every CSV header is checked now, before any row is read.
+        for (table, files) in &parts {
+            let csv: Vec<PathBuf> = files
+                .iter()
+                .filter(|f| matches!(Layout::of_file(f), Ok(Layout::Csv)))
+                .cloned()
+                .collect();
+            CsvRows::check_headers(&csv, table.schema())?;
         }
         let streams = parts
             .into_iter()
@@ -350,6 +415,10 @@ impl Reader {
     }
 
     fn collection_event(&mut self, row: CollectionRow) {
+        if row.kind == SUBMIT && row.starts_after_others {
+            self.stats
+                .repair("collection_events.start_after_not_enforced");
+        }
         if matches!(row.kind, FAIL | FINISH | KILL | LOST) {
             self.collections.remove(&row.id);
             return;

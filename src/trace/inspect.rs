@@ -3,13 +3,14 @@
 //! Counts are exact. Request percentiles come from a log-bucketed histogram
 //! (64 buckets per power of two: within 1.6 % of the exact value) so memory
 //! stays fixed however long the trace; minimum, maximum and mean are exact.
-//! Distinct jobs and machines are counted with sets of their keys.
+//! Distinct jobs and machines are counted with sets of their keys; a
+//! machine's GPUs are counted at its last add or update.
 
 use super::{EndKind, TraceEvent, TraceFormat, TraceReader};
 use crate::error::Result;
 use crate::time::SimTime;
 use crate::workload::Band;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -23,6 +24,8 @@ pub struct Inspection {
     pub last_time_us: Option<u64>,
     pub span_s: f64,
     pub machines: u64,
+    /// GPUs over the distinct machines, each at its last add or update.
+    pub machine_gpus: u64,
     pub machine_events: BTreeMap<&'static str, u64>,
     pub jobs: u64,
     /// SUBMIT records (a task resubmitted counts again).
@@ -35,6 +38,8 @@ pub struct Inspection {
     pub by_band: BTreeMap<&'static str, u64>,
     /// Submissions asking for GPUs.
     pub gpu_tasks: u64,
+    /// GPU milli asked for by all submissions (a whole device is 1000).
+    pub gpu_milli_requested: u64,
     pub with_constraints: u64,
     pub cpu_milli: Summary,
     pub mem_mib: Summary,
@@ -49,7 +54,8 @@ pub struct Inspection {
 /// Reads the whole trace and summarises it.
 pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Inspection> {
     let mut jobs = FxHashSet::default();
-    let mut machines = FxHashSet::default();
+    // Machine → its GPUs (for the sum only: no order reaches the output).
+    let mut machines: FxHashMap<u64, u32> = FxHashMap::default();
     let mut ins = Inspection {
         format: format.name(),
         rows: 0,
@@ -58,6 +64,7 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
         last_time_us: None,
         span_s: 0.0,
         machines: 0,
+        machine_gpus: 0,
         machine_events: BTreeMap::new(),
         jobs: 0,
         task_submissions: 0,
@@ -66,6 +73,7 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
         by_trace_priority: BTreeMap::new(),
         by_band: Band::ALL.iter().map(|b| (b.name(), 0)).collect(),
         gpu_tasks: 0,
+        gpu_milli_requested: 0,
         with_constraints: 0,
         cpu_milli: Summary::default(),
         mem_mib: Summary::default(),
@@ -83,10 +91,15 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
         let bump = |m: &mut BTreeMap<&'static str, u64>, k| *m.entry(k).or_default() += 1;
         match rec.event {
             TraceEvent::MachineAdd(m) => {
-                machines.insert(m.key);
+                machines.insert(m.key, m.capacity.gpus);
                 bump(&mut ins.machine_events, "add");
             }
-            TraceEvent::MachineUpdate(_) => bump(&mut ins.machine_events, "update"),
+            TraceEvent::MachineUpdate(m) => {
+                if let Some(g) = machines.get_mut(&m.key) {
+                    *g = m.capacity.gpus;
+                }
+                bump(&mut ins.machine_events, "update");
+            }
             TraceEvent::MachineRemove { .. } => bump(&mut ins.machine_events, "remove"),
             TraceEvent::Submit(t) => {
                 ins.task_submissions += 1;
@@ -98,6 +111,7 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
                 *ins.by_trace_priority.entry(label).or_default() += 1;
                 *ins.by_band.entry(Band::of(t.priority).name()).or_default() += 1;
                 ins.gpu_tasks += u64::from(t.request.gpu.milli() > 0);
+                ins.gpu_milli_requested += t.request.gpu.milli();
                 ins.with_constraints += u64::from(!t.constraints.is_empty());
                 cpu.add(t.request.res.cpu_milli);
                 mem.add(t.request.res.mem_mib);
@@ -113,6 +127,7 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
     let stats = reader.stats();
     ins.rows = stats.rows;
     ins.machines = machines.len() as u64;
+    ins.machine_gpus = machines.values().map(|&g| u64::from(g)).sum();
     ins.jobs = jobs.len() as u64;
     ins.span_s = match (ins.first_time_us, ins.last_time_us) {
         (Some(a), Some(b)) => (SimTime(b) - SimTime(a)).as_us() as f64 / 1e6,
@@ -227,17 +242,19 @@ impl Inspection {
     pub fn human(&self) -> String {
         let mut out = format!(
             "format {}: {} rows, {} records, span {:.0} s\n\
-             machines: {} ({:?})\n\
-             jobs: {}, task submissions: {} ({} ask for GPUs, {} with constraints), schedules: {}\n",
+             machines: {}, {} GPUs ({:?})\n\
+             jobs: {}, task submissions: {} ({} ask for GPUs, {} GPU milli in all; {} with constraints), schedules: {}\n",
             self.format,
             self.rows,
             self.records,
             self.span_s,
             self.machines,
+            self.machine_gpus,
             self.machine_events,
             self.jobs,
             self.task_submissions,
             self.gpu_tasks,
+            self.gpu_milli_requested,
             self.with_constraints,
             self.task_schedules,
         );
@@ -273,6 +290,19 @@ impl Inspection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpus_are_summed_over_machines_and_requests() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
+        let files = [dir.join("nodes.csv"), dir.join("pods.csv")];
+        let mut r = crate::trace::open(TraceFormat::Openb, &files, &Default::default()).unwrap();
+        let ins = inspect(TraceFormat::Openb, r.as_mut()).unwrap();
+        // Nodes: 2 + 8 + 0 + 4 GPUs. Pods: a 460 share, one whole device,
+        // eight whole devices, none: 460 + 1000 + 8000 = 9460 milli.
+        assert_eq!((ins.machines, ins.machine_gpus), (4, 14));
+        assert_eq!((ins.gpu_tasks, ins.gpu_milli_requested), (3, 9460));
+    }
 
     #[test]
     fn buckets_bound_the_relative_error() {

@@ -1,23 +1,64 @@
-//! Alibaba cluster-trace-gpu-v2023 ("openb"): a node list and a pod list,
-//! CSV with headers, already in integer units (milli-cores, MiB, GPU milli).
+//! Alibaba cluster-trace-gpu-v2023 ("openb"): node lists and pod lists,
+//! CSV with a header, already in integer units (milli-cores, MiB, GPU milli).
 //!
-//! Files are told apart by their header's first column: `sn` for a node list
-//! (`sn, cpu_milli, memory_mib, gpu, model`), `name` for a pod list (`name,
-//! cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, qos, pod_phase,
-//! creation_time, deletion_time, scheduled_time`). Node lists are read
-//! first, whatever the argument order: pod constraints refer to the models
-//! they name.
+//! # Files
+//! Columns are found by their header name, in any order (a file whose
+//! columns are reordered reads the same). A file is a node list if its
+//! header names `sn`, a pod list if it names `name`; anything else is an
+//! error. Node lists are read first, whatever the argument order: pod
+//! constraints refer to the models they name. Every header is checked when
+//! the reader opens: an unknown column, a column named twice or a missing
+//! required one is an [`Error::Row`] naming the file and the column. A
+//! UTF-8 byte-order mark and CRLF line ends are accepted.
 //!
-//! - **Machines**: every node is added at time 0, keyed by its row (node
-//!   names repeat across the published lists); its GPU model (if any)
-//!   becomes the attribute `gpu_model`.
+//! The publisher ships two shapes of pod list: the full eleven columns
+//! (`default`, `cpuNNN`, `gpushareNN`, `gpuspecNN`), and the five columns
+//! `name, cpu_milli, memory_mib, num_gpu, gpu_milli` of the *multigpu*
+//! family, made for the paper's one-by-one protocol, which uses no times,
+//! qos or phase. Both read; an absent column takes the default below.
+//!
+//! # Node list (`openb_node_list_*.csv`)
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `sn` | required | | node name (names repeat across lists: nodes are keyed by row) |
+//! | `cpu_milli` | required | | milli-cores |
+//! | `memory_mib` | required | | MiB |
+//! | `gpu` | optional | 0 | whole GPUs, at most 64 |
+//! | `model` | optional | none | GPU model → attribute `gpu_model`; empty or `nan` = none |
+//!
+//! # Pod list (`openb_pod_list_*.csv`)
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `name` | required | | the job name |
+//! | `cpu_milli` | required | | milli-cores |
+//! | `memory_mib` | optional | 0 | MiB |
+//! | `num_gpu` | required | | GPUs asked for, 0–64 |
+//! | `gpu_milli` | optional | 1000 | milli of each GPU; above 1000 → 1000 (repaired `pods.gpu_milli_above_1000`) |
+//! | `gpu_spec` | optional | any model | allowed models, `\|`-separated; empty or `nan` = any |
+//! | `qos` | optional | Guaranteed | BE, Burstable, LS, Guaranteed (any case) |
+//! | `pod_phase` | optional | Running | Pending, Running, Succeeded, Failed, Unknown (counted, see below) |
+//! | `creation_time` | optional | the pod's place in the list | s → µs |
+//! | `deletion_time` | optional | never deleted | s → µs; needs `creation_time` |
+//! | `scheduled_time` | optional | `creation_time` | s → µs; empty = never scheduled; needs `creation_time` |
+//!
+//! The defaults are the publisher's: its converter from these lists to the
+//! simulator's pod descriptions (`pod_csv_to_yaml.py` in the trace's
+//! repository) asks for 1000 milli per GPU when `gpu_milli` is absent, caps
+//! it at 1000, asks for no memory when `memory_mib` is absent, reads an
+//! empty `gpu_spec` as any model, and gives every pod limits equal to its
+//! requests, which Kubernetes classes as Guaranteed; it reads the lists
+//! with pandas, which takes `nan` for empty. Times, qos and phase are not
+//! used by that converter nor by the paper's protocol.
+//!
+//! # Rules
+//! - **Machines**: every node is added at time 0, keyed by its row; its GPU
+//!   model (if any) becomes the attribute `gpu_model`.
 //! - **GPU requests**: `num_gpu` 0 → none; 1 with `gpu_milli` < 1000 → a
-//!   share of one device; otherwise `num_gpu` whole devices. `gpu_milli`
-//!   above 1000 is an error.
-//! - **`gpu_spec`** (allowed models, `|`-separated; empty = any) becomes a
-//!   constraint on `gpu_model`: one model → equal to it; several → the model
-//!   is present and is none of the other models of the node lists (the cell's
-//!   constraints have no set membership, and this is the same set).
+//!   share of one device; otherwise `num_gpu` whole devices.
+//! - **`gpu_spec`** becomes a constraint on `gpu_model`: one model → equal
+//!   to it; several → the model is present and is none of the other models
+//!   of the node lists (the cell's constraints have no set membership, and
+//!   this is the same set).
 //! - **Priority** from `qos` (the trace has no priority): Guaranteed → 200
 //!   and LS (latency sensitive) → 120, both production (prod, never
 //!   preempted by batch); Burstable → 100 (batch); BE → 0 (best effort).
@@ -25,22 +66,64 @@
 //!   3 Guaranteed ([`qos_name`]).
 //! - **Times** are seconds → µs. A pod arrives at `creation_time` and runs
 //!   `deletion_time − scheduled_time` (or `− creation_time` if it was never
-//!   scheduled; pending and failed pods still ask for their resources). A
-//!   deletion before the start gives a run of 0 (repaired `pods.deletion_before_start`);
-//!   a creation time before the previous row's is held at that time
-//!   (repaired `pods.time_went_back`).
+//!   scheduled). A deletion before the start gives a run of 0 (repaired
+//!   `pods.deletion_before_start`); a creation time before the previous
+//!   row's is held at that time (repaired `pods.time_went_back`). A list
+//!   without `creation_time` is the one-by-one protocol's: the k-th pod row
+//!   (1-based, over the pod lists in order) arrives at k s, and without
+//!   `deletion_time` a pod never leaves. Pod lists read together must all
+//!   have `creation_time` or all lack it (the two clocks cannot be mixed).
+//! - **Phase**: the trace's phase at collection. A Pending pod never ran in
+//!   the traced cluster and a Failed one ended in failure; both are
+//!   submitted like the others, asking for their resources from creation
+//!   to deletion (the replay's scheduler decides for itself where and
+//!   whether they run), and counted as repaired `pods.phase_pending`,
+//!   `pods.phase_failed` and `pods.phase_unknown`.
 
-use super::input::{CsvLayout, CsvRows, Row};
+#[cfg(test)]
+mod tests;
+
+use super::input::{table_schema, Columns, CsvLayout, CsvRows, Fields};
 use super::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceConstraint, TraceEvent,
     TraceMachine, TraceReader, TraceRecord, TraceTask,
 };
 use crate::cell::attrs::ConstraintOp;
-use crate::cell::resources::{Capacity, GpuRequest, Request, Resources, GPU_MILLI_PER_DEVICE};
+use crate::cell::resources::{
+    Capacity, GpuRequest, Request, Resources, GPU_MILLI_PER_DEVICE, MAX_GPUS_PER_MACHINE,
+};
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+table_schema! {
+    /// A node list's columns.
+    pub mod node = "nodes" {
+        SN: "sn" => Required,
+        CPU_MILLI: "cpu_milli" => Required,
+        MEMORY_MIB: "memory_mib" => Required,
+        GPU: "gpu" => Optional("0"),
+        MODEL: "model" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// A pod list's columns.
+    pub mod pod = "pods" {
+        NAME: "name" => Required,
+        CPU_MILLI: "cpu_milli" => Required,
+        MEMORY_MIB: "memory_mib" => Optional("0"),
+        NUM_GPU: "num_gpu" => Required,
+        GPU_MILLI: "gpu_milli" => Optional("1000"),
+        GPU_SPEC: "gpu_spec" => Optional(""),
+        QOS: "qos" => Optional("Guaranteed"),
+        POD_PHASE: "pod_phase" => Optional("Running"),
+        CREATION_TIME: "creation_time" => Optional(""),
+        DELETION_TIME: "deletion_time" => Optional(""),
+        SCHEDULED_TIME: "scheduled_time" => Optional(""),
+    }
+}
 
 /// qos codes in [`TraceTask::trace_priority`], low to high.
 pub const QOS: [&str; 4] = ["BE", "Burstable", "LS", "Guaranteed"];
@@ -52,6 +135,9 @@ pub fn qos_name(code: i64) -> &'static str {
 
 /// borgsim priority of each qos code.
 const QOS_PRIORITY: [u32; 4] = [0, 100, 120, 200];
+
+/// Kubernetes' pod phases; the ones after Running and Succeeded are counted.
+const PHASES: [&str; 5] = ["Running", "Succeeded", "Pending", "Failed", "Unknown"];
 
 pub struct Reader {
     nodes: Option<CsvRows>,
@@ -65,31 +151,78 @@ pub struct Reader {
     empty: Arc<str>,
 }
 
+/// Which list a file is, from its header.
+fn kind_of(path: &Path) -> Result<Option<(&'static super::input::Schema, Columns)>> {
+    let mut rows = CsvRows::new(vec![path.to_path_buf()], CsvLayout::WITH_HEADER);
+    if !rows.open_header()? {
+        return Ok(None); // an empty file: no rows
+    }
+    let Some(header) = rows.header() else {
+        return Ok(None);
+    };
+    let names = |n: &[u8]| header.iter().any(|h| h.trim_ascii() == n);
+    let schema = match (names(b"sn"), names(b"name")) {
+        (true, false) => &node::SCHEMA,
+        (false, true) => &pod::SCHEMA,
+        _ => {
+            return Err(Error::Row {
+                path: path.to_path_buf(),
+                line: 1,
+                column: "header".into(),
+                message:
+                    "expected an openb node list (a column `sn`) or pod list (a column `name`)"
+                        .into(),
+            })
+        }
+    };
+    Ok(Some((
+        schema,
+        Columns::from_header(schema, path, 1, header)?,
+    )))
+}
+
 impl Reader {
     pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
         let mut nodes = Vec::new();
         let mut pods = Vec::new();
+        // A pod list with creation_time and one without, if any.
+        let mut timed: [Option<&Path>; 2] = [None, None];
         for f in files {
-            let mut rows = CsvRows::new(vec![f.clone()], CsvLayout::WITH_HEADER);
-            rows.advance()?;
-            let first = rows.header().and_then(|h| h.get(0)).unwrap_or(b"");
-            match first.trim_ascii() {
-                b"sn" => nodes.push(f.clone()),
-                b"name" => pods.push(f.clone()),
-                _ => {
-                    return Err(Error::Row {
-                        path: f.clone(),
-                        line: 1,
-                        column: "header".into(),
-                        message: "expected an openb node list (first column `sn`) or pod list (first column `name`)".into(),
-                    })
+            let Some((schema, cols)) = kind_of(f)? else {
+                continue;
+            };
+            if std::ptr::eq(schema, &node::SCHEMA) {
+                nodes.push(f.clone());
+                continue;
+            }
+            let has_creation = cols.has(pod::CREATION_TIME);
+            for c in [pod::DELETION_TIME, pod::SCHEDULED_TIME] {
+                if cols.has(c) && !has_creation {
+                    return Err(header_error(
+                        f,
+                        pod::SCHEMA.columns[c].name,
+                        "needs creation_time, which this pod list lacks".into(),
+                    ));
                 }
             }
+            timed[usize::from(has_creation)].get_or_insert(f);
+            if let [Some(without), Some(with)] = timed {
+                return Err(header_error(
+                    without,
+                    "creation_time",
+                    format!(
+                        "missing here but present in {}: pod lists read together must all have times or none",
+                        with.display()
+                    ),
+                ));
+            }
+            pods.push(f.clone());
         }
         let pods = (opts.select == Select::All && !pods.is_empty())
-            .then(|| CsvRows::new(pods, CsvLayout::WITH_HEADER));
+            .then(|| CsvRows::with_schema(pods, CsvLayout::WITH_HEADER, &pod::SCHEMA));
         Ok(Reader {
-            nodes: (!nodes.is_empty()).then(|| CsvRows::new(nodes, CsvLayout::WITH_HEADER)),
+            nodes: (!nodes.is_empty())
+                .then(|| CsvRows::with_schema(nodes, CsvLayout::WITH_HEADER, &node::SCHEMA)),
             pods,
             node_key: 0,
             pod_key: 0,
@@ -101,19 +234,16 @@ impl Reader {
         })
     }
 
-    fn node(&mut self, row: Row) -> Result<TraceMachine> {
-        row.expect_fields(5, "sn, cpu_milli, memory_mib, gpu, model")?;
-        let gpus = row.uint(3, "gpu")?;
-        if gpus > crate::cell::resources::MAX_GPUS_PER_MACHINE as u64 {
-            return Err(row.error(
-                "gpu",
-                format!(
-                    "at most {} GPUs per machine, found {gpus}",
-                    crate::cell::resources::MAX_GPUS_PER_MACHINE
-                ),
+    fn node(&mut self, f: Fields) -> Result<TraceMachine> {
+        f.check_width()?;
+        let gpus = f.uint(node::GPU)?;
+        if gpus > MAX_GPUS_PER_MACHINE as u64 {
+            return Err(f.error(
+                node::GPU,
+                format!("at most {MAX_GPUS_PER_MACHINE} GPUs per machine, found {gpus}"),
             ));
         }
-        let model = row.str(4, "model")?;
+        let model = none_if_nan(f.str(node::MODEL)?);
         let mut attrs = Vec::new();
         if !model.is_empty() {
             let model: Arc<str> = model.into();
@@ -124,9 +254,9 @@ impl Reader {
         }
         Ok(TraceMachine {
             key: self.node_key,
-            name: row.str(0, "sn")?.into(),
+            name: f.str(node::SN)?.into(),
             capacity: Capacity {
-                res: Resources::new(row.uint(1, "cpu_milli")?, row.uint(2, "memory_mib")?),
+                res: Resources::new(f.uint(node::CPU_MILLI)?, f.uint(node::MEMORY_MIB)?),
                 gpus: gpus as u32,
             },
             attrs,
@@ -135,64 +265,92 @@ impl Reader {
         })
     }
 
-    fn pod(&mut self, row: Row) -> Result<(SimTime, TraceTask)> {
-        row.expect_fields(11, "the 11 openb pod columns")?;
-        let num_gpu = row.uint(3, "num_gpu")?;
-        let gpu_milli = row.uint(4, "gpu_milli")?;
+    fn pod(&mut self, f: Fields) -> Result<(SimTime, TraceTask)> {
+        f.check_width()?;
+        let num_gpu = f.uint(pod::NUM_GPU)?;
+        let mut gpu_milli = f.uint(pod::GPU_MILLI)?;
+        let capped = num_gpu > 0 && gpu_milli > u64::from(GPU_MILLI_PER_DEVICE);
+        if capped {
+            gpu_milli = u64::from(GPU_MILLI_PER_DEVICE);
+        }
         let gpu = match (num_gpu, gpu_milli) {
             (0, _) => GpuRequest::None,
-            (_, m) if m > u64::from(GPU_MILLI_PER_DEVICE) => {
-                return Err(row.error("gpu_milli", format!("expected at most 1000, found {m}")))
-            }
             (1, m) if m > 0 && m < u64::from(GPU_MILLI_PER_DEVICE) => GpuRequest::Share(m as u32),
-            (n, _) if n <= crate::cell::resources::MAX_GPUS_PER_MACHINE as u64 => {
-                GpuRequest::Whole(n as u32)
+            (n, _) if n <= MAX_GPUS_PER_MACHINE as u64 => GpuRequest::Whole(n as u32),
+            (n, _) => {
+                return Err(f.error(
+                    pod::NUM_GPU,
+                    format!("expected at most {MAX_GPUS_PER_MACHINE}, found {n}"),
+                ))
             }
-            (n, _) => return Err(row.error("num_gpu", format!("expected at most 64, found {n}"))),
         };
-        let qos = row.str(6, "qos")?;
+        let qos = f.str(pod::QOS)?;
         let Some(code) = QOS.iter().position(|q| q.eq_ignore_ascii_case(qos)) else {
-            return Err(row.error(
-                "qos",
+            return Err(f.error(
+                pod::QOS,
                 format!("expected one of BE, Burstable, LS, Guaranteed, found {qos:?}"),
             ));
         };
-        let created = row.uint(8, "creation_time")?;
-        let deleted = row.uint(9, "deletion_time")?;
-        let started = row
-            .opt_int(10, "scheduled_time")?
-            .map_or(created, |s| s.max(0) as u64);
-        if deleted < started {
-            self.stats.repair("pods.deletion_before_start");
-        }
-        let run = SimDuration::from_secs(deleted.saturating_sub(started));
-        let constraints = self.spec_constraints(row.str(5, "gpu_spec")?);
-        let time = SimTime::from_secs(created);
-        let key = TaskKey {
-            job: self.pod_key,
-            stage: 0,
-            index: 0,
+        let phase = f.str(pod::POD_PHASE)?;
+        let Some(phase) = PHASES.iter().position(|p| p.eq_ignore_ascii_case(phase)) else {
+            return Err(f.error(
+                pod::POD_PHASE,
+                format!("expected one of {}, found {phase:?}", PHASES.join(", ")),
+            ));
         };
-        Ok((
-            time,
-            TraceTask {
-                key,
-                job_name: row.str(0, "name")?.into(),
-                user: self.empty.clone(),
-                priority: QOS_PRIORITY[code],
-                trace_priority: code as i64,
-                request: Request {
-                    res: Resources::new(row.uint(1, "cpu_milli")?, row.uint(2, "memory_mib")?),
-                    gpu,
-                },
-                constraints,
-                max_per_machine: None,
-                max_per_rack: None,
-                duration: Some(run),
-                after: Vec::new(),
-                task_name: None,
+        // The k-th pod row (1-based) when the list has no times.
+        let ordinal = self.pod_key + 1;
+        let (created, run) = if f.has(pod::CREATION_TIME) {
+            let created = f.uint(pod::CREATION_TIME)?;
+            let started = f
+                .opt_int(pod::SCHEDULED_TIME)?
+                .map_or(created, |s| s.max(0) as u64);
+            let run = if f.has(pod::DELETION_TIME) {
+                let deleted = f.uint(pod::DELETION_TIME)?;
+                if deleted < started {
+                    self.stats.repair("pods.deletion_before_start");
+                }
+                Some(SimDuration::from_secs(deleted.saturating_sub(started)))
+            } else {
+                None
+            };
+            (created, run)
+        } else {
+            (ordinal, None)
+        };
+        let constraints = self.spec_constraints(none_if_nan(f.str(pod::GPU_SPEC)?));
+        let task = TraceTask {
+            key: TaskKey {
+                job: self.pod_key,
+                stage: 0,
+                index: 0,
             },
-        ))
+            job_name: f.str(pod::NAME)?.into(),
+            user: self.empty.clone(),
+            priority: QOS_PRIORITY[code],
+            trace_priority: code as i64,
+            request: Request {
+                res: Resources::new(f.uint(pod::CPU_MILLI)?, f.uint(pod::MEMORY_MIB)?),
+                gpu,
+            },
+            constraints,
+            max_per_machine: None,
+            max_per_rack: None,
+            duration: run,
+            after: Vec::new(),
+            task_name: None,
+        };
+        // Counted only for rows that pass.
+        if capped {
+            self.stats.repair("pods.gpu_milli_above_1000");
+        }
+        match PHASES[phase] {
+            "Pending" => self.stats.repair("pods.phase_pending"),
+            "Failed" => self.stats.repair("pods.phase_failed"),
+            "Unknown" => self.stats.repair("pods.phase_unknown"),
+            _ => {}
+        }
+        Ok((SimTime::from_secs(created), task))
     }
 
     /// `gpu_spec` as constraints on `gpu_model` (see the module doc).
@@ -231,6 +389,24 @@ impl Reader {
     }
 }
 
+/// `nan` (pandas' text for an empty cell) read as empty.
+fn none_if_nan(s: &str) -> &str {
+    if s.eq_ignore_ascii_case("nan") {
+        ""
+    } else {
+        s
+    }
+}
+
+fn header_error(path: &Path, column: &str, message: String) -> Error {
+    Error::Row {
+        path: path.to_path_buf(),
+        line: 1,
+        column: column.to_string(),
+        message,
+    }
+}
+
 impl TraceReader for Reader {
     fn next_record(&mut self) -> Result<Option<TraceRecord>> {
         // Each table is taken out while a row is parsed (the row borrows it)
@@ -238,7 +414,7 @@ impl TraceReader for Reader {
         if let Some(mut rows) = self.nodes.take() {
             while rows.advance()? {
                 self.stats.rows += 1;
-                let parsed = self.node(rows.row());
+                let parsed = self.node(rows.fields());
                 self.node_key += 1;
                 if let Some(m) = lenient(parsed, self.lenient, &mut self.stats, "nodes")? {
                     self.nodes = Some(rows);
@@ -253,7 +429,7 @@ impl TraceReader for Reader {
         if let Some(mut rows) = self.pods.take() {
             while rows.advance()? {
                 self.stats.rows += 1;
-                let parsed = self.pod(rows.row());
+                let parsed = self.pod(rows.fields());
                 self.pod_key += 1;
                 if let Some((t, task)) = lenient(parsed, self.lenient, &mut self.stats, "pods")? {
                     self.pods = Some(rows);
@@ -268,146 +444,5 @@ impl TraceReader for Reader {
 
     fn stats(&self) -> &ReadStats {
         &self.stats
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn fixture() -> Vec<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
-        // Pods first: the reader still reads the node list first.
-        vec![dir.join("pods.csv"), dir.join("nodes.csv")]
-    }
-
-    fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-        crate::trace::read_to_end(&mut Reader::open(files, opts)?)
-    }
-
-    fn tasks(recs: &[TraceRecord]) -> Vec<(SimTime, &TraceTask)> {
-        recs.iter()
-            .filter_map(|r| Some((r.time, r.event.submitted()?)))
-            .collect()
-    }
-
-    #[test]
-    fn nodes_come_first_then_pods_with_their_requests() {
-        let (recs, stats) = read_all(&fixture(), &ReadOptions::default()).unwrap();
-        assert_eq!(stats.rows, 8);
-        let TraceEvent::MachineAdd(a) = &recs[0].event else {
-            panic!()
-        };
-        assert_eq!((a.capacity.gpus, &*a.attrs[0].1), (2, "V100M16"));
-        let TraceEvent::MachineAdd(c) = &recs[2].event else {
-            panic!()
-        };
-        assert!(c.attrs.is_empty(), "a CPU-only node has no gpu_model");
-        let t = tasks(&recs);
-        assert_eq!(t.len(), 4);
-        // pod-0: one device, 460 milli → a share; LS → priority 120.
-        assert_eq!(t[0].1.request.gpu, GpuRequest::Share(460));
-        assert_eq!(
-            (t[0].1.priority, qos_name(t[0].1.trace_priority)),
-            (120, "LS")
-        );
-        // pod-1: 1000 milli of one device → a whole device; BE → 0; runs 70 − 20 = 50 s.
-        assert_eq!(t[1].1.request.gpu, GpuRequest::Whole(1));
-        assert_eq!(t[1].1.priority, 0);
-        assert_eq!(t[1].1.duration, Some(SimDuration::from_secs(50)));
-        assert_eq!(t[1].0, SimTime::from_secs(10));
-        // pod-2: 8 whole devices of T4 or P100; Burstable → 100; never
-        // scheduled, so runs deletion − creation = 10 s.
-        assert_eq!(
-            (t[2].1.request.gpu, t[2].1.priority),
-            (GpuRequest::Whole(8), 100)
-        );
-        assert_eq!(t[2].1.duration, Some(SimDuration::from_secs(10)));
-        // Guaranteed → 200; deleted before created: runs 0, repaired.
-        assert_eq!(
-            (t[3].1.priority, t[3].1.duration),
-            (200, Some(SimDuration::ZERO))
-        );
-        assert_eq!(stats.repaired["pods.deletion_before_start"], 1);
-    }
-
-    #[test]
-    fn gpu_spec_becomes_model_constraints() {
-        use crate::cell::attrs::{AttrTable, Attributes, Constraint, UNKNOWN_ATTR};
-        let (recs, _) = read_all(&fixture(), &ReadOptions::default()).unwrap();
-        let t = tasks(&recs);
-        // Judge each pod's constraints against each node's model.
-        let mut table = AttrTable::default();
-        let name = table.name_id("gpu_model");
-        let models = ["V100M16", "T4", "", "P100"];
-        let nodes: Vec<Attributes> = models
-            .iter()
-            .map(|m| {
-                if m.is_empty() {
-                    Attributes::new(vec![])
-                } else {
-                    Attributes::new(vec![(name, table.value_id(m))])
-                }
-            })
-            .collect();
-        let admits = |task: &TraceTask| -> Vec<bool> {
-            nodes
-                .iter()
-                .map(|a| {
-                    task.constraints.iter().all(|c| {
-                        Constraint {
-                            name: table.find_name(&c.name).unwrap_or(UNKNOWN_ATTR),
-                            op: c.op,
-                            value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
-                        }
-                        .admits(a)
-                    })
-                })
-                .collect()
-        };
-        assert_eq!(admits(t[0].1), vec![true; 4], "no spec: any node");
-        assert_eq!(
-            admits(t[1].1),
-            vec![true, false, false, false],
-            "V100M16 only"
-        );
-        assert_eq!(admits(t[2].1), vec![false, true, false, true], "T4 or P100");
-    }
-
-    #[test]
-    fn bad_rows_are_errors_or_counted_skips() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("pods.csv");
-        std::fs::write(
-            &p,
-            "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
-             a,1,1,1,1500,,LS,Running,0,1,0\nb,1,1,0,0,,XX,Running,0,1,0\nc,1,1,0,0,,BE,Running,0,1,0\n",
-        )
-        .unwrap();
-        let msg = read_all(std::slice::from_ref(&p), &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.ends_with("pods.csv:2: gpu_milli: expected at most 1000, found 1500"),
-            "{msg}"
-        );
-        let lenient = ReadOptions {
-            lenient: true,
-            ..ReadOptions::default()
-        };
-        let (recs, stats) = read_all(&[p], &lenient).unwrap();
-        assert_eq!(recs.len(), 1);
-        assert_eq!(stats.skipped["pods.gpu_milli"], 1);
-        assert_eq!(stats.skipped["pods.qos"], 1);
-        let other = dir.path().join("other.csv");
-        std::fs::write(&other, "x,y\n1,2\n").unwrap();
-        let msg = read_all(&[other], &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("other.csv:1: header: expected an openb node list"),
-            "{msg}"
-        );
     }
 }

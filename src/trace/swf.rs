@@ -1,32 +1,38 @@
 //! The Standard Workload Format (SWF) v2.2 of the Parallel Workloads Archive.
 //!
 //! # Format
-//! One job per line, 18 fields separated by whitespace. A field a log does
-//! not know is `-1`. Lines starting with `;` are comments; those at the top
-//! of a file are header comments such as `; MaxProcs: 128`. Lines are meant
-//! to be sorted by submit time. The standard allows decimal values in the
-//! time fields, so times are read as exact decimals; the other fields used
-//! are integers.
+//! One job per line, exactly 18 fields separated by whitespace (a line with
+//! more or fewer is a bad row, column `-`). A field a log does not know is
+//! `-1`. Lines starting with `;` are comments; those at the top of a file
+//! are header comments such as `; MaxProcs: 128`. Lines are meant to be
+//! sorted by submit time. The standard allows decimal values in the time
+//! fields, so times are read as exact decimals; the other fields used are
+//! integers. A UTF-8 byte-order mark and CRLF line ends are accepted.
 //!
-//! # Columns used (numbered from 1, as the standard does)
-//! | # | field | becomes |
-//! |---|-------|---------|
-//! | 1 | job number | [`TaskKey::job`] (stage 0, index 0) |
-//! | 2 | submit time, s | the record's time |
-//! | 4 | run time, s | the task's duration |
-//! | 5 | allocated processors | CPU, when field 8 is unknown |
-//! | 7 | used memory, KB per processor | memory, when field 10 is unknown |
-//! | 8 | requested processors | CPU |
-//! | 9 | requested time, s | duration, when field 4 is unknown |
-//! | 10 | requested memory, KB per processor | memory |
-//! | 12 | user id | [`TraceTask::user`] (the number as text) |
-//! | 14 | executable (application) number | [`TraceTask::job_name`] (as text) |
-//! | 15 | queue number | priority |
+//! # Fields (numbered from 1, as the standard does)
+//! Every field is required in the line; "unknown" is `-1`.
+//! | # | field | if unknown | unit, rule |
+//! |---|-------|---------|---|
+//! | 1 | `job_number` | (must be known) | [`TaskKey::job`] (stage 0, index 0) |
+//! | 2 | `submit_time` | (must be known) | s → µs: the record's time |
+//! | 3 | `wait_time` | | not read: the simulator does its own waiting |
+//! | 4 | `run_time` | field 9 | s → µs: the task's duration |
+//! | 5 | `allocated_processors` | | CPU, when field 8 is unknown or 0 |
+//! | 6 | `average_cpu_time` | | not read (usage, not a request) |
+//! | 7 | `used_memory` | | KB per processor: memory, when field 10 is unknown |
+//! | 8 | `requested_processors` | field 5 | processors × 1000 milli-cores |
+//! | 9 | `requested_time` | | s → µs: duration when field 4 is unknown |
+//! | 10 | `requested_memory` | field 7, else 0 | KB per processor → MiB |
+//! | 11 | `status` | completed | counted, see below |
+//! | 12 | `user_id` | `-1` | [`TraceTask::user`] (the number as text) |
+//! | 13 | `group_id` | | not read |
+//! | 14 | `executable_number` | `-1` | [`TraceTask::job_name`] (as text) |
+//! | 15 | `queue_number` | batch | priority |
+//! | 16 | `partition_number` | | not read |
+//! | 17 | `preceding_job_number` | none | counted, see below |
+//! | 18 | `think_time` | | not read (goes with field 17) |
 //!
-//! The others are not read, and so not checked: wait time (the simulator
-//! does its own waiting), average CPU time, status, group, partition, and
-//! the preceding job and think time (dependencies between jobs, which
-//! borgsim's records do not carry).
+//! Fields not read are not checked.
 //!
 //! # Rules
 //! - **One job, one task.** An SWF job is a rigid parallel job: all its
@@ -62,18 +68,27 @@
 //!   the queue number.
 //! - **Status**: failed (0) and cancelled (5) jobs are submitted like
 //!   completed ones, with the run time the log gives: in the logged system
-//!   they held their processors for that long.
+//!   they held their processors for that long. They are counted as repaired
+//!   `jobs.status_failed` and `jobs.status_cancelled`; the partial
+//!   executions of checkpointed or swapped jobs (2, 3, 4) are submitted each
+//!   as their own run and counted as `jobs.status_partial_execution`; any
+//!   other code as `jobs.status_other`.
+//! - **Dependencies**: a job whose field 17 names a preceding job was
+//!   submitted, in the logged system, only after that job ended (plus the
+//!   think time of field 18). The record stream has no dependencies between
+//!   jobs, so it is submitted at its own submit time, counted as
+//!   `jobs.preceding_job_not_enforced`.
 //! - **No machines.** SWF describes jobs only; the cell comes from the
 //!   scenario, so with [`Select::MachinesOnly`] the reader yields nothing.
 //!   [`ReadOptions::reference`] is not used: SWF units are absolute.
 //! - **Bad rows** fail with file, line, field and value; in lenient mode
 //!   they are skipped and counted under `jobs.<field>` (`jobs.-` for a line
-//!   with fewer than 18 fields).
+//!   without exactly 18 fields).
 
 #[cfg(test)]
 mod tests;
 
-use super::input::{open_file, parse_int, CsvLayout, CsvRows, Decimal, Row};
+use super::input::{open_file, parse_int, table_schema, CsvLayout, CsvRows, Decimal, Fields};
 use super::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceReader,
     TraceRecord, TraceTask,
@@ -89,8 +104,6 @@ use std::sync::Arc;
 
 /// The table name used in [`ReadStats`] keys.
 const TABLE: &str = "jobs";
-/// Fields in an SWF v2.2 job line.
-const FIELDS: usize = 18;
 
 /// Priority of a job from queue 0, the interactive queue: the lowest
 /// production priority.
@@ -98,20 +111,32 @@ pub const INTERACTIVE_PRIORITY: Priority = 120;
 /// Priority of a job from any other queue: the lowest batch priority.
 pub const BATCH_PRIORITY: Priority = 100;
 
-/// Field positions, 0-based (the standard numbers them from 1).
-mod col {
-    pub const JOB: usize = 0;
-    pub const SUBMIT: usize = 1;
-    pub const RUN: usize = 3;
-    pub const ALLOC_PROCS: usize = 4;
-    pub const USED_MEM: usize = 6;
-    pub const REQ_PROCS: usize = 7;
-    pub const REQ_TIME: usize = 8;
-    pub const REQ_MEM: usize = 9;
-    pub const USER: usize = 11;
-    pub const EXE: usize = 13;
-    pub const QUEUE: usize = 14;
+table_schema! {
+    /// The 18 fields of a job line, in the standard's order; every line has
+    /// all of them (`-1` where the log does not know).
+    mod col = "jobs" {
+        JOB: "job_number" => Required,
+        SUBMIT: "submit_time" => Required,
+        WAIT: "wait_time" => Required,
+        RUN: "run_time" => Required,
+        ALLOC_PROCS: "allocated_processors" => Required,
+        AVG_CPU: "average_cpu_time" => Required,
+        USED_MEM: "used_memory" => Required,
+        REQ_PROCS: "requested_processors" => Required,
+        REQ_TIME: "requested_time" => Required,
+        REQ_MEM: "requested_memory" => Required,
+        STATUS: "status" => Required,
+        USER: "user_id" => Required,
+        GROUP: "group_id" => Required,
+        EXE: "executable_number" => Required,
+        QUEUE: "queue_number" => Required,
+        PARTITION: "partition_number" => Required,
+        PRECEDING: "preceding_job_number" => Required,
+        THINK: "think_time" => Required,
+    }
 }
+
+const _: () = assert!(col::COUNT == 18);
 
 /// Reads SWF files (plain or `.gz`, several parts in order) as one stream.
 pub struct Reader {
@@ -139,6 +164,10 @@ struct Job {
     user: i64,
     exe: i64,
     queue: i64,
+    /// Field 11 (`-1`: unknown).
+    status: i64,
+    /// Field 17 names a job this one followed.
+    after_other_job: bool,
 }
 
 impl Reader {
@@ -159,7 +188,7 @@ impl Reader {
             whitespace: true,
         };
         Ok(Reader {
-            rows: CsvRows::new(files.to_vec(), layout),
+            rows: CsvRows::with_schema(files.to_vec(), layout, &col::SCHEMA),
             lenient: opts.lenient,
             machines_only: opts.select == Select::MachinesOnly,
             stats: ReadStats::default(),
@@ -192,6 +221,16 @@ impl Reader {
     fn record(&mut self, job: Job) -> TraceRecord {
         if job.from_requested {
             self.stats.repair("jobs.run_time_from_requested");
+        }
+        match job.status {
+            -1 | 1 => {}
+            0 => self.stats.repair("jobs.status_failed"),
+            5 => self.stats.repair("jobs.status_cancelled"),
+            2..=4 => self.stats.repair("jobs.status_partial_execution"),
+            _ => self.stats.repair("jobs.status_other"),
+        }
+        if job.after_other_job {
+            self.stats.repair("jobs.preceding_job_not_enforced");
         }
         let time = self
             .time
@@ -231,7 +270,7 @@ impl TraceReader for Reader {
         }
         while self.rows.advance()? {
             self.stats.rows += 1;
-            let parsed = parse_job(&self.rows.row());
+            let parsed = parse_job(&self.rows.fields());
             if let Some(job) = lenient(parsed, self.lenient, &mut self.stats, TABLE)? {
                 return Ok(Some(self.record(job)));
             }
@@ -260,19 +299,19 @@ fn mem_mib(kb_per_proc: u64, procs: u64) -> Option<u64> {
     u64::try_from(kb.div_ceil(1024)).ok()
 }
 
-fn parse_job(row: &Row<'_>) -> Result<Job> {
-    row.expect_fields(FIELDS, "an SWF v2.2 job line")?;
-    let number = row.uint(col::JOB, "job_number")?;
-    let submit_us = secs(row, col::SUBMIT, "submit_time")?
-        .ok_or_else(|| row.error("submit_time", "is unknown (-1)".into()))?;
+fn parse_job(row: &Fields<'_>) -> Result<Job> {
+    row.check_width()?;
+    let number = row.uint(col::JOB)?;
+    let submit_us =
+        secs(row, col::SUBMIT)?.ok_or_else(|| row.error(col::SUBMIT, "is unknown (-1)".into()))?;
 
-    let (duration_us, from_requested) = match secs(row, col::RUN, "run_time")? {
+    let (duration_us, from_requested) = match secs(row, col::RUN)? {
         Some(us) => (us, false),
-        None => match secs(row, col::REQ_TIME, "requested_time")? {
+        None => match secs(row, col::REQ_TIME)? {
             Some(us) => (us, true),
             None => {
                 return Err(row.error(
-                    "run_time",
+                    col::RUN,
                     "is unknown (-1), and so is the requested time".into(),
                 ))
             }
@@ -280,11 +319,11 @@ fn parse_job(row: &Row<'_>) -> Result<Job> {
     };
 
     let given = |v: Option<i64>| v.filter(|&x| x > 0).map(|x| x as u64);
-    let req_procs = known(row, col::REQ_PROCS, "requested_processors")?;
-    let alloc_procs = known(row, col::ALLOC_PROCS, "allocated_processors")?;
+    let req_procs = known(row, col::REQ_PROCS)?;
+    let alloc_procs = known(row, col::ALLOC_PROCS)?;
     let procs = given(req_procs).or(given(alloc_procs)).ok_or_else(|| {
         row.error(
-            "requested_processors",
+            col::REQ_PROCS,
             format!(
                 "neither the requested ({}) nor the allocated ({}) processors are given",
                 show(req_procs),
@@ -294,14 +333,14 @@ fn parse_job(row: &Row<'_>) -> Result<Job> {
     })?;
     let cpu_milli = procs
         .checked_mul(1000)
-        .ok_or_else(|| row.error("requested_processors", format!("{procs} is too many")))?;
+        .ok_or_else(|| row.error(col::REQ_PROCS, format!("{procs} is too many")))?;
 
-    let req_mem = given(known(row, col::REQ_MEM, "requested_memory")?);
-    let used_mem = given(known(row, col::USED_MEM, "used_memory")?);
+    let req_mem = given(known(row, col::REQ_MEM)?);
+    let used_mem = given(known(row, col::USED_MEM)?);
     let (kb, mem_field) = match (req_mem, used_mem) {
-        (Some(kb), _) => (kb, "requested_memory"),
-        (None, Some(kb)) => (kb, "used_memory"),
-        (None, None) => (0, "requested_memory"),
+        (Some(kb), _) => (kb, col::REQ_MEM),
+        (None, Some(kb)) => (kb, col::USED_MEM),
+        (None, None) => (0, col::REQ_MEM),
     };
     let mem_mib = mem_mib(kb, procs).ok_or_else(|| {
         row.error(
@@ -317,9 +356,11 @@ fn parse_job(row: &Row<'_>) -> Result<Job> {
         from_requested,
         cpu_milli,
         mem_mib,
-        user: known(row, col::USER, "user_id")?.unwrap_or(-1),
-        exe: known(row, col::EXE, "executable_number")?.unwrap_or(-1),
-        queue: known(row, col::QUEUE, "queue_number")?.unwrap_or(-1),
+        user: known(row, col::USER)?.unwrap_or(-1),
+        exe: known(row, col::EXE)?.unwrap_or(-1),
+        queue: known(row, col::QUEUE)?.unwrap_or(-1),
+        status: known(row, col::STATUS)?.unwrap_or(-1),
+        after_other_job: given(known(row, col::PRECEDING)?).is_some(),
     })
 }
 
@@ -327,30 +368,30 @@ fn show(v: Option<i64>) -> String {
     v.map_or_else(|| "-1".to_string(), |x| x.to_string())
 }
 
-fn bad(row: &Row<'_>, i: usize, name: &str, expected: &str) -> Error {
-    let v = String::from_utf8_lossy(row.raw(i));
-    row.error(name, format!("expected {expected}, found {v:?}"))
+fn bad(row: &Fields<'_>, c: usize, expected: &str) -> Error {
+    let v = String::from_utf8_lossy(row.raw(c));
+    row.error(c, format!("expected {expected}, found {v:?}"))
 }
 
 /// An integer field: `None` for `-1` (unknown); other negatives are bad.
-fn known(row: &Row<'_>, i: usize, name: &str) -> Result<Option<i64>> {
-    match parse_int(row.raw(i).trim_ascii()) {
+fn known(row: &Fields<'_>, c: usize) -> Result<Option<i64>> {
+    match parse_int(row.raw(c).trim_ascii()) {
         Some(-1) => Ok(None),
         Some(v) if v >= 0 => Ok(Some(v)),
-        _ => Err(bad(row, i, name, "an integer ≥ 0, or -1 for unknown")),
+        _ => Err(bad(row, c, "an integer ≥ 0, or -1 for unknown")),
     }
 }
 
 /// A time field in seconds (integer or decimal) as µs, rounded to the
 /// nearest µs: `None` for `-1` (unknown).
-fn secs(row: &Row<'_>, i: usize, name: &str) -> Result<Option<u64>> {
-    let f = row.raw(i).trim_ascii();
+fn secs(row: &Fields<'_>, c: usize) -> Result<Option<u64>> {
+    let f = row.raw(c).trim_ascii();
     if parse_int(f) == Some(-1) {
         return Ok(None);
     }
     Decimal::parse(f)
         .map(|d| Some(d.scale(US_PER_S)))
-        .ok_or_else(|| bad(row, i, name, "seconds ≥ 0, or -1 for unknown"))
+        .ok_or_else(|| bad(row, c, "seconds ≥ 0, or -1 for unknown"))
 }
 
 /// What the header comments of one file say.

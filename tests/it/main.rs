@@ -12,6 +12,7 @@ mod policies;
 mod properties;
 mod techniques;
 mod trace_cli;
+mod trace_formats;
 mod trace_fuzz;
 mod trace_jobs;
 mod trace_replay;

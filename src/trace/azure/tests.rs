@@ -206,8 +206,10 @@ fn files_that_are_not_packing_traces_are_named() {
     conn.execute_batch("CREATE TABLE vmRequests (vmId);")
         .unwrap();
     let e = open(&p, false, Select::All).err().unwrap().to_string();
-    has(&e, "types-only.sqlite: vmRequests: ");
-    has(&e, "tenantId");
+    has(
+        &e,
+        "types-only.sqlite: vmRequests.tenantId: a required column of vmRequests is missing",
+    );
     let p = dir.path().join("text.sqlite");
     std::fs::write(&p, "vmId,starttime\n1,0.5\n".repeat(100)).unwrap();
     let e = open(&p, false, Select::All).err().unwrap();
@@ -217,4 +219,68 @@ fn files_that_are_not_packing_traces_are_named() {
     );
     let e = open(&dir.path().join("none.sqlite"), false, Select::All).err();
     assert!(matches!(e, Some(Error::Read { .. })), "{e:?}");
+}
+
+#[test]
+fn columns_are_found_by_name_in_each_table() {
+    // The same trace with both tables' columns in another order and another
+    // case (SQL names ignore case): the same requests.
+    let (_d, original) = db("");
+    let want = read_all(&mut open(&original, false, Select::All).unwrap()).unwrap();
+    let reordered = TINY
+        .replace(
+            "id INTEGER PRIMARY KEY,\n    vmTypeId INTEGER,\n    machineId INTEGER,",
+            "machineId INTEGER,\n    VMTYPEID INTEGER,\n    id INTEGER PRIMARY KEY,",
+        )
+        .replace("VALUES\n    (1, 1, 0,", "VALUES\n    (0, 1, 1,")
+        .replace("(2, 2, 0,", "(0, 2, 2,")
+        .replace("(3, 1, 1,", "(1, 1, 3,")
+        .replace("(4, 2, 1,", "(1, 2, 4,")
+        .replace("(5, 3, 1,", "(1, 3, 5,")
+        .replace("(6, 4, 2,", "(2, 4, 6,");
+    assert_ne!(reordered, TINY);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("reordered.sqlite");
+    Connection::open(&p)
+        .unwrap()
+        .execute_batch(&reordered)
+        .unwrap();
+    assert_eq!(
+        read_all(&mut open(&p, false, Select::All).unwrap()).unwrap(),
+        want
+    );
+
+    // An unknown column is named with its table.
+    for (sql, want) in [
+        (
+            "ALTER TABLE vmRequests ADD COLUMN vmSize REAL;",
+            "vmRequests.vmSize: unknown column; the vmRequests columns are vmId, tenantId",
+        ),
+        (
+            "ALTER TABLE vmTypes ADD COLUMN CORE2 REAL;",
+            "vmTypes.CORE2: unknown column",
+        ),
+    ] {
+        let (_d, p) = db(sql);
+        let e = open(&p, false, Select::All).err().unwrap();
+        assert!(matches!(e, Error::Invalid { .. }), "{e:?}");
+        has(&e.to_string(), want);
+    }
+    // A table without a required column.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("no-memory.sqlite");
+    // The fixture's vmTypes table without its memory column (no rows).
+    let no_memory = TINY.replace("    memory REAL,\n", "");
+    let conn = Connection::open(&p).unwrap();
+    conn.execute_batch(no_memory.split("INSERT INTO vmTypes").next().unwrap())
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE vmRequests (vmId, tenantId, vmTypeId, priority, starttime, endtime);",
+    )
+    .unwrap();
+    let e = open(&p, false, Select::All).err().unwrap().to_string();
+    has(
+        &e,
+        "no-memory.sqlite: vmTypes.memory: a required column of vmTypes is missing",
+    );
 }

@@ -141,3 +141,161 @@ fn gzip_parts_and_times_going_back() {
     );
     assert_eq!(stats.repaired["task_events.time_went_back"], 1);
 }
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_read_the_same() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // Every part of the fixture again, with a mark and CRLF; half gzipped.
+    let mut files = Vec::new();
+    for (i, f) in fixture().iter().enumerate() {
+        let table = f.parent().unwrap().file_name().unwrap();
+        let d = dir.path().join(table);
+        std::fs::create_dir_all(&d).unwrap();
+        let text = std::fs::read_to_string(f).unwrap().replace('\n', "\r\n");
+        let bytes = [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let p = if i % 2 == 0 {
+            let p = d.join(name + ".gz");
+            let mut gz = flate2::write::GzEncoder::new(
+                std::fs::File::create(&p).unwrap(),
+                flate2::Compression::fast(),
+            );
+            gz.write_all(&bytes).unwrap();
+            gz.finish().unwrap();
+            p
+        } else {
+            let p = d.join(name);
+            std::fs::write(&p, &bytes).unwrap();
+            p
+        };
+        files.push(p);
+    }
+    let want = read_all(&fixture(), &ReadOptions::default()).unwrap();
+    assert_eq!(read_all(&files, &ReadOptions::default()).unwrap(), want);
+}
+
+#[test]
+fn trailing_optional_columns_may_be_left_out_and_extra_ones_are_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("task_events-part-00000-of-00001.csv");
+    // Row 1: through priority only (9 fields): no request, no restriction.
+    // Row 2: 14 fields. Row 3: 8 fields, short of priority.
+    std::fs::write(
+        &p,
+        "1,,7,0,,0,u,0,3\n2,,7,1,,0,u,0,3,0.1,0.1,0,0,9\n3,,7,2,,0,u,0\n",
+    )
+    .unwrap();
+    let lenient = ReadOptions {
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let (recs, stats) = read_all(std::slice::from_ref(&p), &lenient).unwrap();
+    let t = recs[0].event.submitted().unwrap();
+    assert_eq!((t.request.res.cpu_milli, t.max_per_machine), (0, None));
+    assert_eq!(stats.skipped["task_events.-"], 2);
+    let msg = read_all(&[p], &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(":2: -: expected 9 to 13 fields (time, missing_info, job_id, task_index"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("found 14"), "{msg}");
+}
+
+#[test]
+fn job_level_events_are_counted_not_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("job_events-part-00000-of-00001.csv");
+    std::fs::write(
+        &p,
+        "0,,7,0,u,1,j,l\n1,,7,1,u,1,j,l\n2,,7,2,u,1,j,l\n3,,7,8,u,1,j,l\n4,,7,1,u,1,j,l\n5,,7,4,u,1,j,l\n",
+    )
+    .unwrap();
+    let (_, stats) = read_all(&[p], &ReadOptions::default()).unwrap();
+    let r = |k: &str| stats.repaired.get(k).copied();
+    assert_eq!(r("job_events.schedule_ignored"), Some(2));
+    assert_eq!(r("job_events.evict_ignored"), Some(1));
+    assert_eq!(r("job_events.update_running_ignored"), Some(1));
+    assert_eq!(stats.repaired.len(), 3);
+}
+
+#[test]
+fn machine_attributes_reach_the_machines() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("machine_events-part-00000-of-00001.csv");
+    std::fs::write(
+        &m,
+        "0,1,0,platA,0.5,0.5\n0,2,0,platB,0.5,0.5\n20,2,1,,,\n40,2,0,platB,0.5,0.5\n",
+    )
+    .unwrap();
+    let a = dir
+        .path()
+        .join("machine_attributes-part-00000-of-00001.csv");
+    // At 0: machine 1 gets x=5 and y=a, machine 2 x=7, machine 3 (never
+    // added) z=1. At 10 machine 1 loses x; at 30 machine 2, out of the cell,
+    // gets y=b, which its ADD at 40 carries.
+    std::fs::write(
+        &a,
+        "0,1,x,5,0\n0,2,x,7\n0,1,y,a,0\n0,3,z,1,0\n10,1,x,,1\n30,2,y,b,0\n",
+    )
+    .unwrap();
+    let (recs, stats) = read_all(&[a, m], &ReadOptions::default()).unwrap();
+    let show: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            let t = r.time.as_us();
+            match &r.event {
+                TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => {
+                    let kind = if matches!(r.event, TraceEvent::MachineAdd(_)) {
+                        "add"
+                    } else {
+                        "update"
+                    };
+                    let attrs: Vec<String> =
+                        m.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("{t} {kind} m{} {}", m.key, attrs.join(","))
+                }
+                TraceEvent::MachineRemove { machine } => format!("{t} remove m{machine}"),
+                other => format!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(
+        show,
+        [
+            "0 add m1 platform=platA,x=5,y=a",
+            "0 add m2 platform=platB,x=7",
+            "10 update m1 platform=platA,y=a",
+            "20 remove m2",
+            "40 add m2 platform=platB,x=7,y=b",
+        ]
+    );
+    assert_eq!(stats.rows, 10);
+    // The machine tables alone (what the replay reads to build the cell)
+    // carry the attributes too.
+    let opts = ReadOptions {
+        select: Select::MachinesOnly,
+        ..ReadOptions::default()
+    };
+    let files = [
+        dir.path()
+            .join("machine_attributes-part-00000-of-00001.csv"),
+        dir.path().join("machine_events-part-00000-of-00001.csv"),
+    ];
+    let (only, _) = read_all(&files, &opts).unwrap();
+    assert_eq!(only, recs);
+    // A bad deleted flag is named.
+    let b = dir.path().join("machine_attributes-bad.csv");
+    std::fs::write(&b, "0,1,x,5,maybe\n").unwrap();
+    let msg = read_all(&[b], &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(
+            "machine_attributes-bad.csv:1: attribute_deleted: expected 0 or 1, found \"maybe\""
+        ),
+        "{msg}"
+    );
+}

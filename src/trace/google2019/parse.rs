@@ -1,7 +1,7 @@
 //! Parsing a row of each table into what the reader uses, checking each
 //! value against the schema.
 
-use super::rows::{Fields, RawConstraint, Table};
+use super::rows::{coll, inst, mach, Fields, RawConstraint, Table};
 use crate::error::Result;
 use crate::time::SimTime;
 use crate::trace::input::Decimal;
@@ -47,6 +47,8 @@ pub(super) struct CollectionRow {
     pub max_per_machine: Option<u32>,
     pub max_per_switch: Option<u32>,
     pub in_alloc: bool,
+    /// `start_after_collection_ids` names other collections.
+    pub starts_after_others: bool,
 }
 
 pub(super) struct InstanceRow {
@@ -72,87 +74,94 @@ pub(super) struct Head {
     pub body: Body,
 }
 
+// `time` is the first column of every table.
+const _: () = assert!(mach::TIME == 0 && coll::TIME == 0 && inst::TIME == 0);
+
 /// Parses a row of `table`; `None` as the time if it is after the end.
 pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> {
-    let time = f.int_in("time", 0, AFTER_END)?;
+    f.check()?;
+    // `time` is column 0 of every table.
+    let time = f.int_in(mach::TIME, 0, AFTER_END)?;
     let time = (time != AFTER_END).then_some(time);
-    let id = |name: &str| f.int_in(name, 0, i64::MAX).map(|v| v as u64);
-    let nonzero = |name: &str| -> Result<Option<u64>> {
-        Ok(f.opt_int_in(name, 0, i64::MAX)?
+    let id = |c: usize| f.int_in(c, 0, i64::MAX).map(|v| v as u64);
+    let nonzero = |c: usize| -> Result<Option<u64>> {
+        Ok(f.opt_int_in(c, 0, i64::MAX)?
             .filter(|&v| v != 0)
             .map(|v| v as u64))
     };
-    let priority = || -> Result<Option<Priority>> {
-        Ok(f.opt_int_in("priority", 0, i64::from(Priority::MAX))?
+    let priority = |c: usize| -> Result<Option<Priority>> {
+        Ok(f.opt_int_in(c, 0, i64::from(Priority::MAX))?
             .map(|p| p as Priority))
     };
-    let owned = |name: &str| -> Result<Option<String>> {
-        Ok(f.text(name)?.map(std::borrow::Cow::into_owned))
+    let owned =
+        |c: usize| -> Result<Option<String>> { Ok(f.text(c)?.map(std::borrow::Cow::into_owned)) };
+    let limit = |c: usize| -> Result<Option<u32>> {
+        Ok(f.opt_int_in(c, 0, i64::from(u32::MAX))?
+            .filter(|&v| v != 0)
+            .map(|v| v as u32))
     };
     let body = match table {
         Table::Machines => {
             let row = MachineRow {
-                id: id("machine_id")?,
-                kind: f.int_in("type", 0, 3)?,
-                switch: owned("switch_id")?,
-                cpus: f.decimal("capacity.cpus")?,
-                memory: f.decimal("capacity.memory")?,
-                platform: owned("platform_id")?,
+                id: id(mach::MACHINE_ID)?,
+                kind: f.int_in(mach::TYPE, 0, 3)?,
+                switch: owned(mach::SWITCH_ID)?,
+                cpus: f.decimal(mach::CAPACITY_CPUS)?,
+                memory: f.decimal(mach::CAPACITY_MEMORY)?,
+                platform: owned(mach::PLATFORM_ID)?,
             };
             if row.kind == ADD {
-                for (v, name) in [(row.cpus, "capacity.cpus"), (row.memory, "capacity.memory")] {
+                for (v, c) in [
+                    (row.cpus, mach::CAPACITY_CPUS),
+                    (row.memory, mach::CAPACITY_MEMORY),
+                ] {
                     if v.is_none() {
                         let msg = "a machine is added without capacity".to_string();
-                        return Err(f.error(name, msg));
+                        return Err(f.error(c, msg));
                     }
                 }
             }
             Body::Machine(row)
         }
         Table::Collections => Body::Collection(CollectionRow {
-            id: id("collection_id")?,
-            kind: f.int_in("type", 0, 10)?,
-            priority: priority()?,
-            user: owned("user")?,
-            name: owned("collection_name")?,
-            max_per_machine: f
-                .opt_int_in("max_per_machine", 0, i64::from(u32::MAX))?
-                .filter(|&v| v != 0)
-                .map(|v| v as u32),
-            max_per_switch: f
-                .opt_int_in("max_per_switch", 0, i64::from(u32::MAX))?
-                .filter(|&v| v != 0)
-                .map(|v| v as u32),
-            in_alloc: nonzero("alloc_collection_id")?.is_some(),
+            id: id(coll::COLLECTION_ID)?,
+            kind: f.int_in(coll::TYPE, 0, 10)?,
+            priority: priority(coll::PRIORITY)?,
+            user: owned(coll::USER)?,
+            name: owned(coll::COLLECTION_NAME)?,
+            max_per_machine: limit(coll::MAX_PER_MACHINE)?,
+            max_per_switch: limit(coll::MAX_PER_SWITCH)?,
+            in_alloc: nonzero(coll::ALLOC_COLLECTION_ID)?.is_some(),
+            starts_after_others: !f.list(coll::START_AFTER_COLLECTION_IDS)?.is_empty(),
         }),
         Table::Instances => {
-            let kind = f.int_in("type", 0, 10)?;
+            let kind = f.int_in(inst::TYPE, 0, 10)?;
             let submit = kind == SUBMIT;
             Body::Instance(Box::new(InstanceRow {
                 key: TaskKey {
-                    job: id("collection_id")?,
+                    job: id(inst::COLLECTION_ID)?,
                     stage: 0,
-                    index: f.int_in("instance_index", 0, i64::from(u32::MAX))? as u32,
+                    index: f.int_in(inst::INSTANCE_INDEX, 0, i64::from(u32::MAX))? as u32,
                 },
                 kind,
                 machine: (kind == SCHEDULE)
-                    .then(|| f.opt_int_in("machine_id", -1, i64::MAX))
+                    .then(|| f.opt_int_in(inst::MACHINE_ID, -1, i64::MAX))
                     .transpose()?
                     .flatten()
                     .filter(|&m| m > 0)
                     .map(|m| m as u64),
-                priority: priority()?,
-                in_alloc: nonzero("alloc_collection_id")?.is_some(),
+                priority: priority(inst::PRIORITY)?,
+                in_alloc: nonzero(inst::ALLOC_COLLECTION_ID)?.is_some(),
                 cpus: submit
-                    .then(|| f.decimal("resource_request.cpus"))
+                    .then(|| f.decimal(inst::RESOURCE_REQUEST_CPUS))
                     .transpose()?
                     .flatten(),
                 memory: submit
-                    .then(|| f.decimal("resource_request.memory"))
+                    .then(|| f.decimal(inst::RESOURCE_REQUEST_MEMORY))
                     .transpose()?
                     .flatten(),
                 constraints: if submit {
-                    f.constraints("constraint")?
+                    f.constraints(inst::CONSTRAINT)?
                 } else {
                     Vec::new()
                 },

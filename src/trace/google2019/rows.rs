@@ -1,13 +1,73 @@
 //! The rows of one ClusterData2019 table, read from its files in order —
 //! newline-delimited JSON or CSV with a header, file by file — and fields
-//! looked up by their schema name in either layout.
+//! read by schema column in either layout.
 
 use crate::error::{Error, Result};
-use crate::trace::input::{open_file, parse_int, CsvLayout, CsvRows, Decimal, Row};
+use crate::trace::input::{
+    open_file, parse_int, table_schema, CsvLayout, CsvRows, Decimal, Fault, Fields as CsvFields,
+    Need, Schema,
+};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+
+table_schema! {
+    /// `machine_events` (proto `MachineEvent`).
+    pub(super) mod mach = "machine_events" {
+        TIME: "time" => Required,
+        MACHINE_ID: "machine_id" => Required,
+        TYPE: "type" => Required,
+        SWITCH_ID: "switch_id" => Optional(""),
+        CAPACITY_CPUS: "capacity.cpus" => Optional(""),
+        CAPACITY_MEMORY: "capacity.memory" => Optional(""),
+        PLATFORM_ID: "platform_id" => Optional(""),
+        MISSING_DATA_REASON: "missing_data_reason" => Unused,
+    }
+}
+
+table_schema! {
+    /// `collection_events` (proto `CollectionEvent`).
+    pub(super) mod coll = "collection_events" {
+        TIME: "time" => Required,
+        TYPE: "type" => Required,
+        COLLECTION_ID: "collection_id" => Required,
+        SCHEDULING_CLASS: "scheduling_class" => Unused,
+        MISSING_TYPE: "missing_type" => Unused,
+        COLLECTION_TYPE: "collection_type" => Unused,
+        PRIORITY: "priority" => Optional(""),
+        ALLOC_COLLECTION_ID: "alloc_collection_id" => Optional(""),
+        USER: "user" => Optional(""),
+        COLLECTION_NAME: "collection_name" => Optional(""),
+        COLLECTION_LOGICAL_NAME: "collection_logical_name" => Unused,
+        PARENT_COLLECTION_ID: "parent_collection_id" => Unused,
+        START_AFTER_COLLECTION_IDS: "start_after_collection_ids" => Optional(""),
+        MAX_PER_MACHINE: "max_per_machine" => Optional(""),
+        MAX_PER_SWITCH: "max_per_switch" => Optional(""),
+        VERTICAL_SCALING: "vertical_scaling" => Unused,
+        SCHEDULER: "scheduler" => Unused,
+    }
+}
+
+table_schema! {
+    /// `instance_events` (proto `InstanceEvent`).
+    pub(super) mod inst = "instance_events" {
+        TIME: "time" => Required,
+        TYPE: "type" => Required,
+        COLLECTION_ID: "collection_id" => Required,
+        SCHEDULING_CLASS: "scheduling_class" => Unused,
+        MISSING_TYPE: "missing_type" => Unused,
+        COLLECTION_TYPE: "collection_type" => Unused,
+        PRIORITY: "priority" => Optional(""),
+        ALLOC_COLLECTION_ID: "alloc_collection_id" => Optional(""),
+        INSTANCE_INDEX: "instance_index" => Required,
+        MACHINE_ID: "machine_id" => Optional(""),
+        ALLOC_INSTANCE_INDEX: "alloc_instance_index" => Unused,
+        RESOURCE_REQUEST_CPUS: "resource_request.cpus" => Optional(""),
+        RESOURCE_REQUEST_MEMORY: "resource_request.memory" => Optional(""),
+        CONSTRAINT: "constraint" => Optional(""),
+    }
+}
 
 /// The tables this reader uses, in the order that breaks time ties.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,50 +88,12 @@ impl Table {
         }
     }
 
-    /// The schema fields read from this table (nested fields as `a.b`).
-    fn fields(self) -> &'static [&'static str] {
+    /// The table's published columns (nested fields as `a.b`).
+    pub fn schema(self) -> &'static Schema {
         match self {
-            Table::Machines => &[
-                "time",
-                "machine_id",
-                "type",
-                "switch_id",
-                "capacity.cpus",
-                "capacity.memory",
-                "platform_id",
-            ],
-            Table::Collections => &[
-                "time",
-                "type",
-                "collection_id",
-                "priority",
-                "user",
-                "collection_name",
-                "max_per_machine",
-                "max_per_switch",
-                "alloc_collection_id",
-            ],
-            Table::Instances => &[
-                "time",
-                "type",
-                "collection_id",
-                "instance_index",
-                "machine_id",
-                "priority",
-                "alloc_collection_id",
-                "resource_request.cpus",
-                "resource_request.memory",
-                "constraint",
-            ],
-        }
-    }
-
-    /// Fields a CSV header must name.
-    fn required(self) -> &'static [&'static str] {
-        match self {
-            Table::Machines => &["time", "machine_id", "type"],
-            Table::Collections => &["time", "type", "collection_id"],
-            Table::Instances => &["time", "type", "collection_id", "instance_index"],
+            Table::Machines => &mach::SCHEMA,
+            Table::Collections => &coll::SCHEMA,
+            Table::Instances => &inst::SCHEMA,
         }
     }
 
@@ -121,11 +143,7 @@ enum Current {
         line: u64,
         obj: Map<String, Value>,
     },
-    Csv {
-        rows: CsvRows,
-        /// Schema field → column, from this file's header.
-        cols: Vec<(&'static str, usize)>,
-    },
+    Csv(CsvRows),
 }
 
 /// The rows of one table across its files.
@@ -156,9 +174,8 @@ impl Source {
                     return Ok(false);
                 };
                 self.next_file += 1;
-                self.cur = Some(open(path)?);
+                self.cur = Some(open(path, self.table)?);
             }
-            let table = self.table;
             let more = match self.cur.as_mut().expect("opened") {
                 Current::Json {
                     path,
@@ -167,13 +184,7 @@ impl Source {
                     line,
                     obj,
                 } => next_json(path, reader, buf, line, obj)?,
-                Current::Csv { rows, cols } => {
-                    let more = rows.advance()?;
-                    if more && cols.is_empty() {
-                        *cols = header_columns(table, rows)?;
-                    }
-                    more
-                }
+                Current::Csv(rows) => rows.advance()?,
             };
             if more {
                 return Ok(true);
@@ -184,6 +195,7 @@ impl Source {
 
     /// The current row's fields.
     pub fn fields(&self) -> Fields<'_> {
+        let schema = self.table.schema();
         match self.cur.as_ref() {
             Some(Current::Json {
                 path, line, obj, ..
@@ -191,15 +203,14 @@ impl Source {
                 obj,
                 path,
                 line: *line,
+                schema,
             },
-            Some(Current::Csv { rows, cols }) => Fields::Csv {
-                row: rows.row(),
-                cols,
-            },
+            Some(Current::Csv(rows)) => Fields::Csv(rows.fields()),
             None => Fields::Json {
                 obj: empty_map(),
                 path: Path::new("-"),
                 line: 0,
+                schema,
             },
         }
     }
@@ -210,7 +221,7 @@ fn empty_map() -> &'static Map<String, Value> {
     EMPTY.get_or_init(Map::new)
 }
 
-fn open(path: PathBuf) -> Result<Current> {
+fn open(path: PathBuf, table: Table) -> Result<Current> {
     Ok(match Layout::of_file(&path)? {
         Layout::Json => Current::Json {
             reader: Box::new(BufReader::with_capacity(1 << 16, open_file(&path)?)),
@@ -219,10 +230,11 @@ fn open(path: PathBuf) -> Result<Current> {
             line: 0,
             obj: Map::new(),
         },
-        Layout::Csv => Current::Csv {
-            rows: CsvRows::new(vec![path], CsvLayout::WITH_HEADER),
-            cols: Vec::new(),
-        },
+        Layout::Csv => Current::Csv(CsvRows::with_schema(
+            vec![path],
+            CsvLayout::WITH_HEADER,
+            table.schema(),
+        )),
     })
 }
 
@@ -262,39 +274,6 @@ fn next_json(
     }
 }
 
-/// Maps the table's fields to this file's columns. A header may name a
-/// nested field `a.b` or `a_b`.
-fn header_columns(table: Table, rows: &CsvRows) -> Result<Vec<(&'static str, usize)>> {
-    let norm = |s: &[u8]| {
-        String::from_utf8_lossy(s)
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .replace('.', "_")
-    };
-    let header: Vec<String> = rows
-        .header()
-        .map(|h| h.iter().map(norm).collect())
-        .unwrap_or_default();
-    let cols: Vec<(&'static str, usize)> = table
-        .fields()
-        .iter()
-        .filter_map(|&f| {
-            let want = f.replace('.', "_");
-            header.iter().position(|h| *h == want).map(|i| (f, i))
-        })
-        .collect();
-    for &req in table.required() {
-        if !cols.iter().any(|c| c.0 == req) {
-            return Err(Error::Invalid {
-                path: rows.path().to_path_buf(),
-                key: req.into(),
-                message: format!("the header has no column {req:?}"),
-            });
-        }
-    }
-    Ok(cols)
-}
-
 fn row_error(path: &Path, line: u64, field: &str, message: String) -> Error {
     Error::Row {
         path: path.to_path_buf(),
@@ -304,26 +283,60 @@ fn row_error(path: &Path, line: u64, field: &str, message: String) -> Error {
     }
 }
 
-/// One row's fields, by schema name. A JSON null, an absent key and an
-/// empty CSV field are all "nothing" (`None`).
+/// One row's fields, by schema column. A JSON null, an absent key and an
+/// empty CSV field are all "nothing" (`None`); so is a column an export
+/// left out (every column read here is optional but the keys).
 #[derive(Copy, Clone)]
 pub(super) enum Fields<'a> {
     Json {
         obj: &'a Map<String, Value>,
         path: &'a Path,
         line: u64,
+        schema: &'static Schema,
     },
-    Csv {
-        row: Row<'a>,
-        cols: &'a [(&'static str, usize)],
-    },
+    Csv(CsvFields<'a>),
 }
 
 impl<'a> Fields<'a> {
-    pub fn error(&self, field: &str, message: String) -> Error {
+    fn schema(&self) -> &'static Schema {
+        match self {
+            Fields::Json { schema, .. } => schema,
+            Fields::Csv(f) => f.columns().schema(),
+        }
+    }
+
+    /// Column `c`'s schema name.
+    fn name(&self, c: usize) -> &'static str {
+        self.schema().columns[c].name
+    }
+
+    /// An error about the field called `field` (a column, or a part of one
+    /// such as `constraint.name`).
+    pub fn error_named(&self, field: &str, message: String) -> Error {
         match self {
             Fields::Json { path, line, .. } => row_error(path, *line, field, message),
-            Fields::Csv { row, .. } => row.error(field, message),
+            Fields::Csv(f) => f.row().error(field, message),
+        }
+    }
+
+    /// An error about column `c`.
+    pub fn error(&self, c: usize, message: String) -> Error {
+        self.error_named(self.name(c), message)
+    }
+
+    /// Checks the row's shape: a CSV row has as many fields as its header;
+    /// a JSON row's keys are the table's columns (nested `a: {b: …}`, or
+    /// flattened `a.b` / `a_b`), and its required keys are there.
+    pub fn check(&self) -> Result<()> {
+        match *self {
+            Fields::Csv(f) => f.check_width(),
+            Fields::Json { obj, schema, .. } => {
+                let fault = json_fault(obj, schema).map(|f| f.describe(schema, "key"));
+                match fault {
+                    None => Ok(()),
+                    Some((key, message)) => Err(self.error_named(&key, message)),
+                }
+            }
         }
     }
 
@@ -336,109 +349,164 @@ impl<'a> Fields<'a> {
             .or_else(|| obj.get(&field.replace('.', "_")))
     }
 
-    /// The field as text; numbers as their decimal text.
-    pub fn text(&self, field: &str) -> Result<Option<Cow<'a, str>>> {
+    /// Column `c` as text; numbers as their decimal text.
+    pub fn text(&self, c: usize) -> Result<Option<Cow<'a, str>>> {
         match *self {
-            Fields::Json { obj, .. } => match Self::json_value(obj, field) {
+            Fields::Json { obj, .. } => match Self::json_value(obj, self.name(c)) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => scalar_text(v)
                     .map(|t| (!t.is_empty()).then_some(t))
-                    .ok_or_else(|| self.error(field, format!("expected a value, found {v}"))),
+                    .ok_or_else(|| self.error(c, format!("expected a value, found {v}"))),
             },
-            Fields::Csv { row, cols } => match cols.iter().find(|c| c.0 == field) {
-                None => Ok(None),
-                Some(&(_, i)) => {
-                    let s = row.str(i, field)?;
-                    Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
-                }
-            },
+            Fields::Csv(f) => {
+                let s = f.str(c)?;
+                Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
+            }
         }
     }
 
-    fn expected(&self, field: &str, what: &str, found: Option<&str>) -> Error {
+    fn expected(&self, c: usize, what: &str, found: Option<&str>) -> Error {
         match found {
-            Some(v) => self.error(field, format!("expected {what}, found {v:?}")),
-            None => self.error(field, format!("expected {what}, found nothing")),
+            Some(v) => self.error(c, format!("expected {what}, found {v:?}")),
+            None => self.error(c, format!("expected {what}, found nothing")),
         }
     }
 
-    /// An integer field in `lo..=hi`.
-    pub fn int_in(&self, field: &str, lo: i64, hi: i64) -> Result<i64> {
+    /// An integer column in `lo..=hi`.
+    pub fn int_in(&self, c: usize, lo: i64, hi: i64) -> Result<i64> {
         let what = format!("an integer in {lo}..={hi}");
-        match self.text(field)? {
-            None => Err(self.expected(field, &what, None)),
+        match self.text(c)? {
+            None => Err(self.expected(c, &what, None)),
             Some(t) => parse_int(t.as_bytes())
                 .filter(|v| (lo..=hi).contains(v))
-                .ok_or_else(|| self.expected(field, &what, Some(&t))),
+                .ok_or_else(|| self.expected(c, &what, Some(&t))),
         }
     }
 
-    /// An optional integer field in `lo..=hi`.
-    pub fn opt_int_in(&self, field: &str, lo: i64, hi: i64) -> Result<Option<i64>> {
-        if self.text(field)?.is_none() {
+    /// An optional integer column in `lo..=hi`.
+    pub fn opt_int_in(&self, c: usize, lo: i64, hi: i64) -> Result<Option<i64>> {
+        if self.text(c)?.is_none() {
             return Ok(None);
         }
-        self.int_in(field, lo, hi).map(Some)
+        self.int_in(c, lo, hi).map(Some)
     }
 
-    /// A non-negative decimal field (NCU, NMU), exactly, or nothing.
-    pub fn decimal(&self, field: &str) -> Result<Option<Decimal>> {
-        match self.text(field)? {
+    /// A non-negative decimal column (NCU, NMU), exactly, or nothing.
+    pub fn decimal(&self, c: usize) -> Result<Option<Decimal>> {
+        match self.text(c)? {
             None => Ok(None),
             Some(t) => Decimal::parse(t.as_bytes())
                 .map(Some)
-                .ok_or_else(|| self.expected(field, "a decimal number ≥ 0", Some(&t))),
+                .ok_or_else(|| self.expected(c, "a decimal number ≥ 0", Some(&t))),
         }
     }
 
-    /// The `constraint` list: a JSON array of `{name, value, relation}`
-    /// (in CSV, that array as JSON text in one field).
-    pub fn constraints(&self, field: &str) -> Result<Vec<RawConstraint>> {
+    /// A list column (`constraint`, `start_after_collection_ids`): a JSON
+    /// array, or in CSV (or as a JSON string) that array as JSON text.
+    /// Nothing, `null` and an empty text are the empty list.
+    pub fn list(&self, c: usize) -> Result<Vec<Value>> {
         let parsed;
         let list = match *self {
-            Fields::Json { obj, .. } => match Self::json_value(obj, field) {
+            Fields::Json { obj, .. } => match Self::json_value(obj, self.name(c)) {
                 None | Some(Value::Null) => return Ok(Vec::new()),
+                Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
                 Some(Value::String(s)) => {
-                    parsed = self.parse_list(field, s)?;
+                    parsed = self.parse_list(c, s)?;
                     &parsed
                 }
                 Some(v) => v,
             },
-            Fields::Csv { .. } => match self.text(field)? {
+            Fields::Csv(_) => match self.text(c)? {
                 None => return Ok(Vec::new()),
                 Some(t) => {
-                    parsed = self.parse_list(field, &t)?;
+                    parsed = self.parse_list(c, &t)?;
                     &parsed
                 }
             },
         };
-        let Value::Array(items) = list else {
-            return Err(self.error(field, format!("expected a list, found {list}")));
-        };
-        items.iter().map(|c| self.constraint(field, c)).collect()
+        match list {
+            Value::Array(items) => Ok(items.clone()),
+            _ => Err(self.error(c, format!("expected a list, found {list}"))),
+        }
     }
 
-    fn parse_list(&self, field: &str, text: &str) -> Result<Value> {
+    /// The `constraint` list: `{name, value, relation}` objects.
+    pub fn constraints(&self, c: usize) -> Result<Vec<RawConstraint>> {
+        let items = self.list(c)?;
+        items.iter().map(|item| self.constraint(c, item)).collect()
+    }
+
+    fn parse_list(&self, c: usize, text: &str) -> Result<Value> {
         serde_json::from_str(text)
-            .map_err(|e| self.error(field, format!("expected a JSON list: {e}, in {text:?}")))
+            .map_err(|e| self.error(c, format!("expected a JSON list: {e}, in {text:?}")))
     }
 
-    fn constraint(&self, field: &str, c: &Value) -> Result<RawConstraint> {
-        let part = |name: &str| c.get(name).filter(|v| !v.is_null()).and_then(scalar_text);
+    fn constraint(&self, c: usize, item: &Value) -> Result<RawConstraint> {
+        let field = self.name(c);
+        let part = |name: &str| {
+            item.get(name)
+                .filter(|v| !v.is_null())
+                .and_then(scalar_text)
+        };
         let rel_field = format!("{field}.relation");
         let name = part("name").ok_or_else(|| {
-            self.error(&format!("{field}.name"), format!("expected a name in {c}"))
+            self.error_named(
+                &format!("{field}.name"),
+                format!("expected a name in {item}"),
+            )
         })?;
         let relation = part("relation")
             .as_deref()
             .and_then(Relation::parse)
-            .ok_or_else(|| self.error(&rel_field, format!("expected a relation in {c}")))?;
+            .ok_or_else(|| {
+                self.error_named(&rel_field, format!("expected a relation in {item}"))
+            })?;
         Ok(RawConstraint {
             name: name.into_owned(),
             value: part("value").map(Cow::into_owned).unwrap_or_default(),
             relation,
         })
     }
+}
+
+/// What is wrong with a JSON row's keys, if anything: a key that is none of
+/// the table's columns (a nested object's keys included), or a required
+/// column missing. Allocates only to name a fault.
+fn json_fault(obj: &Map<String, Value>, schema: &Schema) -> Option<Fault> {
+    for (key, value) in obj {
+        if schema.find(key, false).is_some() {
+            continue;
+        }
+        // A parent of nested columns (`resource_request`): its object's keys
+        // must be its children.
+        let child = |inner: &str| {
+            schema.columns.iter().any(|c| {
+                c.name
+                    .split_once('.')
+                    .is_some_and(|(a, b)| a == key && b == inner)
+            })
+        };
+        let is_parent = schema
+            .columns
+            .iter()
+            .any(|c| c.name.split_once('.').is_some_and(|(a, _)| a == key));
+        match value {
+            Value::Object(inner) if is_parent => {
+                if let Some(k) = inner.keys().find(|k| !child(k)) {
+                    return Some(Fault::Unknown(format!("{key}.{k}")));
+                }
+            }
+            Value::Null if is_parent => {}
+            _ if is_parent => return Some(Fault::NotNested(key.clone())),
+            _ => return Some(Fault::Unknown(key.clone())),
+        }
+    }
+    (0..schema.columns.len())
+        .find(|&c| {
+            schema.columns[c].need == Need::Required
+                && Fields::json_value(obj, schema.columns[c].name).is_none()
+        })
+        .map(Fault::Missing)
 }
 
 /// A scalar's text: strings as they are, numbers in decimal (a JSON

@@ -3,30 +3,70 @@
 //!
 //! Two layouts, the same records:
 //!
-//! **CSV** — a directory with `machines.csv` and `tasks.csv` (headers as
-//! below; any number of parts named `machines*.csv` / `tasks*.csv`, `.gz`
-//! allowed). The two tables are merged by time, machines first on ties.
+//! **CSV** — a directory with `machines.csv` and `tasks.csv` (any number
+//! of parts named `machines*.csv` / `tasks*.csv`, `.gz` allowed). The two
+//! tables are merged by time, machines first on ties. Columns are found by
+//! their header name, in any order; a header naming an unknown column,
+//! naming one twice or lacking a required one is an error naming the file
+//! and the column, and an absent optional column reads as its default in
+//! every row. A UTF-8 byte-order mark and CRLF line ends are accepted.
 //!
-//! `machines.csv`: `time_us, event, machine, name, cpu_milli, mem_mib, gpus,
-//! rack, power, attrs` — `event` is `add`, `update` or `remove` (a removal
-//! leaves the other fields empty); `attrs` is a JSON object of strings.
+//! `machines.csv` — one machine event per row:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time_us` | required | | µs |
+//! | `event` | required | | `add`, `update` or `remove` (a removal reads only `machine`) |
+//! | `machine` | required | | the machine's key, an integer |
+//! | `name` | optional | empty | |
+//! | `cpu_milli` | required | | milli-cores |
+//! | `mem_mib` | required | | MiB |
+//! | `gpus` | optional | 0 | whole GPUs, at most 64 |
+//! | `rack` | optional | none | empty = none |
+//! | `power` | optional | none | empty = none |
+//! | `attrs` | optional | none | a JSON object of strings |
 //!
-//! `tasks.csv`: `time_us, event, job, stage, index, machine, kind, job_name,
-//! user, priority, trace_priority, cpu_milli, mem_mib, gpu, max_per_machine,
-//! max_per_rack, duration_us, after, constraints` — `event` is `submit`, `schedule` (with
-//! `machine`) or `end` (with `kind`: finish, evict, fail, kill, lost);
-//! `priority` is borgsim's (bands: best effort 0–99, batch 100–119,
-//! production 120–359, monitoring 360+); `gpu` is empty, `whole:N` or
-//! `share:M` (milli of one device); `duration_us` is empty when unknown;
-//! `after` lists stages of the same job separated by `;`; `constraints` is a
-//! JSON array of `[name, op, value]` with op `eq`, `ne`, `present`, `absent`.
+//! `tasks.csv` — one task event per row:
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time_us` | required | | µs |
+//! | `event` | required | | `submit`, `schedule` or `end` |
+//! | `job` | required | | the job's key, an integer |
+//! | `stage` | optional | 0 | |
+//! | `index` | optional | 0 | |
+//! | `machine` | optional | none | `schedule`: the machine's key (required there) |
+//! | `kind` | optional | none | `end`: finish, evict, fail, kill or lost (required there) |
+//! | `job_name` | optional | empty | |
+//! | `user` | optional | empty | |
+//! | `priority` | required | | borgsim's: best effort 0–99, batch 100–119, production 120–359, monitoring 360+ (`submit`) |
+//! | `trace_priority` | optional | 0 | the trace's own; empty = 0 |
+//! | `cpu_milli` | required | | milli-cores (`submit`) |
+//! | `mem_mib` | required | | MiB (`submit`) |
+//! | `gpu` | optional | none | empty, `whole:N` (N ≤ 64) or `share:M` (milli of one device, M < 1000) |
+//! | `max_per_machine` | optional | no limit | empty = no limit |
+//! | `max_per_rack` | optional | no limit | empty = no limit |
+//! | `duration_us` | optional | unknown | µs; empty = learned from an `end` |
+//! | `after` | optional | none | stages of the same job, separated by `;` |
+//! | `constraints` | optional | none | a JSON array of `[name, op, value]`, op `eq`, `ne`, `present`, `absent` |
+//!
+//! Cells a row's event does not use are not read (a `schedule` row's
+//! `priority` may be empty).
 //!
 //! **JSON lines** — one file `*.jsonl`, one record per line:
-//! `{"time_us": 0, "event": "machine_add", "machine": {…}}`,
+//! `{"time_us": 0, "event": "machine_add", "machine": {…}}` (and
+//! `machine_update`), `{"time_us": 3, "event": "machine_remove", "machine": 7}`,
 //! `{"time_us": 5, "event": "submit", "task": {…}}`,
 //! `{"time_us": 9, "event": "schedule", "task": {"job":…,"stage":…,"index":…}, "machine": 3}`,
-//! `{"time_us": 9, "event": "end", "task": {…}, "kind": "finish"}` — the
-//! fields as in the CSV layout. Lines must be in time order.
+//! `{"time_us": 9, "event": "end", "task": {…}, "kind": "finish"}`. Every
+//! key shown is required. A machine object has the keys of `machines.csv`
+//! from `name` on, with the machine's key as `key` (required, like `name`,
+//! `cpu_milli` and `mem_mib`); a submitted task has the keys of `tasks.csv`
+//! from `job` on, without `machine` and `kind` (required: `job`,
+//! `priority`, `cpu_milli`, `mem_mib`); `after` is a list and
+//! `constraints` a list of `[name, op, value]`; a task key has `job`
+//! (required), `stage` and `index`. Absent optional keys take the defaults
+//! of the tables above. An unknown key, or a missing required one, is an
+//! error naming file, line and key (`task.cpu_milli`). Lines must be in
+//! time order; a byte-order mark and CRLF line ends are accepted.
 //!
 //! Both layouts go through the JSON-lines model below (it also parses the
 //! CSV cells that hold JSON), so they stay one format. [`write()`] (what
@@ -41,6 +81,7 @@ mod write;
 pub use self::read::Reader;
 pub use self::write::write;
 
+use super::input::table_schema;
 use super::{EndKind, TaskKey, TraceConstraint, TraceEvent, TraceMachine, TraceRecord, TraceTask};
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, GpuRequest, Request, Resources};
@@ -48,41 +89,46 @@ use crate::time::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The header of `machines.csv`.
-const MACHINE_COLUMNS: [&str; 10] = [
-    "time_us",
-    "event",
-    "machine",
-    "name",
-    "cpu_milli",
-    "mem_mib",
-    "gpus",
-    "rack",
-    "power",
-    "attrs",
-];
-/// The header of `tasks.csv`.
-const TASK_COLUMNS: [&str; 19] = [
-    "time_us",
-    "event",
-    "job",
-    "stage",
-    "index",
-    "machine",
-    "kind",
-    "job_name",
-    "user",
-    "priority",
-    "trace_priority",
-    "cpu_milli",
-    "mem_mib",
-    "gpu",
-    "max_per_machine",
-    "max_per_rack",
-    "duration_us",
-    "after",
-    "constraints",
-];
+table_schema! {
+    /// The columns of `machines.csv`, in the order `trace convert` writes them.
+    pub(crate) mod machine_col = "machines" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        MACHINE: "machine" => Required,
+        NAME: "name" => Optional(""),
+        CPU_MILLI: "cpu_milli" => Required,
+        MEM_MIB: "mem_mib" => Required,
+        GPUS: "gpus" => Optional("0"),
+        RACK: "rack" => Optional(""),
+        POWER: "power" => Optional(""),
+        ATTRS: "attrs" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// The columns of `tasks.csv`, in the order `trace convert` writes them.
+    pub(crate) mod task_col = "tasks" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        JOB: "job" => Required,
+        STAGE: "stage" => Optional("0"),
+        INDEX: "index" => Optional("0"),
+        MACHINE: "machine" => Optional(""),
+        KIND: "kind" => Optional(""),
+        JOB_NAME: "job_name" => Optional(""),
+        USER: "user" => Optional(""),
+        PRIORITY: "priority" => Required,
+        TRACE_PRIORITY: "trace_priority" => Optional("0"),
+        CPU_MILLI: "cpu_milli" => Required,
+        MEM_MIB: "mem_mib" => Required,
+        GPU: "gpu" => Optional(""),
+        MAX_PER_MACHINE: "max_per_machine" => Optional(""),
+        MAX_PER_RACK: "max_per_rack" => Optional(""),
+        DURATION_US: "duration_us" => Optional(""),
+        AFTER: "after" => Optional(""),
+        CONSTRAINTS: "constraints" => Optional(""),
+    }
+}
 
 // ---- the JSON-lines model (also used for the CSV cells that hold JSON) ----
 

@@ -2,12 +2,12 @@
 //! ties), or JSON lines in file order. Each row is checked as it is read, so
 //! a bad one names its file, line and field.
 
-use super::{from_jevent, parse_gpu, JEvent};
+use super::{from_jevent, machine_col, parse_gpu, task_col, JEvent};
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, Request, Resources};
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::input::{open_file, CsvLayout, CsvRows, Row};
+use crate::trace::input::{open_file, table_schema, CsvLayout, CsvRows, Fields, Schema};
 use crate::trace::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceMachine,
     TraceReader, TraceRecord, TraceTask,
@@ -87,11 +87,16 @@ impl Reader {
                 machines_only: opts.select == Select::MachinesOnly,
             }
         } else {
+            // Every header is checked now, so a wrong one is reported
+            // before any row is read (and by `borgsim validate`).
+            CsvRows::check_headers(&machines, &machine_col::SCHEMA)?;
+            CsvRows::check_headers(&tasks, &task_col::SCHEMA)?;
             let tasks = (opts.select == Select::All && !tasks.is_empty())
-                .then(|| CsvRows::new(tasks, CsvLayout::WITH_HEADER));
+                .then(|| CsvRows::with_schema(tasks, CsvLayout::WITH_HEADER, &task_col::SCHEMA));
             Inner::Csv {
-                machines: (!machines.is_empty())
-                    .then(|| CsvRows::new(machines, CsvLayout::WITH_HEADER)),
+                machines: (!machines.is_empty()).then(|| {
+                    CsvRows::with_schema(machines, CsvLayout::WITH_HEADER, &machine_col::SCHEMA)
+                }),
                 tasks,
                 heads: [None, None],
                 times: [Monotone::default(), Monotone::default()],
@@ -105,139 +110,127 @@ impl Reader {
     }
 }
 
-fn machine_row(row: Row) -> Result<TraceEvent> {
-    let key = row.uint(2, "machine")?;
-    let ev = row.str(1, "event")?;
+fn machine_row(f: Fields) -> Result<TraceEvent> {
+    use super::machine_col as c;
+    let key = f.uint(c::MACHINE)?;
+    let ev = f.str(c::EVENT)?;
     if ev == "remove" {
         return Ok(TraceEvent::MachineRemove { machine: key });
     }
     let opt = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
-    let attrs_text = row.str(9, "attrs")?;
+    let attrs_text = f.str(c::ATTRS)?;
     let attrs: BTreeMap<String, String> = if attrs_text.is_empty() {
         BTreeMap::new()
     } else {
         serde_json::from_str(attrs_text)
-            .map_err(|e| row.error("attrs", format!("expected a JSON object of strings: {e}")))?
+            .map_err(|e| f.error(c::ATTRS, format!("expected a JSON object of strings: {e}")))?
     };
-    let gpus = row.uint(6, "gpus")?;
+    let gpus = f.uint(c::GPUS)?;
     if gpus > crate::cell::resources::MAX_GPUS_PER_MACHINE as u64 {
-        return Err(row.error("gpus", format!("expected at most 64, found {gpus}")));
+        return Err(f.error(c::GPUS, format!("expected at most 64, found {gpus}")));
     }
     let m = TraceMachine {
         key,
-        name: row.str(3, "name")?.into(),
+        name: f.str(c::NAME)?.into(),
         capacity: Capacity {
-            res: Resources::new(row.uint(4, "cpu_milli")?, row.uint(5, "mem_mib")?),
+            res: Resources::new(f.uint(c::CPU_MILLI)?, f.uint(c::MEM_MIB)?),
             gpus: gpus as u32,
         },
         attrs: attrs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect(),
-        rack: opt(row.str(7, "rack")?),
-        power: opt(row.str(8, "power")?),
+        rack: opt(f.str(c::RACK)?),
+        power: opt(f.str(c::POWER)?),
     };
     match ev {
         "add" => Ok(TraceEvent::MachineAdd(m)),
         "update" => Ok(TraceEvent::MachineUpdate(m)),
-        other => Err(row.error(
-            "event",
+        other => Err(f.error(
+            c::EVENT,
             format!("expected add, update or remove, found {other:?}"),
         )),
     }
 }
 
-fn task_row(row: Row) -> Result<TraceEvent> {
-    let u32_of = |i: usize, name: &str| -> Result<u32> {
-        let v = row.uint(i, name)?;
-        u32::try_from(v).map_err(|_| row.error(name, format!("expected < 2^32, found {v}")))
-    };
+fn task_row(f: Fields) -> Result<TraceEvent> {
+    use super::task_col as c;
     let key = TaskKey {
-        job: row.uint(2, "job")?,
-        stage: u32_of(3, "stage")?,
-        index: u32_of(4, "index")?,
+        job: f.uint(c::JOB)?,
+        stage: f.u32(c::STAGE)?,
+        index: f.u32(c::INDEX)?,
     };
-    match row.str(1, "event")? {
+    match f.str(c::EVENT)? {
         "schedule" => Ok(TraceEvent::Schedule {
             task: key,
-            machine: row.uint(5, "machine")?,
+            machine: f.uint(c::MACHINE)?,
         }),
         "end" => {
-            let k = row.str(6, "kind")?;
+            let k = f.str(c::KIND)?;
             let kind =
                 serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
-                    row.error(
-                        "kind",
+                    f.error(
+                        c::KIND,
                         format!("expected finish, evict, fail, kill or lost, found {k:?}"),
                     )
                 })?;
             Ok(TraceEvent::End { task: key, kind })
         }
         "submit" => {
-            let gpu_s = row.str(13, "gpu")?;
+            let gpu_s = f.str(c::GPU)?;
             let gpu = parse_gpu(gpu_s).ok_or_else(|| {
-                row.error(
-                    "gpu",
+                f.error(
+                    c::GPU,
                     format!("expected nothing, whole:N or share:M, found {gpu_s:?}"),
                 )
             })?;
-            let after = row.str(17, "after")?;
+            let after = f.str(c::AFTER)?;
             let after = after
                 .split(';')
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
                     s.trim().parse::<u32>().map_err(|_| {
-                        row.error(
-                            "after",
+                        f.error(
+                            c::AFTER,
                             format!("expected stages separated by ';', found {after:?}"),
                         )
                     })
                 })
                 .collect::<Result<Vec<u32>>>()?;
-            let cs = row.str(18, "constraints")?;
+            let cs = f.str(c::CONSTRAINTS)?;
             let constraints: Vec<(String, ConstraintOp, String)> = if cs.is_empty() {
                 Vec::new()
             } else {
                 serde_json::from_str(cs).map_err(|e| {
-                    row.error(
-                        "constraints",
+                    f.error(
+                        c::CONSTRAINTS,
                         format!("expected a JSON array of [name, op, value]: {e}"),
                     )
                 })?
             };
-            let opt_u = |i: usize, name: &str| -> Result<Option<u64>> {
-                row.opt_int(i, name)?
-                    .map(|v| {
-                        u64::try_from(v)
-                            .map_err(|_| row.error(name, format!("expected ≥ 0, found {v}")))
-                    })
-                    .transpose()
+            let limit = |col: usize| -> Result<Option<u32>> {
+                Ok(f.opt_uint(col)?.map(|v| v.min(u64::from(u32::MAX)) as u32))
             };
-            let limit = |i: usize, name: &str| -> Result<Option<u32>> {
-                Ok(opt_u(i, name)?.map(|v| v.min(u64::from(u32::MAX)) as u32))
-            };
-            let max_per_machine = limit(14, "max_per_machine")?;
-            let max_per_rack = limit(15, "max_per_rack")?;
             Ok(TraceEvent::Submit(Box::new(TraceTask {
                 key,
-                job_name: row.str(7, "job_name")?.into(),
-                user: row.str(8, "user")?.into(),
-                priority: u32_of(9, "priority")?,
-                trace_priority: row.opt_int(10, "trace_priority")?.unwrap_or(0),
+                job_name: f.str(c::JOB_NAME)?.into(),
+                user: f.str(c::USER)?.into(),
+                priority: f.u32(c::PRIORITY)?,
+                trace_priority: f.opt_int(c::TRACE_PRIORITY)?.unwrap_or(0),
                 request: Request {
-                    res: Resources::new(row.uint(11, "cpu_milli")?, row.uint(12, "mem_mib")?),
+                    res: Resources::new(f.uint(c::CPU_MILLI)?, f.uint(c::MEM_MIB)?),
                     gpu,
                 },
                 constraints: super::constraints_of(constraints),
-                max_per_machine,
-                max_per_rack,
-                duration: opt_u(16, "duration_us")?.map(SimDuration),
+                max_per_machine: limit(c::MAX_PER_MACHINE)?,
+                max_per_rack: limit(c::MAX_PER_RACK)?,
+                duration: f.opt_uint(c::DURATION_US)?.map(SimDuration),
                 after,
                 task_name: None,
             })))
         }
-        other => Err(row.error(
-            "event",
+        other => Err(f.error(
+            c::EVENT,
             format!("expected submit, schedule or end, found {other:?}"),
         )),
     }
@@ -265,14 +258,13 @@ impl Reader {
                     break;
                 }
                 self.stats.rows += 1;
-                let row = rows.row();
-                let parsed = row.uint(0, "time_us").and_then(|t| {
-                    let ev = if i == 0 {
-                        machine_row(row)?
+                let f = rows.fields();
+                let parsed = f.check_width().and_then(|()| {
+                    Ok(if i == 0 {
+                        (f.uint(machine_col::TIME_US)?, machine_row(f)?)
                     } else {
-                        task_row(row)?
-                    };
-                    Ok((t, ev))
+                        (f.uint(task_col::TIME_US)?, task_row(f)?)
+                    })
                 });
                 if let Some((t, event)) = lenient(parsed, self.lenient, &mut self.stats, name)? {
                     let time = times[i].fix(SimTime(t), &mut self.stats, name);
@@ -330,9 +322,25 @@ impl Reader {
                 continue;
             }
             self.stats.rows += 1;
+            let row_error = |column: String, message: String| Error::Row {
+                path: path.clone(),
+                line: *line,
+                column,
+                message,
+            };
             let parsed: Result<TraceRecord> = serde_json::from_str::<JEvent>(buf)
-                .map_err(|e| Error::Row { path: path.clone(), line: *line, column: format!("column {}", e.column()), message: e.to_string() })
-                .and_then(|j| from_jevent(j).ok_or_else(|| Error::Row { path: path.clone(), line: *line, column: "gpu".into(), message: "a GPU request (nothing, whole:N ≤ 64, share:M < 1000) or machine GPU count (≤ 64) out of range".into() }));
+                .map_err(|e| match explain(buf) {
+                    Some((key, message)) => row_error(key, message),
+                    None => row_error(format!("column {}", e.column()), e.to_string()),
+                })
+                .and_then(|j| {
+                    from_jevent(j).ok_or_else(|| {
+                        row_error(
+                            "gpu".into(),
+                            "a GPU request (nothing, whole:N ≤ 64, share:M < 1000) or machine GPU count (≤ 64) out of range".into(),
+                        )
+                    })
+                });
             if let Some(mut rec) = lenient(parsed, self.lenient, &mut self.stats, "jsonl")? {
                 let is_machine = matches!(
                     rec.event,
@@ -360,5 +368,140 @@ impl TraceReader for Reader {
 
     fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+}
+
+// ---- naming the key at fault in a JSON line ----
+
+table_schema! {
+    /// A machine object's keys (`machine_add`, `machine_update`).
+    mod j_machine = "machine" {
+        KEY: "key" => Required,
+        NAME: "name" => Required,
+        CPU_MILLI: "cpu_milli" => Required,
+        MEM_MIB: "mem_mib" => Required,
+        GPUS: "gpus" => Optional("0"),
+        RACK: "rack" => Optional(""),
+        POWER: "power" => Optional(""),
+        ATTRS: "attrs" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// A submitted task's keys.
+    mod j_task = "submitted task" {
+        JOB: "job" => Required,
+        STAGE: "stage" => Optional("0"),
+        INDEX: "index" => Optional("0"),
+        JOB_NAME: "job_name" => Optional(""),
+        USER: "user" => Optional(""),
+        PRIORITY: "priority" => Required,
+        TRACE_PRIORITY: "trace_priority" => Optional("0"),
+        CPU_MILLI: "cpu_milli" => Required,
+        MEM_MIB: "mem_mib" => Required,
+        GPU: "gpu" => Optional(""),
+        MAX_PER_MACHINE: "max_per_machine" => Optional(""),
+        MAX_PER_RACK: "max_per_rack" => Optional(""),
+        DURATION_US: "duration_us" => Optional(""),
+        AFTER: "after" => Optional(""),
+        CONSTRAINTS: "constraints" => Optional(""),
+    }
+}
+
+table_schema! {
+    /// A task key's keys (`schedule`, `end`).
+    mod j_key = "task key" {
+        JOB: "job" => Required,
+        STAGE: "stage" => Optional("0"),
+        INDEX: "index" => Optional("0"),
+    }
+}
+
+table_schema! {
+    mod j_machine_event = "machine event" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        MACHINE: "machine" => Required,
+    }
+}
+
+table_schema! {
+    mod j_submit = "submit" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        TASK: "task" => Required,
+    }
+}
+
+table_schema! {
+    mod j_schedule = "schedule" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        TASK: "task" => Required,
+        MACHINE: "machine" => Required,
+    }
+}
+
+table_schema! {
+    mod j_end = "end" {
+        TIME_US: "time_us" => Required,
+        EVENT: "event" => Required,
+        TASK: "task" => Required,
+        KIND: "kind" => Required,
+    }
+}
+
+/// For a line serde refused: the key at fault (`task.cpu_milli`) and what
+/// is wrong with it, when the fault is an unknown, missing or misplaced
+/// key. Only called on the error path, so the happy path parses once.
+fn explain(text: &str) -> Option<(String, String)> {
+    use serde_json::{Map, Value};
+    let Value::Object(top) = serde_json::from_str::<Value>(text).ok()? else {
+        return None;
+    };
+    let check = |obj: &Map<String, Value>, schema: &'static Schema, prefix: &str| {
+        schema
+            .resolve(obj.keys().map(String::as_str), false)
+            .err()
+            .map(|f| {
+                let (key, message) = f.describe(schema, "key");
+                (format!("{prefix}{key}"), message)
+            })
+    };
+    let Some(event) = top.get("event") else {
+        return Some(("event".into(), "a required key is missing".into()));
+    };
+    let (outer, inner): (&'static Schema, Option<(&str, &'static Schema)>) =
+        match event.as_str().unwrap_or_default() {
+            "machine_add" | "machine_update" => {
+                (&j_machine_event::SCHEMA, Some(("machine", &j_machine::SCHEMA)))
+            }
+            "machine_remove" => (&j_machine_event::SCHEMA, None),
+            "submit" => (&j_submit::SCHEMA, Some(("task", &j_task::SCHEMA))),
+            "schedule" => (&j_schedule::SCHEMA, Some(("task", &j_key::SCHEMA))),
+            "end" => (&j_end::SCHEMA, Some(("task", &j_key::SCHEMA))),
+            _ => {
+                return Some((
+                    "event".into(),
+                    format!(
+                        "expected machine_add, machine_update, machine_remove, submit, schedule or end, found {event}"
+                    ),
+                ))
+            }
+        };
+    if let Some(fault) = check(&top, outer, "") {
+        return Some(fault);
+    }
+    let (key, schema) = inner?;
+    match top.get(key) {
+        Some(Value::Object(obj)) => check(obj, schema, &format!("{key}.")),
+        Some(other) => Some((
+            key.to_string(),
+            format!(
+                "expected an object with the keys {}, found {other}",
+                schema.names()
+            ),
+        )),
+        None => None,
     }
 }

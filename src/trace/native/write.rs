@@ -2,16 +2,18 @@
 //! output is built in memory and each file written through a temporary name,
 //! so a failed conversion leaves no half-written trace behind.
 
-use super::{to_jevent, to_jmachine, to_jtask, MACHINE_COLUMNS, TASK_COLUMNS};
+use super::{machine_col, task_col, to_jevent, to_jmachine, to_jtask};
 use crate::error::{Error, Result};
 use crate::metrics::report::write_atomic;
 use crate::trace::{TaskKey, TraceEvent, TraceReader};
 use std::path::Path;
 
-/// A `tasks.csv` row.
-type TaskRow = [String; TASK_COLUMNS.len()];
+/// A `tasks.csv` row, in the schema's column order.
+type TaskRow = [String; task_col::COUNT];
+/// A `machines.csv` row, in the schema's column order.
+type MachineRow = [String; machine_col::COUNT];
 /// The column of `job_name`, the first that only a submission fills.
-const JOB_NAME: usize = 7;
+const JOB_NAME: usize = task_col::JOB_NAME;
 
 /// Writes every record of `reader` to `out` (CSV pair, or `trace.jsonl`),
 /// each file through a temporary name. Returns the number of records.
@@ -33,8 +35,14 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
     }
     let mut machines = csv::Writer::from_writer(Vec::new());
     let mut tasks = csv::Writer::from_writer(Vec::new());
-    machines.write_record(MACHINE_COLUMNS).expect("in memory");
-    tasks.write_record(TASK_COLUMNS).expect("in memory");
+    let names =
+        |s: &crate::trace::input::Schema| s.columns.iter().map(|c| c.name).collect::<Vec<_>>();
+    machines
+        .write_record(names(&machine_col::SCHEMA))
+        .expect("in memory");
+    tasks
+        .write_record(names(&task_col::SCHEMA))
+        .expect("in memory");
     while let Some(rec) = reader.next_record()? {
         n += 1;
         let t = rec.time.as_us().to_string();
@@ -47,7 +55,7 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                 };
                 let j = to_jmachine(m);
                 let attrs = serde_json::to_string(&j.attrs).expect("serialisable");
-                let row = [
+                let row: MachineRow = [
                     t,
                     ev.into(),
                     m.key.to_string(),
@@ -63,10 +71,10 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
             }
             TraceEvent::MachineRemove { machine } => {
                 // Only the machine: the other cells stay empty.
-                let mut row: [String; MACHINE_COLUMNS.len()] = Default::default();
-                row[0] = t;
-                row[1] = "remove".into();
-                row[2] = machine.to_string();
+                let mut row = MachineRow::default();
+                row[machine_col::TIME_US] = t;
+                row[machine_col::EVENT] = "remove".into();
+                row[machine_col::MACHINE] = machine.to_string();
                 machines.write_record(&row).expect("in memory");
             }
             TraceEvent::Submit(task) => {
@@ -74,7 +82,7 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                 let j = to_jtask(task);
                 let after: Vec<String> = j.after.iter().map(u32::to_string).collect();
                 // Everything from job_name on; machine and kind stay empty.
-                let submitted: [String; TASK_COLUMNS.len() - JOB_NAME] = [
+                let submitted: [String; task_col::COUNT - JOB_NAME] = [
                     j.job_name,
                     j.user,
                     j.priority.to_string(),
@@ -95,13 +103,13 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
             }
             TraceEvent::Schedule { task, machine } => {
                 let mut row = task_row(t, "schedule", task);
-                row[5] = machine.to_string();
+                row[task_col::MACHINE] = machine.to_string();
                 tasks.write_record(&row).expect("in memory");
             }
             TraceEvent::End { task, kind } => {
                 let kind = serde_json::to_value(kind).expect("serialisable");
                 let mut row = task_row(t, "end", task);
-                row[6] = kind.as_str().unwrap_or_default().into();
+                row[task_col::KIND] = kind.as_str().unwrap_or_default().into();
                 tasks.write_record(&row).expect("in memory");
             }
         }
@@ -121,11 +129,11 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
 /// empty, for the caller to fill those that apply to the event.
 fn task_row(time: String, event: &str, key: &TaskKey) -> TaskRow {
     let mut row = TaskRow::default();
-    row[0] = time;
-    row[1] = event.into();
-    row[2] = key.job.to_string();
-    row[3] = key.stage.to_string();
-    row[4] = key.index.to_string();
+    row[task_col::TIME_US] = time;
+    row[task_col::EVENT] = event.into();
+    row[task_col::JOB] = key.job.to_string();
+    row[task_col::STAGE] = key.stage.to_string();
+    row[task_col::INDEX] = key.index.to_string();
     row
 }
 

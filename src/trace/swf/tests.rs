@@ -99,6 +99,12 @@ fn the_fixture_reads_in_order_with_every_rule_applied() {
     assert_eq!(st.rows, 6);
     assert_eq!(st.repaired["jobs.time_went_back"], 1);
     assert_eq!(st.repaired["jobs.run_time_from_requested"], 1);
+    // Job 3 was cancelled, job 4 failed, job 6 followed job 2: each still
+    // submitted, and counted.
+    assert_eq!(st.repaired["jobs.status_cancelled"], 1);
+    assert_eq!(st.repaired["jobs.status_failed"], 1);
+    assert_eq!(st.repaired["jobs.preceding_job_not_enforced"], 1);
+    assert_eq!(st.repaired.len(), 5);
     assert_eq!(st.rows_skipped(), 0);
 }
 
@@ -196,4 +202,59 @@ fn header_values_that_are_not_numbers_are_ignored() {
     );
     let missing = dir.path().join("missing.swf");
     assert!(Reader::open(&[missing], &ReadOptions::default()).is_err());
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    let p = dir.path().join("crlf.swf");
+    let bytes = [&b"\xEF\xBB\xBF"[..], text.replace('\n', "\r\n").as_bytes()].concat();
+    std::fs::write(&p, bytes).unwrap();
+    let mut a = Reader::open(&[fixture()], &ReadOptions::default()).unwrap();
+    let mut b = Reader::open(&[p], &ReadOptions::default()).unwrap();
+    // The header comments too: the mark is not part of the first one.
+    assert_eq!(
+        (b.header_max_procs(), b.header_max_nodes()),
+        (a.header_max_procs(), a.header_max_nodes())
+    );
+    assert_eq!(read_all(&mut b).unwrap(), read_all(&mut a).unwrap());
+    assert_eq!(b.stats(), a.stats());
+}
+
+#[test]
+fn a_job_line_has_exactly_18_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, found) in [
+        ("7 0 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1\n", 17),
+        ("7 0 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1 5\n", 19),
+    ] {
+        let p = swf(&dir, line);
+        let msg = Reader::open(&[p], &ReadOptions::default())
+            .unwrap()
+            .next_record()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(":2: -: expected 18 fields (job_number, submit_time, wait_time,"),
+            "{msg}"
+        );
+        assert!(msg.ends_with(&format!("found {found}")), "{msg}");
+    }
+}
+
+#[test]
+fn partial_executions_and_other_statuses_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: String = [2, 3, 4, 7, -1, 1]
+        .iter()
+        .enumerate()
+        .map(|(i, st)| format!("{} 0 0 10 1 -1 -1 1 20 -1 {st} 1 1 1 1 1 -1 -1\n", i + 1))
+        .collect();
+    let mut r = Reader::open(&[swf(&dir, &lines)], &ReadOptions::default()).unwrap();
+    assert_eq!(read_all(&mut r).unwrap().len(), 6);
+    let st = r.stats();
+    assert_eq!(st.repaired["jobs.status_partial_execution"], 3);
+    assert_eq!(st.repaired["jobs.status_other"], 1);
+    assert_eq!(st.repaired.len(), 2);
 }
