@@ -41,6 +41,12 @@ pub struct FeedReport {
     pub format: &'static str,
     pub mode: ReplayKind,
     pub trace_rows: u64,
+    /// Task submissions read from the trace: what `trace inspect` counts.
+    /// Replays at the trace's times account for each: `submissions_read =
+    /// tasks.submitted + replay.submit_for_live_task` (a SUBMIT for a task
+    /// still live is the same task). One-by-one replays read each pod once
+    /// and then draw arrivals from them (`replay.tasks_drawn`).
+    pub submissions_read: u64,
     /// Bad rows skipped (`--lenient`), by `table.field`.
     pub trace_rows_skipped: BTreeMap<String, u64>,
     /// Rows repaired by a documented rule, by rule.

@@ -199,3 +199,52 @@ fn a_fixed_steady_state_window_is_honoured() {
     assert_eq!((ss.start_s, ss.end_s), (50.0, 950.0));
     assert_eq!(ss.utilization.cpu.total, 1.0);
 }
+
+/// The run's submissions are the trace's: on every fixture scenario that
+/// replays a trace at its own times, in both modes where the trace has its
+/// own machines, the SUBMIT records the replay read are what `trace
+/// inspect` counts, and each became a task or was the same task submitted
+/// again while live.
+#[test]
+fn every_trace_submission_is_a_task_or_counted() {
+    use borgsim::scenario::{ArrivalOrder, MachineSource, ReplayMode};
+    let mut checked = 0;
+    for f in tomls(&root().join("tests/fixtures")) {
+        let sc = Scenario::load(&f).unwrap();
+        let Some(t) = &sc.trace else { continue };
+        if t.arrivals != ArrivalOrder::Trace {
+            continue;
+        }
+        let opts = borgsim::trace::ReadOptions {
+            lenient: t.lenient,
+            reference: t.reference,
+            ..Default::default()
+        };
+        let mut reader = borgsim::trace::open(
+            t.format,
+            &borgsim::trace::replay::resolve_files(&sc.base_dir, &t.files).unwrap(),
+            &opts,
+        )
+        .unwrap();
+        let inspected = borgsim::trace::inspect::inspect(t.format, reader.as_mut())
+            .unwrap()
+            .task_submissions;
+        let mut modes = vec![t.mode];
+        if t.machines == MachineSource::Trace {
+            modes = vec![ReplayMode::Reschedule, ReplayMode::TracePlacement];
+        }
+        for mode in modes {
+            let mut sc = sc.clone();
+            sc.trace.as_mut().unwrap().mode = mode;
+            let s = run(&sc);
+            let tr = s.trace.as_ref().unwrap();
+            let what = format!("{} ({mode:?})", f.display());
+            assert_eq!(tr.submissions_read, inspected, "{what}");
+            let again = tr.replay.get("submit_for_live_task").copied().unwrap_or(0);
+            assert_eq!(s.tasks.submitted + again, inspected, "{what}");
+            assert_conserved(&s, &what);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}

@@ -165,6 +165,7 @@ impl Feed for OneByOneFeed {
             format: self.ctx.format,
             mode: ReplayKind::OneByOne,
             trace_rows: self.stats.rows,
+            submissions_read: self.counts.get("tasks_from_trace").copied().unwrap_or(0),
             trace_rows_skipped: self.stats.skipped.clone(),
             trace_rows_repaired: self.stats.repaired.clone(),
             replay: {

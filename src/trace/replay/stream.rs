@@ -82,6 +82,8 @@ pub struct StreamFeed {
     batch: Vec<(TraceTask, Trail)>,
     batch_keys: FxHashSet<TaskKey>,
     counts: BTreeMap<&'static str, u64>,
+    /// SUBMIT records read (see [`FeedReport::submissions_read`]).
+    submissions_read: u64,
 }
 
 impl StreamFeed {
@@ -100,6 +102,7 @@ impl StreamFeed {
             batch: Vec::new(),
             batch_keys: FxHashSet::default(),
             counts: BTreeMap::new(),
+            submissions_read: 0,
         }
     }
 
@@ -134,6 +137,7 @@ impl StreamFeed {
 
     /// A submission from the trace.
     fn on_submit(&mut self, now: SimTime, t: TraceTask, st: &mut CellState, fx: &mut Effects) {
+        self.submissions_read += 1;
         let key = t.key;
         if self.live.contains_key(&key)
             || self.batch_keys.contains(&key)
@@ -386,6 +390,7 @@ impl Feed for StreamFeed {
                 ReplayMode::TracePlacement => ReplayKind::TracePlacement,
             },
             trace_rows: stats.rows,
+            submissions_read: self.submissions_read,
             trace_rows_skipped: stats.skipped.clone(),
             trace_rows_repaired: stats.repaired.clone(),
             replay,
