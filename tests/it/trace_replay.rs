@@ -285,3 +285,23 @@ fn every_format_replays_its_fixture() {
         assert!(s.trace.unwrap().trace_rows_skipped.is_empty(), "{format}");
     }
 }
+
+/// A machine UPDATE that changes attributes reaches the cell: the task that
+/// asks for platform platC, which no machine has when it arrives at 1 s
+/// (never schedulable then), starts at 5 s when m2 becomes platC, beside the
+/// platA task m2 already runs (which stays). Waits: 0, 0 and 4 s.
+#[test]
+fn machine_attribute_changes_reach_the_cell() {
+    let sc =
+        Scenario::load(&root().join("tests/fixtures/machine-attributes/scenario.toml")).unwrap();
+    let (_, s) = run(&sc, true);
+    assert_eq!(
+        s.trace.as_ref().unwrap().replay["machine_attributes_changed"],
+        1
+    );
+    assert_eq!(s.wait_us.nonprod.max, Some(4_000_000));
+    assert_eq!((s.tasks.finished, s.tasks.pending_at_end), (3, 0));
+    // The platA tasks run 1 s → 21 s; the platC task 5 s → 15 s.
+    assert_eq!(s.duration_s, 21.0);
+    assert_eq!(s.evictions.values().sum::<u64>(), 0);
+}

@@ -4,6 +4,7 @@
 //! difference; tasks that no longer fit are evicted lowest priority first.
 
 use super::{CellState, EvictionCause};
+use crate::cell::attrs::Attributes;
 use crate::cell::resources::Resources;
 use crate::cell::MachineId;
 use crate::time::SimTime;
@@ -92,5 +93,37 @@ impl CellState {
     pub fn submission_order(&self, t: TaskId) -> (u64, u32) {
         let rec = &self.tasks[t as usize];
         (self.jobs[rec.job as usize].serial, rec.index)
+    }
+
+    /// Gives a machine new attributes (a trace's machine UPDATE). From now
+    /// on constraints are judged against them: the machine's `seq` moves,
+    /// so score caches look at it again, and jobs judged never schedulable
+    /// are judged again (they may now fit; a job that could run before and
+    /// cannot now simply fails its attempts, with the reason). Tasks already
+    /// running keep running, as in Borg: a constraint is checked at
+    /// placement. Returns false if the attributes are unchanged.
+    pub fn set_machine_attrs(&mut self, now: SimTime, m: MachineId, attrs: Attributes) -> bool {
+        self.advance(now);
+        if self.cell.machines[m as usize].attrs == attrs {
+            return false;
+        }
+        self.cell.machines[m as usize].attrs = attrs;
+        self.machines[m as usize].seq += 1;
+        self.log_change(m);
+        self.hostable = Default::default();
+        let mut never = std::mem::take(&mut self.never_hostable);
+        never.retain(|&j| {
+            if !self.is_live_job(j) || self.jobs[j as usize].ever_schedulable {
+                return false;
+            }
+            let job = &self.jobs[j as usize];
+            let now_hostable =
+                self.hostable
+                    .could_ever_host(&self.cell, &job.spec.request, &job.spec.constraints);
+            self.jobs[j as usize].ever_schedulable = now_hostable;
+            !now_hostable
+        });
+        self.never_hostable = never;
+        true
     }
 }

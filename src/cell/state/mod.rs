@@ -137,6 +137,9 @@ pub struct CellState {
     history: history::AllocHistory,
     /// Whether a task shape could ever run here, decided once per shape.
     hostable: super::HostableCache,
+    /// Jobs judged never schedulable when admitted (some may be gone since):
+    /// judged again when a machine's attributes change.
+    never_hostable: Vec<JobId>,
 }
 
 impl CellState {
@@ -180,6 +183,7 @@ impl CellState {
             job_shape: Vec::new(),
             history,
             hostable: Default::default(),
+            never_hostable: Vec::new(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -418,6 +422,9 @@ impl CellState {
             trace_job,
         };
         self.serials += 1;
+        if !ever_schedulable {
+            self.never_hostable.push(id);
+        }
         match self.jobs.get_mut(id as usize) {
             Some(slot) => {
                 *slot = job;

@@ -31,7 +31,7 @@ pub use stream::StreamFeed;
 use super::{ReadOptions, Select, TaskKey, TraceEvent, TraceMachine, TraceTask};
 use crate::cell::attrs::{AttrTable, Attributes, Constraint, UNKNOWN_ATTR};
 use crate::cell::domain::{DomainLevel, DomainTree};
-use crate::cell::resources::{Capacity, Resources};
+use crate::cell::resources::Resources;
 use crate::cell::state::CellState;
 use crate::cell::{Cell, Machine, MachineId};
 use crate::error::{Error, Result};
@@ -132,10 +132,13 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Every machine a trace's machine tables mention, in order of first
-/// appearance, each at its largest capacity.
+/// appearance, each at its largest capacity and with its first attributes;
+/// every attribute a machine takes later is interned too, so that an
+/// UPDATE can give it to the machine when the replay reaches it.
 struct Universe {
     machines: Vec<TraceMachine>,
     index: FxHashMap<u64, usize>,
+    later_attrs: Vec<(Arc<str>, Arc<str>)>,
 }
 
 impl Universe {
@@ -148,6 +151,7 @@ impl Universe {
         let mut u = Universe {
             machines: Vec::new(),
             index: FxHashMap::default(),
+            later_attrs: Vec::new(),
         };
         while let Some(rec) = reader.next_record()? {
             if let TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) = rec.event {
@@ -166,6 +170,11 @@ impl Universe {
                     c.res.mem_mib.max(m.capacity.res.mem_mib),
                 );
                 c.gpus = c.gpus.max(m.capacity.gpus);
+                if self.machines[i].attrs != m.attrs {
+                    self.later_attrs.extend(m.attrs);
+                    self.later_attrs.sort_unstable();
+                    self.later_attrs.dedup();
+                }
             }
             None => {
                 self.index.insert(m.key, self.machines.len());
@@ -219,6 +228,10 @@ impl Universe {
                 })
             })
             .collect();
+        for (k, v) in &self.later_attrs {
+            table.name_id(k);
+            table.value_id(v);
+        }
         let domains = DomainTree::explicit(rack_of_machine, power_of_rack);
         let ids = self
             .index
@@ -238,34 +251,62 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// Applies a machine event; returns the tasks it evicted, or `None` if
-    /// the event was ignored (machines from the scenario, or unknown).
+    /// Applies a machine event: capacity (down, up, resized) and
+    /// attributes; returns what changed, or `None` if the event was ignored
+    /// (machines from the scenario, or unknown).
     pub fn apply_machine(
         &self,
         now: crate::time::SimTime,
         st: &mut CellState,
         ev: &TraceEvent,
-    ) -> Option<Vec<crate::workload::TaskId>> {
+    ) -> Option<MachineChange> {
         if !self.use_trace_machines {
             return None;
         }
-        let (key, cap) = match ev {
-            TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => (m.key, Some(m.capacity)),
+        let (key, m) = match ev {
+            TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => (m.key, Some(m)),
             TraceEvent::MachineRemove { machine } => (*machine, None),
             _ => return None,
         };
         let &id = self.machine_ids.get(&key)?;
-        Some(st.set_machine(now, id, cap.map(|c: Capacity| c.res)))
+        let evicted = st.set_machine(now, id, m.map(|m| m.capacity.res));
+        let attrs_changed = m.is_some_and(|m| {
+            let attrs = attributes(&st.cell().attr_table, &m.attrs);
+            st.set_machine_attrs(now, id, attrs)
+        });
+        Some(MachineChange {
+            evicted,
+            attrs_changed,
+        })
     }
+}
+
+/// What a machine event changed.
+pub(crate) struct MachineChange {
+    /// Tasks evicted (the machine went down or shrank).
+    pub evicted: Vec<crate::workload::TaskId>,
+    /// The machine's attributes are new (constraints see them from now on).
+    pub attrs_changed: bool,
+}
+
+/// A trace machine's attributes in the cell's terms (every value a machine
+/// table holds was interned when the cell was built).
+fn attributes(table: &AttrTable, attrs: &[(Arc<str>, Arc<str>)]) -> Attributes {
+    Attributes::new(
+        attrs
+            .iter()
+            .filter_map(|(k, v)| Some((table.find_name(k)?, table.find_value(v)?)))
+            .collect(),
+    )
 }
 
 /// A trace task as a job of `n` identical tasks with these run lengths.
 ///
 /// A constraint on an attribute *name* that no machine of the cell has is
 /// dropped and counted (`constraint_on_unknown_attribute`): the trace's
-/// machine attributes were not given (Google's `machine_attributes` table is
-/// not read), and judging it would leave the task pending forever for a
-/// reason the trace's own cell did not have. A known name with an unknown
+/// machine attributes were not given (e.g. Google 2011 without its
+/// `machine_attributes` table), and judging it would leave the task pending
+/// forever for a reason the trace's own cell did not have. A known name with an unknown
 /// value is kept (an `eq` then matches no machine, as in the trace's cell).
 pub(crate) fn job_spec(
     t: &TraceTask,

@@ -43,6 +43,10 @@
 //!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
 //!   LOST end it. A released task whose trace run is already over and whose
 //!   placement does not fit is withdrawn (no later event could place it).
+//! - **Machine events** take machines down and up and resize them (tasks
+//!   that no longer fit are evicted \[`machine_event_evicted_tasks`\]), and
+//!   give them new attributes \[`machine_attributes_changed`\]: constraints
+//!   are judged against them from then on; tasks already running stay.
 //! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\],
 //!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
 
@@ -123,9 +127,12 @@ impl StreamFeed {
             }
             ev => {
                 self.flush(now, st, fx);
-                if let Some(evicted) = self.ctx.apply_machine(now, st, &ev) {
-                    if !evicted.is_empty() {
+                if let Some(change) = self.ctx.apply_machine(now, st, &ev) {
+                    if !change.evicted.is_empty() {
                         self.count("machine_event_evicted_tasks");
+                    }
+                    if change.attrs_changed {
+                        self.count("machine_attributes_changed");
                     }
                     fx.changed = true;
                 } else {
