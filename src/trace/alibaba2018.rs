@@ -49,7 +49,7 @@
 //! | column | use | rule |
 //! |---|---|---|
 //! | task_name | required | the DAG stage and its dependencies (see below) |
-//! | instance_num | required | integer ≥ 0: the task's instances |
+//! | instance_num | required | integer ≥ 0: the task's instances; also the stage's size, so a DAG child waits for every instance ([`TraceTask::stage_tasks`](crate::trace::TraceTask::stage_tasks)) |
 //! | job_name | required | `j_<n>`: the job |
 //! | task_type | not used | a category (12 values) with no documented meaning for scheduling |
 //! | status | optional | see *Batch tasks*; empty counts as unrecognised |

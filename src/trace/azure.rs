@@ -333,6 +333,7 @@ impl Reader {
             duration,
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         };
         Ok(TraceRecord {
             time,

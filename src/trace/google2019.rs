@@ -552,6 +552,7 @@ impl Reader {
             duration: None,
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         }
     }
 }

@@ -145,6 +145,11 @@ pub struct TraceTask {
     /// batch_task `task_name`, e.g. `M1`): it labels the task, and the stage
     /// other tasks wait for, in `pending.csv`.
     pub task_name: Option<Arc<str>>,
+    /// How many tasks the trace gives this task's stage in all, where it
+    /// says so (Alibaba 2018 `instance_num`): a DAG stage is done only once
+    /// that many have been submitted and are done, so a child never starts
+    /// between two instances of its parent.
+    pub stage_tasks: Option<u32>,
 }
 
 /// How a task's run ended in the trace.

@@ -339,6 +339,7 @@ impl Reader {
             duration: run,
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         };
         // Counted only for rows that pass.
         if capped {

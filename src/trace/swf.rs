@@ -255,6 +255,7 @@ impl Reader {
             duration: Some(SimDuration(job.duration_us)),
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         };
         TraceRecord {
             time,

@@ -464,3 +464,40 @@ fn jobs_submitted_is_the_number_of_trace_jobs() {
         v["task_submissions"].as_u64().unwrap()
     );
 }
+
+/// batch_instance submits a task's instances at their own times: M1 has
+/// two (instance_num 2), at 100–150 and 200–300, and R2_1's row also says
+/// 100. R2_1 waits for both (M1's stage has 2 tasks), so it runs 300–350,
+/// not 150–200 after the first instance; in both modes.
+#[test]
+fn a_child_waits_for_every_instance_of_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "machine_meta.csv", ONE_MACHINE);
+    write(
+        d,
+        "batch_task.csv",
+        "M1,2,j_7,1,Terminated,100,300,100,1\nR2_1,1,j_7,1,Terminated,100,350,100,1\n",
+    );
+    write(
+        d,
+        "batch_instance.csv",
+        "i1,M1,j_7,1,Terminated,100,150,m_1,1,1,100,100,1,1\n\
+         i3,R2_1,j_7,1,Terminated,100,150,m_1,1,1,100,100,1,1\n\
+         i2,M1,j_7,1,Terminated,200,300,m_1,1,1,100,100,1,1\n",
+    );
+    for mode in ["reschedule", "trace_placement"] {
+        let sc = scenario(
+            d,
+            &format!(
+                "name = \"dag\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\n\
+                 format = \"alibaba2018\"\nmode = \"{mode}\"\nfiles = [\"machine_meta.csv\", \
+                 \"batch_task.csv\", \"batch_instance.csv\"]\n"
+            ),
+        );
+        let s = run(&sc);
+        assert_eq!(s.started, [100, 200, 300], "{mode}: starts");
+        assert_eq!(s.finished, [150, 300, 350], "{mode}: ends");
+        assert_eq!(s.summary.jobs_submitted, 1, "{mode}");
+    }
+}

@@ -289,6 +289,7 @@ impl Containers {
             duration: None,
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         };
         for event in [
             TraceEvent::Submit(Box::new(task)),

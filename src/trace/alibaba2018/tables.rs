@@ -326,6 +326,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             duration: None,
             after: dag.after,
             task_name: Some(Arc::from(name)),
+            stage_tasks: Some(count),
         },
     })
 }

@@ -320,6 +320,7 @@ impl Parser {
             duration: None,
             after: Vec::new(),
             task_name: None,
+            stage_tasks: None,
         };
         Ok(Head::Submit(Box::new(task)))
     }

@@ -47,6 +47,8 @@
 //! | `duration_us` | optional | unknown | µs; empty = learned from an `end` |
 //! | `after` | optional | none | stages of the same job, separated by `;` |
 //! | `constraints` | optional | none | a JSON array of `[name, op, value]`, op `eq`, `ne`, `present`, `absent` |
+//! | `task_name` | optional | none | the task's name in its trace (Alibaba's `M1`), for `pending.csv` |
+//! | `stage_tasks` | optional | unknown | how many tasks the stage has in all (Alibaba's `instance_num`): a DAG stage is done once that many are |
 //!
 //! Cells a row's event does not use are not read (a `schedule` row's
 //! `priority` may be empty).
@@ -127,6 +129,8 @@ table_schema! {
         DURATION_US: "duration_us" => Optional(""),
         AFTER: "after" => Optional(""),
         CONSTRAINTS: "constraints" => Optional(""),
+        TASK_NAME: "task_name" => Optional(""),
+        STAGE_TASKS: "stage_tasks" => Optional(""),
     }
 }
 
@@ -178,6 +182,10 @@ struct JTask {
     after: Vec<u32>,
     #[serde(default)]
     constraints: Vec<(String, ConstraintOp, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stage_tasks: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -301,6 +309,8 @@ fn to_jtask(t: &TraceTask) -> JTask {
             .iter()
             .map(|c| (c.name.to_string(), c.op, c.value.to_string()))
             .collect(),
+        task_name: t.task_name.as_ref().map(|n| n.to_string()),
+        stage_tasks: t.stage_tasks,
     }
 }
 
@@ -324,7 +334,8 @@ fn from_jtask(t: JTask) -> Option<TraceTask> {
         max_per_rack: t.max_per_rack,
         duration: t.duration_us.map(SimDuration),
         after: t.after,
-        task_name: None,
+        task_name: t.task_name.map(Into::into),
+        stage_tasks: t.stage_tasks,
     })
 }
 

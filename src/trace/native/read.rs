@@ -226,7 +226,10 @@ fn task_row(f: Fields) -> Result<TraceEvent> {
                 max_per_rack: limit(c::MAX_PER_RACK)?,
                 duration: f.opt_uint(c::DURATION_US)?.map(SimDuration),
                 after,
-                task_name: None,
+                task_name: Some(f.str(c::TASK_NAME)?)
+                    .filter(|n| !n.is_empty())
+                    .map(Into::into),
+                stage_tasks: limit(c::STAGE_TASKS)?,
             })))
         }
         other => Err(f.error(
@@ -405,6 +408,8 @@ table_schema! {
         DURATION_US: "duration_us" => Optional(""),
         AFTER: "after" => Optional(""),
         CONSTRAINTS: "constraints" => Optional(""),
+        TASK_NAME: "task_name" => Optional(""),
+        STAGE_TASKS: "stage_tasks" => Optional(""),
     }
 }
 

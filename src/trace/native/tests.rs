@@ -25,6 +25,8 @@ fn conversion_round_trips_in_both_layouts() {
     for (format, name) in [
         (TraceFormat::Google2011, "google2011"),
         (TraceFormat::Openb, "openb"),
+        // DAG stages: task names and stage sizes survive the conversion.
+        (TraceFormat::Alibaba2018, "alibaba2018"),
     ] {
         let original = all(format, &fixture(name));
         for jsonl in [false, true] {
@@ -47,7 +49,7 @@ fn bad_native_rows_name_the_field() {
     let header = header(&task_col::SCHEMA);
     std::fs::write(
         &p,
-        format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,\n"),
+        format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,,,\n"),
     )
     .unwrap();
     let mut r = Reader::open(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();

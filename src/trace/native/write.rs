@@ -95,6 +95,8 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                     text(j.duration_us),
                     after.join(";"),
                     serde_json::to_string(&j.constraints).expect("serialisable"),
+                    j.task_name.unwrap_or_default(),
+                    text(j.stage_tasks),
                 ];
                 for (cell, value) in row[JOB_NAME..].iter_mut().zip(submitted) {
                     *cell = value;

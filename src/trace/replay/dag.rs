@@ -17,6 +17,14 @@
 //! never appeared is taken as done, and each task held for one is released
 //! then, counted as `dependency_never_submitted` ([`Dag::trace_over`]).
 //!
+//! A stage whose size the trace gives ([`TraceTask::stage_tasks`]:
+//! Alibaba's `instance_num`, whose instances batch_instance submits at
+//! their own times) is done only once that many of its tasks have been
+//! submitted and are done: a child never starts between two instances of
+//! its parent. If the trace ends with fewer, the stage is done then, and
+//! each task held for it is released, counted as
+//! `dependency_instances_missing`.
+//!
 //! Two more rules: a task never waits for its own stage, and a stage
 //! numbered 2^31 or above is never a dependency (Alibaba numbers its
 //! independent `task_…` tasks there, and no task name can refer to them);
@@ -51,6 +59,18 @@ struct Open {
     unfinished: u32,
     /// The stage's name in the trace (its task name), if it has one.
     name: Option<Arc<str>>,
+    /// Tasks of the stage submitted so far, and how many the trace says it
+    /// has, if it does.
+    submitted: u32,
+    expected: Option<u32>,
+}
+
+impl Open {
+    /// True once every task the stage will have has been submitted (or the
+    /// trace is over).
+    fn complete(&self, over: bool) -> bool {
+        over || self.expected.is_none_or(|e| self.submitted >= e)
+    }
 }
 
 /// A task held outside the cell, and what the feed keeps with it.
@@ -81,6 +101,9 @@ pub(crate) struct Dag<P> {
     /// dependencies on independent stages ignored.
     pub never_submitted: u64,
     pub on_independent: u64,
+    /// Tasks released at the trace's end because a stage they waited for
+    /// had fewer tasks than the trace said.
+    pub instances_missing: u64,
 }
 
 impl<P> Default for Dag<P> {
@@ -95,6 +118,7 @@ impl<P> Default for Dag<P> {
             over: false,
             never_submitted: 0,
             on_independent: 0,
+            instances_missing: 0,
         }
     }
 }
@@ -115,8 +139,11 @@ impl<P> Dag<P> {
         let o = self.open.entry((job, stage)).or_insert_with(|| Open {
             unfinished: 0,
             name: t.task_name.clone(),
+            submitted: 0,
+            expected: t.stage_tasks,
         });
         o.unfinished += 1;
+        o.submitted = o.submitted.saturating_add(1);
         self.on_independent += t.after.iter().filter(|&&s| s >= INDEPENDENT_STAGE).count() as u64;
         new
     }
@@ -180,7 +207,7 @@ impl<P> Dag<P> {
             return Vec::new();
         };
         o.unfinished -= 1;
-        if o.unfinished > 0 {
+        if o.unfinished > 0 || !o.complete(self.over) {
             return Vec::new();
         }
         self.open.remove(&stage);
@@ -219,7 +246,17 @@ impl<P> Dag<P> {
             return Vec::new();
         }
         let ids: Vec<u64> = self.held.keys().copied().collect();
+        // Stages idle but short of the tasks the trace announced are done now.
+        let short: FxHashSet<(u64, u32)> = self
+            .open
+            .iter()
+            .filter(|(_, o)| o.unfinished == 0)
+            .map(|(k, _)| *k)
+            .collect();
         for h in self.held.values() {
+            if short.contains(&(h.task.key.job, h.on)) {
+                self.instances_missing += 1;
+            }
             let job = h.task.key.job;
             let unseen = h
                 .task
@@ -228,6 +265,7 @@ impl<P> Dag<P> {
                 .any(|&s| s != h.task.key.stage && s < INDEPENDENT_STAGE && !self.seen(job, s));
             self.never_submitted += u64::from(unseen);
         }
+        self.open.retain(|_, o| o.unfinished > 0);
         self.over = true;
         // Every held task is filed under some stage; re-filing the ones that
         // stay held leaves their old entries behind, skipped when met.

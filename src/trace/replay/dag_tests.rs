@@ -24,6 +24,7 @@ fn task(job: u64, stage: u32, index: u32, after: &[u32], name: Option<&str>) -> 
         duration: None,
         after: after.to_vec(),
         task_name: name.map(Into::into),
+        stage_tasks: None,
     }
 }
 
@@ -189,4 +190,48 @@ fn labels_name_the_task_its_stage_or_its_index() {
     assert_eq!(task_label(&task(1, 2, 3, &[], Some("R2_1"))), "R2_1.3");
     assert_eq!(task_label(&task(1, 2, 3, &[], None)), "2.3");
     assert_eq!(task_label(&task(1, 0, 3, &[], None)), "3");
+}
+
+/// A stage whose size the trace gives (Alibaba's `instance_num`) is done
+/// only once that many of its tasks were submitted and are done: here stage
+/// 1 has 2 instances, submitted at different instants; the first finishing
+/// before the second arrives does not release the child.
+#[test]
+fn a_stage_of_known_size_waits_for_all_its_tasks() {
+    let mut dag: Dag<()> = Dag::default();
+    let parent = |i| {
+        let mut t = task(7, 1, i, &[], Some("M1"));
+        t.stage_tasks = Some(2);
+        t
+    };
+    let (p0, p1) = (parent(0), parent(1));
+    assert!(dag.submitted(&p0));
+    let child = task(7, 2, 0, &[1], Some("R2_1"));
+    dag.submitted(&child);
+    assert_eq!(dag.unmet(&child), Some(1));
+    dag.hold(child, SimTime::ZERO, 1, ());
+    // Instance 0 done: 1 of 2 submitted, so the stage is not done.
+    assert!(dag.done(p0.key).is_empty());
+    // Instance 1 arrives and finishes: 2 of 2, the child is released.
+    dag.submitted(&p1);
+    let released = dag.done(p1.key);
+    assert_eq!(released.len(), 1);
+    assert_eq!(dag.never_submitted + dag.instances_missing, 0);
+}
+
+/// If the trace ends with fewer of a stage's tasks than it announced, the
+/// stage is done then, and the tasks held for it are counted.
+#[test]
+fn a_stage_missing_tasks_is_done_when_the_trace_ends() {
+    let mut dag: Dag<()> = Dag::default();
+    let mut p0 = task(7, 1, 0, &[], Some("M1"));
+    p0.stage_tasks = Some(3);
+    dag.submitted(&p0);
+    let child = task(7, 2, 0, &[1], Some("R2_1"));
+    dag.submitted(&child);
+    dag.hold(child, SimTime::ZERO, 1, ());
+    assert!(dag.done(p0.key).is_empty());
+    let released = dag.trace_over();
+    assert_eq!(released.len(), 1);
+    assert_eq!(dag.instances_missing, 1);
 }

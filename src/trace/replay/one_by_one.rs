@@ -172,6 +172,7 @@ impl Feed for OneByOneFeed {
                 let mut replay = self.counts.clone();
                 for (rule, n) in [
                     ("dependency_never_submitted", self.dag.never_submitted),
+                    ("dependency_instances_missing", self.dag.instances_missing),
                     ("dependency_on_independent_stage", self.dag.on_independent),
                 ] {
                     if n > 0 {

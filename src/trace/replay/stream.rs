@@ -18,7 +18,9 @@
 //!   for has appeared and is done in the simulation
 //!   \[`held_for_dependencies`: tasks held at least once\]; a stage that never
 //!   appears is taken as done when the trace ends, releasing the tasks held
-//!   for it then \[`dependency_never_submitted`\] (see `replay/dag.rs`). A
+//!   for it then \[`dependency_never_submitted`\]; a stage whose size the
+//!   trace gives waits for all its tasks, or the trace's end
+//!   \[`dependency_instances_missing`\] (see `replay/dag.rs`). A
 //!   held task is pending: [`Feed::held_tasks`] lists it for `pending.csv`.
 //!   What the trace does with a held task is kept for when it is released:
 //!   a SCHEDULE is its trace start (re-schedule mode) or its placement,
@@ -383,6 +385,7 @@ impl Feed for StreamFeed {
         let mut replay = self.counts.clone();
         for (rule, n) in [
             ("dependency_never_submitted", self.dag.never_submitted),
+            ("dependency_instances_missing", self.dag.instances_missing),
             ("dependency_on_independent_stage", self.dag.on_independent),
             ("spread_parts_counted_late", self.jobs.counted_late),
         ] {

@@ -50,5 +50,6 @@ pub(crate) fn task(
         duration: secs.map(SimDuration::from_secs),
         after: after.to_vec(),
         task_name: None,
+        stage_tasks: None,
     }
 }
