@@ -18,6 +18,7 @@
 //! reached — about 1 MiB at most.
 
 use crate::time::SimTime;
+use crate::workload::Band;
 
 /// Basis points in a whole (100 %).
 pub const LEVELS_BP: u64 = 10_000;
@@ -156,6 +157,50 @@ impl AllocHistory {
             WindowRule::Scenario
         };
         (end.time > start.time).then_some((start, end, rule))
+    }
+}
+
+/// The allocation history's side of the cell state.
+impl super::CellState {
+    /// The allocation areas up to now, prod then non-prod.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut areas = [[0u128; 3]; 2];
+        for b in Band::ALL {
+            let side = usize::from(!b.is_prod());
+            for (a, x) in areas[side]
+                .iter_mut()
+                .zip(&self.ledger.alloc_integral[b.index()])
+            {
+                *a += x;
+            }
+        }
+        Snapshot {
+            time: self.now,
+            areas,
+        }
+    }
+
+    /// What is allocated now, prod then non-prod (milli-cores, MiB, GPU milli).
+    pub(super) fn alloc_rates(&self) -> Rates {
+        let mut rates = [[0u64; 3]; 2];
+        for b in Band::ALL {
+            let (r, i) = (&self.ledger.alloc_by_band[b.index()], b.index());
+            let side = &mut rates[usize::from(!b.is_prod())];
+            side[0] += r.cpu_milli;
+            side[1] += r.mem_mib;
+            side[2] += self.ledger.gpu_milli_by_band[i];
+        }
+        rates
+    }
+
+    /// The allocation history (the steady-state window's source).
+    pub fn history(&self) -> &AllocHistory {
+        &self.history
+    }
+
+    /// Fixes the steady-state window's ends (see [`history`]).
+    pub fn set_steady_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
+        self.history.set_window(start, end);
     }
 }
 

@@ -284,47 +284,6 @@ impl CellState {
         self.now = now;
     }
 
-    /// The allocation areas up to now, prod then non-prod.
-    pub fn snapshot(&self) -> history::Snapshot {
-        let mut areas = [[0u128; 3]; 2];
-        for b in Band::ALL {
-            let side = usize::from(!b.is_prod());
-            for (a, x) in areas[side]
-                .iter_mut()
-                .zip(&self.ledger.alloc_integral[b.index()])
-            {
-                *a += x;
-            }
-        }
-        history::Snapshot {
-            time: self.now,
-            areas,
-        }
-    }
-
-    /// What is allocated now, prod then non-prod (milli-cores, MiB, GPU milli).
-    fn alloc_rates(&self) -> history::Rates {
-        let mut rates = [[0u64; 3]; 2];
-        for b in Band::ALL {
-            let (r, i) = (&self.ledger.alloc_by_band[b.index()], b.index());
-            let side = &mut rates[usize::from(!b.is_prod())];
-            side[0] += r.cpu_milli;
-            side[1] += r.mem_mib;
-            side[2] += self.ledger.gpu_milli_by_band[i];
-        }
-        rates
-    }
-
-    /// The allocation history (the steady-state window's source).
-    pub fn history(&self) -> &history::AllocHistory {
-        &self.history
-    }
-
-    /// Fixes the steady-state window's ends (see [`history`]).
-    pub fn set_steady_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
-        self.history.set_window(start, end);
-    }
-
     /// Admits a job: all its tasks become pending. The job and its tasks
     /// take retired slots if [`CellState::reclaim`] freed some of the right
     /// size, else new ones. It counts as one job in the ledger.
