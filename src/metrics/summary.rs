@@ -6,11 +6,12 @@
 
 use super::round6;
 use super::waits::Waits;
-use crate::cell::state::history::{Snapshot, WindowRule, LEVELS_BP};
+use crate::cell::state::history::{Rates, Snapshot, WindowRule, LEVELS_BP};
 use crate::cell::state::{EvictionCause, TaskState};
 use crate::scenario::Scenario;
 use crate::sched::SchedStats;
 use crate::sim::Simulation;
+use crate::time::SimTime;
 use crate::workload::Band;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -188,9 +189,12 @@ fn by_band(
 ) -> BTreeMap<&'static str, BandSummary> {
     let st = sim.state();
     let l = st.ledger();
-    let frac = |area: u128, capacity: u64| {
-        if capacity == 0 || elapsed_us == 0.0 {
+    // A run of no length: the allocation at its one instant.
+    let frac = |area: u128, now: u64, capacity: u64| {
+        if capacity == 0 {
             0.0
+        } else if elapsed_us == 0.0 {
+            round6(now as f64 / capacity as f64)
         } else {
             round6(area as f64 / (capacity as f64 * elapsed_us))
         }
@@ -204,8 +208,16 @@ fn by_band(
                 tasks_submitted: l.submitted_by_band[i] + held,
                 tasks_pending_at_end: l.pending_by_band[i] + held,
                 tasks_evicted: l.evicted_tasks_by_band[i],
-                cpu_utilization: frac(l.alloc_integral[i][0], cap.cpu_milli),
-                mem_utilization: frac(l.alloc_integral[i][1], cap.mem_mib),
+                cpu_utilization: frac(
+                    l.alloc_integral[i][0],
+                    l.alloc_by_band[i].cpu_milli,
+                    cap.cpu_milli,
+                ),
+                mem_utilization: frac(
+                    l.alloc_integral[i][1],
+                    l.alloc_by_band[i].mem_mib,
+                    cap.mem_mib,
+                ),
                 wait_us: Percentiles::of(&l.wait_us[i]),
             };
             (b.name(), summary)
@@ -215,13 +227,22 @@ fn by_band(
 
 impl Utilization {
     /// Allocated fraction of `cap` between two snapshots of the allocation
-    /// areas (0 over an empty interval or a dimension without capacity).
-    fn between(a: &Snapshot, b: &Snapshot, cap: &crate::cell::resources::Capacity) -> Utilization {
+    /// areas; over an interval of no length, the allocation `at_b` at its
+    /// instant (0 in a dimension without capacity).
+    fn between(
+        a: &Snapshot,
+        b: &Snapshot,
+        at_b: &Rates,
+        cap: &crate::cell::resources::Capacity,
+    ) -> Utilization {
         let span_us = (b.time.as_us() - a.time.as_us()) as f64;
         let split = |dim: usize, capacity: u64| {
             let frac = |side: usize| {
-                if capacity == 0 || span_us == 0.0 {
+                if capacity == 0 {
                     return 0.0;
+                }
+                if span_us == 0.0 {
+                    return at_b[side][dim] as f64 / capacity as f64;
                 }
                 let area = b.areas[side][dim] - a.areas[side][dim];
                 area as f64 / (capacity as f64 * span_us)
@@ -244,7 +265,12 @@ impl Utilization {
 impl SteadyState {
     fn of(st: &crate::cell::state::CellState) -> Option<SteadyState> {
         let h = st.history();
-        let (start, end, rule) = h.window(st.snapshot())?;
+        let now = st.snapshot();
+        let (start, end, rule) = match h.window(now) {
+            Some(w) => w,
+            None if now.time == SimTime::ZERO => (now, now, WindowRule::Instant),
+            None => return None,
+        };
         let cap = st.cell().total_capacity();
         Some(SteadyState {
             rule,
@@ -253,7 +279,7 @@ impl SteadyState {
             cpu_median_allocation: h
                 .median_level_bp()
                 .map(|bp| round6(bp as f64 / LEVELS_BP as f64)),
-            utilization: Utilization::between(&start, &end, &cap),
+            utilization: Utilization::between(&start, &end, &st.alloc_rates(), &cap),
         })
     }
 }
@@ -320,7 +346,12 @@ impl Summary {
                 .iter()
                 .map(|c| (c.name(), l.evictions[*c as usize]))
                 .collect(),
-            utilization: Utilization::between(&Snapshot::default(), &st.snapshot(), &cap),
+            utilization: Utilization::between(
+                &Snapshot::default(),
+                &st.snapshot(),
+                &st.alloc_rates(),
+                &cap,
+            ),
             steady_state: SteadyState::of(st),
             wait_us: WaitSummary {
                 prod: waits(true),

@@ -248,3 +248,26 @@ fn every_trace_submission_is_a_task_or_counted() {
     }
     assert!(checked >= 10, "{checked}");
 }
+
+/// A drained run of no length (everything arrives at 0 s and runs on, as
+/// when a cell is packed from scratch) reports the allocation at its one
+/// instant, not 0: 4 tasks of 4 cores on 2 machines of 16 cores = 50 % CPU,
+/// 4 × 8 GiB of 2 × 64 GiB = 25 % memory.
+#[test]
+fn a_run_of_no_length_reports_its_instant() {
+    let text = "name = \"zero-length\"\nseed = 1\n[cell]\nmachines_per_rack = 2\n\
+                racks_per_power_domain = 1\n[[cell.machines]]\ncount = 2\ncpu_milli = 16000\n\
+                mem_mib = 65536\n[scheduler]\npolicy = \"best_fit\"\n[[workload.jobs]]\n\
+                name = \"svc\"\nband = \"production\"\ninitial_jobs = 1\n\
+                tasks = { constant = 4 }\ncpu_milli = { constant = 4000 }\n\
+                mem_mib = { constant = 8192 }\n";
+    let sc = Scenario::parse(text, Path::new("zero.toml")).unwrap();
+    let s = run(&sc);
+    assert_eq!(s.duration_s, 0.0);
+    assert_eq!((s.utilization.cpu.total, s.utilization.mem.total), (0.5, 0.25));
+    assert_eq!(s.by_band["production"].cpu_utilization, 0.5);
+    let ss = s.steady_state.as_ref().unwrap();
+    assert_eq!(ss.rule, borgsim::cell::state::history::WindowRule::Instant);
+    assert_eq!(ss.utilization.cpu.total, 0.5);
+    assert_conserved(&s, "zero-length");
+}

@@ -181,7 +181,7 @@ impl super::CellState {
     }
 
     /// What is allocated now, prod then non-prod (milli-cores, MiB, GPU milli).
-    pub(super) fn alloc_rates(&self) -> Rates {
+    pub fn alloc_rates(&self) -> Rates {
         let mut rates = [[0u64; 3]; 2];
         for b in Band::ALL {
             let (r, i) = (&self.ledger.alloc_by_band[b.index()], b.index());
@@ -213,6 +213,9 @@ pub enum WindowRule {
     MedianToLastArrival,
     /// The scenario's `steady_state` (an end it leaves out is the default's).
     Scenario,
+    /// The run has no length (everything happened at one instant, e.g. a
+    /// cell packed from scratch): the allocation at that instant.
+    Instant,
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
         reference: tc.reference,
         select: Select::All,
     };
-    let (cell, machine_ids) = match tc.machines {
+    let (cell, machine_ids, racks) = match tc.machines {
         MachineSource::Trace => {
             let universe = Universe::read(tc.format, &files, &read)?;
             if universe.machines.is_empty() {
@@ -63,7 +63,7 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
             }
             universe.into_cell()
         }
-        MachineSource::Scenario => (sc.build().0, FxHashMap::default()),
+        MachineSource::Scenario => (sc.build().0, FxHashMap::default(), Vec::new()),
     };
     let mut state = CellState::new(cell);
     let use_trace_machines = tc.machines == MachineSource::Trace;
@@ -77,6 +77,7 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
     let mut opts = opts;
     let ctx = Context {
         machine_ids,
+        racks,
         use_trace_machines,
         format: tc.format.name(),
     };
@@ -183,8 +184,10 @@ impl Universe {
         }
     }
 
-    /// The cell, and trace machine key → machine id.
-    fn into_cell(self) -> (Cell, FxHashMap<u64, MachineId>) {
+    /// The cell, trace machine key → machine id, and each machine's rack as
+    /// the trace first named it.
+    #[allow(clippy::type_complexity)]
+    fn into_cell(self) -> (Cell, FxHashMap<u64, MachineId>, Vec<Option<Arc<str>>>) {
         let mut table = AttrTable::default();
         let mut racks: Vec<Arc<str>> = Vec::new();
         let mut rack_ids: FxHashMap<Arc<str>, u32> = FxHashMap::default();
@@ -238,7 +241,8 @@ impl Universe {
             .iter()
             .map(|(&k, &i)| (k, i as MachineId))
             .collect();
-        (Cell::new(machines, domains, table), ids)
+        let racks = self.machines.iter().map(|m| m.rack.clone()).collect();
+        (Cell::new(machines, domains, table), ids, racks)
     }
 }
 
@@ -246,6 +250,11 @@ impl Universe {
 /// records into cell changes.
 pub(crate) struct Context {
     pub machine_ids: FxHashMap<u64, MachineId>,
+    /// Per machine id: its rack as the trace first named it. The
+    /// failure-domain tree is built from these and kept: a later event that
+    /// names another rack is counted (`machine_rack_change_ignored`), not
+    /// applied (tasks' spread counters are per domain).
+    pub racks: Vec<Option<Arc<str>>>,
     pub use_trace_machines: bool,
     pub format: &'static str,
 }
@@ -270,6 +279,9 @@ impl Context {
         };
         let &id = self.machine_ids.get(&key)?;
         let evicted = st.set_machine(now, id, m.map(|m| m.capacity.res));
+        let rack_changed = m.is_some_and(|m| {
+            m.rack.is_some() && self.racks.get(id as usize).is_some_and(|r| *r != m.rack)
+        });
         let attrs_changed = m.is_some_and(|m| {
             let attrs = attributes(&st.cell().attr_table, &m.attrs);
             st.set_machine_attrs(now, id, attrs)
@@ -277,6 +289,7 @@ impl Context {
         Some(MachineChange {
             evicted,
             attrs_changed,
+            rack_changed,
         })
     }
 }
@@ -287,6 +300,8 @@ pub(crate) struct MachineChange {
     pub evicted: Vec<crate::workload::TaskId>,
     /// The machine's attributes are new (constraints see them from now on).
     pub attrs_changed: bool,
+    /// The event names another rack than the machine's (not applied).
+    pub rack_changed: bool,
 }
 
 /// A trace machine's attributes in the cell's terms (every value a machine

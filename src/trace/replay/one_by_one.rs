@@ -211,6 +211,7 @@ mod tests {
         let st = cell(&[(4000, 65536, 0)]);
         let ctx = Context {
             machine_ids: Default::default(),
+            racks: Vec::new(),
             use_trace_machines: false,
             format: "test",
         };

@@ -48,7 +48,10 @@
 //! - **Machine events** take machines down and up and resize them (tasks
 //!   that no longer fit are evicted \[`machine_event_evicted_tasks`\]), and
 //!   give them new attributes \[`machine_attributes_changed`\]: constraints
-//!   are judged against them from then on; tasks already running stay.
+//!   are judged against them from then on; tasks already running stay. The
+//!   failure-domain tree is the one the machine tables first give: an event
+//!   that moves a machine to another rack is counted, not applied
+//!   \[`machine_rack_change_ignored`\].
 //! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\],
 //!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
 
@@ -135,6 +138,9 @@ impl StreamFeed {
                     }
                     if change.attrs_changed {
                         self.count("machine_attributes_changed");
+                    }
+                    if change.rack_changed {
+                        self.count("machine_rack_change_ignored");
                     }
                     fx.changed = true;
                 } else {
