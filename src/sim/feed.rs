@@ -83,6 +83,12 @@ pub trait Feed {
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()>;
     /// A task this feed submitted is done (finished or killed).
     fn task_done(&mut self, _now: SimTime, _task: TaskId, _st: &mut CellState, _fx: &mut Effects) {}
+    /// A running task's run is over: true if the workload says it ended
+    /// other than normally (a trace's KILL, FAIL, EVICT or LOST in
+    /// re-schedule mode), so that it is counted killed, not finished.
+    fn ends_killed(&mut self, _task: TaskId) -> bool {
+        false
+    }
     /// Tasks submitted by the workload but held outside the cell, in a
     /// deterministic order (see [`HeldTask`]).
     fn held_tasks(&self) -> Vec<HeldTask> {

@@ -194,7 +194,14 @@ impl Simulation {
         match ev {
             Event::JobArrival => self.on_arrival(now),
             Event::TaskEnd { task, incarnation } => {
-                if self.state.finish(now, task, incarnation) {
+                let rec = self.state.task(task);
+                let current = rec.incarnation == incarnation
+                    && matches!(rec.state, TaskState::Running { .. });
+                let ended = match current && self.feed.ends_killed(task) {
+                    true => self.state.kill(now, task),
+                    false => self.state.finish(now, task, incarnation),
+                };
+                if ended {
                     self.feed
                         .task_done(now, task, &mut self.state, &mut self.fx);
                     self.fx.changed = true;

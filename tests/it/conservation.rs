@@ -264,7 +264,10 @@ fn a_run_of_no_length_reports_its_instant() {
     let sc = Scenario::parse(text, Path::new("zero.toml")).unwrap();
     let s = run(&sc);
     assert_eq!(s.duration_s, 0.0);
-    assert_eq!((s.utilization.cpu.total, s.utilization.mem.total), (0.5, 0.25));
+    assert_eq!(
+        (s.utilization.cpu.total, s.utilization.mem.total),
+        (0.5, 0.25)
+    );
     assert_eq!(s.by_band["production"].cpu_utilization, 0.5);
     let ss = s.steady_state.as_ref().unwrap();
     assert_eq!(ss.rule, borgsim::cell::state::history::WindowRule::Instant);

@@ -305,3 +305,29 @@ fn machine_attribute_changes_reach_the_cell() {
     assert_eq!(s.duration_s, 21.0);
     assert_eq!(s.evictions.values().sum::<u64>(), 0);
 }
+
+/// How a trace ends a run reaches the summary in both modes: a KILL is
+/// killed, a FINISH finished (re-schedule mode used to count both
+/// finished); and a run length given at submission ends a run the trace
+/// places, though no END row comes (trace-placement mode used to leave
+/// them running, and the third task then did not fit).
+#[test]
+fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
+    use borgsim::scenario::ReplayMode;
+    let dir = root().join("tests/fixtures/trace-ends");
+    for mode in [ReplayMode::Reschedule, ReplayMode::TracePlacement] {
+        let mut sc = Scenario::load(&dir.join("kill.toml")).unwrap();
+        sc.trace.as_mut().unwrap().mode = mode;
+        let (_, s) = run(&sc, true);
+        let t = &s.tasks;
+        assert_eq!((t.finished, t.killed, t.running_at_end), (1, 1, 0), "{mode:?}");
+
+        let mut sc = Scenario::load(&dir.join("lengths.toml")).unwrap();
+        sc.trace.as_mut().unwrap().mode = mode;
+        let (_, s) = run(&sc, true);
+        let t = &s.tasks;
+        assert_eq!((t.finished, t.running_at_end, t.pending_at_end), (3, 0, 0), "{mode:?}");
+        assert_eq!(s.duration_s, 40.0, "{mode:?}");
+        assert!(s.trace.unwrap().replay.is_empty(), "{mode:?}");
+    }
+}

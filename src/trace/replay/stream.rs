@@ -37,13 +37,16 @@
 //!   ahead): a running task ends at `start + run length`, or now if that is
 //!   already past \[`end_late`\]; a pending one keeps the length for when it
 //!   starts, or is withdrawn if the trace never ran it
-//!   \[`withdrawn_before_start`\]. Every end frees the trace key: a later
-//!   SUBMIT of the same task is a new run.
+//!   \[`withdrawn_before_start`\]. A run the trace ended other than by
+//!   FINISH (EVICT, FAIL, KILL, LOST) ends as killed: `tasks.killed`, not
+//!   `finished`. Every end frees the trace key: a later SUBMIT of the same
+//!   task is a new run.
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
 //!   machine if it fits there, else leaves it pending
 //!   \[`schedule_does_not_fit`\] (the trace overcommits; borgsim does not);
 //!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
-//!   LOST end it. A released task whose trace run is already over and whose
+//!   LOST end it; a run length known at submission ends it too, if no END
+//!   comes first. A released task whose trace run is already over and whose
 //!   placement does not fit is withdrawn (no later event could place it).
 //! - **Machine events** take machines down and up and resize them (tasks
 //!   that no longer fit are evicted \[`machine_event_evicted_tasks`\]), and
@@ -52,7 +55,9 @@
 //!   failure-domain tree is the one the machine tables first give: an event
 //!   that moves a machine to another rack is counted, not applied
 //!   \[`machine_rack_change_ignored`\].
-//! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\],
+//! - Events for unknown tasks or machines are ignored \[`end_for_unknown_task`\]
+//!   (this includes the END of a run that borgsim already ended at the
+//!   length the trace gave at submission, as Alibaba's batch_instance does),
 //!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
 
 mod held;
@@ -70,7 +75,9 @@ use crate::trace::{EndKind, TaskKey, TraceEvent, TraceReader, TraceRecord, Trace
 use crate::workload::TaskId;
 use held::Trail;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::collections::BinaryHeap;
 
 /// A trace replayed at its own times.
 pub struct StreamFeed {
@@ -93,6 +100,14 @@ pub struct StreamFeed {
     counts: BTreeMap<&'static str, u64>,
     /// SUBMIT records read (see [`FeedReport::submissions_read`]).
     submissions_read: u64,
+    /// Re-schedule mode: tasks whose trace run ended other than by FINISH;
+    /// their run's end counts them killed.
+    killed_at_end: FxHashSet<TaskId>,
+    /// Trace-placement mode: the ends of placed runs whose length the trace
+    /// gave at submission, `(when, task, incarnation)`, earliest first. They
+    /// are applied after the trace's own events of the same instant, so an
+    /// END the trace sends (with its kind) takes precedence.
+    due_ends: BinaryHeap<Reverse<(SimTime, TaskId, u32)>>,
 }
 
 impl StreamFeed {
@@ -112,6 +127,8 @@ impl StreamFeed {
             batch_keys: FxHashSet::default(),
             counts: BTreeMap::new(),
             submissions_read: 0,
+            killed_at_end: FxHashSet::default(),
+            due_ends: BinaryHeap::new(),
         }
     }
 
@@ -219,12 +236,11 @@ impl StreamFeed {
         }
         let batch = std::mem::take(&mut self.batch);
         self.batch_keys.clear();
+        // Both modes: the run length the trace gave at submission, else the
+        // one a held task learned from its END.
         let durations = batch
             .iter()
-            .map(|(t, trail)| match self.mode {
-                ReplayMode::Reschedule => t.duration.or(trail.run),
-                ReplayMode::TracePlacement => trail.run,
-            })
+            .map(|(t, trail)| t.duration.or(trail.run))
             .collect();
         let first = &batch[0].0;
         let spec = job_spec(first, durations, &st.cell().attr_table, &mut self.counts);
@@ -276,6 +292,12 @@ impl StreamFeed {
                 }
                 if Self::fits(st, task, m) {
                     st.place(now, task, m);
+                    // A run length known at submission ends the run even
+                    // if the trace sends no END for it.
+                    if let Some(d) = st.task(task).duration {
+                        let inc = st.task(task).incarnation;
+                        self.due_ends.push(Reverse((now + d, task, inc)));
+                    }
                 } else {
                     self.count("schedule_does_not_fit");
                 }
@@ -305,6 +327,9 @@ impl StreamFeed {
                 // it placed the task.
                 let known = st.task(task).duration.is_some();
                 let run = st.task(task).duration.unwrap_or(ran);
+                if kind != EndKind::Finish && st.task(task).state != TaskState::Finished {
+                    self.killed_at_end.insert(task);
+                }
                 match st.task(task).state {
                     TaskState::Running { .. } if known => {}
                     TaskState::Running { since, .. } => {
@@ -316,6 +341,7 @@ impl StreamFeed {
                     }
                     TaskState::Pending if run == SimDuration::ZERO => {
                         self.count("withdrawn_before_start");
+                        self.killed_at_end.remove(&task);
                         st.kill(now, task);
                         self.done(task, st, now, fx);
                     }
@@ -343,6 +369,7 @@ impl StreamFeed {
 
     /// Forgets a done task and releases the tasks waiting for its stage.
     fn done(&mut self, task: TaskId, st: &mut CellState, now: SimTime, fx: &mut Effects) {
+        self.killed_at_end.remove(&task);
         let Some(key) = self.key_of.remove(&task) else {
             return;
         };
@@ -356,21 +383,49 @@ impl StreamFeed {
     }
 }
 
-impl Feed for StreamFeed {
-    fn next_time(&mut self) -> Result<Option<SimTime>> {
+impl StreamFeed {
+    /// When the trace's next record is due.
+    fn next_record_time(&mut self) -> Result<Option<SimTime>> {
         if self.peeked.is_none() {
             self.peeked = self.reader.next_record()?;
         }
         Ok(self.peeked.as_ref().map(|r| r.time))
     }
 
+    /// Ends the placed runs due by `now` (see `due_ends`); a run the trace
+    /// already ended, or that was evicted since, is skipped.
+    fn end_due_runs(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) {
+        while let Some(&Reverse((at, task, inc))) = self.due_ends.peek() {
+            if at > now {
+                break;
+            }
+            self.due_ends.pop();
+            if st.finish(now, task, inc) {
+                self.done(task, st, now, fx);
+                fx.changed = true;
+            }
+        }
+    }
+}
+
+impl Feed for StreamFeed {
+    fn next_time(&mut self) -> Result<Option<SimTime>> {
+        let record = self.next_record_time()?;
+        let end = self.due_ends.peek().map(|Reverse((t, _, _))| *t);
+        Ok(match (record, end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()> {
-        while self.next_time()? == Some(now) {
+        while self.next_record_time()? == Some(now) {
             let rec = self.peeked.take().expect("peeked");
             self.on_record(now, rec.event, st, fx);
         }
         self.flush(now, st, fx);
-        if self.next_time()?.is_none() && !self.dag.is_over() {
+        self.end_due_runs(now, st, fx);
+        if self.next_record_time()?.is_none() && !self.dag.is_over() {
             // The trace has ended: stages that never appeared never will.
             let released = self.dag.trace_over();
             self.release(now, released, st, fx);
@@ -380,6 +435,10 @@ impl Feed for StreamFeed {
 
     fn task_done(&mut self, now: SimTime, task: TaskId, st: &mut CellState, fx: &mut Effects) {
         self.done(task, st, now, fx);
+    }
+
+    fn ends_killed(&mut self, task: TaskId) -> bool {
+        !self.killed_at_end.is_empty() && self.killed_at_end.remove(&task)
     }
 
     fn held_tasks(&self) -> Vec<HeldTask> {
