@@ -320,14 +320,35 @@ fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
         sc.trace.as_mut().unwrap().mode = mode;
         let (_, s) = run(&sc, true);
         let t = &s.tasks;
-        assert_eq!((t.finished, t.killed, t.running_at_end), (1, 1, 0), "{mode:?}");
+        assert_eq!(
+            (t.finished, t.killed, t.running_at_end),
+            (1, 1, 0),
+            "{mode:?}"
+        );
 
         let mut sc = Scenario::load(&dir.join("lengths.toml")).unwrap();
         sc.trace.as_mut().unwrap().mode = mode;
         let (_, s) = run(&sc, true);
         let t = &s.tasks;
-        assert_eq!((t.finished, t.running_at_end, t.pending_at_end), (3, 0, 0), "{mode:?}");
+        assert_eq!(
+            (t.finished, t.running_at_end, t.pending_at_end),
+            (3, 0, 0),
+            "{mode:?}"
+        );
         assert_eq!(s.duration_s, 40.0, "{mode:?}");
         assert!(s.trace.unwrap().replay.is_empty(), "{mode:?}");
     }
+}
+
+/// Trace placement follows the trace, and counts placements that break a
+/// job's spread limit (two here; see the fixture's comment).
+#[test]
+fn trace_placements_that_break_spread_limits_are_counted() {
+    let sc =
+        Scenario::load(&root().join("tests/fixtures/placement-breaches/scenario.toml")).unwrap();
+    let (_, s) = run(&sc, true);
+    assert_eq!(s.tasks.running_at_end, 4);
+    let replay = &s.trace.as_ref().unwrap().replay;
+    assert_eq!(replay.get("schedule_breaks_spread_limit"), Some(&2));
+    assert_eq!(replay.get("schedule_breaks_constraint"), None);
 }

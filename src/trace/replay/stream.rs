@@ -42,7 +42,10 @@
 //!   `finished`. Every end frees the trace key: a later SUBMIT of the same
 //!   task is a new run.
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
-//!   machine if it fits there, else leaves it pending
+//!   machine if it fits there (a placement that breaks the task's
+//!   constraints or its job's spread limits is followed and counted
+//!   \[`schedule_breaks_constraint`\], \[`schedule_breaks_spread_limit`\]),
+//!   else leaves it pending
 //!   \[`schedule_does_not_fit`\] (the trace overcommits; borgsim does not);
 //!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
 //!   LOST end it; a run length known at submission ends it too, if no END
@@ -275,6 +278,30 @@ impl StreamFeed {
         st.machine_up(m) && req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli)
     }
 
+    /// Trace-placement mode follows the trace's placement (the trace is the
+    /// record of what ran) but counts one that breaks the task's own
+    /// constraints \[`schedule_breaks_constraint`\] or its job's spread
+    /// limits \[`schedule_breaks_spread_limit`\], as judged by the
+    /// scheduler's own filters.
+    fn count_breaches(&mut self, st: &CellState, task: TaskId, m: MachineId) {
+        use crate::sched::plugin::{Filter, TaskView};
+        use crate::sched::plugins::{constraints::AttributeConstraints, spread::SpreadLimits};
+        let job = st.job(st.task(task).job);
+        let view = TaskView {
+            job,
+            preempt_below: None,
+        };
+        let checks: [(&dyn Filter, &'static str); 2] = [
+            (&AttributeConstraints, "schedule_breaks_constraint"),
+            (&SpreadLimits, "schedule_breaks_spread_limit"),
+        ];
+        for (filter, rule) in checks {
+            if filter.applies(&view) && filter.filter(st, &view, m).is_err() {
+                self.count(rule);
+            }
+        }
+    }
+
     fn on_schedule(&mut self, now: SimTime, key: TaskKey, machine: u64, st: &mut CellState) {
         let Some(&task) = self.live.get(&key) else {
             return self.schedule_held(now, key, machine);
@@ -291,6 +318,7 @@ impl StreamFeed {
                     return self.count("schedule_for_running_task");
                 }
                 if Self::fits(st, task, m) {
+                    self.count_breaches(st, task, m);
                     st.place(now, task, m);
                     // A run length known at submission ends the run even
                     // if the trace sends no END for it.

@@ -110,6 +110,7 @@ impl StreamFeed {
                 false
             }
             Some(&m) if Self::fits(st, task, m) => {
+                self.count_breaches(st, task, m);
                 st.place(now, task, m);
                 true
             }
