@@ -192,7 +192,7 @@ fn trace_replays_name_the_reasons_too_in_both_modes() {
         let zone_c = (
             "zone-c",
             vec![("constraint_mismatch", 4)],
-            format!("{lead}constraint_mismatch zone=(a value no machine has): 4"),
+            format!("{lead}constraint_mismatch zone=c: 4"),
         );
         // Two whole GPUs on a cell without GPUs: m4 down, the others short.
         let gpus = (

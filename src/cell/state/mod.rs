@@ -209,6 +209,11 @@ impl CellState {
     pub fn withheld(&self, m: MachineId) -> Resources {
         self.withheld[m as usize]
     }
+    /// The cell's attribute table, to intern a value a trace's constraint
+    /// names that no machine has (interning changes no machine).
+    pub fn attr_table_mut(&mut self) -> &mut super::attrs::AttrTable {
+        &mut self.cell.attr_table
+    }
     pub fn job(&self, j: JobId) -> &Job {
         &self.jobs[j as usize]
     }

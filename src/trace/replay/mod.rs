@@ -29,7 +29,7 @@ pub use one_by_one::OneByOneFeed;
 pub use stream::StreamFeed;
 
 use super::{ReadOptions, Select, TaskKey, TraceEvent, TraceMachine, TraceTask};
-use crate::cell::attrs::{AttrTable, Attributes, Constraint, UNKNOWN_ATTR};
+use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::Resources;
 use crate::cell::state::CellState;
@@ -326,7 +326,7 @@ fn attributes(table: &AttrTable, attrs: &[(Arc<str>, Arc<str>)]) -> Attributes {
 pub(crate) fn job_spec(
     t: &TraceTask,
     durations: Vec<Option<crate::time::SimDuration>>,
-    table: &AttrTable,
+    table: &mut AttrTable,
     counts: &mut std::collections::BTreeMap<&'static str, u64>,
 ) -> JobSpec {
     let mut constraints = Vec::with_capacity(t.constraints.len());
@@ -338,7 +338,7 @@ pub(crate) fn job_spec(
         constraints.push(Constraint {
             name,
             op: c.op,
-            value: table.find_value(&c.value).unwrap_or(UNKNOWN_ATTR),
+            value: table.value_id(&c.value),
         });
     }
     let spread = [

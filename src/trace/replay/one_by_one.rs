@@ -99,7 +99,7 @@ impl OneByOneFeed {
 
     /// Admits an arrival to the cell.
     fn submit(&mut self, now: SimTime, t: &TraceTask, st: &mut CellState, fx: &mut Effects) {
-        let spec = job_spec(t, vec![None], &st.cell().attr_table, &mut self.counts);
+        let spec = job_spec(t, vec![None], st.attr_table_mut(), &mut self.counts);
         let job = st.submit_part(now, spec, t.key.job, false);
         self.key_of.insert(st.job(job).tasks[0], t.key);
         fx.changed = true;

@@ -246,7 +246,7 @@ impl StreamFeed {
             .map(|(t, trail)| t.duration.or(trail.run))
             .collect();
         let first = &batch[0].0;
-        let spec = job_spec(first, durations, &st.cell().attr_table, &mut self.counts);
+        let spec = job_spec(first, durations, st.attr_table_mut(), &mut self.counts);
         let trace_job = first.key.job;
         let part = st.submit_part(now, spec, trace_job, self.jobs.counted(trace_job));
         self.jobs.part(trace_job, part, st);

@@ -83,7 +83,7 @@ impl StreamFeed {
     /// Withdraws a task the cell never saw: submitted and killed at once,
     /// so that the books count it, then done.
     fn withdraw(&mut self, now: SimTime, t: TraceTask, st: &mut CellState, fx: &mut Effects) {
-        let spec = job_spec(&t, vec![None], &st.cell().attr_table, &mut self.counts);
+        let spec = job_spec(&t, vec![None], st.attr_table_mut(), &mut self.counts);
         let part = st.submit_part(now, spec, t.key.job, false);
         let id = st.job(part).tasks[0];
         self.key_of.insert(id, t.key);
