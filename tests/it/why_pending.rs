@@ -188,7 +188,7 @@ fn trace_replays_name_the_reasons_too_in_both_modes() {
                  insufficient_cpu: 1 (needs 6000 cpu_milli; these have at most 4000)"
             ),
         );
-        // Zone c: no machine has that value (the trace's string is not kept).
+        // Zone c: no machine has that value; the trace's string is named.
         let zone_c = (
             "zone-c",
             vec![("constraint_mismatch", 4)],
