@@ -19,10 +19,14 @@ pub struct Sample {
     pub gpu_milli_submitted: u64,
     /// Tasks withdrawn so far (dropped arrivals, trace kills).
     pub tasks_killed: u64,
+    /// Tasks the workload submitted but holds outside the cell (waiting for
+    /// a DAG parent): pending too, but in no band's `pending` count.
+    pub held: u64,
 }
 
 impl Sample {
-    pub fn of(st: &CellState, now: SimTime) -> Sample {
+    /// The cell at `now`, with `held` tasks held outside it.
+    pub fn of(st: &CellState, now: SimTime, held: u64) -> Sample {
         let l = st.ledger();
         Sample {
             time_us: now.as_us(),
@@ -37,6 +41,7 @@ impl Sample {
                 .sum(),
             gpu_milli_submitted: l.gpu_milli_submitted,
             tasks_killed: l.tasks_killed,
+            held,
         }
     }
 }
@@ -70,7 +75,8 @@ impl TimeSeries {
     }
 
     /// The CSV header: `time_s`, then per band cpu/mem/gpu/running/pending,
-    /// then `evictions_total`, `gpu_milli_submitted`, `tasks_killed`.
+    /// then `evictions_total`, `gpu_milli_submitted`, `tasks_killed`,
+    /// `held` (pending outside the cell).
     pub fn header() -> Vec<String> {
         let mut h = vec!["time_s".to_string()];
         for what in ["cpu_milli", "mem_mib", "gpu_milli", "running", "pending"] {
@@ -81,6 +87,7 @@ impl TimeSeries {
         h.push("evictions_total".into());
         h.push("gpu_milli_submitted".into());
         h.push("tasks_killed".into());
+        h.push("held".into());
         h
     }
 
@@ -102,6 +109,7 @@ impl TimeSeries {
         r.push(s.evictions_total.to_string());
         r.push(s.gpu_milli_submitted.to_string());
         r.push(s.tasks_killed.to_string());
+        r.push(s.held.to_string());
         r
     }
 }

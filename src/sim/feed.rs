@@ -83,6 +83,11 @@ pub trait Feed {
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()>;
     /// A task this feed submitted is done (finished or killed).
     fn task_done(&mut self, _now: SimTime, _task: TaskId, _st: &mut CellState, _fx: &mut Effects) {}
+    /// How many tasks [`Feed::held_tasks`] would list (cheap: asked at every
+    /// sample).
+    fn held_count(&self) -> u64 {
+        0
+    }
     /// A running task's run is over: true if the workload says it ended
     /// other than normally (a trace's KILL, FAIL, EVICT or LOST in
     /// re-schedule mode), so that it is counted killed, not finished.

@@ -249,7 +249,8 @@ impl Simulation {
     fn finish(&mut self) {
         let now = self.clock.now();
         self.state.advance(now);
-        self.series.push(Sample::of(&self.state, now));
+        self.series
+            .push(Sample::of(&self.state, now, self.feed.held_count()));
         self.done = true;
     }
 
@@ -365,7 +366,7 @@ impl Simulation {
 
     fn on_sample(&mut self, now: SimTime) {
         self.state.advance(now);
-        let sample = Sample::of(&self.state, now);
+        let sample = Sample::of(&self.state, now, self.feed.held_count());
         // A sample that repeats the previous one (nothing happened in
         // between) lets the sampler skip ahead to the interval in which the
         // next event falls: a trace with a far-off event (or a long idle

@@ -273,6 +273,11 @@ impl<P> Dag<P> {
         self.recheck(ids)
     }
 
+    /// How many tasks are held.
+    pub fn held_count(&self) -> u64 {
+        self.held.len() as u64
+    }
+
     /// True once [`Dag::trace_over`] has run.
     pub fn is_over(&self) -> bool {
         self.over

@@ -160,6 +160,10 @@ impl Feed for OneByOneFeed {
         self.dag.held_tasks()
     }
 
+    fn held_count(&self) -> u64 {
+        self.dag.held_count()
+    }
+
     fn report(&self) -> Option<FeedReport> {
         Some(FeedReport {
             format: self.ctx.format,

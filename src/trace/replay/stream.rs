@@ -473,6 +473,10 @@ impl Feed for StreamFeed {
         self.dag.held_tasks()
     }
 
+    fn held_count(&self) -> u64 {
+        self.dag.held_count()
+    }
+
     fn report(&self) -> Option<FeedReport> {
         let stats = self.reader.stats();
         let mut replay = self.counts.clone();
