@@ -176,6 +176,16 @@ fn run(args: RunArgs) -> Result<(), Error> {
         default_out = default_out.with_file_name(format!("{}-{}", sc.name, policy.name()));
     }
     let out = args.out.clone().unwrap_or(default_out);
+    if !args.quiet {
+        // What `validate` warns about, before the run (stderr).
+        let origin = args
+            .scenario
+            .as_deref()
+            .unwrap_or(std::path::Path::new("quickstart"));
+        for w in sc.host_warnings() {
+            eprintln!("warning: {}: {w}", origin.display());
+        }
+    }
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
