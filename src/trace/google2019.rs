@@ -131,7 +131,10 @@
 //! change a live task's request or priority, which the record stream cannot
 //! express (a task keeps its submitted request). All four are dropped and
 //! counted (`instance_events.ignored_queue`, `…ignored_enable`,
-//! `…ignored_update_pending`, `…ignored_update_running`).
+//! `…ignored_update_pending`, `…ignored_update_running`). A collection's
+//! UPDATE_PENDING / UPDATE_RUNNING (new priority, name, spread limits)
+//! reaches the instances it submits from then on, not its live ones
+//! (`collection_events.update_for_later_instances_only`).
 //!
 //! A collection whose SUBMIT lists `start_after_collection_ids` must wait
 //! for those collections in the traced cell; the record stream has no
@@ -423,6 +426,12 @@ impl Reader {
             self.collections.remove(&row.id);
             return;
         }
+        if matches!(row.kind, UPDATE_PENDING | UPDATE_RUNNING) {
+            // Reaches the collection's instances submitted from now on; its
+            // live instances keep what they were submitted with.
+            self.stats
+                .repair("collection_events.update_for_later_instances_only");
+        }
         let user = row.user.as_deref().map(|u| self.intern(u));
         let c = self
             .collections
@@ -553,6 +562,7 @@ impl Reader {
             after: Vec::new(),
             task_name: None,
             stage_tasks: None,
+            end_kind: None,
         }
     }
 }

@@ -150,6 +150,11 @@ pub struct TraceTask {
     /// that many have been submitted and are done, so a child never starts
     /// between two instances of its parent.
     pub stage_tasks: Option<u32>,
+    /// How the run of `duration` ends, when the trace says so at submission
+    /// (Alibaba's batch_instance status): the replay then ends it so, in
+    /// both modes, and no End record follows. `None`: as a FINISH, or as a
+    /// later End says.
+    pub end_kind: Option<EndKind>,
 }
 
 /// How a task's run ended in the trace.

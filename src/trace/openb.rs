@@ -340,6 +340,7 @@ impl Reader {
             after: Vec::new(),
             task_name: None,
             stage_tasks: None,
+            end_kind: None,
         };
         // Counted only for rows that pass.
         if capped {

@@ -256,6 +256,7 @@ impl Reader {
             after: Vec::new(),
             task_name: None,
             stage_tasks: None,
+            end_kind: None,
         };
         TraceRecord {
             time,

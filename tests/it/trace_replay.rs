@@ -326,6 +326,18 @@ fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
             "{mode:?}"
         );
 
+        // The status of an Alibaba instance, known at its submission.
+        let mut sc = Scenario::load(&dir.join("alibaba-status.toml")).unwrap();
+        sc.trace.as_mut().unwrap().mode = mode;
+        let (_, s) = run(&sc, true);
+        let t = &s.tasks;
+        assert_eq!(
+            (t.finished, t.killed, t.running_at_end),
+            (1, 1, 0),
+            "{mode:?}"
+        );
+        assert!(s.trace.unwrap().replay.is_empty(), "{mode:?}");
+
         let mut sc = Scenario::load(&dir.join("lengths.toml")).unwrap();
         sc.trace.as_mut().unwrap().mode = mode;
         let (_, s) = run(&sc, true);

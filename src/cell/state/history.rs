@@ -5,8 +5,8 @@
 //! cares about, so its whole-run utilisation understates what the cell held
 //! while it was busy (churn-10k: about half of the ~70 % it holds at
 //! steady state). The window (default) runs from the first instant the
-//! cell's CPU allocation reaches its time-weighted median over the run to
-//! the last arrival; a scenario may fix either end instead
+//! cell's CPU allocation reaches its time-weighted median (over the time it
+//! holds anything) to the last arrival; a scenario may fix either end instead
 //! (`steady_state = { start_s, end_s }`).
 //!
 //! Everything is integer and taken at [`super::CellState::advance`], which
@@ -122,18 +122,24 @@ impl AllocHistory {
         self.last_arrival = Some(at);
     }
 
-    /// The time-weighted median CPU allocation level, in basis points: the
-    /// lowest level at or below which the cell spent at least half the run.
+    /// The time-weighted median CPU allocation level while the cell held
+    /// anything, in basis points: the lowest level at or below which the
+    /// cell spent at least half of that time. Time with nothing allocated
+    /// (before the first task, gaps, a drain's empty tail) is left out, so
+    /// a cell idle most of the run still gets a window around its work.
     pub fn median_level_bp(&self) -> Option<usize> {
-        let total: u128 = self.time_at_level_us.iter().map(|&t| u128::from(t)).sum();
+        let busy = &self.time_at_level_us[1..];
+        let total: u128 = busy.iter().map(|&t| u128::from(t)).sum();
         if total == 0 {
             return None;
         }
         let mut seen = 0u128;
-        self.time_at_level_us.iter().position(|&t| {
-            seen += u128::from(t);
-            2 * seen >= total
-        })
+        busy.iter()
+            .position(|&t| {
+                seen += u128::from(t);
+                2 * seen >= total
+            })
+            .map(|i| i + 1)
     }
 
     /// The window's two ends, given the run's end: `None` when it is empty.
@@ -242,7 +248,8 @@ mod tests {
             h.observe(snap, &rates(cpu), secs * 1_000_000);
             snap = snap.extended(&rates(cpu), secs * 1_000_000);
         }
-        // 40 s in all; half is 20 s, reached within the 50 % level.
+        // 30 s with something allocated (the idle 10 s left out); half is
+        // 15 s, reached within the 50 % level.
         assert_eq!(h.median_level_bp(), Some(5000));
         let (start, end, rule) = h.window(snap).unwrap();
         // First held at t = 10 s; no arrival recorded, so the run's end.

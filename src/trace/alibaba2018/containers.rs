@@ -290,6 +290,7 @@ impl Containers {
             after: Vec::new(),
             task_name: None,
             stage_tasks: None,
+            end_kind: None,
         };
         for event in [
             TraceEvent::Submit(Box::new(task)),

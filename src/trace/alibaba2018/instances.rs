@@ -4,12 +4,13 @@
 //! task: its request, stage, dependencies and `instance_num` — bounded by
 //! the number of tasks, not instances) and batch_instance is streamed: each
 //! row is one run of an instance — a Submit at its `start_time` with the
-//! task's request and its own run length (`end_time − start_time`), a
-//! Schedule on its `machine_id` at the same time, and an End at `end_time`
-//! — so the trace can be replayed in either mode. Instance names are random
-//! ids; an instance's index is its order of appearance within its task.
-//! Ends wait in a heap until their time (memory bounded by the instances
-//! running at once).
+//! task's request, its own run length (`end_time − start_time`) and how
+//! that run ends ([`TraceTask::end_kind`](crate::trace::TraceTask::end_kind)),
+//! then a Schedule on its `machine_id` at the same time — so the trace can be
+//! replayed in either mode. The end is known at submission, so no End
+//! record follows: the replay ends the run after its length, as the kind
+//! says, in both modes. Instance names are random ids; an instance's index
+//! is its order of appearance within its task.
 //!
 //! The row's `status` decides its end: `Terminated` ends with FINISH;
 //! `Failed`, `Cancelled` and `Interrupted` with KILL — the run is over and
@@ -39,10 +40,9 @@ use super::{Phase, CONTAINER_JOB_BIT};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
 use crate::trace::input::{CsvLayout, CsvRows, Row};
-use crate::trace::{lenient, EndKind, Monotone, TaskKey, TraceEvent, TraceRecord, TraceTask};
+use crate::trace::{lenient, EndKind, Monotone, TraceEvent, TraceRecord, TraceTask};
 use rustc_hash::FxHashMap;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 /// One parsed instance row.
@@ -62,8 +62,6 @@ pub(super) struct Instances {
     tasks: FxHashMap<(u64, u32), (TraceTask, u32)>,
     next_index: FxHashMap<(u64, u32), u32>,
     head: Option<InstanceRow>,
-    ends: BinaryHeap<Reverse<(SimTime, u64, TaskKey, EndKind)>>,
-    seq: u64,
     ready: VecDeque<TraceRecord>,
     monotone: Monotone,
     done: bool,
@@ -77,8 +75,6 @@ impl Instances {
             tasks,
             next_index: FxHashMap::default(),
             head: None,
-            ends: BinaryHeap::new(),
-            seq: 0,
             ready: VecDeque::new(),
             monotone: Monotone::default(),
             done: false,
@@ -92,30 +88,13 @@ impl Instances {
         if let Some(r) = self.ready.front() {
             return Ok(Some((r.time, Phase::Start)));
         }
-        Ok(match (&self.head, self.ends.peek()) {
-            (Some(h), Some(Reverse(e))) if e.0 <= h.start => Some((e.0, Phase::End)),
-            (Some(h), _) => Some((h.start, Phase::Start)),
-            (None, Some(Reverse(e))) => Some((e.0, Phase::End)),
-            (None, None) => None,
-        })
+        Ok(self.head.as_ref().map(|h| (h.start, Phase::Start)))
     }
 
     /// The next record (call after [`Instances::next_key`]).
     pub fn pop(&mut self) -> Option<TraceRecord> {
         if let Some(r) = self.ready.pop_front() {
             return Some(r);
-        }
-        let end_first = match (&self.head, self.ends.peek()) {
-            (Some(h), Some(Reverse(e))) => e.0 <= h.start,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        if end_first {
-            let Reverse((time, _, task, kind)) = self.ends.pop()?;
-            return Some(TraceRecord {
-                time,
-                event: TraceEvent::End { task, kind },
-            });
         }
         let row = self.head.take()?;
         let (template, _) = self.tasks.get(&(row.job, row.stage))?;
@@ -124,6 +103,7 @@ impl Instances {
         task.key.index = *index;
         *index += 1;
         task.duration = row.end.map(|e| e - row.start);
+        task.end_kind = row.end.map(|_| row.kind);
         let key = task.key;
         self.ready.push_back(TraceRecord {
             time: row.start,
@@ -134,10 +114,6 @@ impl Instances {
                 time: row.start,
                 event: TraceEvent::Schedule { task: key, machine },
             });
-        }
-        if let Some(end) = row.end {
-            self.seq += 1;
-            self.ends.push(Reverse((end, self.seq, key, row.kind)));
         }
         self.ready.pop_front()
     }

@@ -327,6 +327,7 @@ pub(super) fn batch_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<BatchRow> {
             after: dag.after,
             task_name: Some(Arc::from(name)),
             stage_tasks: Some(count),
+            end_kind: None,
         },
     })
 }

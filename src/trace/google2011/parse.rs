@@ -321,6 +321,7 @@ impl Parser {
             after: Vec::new(),
             task_name: None,
             stage_tasks: None,
+            end_kind: None,
         };
         Ok(Head::Submit(Box::new(task)))
     }

@@ -48,6 +48,7 @@
 //! | `after` | optional | none | stages of the same job, separated by `;` |
 //! | `constraints` | optional | none | a JSON array of `[name, op, value]`, op `eq`, `ne`, `present`, `absent` |
 //! | `task_name` | optional | none | the task's name in its trace (Alibaba's `M1`), for `pending.csv` |
+//! | `end_kind` | optional | finish | how the run of `duration_us` ends (finish, evict, fail, kill, lost), when known at submission; then no `end` row follows |
 //! | `stage_tasks` | optional | unknown | how many tasks the stage has in all (Alibaba's `instance_num`): a DAG stage is done once that many are |
 //!
 //! Cells a row's event does not use are not read (a `schedule` row's
@@ -131,6 +132,7 @@ table_schema! {
         CONSTRAINTS: "constraints" => Optional(""),
         TASK_NAME: "task_name" => Optional(""),
         STAGE_TASKS: "stage_tasks" => Optional(""),
+        END_KIND: "end_kind" => Optional(""),
     }
 }
 
@@ -186,6 +188,8 @@ struct JTask {
     task_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stage_tasks: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end_kind: Option<EndKind>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -311,6 +315,7 @@ fn to_jtask(t: &TraceTask) -> JTask {
             .collect(),
         task_name: t.task_name.as_ref().map(|n| n.to_string()),
         stage_tasks: t.stage_tasks,
+        end_kind: t.end_kind,
     }
 }
 
@@ -336,6 +341,7 @@ fn from_jtask(t: JTask) -> Option<TraceTask> {
         after: t.after,
         task_name: t.task_name.map(Into::into),
         stage_tasks: t.stage_tasks,
+        end_kind: t.end_kind,
     })
 }
 

@@ -8,6 +8,7 @@ use crate::cell::resources::{Capacity, Request, Resources};
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::input::{open_file, table_schema, CsvLayout, CsvRows, Fields, Schema};
+use crate::trace::EndKind;
 use crate::trace::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceMachine,
     TraceReader, TraceRecord, TraceTask,
@@ -153,6 +154,22 @@ fn machine_row(f: Fields) -> Result<TraceEvent> {
     }
 }
 
+/// An end kind in column `col`: `None` if empty.
+fn end_kind(f: &Fields, col: usize) -> Result<Option<EndKind>> {
+    let k = f.str(col)?;
+    if k.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value(serde_json::Value::String(k.into()))
+        .map(Some)
+        .map_err(|_| {
+            f.error(
+                col,
+                format!("expected finish, evict, fail, kill or lost, found {k:?}"),
+            )
+        })
+}
+
 fn task_row(f: Fields) -> Result<TraceEvent> {
     use super::task_col as c;
     let key = TaskKey {
@@ -166,14 +183,12 @@ fn task_row(f: Fields) -> Result<TraceEvent> {
             machine: f.uint(c::MACHINE)?,
         }),
         "end" => {
-            let k = f.str(c::KIND)?;
-            let kind =
-                serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
-                    f.error(
-                        c::KIND,
-                        format!("expected finish, evict, fail, kill or lost, found {k:?}"),
-                    )
-                })?;
+            let kind = end_kind(&f, c::KIND)?.ok_or_else(|| {
+                f.error(
+                    c::KIND,
+                    "expected finish, evict, fail, kill or lost, found \"\"".into(),
+                )
+            })?;
             Ok(TraceEvent::End { task: key, kind })
         }
         "submit" => {
@@ -230,6 +245,7 @@ fn task_row(f: Fields) -> Result<TraceEvent> {
                     .filter(|n| !n.is_empty())
                     .map(Into::into),
                 stage_tasks: limit(c::STAGE_TASKS)?,
+                end_kind: end_kind(&f, c::END_KIND)?,
             })))
         }
         other => Err(f.error(
@@ -410,6 +426,7 @@ table_schema! {
         CONSTRAINTS: "constraints" => Optional(""),
         TASK_NAME: "task_name" => Optional(""),
         STAGE_TASKS: "stage_tasks" => Optional(""),
+        END_KIND: "end_kind" => Optional(""),
     }
 }
 

@@ -49,7 +49,7 @@ fn bad_native_rows_name_the_field() {
     let header = header(&task_col::SCHEMA);
     std::fs::write(
         &p,
-        format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,,,\n"),
+        format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,,,,\n"),
     )
     .unwrap();
     let mut r = Reader::open(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();

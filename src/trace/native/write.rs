@@ -97,6 +97,13 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                     serde_json::to_string(&j.constraints).expect("serialisable"),
                     j.task_name.unwrap_or_default(),
                     text(j.stage_tasks),
+                    j.end_kind.map_or(String::new(), |k| {
+                        serde_json::to_value(k)
+                            .expect("serialisable")
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string()
+                    }),
                 ];
                 for (cell, value) in row[JOB_NAME..].iter_mut().zip(submitted) {
                     *cell = value;

@@ -25,6 +25,7 @@ fn task(job: u64, stage: u32, index: u32, after: &[u32], name: Option<&str>) -> 
         after: after.to_vec(),
         task_name: name.map(Into::into),
         stage_tasks: None,
+        end_kind: None,
     }
 }
 

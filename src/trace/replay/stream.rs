@@ -38,8 +38,9 @@
 //!   already past \[`end_late`\]; a pending one keeps the length for when it
 //!   starts, or is withdrawn if the trace never ran it
 //!   \[`withdrawn_before_start`\]. A run the trace ended other than by
-//!   FINISH (EVICT, FAIL, KILL, LOST) ends as killed: `tasks.killed`, not
-//!   `finished`. Every end frees the trace key: a later SUBMIT of the same
+//!   FINISH (EVICT, FAIL, KILL, LOST), whether its END says so or its
+//!   submission did ([`TraceTask::end_kind`]), ends as killed:
+//!   `tasks.killed`, not `finished`. Every end frees the trace key: a later SUBMIT of the same
 //!   task is a new run.
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
 //!   machine if it fits there (a placement that breaks the task's
@@ -103,8 +104,8 @@ pub struct StreamFeed {
     counts: BTreeMap<&'static str, u64>,
     /// SUBMIT records read (see [`FeedReport::submissions_read`]).
     submissions_read: u64,
-    /// Re-schedule mode: tasks whose trace run ended other than by FINISH;
-    /// their run's end counts them killed.
+    /// Tasks whose trace run ended (or, known at submission, ends) other
+    /// than by FINISH: their run's end counts them killed.
     killed_at_end: FxHashSet<TaskId>,
     /// Trace-placement mode: the ends of placed runs whose length the trace
     /// gave at submission, `(when, task, incarnation)`, earliest first. They
@@ -254,6 +255,9 @@ impl StreamFeed {
         for (i, (t, trail)) in batch.into_iter().enumerate() {
             let id = st.job(part).tasks[i];
             self.key_of.insert(id, t.key);
+            if t.end_kind.is_some_and(|k| k != EndKind::Finish) {
+                self.killed_at_end.insert(id);
+            }
             if trail.run.is_none() {
                 self.live.insert(t.key, id);
             }
@@ -276,6 +280,15 @@ impl StreamFeed {
         let ms = st.machine(m);
         let req = st.shape(task).request;
         st.machine_up(m) && req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli)
+    }
+
+    /// Trace-placement mode: a run length known at submission ends a run
+    /// placed `now`, even if the trace sends no END for it (see `due_ends`).
+    fn end_after_known_length(&mut self, now: SimTime, task: TaskId, st: &CellState) {
+        if let Some(d) = st.task(task).duration {
+            let inc = st.task(task).incarnation;
+            self.due_ends.push(Reverse((now + d, task, inc)));
+        }
     }
 
     /// Trace-placement mode follows the trace's placement (the trace is the
@@ -320,12 +333,7 @@ impl StreamFeed {
                 if Self::fits(st, task, m) {
                     self.count_breaches(st, task, m);
                     st.place(now, task, m);
-                    // A run length known at submission ends the run even
-                    // if the trace sends no END for it.
-                    if let Some(d) = st.task(task).duration {
-                        let inc = st.task(task).incarnation;
-                        self.due_ends.push(Reverse((now + d, task, inc)));
-                    }
+                    self.end_after_known_length(now, task, st);
                 } else {
                     self.count("schedule_does_not_fit");
                 }
@@ -428,7 +436,13 @@ impl StreamFeed {
                 break;
             }
             self.due_ends.pop();
-            if st.finish(now, task, inc) {
+            let rec = st.task(task);
+            let current = rec.incarnation == inc && matches!(rec.state, TaskState::Running { .. });
+            let ended = match current && self.killed_at_end.remove(&task) {
+                true => st.kill(now, task),
+                false => st.finish(now, task, inc),
+            };
+            if ended {
                 self.done(task, st, now, fx);
                 fx.changed = true;
             }

@@ -51,5 +51,6 @@ pub(crate) fn task(
         after: after.to_vec(),
         task_name: None,
         stage_tasks: None,
+        end_kind: None,
     }
 }

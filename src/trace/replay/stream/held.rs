@@ -125,7 +125,10 @@ impl StreamFeed {
                 st.kill(now, task);
                 self.done(task, st, now, fx);
             }
-            (_, None) => {}
+            // A length the trace gave at submission ends the run, as for a
+            // task placed when the trace scheduled it.
+            (true, None) => self.end_after_known_length(now, task, st),
+            (false, None) => {}
         }
     }
 }
