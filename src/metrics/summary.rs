@@ -263,9 +263,15 @@ impl Utilization {
 }
 
 impl SteadyState {
-    fn of(st: &crate::cell::state::CellState) -> Option<SteadyState> {
+    /// Over the window, given the run's end (see [`Simulation::end_time`]:
+    /// nothing is allocated between it and the state's clock, so the areas
+    /// up to the clock are the areas up to it).
+    fn of(st: &crate::cell::state::CellState, end: SimTime) -> Option<SteadyState> {
         let h = st.history();
-        let now = st.snapshot();
+        let now = Snapshot {
+            time: end,
+            ..st.snapshot()
+        };
         let (start, end, rule) = match h.window(now) {
             Some(w) => w,
             None if now.time == SimTime::ZERO => (now, now, WindowRule::Instant),
@@ -319,7 +325,8 @@ impl Summary {
             }
         }
         t.conservation.holds = t.conserved();
-        let elapsed_us = sim.now().as_us() as f64;
+        let end = sim.end_time();
+        let elapsed_us = end.as_us() as f64;
         let waits = |prod: bool| {
             let parts: Vec<&Waits> = Band::ALL
                 .iter()
@@ -333,7 +340,7 @@ impl Summary {
             seed: sc.seed,
             policy: sc.scheduler.policy.name(),
             preemption: sc.scheduler.preemption,
-            duration_s: sim.now().as_secs_f64(),
+            duration_s: end.as_secs_f64(),
             machines: st.cell().len(),
             capacity: CapacitySummary {
                 cpu_milli: cap.res.cpu_milli,
@@ -348,11 +355,14 @@ impl Summary {
                 .collect(),
             utilization: Utilization::between(
                 &Snapshot::default(),
-                &st.snapshot(),
+                &Snapshot {
+                    time: end,
+                    ..st.snapshot()
+                },
                 &st.alloc_rates(),
                 &cap,
             ),
-            steady_state: SteadyState::of(st),
+            steady_state: SteadyState::of(st, end),
             wait_us: WaitSummary {
                 prod: waits(true),
                 nonprod: waits(false),

@@ -99,6 +99,10 @@ pub struct Simulation {
     gpu_curve: GpuCurve,
     /// A `Sample` event is in the queue (there is at most one).
     sample_queued: bool,
+    /// The last instant a task was submitted, placed, evicted or ended, and
+    /// the ledger's counts that tell it (see [`Simulation::end_time`]).
+    last_task_change: SimTime,
+    task_counts: [u64; 4],
     done: bool,
 }
 
@@ -130,6 +134,8 @@ impl Simulation {
             events: 0,
             gpu_curve: GpuCurve::default(),
             sample_queued: true,
+            last_task_change: SimTime::ZERO,
+            task_counts: [0; 4],
             done: false,
         };
         if opts.horizon != SimTime::NEVER {
@@ -212,6 +218,7 @@ impl Simulation {
             Event::Sample => self.on_sample(now),
             Event::End => self.finish(),
         }
+        self.note_task_changes(now);
         let reclaimed = self.state.reclaim();
         if !reclaimed.is_empty() {
             self.sched.forget_jobs(reclaimed);
@@ -236,6 +243,38 @@ impl Simulation {
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// Remembers `now` if a task changed state in the event just processed.
+    fn note_task_changes(&mut self, now: SimTime) {
+        let l = self.state.ledger();
+        let counts = [
+            l.tasks_submitted,
+            l.placements,
+            l.tasks_finished,
+            l.evictions.iter().sum(),
+        ];
+        if counts != self.task_counts {
+            self.task_counts = counts;
+            self.last_task_change = now;
+        }
+    }
+
+    /// When the run ended, for its figures: the horizon, or for a drained
+    /// run its last event — except that events after the last task's end
+    /// that change no task (a trace's later machine rows, rows it ignores)
+    /// do not stretch a run with no task left in it (running, pending or
+    /// held): it then ends at its last task change.
+    pub fn end_time(&self) -> SimTime {
+        let st = &self.state;
+        let idle = st.pending().is_empty()
+            && st.ledger().running_by_band.iter().all(|&n| n == 0)
+            && self.feed.held_count() == 0;
+        if self.opts.horizon == SimTime::NEVER && idle {
+            self.last_task_change.min(self.now())
+        } else {
+            self.now()
         }
     }
 

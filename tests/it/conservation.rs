@@ -274,3 +274,19 @@ fn a_run_of_no_length_reports_its_instant() {
     assert_eq!(ss.utilization.cpu.total, 0.5);
     assert_conserved(&s, "zero-length");
 }
+
+/// Trace rows after the last task's end that change no task do not
+/// stretch a drained run (it used to last 1,000 s at 1 % allocation).
+#[test]
+fn rows_after_the_work_do_not_stretch_a_drained_run() {
+    use borgsim::scenario::ReplayMode;
+    let path = root().join("tests/fixtures/horizon-trace-tail/scenario.toml");
+    for mode in [ReplayMode::Reschedule, ReplayMode::TracePlacement] {
+        let mut sc = Scenario::load(&path).unwrap();
+        sc.trace.as_mut().unwrap().mode = mode;
+        let s = run(&sc);
+        assert_eq!(s.duration_s, 11.0, "{mode:?}");
+        assert_eq!(s.utilization.cpu.total, 0.909091, "{mode:?}");
+        assert_conserved(&s, "horizon-trace-tail");
+    }
+}
