@@ -119,6 +119,15 @@ fn cell_rows(sim: &Simulation) -> Vec<Vec<String>> {
                         text.clone(),
                     )
                 }
+                (true, None) if !sim.options().passes => (
+                    "awaiting_trace_placement",
+                    String::new(),
+                    None,
+                    "trace-placement mode: no SCHEDULE of the trace has placed it since it \
+                     became pending (one that did not fit is counted in summary.json as \
+                     trace.replay.schedule_does_not_fit)"
+                        .into(),
+                ),
                 (true, None) => (
                     "not_attempted",
                     String::new(),

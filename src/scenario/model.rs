@@ -355,6 +355,16 @@ impl Scenario {
                 "trace_placement follows the trace's machines: needs trace.machines = \"trace\"",
             ));
         }
+        if t.mode == ReplayMode::TracePlacement && !t.format.records_placements() {
+            return Err(bad(
+                "trace.mode",
+                format!(
+                    "trace_placement follows the trace's placements, and {} records none \
+                     (use mode = \"reschedule\")",
+                    t.format.name()
+                ),
+            ));
+        }
         match (t.arrivals, t.inflate_gpu_demand_pct) {
             (ArrivalOrder::OneByOne, Some(0)) => {
                 return Err(bad("trace.inflate_gpu_demand_pct", "must be > 0"))

@@ -73,6 +73,18 @@ pub enum TraceFormat {
 }
 
 impl TraceFormat {
+    /// True if the format records where its tasks ran (SCHEDULE events):
+    /// only those can be replayed in trace-placement mode.
+    pub fn records_placements(self) -> bool {
+        match self {
+            TraceFormat::Google2011
+            | TraceFormat::Google2019
+            | TraceFormat::Alibaba2018
+            | TraceFormat::Native => true,
+            TraceFormat::Openb | TraceFormat::Swf | TraceFormat::Azure => false,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             TraceFormat::Google2011 => "google2011",

@@ -230,7 +230,7 @@ fn every_trace_submission_is_a_task_or_counted() {
             .unwrap()
             .task_submissions;
         let mut modes = vec![t.mode];
-        if t.machines == MachineSource::Trace {
+        if t.machines == MachineSource::Trace && t.format.records_placements() {
             modes = vec![ReplayMode::Reschedule, ReplayMode::TracePlacement];
         }
         for mode in modes {

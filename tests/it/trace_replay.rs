@@ -364,3 +364,20 @@ fn trace_placements_that_break_spread_limits_are_counted() {
     assert_eq!(replay.get("schedule_breaks_spread_limit"), Some(&2));
     assert_eq!(replay.get("schedule_breaks_constraint"), None);
 }
+
+/// Trace placement needs placements: a format that records none is refused
+/// with the key named, not replayed with every task pending.
+#[test]
+fn trace_placement_of_a_format_without_placements_is_refused() {
+    for format in ["openb", "swf", "azure"] {
+        let text = format!(
+            "name = \"x\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\n\
+             format = \"{format}\"\nfiles = [\"t\"]\nmode = \"trace_placement\"\n"
+        );
+        let err = Scenario::parse(&text, std::path::Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trace.mode"), "{format}: {err}");
+        assert!(err.contains("records none"), "{format}: {err}");
+    }
+}
