@@ -50,8 +50,9 @@ use std::sync::Arc;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceFormat {
-    /// Google clusterdata-2011-2: machine_events, job_events, task_events,
-    /// task_constraints (headerless CSV, optionally .gz, several parts).
+    /// Google clusterdata-2011-2: machine_events, machine_attributes,
+    /// job_events, task_events, task_constraints (headerless CSV, optionally
+    /// .gz, several parts).
     Google2011,
     /// Alibaba cluster-trace-gpu-v2023 ("openb"): node list + pod list.
     Openb,
@@ -67,8 +68,8 @@ pub enum TraceFormat {
     /// Google ClusterData2019: machine_events, collection_events,
     /// instance_events as exported from BigQuery (JSON lines or CSV).
     Google2019,
-    /// Alibaba cluster-trace-v2018: machine_meta, container_meta, batch_task
-    /// (headerless CSV).
+    /// Alibaba cluster-trace-v2018: machine_meta, container_meta, batch_task,
+    /// optionally batch_instance (headerless CSV).
     Alibaba2018,
 }
 
