@@ -7,7 +7,11 @@
 //! contains (`instance_events-000000000007.json.gz`), or failing that whose
 //! name its directory's name contains (`instance_events/part-3.csv`); a file
 //! naming none of them is an error. Each table may come in several parts,
-//! read in the order of the numbers in their names.
+//! read in the order of the numbers in their names. The trace's
+//! `machine_attributes` and `instance_usage` tables are not read (give only
+//! the three above): without machine attributes, a constraint on an
+//! attribute no machine has is dropped by the replay and counted
+//! (`trace.replay.constraint_on_unknown_attribute`).
 //!
 //! Each file is either newline-delimited JSON (`.json`, `.jsonl`,
 //! `.ndjson`) or CSV with a header (`.csv`), optionally gzipped (`.gz`);

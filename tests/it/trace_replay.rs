@@ -381,3 +381,19 @@ fn trace_placement_of_a_format_without_placements_is_refused() {
         assert!(err.contains("records none"), "{format}: {err}");
     }
 }
+
+/// A shipped trace folder can be named whole: its README is documentation,
+/// not a table.
+#[test]
+fn a_trace_folder_stands_for_its_data_files() {
+    let files = borgsim::trace::replay::resolve_files(
+        &root(),
+        &[std::path::PathBuf::from("traces/alibaba-2018")],
+    )
+    .unwrap();
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["machine_meta.csv"]);
+}

@@ -97,7 +97,9 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
 }
 
 /// Table files given in a scenario or on the command line, relative to
-/// `base`; a directory stands for every file under it, in path order.
+/// `base`; a directory stands for every file under it, in path order,
+/// except documentation beside the data (`*.md`, `*.txt`: a trace folder's
+/// README) and hidden files.
 pub fn resolve_files(base: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for f in files {
@@ -124,12 +126,26 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         path: p.to_path_buf(),
         source,
     })?;
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|e| !is_documentation(e))
+        .collect();
     entries.sort();
     for e in entries {
         collect(&e, out)?;
     }
     Ok(())
+}
+
+/// A file in a trace folder that documents the data rather than holding it.
+fn is_documentation(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name.starts_with('.')
+        || p.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("md") || x.eq_ignore_ascii_case("txt"))
 }
 
 /// Every machine a trace's machine tables mention, in order of first
