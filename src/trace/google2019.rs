@@ -2,14 +2,13 @@
 //! as exported from BigQuery.
 //!
 //! # Files
-//! Three tables are read: `machine_events`, `collection_events` and
-//! `instance_events`. A file belongs to the table whose name its file name
+//! Four tables are read: `machine_attributes`, `machine_events`,
+//! `collection_events` and `instance_events`. A file belongs to the table whose name its file name
 //! contains (`instance_events-000000000007.json.gz`), or failing that whose
 //! name its directory's name contains (`instance_events/part-3.csv`); a file
 //! naming none of them is an error. Each table may come in several parts,
-//! read in the order of the numbers in their names. The trace's
-//! `machine_attributes` and `instance_usage` tables are not read (give only
-//! the three above): without machine attributes, a constraint on an
+//! read in the order of the numbers in their names. The `instance_usage`
+//! table is not read. Without `machine_attributes`, a constraint on an
 //! attribute no machine has is dropped by the replay and counted
 //! (`trace.replay.constraint_on_unknown_attribute`).
 //!
@@ -47,6 +46,15 @@
 //! | `capacity.memory` | optional | the last known | NMU; required by an ADD |
 //! | `platform_id` | optional | the last known | attribute `platform` |
 //! | `missing_data_reason` | unused | | |
+//!
+//! `machine_attributes` (optional table):
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `time` | required | | µs |
+//! | `machine_id` | required | | the machine it describes |
+//! | `name` | required | | the attribute's name, as constraints name it |
+//! | `value` | optional | empty | its value (text) |
+//! | `deleted` | optional | false | true: the attribute is removed |
 //!
 //! `collection_events`:
 //! | column | need | default | unit, rule |
@@ -175,6 +183,7 @@
 
 #[cfg(test)]
 mod header_tests;
+mod machines;
 mod parse;
 mod rows;
 #[cfg(test)]
@@ -188,7 +197,7 @@ use super::{
     TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
 };
 use crate::cell::attrs::ConstraintOp;
-use crate::cell::resources::{Capacity, GpuRequest, Request, Resources};
+use crate::cell::resources::{GpuRequest, Request, Resources};
 use crate::error::{Error, Result};
 use crate::time::SimTime;
 use crate::trace::EndKind;
@@ -237,6 +246,8 @@ pub struct Reader {
     reference: ReferenceMachine,
     stats: ReadStats,
     machines: FxHashMap<u64, Known>,
+    /// Each machine's attributes from `machine_attributes`, by name.
+    attributes: FxHashMap<u64, BTreeMap<Arc<str>, Arc<str>>>,
     collections: FxHashMap<u64, Collection>,
     /// Racks, platforms, users, constraint names and values.
     strings: FxHashSet<Arc<str>>,
@@ -253,10 +264,11 @@ impl Reader {
             let table = Table::of_file(f).ok_or_else(|| Error::Invalid {
                 path: f.clone(),
                 key: "file name".into(),
-                message: "names none of machine_events, collection_events, instance_events".into(),
+                message: "names none of machine_events, machine_attributes, collection_events, instance_events".into(),
             })?;
             Layout::of_file(f)?;
-            if opts.select == Select::MachinesOnly && table != Table::Machines {
+            let machine_table = matches!(table, Table::Machines | Table::Attributes);
+            if opts.select == Select::MachinesOnly && !machine_table {
                 continue;
             }
             parts.entry(table).or_default().push(f.clone());
@@ -287,6 +299,7 @@ impl Reader {
             reference: opts.reference.unwrap_or(DEFAULT_REFERENCE),
             stats: ReadStats::default(),
             machines: FxHashMap::default(),
+            attributes: FxHashMap::default(),
             collections: FxHashMap::default(),
             strings: FxHashSet::default(),
             platform: Arc::from("platform"),
@@ -341,84 +354,6 @@ impl Reader {
         let a: Arc<str> = Arc::from(s);
         self.strings.insert(a.clone());
         a
-    }
-
-    fn machine_event(&mut self, row: MachineRow) -> Option<TraceEvent> {
-        if row.kind == MACHINE_UNKNOWN {
-            self.stats.repair("machine_events.type_unknown");
-            return None;
-        }
-        let prev = self.machines.remove(&row.id);
-        let was_present = prev.as_ref().is_some_and(|k| k.present);
-        if row.kind == REMOVE {
-            let Some(mut known) = prev.filter(|k| k.present) else {
-                self.stats.repair("machine_events.remove_unknown");
-                return None;
-            };
-            known.present = false;
-            self.machines.insert(row.id, known);
-            return Some(TraceEvent::MachineRemove { machine: row.id });
-        }
-        let Some(machine) = self.describe(&row, prev.as_ref().map(|k| &k.machine)) else {
-            self.stats.repair("machine_events.update_without_capacity");
-            if let Some(k) = prev {
-                self.machines.insert(row.id, k);
-            }
-            return None;
-        };
-        let event = match (row.kind == ADD, was_present) {
-            (true, false) => TraceEvent::MachineAdd(machine.clone()),
-            (true, true) => {
-                self.stats.repair("machine_events.add_while_present");
-                TraceEvent::MachineUpdate(machine.clone())
-            }
-            (false, true) => TraceEvent::MachineUpdate(machine.clone()),
-            (false, false) => {
-                self.stats.repair("machine_events.update_before_add");
-                TraceEvent::MachineAdd(machine.clone())
-            }
-        };
-        self.machines.insert(
-            row.id,
-            Known {
-                machine,
-                present: true,
-            },
-        );
-        Some(event)
-    }
-
-    /// A machine as this row describes it, fields it leaves out kept from
-    /// `prev`; `None` if its capacity is not known.
-    fn describe(&mut self, row: &MachineRow, prev: Option<&TraceMachine>) -> Option<TraceMachine> {
-        let res = prev.map(|m| m.capacity.res);
-        let cpu_milli = match row.cpus {
-            Some(d) => d.scale(self.reference.cpu_milli),
-            None => res?.cpu_milli,
-        };
-        let mem_mib = match row.memory {
-            Some(d) => d.scale(self.reference.mem_mib),
-            None => res?.mem_mib,
-        };
-        let rack = match &row.switch {
-            Some(s) => Some(self.intern(s)),
-            None => prev.and_then(|m| m.rack.clone()),
-        };
-        let attrs = match &row.platform {
-            Some(p) => vec![(self.platform.clone(), self.intern(p))],
-            None => prev.map(|m| m.attrs.clone()).unwrap_or_default(),
-        };
-        Some(TraceMachine {
-            key: row.id,
-            name: prev.map_or_else(|| Arc::from(row.id.to_string()), |m| m.name.clone()),
-            capacity: Capacity {
-                res: Resources::new(cpu_milli, mem_mib),
-                gpus: 0,
-            },
-            attrs,
-            rack,
-            power: None,
-        })
     }
 
     fn collection_event(&mut self, row: CollectionRow) {
@@ -585,6 +520,7 @@ impl TraceReader for Reader {
             let head = self.streams[i].head.take().expect("a head");
             self.fill(i)?;
             let event = match head.body {
+                Body::Attribute(row) => self.attribute_event(row),
                 Body::Machine(row) => self.machine_event(row),
                 Body::Collection(row) => {
                     self.collection_event(row);

@@ -397,3 +397,18 @@ fn a_trace_folder_stands_for_its_data_files() {
         .collect();
     assert_eq!(names, ["machine_meta.csv"]);
 }
+
+/// Google 2019's machine_attributes reach the machines as they change.
+#[test]
+fn google2019_machine_attributes_reach_the_cell() {
+    let sc =
+        Scenario::load(&root().join("tests/fixtures/google2019-attributes/scenario.toml")).unwrap();
+    let (_, s) = run(&sc, true);
+    assert_eq!(s.tasks.running_at_end, 2);
+    assert_eq!(s.wait_us.prod.max, Some(9_000_000));
+    let tr = s.trace.as_ref().unwrap();
+    // 102 gains kernel=5 at 10 s, 101 loses it at 20 s.
+    assert_eq!(tr.replay["machine_attributes_changed"], 2);
+    assert!(!tr.replay.contains_key("constraint_on_unknown_attribute"));
+    assert_eq!(s.evictions.values().sum::<u64>(), 0);
+}

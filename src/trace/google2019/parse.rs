@@ -1,7 +1,7 @@
 //! Parsing a row of each table into what the reader uses, checking each
 //! value against the schema.
 
-use super::rows::{coll, inst, mach, Fields, RawConstraint, Table};
+use super::rows::{coll, inst, mach, mattr, Fields, RawConstraint, Table};
 use crate::error::Result;
 use crate::time::SimTime;
 use crate::trace::input::Decimal;
@@ -38,6 +38,14 @@ pub(super) struct MachineRow {
     pub platform: Option<String>,
 }
 
+/// A machine attribute set or deleted.
+pub(super) struct AttributeRow {
+    pub machine: u64,
+    pub name: String,
+    pub value: String,
+    pub deleted: bool,
+}
+
 pub(super) struct CollectionRow {
     pub id: u64,
     pub kind: i64,
@@ -63,6 +71,7 @@ pub(super) struct InstanceRow {
 }
 
 pub(super) enum Body {
+    Attribute(AttributeRow),
     Machine(MachineRow),
     Collection(CollectionRow),
     Instance(Box<InstanceRow>),
@@ -75,7 +84,7 @@ pub(super) struct Head {
 }
 
 // `time` is the first column of every table.
-const _: () = assert!(mach::TIME == 0 && coll::TIME == 0 && inst::TIME == 0);
+const _: () = assert!(mach::TIME == 0 && coll::TIME == 0 && inst::TIME == 0 && mattr::TIME == 0);
 
 /// Parses a row of `table`; `None` as the time if it is after the end.
 pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> {
@@ -101,6 +110,22 @@ pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> 
             .map(|v| v as u32))
     };
     let body = match table {
+        Table::Attributes => {
+            let deleted = match f.text(mattr::DELETED)?.as_deref() {
+                None | Some("false" | "0") => false,
+                Some("true" | "1") => true,
+                Some(other) => {
+                    let msg = format!("expected true or false, found {other:?}");
+                    return Err(f.error(mattr::DELETED, msg));
+                }
+            };
+            Body::Attribute(AttributeRow {
+                machine: id(mattr::MACHINE_ID)?,
+                name: owned(mattr::NAME)?.unwrap_or_default(),
+                value: owned(mattr::VALUE)?.unwrap_or_default(),
+                deleted,
+            })
+        }
         Table::Machines => {
             let row = MachineRow {
                 id: id(mach::MACHINE_ID)?,

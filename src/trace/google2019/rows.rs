@@ -69,19 +69,38 @@ table_schema! {
     }
 }
 
-/// The tables this reader uses, in the order that breaks time ties.
+table_schema! {
+    /// `machine_attributes` (proto `MachineAttributes`).
+    pub(super) mod mattr = "machine_attributes" {
+        TIME: "time" => Required,
+        MACHINE_ID: "machine_id" => Required,
+        NAME: "name" => Required,
+        VALUE: "value" => Optional(""),
+        DELETED: "deleted" => Optional("false"),
+    }
+}
+
+/// The tables this reader uses, in the order that breaks time ties (a
+/// machine's attributes before its events, so an ADD carries them).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Table {
+    Attributes,
     Machines,
     Collections,
     Instances,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Machines, Table::Collections, Table::Instances];
+    pub const ALL: [Table; 4] = [
+        Table::Attributes,
+        Table::Machines,
+        Table::Collections,
+        Table::Instances,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Table::Attributes => "machine_attributes",
             Table::Machines => "machine_events",
             Table::Collections => "collection_events",
             Table::Instances => "instance_events",
@@ -91,6 +110,7 @@ impl Table {
     /// The table's published columns (nested fields as `a.b`).
     pub fn schema(self) -> &'static Schema {
         match self {
+            Table::Attributes => &mattr::SCHEMA,
             Table::Machines => &mach::SCHEMA,
             Table::Collections => &coll::SCHEMA,
             Table::Instances => &inst::SCHEMA,

@@ -456,7 +456,11 @@ fn files_are_told_apart_by_name_and_extension() {
         Table::of_file(&p("collection_events/part-1.csv")),
         Some(Table::Collections)
     );
-    assert_eq!(Table::of_file(&p("machine_attributes.json")), None);
+    assert_eq!(
+        Table::of_file(&p("machine_attributes.json")),
+        Some(Table::Attributes)
+    );
+    assert_eq!(Table::of_file(&p("instance_usage-000.json")), None);
     assert_eq!(Layout::of_file(&p("a.NDJSON.gz")).unwrap(), Layout::Json);
     assert_eq!(Layout::of_file(&p("a.csv.gz")).unwrap(), Layout::Csv);
     assert!(Layout::of_file(&p("machine_events.parquet")).is_err());
