@@ -203,6 +203,13 @@ fn run(args: RunArgs) -> Result<(), Error> {
         peak_rss_mib: report::peak_rss_mib(),
     };
     report::write_all(&out, &sim, &summary, &run, !args.no_plots)?;
+    if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
+        eprintln!(
+            "warning: steady_state: the window holds no time of the run (0–{} s); \
+             summary.json has steady_state = null",
+            summary.duration_s
+        );
+    }
     if !args.quiet {
         say(&format!(
             "{}\noutputs in {}/ ({:.2} s wall)",

@@ -31,6 +31,8 @@ pub struct Inspection {
     /// SUBMIT records (a task resubmitted counts again).
     pub task_submissions: u64,
     pub task_schedules: u64,
+    /// Ends by kind: End records, and ends known at submission
+    /// ([`TraceTask::end_kind`](crate::trace::TraceTask::end_kind)).
     pub task_ends: BTreeMap<EndKind, u64>,
     /// Submissions by the trace's own priority (or class: openb's qos).
     pub by_trace_priority: BTreeMap<String, u64>,
@@ -118,6 +120,10 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
                 gpu.add(t.request.gpu.milli());
                 if let Some(d) = t.duration {
                     dur.add(d.as_us() / 1_000_000);
+                }
+                // An end known at submission: no End record follows.
+                if let Some(kind) = t.end_kind {
+                    *ins.task_ends.entry(kind).or_default() += 1;
                 }
             }
             TraceEvent::Schedule { .. } => ins.task_schedules += 1,

@@ -246,11 +246,12 @@ impl<P> Dag<P> {
             return Vec::new();
         }
         let ids: Vec<u64> = self.held.keys().copied().collect();
-        // Stages idle but short of the tasks the trace announced are done now.
+        // Stages short of the tasks the trace announced: done now if idle,
+        // else when their last task is; the tasks held for them are counted.
         let short: FxHashSet<(u64, u32)> = self
             .open
             .iter()
-            .filter(|(_, o)| o.unfinished == 0)
+            .filter(|(_, o)| !o.complete(false))
             .map(|(k, _)| *k)
             .collect();
         for h in self.held.values() {

@@ -236,3 +236,20 @@ fn a_stage_missing_tasks_is_done_when_the_trace_ends() {
     assert_eq!(released.len(), 1);
     assert_eq!(dag.instances_missing, 1);
 }
+
+/// A short stage still running when the trace ends: the child is released
+/// when it ends, and counted.
+#[test]
+fn a_short_stage_still_running_at_the_end_is_counted() {
+    let mut dag: Dag<()> = Dag::default();
+    let mut p0 = task(7, 1, 0, &[], Some("M1"));
+    p0.stage_tasks = Some(3);
+    dag.submitted(&p0);
+    let child = task(7, 2, 0, &[1], Some("R2_1"));
+    dag.submitted(&child);
+    dag.hold(child, SimTime::ZERO, 1, ());
+    // The trace ends with M1's one instance still running.
+    assert!(dag.trace_over().is_empty());
+    assert_eq!(dag.instances_missing, 1);
+    assert_eq!(dag.done(p0.key).len(), 1);
+}
