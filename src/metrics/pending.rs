@@ -13,9 +13,11 @@
 //! A trace replay's rows name the trace's job: `job_id` is its key in the
 //! trace (a trace job may reach the cell as several borgsim jobs). Tasks the
 //! workload submitted but holds outside the cell (waiting for a DAG parent)
-//! are pending too: they follow the cell's rows, with status `held`, the
-//! trace's label of the task as `task_id` (`R2_1.0`; they have no borgsim
-//! id yet) and the reason as `why` (`waiting_for_dependency M1`).
+//! are pending too: they follow the cell's rows, with status `held`, no
+//! `task_id` (they have no borgsim id yet), the trace's label of the task
+//! as `trace_task` (`R2_1.0`) and the reason as `why`
+//! (`waiting_for_dependency M1`). A replay's cell rows also carry the
+//! trace's label (`trace_task`: the instance index, after the stage if any).
 
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
@@ -27,6 +29,7 @@ use rustc_hash::FxHashMap;
 pub fn header() -> Vec<String> {
     let mut h: Vec<String> = [
         "task_id",
+        "trace_task",
         "job_id",
         "job_name",
         "band",
@@ -62,6 +65,7 @@ fn held_rows(sim: &Simulation) -> Vec<Vec<String>> {
         .map(|h| {
             let req = h.request;
             let mut row = vec![
+                String::new(),
                 h.task,
                 h.job_id.to_string(),
                 h.job_name,
@@ -143,6 +147,7 @@ fn cell_rows(sim: &Simulation) -> Vec<Vec<String>> {
             };
             let mut row = vec![
                 t.to_string(),
+                sim.feed().trace_task(t).unwrap_or_default(),
                 job.trace_job.map_or(u64::from(job.id), |k| k).to_string(),
                 job.spec.name.to_string(),
                 job.band().name().to_string(),

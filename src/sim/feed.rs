@@ -83,6 +83,12 @@ pub trait Feed {
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()>;
     /// A task this feed submitted is done (finished or killed).
     fn task_done(&mut self, _now: SimTime, _task: TaskId, _st: &mut CellState, _fx: &mut Effects) {}
+    /// The trace's own label of a task this feed submitted (`3` for index
+    /// 3; `2.0` for stage 2's first task), for outputs; `None` for
+    /// synthetic workloads.
+    fn trace_task(&self, _task: TaskId) -> Option<String> {
+        None
+    }
     /// How many tasks [`Feed::held_tasks`] would list (cheap: asked at every
     /// sample).
     fn held_count(&self) -> u64 {

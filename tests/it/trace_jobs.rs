@@ -231,7 +231,8 @@ fn a_task_held_at_the_end_is_listed_in_pending_csv_with_its_reason() {
     let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
     for (i, r) in rows.iter().enumerate() {
-        assert_eq!(r[at("task_id")], format!("R2_1.{i}"));
+        assert_eq!(r[at("task_id")], "");
+        assert_eq!(r[at("trace_task")], format!("R2_1.{i}"));
         assert_eq!(
             (r[at("job_id")], r[at("job_name")], r[at("status")]),
             ("7", "j_7", "held")

@@ -412,3 +412,35 @@ fn google2019_machine_attributes_reach_the_cell() {
     assert!(!tr.replay.contains_key("constraint_on_unknown_attribute"));
     assert_eq!(s.evictions.values().sum::<u64>(), 0);
 }
+
+/// pending.csv names a replayed task as the trace does: Google 2011 job
+/// 100's task 1 is `trace_task` 1 under `job_id` 100, whatever borgsim
+/// numbered it.
+#[test]
+fn pending_rows_carry_the_traces_own_task_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = root().join("tests/fixtures/machine-attributes");
+    // The platC task (job 100, index 0) waits for m2; with a horizon of 3 s
+    // it is still pending.
+    let scenario = format!(
+        "name = \"labels\"\nseed = 1\nduration_s = 3\n[scheduler]\npolicy = \"best_fit\"\n\
+         [trace]\nformat = \"native\"\nfiles = [{:?}, {:?}]\n",
+        f.join("machines.csv").to_str().unwrap(),
+        f.join("tasks.csv").to_str().unwrap()
+    );
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    let o = borgsim(
+        dir.path(),
+        &["run", "s.toml", "--out", "o", "--no-plots", "-q"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("o/pending.csv")).unwrap();
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        (row[at("job_id")], row[at("trace_task")]),
+        ("100", "0"),
+        "{csv}"
+    );
+}

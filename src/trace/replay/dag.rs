@@ -320,10 +320,17 @@ impl<P> Dag<P> {
 /// A task's label in its job: `R2_1.0` (task name and index), `2.0` (stage
 /// and index) or `3` (the index, for traces without stages).
 pub(crate) fn task_label(t: &TraceTask) -> String {
-    match (&t.task_name, t.key.stage) {
-        (Some(name), _) => format!("{name}.{}", t.key.index),
-        (None, 0) => t.key.index.to_string(),
-        (None, s) => format!("{s}.{}", t.key.index),
+    match &t.task_name {
+        Some(name) => format!("{name}.{}", t.key.index),
+        None => key_label(&t.key),
+    }
+}
+
+/// A task key as a label: its index, after its stage if it has one.
+pub(crate) fn key_label(k: &TaskKey) -> String {
+    match k.stage {
+        0 => k.index.to_string(),
+        s => format!("{s}.{}", k.index),
     }
 }
 

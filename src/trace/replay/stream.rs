@@ -487,6 +487,10 @@ impl Feed for StreamFeed {
         self.dag.held_tasks()
     }
 
+    fn trace_task(&self, task: TaskId) -> Option<String> {
+        self.key_of.get(&task).map(super::dag::key_label)
+    }
+
     fn held_count(&self) -> u64 {
         self.dag.held_count()
     }
