@@ -319,6 +319,15 @@ impl Scenario {
         for (i, j) in self.workload.jobs.iter().enumerate() {
             let at = format!("workload.jobs[{i}]");
             j.validate(&at)?;
+            if let Some(first) = self.workload.jobs[..i]
+                .iter()
+                .position(|o| o.name == j.name)
+            {
+                return Err(bad(
+                    format!("{at}.name"),
+                    format!("{:?} is already the name of workload.jobs[{first}]", j.name),
+                ));
+            }
             if self.duration_s.is_none() && !j.is_bounded() {
                 return Err(bad(
                     format!("{at}.arrival"),
@@ -393,6 +402,36 @@ impl Scenario {
 }
 
 impl CellConfig {
+    /// The cell's totals (count × capacity, summed over classes) must fit
+    /// their integer types: CPU and memory in u64, GPUs in u32. The first
+    /// class at which a total overflows is named.
+    fn check_totals(&self) -> Result<(), Invalid> {
+        let (mut cpu, mut mem, mut gpus) = (0u64, 0u64, 0u32);
+        for (i, m) in self.machines.iter().enumerate() {
+            let n = u64::from(m.count);
+            let over = |k: &str, unit: &str| {
+                bad(
+                    format!("cell.machines[{i}].{k}"),
+                    format!("the cell's total {unit} (count × {k}, over all classes) overflows"),
+                )
+            };
+            cpu = n
+                .checked_mul(m.cpu_milli)
+                .and_then(|c| cpu.checked_add(c))
+                .ok_or_else(|| over("cpu_milli", "milli-cores"))?;
+            mem = n
+                .checked_mul(m.mem_mib)
+                .and_then(|c| mem.checked_add(c))
+                .ok_or_else(|| over("mem_mib", "MiB"))?;
+            gpus = m
+                .count
+                .checked_mul(m.gpus)
+                .and_then(|g| gpus.checked_add(g))
+                .ok_or_else(|| over("gpus", "GPUs"))?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Invalid> {
         if self.machines_per_rack == 0 {
             return Err(bad("cell.machines_per_rack", "must be > 0"));
@@ -403,6 +442,7 @@ impl CellConfig {
         if self.machines.is_empty() {
             return Err(bad("cell.machines", "needs at least one machine class"));
         }
+        self.check_totals()?;
         for (i, m) in self.machines.iter().enumerate() {
             let key = |k: &str| format!("cell.machines[{i}].{k}");
             if m.count == 0 {
@@ -497,6 +537,14 @@ impl JobClassConfig {
             ("mem_mib", &self.mem_mib),
         ] {
             d.validate().map_err(|m| bad(key(k), m))?;
+            // A job of no tasks, or a task asking for nothing, is not a
+            // value to change quietly to 1.
+            if d.min_rounded() == Some(0) {
+                return Err(bad(
+                    key(k),
+                    "can draw 0 (rounded to the nearest integer); its smallest draw must be at least 1",
+                ));
+            }
         }
         if let Some(d) = &self.duration_s {
             d.validate().map_err(|m| bad(key("duration_s"), m))?;

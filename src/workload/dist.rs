@@ -2,7 +2,10 @@
 //!
 //! Each is sampled as an `f64` and converted once, by the caller, to an
 //! integer quantity (milli-cores, MiB, tasks, µs) by rounding to the nearest
-//! integer; nothing downstream sees a float. Heavy-tailed choices (log-normal,
+//! integer; nothing downstream sees a float. A task count or size whose
+//! smallest draw rounds to 0 is refused when the scenario is validated
+//! ([`Dist::min_rounded`]); exponential and log-normal draws, which come
+//! arbitrarily close to 0, count as 1 when they round to 0. Heavy-tailed choices (log-normal,
 //! Pareto) take an optional `max` so a single draw cannot exceed what the
 //! scenario deems plausible.
 //!
@@ -100,14 +103,46 @@ impl Dist {
             Dist::Lognormal { median, sigma, max } => {
                 positive("median", *median)?;
                 finite_nonneg("sigma", *sigma)?;
-                max.map_or(Ok(()), |m| positive("max", m))
+                match *max {
+                    Some(m) if m < *median => Err(format!(
+                        "max ({m}) is below the median ({median}): half the draws would be cut to it"
+                    )),
+                    Some(m) => positive("max", m),
+                    None => Ok(()),
+                }
             }
             Dist::Pareto { scale, shape, max } => {
                 positive("scale", *scale)?;
                 positive("shape", *shape)?;
-                max.map_or(Ok(()), |m| positive("max", m))
+                match *max {
+                    Some(m) if m < *scale => Err(format!(
+                        "max ({m}) is below the scale ({scale}), the smallest draw"
+                    )),
+                    Some(m) => positive("max", m),
+                    None => Ok(()),
+                }
             }
         }
+    }
+
+    /// The smallest draw once rounded, where the distribution bounds it from
+    /// below (`None` for exponential and log-normal, whose draws come
+    /// arbitrarily close to 0).
+    pub fn min_rounded(&self) -> Option<u64> {
+        let lowest = match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform { min, .. } => *min,
+            Dist::Choice(vs) => vs.iter().copied().fold(f64::INFINITY, f64::min),
+            Dist::Weighted { values, weights } => values
+                .iter()
+                .zip(weights)
+                .filter(|(_, w)| **w > 0.0)
+                .map(|(v, _)| *v)
+                .fold(f64::INFINITY, f64::min),
+            Dist::Pareto { scale, .. } => *scale,
+            Dist::Exponential { .. } | Dist::Lognormal { .. } => return None,
+        };
+        Some(to_u64(lowest))
     }
 
     /// One draw. Parameters must have passed [`Dist::validate`].
@@ -178,6 +213,28 @@ mod tests {
         let e = Dist::Exponential { mean: 0.0 }.validate().unwrap_err();
         assert!(e.starts_with("mean"), "{e}");
         assert!(Dist::Choice(vec![]).validate().is_err());
+        let e = Dist::Lognormal {
+            median: 25.0,
+            sigma: 0.5,
+            max: Some(20.0),
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("max (20) is below the median (25)"), "{e}");
+    }
+
+    #[test]
+    fn the_smallest_rounded_draw_is_known_where_bounded() {
+        // 0.4 rounds to 0; 0.5 rounds up to 1; min of a choice; Pareto's scale.
+        assert_eq!(Dist::Constant(0.4).min_rounded(), Some(0));
+        assert_eq!(Dist::Uniform { min: 0.5, max: 3.0 }.min_rounded(), Some(1));
+        assert_eq!(Dist::Choice(vec![4.0, 2.0]).min_rounded(), Some(2));
+        let w = Dist::Weighted {
+            values: vec![0.0, 3.0],
+            weights: vec![0.0, 1.0],
+        };
+        assert_eq!(w.min_rounded(), Some(3), "a value of weight 0 is never drawn");
+        assert_eq!(Dist::Exponential { mean: 5.0 }.min_rounded(), None);
     }
 
     #[test]

@@ -166,3 +166,64 @@ fn out_seed_and_policy_flags() {
     let out = borgsim(dir.path(), &["run", "--policy", "first_fit"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// No silent changes: values that would be quietly changed or wrap are
+/// errors naming the key (exit 2).
+#[test]
+fn values_that_would_change_quietly_are_errors_naming_the_key() {
+    let cases = [
+        // A job of no tasks, a task asking for no CPU.
+        (
+            ("tasks = { constant = 250 }", "tasks = { constant = 0 }"),
+            "workload.jobs[0].tasks: can draw 0",
+        ),
+        (
+            (
+                "tasks = { uniform = { min = 5, max = 15 } }",
+                "tasks = { uniform = { min = 0.2, max = 15 } }",
+            ),
+            "tasks: can draw 0",
+        ),
+        (
+            (
+                "cpu_milli = { constant = 100 }",
+                "cpu_milli = { constant = 0.4 }",
+            ),
+            "workload.jobs[0].cpu_milli: can draw 0",
+        ),
+        // A log-normal cap below its median, a Pareto cap below its scale.
+        (
+            (
+                "median = 25, sigma = 0.6, max = 120",
+                "median = 25, sigma = 0.6, max = 20",
+            ),
+            "workload.jobs[1].tasks: max (20) is below the median (25)",
+        ),
+        (
+            (
+                "scale = 5, shape = 1.2, max = 400",
+                "scale = 5, shape = 1.2, max = 4",
+            ),
+            "max (4) is below the scale (5)",
+        ),
+        // Two classes of one name.
+        (
+            ("name = \"web\"", "name = \"monitor\""),
+            "workload.jobs[1].name: \"monitor\" is already the name of workload.jobs[0]",
+        ),
+        // A cell whose total CPU overflows u64: 4294967295 × 2^33 milli-cores.
+        (
+            ("cpu_milli = 16000", "cpu_milli = 8589934592000"),
+            "cell.machines[0].cpu_milli: the cell's total milli-cores",
+        ),
+    ];
+    for ((from, to), want) in cases {
+        let mut body = quickstart_with(from, to);
+        if want.contains("total milli-cores") {
+            body = body.replacen("count = 200", "count = 4294967295", 1);
+        }
+        let (code, err, _d) = validate(&body);
+        assert_eq!(code, 2, "{to}: {err}");
+        assert!(err.contains(want), "{to}: {err}");
+    }
+}
