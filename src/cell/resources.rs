@@ -118,6 +118,13 @@ impl GpuRequest {
     }
 }
 
+/// The most of any one resource a machine may offer or a task may ask for:
+/// 2^40 milli-cores (about 1.1 billion cores) or MiB (1 EiB). Trace values
+/// beyond it (a unit rule misapplied, a corrupt row) are refused at the
+/// reader rather than saturated, and sums over millions of machines stay
+/// far from overflowing.
+pub const MAX_RESOURCE: u64 = 1 << 40;
+
 /// The most GPU devices a machine may have: whole-device allocations are a
 /// 64-bit mask, so a task record stays small.
 pub const MAX_GPUS_PER_MACHINE: usize = 64;

@@ -37,7 +37,7 @@ pub mod swf;
 pub mod synth;
 
 use crate::cell::attrs::ConstraintOp;
-use crate::cell::resources::{Capacity, Request};
+use crate::cell::resources::{Capacity, Request, MAX_RESOURCE};
 use crate::error::Result;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Priority;
@@ -358,8 +358,62 @@ pub fn sort_parts(parts: &mut [PathBuf]) {
 }
 
 /// Opens a reader of `format` over `files` (table files or parts; see each
-/// reader for how it tells its tables apart).
+/// reader for how it tells its tables apart). Every machine capacity and
+/// task request it yields is at most [`MAX_RESOURCE`] in each dimension,
+/// or reading fails naming the machine or task ([`Bounded`]).
 pub fn open(
+    format: TraceFormat,
+    files: &[PathBuf],
+    opts: &ReadOptions,
+) -> Result<Box<dyn TraceReader>> {
+    Ok(Box::new(Bounded {
+        inner: open_unbounded(format, files, opts)?,
+        path: files.first().cloned().unwrap_or_default(),
+    }))
+}
+
+/// A reader whose resources are checked against [`MAX_RESOURCE`]: a value
+/// beyond it (a unit rule misapplied, a corrupt row) is an error, never a
+/// saturated number that could "fit" an equally saturated machine.
+struct Bounded {
+    inner: Box<dyn TraceReader>,
+    path: PathBuf,
+}
+
+impl TraceReader for Bounded {
+    fn next_record(&mut self) -> Result<Option<TraceRecord>> {
+        let rec = self.inner.next_record()?;
+        let (what, res) = match rec.as_ref().map(|r| &r.event) {
+            Some(TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m)) => {
+                (format!("machine {}", m.key), m.capacity.res)
+            }
+            Some(TraceEvent::Submit(t)) => (
+                format!("task {}/{}/{}", t.key.job, t.key.stage, t.key.index),
+                t.request.res,
+            ),
+            _ => return Ok(rec),
+        };
+        for (v, unit) in [(res.cpu_milli, "milli-cores"), (res.mem_mib, "MiB")] {
+            if v > MAX_RESOURCE {
+                return Err(crate::error::Error::Invalid {
+                    path: self.path.clone(),
+                    key: "trace".into(),
+                    message: format!(
+                        "{what}: {v} {unit} is beyond the most borgsim accepts ({MAX_RESOURCE}); \
+                         check the trace's units and the reference machine"
+                    ),
+                });
+            }
+        }
+        Ok(rec)
+    }
+
+    fn stats(&self) -> &ReadStats {
+        self.inner.stats()
+    }
+}
+
+fn open_unbounded(
     format: TraceFormat,
     files: &[PathBuf],
     opts: &ReadOptions,

@@ -233,7 +233,11 @@ mod tests {
             values: vec![0.0, 3.0],
             weights: vec![0.0, 1.0],
         };
-        assert_eq!(w.min_rounded(), Some(3), "a value of weight 0 is never drawn");
+        assert_eq!(
+            w.min_rounded(),
+            Some(3),
+            "a value of weight 0 is never drawn"
+        );
         assert_eq!(Dist::Exponential { mean: 5.0 }.min_rounded(), None);
     }
 

@@ -444,3 +444,30 @@ fn pending_rows_carry_the_traces_own_task_label() {
         "{csv}"
     );
 }
+
+/// Resources beyond what borgsim accepts (normalised 1e20 NCU) are refused
+/// with the machine named, exit 2: no saturated request "fits" a saturated
+/// machine, and no sum overflows.
+#[test]
+fn trace_resources_beyond_the_bound_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("tr/machine_events");
+    std::fs::create_dir_all(&tr).unwrap();
+    std::fs::write(tr.join("part-00000-of-00001.csv"), "0,1,0,platA,1e20,0.5\n").unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"big\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\n\
+         format = \"google2011\"\nfiles = [\"tr\"]\n",
+    )
+    .unwrap();
+    let o = borgsim(
+        dir.path(),
+        &["run", "s.toml", "--out", "o", "--no-plots", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("machine 1:") && err.contains("milli-cores is beyond"),
+        "{err}"
+    );
+}
