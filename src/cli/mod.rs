@@ -186,6 +186,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
             eprintln!("warning: {}: {w}", origin.display());
         }
     }
+    report::check_writable(&out)?;
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
@@ -196,6 +197,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
     let wall = started.elapsed().as_secs_f64();
     let summary = Summary::of(&sc, &sim);
     let run = RunInfo {
+        completed: true,
         version: env!("CARGO_PKG_VERSION"),
         wall_time_s: (wall * 1e6).round() / 1e6,
         events_processed: sim.events_processed(),

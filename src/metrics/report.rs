@@ -1,6 +1,11 @@
-//! Writing a run's outputs. Every file is written under a temporary name in
-//! the output directory and renamed when complete, so a reader never sees a
-//! half-written file and an interrupted run never leaves a truncated one.
+//! Writing a run's outputs. A run's directory appears whole or not at all:
+//! every file is written into a fresh temporary directory beside the
+//! target, which is then renamed into place (an earlier run's directory is
+//! moved aside first and removed), so no file of an earlier run survives
+//! (an old PNG after `--no-plots`), an interrupted run leaves the previous
+//! outputs as they were, and two runs given the same directory never mix:
+//! the last to finish wins, whole. Single files elsewhere (`bench --json`)
+//! go through [`write_atomic`].
 
 use super::summary::Summary;
 use super::timeseries::TimeSeries;
@@ -13,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// `summary.json` so that file stays byte-identical.
 #[derive(Debug, Serialize)]
 pub struct RunInfo {
+    /// Always true in a written `run.json`: the run finished and every
+    /// output of the directory is its own.
+    pub completed: bool,
     pub version: &'static str,
     pub wall_time_s: f64,
     pub events_processed: u64,
@@ -63,9 +71,69 @@ fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
     b
 }
 
+/// The directory `out` will be created in, made if missing: fails (before a
+/// run, so no simulation is wasted) if it cannot be written — bad input,
+/// exit code 2, naming `--out`.
+pub fn check_writable(out: &Path) -> Result<()> {
+    let bad = |e: std::io::Error| Error::Invalid {
+        path: out.to_path_buf(),
+        key: "--out".into(),
+        message: format!("cannot write the run's directory here: {e}"),
+    };
+    if out.exists() && !out.is_dir() {
+        return Err(bad(std::io::Error::other("it exists and is not a directory")));
+    }
+    let parent = parent_of(out);
+    std::fs::create_dir_all(&parent).map_err(bad)?;
+    tempfile::Builder::new()
+        .prefix(".tmp.check.")
+        .tempdir_in(&parent)
+        .map_err(bad)?;
+    Ok(())
+}
+
+fn parent_of(out: &Path) -> PathBuf {
+    match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Moves the finished directory `tmp` to `out`, replacing an earlier one.
+fn publish(tmp: tempfile::TempDir, out: &Path) -> Result<()> {
+    let parent = parent_of(out);
+    let err = |source| Error::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    let tmp = tmp.keep();
+    // Another run may publish between our moves: retry until ours is in.
+    for _ in 0..16 {
+        match std::fs::rename(&tmp, out) {
+            Ok(()) => return Ok(()),
+            Err(_) if out.is_dir() => {
+                let old = tempfile::Builder::new()
+                    .prefix(".tmp.old.")
+                    .tempdir_in(&parent)
+                    .map_err(err)?
+                    .keep();
+                std::fs::remove_dir(&old).map_err(err)?;
+                if std::fs::rename(out, &old).is_ok() {
+                    let _ = std::fs::remove_dir_all(&old);
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Err(err(std::io::Error::other(
+        "another run kept replacing the directory",
+    )))
+}
+
 /// Writes summary.json, run.json, timeseries.csv, pending.csv and (with the
-/// `plots` feature, unless `plots` is false) the PNG plots into `out`.
-/// Returns the files written.
+/// `plots` feature, unless `plots` is false) the PNG plots into a fresh
+/// directory that then becomes `out` (see the module doc). Returns the
+/// files written, under `out`.
 pub fn write_all(
     out: &Path,
     sim: &Simulation,
@@ -73,15 +141,25 @@ pub fn write_all(
     run: &RunInfo,
     plots: bool,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|source| Error::Write {
+    let parent = parent_of(out);
+    let werr = |source| Error::Write {
         path: out.to_path_buf(),
         source,
-    })?;
-    let mut written = Vec::new();
+    };
+    std::fs::create_dir_all(&parent).map_err(werr)?;
+    let name = out
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".tmp.{name}."))
+        .tempdir_in(&parent)
+        .map_err(werr)?;
+    let dir = tmp.path().to_path_buf();
+    let mut names = Vec::new();
     let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-        let p = out.join(name);
-        write_atomic(&p, &bytes)?;
-        written.push(p);
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
+        names.push(name.to_string());
         Ok(())
     };
     put("summary.json", json_bytes(summary))?;
@@ -112,9 +190,12 @@ pub fn write_all(
     }
     #[cfg(feature = "plots")]
     if plots {
-        written.extend(super::plot::render_all(out, sim)?);
+        for p in super::plot::render_all(&dir, sim)? {
+            names.extend(p.file_name().map(|n| n.to_string_lossy().into_owned()));
+        }
     }
     #[cfg(not(feature = "plots"))]
     let _ = plots;
-    Ok(written)
+    publish(tmp, out)?;
+    Ok(names.into_iter().map(|n| out.join(n)).collect())
 }

@@ -227,3 +227,79 @@ fn values_that_would_change_quietly_are_errors_naming_the_key() {
         assert!(err.contains(want), "{to}: {err}");
     }
 }
+
+/// A run's directory is whole: nothing of an earlier run survives in it
+/// (the first run's PNGs after a `--no-plots` run), and concurrent runs
+/// given one `--out` never mix — every file is the winner's (its
+/// timeseries.csv is the one a run with its seed writes alone).
+#[test]
+fn output_directories_are_whole_and_never_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |seed: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "--quiet", "--seed", seed, "--out", out];
+        args.extend_from_slice(extra);
+        let o = borgsim(d, &args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    };
+    run("1", "o", &[]);
+    run("2", "o", &["--no-plots"]);
+    let names: Vec<String> = fs::read_dir(d.join("o"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".png")), "{names:?}");
+    let run_json = fs::read_to_string(d.join("o/run.json")).unwrap();
+    assert!(run_json.contains("\"completed\": true"), "{run_json}");
+    // Two at a time into one directory, five times.
+    for seed in ["3", "4"] {
+        run(seed, &format!("ref-{seed}"), &["--no-plots"]);
+    }
+    for _ in 0..5 {
+        let spawn = |seed: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_borgsim"))
+                .args([
+                    "run",
+                    "--quiet",
+                    "--no-plots",
+                    "--seed",
+                    seed,
+                    "--out",
+                    "shared",
+                ])
+                .current_dir(d)
+                .spawn()
+                .unwrap()
+        };
+        let (mut a, mut b) = (spawn("3"), spawn("4"));
+        assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+        let summary = fs::read_to_string(d.join("shared/summary.json")).unwrap();
+        let seed = if summary.contains("\"seed\": 3,") {
+            "3"
+        } else {
+            "4"
+        };
+        for f in ["summary.json", "timeseries.csv", "pending.csv"] {
+            let got = fs::read(d.join("shared").join(f)).unwrap();
+            let want = fs::read(d.join(format!("ref-{seed}")).join(f)).unwrap();
+            assert!(got == want, "{f} is not seed {seed}'s");
+        }
+    }
+    // No temporary directory is left behind.
+    let left: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// An `--out` that cannot be written fails before the run, with exit 2.
+#[test]
+fn an_unwritable_out_fails_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a-file"), "x").unwrap();
+    let o = borgsim(dir.path(), &["run", "--quiet", "--out", "a-file/o"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("a-file/o"), "{}", text(&o.stderr));
+}
