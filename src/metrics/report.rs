@@ -81,7 +81,9 @@ pub fn check_writable(out: &Path) -> Result<()> {
         message: format!("cannot write the run's directory here: {e}"),
     };
     if out.exists() && !out.is_dir() {
-        return Err(bad(std::io::Error::other("it exists and is not a directory")));
+        return Err(bad(std::io::Error::other(
+            "it exists and is not a directory",
+        )));
     }
     let parent = parent_of(out);
     std::fs::create_dir_all(&parent).map_err(bad)?;
