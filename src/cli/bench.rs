@@ -132,6 +132,11 @@ fn run_in(args: &BenchArgs, work: &Path) -> Result<i32, Error> {
         return Ok(0);
     };
     let base = read_report(base_path)?;
+    check_cases(&base, &report, !args.cases.is_empty()).map_err(|message| Error::Invalid {
+        path: base_path.clone(),
+        key: "cases".into(),
+        message,
+    })?;
     let regressions = compare(&base, &report, args.time_tolerance);
     for r in &regressions {
         println!("REGRESSION {r}");
@@ -251,9 +256,50 @@ fn case_result(label: &str, summary: &serde_json::Value, run: &serde_json::Value
     }
 }
 
-/// Regressions of `now` against `base`: any counter increase, and wall times
-/// beyond the tolerance (if one is given). Cases or counters missing from
-/// either side are not compared.
+/// A baseline must compare something: it has cases, every case run is in
+/// it under the same name, with the same counters, and (unless `--case`
+/// chose a subset) every case of it was run. Otherwise the message says
+/// what is missing (the caller exits 2: a baseline that compares nothing
+/// never passes).
+pub fn check_cases(base: &BenchReport, now: &BenchReport, subset: bool) -> Result<(), String> {
+    if base.cases.is_empty() {
+        return Err("the baseline has no cases".into());
+    }
+    for case in &now.cases {
+        let Some(b) = base.cases.iter().find(|b| b.case == case.case) else {
+            return Err(format!(
+                "case {:?} is not in the baseline (new or renamed: refresh the baseline)",
+                case.case
+            ));
+        };
+        let (mine, theirs): (Vec<_>, Vec<_>) =
+            (case.counters.keys().collect(), b.counters.keys().collect());
+        if mine != theirs {
+            return Err(format!(
+                "case {:?}: the baseline's counters {theirs:?} are not this build's {mine:?}",
+                case.case
+            ));
+        }
+    }
+    if !subset {
+        if let Some(b) = base
+            .cases
+            .iter()
+            .find(|b| !now.cases.iter().any(|c| c.case == b.case))
+        {
+            return Err(format!(
+                "baseline case {:?} was not run (removed or renamed?)",
+                b.case
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Regressions of `now` against `base` (whose cases [`check_cases`] has
+/// matched): any counter increase; any change in the deterministic results
+/// (CPU allocation, tasks pending at the end), with both values; and wall
+/// times beyond the tolerance (if one is given).
 pub fn compare(
     base: &BenchReport,
     now: &BenchReport,
@@ -270,6 +316,19 @@ pub fn compare(
                     out.push(format!("{}: {k} {bv} -> {v} (+{})", case.case, v - bv));
                 }
             }
+        }
+        // Results are deterministic: any change is reported, either way.
+        if case.cpu_utilization.to_bits() != b.cpu_utilization.to_bits() {
+            out.push(format!(
+                "{}: result cpu_utilization {} -> {}",
+                case.case, b.cpu_utilization, case.cpu_utilization
+            ));
+        }
+        if case.pending_at_end != b.pending_at_end {
+            out.push(format!(
+                "{}: result pending_at_end {} -> {}",
+                case.case, b.pending_at_end, case.pending_at_end
+            ));
         }
         if let Some(tol) = time_tolerance_pct {
             let limit = b.wall_time_s * (1.0 + tol / 100.0);

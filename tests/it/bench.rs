@@ -82,3 +82,54 @@ fn unknown_case_and_bad_baseline_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("bad.json: not a bench report"));
 }
+
+/// A baseline that compares nothing cannot pass: no cases, or a case
+/// renamed, is an error (exit 2); a change in a deterministic result is
+/// reported with both values (exit 1).
+#[test]
+fn a_baseline_must_compare_something_and_results_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = borgsim(
+        d,
+        &["bench", "--case", "fragmentation", "--json", "base.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let base: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("base.json")).unwrap()).unwrap();
+    let against = |name: &str, v: &serde_json::Value| {
+        fs::write(d.join(name), serde_json::to_vec(v).unwrap()).unwrap();
+        borgsim(d, &["bench", "--case", "fragmentation", "--baseline", name])
+    };
+    let mut empty = base.clone();
+    empty["cases"] = serde_json::json!([]);
+    let out = against("empty.json", &empty);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("the baseline has no cases"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut renamed = base.clone();
+    renamed["cases"][0]["case"] = "fragmentation-old".into();
+    let out = against("renamed.json", &renamed);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("case \"fragmentation\" is not in the baseline"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // One task fewer pending in the baseline than today: a changed result.
+    let pending = base["cases"][0]["pending_at_end"].as_u64().unwrap();
+    let mut changed = base.clone();
+    changed["cases"][0]["pending_at_end"] = (pending + 1).into();
+    let out = against("changed.json", &changed);
+    assert_eq!(out.status.code(), Some(1));
+    let want = format!(
+        "REGRESSION fragmentation: result pending_at_end {} -> {pending}",
+        pending + 1
+    );
+    assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));
+}
