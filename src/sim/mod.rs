@@ -235,7 +235,7 @@ impl Simulation {
     /// the workload feed does (a bad trace row).
     pub fn run(&mut self, progress: &mut dyn FnMut(SimTime)) -> Result<()> {
         while self.step() {
-            if self.events % 65_536 == 0 {
+            if self.events.is_multiple_of(65_536) {
                 progress(self.clock.now());
             }
         }

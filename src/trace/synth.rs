@@ -392,7 +392,7 @@ impl Writers {
     }
 
     fn task(&mut self, s: &str) -> Result<()> {
-        if self.task_rows > 0 && self.task_rows % self.rows_per_part == 0 {
+        if self.task_rows > 0 && self.task_rows.is_multiple_of(self.rows_per_part) {
             let n = self.tasks.len();
             self.tasks.push(create(
                 self.dir.join(format!("task_events/part-{n:05}.csv")),
