@@ -527,3 +527,37 @@ fn explain(text: &str) -> Option<(String, String)> {
         None => None,
     }
 }
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::trace::input::Column;
+
+    /// The JSON-lines key lists (used to name a bad key) are the CSV tables'
+    /// columns without the event columns: kept side by side, they must not
+    /// drift apart.
+    #[test]
+    fn json_keys_are_the_csv_columns_without_the_event_ones() {
+        let without = |cols: &[Column], drop: &[&str]| -> Vec<Column> {
+            cols.iter()
+                .filter(|c| !drop.contains(&c.name))
+                .copied()
+                .collect()
+        };
+        let tasks = without(
+            super::super::task_col::SCHEMA.columns,
+            &["time_us", "event", "machine", "kind"],
+        );
+        assert_eq!(tasks, j_task::SCHEMA.columns);
+        let machines = without(
+            super::super::machine_col::SCHEMA.columns,
+            &["time_us", "event", "machine"],
+        );
+        // A machine object names its key `key`; the rest as in machines.csv
+        // (`name` is required in an object, which always describes a machine).
+        assert_eq!(machines.len() + 1, j_machine::SCHEMA.columns.len());
+        for (csv, json) in machines.iter().zip(&j_machine::SCHEMA.columns[1..]) {
+            assert_eq!(csv.name, json.name);
+        }
+    }
+}
