@@ -21,6 +21,7 @@ mod reclaim;
 mod records;
 mod spread;
 
+use records::lower;
 pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
 pub use spread::{level_index, level_of, Owner};
 
@@ -451,7 +452,7 @@ impl CellState {
         assert!(removed, "task {task} was not in the pending queue");
         let l = &mut self.ledger;
         l.placements += 1;
-        l.pending_by_band[band.index()] -= 1;
+        lower(&mut l.pending_by_band[band.index()], 1, "pending_by_band");
         l.running_by_band[band.index()] += 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
@@ -519,9 +520,19 @@ impl CellState {
         ms.seq += 1;
         self.log_change(machine);
         let l = &mut self.ledger;
-        l.running_by_band[band.index()] -= 1;
-        l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].saturating_sub(&req.res);
-        l.gpu_milli_by_band[band.index()] -= req.gpu.milli();
+        lower(&mut l.running_by_band[band.index()], 1, "running_by_band");
+        let alloc = &mut l.alloc_by_band[band.index()];
+        *alloc = alloc.checked_sub(&req.res).unwrap_or_else(|| {
+            panic!(
+                "count alloc_by_band would go below zero ({alloc:?} - {:?})",
+                req.res
+            )
+        });
+        lower(
+            &mut l.gpu_milli_by_band[band.index()],
+            req.gpu.milli(),
+            "gpu_milli_by_band",
+        );
         self.bump_spread(job_id, machine, false);
     }
 
@@ -551,7 +562,11 @@ impl CellState {
                 let shape = self.shapes[rec.shape as usize];
                 let removed = self.pending.remove(shape.priority, rec.job, task);
                 assert!(removed, "pending task {task} not queued");
-                self.ledger.pending_by_band[shape.band().index()] -= 1;
+                lower(
+                    &mut self.ledger.pending_by_band[shape.band().index()],
+                    1,
+                    "pending_by_band",
+                );
             }
         }
         let rec = &mut self.tasks[task as usize];

@@ -7,7 +7,8 @@
 //! finishes; incarnations continue across reuse, so a completion scheduled
 //! for a slot's previous task is recognised as stale.
 
-use super::{CellState, TaskRecord, FREE_SLOT};
+use super::records::lower;
+use super::{CellState, TaskRecord, TaskState, FREE_SLOT};
 
 /// `unfinished` of a job id whose job was reclaimed (its record is stale).
 const RECLAIMED: u32 = u32::MAX;
@@ -40,6 +41,14 @@ impl CellState {
     /// whole event in which its task finishes.
     pub fn reclaim(&mut self) -> &[JobId] {
         for t in self.done_tasks.drain(..) {
+            let rec = &self.tasks[t as usize];
+            let shape = self.shapes[rec.shape as usize];
+            assert!(
+                rec.state == TaskState::Finished
+                    && !self.pending.contains(shape.priority, rec.job, t),
+                "reclaim of task {t}, which is {:?}, not finished and unqueued",
+                rec.state
+            );
             self.tasks[t as usize].job = FREE_SLOT;
             self.free_tasks.push(t);
             self.ledger.tasks_reclaimed += 1;
@@ -51,7 +60,7 @@ impl CellState {
             self.unfinished[j as usize] = RECLAIMED;
             let shape = self.job_shape[j as usize];
             let n = &mut self.shape_jobs[shape as usize];
-            *n -= 1;
+            lower(n, 1, "shape_jobs");
             if *n == 0 {
                 self.shape_ids.remove(&self.shapes[shape as usize]);
                 self.free_shapes.push(shape);
@@ -87,7 +96,11 @@ impl CellState {
     pub(super) fn task_done(&mut self, job: JobId, task: TaskId) {
         self.done_tasks.push(task);
         let left = &mut self.unfinished[job as usize];
-        *left -= 1;
+        assert!(
+            *left != RECLAIMED,
+            "task {task} done in reclaimed job {job}"
+        );
+        lower(left, 1, "unfinished tasks of a job");
         if *left == 0 {
             self.retired.push(job);
         }

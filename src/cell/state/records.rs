@@ -88,6 +88,21 @@ impl EvictionCause {
     }
 }
 
+/// Lowers a count that can never be negative. Going below zero is a
+/// bookkeeping bug, not a value to clamp: the run stops, naming the count
+/// (TigerBeetle's habit of asserting where state changes).
+#[track_caller]
+pub(crate) fn lower<T>(count: &mut T, by: T, what: &str)
+where
+    T: Copy + std::fmt::Display + std::ops::Sub<Output = T> + PartialOrd,
+{
+    assert!(
+        *count >= by,
+        "count {what} would go below zero ({count} - {by})"
+    );
+    *count = *count - by;
+}
+
 /// Running totals kept exact at every change.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {

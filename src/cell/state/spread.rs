@@ -101,7 +101,7 @@ impl CellState {
             if up {
                 *c += 1;
             } else {
-                *c -= 1;
+                super::records::lower(c, 1, "spread count");
                 if *c == 0 {
                     // Only live counts are kept (and a reused job id starts at 0).
                     self.spread_counts.remove(&key);

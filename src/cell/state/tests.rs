@@ -188,3 +188,56 @@ fn parts_of_a_trace_job_share_its_spread_counters_and_count_once() {
     assert_eq!(st.spread_counters().count(), 0);
     check(&st).unwrap();
 }
+
+#[test]
+fn lower_subtracts_and_refuses_to_go_below_zero() {
+    let mut n: u64 = 3;
+    lower(&mut n, 2, "x"); // 3 - 2 = 1
+    assert_eq!(n, 1);
+    let r = std::panic::catch_unwind(move || {
+        let mut n = n;
+        lower(&mut n, 2, "x"); // 1 - 2 < 0
+    });
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(msg, "count x would go below zero (1 - 2)");
+}
+
+#[test]
+#[should_panic(expected = "count running_by_band would go below zero")]
+fn a_ledger_count_below_zero_stops_the_run() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let t = occupy(&mut st, 0, 1000, 1000, 100);
+    // Forge a bookkeeping bug: the ledger forgets the running task.
+    st.ledger.running_by_band = [0; 4];
+    st.finish(SimTime(5), t, 1);
+}
+
+#[test]
+#[should_panic(expected = "alloc_by_band would go below zero")]
+fn a_band_allocation_below_zero_stops_the_run() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let t = occupy(&mut st, 0, 1000, 1000, 100);
+    // The allocation was clamped at zero before; now the bug is named.
+    st.ledger.alloc_by_band = [Resources::ZERO; 4];
+    st.finish(SimTime(5), t, 1);
+}
+
+#[test]
+#[should_panic(expected = "not finished and unqueued")]
+fn reclaim_frees_only_finished_slots() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let t = occupy(&mut st, 0, 1000, 1000, 100);
+    // Forge a bug: a running task listed as done.
+    st.done_tasks.push(t);
+    st.reclaim();
+}
+
+#[test]
+#[should_panic(expected = "not finished and unqueued")]
+fn reclaim_never_frees_a_queued_slot() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let j = submit(&mut st, job(1000, 1000, 100, 1));
+    let t = st.job(j).tasks[0];
+    st.done_tasks.push(t);
+    st.reclaim();
+}
