@@ -29,14 +29,11 @@
 //! Everything is deterministic (a constant-seeded xorshift draws the fill);
 //! the only clock is criterion's.
 
-use borgsim::cell::attrs::{AttrTable, Attributes};
-use borgsim::cell::domain::DomainTree;
-use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
 use borgsim::cell::state::CellState;
-use borgsim::cell::{Cell, Machine};
 use borgsim::rng::{RngStreams, Stream};
 use borgsim::sched::pipeline::{Outcome, Pipeline};
 use borgsim::sched::{Action, Policy, SchedConfig, SchedStats, Scheduler};
+use borgsim::testkit::{CellBuilder, SpecBuilder};
 use borgsim::time::SimTime;
 use borgsim::workload::{JobId, JobSpec, Priority};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
@@ -66,33 +63,19 @@ mod common;
 use common::XorShift;
 
 fn spec(name: String, (cpu, mem, priority): Shape, tasks: usize) -> JobSpec {
-    JobSpec {
-        name: name.into(),
-        user: "bench".into(),
-        priority,
-        request: Request {
-            res: Resources::new(cpu, mem),
-            gpu: GpuRequest::None,
-        },
-        constraints: Vec::new(),
-        spread: Vec::new(),
-        task_durations: vec![None; tasks],
-    }
+    SpecBuilder::new(cpu, mem)
+        .name(&name)
+        .user("bench")
+        .priority(priority)
+        .tasks(tasks, None)
+        .build()
 }
 
 fn empty_cell(n: usize) -> CellState {
-    let machines = (0..n)
-        .map(|i| Machine {
-            id: i as u32,
-            capacity: Capacity {
-                res: Resources::new(MACHINE_CPU, MACHINE_MEM),
-                gpus: 0,
-            },
-            attrs: Attributes::default(),
-        })
-        .collect();
-    let domains = DomainTree::regular(n, MACHINES_PER_RACK, RACKS_PER_POWER);
-    CellState::new(Cell::new(machines, domains, AttrTable::default()))
+    CellBuilder::new()
+        .machines(n, MACHINE_CPU, MACHINE_MEM, 0)
+        .domains(MACHINES_PER_RACK, RACKS_PER_POWER)
+        .build()
 }
 
 /// A cell of `n` machines, each filled to a CPU target drawn uniformly in

@@ -51,8 +51,7 @@ pub mod time;
 pub mod trace;
 pub mod workload;
 
-#[cfg(test)]
-pub(crate) mod testkit;
+pub mod testkit;
 
 use cell::state::CellState;
 use rng::RngStreams;

@@ -182,35 +182,20 @@ impl HostableCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::CellBuilder;
     use attrs::{Constraint, ConstraintOp};
     use resources::GpuRequest;
 
     #[test]
     fn remembered_answers_equal_the_scan() {
         // Two machines of 4000 mcpu / 4096 MiB, the second with arch=arm.
-        let mut table = AttrTable::default();
-        let (arch, arm, x86) = (
-            table.name_id("arch"),
-            table.value_id("arm"),
-            table.value_id("x86"),
-        );
-        let cap = Capacity {
-            res: Resources::new(4000, 4096),
-            gpus: 0,
-        };
-        let machines = vec![
-            Machine {
-                id: 0,
-                capacity: cap,
-                attrs: Attributes::default(),
-            },
-            Machine {
-                id: 1,
-                capacity: cap,
-                attrs: Attributes::new(vec![(arch, arm)]),
-            },
-        ];
-        let cell = Cell::new(machines, DomainTree::regular(2, 1, 1), table);
+        let mut cell = CellBuilder::new()
+            .machines(1, 4000, 4096, 0)
+            .class(1, (4000, 4096, 0), &[("arch", "arm")])
+            .domains(1, 1)
+            .cell();
+        let t = &mut cell.attr_table;
+        let (arch, arm, x86) = (t.name_id("arch"), t.value_id("arm"), t.value_id("x86"));
         let on = |value| Constraint {
             name: arch,
             op: ConstraintOp::Eq,

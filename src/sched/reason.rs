@@ -360,35 +360,20 @@ mod tests {
     }
 
     use crate::cell::attrs::ConstraintOp;
-    use crate::cell::domain::DomainTree;
     use crate::cell::resources::Resources;
-    use crate::cell::Machine;
+    use crate::testkit::CellBuilder;
 
     /// A machine class: (count, cpu_milli, mem_mib, gpus, attributes).
     type Class<'a> = (u32, u64, u64, u32, &'a [(&'a str, &'a str)]);
 
     /// A cell of machine classes, numbered in order.
     fn cell_of(classes: &[Class]) -> Cell {
-        let mut table = AttrTable::default();
-        let mut machines = Vec::new();
-        for &(count, cpu, mem, gpus, attrs) in classes {
-            let attrs: Vec<_> = attrs
-                .iter()
-                .map(|(k, v)| (table.name_id(k), table.value_id(v)))
-                .collect();
-            for _ in 0..count {
-                machines.push(Machine {
-                    id: machines.len() as MachineId,
-                    capacity: Capacity {
-                        res: Resources::new(cpu, mem),
-                        gpus,
-                    },
-                    attrs: Attributes::new(attrs.clone()),
-                });
-            }
-        }
-        let n = machines.len();
-        Cell::new(machines, DomainTree::regular(n, 2, 2), table)
+        classes
+            .iter()
+            .fold(CellBuilder::new(), |b, &(count, cpu, mem, gpus, attrs)| {
+                b.class(count as usize, (cpu, mem, gpus), attrs)
+            })
+            .cell()
     }
 
     fn eq(cell: &mut Cell, name: &str, value: &str) -> Constraint {

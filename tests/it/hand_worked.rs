@@ -1,65 +1,35 @@
 //! Small cells whose every number is worked out by hand in the comments.
 //! Don't change an expected value here without redoing the arithmetic.
 
-use borgsim::cell::attrs::AttrTable;
-use borgsim::cell::domain::{DomainLevel, DomainTree};
-use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
-use borgsim::cell::state::CellState;
-use borgsim::cell::{Cell, Machine};
+use borgsim::cell::resources::Resources;
 use borgsim::metrics::summary::Summary;
 use borgsim::scenario::Scenario;
 use borgsim::sched::reason::Reason;
 use borgsim::sched::{Policy, SchedConfig};
-use borgsim::sim::{SimOptions, Simulation};
+use borgsim::sim::Simulation;
+use borgsim::testkit::{options, simulation, CellBuilder, SpecBuilder};
 use borgsim::time::{SimDuration, SimTime};
-use borgsim::workload::{JobSpec, ListSource, SpreadLimit};
+use borgsim::workload::JobSpec;
 
-fn two_machines() -> CellState {
-    let machines = (0..2)
-        .map(|id| Machine {
-            id,
-            capacity: Capacity {
-                res: Resources::new(4000, 8000),
-                gpus: 0,
-            },
-            attrs: Default::default(),
-        })
-        .collect();
-    CellState::new(Cell::new(
-        machines,
-        DomainTree::regular(2, 2, 1),
-        AttrTable::default(),
-    ))
-}
-
+/// (name, priority, tasks, milli-cores each, seconds each): 1000 MiB each.
 fn spec(name: &str, prio: u32, tasks: usize, cpu: u64, secs: Option<u64>) -> JobSpec {
-    JobSpec {
-        name: name.into(),
-        user: "u".into(),
-        priority: prio,
-        request: Request {
-            res: Resources::new(cpu, 1000),
-            gpu: GpuRequest::None,
-        },
-        constraints: vec![],
-        spread: vec![],
-        task_durations: vec![secs.map(SimDuration::from_secs); tasks],
-    }
+    SpecBuilder::new(cpu, 1000)
+        .name(name)
+        .priority(prio)
+        .tasks(tasks, secs)
+        .build()
 }
 
+/// Two machines of 4000 milli-cores and 8000 MiB in one rack, 100 s, a
+/// pass every second, hybrid scoring with preemption.
 fn simulate(jobs: Vec<(SimTime, JobSpec)>) -> Simulation {
-    let opts = SimOptions {
-        horizon: SimTime::from_secs(100),
-        pass_interval: SimDuration::from_secs(1),
-        sample_interval: SimDuration::from_secs(10),
-        sched: SchedConfig::new(Policy::Hybrid, true),
-        seed: 1,
-        check_invariants: true,
-        passes: true,
-        drop_unplaced: false,
-        steady_window: (None, None),
-    };
-    let mut sim = Simulation::new(two_machines(), Box::new(ListSource::new(jobs)), opts);
+    let st = CellBuilder::new()
+        .machines(2, 4000, 8000, 0)
+        .domains(2, 1)
+        .build();
+    let mut opts = options(100, 1000, SchedConfig::new(Policy::Hybrid, true));
+    opts.sample_interval = SimDuration::from_secs(10);
+    let mut sim = simulation(st, jobs, opts);
     sim.run(&mut |_| {}).unwrap();
     sim
 }
@@ -106,11 +76,12 @@ fn prod_preempts_batch_and_the_victims_come_back() {
 fn why_pending_counts_each_machine_under_its_first_failing_filter() {
     // A prod job of 3 tasks, at most 1 per machine, on 2 machines: 2 run, and
     // the third is rejected by both machines for max_per_machine.
-    let mut spread = spec("svc", 200, 3, 1000, None);
-    spread.spread = vec![SpreadLimit {
-        level: DomainLevel::Machine,
-        max_tasks: 1,
-    }];
+    let spread = SpecBuilder::new(1000, 1000)
+        .name("svc")
+        .priority(200)
+        .tasks(3, None)
+        .max_per_machine(1)
+        .build();
     // A batch task of 5000 mcpu: bigger than any machine (4000): never schedulable.
     let huge = spec("huge", 110, 1, 5000, None);
     // A batch task of 3500: fits an empty machine, but 3000 is free on each.

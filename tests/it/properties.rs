@@ -2,16 +2,13 @@
 //! the independent checker finds the cell consistent, and the preemption
 //! rules hold.
 
-use borgsim::cell::attrs::{AttrTable, Attributes, Constraint, ConstraintOp};
-use borgsim::cell::domain::{DomainLevel, DomainTree};
 use borgsim::cell::invariants;
-use borgsim::cell::resources::{Capacity, GpuRequest, Request, Resources};
+use borgsim::cell::resources::GpuRequest;
 use borgsim::cell::state::CellState;
-use borgsim::cell::{Cell, Machine};
 use borgsim::sched::{Policy, SchedConfig, Techniques};
-use borgsim::sim::{SimOptions, Simulation};
-use borgsim::time::{SimDuration, SimTime};
-use borgsim::workload::{JobSpec, ListSource, SpreadLimit};
+use borgsim::sim::Simulation;
+use borgsim::testkit::{options, simulation, CellBuilder, SpecBuilder};
+use borgsim::time::SimTime;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -93,66 +90,34 @@ fn build(machines: &[MachineArb], jobs: &[JobArb], policy: Policy, preemption: b
 }
 
 fn build_with(machines: &[MachineArb], jobs: &[JobArb], sched: SchedConfig) -> Simulation {
-    let mut table = AttrTable::default();
-    let (tag, yes) = (table.name_id("tag"), table.value_id("yes"));
-    let ms = machines
-        .iter()
-        .enumerate()
-        .map(|(i, m)| Machine {
-            id: i as u32,
-            capacity: Capacity {
-                res: Resources::new(m.cpu, m.mem),
-                gpus: m.gpus,
-            },
-            attrs: Attributes::new(if m.tagged { vec![(tag, yes)] } else { vec![] }),
-        })
-        .collect();
-    let cell = Cell::new(ms, DomainTree::regular(machines.len(), 2, 2), table);
+    let mut b = CellBuilder::new();
+    for m in machines {
+        b = b.machines(1, m.cpu, m.mem, m.gpus);
+        if m.tagged {
+            b = b.attr("tag", "yes");
+        }
+    }
+    let mut cell = b.cell();
     let list = jobs
         .iter()
         .map(|j| {
-            let spec = JobSpec {
-                name: "j".into(),
-                user: "u".into(),
-                priority: j.prio,
-                request: Request {
-                    res: Resources::new(j.cpu, j.mem),
-                    gpu: j.gpu,
-                },
-                constraints: if j.needs_tag {
-                    vec![Constraint {
-                        name: tag,
-                        op: ConstraintOp::Eq,
-                        value: yes,
-                    }]
-                } else {
-                    vec![]
-                },
-                spread: j
-                    .max_per_machine
-                    .map(|k| SpreadLimit {
-                        level: DomainLevel::Machine,
-                        max_tasks: k,
-                    })
-                    .into_iter()
-                    .collect(),
-                task_durations: vec![j.secs.map(SimDuration::from_secs); j.tasks],
-            };
-            (SimTime::from_secs(j.at_s), spec)
+            let mut spec = SpecBuilder::new(j.cpu, j.mem)
+                .name("j")
+                .priority(j.prio)
+                .gpu(j.gpu)
+                .tasks(j.tasks, j.secs);
+            if j.needs_tag {
+                spec = spec.requires(&mut cell.attr_table, "tag", "yes");
+            }
+            if let Some(k) = j.max_per_machine {
+                spec = spec.max_per_machine(k);
+            }
+            (SimTime::from_secs(j.at_s), spec.build())
         })
         .collect();
-    let opts = SimOptions {
-        horizon: SimTime::from_secs(900),
-        pass_interval: SimDuration::from_millis(500),
-        sample_interval: SimDuration::from_secs(60),
-        sched,
-        seed: 1,
-        check_invariants: false,
-        passes: true,
-        drop_unplaced: false,
-        steady_window: (None, None),
-    };
-    Simulation::new(CellState::new(cell), Box::new(ListSource::new(list)), opts)
+    let mut opts = options(900, 500, sched);
+    opts.check_invariants = false;
+    simulation(CellState::new(cell), list, opts)
 }
 
 fn policy() -> impl Strategy<Value = Policy> {

@@ -32,39 +32,19 @@ impl Filter for AttributeConstraints {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cell::attrs::{AttrTable, Attributes, Constraint, ConstraintOp};
-    use crate::cell::domain::DomainTree;
-    use crate::cell::resources::{Capacity, Resources};
-    use crate::cell::{Cell, Machine};
-    use crate::testkit::{as_job, job};
+    use crate::testkit::{as_job, CellBuilder, SpecBuilder};
 
     #[test]
     fn admits_only_matching_machines() {
-        let mut t = AttrTable::default();
-        let (arch, arm, x86) = (t.name_id("arch"), t.value_id("arm"), t.value_id("x86"));
-        let cap = Capacity {
-            res: Resources::new(1000, 1000),
-            gpus: 0,
-        };
-        let machines = vec![
-            Machine {
-                id: 0,
-                capacity: cap,
-                attrs: Attributes::new(vec![(arch, arm)]),
-            },
-            Machine {
-                id: 1,
-                capacity: cap,
-                attrs: Attributes::new(vec![(arch, x86)]),
-            },
-        ];
-        let st = CellState::new(Cell::new(machines, DomainTree::regular(2, 1, 1), t));
-        let mut spec = job(1, 1, 0, 1);
-        spec.constraints = vec![Constraint {
-            name: arch,
-            op: ConstraintOp::Eq,
-            value: x86,
-        }];
+        let mut cell = CellBuilder::new()
+            .class(1, (1000, 1000, 0), &[("arch", "arm")])
+            .class(1, (1000, 1000, 0), &[("arch", "x86")])
+            .domains(1, 1)
+            .cell();
+        let spec = SpecBuilder::new(1, 1)
+            .requires(&mut cell.attr_table, "arch", "x86")
+            .build();
+        let st = CellState::new(cell);
         let j = as_job(spec);
         let view = TaskView {
             job: &j,
