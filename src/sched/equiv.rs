@@ -1,10 +1,14 @@
 //! Equivalence classes and score caching (Borg paper §3.4).
 //!
-//! **Equivalence classes.** Tasks with the same request, constraints and
-//! preemption threshold get the same filter verdicts and scores on every
-//! machine, so one [`ClassCache`] serves them all: feasibility and scoring
-//! are done once per class, not once per task. Jobs with spread limits are
-//! left out (their verdicts depend on where the job's own tasks run).
+//! **Equivalence classes.** Tasks with the same class key get the same
+//! filter verdicts and scores on every machine, so one [`ClassCache`] serves
+//! them all: feasibility and scoring are done once per class, not once per
+//! task. The key is what the profile's plugins declare they read of a task,
+//! assembled by [`super::class_key`] — under the shipped policies the
+//! request, constraints and preemption threshold — so a plugin added to a
+//! profile splits classes by what it reads, without a change here. A task
+//! that a plugin cannot sign (a job with spread limits: its verdicts depend
+//! on where the job's own tasks run) gets no cache.
 //!
 //! **Score caching.** A class cache keeps each machine's verdict (rejection
 //! reason, needs-preemption, or score) together with the machine's change
@@ -34,34 +38,11 @@ use super::plugin::TaskView;
 use super::reason::ReasonCounts;
 use super::sample::Sampler;
 use super::SchedStats;
-use crate::cell::attrs::Constraint;
-use crate::cell::resources::Request;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::workload::{JobId, Priority};
+use crate::workload::JobId;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-
-/// What makes two tasks interchangeable for placement.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ClassKey {
-    request: Request,
-    preempt_below: Option<Priority>,
-    constraints: Vec<Constraint>,
-    /// Set when classes are per job (equivalence classes off).
-    job: Option<JobId>,
-}
-
-impl ClassKey {
-    pub fn of(view: &TaskView, per_job: bool) -> ClassKey {
-        ClassKey {
-            request: view.job.spec.request,
-            preempt_below: view.preempt_below,
-            constraints: view.job.spec.constraints.to_vec(),
-            job: per_job.then_some(view.job.id),
-        }
-    }
-}
 
 /// One class's verdicts on the machines it has examined — every machine,
 /// or with relaxed randomization a prefix of the scan order — kept current
@@ -136,6 +117,11 @@ impl ClassCache {
 
     pub fn cursor(&self) -> u64 {
         self.cursor
+    }
+
+    /// The class's filter mask, fixed when the cache was built.
+    pub fn mask(&self) -> u32 {
+        self.mask
     }
 
     /// Re-evaluates the examined machines changed since the cache was last

@@ -6,11 +6,16 @@
 //! [`preempt`] picks a machine and the victims to evict. With the scale
 //! techniques on, [`equiv`] serves identical tasks from one cache of verdicts
 //! that is kept current through the cell's change log; decisions are the
-//! same either way. The scheduler is a functional core: it reads and changes
-//! the [`CellState`] through its methods and reports what it did as
-//! [`Action`]s, which the simulation turns into events — and which a
-//! real-node backend could turn into RPCs.
+//! same either way. Which tasks count as identical is not listed here: the
+//! plugins declare what of a task they read, and [`class_key`] assembles
+//! those declarations into the key of a task's class.
+//!
+//! The scheduler is a functional core: it reads and changes the
+//! [`CellState`] through its methods and reports what it did as [`Action`]s,
+//! which the simulation turns into events — and which a real-node backend
+//! could turn into RPCs.
 
+pub mod class_key;
 pub mod equiv;
 pub mod pipeline;
 pub mod plugin;
@@ -25,9 +30,11 @@ use crate::cell::MachineId;
 use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::workload::{JobId, TaskId};
-use equiv::{ClassCache, ClassKey, Scan};
+use class_key::{ClassKey, ClassKeyBuilder, Signed};
+use equiv::{ClassCache, Scan};
 use pipeline::{view_of, Outcome, Pipeline};
-pub use profile::Policy;
+use plugin::TaskView;
+pub use profile::{Policy, Profile};
 use reason::WhyPending;
 use rustc_hash::{FxHashMap, FxHashSet};
 use sample::Sampler;
@@ -130,6 +137,8 @@ pub struct Scheduler {
     /// Looked up by key; iterated only for order-independent sums and for
     /// eviction, which sorts first.
     caches: FxHashMap<ClassKey, ClassCache>,
+    /// The buffer each task's class key is assembled in, reused.
+    key: ClassKeyBuilder,
     next_serial: u64,
     /// The scheduler's RNG stream, until the sampler takes it.
     rng: Option<SimRng>,
@@ -142,15 +151,22 @@ impl Scheduler {
     /// A scheduler drawing its random numbers (relaxed randomization) from
     /// `rng`, the scheduler's stream of the run.
     pub fn new(config: SchedConfig, rng: SimRng) -> Self {
+        Self::with_profile(config, Profile::for_policy(config.policy), rng)
+    }
+
+    /// A scheduler running `profile` instead of the pipeline of
+    /// `config.policy` (which then only names the run in reports).
+    pub fn with_profile(config: SchedConfig, profile: Profile, rng: SimRng) -> Self {
         Scheduler {
             rng: Some(rng),
             sampler: None,
             pass_start: None,
             config,
-            pipeline: Pipeline::new(config.policy),
+            pipeline: Pipeline::with_profile(profile),
             stats: SchedStats::default(),
             why: BTreeMap::new(),
             caches: FxHashMap::default(),
+            key: ClassKeyBuilder::default(),
             next_serial: 0,
         }
     }
@@ -245,71 +261,153 @@ impl Scheduler {
     }
 
     /// The pipeline's decision for a task of `job`, from a class cache when
-    /// the techniques allow, else from a full scan.
+    /// the techniques and the plugins allow, else from a scan of the cell.
     fn decide(&mut self, st: &CellState, job: JobId) -> Outcome {
-        let SchedConfig {
-            preemption,
-            techniques: t,
-            ..
-        } = self.config;
-        let view = view_of(st, job, preemption);
-        let n = st.cell().len();
-        let enough = t.relaxed_randomization.then(|| sample::enough_feasible(n));
-        if enough.is_some() && self.sampler.is_none() {
-            let rng = self.rng.take().expect("the scheduler's RNG");
-            self.sampler = Some(Sampler::new(rng, n));
-        }
-        let cacheable = (t.score_cache || t.equivalence_classes) && view.job.spec.spread.is_empty();
-        if !cacheable {
-            return match (enough, self.sampler.as_mut()) {
-                (Some(k), Some(sampler)) => {
-                    let start = sampler.start();
-                    let sampler = &*sampler;
-                    let order = (0..n).map(|i| sampler.at(start, i));
-                    self.pipeline.scan(st, &view, order, k, &mut self.stats)
-                }
-                _ => self.pipeline.evaluate(st, job, preemption, &mut self.stats),
-            };
-        }
-        let key = ClassKey::of(&view, !t.equivalence_classes);
-        if !self.caches.contains_key(&key) {
-            Self::make_room(&mut self.caches, n);
-            // Every class cache built in a pass starts its scan at the same
-            // random offset, so different task shapes look at the same
-            // machines and can share them, as they would in a full scan.
-            let start = match (self.sampler.as_mut(), self.pass_start) {
-                (Some(_), Some((pass, start))) if pass == self.stats.passes => start,
-                (Some(sampler), _) => {
-                    let start = sampler.start();
-                    self.pass_start = Some((self.stats.passes, start));
-                    start
-                }
-                (None, _) => 0,
-            };
-            let mut c = ClassCache::new(st, job, start, self.pipeline.filter_mask(&view));
-            c.serial = self.next_serial;
-            self.next_serial += 1;
-            self.stats.class_caches_built += 1;
-            self.caches.insert(key.clone(), c);
+        let view = view_of(st, job, self.config.preemption);
+        let enough = self.enough_feasible(st.cell().len());
+        // Taken out while in use, so that the key can be read while the
+        // scheduler changes; put back for the next task (no allocation).
+        let mut key = std::mem::take(&mut self.key);
+        let outcome = if self.class_key(&view, &mut key) {
+            self.decide_cached(st, &view, key.words(), enough)
         } else {
-            let c = self.caches.get_mut(&key).expect("present");
-            let examined = c.examined() as u64;
-            let misses = c.sync(&self.pipeline, st, &view, &mut self.stats);
-            let stats = &mut self.stats;
-            stats.cache_misses += misses;
-            stats.cache_hits += examined - misses;
-            stats.class_cache_uses += 1;
-            stats.equivalence_reuses += u64::from(c.built_by != st.job(job).serial);
+            self.scan_cell(st, &view, enough)
+        };
+        self.key = key;
+        outcome
+    }
+
+    /// With relaxed randomization, how many machines that fit as is are
+    /// enough (see [`sample::enough_feasible`]), the sampler made on first
+    /// use; `None` when every machine is examined.
+    fn enough_feasible(&mut self, machines: usize) -> Option<usize> {
+        if !self.config.techniques.relaxed_randomization {
+            return None;
         }
+        if self.sampler.is_none() {
+            let rng = self.rng.take().expect("the scheduler's RNG");
+            self.sampler = Some(Sampler::new(rng, machines));
+        }
+        Some(sample::enough_feasible(machines))
+    }
+
+    /// Assembles the class key of `view`'s task into `key`; false if no
+    /// class cache may serve the task (caches off, or a plugin cannot sign
+    /// it). Without equivalence classes a class is one job's tasks.
+    fn class_key(&self, view: &TaskView, key: &mut ClassKeyBuilder) -> bool {
+        let t = self.config.techniques;
+        if !(t.score_cache || t.equivalence_classes) {
+            return false;
+        }
+        if self.pipeline.sign(view, key) == Signed::Unsignable {
+            return false;
+        }
+        if !t.equivalence_classes {
+            let _ = key.fragment(|k| {
+                k.add(&view.job.id);
+                Signed::Shareable
+            });
+        }
+        true
+    }
+
+    /// The exhaustive pipeline: every machine in id order or, with relaxed
+    /// randomization, a fresh sample from a random start.
+    fn scan_cell(&mut self, st: &CellState, view: &TaskView, enough: Option<usize>) -> Outcome {
+        let n = st.cell().len();
+        match (enough, self.sampler.as_mut()) {
+            (Some(k), Some(sampler)) => {
+                let start = sampler.start();
+                let sampler = &*sampler;
+                let order = (0..n).map(|i| sampler.at(start, i));
+                self.pipeline.scan(st, view, order, k, &mut self.stats)
+            }
+            _ => {
+                let all = 0..n as MachineId;
+                self.pipeline
+                    .scan(st, view, all, usize::MAX, &mut self.stats)
+            }
+        }
+    }
+
+    /// The decision from the cache of the class `key`: brought up to date
+    /// with the cell if the class has one, else built.
+    fn decide_cached(
+        &mut self,
+        st: &CellState,
+        view: &TaskView,
+        key: &[u64],
+        enough: Option<usize>,
+    ) -> Outcome {
+        // One lookup on the common path, a hit.
+        let cache = match self.caches.get_mut(key) {
+            Some(cache) => {
+                Self::refresh(cache, &self.pipeline, st, view, &mut self.stats);
+                cache
+            }
+            None => {
+                let cache = self.new_cache(st, view);
+                self.caches.entry(key.into()).or_insert(cache)
+            }
+        };
         let scan = match (enough, self.sampler.as_ref()) {
             (Some(enough), Some(sampler)) => Scan::Sampled { sampler, enough },
             _ => Scan::All,
         };
-        let cache = self.caches.get_mut(&key).expect("present");
         cache.last_pass = self.stats.passes;
-        let (outcome, seen) = cache.decide(&self.pipeline, st, &view, &scan, &mut self.stats);
+        let (outcome, seen) = cache.decide(&self.pipeline, st, view, &scan, &mut self.stats);
         self.stats.cache_misses += seen;
         outcome
+    }
+
+    /// Replays the cell's changes into an existing class cache, counting the
+    /// verdicts it reuses and whether another job built it.
+    fn refresh(
+        cache: &mut ClassCache,
+        pipeline: &Pipeline,
+        st: &CellState,
+        view: &TaskView,
+        stats: &mut SchedStats,
+    ) {
+        debug_assert_eq!(
+            cache.mask(),
+            pipeline.filter_mask(view),
+            "a filter's `applies` reads what its `sign` does not declare"
+        );
+        let examined = cache.examined() as u64;
+        let misses = cache.sync(pipeline, st, view, stats);
+        stats.cache_misses += misses;
+        stats.cache_hits += examined - misses;
+        stats.class_cache_uses += 1;
+        stats.equivalence_reuses += u64::from(cache.built_by != view.job.serial);
+    }
+
+    /// An empty cache for `view`'s class, room made for it in the budget.
+    fn new_cache(&mut self, st: &CellState, view: &TaskView) -> ClassCache {
+        Self::make_room(&mut self.caches, st.cell().len());
+        let start = self.scan_start();
+        let mask = self.pipeline.filter_mask(view);
+        let mut cache = ClassCache::new(st, view.job.id, start, mask);
+        cache.serial = self.next_serial;
+        self.next_serial += 1;
+        self.stats.class_caches_built += 1;
+        cache
+    }
+
+    /// Where a new class cache starts its scan. Every class cache built in a
+    /// pass starts at the same random offset, so different task shapes look
+    /// at the same machines and can share them, as they would in a full
+    /// scan; 0 without relaxed randomization.
+    fn scan_start(&mut self) -> usize {
+        match (self.sampler.as_mut(), self.pass_start) {
+            (Some(_), Some((pass, start))) if pass == self.stats.passes => start,
+            (Some(sampler), _) => {
+                let start = sampler.start();
+                self.pass_start = Some((self.stats.passes, start));
+                start
+            }
+            (None, _) => 0,
+        }
     }
 
     /// Evicts the least recently used caches (by last pass, then creation

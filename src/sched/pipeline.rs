@@ -8,8 +8,14 @@
 //! no machine fits as is does it ask [`super::preempt`] for a plan. The score
 //! caches of [`super::equiv`] reuse [`Pipeline::verdict`] and
 //! [`Pipeline::decide_without_free`], so both paths decide alike.
+//!
+//! It also assembles a task's class key ([`Pipeline::sign`]) from its own
+//! reads and the plugins' declarations, and it asserts what plugins promise:
+//! every score it collects is at most `MAX_SCORE` (the profile's weights were
+//! checked, when it was built, to keep the weighted sum within a `u64`).
 
-use super::plugin::{Fit, TaskView};
+use super::class_key::{ClassKeyBuilder, Signed};
+use super::plugin::{Fit, TaskView, MAX_SCORE};
 use super::preempt::{self, Plan};
 use super::profile::{Policy, Profile};
 use super::reason::{Reason, ReasonCounts};
@@ -50,10 +56,40 @@ pub fn view_of(st: &CellState, job: JobId, preemption: bool) -> TaskView<'_> {
 }
 
 impl Pipeline {
+    /// The pipeline of one of the shipped policies.
     pub fn new(policy: Policy) -> Self {
-        Pipeline {
-            profile: Profile::for_policy(policy),
+        Self::with_profile(Profile::for_policy(policy))
+    }
+
+    /// The pipeline of any profile (plugins of one's own).
+    pub fn with_profile(profile: Profile) -> Self {
+        Pipeline { profile }
+    }
+
+    /// Assembles the class key of `view`'s task into `key` (see
+    /// [`super::class_key`]): the pipeline's own reads, then each filter's and
+    /// each scorer's declaration, in profile order. Stops at the first plugin
+    /// that cannot sign the task.
+    pub fn sign(&self, view: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.clear();
+        // Preemption ([`Pipeline::cheapest_plan`]) reads the threshold and
+        // the request itself, whatever the plugins read.
+        let _ = key.fragment(|k| {
+            k.add(&view.preempt_below);
+            k.add(&view.job.spec.request);
+            Signed::Shareable
+        });
+        for f in self.profile.filters() {
+            if key.fragment(|k| f.sign(view, k)) == Signed::Unsignable {
+                return Signed::Unsignable;
+            }
         }
+        for (s, _) in self.profile.scorers() {
+            if key.fragment(|k| s.sign(view, k)) == Signed::Unsignable {
+                return Signed::Unsignable;
+            }
+        }
+        Signed::Shareable
     }
 
     /// Filters and scores every machine for one task of `job`.
@@ -121,7 +157,7 @@ impl Pipeline {
     /// Which filters apply to a task: bit `i` for the profile's filter `i`.
     pub fn filter_mask(&self, view: &TaskView) -> u32 {
         self.profile
-            .filters
+            .filters()
             .iter()
             .enumerate()
             .filter(|(_, f)| f.applies(view))
@@ -181,7 +217,7 @@ impl Pipeline {
         m: MachineId,
     ) -> Result<Fit, Reason> {
         let mut fit = Fit::Free;
-        for (i, f) in self.profile.filters.iter().enumerate() {
+        for (i, f) in self.profile.filters().iter().enumerate() {
             if mask & (1 << i) != 0 {
                 fit = fit.max(f.filter(st, view, m)?);
             }
@@ -189,13 +225,22 @@ impl Pipeline {
         Ok(fit)
     }
 
+    /// The weighted sum of the scorers' scores. Each is asserted to be at
+    /// most `MAX_SCORE`, so the sum stays within the bound checked when the
+    /// profile was built ([`Profile::new`]) and cannot overflow.
     fn score(&self, st: &CellState, view: &TaskView, m: MachineId, stats: &mut SchedStats) -> u64 {
         stats.scores_computed += 1;
-        self.profile
-            .scorers
-            .iter()
-            .map(|(s, w)| w * s.score(st, view, m))
-            .sum()
+        let mut total = 0;
+        for (s, weight) in self.profile.scorers() {
+            let score = s.score(st, view, m);
+            assert!(
+                score <= MAX_SCORE,
+                "scorer {} gave machine {m} the score {score}, above MAX_SCORE ({MAX_SCORE})",
+                s.name()
+            );
+            total += weight * score;
+        }
+        total
     }
 
     /// The preemption plan with the lowest cost (see [`super::preempt`]).
@@ -226,5 +271,131 @@ impl Pipeline {
             }
         }
         best.map(|(p, _)| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::attrs::{Constraint, ConstraintOp};
+    use crate::cell::domain::DomainLevel;
+    use crate::sched::plugin::{Plugin, Score};
+    use crate::sched::plugins::best_fit::BestFit;
+    use crate::testkit::{as_job, cell, job};
+    use crate::workload::{Job, SpreadLimit};
+
+    /// A scorer that gives every machine the same score.
+    struct Constant(u64);
+
+    impl Plugin for Constant {
+        fn name(&self) -> &'static str {
+            "constant"
+        }
+        fn sign(&self, _: &TaskView, _: &mut ClassKeyBuilder) -> Signed {
+            Signed::Shareable
+        }
+    }
+
+    impl Score for Constant {
+        fn score(&self, _: &CellState, _: &TaskView, _: MachineId) -> u64 {
+            self.0
+        }
+    }
+
+    fn view(j: &Job, preempt_below: Option<u32>) -> TaskView<'_> {
+        TaskView {
+            job: j,
+            preempt_below,
+        }
+    }
+
+    fn key_of(p: &Pipeline, j: &Job, preempt_below: Option<u32>) -> Option<Vec<u64>> {
+        let mut key = ClassKeyBuilder::default();
+        let signed = p.sign(&view(j, preempt_below), &mut key);
+        (signed == Signed::Shareable).then(|| key.words().to_vec())
+    }
+
+    #[test]
+    fn scores_at_the_bound_are_weighted_and_summed() {
+        // One 4000 mcpu / 8000 MiB machine; a task of 1000 / 2000.
+        // Best fit: 10000 − mean(7500, 7500) = 2500; the constant scorer
+        // gives MAX_SCORE. Weighted: 3 × 10000 + 1 × 2500 = 32500.
+        let st = cell(&[(4000, 8000, 0)]);
+        let profile = Profile::new(
+            vec![],
+            vec![(Box::new(Constant(MAX_SCORE)), 3), (Box::new(BestFit), 1)],
+        );
+        let p = Pipeline::with_profile(profile);
+        let j = as_job(job(1000, 2000, 0, 1));
+        let v = p.verdict(&st, &view(&j, None), 0, &mut SchedStats::default());
+        assert_eq!(v, Verdict::Free(32_500));
+    }
+
+    #[test]
+    #[should_panic(expected = "scorer constant gave machine 0 the score 10001, above MAX_SCORE")]
+    fn a_score_above_the_bound_panics_naming_the_scorer() {
+        let st = cell(&[(4000, 8000, 0)]);
+        let profile = Profile::new(vec![], vec![(Box::new(Constant(MAX_SCORE + 1)), 1)]);
+        let p = Pipeline::with_profile(profile);
+        let j = as_job(job(1000, 2000, 0, 1));
+        let _ = p.verdict(&st, &view(&j, None), 0, &mut SchedStats::default());
+    }
+
+    #[test]
+    fn class_keys_are_the_plugins_declarations_in_order() {
+        // Best fit's profile, a task of 1000 mcpu / 2000 MiB, no GPU, no
+        // threshold. Each fragment ends with its length:
+        //   the pipeline's own reads: threshold None = 0, request = 1000,
+        //     2000, GPU none = 0                              [0, 1000, 2000, 0, 4]
+        //   attribute_constraints: no constraints = length 0  [0, 1]
+        //   spread_limits: nothing (no limits)                [0]
+        //   resource_fit: request, then threshold             [1000, 2000, 0, 0, 4]
+        //   best_fit: request                                 [1000, 2000, 0, 3]
+        let p = Pipeline::new(Policy::BestFit);
+        let j = as_job(job(1000, 2000, 0, 1));
+        let want = [
+            vec![0, 1000, 2000, 0, 4],
+            vec![0, 1],
+            vec![0],
+            vec![1000, 2000, 0, 0, 4],
+            vec![1000, 2000, 0, 3],
+        ]
+        .concat();
+        assert_eq!(key_of(&p, &j, None), Some(want));
+    }
+
+    #[test]
+    fn only_what_a_plugin_reads_splits_classes() {
+        let p = Pipeline::new(Policy::Hybrid);
+        let base = job(1000, 2000, 100, 1);
+        let key = |spec: crate::workload::JobSpec, below| key_of(&p, &as_job(spec), below);
+        // Name, user, priority (read only through the threshold, given
+        // here) and task count: no plugin reads them.
+        let mut other = base.clone();
+        other.name = "elsewhere".into();
+        other.user = "someone-else".into();
+        other.priority = 110;
+        other.task_durations.push(None);
+        assert_eq!(key(base.clone(), None), key(other, None));
+        // The request, the constraints and the threshold each split.
+        let mut bigger = base.clone();
+        bigger.request.res.mem_mib += 1;
+        let mut constrained = base.clone();
+        constrained.constraints = vec![Constraint {
+            name: 0,
+            op: ConstraintOp::Present,
+            value: 0,
+        }];
+        let k = key(base.clone(), None);
+        assert_ne!(k, key(bigger, None));
+        assert_ne!(k, key(constrained, None));
+        assert_ne!(k, key(base.clone(), Some(100)));
+        // Spread limits: the spread filter opts out, no key.
+        let mut spread = base;
+        spread.spread = vec![SpreadLimit {
+            level: DomainLevel::Rack,
+            max_tasks: 2,
+        }];
+        assert_eq!(key(spread, None), None);
     }
 }

@@ -4,7 +4,17 @@
 //! single (task, machine) pair; the pipeline in [`super::pipeline`] owns the
 //! loops over machines, the weights and the choice. Plugins are small structs,
 //! one per file under `plugins/`, and never mutate the cell.
+//!
+//! Every plugin also declares what of a task it reads ([`Plugin::sign`]):
+//! the scale techniques serve tasks with equal declarations from one cache of
+//! verdicts, so the declaration, not a list kept elsewhere, decides which
+//! tasks are interchangeable (see [`super::class_key`]). The method has no
+//! default: a new plugin cannot be added without saying what it reads. A
+//! plugin that reads more than it declares makes the caches change
+//! decisions, which the technique identity tests (`tests/it/techniques.rs`,
+//! `tests/it/user_plugins.rs`) are there to catch.
 
+use super::class_key::{ClassKeyBuilder, Signed};
 use super::reason::Reason;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
@@ -31,9 +41,23 @@ pub enum Fit {
     WithPreemption,
 }
 
-/// Decides whether a task may run on a machine.
-pub trait Filter {
+/// What every filter and scorer has: a name, and the declaration of what
+/// of a task its answers depend on.
+pub trait Plugin {
+    /// The name reports and assertion messages use.
     fn name(&self) -> &'static str;
+    /// Declares what this plugin reads of `task`: writes into `key`, in a
+    /// fixed order, every value of the task that its `applies`, `filter` or
+    /// `score` look at (or a value derived from them that determines its
+    /// answers), and returns [`Signed::Shareable`]; or returns
+    /// [`Signed::Unsignable`] if its answers for this task depend on more
+    /// than the task and the machine's own state (see [`Signed`]). Called
+    /// once per scheduling attempt, so keep it to a few words.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed;
+}
+
+/// Decides whether a task may run on a machine.
+pub trait Filter: Plugin {
     /// False if this filter admits every machine for `task` (say, a
     /// constraint filter for a task without constraints): the pipeline then
     /// skips it. Asked once per task, not once per machine.
@@ -44,9 +68,9 @@ pub trait Filter {
 }
 
 /// Ranks the machines that passed every filter.
-pub trait Score {
-    fn name(&self) -> &'static str;
+pub trait Score: Plugin {
     /// A score in `0..=MAX_SCORE` for placing `task` on `machine`, evaluated
-    /// on the machine's free resources after the placement.
+    /// on the machine's free resources after the placement. The pipeline
+    /// asserts the bound, naming the scorer.
     fn score(&self, st: &CellState, task: &TaskView, machine: MachineId) -> u64;
 }

@@ -1,5 +1,17 @@
 //! Named pipelines: which filters run, in which order, and which scorers with
 //! which weights. The policy is an enum chosen in the scenario.
+//!
+//! A [`Profile`] is also the extension point for plugins of one's own: build
+//! one with [`Profile::new`] from any filters and scorers (the shipped ones
+//! are public under [`super::plugins`]) and run it with
+//! [`Simulation::with_profile`](crate::sim::Simulation::with_profile). Each
+//! plugin declares what of a task it reads ([`super::plugin::Plugin::sign`]),
+//! so the caches stay exact with it.
+//!
+//! A profile's weights are checked once, when it is built: the weighted sum
+//! of scores, at most Σ weight × `MAX_SCORE`, must fit in a `u64`, so adding
+//! up a machine's score can never overflow (the pipeline asserts each score's
+//! bound as it collects it).
 
 use super::plugin::{Filter, Score, MAX_SCORE};
 use super::plugins::{best_fit, constraints, fits, gpu_packing, hybrid, spread, worst_fit};
@@ -52,22 +64,55 @@ impl std::str::FromStr for Policy {
     }
 }
 
+/// A filter as a profile holds it.
+pub type BoxedFilter = Box<dyn Filter + Send + Sync>;
+/// A scorer and its weight, as a profile holds them.
+pub type WeightedScore = (Box<dyn Score + Send + Sync>, u64);
+
 /// An ordered list of filters and weighted scorers.
 pub struct Profile {
-    pub filters: Vec<Box<dyn Filter + Send + Sync>>,
-    pub scorers: Vec<(Box<dyn Score + Send + Sync>, u64)>,
+    filters: Vec<BoxedFilter>,
+    scorers: Vec<WeightedScore>,
 }
 
 impl Profile {
+    /// A profile of `filters`, run in order (the first to reject a machine
+    /// names the reason, so put cheap and decisive ones first), and weighted
+    /// `scorers`. Panics, naming them, if the weighted sum of scores could
+    /// overflow a `u64` (Σ weight × `MAX_SCORE` > `u64::MAX`), or if there
+    /// are more than 32 filters (the pipeline keeps a task's filters in a
+    /// 32-bit mask).
+    pub fn new(filters: Vec<BoxedFilter>, scorers: Vec<WeightedScore>) -> Profile {
+        assert!(
+            filters.len() <= u32::BITS as usize,
+            "a profile has at most {} filters, not {}",
+            u32::BITS,
+            filters.len()
+        );
+        let max_total = scorers.iter().try_fold(0u64, |total, (_, weight)| {
+            weight.checked_mul(MAX_SCORE)?.checked_add(total)
+        });
+        assert!(
+            max_total.is_some(),
+            "profile weights overflow: Σ weight × MAX_SCORE exceeds u64 for scorers [{}]",
+            scorers
+                .iter()
+                .map(|(s, w)| format!("{} × {w}", s.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Profile { filters, scorers }
+    }
+
     /// The pipeline for a policy. Filters run cheapest-first; the first one to
     /// reject a machine names the reason.
     pub fn for_policy(policy: Policy) -> Profile {
-        let filters: Vec<Box<dyn Filter + Send + Sync>> = vec![
+        let filters: Vec<BoxedFilter> = vec![
             Box::new(constraints::AttributeConstraints),
             Box::new(spread::SpreadLimits),
             Box::new(fits::ResourceFit),
         ];
-        let scorers: Vec<(Box<dyn Score + Send + Sync>, u64)> = match policy {
+        let scorers: Vec<WeightedScore> = match policy {
             Policy::WorstFit => vec![(Box::new(worst_fit::WorstFit), 1)],
             Policy::BestFit => vec![(Box::new(best_fit::BestFit), 1)],
             // Lexicographic: stranding first, best fit breaks ties, because
@@ -88,6 +133,68 @@ impl Profile {
                 (Box::new(best_fit::BestFit), 1),
             ],
         };
-        Profile { filters, scorers }
+        Profile::new(filters, scorers)
+    }
+
+    /// The filters, in the order they run.
+    pub fn filters(&self) -> &[BoxedFilter] {
+        &self.filters
+    }
+
+    /// The scorers with their weights.
+    pub fn scorers(&self) -> &[WeightedScore] {
+        &self.scorers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::state::CellState;
+    use crate::cell::MachineId;
+    use crate::sched::class_key::{ClassKeyBuilder, Signed};
+    use crate::sched::plugin::{Plugin, TaskView};
+
+    struct Flat;
+
+    impl Plugin for Flat {
+        fn name(&self) -> &'static str {
+            "flat"
+        }
+        fn sign(&self, _: &TaskView, _: &mut ClassKeyBuilder) -> Signed {
+            Signed::Shareable
+        }
+    }
+
+    impl Score for Flat {
+        fn score(&self, _: &CellState, _: &TaskView, _: MachineId) -> u64 {
+            MAX_SCORE
+        }
+    }
+
+    #[test]
+    fn the_policies_weights_fit() {
+        // gpu_packing's are the largest: (10001² + 10001 + 1) × 10000
+        // = 1,000,300,030,000 < u64::MAX.
+        for policy in Policy::ALL {
+            let p = Profile::for_policy(policy);
+            assert_eq!(p.filters().len(), 3);
+        }
+        let max = u64::MAX / MAX_SCORE;
+        // The largest weight that fits: ⌊(2⁶⁴ − 1) / 10000⌋ × 10000 ≤ u64::MAX.
+        let p = Profile::new(vec![], vec![(Box::new(Flat), max)]);
+        assert_eq!(p.scorers()[0].1, max);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "profile weights overflow: Σ weight × MAX_SCORE exceeds u64 for scorers [flat × 1844674407370955, flat × 1]"
+    )]
+    fn weights_that_could_overflow_are_refused() {
+        // ⌊(2⁶⁴ − 1) / 10000⌋ = 1,844,674,407,370,955; × 10000 fits, but
+        // with one more scorer of weight 1 the sum exceeds u64::MAX by
+        // 10000 − 1615 (2⁶⁴ − 1 mod 10000 = 1615).
+        let max = u64::MAX / MAX_SCORE;
+        let _ = Profile::new(vec![], vec![(Box::new(Flat), max), (Box::new(Flat), 1)]);
     }
 }

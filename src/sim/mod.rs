@@ -25,8 +25,8 @@ use crate::engine::{next_event, Clock, EventQueue};
 use crate::error::{Error, Result};
 use crate::metrics::gpu_packing::GpuCurve;
 use crate::metrics::timeseries::{Sample, TimeSeries};
-use crate::rng::{RngStreams, Stream};
-use crate::sched::{Action, SchedConfig, Scheduler};
+use crate::rng::{RngStreams, SimRng, Stream};
+use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, TaskId};
 use feed::{Effects, Feed, JobFeed};
@@ -78,6 +78,11 @@ impl SimOptions {
     }
 }
 
+/// The scheduler's random stream of a run with this root seed.
+fn scheduler_rng(seed: u64) -> SimRng {
+    RngStreams::new(seed).stream(Stream::Scheduler)
+}
+
 /// A simulation in progress.
 pub struct Simulation {
     opts: SimOptions,
@@ -120,10 +125,7 @@ impl Simulation {
             clock: Clock::default(),
             queue: EventQueue::with_capacity(1024),
             state,
-            sched: Scheduler::new(
-                opts.sched,
-                RngStreams::new(opts.seed).stream(Stream::Scheduler),
-            ),
+            sched: Scheduler::new(opts.sched, scheduler_rng(opts.seed)),
             feed,
             fx: Effects::default(),
             error: None,
@@ -144,6 +146,23 @@ impl Simulation {
         sim.queue.push(SimTime::ZERO, Event::Sample);
         sim.schedule_next_arrival(SimTime::ZERO);
         sim
+    }
+
+    /// The same simulation with its scheduler running `profile` — plugins
+    /// of one's own, see [`crate::sched::profile`] — instead of the pipeline
+    /// of the scenario's policy, which then only names the run in reports.
+    /// Panics if the scheduler has run a pass: until then it holds nothing
+    /// but its untouched random stream, so the run is exactly one built with
+    /// the profile from the start.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        assert_eq!(
+            self.sched.stats().passes,
+            0,
+            "a profile is set before the first scheduling pass"
+        );
+        self.sched =
+            Scheduler::with_profile(self.opts.sched, profile, scheduler_rng(self.opts.seed));
+        self
     }
 
     pub fn now(&self) -> SimTime {

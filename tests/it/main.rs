@@ -17,6 +17,7 @@ mod trace_formats;
 mod trace_fuzz;
 mod trace_jobs;
 mod trace_replay;
+mod user_plugins;
 mod why_pending;
 
 use std::path::{Path, PathBuf};

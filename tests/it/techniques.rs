@@ -6,12 +6,12 @@
 use super::root;
 use borgsim::metrics::summary::Summary;
 use borgsim::scenario::Scenario;
-use borgsim::sched::Techniques;
+use borgsim::sched::{Profile, SchedStats, Techniques};
 use borgsim::sim::Simulation;
 
 /// Everything a run decided: each task's final state and history, the time
 /// series, and the summary without the scheduler's work counters.
-fn decisions(sc: &Scenario, sim: &Simulation) -> String {
+pub(crate) fn decisions(sc: &Scenario, sim: &Simulation) -> String {
     let st = sim.state();
     let tasks: Vec<String> = st
         .live_tasks()
@@ -37,29 +37,52 @@ fn decisions(sc: &Scenario, sim: &Simulation) -> String {
     format!("{tasks:?}\n{summary}\n{samples:?}\n{why:?}")
 }
 
-fn run(mut sc: Scenario, t: Techniques) -> (String, borgsim::sched::SchedStats) {
+fn run(sc: Scenario, t: Techniques) -> (String, SchedStats) {
+    run_with(sc, t, None)
+}
+
+/// Runs `sc` with the techniques `t` and, if given, the scheduler on
+/// `profile` instead of the scenario policy's pipeline.
+pub(crate) fn run_with(
+    mut sc: Scenario,
+    t: Techniques,
+    profile: Option<Profile>,
+) -> (String, SchedStats) {
     sc.scheduler.score_cache = t.score_cache;
     sc.scheduler.equivalence_classes = t.equivalence_classes;
     sc.scheduler.relaxed_randomization = t.relaxed_randomization;
     let mut sim = borgsim::build_simulation(&sc, false).unwrap();
+    if let Some(profile) = profile {
+        sim = sim.with_profile(profile);
+    }
     sim.run(&mut |_| {}).unwrap();
     (decisions(&sc, &sim), sim.scheduler().stats().clone())
 }
 
+/// The exact techniques, and each of the two caches alone: every one must
+/// decide as the exhaustive pipeline does.
+pub(crate) const EXACT_VARIANTS: [Techniques; 3] = [
+    Techniques::EXACT,
+    Techniques {
+        equivalence_classes: false,
+        ..Techniques::EXACT
+    },
+    Techniques {
+        score_cache: false,
+        ..Techniques::EXACT
+    },
+];
+
 fn assert_identical(sc: Scenario) {
-    let (exhaustive, base) = run(sc.clone(), Techniques::NONE);
-    for t in [
-        Techniques::EXACT,
-        Techniques {
-            equivalence_classes: false,
-            ..Techniques::EXACT
-        },
-        Techniques {
-            score_cache: false,
-            ..Techniques::EXACT
-        },
-    ] {
-        let (got, stats) = run(sc.clone(), t);
+    assert_identical_with(sc, &|| None);
+}
+
+/// Runs `sc` exhaustively and under each of [`EXACT_VARIANTS`], the
+/// scheduler on `profile()` if it gives one, and asserts the same decisions.
+pub(crate) fn assert_identical_with(sc: Scenario, profile: &dyn Fn() -> Option<Profile>) {
+    let (exhaustive, base) = run_with(sc.clone(), Techniques::NONE, profile());
+    for t in EXACT_VARIANTS {
+        let (got, stats) = run_with(sc.clone(), t, profile());
         assert!(
             got == exhaustive,
             "{}: decisions differ with {t:?}",

@@ -8,15 +8,24 @@
 use super::free_after_bp;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Score, TaskView, MAX_SCORE};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Plugin, Score, TaskView, MAX_SCORE};
 
 pub struct BestFit;
 
-impl Score for BestFit {
+impl Plugin for BestFit {
     fn name(&self) -> &'static str {
         "best_fit"
     }
 
+    /// The request.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request);
+        Signed::Shareable
+    }
+}
+
+impl Score for BestFit {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         MAX_SCORE - free_after_bp(st, task, m).mean()
     }

@@ -5,16 +5,25 @@
 
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Filter, Fit, TaskView};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Filter, Fit, Plugin, TaskView};
 use crate::sched::reason::Reason;
 
 pub struct AttributeConstraints;
 
-impl Filter for AttributeConstraints {
+impl Plugin for AttributeConstraints {
     fn name(&self) -> &'static str {
         "attribute_constraints"
     }
 
+    /// The job's constraints (machine attributes never change).
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.constraints);
+        Signed::Shareable
+    }
+}
+
+impl Filter for AttributeConstraints {
     fn applies(&self, task: &TaskView) -> bool {
         !task.job.spec.constraints.is_empty()
     }

@@ -10,16 +10,27 @@
 use crate::cell::resources::GpuRequest;
 use crate::cell::state::{CellState, TaskState};
 use crate::cell::MachineId;
-use crate::sched::plugin::{Filter, Fit, TaskView};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Filter, Fit, Plugin, TaskView};
 use crate::sched::reason::Reason;
 
 pub struct ResourceFit;
 
-impl Filter for ResourceFit {
+impl Plugin for ResourceFit {
     fn name(&self) -> &'static str {
         "resource_fit"
     }
 
+    /// The request, and the preemption threshold (which tasks' resources
+    /// count as available).
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request);
+        key.add(&task.preempt_below);
+        Signed::Shareable
+    }
+}
+
+impl Filter for ResourceFit {
     fn filter(&self, st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
         if !st.machine_up(m) {
             return Err(Reason::MachineDown);

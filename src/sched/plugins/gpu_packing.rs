@@ -22,7 +22,8 @@
 use crate::cell::resources::{GpuRequest, GPU_MILLI_PER_DEVICE, MAX_GPUS_PER_MACHINE};
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Score, TaskView, MAX_SCORE};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Plugin, Score, TaskView, MAX_SCORE};
 
 pub struct GpuFragmentation;
 pub struct GpuIdleKept;
@@ -58,22 +59,38 @@ fn idle_after(req: GpuRequest, free: &[u32]) -> u64 {
     idle.saturating_sub(used)
 }
 
-impl Score for GpuFragmentation {
+impl Plugin for GpuFragmentation {
     fn name(&self) -> &'static str {
         "gpu_fragmentation"
     }
 
+    /// The GPU request only.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request.gpu);
+        Signed::Shareable
+    }
+}
+
+impl Score for GpuFragmentation {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let delta = fragmentation_delta(task.job.spec.request.gpu, &st.machine(m).gpu_free_milli);
         (1000 - delta).clamp(0, 2000) as u64 * 5
     }
 }
 
-impl Score for GpuIdleKept {
+impl Plugin for GpuIdleKept {
     fn name(&self) -> &'static str {
         "gpu_idle_kept"
     }
 
+    /// The GPU request only.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request.gpu);
+        Signed::Shareable
+    }
+}
+
+impl Score for GpuIdleKept {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let idle = idle_after(task.job.spec.request.gpu, &st.machine(m).gpu_free_milli);
         MAX_SCORE - idle.min(MAX_GPUS_PER_MACHINE as u64) * MAX_SCORE / MAX_GPUS_PER_MACHINE as u64

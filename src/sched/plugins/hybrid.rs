@@ -42,7 +42,8 @@
 
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Score, TaskView, MAX_SCORE};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Plugin, Score, TaskView, MAX_SCORE};
 
 pub struct LeastStranded;
 
@@ -63,11 +64,19 @@ pub(crate) fn stranded_bp(dims: &[Dim]) -> u64 {
         .sum()
 }
 
-impl Score for LeastStranded {
+impl Plugin for LeastStranded {
     fn name(&self) -> &'static str {
         "least_stranded"
     }
 
+    /// The request.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request);
+        Signed::Shareable
+    }
+}
+
+impl Score for LeastStranded {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let cap = st.cell().machines[m as usize].capacity;
         let ms = st.machine(m);

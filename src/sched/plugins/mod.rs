@@ -5,6 +5,11 @@
 //! [`best_fit::BestFit`], [`hybrid::LeastStranded`],
 //! [`gpu_packing::GpuFragmentation`], [`gpu_packing::GpuIdleKept`].
 //!
+//! Each declares, in its `sign`, what of a task it reads (the request, the
+//! constraints, the preemption threshold; the spread filter opts a job with
+//! limits out of the caches): the class keys of [`super::class_key`] are
+//! made of those declarations.
+//!
 //! Scorers share one measure: for each dimension of the machine (CPU,
 //! memory, and GPU if the machine has GPUs), the fraction of its capacity left
 //! free after the placement, in units of `1/MAX_SCORE` (basis points),

@@ -7,20 +7,38 @@
 //! trace job submitted in parts (see `cell::state::spread`). Evictions would only remove
 //! lower-priority tasks of *other* jobs, so a violated limit is not
 //! resolvable by preemption.
+//!
+//! Its verdict on a machine depends on where the job's own tasks run, in the
+//! whole rack or power domain, which no cache of per-machine verdicts can
+//! follow: a job with spread limits opts out of the caches
+//! ([`Signed::Unsignable`]), and its tasks are placed by a full scan.
 
 use crate::cell::domain::DomainLevel;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Filter, Fit, TaskView};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Filter, Fit, Plugin, TaskView};
 use crate::sched::reason::Reason;
 
 pub struct SpreadLimits;
 
-impl Filter for SpreadLimits {
+impl Plugin for SpreadLimits {
     fn name(&self) -> &'static str {
         "spread_limits"
     }
 
+    /// Nothing for a job without limits (the filter admits every machine);
+    /// unsignable for one with limits.
+    fn sign(&self, task: &TaskView, _key: &mut ClassKeyBuilder) -> Signed {
+        if task.job.spec.spread.is_empty() {
+            Signed::Shareable
+        } else {
+            Signed::Unsignable
+        }
+    }
+}
+
+impl Filter for SpreadLimits {
     fn applies(&self, task: &TaskView) -> bool {
         !task.job.spec.spread.is_empty()
     }

@@ -7,15 +7,24 @@
 use super::free_after_bp;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
-use crate::sched::plugin::{Score, TaskView};
+use crate::sched::class_key::{ClassKeyBuilder, Signed};
+use crate::sched::plugin::{Plugin, Score, TaskView};
 
 pub struct WorstFit;
 
-impl Score for WorstFit {
+impl Plugin for WorstFit {
     fn name(&self) -> &'static str {
         "worst_fit"
     }
 
+    /// The request.
+    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
+        key.add(&task.job.spec.request);
+        Signed::Shareable
+    }
+}
+
+impl Score for WorstFit {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         free_after_bp(st, task, m).mean()
     }
