@@ -14,6 +14,7 @@ mod golden;
 mod hand_worked;
 mod policies;
 mod properties;
+mod schema;
 mod techniques;
 mod tidy;
 mod trace_cli;
