@@ -14,6 +14,9 @@
 //!
 //! Everything is deterministic: the times come from a constant-seeded
 //! xorshift; the only clock is criterion's.
+// The library's guards hold here too (src/lib.rs, clippy.toml).
+#![warn(clippy::too_many_lines)]
+#![warn(clippy::allow_attributes_without_reason)]
 
 use borgsim::engine::EventQueue;
 use borgsim::sim::Event;

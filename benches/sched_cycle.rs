@@ -28,6 +28,9 @@
 //!
 //! Everything is deterministic (a constant-seeded xorshift draws the fill);
 //! the only clock is criterion's.
+// The library's guards hold here too (src/lib.rs, clippy.toml).
+#![warn(clippy::too_many_lines)]
+#![warn(clippy::allow_attributes_without_reason)]
 
 use borgsim::cell::state::CellState;
 use borgsim::rng::{RngStreams, Stream};
@@ -173,7 +176,7 @@ fn evaluate(c: &mut Criterion) {
             spec("probe".into(), (6_000, 12_288, PROD), 1),
         );
         g.throughput(Throughput::Elements(n as u64));
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             let p = Pipeline::new(policy);
             check_once(
                 &format!("evaluate/{}/{n}", policy.name()),
@@ -197,7 +200,7 @@ fn evaluate_preempt(c: &mut Criterion) {
         let mut st = filled_cell(n, 100, 100, 0x5EED_0002);
         let job = st.submit_job(SimTime::ZERO, spec("probe".into(), (2_000, 4_096, PROD), 1));
         g.throughput(Throughput::Elements(n as u64));
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             let p = Pipeline::new(policy);
             let label = format!("evaluate_preempt/{}/{n}", policy.name());
             check_once(&label, &st, &p, job, true);

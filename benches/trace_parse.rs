@@ -7,6 +7,9 @@
 //!   opens the reader and reads every record; throughput = rows/s.
 //! - `trace_parse/openb_pods`: the openb reader over the shipped default pod
 //!   list (8,152 pods) and GPU node list (1,213 nodes); throughput = rows/s.
+// The library's guards hold here too (src/lib.rs, clippy.toml).
+#![warn(clippy::too_many_lines)]
+#![warn(clippy::allow_attributes_without_reason)]
 
 use borgsim::trace::{self, ReadOptions, TraceFormat};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,5 +1,9 @@
 //! The `borgsim` binary: parses the command line and hands over to `cli`.
 
+// The same guards as the library's (src/lib.rs).
+#![warn(clippy::too_many_lines)]
+#![warn(clippy::allow_attributes_without_reason)]
+
 mod cli;
 
 use clap::Parser;

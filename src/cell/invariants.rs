@@ -47,6 +47,16 @@ fn check_spread(st: &CellState) -> Result<(), String> {
 }
 
 fn check_machines(st: &CellState) -> Result<(), String> {
+    let (used, gpu_used) = use_by_machine(st)?;
+    for m in 0..st.machines().len() {
+        check_machine(st, m, &used[m], &gpu_used[m])?;
+    }
+    Ok(())
+}
+
+/// Each machine's use recomputed from the task records: resources, and GPU
+/// milli-units per device.
+fn use_by_machine(st: &CellState) -> Result<(Vec<Resources>, Vec<Vec<u32>>), String> {
     let n = st.cell().len();
     let mut used = vec![Resources::ZERO; n];
     let mut gpu_used: Vec<Vec<u32>> = st
@@ -69,59 +79,68 @@ fn check_machines(st: &CellState) -> Result<(), String> {
             }
         }
     }
-    for (m, ms) in st.machines().iter().enumerate() {
-        let cap = st.cell().machines[m].capacity;
-        if !used[m].fits_in(&cap.res) {
+    Ok((used, gpu_used))
+}
+
+/// Machine `m`'s books against its recomputed use.
+fn check_machine(
+    st: &CellState,
+    m: usize,
+    used: &Resources,
+    gpu_used: &[u32],
+) -> Result<(), String> {
+    let ms = &st.machines()[m];
+    let cap = st.cell().machines[m].capacity;
+    if !used.fits_in(&cap.res) {
+        return Err(format!(
+            "machine {m} over capacity: {used:?} > {:?}",
+            cap.res
+        ));
+    }
+    if Some(ms.free)
+        != cap
+            .res
+            .checked_sub(used)
+            .and_then(|r| r.checked_sub(&st.withheld(m as u32)))
+    {
+        return Err(format!(
+            "machine {m} free {:?} != capacity - used - withheld",
+            ms.free
+        ));
+    }
+    let up = st.machine_up(m as u32);
+    if !up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
+        return Err(format!(
+            "machine {m} is down but holds tasks or offers GPUs"
+        ));
+    }
+    for (d, u) in gpu_used.iter().enumerate() {
+        let expect = if up {
+            GPU_MILLI_PER_DEVICE - u.min(&GPU_MILLI_PER_DEVICE)
+        } else {
+            0
+        };
+        if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != expect {
             return Err(format!(
-                "machine {m} over capacity: {:?} > {:?}",
-                used[m], cap.res
+                "machine {m} gpu {d}: used {u}, free {}",
+                ms.gpu_free_milli[d]
             ));
         }
-        if Some(ms.free)
-            != cap
-                .res
-                .checked_sub(&used[m])
-                .and_then(|r| r.checked_sub(&st.withheld(m as u32)))
-        {
-            return Err(format!(
-                "machine {m} free {:?} != capacity - used - withheld",
-                ms.free
-            ));
-        }
-        let up = st.machine_up(m as u32);
-        if !up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
-            return Err(format!(
-                "machine {m} is down but holds tasks or offers GPUs"
-            ));
-        }
-        for (d, u) in gpu_used[m].iter().enumerate() {
-            let expect = if up {
-                GPU_MILLI_PER_DEVICE - u.min(&GPU_MILLI_PER_DEVICE)
-            } else {
-                0
-            };
-            if *u > GPU_MILLI_PER_DEVICE || ms.gpu_free_milli[d] != expect {
+    }
+    let by_prio_total = ms
+        .by_priority()
+        .iter()
+        .fold(Resources::ZERO, |a, (_, r)| a.add(r));
+    if by_prio_total != *used {
+        return Err(format!("machine {m} per-priority totals disagree"));
+    }
+    for &t in &ms.tasks {
+        match st.task(t).state {
+            TaskState::Running { machine, .. } if machine as usize == m => {}
+            _ => {
                 return Err(format!(
-                    "machine {m} gpu {d}: used {u}, free {}",
-                    ms.gpu_free_milli[d]
-                ));
-            }
-        }
-        let by_prio_total = ms
-            .by_priority()
-            .iter()
-            .fold(Resources::ZERO, |a, (_, r)| a.add(r));
-        if by_prio_total != used[m] {
-            return Err(format!("machine {m} per-priority totals disagree"));
-        }
-        for &t in &ms.tasks {
-            match st.task(t).state {
-                TaskState::Running { machine, .. } if machine as usize == m => {}
-                _ => {
-                    return Err(format!(
-                        "machine {m} lists task {t}, which is not running there"
-                    ))
-                }
+                    "machine {m} lists task {t}, which is not running there"
+                ))
             }
         }
     }

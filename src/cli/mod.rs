@@ -147,6 +147,14 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
     Ok(())
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the run command's steps in order (scenario, overrides, warnings, run, outputs, terminal summary), each a few lines"
+)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the run's wall time, for run.json, which is not deterministic by design"
+)]
 fn run(args: RunArgs) -> Result<(), Error> {
     let mut sc = match &args.scenario {
         Some(p) => load_scenario(p)?,

@@ -18,155 +18,250 @@
 //! as `trace_task` (`R2_1.0`) and the reason as `why`
 //! (`waiting_for_dependency M1`). A replay's cell rows also carry the
 //! trace's label (`trace_task`: the instance index, after the stage if any).
+//!
+//! One source of truth for the columns: a row is a [`Row`], the task's
+//! columns a derived struct, the reason columns [`Reason`]'s names, and
+//! the header is what the csv crate writes for a row (field names, in
+//! order), so the header and the rows cannot disagree.
 
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
 use crate::cell::state::TaskState;
 use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use crate::sim::Simulation;
+use crate::time::SimTime;
+use crate::workload::{Band, Priority, TaskId};
 use rustc_hash::FxHashMap;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
-pub fn header() -> Vec<String> {
-    let mut h: Vec<String> = [
-        "task_id",
-        "trace_task",
-        "job_id",
-        "job_name",
-        "band",
-        "priority",
-        "cpu_milli",
-        "mem_mib",
-        "gpu_milli",
-        "pending_since_s",
-        "evictions",
-        "status",
-        "last_attempt_s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    h.extend(Reason::ALL.iter().map(|r| r.key().to_string()));
-    h.push("why".into());
-    h
+/// One row of `pending.csv`: the task's columns, one column per
+/// [`Reason`], then `why`. The csv crate writes each part's fields in turn.
+#[derive(Serialize)]
+pub struct Row(Task, Reasons, Why);
+
+/// A row's columns before the reasons.
+#[derive(Serialize)]
+struct Task {
+    /// None for a task held outside the cell (it has no borgsim id yet).
+    task_id: Option<TaskId>,
+    trace_task: String,
+    job_id: u64,
+    job_name: String,
+    band: Band,
+    priority: Priority,
+    cpu_milli: u64,
+    mem_mib: u64,
+    gpu_milli: u64,
+    pending_since_s: Seconds,
+    evictions: u32,
+    status: Status,
+    last_attempt_s: Option<Seconds>,
+}
+
+/// Where a pending task stands (the `status` column).
+#[derive(Copy, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Unschedulable,
+    NeverSchedulable,
+    NotAttempted,
+    AwaitingTracePlacement,
+    Held,
+}
+
+/// Machines rejected per reason: a column per [`Reason`], named by it, in
+/// [`Reason::ALL`] order; all 0 for a task with no attempt.
+struct Reasons(Option<ReasonCounts>);
+
+impl Serialize for Reasons {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Reasons", Reason::ALL.len())?;
+        for &r in Reason::ALL {
+            st.serialize_field(r.key(), &self.0.as_ref().map_or(0, |c| c.get(r)))?;
+        }
+        st.end()
+    }
+}
+
+/// The last column: the reasons as a sentence.
+#[derive(Serialize)]
+struct Why {
+    why: String,
+}
+
+/// A time in seconds with microsecond precision (`12.000500`).
+#[derive(Copy, Clone)]
+struct Seconds(SimTime);
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(format!("{}", self.0).trim_end_matches('s'))
+    }
+}
+
+/// The CSV header: what the csv crate writes for a row.
+pub fn header() -> csv::StringRecord {
+    let example = Row(
+        Task {
+            task_id: None,
+            trace_task: String::new(),
+            job_id: 0,
+            job_name: String::new(),
+            band: Band::BestEffort,
+            priority: 0,
+            cpu_milli: 0,
+            mem_mib: 0,
+            gpu_milli: 0,
+            pending_since_s: Seconds(SimTime::ZERO),
+            evictions: 0,
+            status: Status::Held,
+            last_attempt_s: None,
+        },
+        Reasons(None),
+        Why { why: String::new() },
+    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(&example).expect("writing to memory");
+    let bytes = w.into_inner().expect("flushing to memory");
+    csv::Reader::from_reader(bytes.as_slice())
+        .headers()
+        .expect("just written")
+        .clone()
+}
+
+/// `pending.csv`: the header, then [`rows`].
+pub fn csv_bytes(sim: &Simulation) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(&header()).expect("writing to memory");
+    for row in rows(sim) {
+        w.serialize(row).expect("writing to memory");
+    }
+    w.into_inner().expect("flushing to memory")
 }
 
 /// Rows for the still-pending tasks, in task-id order, then the held ones
 /// in the order they were held.
-pub fn rows(sim: &Simulation) -> Vec<Vec<String>> {
+pub fn rows(sim: &Simulation) -> Vec<Row> {
     let mut rows = cell_rows(sim);
     rows.extend(held_rows(sim));
     rows
 }
 
-fn held_rows(sim: &Simulation) -> Vec<Vec<String>> {
+fn held_rows(sim: &Simulation) -> Vec<Row> {
     sim.feed()
         .held_tasks()
         .into_iter()
         .map(|h| {
             let req = h.request;
-            let mut row = vec![
-                String::new(),
-                h.task,
-                h.job_id.to_string(),
-                h.job_name,
-                crate::workload::Band::of(h.priority).name().to_string(),
-                h.priority.to_string(),
-                req.res.cpu_milli.to_string(),
-                req.res.mem_mib.to_string(),
-                req.gpu.milli().to_string(),
-                format!("{}", h.since).trim_end_matches('s').to_string(),
-                "0".into(),
-                "held".into(),
-                String::new(),
-            ];
-            row.extend(Reason::ALL.iter().map(|_| "0".to_string()));
-            row.push(h.reason);
-            row
+            let task = Task {
+                task_id: None,
+                trace_task: h.task,
+                job_id: h.job_id,
+                job_name: h.job_name,
+                band: Band::of(h.priority),
+                priority: h.priority,
+                cpu_milli: req.res.cpu_milli,
+                mem_mib: req.res.mem_mib,
+                gpu_milli: req.gpu.milli(),
+                pending_since_s: Seconds(h.since),
+                evictions: 0,
+                status: Status::Held,
+                last_attempt_s: None,
+            };
+            Row(task, Reasons(None), Why { why: h.reason })
         })
         .collect()
 }
 
-fn cell_rows(sim: &Simulation) -> Vec<Vec<String>> {
+/// Why a task of the cell is pending: its status, its last attempt, the
+/// machines rejected per reason and the sentence.
+type Verdict = (Status, Option<Seconds>, Option<ReasonCounts>, String);
+
+/// The never-schedulable verdicts, evaluated once per (request,
+/// constraints) and looked up, never iterated; the machine groups are
+/// built at the first never-schedulable task.
+#[derive(Default)]
+struct NeverCache<'a> {
+    verdicts: FxHashMap<(Request, &'a [Constraint]), (ReasonCounts, String)>,
+    groups: Option<MachineGroups>,
+}
+
+fn verdict<'a>(
+    sim: &'a Simulation,
+    never: &mut NeverCache<'a>,
+    job: &'a crate::workload::Job,
+) -> Verdict {
     let st = sim.state();
-    let machines = st.cell().len();
-    let secs = |us: u64| {
-        format!("{}", crate::time::SimTime(us))
-            .trim_end_matches('s')
-            .to_string()
-    };
-    // Looked up, never iterated; the groups are built at the first
-    // never-schedulable task.
-    let mut never: FxHashMap<(Request, &[Constraint]), (ReasonCounts, String)> =
-        FxHashMap::default();
-    let mut groups: Option<MachineGroups> = None;
+    let req = job.spec.request;
+    match (job.ever_schedulable, sim.scheduler().why_pending(job.id)) {
+        (false, _) => {
+            let (counts, text) = never
+                .verdicts
+                .entry((req, &job.spec.constraints))
+                .or_insert_with(|| {
+                    let groups = never.groups.get_or_insert_with(|| MachineGroups::of(st));
+                    let nf = NeverFit::of(st.cell(), groups, &req, &job.spec.constraints);
+                    (nf.counts.clone(), nf.describe(&st.cell().attr_table))
+                });
+            (
+                Status::NeverSchedulable,
+                None,
+                Some(counts.clone()),
+                text.clone(),
+            )
+        }
+        (true, None) if !sim.options().passes => (
+            Status::AwaitingTracePlacement,
+            None,
+            None,
+            "trace-placement mode: no SCHEDULE of the trace has placed it since it \
+             became pending (one that did not fit is counted in summary.json as \
+             trace.replay.schedule_does_not_fit)"
+                .into(),
+        ),
+        (true, None) => (
+            Status::NotAttempted,
+            None,
+            None,
+            "no scheduling pass since it became pending".into(),
+        ),
+        (true, Some(w)) => (
+            Status::Unschedulable,
+            Some(Seconds(SimTime(w.attempt_us))),
+            Some(w.counts.clone()),
+            w.counts.describe(st.cell().len()),
+        ),
+    }
+}
+
+fn cell_rows(sim: &Simulation) -> Vec<Row> {
+    let st = sim.state();
+    let mut never = NeverCache::default();
     st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
             let job = st.job(r.job);
             let req = job.spec.request;
-            let why = sim.scheduler().why_pending(job.id);
-            let (status, attempt, counts, text) = match (job.ever_schedulable, why) {
-                (false, _) => {
-                    let (counts, text) =
-                        never
-                            .entry((req, &job.spec.constraints))
-                            .or_insert_with(|| {
-                                let groups = groups.get_or_insert_with(|| MachineGroups::of(st));
-                                let nf =
-                                    NeverFit::of(st.cell(), groups, &req, &job.spec.constraints);
-                                (nf.counts.clone(), nf.describe(&st.cell().attr_table))
-                            });
-                    (
-                        "never_schedulable",
-                        String::new(),
-                        Some(&*counts),
-                        text.clone(),
-                    )
-                }
-                (true, None) if !sim.options().passes => (
-                    "awaiting_trace_placement",
-                    String::new(),
-                    None,
-                    "trace-placement mode: no SCHEDULE of the trace has placed it since it \
-                     became pending (one that did not fit is counted in summary.json as \
-                     trace.replay.schedule_does_not_fit)"
-                        .into(),
-                ),
-                (true, None) => (
-                    "not_attempted",
-                    String::new(),
-                    None,
-                    "no scheduling pass since it became pending".into(),
-                ),
-                (true, Some(w)) => (
-                    "unschedulable",
-                    secs(w.attempt_us),
-                    Some(&w.counts),
-                    w.counts.describe(machines),
-                ),
+            let (status, attempt, counts, why) = verdict(sim, &mut never, job);
+            let task = Task {
+                task_id: Some(t),
+                trace_task: sim.feed().trace_task(t).unwrap_or_default(),
+                job_id: job.trace_job.unwrap_or(u64::from(job.id)),
+                job_name: job.spec.name.to_string(),
+                band: job.band(),
+                priority: job.priority(),
+                cpu_milli: req.res.cpu_milli,
+                mem_mib: req.res.mem_mib,
+                gpu_milli: req.gpu.milli(),
+                pending_since_s: Seconds(r.pending_since),
+                evictions: r.evictions,
+                status,
+                last_attempt_s: attempt,
             };
-            let mut row = vec![
-                t.to_string(),
-                sim.feed().trace_task(t).unwrap_or_default(),
-                job.trace_job.map_or(u64::from(job.id), |k| k).to_string(),
-                job.spec.name.to_string(),
-                job.band().name().to_string(),
-                job.priority().to_string(),
-                req.res.cpu_milli.to_string(),
-                req.res.mem_mib.to_string(),
-                req.gpu.milli().to_string(),
-                secs(r.pending_since.as_us()),
-                r.evictions.to_string(),
-                status.to_string(),
-                attempt,
-            ];
-            row.extend(
-                Reason::ALL
-                    .iter()
-                    .map(|x| counts.map_or(0, |c| c.get(*x)).to_string()),
-            );
-            row.push(text);
-            row
+            Row(task, Reasons(counts), Why { why })
         })
         .collect()
 }

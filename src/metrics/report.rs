@@ -174,13 +174,7 @@ pub fn write_all(
             series.samples.iter().map(TimeSeries::row),
         ),
     )?;
-    put(
-        "pending.csv",
-        csv_bytes(
-            super::pending::header(),
-            super::pending::rows(sim).into_iter(),
-        ),
-    )?;
+    put("pending.csv", super::pending::csv_bytes(sim))?;
     if let Some(curve) = super::gpu_packing::curve(sim) {
         put(
             "gpu_alloc.csv",

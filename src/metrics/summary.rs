@@ -98,6 +98,71 @@ impl TaskSummary {
     pub const CONSERVATION: &'static str =
         "submitted = finished + killed + dropped + running_at_end + pending_at_end";
 
+    /// The end states of a run whose cell is `st`, with `held_n` tasks
+    /// held outside it.
+    fn of(st: &crate::cell::state::CellState, held_n: u64) -> TaskSummary {
+        let l = st.ledger();
+        let mut t = TaskSummary {
+            submitted: l.tasks_submitted + held_n,
+            scheduled: l.tasks_started,
+            placements: l.placements,
+            finished: l.tasks_finished - l.tasks_killed,
+            killed: l.tasks_killed - l.tasks_dropped,
+            dropped: l.tasks_dropped,
+            running_at_end: 0,
+            pending_at_end: held_n,
+            held_at_end: held_n,
+            evicted: l.evicted_tasks_by_band.iter().sum(),
+            never_schedulable: 0,
+            conservation: Conservation {
+                identity: TaskSummary::CONSERVATION,
+                holds: false,
+            },
+        };
+        for (_, rec) in st.live_tasks() {
+            match rec.state {
+                TaskState::Running { .. } => t.running_at_end += 1,
+                TaskState::Pending => {
+                    t.pending_at_end += 1;
+                    t.never_schedulable += u64::from(!st.job(rec.job).ever_schedulable);
+                }
+                TaskState::Finished => {}
+            }
+        }
+        t.conservation.holds = t.conserved();
+        t
+    }
+
+    /// The `tasks:` line for a person at a terminal, and a warning if the
+    /// end states do not add up.
+    fn human(&self) -> String {
+        let t = self;
+        let mut tasks = format!(
+            "tasks: {} submitted, {} scheduled, {} finished",
+            t.submitted, t.scheduled, t.finished
+        );
+        for (n, what) in [(t.killed, "killed"), (t.dropped, "dropped")] {
+            if n > 0 {
+                tasks += &format!(", {n} {what}");
+            }
+        }
+        tasks += &format!(
+            ", {} running, {} pending at end ({} never schedulable",
+            t.running_at_end, t.pending_at_end, t.never_schedulable
+        );
+        if t.held_at_end > 0 {
+            tasks += &format!(", {} held outside the cell", t.held_at_end);
+        }
+        tasks += ")";
+        if !t.conservation.holds {
+            tasks += &format!(
+                "\nWARNING: tasks do not add up: {}",
+                t.conservation.identity
+            );
+        }
+        tasks
+    }
+
     /// True if every submitted task is in exactly one end state.
     pub fn conserved(&self) -> bool {
         let parts = [
@@ -296,35 +361,7 @@ impl Summary {
         let l = st.ledger();
         let cap = st.cell().total_capacity();
         let held = sim.feed().held_tasks();
-        let held_n = held.len() as u64;
-        let mut t = TaskSummary {
-            submitted: l.tasks_submitted + held_n,
-            scheduled: l.tasks_started,
-            placements: l.placements,
-            finished: l.tasks_finished - l.tasks_killed,
-            killed: l.tasks_killed - l.tasks_dropped,
-            dropped: l.tasks_dropped,
-            running_at_end: 0,
-            pending_at_end: held_n,
-            held_at_end: held_n,
-            evicted: l.evicted_tasks_by_band.iter().sum(),
-            never_schedulable: 0,
-            conservation: Conservation {
-                identity: TaskSummary::CONSERVATION,
-                holds: false,
-            },
-        };
-        for (_, rec) in st.live_tasks() {
-            match rec.state {
-                TaskState::Running { .. } => t.running_at_end += 1,
-                TaskState::Pending => {
-                    t.pending_at_end += 1;
-                    t.never_schedulable += u64::from(!st.job(rec.job).ever_schedulable);
-                }
-                TaskState::Finished => {}
-            }
-        }
-        t.conservation.holds = t.conserved();
+        let t = TaskSummary::of(st, held.len() as u64);
         let end = sim.end_time();
         let elapsed_us = end.as_us() as f64;
         let waits = |prod: bool| {
@@ -398,29 +435,7 @@ impl Summary {
         if ev.is_empty() {
             ev.push("none".into());
         }
-        let mut tasks = format!(
-            "tasks: {} submitted, {} scheduled, {} finished",
-            t.submitted, t.scheduled, t.finished
-        );
-        for (n, what) in [(t.killed, "killed"), (t.dropped, "dropped")] {
-            if n > 0 {
-                tasks += &format!(", {n} {what}");
-            }
-        }
-        tasks += &format!(
-            ", {} running, {} pending at end ({} never schedulable",
-            t.running_at_end, t.pending_at_end, t.never_schedulable
-        );
-        if t.held_at_end > 0 {
-            tasks += &format!(", {} held outside the cell", t.held_at_end);
-        }
-        tasks += ")";
-        if !t.conservation.holds {
-            tasks += &format!(
-                "\nWARNING: tasks do not add up: {}",
-                t.conservation.identity
-            );
-        }
+        let tasks = t.human();
         let steady = match &self.steady_state {
             Some(s) => format!(
                 "\nsteady state {:.0}-{:.0} s: cpu {:.1}%  mem {:.1}%  (allocated, prod + non-prod)",

@@ -301,6 +301,10 @@ impl Scenario {
 }
 
 /// The findings for one job class.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the three judgments of a class (smallest draw, largest draw, unbounded tail) share its draw ranges, its largest admitting machine and the misfit closure"
+)]
 fn judge(
     j: usize,
     class: &JobClass,

@@ -493,6 +493,10 @@ impl JobClassConfig {
         self.max_jobs.is_some() || !matches!(self.arrival, Some(Arrival::Poisson { .. }))
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one check per key of a job class, in the order of the scenario reference: a flat list that reads as the schema"
+    )]
     fn validate(&self, at: &str) -> Result<(), Invalid> {
         let key = |k: &str| format!("{at}.{k}");
         if self.name.is_empty() {

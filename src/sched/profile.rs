@@ -17,9 +17,23 @@ use super::plugin::{Filter, Score, MAX_SCORE};
 use super::plugins::{best_fit, constraints, fits, gpu_packing, hybrid, spread, worst_fit};
 use serde::{Deserialize, Serialize};
 
-/// The placement policies a scenario can choose.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The placement policies a scenario can choose. Their names are serde's;
+/// strum derives the same rule for [`Policy::name`] and the variant list
+/// (tests/it/schema.rs checks that the two agree).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Policy {
     /// Spread: most free resources after placement.
     WorstFit,
@@ -33,24 +47,17 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub const ALL: [Policy; 4] = [
-        Policy::WorstFit,
-        Policy::BestFit,
-        Policy::Hybrid,
-        Policy::GpuPacking,
-    ];
+    /// Every policy, in declaration order.
+    pub const ALL: &'static [Policy] = <Policy as strum::VariantArray>::VARIANTS;
+
     /// Parses the scenario/CLI name of a policy.
     pub fn from_name(s: &str) -> Option<Policy> {
-        Policy::ALL.into_iter().find(|p| p.name() == s)
+        Policy::ALL.iter().copied().find(|p| p.name() == s)
     }
 
+    /// The scenario/CLI name: `worst_fit`, `best_fit`, `hybrid`, `gpu_packing`.
     pub fn name(self) -> &'static str {
-        match self {
-            Policy::WorstFit => "worst_fit",
-            Policy::BestFit => "best_fit",
-            Policy::Hybrid => "hybrid",
-            Policy::GpuPacking => "gpu_packing",
-        }
+        self.into()
     }
 }
 
@@ -176,7 +183,7 @@ mod tests {
     fn the_policies_weights_fit() {
         // gpu_packing's are the largest: (10001² + 10001 + 1) × 10000
         // = 1,000,300,030,000 < u64::MAX.
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             let p = Profile::for_policy(policy);
             assert_eq!(p.filters().len(), 3);
         }

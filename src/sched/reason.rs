@@ -21,8 +21,24 @@ use crate::cell::{Cell, EmptyMisfit, MachineId};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-/// Why a filter rejected a machine.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Why a filter rejected a machine. Its names (`pending.csv`'s columns)
+/// are serde's; strum derives the same rule for [`Reason::key`] and the
+/// variant list (tests/it/schema.rs checks that the two agree).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
     /// The machine is down or not part of the cell yet.
     MachineDown,
@@ -36,29 +52,13 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
-        Reason::MachineDown,
-        Reason::InsufficientCpu,
-        Reason::InsufficientMemory,
-        Reason::InsufficientGpu,
-        Reason::ConstraintMismatch,
-        Reason::MaxPerMachine,
-        Reason::MaxPerRack,
-        Reason::MaxPerPowerDomain,
-    ];
+    /// Every reason, in declaration order (the order of `pending.csv`'s
+    /// columns and of [`ReasonCounts`]).
+    pub const ALL: &'static [Reason] = <Reason as strum::VariantArray>::VARIANTS;
 
-    /// The column/key name used in outputs.
+    /// The column/key name used in outputs (`insufficient_cpu`).
     pub fn key(self) -> &'static str {
-        match self {
-            Reason::MachineDown => "machine_down",
-            Reason::InsufficientCpu => "insufficient_cpu",
-            Reason::InsufficientMemory => "insufficient_memory",
-            Reason::InsufficientGpu => "insufficient_gpu",
-            Reason::ConstraintMismatch => "constraint_mismatch",
-            Reason::MaxPerMachine => "max_per_machine",
-            Reason::MaxPerRack => "max_per_rack",
-            Reason::MaxPerPowerDomain => "max_per_power_domain",
-        }
+        self.into()
     }
 
     /// The reason the filters give for an empty machine's misfit.

@@ -53,38 +53,45 @@ pub struct Inspection {
     pub rows_repaired: BTreeMap<String, u64>,
 }
 
+impl Inspection {
+    /// Nothing read yet.
+    fn empty(format: TraceFormat) -> Inspection {
+        Inspection {
+            format: format.name(),
+            rows: 0,
+            records: 0,
+            first_time_us: None,
+            last_time_us: None,
+            span_s: 0.0,
+            machines: 0,
+            machine_gpus: 0,
+            machine_events: BTreeMap::new(),
+            jobs: 0,
+            task_submissions: 0,
+            task_schedules: 0,
+            task_ends: BTreeMap::new(),
+            by_trace_priority: BTreeMap::new(),
+            by_band: Band::ALL.iter().map(|b| (b.name(), 0)).collect(),
+            gpu_tasks: 0,
+            gpu_milli_requested: 0,
+            with_constraints: 0,
+            cpu_milli: Summary::default(),
+            mem_mib: Summary::default(),
+            gpu_milli: Summary::default(),
+            duration_s: Summary::default(),
+            rows_skipped: 0,
+            rows_skipped_by_reason: BTreeMap::new(),
+            rows_repaired: BTreeMap::new(),
+        }
+    }
+}
+
 /// Reads the whole trace and summarises it.
 pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Inspection> {
     let mut jobs = FxHashSet::default();
     // Machine → its GPUs (for the sum only: no order reaches the output).
     let mut machines: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut ins = Inspection {
-        format: format.name(),
-        rows: 0,
-        records: 0,
-        first_time_us: None,
-        last_time_us: None,
-        span_s: 0.0,
-        machines: 0,
-        machine_gpus: 0,
-        machine_events: BTreeMap::new(),
-        jobs: 0,
-        task_submissions: 0,
-        task_schedules: 0,
-        task_ends: BTreeMap::new(),
-        by_trace_priority: BTreeMap::new(),
-        by_band: Band::ALL.iter().map(|b| (b.name(), 0)).collect(),
-        gpu_tasks: 0,
-        gpu_milli_requested: 0,
-        with_constraints: 0,
-        cpu_milli: Summary::default(),
-        mem_mib: Summary::default(),
-        gpu_milli: Summary::default(),
-        duration_s: Summary::default(),
-        rows_skipped: 0,
-        rows_skipped_by_reason: BTreeMap::new(),
-        rows_repaired: BTreeMap::new(),
-    };
+    let mut ins = Inspection::empty(format);
     let (mut cpu, mut mem, mut gpu, mut dur) = (Hist::new(), Hist::new(), Hist::new(), Hist::new());
     while let Some(rec) = reader.next_record()? {
         ins.records += 1;

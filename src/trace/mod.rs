@@ -46,9 +46,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The trace formats borgsim reads.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// The trace formats borgsim reads. Their names are serde's; strum and
+/// clap derive the same (tests/it/schema.rs checks that all three agree).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum TraceFormat {
     /// Google clusterdata-2011-2: machine_events, machine_attributes,
     /// job_events, task_events, task_constraints (headerless CSV, optionally
@@ -86,16 +100,9 @@ impl TraceFormat {
         }
     }
 
+    /// The format's name in scenarios and on the command line (`google2011`).
     pub fn name(self) -> &'static str {
-        match self {
-            TraceFormat::Google2011 => "google2011",
-            TraceFormat::Openb => "openb",
-            TraceFormat::Native => "native",
-            TraceFormat::Swf => "swf",
-            TraceFormat::Azure => "azure",
-            TraceFormat::Google2019 => "google2019",
-            TraceFormat::Alibaba2018 => "alibaba2018",
-        }
+        self.into()
     }
 }
 

@@ -24,9 +24,25 @@ pub type Priority = u32;
 pub type JobId = u32;
 pub type TaskId = u32;
 
-/// Borg's priority bands, high to low.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Borg's priority bands, low to high. Their names are serde's; strum
+/// derives the same rule for [`Band::name`] and the variant list
+/// (tests/it/schema.rs checks that the two agree).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Band {
     BestEffort,
     Batch,
@@ -35,13 +51,9 @@ pub enum Band {
 }
 
 impl Band {
-    /// All bands, low to high.
-    pub const ALL: [Band; 4] = [
-        Band::BestEffort,
-        Band::Batch,
-        Band::Production,
-        Band::Monitoring,
-    ];
+    /// All bands, low to high (declaration order, which [`Band::index`]
+    /// follows).
+    pub const ALL: &'static [Band] = <Band as strum::VariantArray>::VARIANTS;
 
     /// The lowest priority of the production band: every priority at or above
     /// it is prod.
@@ -81,13 +93,10 @@ impl Band {
         self as usize
     }
 
+    /// The band's name in scenarios and outputs: `best_effort`, `batch`,
+    /// `production`, `monitoring`.
     pub fn name(self) -> &'static str {
-        match self {
-            Band::BestEffort => "best_effort",
-            Band::Batch => "batch",
-            Band::Production => "production",
-            Band::Monitoring => "monitoring",
-        }
+        self.into()
     }
 }
 
@@ -275,8 +284,8 @@ mod tests {
         assert_eq!(Band::of(360), Band::Monitoring);
         for b in Band::ALL {
             let (lo, hi) = b.range();
-            assert_eq!(Band::of(lo), b);
-            assert_eq!(Band::of(hi), b);
+            assert_eq!(Band::of(lo), *b);
+            assert_eq!(Band::of(hi), *b);
             assert_eq!(b.is_prod(), lo >= Band::PROD_MIN_PRIORITY);
         }
     }

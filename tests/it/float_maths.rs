@@ -72,6 +72,10 @@ fn continuous_draws_match_their_pinned_digests() {
 /// turns on, with and without default features.
 #[test]
 fn shipped_builds_compute_with_std_maths() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the cargo running the tests, not an input to a simulation"
+    )]
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for extra in [&[][..], &["--no-default-features"][..]] {
         let out = std::process::Command::new(&cargo)

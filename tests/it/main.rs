@@ -1,6 +1,10 @@
 //! One integration-test binary (fewer link steps, one place to look): real
 //! scenarios run end to end, through the library and through the real binary.
 
+// The library's guards hold here too (src/lib.rs, clippy.toml).
+#![warn(clippy::too_many_lines)]
+#![warn(clippy::allow_attributes_without_reason)]
+
 mod alibaba_lifecycle;
 mod bench;
 mod cli;
@@ -11,7 +15,9 @@ mod golden;
 mod hand_worked;
 mod policies;
 mod properties;
+mod schema;
 mod techniques;
+mod tidy;
 mod trace_cli;
 mod trace_formats;
 mod trace_fuzz;

@@ -103,7 +103,7 @@ fn tiny_and_fragmentation_decide_the_same() {
     assert_identical(Scenario::load(&root().join("tests/golden/tiny.toml")).unwrap());
     for policy in borgsim::sched::Policy::ALL {
         let mut sc = Scenario::load(&root().join("scenarios/fragmentation.toml")).unwrap();
-        sc.scheduler.policy = policy;
+        sc.scheduler.policy = *policy;
         assert_identical(sc);
     }
 }

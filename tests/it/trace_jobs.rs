@@ -382,6 +382,10 @@ fn a_native_job_spread_over_instants_and_shapes_is_one_job() {
 /// The job count of a replay is the trace's, as `trace inspect` counts it,
 /// for every format's fixture (each with tasks at several instants).
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "a table with one case per format's fixture, and the one loop over it"
+)]
 fn jobs_submitted_is_the_number_of_trace_jobs() {
     let f = root().join("tests/fixtures");
     let cases = [

@@ -344,7 +344,6 @@ impl CellState {
         let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
         let ids = self.take_task_ids(n);
         for (index, duration) in spec.task_durations.iter().enumerate() {
-            let t = ids[index];
             let rec = TaskRecord {
                 job: id,
                 index: index as u32,
@@ -356,20 +355,7 @@ impl CellState {
                 incarnation: 0,
                 evictions: 0,
             };
-            match self.tasks.get_mut(t as usize) {
-                Some(slot) => {
-                    assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
-                    // Incarnations continue across reuse, so a completion
-                    // scheduled for the slot's previous task stays stale.
-                    *slot = TaskRecord {
-                        incarnation: slot.incarnation,
-                        ..rec
-                    };
-                }
-                None => self.tasks.push(rec),
-            }
-            let added = self.pending.push(spec.priority, id, t);
-            assert!(added);
+            self.add_pending_task(ids[index], rec, spec.priority);
         }
         let l = &mut self.ledger;
         l.tasks_submitted += u64::from(n);
@@ -408,6 +394,26 @@ impl CellState {
             self.retired.push(id);
         }
         id
+    }
+
+    /// Records a new task, `t`, in its slot (reused, or a new one at the
+    /// end) and queues it at `priority`.
+    fn add_pending_task(&mut self, t: TaskId, rec: TaskRecord, priority: Priority) {
+        let job = rec.job;
+        match self.tasks.get_mut(t as usize) {
+            Some(slot) => {
+                assert_eq!(slot.job, FREE_SLOT, "reusing task slot {t}");
+                // Incarnations continue across reuse, so a completion
+                // scheduled for the slot's previous task stays stale.
+                *slot = TaskRecord {
+                    incarnation: slot.incarnation,
+                    ..rec
+                };
+            }
+            None => self.tasks.push(rec),
+        }
+        let added = self.pending.push(priority, job, t);
+        assert!(added);
     }
 
     /// Starts a pending task on a machine. The caller (the scheduler) has

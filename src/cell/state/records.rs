@@ -58,8 +58,21 @@ impl Shape {
     }
 }
 
-/// Why a running task was stopped before it finished.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Why a running task was stopped before it finished. Its names (the keys
+/// of `summary.json`'s `evictions`) and variant list are derived.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum EvictionCause {
     /// A higher-priority task needed its resources.
     Preemption,
@@ -72,19 +85,12 @@ pub enum EvictionCause {
 }
 
 impl EvictionCause {
-    pub const ALL: [EvictionCause; 4] = [
-        EvictionCause::Preemption,
-        EvictionCause::MachineDown,
-        EvictionCause::MachineShrunk,
-        EvictionCause::Trace,
-    ];
+    /// Every cause, in declaration order (`cause as usize` indexes by it).
+    pub const ALL: &'static [EvictionCause] = <EvictionCause as strum::VariantArray>::VARIANTS;
+
+    /// `preemption`, `machine_down`, `machine_shrunk`, `trace`.
     pub fn name(self) -> &'static str {
-        match self {
-            EvictionCause::Preemption => "preemption",
-            EvictionCause::MachineDown => "machine_down",
-            EvictionCause::MachineShrunk => "machine_shrunk",
-            EvictionCause::Trace => "trace",
-        }
+        self.into()
     }
 }
 

@@ -1,3 +1,7 @@
+//! Unit tests of the host warnings: bounded and unbounded draws, tail
+//! probabilities in closed form, the per-machine-class explanations, and
+//! the shipped scenarios warning only where they mean to.
+
 use super::*;
 use std::path::Path;
 

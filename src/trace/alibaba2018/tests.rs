@@ -1,3 +1,7 @@
+//! Unit tests of the Alibaba 2018 reader: the merged stream of its four
+//! tables, priorities to bands, the real machine_meta excerpt, machines
+//! leaving and returning, and memory against the reference machine.
+
 use super::*;
 use crate::cell::resources::Resources;
 use crate::time::SimDuration;

@@ -1,3 +1,7 @@
+//! Unit tests of the Azure packing-trace reader over small SQLite files:
+//! units and priorities, start order, the reference machine, streaming in
+//! batches, bad values and lenient skips, and columns by name.
+
 use super::*;
 use crate::workload::Band;
 

@@ -1,3 +1,7 @@
+//! Unit tests of the Google 2011 reader against its fixture: priorities to
+//! bands, units, time order, gzip parts, byte-order marks and CRLF, short
+//! rows, and bad rows named by file, line, field and value.
+
 use super::*;
 use std::path::Path;
 

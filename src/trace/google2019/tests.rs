@@ -1,3 +1,7 @@
+//! Unit tests of the Google 2019 reader: the fixture as one time-ordered
+//! stream, JSON lines and CSV exports giving the same records, collections
+//! and instances, and numbers written either way.
+
 use super::*;
 use crate::trace::TaskKey;
 use crate::workload::Band;

@@ -197,11 +197,15 @@ macro_rules! table_schema {
         $($konst:ident : $name:literal => $need:expr),+ $(,)?
     }) => {
         $(#[$meta])*
-        #[allow(dead_code)]
+        #[allow(dead_code, reason = "every column gets a constant, whether a reader uses it or not")]
         $vis mod $module {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "not every table has every kind of column")]
             use $crate::trace::input::Need::{Optional, Required, Unused};
-            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+            #[allow(
+                non_camel_case_types,
+                clippy::upper_case_acronyms,
+                reason = "the index enum's variants are the column constants' names"
+            )]
             #[repr(usize)]
             enum Ix { $($konst),+ }
             $(pub const $konst: usize = Ix::$konst as usize;)+

@@ -1,3 +1,7 @@
+//! Unit tests of the shared row reader: exact decimal scaling, parsing
+//! without allocation, rows across parts with file and line, layouts,
+//! columns by name, and wrong headers named.
+
 use super::*;
 use std::io::Write;
 

@@ -15,7 +15,7 @@ use crate::trace::{
 };
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Reads either layout (see the [`native`](super) module doc).
@@ -25,7 +25,10 @@ pub struct Reader {
     stats: ReadStats,
 }
 
-#[allow(clippy::large_enum_variant)] // one per reader
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per reader, made once: boxing would only add an indirection to every row read"
+)]
 enum Inner {
     Csv {
         machines: Option<CsvRows>,
@@ -191,68 +194,72 @@ fn task_row(f: Fields) -> Result<TraceEvent> {
             })?;
             Ok(TraceEvent::End { task: key, kind })
         }
-        "submit" => {
-            let gpu_s = f.str(c::GPU)?;
-            let gpu = parse_gpu(gpu_s).ok_or_else(|| {
-                f.error(
-                    c::GPU,
-                    format!("expected nothing, whole:N or share:M, found {gpu_s:?}"),
-                )
-            })?;
-            let after = f.str(c::AFTER)?;
-            let after = after
-                .split(';')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| {
-                    s.trim().parse::<u32>().map_err(|_| {
-                        f.error(
-                            c::AFTER,
-                            format!("expected stages separated by ';', found {after:?}"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<u32>>>()?;
-            let cs = f.str(c::CONSTRAINTS)?;
-            let constraints: Vec<(String, ConstraintOp, String)> = if cs.is_empty() {
-                Vec::new()
-            } else {
-                serde_json::from_str(cs).map_err(|e| {
-                    f.error(
-                        c::CONSTRAINTS,
-                        format!("expected a JSON array of [name, op, value]: {e}"),
-                    )
-                })?
-            };
-            let limit = |col: usize| -> Result<Option<u32>> {
-                Ok(f.opt_uint(col)?.map(|v| v.min(u64::from(u32::MAX)) as u32))
-            };
-            Ok(TraceEvent::Submit(Box::new(TraceTask {
-                key,
-                job_name: f.str(c::JOB_NAME)?.into(),
-                user: f.str(c::USER)?.into(),
-                priority: f.u32(c::PRIORITY)?,
-                trace_priority: f.opt_int(c::TRACE_PRIORITY)?.unwrap_or(0),
-                request: Request {
-                    res: Resources::new(f.uint(c::CPU_MILLI)?, f.uint(c::MEM_MIB)?),
-                    gpu,
-                },
-                constraints: super::constraints_of(constraints),
-                max_per_machine: limit(c::MAX_PER_MACHINE)?,
-                max_per_rack: limit(c::MAX_PER_RACK)?,
-                duration: f.opt_uint(c::DURATION_US)?.map(SimDuration),
-                after,
-                task_name: Some(f.str(c::TASK_NAME)?)
-                    .filter(|n| !n.is_empty())
-                    .map(Into::into),
-                stage_tasks: limit(c::STAGE_TASKS)?,
-                end_kind: end_kind(&f, c::END_KIND)?,
-            })))
-        }
+        "submit" => submit(&f, key),
         other => Err(f.error(
             c::EVENT,
             format!("expected submit, schedule or end, found {other:?}"),
         )),
     }
+}
+
+/// A `submit` row of `tasks.csv`, for task `key`.
+fn submit(f: &Fields, key: TaskKey) -> Result<TraceEvent> {
+    use super::task_col as c;
+    let gpu_s = f.str(c::GPU)?;
+    let gpu = parse_gpu(gpu_s).ok_or_else(|| {
+        f.error(
+            c::GPU,
+            format!("expected nothing, whole:N or share:M, found {gpu_s:?}"),
+        )
+    })?;
+    let after = f.str(c::AFTER)?;
+    let after = after
+        .split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim().parse::<u32>().map_err(|_| {
+                f.error(
+                    c::AFTER,
+                    format!("expected stages separated by ';', found {after:?}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let cs = f.str(c::CONSTRAINTS)?;
+    let constraints: Vec<(String, ConstraintOp, String)> = if cs.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(cs).map_err(|e| {
+            f.error(
+                c::CONSTRAINTS,
+                format!("expected a JSON array of [name, op, value]: {e}"),
+            )
+        })?
+    };
+    let limit = |col: usize| -> Result<Option<u32>> {
+        Ok(f.opt_uint(col)?.map(|v| v.min(u64::from(u32::MAX)) as u32))
+    };
+    Ok(TraceEvent::Submit(Box::new(TraceTask {
+        key,
+        job_name: f.str(c::JOB_NAME)?.into(),
+        user: f.str(c::USER)?.into(),
+        priority: f.u32(c::PRIORITY)?,
+        trace_priority: f.opt_int(c::TRACE_PRIORITY)?.unwrap_or(0),
+        request: Request {
+            res: Resources::new(f.uint(c::CPU_MILLI)?, f.uint(c::MEM_MIB)?),
+            gpu,
+        },
+        constraints: super::constraints_of(constraints),
+        max_per_machine: limit(c::MAX_PER_MACHINE)?,
+        max_per_rack: limit(c::MAX_PER_RACK)?,
+        duration: f.opt_uint(c::DURATION_US)?.map(SimDuration),
+        after,
+        task_name: Some(f.str(c::TASK_NAME)?)
+            .filter(|n| !n.is_empty())
+            .map(Into::into),
+        stage_tasks: limit(c::STAGE_TASKS)?,
+        end_kind: end_kind(f, c::END_KIND)?,
+    })))
 }
 
 impl Reader {
@@ -341,25 +348,7 @@ impl Reader {
                 continue;
             }
             self.stats.rows += 1;
-            let row_error = |column: String, message: String| Error::Row {
-                path: path.clone(),
-                line: *line,
-                column,
-                message,
-            };
-            let parsed: Result<TraceRecord> = serde_json::from_str::<JEvent>(buf)
-                .map_err(|e| match explain(buf) {
-                    Some((key, message)) => row_error(key, message),
-                    None => row_error(format!("column {}", e.column()), e.to_string()),
-                })
-                .and_then(|j| {
-                    from_jevent(j).ok_or_else(|| {
-                        row_error(
-                            "gpu".into(),
-                            "a GPU request (nothing, whole:N ≤ 64, share:M < 1000) or machine GPU count (≤ 64) out of range".into(),
-                        )
-                    })
-                });
+            let parsed = jsonl_record(buf, &path, *line);
             if let Some(mut rec) = lenient(parsed, self.lenient, &mut self.stats, "jsonl")? {
                 let is_machine = matches!(
                     rec.event,
@@ -375,6 +364,30 @@ impl Reader {
             }
         }
     }
+}
+
+/// The record on line `line` of the JSON-lines file `path`, or the error
+/// naming the key at fault.
+fn jsonl_record(text: &str, path: &Path, line: u64) -> Result<TraceRecord> {
+    let row_error = |column: String, message: String| Error::Row {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    serde_json::from_str::<JEvent>(text)
+        .map_err(|e| match explain(text) {
+            Some((key, message)) => row_error(key, message),
+            None => row_error(format!("column {}", e.column()), e.to_string()),
+        })
+        .and_then(|j| {
+            from_jevent(j).ok_or_else(|| {
+                row_error(
+                    "gpu".into(),
+                    "a GPU request (nothing, whole:N ≤ 64, share:M < 1000) or machine GPU count (≤ 64) out of range".into(),
+                )
+            })
+        })
 }
 
 impl TraceReader for Reader {

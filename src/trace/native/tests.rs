@@ -1,3 +1,7 @@
+//! Unit tests of the native format: `trace convert` round trips in both
+//! layouts, bad rows named by field, columns by name, defaults of absent
+//! columns, and JSON-lines keys named when wrong.
+
 use super::*;
 use crate::cell::resources::{GpuRequest, Resources};
 use crate::trace::{open, ReadOptions, TraceFormat, TraceReader};

@@ -5,15 +5,15 @@
 use super::{machine_col, task_col, to_jevent, to_jmachine, to_jtask};
 use crate::error::{Error, Result};
 use crate::metrics::report::write_atomic;
-use crate::trace::{TaskKey, TraceEvent, TraceReader};
+use crate::trace::{EndKind, TaskKey, TraceEvent, TraceMachine, TraceReader, TraceTask};
 use std::path::Path;
 
-/// A `tasks.csv` row, in the schema's column order.
+/// A `tasks.csv` row, in the schema's column order: every cell is placed
+/// by the schema's constant for its column, the constants the header is
+/// written from (and the reader reads by), so the two cannot disagree.
 type TaskRow = [String; task_col::COUNT];
-/// A `machines.csv` row, in the schema's column order.
+/// A `machines.csv` row, likewise.
 type MachineRow = [String; machine_col::COUNT];
-/// The column of `job_name`, the first that only a submission fills.
-const JOB_NAME: usize = task_col::JOB_NAME;
 
 /// Writes every record of `reader` to `out` (CSV pair, or `trace.jsonl`),
 /// each file through a temporary name. Returns the number of records.
@@ -46,82 +46,30 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
     while let Some(rec) = reader.next_record()? {
         n += 1;
         let t = rec.time.as_us().to_string();
-        match &rec.event {
-            TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => {
-                let ev = if matches!(rec.event, TraceEvent::MachineAdd(_)) {
-                    "add"
-                } else {
-                    "update"
-                };
-                let j = to_jmachine(m);
-                let attrs = serde_json::to_string(&j.attrs).expect("serialisable");
-                let row: MachineRow = [
-                    t,
-                    ev.into(),
-                    m.key.to_string(),
-                    j.name,
-                    j.cpu_milli.to_string(),
-                    j.mem_mib.to_string(),
-                    j.gpus.to_string(),
-                    j.rack.unwrap_or_default(),
-                    j.power.unwrap_or_default(),
-                    attrs,
-                ];
-                machines.write_record(&row).expect("in memory");
-            }
+        let written = match &rec.event {
+            TraceEvent::MachineAdd(m) => machines.write_record(machine_row(t, "add", m)),
+            TraceEvent::MachineUpdate(m) => machines.write_record(machine_row(t, "update", m)),
             TraceEvent::MachineRemove { machine } => {
                 // Only the machine: the other cells stay empty.
                 let mut row = MachineRow::default();
                 row[machine_col::TIME_US] = t;
                 row[machine_col::EVENT] = "remove".into();
                 row[machine_col::MACHINE] = machine.to_string();
-                machines.write_record(&row).expect("in memory");
+                machines.write_record(&row)
             }
-            TraceEvent::Submit(task) => {
-                let mut row = task_row(t, "submit", &task.key);
-                let j = to_jtask(task);
-                let after: Vec<String> = j.after.iter().map(u32::to_string).collect();
-                // Everything from job_name on; machine and kind stay empty.
-                let submitted: [String; task_col::COUNT - JOB_NAME] = [
-                    j.job_name,
-                    j.user,
-                    j.priority.to_string(),
-                    j.trace_priority.to_string(),
-                    j.cpu_milli.to_string(),
-                    j.mem_mib.to_string(),
-                    j.gpu,
-                    text(j.max_per_machine),
-                    text(j.max_per_rack),
-                    text(j.duration_us),
-                    after.join(";"),
-                    serde_json::to_string(&j.constraints).expect("serialisable"),
-                    j.task_name.unwrap_or_default(),
-                    text(j.stage_tasks),
-                    j.end_kind.map_or(String::new(), |k| {
-                        serde_json::to_value(k)
-                            .expect("serialisable")
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string()
-                    }),
-                ];
-                for (cell, value) in row[JOB_NAME..].iter_mut().zip(submitted) {
-                    *cell = value;
-                }
-                tasks.write_record(&row).expect("in memory");
-            }
+            TraceEvent::Submit(task) => tasks.write_record(submit_row(t, task)),
             TraceEvent::Schedule { task, machine } => {
                 let mut row = task_row(t, "schedule", task);
                 row[task_col::MACHINE] = machine.to_string();
-                tasks.write_record(&row).expect("in memory");
+                tasks.write_record(&row)
             }
             TraceEvent::End { task, kind } => {
-                let kind = serde_json::to_value(kind).expect("serialisable");
                 let mut row = task_row(t, "end", task);
-                row[task_col::KIND] = kind.as_str().unwrap_or_default().into();
-                tasks.write_record(&row).expect("in memory");
+                row[task_col::KIND] = serde_name(kind);
+                tasks.write_record(&row)
             }
-        }
+        };
+        written.expect("in memory");
     }
     write_atomic(
         &out.join("machines.csv"),
@@ -132,6 +80,57 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
         &tasks.into_inner().expect("in memory"),
     )?;
     Ok(n)
+}
+
+/// A machine's `add` or `update` row.
+fn machine_row(time: String, event: &str, m: &TraceMachine) -> MachineRow {
+    use machine_col as c;
+    let j = to_jmachine(m);
+    let mut row = MachineRow::default();
+    row[c::TIME_US] = time;
+    row[c::EVENT] = event.into();
+    row[c::MACHINE] = m.key.to_string();
+    row[c::NAME] = j.name;
+    row[c::CPU_MILLI] = j.cpu_milli.to_string();
+    row[c::MEM_MIB] = j.mem_mib.to_string();
+    row[c::GPUS] = j.gpus.to_string();
+    row[c::RACK] = j.rack.unwrap_or_default();
+    row[c::POWER] = j.power.unwrap_or_default();
+    row[c::ATTRS] = serde_json::to_string(&j.attrs).expect("serialisable");
+    row
+}
+
+/// A task's `submit` row: everything but `machine` and `kind`.
+fn submit_row(time: String, task: &TraceTask) -> TaskRow {
+    use task_col as c;
+    let mut row = task_row(time, "submit", &task.key);
+    let j = to_jtask(task);
+    let after: Vec<String> = j.after.iter().map(u32::to_string).collect();
+    row[c::JOB_NAME] = j.job_name;
+    row[c::USER] = j.user;
+    row[c::PRIORITY] = j.priority.to_string();
+    row[c::TRACE_PRIORITY] = j.trace_priority.to_string();
+    row[c::CPU_MILLI] = j.cpu_milli.to_string();
+    row[c::MEM_MIB] = j.mem_mib.to_string();
+    row[c::GPU] = j.gpu;
+    row[c::MAX_PER_MACHINE] = text(j.max_per_machine);
+    row[c::MAX_PER_RACK] = text(j.max_per_rack);
+    row[c::DURATION_US] = text(j.duration_us);
+    row[c::AFTER] = after.join(";");
+    row[c::CONSTRAINTS] = serde_json::to_string(&j.constraints).expect("serialisable");
+    row[c::TASK_NAME] = j.task_name.unwrap_or_default();
+    row[c::STAGE_TASKS] = text(j.stage_tasks);
+    row[c::END_KIND] = j.end_kind.as_ref().map_or(String::new(), serde_name);
+    row
+}
+
+/// An end kind's name: serde's (`finish`), the one the reader parses.
+fn serde_name(kind: &EndKind) -> String {
+    serde_json::to_value(kind)
+        .expect("serialisable")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A `tasks.csv` row with its time, event and task key; every other cell

@@ -1,3 +1,7 @@
+//! Unit tests of the openb reader: nodes then pods, GPU models as
+//! constraints, bad rows, columns by name in any order, the five-column
+//! pod lists and the publishers' defaults, headers named when wrong.
+
 use super::*;
 use std::path::Path;
 

@@ -202,7 +202,10 @@ impl Universe {
 
     /// The cell, trace machine key → machine id, and each machine's rack as
     /// the trace first named it.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "three results of one walk over the machine table, taken apart at once by the one caller"
+    )]
     fn into_cell(self) -> (Cell, FxHashMap<u64, MachineId>, Vec<Option<Arc<str>>>) {
         let mut table = AttrTable::default();
         let mut racks: Vec<Arc<str>> = Vec::new();

@@ -1,3 +1,7 @@
+//! Unit tests of the SWF reader: queues to bands, memory units, the
+//! fixture with every rule applied, bad values and lenient skips, and
+//! the duration rules.
+
 use super::*;
 use crate::workload::Band;
 

@@ -1,0 +1,195 @@
+//! One source of truth per output schema, checked from outside: the
+//! README's column tables (section "Columns and keys") against the columns
+//! and keys a real run writes, and each enum's names as serde, strum and
+//! clap derive them. A column added to the code but not to the README, or
+//! the other way round, fails here; so does an output file the README does
+//! not describe.
+
+use super::{borgsim, root, text};
+use borgsim::sched::reason::Reason;
+use borgsim::sched::Policy;
+use borgsim::trace::TraceFormat;
+use borgsim::workload::Band;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The README's tables under "### Columns and keys": file name → its
+/// columns or keys, in order, with `<band>` expanded to one name per band
+/// as the section lists them ("`<band>` stands for … low to high: `a`,
+/// `b`.").
+fn readme_tables() -> BTreeMap<String, Vec<String>> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n### Columns and keys\n")
+        .nth(1)
+        .expect("README.md has a section \"### Columns and keys\"");
+    let section = section.split("\n### ").next().unwrap();
+    let bands: Vec<&str> = section
+        .split("low to high:")
+        .nth(1)
+        .and_then(|s| s.split('.').next())
+        .expect("the section lists the bands, \"low to high: `…`, `…`.\"")
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    let expand = |name: &str| -> Vec<String> {
+        if name.contains("<band>") {
+            bands.iter().map(|b| name.replace("<band>", b)).collect()
+        } else {
+            vec![name.to_string()]
+        }
+    };
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut file = None;
+    for line in section.lines() {
+        if let Some(name) = line.strip_prefix("#### `") {
+            let name = name.strip_suffix('`').expect("a heading naming one file");
+            file = Some(name.to_string());
+            tables.entry(name.to_string()).or_default();
+        } else if let Some(row) = line.strip_prefix("| `") {
+            let name = row.split('`').next().unwrap();
+            let file = file.as_ref().expect("a table under a file's heading");
+            tables.get_mut(file).unwrap().extend(expand(name));
+        }
+    }
+    tables
+}
+
+/// Runs `scenario` (relative to `cwd`) with the real binary, without plots;
+/// returns the output directory.
+fn run(cwd: &Path, scenario: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let o = borgsim(
+        cwd,
+        &[
+            "run",
+            scenario,
+            "--out",
+            out.path().to_str().unwrap(),
+            "--no-plots",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    out
+}
+
+/// Every CSV and JSON file of a run directory: name → its header's columns
+/// (in order) or its top-level keys (sorted: serde_json's map sorts them).
+fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let names: Vec<String> = if name.ends_with(".csv") {
+            let mut r = csv::Reader::from_path(&path).unwrap();
+            r.headers().unwrap().iter().map(String::from).collect()
+        } else if name.ends_with(".json") {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            v.as_object().unwrap().keys().cloned().collect()
+        } else {
+            continue;
+        };
+        files.insert(name, names);
+    }
+    files
+}
+
+#[test]
+fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
+    let readme = readme_tables();
+    // A synthetic run, and a one-by-one trace replay: together they write
+    // every file, and summary.json's replay-only keys.
+    let synthetic = run(&root(), "tests/golden/tiny.toml");
+    let openb = run(
+        &root().join("tests/fixtures/openb-five-columns"),
+        "scenario.toml",
+    );
+    // A set: both runs write most files, and a mismatch is told once.
+    let mut problems = BTreeSet::new();
+    let mut json_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = BTreeSet::new();
+    for dir in [synthetic.path(), openb.path()] {
+        for (file, names) in written(dir) {
+            files.insert(file.clone());
+            let Some(documented) = readme.get(&file) else {
+                problems.insert(format!(
+                    "{file}: written, but README.md has no table for it"
+                ));
+                continue;
+            };
+            if file.ends_with(".json") {
+                json_keys.entry(file).or_default().extend(names);
+            } else if *documented != names {
+                problems.insert(format!(
+                    "{file}: README.md lists\n  {documented:?}\nbut the run wrote\n  {names:?}"
+                ));
+            }
+        }
+    }
+    for (file, keys) in &json_keys {
+        let documented: BTreeSet<String> = readme[file].iter().cloned().collect();
+        if documented != *keys {
+            problems.insert(format!(
+                "{file}: README.md lists keys {documented:?}\nbut the runs wrote {keys:?}"
+            ));
+        }
+    }
+    for file in readme.keys() {
+        if !files.contains(file) {
+            problems.insert(format!(
+                "{file}: README.md has a table, but no run wrote it"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "README.md's \"Columns and keys\" and the outputs disagree:\n{}",
+        problems.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// The name serde gives a unit variant.
+fn serde_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .unwrap()
+        .as_str()
+        .expect("a unit variant")
+        .to_string()
+}
+
+#[test]
+fn enum_names_are_the_same_whoever_derives_them() {
+    let mut differ = Vec::new();
+    let mut check = |what: String, derived: &str, serde: String| {
+        if derived != serde {
+            differ.push(format!("{what}: {derived:?}, serde says {serde:?}"));
+        }
+    };
+    for b in Band::ALL {
+        check(format!("Band::{b:?}.name()"), b.name(), serde_name(b));
+    }
+    for p in Policy::ALL {
+        check(format!("Policy::{p:?}.name()"), p.name(), serde_name(p));
+        assert_eq!(p.name().parse::<Policy>(), Ok(*p));
+    }
+    for r in Reason::ALL {
+        check(format!("Reason::{r:?}.key()"), r.key(), serde_name(r));
+    }
+    for f in <TraceFormat as clap::ValueEnum>::value_variants() {
+        check(
+            format!("TraceFormat::{f:?}.name()"),
+            f.name(),
+            serde_name(f),
+        );
+        let clap = clap::ValueEnum::to_possible_value(f).unwrap();
+        check(
+            format!("TraceFormat::{f:?} on the command line"),
+            clap.get_name(),
+            serde_name(f),
+        );
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
