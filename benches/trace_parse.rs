@@ -8,11 +8,11 @@
 //! - `trace_parse/openb_pods`: the openb reader over the shipped default pod
 //!   list (8,152 pods) and GPU node list (1,213 nodes); throughput = rows/s.
 
-use borgsim::trace::{self, ReadOptions, TraceFormat};
+use borgsim::trace::{self, ReadOptions, Source, TraceFormat};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::{Path, PathBuf};
 
-fn read_all(format: TraceFormat, files: &[PathBuf]) -> u64 {
+fn read_all(format: TraceFormat, files: &[Source]) -> u64 {
     let mut r = trace::open(format, files, &ReadOptions::default()).expect("opens");
     let mut n = 0;
     while r.next_record().expect("valid").is_some() {
@@ -40,10 +40,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| read_all(TraceFormat::Google2011, &tasks))
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/alibaba-openb-2023");
-    let openb = vec![
+    let openb = Source::files([
         root.join("openb_node_list_gpu_node.csv"),
         root.join("openb_pod_list_default.csv"),
-    ];
+    ]);
     let rows = read_all(TraceFormat::Openb, &openb);
     g.throughput(Throughput::Elements(rows));
     g.bench_function("openb_pods", |b| {

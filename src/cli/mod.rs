@@ -108,7 +108,7 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
     if let Some(t) = &sc.trace {
         // The trace's files must exist and open as the format (headers and
         // table names are checked; rows are read by `run`).
-        let files = borgsim::trace::replay::resolve_files(&sc.base_dir, &t.files)?;
+        let files = sc.trace_files(t)?;
         let opts = borgsim::trace::ReadOptions {
             lenient: t.lenient,
             reference: t.reference,

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod conservation;
 mod determinism;
+mod embedded;
 mod golden;
 mod hand_worked;
 mod policies;
