@@ -55,6 +55,43 @@ fn a_copied_binary_validates_and_runs_openb_from_another_directory() {
     assert!(s["gpu_packing"]["gpu_alloc_pct_at_demand_pct"]["130"].as_f64() > Some(50.0));
 }
 
+/// `bench` runs its cases (this binary, as children) in a directory of
+/// their own: a file named like a case where `bench` starts does not
+/// replace the built-in. GPU allocation is among the results compared.
+#[test]
+fn a_copied_binary_benches_openb_and_compares_gpu_allocation() {
+    let (_bin, exe) = copied_binary();
+    let cwd = tempfile::tempdir().unwrap();
+    let d = cwd.path();
+    fs::write(d.join("openb"), "not a scenario").unwrap();
+    let case = ["bench", "--case", "openb-gpu_packing", "--repeat", "1"];
+    let out = run(&exe, d, &[&case[..], &["--json", "base.json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let base = json(&d.join("base.json"));
+    let results = &base["cases"][0]["results"];
+    let key = "gpu_packing.gpu_alloc_pct_at_demand_pct.130";
+    let pct = results[key].as_f64().unwrap();
+    assert!(results["utilization.gpu.total"].as_f64() > Some(0.0));
+    assert_eq!(results["policy"], "gpu_packing");
+
+    // A baseline whose GPU allocation differs: today's run is a regression.
+    let mut changed = base.clone();
+    changed["cases"][0]["results"][key] = (pct + 1.0).into();
+    fs::write(d.join("changed.json"), changed.to_string()).unwrap();
+    let args = [
+        &case[..],
+        &["--baseline", "changed.json", "--no-time-check"],
+    ]
+    .concat();
+    let out = run(&exe, d, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let want = format!(
+        "REGRESSION openb-gpu_packing: result {key} {} -> {pct}",
+        pct + 1.0
+    );
+    assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));
+}
+
 /// A scenario file is not a built-in, even under a built-in's name: its
 /// trace files are read from disk relative to it, and missing ones named.
 #[test]
