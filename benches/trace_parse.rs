@@ -11,11 +11,11 @@
 #![warn(clippy::too_many_lines)]
 #![warn(clippy::allow_attributes_without_reason)]
 
-use borgsim::trace::{self, ReadOptions, TraceFormat};
+use borgsim::trace::{self, ReadOptions, Source, TraceFormat};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::{Path, PathBuf};
 
-fn read_all(format: TraceFormat, files: &[PathBuf]) -> u64 {
+fn read_all(format: TraceFormat, files: &[Source]) -> u64 {
     let mut r = trace::open(format, files, &ReadOptions::default()).expect("opens");
     let mut n = 0;
     while r.next_record().expect("valid").is_some() {
@@ -43,10 +43,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| read_all(TraceFormat::Google2011, &tasks))
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/alibaba-openb-2023");
-    let openb = vec![
+    let openb = Source::files([
         root.join("openb_node_list_gpu_node.csv"),
         root.join("openb_pod_list_default.csv"),
-    ];
+    ]);
     let rows = read_all(TraceFormat::Openb, &openb);
     g.throughput(Throughput::Elements(rows));
     g.bench_function("openb_pods", |b| {

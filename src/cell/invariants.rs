@@ -130,9 +130,22 @@ fn check_machine(
     let by_prio_total = ms
         .by_priority()
         .iter()
-        .fold(Resources::ZERO, |a, (_, r)| a.add(r));
+        .fold(Resources::ZERO, |a, e| a.add(&e.res));
     if by_prio_total != *used {
         return Err(format!("machine {m} per-priority totals disagree"));
+    }
+    for e in ms.by_priority() {
+        let n = ms
+            .tasks
+            .iter()
+            .filter(|&&t| st.shape(t).priority == e.priority)
+            .count();
+        if n != e.tasks as usize || n == 0 {
+            return Err(format!(
+                "machine {m} priority {}: {} tasks counted, {n} running",
+                e.priority, e.tasks
+            ));
+        }
     }
     for &t in &ms.tasks {
         match st.task(t).state {

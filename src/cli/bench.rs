@@ -1,18 +1,24 @@
-//! `borgsim bench`: a fixed suite of scenarios, timed, with the scheduler's
-//! deterministic work counters, and a comparison against a baseline.
+//! `borgsim bench`: a fixed suite of built-in scenarios, timed, with the
+//! scheduler's deterministic work counters and results, and a comparison
+//! against a baseline that CI can trust.
 //!
-//! Each case runs in a child `borgsim run` process, so its wall time and peak
-//! RSS are its own. Counters (events, feasibility checks, scores, cache hits
-//! and misses…) depend only on the code and the scenario: compared with a
-//! baseline they must not increase at all. Times vary with the machine, so
-//! they are compared only with a tolerance the caller gives.
+//! Each case runs in a child `borgsim run` process (this same binary), so
+//! its times and peak RSS are its own. The child runs in an empty
+//! scratch directory, so a case's name always means the built-in scenario
+//! (never a file of that name where `bench` was started); built-ins and
+//! their trace files are compiled in, so the suite runs from a binary
+//! copied anywhere. Cases run `--repeat` times, in rounds (every case once,
+//! then again), so a burst of load from elsewhere slows one run of several
+//! cases rather than every run of one. What is compared, and how, is in
+//! `compare.rs`.
+
+mod compare;
 
 use borgsim::error::Error;
 use borgsim::metrics::report::write_atomic;
 use borgsim::scenario;
 use clap::Args;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use compare::{BenchReport, CaseResult, TimeRule};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,6 +39,17 @@ const OPENB: &[(&str, &str)] = &[
     ("openb-gpu_packing", "gpu_packing"),
 ];
 
+/// The defaults' false-alarm rate is measured in reports/BENCHMARKS.md
+/// ("`bench --baseline` false alarms").
+///
+/// Runs per case by default (the least CPU time of them is compared).
+pub const DEFAULT_REPEAT: u32 = 3;
+/// A least CPU time more than this many percent above the baseline's…
+pub const DEFAULT_TIME_TOLERANCE_PCT: f64 = 25.0;
+/// …and more than this many milliseconds above it is a regression (the
+/// smallest cases take a few milliseconds, where percentages are noise).
+pub const DEFAULT_TIME_SLACK_MS: u64 = 50;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Write the results as JSON to this file.
@@ -41,11 +58,26 @@ pub struct BenchArgs {
     /// Compare with an earlier `--json` file; exit 1 on any regression.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// With --baseline: a wall time more than this many percent above the
-    /// baseline's is a regression (times are not compared without it).
-    #[arg(long, value_name = "PCT")]
-    pub time_tolerance: Option<f64>,
-    /// Run only these cases (repeatable).
+    /// Run each case N times; its times are the least of the runs', and
+    /// its counters and results must be the same in every run.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REPEAT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// With --baseline: a CPU time more than PCT percent (and more than
+    /// --time-slack-ms) above the baseline's is a regression.
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_TIME_TOLERANCE_PCT,
+          value_parser = parse_pct)]
+    pub time_tolerance: f64,
+    /// With --baseline: a CPU time at most this many milliseconds above
+    /// the baseline's is never a regression.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TIME_SLACK_MS)]
+    pub time_slack_ms: u64,
+    /// With --baseline: compare counters and results only, not times (for
+    /// a baseline made on another machine).
+    #[arg(long)]
+    pub no_time_check: bool,
+    /// Run only these cases (repeatable): a label of the suite
+    /// (`openb-gpu_packing`, `churn-100k`, …) or any built-in scenario.
     #[arg(long = "case", value_name = "NAME")]
     pub cases: Vec<String>,
     /// Include the largest case (churn-100k: 10 M tasks; minutes, GBs).
@@ -56,25 +88,12 @@ pub struct BenchArgs {
     pub ablation: bool,
 }
 
-/// One case's figures.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct CaseResult {
-    pub case: String,
-    pub wall_time_s: f64,
-    pub events_per_s: f64,
-    pub placements_per_s: f64,
-    pub peak_rss_mib: Option<f64>,
-    /// Deterministic: compared exactly against a baseline.
-    pub counters: BTreeMap<String, u64>,
-    /// Quality of the result, for the ablation table.
-    pub cpu_utilization: f64,
-    pub pending_at_end: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct BenchReport {
-    pub version: String,
-    pub cases: Vec<CaseResult>,
+/// A case: its label, the built-in scenario it runs, and extra `run` flags.
+#[derive(Clone, Debug)]
+struct Case {
+    label: String,
+    scenario: &'static str,
+    flags: Vec<String>,
 }
 
 /// Runs the command; returns the exit code.
@@ -89,38 +108,22 @@ pub fn main(args: BenchArgs) -> i32 {
 }
 
 fn run(args: &BenchArgs) -> Result<i32, Error> {
-    let work = tempdir()?;
-    let result = run_in(args, &work);
-    let _ = std::fs::remove_dir_all(&work);
-    result
-}
-
-fn run_in(args: &BenchArgs, work: &Path) -> Result<i32, Error> {
-    if args.ablation {
-        let rows = ablation(work)?;
-        print_table(&rows);
-        return Ok(0);
-    }
-    let names: Vec<String> = if args.cases.is_empty() {
-        let extra = if args.full { FULL_EXTRA } else { &[] };
-        SUITE.iter().chain(extra).map(|s| s.to_string()).collect()
+    // Everything that can be refused is refused before anything runs.
+    let base = args.baseline.as_deref().map(read_report).transpose()?;
+    let cases = if args.ablation {
+        ablation_cases()
     } else {
-        args.cases.clone()
+        select(args)?
     };
-    let mut results = Vec::new();
-    for name in &names {
-        eprintln!("bench: {name}");
-        results.push(run_case(work, name, name, &[])?);
-    }
-    if args.cases.is_empty() {
-        for (label, policy) in OPENB {
-            eprintln!("bench: {label}");
-            results.push(run_case(work, label, "openb", &["--policy", policy])?);
-        }
-    }
+    let work = tempfile::tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let (results, problems) = run_suite(work.path(), &cases, args.repeat)?;
     print_table(&results);
     let report = BenchReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
+        repeat: args.repeat,
         cases: results,
     };
     if let Some(path) = &args.json {
@@ -128,80 +131,182 @@ fn run_in(args: &BenchArgs, work: &Path) -> Result<i32, Error> {
         bytes.push(b'\n');
         write_atomic(path, &bytes)?;
     }
-    let Some(base_path) = &args.baseline else {
-        return Ok(0);
-    };
-    let base = read_report(base_path)?;
-    check_cases(&base, &report, !args.cases.is_empty()).map_err(|message| Error::Invalid {
-        path: base_path.clone(),
+    // Runs that disagree are reported even if the baseline is refused.
+    for p in &problems {
+        println!("REGRESSION {p}");
+    }
+    let mut count = problems.len();
+    match (&base, &args.baseline) {
+        (Some(base), Some(path)) => {
+            count += against_baseline(args, base, path, &report)?;
+            println!("{count} regression(s) against {}", path.display());
+        }
+        _ if count > 0 => println!("{count} regression(s)"),
+        _ => {}
+    }
+    Ok(if count == 0 { 0 } else { 1 })
+}
+
+/// Compares `report` with the baseline `base` read from `path`, printing
+/// each regression; returns how many. A baseline that cannot compare
+/// everything is an error.
+fn against_baseline(
+    args: &BenchArgs,
+    base: &BenchReport,
+    path: &Path,
+    report: &BenchReport,
+) -> Result<usize, Error> {
+    let times = !args.no_time_check;
+    let subset = !args.cases.is_empty();
+    compare::check_cases(base, report, subset, times).map_err(|message| Error::Invalid {
+        path: path.to_path_buf(),
         key: "cases".into(),
         message,
     })?;
-    let regressions = compare(&base, &report, args.time_tolerance);
-    for r in &regressions {
-        println!("REGRESSION {r}");
+    let rule = times.then_some(TimeRule {
+        pct: args.time_tolerance,
+        slack_s: args.time_slack_ms as f64 / 1000.0,
+    });
+    let found = compare::compare(base, report, rule);
+    for p in &found {
+        println!("REGRESSION {p}");
     }
-    println!(
-        "{} regression(s) against {}",
-        regressions.len(),
-        base_path.display()
-    );
-    Ok(if regressions.is_empty() { 0 } else { 1 })
+    Ok(found.len())
 }
 
-/// A scratch directory under the system's temporary directory.
-fn tempdir() -> Result<PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!("borgsim-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    Ok(dir)
+/// The cases to run: the default suite, or those `--case` names.
+fn select(args: &BenchArgs) -> Result<Vec<Case>, Error> {
+    let case = |label: &str, scenario: &'static str, flags: &[&str]| Case {
+        label: label.to_string(),
+        scenario,
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+    };
+    let mut suite: Vec<Case> = SUITE.iter().map(|s| case(s, s, &[])).collect();
+    let extra: Vec<Case> = FULL_EXTRA.iter().map(|s| case(s, s, &[])).collect();
+    let openb = OPENB
+        .iter()
+        .map(|(label, policy)| case(label, "openb", &["--policy", policy]));
+    if args.cases.is_empty() {
+        if args.full {
+            suite.extend(extra);
+        }
+        suite.extend(openb);
+        return Ok(suite);
+    }
+    let known: Vec<Case> = suite.into_iter().chain(extra).chain(openb).collect();
+    args.cases
+        .iter()
+        .map(|name| {
+            if let Some(c) = known.iter().find(|c| c.label == *name) {
+                return Ok(c.clone());
+            }
+            match scenario::BUILTIN.iter().find(|b| b.0 == name) {
+                Some((builtin, _)) => Ok(case(name, builtin, &[])),
+                None => Err(unknown_case(name, &known)),
+            }
+        })
+        .collect()
 }
 
-/// Runs the built-in scenario `scenario` in a child process with `extra` flags.
-fn run_case(work: &Path, label: &str, scenario: &str, extra: &[&str]) -> Result<CaseResult, Error> {
-    scenario::builtin(scenario).ok_or_else(|| Error::Invalid {
+fn unknown_case(name: &str, known: &[Case]) -> Error {
+    let mut names: Vec<&str> = known.iter().map(|c| c.label.as_str()).collect();
+    names.extend(scenario::BUILTIN.iter().map(|b| b.0));
+    names.sort_unstable();
+    names.dedup();
+    Error::Invalid {
         path: PathBuf::from("bench"),
         key: "case".into(),
         message: format!(
-            "unknown case {scenario:?}; expected one of {}",
-            scenario::BUILTIN
-                .iter()
-                .map(|b| b.0)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "unknown case {name:?}; expected one of {}",
+            names.join(", ")
         ),
+    }
+}
+
+/// borg-cell-pack with every combination of the three techniques.
+fn ablation_cases() -> Vec<Case> {
+    let switch = |b: bool| if b { "on" } else { "off" };
+    (0..8u8)
+        .map(|i| {
+            let (cache, equiv, random) =
+                (switch(i & 4 == 0), switch(i & 2 == 0), switch(i & 1 == 0));
+            let flags = [
+                "--score-cache",
+                cache,
+                "--equivalence-classes",
+                equiv,
+                "--relaxed-randomization",
+                random,
+            ];
+            Case {
+                label: format!("pack cache={cache} equiv={equiv} random={random}"),
+                scenario: "borg-cell-pack",
+                flags: flags.iter().map(|f| f.to_string()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Runs every case `repeat` times, in rounds; returns each case's combined
+/// figures and any disagreement between its runs.
+fn run_suite(
+    work: &Path,
+    cases: &[Case],
+    repeat: u32,
+) -> Result<(Vec<CaseResult>, Vec<String>), Error> {
+    let cwd = work.join("cwd");
+    std::fs::create_dir_all(&cwd).map_err(|source| Error::Write {
+        path: cwd.clone(),
+        source,
     })?;
-    // The child resolves the built-in by name (and its trace files against
-    // the source tree's scenarios/).
-    let file = PathBuf::from(scenario);
-    let out = work.join(label);
+    let mut runs: Vec<Vec<CaseResult>> = vec![Vec::new(); cases.len()];
+    for round in 1..=repeat {
+        for (i, case) in cases.iter().enumerate() {
+            eprintln!("bench: {} (run {round} of {repeat})", case.label);
+            let out = work.join(format!("case-{i}-run-{round}"));
+            runs[i].push(run_once(&cwd, &out, case)?);
+            // Outputs can be large (time series); only the summary is kept.
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+    let mut results = Vec::new();
+    let mut problems = Vec::new();
+    for r in runs {
+        let (result, p) = compare::combine(r);
+        results.push(result);
+        problems.extend(p);
+    }
+    Ok((results, problems))
+}
+
+/// One run of `case` in a child process started in `cwd`, writing to `out`.
+fn run_once(cwd: &Path, out: &Path, case: &Case) -> Result<CaseResult, Error> {
     let exe = std::env::current_exe().map_err(|source| Error::Read {
         path: PathBuf::from("borgsim"),
         source,
     })?;
     let status = Command::new(exe)
+        .current_dir(cwd)
         .arg("run")
-        .arg(&file)
+        .arg(case.scenario)
         .args(["--quiet", "--no-plots", "--out"])
-        .arg(&out)
-        .args(extra)
+        .arg(out)
+        .args(&case.flags)
         .status()
         .map_err(|source| Error::Read {
-            path: file.clone(),
+            path: PathBuf::from(case.scenario),
             source,
         })?;
     if !status.success() {
         return Err(Error::Invalid {
-            path: file,
+            path: PathBuf::from(case.scenario),
             key: "case".into(),
-            message: format!("the run failed ({status})"),
+            message: format!("the run of case {:?} failed ({status})", case.label),
         });
     }
     let summary: serde_json::Value = read_json(&out.join("summary.json"))?;
     let run: serde_json::Value = read_json(&out.join("run.json"))?;
-    Ok(case_result(label, &summary, &run))
+    Ok(case_result(&case.label, &summary, &run))
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, Error> {
@@ -225,16 +330,7 @@ fn read_report(path: &Path) -> Result<BenchReport, Error> {
 
 fn case_result(label: &str, summary: &serde_json::Value, run: &serde_json::Value) -> CaseResult {
     let wall = run["wall_time_s"].as_f64().unwrap_or(0.0);
-    let mut counters = BTreeMap::new();
-    counters.insert(
-        "events_processed".to_string(),
-        summary["events_processed"].as_u64().unwrap_or(0),
-    );
-    if let Some(obj) = summary["scheduler"].as_object() {
-        for (k, v) in obj {
-            counters.insert(k.clone(), v.as_u64().unwrap_or(0));
-        }
-    }
+    let (counters, results) = compare::split_summary(summary);
     let per_s = |n: u64| {
         if wall > 0.0 {
             (n as f64 / wall).round()
@@ -245,133 +341,31 @@ fn case_result(label: &str, summary: &serde_json::Value, run: &serde_json::Value
     CaseResult {
         case: label.to_string(),
         wall_time_s: wall,
+        wall_times_s: vec![wall],
+        cpu_time_s: run["cpu_time_s"].as_f64(),
+        cpu_times_s: run["cpu_time_s"].as_f64().into_iter().collect(),
         events_per_s: per_s(counters["events_processed"]),
         placements_per_s: per_s(counters.get("placements").copied().unwrap_or(0)),
         peak_rss_mib: run["peak_rss_mib"].as_f64(),
         counters,
-        cpu_utilization: summary["utilization"]["cpu"]["total"]
-            .as_f64()
-            .unwrap_or(0.0),
-        pending_at_end: summary["tasks"]["pending_at_end"].as_u64().unwrap_or(0),
+        results,
     }
 }
 
-/// A baseline must compare something: it has cases, every case run is in
-/// it under the same name, with the same counters, and (unless `--case`
-/// chose a subset) every case of it was run. Otherwise the message says
-/// what is missing (the caller exits 2: a baseline that compares nothing
-/// never passes).
-pub fn check_cases(base: &BenchReport, now: &BenchReport, subset: bool) -> Result<(), String> {
-    if base.cases.is_empty() {
-        return Err("the baseline has no cases".into());
+fn parse_pct(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("expected a percentage ≥ 0, got {s:?}")),
     }
-    for case in &now.cases {
-        let Some(b) = base.cases.iter().find(|b| b.case == case.case) else {
-            return Err(format!(
-                "case {:?} is not in the baseline (new or renamed: refresh the baseline)",
-                case.case
-            ));
-        };
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            (case.counters.keys().collect(), b.counters.keys().collect());
-        if mine != theirs {
-            return Err(format!(
-                "case {:?}: the baseline's counters {theirs:?} are not this build's {mine:?}",
-                case.case
-            ));
-        }
-    }
-    if !subset {
-        if let Some(b) = base
-            .cases
-            .iter()
-            .find(|b| !now.cases.iter().any(|c| c.case == b.case))
-        {
-            return Err(format!(
-                "baseline case {:?} was not run (removed or renamed?)",
-                b.case
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Regressions of `now` against `base` (whose cases [`check_cases`] has
-/// matched): any counter increase; any change in the deterministic results
-/// (CPU allocation, tasks pending at the end), with both values; and wall
-/// times beyond the tolerance (if one is given).
-pub fn compare(
-    base: &BenchReport,
-    now: &BenchReport,
-    time_tolerance_pct: Option<f64>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for case in &now.cases {
-        let Some(b) = base.cases.iter().find(|b| b.case == case.case) else {
-            continue;
-        };
-        for (k, v) in &case.counters {
-            if let Some(bv) = b.counters.get(k) {
-                if v > bv {
-                    out.push(format!("{}: {k} {bv} -> {v} (+{})", case.case, v - bv));
-                }
-            }
-        }
-        // Results are deterministic: any change is reported, either way.
-        if case.cpu_utilization.to_bits() != b.cpu_utilization.to_bits() {
-            out.push(format!(
-                "{}: result cpu_utilization {} -> {}",
-                case.case, b.cpu_utilization, case.cpu_utilization
-            ));
-        }
-        if case.pending_at_end != b.pending_at_end {
-            out.push(format!(
-                "{}: result pending_at_end {} -> {}",
-                case.case, b.pending_at_end, case.pending_at_end
-            ));
-        }
-        if let Some(tol) = time_tolerance_pct {
-            let limit = b.wall_time_s * (1.0 + tol / 100.0);
-            if case.wall_time_s > limit {
-                out.push(format!(
-                    "{}: wall_time_s {:.3} -> {:.3} (more than {tol}% slower)",
-                    case.case, b.wall_time_s, case.wall_time_s
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// borg-cell-pack with every combination of the three techniques.
-fn ablation(work: &Path) -> Result<Vec<CaseResult>, Error> {
-    let mut rows = Vec::new();
-    let switch = |b: bool| if b { "on" } else { "off" };
-    for i in 0..8u8 {
-        let (cache, equiv, random) = (switch(i & 4 == 0), switch(i & 2 == 0), switch(i & 1 == 0));
-        let label = format!("pack cache={cache} equiv={equiv} random={random}");
-        eprintln!("bench: {label}");
-        let flags = [
-            "--score-cache",
-            cache,
-            "--equivalence-classes",
-            equiv,
-            "--relaxed-randomization",
-            random,
-        ];
-        let dir = format!("pack-{cache}-{equiv}-{random}");
-        let mut r = run_case(work, &dir, "borg-cell-pack", &flags)?;
-        r.case = label;
-        rows.push(r);
-    }
-    Ok(rows)
 }
 
 fn print_table(rows: &[CaseResult]) {
     println!(
-        "{:<34} {:>9} {:>12} {:>12} {:>9} {:>14} {:>12} {:>8} {:>8}",
+        "{:<34} {:>8} {:>8} {:>9} {:>12} {:>12} {:>9} {:>14} {:>12} {:>8} {:>8}",
         "case",
         "wall_s",
+        "cpu_s",
+        "cpu_max_s",
         "events/s",
         "placed/s",
         "rss_mib",
@@ -382,50 +376,22 @@ fn print_table(rows: &[CaseResult]) {
     );
     for r in rows {
         let c = |k: &str| r.counters.get(k).copied().unwrap_or(0);
+        let result = |k: &str| r.results.get(k).cloned().unwrap_or_default();
+        let cpu_s = r.cpu_time_s.unwrap_or(f64::NAN);
+        let cpu_max_s = r.cpu_times_s.iter().copied().fold(cpu_s, f64::max);
         println!(
-            "{:<34} {:>9.3} {:>12.0} {:>12.0} {:>9.1} {:>14} {:>12} {:>8.4} {:>8}",
+            "{:<34} {:>8.3} {:>8.3} {:>9.3} {:>12.0} {:>12.0} {:>9.1} {:>14} {:>12} {:>8.4} {:>8}",
             r.case,
             r.wall_time_s,
+            cpu_s,
+            cpu_max_s,
             r.events_per_s,
             r.placements_per_s,
             r.peak_rss_mib.unwrap_or(f64::NAN),
             c("feasibility_checks"),
             c("scores_computed"),
-            r.cpu_utilization,
-            r.pending_at_end
+            result("utilization.cpu.total").as_f64().unwrap_or(f64::NAN),
+            result("tasks.pending_at_end").to_string()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn report(checks: u64, wall: f64) -> BenchReport {
-        BenchReport {
-            version: "x".into(),
-            cases: vec![CaseResult {
-                case: "c".into(),
-                wall_time_s: wall,
-                events_per_s: 0.0,
-                placements_per_s: 0.0,
-                peak_rss_mib: None,
-                counters: [("feasibility_checks".to_string(), checks)].into(),
-                cpu_utilization: 0.0,
-                pending_at_end: 0,
-            }],
-        }
-    }
-
-    #[test]
-    fn counters_compare_exactly_times_with_tolerance() {
-        let base = report(100, 1.0);
-        assert!(compare(&base, &report(100, 5.0), None).is_empty());
-        assert!(compare(&base, &report(99, 1.0), None).is_empty());
-        let r = compare(&base, &report(101, 1.0), None);
-        assert_eq!(r, vec!["c: feasibility_checks 100 -> 101 (+1)"]);
-        // 10 % tolerance: 1.09 s passes, 1.11 s does not.
-        assert!(compare(&base, &report(100, 1.09), Some(10.0)).is_empty());
-        assert_eq!(compare(&base, &report(100, 1.11), Some(10.0)).len(), 1);
     }
 }

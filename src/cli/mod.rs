@@ -108,7 +108,7 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
     if let Some(t) = &sc.trace {
         // The trace's files must exist and open as the format (headers and
         // table names are checked; rows are read by `run`).
-        let files = borgsim::trace::replay::resolve_files(&sc.base_dir, &t.files)?;
+        let files = sc.trace_files(t)?;
         let opts = borgsim::trace::ReadOptions {
             lenient: t.lenient,
             reference: t.reference,
@@ -197,17 +197,20 @@ fn run(args: RunArgs) -> Result<(), Error> {
     report::check_writable(&out)?;
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
+    let cpu_started = report::cpu_time_s();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
     let bar = progress_bar(&sc, args.quiet);
     let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
     bar.finish_and_clear();
     result?;
     let wall = started.elapsed().as_secs_f64();
+    let cpu_time_s = report::cpu_time_since_s(cpu_started);
     let summary = Summary::of(&sc, &sim);
     let run = RunInfo {
         completed: true,
         version: env!("CARGO_PKG_VERSION"),
         wall_time_s: (wall * 1e6).round() / 1e6,
+        cpu_time_s,
         events_processed: sim.events_processed(),
         events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),

@@ -23,6 +23,9 @@ pub struct RunInfo {
     pub completed: bool,
     pub version: &'static str,
     pub wall_time_s: f64,
+    /// CPU time (user and system, every thread) over the same span as
+    /// `wall_time_s`; `None` where the platform has no process CPU clock.
+    pub cpu_time_s: Option<f64>,
     pub events_processed: u64,
     pub events_per_s: f64,
     pub peak_rss_mib: Option<f64>,
@@ -34,6 +37,25 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some((kib / 1024.0 * 10.0).round() / 10.0)
+}
+
+/// The CPU time this process has used so far, in seconds (unix).
+pub fn cpu_time_s() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        use rustix::time::{clock_gettime, ClockId};
+        let t = clock_gettime(ClockId::ProcessCPUTime);
+        Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The CPU time used since `start` (a [`cpu_time_s`] reading), rounded to
+/// the microsecond like wall times.
+pub fn cpu_time_since_s(start: Option<f64>) -> Option<f64> {
+    let used = cpu_time_s()? - start?;
+    Some((used * 1e6).round() / 1e6)
 }
 
 /// The temporary name a file is written under before its rename. The

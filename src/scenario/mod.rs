@@ -7,9 +7,12 @@
 //! checks every value before anything runs, naming the offending key.
 //! [`Scenario::host_warnings`] goes further for `borgsim validate`: job
 //! classes that no machine class could ever host (`hosts.rs`).
-//! `scenarios/quickstart.toml` is compiled into the binary as the default.
+//! `scenarios/quickstart.toml` is compiled into the binary as the default,
+//! and every shipped scenario as a built-in ([`BUILTIN`]), with the trace
+//! files they replay (`embedded.rs`), so built-ins run from any directory.
 
 mod build;
+pub mod embedded;
 mod hosts;
 mod model;
 
@@ -19,6 +22,7 @@ pub use hosts::{
 pub use model::*;
 
 use crate::error::{Error, Result};
+use crate::trace::Source;
 use std::path::{Path, PathBuf};
 
 /// The embedded default scenario.
@@ -61,19 +65,29 @@ impl Scenario {
             source,
         })?;
         let mut sc = Scenario::parse(&text, path)?;
-        sc.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        sc.base = Base::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default());
         Ok(sc)
     }
 
-    /// A built-in scenario by name. Its relative paths (trace files) resolve
-    /// against the source tree's `scenarios/` directory.
+    /// A built-in scenario by name. Its relative paths (trace files) name
+    /// the files embedded with it, as if from the source tree's
+    /// `scenarios/` directory: it never reads the disk, wherever it runs.
     pub fn builtin(name: &str) -> Option<Result<Scenario>> {
         let text = builtin(name)?;
         let origin = PathBuf::from(format!("<embedded>/{name}.toml"));
         Some(Scenario::parse(text, &origin).map(|mut sc| {
-            sc.base_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+            sc.base = Base::Builtin(origin);
             sc
         }))
+    }
+
+    /// The files of the scenario's trace `tc`: on disk relative to the
+    /// scenario file, or embedded for a built-in scenario.
+    pub fn trace_files(&self, tc: &TraceConfig) -> Result<Vec<Source>> {
+        match &self.base {
+            Base::Dir(dir) => crate::trace::replay::resolve_files(dir, &tc.files),
+            Base::Builtin(origin) => embedded::resolve(origin, &tc.files),
+        }
     }
 
     /// The embedded quickstart scenario.

@@ -39,10 +39,27 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// A trace to replay instead of a synthetic workload.
     pub trace: Option<TraceConfig>,
-    /// The directory relative paths in the scenario are resolved against
-    /// (the scenario file's own; set by the loader).
+    /// What relative paths in the scenario are resolved against (set by
+    /// the loader).
     #[serde(skip)]
-    pub base_dir: PathBuf,
+    pub base: Base,
+}
+
+/// What a scenario's relative paths (its trace files) are relative to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// A directory on disk: a scenario file's own.
+    Dir(PathBuf),
+    /// A built-in scenario (named in errors by this origin): its paths name
+    /// files compiled into the binary (`scenario/embedded.rs`), never the disk.
+    Builtin(PathBuf),
+}
+
+impl Default for Base {
+    /// The current directory: a scenario parsed from text.
+    fn default() -> Self {
+        Base::Dir(PathBuf::new())
+    }
 }
 
 /// Where a replay's machines come from.

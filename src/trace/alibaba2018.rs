@@ -203,6 +203,7 @@ mod tables;
 mod tests;
 
 use self::tables::{BatchRow, Ctx, Strings, Table};
+use super::Source as TraceFile;
 use super::{
     lenient, sort_parts, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select, TraceEvent,
     TraceReader, TraceRecord, TraceTask,
@@ -211,7 +212,6 @@ use crate::error::{Error, Result};
 use crate::trace::input::{CsvLayout, CsvRows};
 use crate::workload::Priority;
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 
 /// The trace's machines: 96 cores (`cpu_num`) and, as an assumption, 256
 /// GiB — the trace gives memory only as 0–100 of a machine. `cpu_milli` is
@@ -268,11 +268,11 @@ impl Reader {
     /// Opens the given files (see the module docs for how they are told
     /// apart), reads machine_meta and container_meta whole, and batch_task's
     /// first row.
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
-        let mut parts: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+    pub fn open(files: &[TraceFile], opts: &ReadOptions) -> Result<Reader> {
+        let mut parts: BTreeMap<Table, Vec<TraceFile>> = BTreeMap::new();
         for f in files {
-            let table = Table::of_file(f).ok_or_else(|| Error::Invalid {
-                path: f.clone(),
+            let table = Table::of_file(f.path()).ok_or_else(|| Error::Invalid {
+                path: f.path().to_path_buf(),
                 key: "file name".into(),
                 message: "names none of machine_meta, container_meta, batch_task, batch_instance"
                     .into(),

@@ -1,7 +1,7 @@
 //! The entry point of the fuzz targets (`fuzz/`): any bytes, read as one
 //! table of a format, must give records or an error — never a panic.
 
-use super::{open, ReadOptions, TraceFormat};
+use super::{open, ReadOptions, Source, TraceFormat};
 use std::path::PathBuf;
 
 /// Writes `bytes` to a scratch file called `name` and reads it whole with
@@ -18,7 +18,7 @@ pub fn read_bytes(format: TraceFormat, name: &str, bytes: &[u8]) -> [Option<usiz
             lenient,
             ..ReadOptions::default()
         };
-        let mut r = open(format, std::slice::from_ref(&path), &opts).ok()?;
+        let mut r = open(format, &[Source::File(path.clone())], &opts).ok()?;
         let mut n = 0;
         while r.next_record().ok()?.is_some() {
             n += 1;

@@ -121,6 +121,7 @@ mod tests;
 
 use self::parse::{attr, cons, job, mach, task};
 use super::input::{table_schema, CsvLayout, CsvRows, Decimal, Fields, Schema};
+use super::Source as TraceFile;
 use super::{
     lenient, sort_parts, EndKind, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select,
     TaskKey, TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
@@ -131,7 +132,6 @@ use crate::error::{Error, Result};
 use crate::time::SimTime;
 use crate::workload::Priority;
 use rustc_hash::FxHashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What 1.0 is, by default (see the module doc).
@@ -240,16 +240,16 @@ struct Parser {
 }
 
 impl Reader {
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
-        let mut by_table: Vec<(Table, Vec<PathBuf>)> = Vec::new();
+    pub fn open(files: &[TraceFile], opts: &ReadOptions) -> Result<Reader> {
+        let mut by_table: Vec<(Table, Vec<TraceFile>)> = Vec::new();
         for f in files {
-            let p = f.to_string_lossy();
+            let p = f.path().to_string_lossy();
             let Some(t) = Table::ALL.into_iter().find(|t| p.contains(t.name())) else {
                 if p.contains("task_usage") {
                     continue; // Usage is not simulated; see the module doc.
                 }
                 return Err(Error::Invalid {
-                    path: f.clone(),
+                    path: f.path().to_path_buf(),
                     key: "trace.files".into(),
                     message: "not a google2011 table: the path must name machine_events, machine_attributes, job_events, task_events or task_constraints".into(),
                 });

@@ -192,6 +192,7 @@ mod tests;
 use self::parse::*;
 use self::rows::{Layout, Relation, Source, Table};
 use super::input::CsvRows;
+use super::Source as TraceFile;
 use super::{
     lenient, sort_parts, Monotone, ReadOptions, ReadStats, ReferenceMachine, Select,
     TraceConstraint, TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
@@ -204,7 +205,6 @@ use crate::trace::EndKind;
 use crate::workload::Priority;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What 1.0 NCU and 1.0 NMU are. The trace does not publish its largest
@@ -258,15 +258,15 @@ pub struct Reader {
 impl Reader {
     /// Opens the given files (see the module docs for how they are told
     /// apart) and reads each table's first row.
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
-        let mut parts: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+    pub fn open(files: &[TraceFile], opts: &ReadOptions) -> Result<Reader> {
+        let mut parts: BTreeMap<Table, Vec<TraceFile>> = BTreeMap::new();
         for f in files {
-            let table = Table::of_file(f).ok_or_else(|| Error::Invalid {
-                path: f.clone(),
+            let table = Table::of_file(f.path()).ok_or_else(|| Error::Invalid {
+                path: f.path().to_path_buf(),
                 key: "file name".into(),
                 message: "names none of machine_events, machine_attributes, collection_events, instance_events".into(),
             })?;
-            Layout::of_file(f)?;
+            Layout::of_file(f.path())?;
             let machine_table = matches!(table, Table::Machines | Table::Attributes);
             if opts.select == Select::MachinesOnly && !machine_table {
                 continue;
@@ -275,9 +275,9 @@ impl Reader {
         }
         // Every CSV header is checked now, before any row is read.
         for (table, files) in &parts {
-            let csv: Vec<PathBuf> = files
+            let csv: Vec<TraceFile> = files
                 .iter()
-                .filter(|f| matches!(Layout::of_file(f), Ok(Layout::Csv)))
+                .filter(|f| matches!(Layout::of_file(f.path()), Ok(Layout::Csv)))
                 .cloned()
                 .collect();
             CsvRows::check_headers(&csv, table.schema())?;

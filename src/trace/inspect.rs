@@ -308,7 +308,7 @@ mod tests {
     fn gpus_are_summed_over_machines_and_requests() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
-        let files = [dir.join("nodes.csv"), dir.join("pods.csv")];
+        let files = crate::trace::Source::files([dir.join("nodes.csv"), dir.join("pods.csv")]);
         let mut r = crate::trace::open(TraceFormat::Openb, &files, &Default::default()).unwrap();
         let ins = inspect(TraceFormat::Openb, r.as_mut()).unwrap();
         // Nodes: 2 + 8 + 0 + 4 GPUs. Pods: a 460 share, one whole device,

@@ -32,9 +32,12 @@ pub mod inspect;
 pub mod native;
 pub mod openb;
 pub mod replay;
+mod source;
 mod sqlite;
 pub mod swf;
 pub mod synth;
+
+pub use source::{Embedded, Source};
 
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{Capacity, Request, MAX_RESOURCE};
@@ -343,12 +346,9 @@ impl Monotone {
     }
 }
 
-/// The files of a trace: table name → its parts, in reading order.
-pub type TraceFiles = BTreeMap<String, Vec<PathBuf>>;
-
 /// Sorts a table's parts into reading order: `part-00002-of-00010` before
 /// `part-00010-of-00010` (by the numbers in the name, then the name).
-pub fn sort_parts(parts: &mut [PathBuf]) {
+pub fn sort_parts(parts: &mut [Source]) {
     fn key(p: &std::path::Path) -> (Vec<u64>, String) {
         let name = p
             .file_name()
@@ -361,7 +361,7 @@ pub fn sort_parts(parts: &mut [PathBuf]) {
             .collect();
         (nums, name)
     }
-    parts.sort_by_cached_key(|p| key(p));
+    parts.sort_by_cached_key(|p| key(p.path()));
 }
 
 /// Opens a reader of `format` over `files` (table files or parts; see each
@@ -370,12 +370,15 @@ pub fn sort_parts(parts: &mut [PathBuf]) {
 /// or reading fails naming the machine or task ([`Bounded`]).
 pub fn open(
     format: TraceFormat,
-    files: &[PathBuf],
+    files: &[Source],
     opts: &ReadOptions,
 ) -> Result<Box<dyn TraceReader>> {
     Ok(Box::new(Bounded {
         inner: open_unbounded(format, files, opts)?,
-        path: files.first().cloned().unwrap_or_default(),
+        path: files
+            .first()
+            .map(|f| f.path().to_path_buf())
+            .unwrap_or_default(),
     }))
 }
 
@@ -422,7 +425,7 @@ impl TraceReader for Bounded {
 
 fn open_unbounded(
     format: TraceFormat,
-    files: &[PathBuf],
+    files: &[Source],
     opts: &ReadOptions,
 ) -> Result<Box<dyn TraceReader>> {
     Ok(match format {
@@ -433,10 +436,13 @@ fn open_unbounded(
         TraceFormat::Alibaba2018 => Box::new(alibaba2018::Reader::open(files, opts)?),
         TraceFormat::Swf => Box::new(swf::Reader::open(files, opts)?),
         TraceFormat::Azure => match files {
-            [one] => Box::new(azure::Reader::open(one, opts)?),
+            [one] => Box::new(azure::Reader::open(on_disk(one)?, opts)?),
             _ => {
                 return Err(crate::error::Error::Invalid {
-                    path: files.first().cloned().unwrap_or_default(),
+                    path: files
+                        .first()
+                        .map(|f| f.path().to_path_buf())
+                        .unwrap_or_default(),
                     key: "trace.files".into(),
                     message: format!(
                         "the Azure packing trace is one SQLite file; {} given",
@@ -448,18 +454,25 @@ fn open_unbounded(
     })
 }
 
+/// The path of a trace file the reader can only read from disk (SQLite's).
+fn on_disk(file: &Source) -> Result<&std::path::Path> {
+    file.on_disk().ok_or_else(|| crate::error::Error::Invalid {
+        path: file.path().to_path_buf(),
+        key: "trace.files".into(),
+        message: "an SQLite trace is read from disk only, not embedded".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn parts_sort_by_their_numbers() {
-        let mut v: Vec<PathBuf> = ["part-00010-of-00011.csv.gz", "part-00002-of-00011.csv.gz"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let mut v = Source::files(["part-00010-of-00011.csv.gz", "part-00002-of-00011.csv.gz"]);
         sort_parts(&mut v);
-        assert_eq!(v[0], PathBuf::from("part-00002-of-00011.csv.gz"));
+        assert_eq!(v[0].path(), Path::new("part-00002-of-00011.csv.gz"));
     }
 
     #[test]

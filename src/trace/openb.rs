@@ -85,8 +85,8 @@ mod tests;
 
 use super::input::{table_schema, Columns, CsvLayout, CsvRows, Fields};
 use super::{
-    lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceConstraint, TraceEvent,
-    TraceMachine, TraceReader, TraceRecord, TraceTask,
+    lenient, Monotone, ReadOptions, ReadStats, Select, Source, TaskKey, TraceConstraint,
+    TraceEvent, TraceMachine, TraceReader, TraceRecord, TraceTask,
 };
 use crate::cell::attrs::ConstraintOp;
 use crate::cell::resources::{
@@ -94,7 +94,7 @@ use crate::cell::resources::{
 };
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 table_schema! {
@@ -152,8 +152,9 @@ pub struct Reader {
 }
 
 /// Which list a file is, from its header.
-fn kind_of(path: &Path) -> Result<Option<(&'static super::input::Schema, Columns)>> {
-    let mut rows = CsvRows::new(vec![path.to_path_buf()], CsvLayout::WITH_HEADER);
+fn kind_of(file: &Source) -> Result<Option<(&'static super::input::Schema, Columns)>> {
+    let path = file.path();
+    let mut rows = CsvRows::new(vec![file.clone()], CsvLayout::WITH_HEADER);
     if !rows.open_header()? {
         return Ok(None); // an empty file: no rows
     }
@@ -182,7 +183,7 @@ fn kind_of(path: &Path) -> Result<Option<(&'static super::input::Schema, Columns
 }
 
 impl Reader {
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
+    pub fn open(files: &[Source], opts: &ReadOptions) -> Result<Reader> {
         let mut nodes = Vec::new();
         let mut pods = Vec::new();
         // A pod list with creation_time and one without, if any.
@@ -199,13 +200,13 @@ impl Reader {
             for c in [pod::DELETION_TIME, pod::SCHEDULED_TIME] {
                 if cols.has(c) && !has_creation {
                     return Err(header_error(
-                        f,
+                        f.path(),
                         pod::SCHEMA.columns[c].name,
                         "needs creation_time, which this pod list lacks".into(),
                     ));
                 }
             }
-            timed[usize::from(has_creation)].get_or_insert(f);
+            timed[usize::from(has_creation)].get_or_insert(f.path());
             if let [Some(without), Some(with)] = timed {
                 return Err(header_error(
                     without,

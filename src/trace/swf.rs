@@ -89,6 +89,7 @@
 mod tests;
 
 use super::input::{open_file, parse_int, table_schema, CsvLayout, CsvRows, Decimal, Fields};
+use super::Source;
 use super::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceReader,
     TraceRecord, TraceTask,
@@ -99,7 +100,6 @@ use crate::time::{SimDuration, SimTime, US_PER_S};
 use crate::workload::Priority;
 use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The table name used in [`ReadStats`] keys.
@@ -173,7 +173,7 @@ struct Job {
 impl Reader {
     /// Opens `files`, read in the order given. The header comments at the top
     /// of each file are read here; a file that cannot be opened fails now.
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
+    pub fn open(files: &[Source], opts: &ReadOptions) -> Result<Reader> {
         let mut max_procs = None;
         let mut max_nodes = None;
         for f in files {
@@ -406,8 +406,9 @@ struct Header {
 /// Reads the comment lines at the top of `path`, up to its first job line.
 /// A header value that is not a positive integer is ignored: header
 /// comments are free text, and a scenario can name the cell's size itself.
-fn read_header(path: &Path) -> Result<Header> {
-    let mut r = BufReader::new(open_file(path)?);
+fn read_header(file: &Source) -> Result<Header> {
+    let path = file.path();
+    let mut r = BufReader::new(open_file(file)?);
     let mut h = Header::default();
     let mut line = Vec::new();
     loop {

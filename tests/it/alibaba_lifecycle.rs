@@ -163,7 +163,7 @@ mod random_snapshots {
                  format = \"alibaba2018\"\nfiles = [\"machine_meta.csv\", \"container_meta.csv\"]\nmode = \"{mode}\"\n"
             );
             let mut sc = Scenario::parse(&text, Path::new("s.toml")).unwrap();
-            sc.base_dir = dir.path().to_path_buf();
+            sc.base = borgsim::scenario::Base::Dir(dir.path().to_path_buf());
             let mut sim = borgsim::build_simulation(&sc, true).unwrap();
             sim.run(&mut |_| {}).unwrap();
             borgsim::cell::invariants::check(sim.state()).unwrap();

@@ -1,4 +1,5 @@
-//! `borgsim bench`: a baseline JSON, compared exactly on counters.
+//! `borgsim bench`: a baseline JSON, compared exactly on counters and
+//! results, and on the fastest of repeated runs' times.
 
 use super::{borgsim, text};
 use std::fs;
@@ -121,15 +122,101 @@ fn a_baseline_must_compare_something_and_results_exactly() {
         text(&out.stderr)
     );
 
-    // One task fewer pending in the baseline than today: a changed result.
-    let pending = base["cases"][0]["pending_at_end"].as_u64().unwrap();
+    // A baseline from before results were compared: refused, not passed.
+    let mut old = base.clone();
+    old["cases"][0].as_object_mut().unwrap().remove("results");
+    let out = against("old.json", &old);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("the baseline has no results"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // One task more pending, or one eviction more, in the baseline than
+    // today: changed results, each reported with both values.
+    let results = &base["cases"][0]["results"];
+    let pending = results["tasks.pending_at_end"].as_u64().unwrap();
+    let evicted = results["tasks.evicted"].as_u64().unwrap();
     let mut changed = base.clone();
-    changed["cases"][0]["pending_at_end"] = (pending + 1).into();
+    changed["cases"][0]["results"]["tasks.pending_at_end"] = (pending + 1).into();
+    changed["cases"][0]["results"]["tasks.evicted"] = (evicted + 1).into();
     let out = against("changed.json", &changed);
     assert_eq!(out.status.code(), Some(1));
-    let want = format!(
-        "REGRESSION fragmentation: result pending_at_end {} -> {pending}",
-        pending + 1
+    for want in [
+        format!(
+            "REGRESSION fragmentation: result tasks.pending_at_end {} -> {pending}",
+            pending + 1
+        ),
+        format!(
+            "REGRESSION fragmentation: result tasks.evicted {} -> {evicted}",
+            evicted + 1
+        ),
+    ] {
+        assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));
+    }
+}
+
+/// Times are compared by default: the least CPU time of the repeats
+/// against the baseline's, beyond a tolerance and a slack; `--no-time-check`
+/// turns that off. No timing is asserted here: the baseline claims 1 µs,
+/// which no run can match.
+#[test]
+fn cpu_times_are_compared_by_default_least_of_the_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let case = ["bench", "--case", "fragmentation", "--repeat", "2"];
+    let out = borgsim(d, &[&case[..], &["--json", "base.json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut base: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("base.json")).unwrap()).unwrap();
+    assert_eq!(base["repeat"], 2);
+    let c = &base["cases"][0];
+    for (least, all) in [
+        ("wall_time_s", "wall_times_s"),
+        ("cpu_time_s", "cpu_times_s"),
+    ] {
+        let times: Vec<f64> = serde_json::from_value(c[all].clone()).unwrap();
+        assert_eq!(times.len(), 2, "{all}");
+        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(c[least].as_f64(), Some(min), "{least}");
+    }
+
+    base["cases"][0]["cpu_time_s"] = 0.000001.into();
+    fs::write(d.join("fast.json"), base.to_string()).unwrap();
+    base["cases"][0]["cpu_time_s"] = serde_json::Value::Null;
+    fs::write(d.join("old.json"), base.to_string()).unwrap();
+    let against = |name: &str, extra: &[&str]| {
+        let args = [
+            &case[..],
+            &["--baseline", name, "--time-slack-ms", "0"],
+            extra,
+        ]
+        .concat();
+        borgsim(d, &args)
+    };
+    let out = against("fast.json", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("REGRESSION fragmentation: cpu_time_s 0.000 -> "),
+        "{}",
+        text(&out.stdout)
     );
-    assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));
+    let out = against("fast.json", &["--no-time-check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // A baseline without CPU times cannot compare them: refused, not passed.
+    let out = against("old.json", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("the baseline has no cpu_time_s"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        against("old.json", &["--no-time-check"]).status.code(),
+        Some(0)
+    );
+
+    let out = borgsim(d, &["bench", "--case", "fragmentation", "--repeat", "0"]);
+    assert_eq!(out.status.code(), Some(2));
 }

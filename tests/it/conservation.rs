@@ -220,12 +220,8 @@ fn every_trace_submission_is_a_task_or_counted() {
             reference: t.reference,
             ..Default::default()
         };
-        let mut reader = borgsim::trace::open(
-            t.format,
-            &borgsim::trace::replay::resolve_files(&sc.base_dir, &t.files).unwrap(),
-            &opts,
-        )
-        .unwrap();
+        let mut reader =
+            borgsim::trace::open(t.format, &sc.trace_files(t).unwrap(), &opts).unwrap();
         let inspected = borgsim::trace::inspect::inspect(t.format, reader.as_mut())
             .unwrap()
             .task_submissions;

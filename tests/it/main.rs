@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod conservation;
 mod determinism;
+mod embedded;
 mod float_maths;
 mod golden;
 mod hand_worked;

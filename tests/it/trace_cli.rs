@@ -198,8 +198,11 @@ fn synth_is_reproducible_and_readable() {
             .iter()
             .map(|p| {
                 (
-                    p.strip_prefix(dir.path().join(d)).unwrap().to_path_buf(),
-                    std::fs::read(p).unwrap(),
+                    p.path()
+                        .strip_prefix(dir.path().join(d))
+                        .unwrap()
+                        .to_path_buf(),
+                    std::fs::read(p.path()).unwrap(),
                 )
             })
             .collect::<Vec<_>>()

@@ -42,7 +42,7 @@ fn read(format: TraceFormat, file: &Path, lenient: bool) -> Result<usize, String
         lenient,
         ..ReadOptions::default()
     };
-    let mut r = trace::open(format, &[file.to_path_buf()], &opts).map_err(|e| e.to_string())?;
+    let mut r = trace::open(format, &[file.into()], &opts).map_err(|e| e.to_string())?;
     let mut n = 0;
     while r.next_record().map_err(|e| e.to_string())?.is_some() {
         n += 1;
@@ -131,7 +131,7 @@ proptest! {
         for table in ["machine_events", "job_events", "task_events", "task_constraints"] {
             let files = trace::replay::resolve_files(&fixture.join(table), &[PathBuf::from(".")]).unwrap();
             for (i, src) in files.iter().enumerate() {
-                let text = std::fs::read_to_string(src).unwrap();
+                let text = std::fs::read_to_string(src.path()).unwrap();
                 let bytes = if table == "task_events" { mutate(&text, &edits, dup) } else { text.into_bytes() };
                 std::fs::create_dir_all(dir.path().join(table)).unwrap();
                 std::fs::write(dir.path().join(table).join(format!("part-{i:05}-of-00002.csv")), bytes).unwrap();
@@ -140,7 +140,7 @@ proptest! {
         let mode = if placement { "trace_placement" } else { "reschedule" };
         let text = format!("name = \"fuzz\"\nseed = 1\n[scheduler]\npolicy = \"hybrid\"\n[trace]\nformat = \"google2011\"\nfiles = [\".\"]\nmode = \"{mode}\"\nlenient = true\n");
         let mut sc = Scenario::parse(&text, Path::new("fuzz.toml")).unwrap();
-        sc.base_dir = dir.path().to_path_buf();
+        sc.base = borgsim::scenario::Base::Dir(dir.path().to_path_buf());
         match borgsim::build_simulation(&sc, true) {
             Ok(mut sim) => {
                 let _ = sim.run(&mut |_| {});

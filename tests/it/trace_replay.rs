@@ -200,7 +200,7 @@ fn alibaba_dag_stages_wait_for_their_dependencies() {
     let text = "name = \"dag\"\nseed = 1\n[cell]\n[[cell.machines]]\ncount = 1\ncpu_milli = 2000\nmem_mib = 262144\n\
                 [scheduler]\npolicy = \"best_fit\"\n[trace]\nformat = \"alibaba2018\"\nfiles = [\"batch_task.csv\"]\nmachines = \"scenario\"\n";
     let mut sc = Scenario::parse(text, std::path::Path::new("dag.toml")).unwrap();
-    sc.base_dir = dir.path().to_path_buf();
+    sc.base = borgsim::scenario::Base::Dir(dir.path().to_path_buf());
     let mut sim = borgsim::build_simulation(&sc, true).unwrap();
     let mut stage3_started = None;
     while sim.step() {
@@ -393,7 +393,7 @@ fn a_trace_folder_stands_for_its_data_files() {
     .unwrap();
     let names: Vec<_> = files
         .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|f| f.path().file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["machine_meta.csv"]);
 }

@@ -41,9 +41,19 @@ pub struct MachineState {
     /// Running tasks, in no particular order.
     pub tasks: Vec<TaskId>,
     /// Resources allocated to running tasks, per priority, sorted by priority.
-    by_priority: Vec<(Priority, Resources)>,
+    by_priority: Vec<PriorityAlloc>,
     /// Bumped at every change of this machine (for score caches).
     pub seq: u64,
+}
+
+/// The running tasks of one priority on a machine: how many, and what they
+/// hold. The entry lives while it has tasks, whatever they hold: tasks that
+/// request nothing (common in the Google traces) keep it too.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PriorityAlloc {
+    pub priority: Priority,
+    pub res: Resources,
+    pub tasks: u32,
 }
 
 impl MachineState {
@@ -51,34 +61,52 @@ impl MachineState {
     pub fn allocated_below(&self, threshold: Priority) -> Resources {
         self.by_priority
             .iter()
-            .take_while(|(p, _)| *p < threshold)
-            .fold(Resources::ZERO, |acc, (_, r)| acc.add(r))
+            .take_while(|e| e.priority < threshold)
+            .fold(Resources::ZERO, |acc, e| acc.add(&e.res))
     }
 
     fn add_priority(&mut self, p: Priority, r: &Resources) {
-        match self.by_priority.binary_search_by_key(&p, |e| e.0) {
-            Ok(i) => self.by_priority[i].1 = self.by_priority[i].1.add(r),
-            Err(i) => self.by_priority.insert(i, (p, *r)),
+        match self.by_priority.binary_search_by_key(&p, |e| e.priority) {
+            Ok(i) => {
+                let e = &mut self.by_priority[i];
+                e.res = e.res.add(r);
+                e.tasks += 1;
+            }
+            Err(i) => self.by_priority.insert(
+                i,
+                PriorityAlloc {
+                    priority: p,
+                    res: *r,
+                    tasks: 1,
+                },
+            ),
         }
     }
 
     fn sub_priority(&mut self, p: Priority, r: &Resources) {
         let i = self
             .by_priority
-            .binary_search_by_key(&p, |e| e.0)
+            .binary_search_by_key(&p, |e| e.priority)
             .expect("priority entry of a running task");
-        let left = self.by_priority[i]
-            .1
-            .checked_sub(r)
-            .expect("per-priority allocation underflow");
-        if left == Resources::ZERO {
+        let e = &mut self.by_priority[i];
+        e.res = e.res.checked_sub(r).unwrap_or_else(|| {
+            panic!(
+                "count per-priority allocation would go below zero ({:?} - {r:?})",
+                e.res
+            )
+        });
+        lower(&mut e.tasks, 1, "per-priority running tasks");
+        if e.tasks == 0 {
+            assert_eq!(
+                e.res,
+                Resources::ZERO,
+                "priority {p}: no tasks left but resources held"
+            );
             self.by_priority.remove(i);
-        } else {
-            self.by_priority[i].1 = left;
         }
     }
 
-    pub(crate) fn by_priority(&self) -> &[(Priority, Resources)] {
+    pub(crate) fn by_priority(&self) -> &[PriorityAlloc] {
         &self.by_priority
     }
 }

@@ -241,3 +241,19 @@ fn reclaim_never_frees_a_queued_slot() {
     st.done_tasks.push(t);
     st.reclaim();
 }
+
+#[test]
+fn a_task_that_requests_nothing_keeps_its_priority_entry() {
+    // Google 2011 has tasks requesting 0 CPU and 0 memory. On one machine, at
+    // priority 100: a task of (1000, 1000) and one of (0, 0). The entry for
+    // priority 100 holds (1000, 1000) and 2 tasks; when the first finishes
+    // it holds (0, 0) and 1 task, and must stay for the second.
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let a = occupy(&mut st, 0, 1000, 1000, 100);
+    let b = occupy(&mut st, 0, 0, 0, 100);
+    assert!(st.finish(SimTime(5), a, 1));
+    check(&st).unwrap();
+    assert!(st.finish(SimTime(6), b, 1));
+    check(&st).unwrap();
+    assert_eq!(st.machine(0).free, Resources::new(4000, 8000));
+}

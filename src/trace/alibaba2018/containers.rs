@@ -15,11 +15,11 @@ use crate::cell::resources::{GpuRequest, Request, Resources};
 use crate::error::Result;
 use crate::time::SimTime;
 use crate::trace::input::Row;
+use crate::trace::Source as TraceFile;
 use crate::trace::{EndKind, ReadStats, TaskKey, TraceEvent, TraceRecord, TraceTask};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::iter::Peekable;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What a row's `status` says about the container.
@@ -115,7 +115,7 @@ pub(super) struct Containers {
 
 impl Containers {
     /// Reads container_meta whole and sorts it by time.
-    pub fn load(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<Containers> {
+    pub fn load(files: Vec<TraceFile>, ctx: &mut Ctx<'_>) -> Result<Containers> {
         let mut rows = Vec::new();
         each_row(files, Table::ContainerMeta, ctx, |row, ctx| {
             rows.push(snapshot(row, ctx)?);

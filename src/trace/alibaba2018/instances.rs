@@ -40,10 +40,10 @@ use super::{Phase, CONTAINER_JOB_BIT};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
 use crate::trace::input::{CsvLayout, CsvRows, Row};
+use crate::trace::Source as TraceFile;
 use crate::trace::{lenient, EndKind, Monotone, TraceEvent, TraceRecord, TraceTask};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
-use std::path::PathBuf;
 
 /// One parsed instance row.
 pub(super) struct InstanceRow {
@@ -69,7 +69,7 @@ pub(super) struct Instances {
 
 impl Instances {
     /// `tasks`: batch_task's rows by (job, stage), with `instance_num`.
-    pub fn new(files: Vec<PathBuf>, tasks: FxHashMap<(u64, u32), (TraceTask, u32)>) -> Self {
+    pub fn new(files: Vec<TraceFile>, tasks: FxHashMap<(u64, u32), (TraceTask, u32)>) -> Self {
         Instances {
             rows: CsvRows::new(files, CsvLayout::HEADERLESS),
             tasks,

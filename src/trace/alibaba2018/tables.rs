@@ -9,13 +9,14 @@ use crate::cell::resources::{Capacity, GpuRequest, Request, Resources};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
 use crate::trace::input::{CsvLayout, CsvRows, Decimal, Row};
+use crate::trace::Source as TraceFile;
 use crate::trace::{
     lenient, ReadStats, ReferenceMachine, TaskKey, TraceEvent, TraceMachine, TraceRecord, TraceTask,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The tables this reader uses, in the order that breaks time ties.
@@ -80,7 +81,7 @@ pub(super) struct Ctx<'a> {
 
 /// Reads every row of a headerless table, skipping bad rows in lenient mode.
 pub(super) fn each_row(
-    files: Vec<PathBuf>,
+    files: Vec<TraceFile>,
     table: Table,
     ctx: &mut Ctx<'_>,
     mut f: impl FnMut(Row<'_>, &mut Ctx<'_>) -> Result<()>,
@@ -178,7 +179,7 @@ fn machine_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<MachineRow> {
 }
 
 /// machine_meta → machine records, sorted by time (see the module docs).
-pub(super) fn machines(files: Vec<PathBuf>, ctx: &mut Ctx<'_>) -> Result<VecDeque<TraceRecord>> {
+pub(super) fn machines(files: Vec<TraceFile>, ctx: &mut Ctx<'_>) -> Result<VecDeque<TraceRecord>> {
     let mut rows = Vec::new();
     each_row(files, Table::MachineMeta, ctx, |row, ctx| {
         let name: Arc<str> = Arc::from(row.str(0, "machine_id")?);
@@ -370,7 +371,7 @@ pub(super) fn submissions(b: &mut BatchRow, stats: &mut ReadStats) {
 /// what batch_instance rows need. A second row for the same (job, stage)
 /// is ignored, counted as `batch_task.duplicate_task`.
 pub(super) fn batch_tasks(
-    files: Vec<PathBuf>,
+    files: Vec<TraceFile>,
     ctx: &mut Ctx<'_>,
 ) -> Result<FxHashMap<(u64, u32), (TraceTask, u32)>> {
     let mut out = FxHashMap::default();

@@ -8,7 +8,7 @@ use crate::time::SimDuration;
 use crate::trace::{EndKind, TaskKey};
 use crate::workload::Band;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod lifecycle;
 
@@ -24,7 +24,10 @@ fn fixture() -> Vec<PathBuf> {
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
+    crate::trace::read_to_end(&mut Reader::open(
+        &crate::trace::Source::files(files),
+        opts,
+    )?)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -370,7 +373,7 @@ fn files_are_told_apart_by_name() {
         Table::of_file(&p("batch_instance.csv")),
         Some(Table::BatchInstance)
     );
-    let err = Reader::open(&[p("machine_usage.csv")], &ReadOptions::default())
+    let err = Reader::open(&[p("machine_usage.csv").into()], &ReadOptions::default())
         .err()
         .unwrap()
         .to_string();
@@ -456,7 +459,7 @@ mod no_panics {
 fn instances_run_as_they_ran_in_the_trace() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/alibaba2018");
     let files = [dir.join("batch_task.csv"), dir.join("batch_instance.csv")];
-    let mut r = Reader::open(&files, &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&crate::trace::Source::files(files), &ReadOptions::default()).unwrap();
     let mut recs = Vec::new();
     while let Some(rec) = r.next_record().unwrap() {
         recs.push(rec);

@@ -3,15 +3,22 @@
 //! rows, and bad rows named by file, line, field and value.
 
 use super::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn fixture() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/google2011");
-    crate::trace::replay::resolve_files(&dir, &[PathBuf::from(".")]).unwrap()
+    crate::trace::replay::resolve_files(&dir, &[PathBuf::from(".")])
+        .unwrap()
+        .into_iter()
+        .map(|s| s.path().to_path_buf())
+        .collect()
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
+    crate::trace::read_to_end(&mut Reader::open(
+        &crate::trace::Source::files(files),
+        opts,
+    )?)
 }
 
 #[test]

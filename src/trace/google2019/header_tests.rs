@@ -2,7 +2,7 @@
 //! mark, CRLF) of both layouts.
 
 use super::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn fixture(dir: &str, names: &[&str]) -> Vec<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,7 +24,10 @@ const JSON: [&str; 3] = [
 ];
 
 fn read_all(files: &[PathBuf]) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    crate::trace::read_to_end(&mut Reader::open(files, &ReadOptions::default())?)
+    crate::trace::read_to_end(&mut Reader::open(
+        &crate::trace::Source::files(files),
+        &ReadOptions::default(),
+    )?)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -133,7 +136,7 @@ fn a_wrong_csv_header_names_file_and_column_when_the_reader_opens() {
     ];
     for (name, header, want) in cases {
         let p = write(dir.path(), name, header);
-        let msg = Reader::open(&[p], &ReadOptions::default())
+        let msg = Reader::open(&[p.into()], &ReadOptions::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -187,7 +190,8 @@ fn json_keys_are_checked_like_csv_columns() {
         lenient: true,
         ..ReadOptions::default()
     };
-    let (recs, stats) = crate::trace::read_to_end(&mut Reader::open(&[p], &opts).unwrap()).unwrap();
+    let (recs, stats) =
+        crate::trace::read_to_end(&mut Reader::open(&[p.into()], &opts).unwrap()).unwrap();
     assert_eq!((recs.len(), stats.skipped["machine_events.bogus"]), (1, 1));
 }
 

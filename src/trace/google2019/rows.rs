@@ -7,6 +7,7 @@ use crate::trace::input::{
     open_file, parse_int, table_schema, CsvLayout, CsvRows, Decimal, Fault, Fields as CsvFields,
     Need, Schema,
 };
+use crate::trace::Source as TraceFile;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader};
@@ -169,13 +170,13 @@ enum Current {
 /// The rows of one table across its files.
 pub(super) struct Source {
     pub table: Table,
-    files: Vec<PathBuf>,
+    files: Vec<TraceFile>,
     next_file: usize,
     cur: Option<Current>,
 }
 
 impl Source {
-    pub fn new(table: Table, files: Vec<PathBuf>) -> Self {
+    pub fn new(table: Table, files: Vec<TraceFile>) -> Self {
         Source {
             table,
             files,
@@ -190,11 +191,11 @@ impl Source {
     pub fn advance(&mut self) -> Result<bool> {
         loop {
             if self.cur.is_none() {
-                let Some(path) = self.files.get(self.next_file).cloned() else {
+                let Some(file) = self.files.get(self.next_file).cloned() else {
                     return Ok(false);
                 };
                 self.next_file += 1;
-                self.cur = Some(open(path, self.table)?);
+                self.cur = Some(open(file, self.table)?);
             }
             let more = match self.cur.as_mut().expect("opened") {
                 Current::Json {
@@ -241,17 +242,17 @@ fn empty_map() -> &'static Map<String, Value> {
     EMPTY.get_or_init(Map::new)
 }
 
-fn open(path: PathBuf, table: Table) -> Result<Current> {
-    Ok(match Layout::of_file(&path)? {
+fn open(file: TraceFile, table: Table) -> Result<Current> {
+    Ok(match Layout::of_file(file.path())? {
         Layout::Json => Current::Json {
-            reader: Box::new(BufReader::with_capacity(1 << 16, open_file(&path)?)),
-            path,
+            reader: Box::new(BufReader::with_capacity(1 << 16, open_file(&file)?)),
+            path: file.path().to_path_buf(),
             buf: Vec::with_capacity(512),
             line: 0,
             obj: Map::new(),
         },
         Layout::Csv => Current::Csv(CsvRows::with_schema(
-            vec![path],
+            vec![file],
             CsvLayout::WITH_HEADER,
             table.schema(),
         )),

@@ -5,7 +5,7 @@
 use super::*;
 use crate::trace::TaskKey;
 use crate::workload::Band;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/google2019")
@@ -35,7 +35,10 @@ fn csv_fixture() -> Vec<PathBuf> {
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
+    crate::trace::read_to_end(&mut Reader::open(
+        &crate::trace::Source::files(files),
+        opts,
+    )?)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -189,7 +192,11 @@ fn submissions_carry_the_collection_and_the_instance() {
 
 #[test]
 fn collections_are_forgotten_at_their_final_event() {
-    let mut r = Reader::open(&json_fixture(), &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(
+        &crate::trace::Source::files(json_fixture()),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     while r.next_record().unwrap().is_some() {}
     // Collection 2 FINISHed at 1200 s; collection 1 is still live.
     assert_eq!(r.collections.len(), 1);
@@ -468,7 +475,7 @@ fn files_are_told_apart_by_name_and_extension() {
     assert_eq!(Layout::of_file(&p("a.NDJSON.gz")).unwrap(), Layout::Json);
     assert_eq!(Layout::of_file(&p("a.csv.gz")).unwrap(), Layout::Csv);
     assert!(Layout::of_file(&p("machine_events.parquet")).is_err());
-    let err = Reader::open(&[p("usage.json")], &ReadOptions::default())
+    let err = Reader::open(&[p("usage.json").into()], &ReadOptions::default())
         .err()
         .unwrap()
         .to_string();

@@ -28,25 +28,22 @@ pub use self::number::{parse_int, Decimal};
 pub(crate) use self::schema::table_schema;
 pub use self::schema::{Column, Columns, Fault, Fields, Need, Schema};
 
+use super::Source;
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The UTF-8 encoding of U+FEFF, which some tools write at the start of a
 /// text file.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// Opens a file for reading, through a gzip decoder if its name ends in
-/// `.gz`, with a UTF-8 byte-order mark at its start (after decompression)
-/// skipped.
-pub fn open_file(path: &Path) -> Result<Box<dyn Read>> {
-    let f = File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if path.extension().is_some_and(|e| e == "gz") {
+/// Opens a file (on disk or embedded) for reading, through a gzip decoder
+/// if its name ends in `.gz`, with a UTF-8 byte-order mark at its start
+/// (after decompression) skipped.
+pub fn open_file(file: &Source) -> Result<Box<dyn Read>> {
+    let f = file.open()?;
+    if file.path().extension().is_some_and(|e| e == "gz") {
         Ok(Box::new(SkipBom::new(MultiGzDecoder::new(
             BufReader::with_capacity(1 << 16, f),
         ))))
@@ -140,7 +137,7 @@ impl CsvLayout {
 /// a headerless layout, the schema's order) is resolved into [`Columns`],
 /// and [`CsvRows::fields`] reads the current row by column.
 pub struct CsvRows {
-    files: Vec<PathBuf>,
+    files: Vec<Source>,
     layout: CsvLayout,
     next_file: usize,
     reader: Option<Box<dyn BufRead>>,
@@ -156,7 +153,7 @@ pub struct CsvRows {
 }
 
 impl CsvRows {
-    pub fn new(files: Vec<PathBuf>, layout: CsvLayout) -> Self {
+    pub fn new(files: Vec<Source>, layout: CsvLayout) -> Self {
         CsvRows {
             files,
             layout,
@@ -174,7 +171,7 @@ impl CsvRows {
 
     /// Rows whose fields are read by the columns of `schema`: by each
     /// file's header when the layout has one, else by position.
-    pub fn with_schema(files: Vec<PathBuf>, layout: CsvLayout, schema: &'static Schema) -> Self {
+    pub fn with_schema(files: Vec<Source>, layout: CsvLayout, schema: &'static Schema) -> Self {
         let mut rows = CsvRows::new(files, layout);
         rows.schema = Some(schema);
         if !layout.header {
@@ -186,7 +183,7 @@ impl CsvRows {
     /// Checks the header of every file against `schema` now (each file is
     /// opened and its first line read), so that a wrong header is reported
     /// before any row is read.
-    pub fn check_headers(files: &[PathBuf], schema: &'static Schema) -> Result<()> {
+    pub fn check_headers(files: &[Source], schema: &'static Schema) -> Result<()> {
         for f in files {
             CsvRows::with_schema(vec![f.clone()], CsvLayout::WITH_HEADER, schema).open_header()?;
         }
@@ -197,7 +194,7 @@ impl CsvRows {
     pub fn path(&self) -> &Path {
         self.files
             .get(self.next_file.saturating_sub(1))
-            .map_or(Path::new("-"), |p| p.as_path())
+            .map_or(Path::new("-"), Source::path)
     }
 
     /// The header of the current file (layouts with a header only).
@@ -251,7 +248,7 @@ impl CsvRows {
     fn take_header(&mut self) -> Result<()> {
         let resolved = self.split().and_then(|()| match self.schema {
             Some(schema) => {
-                let path = self.files[self.next_file - 1].as_path();
+                let path = self.files[self.next_file - 1].path();
                 Columns::from_header(schema, path, self.line, &self.rec).map(Some)
             }
             None => Ok(None),
@@ -270,10 +267,10 @@ impl CsvRows {
     }
 
     fn open_next(&mut self) -> Result<bool> {
-        let Some(path) = self.files.get(self.next_file) else {
+        let Some(file) = self.files.get(self.next_file) else {
             return Ok(false);
         };
-        let input = open_file(path)?;
+        let input = open_file(file)?;
         self.next_file += 1;
         self.reader = Some(Box::new(BufReader::with_capacity(1 << 16, input)));
         self.header = None;
@@ -290,7 +287,7 @@ impl CsvRows {
         let n = r
             .read_until(b'\n', &mut self.buf)
             .map_err(|source| Error::Read {
-                path: self.files[self.next_file - 1].clone(),
+                path: self.files[self.next_file - 1].path().to_path_buf(),
                 source,
             })?;
         if n == 0 {

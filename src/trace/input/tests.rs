@@ -4,6 +4,7 @@
 
 use super::*;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[test]
 fn decimals_scale_exactly() {
@@ -53,7 +54,7 @@ fn rows_span_parts_and_name_file_and_line() {
     );
     gz.write_all(b"3,z\n\nbad,w\n\"4\",\"a,\"\"b\"\n").unwrap();
     gz.finish().unwrap();
-    let mut rows = CsvRows::new(vec![a, b.clone()], CsvLayout::HEADERLESS);
+    let mut rows = CsvRows::new(vec![a.into(), b.clone().into()], CsvLayout::HEADERLESS);
     let mut seen = Vec::new();
     while rows.advance().unwrap() {
         let r = rows.row();
@@ -81,7 +82,7 @@ fn whitespace_layout_splits_runs_of_blanks() {
         comment: Some(b';'),
         whitespace: true,
     };
-    let mut rows = CsvRows::new(vec![p], layout);
+    let mut rows = CsvRows::new(vec![p.into()], layout);
     assert!(rows.advance().unwrap());
     let r = rows.row();
     assert_eq!((r.len(), r.int(2, "c").unwrap(), r.line), (3, 5, 2));
@@ -117,7 +118,8 @@ fn gz(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// (name, cpu, gpu_milli, capacity.cpus) of every row, read by column.
 fn demo_rows(files: Vec<PathBuf>) -> Result<Vec<(String, u64, u64, String)>> {
-    let mut rows = CsvRows::with_schema(files, CsvLayout::WITH_HEADER, &demo::SCHEMA);
+    let mut rows =
+        CsvRows::with_schema(Source::files(files), CsvLayout::WITH_HEADER, &demo::SCHEMA);
     let mut out = Vec::new();
     while rows.advance()? {
         let f = rows.fields();
@@ -215,7 +217,7 @@ fn a_wrong_header_names_file_and_column() {
         let msg = demo_rows(vec![p.clone()]).unwrap_err().to_string();
         assert!(msg.contains(want), "{msg}");
         // The same error before any row is read.
-        let msg = CsvRows::check_headers(&[p], &demo::SCHEMA)
+        let msg = CsvRows::check_headers(&[p.into()], &demo::SCHEMA)
             .unwrap_err()
             .to_string();
         assert!(msg.contains(want), "{msg}");
@@ -238,7 +240,7 @@ fn headerless_rows_may_leave_out_trailing_optional_columns() {
     let dir = tempfile::tempdir().unwrap();
     // name and cpu_milli are required; the last three may be left out.
     let p = write(dir.path(), "h.csv", b"x,1\ny,2,500\nz\nw,1,2,3,4,5\n");
-    let mut rows = CsvRows::with_schema(vec![p], CsvLayout::HEADERLESS, &demo::SCHEMA);
+    let mut rows = CsvRows::with_schema(vec![p.into()], CsvLayout::HEADERLESS, &demo::SCHEMA);
     let mut got = Vec::new();
     while rows.advance().unwrap() {
         let f = rows.fields();
@@ -270,17 +272,17 @@ fn a_byte_order_mark_is_skipped_in_plain_and_gzipped_files() {
     }
     // Headerless: the first field is read clean, and lines count from 1.
     let p = gz(dir.path(), "h.csv.gz", b"\xEF\xBB\xBF7,x\n8,y\n");
-    let mut rows = CsvRows::new(vec![p], CsvLayout::HEADERLESS);
+    let mut rows = CsvRows::new(vec![p.into()], CsvLayout::HEADERLESS);
     assert!(rows.advance().unwrap());
     assert_eq!((rows.row().int(0, "n").unwrap(), rows.row().line), (7, 1));
     // Only at the very start: a mark later on is data.
-    let mut r = open_file(&write(dir.path(), "mid.txt", b"a\xEF\xBB\xBF")).unwrap();
+    let mut r = open_file(&write(dir.path(), "mid.txt", b"a\xEF\xBB\xBF").into()).unwrap();
     let mut all = Vec::new();
     r.read_to_end(&mut all).unwrap();
     assert_eq!(all, b"a\xEF\xBB\xBF");
     // Shorter than a mark, or nothing at all.
     for short in [&b""[..], b"\xEF", b"\xEF\xBB", b"ab"] {
-        let mut r = open_file(&write(dir.path(), "short.txt", short)).unwrap();
+        let mut r = open_file(&write(dir.path(), "short.txt", short).into()).unwrap();
         let mut all = Vec::new();
         r.read_to_end(&mut all).unwrap();
         assert_eq!(all, short);
@@ -305,7 +307,10 @@ fn crlf_line_ends_are_read_like_lf() {
         want
     );
     // Line numbers count CRLF lines too (the blank one included).
-    let mut rows = CsvRows::new(vec![dir.path().join("crlf.csv")], CsvLayout::WITH_HEADER);
+    let mut rows = CsvRows::new(
+        vec![dir.path().join("crlf.csv").into()],
+        CsvLayout::WITH_HEADER,
+    );
     let mut lines = Vec::new();
     while rows.advance().unwrap() {
         lines.push(rows.row().line);

@@ -9,13 +9,14 @@ use crate::error::{Error, Result};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::input::{open_file, table_schema, CsvLayout, CsvRows, Fields, Schema};
 use crate::trace::EndKind;
+use crate::trace::Source;
 use crate::trace::{
     lenient, Monotone, ReadOptions, ReadStats, Select, TaskKey, TraceEvent, TraceMachine,
     TraceReader, TraceRecord, TraceTask,
 };
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Reads either layout (see the [`native`](super) module doc).
@@ -37,7 +38,7 @@ enum Inner {
         times: [Monotone; 2],
     },
     Jsonl {
-        files: Vec<PathBuf>,
+        files: Vec<Source>,
         next: usize,
         lines: Option<Box<dyn BufRead>>,
         line: u64,
@@ -48,23 +49,24 @@ enum Inner {
 }
 
 impl Reader {
-    pub fn open(files: &[PathBuf], opts: &ReadOptions) -> Result<Reader> {
-        let name = |p: &PathBuf| {
-            p.file_name()
+    pub fn open(files: &[Source], opts: &ReadOptions) -> Result<Reader> {
+        let name = |p: &Source| {
+            p.path()
+                .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
-        let jsonl: Vec<PathBuf> = files
+        let jsonl: Vec<Source> = files
             .iter()
             .filter(|p| name(p).contains(".jsonl"))
             .cloned()
             .collect();
-        let machines: Vec<PathBuf> = files
+        let machines: Vec<Source> = files
             .iter()
             .filter(|p| name(p).starts_with("machines"))
             .cloned()
             .collect();
-        let tasks: Vec<PathBuf> = files
+        let tasks: Vec<Source> = files
             .iter()
             .filter(|p| name(p).starts_with("tasks"))
             .cloned()
@@ -74,7 +76,7 @@ impl Reader {
             .find(|p| !jsonl.contains(p) && !machines.contains(p) && !tasks.contains(p))
         {
             return Err(Error::Invalid {
-                path: other.clone(),
+                path: other.path().to_path_buf(),
                 key: "trace.files".into(),
                 message: "not a native trace file: expected machines*.csv, tasks*.csv or *.jsonl"
                     .into(),
@@ -330,7 +332,7 @@ impl Reader {
                 *line = 0;
             }
             buf.clear();
-            let path = files[*next - 1].clone();
+            let path = files[*next - 1].path().to_path_buf();
             let n = lines
                 .as_mut()
                 .expect("opened")

@@ -4,10 +4,10 @@
 
 use super::*;
 use crate::cell::resources::{GpuRequest, Resources};
-use crate::trace::{open, ReadOptions, TraceFormat, TraceReader};
+use crate::trace::{open, ReadOptions, Source, TraceFormat, TraceReader};
 use std::path::{Path, PathBuf};
 
-fn all(format: TraceFormat, files: &[PathBuf]) -> Vec<TraceRecord> {
+fn all(format: TraceFormat, files: &[Source]) -> Vec<TraceRecord> {
     let mut r = open(format, files, &ReadOptions::default()).unwrap();
     let mut out = Vec::new();
     while let Some(rec) = r.next_record().unwrap() {
@@ -16,7 +16,7 @@ fn all(format: TraceFormat, files: &[PathBuf]) -> Vec<TraceRecord> {
     out
 }
 
-fn fixture(name: &str) -> Vec<PathBuf> {
+fn fixture(name: &str) -> Vec<Source> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/traces")
         .join(name);
@@ -56,7 +56,7 @@ fn bad_native_rows_name_the_field() {
         format!("{header}\n5,submit,1,0,0,,,j,u,100,0,10,10,whole:99,,,,,,,,\n"),
     )
     .unwrap();
-    let mut r = Reader::open(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[p.clone().into()], &ReadOptions::default()).unwrap();
     let msg = r.next_record().unwrap_err().to_string();
     assert!(
         msg.contains("tasks.csv:2: gpu: expected nothing, whole:N or share:M, found \"whole:99\""),
@@ -64,7 +64,7 @@ fn bad_native_rows_name_the_field() {
     );
     let j = dir.path().join("t.jsonl");
     std::fs::write(&j, "{\"event\":\"submit\",\"time_us\":1}\n").unwrap();
-    let mut r = Reader::open(std::slice::from_ref(&j), &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[j.clone().into()], &ReadOptions::default()).unwrap();
     let msg = r.next_record().unwrap_err().to_string();
     assert!(
         msg.contains("t.jsonl:1: task: a required key of submit is missing"),
@@ -76,7 +76,7 @@ fn bad_native_rows_name_the_field() {
         r#"{"event":"submit","time_us":"x","task":{"job":1,"priority":0,"cpu_milli":1,"mem_mib":1}}"#,
     )
     .unwrap();
-    let mut r = Reader::open(&[j], &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[j.into()], &ReadOptions::default()).unwrap();
     let msg = r.next_record().unwrap_err().to_string();
     assert!(msg.contains("t.jsonl:1: column"), "{msg}");
 }
@@ -97,7 +97,7 @@ fn case(dir: &str) -> Vec<PathBuf> {
 }
 
 fn read(files: &[PathBuf]) -> crate::error::Result<Vec<TraceRecord>> {
-    let mut r = Reader::open(files, &ReadOptions::default())?;
+    let mut r = Reader::open(&Source::files(files), &ReadOptions::default())?;
     crate::trace::read_to_end(&mut r).map(|(recs, _)| recs)
 }
 
@@ -152,7 +152,7 @@ fn wrong_headers_name_the_file_and_the_column_when_the_reader_opens() {
     for (name, header, want) in cases {
         let p = dir.path().join(name);
         std::fs::write(&p, format!("{header}\n")).unwrap();
-        let msg = Reader::open(&[p], &ReadOptions::default())
+        let msg = Reader::open(&[p.into()], &ReadOptions::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

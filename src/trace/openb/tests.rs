@@ -3,7 +3,7 @@
 //! pod lists and the publishers' defaults, headers named when wrong.
 
 use super::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn fixture() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/openb");
@@ -12,7 +12,10 @@ fn fixture() -> Vec<PathBuf> {
 }
 
 fn read_all(files: &[PathBuf], opts: &ReadOptions) -> Result<(Vec<TraceRecord>, ReadStats)> {
-    crate::trace::read_to_end(&mut Reader::open(files, opts)?)
+    crate::trace::read_to_end(&mut Reader::open(
+        &crate::trace::Source::files(files),
+        opts,
+    )?)
 }
 
 fn tasks(recs: &[TraceRecord]) -> Vec<(SimTime, &TraceTask)> {
@@ -292,7 +295,7 @@ fn wrong_headers_name_the_file_and_the_column_when_the_reader_opens() {
         let p = dir.path().join("bad.csv");
         std::fs::write(&p, header).unwrap();
         // No row is read: the header alone is checked at open.
-        let msg = Reader::open(&[p], &ReadOptions::default())
+        let msg = Reader::open(&[p.into()], &ReadOptions::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -307,7 +310,7 @@ fn pod_lists_with_and_without_times_are_not_mixed() {
     std::fs::write(&a, "name,cpu_milli,num_gpu,creation_time\nx,1,0,5\n").unwrap();
     let b = dir.path().join("b.csv");
     std::fs::write(&b, "name,cpu_milli,num_gpu\ny,1,0\n").unwrap();
-    let msg = Reader::open(&[a, b], &ReadOptions::default())
+    let msg = Reader::open(&[a.into(), b.into()], &ReadOptions::default())
         .err()
         .unwrap()
         .to_string();

@@ -28,7 +28,7 @@ mod testing;
 pub use one_by_one::OneByOneFeed;
 pub use stream::StreamFeed;
 
-use super::{ReadOptions, Select, TaskKey, TraceEvent, TraceMachine, TraceTask};
+use super::{ReadOptions, Select, Source, TaskKey, TraceEvent, TraceMachine, TraceTask};
 use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::Resources;
@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 /// Builds a ready-to-run replay of the scenario's `[trace]`.
 pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simulation> {
-    let files = resolve_files(&sc.base_dir, &tc.files)?;
+    let files = sc.trace_files(tc)?;
     let read = ReadOptions {
         lenient: tc.lenient,
         reference: tc.reference,
@@ -56,7 +56,7 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
             let universe = Universe::read(tc.format, &files, &read)?;
             if universe.machines.is_empty() {
                 return Err(Error::Invalid {
-                    path: files[0].clone(),
+                    path: files[0].path().to_path_buf(),
                     key: "trace.machines".into(),
                     message: "the trace has no machines; give a [cell] and set trace.machines = \"scenario\"".into(),
                 });
@@ -96,11 +96,12 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
     Ok(Simulation::with_feed(state, feed, opts))
 }
 
-/// Table files given in a scenario or on the command line, relative to
-/// `base`; a directory stands for every file under it, in path order,
-/// except documentation beside the data (`*.md`, `*.txt`: a trace folder's
-/// README) and hidden files.
-pub fn resolve_files(base: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// Table files on disk given in a scenario file or on the command line,
+/// relative to `base`; a directory stands for every file under it, in path
+/// order, except documentation beside the data (`*.md`, `*.txt`: a trace
+/// folder's README) and hidden files. (A built-in scenario's files are
+/// embedded: [`Scenario::trace_files`].)
+pub fn resolve_files(base: &Path, files: &[PathBuf]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for f in files {
         let p = if f.is_absolute() {
@@ -110,7 +111,7 @@ pub fn resolve_files(base: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
         };
         collect(&p, &mut out)?;
     }
-    Ok(out)
+    Ok(Source::files(out))
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -138,7 +139,7 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// A file in a trace folder that documents the data rather than holding it.
-fn is_documentation(p: &Path) -> bool {
+pub(crate) fn is_documentation(p: &Path) -> bool {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -159,7 +160,7 @@ struct Universe {
 }
 
 impl Universe {
-    fn read(format: super::TraceFormat, files: &[PathBuf], read: &ReadOptions) -> Result<Self> {
+    fn read(format: super::TraceFormat, files: &[Source], read: &ReadOptions) -> Result<Self> {
         let opts = ReadOptions {
             select: Select::MachinesOnly,
             ..read.clone()

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::workload::Band;
+use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/swf/tiny.swf")
@@ -55,7 +56,7 @@ fn memory_is_kib_per_processor_rounded_up_to_mib() {
 
 #[test]
 fn the_fixture_reads_in_order_with_every_rule_applied() {
-    let mut r = Reader::open(&[fixture()], &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[fixture().into()], &ReadOptions::default()).unwrap();
     assert_eq!(
         (r.header_max_procs(), r.header_max_nodes()),
         (Some(16), Some(4))
@@ -118,7 +119,7 @@ fn machines_only_yields_nothing_but_keeps_the_header() {
         select: Select::MachinesOnly,
         ..ReadOptions::default()
     };
-    let mut r = Reader::open(&[fixture()], &opts).unwrap();
+    let mut r = Reader::open(&[fixture().into()], &opts).unwrap();
     assert_eq!(r.next_record().unwrap(), None);
     assert_eq!(r.header_max_procs(), Some(16));
     assert_eq!(r.stats().rows, 0);
@@ -128,7 +129,7 @@ fn machines_only_yields_nothing_but_keeps_the_header() {
 fn a_bad_value_names_file_line_field_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let p = swf(&dir, "1 abc 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1\n");
-    let mut r = Reader::open(&[p], &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[p.into()], &ReadOptions::default()).unwrap();
     let msg = r.next_record().unwrap_err().to_string();
     assert!(msg.contains("bad.swf:2: submit_time:"), "{msg}");
     assert!(msg.contains("\"abc\""), "{msg}");
@@ -149,7 +150,7 @@ fn lenient_mode_skips_bad_rows_by_field() {
         lenient: true,
         ..ReadOptions::default()
     };
-    let mut r = Reader::open(&[p], &opts).unwrap();
+    let mut r = Reader::open(&[p.into()], &opts).unwrap();
     let recs = read_all(&mut r).unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(task(&recs[0]).key.job, 7);
@@ -171,7 +172,7 @@ fn duration_rules() {
     let dir = tempfile::tempdir().unwrap();
     // Run time -1 and requested time -1: the length is unknowable.
     let p = swf(&dir, "1 0 0 -1 1 -1 -1 1 -1 -1 1 1 1 1 1 1 -1 -1\n");
-    let err = Reader::open(&[p], &ReadOptions::default())
+    let err = Reader::open(&[p.into()], &ReadOptions::default())
         .unwrap()
         .next_record()
         .unwrap_err()
@@ -179,7 +180,7 @@ fn duration_rules() {
     assert!(err.contains(":2: run_time: is unknown"), "{err}");
     // Processors -1 and 0: nothing to place.
     let p = swf(&dir, "1 0 0 5 0 -1 -1 -1 -1 -1 1 1 1 1 1 1 -1 -1\n");
-    let err = Reader::open(&[p], &ReadOptions::default())
+    let err = Reader::open(&[p.into()], &ReadOptions::default())
         .unwrap()
         .next_record()
         .unwrap_err()
@@ -198,14 +199,14 @@ fn header_values_that_are_not_numbers_are_ignored() {
     std::fs::write(&p, text).unwrap();
     // Only the comments before the first job line are the header.
     assert_eq!(
-        read_header(&p).unwrap(),
+        read_header(&p.into()).unwrap(),
         Header {
             max_procs: None,
             max_nodes: Some(32)
         }
     );
     let missing = dir.path().join("missing.swf");
-    assert!(Reader::open(&[missing], &ReadOptions::default()).is_err());
+    assert!(Reader::open(&[missing.into()], &ReadOptions::default()).is_err());
 }
 
 #[test]
@@ -215,8 +216,8 @@ fn a_byte_order_mark_and_crlf_line_ends_read_the_same() {
     let p = dir.path().join("crlf.swf");
     let bytes = [&b"\xEF\xBB\xBF"[..], text.replace('\n', "\r\n").as_bytes()].concat();
     std::fs::write(&p, bytes).unwrap();
-    let mut a = Reader::open(&[fixture()], &ReadOptions::default()).unwrap();
-    let mut b = Reader::open(&[p], &ReadOptions::default()).unwrap();
+    let mut a = Reader::open(&[fixture().into()], &ReadOptions::default()).unwrap();
+    let mut b = Reader::open(&[p.into()], &ReadOptions::default()).unwrap();
     // The header comments too: the mark is not part of the first one.
     assert_eq!(
         (b.header_max_procs(), b.header_max_nodes()),
@@ -234,7 +235,7 @@ fn a_job_line_has_exactly_18_fields() {
         ("7 0 0 10 1 -1 -1 1 20 -1 1 1 1 1 1 1 -1 -1 5\n", 19),
     ] {
         let p = swf(&dir, line);
-        let msg = Reader::open(&[p], &ReadOptions::default())
+        let msg = Reader::open(&[p.into()], &ReadOptions::default())
             .unwrap()
             .next_record()
             .unwrap_err()
@@ -255,7 +256,7 @@ fn partial_executions_and_other_statuses_are_counted() {
         .enumerate()
         .map(|(i, st)| format!("{} 0 0 10 1 -1 -1 1 20 -1 {st} 1 1 1 1 1 -1 -1\n", i + 1))
         .collect();
-    let mut r = Reader::open(&[swf(&dir, &lines)], &ReadOptions::default()).unwrap();
+    let mut r = Reader::open(&[swf(&dir, &lines).into()], &ReadOptions::default()).unwrap();
     assert_eq!(read_all(&mut r).unwrap().len(), 6);
     let st = r.stats();
     assert_eq!(st.repaired["jobs.status_partial_execution"], 3);

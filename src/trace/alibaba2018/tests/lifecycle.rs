@@ -2,6 +2,7 @@
 //! the status rules of batch_task and batch_instance.
 
 use super::*;
+use std::path::PathBuf;
 
 /// The records and stats of these tables, written under their names.
 fn read_tables(tables: &[(&str, &str)]) -> (Vec<String>, ReadStats) {
