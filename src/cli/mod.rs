@@ -6,7 +6,7 @@ mod bench;
 mod trace;
 
 use borgsim::error::Error;
-use borgsim::metrics::report::{self, RunInfo};
+use borgsim::metrics::report::{self, RunDir, RunInfo};
 use borgsim::metrics::summary::Summary;
 use borgsim::scenario::{self, Scenario};
 use clap::{Args, Parser, Subcommand};
@@ -186,10 +186,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
             eprintln!("warning: {}: {w}", origin.display());
         }
     }
-    report::check_writable(&out)?;
+    let dir = RunDir::create(&out)?;
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
+    dir.stream(&mut sim)?;
     let bar = progress_bar(&sc, args.quiet);
     let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
     bar.finish_and_clear();
@@ -204,7 +205,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),
     };
-    report::write_all(&out, &sim, &summary, &run, !args.no_plots)?;
+    dir.finish(&sim, &summary, &run, !args.no_plots)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \

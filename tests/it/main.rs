@@ -10,6 +10,7 @@ mod golden;
 mod hand_worked;
 mod policies;
 mod properties;
+mod streaming;
 mod techniques;
 mod trace_cli;
 mod trace_formats;
