@@ -1,14 +1,21 @@
 //! The command line. This is the imperative shell: the only place (with
-//! `main.rs`) that reads the wall clock, looks at the terminal, or touches
-//! the file system.
+//! `main.rs`) that reads the wall clock, looks at the terminal, reads how
+//! much memory the machine has, or touches the file system.
+//!
+//! Before `run` allocates anything, and in `validate`, the scenario's
+//! estimate (`scenario::estimate`) is checked against `--max-memory`
+//! (default: half of physical memory, or of the container's cgroup limit
+//! if lower) and `--max-events`; a run beyond either is refused as bad
+//! input (exit code 2) naming the key that drives it.
 
 mod bench;
 mod trace;
 
 use borgsim::error::Error;
-use borgsim::metrics::report::{self, RunInfo};
+use borgsim::metrics::report::{self, RunDir, RunInfo};
 use borgsim::metrics::summary::Summary;
-use borgsim::scenario::{self, Scenario};
+use borgsim::scenario::estimate::DEFAULT_MAX_EVENTS;
+use borgsim::scenario::{self, Limits, Scenario};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -35,6 +42,8 @@ pub enum Command {
     Validate {
         /// The scenario TOML file.
         scenario: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run the benchmark suite; compare with a baseline for CI.
     Bench(bench::BenchArgs),
@@ -82,6 +91,93 @@ pub struct RunArgs {
     /// of stopping at the first.
     #[arg(long)]
     pub lenient: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What a run may take; a scenario whose estimate exceeds either is refused.
+#[derive(Args, Debug, Default, Clone, Copy)]
+pub struct LimitArgs {
+    /// Refuse a run estimated to need more memory than SIZE (8GiB, 512MiB,
+    /// or bytes) [default: half of physical memory]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+    /// Refuse a run estimated to process more than N events (arrivals, task
+    /// ends, scheduling passes, samples) [default: 1000000000, about an hour
+    /// or more]
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+}
+
+/// Half of physical memory is the default `--max-memory`: room for the
+/// rest of the machine, and for an estimate that is not a bound.
+const DEFAULT_MEMORY_SHARE_DIV: u64 = 2;
+/// The default when physical memory cannot be read.
+const FALLBACK_MAX_MEMORY: u64 = 4 << 30;
+
+impl LimitArgs {
+    fn resolve(self) -> Limits {
+        let (memory_bytes, memory_source) = match self.max_memory {
+            Some(m) => (m, "--max-memory".to_string()),
+            None => match physical_memory_bytes() {
+                Some(m) => (
+                    m / DEFAULT_MEMORY_SHARE_DIV,
+                    format!("half of this machine's {}", bytesize::ByteSize(m)),
+                ),
+                None => (
+                    FALLBACK_MAX_MEMORY,
+                    "the default when physical memory cannot be read".to_string(),
+                ),
+            },
+        };
+        Limits {
+            memory_bytes,
+            memory_source,
+            events: self.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+        }
+    }
+}
+
+/// This machine's memory, or its container's (cgroup) limit when lower;
+/// `None` if neither can be read.
+fn physical_memory_bytes() -> Option<u64> {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    let total = sys.total_memory();
+    let cgroup = sys.cgroup_limits().map(|c| c.total_memory);
+    let m = match cgroup {
+        Some(c) if c > 0 && (total == 0 || c < total) => c,
+        _ => total,
+    };
+    (m > 0).then_some(m)
+}
+
+/// `--max-memory`: a size such as `8GiB`, `512MiB`, `2GB` or plain bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("expected a size such as 8GiB, 512MiB or bytes: {e}"))?;
+    match size.as_u64() {
+        0 => Err("must be more than 0 bytes".into()),
+        n => Ok(n),
+    }
+}
+
+/// Refuses a scenario whose estimate is beyond `limits` (bad input, exit
+/// code 2, naming the key); returns the estimate otherwise.
+fn check_estimate(
+    sc: &Scenario,
+    origin: &std::path::Path,
+    limits: &Limits,
+) -> Result<scenario::Estimate, Error> {
+    let est = sc.estimate();
+    est.check(limits).map_err(|(key, message)| Error::Invalid {
+        path: origin.to_path_buf(),
+        key,
+        message,
+    })?;
+    Ok(est)
 }
 
 /// Runs the command; returns the process exit code.
@@ -89,7 +185,7 @@ pub fn main_with(cli: Cli) -> i32 {
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
-        Some(Command::Validate { scenario }) => validate(&scenario),
+        Some(Command::Validate { scenario, limits }) => validate(&scenario, limits),
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
     };
@@ -102,9 +198,10 @@ pub fn main_with(cli: Cli) -> i32 {
     }
 }
 
-fn validate(path: &std::path::Path) -> Result<(), Error> {
+fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
     let sc = load_scenario(path)?;
-    let machines: u32 = sc.cell.machines.iter().map(|m| m.count).sum();
+    let limits = limits.resolve();
+    let est = check_estimate(&sc, path, &limits)?;
     if let Some(t) = &sc.trace {
         // The trace's files must exist and open as the format (headers and
         // table names are checked; rows are read by `run`).
@@ -120,7 +217,7 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
         Some(t) => format!("{} trace ({} files)", t.format.name(), t.files.len()),
         None => format!(
             "{} machines, {} job classes",
-            machines,
+            est.machines,
             sc.workload.jobs.len()
         ),
     };
@@ -144,18 +241,18 @@ fn validate(path: &std::path::Path) -> Result<(), Error> {
             .map_or("until drained".to_string(), |d| format!("{d} s")),
         sc.scheduler.policy.name()
     ));
+    say(&format!(
+        "  estimate: {est}; limits {} of memory ({}), {} events",
+        bytesize::ByteSize(limits.memory_bytes),
+        limits.memory_source,
+        scenario::estimate::count(limits.events)
+    ));
     Ok(())
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the run command's steps in order (scenario, overrides, warnings, run, outputs, terminal summary), each a few lines"
-)]
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the run's wall time, for run.json, which is not deterministic by design"
-)]
-fn run(args: RunArgs) -> Result<(), Error> {
+/// The scenario `run` simulates, with the command line's overrides, and
+/// its output directory.
+fn run_scenario(args: &RunArgs) -> Result<(Scenario, PathBuf), Error> {
     let mut sc = match &args.scenario {
         Some(p) => load_scenario(p)?,
         None => Scenario::quickstart(),
@@ -184,21 +281,33 @@ fn run(args: RunArgs) -> Result<(), Error> {
         default_out = default_out.with_file_name(format!("{}-{}", sc.name, policy.name()));
     }
     let out = args.out.clone().unwrap_or(default_out);
+    Ok((sc, out))
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the run's wall time, for run.json, which is not deterministic by design"
+)]
+fn run(args: RunArgs) -> Result<(), Error> {
+    let (sc, out) = run_scenario(&args)?;
+    let origin = args
+        .scenario
+        .as_deref()
+        .unwrap_or(std::path::Path::new("quickstart"));
+    // Before anything is allocated: refuse a run beyond the limits.
+    check_estimate(&sc, origin, &args.limits.resolve())?;
     if !args.quiet {
         // What `validate` warns about, before the run (stderr).
-        let origin = args
-            .scenario
-            .as_deref()
-            .unwrap_or(std::path::Path::new("quickstart"));
         for w in sc.host_warnings() {
             eprintln!("warning: {}: {w}", origin.display());
         }
     }
-    report::check_writable(&out)?;
+    let dir = RunDir::create(&out)?;
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let cpu_started = report::cpu_time_s();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
+    dir.stream(&mut sim)?;
     let bar = progress_bar(&sc, args.quiet);
     let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
     bar.finish_and_clear();
@@ -215,7 +324,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),
     };
-    report::write_all(&out, &sim, &summary, &run, !args.no_plots)?;
+    dir.finish(&sim, &summary, &run, !args.no_plots)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \

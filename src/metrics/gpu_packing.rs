@@ -7,57 +7,105 @@
 //! behind the diagonal early. Recorded by the driver after each scheduling
 //! pass ([`GpuCurve`]), never read from the sampled time series: the
 //! sampling interval changes no figure.
+//!
+//! The curve has a point per whole percent of demand, and the demand to
+//! reach is the scenario's (`inflate_gpu_demand_pct`, any `u32`): its
+//! points stream to `gpu_alloc.csv` as they are made ([`CsvStream`]), and
+//! memory keeps only those `summary.json` reports ([`SUMMARY_DEMAND_PCT`]).
 
 use super::round6;
+use super::stream::CsvStream;
 use crate::cell::state::CellState;
+use crate::error::Result;
 use crate::sim::Simulation;
 use crate::time::SimTime;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
-/// One point of the curve: the state after the first arrival with which
-/// the arrived demand reached `demand_pct`.
-#[derive(Clone, Debug, PartialEq)]
+/// The demand percentages at which `summary.json` gives the allocation.
+pub const SUMMARY_DEMAND_PCT: [u32; 8] = [50, 70, 80, 90, 100, 110, 120, 130];
+
+/// One point of the curve, and one row of `gpu_alloc.csv` (the header is
+/// these names): the state after the first arrival with which the arrived
+/// demand reached `demand_pct`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Point {
     pub demand_pct: u32,
+    #[serde(serialize_with = "six_decimals")]
     pub gpu_alloc_pct: f64,
     pub time_s: u64,
     pub tasks_dropped: u64,
 }
 
+/// `gpu_alloc.csv` writes percentages with six decimals (`12.500000`).
+fn six_decimals<S: Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:.6}"))
+}
+
 /// The curve, recorded by the driver after each scheduling pass of a
 /// one-by-one replay (its arrival placed or dropped), so that it does not
 /// depend on how often the time series is sampled.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct GpuCurve {
-    points: Vec<Point>,
+    /// The last demand percentage reached (0: none yet).
+    reached_pct: u32,
+    /// The points at [`SUMMARY_DEMAND_PCT`].
+    marks: BTreeMap<u32, f64>,
+    out: Option<CsvStream<Point>>,
 }
 
 impl GpuCurve {
+    /// Writes every point to `out` from now on (before the first point).
+    pub fn stream_to(&mut self, out: CsvStream<Point>) {
+        assert_eq!(self.reached_pct, 0, "a curve streams from its first point");
+        self.out = Some(out);
+    }
+
     /// Adds a point for each whole percent of GPU capacity that the arrived
     /// demand has newly reached (a cell without GPUs has no curve).
-    pub fn observe(&mut self, st: &CellState, now: SimTime) {
+    pub fn observe(&mut self, st: &CellState, now: SimTime) -> Result<()> {
         let cap = st.cell().total_capacity().gpu_milli();
         if cap == 0 {
-            return;
+            return Ok(());
         }
         let l = st.ledger();
         // Demand in whole percent: floor(100 × submitted / capacity).
         let reached = (u128::from(l.gpu_milli_submitted) * 100 / u128::from(cap)) as u32;
         let alloc: u64 = l.gpu_milli_by_band.iter().sum();
-        let next = self.points.last().map_or(1, |p| p.demand_pct + 1);
-        for pct in next..=reached {
-            self.points.push(Point {
+        for pct in self.reached_pct.saturating_add(1)..=reached {
+            let p = Point {
                 demand_pct: pct,
                 gpu_alloc_pct: round6(alloc as f64 * 100.0 / cap as f64),
                 time_s: now.as_us() / 1_000_000,
                 tasks_dropped: l.tasks_dropped,
-            });
+            };
+            if SUMMARY_DEMAND_PCT.contains(&pct) {
+                self.marks.insert(pct, p.gpu_alloc_pct);
+            }
+            if let Some(out) = &mut self.out {
+                out.put(&p)?;
+            }
+        }
+        self.reached_pct = self.reached_pct.max(reached);
+        Ok(())
+    }
+
+    /// The run is over: the file is complete.
+    pub fn close(&mut self) -> Result<()> {
+        match &mut self.out {
+            Some(out) => out.finish(),
+            None => Ok(()),
         }
     }
 
-    pub fn points(&self) -> &[Point] {
-        &self.points
+    /// The allocation at each of [`SUMMARY_DEMAND_PCT`] reached.
+    pub fn marks(&self) -> &BTreeMap<u32, f64> {
+        &self.marks
+    }
+
+    /// The last whole percentage of demand reached.
+    pub fn reached_pct(&self) -> u32 {
+        self.reached_pct
     }
 }
 
@@ -75,44 +123,24 @@ pub struct GpuPacking {
     pub gpu_milli_dropped_pct: f64,
 }
 
-/// The curve at every whole percentage of demand reached, or `None` if the
-/// run is not a one-by-one replay on a cell with GPUs.
-pub fn curve(sim: &Simulation) -> Option<Vec<Point>> {
-    let report = sim.feed().report()?;
-    let cap = sim.state().cell().total_capacity().gpu_milli();
-    if report.mode != crate::sim::feed::ReplayKind::OneByOne || cap == 0 {
-        return None;
-    }
-    Some(sim.gpu_curve().points().to_vec())
-}
-
-pub fn header() -> Vec<String> {
-    ["demand_pct", "gpu_alloc_pct", "time_s", "tasks_dropped"]
-        .map(String::from)
-        .to_vec()
-}
-
-pub fn row(p: &Point) -> Vec<String> {
-    vec![
-        p.demand_pct.to_string(),
-        format!("{:.6}", p.gpu_alloc_pct),
-        p.time_s.to_string(),
-        p.tasks_dropped.to_string(),
-    ]
+/// True if the run has a curve: a one-by-one replay on a cell with GPUs
+/// (known before the run, when its `gpu_alloc.csv` is opened).
+pub fn applies(sim: &Simulation) -> bool {
+    let one_by_one = sim
+        .feed()
+        .report()
+        .is_some_and(|r| r.mode == crate::sim::feed::ReplayKind::OneByOne);
+    one_by_one && sim.state().cell().total_capacity().gpu_milli() > 0
 }
 
 impl GpuPacking {
     pub fn of(sim: &Simulation) -> Option<GpuPacking> {
-        let points = curve(sim)?;
+        if !applies(sim) {
+            return None;
+        }
         let st = sim.state();
         let l = st.ledger();
-        let at = [50, 70, 80, 90, 100, 110, 120, 130]
-            .into_iter()
-            .filter_map(|pct| {
-                let p = points.iter().find(|p| p.demand_pct == pct)?;
-                Some((pct, p.gpu_alloc_pct))
-            })
-            .collect();
+        let at = sim.gpu_curve().marks().clone();
         let dropped_gpu = l.gpu_milli_never_started;
         let pct = |a: u64, b: u64| {
             if b == 0 {

@@ -5,9 +5,16 @@
 //! - `utilization.png`: CPU and memory allocated, stacked by band, over time;
 //! - `pending.png`: pending tasks by band over time;
 //! - `wait_cdf.png`: CDF of submission → first start, prod vs non-prod.
+//!
+//! The series plots draw the samples the run kept in memory: every one of
+//! a series of up to `timeseries::KEPT_SAMPLES_MAX`, else an evenly
+//! thinned copy, so plotting a run of 10⁹ samples costs what 16,384 do;
+//! the wait CDF draws a point per bucket of the wait histogram once there
+//! are more waits than `waits::EXACT_LIMIT` (`Waits::cdf_points`).
 
 use super::report::temp_path;
 use crate::error::{Error, Result};
+use crate::metrics::timeseries::Sample;
 use crate::sim::Simulation;
 use crate::workload::Band;
 use plotters::prelude::*;
@@ -83,7 +90,8 @@ fn hours(us: u64) -> f64 {
 }
 
 fn utilization(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
-    let s = &sim.series().samples;
+    // Every sample, or an evenly thinned copy of a long series (bounded).
+    let s: Vec<&Sample> = sim.series().samples().collect();
     let cap = sim.state().cell().total_capacity().res;
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -151,7 +159,8 @@ fn utilization(path: &Path, sim: &Simulation) -> std::result::Result<(), String>
 }
 
 fn pending(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
-    let s = &sim.series().samples;
+    // Every sample, or an evenly thinned copy of a long series (bounded).
+    let s: Vec<&Sample> = sim.series().samples().collect();
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let t_max = hours(s.last().map_or(1, |x| x.time_us)).max(1e-6);
@@ -201,7 +210,8 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
             .filter(|b| b.is_prod() == prod)
             .map(|b| &l.wait_us[b.index()])
             .collect();
-        crate::metrics::waits::Waits::merged(&parts).sorted_values()
+        // (wait, rank) points: bounded however many tasks waited.
+        crate::metrics::waits::Waits::merged(&parts).cdf_points()
     };
     let series = [
         ("prod", collect(true), band_color(Band::Production)),
@@ -209,9 +219,9 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
     ];
     let x_max = series
         .iter()
-        .filter_map(|(_, v, _)| v.last())
+        .filter_map(|(_, v, _)| v.last().map(|(w, _)| *w))
         .max()
-        .map_or(1.0, |&m| (m as f64 / 1e6).max(MIN_WAIT_S * 10.0));
+        .map_or(1.0, |m| (m as f64 / 1e6).max(MIN_WAIT_S * 10.0));
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
@@ -232,15 +242,14 @@ fn wait_cdf(path: &Path, sim: &Simulation) -> std::result::Result<(), String> {
         if v.is_empty() {
             continue;
         }
-        let n = v.len() as f64;
+        let n = v.last().map_or(0, |(_, rank)| *rank);
         let pts = v
             .iter()
-            .enumerate()
-            .map(|(i, w)| (*w as f64 / 1e6, (i + 1) as f64 / n));
+            .map(|(w, rank)| (*w as f64 / 1e6, *rank as f64 / n as f64));
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(format!("{name} (n={})", v.len()))
+            .label(format!("{name} (n={n})"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
     }
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;

@@ -6,9 +6,15 @@
 //! outputs as they were, and two runs given the same directory never mix:
 //! the last to finish wins, whole. Single files elsewhere (`bench --json`)
 //! go through [`write_atomic`].
+//!
+//! The directory is made before the run ([`RunDir::create`]), because the
+//! outputs with a row per sample — `timeseries.csv`, `gpu_alloc.csv` —
+//! stream into it as the run goes ([`RunDir::stream`]); the rest is
+//! written at the end ([`RunDir::finish`]), and a run that fails leaves
+//! nothing (the temporary directory is removed).
 
+use super::stream::CsvStream;
 use super::summary::Summary;
-use super::timeseries::TimeSeries;
 use crate::error::{Error, Result};
 use crate::sim::Simulation;
 use serde::Serialize;
@@ -78,42 +84,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(err)
 }
 
-fn csv_bytes(header: Vec<String>, rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header).expect("writing to memory");
-    for r in rows {
-        w.write_record(&r).expect("writing to memory");
-    }
-    w.into_inner().expect("flushing to memory")
-}
-
 fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
     let mut b = serde_json::to_vec_pretty(v).expect("serialisable");
     b.push(b'\n');
     b
-}
-
-/// The directory `out` will be created in, made if missing: fails (before a
-/// run, so no simulation is wasted) if it cannot be written — bad input,
-/// exit code 2, naming `--out`.
-pub fn check_writable(out: &Path) -> Result<()> {
-    let bad = |e: std::io::Error| Error::Invalid {
-        path: out.to_path_buf(),
-        key: "--out".into(),
-        message: format!("cannot write the run's directory here: {e}"),
-    };
-    if out.exists() && !out.is_dir() {
-        return Err(bad(std::io::Error::other(
-            "it exists and is not a directory",
-        )));
-    }
-    let parent = parent_of(out);
-    std::fs::create_dir_all(&parent).map_err(bad)?;
-    tempfile::Builder::new()
-        .prefix(".tmp.check.")
-        .tempdir_in(&parent)
-        .map_err(bad)?;
-    Ok(())
 }
 
 fn parent_of(out: &Path) -> PathBuf {
@@ -154,66 +128,98 @@ fn publish(tmp: tempfile::TempDir, out: &Path) -> Result<()> {
     )))
 }
 
-/// Writes summary.json, run.json, timeseries.csv, pending.csv and (with the
-/// `plots` feature, unless `plots` is false) the PNG plots into a fresh
-/// directory that then becomes `out` (see the module doc). Returns the
-/// files written, under `out`.
-pub fn write_all(
-    out: &Path,
-    sim: &Simulation,
-    summary: &Summary,
-    run: &RunInfo,
-    plots: bool,
-) -> Result<Vec<PathBuf>> {
-    let parent = parent_of(out);
-    let werr = |source| Error::Write {
-        path: out.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(&parent).map_err(werr)?;
-    let name = out
-        .file_name()
-        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".tmp.{name}."))
-        .tempdir_in(&parent)
-        .map_err(werr)?;
-    let dir = tmp.path().to_path_buf();
-    let mut names = Vec::new();
-    let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
-        names.push(name.to_string());
-        Ok(())
-    };
-    put("summary.json", json_bytes(summary))?;
-    put("run.json", json_bytes(run))?;
-    let series = sim.series();
-    put(
-        "timeseries.csv",
-        csv_bytes(
-            TimeSeries::header(),
-            series.samples.iter().map(TimeSeries::row),
-        ),
-    )?;
-    put("pending.csv", super::pending::csv_bytes(sim))?;
-    if let Some(curve) = super::gpu_packing::curve(sim) {
-        put(
-            "gpu_alloc.csv",
-            csv_bytes(
-                super::gpu_packing::header(),
-                curve.iter().map(super::gpu_packing::row),
-            ),
-        )?;
-    }
-    #[cfg(feature = "plots")]
-    if plots {
-        for p in super::plot::render_all(&dir, sim)? {
-            names.extend(p.file_name().map(|n| n.to_string_lossy().into_owned()));
+/// A run's output directory while the run goes: a fresh temporary
+/// directory beside `out`, renamed into place by [`RunDir::finish`] and
+/// removed if dropped unfinished.
+#[derive(Debug)]
+pub struct RunDir {
+    tmp: tempfile::TempDir,
+    out: PathBuf,
+}
+
+impl RunDir {
+    /// Makes the temporary directory beside `out` (and `out`'s parent if
+    /// missing). Failing here is bad input — exit code 2, naming `--out` —
+    /// found before any simulation is wasted.
+    pub fn create(out: &Path) -> Result<RunDir> {
+        let bad = |e: std::io::Error| Error::Invalid {
+            path: out.to_path_buf(),
+            key: "--out".into(),
+            message: format!("cannot write the run's directory here: {e}"),
+        };
+        if out.exists() && !out.is_dir() {
+            return Err(bad(std::io::Error::other(
+                "it exists and is not a directory",
+            )));
         }
+        let parent = parent_of(out);
+        std::fs::create_dir_all(&parent).map_err(bad)?;
+        let name = out
+            .file_name()
+            .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".tmp.{name}."))
+            .tempdir_in(&parent)
+            .map_err(bad)?;
+        Ok(RunDir {
+            tmp,
+            out: out.to_path_buf(),
+        })
     }
-    #[cfg(not(feature = "plots"))]
-    let _ = plots;
-    publish(tmp, out)?;
-    Ok(names.into_iter().map(|n| out.join(n)).collect())
+
+    /// Where the files go until the run is published.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Streams `timeseries.csv` and, for a one-by-one replay with GPUs,
+    /// `gpu_alloc.csv` into the directory as `sim` runs (before its first
+    /// step).
+    pub fn stream(&self, sim: &mut Simulation) -> Result<()> {
+        sim.stream_series(CsvStream::create(&self.path().join("timeseries.csv"))?);
+        if super::gpu_packing::applies(sim) {
+            sim.stream_gpu_curve(CsvStream::create(&self.path().join("gpu_alloc.csv"))?);
+        }
+        Ok(())
+    }
+
+    /// Writes summary.json, run.json, pending.csv and (with the `plots`
+    /// feature, unless `plots` is false) the PNG plots beside the streamed
+    /// files, then renames the directory to `out` (see the module doc).
+    /// Returns the files, under `out`.
+    pub fn finish(
+        self,
+        sim: &Simulation,
+        summary: &Summary,
+        run: &RunInfo,
+        plots: bool,
+    ) -> Result<Vec<PathBuf>> {
+        let dir = self.path().to_path_buf();
+        let put = |name: &str, bytes: Vec<u8>| -> Result<()> {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
+        };
+        put("summary.json", json_bytes(summary))?;
+        put("run.json", json_bytes(run))?;
+        put("pending.csv", super::pending::csv_bytes(sim))?;
+        #[cfg(feature = "plots")]
+        if plots {
+            super::plot::render_all(&dir, sim)?;
+        }
+        #[cfg(not(feature = "plots"))]
+        let _ = plots;
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .and_then(|entries| {
+                entries
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .map_err(|source| Error::Write {
+                path: dir.clone(),
+                source,
+            })?;
+        names.sort();
+        publish(self.tmp, &self.out)?;
+        Ok(names.into_iter().map(|n| self.out.join(n)).collect())
+    }
 }

@@ -1,14 +1,27 @@
 //! Periodic samples of the cell: allocation, running and pending tasks by band.
+//!
+//! A run may take 10⁹ samples, so the series is not kept: each sample
+//! becomes a row of `timeseries.csv` ([`Row`], streamed through
+//! [`CsvStream`]) once it is final — a later sample at the same instant
+//! replaces it, so the newest waits — and memory holds only a thinned
+//! copy for the plots: every sample while there are at most
+//! [`KEPT_SAMPLES_MAX`] (so every built-in scenario's plots draw every
+//! sample), then every 2nd, 4th, … (the copy is halved each time it
+//! overflows), always with the first and the last. A line plot 1,000
+//! pixels wide loses nothing it could show at that density, except spikes
+//! narrower than the stride.
 
+use super::stream::CsvStream;
 use crate::cell::state::{CellState, EvictionCause};
+use crate::error::Result;
 use crate::time::SimTime;
-use crate::workload::Band;
+use serde::{Serialize, Serializer};
 
-/// One row of `timeseries.csv`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The cell at one instant; written as a [`Row`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sample {
     pub time_us: u64,
-    /// Indexed by [`Band::index`].
+    /// Indexed by [`crate::workload::Band::index`].
     pub cpu_milli: [u64; 4],
     pub mem_mib: [u64; 4],
     pub gpu_milli: [u64; 4],
@@ -56,60 +69,292 @@ impl Sample {
     }
 }
 
-/// All samples of a run, in time order.
-#[derive(Clone, Debug, Default)]
+/// At most this many samples (plus the last) are kept in memory for the
+/// plots (~3 MiB); see the module doc.
+pub const KEPT_SAMPLES_MAX: usize = 16_384;
+
+/// A run's time series: written as it goes, thinned in memory.
+#[derive(Debug)]
 pub struct TimeSeries {
-    pub samples: Vec<Sample>,
+    /// The newest sample, not yet written: a later one at the same instant
+    /// replaces it.
+    last: Option<Sample>,
+    /// Samples written (final) so far.
+    rows: u64,
+    /// Every `stride`-th final sample, from the first.
+    kept: Vec<Sample>,
+    stride: u64,
+    out: Option<CsvStream<Row>>,
+    closed: bool,
+}
+
+impl Default for TimeSeries {
+    fn default() -> Self {
+        TimeSeries {
+            last: None,
+            rows: 0,
+            kept: Vec::new(),
+            stride: 1,
+            out: None,
+            closed: false,
+        }
+    }
 }
 
 impl TimeSeries {
-    pub fn push(&mut self, s: Sample) {
-        if let Some(last) = self.samples.last() {
+    /// Writes every sample to `out` from now on (before the first sample).
+    pub fn stream_to(&mut self, out: CsvStream<Row>) {
+        assert!(
+            self.last.is_none() && self.rows == 0,
+            "a series streams from its first sample"
+        );
+        self.out = Some(out);
+    }
+
+    /// Adds the sample at `s.time_us`, replacing one at the same instant.
+    pub fn push(&mut self, s: Sample) -> Result<()> {
+        assert!(!self.closed, "a closed series takes no sample");
+        if let Some(last) = &mut self.last {
             assert!(s.time_us >= last.time_us, "samples out of order");
             if s.time_us == last.time_us {
-                *self.samples.last_mut().expect("non-empty") = s;
-                return;
+                *last = s;
+                return Ok(());
             }
         }
-        self.samples.push(s);
+        match self.last.replace(s) {
+            Some(prev) => self.commit(prev),
+            None => Ok(()),
+        }
     }
 
-    /// The CSV header: `time_s`, then per band cpu/mem/gpu/running/pending,
-    /// then `evictions_total`, `gpu_milli_submitted`, `tasks_killed`,
-    /// `held` (pending outside the cell).
-    pub fn header() -> Vec<String> {
-        let mut h = vec!["time_s".to_string()];
+    /// The run is over: the newest sample is final; the file is complete.
+    pub fn close(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
+        if let Some(last) = self.last.clone() {
+            self.commit(last)?;
+        }
+        match &mut self.out {
+            Some(out) => out.finish(),
+            None => Ok(()),
+        }
+    }
+
+    fn commit(&mut self, s: Sample) -> Result<()> {
+        if let Some(out) = &mut self.out {
+            out.put(&Row::from(&s))?;
+        }
+        if self.rows.is_multiple_of(self.stride) {
+            self.kept.push(s);
+            if self.kept.len() > KEPT_SAMPLES_MAX {
+                // Keep the multiples of twice the stride: every other one.
+                let mut i = 0;
+                self.kept.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                self.stride *= 2;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The newest sample.
+    pub fn last(&self) -> Option<&Sample> {
+        self.last.as_ref()
+    }
+
+    /// Samples final so far (rows of `timeseries.csv` once closed).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Samples held in memory (at most [`KEPT_SAMPLES_MAX`] + 1).
+    pub fn kept_len(&self) -> usize {
+        self.kept.len() + usize::from(self.last_not_kept())
+    }
+
+    /// The samples for plots, in time order: every sample of a series of
+    /// at most [`KEPT_SAMPLES_MAX`], else evenly thinned; the last always.
+    pub fn samples(&self) -> impl Iterator<Item = &Sample> {
+        let tail = self.last.as_ref().filter(|_| self.last_not_kept());
+        self.kept.iter().chain(tail)
+    }
+
+    /// True if the newest sample is not among the thinned ones (it is not
+    /// final, or its index is not a multiple of the stride).
+    fn last_not_kept(&self) -> bool {
+        self.last.is_some() && !(self.closed && (self.rows - 1).is_multiple_of(self.stride))
+    }
+}
+
+/// A time as `timeseries.csv` writes it: seconds with microsecond
+/// precision (`60.000000`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let t = format!("{}", SimTime(self.0));
+        s.serialize_str(t.trim_end_matches('s'))
+    }
+}
+
+/// One row of `timeseries.csv`: the header is these names (per band, in
+/// [`crate::workload::Band::ALL`] order), so rows and header cannot drift.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub time_s: Seconds,
+    pub cpu_milli_best_effort: u64,
+    pub cpu_milli_batch: u64,
+    pub cpu_milli_production: u64,
+    pub cpu_milli_monitoring: u64,
+    pub mem_mib_best_effort: u64,
+    pub mem_mib_batch: u64,
+    pub mem_mib_production: u64,
+    pub mem_mib_monitoring: u64,
+    pub gpu_milli_best_effort: u64,
+    pub gpu_milli_batch: u64,
+    pub gpu_milli_production: u64,
+    pub gpu_milli_monitoring: u64,
+    pub running_best_effort: u64,
+    pub running_batch: u64,
+    pub running_production: u64,
+    pub running_monitoring: u64,
+    pub pending_best_effort: u64,
+    pub pending_batch: u64,
+    pub pending_production: u64,
+    pub pending_monitoring: u64,
+    pub evictions_total: u64,
+    pub gpu_milli_submitted: u64,
+    pub tasks_killed: u64,
+    /// Pending outside the cell (held by a trace replay).
+    pub held: u64,
+}
+
+impl From<&Sample> for Row {
+    fn from(s: &Sample) -> Row {
+        // Band::ALL order: best effort, batch, production, monitoring.
+        let [cpu_be, cpu_b, cpu_p, cpu_m] = s.cpu_milli;
+        let [mem_be, mem_b, mem_p, mem_m] = s.mem_mib;
+        let [gpu_be, gpu_b, gpu_p, gpu_m] = s.gpu_milli;
+        let [run_be, run_b, run_p, run_m] = s.running;
+        let [pen_be, pen_b, pen_p, pen_m] = s.pending;
+        Row {
+            time_s: Seconds(s.time_us),
+            cpu_milli_best_effort: cpu_be,
+            cpu_milli_batch: cpu_b,
+            cpu_milli_production: cpu_p,
+            cpu_milli_monitoring: cpu_m,
+            mem_mib_best_effort: mem_be,
+            mem_mib_batch: mem_b,
+            mem_mib_production: mem_p,
+            mem_mib_monitoring: mem_m,
+            gpu_milli_best_effort: gpu_be,
+            gpu_milli_batch: gpu_b,
+            gpu_milli_production: gpu_p,
+            gpu_milli_monitoring: gpu_m,
+            running_best_effort: run_be,
+            running_batch: run_b,
+            running_production: run_p,
+            running_monitoring: run_m,
+            pending_best_effort: pen_be,
+            pending_batch: pen_b,
+            pending_production: pen_p,
+            pending_monitoring: pen_m,
+            evictions_total: s.evictions_total,
+            gpu_milli_submitted: s.gpu_milli_submitted,
+            tasks_killed: s.tasks_killed,
+            held: s.held,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::stream::header_of;
+    use crate::workload::Band;
+
+    fn at(time_us: u64, held: u64) -> Sample {
+        Sample {
+            time_us,
+            held,
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn the_header_names_each_band_in_band_order() {
+        // The columns as they were written before rows became a struct.
+        let mut want = vec!["time_s".to_string()];
         for what in ["cpu_milli", "mem_mib", "gpu_milli", "running", "pending"] {
             for b in Band::ALL {
-                h.push(format!("{what}_{}", b.name()));
+                want.push(format!("{what}_{}", b.name()));
             }
         }
-        h.push("evictions_total".into());
-        h.push("gpu_milli_submitted".into());
-        h.push("tasks_killed".into());
-        h.push("held".into());
-        h
+        want.extend(
+            [
+                "evictions_total",
+                "gpu_milli_submitted",
+                "tasks_killed",
+                "held",
+            ]
+            .map(String::from),
+        );
+        let got: Vec<String> = header_of::<Row>().iter().map(String::from).collect();
+        assert_eq!(got, want);
+        // Band::ALL[1] is batch: its CPU is the third column.
+        let mut s = at(60_500_000, 0);
+        s.cpu_milli[Band::Batch.index()] = 7;
+        let row = Row::from(&s);
+        assert_eq!((row.time_s, row.cpu_milli_batch), (Seconds(60_500_000), 7));
     }
 
-    /// A sample as CSV fields, in header order. Time is in seconds with
-    /// microsecond precision.
-    pub fn row(s: &Sample) -> Vec<String> {
-        let mut r = vec![format!("{}", SimTime(s.time_us))
-            .trim_end_matches('s')
-            .to_string()];
-        for arr in [
-            &s.cpu_milli,
-            &s.mem_mib,
-            &s.gpu_milli,
-            &s.running,
-            &s.pending,
-        ] {
-            r.extend(arr.iter().map(|v| v.to_string()));
+    #[test]
+    fn a_sample_at_the_same_instant_replaces_the_newest() {
+        let mut ts = TimeSeries::default();
+        ts.push(at(0, 1)).unwrap();
+        ts.push(at(0, 2)).unwrap();
+        ts.push(at(5, 3)).unwrap();
+        ts.close().unwrap();
+        let held: Vec<u64> = ts.samples().map(|s| s.held).collect();
+        assert_eq!(held, vec![2, 3]);
+        assert_eq!(ts.rows(), 2);
+    }
+
+    #[test]
+    fn memory_holds_a_thinned_copy_while_every_sample_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeseries.csv");
+        let mut ts = TimeSeries::default();
+        ts.stream_to(CsvStream::create(&path).unwrap());
+        // 3 × 16,384 + 6 = 49,158 samples: the copy overflows at index
+        // 16,384 (every 2nd kept from then) and at 32,768 (every 4th), so it
+        // holds indices 0, 4, …, 49,156 (12,290 samples) and the last, 49,157.
+        let n = 3 * KEPT_SAMPLES_MAX as u64 + 6;
+        for t in 0..n {
+            ts.push(at(t, t)).unwrap();
+            assert!(ts.kept_len() <= KEPT_SAMPLES_MAX + 1);
         }
-        r.push(s.evictions_total.to_string());
-        r.push(s.gpu_milli_submitted.to_string());
-        r.push(s.tasks_killed.to_string());
-        r.push(s.held.to_string());
-        r
+        ts.close().unwrap();
+        assert_eq!(ts.rows(), n);
+        let kept: Vec<u64> = ts.samples().map(|s| s.time_us).collect();
+        assert_eq!(kept.len(), 12_290 + 1);
+        assert!(kept[..12_290]
+            .iter()
+            .enumerate()
+            .all(|(i, t)| *t == 4 * i as u64));
+        assert_eq!(kept.last(), Some(&(n - 1)));
+        // The file has every one, after the header.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count() as u64, n + 1);
+        assert!(
+            text.ends_with(&format!("0,0,0,{}\n", n - 1)),
+            "{}",
+            &text[text.len() - 40..]
+        );
     }
 }

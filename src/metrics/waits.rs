@@ -196,22 +196,31 @@ impl Waits {
         }
     }
 
-    /// Every value, sorted (exact mode), or bucket lower bounds repeated by
-    /// count (histogram mode) — for CDF plots.
-    pub fn sorted_values(&self) -> Vec<u64> {
+    /// The CDF as (value, rank) points, ranks from 1, in order: every
+    /// value (exact mode); for a histogram, each bucket's lower bound
+    /// (clamped to the range seen) at its first and last rank — the line
+    /// through every value's point, with the points between (same value)
+    /// left out, so a plot of 10⁹ waits costs its buckets, not 10⁹ points.
+    pub fn cdf_points(&self) -> Vec<(u64, u64)> {
         match self {
             Waits::Exact(v) => {
                 let mut v = v.clone();
                 v.sort_unstable();
-                v
+                v.into_iter().zip(1..).collect()
             }
-            Waits::Hist(h) => h
-                .counts
-                .iter()
-                .flat_map(|(&k, &c)| {
-                    std::iter::repeat_n(h.lower(k).clamp(h.min, h.max), c as usize)
-                })
-                .collect(),
+            Waits::Hist(h) => {
+                let mut points = Vec::new();
+                let mut below = 0u64;
+                for (&k, &c) in &h.counts {
+                    let x = h.lower(k).clamp(h.min, h.max);
+                    points.push((x, below + 1));
+                    if c > 1 {
+                        points.push((x, below + c));
+                    }
+                    below += c;
+                }
+                points
+            }
         }
     }
 }
@@ -268,5 +277,22 @@ mod tests {
             "{p50}"
         );
         assert_eq!(max, Some(1_000_999));
+        // Its CDF: the values 1,000,000..=1,000,999 lie in [2^19, 2^20),
+        // where 10 bits make buckets 2^9 = 512 wide: ⌊v / 512⌋ = 1953, 1954,
+        // 1955, three buckets of 2 points each; the last starts at
+        // 1955 × 512 = 1,000,960 and ends at rank n.
+        let cdf = big.cdf_points();
+        assert_eq!(cdf.len(), 6);
+        assert_eq!(cdf[0], (1_000_000, 1), "clamped to the smallest value");
+        assert_eq!(cdf.last(), Some(&(1_000_960, EXACT_LIMIT as u64 + 10)));
+    }
+
+    #[test]
+    fn exact_cdf_points_are_every_value_ranked() {
+        let mut w = Waits::default();
+        for v in [30u64, 10, 20, 10] {
+            w.push(v);
+        }
+        assert_eq!(w.cdf_points(), vec![(10, 1), (10, 2), (20, 3), (30, 4)]);
     }
 }

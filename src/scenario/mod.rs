@@ -6,16 +6,20 @@
 //! (`deny_unknown_fields`), modes are enums, and [`Scenario::validate`]
 //! checks every value before anything runs, naming the offending key.
 //! [`Scenario::host_warnings`] goes further for `borgsim validate`: job
-//! classes that no machine class could ever host (`hosts.rs`).
+//! classes that no machine class could ever host (`hosts.rs`), and
+//! [`Scenario::estimate`] what a run would take — memory, events — so a
+//! run beyond the machine is refused before it starts (`estimate.rs`).
 //! `scenarios/quickstart.toml` is compiled into the binary as the default,
 //! and every shipped scenario as a built-in ([`BUILTIN`]), with the trace
 //! files they replay (`embedded.rs`), so built-ins run from any directory.
 
 mod build;
 pub mod embedded;
+pub mod estimate;
 mod hosts;
 mod model;
 
+pub use estimate::{Estimate, Limits};
 pub use hosts::{
     draw_range, tail_probability, HostWarning, HostWarningKind, TAIL_WARN_PROBABILITY,
 };

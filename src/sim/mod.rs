@@ -12,6 +12,12 @@
 //!   next `Sample` is left, the run ends at the current time, so no
 //!   reporting parameter moves the end (or any figure computed over it).
 //!
+//! The time series and the GPU curve stream to their files as the run goes
+//! when a caller attaches them ([`Simulation::stream_series`],
+//! [`Simulation::stream_gpu_curve`]); memory keeps a bounded thinned copy
+//! for plots (see [`crate::metrics::timeseries`]). A write that fails stops
+//! the run with that error, as a bad trace row does.
+//!
 //! Scheduling passes are driven by change: an arrival, a completion or an
 //! eviction asks for a pass, which runs at the same time or, if a pass ran
 //! less than `pass_interval` ago, when the interval is up. With nothing
@@ -24,7 +30,9 @@ use crate::cell::state::{CellState, TaskState};
 use crate::engine::{next_event, Clock, EventQueue};
 use crate::error::{Error, Result};
 use crate::metrics::gpu_packing::GpuCurve;
-use crate::metrics::timeseries::{Sample, TimeSeries};
+use crate::metrics::gpu_packing::Point;
+use crate::metrics::stream::CsvStream;
+use crate::metrics::timeseries::{self, Sample, TimeSeries};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
@@ -177,6 +185,21 @@ impl Simulation {
     pub fn series(&self) -> &TimeSeries {
         &self.series
     }
+    /// Writes every sample of the time series to `out` as the run goes
+    /// (call before the first step). A run that already ended — its feed
+    /// failed as it was built — has nothing to write; `run` returns its error.
+    pub fn stream_series(&mut self, out: CsvStream<timeseries::Row>) {
+        if !self.done {
+            self.series.stream_to(out);
+        }
+    }
+    /// Writes every point of the GPU curve to `out` as the run goes (call
+    /// before the first step; see [`Simulation::stream_series`]).
+    pub fn stream_gpu_curve(&mut self, out: CsvStream<Point>) {
+        if !self.done {
+            self.gpu_curve.stream_to(out);
+        }
+    }
     /// GPU allocation as arrived demand grew (runs that drop unplaced
     /// arrivals: the openb protocol).
     pub fn gpu_curve(&self) -> &GpuCurve {
@@ -303,13 +326,21 @@ impl Simulation {
         self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
     }
 
-    /// Ends the run at the current time, with a last sample.
+    /// Ends the run at the current time, with a last sample; the streamed
+    /// outputs are complete.
     fn finish(&mut self) {
         let now = self.clock.now();
         self.state.advance(now);
-        self.series
-            .push(Sample::of(&self.state, now, self.feed.held_count()));
         self.done = true;
+        let last = Sample::of(&self.state, now, self.feed.held_count());
+        let written = self
+            .series
+            .push(last)
+            .and_then(|()| self.series.close())
+            .and_then(|()| self.gpu_curve.close());
+        if let Err(e) = written {
+            self.note_error(e);
+        }
     }
 
     /// Queues the feed's next arrival, or stops the run on a feed error.
@@ -327,8 +358,13 @@ impl Simulation {
     }
 
     fn fail(&mut self, e: Error) {
-        self.error = Some(e);
+        self.note_error(e);
         self.finish();
+    }
+
+    /// Keeps the first error: the one that stopped the run.
+    fn note_error(&mut self, e: Error) {
+        self.error.get_or_insert(e);
     }
 
     /// Applies the feed's events due now (one event for all of them, so that
@@ -419,7 +455,9 @@ impl Simulation {
         // Withdrawing frees nothing; a pass is asked for only if the feed
         // submitted something in response (a DAG stage released).
         self.apply_effects(now);
-        self.gpu_curve.observe(&self.state, now);
+        if let Err(e) = self.gpu_curve.observe(&self.state, now) {
+            self.fail(e);
+        }
     }
 
     fn on_sample(&mut self, now: SimTime) {
@@ -431,10 +469,11 @@ impl Simulation {
         // stretch) costs a few samples, not one per interval.
         let idle = self
             .series
-            .samples
             .last()
             .is_some_and(|last| last.same_state(&sample));
-        self.series.push(sample);
+        if let Err(e) = self.series.push(sample) {
+            return self.fail(e);
+        }
         let step = self.opts.sample_interval;
         let mut next = now + step;
         if idle {

@@ -145,6 +145,36 @@ impl Dist {
         Some(to_u64(lowest))
     }
 
+    /// An upper bound of the mean draw, for estimates before a run
+    /// (`scenario::estimate`): the exact mean where the draw is not capped,
+    /// `min(uncapped mean, max)` where a `max` caps it (capping only lowers
+    /// the mean), and infinite for a Pareto of `shape <= 1` without `max`.
+    /// Rounding to integers is ignored (it moves a mean by at most 0.5).
+    pub fn mean_bound(&self) -> f64 {
+        let cap = |mean: f64, max: Option<f64>| max.map_or(mean, |m| mean.min(m));
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform { min, max } => (min + max) / 2.0,
+            Dist::Choice(vs) => vs.iter().sum::<f64>() / vs.len() as f64,
+            Dist::Weighted { values, weights } => {
+                let total: f64 = weights.iter().sum();
+                values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total
+            }
+            Dist::Exponential { mean } => *mean,
+            Dist::Lognormal { median, sigma, max } => {
+                cap(median * (sigma * sigma / 2.0).exp(), *max)
+            }
+            Dist::Pareto { scale, shape, max } => {
+                let mean = if *shape > 1.0 {
+                    shape * scale / (shape - 1.0)
+                } else {
+                    f64::INFINITY
+                };
+                cap(mean, *max)
+            }
+        }
+    }
+
     /// One draw. Parameters must have passed [`Dist::validate`].
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
         match self {
@@ -239,6 +269,41 @@ mod tests {
             "a value of weight 0 is never drawn"
         );
         assert_eq!(Dist::Exponential { mean: 5.0 }.min_rounded(), None);
+    }
+
+    #[test]
+    fn mean_bounds_are_the_mean_or_above_it() {
+        // (2 + 6) / 2 = 4; (1 + 2 + 6) / 3 = 3; (1·3 + 5·1) / 4 = 2.
+        assert_eq!(Dist::Uniform { min: 2.0, max: 6.0 }.mean_bound(), 4.0);
+        assert_eq!(Dist::Choice(vec![1.0, 2.0, 6.0]).mean_bound(), 3.0);
+        let w = Dist::Weighted {
+            values: vec![1.0, 5.0],
+            weights: vec![3.0, 1.0],
+        };
+        assert_eq!(w.mean_bound(), 2.0);
+        // Log-normal: 100 · e^(2²/2) = 100 · e² ≈ 738.9; a max of 500 caps it.
+        let ln = |max| Dist::Lognormal {
+            median: 100.0,
+            sigma: 2.0,
+            max,
+        };
+        assert!((ln(None).mean_bound() - 738.9).abs() < 0.1);
+        assert_eq!(ln(Some(500.0)).mean_bound(), 500.0);
+        // Pareto: 1.5 · 10 / 0.5 = 30; shape 1 has no finite mean unless capped.
+        let p = |shape, max| Dist::Pareto {
+            scale: 10.0,
+            shape,
+            max,
+        };
+        assert_eq!(p(1.5, None).mean_bound(), 30.0);
+        assert_eq!(p(1.0, None).mean_bound(), f64::INFINITY);
+        assert_eq!(p(1.0, Some(1e6)).mean_bound(), 1e6);
+        // The empirical mean of capped draws stays below the bound:
+        // 20,000 draws of the 1.5-shape Pareto capped at 100.
+        let capped = p(1.5, Some(100.0));
+        let mut r = rng();
+        let mean = (0..20_000).map(|_| capped.sample(&mut r)).sum::<f64>() / 20_000.0;
+        assert!(mean <= capped.mean_bound(), "{mean}");
     }
 
     #[test]

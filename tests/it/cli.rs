@@ -303,3 +303,122 @@ fn an_unwritable_out_fails_before_the_run() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("a-file/o"), "{}", text(&o.stderr));
 }
+
+/// Runs you can trust (issue 9): a scenario beyond the machine is refused
+/// by `validate` and by `run` before it allocates — exit 2, the key named,
+/// no output written — instead of aborting with "memory allocation
+/// failed" (or running for years) after `validate` said ok.
+#[test]
+fn astronomic_scenarios_are_refused_by_validate_and_run_naming_the_key() {
+    let probes: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("tasks = { constant = 250 }", "tasks = { constant = 1e12 }")],
+            "workload.jobs[0].tasks",
+        ),
+        (
+            &[("initial_jobs = 1\n", "initial_jobs = 1000000000000\n")],
+            "workload.jobs[0].initial_jobs",
+        ),
+        (
+            &[("count = 200", "count = 4294967295")],
+            "cell.machines[0].count",
+        ),
+        // Poisson arrivals for 31 years, sampled every second: beyond
+        // memory here, and beyond --max-events on any machine.
+        (
+            &[
+                ("duration_s = 7200", "duration_s = 1000000000"),
+                ("sample_interval_s = 60", "sample_interval_s = 1"),
+            ],
+            "duration_s",
+        ),
+    ];
+    for (edits, key) in probes {
+        let mut body = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+        for (from, to) in edits {
+            assert!(body.contains(from), "quickstart has {from:?}");
+            body = body.replacen(from, to, 1);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("big.toml"), &body).unwrap();
+        for args in [
+            &["validate", "big.toml"][..],
+            &["run", "big.toml", "--quiet", "--out", "o"][..],
+        ] {
+            let o = borgsim(dir.path(), args);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?} {key}: {err}");
+            assert!(
+                err.contains(&format!("big.toml: {key}: ")),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("--max-"), "says how to raise the limit: {err}");
+        }
+        assert!(!dir.path().join("o").exists(), "refused before any output");
+    }
+}
+
+/// Every shipped scenario passes under the default limits, and `validate`
+/// shows its estimate.
+#[test]
+fn builtin_scenarios_validate_under_the_default_limits() {
+    for (name, _) in borgsim::scenario::BUILTIN {
+        let o = borgsim(&root(), &["validate", name]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(
+            out.contains("estimate: ") && out.contains("of memory"),
+            "{out}"
+        );
+    }
+}
+
+/// `--max-memory` below churn-100k's estimate (~1.4 GiB) refuses it, from
+/// `validate` and from `run` (at once: nothing is simulated); sizes are
+/// parsed with units, and a bad size is a usage error (exit 2).
+#[test]
+fn a_small_max_memory_refuses_churn_100k() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &["validate", "churn-100k", "--max-memory", "512MiB"][..],
+        &[
+            "run",
+            "churn-100k",
+            "--quiet",
+            "--max-memory",
+            "536870912",
+            "--out",
+            "o",
+        ][..],
+    ] {
+        let o = borgsim(d, args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("churn-100k: workload.jobs[0].arrival.uniform.count: the run would need about 1.4 GiB")
+                && err.contains("more than the limit of 512.0 MiB (--max-memory)")
+                && err.contains("--max-memory 2GiB"),
+            "{err}"
+        );
+    }
+    assert!(!d.join("o").exists(), "refused before any output");
+    let ok = borgsim(d, &["validate", "churn-100k", "--max-memory", "2GiB"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    for bad in ["lots", "0", "-1GiB", "12 parsecs"] {
+        let o = borgsim(d, &["validate", "churn-1k", &format!("--max-memory={bad}")]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&o.stderr).contains("--max-memory"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    let o = borgsim(d, &["validate", "quickstart", "--max-events", "1000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("would not end in reasonable time"),
+        "{}",
+        text(&o.stderr)
+    );
+}

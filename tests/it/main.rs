@@ -17,6 +17,7 @@ mod hand_worked;
 mod policies;
 mod properties;
 mod schema;
+mod streaming;
 mod techniques;
 mod tidy;
 mod trace_cli;
