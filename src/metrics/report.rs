@@ -98,6 +98,11 @@ fn parent_of(out: &Path) -> PathBuf {
 }
 
 /// Moves the finished directory `tmp` to `out`, replacing an earlier one.
+/// Concurrent runs given the same `out` each get theirs in whole, the last
+/// one's staying: a rename onto an occupied `out` moves the occupant aside
+/// and tries again, and an occupant that vanished meanwhile (another run
+/// moved it) is no error. On failure the finished files are removed, not
+/// left beside the target.
 fn publish(tmp: tempfile::TempDir, out: &Path) -> Result<()> {
     let parent = parent_of(out);
     let err = |source| Error::Write {
@@ -105,27 +110,72 @@ fn publish(tmp: tempfile::TempDir, out: &Path) -> Result<()> {
         source,
     };
     let tmp = tmp.keep();
-    // Another run may publish between our moves: retry until ours is in.
-    for _ in 0..16 {
-        match std::fs::rename(&tmp, out) {
-            Ok(()) => return Ok(()),
-            Err(_) if out.is_dir() => {
-                let old = tempfile::Builder::new()
-                    .prefix(".tmp.old.")
-                    .tempdir_in(&parent)
-                    .map_err(err)?
-                    .keep();
-                std::fs::remove_dir(&old).map_err(err)?;
-                if std::fs::rename(out, &old).is_ok() {
-                    let _ = std::fs::remove_dir_all(&old);
-                }
+    let result = (|| {
+        for _ in 0..64 {
+            match std::fs::rename(&tmp, out) {
+                Ok(()) => return Ok(()),
+                Err(e) if occupied(&e) => move_aside(out, &parent)?,
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(err(e)),
+        }
+        Err(std::io::Error::other(
+            "64 other runs replaced it while this one was publishing",
+        ))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// A rename failed because its target is a non-empty directory.
+fn occupied(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+    )
+}
+
+/// Renames `out` to a fresh name in `parent` and removes it there; an
+/// `out` already gone is fine.
+fn move_aside(out: &Path, parent: &Path) -> std::io::Result<()> {
+    let old = tempfile::Builder::new()
+        .prefix(".tmp.old.")
+        .tempdir_in(parent)?
+        .keep();
+    std::fs::remove_dir(&old)?;
+    match std::fs::rename(out, &old) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(&old);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why `out` may not be replaced by a run's directory, if it may not: it
+/// holds something other than an earlier run (no `run.json`), or it is the
+/// current directory or one of its parents.
+fn unreplaceable(out: &Path) -> Option<String> {
+    let Ok(real) = std::fs::canonicalize(out) else {
+        return None; // does not exist yet
+    };
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+        if cwd.starts_with(&real) {
+            return Some("it is the current directory or one of its parents".into());
         }
     }
-    Err(err(std::io::Error::other(
-        "another run kept replacing the directory",
-    )))
+    let mut entries = std::fs::read_dir(&real).ok()?;
+    let empty = entries.next().is_none();
+    if empty || real.join("run.json").is_file() {
+        return None;
+    }
+    Some(
+        "it exists and is not an earlier run's directory (no run.json): a run replaces \
+         its --out whole, so choose a new directory or remove this one"
+            .into(),
+    )
 }
 
 /// A run's output directory while the run goes: a fresh temporary
@@ -152,6 +202,18 @@ impl RunDir {
                 "it exists and is not a directory",
             )));
         }
+        if let Some(why) = unreplaceable(out) {
+            return Err(bad(std::io::Error::other(why)));
+        }
+        // A symbolic link names where the user wants the run: replace its
+        // target, not the link.
+        let resolved;
+        let out = if out.is_symlink() {
+            resolved = std::fs::canonicalize(out).map_err(bad)?;
+            resolved.as_path()
+        } else {
+            out
+        };
         let parent = parent_of(out);
         std::fs::create_dir_all(&parent).map_err(bad)?;
         let name = out

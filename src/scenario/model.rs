@@ -131,6 +131,21 @@ pub struct SteadyStateConfig {
     pub end_s: Option<u64>,
 }
 
+/// The largest share of an exponential or log-normal count or size whose
+/// draws may round to 0 (each then counts as 1): beyond it the scenario
+/// would quietly describe another distribution.
+pub const MAX_ZERO_SHARE: f64 = 0.01;
+
+/// The latest simulated time, in whole seconds: time is µs in a u64, whose
+/// largest value means "never" (about 584,542 years).
+pub const MAX_TIME_S: u64 = (u64::MAX - 1) / 1_000_000;
+
+/// The error for a time beyond [`MAX_TIME_S`]; it is refused, never
+/// silently turned into "never" (which would make a run last until drained).
+fn beyond_time(v: impl std::fmt::Display) -> String {
+    format!("{v} s is beyond the simulator's clock (at most {MAX_TIME_S} s, µs in 64 bits)")
+}
+
 fn default_sample_interval_s() -> u64 {
     60
 }
@@ -288,6 +303,32 @@ fn bad(key: impl Into<String>, msg: impl Into<String>) -> Invalid {
 }
 
 impl Scenario {
+    /// The run's times: positive, and within the simulator's clock.
+    fn validate_times(&self) -> Result<(), Invalid> {
+        if self.duration_s == Some(0) {
+            return Err(bad("duration_s", "must be > 0"));
+        }
+        if self.sample_interval_s == 0 {
+            return Err(bad("sample_interval_s", "must be > 0"));
+        }
+        if self.scheduler.pass_interval_ms == 0 {
+            return Err(bad("scheduler.pass_interval_ms", "must be > 0"));
+        }
+        for (k, v) in [
+            ("duration_s", self.duration_s.unwrap_or(0)),
+            ("sample_interval_s", self.sample_interval_s),
+            (
+                "scheduler.pass_interval_ms",
+                self.scheduler.pass_interval_ms / 1000,
+            ),
+        ] {
+            if v > MAX_TIME_S {
+                return Err(bad(k, beyond_time(v)));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<(), Invalid> {
         let name_ok = !self.name.is_empty()
@@ -305,12 +346,7 @@ impl Scenario {
                 ),
             ));
         }
-        if self.duration_s == Some(0) {
-            return Err(bad("duration_s", "must be > 0"));
-        }
-        if self.sample_interval_s == 0 {
-            return Err(bad("sample_interval_s", "must be > 0"));
-        }
+        self.validate_times()?;
         if let Some(SteadyStateConfig {
             start_s: Some(a),
             end_s: Some(b),
@@ -322,9 +358,6 @@ impl Scenario {
                     format!("must be after steady_state.start_s ({a}), got {b}"),
                 ));
             }
-        }
-        if self.scheduler.pass_interval_ms == 0 {
-            return Err(bad("scheduler.pass_interval_ms", "must be > 0"));
         }
         if let Some(t) = &self.trace {
             return self.validate_trace(t);
@@ -566,9 +599,23 @@ impl JobClassConfig {
                     "can draw 0 (rounded to the nearest integer); its smallest draw must be at least 1",
                 ));
             }
+            if let Some(p) = d.zero_probability().filter(|&p| p > MAX_ZERO_SHARE) {
+                return Err(bad(
+                    key(k),
+                    format!(
+                        "{:.1} % of its draws round to 0 and would count as 1; at most {} % may \
+                         (raise the mean or median)",
+                        p * 100.0,
+                        MAX_ZERO_SHARE * 100.0
+                    ),
+                ));
+            }
         }
         if let Some(d) = &self.duration_s {
             d.validate().map_err(|m| bad(key("duration_s"), m))?;
+            if let Some(m) = d.max_value().filter(|&m| m > MAX_TIME_S as f64) {
+                return Err(bad(key("duration_s"), beyond_time(m)));
+            }
         }
         match self.gpu {
             GpuConfig::Whole(0) => return Err(bad(key("gpu.whole"), "must be > 0")),

@@ -5,7 +5,9 @@
 //! integer; nothing downstream sees a float. A task count or size whose
 //! smallest draw rounds to 0 is refused when the scenario is validated
 //! ([`Dist::min_rounded`]); exponential and log-normal draws, which come
-//! arbitrarily close to 0, count as 1 when they round to 0. Heavy-tailed choices (log-normal,
+//! arbitrarily close to 0, are refused when more than 1 % of them would
+//! round to 0 ([`Dist::zero_probability`]), and otherwise count as 1 when
+//! they do. Heavy-tailed choices (log-normal,
 //! Pareto) take an optional `max` so a single draw cannot exceed what the
 //! scenario deems plausible.
 //!
@@ -145,6 +147,42 @@ impl Dist {
         Some(to_u64(lowest))
     }
 
+    /// The probability that a draw rounds to 0 (falls below 0.5), for the
+    /// distributions whose draws come arbitrarily close to 0: exponential,
+    /// `1 - e^(-0.5/mean)`; log-normal, `Φ((ln 0.5 - ln median) / σ)` (a
+    /// `max` cuts only the top). `None` for the others, whose smallest draw
+    /// [`Dist::min_rounded`] gives exactly.
+    pub fn zero_probability(&self) -> Option<f64> {
+        match self {
+            Dist::Exponential { mean } => Some(1.0 - (-0.5 / mean).exp()),
+            Dist::Lognormal { median, sigma, .. } if *sigma == 0.0 => {
+                Some(if *median < 0.5 { 1.0 } else { 0.0 })
+            }
+            Dist::Lognormal { median, sigma, .. } => {
+                Some(std_normal_cdf((0.5f64.ln() - median.ln()) / sigma))
+            }
+            _ => None,
+        }
+    }
+
+    /// The largest draw, where the distribution bounds it from above
+    /// (`None` for an exponential, and a log-normal or Pareto without `max`).
+    pub fn max_value(&self) -> Option<f64> {
+        let top = |vs: &mut dyn Iterator<Item = f64>| vs.fold(f64::NEG_INFINITY, f64::max);
+        match self {
+            Dist::Constant(v) => Some(*v),
+            Dist::Uniform { max, .. } => Some(*max),
+            Dist::Choice(vs) => Some(top(&mut vs.iter().copied())),
+            Dist::Weighted { values, weights } => Some(top(&mut values
+                .iter()
+                .zip(weights)
+                .filter(|(_, w)| **w > 0.0)
+                .map(|(v, _)| *v))),
+            Dist::Lognormal { max, .. } | Dist::Pareto { max, .. } => *max,
+            Dist::Exponential { .. } => None,
+        }
+    }
+
     /// An upper bound of the mean draw, for estimates before a run
     /// (`scenario::estimate`): the exact mean where the draw is not capped,
     /// `min(uncapped mean, max)` where a `max` caps it (capping only lowers
@@ -215,6 +253,24 @@ impl Dist {
     /// One draw, rounded to the nearest integer (negative draws become 0).
     pub fn sample_u64(&self, rng: &mut SimRng) -> u64 {
         to_u64(self.sample(rng))
+    }
+}
+
+/// Φ(x), the standard normal CDF, through erfc's rational approximation of
+/// Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7: enough to
+/// judge a share of draws, never used for a draw itself).
+fn std_normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-z * z).exp();
+    if x >= 0.0 {
+        1.0 - erfc / 2.0
+    } else {
+        erfc / 2.0
     }
 }
 
@@ -345,5 +401,29 @@ mod tests {
         assert!((440.0..=560.0).contains(&median), "{median}");
         assert_eq!(to_u64(2.5), 3);
         assert_eq!(to_u64(-1.0), 0);
+    }
+
+    #[test]
+    fn the_share_of_draws_rounding_to_zero() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        // Exponential of mean 1: P(X < 0.5) = 1 - e^-0.5 = 0.393469.
+        let p = Dist::Exponential { mean: 1.0 }.zero_probability().unwrap();
+        assert!(close(p, 0.393_469), "{p}");
+        // Log-normal of median 0.5: half its draws are below 0.5.
+        let ln = |median: f64, sigma: f64| Dist::Lognormal {
+            median,
+            sigma,
+            max: None,
+        };
+        assert!(close(ln(0.5, 1.0).zero_probability().unwrap(), 0.5));
+        // Median 0.5·e (σ = 1): P = Φ(-1) = 0.158655.
+        let p = ln(0.5 * std::f64::consts::E, 1.0)
+            .zero_probability()
+            .unwrap();
+        assert!(close(p, 0.158_655), "{p}");
+        // Φ(1.96) = 0.975002; σ = 0 is a point mass at the median.
+        assert!(close(std_normal_cdf(1.96), 0.975_002));
+        assert_eq!(ln(600.0, 0.0).zero_probability(), Some(0.0));
+        assert_eq!(Dist::Constant(3.0).zero_probability(), None);
     }
 }

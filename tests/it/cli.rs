@@ -191,6 +191,15 @@ fn values_that_would_change_quietly_are_errors_naming_the_key() {
             ),
             "workload.jobs[0].cpu_milli: can draw 0",
         ),
+        // Exponential draws that round to 0 more than 1 % of the time:
+        // 1 - e^(-0.5/1) = 39.3 % would silently count as 1.
+        (
+            (
+                "tasks = { constant = 250 }",
+                "tasks = { exponential = { mean = 1 } }",
+            ),
+            "workload.jobs[0].tasks: 39.3 % of its draws round to 0",
+        ),
         // A log-normal cap below its median, a Pareto cap below its scale.
         (
             (
@@ -210,6 +219,19 @@ fn values_that_would_change_quietly_are_errors_naming_the_key() {
         (
             ("name = \"web\"", "name = \"monitor\""),
             "workload.jobs[1].name: \"monitor\" is already the name of workload.jobs[0]",
+        ),
+        // Times beyond the clock (µs in a u64) are not "never", which
+        // would make the run last until drained.
+        (
+            ("duration_s = 7200 ", "duration_s = 18446744073710 "),
+            "duration_s: 18446744073710 s is beyond the simulator's clock",
+        ),
+        (
+            (
+                "duration_s = { constant = 60 }",
+                "duration_s = { constant = 1e20 }",
+            ),
+            "duration_s: 100000000000000000000 s is beyond the simulator's clock",
         ),
         // A cell whose total CPU overflows u64: 4294967295 × 2^33 milli-cores.
         (
@@ -251,11 +273,13 @@ fn output_directories_are_whole_and_never_mixed() {
     assert!(!names.iter().any(|n| n.ends_with(".png")), "{names:?}");
     let run_json = fs::read_to_string(d.join("o/run.json")).unwrap();
     assert!(run_json.contains("\"completed\": true"), "{run_json}");
-    // Two at a time into one directory, five times.
-    for seed in ["3", "4"] {
+    // Six at a time into one directory, three times: each run's rename
+    // may find another's directory in place, or find it just moved aside.
+    let seeds = ["3", "4", "5", "6", "7", "8"];
+    for seed in seeds {
         run(seed, &format!("ref-{seed}"), &["--no-plots"]);
     }
-    for _ in 0..5 {
+    for _ in 0..3 {
         let spawn = |seed: &str| {
             std::process::Command::new(env!("CARGO_BIN_EXE_borgsim"))
                 .args([
@@ -271,14 +295,15 @@ fn output_directories_are_whole_and_never_mixed() {
                 .spawn()
                 .unwrap()
         };
-        let (mut a, mut b) = (spawn("3"), spawn("4"));
-        assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+        let children: Vec<_> = seeds.iter().map(|s| spawn(s)).collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
         let summary = fs::read_to_string(d.join("shared/summary.json")).unwrap();
-        let seed = if summary.contains("\"seed\": 3,") {
-            "3"
-        } else {
-            "4"
-        };
+        let seed = seeds
+            .iter()
+            .find(|s| summary.contains(&format!("\"seed\": {s},")))
+            .expect("one of the runs' summaries");
         for f in ["summary.json", "timeseries.csv", "pending.csv"] {
             let got = fs::read(d.join("shared").join(f)).unwrap();
             let want = fs::read(d.join(format!("ref-{seed}")).join(f)).unwrap();
@@ -292,6 +317,61 @@ fn output_directories_are_whole_and_never_mixed() {
         .filter(|n| n.starts_with(".tmp"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A run replaces its `--out` whole, so an `--out` holding anything but an
+/// earlier run is refused (exit 2) and left as it was; an empty directory
+/// is fine, and a symbolic link leads to its target.
+#[test]
+fn out_replaces_only_an_earlier_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("mine")).unwrap();
+    fs::write(d.join("mine/precious.txt"), "keep me").unwrap();
+    let o = borgsim(d, &["run", "--quiet", "--no-plots", "--out", "mine"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no run.json"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("mine/precious.txt")).unwrap(),
+        "keep me"
+    );
+    // The current directory (or a parent) cannot be replaced either.
+    let o = borgsim(
+        &d.join("mine"),
+        &["run", "--quiet", "--no-plots", "--out", "."],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(d.join("mine/precious.txt").exists());
+    // An empty directory takes the run.
+    fs::create_dir(d.join("empty")).unwrap();
+    let o = borgsim(d, &["run", "--quiet", "--no-plots", "--out", "empty"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(d.join("empty/summary.json").exists());
+    // A link to a run's directory stays a link; the run lands in its target.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(d.join("empty"), d.join("link")).unwrap();
+        let o = borgsim(
+            d,
+            &[
+                "run",
+                "--quiet",
+                "--no-plots",
+                "--seed",
+                "9",
+                "--out",
+                "link",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(fs::symlink_metadata(d.join("link")).unwrap().is_symlink());
+        let s = fs::read_to_string(d.join("empty/summary.json")).unwrap();
+        assert!(s.contains("\"seed\": 9,"), "{s}");
+    }
 }
 
 /// An `--out` that cannot be written fails before the run, with exit 2.

@@ -16,12 +16,21 @@ fn copied_binary() -> (tempfile::TempDir, PathBuf) {
     (dir, exe)
 }
 
+/// Runs the copy. A fresh copy can be "busy" (ETXTBSY) for a moment: a
+/// test thread forking meanwhile holds the copy's write descriptor until
+/// its child execs. That is the test harness's race, not borgsim's, so it
+/// is retried.
 fn run(exe: &Path, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(exe)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the copied binary runs")
+    const ETXTBSY: i32 = 26;
+    for _ in 0..100 {
+        match Command::new(exe).args(args).current_dir(cwd).output() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => return r.expect("the copied binary runs"),
+        }
+    }
+    panic!("the copied binary stayed busy for 2 s");
 }
 
 fn json(path: &Path) -> serde_json::Value {
