@@ -194,8 +194,10 @@ fn select(args: &BenchArgs) -> Result<Vec<Case>, Error> {
         return Ok(suite);
     }
     let known: Vec<Case> = suite.into_iter().chain(extra).chain(openb).collect();
+    let mut seen = std::collections::BTreeSet::new();
     args.cases
         .iter()
+        .filter(|name| seen.insert(name.as_str())) // `--case x --case x` runs x once
         .map(|name| {
             if let Some(c) = known.iter().find(|c| c.label == *name) {
                 return Ok(c.clone());

@@ -193,6 +193,18 @@ pub fn check_cases(
     if base.cases.is_empty() {
         return Err("the baseline has no cases".into());
     }
+    if let Some((i, b)) = base
+        .cases
+        .iter()
+        .enumerate()
+        .find(|(i, b)| base.cases[..*i].iter().any(|a| a.case == b.case))
+    {
+        return Err(format!(
+            "the baseline lists case {:?} twice (the second at position {}): which one counts?",
+            b.case,
+            i + 1
+        ));
+    }
     for case in &now.cases {
         let Some(b) = base.cases.iter().find(|b| b.case == case.case) else {
             return Err(format!(
@@ -454,5 +466,13 @@ mod tests {
             ]
             .into()
         );
+    }
+
+    #[test]
+    fn a_baseline_listing_a_case_twice_is_refused() {
+        let mut base = report(100, 1.0);
+        base.cases.push(case(100, 1.0, 3));
+        let e = check_cases(&base, &report(100, 1.0), false, false).unwrap_err();
+        assert!(e.contains("lists case \"c\" twice"), "{e}");
     }
 }
