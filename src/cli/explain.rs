@@ -323,9 +323,10 @@ fn report<'a>(
     };
     let attempt = watch.attempt();
     let hypothetical = match (&facts, attempt, &standing) {
-        (Some(f), None, Standing::Pending { .. }) if f.never.is_none() => {
-            Some(sim.scheduler().explain(st, st.task(f.task).job))
-        }
+        (Some(f), None, Standing::Pending { .. }) if f.never.is_none() => Some(
+            sim.scheduler()
+                .explain_every_machine(st, st.task(f.task).job),
+        ),
         _ => None,
     };
     Ok(Report {
@@ -401,12 +402,17 @@ fn held_reason(sim: &Simulation, wanted: &TaskRef) -> Option<String> {
 
 fn not_found(sim: &Simulation, wanted: &TaskRef, at: Option<SimTime>) -> String {
     let by = match at {
-        Some(t) if t != SimTime::NEVER => format!(" by {}", seconds(t)),
+        Some(t) if t != SimTime::NEVER => format!(" by {} s", seconds(t)),
         _ => String::new(),
     };
     match wanted {
+        TaskRef::Named { .. } if !by.is_empty() => format!(
+            "no task {wanted} was submitted{by} (job {} comes later, or never: a job's serial \
+             in its class counts from 0; pending.csv's job_name)",
+            wanted.job()
+        ),
         TaskRef::Named { .. } => format!(
-            "no task {wanted} was submitted{by}: job {} does not exist (a job's serial in its \
+            "no task {wanted} was submitted: job {} does not exist (a job's serial in its \
              class counts from 0; pending.csv's job_name)",
             wanted.job()
         ),

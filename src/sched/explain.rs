@@ -9,7 +9,7 @@
 //! question asked about one task. So an explanation re-evaluates that one
 //! task on the cell as it stood just before its decision, through the same
 //! plugins and the same pipeline functions ([`Pipeline::verdict_with`],
-//! [`Pipeline::scan`], [`Pipeline::weighted_score`]): the decision it
+//! [`Pipeline::scan`], `Pipeline::weighted_score`): the decision it
 //! reports is computed by the code that decides, not by a copy of it.
 //!
 //! **The same machines as the pass.** With relaxed randomization a pass
@@ -345,8 +345,16 @@ impl Scheduler {
         self.pipeline.explain(st, &view, sampled)
     }
 
+    /// How the pipeline sees a task of `job` on `st` examining every
+    /// machine, whatever the techniques: the view of a task with no
+    /// attempt to explain.
+    pub fn explain_every_machine(&self, st: &CellState, job: JobId) -> Explanation {
+        let view = view_of(st, job, self.config.preemption);
+        self.pipeline.explain(st, &view, None)
+    }
+
     /// The sample the next decision for `view`'s task will examine, read
-    /// as [`Scheduler::decide`] would make it: its class cache's offset
+    /// as `Scheduler::decide` would make it: its class cache's offset
     /// and prefix; for a new cache the pass's offset, or a new one; for a
     /// task no cache serves, a new one. A new offset is drawn from a copy
     /// of the sampler (or of the stream it will be made from).

@@ -5,6 +5,7 @@
 //! found on, and that of a task still pending at the end gives its
 //! `pending.csv` row's reasons; bad `--task` values exit 2.
 
+use super::techniques::decisions;
 use super::{borgsim, root, text};
 use borgsim::scenario::Scenario;
 use borgsim::sched::explain::{Tally, Watch};
@@ -29,6 +30,12 @@ fn explain_every(mut sc: Scenario, t: Techniques) -> Tally {
     );
     let explained = tally.placed + tally.preempted + tally.pending;
     assert_eq!(explained, sim.scheduler().stats().tasks_attempted, "{t:?}");
+    // Watching changes nothing: the same decisions and the same work as
+    // the run unwatched.
+    let mut plain = borgsim::build_simulation(&sc, false).unwrap();
+    plain.run(&mut |_| {}).unwrap();
+    assert_eq!(plain.scheduler().stats(), sim.scheduler().stats(), "{t:?}");
+    assert!(decisions(&sc, &plain) == decisions(&sc, &sim), "{t:?}");
     tally
 }
 
@@ -271,6 +278,27 @@ fn a_trace_task_is_named_by_its_trace_job_and_label() {
 }
 
 #[test]
+fn before_its_first_attempt_a_task_is_shown_on_the_cell_as_it_stands() {
+    // db-3/0 waits a little for a pass: a microsecond before its first
+    // attempt it is pending, and there is no attempt to explain.
+    let first = explain_json("quickstart", "db-3/0", &[]);
+    let (s, us) = first["attempt"]["time_s"]
+        .as_str()
+        .unwrap()
+        .split_once('.')
+        .unwrap();
+    let at_us = s.parse::<u64>().unwrap() * 1_000_000 + us.parse::<u64>().unwrap() - 1;
+    let before = format!("{}.{:06}", at_us / 1_000_000, at_us % 1_000_000);
+    let v = explain_json("quickstart", "db-3/0", &["--at", &before]);
+    assert!(v["attempt"].is_null(), "{}", v["attempt"]);
+    assert_eq!(v["hypothetical"], true);
+    assert!(v["standing"].as_str().unwrap().starts_with("pending since"));
+    // Every machine, whatever a pass would sample.
+    assert!(v["explanation"]["sampled"].is_null());
+    assert_eq!(v["explanation"]["examined"], 250);
+}
+
+#[test]
 fn output_is_the_same_bytes_every_time() {
     for flags in [
         &["--task", "db-3/0"][..],
@@ -323,6 +351,26 @@ fn a_replay_of_the_traces_placements_has_nothing_to_explain() {
     let (code, _, err) = run_bin(&["explain", scenario.to_str().unwrap(), "--task", "1/0"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("trace_placement"), "{err}");
+}
+
+/// The README's example block that starts with `first_line`.
+fn readme_block(first_line: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```text\n{first_line}"))
+        .unwrap_or_else(|| panic!("README has no example starting {first_line:?}"));
+    let body = &readme[start + "```text\n".len()..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_readme_examples_are_real_output() {
+    for (task, top) in [("db-3/0", "3"), ("batch-3/0", "4")] {
+        let (code, out, err) = run_bin(&["explain", "quickstart", "--task", task, "--top", top]);
+        assert_eq!(code, 0, "{err}");
+        let first = out.lines().next().unwrap();
+        assert_eq!(readme_block(first), out, "README's example of {task}");
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use borgsim::sched::explain::{
 };
 use borgsim::sched::pipeline::{Outcome, Verdict};
 use borgsim::sched::reason::Reason;
+use borgsim::time::SimTime;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -32,6 +33,7 @@ pub(super) fn text(r: &Report) -> String {
             out += &plugins_text(e);
             if r.all {
                 out += &all_machines(e);
+                out += &preemption_text(e, usize::MAX);
             } else {
                 out += &top_machines(e, r.top);
                 out += &preemption_text(e, r.top);
@@ -58,7 +60,7 @@ fn header(r: &Report) -> String {
         let req = f.request;
         let _ = write!(
             out,
-            ": {}, priority {}, {}, each {} cpu_milli, {} mem_mib, {} gpu_milli",
+            ": {}, priority {}, {}, requesting {} cpu_milli, {} mem_mib, {} gpu_milli",
             f.band.name(),
             f.priority,
             match f.tasks {
@@ -73,7 +75,7 @@ fn header(r: &Report) -> String {
     out.push('\n');
     out += &attempt_line(r);
     if let Some(t) = r.at {
-        let when = if t == borgsim::time::SimTime::NEVER {
+        let when = if t == SimTime::NEVER {
             format!("at the end ({} s)", seconds(r.now))
         } else {
             format!("at {} s", seconds(t))
@@ -142,19 +144,24 @@ fn nothing_to_explain(r: &Report) -> String {
 /// The summary line, the machines examined, the decision and the pass's.
 fn decision_text(r: &Report, e: &Explanation) -> String {
     let mut out = format!("\n{}\n", summary(e));
-    out += &examined_text(e);
-    let _ = writeln!(out, "decision: {}", decision(e));
+    out += &examined_text(e, &r.sc.scheduler);
+    let label = match r.attempt {
+        Some(_) => "decision",
+        None => "decision, were it attempted then",
+    };
+    let _ = writeln!(out, "{label}: {}", decision(e));
     match r.attempt {
         Some(a) if a.agrees() => {
             let _ = writeln!(out, "the pass decided the same (pass {}).", a.pass);
         }
         Some(_) => out += "the pass decided otherwise: a bug in borgsim.\n",
         None => {
+            let at = r.at.filter(|&t| t != SimTime::NEVER).unwrap_or(r.now);
             let _ = writeln!(
                 out,
-                "(no attempt by then: this is how the pipeline sees the task on the cell at {} s, \
-                 every machine examined)",
-                seconds(r.now)
+                "(no attempt by then: this is how the pipeline would see the task on the cell \
+                 at {} s, examining every machine)",
+                seconds(at)
             );
         }
     }
@@ -185,16 +192,24 @@ pub(super) fn summary(e: &Explanation) -> String {
 }
 
 /// Which machines the pass examined, and how it came to those.
-fn examined_text(e: &Explanation) -> String {
+fn examined_text(e: &Explanation, sched: &borgsim::scenario::SchedulerConfig) -> String {
     let n = e.machines.len();
     let Some(s) = &e.sampled else {
-        return "examined: every machine (relaxed randomization off)\n".into();
+        return match sched.relaxed_randomization {
+            false => "examined: every machine (relaxed randomization off)\n".into(),
+            true => "examined: every machine (a pass would examine a sample)\n".into(),
+        };
     };
     let how = match (s.cached, s.already) {
         (false, _) => format!(
-            "a fresh scan (no class cache serves this task) of the seeded scan order from \
-             offset {}",
-            s.start
+            "a fresh scan of the seeded scan order from offset {} ({})",
+            s.start,
+            if sched.score_cache || sched.equivalence_classes {
+                "no class cache may serve this task: its job's spread limits make a \
+                 machine's verdict depend on where the job's other tasks run"
+            } else {
+                "class caches are off"
+            }
         ),
         (true, 0) => format!(
             "a new cache of its class, scanning the seeded scan order from offset {}",
@@ -370,7 +385,7 @@ fn preemption_text(e: &Explanation, k: usize) -> String {
     });
     let head: Vec<String> = [
         "machine",
-        "highest",
+        "top_priority",
         "victims",
         "priority_sum",
         "total",
@@ -382,7 +397,7 @@ fn preemption_text(e: &Explanation, k: usize) -> String {
     let rows = sorted.iter().take(k).map(|o| preempt_row(e, o)).collect();
     format!(
         "\npreemption: tasks below priority {below} may be evicted; {} machines fit only with \
-         evictions. The plan chosen evicts least: the lowest highest victim priority, then the \
+         evictions. The plan chosen evicts least: the lowest top victim priority, then the \
          fewest victims, then the lowest sum of their priorities, then the best total, then the \
          lowest id ({} shown):\n{}",
         options.len(),
@@ -479,10 +494,11 @@ fn all_machines(e: &Explanation) -> String {
             row
         })
         .collect();
-    format!(
-        "\nevery machine (* = not examined by the pass):\n{}",
-        table(&head, rows)
-    )
+    let sampled = match e.sampled {
+        Some(_) => " (* = not examined by the pass)",
+        None => "",
+    };
+    format!("\nevery machine{sampled}:\n{}", table(&head, rows))
 }
 
 /// Columns padded to their widest cell, numbers right-aligned.
@@ -538,7 +554,7 @@ pub(super) fn json(r: &Report) -> String {
     let doc = json!({
         "scenario": r.sc.name, "seed": r.sc.seed, "policy": sc.policy.name(),
         "preemption": sc.preemption, "task": r.wanted.to_string(), "job": facts,
-        "at_s": r.at.map(|t| if t == borgsim::time::SimTime::NEVER { "end".into() } else { seconds(t) }),
+        "at_s": r.at.map(|t| if t == SimTime::NEVER { "end".into() } else { seconds(t) }),
         "stopped_at_s": seconds(r.now), "standing": standing_text(&r.standing),
         "attempt": attempt,
         "hypothetical": r.attempt.is_none() && r.hypothetical.is_some(),
