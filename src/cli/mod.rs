@@ -9,6 +9,7 @@
 //! input (exit code 2) naming the key that drives it.
 
 mod bench;
+mod explain;
 mod trace;
 
 use borgsim::error::Error;
@@ -45,6 +46,10 @@ pub enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Explain one task's scheduling attempt: each filter's verdict and each
+    /// scorer's score on each machine, the machine chosen and why, and what
+    /// preemption considered.
+    Explain(explain::ExplainArgs),
     /// Run the benchmark suite; compare with a baseline for CI.
     Bench(bench::BenchArgs),
     /// Inspect, convert or synthesise traces.
@@ -186,6 +191,7 @@ pub fn main_with(cli: Cli) -> i32 {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { scenario, limits }) => validate(&scenario, limits),
+        Some(Command::Explain(args)) => explain::main(args),
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
     };

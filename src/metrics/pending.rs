@@ -10,6 +10,11 @@
 //! (request, constraints), however many tasks share them, and once per group
 //! of identical machines ([`MachineGroups`]).
 //!
+//! A task is named as `borgsim explain --task` takes it: `job_name` and
+//! `task_index` (the index in the job), or in a trace replay `job_id` and
+//! `trace_task`; the `task_id` is borgsim's slot, reused once the job is
+//! reclaimed.
+//!
 //! A trace replay's rows name the trace's job: `job_id` is its key in the
 //! trace (a trace job may reach the cell as several borgsim jobs). Tasks the
 //! workload submitted but holds outside the cell (waiting for a DAG parent)
@@ -48,6 +53,10 @@ struct Task {
     trace_task: String,
     job_id: u64,
     job_name: String,
+    /// The task's index in its job: with `job_name`, how `borgsim explain
+    /// --task` names it. None in a trace replay, whose tasks are named by
+    /// `job_id` and `trace_task`.
+    task_index: Option<u32>,
     band: Band,
     priority: Priority,
     cpu_milli: u64,
@@ -108,6 +117,7 @@ pub fn header() -> csv::StringRecord {
             trace_task: String::new(),
             job_id: 0,
             job_name: String::new(),
+            task_index: None,
             band: Band::BestEffort,
             priority: 0,
             cpu_milli: 0,
@@ -161,6 +171,7 @@ fn held_rows(sim: &Simulation) -> Vec<Row> {
                 trace_task: h.task,
                 job_id: h.job_id,
                 job_name: h.job_name,
+                task_index: None,
                 band: Band::of(h.priority),
                 priority: h.priority,
                 cpu_milli: req.res.cpu_milli,
@@ -251,6 +262,7 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),
                 job_id: job.trace_job.unwrap_or(u64::from(job.id)),
                 job_name: job.spec.name.to_string(),
+                task_index: job.trace_job.is_none().then_some(r.index),
                 band: job.band(),
                 priority: job.priority(),
                 cpu_milli: req.res.cpu_milli,

@@ -110,6 +110,11 @@ impl ClassCache {
         self.verdicts.is_empty()
     }
 
+    /// Its offset in the scan order (relaxed randomization; 0 otherwise).
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
     /// How many machines it has examined.
     pub fn examined(&self) -> usize {
         self.examined

@@ -17,6 +17,7 @@
 
 pub mod class_key;
 pub mod equiv;
+pub mod explain;
 pub mod pipeline;
 pub mod plugin;
 pub mod plugins;
@@ -194,19 +195,38 @@ impl Scheduler {
     /// One pass over the pending queue at time `now`. Appends what it did to
     /// `actions`.
     pub fn pass(&mut self, st: &mut CellState, now: SimTime, actions: &mut Vec<Action>) {
+        self.pass_with(st, now, actions, &mut explain::Unwatched);
+    }
+
+    /// [`Scheduler::pass`], telling `watch` about each task it comes to
+    /// (see [`explain::PassWatch`]); with [`explain::Unwatched`], whose
+    /// methods are empty, it compiles to the plain pass.
+    fn pass_with<W: explain::PassWatch>(
+        &mut self,
+        st: &mut CellState,
+        now: SimTime,
+        actions: &mut Vec<Action>,
+        watch: &mut W,
+    ) {
         self.stats.passes += 1;
         for (_, order) in st.pending().scan_order() {
             let mut failed: FxHashSet<JobId> = FxHashSet::default();
             for (job, task) in order {
                 if failed.contains(&job) {
                     self.stats.tasks_skipped_same_job += 1;
+                    watch.skipped(self, st, now, task);
                     continue;
                 }
                 if !st.job(job).ever_schedulable {
                     failed.insert(job);
+                    watch.skipped(self, st, now, task);
                     continue;
                 }
-                if !self.try_place(st, now, task, actions) {
+                watch.before(self, st, now, task);
+                let done = actions.len();
+                let placed = self.try_place(st, now, task, actions);
+                watch.after(self, st, now, task, (actions, done));
+                if !placed {
                     failed.insert(job);
                 }
             }

@@ -35,7 +35,7 @@ pub enum Verdict {
 }
 
 /// What the pipeline decided for a task.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Place(MachineId),
     Preempt(Plan),
@@ -64,6 +64,11 @@ impl Pipeline {
     /// The pipeline of any profile (plugins of one's own).
     pub fn with_profile(profile: Profile) -> Self {
         Pipeline { profile }
+    }
+
+    /// The profile it runs.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// Assembles the class key of `view`'s task into `key` (see
@@ -188,7 +193,7 @@ impl Pipeline {
         match self.feasible(st, view, mask, m) {
             Err(reason) => Verdict::Reject(reason),
             Ok(Fit::WithPreemption) => Verdict::Preempt,
-            Ok(Fit::Free) => Verdict::Free(self.score(st, view, m, stats)),
+            Ok(Fit::Free) => Verdict::Free(self.weighted_score(st, view, m, stats)),
         }
     }
 
@@ -228,7 +233,13 @@ impl Pipeline {
     /// The weighted sum of the scorers' scores. Each is asserted to be at
     /// most `MAX_SCORE`, so the sum stays within the bound checked when the
     /// profile was built ([`Profile::new`]) and cannot overflow.
-    fn score(&self, st: &CellState, view: &TaskView, m: MachineId, stats: &mut SchedStats) -> u64 {
+    pub(crate) fn weighted_score(
+        &self,
+        st: &CellState,
+        view: &TaskView,
+        m: MachineId,
+        stats: &mut SchedStats,
+    ) -> u64 {
         stats.scores_computed += 1;
         let mut total = 0;
         for (s, weight) in self.profile.scorers() {
@@ -259,7 +270,7 @@ impl Pipeline {
             let Some(plan) = preempt::victims_on(st, m, &req.res, req.gpu, threshold) else {
                 continue;
             };
-            let s = self.score(st, view, m, stats);
+            let s = self.weighted_score(st, view, m, stats);
             let better = match &best {
                 None => true,
                 Some((b, bs)) => {

@@ -56,6 +56,16 @@ impl Sampler {
         }
     }
 
+    /// The offset the next [`Sampler::start`] will return, drawn from a
+    /// copy of the stream (the stream itself does not move).
+    pub fn peek_start(&self) -> usize {
+        if self.order.is_empty() {
+            0
+        } else {
+            self.rng.clone().random_range(0..self.order.len())
+        }
+    }
+
     /// The machine at scan step `i` from offset `start`.
     pub fn at(&self, start: usize, i: usize) -> MachineId {
         self.order[(start + i) % self.order.len()]
@@ -86,5 +96,14 @@ mod tests {
         assert_eq!(sorted, (0..1000).collect::<Vec<_>>());
         assert_ne!(a.order(), &sorted[..], "shuffled");
         assert_eq!(a.at(999, 2), a.order()[1], "wraps around");
+    }
+
+    #[test]
+    fn peeking_at_the_next_start_does_not_draw_it() {
+        let mut s = Sampler::new(SimRng::seed_from_u64(7), 1000);
+        let peeked = s.peek_start();
+        assert_eq!(s.peek_start(), peeked, "a peek leaves the stream");
+        assert_eq!(s.start(), peeked, "the next start is the one peeked");
+        assert_eq!(s.peek_start(), s.start(), "and so on");
     }
 }

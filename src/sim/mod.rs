@@ -34,6 +34,7 @@ use crate::metrics::gpu_packing::Point;
 use crate::metrics::stream::CsvStream;
 use crate::metrics::timeseries::{self, Sample, TimeSeries};
 use crate::rng::{RngStreams, SimRng, Stream};
+use crate::sched::explain::Watch;
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, TaskId};
@@ -117,6 +118,8 @@ pub struct Simulation {
     last_task_change: SimTime,
     task_counts: [u64; 4],
     done: bool,
+    /// A task being explained (`borgsim explain`): its passes are watched.
+    watch: Option<Box<Watch>>,
 }
 
 impl Simulation {
@@ -147,6 +150,7 @@ impl Simulation {
             last_task_change: SimTime::ZERO,
             task_counts: [0; 4],
             done: false,
+            watch: None,
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -219,6 +223,33 @@ impl Simulation {
         self.feed.as_ref()
     }
 
+    /// Watches a task through the run (`borgsim explain`): every pass is
+    /// then a watched one ([`Scheduler::pass_watched`]), after the driver
+    /// has looked for the task among the pending ones if it has not found
+    /// it yet (once per pass; a trace's task by the feed's label of it).
+    pub fn watch(&mut self, watch: Watch) {
+        self.watch = Some(Box::new(watch));
+    }
+
+    /// The watch set by [`Simulation::watch`].
+    pub fn watched(&self) -> Option<&Watch> {
+        self.watch.as_deref()
+    }
+
+    /// The error that stopped the run early (a bad trace row), once:
+    /// what [`Simulation::run`] returns, for a caller that steps.
+    pub fn take_error(&mut self) -> Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// When the next event is due (`None`: nothing is left to happen).
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
     /// Processes one event. Returns false once the run has ended.
     pub fn step(&mut self) -> bool {
         if self.done {
@@ -282,10 +313,7 @@ impl Simulation {
             }
         }
         progress(self.clock.now());
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.take_error()
     }
 
     /// Remembers `now` if a task changed state in the event just processed.
@@ -412,7 +440,14 @@ impl Simulation {
         self.last_pass = Some(now);
         let mut actions = std::mem::take(&mut self.actions);
         actions.clear();
-        self.sched.pass(&mut self.state, now, &mut actions);
+        match self.watch.as_deref_mut() {
+            None => self.sched.pass(&mut self.state, now, &mut actions),
+            Some(w) => {
+                find_watched(w, &self.state, self.feed.as_ref());
+                self.sched
+                    .pass_watched(&mut self.state, now, &mut actions, w);
+            }
+        }
         let mut evicted = false;
         for a in &actions {
             match *a {
@@ -488,5 +523,31 @@ impl Simulation {
             self.queue.push(next, Event::Sample);
             self.sample_queued = true;
         }
+    }
+}
+
+/// Pins `w` to its task if the task is pending now and it has no task yet
+/// (noting the job's task count if only the job is found).
+fn find_watched(w: &mut Watch, st: &CellState, feed: &dyn Feed) {
+    let Some(wanted) = w.wanted().filter(|_| w.target().is_none()) else {
+        return;
+    };
+    let mut job_tasks = None;
+    let mut found = None;
+    for t in st.pending().iter_tasks() {
+        let job = st.job_of(t);
+        if wanted.job_matches(job) {
+            job_tasks = Some(job.task_count());
+            if wanted.matches(st, t, || feed.trace_task(t)) {
+                found = Some((job.serial, t));
+                break;
+            }
+        }
+    }
+    if let Some(n) = job_tasks {
+        w.note_job(n);
+    }
+    if let Some((serial, t)) = found {
+        w.set_target(serial, t);
     }
 }
