@@ -10,8 +10,10 @@
 //! (request, constraints), however many tasks share them, and once per group
 //! of identical machines ([`MachineGroups`]).
 //!
-//! A trace replay's rows name the trace's job: `job_id` is its key in the
-//! trace (a trace job may reach the cell as several borgsim jobs). Tasks the
+//! A job is named by `job_id`, its submission serial (never reused, unlike
+//! borgsim's slot ids, so the event log names it the same way); a trace
+//! replay's rows name the trace's job: `job_id` is its key in the trace (a
+//! trace job may reach the cell as several borgsim jobs). Tasks the
 //! workload submitted but holds outside the cell (waiting for a DAG parent)
 //! are pending too: they follow the cell's rows, with status `held`, no
 //! `task_id` (they have no borgsim id yet), the trace's label of the task
@@ -249,7 +251,7 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
             let task = Task {
                 task_id: Some(t),
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),
-                job_id: job.trace_job.unwrap_or(u64::from(job.id)),
+                job_id: job.trace_job.unwrap_or(job.serial),
                 job_name: job.spec.name.to_string(),
                 band: job.band(),
                 priority: job.priority(),

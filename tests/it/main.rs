@@ -11,6 +11,7 @@ mod cli;
 mod conservation;
 mod determinism;
 mod embedded;
+mod events;
 mod float_maths;
 mod golden;
 mod hand_worked;
