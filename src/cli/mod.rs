@@ -10,6 +10,7 @@
 
 mod bench;
 mod explain;
+mod observe;
 mod trace;
 
 use borgsim::error::Error;
@@ -98,6 +99,8 @@ pub struct RunArgs {
     pub lenient: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub observe: observe::ObserveArgs,
 }
 
 /// What a run may take; a scenario whose estimate exceeds either is refused.
@@ -309,11 +312,13 @@ fn run(args: RunArgs) -> Result<(), Error> {
         }
     }
     let dir = RunDir::create(&out)?;
+    let event_log = args.observe.open(&sc, origin, &out)?;
     install_panic_note(&args, sc.seed);
     let started = Instant::now();
     let cpu_started = report::cpu_time_s();
     let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
     dir.stream(&mut sim)?;
+    args.observe.attach(&mut sim, &dir, event_log);
     let bar = progress_bar(&sc, args.quiet);
     let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
     bar.finish_and_clear();
@@ -331,6 +336,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         peak_rss_mib: report::peak_rss_mib(),
     };
     dir.finish(&sim, &summary, &run, !args.no_plots)?;
+    observe::ObserveArgs::finish(&mut sim, args.quiet)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \

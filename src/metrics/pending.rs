@@ -13,10 +13,10 @@
 //! A task is named as `borgsim explain --task` takes it: `job_name` and
 //! `task_index` (the index in the job), or in a trace replay `job_id` and
 //! `trace_task`; the `task_id` is borgsim's slot, reused once the job is
-//! reclaimed.
-//!
-//! A trace replay's rows name the trace's job: `job_id` is its key in the
-//! trace (a trace job may reach the cell as several borgsim jobs). Tasks the
+//! reclaimed. `job_id` is the job's submission serial (never reused, so the
+//! event log names it the same way); a trace
+//! replay's rows name the trace's job: `job_id` is its key in the trace (a
+//! trace job may reach the cell as several borgsim jobs). Tasks the
 //! workload submitted but holds outside the cell (waiting for a DAG parent)
 //! are pending too: they follow the cell's rows, with status `held`, no
 //! `task_id` (they have no borgsim id yet), the trace's label of the task
@@ -260,7 +260,7 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
             let task = Task {
                 task_id: Some(t),
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),
-                job_id: job.trace_job.unwrap_or(u64::from(job.id)),
+                job_id: job.trace_job.unwrap_or(job.serial),
                 job_name: job.spec.name.to_string(),
                 task_index: job.trace_job.is_none().then_some(r.index),
                 band: job.band(),

@@ -89,6 +89,12 @@ pub trait Feed {
     fn trace_task(&self, _task: TaskId) -> Option<String> {
         None
     }
+    /// The driver is between events and has reclaimed slots: the feed may
+    /// forget the tasks done so far. Until then [`Feed::trace_task`] still
+    /// names them (the event log writes a task's last rows after the event
+    /// that ended it). A done task's name kept longer is harmless: a task
+    /// that reuses its id is named at its submission, and that name wins.
+    fn forget_done(&mut self) {}
     /// How many tasks [`Feed::held_tasks`] would list (cheap: asked at every
     /// sample).
     fn held_count(&self) -> u64 {

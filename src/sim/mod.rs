@@ -15,8 +15,14 @@
 //! The time series and the GPU curve stream to their files as the run goes
 //! when a caller attaches them ([`Simulation::stream_series`],
 //! [`Simulation::stream_gpu_curve`]); memory keeps a bounded thinned copy
-//! for plots (see [`crate::metrics::timeseries`]). A write that fails stops
-//! the run with that error, as a bad trace row does.
+//! for plots (see [`crate::metrics::timeseries`]). So does the event log
+//! ([`Simulation::log_events`]): the cell records its changes during an
+//! event, and they are written after it, before finished tasks' slots are
+//! reclaimed. Snapshots ([`Simulation::take_snapshots`]) at T are written
+//! once every event at T has run: before the first later event, or at the
+//! end. A write that fails stops the run with that error, as a bad trace
+//! row does. With neither attached, each costs the driver one comparison
+//! per event.
 //!
 //! Scheduling passes are driven by change: an arrival, a completion or an
 //! eviction asks for a pass, which runs at the same time or, if a pass ran
@@ -29,8 +35,10 @@ use crate::cell::invariants;
 use crate::cell::state::{CellState, TaskState};
 use crate::engine::{next_event, Clock, EventQueue};
 use crate::error::{Error, Result};
+use crate::metrics::events::EventLog;
 use crate::metrics::gpu_packing::GpuCurve;
 use crate::metrics::gpu_packing::Point;
+use crate::metrics::snapshot::Snapshots;
 use crate::metrics::stream::CsvStream;
 use crate::metrics::timeseries::{self, Sample, TimeSeries};
 use crate::rng::{RngStreams, SimRng, Stream};
@@ -120,6 +128,11 @@ pub struct Simulation {
     done: bool,
     /// A task being explained (`borgsim explain`): its passes are watched.
     watch: Option<Box<Watch>>,
+    /// Where the cell's recorded changes go, if anywhere.
+    event_log: Option<EventLog>,
+    /// Snapshots still to take, and the next one's time (`NEVER`: none).
+    snapshots: Option<Snapshots>,
+    next_snapshot: SimTime,
 }
 
 impl Simulation {
@@ -151,6 +164,9 @@ impl Simulation {
             task_counts: [0; 4],
             done: false,
             watch: None,
+            event_log: None,
+            snapshots: None,
+            next_snapshot: SimTime::NEVER,
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -203,6 +219,27 @@ impl Simulation {
         if !self.done {
             self.gpu_curve.stream_to(out);
         }
+    }
+    /// Writes a row to `log` for every change of a task or a machine from
+    /// now on (call before the first step; see [`crate::metrics::events`]).
+    pub fn log_events(&mut self, log: EventLog) {
+        self.state.record_events(true);
+        self.event_log = Some(log);
+    }
+    /// The event log, to finish it once the run is over.
+    pub fn take_event_log(&mut self) -> Option<EventLog> {
+        self.state.record_events(false);
+        self.event_log.take()
+    }
+    /// Takes `snaps` as the run reaches their times (call before the first
+    /// step; see [`crate::metrics::snapshot`]).
+    pub fn take_snapshots(&mut self, snaps: Snapshots) {
+        self.next_snapshot = snaps.next();
+        self.snapshots = Some(snaps);
+    }
+    /// The snapshots: those written, those the run did not reach.
+    pub fn snapshots(&self) -> Option<&Snapshots> {
+        self.snapshots.as_ref()
     }
     /// GPU allocation as arrived demand grew (runs that drop unplaced
     /// arrivals: the openb protocol).
@@ -270,6 +307,10 @@ impl Simulation {
             self.events += 1;
         }
         let now = self.clock.now();
+        if now > self.next_snapshot {
+            // Every event before `now` has run: snapshots before it are due.
+            self.write_snapshots(SimTime(now.as_us() - 1));
+        }
         match ev {
             Event::JobArrival => self.on_arrival(now),
             Event::TaskEnd { task, incarnation } => {
@@ -292,9 +333,13 @@ impl Simulation {
             Event::End => self.finish(),
         }
         self.note_task_changes(now);
+        if self.event_log.is_some() {
+            self.write_events();
+        }
         let reclaimed = self.state.reclaim();
         if !reclaimed.is_empty() {
             self.sched.forget_jobs(reclaimed);
+            self.feed.forget_done();
         }
         if self.opts.check_invariants {
             if let Err(e) = invariants::check(&self.state) {
@@ -354,11 +399,48 @@ impl Simulation {
         self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
     }
 
+    /// Writes the changes the cell recorded in the event just run (out of
+    /// line: `step` stays as it is without a log).
+    #[cold]
+    #[inline(never)]
+    fn write_events(&mut self) {
+        let Some(log) = self.event_log.as_mut() else {
+            return;
+        };
+        let events = self.state.take_events();
+        let written = log.write(&events, &self.state, self.feed.as_ref());
+        self.state.return_events(events);
+        if let Err(e) = written {
+            self.fail(e);
+        }
+    }
+
+    /// Writes the snapshots due at or before `t` (out of line, as
+    /// [`Simulation::write_events`]).
+    #[cold]
+    #[inline(never)]
+    fn write_snapshots(&mut self, t: SimTime) {
+        let Some(snaps) = self.snapshots.as_mut() else {
+            return;
+        };
+        match snaps.write_due(t, &self.state, self.feed.as_ref()) {
+            Ok(()) => self.next_snapshot = snaps.next(),
+            Err(e) => {
+                // No further attempt, not even as the failed run ends.
+                self.next_snapshot = SimTime::NEVER;
+                self.fail(e);
+            }
+        }
+    }
+
     /// Ends the run at the current time, with a last sample; the streamed
     /// outputs are complete.
     fn finish(&mut self) {
         let now = self.clock.now();
         self.state.advance(now);
+        if now >= self.next_snapshot && !self.done && self.error.is_none() {
+            self.write_snapshots(now);
+        }
         self.done = true;
         let last = Sample::of(&self.state, now, self.feed.held_count());
         let written = self

@@ -11,6 +11,7 @@ mod cli;
 mod conservation;
 mod determinism;
 mod embedded;
+mod events;
 mod explain;
 mod float_maths;
 mod golden;

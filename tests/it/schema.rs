@@ -6,6 +6,7 @@
 //! not describe.
 
 use super::{borgsim, root, text};
+use borgsim::cell::state::EventKind;
 use borgsim::sched::reason::Reason;
 use borgsim::sched::Policy;
 use borgsim::trace::TraceFormat;
@@ -56,33 +57,38 @@ fn readme_tables() -> BTreeMap<String, Vec<String>> {
     tables
 }
 
-/// Runs `scenario` (relative to `cwd`) with the real binary, without plots;
-/// returns the output directory.
-fn run(cwd: &Path, scenario: &str) -> tempfile::TempDir {
+/// Runs `scenario` (relative to `cwd`) with the real binary, without plots
+/// and with `extra` flags; returns the output directory.
+fn run(cwd: &Path, scenario: &str, extra: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
-    let o = borgsim(
-        cwd,
-        &[
-            "run",
-            scenario,
-            "--out",
-            out.path().to_str().unwrap(),
-            "--no-plots",
-            "--quiet",
-        ],
-    );
+    let mut args = vec![
+        "run",
+        scenario,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--no-plots",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = borgsim(cwd, &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     out
 }
 
-/// Every CSV and JSON file of a run directory: name → its header's columns
+/// Every CSV and JSON file of a directory: name → its header's columns
 /// (in order) or its top-level keys (sorted: serde_json's map sorts them).
+/// Names the user chooses are given as the README heads their tables: a
+/// snapshot as `snapshot-<T>.csv`, the event log as `--events FILE`.
 fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let names: Vec<String> = if name.ends_with(".csv") {
+        let name = match path.file_name().unwrap().to_string_lossy() {
+            n if n.starts_with("snapshot-") => "snapshot-<T>.csv".to_string(),
+            n if n.starts_with("events.") => "--events FILE".to_string(),
+            n => n.into_owned(),
+        };
+        let names: Vec<String> = if name.ends_with(".csv") || name.ends_with(" FILE") {
             let mut r = csv::Reader::from_path(&path).unwrap();
             r.headers().unwrap().iter().map(String::from).collect()
         } else if name.ends_with(".json") {
@@ -100,18 +106,26 @@ fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
 #[test]
 fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
     let readme = readme_tables();
-    // A synthetic run, and a one-by-one trace replay: together they write
-    // every file, and summary.json's replay-only keys.
-    let synthetic = run(&root(), "tests/golden/tiny.toml");
+    // A synthetic run with its event log and a snapshot, and a one-by-one
+    // trace replay: together they write every file, and summary.json's
+    // replay-only keys.
+    let logs = tempfile::tempdir().unwrap();
+    let events = logs.path().join("events.csv");
+    let synthetic = run(
+        &root(),
+        "tests/golden/tiny.toml",
+        &["--events", events.to_str().unwrap(), "--snapshot-at", "900"],
+    );
     let openb = run(
         &root().join("tests/fixtures/openb-five-columns"),
         "scenario.toml",
+        &[],
     );
     // A set: both runs write most files, and a mismatch is told once.
     let mut problems = BTreeSet::new();
     let mut json_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = BTreeSet::new();
-    for dir in [synthetic.path(), openb.path()] {
+    for dir in [synthetic.path(), openb.path(), logs.path()] {
         for (file, names) in written(dir) {
             files.insert(file.clone());
             let Some(documented) = readme.get(&file) else {
@@ -192,4 +206,22 @@ fn enum_names_are_the_same_whoever_derives_them() {
         );
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// The README's `event` column of the event log names every kind of row,
+/// by the name the log writes, and nothing else.
+#[test]
+fn the_readme_names_every_kind_of_event() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = readme
+        .split("#### `--events FILE`")
+        .nth(1)
+        .expect("README.md has a table for the event log");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| `event` |"))
+        .expect("the table has a row for `event`");
+    let named: BTreeSet<&str> = row.split('`').skip(1).step_by(2).skip(1).collect();
+    let kinds: BTreeSet<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+    assert_eq!(named, kinds, "README.md's `event` row against EventKind");
 }

@@ -3,7 +3,7 @@
 //! machine offers nothing and holds no task; a smaller one withholds the
 //! difference; tasks that no longer fit are evicted lowest priority first.
 
-use super::{CellState, EvictionCause};
+use super::{CellState, EventKind, EvictionCause};
 use crate::cell::attrs::Attributes;
 use crate::cell::resources::Resources;
 use crate::cell::MachineId;
@@ -35,6 +35,10 @@ impl CellState {
                 EvictionCause::MachineShrunk,
             ),
         };
+        // The machine's change comes first in the event log, then the
+        // evictions it causes, so it is noted as it will stand.
+        let was_up = self.up[m as usize];
+        self.note_machine_set(m, target, cap.is_some());
         loop {
             let ms = &self.machines[m as usize];
             let used = full
@@ -62,7 +66,6 @@ impl CellState {
             .checked_sub(&target)
             .expect("target within capacity");
         ms.free = target.checked_sub(&used).expect("tasks fit the target");
-        let was_up = self.up[m as usize];
         self.up[m as usize] = cap.is_some();
         if cap.is_none() {
             ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);
@@ -110,6 +113,7 @@ impl CellState {
         self.cell.machines[m as usize].attrs = attrs;
         self.machines[m as usize].seq += 1;
         self.log_change(m);
+        self.note_machine(EventKind::MachineAttributes, m);
         self.hostable = Default::default();
         let mut never = std::mem::take(&mut self.never_hostable);
         never.retain(|&j| {

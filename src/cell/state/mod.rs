@@ -15,12 +15,14 @@
 //! kept per workload job (a trace job submitted in parts included), in
 //! `spread.rs`.
 
+mod events;
 pub mod history;
 mod machines;
 mod reclaim;
 mod records;
 mod spread;
 
+pub use events::{CellEvent, EventKind, MachineChange, TaskChange};
 use records::lower;
 pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
 pub use spread::{level_index, level_of, Owner};
@@ -169,6 +171,9 @@ pub struct CellState {
     /// Jobs judged never schedulable when admitted (some may be gone since):
     /// judged again when a machine's attributes change.
     never_hostable: Vec<JobId>,
+    /// Changes recorded for the event log since the driver last took them;
+    /// `None` (one branch per change) unless asked for (`events.rs`).
+    events: Option<Vec<events::CellEvent>>,
 }
 
 impl CellState {
@@ -213,6 +218,7 @@ impl CellState {
             history,
             hostable: Default::default(),
             never_hostable: Vec::new(),
+            events: None,
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -385,6 +391,7 @@ impl CellState {
             };
             self.add_pending_task(ids[index], rec, spec.priority);
         }
+        self.note_submitted(&ids);
         let l = &mut self.ledger;
         l.tasks_submitted += u64::from(n);
         l.submitted_by_band[band.index()] += u64::from(n);
@@ -492,12 +499,13 @@ impl CellState {
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
         self.bump_spread(job_id, machine, true);
         self.log_change(machine);
+        self.note_task(EventKind::Place, task, Some(machine), None);
     }
 
     /// Stops a running task and returns it to the pending queue.
     pub fn evict(&mut self, now: SimTime, task: TaskId, cause: EvictionCause) {
         self.advance(now);
-        self.release(task);
+        let machine = self.release(task);
         let rec = &mut self.tasks[task as usize];
         rec.state = TaskState::Pending;
         rec.pending_since = now;
@@ -510,6 +518,7 @@ impl CellState {
         assert!(added, "evicted task {task} already pending");
         self.ledger.pending_by_band[shape.band().index()] += 1;
         self.ledger.evictions[cause as usize] += 1;
+        self.note_task(EventKind::Evict, task, Some(machine), Some(cause));
     }
 
     /// Completes a running task if `incarnation` is its current one. Returns
@@ -520,15 +529,17 @@ impl CellState {
         if rec.incarnation != incarnation || !matches!(rec.state, TaskState::Running { .. }) {
             return false;
         }
-        self.release(task);
+        let machine = self.release(task);
         self.tasks[task as usize].state = TaskState::Finished;
         self.ledger.tasks_finished += 1;
         self.task_done(self.tasks[task as usize].job, task);
+        self.note_task(EventKind::Finish, task, Some(machine), None);
         true
     }
 
-    /// Takes a running task off its machine (state is left to the caller).
-    fn release(&mut self, task: TaskId) {
+    /// Takes a running task off its machine (state is left to the caller);
+    /// returns the machine.
+    fn release(&mut self, task: TaskId) -> MachineId {
         let rec = &self.tasks[task as usize];
         let TaskState::Running { machine, gpu, .. } = &rec.state else {
             panic!("task {task} is not running");
@@ -568,12 +579,13 @@ impl CellState {
             "gpu_milli_by_band",
         );
         self.bump_spread(job_id, machine, false);
+        machine
     }
 
     /// Withdraws a pending or running task for good (a trace's KILL).
     /// Returns false if it had already finished.
     pub fn kill(&mut self, now: SimTime, task: TaskId) -> bool {
-        self.withdraw(now, task)
+        self.withdraw(now, task, EventKind::Kill)
     }
 
     /// Withdraws a pending task that nothing fitted (a dropped arrival,
@@ -583,15 +595,17 @@ impl CellState {
             return false;
         }
         self.ledger.tasks_dropped += 1;
-        self.withdraw(now, task)
+        self.withdraw(now, task, EventKind::Drop)
     }
 
-    fn withdraw(&mut self, now: SimTime, task: TaskId) -> bool {
+    /// Withdraws a task for good; `kind` (kill or drop) says why, for the
+    /// event log.
+    fn withdraw(&mut self, now: SimTime, task: TaskId, kind: EventKind) -> bool {
         self.advance(now);
         let rec = &self.tasks[task as usize];
-        match rec.state {
+        let machine = match rec.state {
             TaskState::Finished => return false,
-            TaskState::Running { .. } => self.release(task),
+            TaskState::Running { .. } => Some(self.release(task)),
             TaskState::Pending => {
                 let shape = self.shapes[rec.shape as usize];
                 let removed = self.pending.remove(shape.priority, rec.job, task);
@@ -601,8 +615,9 @@ impl CellState {
                     1,
                     "pending_by_band",
                 );
+                None
             }
-        }
+        };
         let rec = &mut self.tasks[task as usize];
         rec.state = TaskState::Finished;
         if rec.first_start.is_none() {
@@ -612,6 +627,7 @@ impl CellState {
         self.ledger.tasks_finished += 1;
         self.ledger.tasks_killed += 1;
         self.task_done(self.tasks[task as usize].job, task);
+        self.note_task(kind, task, machine, None);
         true
     }
 

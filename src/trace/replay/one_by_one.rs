@@ -43,6 +43,10 @@ pub struct OneByOneFeed {
     counts: BTreeMap<&'static str, u64>,
     dag: Dag<()>,
     key_of: FxHashMap<TaskId, TaskKey>,
+    /// Tasks done since the driver last reclaimed slots
+    /// ([`Feed::forget_done`]): the event log names them after the event
+    /// that ended them.
+    done_keys: FxHashMap<TaskId, TaskKey>,
 }
 
 impl OneByOneFeed {
@@ -94,6 +98,7 @@ impl OneByOneFeed {
             counts,
             dag: Dag::default(),
             key_of: FxHashMap::default(),
+            done_keys: FxHashMap::default(),
         })
     }
 
@@ -151,6 +156,7 @@ impl Feed for OneByOneFeed {
         let Some(key) = self.key_of.remove(&task) else {
             return;
         };
+        self.done_keys.insert(task, key);
         for h in self.dag.done(key) {
             self.submit(now, &h.task, st, fx);
         }
@@ -161,7 +167,15 @@ impl Feed for OneByOneFeed {
     }
 
     fn trace_task(&self, task: TaskId) -> Option<String> {
-        self.key_of.get(&task).map(super::dag::key_label)
+        let key = self.key_of.get(&task);
+        key.or_else(|| self.done_keys.get(&task))
+            .map(super::dag::key_label)
+    }
+
+    fn forget_done(&mut self) {
+        if !self.done_keys.is_empty() {
+            self.done_keys.clear();
+        }
     }
 
     fn held_count(&self) -> u64 {

@@ -91,6 +91,10 @@ pub struct StreamFeed {
     ctx: Context,
     live: LiveMap,
     key_of: FxHashMap<TaskId, TaskKey>,
+    /// Tasks done since the driver last reclaimed slots
+    /// ([`Feed::forget_done`]): the event log names them after the event
+    /// that ended them.
+    done_keys: FxHashMap<TaskId, TaskKey>,
     /// Re-schedule mode: when the trace last started each live task.
     trace_start: FxHashMap<TaskKey, SimTime>,
     /// DAG dependencies and the tasks held for them.
@@ -123,6 +127,7 @@ impl StreamFeed {
             ctx,
             live: LiveMap::default(),
             key_of: FxHashMap::default(),
+            done_keys: FxHashMap::default(),
             trace_start: FxHashMap::default(),
             dag: Dag::default(),
             held_keys: FxHashMap::default(),
@@ -409,6 +414,7 @@ impl StreamFeed {
         let Some(key) = self.key_of.remove(&task) else {
             return;
         };
+        self.done_keys.insert(task, key);
         if self.live.get(&key) == Some(&task) {
             self.live.remove(&key);
             self.trace_start.remove(&key);
@@ -488,7 +494,15 @@ impl Feed for StreamFeed {
     }
 
     fn trace_task(&self, task: TaskId) -> Option<String> {
-        self.key_of.get(&task).map(super::dag::key_label)
+        let key = self.key_of.get(&task);
+        key.or_else(|| self.done_keys.get(&task))
+            .map(super::dag::key_label)
+    }
+
+    fn forget_done(&mut self) {
+        if !self.done_keys.is_empty() {
+            self.done_keys.clear();
+        }
     }
 
     fn held_count(&self) -> u64 {
