@@ -5,8 +5,10 @@
 //! Before `run` allocates anything, and in `validate`, the scenario's
 //! estimate (`scenario::estimate`) is checked against `--max-memory`
 //! (default: half of physical memory, or of the container's cgroup limit
-//! if lower) and `--max-events`; a run beyond either is refused as bad
-//! input (exit code 2) naming the key that drives it.
+//! if lower; a larger value is capped at that memory, so no run is
+//! attempted beyond the machine), `--max-events` and `--max-attempts`; a
+//! run beyond any of them is refused as bad input (exit code 2) naming
+//! the key that drives it.
 
 mod bench;
 mod explain;
@@ -16,7 +18,7 @@ mod trace;
 use borgsim::error::Error;
 use borgsim::metrics::report::{self, RunDir, RunInfo};
 use borgsim::metrics::summary::Summary;
-use borgsim::scenario::estimate::DEFAULT_MAX_EVENTS;
+use borgsim::scenario::estimate::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_EVENTS};
 use borgsim::scenario::{self, Limits, Scenario};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -107,7 +109,8 @@ pub struct RunArgs {
 #[derive(Args, Debug, Default, Clone, Copy)]
 pub struct LimitArgs {
     /// Refuse a run estimated to need more memory than SIZE (8GiB, 512MiB,
-    /// or bytes) [default: half of physical memory]
+    /// or bytes; at most this machine's memory) [default: half of physical
+    /// memory]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
     /// Refuse a run estimated to process more than N events (arrivals, task
@@ -115,6 +118,12 @@ pub struct LimitArgs {
     /// or more]
     #[arg(long, value_name = "N")]
     pub max_events: Option<u64>,
+    /// Refuse a run whose scheduling passes are estimated to make more than
+    /// N attempts to place pending tasks (a cell that cannot keep up tries
+    /// its queue again every pass) [default: 10000000000, about an hour or
+    /// more]
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u64>,
 }
 
 /// Half of physical memory is the default `--max-memory`: room for the
@@ -125,23 +134,34 @@ const FALLBACK_MAX_MEMORY: u64 = 4 << 30;
 
 impl LimitArgs {
     fn resolve(self) -> Limits {
-        let (memory_bytes, memory_source) = match self.max_memory {
-            Some(m) => (m, "--max-memory".to_string()),
-            None => match physical_memory_bytes() {
-                Some(m) => (
-                    m / DEFAULT_MEMORY_SHARE_DIV,
-                    format!("half of this machine's {}", bytesize::ByteSize(m)),
+        let physical = physical_memory_bytes();
+        let size = |n: u64| bytesize::ByteSize(n).to_string();
+        let (memory_bytes, memory_source) = match (self.max_memory, physical) {
+            // No run is attempted beyond the machine, whatever the flag says.
+            (Some(m), Some(p)) if m > p => (
+                p,
+                format!(
+                    "--max-memory {}, capped at this machine's {}",
+                    size(m),
+                    size(p)
                 ),
-                None => (
-                    FALLBACK_MAX_MEMORY,
-                    "the default when physical memory cannot be read".to_string(),
-                ),
-            },
+            ),
+            (Some(m), _) => (m, "--max-memory".to_string()),
+            (None, Some(p)) => (
+                p / DEFAULT_MEMORY_SHARE_DIV,
+                format!("half of this machine's {}", size(p)),
+            ),
+            (None, None) => (
+                FALLBACK_MAX_MEMORY,
+                "the default when physical memory cannot be read".to_string(),
+            ),
         };
         Limits {
             memory_bytes,
             memory_source,
+            physical_bytes: physical,
             events: self.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+            attempts: self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
         }
     }
 }
@@ -160,13 +180,52 @@ fn physical_memory_bytes() -> Option<u64> {
     (m > 0).then_some(m)
 }
 
-/// `--max-memory`: a size such as `8GiB`, `512MiB`, `2GB` or plain bytes.
+/// `--max-memory`: a size such as `8GiB`, `512MiB`, `2GB`, `1.5GiB` or
+/// plain bytes, with the units `bytesize` reads (`k`/`KB` = 1000,
+/// `Ki`/`KiB` = 1024, … up to `E`/`EiB`). More than `u64::MAX` bytes
+/// (16 EiB) is an error, not a saturation.
 fn parse_size(s: &str) -> Result<u64, String> {
-    let size: bytesize::ByteSize = s
-        .trim()
-        .parse()
-        .map_err(|e| format!("expected a size such as 8GiB, 512MiB or bytes: {e}"))?;
-    match size.as_u64() {
+    let expected = "expected a size such as 8GiB, 512MiB, 2GB or bytes";
+    let s = s.trim();
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(end);
+    if number.is_empty() {
+        return Err(format!("{expected}, got {s:?}"));
+    }
+    let factor: u64 = match unit.trim_start() {
+        "" => 1,
+        u => {
+            let unit: bytesize::Unit = u
+                .parse()
+                .map_err(|_| format!("unknown unit {u:?}: {expected}"))?;
+            unit * 1u64
+        }
+    };
+    let too_large = || {
+        format!(
+            "{s} is too large: at most {} bytes (just under 16 EiB)",
+            u64::MAX
+        )
+    };
+    let bytes = if number.contains('.') {
+        let x: f64 = number
+            .parse()
+            .map_err(|_| format!("{expected}, got {s:?}"))?;
+        let b = (x * factor as f64).ceil();
+        // 2⁶⁴: the first value a u64 cannot hold.
+        if b >= 18_446_744_073_709_551_616.0 {
+            return Err(too_large());
+        }
+        b as u64
+    } else {
+        // Digits only: the parse fails only beyond u128.
+        let n: u128 = number.parse().map_err(|_| too_large())?;
+        let b = n.checked_mul(u128::from(factor)).ok_or_else(too_large)?;
+        u64::try_from(b).map_err(|_| too_large())?
+    };
+    match bytes {
         0 => Err("must be more than 0 bytes".into()),
         n => Ok(n),
     }
@@ -251,10 +310,11 @@ fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
         sc.scheduler.policy.name()
     ));
     say(&format!(
-        "  estimate: {est}; limits {} of memory ({}), {} events",
+        "  estimate: {est}; limits {} of memory ({}), {} events, {} scheduling attempts",
         bytesize::ByteSize(limits.memory_bytes),
         limits.memory_source,
-        scenario::estimate::count(limits.events)
+        scenario::estimate::count(limits.events),
+        scenario::estimate::count(limits.attempts)
     ));
     Ok(())
 }

@@ -4,39 +4,87 @@ use super::model::{Arrival, GpuConfig, Scenario};
 use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::{Capacity, GpuRequest, Resources};
-use crate::cell::{Cell, Machine};
+use crate::cell::{Cell, Machine, MachineId};
 use crate::sched::{SchedConfig, Techniques};
 use crate::time::{SimDuration, SimTime, US_PER_S};
 use crate::workload::dist::to_u64;
 use crate::workload::synthetic::{ArrivalProcess, JobClass};
 use crate::workload::SpreadLimit;
 
+/// One machine standing for each machine class, and the job classes, with
+/// their attributes and constraints interned in one table: what judging a
+/// scenario needs (`hosts`, `estimate`) without building its cell, whose
+/// machines may be billions.
+pub(crate) struct Prototypes {
+    pub table: AttrTable,
+    /// Per machine class, in order: a machine of it (its id is the class's
+    /// index) and the class's count.
+    pub machines: Vec<(Machine, u32)>,
+    pub classes: Vec<JobClass>,
+}
+
 impl Scenario {
-    /// Builds the cell and the job classes. Attribute strings of machines and
-    /// constraints share one intern table.
-    pub fn build(&self) -> (Cell, Vec<JobClass>) {
+    /// The machine classes and job classes (see [`Prototypes`]). Machine
+    /// attributes are interned first, then constraints, as [`Self::build`]
+    /// interns them.
+    pub(crate) fn prototypes(&self) -> Prototypes {
         let mut table = AttrTable::default();
-        let mut machines = Vec::new();
-        for class in &self.cell.machines {
-            let attrs: Vec<_> = class
-                .attributes
-                .iter()
-                .map(|(k, v)| (table.name_id(k), table.value_id(v)))
-                .collect();
-            for _ in 0..class.count {
-                machines.push(Machine {
-                    id: machines.len() as u32,
+        let machines = self
+            .cell
+            .machines
+            .iter()
+            .enumerate()
+            .map(|(i, class)| {
+                let attrs: Vec<_> = class
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (table.name_id(k), table.value_id(v)))
+                    .collect();
+                let machine = Machine {
+                    id: i as MachineId,
                     capacity: Capacity {
                         res: Resources::new(class.cpu_milli, class.mem_mib),
                         gpus: class.gpus,
                     },
-                    attrs: Attributes::new(attrs.clone()),
+                    attrs: Attributes::new(attrs),
+                };
+                (machine, class.count)
+            })
+            .collect();
+        let classes = self.job_classes(&mut table);
+        Prototypes {
+            table,
+            machines,
+            classes,
+        }
+    }
+
+    /// Builds the cell and the job classes. Attribute strings of machines and
+    /// constraints share one intern table.
+    pub fn build(&self) -> (Cell, Vec<JobClass>) {
+        let Prototypes {
+            table,
+            machines: classes_of_machines,
+            classes,
+        } = self.prototypes();
+        let mut machines = Vec::new();
+        for (prototype, count) in &classes_of_machines {
+            for _ in 0..*count {
+                let id = MachineId::try_from(machines.len())
+                    .expect("Scenario::validate: at most u32::MAX machines in all");
+                machines.push(Machine {
+                    id,
+                    ..prototype.clone()
                 });
             }
         }
         let domains = self.domain_tree();
-        let classes = self
-            .workload
+        (Cell::new(machines, domains, table), classes)
+    }
+
+    /// The job classes, their constraints interned in `table`.
+    fn job_classes(&self, table: &mut AttrTable) -> Vec<JobClass> {
+        self.workload
             .jobs
             .iter()
             .map(|j| JobClass {
@@ -82,8 +130,7 @@ impl Scenario {
                     })
                     .collect(),
             })
-            .collect();
-        (Cell::new(machines, domains, table), classes)
+            .collect()
     }
 
     /// The failure-domain tree: named racks and power domains first, in order

@@ -21,6 +21,12 @@
 //!   that satisfies the constraints with probability at least
 //!   [`TAIL_WARN_PROBABILITY`] per task.
 //!
+//! Each machine class is judged by one machine standing for it
+//! (`build::Prototypes`): the cell itself, which may hold billions of
+//! machines, is never built here. The estimate (`estimate`) reads the same
+//! judgement as a number, [`unhostable_share`]: the share of a class's
+//! jobs no machine class can ever host, from [`exceed_probability`].
+//!
 //! Trace scenarios are not judged here: their tasks are known only by
 //! reading the whole trace (a run reports them in `pending.csv`).
 
@@ -160,27 +166,31 @@ fn dist_name(d: &Dist) -> &'static str {
 }
 
 /// For an unbounded distribution: the probability that a draw, rounded,
-/// exceeds `limit` (that is, the draw is at least `limit + 0.5`).
+/// exceeds `limit` (that is, the draw is at least `limit + 0.5`); 0 for a
+/// bounded one.
 pub fn tail_probability(d: &Dist, limit: u64) -> f64 {
+    match d {
+        Dist::Exponential { .. }
+        | Dist::Lognormal { max: None, .. }
+        | Dist::Pareto { max: None, .. } => uncapped_tail(d, limit),
+        _ => 0.0,
+    }
+}
+
+/// The probability that an exponential, lognormal or Pareto draw, without
+/// its `max`, is at least `limit + 0.5`; 0 for the other distributions.
+fn uncapped_tail(d: &Dist, limit: u64) -> f64 {
     let x = limit as f64 + 0.5;
     match *d {
         Dist::Exponential { mean } => (-x / mean).exp(),
-        Dist::Lognormal {
-            median,
-            sigma,
-            max: None,
-        } => {
+        Dist::Lognormal { median, sigma, .. } => {
             if sigma == 0.0 {
                 f64::from(u8::from(median >= x))
             } else {
                 0.5 * erfc((x.ln() - median.ln()) / (sigma * std::f64::consts::SQRT_2))
             }
         }
-        Dist::Pareto {
-            scale,
-            shape,
-            max: None,
-        } => {
+        Dist::Pareto { scale, shape, .. } => {
             if x <= scale {
                 1.0
             } else {
@@ -189,6 +199,61 @@ pub fn tail_probability(d: &Dist, limit: u64) -> f64 {
         }
         _ => 0.0,
     }
+}
+
+/// The probability that a draw, converted as the workload converts it
+/// (rounded, at least 1), exceeds `limit` (at least 1): exact for the
+/// discrete and uniform distributions, the closed-form tail for the others,
+/// and 0 when a `max` at or below `limit` caps them.
+pub fn exceed_probability(d: &Dist, limit: u64) -> f64 {
+    let conv = |x: f64| to_u64(x).max(1);
+    let over = |v: f64| f64::from(u8::from(conv(v) > limit));
+    match d {
+        Dist::Constant(v) => over(*v),
+        Dist::Choice(vs) => vs.iter().map(|v| over(*v)).sum::<f64>() / vs.len() as f64,
+        Dist::Weighted { values, weights } => {
+            let total: f64 = weights.iter().sum();
+            let hit: f64 = values.iter().zip(weights).map(|(v, w)| over(*v) * w).sum();
+            hit / total
+        }
+        Dist::Uniform { min, max } if min == max => over(*min),
+        // Uniform on [min, max]; a draw rounds above `limit` from limit + 0.5.
+        Dist::Uniform { min, max } => ((max - (limit as f64 + 0.5)) / (max - min)).clamp(0.0, 1.0),
+        Dist::Lognormal { max: Some(m), .. } | Dist::Pareto { max: Some(m), .. }
+            if conv(*m) <= limit =>
+        {
+            0.0
+        }
+        _ => uncapped_tail(d, limit),
+    }
+}
+
+/// The share of a job class's jobs that no machine class can ever host (a
+/// job's tasks share one size): 1 when no machine class admits its
+/// constraints and GPUs or even its smallest draw fits none; else the
+/// chance that a draw exceeds the largest admitting machine in CPU or in
+/// memory (the sum of the two: an upper bound).
+pub(crate) fn unhostable_share(class: &JobClass, machines: &[(&Machine, u32)]) -> f64 {
+    let (cpu_lo, _) = draw_range(&class.cpu_milli);
+    let (mem_lo, _) = draw_range(&class.mem_mib);
+    let request = |cpu, mem| Request {
+        res: Resources::new(cpu, mem),
+        gpu: class.gpu,
+    };
+    let admits = |m: &Machine, req: &Request| m.empty_misfit(req, &class.constraints).is_none();
+    let admitting: Vec<&Machine> = machines
+        .iter()
+        .map(|(m, _)| *m)
+        .filter(|m| admits(m, &request(1, 1)))
+        .collect();
+    let smallest = request(cpu_lo, mem_lo);
+    if !admitting.iter().any(|m| admits(m, &smallest)) {
+        return 1.0;
+    }
+    let most = |f: fn(&Machine) -> u64| admitting.iter().map(|m| f(m)).max().unwrap_or(0);
+    let cpu = exceed_probability(&class.cpu_milli, most(|m| m.capacity.res.cpu_milli));
+    let mem = exceed_probability(&class.mem_mib, most(|m| m.capacity.res.mem_mib));
+    (cpu + mem).min(1.0)
 }
 
 /// The complementary error function (Numerical Recipes' `erfcc`: a Chebyshev
@@ -273,25 +338,18 @@ fn misfit_text(
 
 impl Scenario {
     /// Every job class that some or all of its tasks no machine class can
-    /// host, and why. Empty for trace scenarios (see the module doc).
+    /// host, and why. Empty for trace scenarios (see the module doc). Works
+    /// per machine class: the cell is not built.
     pub fn host_warnings(&self) -> Vec<HostWarning> {
         if self.trace.is_some() {
             return Vec::new();
         }
-        let (cell, classes) = self.build();
-        // The first machine of each machine class stands for the class.
-        let mut first = 0usize;
-        let machine_classes: Vec<(&Machine, u32)> = self
-            .cell
-            .machines
-            .iter()
-            .map(|c| {
-                let m = &cell.machines[first];
-                first += c.count as usize;
-                (m, c.count)
-            })
-            .collect();
-        let table = &cell.attr_table;
+        // One machine stands for each machine class: the cell, which may
+        // hold billions, is never built here.
+        let protos = self.prototypes();
+        let machine_classes: Vec<(&Machine, u32)> =
+            protos.machines.iter().map(|(m, n)| (m, *n)).collect();
+        let (classes, table) = (&protos.classes, &protos.table);
         let mut out = Vec::new();
         for (j, class) in classes.iter().enumerate() {
             out.extend(judge(j, class, &machine_classes, table));

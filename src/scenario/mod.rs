@@ -21,7 +21,8 @@ mod model;
 
 pub use estimate::{Estimate, Limits};
 pub use hosts::{
-    draw_range, tail_probability, HostWarning, HostWarningKind, TAIL_WARN_PROBABILITY,
+    draw_range, exceed_probability, tail_probability, HostWarning, HostWarningKind,
+    TAIL_WARN_PROBABILITY,
 };
 pub use model::*;
 

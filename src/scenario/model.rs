@@ -452,9 +452,10 @@ impl Scenario {
 }
 
 impl CellConfig {
-    /// The cell's totals (count × capacity, summed over classes) must fit
-    /// their integer types: CPU and memory in u64, GPUs in u32. The first
-    /// class at which a total overflows is named.
+    /// The cell's totals must fit their integer types: CPU and memory
+    /// (count × capacity, summed over classes) in u64, GPUs in u32 — the
+    /// first class at which one overflows is named — and machines in u32
+    /// (machine ids are 32-bit: `cell.machines` is named).
     fn check_totals(&self) -> Result<(), Invalid> {
         let (mut cpu, mut mem, mut gpus) = (0u64, 0u64, 0u32);
         for (i, m) in self.machines.iter().enumerate() {
@@ -478,6 +479,17 @@ impl CellConfig {
                 .checked_mul(m.gpus)
                 .and_then(|g| gpus.checked_add(g))
                 .ok_or_else(|| over("gpus", "GPUs"))?;
+        }
+        let machines: u64 = self.machines.iter().map(|m| u64::from(m.count)).sum();
+        if machines > u64::from(u32::MAX) {
+            return Err(bad(
+                "cell.machines",
+                format!(
+                    "{machines} machines in all (count summed over the classes), more than {}: \
+                     machine ids are 32-bit",
+                    u32::MAX
+                ),
+            ));
         }
         Ok(())
     }

@@ -399,8 +399,9 @@ fn astronomic_scenarios_are_refused_by_validate_and_run_naming_the_key() {
             &[("initial_jobs = 1\n", "initial_jobs = 1000000000000\n")],
             "workload.jobs[0].initial_jobs",
         ),
+        // With the other 50 machines, u32::MAX in all (the most allowed).
         (
-            &[("count = 200", "count = 4294967295")],
+            &[("count = 200", "count = 4294967245")],
             "cell.machines[0].count",
         ),
         // Poisson arrivals for 31 years, sampled every second: beyond
@@ -500,5 +501,172 @@ fn a_small_max_memory_refuses_churn_100k() {
         text(&o.stderr).contains("would not end in reasonable time"),
         "{}",
         text(&o.stderr)
+    );
+}
+
+/// The review's scenario T: one machine of 16,000 milli-cores flooded with
+/// one-task jobs of 16,000 milli-cores running 10 s; `edits` change it.
+fn flood(edits: &[(&str, &str)]) -> String {
+    let mut body = String::from(
+        "name = \"t\"\nseed = 1\nduration_s = 3600\n[cell]\n[[cell.machines]]\ncount = 1\n\
+         cpu_milli = 16000\nmem_mib = 65536\n[scheduler]\npolicy = \"best_fit\"\n\
+         preemption = false\npass_interval_ms = 1000000\n[[workload.jobs]]\nname = \"a\"\n\
+         band = \"batch\"\ninitial_jobs = 1\narrival = { poisson = { per_hour = 20000000 } }\n\
+         cpu_milli = { constant = 16000 }\nmem_mib = { constant = 100 }\n\
+         tasks = { constant = 1 }\nduration_s = { constant = 10 }\n",
+    );
+    for (from, to) in edits {
+        assert!(body.contains(from), "T has {from:?}");
+        body = body.replacen(from, to, 1);
+    }
+    body
+}
+
+/// Runs `validate` and `run` of `body` with `extra` arguments: both exit 2
+/// naming `key`, with every one of `says` in the message, and write nothing.
+fn refused(body: &str, extra: &[&str], key: &str, says: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("t.toml"), body).unwrap();
+    for args in [
+        &["validate", "t.toml"][..],
+        &["run", "t.toml", "--quiet", "--out", "o"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend_from_slice(extra);
+        let o = borgsim(dir.path(), &args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("t.toml: {key}: ")), "{args:?}: {err}");
+        for s in says {
+            assert!(err.contains(s), "{args:?}: {s:?} in {err}");
+        }
+    }
+    assert!(!dir.path().join("o").exists(), "refused before any output");
+}
+
+/// An overloaded cell (review, kind 1): Little's law alone said 244 MiB
+/// and the run died at 1.7 GB; every task it is sent stays live (2 × 10⁷,
+/// about 35 GiB), refused naming the arrival rate.
+#[test]
+fn an_overloaded_cell_is_refused_not_run_out_of_memory() {
+    refused(
+        &flood(&[]),
+        &["--max-memory", "8GiB"],
+        "workload.jobs[0].arrival.poisson.per_hour",
+        &[
+            "the run would need about 35.4 GiB of memory",
+            "the cell cannot keep up: it is offered 5.56e4 × its CPU",
+        ],
+    );
+}
+
+/// Scheduling work under queueing (review, kind 2): every pass scans the
+/// pending queue, so a queue growing for 400,000 s costs 2.05 × 10¹⁰
+/// attempts, beyond the default --max-attempts, though events and memory
+/// are small; 50,000 jobs/h for an hour is shown (9.19 × 10⁷ attempts) and
+/// refused below its figure, naming the rate, duration_s and the interval.
+#[test]
+fn scheduling_attempts_are_estimated_and_capped() {
+    let days = flood(&[
+        ("duration_s = 3600", "duration_s = 400000"),
+        ("per_hour = 20000000", "per_hour = 1800"),
+        ("pass_interval_ms = 1000000", "pass_interval_ms = 1000"),
+    ]);
+    refused(
+        &days,
+        &[],
+        "duration_s",
+        &[
+            "its scheduling passes would make about 2.05e10 attempts",
+            "more than the limit of 1.00e10 (--max-attempts)",
+            "make duration_s or workload.jobs[0].arrival.poisson.per_hour smaller, \
+             or scheduler.pass_interval_ms larger",
+        ],
+    );
+    let hour = flood(&[
+        ("per_hour = 20000000", "per_hour = 50000"),
+        ("pass_interval_ms = 1000000", "pass_interval_ms = 1000"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("t.toml"), &hour).unwrap();
+    let o = borgsim(dir.path(), &["validate", "t.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("9.19e7 scheduling attempts")
+            && out.contains("1.00e10 scheduling attempts")
+            && out.contains("the cell cannot keep up"),
+        "{out}"
+    );
+    refused(
+        &hour,
+        &["--max-attempts", "10000000"],
+        "workload.jobs[0].arrival.poisson.per_hour",
+        &["scheduler.pass_interval_ms larger", "duration_s"],
+    );
+}
+
+/// Machine ids are 32-bit (review, kind 3): more than u32::MAX machines in
+/// all is an error naming cell.machines whatever the memory limit; and no
+/// limit reaches beyond this machine, so following a suggestion never
+/// builds a cell the machine cannot hold.
+#[test]
+fn machine_counts_and_memory_limits_stay_within_the_machine() {
+    let two = flood(&[(
+        "[scheduler]",
+        "[[cell.machines]]\ncount = 4294967295\ncpu_milli = 16000\nmem_mib = 65536\n[scheduler]",
+    )])
+    .replacen("count = 1\n", "count = 4294967295\n", 1);
+    refused(
+        &two,
+        &["--max-memory", "2081GiB"],
+        "cell.machines",
+        &["8589934590 machines in all", "machine ids are 32-bit"],
+    );
+    // One class of u32::MAX machines: 832 GiB, beyond this machine.
+    let one = flood(&[("count = 1\n", "count = 4294967295\n")]);
+    refused(
+        &one,
+        &["--max-memory", "99999GiB"],
+        "cell.machines[0].count",
+        &["capped at this machine's", "--max-memory cannot help"],
+    );
+}
+
+/// Messages (review, kind 4): sizes beyond 16 EiB are errors, not
+/// saturations; a saturated estimate reads "more than", not "about more
+/// than"; and the program's fixed cost is named when it fills the limit.
+#[test]
+fn sizes_and_fixed_costs_read_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for big in ["99999999999EiB", "18446744073709551616", "16EiB"] {
+        let o = borgsim(d, &["validate", "churn-1k", "--max-memory", big]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{big}: {err}");
+        assert!(err.contains(&format!("{big} is too large")), "{err}");
+    }
+    let o = borgsim(d, &["validate", "churn-1k", "--max-memory", "16EiB"]);
+    assert!(!text(&o.stderr).contains("couldn't parse"));
+    let o = borgsim(d, &["validate", "quickstart", "--max-memory", "16MiB"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("quickstart: --max-memory: ")
+            && err.contains("the program's fixed cost (16.0 MiB")
+            && !err.contains("smaller"),
+        "{err}"
+    );
+    let endless = flood(&[(
+        "tasks = { constant = 1 }",
+        "tasks = { pareto = { scale = 1, shape = 1 } }",
+    )]);
+    fs::write(d.join("t.toml"), endless).unwrap();
+    let o = borgsim(d, &["validate", "t.toml"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("would need more than 16 EiB") && !err.contains("about more"),
+        "{err}"
     );
 }

@@ -90,6 +90,64 @@ fn tail_probabilities_are_the_closed_forms() {
     assert!((erfc(-1.0) + erfc(1.0) - 2.0).abs() < 1e-7);
 }
 
+/// Judged per machine class: a cell of u32::MAX machines (about 400 GB
+/// if built) is judged at once, from one machine standing for the class.
+#[test]
+fn the_cell_is_never_built_to_judge_it() {
+    let sc = scenario(
+        &["count = 4294967295\ncpu_milli = 1000\nmem_mib = 1000"],
+        &["cpu_milli = { constant = 5000 }\nmem_mib = { constant = 1 }"],
+    );
+    let w = sc.host_warnings();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].kind, HostWarningKind::Never);
+    assert!(
+        w[0].machine_classes[0]
+            .1
+            .starts_with("4294967295 × (1000 cpu_milli, 1000 mem_mib)"),
+        "{}",
+        w[0]
+    );
+}
+
+#[test]
+fn exceed_probabilities_follow_the_draws_and_their_caps() {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9;
+    // Discrete: the share of values (weights) whose draw rounds above 10.
+    assert_eq!(exceed_probability(&Dist::Constant(10.4), 10), 0.0);
+    assert_eq!(exceed_probability(&Dist::Constant(10.5), 10), 1.0);
+    assert_eq!(
+        exceed_probability(&Dist::Choice(vec![5.0, 11.0, 20.0, 8.0]), 10),
+        0.5
+    );
+    let w = Dist::Weighted {
+        values: vec![5.0, 11.0],
+        weights: vec![3.0, 1.0],
+    };
+    assert_eq!(exceed_probability(&w, 10), 0.25);
+    // Uniform on [0, 100]: above 10 from 10.5, (100 − 10.5) / 100.
+    let u = Dist::Uniform {
+        min: 0.0,
+        max: 100.0,
+    };
+    assert!(close(exceed_probability(&u, 10), 0.895));
+    assert_eq!(exceed_probability(&u, 100), 0.0);
+    // A max at or below the limit caps every draw under it; above, the
+    // uncapped tail: Pareto (100 / 899.5)^1.5 as for the tail warning.
+    let pa = |max| Dist::Pareto {
+        scale: 100.0,
+        shape: 1.5,
+        max,
+    };
+    assert_eq!(exceed_probability(&pa(Some(899.0)), 899), 0.0);
+    assert!(close(
+        exceed_probability(&pa(Some(5000.0)), 899),
+        tail_probability(&pa(None), 899)
+    ));
+    // The tail warning reads unbounded distributions only.
+    assert_eq!(tail_probability(&pa(Some(5000.0)), 899), 0.0);
+}
+
 #[test]
 fn a_class_no_machine_class_can_host_is_explained_per_machine_class() {
     let sc = scenario(
