@@ -2,6 +2,7 @@
 
 use super::model::{Arrival, GpuConfig, Scenario};
 use crate::cell::attrs::{AttrTable, Attributes, Constraint};
+use crate::cell::classes::{describe, MachineClasses};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::{Capacity, GpuRequest, Resources};
 use crate::cell::{Cell, Machine};
@@ -11,13 +12,29 @@ use crate::workload::dist::to_u64;
 use crate::workload::synthetic::{ArrivalProcess, JobClass};
 use crate::workload::SpreadLimit;
 
+/// `cell.machines[1]: 16000 cpu_milli, 65536 mem_mib, ssd=yes`: a machine
+/// class as the report names it.
+fn class_label((i, class): (usize, &super::model::MachineClass)) -> String {
+    let mut label = format!(
+        "cell.machines[{i}]: {}",
+        describe(&Capacity {
+            res: Resources::new(class.cpu_milli, class.mem_mib),
+            gpus: class.gpus,
+        })
+    );
+    for (k, v) in &class.attributes {
+        label += &format!(", {k}={v}");
+    }
+    label
+}
+
 impl Scenario {
-    /// Builds the cell and the job classes. Attribute strings of machines and
-    /// constraints share one intern table.
-    pub fn build(&self) -> (Cell, Vec<JobClass>) {
-        let mut table = AttrTable::default();
+    /// The cell's machines, numbered class by class, and their classes
+    /// (one per `[[cell.machines]]` entry).
+    fn machines(&self, table: &mut AttrTable) -> (Vec<Machine>, MachineClasses) {
         let mut machines = Vec::new();
-        for class in &self.cell.machines {
+        let mut class_of = Vec::new();
+        for (i, class) in self.cell.machines.iter().enumerate() {
             let attrs: Vec<_> = class
                 .attributes
                 .iter()
@@ -32,8 +49,25 @@ impl Scenario {
                     },
                     attrs: Attributes::new(attrs.clone()),
                 });
+                class_of.push(i);
             }
         }
+        let labels = self
+            .cell
+            .machines
+            .iter()
+            .enumerate()
+            .map(class_label)
+            .collect();
+        let classes = MachineClasses::of(&machines, labels, &class_of);
+        (machines, classes)
+    }
+
+    /// Builds the cell and the job classes. Attribute strings of machines and
+    /// constraints share one intern table.
+    pub fn build(&self) -> (Cell, Vec<JobClass>) {
+        let mut table = AttrTable::default();
+        let (machines, machine_classes) = self.machines(&mut table);
         let domains = self.domain_tree();
         let classes = self
             .workload
@@ -83,7 +117,8 @@ impl Scenario {
                     .collect(),
             })
             .collect();
-        (Cell::new(machines, domains, table), classes)
+        let cell = Cell::new(machines, domains, table).with_classes(machine_classes);
+        (cell, classes)
     }
 
     /// The failure-domain tree: named racks and power domains first, in order
