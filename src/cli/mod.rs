@@ -9,6 +9,7 @@
 //! input (exit code 2) naming the key that drives it.
 
 mod bench;
+mod compare;
 mod trace;
 
 use borgsim::error::Error;
@@ -50,6 +51,8 @@ pub enum Command {
     /// Inspect, convert or synthesise traces.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Put two or more runs side by side: report.html and compare.csv.
+    Compare(compare::CompareArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -81,7 +84,7 @@ pub struct RunArgs {
     /// No progress bar and no summary on the terminal.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Do not render PNG plots.
+    /// Draw no plots: no PNG files, and report.html with its tables only.
     #[arg(long)]
     pub no_plots: bool,
     /// Check every invariant after every event (slow; for debugging).
@@ -188,6 +191,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Validate { scenario, limits }) => validate(&scenario, limits),
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
+        Some(Command::Compare(args)) => compare::main(args),
     };
     match result {
         Ok(()) => 0,
@@ -324,7 +328,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),
     };
-    dir.finish(&sim, &summary, &run, !args.no_plots)?;
+    dir.finish(&sc, &sim, &summary, &run, !args.no_plots)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \
