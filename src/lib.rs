@@ -25,7 +25,9 @@
 //! - **Traces** ([`trace`]): the public cluster traces (Google 2011 and 2019,
 //!   Alibaba 2018 and openb, SWF, Azure) read as published, streamed, with
 //!   units converted once at the reader; a replay is a workload feed too.
-//! - **The driver** ([`sim`]) connects them; [`metrics`] writes the outputs.
+//! - **The driver** ([`sim`]) connects them; [`metrics`] writes the outputs,
+//!   and [`report`] the pages people read: a run's `report.html`, and
+//!   `borgsim compare`'s.
 //!
 //! ## Example
 //! ```
@@ -53,6 +55,7 @@ pub mod cell;
 pub mod engine;
 pub mod error;
 pub mod metrics;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 #[deny(clippy::iter_over_hash_type)]

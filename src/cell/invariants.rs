@@ -5,6 +5,7 @@
 //! a bug in the incremental bookkeeping cannot hide itself. Tests and the
 //! `--check-invariants` run option call it after every event.
 
+use super::classes::MAX_GROUPS;
 use super::resources::{Resources, GPU_MILLI_PER_DEVICE};
 use super::state::{level_of, CellState, Owner, TaskState};
 use crate::workload::Band;
@@ -15,7 +16,31 @@ pub fn check(st: &CellState) -> Result<(), String> {
     check_machines(st)?;
     check_tasks(st)?;
     check_spread(st)?;
+    check_classes(st)?;
     check_ledger(st)
+}
+
+/// Each machine class group's allocation is what its machines' running
+/// tasks hold.
+fn check_classes(st: &CellState) -> Result<(), String> {
+    let mut want = [[0u64; 3]; MAX_GROUPS];
+    for (_, rec) in st.live_tasks() {
+        let TaskState::Running { machine, .. } = rec.state else {
+            continue;
+        };
+        let req = st.job(rec.job).spec.request;
+        let g = &mut want[st.cell().classes().group_of(machine)];
+        g[0] += req.res.cpu_milli;
+        g[1] += req.res.mem_mib;
+        g[2] += req.gpu.milli();
+    }
+    if want != st.ledger().alloc_by_class {
+        return Err(format!(
+            "machine class allocation disagrees with the ledger: {want:?} vs {:?}",
+            st.ledger().alloc_by_class
+        ));
+    }
+    Ok(())
 }
 
 /// The spread counters equal the running tasks of counted jobs, per owner

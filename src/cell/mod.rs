@@ -13,6 +13,7 @@
 //! "why pending" names, per machine, the check it failed.
 
 pub mod attrs;
+pub mod classes;
 pub mod domain;
 pub mod invariants;
 pub mod pending;
@@ -20,6 +21,7 @@ pub mod resources;
 pub mod state;
 
 use attrs::{AttrTable, Attributes};
+use classes::MachineClasses;
 use domain::DomainTree;
 use resources::{Capacity, Request, Resources};
 use rustc_hash::FxHashMap;
@@ -77,6 +79,7 @@ pub struct Cell {
     pub domains: DomainTree,
     pub attr_table: AttrTable,
     total: Capacity,
+    classes: MachineClasses,
 }
 
 impl Cell {
@@ -88,12 +91,26 @@ impl Cell {
                 res: acc.res.add(&m.capacity.res),
                 gpus: acc.gpus + m.capacity.gpus,
             });
+        let classes = MachineClasses::by_capacity(&machines);
         Cell {
             machines,
             domains,
             attr_table,
             total,
+            classes,
         }
+    }
+
+    /// The cell with these machine classes instead of the default (one per
+    /// distinct capacity): a scenario's `[[cell.machines]]` entries.
+    pub fn with_classes(mut self, classes: MachineClasses) -> Self {
+        self.classes = classes;
+        self
+    }
+
+    /// Its machine classes, grouped (see [`classes`]).
+    pub fn classes(&self) -> &MachineClasses {
+        &self.classes
     }
 
     pub fn len(&self) -> usize {

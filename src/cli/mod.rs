@@ -11,6 +11,7 @@
 //! the key that drives it.
 
 mod bench;
+mod compare;
 mod explain;
 mod observe;
 mod trace;
@@ -58,6 +59,8 @@ pub enum Command {
     /// Inspect, convert or synthesise traces.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Put two or more runs side by side: report.html and compare.csv.
+    Compare(compare::CompareArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -89,7 +92,7 @@ pub struct RunArgs {
     /// No progress bar and no summary on the terminal.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Do not render PNG plots.
+    /// Draw no plots: no PNG files, and report.html with its tables only.
     #[arg(long)]
     pub no_plots: bool,
     /// Check every invariant after every event (slow; for debugging).
@@ -256,6 +259,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Explain(args)) => explain::main(args),
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
+        Some(Command::Compare(args)) => compare::main(args),
     };
     match result {
         Ok(()) => 0,
@@ -395,7 +399,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),
     };
-    dir.finish(&sim, &summary, &run, !args.no_plots)?;
+    dir.finish(&sc, &sim, &summary, &run, !args.no_plots)?;
     observe::ObserveArgs::finish(&mut sim, args.quiet)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(

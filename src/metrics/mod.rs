@@ -1,18 +1,18 @@
-//! What a run reports: the summary, the time series, the pending tasks, and
-//! plots; on request, the event log and snapshots. Results are data first;
-//! plots are rendered from the same data. Outputs with a row per sample
-//! (or per change) stream to disk as the run goes (`stream.rs`), so memory
-//! follows the run's live state, not its length.
+//! What a run reports: the summary, the time series, the pending tasks;
+//! on request, the event log and snapshots. Results are data first; the
+//! run's page and its plots (`crate::report`) are drawn from the same data.
+//! Outputs with a row per sample (or per change) stream to disk as the run
+//! goes (`stream.rs`), so memory follows the run's live state, not its
+//! length.
 
 pub mod events;
 pub mod gpu_packing;
 pub mod pending;
-#[cfg(feature = "plots")]
-pub mod plot;
 pub mod report;
 pub mod snapshot;
 pub mod stream;
 pub mod summary;
+pub mod thin;
 pub mod timeseries;
 pub mod waits;
 

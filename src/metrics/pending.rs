@@ -69,8 +69,9 @@ struct Task {
 }
 
 /// Where a pending task stands (the `status` column).
-#[derive(Copy, Clone, Serialize)]
+#[derive(Copy, Clone, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 enum Status {
     Unschedulable,
     NeverSchedulable,
@@ -142,14 +143,70 @@ pub fn header() -> csv::StringRecord {
 
 /// `pending.csv`: the header, then [`rows`].
 pub fn csv_bytes(sim: &Simulation) -> Vec<u8> {
+    csv_bytes_of(&rows(sim))
+}
+
+/// `pending.csv` of these rows: the header, then the rows.
+pub fn csv_bytes_of(rows: &[Row]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
     w.write_record(&header()).expect("writing to memory");
-    for row in rows(sim) {
+    for row in rows {
         w.serialize(row).expect("writing to memory");
     }
     w.into_inner().expect("flushing to memory")
+}
+
+/// `pending.csv`'s rows counted, per band (indexed by [`Band::index`]), for
+/// the run report: by status, and by main reason — the reason that rejected
+/// the most machines at the task's last attempt (for a task no machine
+/// could ever host, the check the most machines fail; the first in
+/// [`Reason::ALL`] order on a tie), or, for a task with no reasons (not
+/// attempted, held, awaiting the trace's placement), its status. Only
+/// what occurs is listed, in the enums' order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub by_status: Vec<(&'static str, [u64; 4])>,
+    pub by_reason: Vec<(&'static str, [u64; 4])>,
+}
+
+/// Counts `rows` (see [`Tally`]).
+pub fn tally(rows: &[Row]) -> Tally {
+    let mut status = vec![[0u64; 4]; <Status as strum::VariantArray>::VARIANTS.len()];
+    let mut reason = vec![[0u64; 4]; Reason::ALL.len()];
+    let mut other = vec![[0u64; 4]; status.len()];
+    for Row(task, Reasons(counts), _) in rows {
+        let band = task.band.index();
+        let s = task.status as usize;
+        status[s][band] += 1;
+        let main = counts.as_ref().and_then(|c| {
+            let best = Reason::ALL.iter().copied().max_by_key(|r| {
+                // max_by_key keeps the last of equals: rank ties by reverse order.
+                (c.get(*r), std::cmp::Reverse(*r as usize))
+            })?;
+            (c.get(best) > 0).then_some(best)
+        });
+        match main {
+            Some(r) => reason[r as usize][band] += 1,
+            None => other[s][band] += 1,
+        }
+    }
+    let statuses = <Status as strum::VariantArray>::VARIANTS;
+    let occurring = |names: Vec<&'static str>, counts: Vec<[u64; 4]>| {
+        names
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, c)| c.iter().any(|n| *n > 0))
+            .collect::<Vec<_>>()
+    };
+    let status_names: Vec<&'static str> = statuses.iter().map(|s| (*s).into()).collect();
+    let mut by_reason = occurring(Reason::ALL.iter().map(|r| r.key()).collect(), reason);
+    by_reason.extend(occurring(status_names.clone(), other));
+    Tally {
+        by_status: occurring(status_names, status),
+        by_reason,
+    }
 }
 
 /// Rows for the still-pending tasks, in task-id order, then the held ones
@@ -276,4 +333,85 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
             Row(task, Reasons(counts), Why { why })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(band: Band, status: Status, counts: Option<&[(Reason, u32)]>) -> Row {
+        let task = Task {
+            task_id: Some(0),
+            trace_task: String::new(),
+            job_id: 0,
+            job_name: "j".into(),
+            task_index: Some(0),
+            band,
+            priority: band.default_priority(),
+            cpu_milli: 1,
+            mem_mib: 1,
+            gpu_milli: 0,
+            pending_since_s: Seconds(SimTime::ZERO),
+            evictions: 0,
+            status,
+            last_attempt_s: None,
+        };
+        let counts = counts.map(|c| {
+            let mut rc = ReasonCounts::default();
+            for (r, n) in c {
+                rc.add_n(*r, *n);
+            }
+            rc
+        });
+        Row(task, Reasons(counts), Why { why: String::new() })
+    }
+
+    #[test]
+    fn the_tally_counts_by_status_and_by_main_reason() {
+        use Reason::{InsufficientCpu, InsufficientMemory};
+        let rows = [
+            // Memory rejected more machines than CPU: memory is the main reason.
+            row(
+                Band::Batch,
+                Status::Unschedulable,
+                Some(&[(InsufficientCpu, 2), (InsufficientMemory, 5)]),
+            ),
+            // A tie goes to the reason listed first (CPU before memory).
+            row(
+                Band::Batch,
+                Status::Unschedulable,
+                Some(&[(InsufficientCpu, 3), (InsufficientMemory, 3)]),
+            ),
+            row(
+                Band::Production,
+                Status::NeverSchedulable,
+                Some(&[(InsufficientCpu, 8)]),
+            ),
+            // No reasons: counted under its status.
+            row(Band::BestEffort, Status::NotAttempted, None),
+        ];
+        let t = tally(&rows);
+        let (be, b, p) = (
+            Band::BestEffort.index(),
+            Band::Batch.index(),
+            Band::Production.index(),
+        );
+        let at = |list: &[(&'static str, [u64; 4])], name: &str| {
+            list.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+        };
+        assert_eq!(at(&t.by_status, "unschedulable").unwrap()[b], 2);
+        assert_eq!(at(&t.by_status, "never_schedulable").unwrap()[p], 1);
+        assert_eq!(at(&t.by_status, "not_attempted").unwrap()[be], 1);
+        assert_eq!(at(&t.by_status, "held"), None, "only what occurs");
+        assert_eq!(at(&t.by_reason, "insufficient_memory").unwrap()[b], 1);
+        let cpu = at(&t.by_reason, "insufficient_cpu").unwrap();
+        assert_eq!((cpu[b], cpu[p]), (1, 1));
+        assert_eq!(at(&t.by_reason, "not_attempted").unwrap()[be], 1);
+        let names: Vec<&str> = t.by_reason.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            ["insufficient_cpu", "insufficient_memory", "not_attempted"],
+            "reasons in Reason::ALL order, then statuses"
+        );
+    }
 }

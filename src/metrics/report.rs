@@ -10,12 +10,14 @@
 //! The directory is made before the run ([`RunDir::create`]), because the
 //! outputs with a row per sample — `timeseries.csv`, `gpu_alloc.csv` —
 //! stream into it as the run goes ([`RunDir::stream`]); the rest is
-//! written at the end ([`RunDir::finish`]), and a run that fails leaves
+//! written at the end ([`RunDir::finish`]) — the data, then the page
+//! drawn from it (`crate::report::run`) — and a run that fails leaves
 //! nothing (the temporary directory is removed).
 
 use super::stream::CsvStream;
 use super::summary::Summary;
 use crate::error::{Error, Result};
+use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -245,12 +247,14 @@ impl RunDir {
         Ok(())
     }
 
-    /// Writes summary.json, run.json, pending.csv and (with the `plots`
-    /// feature, unless `plots` is false) the PNG plots beside the streamed
-    /// files, then renames the directory to `out` (see the module doc).
-    /// Returns the files, under `out`.
+    /// Writes summary.json, run.json, pending.csv, the run's page
+    /// `report.html` and (with the `plots` feature, unless `plots` is
+    /// false) the PNG plots beside the streamed files, then renames the
+    /// directory to `out` (see the module doc). Returns the files, under
+    /// `out`.
     pub fn finish(
         self,
+        sc: &Scenario,
         sim: &Simulation,
         summary: &Summary,
         run: &RunInfo,
@@ -263,13 +267,14 @@ impl RunDir {
         };
         put("summary.json", json_bytes(summary))?;
         put("run.json", json_bytes(run))?;
-        put("pending.csv", super::pending::csv_bytes(sim))?;
-        #[cfg(feature = "plots")]
-        if plots {
-            super::plot::render_all(&dir, sim)?;
-        }
-        #[cfg(not(feature = "plots"))]
-        let _ = plots;
+        let pending = {
+            let rows = super::pending::rows(sim);
+            put("pending.csv", super::pending::csv_bytes_of(&rows))?;
+            super::pending::tally(&rows)
+        };
+        let plots = crate::report::Plots::wanted(plots);
+        let view = crate::report::run::RunView::new(sc, sim, summary, &pending, &dir, plots);
+        crate::report::run::write(&view)?;
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .and_then(|entries| {
                 entries
@@ -281,7 +286,15 @@ impl RunDir {
                 source,
             })?;
         names.sort();
-        publish(self.tmp, &self.out)?;
-        Ok(names.into_iter().map(|n| self.out.join(n)).collect())
+        let out = self.out.clone();
+        self.publish()?;
+        Ok(names.into_iter().map(|n| out.join(n)).collect())
+    }
+
+    /// Renames the directory, with what was written into [`RunDir::path`],
+    /// to its target (see the module doc): for writers other than a run's
+    /// (`compare`).
+    pub fn publish(self) -> Result<()> {
+        publish(self.tmp, &self.out)
     }
 }

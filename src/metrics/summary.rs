@@ -9,7 +9,7 @@ use super::waits::Waits;
 use crate::cell::state::history::{Rates, Snapshot, WindowRule, LEVELS_BP};
 use crate::cell::state::{EvictionCause, TaskState};
 use crate::scenario::Scenario;
-use crate::sched::SchedStats;
+use crate::sched::{SchedStats, Techniques};
 use crate::sim::Simulation;
 use crate::time::SimTime;
 use crate::workload::Band;
@@ -22,6 +22,8 @@ pub struct Summary {
     pub seed: u64,
     pub policy: &'static str,
     pub preemption: bool,
+    /// Borg's scale techniques the scheduler ran with.
+    pub techniques: Techniques,
     /// Simulated seconds run (the horizon, or when the run drained).
     pub duration_s: f64,
     pub machines: usize,
@@ -225,6 +227,9 @@ pub struct WaitSummary {
 #[derive(Debug, Serialize)]
 pub struct Percentiles {
     pub count: usize,
+    /// Tasks in the cell that had not started by the end (still pending):
+    /// their waits are censored, not in the percentiles.
+    pub never_started: u64,
     pub p50: Option<u64>,
     pub p90: Option<u64>,
     pub p99: Option<u64>,
@@ -232,18 +237,49 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// `p50 0.103s  p90 1.728s  p99 1.839s  (n=1412, 3 never started)`.
+    fn human(&self) -> String {
+        let never = match self.never_started {
+            0 => String::new(),
+            n => format!(", {n} never started"),
+        };
+        match (self.p50, self.p90, self.p99) {
+            (Some(a), Some(b), Some(c)) => format!(
+                "p50 {:.3}s  p90 {:.3}s  p99 {:.3}s  (n={}{never})",
+                a as f64 / 1e6,
+                b as f64 / 1e6,
+                c as f64 / 1e6,
+                self.count
+            ),
+            _ => format!("no task started{never}"),
+        }
+    }
+
     /// Exact while a run has at most a million waits per band, within 0.1 %
     /// past that (see [`super::waits`]).
-    pub fn of(w: &Waits) -> Percentiles {
+    pub fn of(w: &Waits, never_started: u64) -> Percentiles {
         let [p50, p90, p99, max] = w.quantiles();
         Percentiles {
             count: w.count() as usize,
+            never_started,
             p50,
             p90,
             p99,
             max,
         }
     }
+}
+
+/// Tasks in the cell, per band, that have never started (pending since
+/// they entered it): their waits are censored at the end of the run.
+pub fn never_started_by_band(st: &crate::cell::state::CellState) -> [u64; 4] {
+    let mut n = [0u64; 4];
+    for (_, rec) in st.live_tasks() {
+        if rec.state == TaskState::Pending && rec.first_start.is_none() {
+            n[st.job(rec.job).band().index()] += 1;
+        }
+    }
+    n
 }
 
 fn by_band(
@@ -253,6 +289,7 @@ fn by_band(
     held: &[crate::sim::feed::HeldTask],
 ) -> BTreeMap<&'static str, BandSummary> {
     let st = sim.state();
+    let never = never_started_by_band(st);
     let l = st.ledger();
     // A run of no length: the allocation at its one instant.
     let frac = |area: u128, now: u64, capacity: u64| {
@@ -283,7 +320,7 @@ fn by_band(
                     l.alloc_by_band[i].mem_mib,
                     cap.mem_mib,
                 ),
-                wait_us: Percentiles::of(&l.wait_us[i]),
+                wait_us: Percentiles::of(&l.wait_us[i], never[i]),
             };
             (b.name(), summary)
         })
@@ -364,19 +401,23 @@ impl Summary {
         let t = TaskSummary::of(st, held.len() as u64);
         let end = sim.end_time();
         let elapsed_us = end.as_us() as f64;
+        let never = never_started_by_band(st);
         let waits = |prod: bool| {
-            let parts: Vec<&Waits> = Band::ALL
-                .iter()
-                .filter(|b| b.is_prod() == prod)
-                .map(|b| &l.wait_us[b.index()])
-                .collect();
-            Percentiles::of(&Waits::merged(&parts))
+            let bands = Band::ALL.iter().filter(|b| b.is_prod() == prod);
+            let parts: Vec<&Waits> = bands.clone().map(|b| &l.wait_us[b.index()]).collect();
+            let never_started = bands.map(|b| never[b.index()]).sum();
+            Percentiles::of(&Waits::merged(&parts), never_started)
         };
         Summary {
             scenario: sc.name.clone(),
             seed: sc.seed,
             policy: sc.scheduler.policy.name(),
             preemption: sc.scheduler.preemption,
+            techniques: Techniques {
+                score_cache: sc.scheduler.score_cache,
+                equivalence_classes: sc.scheduler.equivalence_classes,
+                relaxed_randomization: sc.scheduler.relaxed_randomization,
+            },
             duration_s: end.as_secs_f64(),
             machines: st.cell().len(),
             capacity: CapacitySummary {
@@ -414,16 +455,7 @@ impl Summary {
 
     /// A few lines for a person at a terminal.
     pub fn human(&self) -> String {
-        let w = |p: &Percentiles| match (p.p50, p.p90, p.p99) {
-            (Some(a), Some(b), Some(c)) => format!(
-                "p50 {:.3}s  p90 {:.3}s  p99 {:.3}s  (n={})",
-                a as f64 / 1e6,
-                b as f64 / 1e6,
-                c as f64 / 1e6,
-                p.count
-            ),
-            _ => "no task started".to_string(),
-        };
+        let w = Percentiles::human;
         let u = &self.utilization;
         let t = &self.tasks;
         let mut ev: Vec<String> = self

@@ -12,6 +12,7 @@
 //! narrower than the stride.
 
 use super::stream::CsvStream;
+use crate::cell::classes::MAX_GROUPS;
 use crate::cell::state::{CellState, EvictionCause};
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
@@ -27,7 +28,8 @@ pub struct Sample {
     pub gpu_milli: [u64; 4],
     pub running: [u64; 4],
     pub pending: [u64; 4],
-    pub evictions_total: u64,
+    /// Evictions so far, by cause (indexed by `EvictionCause as usize`).
+    pub evictions: [u64; EvictionCause::ALL.len()],
     /// GPU milli-units asked for by every task submitted so far.
     pub gpu_milli_submitted: u64,
     /// Tasks withdrawn so far (dropped arrivals, trace kills).
@@ -35,6 +37,10 @@ pub struct Sample {
     /// Tasks the workload submitted but holds outside the cell (waiting for
     /// a DAG parent): pending too, but in no band's `pending` count.
     pub held: u64,
+    /// Allocated per machine class group (`cell::classes`): (milli-cores,
+    /// MiB, GPU milli). Kept for the report's plots; not a column of
+    /// `timeseries.csv`, whose columns do not depend on the cell.
+    pub class_alloc: [[u64; 3]; MAX_GROUPS],
 }
 
 impl Sample {
@@ -48,14 +54,17 @@ impl Sample {
             gpu_milli: l.gpu_milli_by_band,
             running: l.running_by_band,
             pending: l.pending_by_band,
-            evictions_total: EvictionCause::ALL
-                .iter()
-                .map(|c| l.evictions[*c as usize])
-                .sum(),
+            evictions: l.evictions,
             gpu_milli_submitted: l.gpu_milli_submitted,
             tasks_killed: l.tasks_killed,
             held,
+            class_alloc: l.alloc_by_class,
         }
+    }
+
+    /// Evictions so far, all causes.
+    pub fn evictions_total(&self) -> u64 {
+        self.evictions.iter().sum()
     }
 }
 
@@ -70,7 +79,7 @@ impl Sample {
 }
 
 /// At most this many samples (plus the last) are kept in memory for the
-/// plots (~3 MiB); see the module doc.
+/// plots (~7 MiB: ~400 B a sample); see the module doc.
 pub const KEPT_SAMPLES_MAX: usize = 16_384;
 
 /// A run's time series: written as it goes, thinned in memory.
@@ -249,6 +258,12 @@ pub struct Row {
     pub pending_production: u64,
     pub pending_monitoring: u64,
     pub evictions_total: u64,
+    /// Evictions so far by cause: one column per [`EvictionCause`], in
+    /// its order (a unit test holds the names to the enum's).
+    pub evictions_preemption: u64,
+    pub evictions_machine_down: u64,
+    pub evictions_machine_shrunk: u64,
+    pub evictions_trace: u64,
     pub gpu_milli_submitted: u64,
     pub tasks_killed: u64,
     /// Pending outside the cell (held by a trace replay).
@@ -263,6 +278,7 @@ impl From<&Sample> for Row {
         let [gpu_be, gpu_b, gpu_p, gpu_m] = s.gpu_milli;
         let [run_be, run_b, run_p, run_m] = s.running;
         let [pen_be, pen_b, pen_p, pen_m] = s.pending;
+        let [preemption, machine_down, machine_shrunk, trace] = s.evictions;
         Row {
             time_s: Seconds(s.time_us),
             cpu_milli_best_effort: cpu_be,
@@ -285,7 +301,11 @@ impl From<&Sample> for Row {
             pending_batch: pen_b,
             pending_production: pen_p,
             pending_monitoring: pen_m,
-            evictions_total: s.evictions_total,
+            evictions_total: s.evictions_total(),
+            evictions_preemption: preemption,
+            evictions_machine_down: machine_down,
+            evictions_machine_shrunk: machine_shrunk,
+            evictions_trace: trace,
             gpu_milli_submitted: s.gpu_milli_submitted,
             tasks_killed: s.tasks_killed,
             held: s.held,
@@ -329,22 +349,28 @@ mod tests {
                 want.push(format!("{what}_{}", b.name()));
             }
         }
-        want.extend(
-            [
-                "evictions_total",
-                "gpu_milli_submitted",
-                "tasks_killed",
-                "held",
-            ]
-            .map(String::from),
-        );
+        want.push("evictions_total".to_string());
+        for c in EvictionCause::ALL {
+            want.push(format!("evictions_{}", c.name()));
+        }
+        want.extend(["gpu_milli_submitted", "tasks_killed", "held"].map(String::from));
         let got: Vec<String> = header_of::<Row>().iter().map(String::from).collect();
         assert_eq!(got, want);
         // Band::ALL[1] is batch: its CPU is the third column.
         let mut s = at(60_500_000, 0);
         s.cpu_milli[Band::Batch.index()] = 7;
+        s.evictions[EvictionCause::MachineDown as usize] = 3;
+        s.evictions[EvictionCause::Preemption as usize] = 2;
         let row = Row::from(&s);
         assert_eq!((row.time_s, row.cpu_milli_batch), (Seconds(60_500_000), 7));
+        assert_eq!(
+            (
+                row.evictions_total,
+                row.evictions_preemption,
+                row.evictions_machine_down
+            ),
+            (5, 2, 3)
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::model::{Arrival, GpuConfig, Scenario};
 use crate::cell::attrs::{AttrTable, Attributes, Constraint};
+use crate::cell::classes::{describe, MachineClasses};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::{Capacity, GpuRequest, Resources};
 use crate::cell::{Cell, Machine, MachineId};
@@ -10,6 +11,22 @@ use crate::time::{SimDuration, SimTime, US_PER_S};
 use crate::workload::dist::to_u64;
 use crate::workload::synthetic::{ArrivalProcess, JobClass};
 use crate::workload::SpreadLimit;
+
+/// `cell.machines[1]: 16000 cpu_milli, 65536 mem_mib, ssd=yes`: a machine
+/// class as the report names it.
+fn class_label((i, class): (usize, &super::model::MachineClass)) -> String {
+    let mut label = format!(
+        "cell.machines[{i}]: {}",
+        describe(&Capacity {
+            res: Resources::new(class.cpu_milli, class.mem_mib),
+            gpus: class.gpus,
+        })
+    );
+    for (k, v) in &class.attributes {
+        label += &format!(", {k}={v}");
+    }
+    label
+}
 
 /// One machine standing for each machine class, and the job classes, with
 /// their attributes and constraints interned in one table: what judging a
@@ -68,7 +85,8 @@ impl Scenario {
             classes,
         } = self.prototypes();
         let mut machines = Vec::new();
-        for (prototype, count) in &classes_of_machines {
+        let mut class_of = Vec::new();
+        for (i, (prototype, count)) in classes_of_machines.iter().enumerate() {
             for _ in 0..*count {
                 let id = MachineId::try_from(machines.len())
                     .expect("Scenario::validate: at most u32::MAX machines in all");
@@ -76,10 +94,20 @@ impl Scenario {
                     id,
                     ..prototype.clone()
                 });
+                class_of.push(i);
             }
         }
+        let labels = self
+            .cell
+            .machines
+            .iter()
+            .enumerate()
+            .map(class_label)
+            .collect();
+        let machine_classes = MachineClasses::of(&machines, labels, &class_of);
         let domains = self.domain_tree();
-        (Cell::new(machines, domains, table), classes)
+        let cell = Cell::new(machines, domains, table).with_classes(machine_classes);
+        (cell, classes)
     }
 
     /// The job classes, their constraints interned in `table`.

@@ -77,7 +77,7 @@ pub struct SchedStats {
 }
 
 /// Borg's scale techniques; each can be switched off to measure it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Techniques {
     /// Keep class caches from pass to pass (else: one pass only).
     pub score_cache: bool,

@@ -8,6 +8,7 @@
 mod alibaba_lifecycle;
 mod bench;
 mod cli;
+mod compare;
 mod conservation;
 mod determinism;
 mod embedded;
@@ -18,6 +19,7 @@ mod golden;
 mod hand_worked;
 mod policies;
 mod properties;
+mod report;
 mod schema;
 mod streaming;
 mod techniques;

@@ -10,7 +10,8 @@ use borgsim::sched::{Profile, SchedStats, Techniques};
 use borgsim::sim::Simulation;
 
 /// Everything a run decided: each task's final state and history, the time
-/// series, and the summary without the scheduler's work counters.
+/// series, and the summary without the scheduler's work counters (and the
+/// switches themselves).
 pub(crate) fn decisions(sc: &Scenario, sim: &Simulation) -> String {
     let st = sim.state();
     let tasks: Vec<String> = st
@@ -23,7 +24,9 @@ pub(crate) fn decisions(sc: &Scenario, sim: &Simulation) -> String {
         })
         .collect();
     let mut summary = serde_json::to_value(Summary::of(sc, sim)).unwrap();
+    // The work counters differ by design, and `techniques` names the switches.
     summary.as_object_mut().unwrap().remove("scheduler");
+    summary.as_object_mut().unwrap().remove("techniques");
     // Every sample: these runs are far below the thinning threshold.
     let series = sim.series();
     assert!(series.rows() <= borgsim::metrics::timeseries::KEPT_SAMPLES_MAX as u64);

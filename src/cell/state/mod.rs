@@ -320,6 +320,18 @@ impl CellState {
                 acc[1] += u128::from(r.mem_mib) * dt;
                 acc[2] += u128::from(self.ledger.gpu_milli_by_band[b]) * dt;
             }
+            let groups = self.cell.classes().groups().len();
+            let l = &mut self.ledger;
+            for (acc, a) in l
+                .class_integral
+                .iter_mut()
+                .zip(&l.alloc_by_class)
+                .take(groups)
+            {
+                for (x, v) in acc.iter_mut().zip(a) {
+                    *x += u128::from(*v) * dt;
+                }
+            }
         }
         self.now = now;
     }
@@ -497,6 +509,10 @@ impl CellState {
         l.running_by_band[band.index()] += 1;
         l.alloc_by_band[band.index()] = l.alloc_by_band[band.index()].add(&req.res);
         l.gpu_milli_by_band[band.index()] += req.gpu.milli();
+        let class = &mut l.alloc_by_class[self.cell.classes().group_of(machine)];
+        class[0] += req.res.cpu_milli;
+        class[1] += req.res.mem_mib;
+        class[2] += req.gpu.milli();
         self.bump_spread(job_id, machine, true);
         self.log_change(machine);
         self.note_task(EventKind::Place, task, Some(machine), None);
@@ -578,6 +594,11 @@ impl CellState {
             req.gpu.milli(),
             "gpu_milli_by_band",
         );
+        let class = &mut l.alloc_by_class[self.cell.classes().group_of(machine)];
+        let held = [req.res.cpu_milli, req.res.mem_mib, req.gpu.milli()];
+        for (a, by) in class.iter_mut().zip(held) {
+            lower(a, by, "alloc_by_class");
+        }
         self.bump_spread(job_id, machine, false);
         machine
     }

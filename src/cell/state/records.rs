@@ -1,6 +1,7 @@
 //! The records the cell state keeps: tasks, their interned shapes, eviction
 //! causes, and the ledger of running totals.
 
+use crate::cell::classes::MAX_GROUPS;
 use crate::cell::resources::{GpuAlloc, Resources};
 use crate::cell::MachineId;
 use crate::time::{SimDuration, SimTime};
@@ -143,4 +144,9 @@ pub struct Ledger {
     pub evicted_tasks_by_band: [u64; 4],
     /// GPU milli-units of tasks withdrawn before they ever started.
     pub gpu_milli_never_started: u64,
+    /// Allocated to running tasks per machine class group
+    /// ([`crate::cell::classes`]), as (milli-cores, MiB, GPU milli).
+    pub alloc_by_class: [[u64; 3]; MAX_GROUPS],
+    /// ∫ `alloc_by_class` dt, in the units of `alloc_integral`.
+    pub class_integral: [[u128; 3]; MAX_GROUPS],
 }

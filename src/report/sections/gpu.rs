@@ -1,0 +1,117 @@
+//! "GPU packing": for one-by-one replays on a cell with GPUs (the openb
+//! protocol), the GPU capacity allocated as the arrived demand grows, from
+//! `gpu_alloc.csv` (read back, thinned to what a plot can show), against
+//! the diagonal every placed arrival would follow; and `summary.json`'s
+//! `gpu_packing` figures.
+
+use crate::error::{Error, Result};
+use crate::metrics::gpu_packing::SUMMARY_DEMAND_PCT;
+use crate::metrics::thin::Thinned;
+use crate::report::chart::{
+    Axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch, Ticks, MAX_POINTS,
+};
+use crate::report::html::{value_cell, Unit};
+use crate::report::run::RunView;
+use crate::report::Section;
+use maud::html;
+use std::path::Path;
+
+const CURVE: Rgb = Rgb(214, 39, 40);
+const IDEAL: Rgb = Rgb(120, 120, 120);
+
+#[derive(serde::Deserialize)]
+struct Point {
+    demand_pct: u32,
+    gpu_alloc_pct: f64,
+}
+
+/// (demand %, allocated %) points of `gpu_alloc.csv`, thinned.
+pub fn read_curve(path: &Path) -> Result<Vec<(f64, f64)>> {
+    let bad = |message: String| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let mut kept = Thinned::new(MAX_POINTS);
+    for row in r.deserialize::<Point>() {
+        let p = row.map_err(|e| bad(e.to_string()))?;
+        kept.push((f64::from(p.demand_pct), p.gpu_alloc_pct));
+    }
+    Ok(kept.into_vec())
+}
+
+pub fn chart(v: &RunView, curve: Vec<(f64, f64)>) -> Chart {
+    let demand_max = curve.last().map_or(100.0, |p| p.0).max(1.0);
+    let peak = curve.iter().map(|p| p.1).fold(100.0, f64::max);
+    let ideal = vec![
+        (0.0, 0.0),
+        (100.0f64.min(demand_max), 100.0f64.min(demand_max)),
+        (demand_max, 100.0f64.min(demand_max)),
+    ];
+    let pct = |label: &str, max: f64| Axis {
+        label: label.into(),
+        min: 0.0,
+        max,
+        log: false,
+        ticks: Ticks::Number,
+    };
+    Chart {
+        id: "gpu-packing",
+        title: v.title("GPU allocation as demand arrives"),
+        panels: vec![Panel {
+            caption: String::new(),
+            x: pct("GPU demand arrived (% of GPU capacity)", demand_max),
+            y: pct("GPU allocated (% of GPU capacity)", peak * 1.02),
+            layers: vec![
+                Layer::Line {
+                    color: IDEAL,
+                    points: ideal,
+                    dashed: true,
+                },
+                Layer::Line {
+                    color: CURVE,
+                    points: curve,
+                    dashed: false,
+                },
+            ],
+        }],
+        legend: vec![
+            LegendEntry::new(v.scenario.scheduler.policy.name(), CURVE, Swatch::Line),
+            LegendEntry::new(
+                "every arrival placed, up to capacity",
+                IDEAL,
+                Swatch::Dashed,
+            ),
+        ],
+    }
+}
+
+pub fn section(v: &RunView) -> Result<Option<Section>> {
+    let path = v.dir.join("gpu_alloc.csv");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let chart = chart(v, read_curve(&path)?);
+    let notes = html! {
+        "Each point: the share of GPU capacity allocated when the GPU demand that had arrived first reached that share of capacity ("
+        a href="gpu_alloc.csv" { "gpu_alloc.csv" } "). A policy that fragments GPUs falls below the diagonal early."
+    };
+    let body = html! {
+        (v.figure(&chart, notes)?)
+        table id="gpu-packing" {
+            thead { tr { th { "GPU demand arrived" } th.num { "GPU allocated" } } }
+            tbody {
+                @for d in SUMMARY_DEMAND_PCT {
+                    tr { td { (d) " % of capacity" } (value_cell(&v.summary, &format!("gpu_packing.gpu_alloc_pct_at_demand_pct.{d}"), Unit::Percent)) }
+                }
+                tr { td { "tasks dropped (fitted nowhere)" } (value_cell(&v.summary, "gpu_packing.tasks_dropped_pct", Unit::Percent)) }
+                tr { td { "GPU demand dropped" } (value_cell(&v.summary, "gpu_packing.gpu_milli_dropped_pct", Unit::Percent)) }
+            }
+        }
+    };
+    Ok(Some(Section {
+        id: "gpu",
+        title: "GPU packing".into(),
+        body,
+    }))
+}

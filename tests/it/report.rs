@@ -1,0 +1,345 @@
+//! The run report, `report.html`: written by every run of every built-in
+//! scenario (the slow churn-10k and churn-100k aside), with every section
+//! and plot, the headline numbers equal to summary.json's, no URL to fetch,
+//! titles naming the run, units on the axes — and the same bytes twice.
+
+use super::{borgsim, text};
+use borgsim::report::headline::{When, METRICS};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+/// Runs `borgsim run <args> --out <dir>/<out> --quiet` in `dir`.
+fn run(dir: &Path, out: &str, args: &[&str]) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out, "--quiet"]);
+    let o = borgsim(dir, &all);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+}
+
+/// The values of every attribute `name` in `html`, unescaped.
+pub(crate) fn attributes(html: &str, name: &str) -> Vec<String> {
+    let needle = format!(" {name}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            unescape(&rest[..rest.find('"').unwrap()])
+        })
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// (data-key, data-value) of every cell that carries a summary value, in
+/// page order.
+pub(crate) fn data_cells(html: &str) -> Vec<(String, String)> {
+    attributes(html, "data-key")
+        .into_iter()
+        .zip(attributes(html, "data-value"))
+        .collect()
+}
+
+/// summary.json's value at a dotted key, as the page writes it in
+/// `data-value`: numbers and switches as JSON, strings bare, null empty.
+pub(crate) fn summary_value(summary: &serde_json::Value, key: &str) -> Option<String> {
+    let v = key.split('.').try_fold(summary, |v, k| v.get(k))?;
+    Some(match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        v => v.to_string(),
+    })
+}
+
+/// No address to fetch: every `href` and `src` is an anchor or a file of
+/// the directory, and no `http` appears anywhere.
+pub(crate) fn assert_self_contained(html: &str, what: &str) {
+    for name in ["href", "src"] {
+        for v in attributes(html, name) {
+            assert!(
+                !v.contains(':') && !v.starts_with("//") && !v.contains('/'),
+                "{what}: {name}=\"{v}\" leaves the page's directory"
+            );
+        }
+    }
+    assert!(!html.contains("http"), "{what}: an address in the page");
+    assert!(!html.contains("<script"), "{what}: a script");
+    assert!(!html.contains("<link"), "{what}: a linked resource");
+}
+
+/// The HTML of the figure `fig-<id>`.
+pub(crate) fn figure<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<figure class=\"plot\" id=\"fig-{id}\""))
+        .unwrap_or_else(|| panic!("no figure fig-{id}"));
+    let end = start + html[start..].find("</figure>").unwrap();
+    &html[start..end]
+}
+
+/// What every run's page must have, whatever the scenario.
+fn check_page(dir: &Path, gpu: bool) {
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let name = summary["scenario"].as_str().unwrap();
+    let what = format!("{name}'s report.html");
+    assert_self_contained(&html, &what);
+    let mut sections = vec![
+        "scenario",
+        "headline",
+        "bands",
+        "allocation",
+        "classes",
+        "pending",
+        "waits",
+        "evictions",
+        "files",
+    ];
+    if gpu {
+        sections.push("gpu");
+    }
+    for id in &sections {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "{what}: no section {id}"
+        );
+        assert!(
+            html.contains(&format!("href=\"#{id}\"")),
+            "{what}: {id} not in the contents"
+        );
+    }
+    check_headline(&html, &summary, &what);
+    check_figures(&html, &summary, gpu, &what);
+}
+
+/// Every headline figure is in the page, and every value the page takes
+/// from summary.json is the file's.
+fn check_headline(html: &str, summary: &serde_json::Value, what: &str) {
+    let cells: BTreeMap<String, String> = data_cells(html).into_iter().collect();
+    assert!(cells.len() > 40, "{what}: {} summary cells", cells.len());
+    for (key, value) in &cells {
+        assert_eq!(
+            Some(value.clone()),
+            summary_value(summary, key),
+            "{what}: {key} differs from summary.json"
+        );
+    }
+    for m in METRICS.iter().filter(|m| m.when == When::Always) {
+        assert!(
+            cells.contains_key(m.key),
+            "{what}: headline {} missing",
+            m.key
+        );
+    }
+}
+
+/// Each plot is drawn (inline SVG), names the run in its title, and has
+/// units on its axes.
+fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
+    let run = format!(
+        "— {}, {}, seed {}",
+        summary["scenario"].as_str().unwrap(),
+        summary["policy"].as_str().unwrap(),
+        summary["seed"]
+    );
+    let mut figures = vec![
+        (
+            "allocation",
+            vec![
+                "CPU allocated (% of cell)",
+                "memory allocated (% of cell)",
+                "simulated time (",
+            ],
+        ),
+        (
+            "classes",
+            vec!["CPU allocated (% of the class)", "simulated time ("],
+        ),
+        ("pending", vec!["pending tasks", "simulated time ("]),
+        (
+            "waits",
+            vec![
+                "wait (simulated time, log scale",
+                "share of tasks that entered the cell",
+                "never started",
+            ],
+        ),
+        ("evictions", vec!["evictions so far", "simulated time ("]),
+    ];
+    if gpu {
+        figures[0].1.push("GPU allocated (% of cell)");
+        figures.push((
+            "gpu-packing",
+            vec![
+                "GPU demand arrived (% of GPU capacity)",
+                "GPU allocated (% of GPU capacity)",
+            ],
+        ));
+    }
+    for (id, texts) in figures {
+        let fig = figure(html, id);
+        assert!(fig.contains("<svg"), "{what}: fig-{id} is not drawn");
+        let caption = &fig[fig.find("<figcaption><strong>").unwrap()..];
+        let title = &caption[20..caption.find("</strong>").unwrap()];
+        assert!(
+            title.ends_with(&run),
+            "{what}: fig-{id}'s title {title:?} does not name the run"
+        );
+        for t in texts {
+            assert!(fig.contains(t), "{what}: fig-{id} has no {t:?}");
+        }
+    }
+}
+
+#[test]
+fn every_builtin_scenario_writes_a_whole_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (scenario, gpu) in [
+        ("quickstart", false),
+        ("fragmentation", false),
+        ("churn-1k", false),
+        ("borg-cell-pack", false),
+        ("openb", true),
+    ] {
+        run(d, scenario, &[scenario]);
+        check_page(&d.join(scenario), gpu);
+        for png in ["utilization.png", "pending.png", "wait_cdf.png"] {
+            assert!(d.join(scenario).join(png).exists(), "{scenario}: no {png}");
+        }
+    }
+}
+
+#[test]
+fn the_page_is_the_same_bytes_for_the_same_scenario_and_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, "a", &["fragmentation"]);
+    run(d, "b", &["fragmentation"]);
+    for f in [
+        "report.html",
+        "utilization.png",
+        "pending.png",
+        "wait_cdf.png",
+    ] {
+        let (a, b) = (
+            fs::read(d.join("a").join(f)).unwrap(),
+            fs::read(d.join("b").join(f)).unwrap(),
+        );
+        assert!(a == b, "{f} differs between two runs of the same seed");
+    }
+    // Another seed is another page.
+    run(d, "c", &["fragmentation", "--seed", "8"]);
+    let (a, c) = (
+        fs::read(d.join("a/report.html")).unwrap(),
+        fs::read(d.join("c/report.html")).unwrap(),
+    );
+    assert!(a != c);
+}
+
+#[test]
+fn without_plots_the_page_keeps_its_tables_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, "o", &["quickstart", "--no-plots"]);
+    let html = fs::read_to_string(d.join("o/report.html")).unwrap();
+    assert!(!html.contains("<svg"));
+    // A build without the plots feature says so instead.
+    let why = if cfg!(feature = "plots") {
+        "Plots were not drawn: the run was given --no-plots."
+    } else {
+        "Plots were not built: this borgsim was compiled without the `plots` feature."
+    };
+    assert!(html.contains(why));
+    for table in [
+        "headline-table",
+        "by-band",
+        "waits-by-band",
+        "class-table",
+        "pending-status",
+        "pending-reason",
+        "evictions-by-cause",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{table}\"")),
+            "no table {table}"
+        );
+    }
+    // The figures are still named, so the page says what is missing.
+    assert!(figure(&html, "waits").contains(
+        "Wait from entering the cell to first start (CDF) — quickstart, hybrid, seed 42"
+    ));
+    let pngs = fs::read_dir(d.join("o")).unwrap().filter(|e| {
+        e.as_ref()
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "png")
+    });
+    assert_eq!(pngs.count(), 0, "--no-plots writes no PNG");
+}
+
+#[test]
+fn pending_tasks_and_censored_waits_are_counted_as_pending_csv_has_them() {
+    // The quickstart leaves batch and best-effort tasks pending, and one
+    // task no machine can host (too-big: 64000 cpu_milli).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, "o", &["quickstart", "--no-plots"]);
+    let html = fs::read_to_string(d.join("o/report.html")).unwrap();
+    let mut r = csv::Reader::from_path(d.join("o/pending.csv")).unwrap();
+    // Columns by name, never by position.
+    let col = |r: &mut csv::Reader<fs::File>, name: &str| {
+        r.headers().unwrap().iter().position(|h| h == name).unwrap()
+    };
+    let (status_col, evictions_col, band_col) = (
+        col(&mut r, "status"),
+        col(&mut r, "evictions"),
+        col(&mut r, "band"),
+    );
+    let statuses: Vec<String> = r
+        .records()
+        .map(|row| row.unwrap()[status_col].to_string())
+        .collect();
+    let row_total = |table: &str, name: &str| -> u64 {
+        let t = &html[html.find(&format!("id=\"{table}\"")).unwrap()..];
+        let t = &t[..t.find("</table>").unwrap()];
+        let row = &t[t.find(&format!("<code>{name}</code>")).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        let last = row.rfind("<td class=\"num\">").unwrap();
+        row[last + 16..row[last..].find("</td>").unwrap() + last]
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    for status in ["unschedulable", "never_schedulable"] {
+        let n = statuses.iter().filter(|s| *s == status).count() as u64;
+        assert_eq!(row_total("pending-status", status), n, "{status}");
+    }
+    // The oversized task's main reason is CPU: every machine is too small.
+    assert!(row_total("pending-reason", "insufficient_cpu") >= 1);
+    // The censored waits: a pending task never evicted never started (a
+    // task returns to pending only by eviction), so summary.json's
+    // never_started is pending.csv's rows of no eviction, by band.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("o/summary.json")).unwrap()).unwrap();
+    let mut r = csv::Reader::from_path(d.join("o/pending.csv")).unwrap();
+    let mut never: BTreeMap<String, u64> = BTreeMap::new();
+    for row in r.records() {
+        let row = row.unwrap();
+        if &row[evictions_col] == "0" && &row[status_col] != "held" {
+            *never.entry(row[band_col].to_string()).or_default() += 1;
+        }
+    }
+    assert!(never["batch"] > 0);
+    for band in ["best_effort", "batch", "production", "monitoring"] {
+        let want = never.get(band).copied().unwrap_or(0);
+        let got = summary["by_band"][band]["wait_us"]["never_started"].as_u64();
+        assert_eq!(got, Some(want), "{band}");
+    }
+}
