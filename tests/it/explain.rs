@@ -381,3 +381,76 @@ fn help_documents_the_task_syntax() {
         assert!(out.contains(want), "{want}: {out}");
     }
 }
+
+/// `explain` agrees with the event log (`run --events`): for tasks spread
+/// over quickstart's run, a first attempt explained as a placement (or a
+/// preemption) is the log's first `place` row of that task — same time,
+/// same machine — and one explained as unschedulable has no `place` row
+/// at its attempt's time.
+#[test]
+fn explain_agrees_with_the_event_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.csv");
+    let out = dir.path().join("o");
+    let (code, _, err) = run_bin(&[
+        "run",
+        "quickstart",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--events",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut r = csv::Reader::from_path(&log).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (ev, name, task, time, machine) = (
+        col("event"),
+        col("job_name"),
+        col("task"),
+        col("time_s"),
+        col("machine"),
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let submitted: Vec<String> = rows
+        .iter()
+        .filter(|row| &row[ev] == "submit")
+        .map(|row| format!("{}/{}", &row[name], &row[task]))
+        .collect();
+    let step = submitted.len() / 12;
+    let (mut placed, mut refused) = (0, 0);
+    for who in submitted.iter().step_by(step.max(1)) {
+        let j = explain_json("quickstart", who, &[]);
+        let at = j["attempt"]["time_s"].as_str().unwrap().to_string();
+        let decision = &j["explanation"]["decision"];
+        let first_place = rows
+            .iter()
+            .find(|row| &row[ev] == "place" && format!("{}/{}", &row[name], &row[task]) == *who);
+        match decision["kind"].as_str().unwrap() {
+            "place" | "preempt" => {
+                let p =
+                    first_place.unwrap_or_else(|| panic!("{who}: explained placed, never placed"));
+                assert_eq!(&p[time], at, "{who}: {decision}");
+                assert_eq!(
+                    p[machine],
+                    decision["machine"].to_string(),
+                    "{who}: {decision}"
+                );
+                placed += 1;
+            }
+            _ => {
+                assert!(
+                    first_place.is_none_or(|p| p[time] != *at),
+                    "{who}: explained unplaced, but placed at its attempt"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        placed > 0,
+        "no placed task among the sample ({refused} refused)"
+    );
+}
