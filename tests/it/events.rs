@@ -16,18 +16,7 @@ use std::path::{Path, PathBuf};
 type Row = BTreeMap<String, String>;
 
 fn read_csv(bytes: &[u8]) -> Vec<Row> {
-    let mut r = csv::Reader::from_reader(bytes);
-    let header = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            header
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    super::csv_rows(bytes)
 }
 
 /// `12.000500` → 12000500 µs.

@@ -172,18 +172,7 @@ fn pending_rows(scenario: &str, extra: &[&str]) -> Vec<BTreeMap<String, String>>
     args.extend_from_slice(extra);
     let (code, _, err) = run_bin(&args);
     assert_eq!(code, 0, "{err}");
-    let mut r = csv::Reader::from_path(out.path().join("pending.csv")).unwrap();
-    let header = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            header
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    super::csv_rows(&std::fs::read(out.path().join("pending.csv")).unwrap())
 }
 
 /// An unschedulable row's explanation at the end: the same attempt time,

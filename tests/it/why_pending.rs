@@ -9,18 +9,7 @@ use std::path::Path;
 
 /// pending.csv as rows of column name → value.
 fn pending(out: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(out.join("pending.csv")).unwrap();
-    let header = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            header
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    super::csv_rows(&std::fs::read(out.join("pending.csv")).unwrap())
 }
 
 /// Runs a fixture scenario with the real binary; returns the output dir.
