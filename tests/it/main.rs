@@ -7,6 +7,7 @@
 
 mod alibaba_lifecycle;
 mod bench;
+mod browser;
 mod cli;
 mod compare;
 mod conservation;
