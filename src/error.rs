@@ -40,6 +40,10 @@ pub enum Error {
     /// A plot could not be rendered.
     #[error("{path}: cannot render plot: {message}")]
     Plot { path: PathBuf, message: String },
+    /// borgsim found itself wrong: a check of one part against another
+    /// failed (a bug to report, not bad input).
+    #[error("internal error (a bug): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -50,7 +54,7 @@ impl Error {
             | Error::Parse { .. }
             | Error::Invalid { .. }
             | Error::Row { .. } => 2,
-            Error::Write { .. } | Error::Plot { .. } => 1,
+            Error::Write { .. } | Error::Plot { .. } | Error::Internal(_) => 1,
         }
     }
 }

@@ -184,14 +184,10 @@ pub fn main(args: ExplainArgs) -> Result<(), Error> {
     let facts = simulate(&mut sim, args.at)?;
     let report = report(&sc, &sim, &wanted, facts, &args).map_err(invalid)?;
     if let Some(a) = report.attempt.filter(|a| !a.agrees()) {
-        eprintln!(
-            "borgsim: internal error (a bug): the explained decision ({:?}) is not the pass's ({:?})",
+        return Err(Error::Internal(format!(
+            "the explained decision ({:?}) is not the pass's ({:?})",
             a.explanation.outcome, a.decided
-        );
-        return Err(Error::Write {
-            path: PathBuf::from("-"),
-            source: std::io::Error::other("explanation disagrees with the pass"),
-        });
+        )));
     }
     let text = if args.json {
         render::json(&report)
