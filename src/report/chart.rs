@@ -4,7 +4,7 @@
 //! the same code, so every picture of a run follows the same rules:
 //!
 //! - the title names what is shown and the run: [`title`] gives
-//!   "<what> — <scenario>, <policy>, seed <n>";
+//!   `"<what> — <scenario>, <policy>, seed <n>"`;
 //! - every axis label carries its unit;
 //! - the legend sits below the plot area, never on the data.
 //!

@@ -9,7 +9,7 @@
 //! contents is made from the sections. **A later feature adds a section**
 //! by writing a file under `sections/` with a function
 //! `section(&RunView) -> Result<Section>` and putting it in the list in
-//! [`run::sections`] — nothing else changes.
+//! [`run::SECTIONS`] — nothing else changes.
 //!
 //! What a plot shows is data ([`chart::Chart`]: panels, axes with units,
 //! layers, a legend) built by the sections whether or not plots are drawn;

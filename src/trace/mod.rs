@@ -367,7 +367,7 @@ pub fn sort_parts(parts: &mut [Source]) {
 /// Opens a reader of `format` over `files` (table files or parts; see each
 /// reader for how it tells its tables apart). Every machine capacity and
 /// task request it yields is at most [`MAX_RESOURCE`] in each dimension,
-/// or reading fails naming the machine or task ([`Bounded`]).
+/// or reading fails naming the machine or task (see `Bounded`).
 pub fn open(
     format: TraceFormat,
     files: &[Source],

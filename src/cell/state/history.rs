@@ -204,7 +204,7 @@ impl super::CellState {
         &self.history
     }
 
-    /// Fixes the steady-state window's ends (see [`history`]).
+    /// Fixes the steady-state window's ends (see [`Self::history`]).
     pub fn set_steady_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
         self.history.set_window(start, end);
     }

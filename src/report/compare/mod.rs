@@ -6,7 +6,7 @@
 //!
 //! - `compare.csv` ([`table`]): the parameters and the headline figures,
 //!   a column per run, and each later run's difference from the first;
-//! - `report.html` ([`page`]): the same as tables, with each run's time
+//! - `report.html` (`page.rs`): the same as tables, with each run's time
 //!   series overlaid on shared axes.
 //!
 //! Nothing is simulated: compare reads what the runs wrote, so runs made
