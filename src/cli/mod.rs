@@ -85,6 +85,12 @@ pub struct RunArgs {
     /// Override the scenario's relaxed randomization switch.
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub relaxed_randomization: Option<bool>,
+    /// The task shape summary.json's stranded resources and hole filling
+    /// judge free space by, as CPU_MILLI,MEM_MIB (e.g. 1000,4096); overrides
+    /// the scenario's packing.hole_size [default: the median task in the
+    /// cell at the end]
+    #[arg(long, value_name = "CPU_MILLI,MEM_MIB", value_parser = parse_hole_size)]
+    pub hole_size: Option<scenario::HoleSize>,
     /// Output directory [default: reports/<scenario name>/, with the policy
     /// appended when --policy overrides it].
     #[arg(long)]
@@ -127,6 +133,21 @@ pub struct LimitArgs {
     /// more]
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u64>,
+}
+
+/// `--hole-size 1000,4096`: milli-cores and MiB, at least one above 0.
+fn parse_hole_size(s: &str) -> Result<scenario::HoleSize, String> {
+    let expected = || format!("expected CPU_MILLI,MEM_MIB (e.g. 1000,4096), got {s:?}");
+    let (cpu, mem) = s.split_once(',').ok_or_else(expected)?;
+    let n = |x: &str| x.trim().parse::<u64>().map_err(|_| expected());
+    let h = scenario::HoleSize {
+        cpu_milli: n(cpu)?,
+        mem_mib: n(mem)?,
+    };
+    if h.cpu_milli == 0 && h.mem_mib == 0 {
+        return Err("a hole must ask for some CPU or memory".into());
+    }
+    Ok(h)
 }
 
 /// Half of physical memory is the default `--max-memory`: room for the
@@ -347,6 +368,9 @@ fn run_scenario(args: &RunArgs) -> Result<(Scenario, PathBuf), Error> {
     }
     if let Some(on) = args.relaxed_randomization {
         sc.scheduler.relaxed_randomization = on;
+    }
+    if let Some(h) = args.hole_size {
+        sc.packing.hole_size = Some(h);
     }
     let mut default_out = scenario::default_out_dir(&sc);
     if let Some(policy) = args.policy {

@@ -7,6 +7,7 @@
 
 pub mod events;
 pub mod gpu_packing;
+pub mod packing;
 pub mod pending;
 pub mod report;
 pub mod snapshot;

@@ -47,6 +47,9 @@ pub struct Summary {
     /// One-by-one arrivals (the openb protocol): GPU allocation as demand grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_packing: Option<super::gpu_packing::GpuPacking>,
+    /// Stranded resources and hole filling at the end of the run
+    /// ([`super::packing`]).
+    pub packing: super::packing::Packing,
 }
 
 #[derive(Debug, Serialize)]
@@ -450,6 +453,12 @@ impl Summary {
             events_processed: sim.events_processed(),
             trace: sim.feed().report(),
             gpu_packing: super::gpu_packing::GpuPacking::of(sim),
+            packing: super::packing::Packing::of(
+                st,
+                sc.packing
+                    .hole_size
+                    .map(|h| crate::cell::resources::Resources::new(h.cpu_milli, h.mem_mib)),
+            ),
         }
     }
 

@@ -50,6 +50,7 @@ const STEADY: &str = "Allocated, steady state";
 const WAITS: &str = "Waits (entering the cell → first start)";
 const EVICTIONS: &str = "Evictions";
 const GPU: &str = "GPU packing (one-by-one arrivals)";
+const PACKING: &str = "Packing at the end (by the hole unit)";
 const RUN: &str = "The run";
 
 /// Every headline figure, in the order shown.
@@ -260,6 +261,60 @@ pub const METRICS: &[Metric] = &[
             "gpu_packing.gpu_milli_dropped_pct",
             "GPU demand dropped",
             Unit::Percent,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.unit.cpu_milli",
+            "hole unit: CPU (milli-cores)",
+            Unit::Count,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.unit.mem_mib",
+            "hole unit: memory (MiB)",
+            Unit::Count,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.stranded.cpu_share",
+            "CPU stranded (no memory beside it)",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.stranded.mem_share",
+            "memory stranded (no CPU beside it)",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.holes.units_free",
+            "units that fit in the free space",
+            Unit::Count,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            PACKING,
+            "packing.holes.free_share",
+            "free room, share of the empty cell's",
+            Unit::Fraction,
         ),
     ),
     m(RUN, "duration_s", "simulated", Unit::Seconds),

@@ -39,6 +39,9 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// A trace to replay instead of a synthetic workload.
     pub trace: Option<TraceConfig>,
+    /// How packing quality is judged (`summary.json`'s `packing`).
+    #[serde(default)]
+    pub packing: PackingConfig,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]
@@ -120,6 +123,24 @@ pub struct TraceConfig {
     /// Skip bad rows (counted in summary.json) instead of failing.
     #[serde(default)]
     pub lenient: bool,
+}
+
+/// `[packing]`: the task shape `summary.json`'s stranded resources and
+/// hole filling judge free space by (`metrics::packing`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackingConfig {
+    /// `hole_size = { cpu_milli, mem_mib }`. Absent: the median request of
+    /// the tasks in the cell at the end.
+    pub hole_size: Option<HoleSize>,
+}
+
+/// A task shape: milli-cores and MiB; at least one of them above 0.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoleSize {
+    pub cpu_milli: u64,
+    pub mem_mib: u64,
 }
 
 /// `steady_state = { start_s, end_s }`: fixes either end of the window
@@ -347,6 +368,16 @@ impl Scenario {
             ));
         }
         self.validate_times()?;
+        if let Some(HoleSize {
+            cpu_milli: 0,
+            mem_mib: 0,
+        }) = self.packing.hole_size
+        {
+            return Err(bad(
+                "packing.hole_size",
+                "must ask for some CPU or memory (cpu_milli or mem_mib > 0)",
+            ));
+        }
         if let Some(SteadyStateConfig {
             start_s: Some(a),
             end_s: Some(b),

@@ -18,6 +18,7 @@ mod explain;
 mod float_maths;
 mod golden;
 mod hand_worked;
+mod packing;
 mod policies;
 mod properties;
 mod report;
