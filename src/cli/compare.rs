@@ -5,7 +5,7 @@
 
 use super::say;
 use borgsim::error::Error;
-use borgsim::metrics::report::RunDir;
+use borgsim::metrics::report::{OutputKind, RunDir};
 use borgsim::report::{compare, Plots};
 use clap::Args;
 use std::path::PathBuf;
@@ -29,8 +29,17 @@ pub struct CompareArgs {
 
 pub fn main(args: CompareArgs) -> Result<(), Error> {
     let runs = compare::load_all(&args.dirs)?;
+    if let Some(names) = compare::mixed_scenarios(&runs) {
+        if !args.quiet {
+            eprintln!(
+                "warning: the runs are of different scenarios ({}): their differences \
+                 mix workload and cell with the parameters",
+                names.join(", ")
+            );
+        }
+    }
     let out = args.out.unwrap_or_else(|| default_out(&runs));
-    let dir = RunDir::create(&out)?;
+    let dir = RunDir::create_for(&out, OutputKind::COMPARISON, &args.dirs)?;
     compare::write(dir.path(), &runs, Plots::wanted(!args.no_plots))?;
     dir.publish()?;
     if !args.quiet {

@@ -26,7 +26,7 @@ use borgsim::sched::explain::{of_job, Attempt, Explanation, Keep, TaskRef, Watch
 use borgsim::sched::reason::NeverFit;
 use borgsim::sched::Policy;
 use borgsim::sim::Simulation;
-use borgsim::time::{SimTime, US_PER_S};
+use borgsim::time::SimTime;
 use borgsim::workload::{Band, Priority, TaskId};
 use clap::Args;
 use std::path::PathBuf;
@@ -36,8 +36,8 @@ pub struct ExplainArgs {
     /// The scenario TOML file, or a built-in scenario's name.
     pub scenario: PathBuf,
     /// The task, JOB/INDEX: a job's name and the task's index in it, as
-    /// pending.csv's job_name and task_index show them (batch-17/0); in a
-    /// trace replay, the trace job's key and the trace's label of the task
+    /// pending.csv's job_name and task_index show them (batch-17/0), or the
+    /// job's submission serial, the event log's job_id (85/0); in a trace replay, the trace job's key and the trace's label of the task
     /// (pending.csv's job_id and trace_task: 6252/0).
     #[arg(long, value_name = "JOB/INDEX")]
     pub task: String,
@@ -81,27 +81,13 @@ pub struct ExplainArgs {
     pub limits: LimitArgs,
 }
 
-/// `--at`: seconds with up to six decimals, exactly, or `end`.
+/// `--at`: `end`, or a time as `--snapshot-at` takes it (seconds, or
+/// with a unit: `600`, `12.5`, `90s`, `30m`, `1.5h`, `2d`), exactly.
 fn parse_at(s: &str) -> Result<SimTime, String> {
     if s == "end" {
         return Ok(SimTime::NEVER);
     }
-    let bad =
-        || format!("expected seconds (e.g. 600 or 12.5, to the microsecond) or end, got {s:?}");
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty()
-        || frac.len() > 6
-        || !(whole.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let secs: u64 = whole.parse().map_err(|_| bad())?;
-    let us: u64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
-    secs.checked_mul(US_PER_S)
-        .and_then(|us_whole| us_whole.checked_add(us))
-        .filter(|&t| t < SimTime::NEVER.as_us())
-        .map(SimTime)
-        .ok_or_else(bad)
+    super::observe::parse_sim_time(s).map_err(|e| format!("{e}, or end"))
 }
 
 /// What is known of the explained task's job (kept when first seen: the
@@ -167,6 +153,18 @@ pub fn main(args: ExplainArgs) -> Result<(), Error> {
     };
     let (sc, _) = run_scenario(&run_args)?;
     check_estimate(&sc, &args.scenario, &args.limits.resolve())?;
+    if let Some(t) = args.at.filter(|&t| t != SimTime::NEVER && t > sc.horizon()) {
+        return Err(Error::Invalid {
+            path: args.scenario.clone(),
+            key: "--at".into(),
+            message: format!(
+                "{} s is after the run's end at duration_s = {} s (--at end explains the \
+                 last attempt)",
+                seconds(t),
+                seconds(sc.horizon())
+            ),
+        });
+    }
     let invalid = |message: String| Error::Invalid {
         path: args.scenario.clone(),
         key: "--task".into(),
@@ -214,6 +212,10 @@ fn precheck(sc: &Scenario, wanted: &TaskRef) -> Result<(), String> {
     let classes: Vec<&str> = sc.workload.jobs.iter().map(|c| c.name.as_str()).collect();
     let known = match wanted {
         TaskRef::Named {
+            submission: Some(_),
+            ..
+        } => true,
+        TaskRef::Named {
             split: Some((base, _)),
             ..
         } => classes.contains(&base.as_str()),
@@ -224,7 +226,8 @@ fn precheck(sc: &Scenario, wanted: &TaskRef) -> Result<(), String> {
     }
     Err(format!(
         "no job {}; jobs are named like {} (a job class of the scenario and the job's \
-         serial in its class, from 0: pending.csv's job_name)",
+         serial in its class, from 0: pending.csv's job_name), or by their submission \
+         serial (the event log's and snapshots' job_id, e.g. 0/0)",
         wanted.job(),
         names_like(&classes)
     ))
@@ -246,7 +249,10 @@ fn simulate(sim: &mut Simulation, at: Option<SimTime>) -> Result<Option<JobFacts
     loop {
         let watch = sim.watched().expect("watching");
         if facts.is_none() {
-            facts = watch.target().map(|(serial, t)| facts_of(sim, serial, t));
+            facts = watch
+                .target()
+                .zip(watch.target_job())
+                .map(|((_, t), job)| facts_of(sim, job, t));
         }
         let stop = match at {
             None => {
@@ -264,12 +270,12 @@ fn simulate(sim: &mut Simulation, at: Option<SimTime>) -> Result<Option<JobFacts
     Ok(facts)
 }
 
-fn facts_of(sim: &Simulation, serial: u64, t: TaskId) -> JobFacts {
-    let st = sim.state();
-    let job = st.job_of(t);
-    let never = (!job.ever_schedulable).then(|| never_fit(sim, t));
+/// What explain says of task `t`'s job (as it was when found: its slot may
+/// be another's by the time the run stops).
+fn facts_of(sim: &Simulation, job: &borgsim::workload::Job, t: TaskId) -> JobFacts {
+    let never = (!job.ever_schedulable).then(|| never_fit(sim, job));
     JobFacts {
-        serial,
+        serial: job.serial,
         task: t,
         band: job.band(),
         priority: job.priority(),
@@ -279,10 +285,9 @@ fn facts_of(sim: &Simulation, serial: u64, t: TaskId) -> JobFacts {
     }
 }
 
-/// Why no machine of the cell as it stands could ever host task `t`.
-fn never_fit(sim: &Simulation, t: TaskId) -> String {
+/// Why no machine of the cell as it stands could ever host `job`'s tasks.
+fn never_fit(sim: &Simulation, job: &borgsim::workload::Job) -> String {
     let st = sim.state();
-    let job = st.job_of(t);
     let c = &job.spec.constraints;
     NeverFit::of_cell(st.cell(), |m| st.machine_up(m), &job.spec.request, c)
         .describe(&st.cell().attr_table)
@@ -308,7 +313,7 @@ fn report<'a>(
     };
     if let Some(f) = facts.as_mut().filter(|f| f.never.is_some()) {
         if of_job(st, f.serial, f.task) {
-            f.never = Some(never_fit(sim, f.task));
+            f.never = Some(never_fit(sim, st.job_of(f.task)));
         }
     }
     let standing = match &facts {
@@ -372,7 +377,7 @@ fn find_late(
         .copied()
         .find(|&t| wanted.matches(st, t, || sim.feed().trace_task(t)));
     match (found, wanted) {
-        (Some(t), _) => Ok(Some(facts_of(sim, job.serial, t))),
+        (Some(t), _) => Ok(Some(facts_of(sim, job, t))),
         (None, TaskRef::Named { index, .. }) => Err(format!(
             "job {} has {} tasks (task_index 0 to {}), not {index}",
             wanted.job(),

@@ -73,6 +73,13 @@ impl ObserveArgs {
                 ),
             });
         }
+        if let Some(why) = clobbers(events, sc, origin) {
+            return Err(Error::Invalid {
+                path: events.clone(),
+                key: "--events".into(),
+                message: why,
+            });
+        }
         EventLog::create(events).map(Some)
     }
 
@@ -111,6 +118,45 @@ impl ObserveArgs {
 /// `p` made absolute and lexically clean (`.` and `..` resolved), its
 /// longest existing ancestor resolved (symbolic links), so that two names
 /// of one place compare equal.
+/// Why the event log may not be written to `events`, if it may not: `-`
+/// (the log is a file, renamed into place when complete, never a stream),
+/// the scenario file itself or one of its trace files, or a file in
+/// another output directory of borgsim (one holding a `run.json` or a
+/// `compare.csv`), which the log would silently replace.
+fn clobbers(events: &Path, sc: &Scenario, origin: &Path) -> Option<String> {
+    if events == Path::new("-") {
+        return Some(
+            "the event log is written to a file (named FILE, or FILE.gz to compress it), \
+             not to standard output"
+                .into(),
+        );
+    }
+    let target = normal(events);
+    let mut inputs = Vec::new();
+    if let borgsim::scenario::Base::Dir(dir) = &sc.base {
+        inputs.push(normal(origin));
+        let files = sc.trace.iter().flat_map(|tc| &tc.files);
+        inputs.extend(files.map(|f| normal(&dir.join(f))));
+    }
+    if let Some(input) = inputs.iter().find(|i| target.starts_with(i)) {
+        return Some(format!(
+            "is this run's input {}: name another file for the event log",
+            input.display()
+        ));
+    }
+    let dir = target.parent()?;
+    ["run.json", "compare.csv"]
+        .iter()
+        .any(|m| dir.join(m).is_file())
+        .then(|| {
+            format!(
+                "is inside {}, the output directory of another borgsim run or comparison: \
+                 name a file outside it",
+                dir.display()
+            )
+        })
+}
+
 fn normal(p: &Path) -> PathBuf {
     use std::path::Component;
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());

@@ -129,7 +129,7 @@ impl EventLog {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let tmp = builder.tempfile_in(&parent).map_err(cannot)?;
         let (file, tmp) = tmp.into_parts();
-        let sink = if name.ends_with(".gz") {
+        let sink = if name.to_ascii_lowercase().ends_with(".gz") {
             Sink::Gz(GzEncoder::new(file, flate2::Compression::fast()))
         } else {
             Sink::Plain(file)

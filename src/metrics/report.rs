@@ -156,13 +156,51 @@ fn move_aside(out: &Path, parent: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Why `out` may not be replaced by a run's directory, if it may not: it
-/// holds something other than an earlier run (no `run.json`), or it is the
-/// current directory or one of its parents.
-fn unreplaceable(out: &Path) -> Option<String> {
-    let Ok(real) = std::fs::canonicalize(out) else {
-        return None; // does not exist yet
+/// What a command writes into its `--out` directory, and so which
+/// existing directory it may replace: an empty one, or an earlier output of
+/// the same kind, known by the file only that kind writes (a run's
+/// `run.json`, a comparison's `compare.csv`), never anything else.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct OutputKind {
+    /// What it is called in messages: "run", "comparison".
+    pub what: &'static str,
+    /// The file that marks an earlier output of this kind.
+    pub marker: &'static str,
+}
+
+impl OutputKind {
+    pub const RUN: OutputKind = OutputKind {
+        what: "run",
+        marker: "run.json",
     };
+    pub const COMPARISON: OutputKind = OutputKind {
+        what: "comparison",
+        marker: "compare.csv",
+    };
+}
+
+/// Why `out` may not be replaced by an output of `kind`, if it may not: it
+/// holds something other than an earlier output of that kind, it is the
+/// current directory or one of its parents, or it is, holds or lies inside
+/// one of the command's `inputs` (a comparison written over a run it reads
+/// would destroy it).
+fn unreplaceable(out: &Path, kind: OutputKind, inputs: &[PathBuf]) -> Option<String> {
+    let real = resolved(out);
+    for input in inputs {
+        let Ok(input) = std::fs::canonicalize(input) else {
+            continue;
+        };
+        if input.starts_with(&real) || real.starts_with(&input) {
+            return Some(format!(
+                "it is, holds or lies inside {}, which this {} reads: choose another directory",
+                input.display(),
+                kind.what
+            ));
+        }
+    }
+    if !real.exists() {
+        return None;
+    }
     if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
         if cwd.starts_with(&real) {
             return Some("it is the current directory or one of its parents".into());
@@ -170,14 +208,38 @@ fn unreplaceable(out: &Path) -> Option<String> {
     }
     let mut entries = std::fs::read_dir(&real).ok()?;
     let empty = entries.next().is_none();
-    if empty || real.join("run.json").is_file() {
+    if empty || real.join(kind.marker).is_file() {
         return None;
     }
-    Some(
-        "it exists and is not an earlier run's directory (no run.json): a run replaces \
-         its --out whole, so choose a new directory or remove this one"
-            .into(),
-    )
+    Some(format!(
+        "it exists and is not an earlier {what}'s directory (no {marker}): a {what} replaces \
+         its --out whole, so choose a new directory or remove this one",
+        what = kind.what,
+        marker = kind.marker
+    ))
+}
+
+/// `p` with its longest existing ancestor's links and `..` resolved, and
+/// the rest (not made yet) appended as given.
+fn resolved(p: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut base = p;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return rest.iter().rev().fold(real, |acc, c| acc.join(c));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                base = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
 }
 
 /// A run's output directory while the run goes: a fresh temporary
@@ -194,17 +256,27 @@ impl RunDir {
     /// missing). Failing here is bad input — exit code 2, naming `--out` —
     /// found before any simulation is wasted.
     pub fn create(out: &Path) -> Result<RunDir> {
+        Self::create_for(out, OutputKind::RUN, &[])
+    }
+
+    /// [`Self::create`] for an output of `kind` made from `inputs` (which
+    /// `out` may not be, hold or lie inside).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `--out` when `out` may not be replaced
+    /// or its temporary directory cannot be made.
+    pub fn create_for(out: &Path, kind: OutputKind, inputs: &[PathBuf]) -> Result<RunDir> {
         let bad = |e: std::io::Error| Error::Invalid {
             path: out.to_path_buf(),
             key: "--out".into(),
-            message: format!("cannot write the run's directory here: {e}"),
+            message: format!("cannot write the {}'s directory here: {e}", kind.what),
         };
         if out.exists() && !out.is_dir() {
             return Err(bad(std::io::Error::other(
                 "it exists and is not a directory",
             )));
         }
-        if let Some(why) = unreplaceable(out) {
+        if let Some(why) = unreplaceable(out, kind, inputs) {
             return Err(bad(std::io::Error::other(why)));
         }
         // A symbolic link names where the user wants the run: replace its

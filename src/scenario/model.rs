@@ -547,6 +547,18 @@ impl CellConfig {
             if m.mem_mib == 0 {
                 return Err(bad(key("mem_mib"), "capacity must be > 0"));
             }
+            let max = crate::cell::resources::MAX_RESOURCE;
+            for (k, v) in [("cpu_milli", m.cpu_milli), ("mem_mib", m.mem_mib)] {
+                if v > max {
+                    return Err(bad(
+                        key(k),
+                        format!(
+                            "at most {max} (2^40: about a billion cores, or an EiB) per \
+                             machine, got {v}"
+                        ),
+                    ));
+                }
+            }
             if m.power_domain.is_some() && m.rack.is_none() {
                 return Err(bad(
                     key("power_domain"),

@@ -621,7 +621,7 @@ fn find_watched(w: &mut Watch, st: &CellState, feed: &dyn Feed) {
         if wanted.job_matches(job) {
             job_tasks = Some(job.task_count());
             if wanted.matches(st, t, || feed.trace_task(t)) {
-                found = Some((job.serial, t));
+                found = Some((job, t));
                 break;
             }
         }
@@ -629,7 +629,7 @@ fn find_watched(w: &mut Watch, st: &CellState, feed: &dyn Feed) {
     if let Some(n) = job_tasks {
         w.note_job(n);
     }
-    if let Some((serial, t)) = found {
-        w.set_target(serial, t);
+    if let Some((job, t)) = found {
+        w.set_target(job, t);
     }
 }

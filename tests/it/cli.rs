@@ -169,6 +169,25 @@ fn out_seed_and_policy_flags() {
 
 /// No silent changes: values that would be quietly changed or wrap are
 /// errors naming the key (exit 2).
+/// A machine beyond 2^40 milli-cores or MiB is refused: the scorers'
+/// arithmetic (free × 10,000) would overflow long before a sum of machines.
+#[test]
+fn a_machine_beyond_the_resource_bound_names_the_key() {
+    for (from, to, key) in [
+        (
+            "cpu_milli = 16000",
+            "cpu_milli = 10000000000000000",
+            "cpu_milli",
+        ),
+        ("mem_mib = 65536", "mem_mib = 2000000000000", "mem_mib"),
+    ] {
+        let (code, err, _d) = validate(&quickstart_with(from, to));
+        assert_eq!(code, 2, "{err}");
+        let want = format!("cell.machines[0].{key}: at most 1099511627776");
+        assert!(err.contains(&want), "{err}");
+    }
+}
+
 #[test]
 fn values_that_would_change_quietly_are_errors_naming_the_key() {
     let cases = [

@@ -232,6 +232,24 @@ fn bad_directories_are_refused_naming_what_is_wrong() {
             "summary.json: no \"scenario\": not a borgsim summary",
         ),
         (
+            Box::new(|d: &Path| {
+                let s = fs::read_to_string(d.join("summary.json")).unwrap();
+                let s = s.replacen("\"duration_s\": 1800.0", "\"duration_s\": \"abc\"", 1);
+                fs::write(d.join("summary.json"), s).unwrap();
+            }),
+            "summary.json: \"duration_s\" is \"abc\", expected a number of seconds",
+        ),
+        (
+            Box::new(|d: &Path| {
+                let s = fs::read_to_string(d.join("summary.json")).unwrap();
+                let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+                let mut v = v.as_object().unwrap().clone();
+                v.insert("capacity".into(), serde_json::json!({}));
+                fs::write(d.join("summary.json"), serde_json::to_string(&v).unwrap()).unwrap();
+            }),
+            "summary.json: no \"capacity.cpu_milli\"",
+        ),
+        (
             Box::new(|d: &Path| fs::remove_file(d.join("run.json")).unwrap()),
             "run.json: cannot read",
         ),
@@ -273,6 +291,68 @@ fn one_directory_is_not_a_comparison() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains("2 values required"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// The output directory is never one of the runs (writing over a run it
+/// reads would destroy it), a run is compared once, and a comparison may
+/// be redone into the directory of an earlier one (CI's "this commit
+/// against the last", every night).
+#[test]
+fn out_is_never_an_input_and_an_earlier_comparison_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tiny(d, "a", &[]);
+    tiny(d, "b", &["--policy", "best_fit"]);
+    let before = fs::read(d.join("b/summary.json")).unwrap();
+    for out in ["b", "a", "."] {
+        let o = compare(d, &["a", "b", "--out", out]);
+        assert_eq!(o.status.code(), Some(2), "--out {out}: {}", text(&o.stderr));
+    }
+    let o = compare(d, &["a", "b", "--out", "b/inside"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("which this comparison reads"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        fs::read(d.join("b/summary.json")).unwrap(),
+        before,
+        "run b intact"
+    );
+    assert!(!d.join("b/inside").exists());
+    // Twice into one directory: the second replaces the first.
+    for _ in 0..2 {
+        let o = compare(d, &["a", "b", "--out", "cmp"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    // But not a run's directory, nor another's files.
+    fs::create_dir(d.join("other")).unwrap();
+    fs::write(d.join("other/notes.txt"), "mine").unwrap();
+    let o = compare(d, &["a", "b", "--out", "other"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("not an earlier comparison's directory (no compare.csv)"));
+    // The same run twice, by any path to it.
+    let o = compare(d, &["a", "./a", "--out", "cmp2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("run 2 is the same directory as run 1"));
+}
+
+/// Runs of different scenarios can be compared, with a warning.
+#[test]
+fn different_scenarios_are_compared_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tiny(d, "a", &[]);
+    let o = borgsim(d, &["run", "quickstart", "-q", "--no-plots", "--out", "q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = borgsim(d, &["compare", "a", "q", "--no-plots", "--out", "cmp"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("warning: the runs are of different scenarios (tiny, quickstart)"),
         "{}",
         text(&o.stderr)
     );

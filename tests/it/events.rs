@@ -654,3 +654,65 @@ fn every_fixture_scenario_s_log_recounts_its_summary() {
         assert!(seen.contains(w), "no fixture logs {w:?}: {seen:?}");
     }
 }
+
+/// The event log never replaces what the run reads, nor another output
+/// directory's files, nor goes to `-`; `.GZ` compresses as `.gz` does.
+#[test]
+fn the_log_never_overwrites_an_input_or_another_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scen = d.join("my.toml");
+    std::fs::copy(root().join("tests/golden/tiny.toml"), &scen).unwrap();
+    let before = std::fs::read(&scen).unwrap();
+    run_ok(d, &["run", "my.toml", "-q", "--no-plots", "--out", "a"]);
+    for (file, says) in [
+        ("my.toml", "is this run's input"),
+        ("./my.toml", "is this run's input"),
+        ("-", "not to standard output"),
+        (
+            "a/summary.json",
+            "the output directory of another borgsim run",
+        ),
+    ] {
+        let o = borgsim(
+            d,
+            &[
+                "run",
+                "my.toml",
+                "-q",
+                "--no-plots",
+                "--out",
+                "b",
+                "--events",
+                file,
+            ],
+        );
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        assert!(
+            err.contains("--events") && err.contains(says),
+            "{file}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&scen).unwrap(),
+        before,
+        "the scenario is intact"
+    );
+    assert!(!d.join("b").exists() && !d.join("-").exists());
+    run_ok(
+        d,
+        &[
+            "run",
+            "my.toml",
+            "-q",
+            "--no-plots",
+            "--out",
+            "c",
+            "--events",
+            "EV.CSV.GZ",
+        ],
+    );
+    let raw = std::fs::read(d.join("EV.CSV.GZ")).unwrap();
+    assert_eq!(&raw[..2], &[0x1f, 0x8b], "gzip magic");
+}

@@ -443,3 +443,96 @@ fn explain_agrees_with_the_event_log() {
         "no placed task among the sample ({refused} refused)"
     );
 }
+
+/// A task of a one-by-one replay that fitted nowhere is dropped within the
+/// event that submitted it, and its slot reused: it is still explained,
+/// from its job as it was when found (this used to read a freed slot).
+#[test]
+fn a_dropped_task_of_a_one_by_one_replay_is_explained() {
+    let scen = "tests/fixtures/openb-five-columns/scenario.toml";
+    let o = borgsim(
+        &root(),
+        &[
+            "run",
+            scen,
+            "-q",
+            "--no-plots",
+            "--out",
+            "target/it-explain-dropped",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows = super::csv_rows(&std::fs::read("target/it-explain-dropped/timeseries.csv").unwrap());
+    let killed: u64 = rows.last().unwrap()["tasks_killed"].parse().unwrap();
+    assert!(killed > 0, "the fixture drops a pod");
+    let mut explained = 0;
+    for job in 0..6 {
+        let task = format!("{job}/0");
+        let (code, out, err) = run_bin(&["explain", scen, "--task", &task, "--at", "end"]);
+        assert!(!err.contains("panicked"), "{task}: {err}");
+        if code == 0 && out.contains("dropped as it fitted nowhere") {
+            explained += 1;
+        }
+    }
+    assert_eq!(
+        explained as u64, killed,
+        "every dropped pod explained as dropped"
+    );
+}
+
+/// The event log's and snapshots' `job_id` (the submission serial) names
+/// a synthetic job as well as its name does.
+#[test]
+fn a_synthetic_task_is_named_by_its_submission_serial_too() {
+    let by_serial = explain_json("quickstart", "85/0", &[]);
+    let name = by_serial["task"].as_str().unwrap().to_string();
+    assert_eq!(name, "85/0");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ev.csv");
+    let o = borgsim(
+        &root(),
+        &[
+            "run",
+            "quickstart",
+            "-q",
+            "--no-plots",
+            "--out",
+            dir.path().join("o").to_str().unwrap(),
+            "--events",
+            log.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows = super::csv_rows(&std::fs::read(&log).unwrap());
+    let first_place = rows
+        .iter()
+        .find(|r| r["event"] == "place" && r["job_id"] == "85" && r["task"] == "0")
+        .expect("job 85's task 0 is placed");
+    let attempt = &by_serial["attempt"];
+    assert_eq!(
+        attempt["time_s"].as_str(),
+        Some(first_place["time_s"].as_str())
+    );
+}
+
+/// `--at` takes the times `--snapshot-at` takes, and refuses one after
+/// the horizon as it does; a drained run's end is said when T is later.
+#[test]
+fn at_takes_units_and_refuses_times_after_the_horizon() {
+    let (code, out, err) = run_bin(&["explain", "quickstart", "--task", "web-5/0", "--at", "1h"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("at 3600.000000 s:"), "{out}");
+    let (code, _, err) = run_bin(&[
+        "explain",
+        "quickstart",
+        "--task",
+        "web-5/0",
+        "--at",
+        "99999",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--at") && err.contains("after the run's end"),
+        "{err}"
+    );
+}

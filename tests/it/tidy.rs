@@ -214,3 +214,43 @@ fn the_deterministic_modules_deny_iterating_hash_maps() {
          is its hasher's, not the data's): {missing:?}"
     );
 }
+
+/// Every file the Markdown docs link to by a relative path exists in the
+/// tree, and git tracks it (a picture left untracked is a broken image on
+/// every clone).
+#[test]
+fn relative_links_in_the_docs_name_tracked_files() {
+    let root = super::root();
+    let tracked = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(&root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    for doc in ["README.md", "ARCHITECTURE.md", "reports/README.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        let base = Path::new(doc).parent().unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let path = base.join(target);
+            assert!(
+                root.join(&path).exists(),
+                "{doc} links to {target}, which does not exist"
+            );
+            if let Some(files) = &tracked {
+                let p = path.to_string_lossy().replace('\\', "/");
+                let is_dir = root.join(&path).is_dir();
+                let known = files.lines().any(|f| {
+                    f == p || (is_dir && f.starts_with(&format!("{}/", p.trim_end_matches('/'))))
+                });
+                assert!(known, "{doc} links to {target}, which git does not track");
+            }
+        }
+    }
+}

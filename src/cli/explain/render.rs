@@ -77,6 +77,12 @@ fn header(r: &Report) -> String {
     if let Some(t) = r.at {
         let when = if t == SimTime::NEVER {
             format!("at the end ({} s)", seconds(r.now))
+        } else if r.now < t {
+            format!(
+                "at the end ({} s: the run ended before {} s)",
+                seconds(r.now),
+                seconds(t)
+            )
         } else {
             format!("at {} s", seconds(t))
         };
@@ -118,7 +124,7 @@ fn standing_text(s: &Standing) -> String {
         Standing::Running { machine, since } => {
             format!("running on machine {machine} since {} s", seconds(*since))
         }
-        Standing::Ended => "ended (finished or withdrawn)".into(),
+        Standing::Ended => "ended (finished, or withdrawn: killed, or dropped as it fitted nowhere on arrival in a one-by-one replay)".into(),
         Standing::Held(why) => format!("held outside the cell: {why}"),
     }
 }

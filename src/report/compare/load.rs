@@ -38,15 +38,46 @@ pub struct Point {
     pub evictions: u64,
 }
 
-/// The summary.json keys every run must have.
-const REQUIRED: [&str; 6] = [
-    "scenario",
-    "seed",
-    "policy",
-    "preemption",
-    "capacity",
-    "duration_s",
+/// The summary.json keys every run must have, and what each must be.
+const REQUIRED: [(&str, Kind); 8] = [
+    ("scenario", Kind::Text),
+    ("seed", Kind::Integer),
+    ("policy", Kind::Text),
+    ("preemption", Kind::Switch),
+    ("capacity.cpu_milli", Kind::Integer),
+    ("capacity.mem_mib", Kind::Integer),
+    ("capacity.gpus", Kind::Integer),
+    ("duration_s", Kind::Number),
 ];
+
+/// What a required summary value must be.
+#[derive(Copy, Clone, Debug)]
+enum Kind {
+    Text,
+    Integer,
+    Number,
+    Switch,
+}
+
+impl Kind {
+    fn holds(self, v: &Value) -> bool {
+        match self {
+            Kind::Text => v.is_string(),
+            Kind::Integer => v.is_u64(),
+            Kind::Number => v.as_f64().is_some_and(|x| x.is_finite() && x >= 0.0),
+            Kind::Switch => v.is_boolean(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "a string",
+            Kind::Integer => "a whole number",
+            Kind::Number => "a number of seconds",
+            Kind::Switch => "true or false",
+        }
+    }
+}
 
 fn parse_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Parse {
@@ -79,12 +110,21 @@ pub fn load(dir: &Path, label: String) -> Result<Loaded> {
         ));
     }
     let summary = read_json(&summary_path)?;
-    for key in REQUIRED {
-        if summary.get(key).is_none_or(Value::is_null) {
-            return Err(parse_error(
-                &summary_path,
-                format!("no \"{key}\": not a borgsim summary"),
-            ));
+    for (key, kind) in REQUIRED {
+        match crate::report::html::at(&summary, key) {
+            None | Some(Value::Null) => {
+                return Err(parse_error(
+                    &summary_path,
+                    format!("no \"{key}\": not a borgsim summary"),
+                ))
+            }
+            Some(v) if !kind.holds(v) => {
+                return Err(parse_error(
+                    &summary_path,
+                    format!("\"{key}\" is {v}, expected {}", kind.name()),
+                ))
+            }
+            Some(_) => {}
         }
     }
     let run_path = dir.join("run.json");

@@ -38,11 +38,42 @@ pub fn load_all(dirs: &[PathBuf]) -> Result<Vec<Loaded>> {
             ),
         });
     }
+    for (i, d) in dirs.iter().enumerate() {
+        let same = |e: &PathBuf| match (d.canonicalize(), e.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => d == e,
+        };
+        if let Some(j) = dirs[..i].iter().position(same) {
+            return Err(Error::Invalid {
+                path: d.clone(),
+                key: "DIR".into(),
+                message: format!(
+                    "run {} is the same directory as run {}: compare each run once",
+                    i + 1,
+                    j + 1
+                ),
+            });
+        }
+    }
     let labels = load::labels(dirs);
     dirs.iter()
         .zip(labels)
         .map(|(d, label)| load::load(d, label))
         .collect()
+}
+
+/// The scenarios of `runs`, in order of first appearance, when they are
+/// not all one: differences between them then mix workload and cell with
+/// the parameters, which a person should be told.
+pub fn mixed_scenarios(runs: &[Loaded]) -> Option<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        let n = r.summary["scenario"].as_str().unwrap_or("").to_string();
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    (names.len() > 1).then_some(names)
 }
 
 /// Writes `compare.csv` and `report.html` for `runs` into `dir`.

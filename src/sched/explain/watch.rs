@@ -29,13 +29,17 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskRef {
     /// A task of a synthetic (or listed) workload: its job's name, as
-    /// `pending.csv`'s `job_name` shows it (`batch-17`), and its index in
-    /// the job (`task_index`).
+    /// `pending.csv`'s `job_name` shows it (`batch-17`), or its submission
+    /// serial, as the event log's and snapshots' `job_id` shows it (`85`),
+    /// and its index in the job (`task_index`).
     Named {
         job: String,
         /// `job` split at its last `-` into a base and a serial, when it
         /// can be (generated jobs are named `class-serial`).
         split: Option<(String, u64)>,
+        /// `job` read as a submission serial, when it is all digits (no
+        /// generated name is: it ends in `-<serial>`).
+        submission: Option<u64>,
         index: u32,
     },
     /// A task of a trace replay: the trace job's key (`pending.csv`'s
@@ -74,9 +78,15 @@ impl TaskRef {
         let split = job
             .rsplit_once('-')
             .and_then(|(base, n)| Some((base.to_string(), n.parse().ok()?)));
+        let submission = job
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| job.parse().ok())
+            .flatten();
         Ok(TaskRef::Named {
             job: job.to_string(),
             split,
+            submission,
             index,
         })
     }
@@ -93,6 +103,10 @@ impl TaskRef {
     pub fn job_matches(&self, job: &Job) -> bool {
         match self {
             TaskRef::Trace { job: key, .. } => job.trace_job == Some(*key),
+            TaskRef::Named {
+                submission: Some(serial),
+                ..
+            } => job.serial == *serial,
             TaskRef::Named {
                 job: name, split, ..
             } => {
@@ -254,6 +268,10 @@ pub struct Watch {
     tally: Tally,
     /// Once found: its job's serial and its id.
     target: Option<(u64, TaskId)>,
+    /// Its job as it was when found: a task dropped or finished at once
+    /// (a one-by-one replay drops what fits nowhere within the event that
+    /// submitted it) has its slot reused, so the job is kept here.
+    target_job: Option<crate::workload::Job>,
     before: Option<Explanation>,
     sibling: Option<Sibling>,
     attempt: Option<Attempt>,
@@ -281,6 +299,7 @@ impl Watch {
             job_tasks: None,
             tally: Tally::default(),
             target: None,
+            target_job: None,
             before: None,
             sibling: None,
             attempt: None,
@@ -313,9 +332,15 @@ impl Watch {
         self.target
     }
 
-    /// Pins the watch to a task (found pending by the driver).
-    pub fn set_target(&mut self, job_serial: u64, task: TaskId) {
-        self.target = Some((job_serial, task));
+    /// Pins the watch to a task of `job` (found pending by the driver).
+    pub fn set_target(&mut self, job: &crate::workload::Job, task: TaskId) {
+        self.target = Some((job.serial, task));
+        self.target_job = Some(job.clone());
+    }
+
+    /// The watched task's job as it was when found.
+    pub fn target_job(&self) -> Option<&crate::workload::Job> {
+        self.target_job.as_ref()
     }
 
     /// The attempt kept: the first, or the last so far.
