@@ -42,7 +42,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "JOB/INDEX")]
     pub task: String,
     /// Explain the task's last attempt at or before T simulated seconds
-    /// (decimals to the microsecond, or `end`) instead of its first; with
+    /// (seconds, or with a unit: 90s, 30m, 1.5h, 2d; or `end`) instead of its first; with
     /// no attempt by then, how the pipeline sees it on the cell at T.
     #[arg(long, value_name = "T", value_parser = parse_at)]
     pub at: Option<SimTime>,
@@ -50,8 +50,8 @@ pub struct ExplainArgs {
     /// rejected ones grouped by filter and reason).
     #[arg(long)]
     pub all: bool,
-    /// How many machines that fit to list by score.
-    #[arg(long, value_name = "K", default_value_t = 10)]
+    /// How many machines that fit to list by score (at least 1).
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = parse_top)]
     pub top: usize,
     /// Print JSON (every machine) instead of text.
     #[arg(long)]
@@ -79,6 +79,14 @@ pub struct ExplainArgs {
     pub lenient: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `--top K`: a whole number, at least 1.
+fn parse_top(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|&k| k >= 1)
+        .ok_or_else(|| format!("expected a whole number of machines, at least 1, got {s:?}"))
 }
 
 /// `--at`: `end`, or a time as `--snapshot-at` takes it (seconds, or

@@ -350,23 +350,39 @@ impl Scenario {
         Ok(())
     }
 
-    /// Checks every value; the error names the key.
-    pub fn validate(&self) -> Result<(), Invalid> {
-        let name_ok = !self.name.is_empty()
+    /// The name names the output directory.
+    fn validate_name(&self) -> Result<(), Invalid> {
+        let chars_ok = !self.name.is_empty()
             && self
                 .name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            && !self.name.starts_with('.');
-        if !name_ok {
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !chars_ok {
             return Err(bad(
                 "name",
                 format!(
-                    "must be letters, digits, '-', '_' or '.', got {:?}",
+                    "names the output directory, so must be ASCII letters and digits, '-', \
+                     '_' or '.', got {:?}",
                     self.name
                 ),
             ));
         }
+        if self.name.starts_with('.') {
+            return Err(bad(
+                "name",
+                format!(
+                    "names the output directory, so may not start with '.' (a hidden \
+                     directory, or . and ..), got {:?}",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.validate_name()?;
         self.validate_times()?;
         if let Some(HoleSize {
             cpu_milli: 0,

@@ -104,7 +104,7 @@ pub fn csv_bytes(runs: &[Loaded]) -> Vec<u8> {
         row.extend(
             deltas
                 .iter()
-                .map(|d| d.as_ref().map_or(String::new(), |d| d.0.to_string())),
+                .map(|d| d.as_ref().map_or(String::new(), |d| plain(&d.0))),
         );
         row.extend(deltas.iter().map(|d| match d {
             Some((_, Some(p))) => crate::report::html::decimal(*p, 4),
@@ -113,6 +113,16 @@ pub fn csv_bytes(runs: &[Loaded]) -> Vec<u8> {
         w.write_record(&row).expect("writing to memory");
     }
     w.into_inner().expect("flushing to memory")
+}
+
+/// A delta as compare.csv writes it: a whole number as it is, a fraction
+/// to six decimals in plain notation (`0.000002`, never `2e-6`).
+fn plain(v: &Value) -> String {
+    match (v.as_i64(), v.as_f64()) {
+        (Some(i), _) => i.to_string(),
+        (None, Some(f)) => crate::report::html::decimal(f, 6),
+        _ => v.to_string(),
+    }
 }
 
 /// A delta for people, in the figure's unit: `+2.1 pp`, `−1.5 s`, `+12`,
@@ -150,6 +160,17 @@ pub fn show_delta(d: &(Value, Option<f64>), unit: Unit) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn csv_deltas_are_plain_decimals() {
+        // 0.500002 - 0.5 = 2e-6 as a float; written 0.000002.
+        let (d, _) = delta(Some(&json!(0.5)), Some(&json!(0.500002))).unwrap();
+        assert_eq!(plain(&d), "0.000002");
+        let (d, _) = delta(Some(&json!(0.000009)), Some(&json!(0.0))).unwrap();
+        assert_eq!(plain(&d), "-0.000009");
+        let (d, _) = delta(Some(&json!(7)), Some(&json!(3))).unwrap();
+        assert_eq!(plain(&d), "-4");
+    }
 
     #[test]
     fn deltas_are_exact_for_counts_and_rounded_for_fractions() {
