@@ -49,21 +49,46 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 /// The CPU time this process has used so far, in seconds (unix).
 pub fn cpu_time_s() -> Option<f64> {
-    #[cfg(unix)]
-    {
-        use rustix::time::{clock_gettime, ClockId};
-        let t = clock_gettime(ClockId::ProcessCPUTime);
-        Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
-    }
-    #[cfg(not(unix))]
-    None
+    CpuClock::Process.now()
 }
 
 /// The CPU time used since `start` (a [`cpu_time_s`] reading), rounded to
 /// the microsecond like wall times.
 pub fn cpu_time_since_s(start: Option<f64>) -> Option<f64> {
-    let used = cpu_time_s()? - start?;
-    Some((used * 1e6).round() / 1e6)
+    CpuClock::Process.since(start)
+}
+
+/// Whose CPU time `run.json` reports: the process's (`run`, one run per
+/// process), or the calling thread's (`sweep`, where runs share the
+/// process, one per thread at a time).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CpuClock {
+    Process,
+    Thread,
+}
+
+impl CpuClock {
+    /// The CPU time used so far, in seconds (unix).
+    pub fn now(self) -> Option<f64> {
+        #[cfg(unix)]
+        {
+            use rustix::time::{clock_gettime, ClockId};
+            let t = clock_gettime(match self {
+                CpuClock::Process => ClockId::ProcessCPUTime,
+                CpuClock::Thread => ClockId::ThreadCPUTime,
+            });
+            Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
+    /// The CPU time used since `start` (a [`CpuClock::now`] reading of the
+    /// same clock), rounded to the microsecond like wall times.
+    pub fn since(self, start: Option<f64>) -> Option<f64> {
+        let used = self.now()? - start?;
+        Some((used * 1e6).round() / 1e6)
+    }
 }
 
 /// The temporary name a file is written under before its rename. The
@@ -156,10 +181,11 @@ fn move_aside(out: &Path, parent: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Why `out` may not be replaced by a run's directory, if it may not: it
-/// holds something other than an earlier run (no `run.json`), or it is the
-/// current directory or one of its parents.
-fn unreplaceable(out: &Path) -> Option<String> {
+/// Why `out` may not be replaced by a new directory, if it may not: it
+/// holds something other than an earlier output of the same kind (no
+/// `marker` file: `run.json` for a run), or it is the current directory or
+/// one of its parents.
+fn unreplaceable(out: &Path, marker: &str) -> Option<String> {
     let Ok(real) = std::fs::canonicalize(out) else {
         return None; // does not exist yet
     };
@@ -170,14 +196,13 @@ fn unreplaceable(out: &Path) -> Option<String> {
     }
     let mut entries = std::fs::read_dir(&real).ok()?;
     let empty = entries.next().is_none();
-    if empty || real.join("run.json").is_file() {
+    if empty || real.join(marker).is_file() {
         return None;
     }
-    Some(
-        "it exists and is not an earlier run's directory (no run.json): a run replaces \
-         its --out whole, so choose a new directory or remove this one"
-            .into(),
-    )
+    Some(format!(
+        "it exists and is not an earlier output of this command (no {marker}): its --out \
+         is replaced whole, so choose a new directory or remove this one"
+    ))
 }
 
 /// A run's output directory while the run goes: a fresh temporary
@@ -194,6 +219,16 @@ impl RunDir {
     /// missing). Failing here is bad input — exit code 2, naming `--out` —
     /// found before any simulation is wasted.
     pub fn create(out: &Path) -> Result<RunDir> {
+        RunDir::create_replacing(out, "run.json")
+    }
+
+    /// [`RunDir::create`] for another kind of output, whose earlier
+    /// directories are those holding `marker` (`sweep.json` for a merged
+    /// sweep): only such a directory, or an empty one, is replaced.
+    ///
+    /// # Errors
+    /// As [`RunDir::create`].
+    pub fn create_replacing(out: &Path, marker: &str) -> Result<RunDir> {
         let bad = |e: std::io::Error| Error::Invalid {
             path: out.to_path_buf(),
             key: "--out".into(),
@@ -204,7 +239,7 @@ impl RunDir {
                 "it exists and is not a directory",
             )));
         }
-        if let Some(why) = unreplaceable(out) {
+        if let Some(why) = unreplaceable(out, marker) {
             return Err(bad(std::io::Error::other(why)));
         }
         // A symbolic link names where the user wants the run: replace its
@@ -260,21 +295,8 @@ impl RunDir {
         run: &RunInfo,
         plots: bool,
     ) -> Result<Vec<PathBuf>> {
+        self.write_outputs(sc, sim, summary, run, plots)?;
         let dir = self.path().to_path_buf();
-        let put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-            let p = dir.join(name);
-            std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
-        };
-        put("summary.json", json_bytes(summary))?;
-        put("run.json", json_bytes(run))?;
-        let pending = {
-            let rows = super::pending::rows(sim);
-            put("pending.csv", super::pending::csv_bytes_of(&rows))?;
-            super::pending::tally(&rows)
-        };
-        let plots = crate::report::Plots::wanted(plots);
-        let view = crate::report::run::RunView::new(sc, sim, summary, &pending, &dir, plots);
-        crate::report::run::write(&view)?;
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .and_then(|entries| {
                 entries
@@ -289,6 +311,37 @@ impl RunDir {
         let out = self.out.clone();
         self.publish()?;
         Ok(names.into_iter().map(|n| out.join(n)).collect())
+    }
+
+    /// What [`RunDir::finish`] writes, without renaming the directory:
+    /// for a caller that adds files of its own first (`sweep` adds the
+    /// run's `scenario.toml`) and then calls [`RunDir::publish`].
+    ///
+    /// # Errors
+    /// [`Error::Write`] or [`Error::Plot`] naming the file.
+    pub fn write_outputs(
+        &self,
+        sc: &Scenario,
+        sim: &Simulation,
+        summary: &Summary,
+        run: &RunInfo,
+        plots: bool,
+    ) -> Result<()> {
+        let dir = self.path().to_path_buf();
+        let put = |name: &str, bytes: Vec<u8>| -> Result<()> {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
+        };
+        put("summary.json", json_bytes(summary))?;
+        put("run.json", json_bytes(run))?;
+        let pending = {
+            let rows = super::pending::rows(sim);
+            put("pending.csv", super::pending::csv_bytes_of(&rows))?;
+            super::pending::tally(&rows)
+        };
+        let plots = crate::report::Plots::wanted(plots);
+        let view = crate::report::run::RunView::new(sc, sim, summary, &pending, &dir, plots);
+        crate::report::run::write(&view)
     }
 
     /// Renames the directory, with what was written into [`RunDir::path`],
