@@ -15,6 +15,7 @@ mod compare;
 mod execute;
 mod explain;
 mod observe;
+mod sweep;
 mod trace;
 
 use borgsim::error::Error;
@@ -60,6 +61,12 @@ pub enum Command {
     Trace(trace::TraceCommand),
     /// Put two or more runs side by side: report.html and compare.csv.
     Compare(compare::CompareArgs),
+    /// Run a sweep: a base scenario with parameters varied over lists of
+    /// values and seeds, its runs in parallel; runs.csv and report.html.
+    Sweep(sweep::SweepArgs),
+    /// Merge the directories of a sweep's shards (sweep --shard I/N) into
+    /// the directory one unsharded sweep writes.
+    Merge(sweep::MergeArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -259,6 +266,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
         Some(Command::Compare(args)) => compare::main(args),
+        Some(Command::Sweep(args)) => return sweep::main(args),
+        Some(Command::Merge(args)) => sweep::merge_main(args),
     };
     match result {
         Ok(()) => 0,

@@ -92,12 +92,14 @@ pub fn check_same(parts: &[Part]) -> Result<()> {
     Ok(())
 }
 
-/// `1, 3, 5` — at most 10 of them, then how many more.
-fn list(indices: &[usize]) -> String {
+/// `run 3 is`, `runs 1, 3, 5 are` — at most 10 of them, then how many
+/// more.
+fn runs_are(indices: &[usize]) -> String {
     let shown: Vec<String> = indices.iter().take(10).map(ToString::to_string).collect();
     match indices.len() {
-        n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
-        _ => shown.join(", "),
+        1 => format!("run {} is", shown[0]),
+        n if n > 10 => format!("runs {} and {} more are", shown.join(", "), n - 10),
+        _ => format!("runs {} are", shown.join(", ")),
     }
 }
 
@@ -139,8 +141,8 @@ pub fn assign(parts: &[Part], runs: usize) -> Result<Vec<usize>> {
         return Err(invalid(
             &parts[b].dir,
             format!(
-                "runs {} are in two directories: {} ({}) and this one ({}); give each shard once",
-                list(&indices),
+                "{} in two directories: {} ({}) and this one ({}); give each shard once",
+                runs_are(&indices),
                 parts[a].dir.display(),
                 shard_of(a),
                 shard_of(b)
@@ -157,8 +159,8 @@ pub fn assign(parts: &[Part], runs: usize) -> Result<Vec<usize>> {
         return Err(invalid(
             &parts[0].dir,
             format!(
-                "runs {} of {runs} are in none of the directories given (shard {} missing?)",
-                list(&missing),
+                "{} in none of the directories given, of the sweep's {runs} (shard {} missing?)",
+                runs_are(&missing),
                 absent.join(", ")
             ),
         ));
@@ -262,7 +264,7 @@ mod tests {
         let m = message(assign(&parts[..1], 5));
         assert_eq!(
             m,
-            "runs 0, 2, 4 of 5 are in none of the directories given (shard 0/2 missing?)"
+            "runs 0, 2, 4 are in none of the directories given, of the sweep's 5 (shard 0/2 missing?)"
         );
         let twice = [
             part("a", Some((1, 2))),

@@ -23,6 +23,7 @@ mod properties;
 mod report;
 mod schema;
 mod streaming;
+mod sweep;
 mod techniques;
 mod tidy;
 mod trace_cli;

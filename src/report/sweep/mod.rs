@@ -222,7 +222,7 @@ fn runs(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
                     };
                     tr {
                         td.num { (run.index) }
-                        td { @if status == "ok" && spec.outputs != Outputs::Summary {
+                        td.id { @if status == "ok" && spec.outputs != Outputs::Summary {
                             a href={ "runs/" (run.id) "/report.html" } { (run.id) }
                         } @else { (run.id) } }
                         td { (status) }

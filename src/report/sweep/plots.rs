@@ -49,8 +49,21 @@ impl Plotted {
         }
     }
 
-    fn axis(&self, top: f64) -> Axis {
+    /// The y axis for data from `low` to `top`: counts and times from 0,
+    /// percentages fitted to the data (differences of a point or two are
+    /// what a sweep is run to see).
+    fn axis(&self, low: f64, top: f64) -> Axis {
         match self.kind {
+            Kind::Percent if low <= top => {
+                let pad = ((top - low) * 0.1).max(1.0);
+                Axis {
+                    label: self.y_label.into(),
+                    min: (low - pad).max(0.0),
+                    max: top + pad,
+                    log: false,
+                    ticks: Ticks::Number,
+                }
+            }
             Kind::Percent => percent_axis(self.y_label, top),
             Kind::Count => count_axis(self.y_label, top),
             Kind::Seconds => Axis {
@@ -208,10 +221,9 @@ pub fn charts(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Vec<(String, Chart)> 
         if param.values.len() < 2 {
             continue;
         }
-        let x = XAxis::of_values(
-            format!("{} (as the sweep sets it)", param.key),
-            &param.values,
-        );
+        // The key names its unit (`per_hour`, `cpu_milli`), as every
+        // scenario key does.
+        let x = XAxis::of_values(param.key.to_string(), &param.values);
         let others = |r: &Run| -> Vec<usize> {
             r.values
                 .iter()
@@ -313,7 +325,7 @@ fn panel(
     style: &dyn Fn(usize) -> (crate::report::chart::Rgb, bool),
 ) -> Panel {
     let mut layers = Vec::new();
-    let mut top = 0.0f64;
+    let (mut low, mut top) = (f64::INFINITY, 0.0f64);
     for (si, rows) in groups.values().enumerate() {
         let (color, dashed) = style(si);
         let mut line = Vec::new();
@@ -331,6 +343,7 @@ fn panel(
                 });
             }
             top = top.max(mean + sd);
+            low = low.min((mean - sd).max(0.0));
             line.push((x, mean));
         }
         line.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -347,7 +360,7 @@ fn panel(
     Panel {
         caption: f.caption.into(),
         x: s.x.axis(),
-        y: f.axis(top),
+        y: f.axis(low, top),
         layers,
     }
 }
