@@ -16,9 +16,10 @@
 //!
 //! A run is *done* when its directory's `run.json` says `completed` and
 //! its `scenario.toml` is, byte for byte, the text the sweep gives that run
-//! now; *failed* when it holds `error.txt` and that text. Anything else —
-//! no directory, one cut short, one of a run whose values the sweep file
-//! has since changed — is run again.
+//! now; *failed* when it holds `error.txt` and that text. A sweep run again
+//! keeps the runs done and runs the rest: failed runs (their cause may be
+//! gone: a limit raised), and anything else — no directory, one cut short,
+//! one of a run whose values the sweep file has since changed.
 
 use super::expand::{Run, Shard};
 use crate::error::{Error, Result};
