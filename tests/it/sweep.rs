@@ -491,3 +491,25 @@ fn the_shipped_sweep_expands_to_its_documented_runs_and_one_shard_runs() {
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str()).collect();
     assert_eq!(ids, ["worst_fit-preempt-s1", "best_fit-no-preempt-s1"]);
 }
+
+#[test]
+fn runs_at_once_are_no_more_than_the_memory_limit_holds() {
+    // A tiny run is estimated at about 17 MiB: 30 MiB holds one at a time.
+    let tmp = setup("seeds = [1, 2, 3, 4]\n");
+    let o = sweep(
+        tmp.path(),
+        "out",
+        &["--threads", "2", "--max-memory", "30MiB"],
+    );
+    let said = ok(&o);
+    assert!(
+        said.contains("4 runs, 4 done, 0 failed") && said.contains(", 1 thread)"),
+        "{said}"
+    );
+    assert!(
+        text(&o.stderr)
+            .contains("note: running 1 at a time, not 2: the largest run is estimated at"),
+        "{}",
+        text(&o.stderr)
+    );
+}
