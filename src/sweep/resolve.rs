@@ -130,11 +130,12 @@ pub fn scenario_text(
     run: &Run,
 ) -> std::result::Result<String, String> {
     let mut t = base.table.clone();
+    // What the run is, and nothing else (not the sweep's name, nor how it
+    // names its base): the text is the run's identity, and a run is done
+    // again whenever it changes.
     let mut header = format!(
-        "# Run {} of sweep \"{}\" (base scenario: {}; outputs kept: {}):\n",
+        "# Run {} of a borgsim sweep (outputs kept: {}):\n",
         run.id,
-        spec.name,
-        spec.base,
         spec.outputs.name()
     );
     for (p, &v) in spec.parameters.iter().zip(&run.values) {
@@ -146,7 +147,9 @@ pub fn scenario_text(
         .map_err(|_| format!("seed {} is beyond a TOML integer", run.seed))?;
     t.insert("seed".into(), seed.into());
     header.push_str(&format!("#   seed = {seed}\n"));
-    header.push_str("# Relative paths (a trace's files) are relative to the base scenario.\n\n");
+    header.push_str(
+        "# The rest is the base scenario's; relative paths (a trace's files) are relative to it.\n\n",
+    );
     let body = toml::to_string(&t).map_err(|e| e.to_string())?;
     Ok(header + &body)
 }
@@ -209,7 +212,7 @@ mod tests {
         assert_eq!(run.id, "best_fit-10-s2");
         let text = scenario_text(&spec, &base, run).unwrap();
         assert!(
-            text.starts_with("# Run best_fit-10-s2 of sweep \"s\""),
+            text.starts_with("# Run best_fit-10-s2 of a borgsim sweep (outputs kept: no_plots):\n"),
             "{text}"
         );
         assert!(
