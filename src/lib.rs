@@ -62,6 +62,7 @@ pub mod scenario;
 pub mod sched;
 #[deny(clippy::iter_over_hash_type)]
 pub mod sim;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 #[deny(clippy::iter_over_hash_type)]

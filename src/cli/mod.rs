@@ -12,20 +12,20 @@
 
 mod bench;
 mod compare;
+mod execute;
 mod explain;
 mod observe;
+mod sweep;
 mod trace;
 
 use borgsim::error::Error;
-use borgsim::metrics::report::{self, RunDir, RunInfo};
-use borgsim::metrics::summary::Summary;
+use borgsim::metrics::report::{CpuClock, RunDir};
 use borgsim::scenario::estimate::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_EVENTS};
 use borgsim::scenario::{self, Limits, Scenario};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -61,6 +61,12 @@ pub enum Command {
     Trace(trace::TraceCommand),
     /// Put two or more runs side by side: report.html and compare.csv.
     Compare(compare::CompareArgs),
+    /// Run a sweep: a base scenario with parameters varied over lists of
+    /// values and seeds, its runs in parallel; runs.csv and report.html.
+    Sweep(sweep::SweepArgs),
+    /// Merge the directories of a sweep's shards (sweep --shard I/N) into
+    /// the directory one unsharded sweep writes.
+    Merge(sweep::MergeArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -281,6 +287,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
         Some(Command::Compare(args)) => compare::main(args),
+        Some(Command::Sweep(args)) => return sweep::main(args),
+        Some(Command::Merge(args)) => sweep::merge_main(args),
     };
     match result {
         Ok(()) => 0,
@@ -381,10 +389,6 @@ fn run_scenario(args: &RunArgs) -> Result<(Scenario, PathBuf), Error> {
     Ok((sc, out))
 }
 
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the run's wall time, for run.json, which is not deterministic by design"
-)]
 fn run(args: RunArgs) -> Result<(), Error> {
     let (sc, out) = run_scenario(&args)?;
     let origin = args
@@ -402,28 +406,26 @@ fn run(args: RunArgs) -> Result<(), Error> {
     let dir = RunDir::create(&out)?;
     let event_log = args.observe.open(&sc, origin, &out)?;
     install_panic_note(&args, sc.seed);
-    let started = Instant::now();
-    let cpu_started = report::cpu_time_s();
-    let mut sim = borgsim::build_simulation(&sc, args.check_invariants)?;
-    dir.stream(&mut sim)?;
-    args.observe.attach(&mut sim, &dir, event_log);
     let bar = progress_bar(&sc, args.quiet);
-    let result = sim.run(&mut |now| bar.set_position(now.as_us() / 1_000_000));
-    bar.finish_and_clear();
-    result?;
-    let wall = started.elapsed().as_secs_f64();
-    let cpu_time_s = report::cpu_time_since_s(cpu_started);
-    let summary = Summary::of(&sc, &sim);
-    let run = RunInfo {
-        completed: true,
-        version: env!("CARGO_PKG_VERSION"),
-        wall_time_s: (wall * 1e6).round() / 1e6,
-        cpu_time_s,
-        events_processed: sim.events_processed(),
-        events_per_s: (sim.events_processed() as f64 / wall.max(1e-9)).round(),
-        peak_rss_mib: report::peak_rss_mib(),
+    let ex = execute::Execution {
+        sc: &sc,
+        check_invariants: args.check_invariants,
+        plots: !args.no_plots,
+        cpu: CpuClock::Process,
     };
-    dir.finish(&sc, &sim, &summary, &run, !args.no_plots)?;
+    let result = execute::execute(
+        &ex,
+        &dir,
+        |sim| args.observe.attach(sim, &dir, event_log),
+        &mut |now| bar.set_position(now.as_us() / 1_000_000),
+    );
+    bar.finish_and_clear();
+    let execute::Executed {
+        mut sim,
+        summary,
+        wall_s,
+    } = result?;
+    dir.publish()?;
     observe::ObserveArgs::finish(&mut sim, args.quiet)?;
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
@@ -437,7 +439,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
             "{}\noutputs in {}/ ({:.2} s wall)",
             summary.human(),
             out.display(),
-            wall
+            wall_s
         ));
     }
     Ok(())

@@ -49,21 +49,46 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 /// The CPU time this process has used so far, in seconds (unix).
 pub fn cpu_time_s() -> Option<f64> {
-    #[cfg(unix)]
-    {
-        use rustix::time::{clock_gettime, ClockId};
-        let t = clock_gettime(ClockId::ProcessCPUTime);
-        Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
-    }
-    #[cfg(not(unix))]
-    None
+    CpuClock::Process.now()
 }
 
 /// The CPU time used since `start` (a [`cpu_time_s`] reading), rounded to
 /// the microsecond like wall times.
 pub fn cpu_time_since_s(start: Option<f64>) -> Option<f64> {
-    let used = cpu_time_s()? - start?;
-    Some((used * 1e6).round() / 1e6)
+    CpuClock::Process.since(start)
+}
+
+/// Whose CPU time `run.json` reports: the process's (`run`, one run per
+/// process), or the calling thread's (`sweep`, where runs share the
+/// process, one per thread at a time).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CpuClock {
+    Process,
+    Thread,
+}
+
+impl CpuClock {
+    /// The CPU time used so far, in seconds (unix).
+    pub fn now(self) -> Option<f64> {
+        #[cfg(unix)]
+        {
+            use rustix::time::{clock_gettime, ClockId};
+            let t = clock_gettime(match self {
+                CpuClock::Process => ClockId::ProcessCPUTime,
+                CpuClock::Thread => ClockId::ThreadCPUTime,
+            });
+            Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
+    /// The CPU time used since `start` (a [`CpuClock::now`] reading of the
+    /// same clock), rounded to the microsecond like wall times.
+    pub fn since(self, start: Option<f64>) -> Option<f64> {
+        let used = self.now()? - start?;
+        Some((used * 1e6).round() / 1e6)
+    }
 }
 
 /// The temporary name a file is written under before its rename. The
@@ -176,6 +201,11 @@ impl OutputKind {
     pub const COMPARISON: OutputKind = OutputKind {
         what: "comparison",
         marker: "compare.csv",
+    };
+    /// A sweep's directory (`borgsim merge --out`).
+    pub const SWEEP: OutputKind = OutputKind {
+        what: "sweep",
+        marker: "sweep.json",
     };
 }
 
@@ -332,21 +362,8 @@ impl RunDir {
         run: &RunInfo,
         plots: bool,
     ) -> Result<Vec<PathBuf>> {
+        self.write_outputs(sc, sim, summary, run, plots)?;
         let dir = self.path().to_path_buf();
-        let put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-            let p = dir.join(name);
-            std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
-        };
-        put("summary.json", json_bytes(summary))?;
-        put("run.json", json_bytes(run))?;
-        let pending = {
-            let rows = super::pending::rows(sim);
-            put("pending.csv", super::pending::csv_bytes_of(&rows))?;
-            super::pending::tally(&rows)
-        };
-        let plots = crate::report::Plots::wanted(plots);
-        let view = crate::report::run::RunView::new(sc, sim, summary, &pending, &dir, plots);
-        crate::report::run::write(&view)?;
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .and_then(|entries| {
                 entries
@@ -361,6 +378,37 @@ impl RunDir {
         let out = self.out.clone();
         self.publish()?;
         Ok(names.into_iter().map(|n| out.join(n)).collect())
+    }
+
+    /// What [`RunDir::finish`] writes, without renaming the directory:
+    /// for a caller that adds files of its own first (`sweep` adds the
+    /// run's `scenario.toml`) and then calls [`RunDir::publish`].
+    ///
+    /// # Errors
+    /// [`Error::Write`] or [`Error::Plot`] naming the file.
+    pub fn write_outputs(
+        &self,
+        sc: &Scenario,
+        sim: &Simulation,
+        summary: &Summary,
+        run: &RunInfo,
+        plots: bool,
+    ) -> Result<()> {
+        let dir = self.path().to_path_buf();
+        let put = |name: &str, bytes: Vec<u8>| -> Result<()> {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
+        };
+        put("summary.json", json_bytes(summary))?;
+        put("run.json", json_bytes(run))?;
+        let pending = {
+            let rows = super::pending::rows(sim);
+            put("pending.csv", super::pending::csv_bytes_of(&rows))?;
+            super::pending::tally(&rows)
+        };
+        let plots = crate::report::Plots::wanted(plots);
+        let view = crate::report::run::RunView::new(sc, sim, summary, &pending, &dir, plots);
+        crate::report::run::write(&view)
     }
 
     /// Renames the directory, with what was written into [`RunDir::path`],

@@ -68,7 +68,7 @@ pub struct Axis {
 }
 
 /// How tick values are written.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ticks {
     /// Plain numbers (`0.5`, `120`).
     Number,
@@ -76,6 +76,9 @@ pub enum Ticks {
     Count,
     /// Seconds, written as durations (`1 ms`, `10 s`, `1,000 s`).
     Duration,
+    /// Categories: value `i` is the `i`-th name (a sweep's policies), every
+    /// one ticked; other values are left blank.
+    Labels(Vec<String>),
 }
 
 /// What is drawn in a panel, in order (later layers on top).

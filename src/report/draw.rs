@@ -148,9 +148,13 @@ fn draw_panel<DB: DrawingBackend>(
         .build_cartesian_2d(range(&panel.x), range(&panel.y))
         .map_err(e)?;
     let (x, y) = (&panel.x, &panel.y);
-    chart
-        .configure_mesh()
-        .x_desc(&x.label)
+    let mut mesh = chart.configure_mesh();
+    if let Ticks::Labels(names) = &x.ticks {
+        // Room for a tick at every half: each whole value (a category) is
+        // one of them, whatever step plotters picks.
+        mesh.x_labels(2 * names.len() + 2);
+    }
+    mesh.x_desc(&x.label)
         .y_desc(&y.label)
         .x_label_formatter(&|v| tick(x, *v))
         .y_label_formatter(&|v| tick(y, *v))
@@ -236,11 +240,16 @@ fn draw_legend<DB: DrawingBackend>(
 /// A tick label: the axis's format, of the value in the data's units.
 fn tick(axis: &Axis, v: f64) -> String {
     let v = if axis.log { 10f64.powf(v) } else { v };
-    match axis.ticks {
+    let whole = (v - v.round()).abs() < 1e-6;
+    match &axis.ticks {
         Ticks::Number => number(v),
-        Ticks::Count if (v - v.round()).abs() < 1e-6 => format!("{:.0}", v.round()),
+        Ticks::Count if whole => format!("{:.0}", v.round()),
         Ticks::Count => String::new(),
         Ticks::Duration => duration(v),
+        Ticks::Labels(names) if whole && v >= -0.5 => {
+            names.get(v.round() as usize).cloned().unwrap_or_default()
+        }
+        Ticks::Labels(_) => String::new(),
     }
 }
 

@@ -23,7 +23,7 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: t
   display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; }
-td.num { white-space: nowrap; }
+td.num, td.id { white-space: nowrap; }
 .groups { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
 .groups table caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 thead th { border-bottom: 2px solid var(--ink); }

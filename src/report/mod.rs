@@ -30,6 +30,7 @@ pub mod headline;
 pub mod html;
 pub mod run;
 mod sections;
+pub mod sweep;
 
 use crate::error::{Error, Result};
 use chart::Chart;
@@ -140,12 +141,19 @@ impl Plots {
     /// The chart as a figure: the plot inline as SVG, or its title and why
     /// it is not drawn. `path` names the page in a rendering error.
     pub fn figure(self, chart: &Chart, notes: Markup, path: &Path) -> Result<Markup> {
+        self.figure_as(chart.id, chart, notes, path)
+    }
+
+    /// [`Plots::figure`] with the figure's anchor `fig-<id>` given: for
+    /// pages whose charts are made per item of their data (a sweep's
+    /// parameters), so their ids are not known when borgsim is compiled.
+    pub fn figure_as(self, id: &str, chart: &Chart, notes: Markup, path: &Path) -> Result<Markup> {
         let picture = match self.missing() {
             None => PreEscaped(svg(chart, path)?),
             Some(why) => html! { p.no-plot { (why) } },
         };
         Ok(html! {
-            figure.plot id={ "fig-" (chart.id) } {
+            figure.plot id={ "fig-" (id) } {
                 (picture)
                 figcaption { strong { (chart.title) } " " (notes) }
             }

@@ -75,6 +75,82 @@ fn run(cwd: &Path, scenario: &str, extra: &[&str]) -> tempfile::TempDir {
     out
 }
 
+/// `borgsim compare` of two runs, without plots; returns its directory.
+fn compare(a: &Path, b: &Path) -> tempfile::TempDir {
+    let compared = tempfile::tempdir().unwrap();
+    let o = borgsim(
+        &root(),
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            compared.path().to_str().unwrap(),
+            "--no-plots",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    compared
+}
+
+/// The keys the schema's sweep varies.
+const SWEPT_KEYS: [&str; 2] = ["scheduler.policy", "cell.machines[0].count"];
+
+/// A sweep of the tiny scenario over two policies, one run failing (a
+/// value the scenario's checks refuse), so runs.csv has every column
+/// filled somewhere; returns its directory.
+fn sweep() -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let base = root().join("tests/golden/tiny.toml");
+    let file = out.path().join("sweep.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "base = {:?}\nseeds = [1]\n[[parameters]]\nkey = \"{}\"\nvalues = [\"hybrid\", \"best_fit\"]\n\
+             [[parameters]]\nkey = \"{}\"\nvalues = [6, 0]\n",
+            base.to_str().unwrap(),
+            SWEPT_KEYS[0],
+            SWEPT_KEYS[1]
+        ),
+    )
+    .unwrap();
+    let dir = out.path().join("sweep");
+    let o = borgsim(
+        &root(),
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "two runs fail: {}",
+        text(&o.stderr)
+    );
+    let kept = tempfile::tempdir().unwrap();
+    for name in ["runs.csv", "sweep.json"] {
+        std::fs::copy(dir.join(name), kept.path().join(name)).unwrap();
+    }
+    kept
+}
+
+/// The columns or keys of `file` as the README names them: the sweep's
+/// parameter columns of runs.csv as the one `<parameter>` standing for them
+/// all.
+fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
+    if file == "runs.csv" {
+        let at = names.iter().position(|n| SWEPT_KEYS.contains(&n.as_str()));
+        names.retain(|n| !SWEPT_KEYS.contains(&n.as_str()));
+        names.insert(at.expect("parameter columns"), "<parameter>".into());
+    }
+    names
+}
+
 /// Every CSV and JSON file of a directory: name → its header's columns
 /// (in order) or its top-level keys (sorted: serde_json's map sorts them).
 /// Names the user chooses are given as the README heads their tables: a
@@ -108,8 +184,8 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
     let readme = readme_tables();
     // A synthetic run with its event log and a snapshot, and a one-by-one
     // trace replay: together they write every file, and summary.json's
-    // replay-only keys; `compare` of the
-    // two writes compare.csv.
+    // replay-only keys; `compare` of the two writes compare.csv, and a
+    // sweep runs.csv and sweep.json.
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
     let synthetic = run(
@@ -122,26 +198,21 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
         "scenario.toml",
         &[],
     );
-    let compared = tempfile::tempdir().unwrap();
-    let o = borgsim(
-        &root(),
-        &[
-            "compare",
-            synthetic.path().to_str().unwrap(),
-            openb.path().to_str().unwrap(),
-            "--out",
-            compared.path().to_str().unwrap(),
-            "--no-plots",
-            "--quiet",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let compared = compare(synthetic.path(), openb.path());
+    let swept = sweep();
     // A set: both runs write most files, and a mismatch is told once.
     let mut problems = BTreeSet::new();
     let mut json_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = BTreeSet::new();
-    for dir in [synthetic.path(), openb.path(), logs.path(), compared.path()] {
+    for dir in [
+        synthetic.path(),
+        openb.path(),
+        logs.path(),
+        compared.path(),
+        swept.path(),
+    ] {
         for (file, names) in written(dir) {
+            let names = as_documented(&file, names);
             files.insert(file.clone());
             let Some(documented) = readme.get(&file) else {
                 problems.insert(format!(

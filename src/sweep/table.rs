@@ -1,0 +1,173 @@
+//! `runs.csv`: a row per run, in index order — what the run was (its
+//! index, id, status, each parameter's value in a column named by its key
+//! path, its seed), then its headline figures from its `summary.json`,
+//! then its error if it failed. The figures are a fixed list, so every
+//! sweep's file has the same columns after its parameters, and values are
+//! written as `summary.json` has them (as `compare.csv` does).
+//!
+//! The file is a function of the sweep and its runs' directories only —
+//! not of the thread count, the order runs finished in, which shard ran
+//! them or whether they were done by an earlier invocation — so a sweep
+//! and the merge of its shards write the same bytes. Wall times are not in
+//! it (each run's `run.json` has its own).
+
+use super::dir::Outcome;
+use super::expand::Run;
+use super::resolve::value_texts;
+use super::spec::Spec;
+use crate::report::html::{at, raw};
+
+/// The headline figures of each row: dotted keys of `summary.json`.
+pub const FIGURES: &[&str] = &[
+    "jobs_submitted",
+    "tasks.submitted",
+    "tasks.scheduled",
+    "tasks.finished",
+    "tasks.running_at_end",
+    "tasks.pending_at_end",
+    "tasks.never_schedulable",
+    "tasks.evicted",
+    "evictions.preemption",
+    "evictions.machine_down",
+    "utilization.cpu.prod",
+    "utilization.cpu.nonprod",
+    "utilization.cpu.total",
+    "utilization.mem.prod",
+    "utilization.mem.nonprod",
+    "utilization.mem.total",
+    "utilization.gpu.prod",
+    "utilization.gpu.nonprod",
+    "utilization.gpu.total",
+    "steady_state.utilization.cpu.total",
+    "wait_us.prod.count",
+    "wait_us.prod.never_started",
+    "wait_us.prod.p50",
+    "wait_us.prod.p90",
+    "wait_us.prod.p99",
+    "wait_us.nonprod.count",
+    "wait_us.nonprod.never_started",
+    "wait_us.nonprod.p50",
+    "wait_us.nonprod.p90",
+    "wait_us.nonprod.p99",
+    "events_processed",
+    "scheduler.feasibility_checks",
+    "scheduler.scores_computed",
+];
+
+/// A run's status in runs.csv.
+pub const OK: &str = "ok";
+pub const FAILED: &str = "failed";
+
+/// The header: `index`, `id`, `status`, the parameters' keys, `seed`, the
+/// figures, `error`.
+pub fn header(spec: &Spec) -> Vec<String> {
+    let mut h: Vec<String> = ["index", "id", "status"].map(String::from).into();
+    h.extend(spec.parameters.iter().map(|p| p.key.to_string()));
+    h.push("seed".into());
+    h.extend(FIGURES.iter().map(|f| (*f).to_string()));
+    h.push("error".into());
+    h
+}
+
+/// An error on one line: a multi-line message (a TOML error shows the line
+/// it is about) keeps its first line and its last, which says what is
+/// wrong.
+pub fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    match lines.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [first, .., last] => format!("{first} {last}"),
+    }
+}
+
+/// runs.csv's bytes for `rows`, in the order given (index order).
+pub fn csv_bytes(spec: &Spec, rows: &[(&Run, &Outcome)]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header(spec)).expect("writing to memory");
+    for (run, outcome) in rows {
+        let mut row = vec![run.index.to_string(), run.id.clone()];
+        row.push(match outcome {
+            Outcome::Done(_) => OK.into(),
+            Outcome::Failed(_) => FAILED.into(),
+        });
+        row.extend(value_texts(spec, run));
+        row.push(run.seed.to_string());
+        match outcome {
+            Outcome::Done(summary) => {
+                row.extend(FIGURES.iter().map(|k| raw(at(summary, k))));
+                row.push(String::new());
+            }
+            Outcome::Failed(e) => {
+                row.extend(FIGURES.iter().map(|_| String::new()));
+                row.push(one_line(e));
+            }
+        }
+        w.write_record(&row).expect("writing to memory");
+    }
+    w.into_inner().expect("flushing to memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::headline::METRICS;
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn rows_hold_the_parameters_the_seed_and_the_summary_figures() {
+        let spec = Spec::parse(
+            "base = \"q\"\nseeds = [4]\n[[parameters]]\nkey = \"scheduler.policy\"\nvalues = [\"best_fit\", \"hybrid\"]\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        let runs = super::super::expand::expand(&spec, Path::new("s.toml")).unwrap();
+        let done = Outcome::Done(
+            json!({"tasks": {"submitted": 12}, "utilization": {"cpu": {"total": 0.25}}, "steady_state": null}),
+        );
+        let failed = Outcome::Failed(
+            "runs/x/scenario.toml: TOML parse error at line 3\n  |\n3 | a = 1\nunknown field `a`"
+                .into(),
+        );
+        let bytes = csv_bytes(&spec, &[(&runs[0], &done), (&runs[1], &failed)]);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0]
+            .starts_with("index,id,status,scheduler.policy,seed,jobs_submitted,tasks.submitted,"));
+        assert!(lines[0].ends_with(",scheduler.scores_computed,error"));
+        let cells = |l: &str| l.split(',').map(String::from).collect::<Vec<_>>();
+        let h = cells(lines[0]);
+        let ok = cells(lines[1]);
+        let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+        assert_eq!(ok[..5], ["0", "best_fit-s4", "ok", "best_fit", "4"]);
+        assert_eq!(ok[col("tasks.submitted")], "12");
+        assert_eq!(ok[col("utilization.cpu.total")], "0.25");
+        assert_eq!(
+            ok[col("steady_state.utilization.cpu.total")],
+            "",
+            "null is empty"
+        );
+        let bad = cells(lines[2]);
+        assert_eq!(bad[2], "failed");
+        assert_eq!(bad[col("tasks.submitted")], "");
+        assert_eq!(
+            bad.last().unwrap(),
+            "runs/x/scenario.toml: TOML parse error at line 3 unknown field `a`"
+        );
+    }
+
+    #[test]
+    fn every_figure_is_a_headline_figure_with_a_unit() {
+        for f in FIGURES {
+            assert!(
+                METRICS.iter().any(|m| m.key == *f),
+                "{f} is not in report::headline::METRICS"
+            );
+        }
+    }
+}
