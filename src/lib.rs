@@ -51,6 +51,7 @@
 
 #[deny(clippy::iter_over_hash_type)]
 pub mod cell;
+pub mod compact;
 #[deny(clippy::iter_over_hash_type)]
 pub mod engine;
 pub mod error;

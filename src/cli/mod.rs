@@ -11,6 +11,7 @@
 //! the key that drives it.
 
 mod bench;
+mod compact;
 mod compare;
 mod explain;
 mod observe;
@@ -61,6 +62,10 @@ pub enum Command {
     Trace(trace::TraceCommand),
     /// Put two or more runs side by side: report.html and compare.csv.
     Compare(compare::CompareArgs),
+    /// How many machines the workload needs: Borg's cell compaction (random
+    /// machine orders, the fewest machines on which it still fits, a
+    /// percentile of the trials): compaction.json and report.html.
+    Compact(compact::CompactArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -260,6 +265,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Bench(args)) => return bench::main(args),
         Some(Command::Trace(cmd)) => trace::main(cmd),
         Some(Command::Compare(args)) => compare::main(args),
+        Some(Command::Compact(args)) => compact::main(args),
     };
     match result {
         Ok(()) => 0,

@@ -39,6 +39,8 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// A trace to replay instead of a synthetic workload.
     pub trace: Option<TraceConfig>,
+    /// How `borgsim compact` judges a fit (absent: every default).
+    pub compaction: Option<super::compaction::CompactionConfig>,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]
@@ -358,6 +360,9 @@ impl Scenario {
                     format!("must be after steady_state.start_s ({a}), got {b}"),
                 ));
             }
+        }
+        if let Some(c) = &self.compaction {
+            c.validate()?;
         }
         if let Some(t) = &self.trace {
             return self.validate_trace(t);
