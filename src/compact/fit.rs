@@ -191,8 +191,9 @@ pub struct Verdict {
 
 impl Verdict {
     /// What does not fit, for a person: `58,430 of 356,770 tasks unplaced
-    /// (batch 47,606, best_effort 10,824), more than the 713 picky tasks
-    /// allowed; non-prod wait p90 412.5 s, above 300 s`.
+    /// at the end (batch 47,606, best_effort 10,824), more than the 713
+    /// that picky_share 0.002 allows; non-prod wait p90 412.5 s, above
+    /// 300 s`.
     pub fn why_not(&self, rule: &FitRule) -> String {
         let count = crate::report::html::count;
         let mut parts = Vec::new();
@@ -208,7 +209,7 @@ impl Verdict {
                         where_.push(format!("{} dropped", count(self.dropped_tasks)));
                     }
                     format!(
-                        "{} of {} tasks unplaced at the end ({}), more than the {} picky tasks \
+                        "{} of {} tasks unplaced at the end ({}), more than the {} that \
                          picky_share {} allows",
                         count(self.unplaced_tasks),
                         count(self.submitted_tasks),

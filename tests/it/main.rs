@@ -9,6 +9,7 @@ mod alibaba_lifecycle;
 mod bench;
 mod browser;
 mod cli;
+mod compact;
 mod compare;
 mod conservation;
 mod determinism;

@@ -239,7 +239,7 @@ fn trials(c: &Compaction) -> Markup {
                 @for t in &c.per_trial {
                     tr class=(if t.trial == c.answer.trial { "differs" } else { "" }) {
                         td.num { (t.trial) }
-                        td.num data-value=(t.answer_machines) { (count(u64::from(t.answer_machines))) }
+                        td.num { (count(u64::from(t.answer_machines))) }
                         td.num { (crate::report::html::percent_of_fraction(t.share_of_cell)) }
                         td.num { (count(u64::from(t.lower_bound_machines))) }
                         td.num { (t.probes.len()) }
