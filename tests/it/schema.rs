@@ -103,13 +103,12 @@ fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
     files
 }
 
-#[test]
-fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
-    let readme = readme_tables();
-    // A synthetic run with its event log and a snapshot, and a one-by-one
-    // trace replay: together they write every file, and summary.json's
-    // replay-only keys; `compare` of the
-    // two writes compare.csv.
+/// Directories that hold, between them, every output file: a synthetic
+/// run with its event log and a snapshot, and a one-by-one trace replay
+/// (together every file of a run, and summary.json's replay-only keys);
+/// `compare` of the two (compare.csv); and a compaction (compaction.json,
+/// and its own run.json).
+fn every_output() -> Vec<tempfile::TempDir> {
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
     let synthetic = run(
@@ -122,26 +121,38 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
         "scenario.toml",
         &[],
     );
+    let quiet = ["--no-plots", "--quiet"];
     let compared = tempfile::tempdir().unwrap();
-    let o = borgsim(
-        &root(),
-        &[
-            "compare",
-            synthetic.path().to_str().unwrap(),
-            openb.path().to_str().unwrap(),
-            "--out",
-            compared.path().to_str().unwrap(),
-            "--no-plots",
-            "--quiet",
-        ],
-    );
+    let (a, b, c) = (synthetic.path(), openb.path(), compared.path());
+    let mut args = vec!["compare", a.to_str().unwrap(), b.to_str().unwrap()];
+    args.extend(["--out", c.to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let compacted = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "compact",
+        "tests/fixtures/compact/static.toml",
+        "--trials",
+        "2",
+    ];
+    args.extend(["--out", compacted.path().to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    vec![synthetic, openb, logs, compared, compacted]
+}
+
+#[test]
+fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
+    let readme = readme_tables();
+    let dirs = every_output();
     // A set: both runs write most files, and a mismatch is told once.
     let mut problems = BTreeSet::new();
     let mut json_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = BTreeSet::new();
-    for dir in [synthetic.path(), openb.path(), logs.path(), compared.path()] {
-        for (file, names) in written(dir) {
+    for dir in &dirs {
+        for (file, names) in written(dir.path()) {
             files.insert(file.clone());
             let Some(documented) = readme.get(&file) else {
                 problems.insert(format!(
