@@ -284,4 +284,36 @@ mod tests {
             (Some(60), Some(300))
         );
     }
+
+    #[test]
+    fn quickstart_leaves_too_much_unplaced_on_its_own_cell() {
+        // quickstart keeps its cell busy with batch: 574 of 14,085 tasks
+        // are pending at the end; 0.2 % of 14,085 is 28.17, so 28 may be.
+        // Its waits are within the limits (prod p90 1.73 s ≤ 60 s, non-prod
+        // p90 277.8 s ≤ 300 s): only the unplaced check fails.
+        let sc = Scenario::quickstart();
+        let mut sim = crate::build_simulation(&sc, false).unwrap();
+        sim.run(&mut |_| {}).unwrap();
+        let s = Summary::of(&sc, &sim);
+        let rule = FitRule::new(&CompactionConfig::default(), WorkloadKind::of(&sc), 250);
+        let v = rule.judge(&s);
+        assert_eq!((v.unplaced_tasks, v.picky_allowed_tasks), (574, 28));
+        assert_eq!(v.failed, [Check::Unplaced]);
+        assert!(!v.fits);
+        assert_eq!(v.pending_by_band.get("batch"), Some(&381));
+        assert!(v
+            .why_not(&rule)
+            .starts_with("574 of 14,085 tasks unplaced at the end (batch 381, best_effort 193)"));
+        // Tighter waits fail them too; looser picky share passes it.
+        let strict = CompactionConfig {
+            nonprod_wait_p90_s: 200,
+            picky_share: 0.05,
+            ..CompactionConfig::default()
+        };
+        let v = FitRule::new(&strict, WorkloadKind::WithTime, 250).judge(&s);
+        assert_eq!(v.failed, [Check::NonprodWait]);
+        // A static reading of the same run ignores waits.
+        let v = FitRule::new(&strict, WorkloadKind::Static, 250).judge(&s);
+        assert!(v.fits, "{v:?}");
+    }
 }

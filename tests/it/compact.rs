@@ -85,7 +85,7 @@ fn bisection_answers_what_removing_machines_one_by_one_answers() {
             let last = probes.last().unwrap();
             assert_eq!(last["machines"].as_u64(), Some(answer - 1));
             assert_eq!(last["fits"], false);
-            // Bisection never needs more probes than removal here.
+            // No two probes contradict a monotone fit.
             assert!(t["contradictions"].as_array().unwrap().is_empty());
         }
         assert_eq!(bisect["contradictions"], 0);
