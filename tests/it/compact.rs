@@ -358,3 +358,46 @@ fn a_trace_replay_compacts_and_ignores_the_machines_left_out() {
     assert_eq!(s["trace"]["replay"]["machine_event_excluded"], 15, "{s}");
     assert_eq!(s["tasks"]["conservation"]["holds"], true);
 }
+
+#[test]
+fn a_replay_on_the_scenarios_cell_runs_on_some_of_its_machines() {
+    // The hand-written Google 2011 fixture replayed on a [cell] of four
+    // machines (the trace's machine events ignored, as always with
+    // trace.machines = "scenario"), then on machines 1 and 3 of it.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.toml");
+    let trace = root().join("tests/fixtures/traces/google2011");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"cell\"\nseed = 1\n[cell]\n[[cell.machines]]\ncount = 4\n\
+             cpu_milli = 64000\nmem_mib = 262144\n[scheduler]\npolicy = \"best_fit\"\n\
+             [trace]\nformat = \"google2011\"\nfiles = [{:?}]\nmachines = \"scenario\"\n",
+            trace.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let sc = Scenario::load(&scenario).unwrap();
+    let summary = |keep: Option<Vec<u32>>| {
+        let opts = BuildOptions {
+            machines: keep,
+            ..BuildOptions::default()
+        };
+        let mut sim = build_simulation_with(&sc, &opts).unwrap();
+        sim.run(&mut |_| {}).unwrap();
+        serde_json::to_value(Summary::of(&sc, &sim)).unwrap()
+    };
+    let (whole, part) = (summary(None), summary(Some(vec![3, 1])));
+    assert_eq!(
+        (whole["machines"].as_u64(), part["machines"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(part["tasks"]["submitted"], whole["tasks"]["submitted"]);
+    assert_eq!(part["tasks"]["conservation"]["holds"], true);
+    let replay = &part["trace"]["replay"];
+    assert_eq!(
+        replay["machine_event_ignored"],
+        whole["trace"]["replay"]["machine_event_ignored"]
+    );
+    assert!(replay.get("machine_event_excluded").is_none(), "{replay}");
+}
