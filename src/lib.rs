@@ -51,6 +51,7 @@
 
 #[deny(clippy::iter_over_hash_type)]
 pub mod cell;
+pub mod compact;
 #[deny(clippy::iter_over_hash_type)]
 pub mod engine;
 pub mod error;
@@ -76,24 +77,83 @@ use scenario::Scenario;
 use sim::{SimOptions, Simulation};
 use workload::synthetic::SyntheticSource;
 
+/// How to build a simulation beyond what its scenario says: the library's
+/// options for experiments that change the cell under a fixed workload
+/// (cell compaction, [`compact`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Run the independent invariant checker after every event (slow).
+    pub check_invariants: bool,
+    /// Simulate only these machines of the scenario's whole cell: ids of
+    /// [`whole_cell`]'s machines, in any order, renumbered `0..k` in id
+    /// order ([`cell::Cell::subset`]). `None`: every machine. The workload
+    /// is the same whatever the machines: it is drawn from its own random
+    /// stream (a trace: read as it is), never from the cell. A trace
+    /// replay ignores the events of the machines left out.
+    pub machines: Option<Vec<cell::MachineId>>,
+    /// Admit every job of more tasks than this without its constraints
+    /// and spread limits (see `cell::state::Relaxation`); `None`: none.
+    pub relax_above_tasks: Option<u64>,
+}
+
 /// Builds a ready-to-run simulation of a validated scenario: its synthetic
 /// workload, or its `[trace]` replay (which fails if the trace cannot be
 /// opened or its machine table read).
+///
+/// # Errors
+/// The scenario's trace cannot be opened or read.
 pub fn build_simulation(sc: &Scenario, check_invariants: bool) -> error::Result<Simulation> {
+    build_simulation_with(
+        sc,
+        &BuildOptions {
+            check_invariants,
+            ..BuildOptions::default()
+        },
+    )
+}
+
+/// [`build_simulation`] with options: on some of the cell's machines, with
+/// large jobs relaxed.
+///
+/// # Errors
+/// The scenario's trace cannot be opened or read.
+///
+/// # Panics
+/// If `opts.machines` names a machine the whole cell does not have.
+pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<Simulation> {
     let mut opts = SimOptions::new(sc.horizon(), sc.sched_config(), sc.seed);
     opts.pass_interval = sc.pass_interval();
     opts.sample_interval = sc.sample_interval();
     opts.steady_window = sc.steady_window();
-    opts.check_invariants = check_invariants;
-    if let Some(tc) = &sc.trace {
-        return trace::replay::build(sc, tc, opts);
+    opts.check_invariants = o.check_invariants;
+    let mut sim = match &sc.trace {
+        Some(tc) => trace::replay::build(sc, tc, opts, o.machines.as_deref())?,
+        None => {
+            let (cell, classes) = sc.build();
+            let cell = match &o.machines {
+                Some(keep) => cell.subset(keep),
+                None => cell,
+            };
+            let streams = RngStreams::new(sc.seed);
+            let source = SyntheticSource::new(classes, &streams, sc.horizon());
+            Simulation::new(CellState::new(cell), Box::new(source), opts)
+        }
+    };
+    if let Some(n) = o.relax_above_tasks {
+        sim.relax_jobs_above(n);
     }
-    let (cell, classes) = sc.build();
-    let streams = RngStreams::new(sc.seed);
-    let source = SyntheticSource::new(classes, &streams, sc.horizon());
-    Ok(Simulation::new(
-        CellState::new(cell),
-        Box::new(source),
-        opts,
-    ))
+    Ok(sim)
+}
+
+/// The scenario's whole cell: its `[cell]`, or the machines of the trace it
+/// replays (every machine the trace's machine tables mention). What
+/// [`BuildOptions::machines`] picks machines from.
+///
+/// # Errors
+/// The scenario's trace cannot be opened or its machine tables read.
+pub fn whole_cell(sc: &Scenario) -> error::Result<cell::Cell> {
+    match &sc.trace {
+        Some(tc) => trace::replay::replay_cell(sc, tc),
+        None => Ok(sc.build().0),
+    }
 }

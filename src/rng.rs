@@ -21,6 +21,8 @@ pub enum Stream {
     Scheduler,
     Preemption,
     Failures,
+    /// Cell compaction's machine orders, one substream per trial.
+    Compaction,
 }
 
 impl Stream {
@@ -30,6 +32,7 @@ impl Stream {
             Stream::Scheduler => "scheduler",
             Stream::Preemption => "preemption",
             Stream::Failures => "failures",
+            Stream::Compaction => "compaction",
         }
     }
 }

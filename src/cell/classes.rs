@@ -40,6 +40,11 @@ pub struct MachineClasses {
     groups: Vec<ClassGroup>,
     /// Indexed by machine id.
     of_machine: Vec<u8>,
+    /// Every class before grouping, by label, and each machine's class
+    /// (indexed by machine id): what the classes of a subset of the
+    /// machines are recomputed from ([`MachineClasses::subset`]).
+    labels: Vec<String>,
+    class_of: Vec<u32>,
 }
 
 /// A class before grouping: its label and its machines.
@@ -70,10 +75,14 @@ impl MachineClasses {
     /// scenario's cell: one class per `[[cell.machines]]` entry).
     pub fn of(machines: &[Machine], labels: Vec<String>, class_of: &[usize]) -> MachineClasses {
         assert_eq!(machines.len(), class_of.len(), "a class for every machine");
+        let raw_class_of = class_of
+            .iter()
+            .map(|&c| u32::try_from(c).expect("fewer than 2^32 classes"))
+            .collect();
         let mut classes: Vec<Class> = labels
-            .into_iter()
+            .iter()
             .map(|label| Class {
-                label,
+                label: label.clone(),
                 machines: Vec::new(),
                 capacity: Capacity::default(),
             })
@@ -84,7 +93,26 @@ impl MachineClasses {
             class.capacity = add(class.capacity, m.capacity);
         }
         classes.retain(|c| !c.machines.is_empty());
-        group(machines, classes)
+        let (groups, of_machine) = group(machines, classes);
+        MachineClasses {
+            groups,
+            of_machine,
+            labels,
+            class_of: raw_class_of,
+        }
+    }
+
+    /// The classes of the cell made of `kept` (the machines of this cell
+    /// with ids `keep`, renumbered `0..keep.len()` in that order, as
+    /// [`super::Cell::subset`] makes them): each keeps its class, and the
+    /// groups are recomputed from the kept machines alone (a class with no
+    /// machine left has none; lumping follows the kept classes' sizes).
+    pub fn subset(&self, kept: &[Machine], keep: &[u32]) -> MachineClasses {
+        let class_of: Vec<usize> = keep
+            .iter()
+            .map(|&m| self.class_of[m as usize] as usize)
+            .collect();
+        MachineClasses::of(kept, self.labels.clone(), &class_of)
     }
 
     /// The groups, in order.
@@ -115,8 +143,9 @@ fn add(a: Capacity, b: Capacity) -> Capacity {
 }
 
 /// Keeps the largest `MAX_GROUPS - 1` classes when there are more than
-/// `MAX_GROUPS`, in their order, and lumps the rest.
-fn group(machines: &[Machine], classes: Vec<Class>) -> MachineClasses {
+/// `MAX_GROUPS`, in their order, and lumps the rest: the groups, and each
+/// machine's group.
+fn group(machines: &[Machine], classes: Vec<Class>) -> (Vec<ClassGroup>, Vec<u8>) {
     let mut keep = vec![true; classes.len()];
     if classes.len() > MAX_GROUPS {
         let mut by_size: Vec<usize> = (0..classes.len()).collect();
@@ -172,7 +201,7 @@ fn group(machines: &[Machine], classes: Vec<Class>) -> MachineClasses {
         groups.push(o);
     }
     assert!(groups.len() <= MAX_GROUPS);
-    MachineClasses { groups, of_machine }
+    (groups, of_machine)
 }
 
 #[cfg(test)]

@@ -52,6 +52,21 @@ impl DomainTree {
         }
     }
 
+    /// The tree of the machines `keep` (ids of this tree's machines),
+    /// renumbered `0..keep.len()` in that order: each keeps its rack, and
+    /// racks keep their power domain and their numbers (a rack left without
+    /// machines stays in the tree, empty: domains are only ever looked up
+    /// from a machine).
+    pub fn restrict(&self, keep: &[u32]) -> Self {
+        DomainTree {
+            rack_of_machine: keep
+                .iter()
+                .map(|&m| self.rack_of_machine[m as usize])
+                .collect(),
+            power_of_rack: self.power_of_rack.clone(),
+        }
+    }
+
     pub fn rack_of(&self, machine: usize) -> u32 {
         self.rack_of_machine[machine]
     }

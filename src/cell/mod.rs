@@ -19,6 +19,7 @@ pub mod invariants;
 pub mod pending;
 pub mod resources;
 pub mod state;
+mod subset;
 
 use attrs::{AttrTable, Attributes};
 use classes::MachineClasses;

@@ -11,6 +11,7 @@
 //! the key that drives it.
 
 mod bench;
+mod compact;
 mod compare;
 mod execute;
 mod explain;
@@ -67,6 +68,10 @@ pub enum Command {
     /// Merge the directories of a sweep's shards (sweep --shard I/N) into
     /// the directory one unsharded sweep writes.
     Merge(sweep::MergeArgs),
+    /// How many machines the workload needs: Borg's cell compaction (random
+    /// machine orders, the fewest machines on which it still fits, a
+    /// percentile of the trials): compaction.json and report.html.
+    Compact(compact::CompactArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -289,6 +294,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Compare(args)) => compare::main(args),
         Some(Command::Sweep(args)) => return sweep::main(args),
         Some(Command::Merge(args)) => sweep::merge_main(args),
+        Some(Command::Compact(args)) => compact::main(args),
     };
     match result {
         Ok(()) => 0,

@@ -202,6 +202,11 @@ impl OutputKind {
         what: "comparison",
         marker: "compare.csv",
     };
+    /// A compaction's directory (`borgsim compact`).
+    pub const COMPACTION: OutputKind = OutputKind {
+        what: "compaction",
+        marker: "compaction.json",
+    };
     /// A sweep's directory (`borgsim merge --out`).
     pub const SWEEP: OutputKind = OutputKind {
         what: "sweep",

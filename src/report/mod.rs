@@ -1,5 +1,5 @@
 //! The pages people look at: `report.html`, written by every `run`
-//! ([`run`]) and by `compare` ([`compare`]). A page is one self-contained
+//! ([`run`]), by `compare` ([`compare`]) and by `compact` ([`compaction`]). A page is one self-contained
 //! file — styles and plots inlined as SVG, no script, nothing fetched — so
 //! it opens from disk, attaches to a ticket and survives being copied
 //! away from its directory.
@@ -23,13 +23,14 @@
 //! `run.json`.
 
 pub mod chart;
+pub mod compaction;
 pub mod compare;
 #[cfg(feature = "plots")]
 mod draw;
 pub mod headline;
 pub mod html;
 pub mod run;
-mod sections;
+pub mod sections;
 pub mod sweep;
 
 use crate::error::{Error, Result};

@@ -14,11 +14,13 @@
 //! files they replay (`embedded.rs`), so built-ins run from any directory.
 
 mod build;
+pub mod compaction;
 pub mod embedded;
 pub mod estimate;
 mod hosts;
 mod model;
 
+pub use compaction::CompactionConfig;
 pub use estimate::{Estimate, Limits};
 pub use hosts::{
     draw_range, exceed_probability, tail_probability, HostWarning, HostWarningKind,

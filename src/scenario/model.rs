@@ -42,6 +42,8 @@ pub struct Scenario {
     /// How packing quality is judged (`summary.json`'s `packing`).
     #[serde(default)]
     pub packing: PackingConfig,
+    /// How `borgsim compact` judges a fit (absent: every default).
+    pub compaction: Option<super::compaction::CompactionConfig>,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]
@@ -405,6 +407,9 @@ impl Scenario {
                     format!("must be after steady_state.start_s ({a}), got {b}"),
                 ));
             }
+        }
+        if let Some(c) = &self.compaction {
+            c.validate()?;
         }
         if let Some(t) = &self.trace {
             return self.validate_trace(t);

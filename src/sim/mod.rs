@@ -193,6 +193,18 @@ impl Simulation {
         self
     }
 
+    /// Admits every job of more than `tasks` tasks without its constraints
+    /// and spread limits (see [`crate::cell::state::Relaxation`]). Panics
+    /// if a job was submitted already: the rule holds for the whole run.
+    pub fn relax_jobs_above(&mut self, tasks: u64) {
+        assert_eq!(
+            self.state.ledger().tasks_submitted,
+            0,
+            "the relaxation rule is set before the first submission"
+        );
+        self.state.relax_jobs_above(tasks);
+    }
+
     pub fn now(&self) -> SimTime {
         self.clock.now()
     }

@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod cli;
 mod cluster;
+mod compact;
 mod compare;
 mod conservation;
 mod determinism;

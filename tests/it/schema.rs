@@ -75,23 +75,32 @@ fn run(cwd: &Path, scenario: &str, extra: &[&str]) -> tempfile::TempDir {
     out
 }
 
-/// `borgsim compare` of two runs, without plots; returns its directory.
-fn compare(a: &Path, b: &Path) -> tempfile::TempDir {
-    let compared = tempfile::tempdir().unwrap();
-    let o = borgsim(
-        &root(),
-        &[
-            "compare",
-            a.to_str().unwrap(),
-            b.to_str().unwrap(),
-            "--out",
-            compared.path().to_str().unwrap(),
-            "--no-plots",
-            "--quiet",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    compared
+/// Every CSV and JSON file of a directory: name → its header's columns
+/// (in order) or its top-level keys (sorted: serde_json's map sorts them).
+/// Names the user chooses are given as the README heads their tables: a
+/// snapshot as `snapshot-<T>.csv`, the event log as `--events FILE`.
+fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = match path.file_name().unwrap().to_string_lossy() {
+            n if n.starts_with("snapshot-") => "snapshot-<T>.csv".to_string(),
+            n if n.starts_with("events.") => "--events FILE".to_string(),
+            n => n.into_owned(),
+        };
+        let names: Vec<String> = if name.ends_with(".csv") || name.ends_with(" FILE") {
+            let mut r = csv::Reader::from_path(&path).unwrap();
+            r.headers().unwrap().iter().map(String::from).collect()
+        } else if name.ends_with(".json") {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            v.as_object().unwrap().keys().cloned().collect()
+        } else {
+            continue;
+        };
+        files.insert(name, names);
+    }
+    files
 }
 
 /// The keys the schema's sweep varies.
@@ -151,41 +160,12 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-/// Every CSV and JSON file of a directory: name → its header's columns
-/// (in order) or its top-level keys (sorted: serde_json's map sorts them).
-/// Names the user chooses are given as the README heads their tables: a
-/// snapshot as `snapshot-<T>.csv`, the event log as `--events FILE`.
-fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = match path.file_name().unwrap().to_string_lossy() {
-            n if n.starts_with("snapshot-") => "snapshot-<T>.csv".to_string(),
-            n if n.starts_with("events.") => "--events FILE".to_string(),
-            n => n.into_owned(),
-        };
-        let names: Vec<String> = if name.ends_with(".csv") || name.ends_with(" FILE") {
-            let mut r = csv::Reader::from_path(&path).unwrap();
-            r.headers().unwrap().iter().map(String::from).collect()
-        } else if name.ends_with(".json") {
-            let v: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            v.as_object().unwrap().keys().cloned().collect()
-        } else {
-            continue;
-        };
-        files.insert(name, names);
-    }
-    files
-}
-
-#[test]
-fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
-    let readme = readme_tables();
-    // A synthetic run with its event log and a snapshot, and a one-by-one
-    // trace replay: together they write every file, and summary.json's
-    // replay-only keys; `compare` of the two writes compare.csv, and a
-    // sweep runs.csv and sweep.json.
+/// Directories that hold, between them, every output file: a synthetic
+/// run with its event log and a snapshot, and a one-by-one trace replay
+/// (together every file of a run, and summary.json's replay-only keys);
+/// `compare` of the two (compare.csv); a compaction (compaction.json,
+/// and its own run.json); and a sweep (runs.csv, sweep.json).
+fn every_output() -> Vec<tempfile::TempDir> {
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
     let synthetic = run(
@@ -198,20 +178,38 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
         "scenario.toml",
         &[],
     );
-    let compared = compare(synthetic.path(), openb.path());
-    let swept = sweep();
+    let quiet = ["--no-plots", "--quiet"];
+    let compared = tempfile::tempdir().unwrap();
+    let (a, b, c) = (synthetic.path(), openb.path(), compared.path());
+    let mut args = vec!["compare", a.to_str().unwrap(), b.to_str().unwrap()];
+    args.extend(["--out", c.to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let compacted = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "compact",
+        "tests/fixtures/compact/static.toml",
+        "--trials",
+        "2",
+    ];
+    args.extend(["--out", compacted.path().to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    vec![synthetic, openb, logs, compared, compacted, sweep()]
+}
+
+#[test]
+fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
+    let readme = readme_tables();
+    let dirs = every_output();
     // A set: both runs write most files, and a mismatch is told once.
     let mut problems = BTreeSet::new();
     let mut json_keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = BTreeSet::new();
-    for dir in [
-        synthetic.path(),
-        openb.path(),
-        logs.path(),
-        compared.path(),
-        swept.path(),
-    ] {
-        for (file, names) in written(dir) {
+    for dir in &dirs {
+        for (file, names) in written(dir.path()) {
             let names = as_documented(&file, names);
             files.insert(file.clone());
             let Some(documented) = readme.get(&file) else {

@@ -20,11 +20,13 @@ pub mod history;
 mod machines;
 mod reclaim;
 mod records;
+mod relax;
 mod spread;
 
 pub use events::{CellEvent, EventKind, MachineChange, TaskChange};
 use records::lower;
 pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
+pub use relax::Relaxation;
 pub use spread::{level_index, level_of, Owner};
 
 use super::pending::PendingQueue;
@@ -174,6 +176,9 @@ pub struct CellState {
     /// Changes recorded for the event log since the driver last took them;
     /// `None` (one branch per change) unless asked for (`events.rs`).
     events: Option<Vec<events::CellEvent>>,
+    /// Large jobs admitted without constraints and spread limits, if
+    /// asked (`relax.rs`).
+    relax: Relaxation,
 }
 
 impl CellState {
@@ -219,6 +224,7 @@ impl CellState {
             hostable: Default::default(),
             never_hostable: Vec::new(),
             events: None,
+            relax: Relaxation::default(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -338,7 +344,9 @@ impl CellState {
 
     /// Admits a job: all its tasks become pending. The job and its tasks
     /// take retired slots if [`CellState::reclaim`] freed some of the right
-    /// size, else new ones. It counts as one job in the ledger.
+    /// size, else new ones. It counts as one job in the ledger. A large job
+    /// loses its constraints and spread limits first if a relaxation rule
+    /// is in force ([`CellState::relax_jobs_above`]).
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.ledger.jobs_submitted += 1;
         self.admit(now, spec, None, false)
@@ -370,11 +378,12 @@ impl CellState {
     fn admit(
         &mut self,
         now: SimTime,
-        spec: JobSpec,
+        mut spec: JobSpec,
         trace_job: Option<u64>,
         counted: bool,
     ) -> JobId {
         self.advance(now);
+        self.relax.apply(&mut spec);
         let arrival = self.snapshot();
         self.history.arrival(arrival);
         let n = spec.task_count() as u32;

@@ -1,10 +1,12 @@
-//! The sections of a run's page, one file each (see `report::run`), and
-//! what several of them share: the band colours and the run's sampled
-//! series, thinned for drawing.
+//! The sections of a run's page, one file each (see `report::run`); the
+//! sections other pages embed (`compaction`, on `borgsim compact`'s page
+//! and on later experiments'); and what several of them share: the band
+//! colours and the run's sampled series, thinned for drawing.
 
 pub mod allocation;
 pub mod bands;
 pub mod classes;
+pub mod compaction;
 pub mod evictions;
 pub mod files;
 pub mod gpu;

@@ -1,7 +1,9 @@
 //! "Scenario": what was run — the parameters, the cell's machine classes,
 //! and the workload's job classes (or the trace replayed), in brief, so
-//! that a page read on its own says what its numbers are of.
+//! that a page read on its own says what its numbers are of. Any page
+//! about a scenario uses it ([`of`]: a run's, compaction's).
 
+use crate::cell::Cell;
 use crate::error::Result;
 use crate::report::html::{count, decimal};
 use crate::report::run::RunView;
@@ -11,22 +13,27 @@ use crate::workload::dist::Dist;
 use maud::{html, Markup};
 
 pub fn section(v: &RunView) -> Result<Option<Section>> {
-    let sc = v.scenario;
+    Ok(Some(of(v.scenario, v.sim.state().cell())))
+}
+
+/// The section for scenario `sc` on `cell` (its whole cell, or the cell a
+/// run simulated).
+pub fn of(sc: &Scenario, cell: &Cell) -> Section {
     let body = html! {
         (parameters(sc))
         h3 { "Cell" }
-        (cell(v))
+        (cell_table(sc, cell))
         h3 { "Workload" }
         @match &sc.trace {
             Some(t) => (trace(t)),
             None => (jobs(sc)),
         }
     };
-    Ok(Some(Section {
+    Section {
         id: "scenario",
         title: "Scenario".into(),
         body,
-    }))
+    }
 }
 
 fn on_off(b: bool) -> &'static str {
@@ -80,10 +87,8 @@ fn parameters(sc: &Scenario) -> Markup {
     }
 }
 
-fn cell(v: &RunView) -> Markup {
-    let cell = v.sim.state().cell();
-    let from_trace = v
-        .scenario
+fn cell_table(sc: &Scenario, cell: &Cell) -> Markup {
+    let from_trace = sc
         .trace
         .as_ref()
         .is_some_and(|t| t.machines == crate::scenario::MachineSource::Trace);

@@ -39,31 +39,33 @@ use crate::rng::{RngStreams, Stream};
 use crate::scenario::{ArrivalOrder, MachineSource, ReplayMode, Scenario, TraceConfig};
 use crate::sim::{SimOptions, Simulation};
 use crate::workload::{JobSpec, SpreadLimit};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Builds a ready-to-run replay of the scenario's `[trace]`.
-pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simulation> {
+/// Builds a ready-to-run replay of the scenario's `[trace]` on its whole
+/// cell, or on the machines `keep` of it (see [`replay_cell`] for their
+/// ids): the excluded machines' events are then counted
+/// (`machine_event_excluded`), never applied, and the workload is the
+/// same as on the whole cell (a one-by-one replay's GPU demand is drawn
+/// against the whole cell's GPUs).
+pub fn build(
+    sc: &Scenario,
+    tc: &TraceConfig,
+    opts: SimOptions,
+    keep: Option<&[MachineId]>,
+) -> Result<Simulation> {
     let files = sc.trace_files(tc)?;
     let read = ReadOptions {
         lenient: tc.lenient,
         reference: tc.reference,
         select: Select::All,
     };
-    let (cell, machine_ids, racks) = match tc.machines {
-        MachineSource::Trace => {
-            let universe = Universe::read(tc.format, &files, &read)?;
-            if universe.machines.is_empty() {
-                return Err(Error::Invalid {
-                    path: files[0].path().to_path_buf(),
-                    key: "trace.machines".into(),
-                    message: "the trace has no machines; give a [cell] and set trace.machines = \"scenario\"".into(),
-                });
-            }
-            universe.into_cell()
-        }
-        MachineSource::Scenario => (sc.build().0, FxHashMap::default(), Vec::new()),
+    let (cell, machine_ids, racks) = full_cell(sc, tc, &files, &read)?;
+    let full_gpu_milli = cell.total_capacity().gpu_milli();
+    let (cell, machine_ids, racks, excluded) = match keep {
+        None => (cell, machine_ids, racks, FxHashSet::default()),
+        Some(keep) => restrict(&cell, machine_ids, &racks, keep),
     };
     let mut state = CellState::new(cell);
     let use_trace_machines = tc.machines == MachineSource::Trace;
@@ -77,6 +79,7 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
     let mut opts = opts;
     let ctx = Context {
         machine_ids,
+        excluded,
         racks,
         use_trace_machines,
         format: tc.format.name(),
@@ -90,10 +93,103 @@ pub fn build(sc: &Scenario, tc: &TraceConfig, opts: SimOptions) -> Result<Simula
             opts.drop_unplaced = true;
             let rng = RngStreams::new(sc.seed).stream(Stream::Workload);
             let pct = tc.inflate_gpu_demand_pct.unwrap_or(100);
-            Box::new(OneByOneFeed::new(reader, &state, pct, rng, ctx)?)
+            Box::new(OneByOneFeed::new(reader, full_gpu_milli, pct, rng, ctx)?)
         }
     };
     Ok(Simulation::with_feed(state, feed, opts))
+}
+
+/// The whole cell a replay of `tc` runs on: the trace's machines (every
+/// machine its machine tables ever mention, in order of first appearance)
+/// or the scenario's `[cell]`. Machine ids are what
+/// [`crate::BuildOptions::machines`] names.
+///
+/// # Errors
+/// The trace's files cannot be opened or its machine tables read, or it
+/// has no machines.
+pub fn replay_cell(sc: &Scenario, tc: &TraceConfig) -> Result<Cell> {
+    let files = sc.trace_files(tc)?;
+    let read = ReadOptions {
+        lenient: tc.lenient,
+        reference: tc.reference,
+        select: Select::All,
+    };
+    Ok(full_cell(sc, tc, &files, &read)?.0)
+}
+
+/// The whole cell, trace machine key → machine id, and each machine's
+/// rack as the trace first named it (both empty for a scenario's cell).
+#[allow(
+    clippy::type_complexity,
+    reason = "the three results of `Universe::into_cell`, taken apart at once by the callers"
+)]
+fn full_cell(
+    sc: &Scenario,
+    tc: &TraceConfig,
+    files: &[Source],
+    read: &ReadOptions,
+) -> Result<(Cell, FxHashMap<u64, MachineId>, Vec<Option<Arc<str>>>)> {
+    match tc.machines {
+        MachineSource::Trace => {
+            let universe = Universe::read(tc.format, files, read)?;
+            if universe.machines.is_empty() {
+                return Err(Error::Invalid {
+                    path: files[0].path().to_path_buf(),
+                    key: "trace.machines".into(),
+                    message: "the trace has no machines; give a [cell] and set trace.machines = \"scenario\"".into(),
+                });
+            }
+            Ok(universe.into_cell())
+        }
+        MachineSource::Scenario => Ok((sc.build().0, FxHashMap::default(), Vec::new())),
+    }
+}
+
+/// The cell of the machines `keep` of `cell`, with the trace's machine
+/// keys and racks renumbered to match, and the keys of the machines left
+/// out.
+#[allow(
+    clippy::type_complexity,
+    reason = "the cell and the maps that go with it, taken apart at once by the one caller"
+)]
+fn restrict(
+    cell: &Cell,
+    machine_ids: FxHashMap<u64, MachineId>,
+    racks: &[Option<Arc<str>>],
+    keep: &[MachineId],
+) -> (
+    Cell,
+    FxHashMap<u64, MachineId>,
+    Vec<Option<Arc<str>>>,
+    FxHashSet<u64>,
+) {
+    let sub = cell.subset(keep);
+    // Old id → new id; kept machines are renumbered in id order.
+    let mut new_id: Vec<Option<MachineId>> = vec![None; cell.len()];
+    let mut kept: Vec<MachineId> = keep.to_vec();
+    kept.sort_unstable();
+    kept.dedup();
+    for (new, &old) in kept.iter().enumerate() {
+        new_id[old as usize] = Some(new as MachineId);
+    }
+    let mut ids = FxHashMap::default();
+    let mut excluded = FxHashSet::default();
+    for (key, old) in machine_ids {
+        match new_id[old as usize] {
+            Some(new) => {
+                ids.insert(key, new);
+            }
+            None => {
+                excluded.insert(key);
+            }
+        }
+    }
+    let racks = if racks.is_empty() {
+        Vec::new()
+    } else {
+        kept.iter().map(|&m| racks[m as usize].clone()).collect()
+    };
+    (sub, ids, racks, excluded)
 }
 
 /// Table files on disk given in a scenario file or on the command line,
@@ -270,6 +366,9 @@ impl Universe {
 /// records into cell changes.
 pub(crate) struct Context {
     pub machine_ids: FxHashMap<u64, MachineId>,
+    /// Trace machine keys of machines left out of the cell (a replay on a
+    /// subset of the trace's machines): their events are ignored.
+    pub excluded: FxHashSet<u64>,
     /// Per machine id: its rack as the trace first named it. The
     /// failure-domain tree is built from these and kept: a later event that
     /// names another rack is counted (`machine_rack_change_ignored`), not
@@ -280,6 +379,12 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// True if trace machine `key` was left out of the cell (a replay on
+    /// a subset of the trace's machines).
+    pub fn excluded(&self, key: u64) -> bool {
+        self.excluded.contains(&key)
+    }
+
     /// Applies a machine event: capacity (down, up, resized) and
     /// attributes; returns what changed, or `None` if the event was ignored
     /// (machines from the scenario, or unknown).

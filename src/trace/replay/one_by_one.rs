@@ -2,7 +2,8 @@
 //! public simulator): the trace's tasks, shuffled with the run's seed, then
 //! tasks drawn from them uniformly with replacement until the total GPU
 //! demand of everything that arrived reaches `pct` % of the cell's GPU
-//! capacity. One task arrives per simulated second (machines at time 0,
+//! capacity (the whole cell's, when the replay runs on some of its
+//! machines: the workload does not depend on the machines simulated). One task arrives per simulated second (machines at time 0,
 //! tasks from 1 s on), none ever leaves, and one that fits nowhere in the
 //! pass after its arrival is dropped (the driver's `drop_unplaced`).
 //!
@@ -52,7 +53,7 @@ pub struct OneByOneFeed {
 impl OneByOneFeed {
     pub(crate) fn new(
         mut reader: Box<dyn TraceReader>,
-        st: &CellState,
+        gpu_capacity_milli: u64,
         pct: u32,
         mut rng: SimRng,
         ctx: Context,
@@ -76,8 +77,7 @@ impl OneByOneFeed {
             let j = rng.random_range(0..=i);
             base.swap(i, j);
         }
-        let capacity = st.cell().total_capacity().gpu_milli();
-        let target = capacity * u64::from(pct) / 100;
+        let target = gpu_capacity_milli * u64::from(pct) / 100;
         let mut demand: u64 = base.iter().map(|t| t.request.gpu.milli()).sum();
         let mut tasks = base.clone();
         let gpu_tasks = base.iter().any(|t| t.request.gpu.milli() > 0);
@@ -233,12 +233,20 @@ mod tests {
         let st = cell(&[(4000, 65536, 0)]);
         let ctx = Context {
             machine_ids: Default::default(),
+            excluded: Default::default(),
             racks: Vec::new(),
             use_trace_machines: false,
             format: "test",
         };
         let rng = RngStreams::new(seed).stream(Stream::Workload);
-        let feed = OneByOneFeed::new(Box::new(Records::new(records)), &st, 100, rng, ctx).unwrap();
+        let feed = OneByOneFeed::new(
+            Box::new(Records::new(records)),
+            st.cell().total_capacity().gpu_milli(),
+            100,
+            rng,
+            ctx,
+        )
+        .unwrap();
         let mut opts = SimOptions::new(SimTime::NEVER, SchedConfig::new(Policy::BestFit, false), 1);
         opts.drop_unplaced = true;
         let mut sim = Simulation::with_feed(st, Box::new(feed), opts);

@@ -63,6 +63,10 @@
 //!   (this includes the END of a run that borgsim already ended at the
 //!   length the trace gave at submission, as Alibaba's batch_instance does),
 //!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
+//! - **A replay on some of the trace's machines** (`crate::BuildOptions`,
+//!   cell compaction's probes): the events of the machines left out are
+//!   ignored \[`machine_event_excluded`\], and so is a SCHEDULE onto one
+//!   \[`schedule_on_excluded_machine`\].
 
 mod held;
 
@@ -169,6 +173,8 @@ impl StreamFeed {
                         self.count("machine_rack_change_ignored");
                     }
                     fx.changed = true;
+                } else if machine_key(&ev).is_some_and(|k| self.ctx.excluded(k)) {
+                    self.count("machine_event_excluded");
                 } else {
                     self.count("machine_event_ignored");
                 }
@@ -330,7 +336,10 @@ impl StreamFeed {
             }
             ReplayMode::TracePlacement => {
                 let Some(&m) = self.ctx.machine_ids.get(&machine) else {
-                    return self.count("schedule_on_unknown_machine");
+                    return self.count(match self.ctx.excluded(machine) {
+                        true => "schedule_on_excluded_machine",
+                        false => "schedule_on_unknown_machine",
+                    });
                 };
                 if st.task(task).state != TaskState::Pending {
                     return self.count("schedule_for_running_task");
@@ -539,3 +548,12 @@ impl Feed for StreamFeed {
 
 #[cfg(test)]
 mod tests;
+
+/// The trace machine a machine event is about.
+fn machine_key(ev: &TraceEvent) -> Option<u64> {
+    match ev {
+        TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m) => Some(m.key),
+        TraceEvent::MachineRemove { machine } => Some(*machine),
+        _ => None,
+    }
+}

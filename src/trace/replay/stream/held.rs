@@ -106,7 +106,10 @@ impl StreamFeed {
     ) {
         let placed = match self.ctx.machine_ids.get(&machine) {
             None => {
-                self.count("schedule_on_unknown_machine");
+                self.count(match self.ctx.excluded(machine) {
+                    true => "schedule_on_excluded_machine",
+                    false => "schedule_on_unknown_machine",
+                });
                 false
             }
             Some(&m) if Self::fits(st, task, m) => {

@@ -45,6 +45,7 @@ fn replay(records: Vec<TraceRecord>, mode: ReplayMode, machines: usize) -> Simul
         machine_ids: (0..machines as u64)
             .map(|k| (k + 1, k as MachineId))
             .collect(),
+        excluded: Default::default(),
         racks: Vec::new(),
         use_trace_machines: false,
         format: "test",

@@ -1,0 +1,324 @@
+//! `borgsim compact SCENARIO`: the command line of `borgsim::compact` —
+//! the scenario with the command line's overrides (seed, policy, and every
+//! key of `[compaction]`), checked before anything runs; the thread count
+//! (default: every core, capped so that the simulations running at once
+//! fit `--max-memory`); a progress bar on a terminal; and the directory
+//! written whole (`compaction.json`, `report.html`, `run.json`), as `run`'s
+//! is.
+//!
+//! A workload that does not fit even the whole cell is bad input for a
+//! compaction (exit code 2, naming what stays unplaced), as is a replay
+//! that follows the trace's own placements (nothing is re-packed).
+
+use super::{check_estimate, load_scenario, parse_switch, say, LimitArgs};
+use borgsim::compact::search::Search;
+use borgsim::compact::{self, CompactError, Compaction, Options, Progress};
+use borgsim::error::Error;
+use borgsim::metrics::report::{self, OutputKind, RunDir, RunInfo};
+use borgsim::report::Plots;
+use borgsim::scenario::{CompactionConfig, ReplayMode, Scenario};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct CompactArgs {
+    /// The scenario TOML file, or a built-in scenario's name.
+    pub scenario: PathBuf,
+    /// Trials: random machine orders [default: [compaction] trials, or 11].
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u32>,
+    /// The percentile of the trials' answers reported, by nearest rank
+    /// [default: [compaction] percentile, or 90].
+    #[arg(long, value_name = "P")]
+    pub percentile: Option<u32>,
+    /// Override the scenario's root seed (the workload's, the scheduler's
+    /// and the machine orders').
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the scenario's placement policy.
+    #[arg(long)]
+    pub policy: Option<borgsim::sched::Policy>,
+    /// How each trial searches its order: bisect (between the capacity
+    /// bound and the whole cell) or linear (remove machines one at a time
+    /// until the workload no longer fits).
+    #[arg(long, default_value = "bisect", value_name = "bisect|linear")]
+    pub search: Search,
+    /// Threads the trials run on [default: every core]; changes no result.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// The share of submitted tasks that may end unplaced [default:
+    /// [compaction] picky_share, or 0.002].
+    #[arg(long, value_name = "F")]
+    pub picky_share: Option<f64>,
+    /// Drop the constraints and spread limits of jobs larger than
+    /// --relax-above-share of the whole cell [default: [compaction]
+    /// relax_large_jobs, or on].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub relax_large_jobs: Option<bool>,
+    /// What a large job is, as a share of the whole cell's machines
+    /// [default: [compaction] relax_above_share, or 0.5].
+    #[arg(long, value_name = "F")]
+    pub relax_above_share: Option<f64>,
+    /// Workloads with time: the largest prod wait p90, in seconds
+    /// [default: [compaction] prod_wait_p90_s, or 60].
+    #[arg(long, value_name = "S")]
+    pub prod_wait_p90_s: Option<u64>,
+    /// Workloads with time: the largest non-prod wait p90, in seconds
+    /// [default: [compaction] nonprod_wait_p90_s, or 300].
+    #[arg(long, value_name = "S")]
+    pub nonprod_wait_p90_s: Option<u64>,
+    /// Output directory [default: reports/<scenario name>-compaction/, with
+    /// the policy before "-compaction" when --policy overrides it].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar and nothing on the terminal but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Draw no plots: report.html with its tables only.
+    #[arg(long)]
+    pub no_plots: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the compaction's wall time, for run.json, which is not deterministic by design"
+)]
+pub fn main(args: CompactArgs) -> Result<(), Error> {
+    let sc = scenario(&args)?;
+    let origin = args.scenario.as_path();
+    let limits = args.limits.resolve();
+    let est = check_estimate(&sc, origin, &limits)?;
+    let threads = threads(&args, est.memory_bytes, limits.memory_bytes);
+    let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
+    let dir = RunDir::create_for(
+        &out,
+        OutputKind::COMPACTION,
+        std::slice::from_ref(&args.scenario),
+    )?;
+    let started = Instant::now();
+    let cpu_started = report::cpu_time_s();
+    let bar = progress_bar(&sc, args.quiet);
+    let result = compact::compact(
+        &sc,
+        &Options {
+            search: args.search,
+            threads,
+        },
+        &|p: Progress| {
+            bar.set_position(u64::from(p.trials_done));
+            bar.set_message(format!("{} simulations", p.probes));
+        },
+    );
+    bar.finish_and_clear();
+    let c = match result {
+        Ok(c) => c,
+        Err(CompactError::Run(e)) => return Err(e),
+        Err(CompactError::DoesNotFit(no)) => {
+            return Err(Error::Invalid {
+                path: origin.to_path_buf(),
+                key: "compaction".into(),
+                message: no.to_string(),
+            })
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let run = RunInfo {
+        completed: true,
+        version: env!("CARGO_PKG_VERSION"),
+        wall_time_s: (wall * 1e6).round() / 1e6,
+        cpu_time_s: report::cpu_time_since_s(cpu_started),
+        events_processed: c.events_processed,
+        events_per_s: (c.events_processed as f64 / wall.max(1e-9)).round(),
+        peak_rss_mib: report::peak_rss_mib(),
+    };
+    write(&dir, &sc, &c, &run, Plots::wanted(!args.no_plots))?;
+    dir.publish()?;
+    if !args.quiet {
+        say(&human(&c, &out, wall, threads));
+    }
+    Ok(())
+}
+
+/// The scenario with the command line's overrides, `[compaction]`
+/// included and checked (a bad value names its flag).
+fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
+    let mut sc = load_scenario(&args.scenario)?;
+    if let Some(seed) = args.seed {
+        sc.seed = seed;
+    }
+    if let Some(p) = args.policy {
+        sc.scheduler.policy = p;
+    }
+    if let Some(t) = &sc.trace {
+        if t.mode == ReplayMode::TracePlacement {
+            return Err(Error::Invalid {
+                path: args.scenario.clone(),
+                key: "trace.mode".into(),
+                message: "compaction re-packs the workload on fewer machines, and trace_placement \
+                          follows the trace's own placements: use mode = \"reschedule\""
+                    .into(),
+            });
+        }
+    }
+    let mut c = sc.compaction.unwrap_or_default();
+    let flags = overrides(args, &mut c);
+    c.validate().map_err(|(key, message)| {
+        let field = key.trim_start_matches("compaction.");
+        let key = if flags.contains(&field) {
+            format!("--{}", field.replace('_', "-"))
+        } else {
+            key
+        };
+        Error::Invalid {
+            path: args.scenario.clone(),
+            key,
+            message,
+        }
+    })?;
+    sc.compaction = Some(c);
+    Ok(sc)
+}
+
+/// Sets the `[compaction]` keys the command line gives; returns their
+/// names.
+fn overrides(args: &CompactArgs, c: &mut CompactionConfig) -> Vec<&'static str> {
+    let mut set = Vec::new();
+    if let Some(v) = args.trials {
+        c.trials = v;
+        set.push("trials");
+    }
+    if let Some(v) = args.percentile {
+        c.percentile = v;
+        set.push("percentile");
+    }
+    if let Some(v) = args.picky_share {
+        c.picky_share = v;
+        set.push("picky_share");
+    }
+    if let Some(v) = args.relax_large_jobs {
+        c.relax_large_jobs = v;
+        set.push("relax_large_jobs");
+    }
+    if let Some(v) = args.relax_above_share {
+        c.relax_above_share = v;
+        set.push("relax_above_share");
+    }
+    if let Some(v) = args.prod_wait_p90_s {
+        c.prod_wait_p90_s = v;
+        set.push("prod_wait_p90_s");
+    }
+    if let Some(v) = args.nonprod_wait_p90_s {
+        c.nonprod_wait_p90_s = v;
+        set.push("nonprod_wait_p90_s");
+    }
+    set
+}
+
+/// `--threads`, or every core; at most as many as the memory limit holds
+/// simulations of the scenario's estimated size (at least one).
+fn threads(args: &CompactArgs, each_bytes: u64, limit_bytes: u64) -> usize {
+    let wanted = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let fit = usize::try_from(limit_bytes / each_bytes.max(1)).unwrap_or(usize::MAX);
+    let n = wanted.clamp(1, fit.max(1));
+    if n < wanted && !args.quiet {
+        eprintln!(
+            "compact: {n} threads, not {wanted}: each simulation is estimated at {}, and the \
+             memory limit is {}",
+            bytesize::ByteSize(each_bytes),
+            bytesize::ByteSize(limit_bytes)
+        );
+    }
+    n
+}
+
+/// `reports/<name>-compaction`, or `reports/<name>-<policy>-compaction`
+/// with `--policy`.
+fn default_out(sc: &Scenario, args: &CompactArgs) -> PathBuf {
+    let name = match args.policy {
+        Some(p) => format!("{}-{}-compaction", sc.name, p.name()),
+        None => format!("{}-compaction", sc.name),
+    };
+    Path::new("reports").join(name)
+}
+
+/// compaction.json, run.json and report.html into the directory.
+fn write(
+    dir: &RunDir,
+    sc: &Scenario,
+    c: &Compaction,
+    run: &RunInfo,
+    plots: Plots,
+) -> Result<(), Error> {
+    for (name, bytes) in [("compaction.json", json(c)), ("run.json", json(run))] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
+    }
+    let cell = borgsim::whole_cell(sc)?;
+    borgsim::report::compaction::write(dir.path(), sc, &cell, c, plots)
+}
+
+/// Pretty JSON, newline-terminated.
+fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut b = serde_json::to_vec_pretty(v).expect("serialisable");
+    b.push(b'\n');
+    b
+}
+
+/// The answer for a person at a terminal.
+fn human(c: &Compaction, out: &Path, wall: f64, threads: usize) -> String {
+    let count = borgsim::report::html::count;
+    let n = u64::from(c.whole_cell.machines);
+    let mut s = format!(
+        "compaction of {} (seed {}, policy {}, {} search): {} trials on {} threads, {:.2} s wall\n\
+         {} percentile: {} of {} machines ({:.1} %), trial {}; fewest {}, median {}, most {}",
+        c.scenario,
+        c.seed,
+        c.policy,
+        c.search.name(),
+        c.trials,
+        threads,
+        wall,
+        borgsim::report::sections::compaction::ordinal(c.percentile),
+        count(u64::from(c.answer.machines)),
+        count(n),
+        c.answer.share_of_cell * 100.0,
+        c.answer.trial,
+        count(u64::from(c.min_machines)),
+        count(u64::from(c.median_machines)),
+        count(u64::from(c.max_machines)),
+    );
+    if c.contradictions > 0 {
+        s += &format!(
+            "\nwarning: {} pairs of probes contradict monotonicity (a prefix fits and a longer one \
+             does not): the answers are boundaries bisection found, not necessarily where removal \
+             would stop (try --search linear)",
+            c.contradictions
+        );
+    }
+    s + &format!("\noutputs in {}/", out.display())
+}
+
+/// A bar over trials, the simulations run so far as its message; on
+/// stderr, on a terminal only.
+fn progress_bar(sc: &Scenario, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let trials = sc.compaction.map_or(11, |c| c.trials);
+    let bar = ProgressBar::new(u64::from(trials));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} compaction: trial {pos}/{len} [{bar:30}] {msg}, {elapsed} elapsed",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
