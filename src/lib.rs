@@ -94,6 +94,10 @@ pub struct BuildOptions {
     /// Admit every job of more tasks than this without its constraints
     /// and spread limits (see `cell::state::Relaxation`); `None`: none.
     pub relax_above_tasks: Option<u64>,
+    /// How the workload is edited (a part of it, requests rounded or
+    /// grown, tasks added: [`workload::edit`]); the identity by default.
+    /// Synthetic workloads only: a trace replay with an edit is refused.
+    pub workload: workload::edit::WorkloadEdit,
 }
 
 /// Builds a ready-to-run simulation of a validated scenario: its synthetic
@@ -127,6 +131,16 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     opts.steady_window = sc.steady_window();
     opts.check_invariants = o.check_invariants;
     let mut sim = match &sc.trace {
+        Some(_) if !o.workload.is_identity() => {
+            return Err(error::Error::Invalid {
+                path: std::path::PathBuf::from(&sc.name),
+                key: "trace".into(),
+                message: "workload edits (a part of the workload, rounded or grown \
+                          requests, added tasks) apply to synthetic workloads; a trace \
+                          replay is read as it is"
+                    .into(),
+            })
+        }
         Some(tc) => trace::replay::build(sc, tc, opts, o.machines.as_deref())?,
         None => {
             let (cell, classes) = sc.build();
@@ -135,8 +149,14 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
                 None => cell,
             };
             let streams = RngStreams::new(sc.seed);
-            let source = SyntheticSource::new(classes, &streams, sc.horizon());
-            Simulation::new(CellState::new(cell), Box::new(source), opts)
+            let source: Box<dyn workload::JobSource> =
+                Box::new(SyntheticSource::new(classes, &streams, sc.horizon()));
+            let source = if o.workload.is_identity() {
+                source
+            } else {
+                Box::new(workload::edit::Edited::new(source, o.workload, sc.seed))
+            };
+            Simulation::new(CellState::new(cell), source, opts)
         }
     };
     if let Some(n) = o.relax_above_tasks {

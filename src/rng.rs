@@ -23,6 +23,9 @@ pub enum Stream {
     Failures,
     /// Cell compaction's machine orders, one substream per trial.
     Compaction,
+    /// Workload edits' draws (sub-cell parts, inflation), one substream
+    /// per job of the source.
+    WorkloadEdit,
 }
 
 impl Stream {
@@ -33,6 +36,7 @@ impl Stream {
             Stream::Preemption => "preemption",
             Stream::Failures => "failures",
             Stream::Compaction => "compaction",
+            Stream::WorkloadEdit => "workload_edit",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! trait, so the simulation driver never knows where its jobs come from.
 
 pub mod dist;
+pub mod edit;
 pub mod job;
 pub mod synthetic;
 
