@@ -54,6 +54,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../scenarios/borg-cell-pack.toml"),
     ),
     ("openb", include_str!("../../scenarios/openb.toml")),
+    ("colocation", include_str!("../../scenarios/colocation.toml")),
 ];
 
 /// The text of a built-in scenario.
