@@ -55,6 +55,7 @@ pub mod compact;
 #[deny(clippy::iter_over_hash_type)]
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod metrics;
 pub mod report;
 pub mod rng;
@@ -148,14 +149,7 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
                 Some(keep) => cell.subset(keep),
                 None => cell,
             };
-            let streams = RngStreams::new(sc.seed);
-            let source: Box<dyn workload::JobSource> =
-                Box::new(SyntheticSource::new(classes, &streams, sc.horizon()));
-            let source = if o.workload.is_identity() {
-                source
-            } else {
-                Box::new(workload::edit::Edited::new(source, o.workload, sc.seed))
-            };
+            let source = synthetic_source(sc, classes, o.workload);
             Simulation::new(CellState::new(cell), source, opts)
         }
     };
@@ -163,6 +157,25 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
         sim.relax_jobs_above(n);
     }
     Ok(sim)
+}
+
+/// The synthetic workload of a scenario (its job classes, `classes` of
+/// [`Scenario::build`]) edited by `edit`: the jobs a simulation of it
+/// submits, in order. What the capacity experiments also read to sum the
+/// requests of an edited workload.
+pub fn synthetic_source(
+    sc: &Scenario,
+    classes: Vec<workload::synthetic::JobClass>,
+    edit: workload::edit::WorkloadEdit,
+) -> Box<dyn workload::JobSource> {
+    let streams = RngStreams::new(sc.seed);
+    let source: Box<dyn workload::JobSource> =
+        Box::new(SyntheticSource::new(classes, &streams, sc.horizon()));
+    if edit.is_identity() {
+        source
+    } else {
+        Box::new(workload::edit::Edited::new(source, edit, sc.seed))
+    }
 }
 
 /// The scenario's whole cell: its `[cell]`, or the machines of the trace it

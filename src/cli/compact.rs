@@ -27,6 +27,18 @@ use std::time::Instant;
 pub struct CompactArgs {
     /// The scenario TOML file, or a built-in scenario's name.
     pub scenario: PathBuf,
+    #[command(flatten)]
+    pub c: CompactionArgs,
+    /// Output directory [default: reports/<scenario name>-compaction/, with
+    /// the policy before "-compaction" when --policy overrides it].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The flags of a compaction, shared with `borgsim experiment` (each of
+/// whose cells is one).
+#[derive(Args, Debug)]
+pub struct CompactionArgs {
     /// Trials: random machine orders [default: [compaction] trials, or 11].
     #[arg(long, value_name = "N")]
     pub trials: Option<u32>,
@@ -70,10 +82,6 @@ pub struct CompactArgs {
     /// [default: [compaction] nonprod_wait_p90_s, or 300].
     #[arg(long, value_name = "S")]
     pub nonprod_wait_p90_s: Option<u64>,
-    /// Output directory [default: reports/<scenario name>-compaction/, with
-    /// the policy before "-compaction" when --policy overrides it].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
     /// No progress bar and nothing on the terminal but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -89,11 +97,11 @@ pub struct CompactArgs {
     reason = "the compaction's wall time, for run.json, which is not deterministic by design"
 )]
 pub fn main(args: CompactArgs) -> Result<(), Error> {
-    let sc = scenario(&args)?;
+    let sc = scenario(&args.scenario, &args.c)?;
     let origin = args.scenario.as_path();
-    let limits = args.limits.resolve();
+    let limits = args.c.limits.resolve();
     let est = check_estimate(&sc, origin, &limits)?;
-    let threads = threads(&args, est.memory_bytes, limits.memory_bytes);
+    let threads = threads(&args.c, est.memory_bytes, limits.memory_bytes);
     let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
     let dir = RunDir::create_for(
         &out,
@@ -102,11 +110,11 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
     )?;
     let started = Instant::now();
     let cpu_started = report::cpu_time_s();
-    let bar = progress_bar(&sc, args.quiet);
+    let bar = progress_bar(&sc, args.c.quiet);
     let result = compact::compact(
         &sc,
         &Options {
-            search: args.search,
+            search: args.c.search,
             threads,
         },
         &|p: Progress| {
@@ -118,13 +126,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
     let c = match result {
         Ok(c) => c,
         Err(CompactError::Run(e)) => return Err(e),
-        Err(CompactError::DoesNotFit(no)) => {
-            return Err(Error::Invalid {
-                path: origin.to_path_buf(),
-                key: "compaction".into(),
-                message: no.to_string(),
-            })
-        }
+        Err(CompactError::DoesNotFit(no)) => return Err(does_not_fit(origin, &no)),
     };
     let wall = started.elapsed().as_secs_f64();
     let run = RunInfo {
@@ -136,18 +138,28 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
         events_per_s: (c.events_processed as f64 / wall.max(1e-9)).round(),
         peak_rss_mib: report::peak_rss_mib(),
     };
-    write(&dir, &sc, &c, &run, Plots::wanted(!args.no_plots))?;
+    write(&dir, &sc, &c, &run, Plots::wanted(!args.c.no_plots))?;
     dir.publish()?;
-    if !args.quiet {
+    if !args.c.quiet {
         say(&human(&c, &out, wall, threads));
     }
     Ok(())
 }
 
-/// The scenario with the command line's overrides, `[compaction]`
-/// included and checked (a bad value names its flag).
-fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
-    let mut sc = load_scenario(&args.scenario)?;
+/// A workload that does not fit the whole cell: bad input, naming the
+/// scenario's `[compaction]`.
+pub(super) fn does_not_fit(origin: &Path, no: &compact::NoFit) -> Error {
+    Error::Invalid {
+        path: origin.to_path_buf(),
+        key: "compaction".into(),
+        message: no.to_string(),
+    }
+}
+
+/// The scenario at `path` with the command line's overrides,
+/// `[compaction]` included and checked (a bad value names its flag).
+pub(super) fn scenario(path: &Path, args: &CompactionArgs) -> Result<Scenario, Error> {
+    let mut sc = load_scenario(path)?;
     if let Some(seed) = args.seed {
         sc.seed = seed;
     }
@@ -157,7 +169,7 @@ fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
     if let Some(t) = &sc.trace {
         if t.mode == ReplayMode::TracePlacement {
             return Err(Error::Invalid {
-                path: args.scenario.clone(),
+                path: path.to_path_buf(),
                 key: "trace.mode".into(),
                 message: "compaction re-packs the workload on fewer machines, and trace_placement \
                           follows the trace's own placements: use mode = \"reschedule\""
@@ -175,7 +187,7 @@ fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
             key
         };
         Error::Invalid {
-            path: args.scenario.clone(),
+            path: path.to_path_buf(),
             key,
             message,
         }
@@ -186,7 +198,7 @@ fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
 
 /// Sets the `[compaction]` keys the command line gives; returns their
 /// names.
-fn overrides(args: &CompactArgs, c: &mut CompactionConfig) -> Vec<&'static str> {
+fn overrides(args: &CompactionArgs, c: &mut CompactionConfig) -> Vec<&'static str> {
     let mut set = Vec::new();
     if let Some(v) = args.trials {
         c.trials = v;
@@ -221,7 +233,7 @@ fn overrides(args: &CompactArgs, c: &mut CompactionConfig) -> Vec<&'static str> 
 
 /// `--threads`, or every core; at most as many as the memory limit holds
 /// simulations of the scenario's estimated size (at least one).
-fn threads(args: &CompactArgs, each_bytes: u64, limit_bytes: u64) -> usize {
+pub(super) fn threads(args: &CompactionArgs, each_bytes: u64, limit_bytes: u64) -> usize {
     let wanted = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -229,7 +241,7 @@ fn threads(args: &CompactArgs, each_bytes: u64, limit_bytes: u64) -> usize {
     let n = wanted.clamp(1, fit.max(1));
     if n < wanted && !args.quiet {
         eprintln!(
-            "compact: {n} threads, not {wanted}: each simulation is estimated at {}, and the \
+            "{n} threads, not {wanted}: each simulation is estimated at {}, and the \
              memory limit is {}",
             bytesize::ByteSize(each_bytes),
             bytesize::ByteSize(limit_bytes)
@@ -241,7 +253,7 @@ fn threads(args: &CompactArgs, each_bytes: u64, limit_bytes: u64) -> usize {
 /// `reports/<name>-compaction`, or `reports/<name>-<policy>-compaction`
 /// with `--policy`.
 fn default_out(sc: &Scenario, args: &CompactArgs) -> PathBuf {
-    let name = match args.policy {
+    let name = match args.c.policy {
         Some(p) => format!("{}-{}-compaction", sc.name, p.name()),
         None => format!("{}-compaction", sc.name),
     };
@@ -265,7 +277,7 @@ fn write(
 }
 
 /// Pretty JSON, newline-terminated.
-fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+pub(super) fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     let mut b = serde_json::to_vec_pretty(v).expect("serialisable");
     b.push(b'\n');
     b

@@ -14,6 +14,7 @@ mod bench;
 mod compact;
 mod compare;
 mod execute;
+mod experiment;
 mod explain;
 mod observe;
 mod sweep;
@@ -72,6 +73,11 @@ pub enum Command {
     /// machine orders, the fewest machines on which it still fits, a
     /// percentile of the trials): compaction.json and report.html.
     Compact(compact::CompactArgs),
+    /// The Borg paper's capacity experiments, each a set of compactions:
+    /// segregation (prod and non-prod apart), subcells, bucketing (requests
+    /// rounded up to powers of two), policies (with the other views of
+    /// packing): experiment.json, experiment.csv and report.html.
+    Experiment(experiment::ExperimentArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -295,6 +301,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Sweep(args)) => return sweep::main(args),
         Some(Command::Merge(args)) => sweep::merge_main(args),
         Some(Command::Compact(args)) => compact::main(args),
+        Some(Command::Experiment(args)) => experiment::main(args),
     };
     match result {
         Ok(()) => 0,

@@ -39,6 +39,7 @@ use crate::metrics::round6;
 use crate::metrics::summary::Summary;
 use crate::rng::{RngStreams, Stream};
 use crate::scenario::Scenario;
+use crate::workload::edit::WorkloadEdit;
 use crate::{build_simulation_with, whole_cell, BuildOptions};
 use bound::Amounts;
 use fit::{Check, FitRule, Verdict, WorkloadKind};
@@ -233,11 +234,32 @@ pub fn compact(
     o: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Compaction, CompactError> {
+    compact_edited(sc, o, WorkloadEdit::default(), progress)
+}
+
+/// [`compact`] of the scenario's workload edited by `edit` (a part of it,
+/// requests rounded, …: [`crate::workload::edit`]) in every probe, the
+/// whole cell's included: what the capacity experiments compact
+/// (`crate::experiment`). The identity edit is [`compact`] itself, byte
+/// for byte. The fit rule's large-job threshold stays the whole cell's,
+/// and the machine orders are the seed's whatever the edit, so two edits
+/// compacted with one seed are paired trial by trial.
+///
+/// # Errors
+/// As [`compact`]; also [`CompactError::Run`] when `edit` is not the
+/// identity and the scenario replays a trace (edits apply to synthetic
+/// workloads only).
+pub fn compact_edited(
+    sc: &Scenario,
+    o: &Options,
+    edit: WorkloadEdit,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Compaction, CompactError> {
     let cfg = sc.compaction.unwrap_or_default();
     let cell = whole_cell(sc)?;
     let n = u32::try_from(cell.len()).expect("machine ids are 32-bit");
     let rule = FitRule::new(&cfg, WorkloadKind::of(sc), cell.len());
-    let whole = run_whole(sc, &rule)?;
+    let whole = run_whole(sc, &rule, edit)?;
     let probes = AtomicU64::new(1);
     let done = AtomicU32::new(0);
     let tell = || {
@@ -266,6 +288,7 @@ pub fn compact(
         whole: &whole,
         need,
         search: o.search,
+        edit,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(o.threads.max(1))
@@ -290,11 +313,12 @@ pub fn compact(
 }
 
 /// The whole cell's probe.
-fn run_whole(sc: &Scenario, rule: &FitRule) -> Result<WholeRun, Error> {
+fn run_whole(sc: &Scenario, rule: &FitRule, edit: WorkloadEdit) -> Result<WholeRun, Error> {
     let mut sim = build_simulation_with(
         sc,
         &BuildOptions {
             relax_above_tasks: rule.relax_above_tasks,
+            workload: edit,
             ..BuildOptions::default()
         },
     )?;
@@ -329,6 +353,8 @@ struct TrialContext<'a> {
     whole: &'a WholeRun,
     need: Option<Amounts>,
     search: Search,
+    /// The workload's edit, in every probe.
+    edit: WorkloadEdit,
 }
 
 impl TrialContext<'_> {
@@ -382,6 +408,7 @@ impl TrialContext<'_> {
             &BuildOptions {
                 machines: Some(machines.to_vec()),
                 relax_above_tasks: self.rule.relax_above_tasks,
+                workload: self.edit,
                 ..BuildOptions::default()
             },
         )?;

@@ -207,6 +207,11 @@ impl OutputKind {
         what: "compaction",
         marker: "compaction.json",
     };
+    /// An experiment's directory (`borgsim experiment`).
+    pub const EXPERIMENT: OutputKind = OutputKind {
+        what: "experiment",
+        marker: "experiment.json",
+    };
     /// A sweep's directory (`borgsim merge --out`).
     pub const SWEEP: OutputKind = OutputKind {
         what: "sweep",

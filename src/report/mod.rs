@@ -27,6 +27,7 @@ pub mod compaction;
 pub mod compare;
 #[cfg(feature = "plots")]
 mod draw;
+pub mod experiment;
 pub mod headline;
 pub mod html;
 pub mod run;

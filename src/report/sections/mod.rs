@@ -8,6 +8,7 @@ pub mod bands;
 pub mod classes;
 pub mod compaction;
 pub mod evictions;
+pub mod experiment;
 pub mod files;
 pub mod gpu;
 pub mod headline;

@@ -1,0 +1,227 @@
+//! `borgsim experiment NAME SCENARIO`: the command line of
+//! `borgsim::experiment` — the Borg paper's capacity experiments, each a
+//! set of compactions. The scenario and the compaction flags are
+//! `compact`'s (`compact::CompactionArgs`), plus `--parts` (subcells) and
+//! `--policies` (policies); the directory is written whole
+//! (`experiment.json`, `experiment.csv`, `report.html`, `run.json`), as
+//! `compact`'s is.
+//!
+//! Bad input exits 2 before anything runs: an unknown experiment, an
+//! experiment that edits the workload on a trace replay, `--policy` with
+//! `policies`, sub-cell counts below 2.
+
+use super::compact::{self as compact_cli, CompactionArgs};
+use super::{check_estimate, say};
+use borgsim::compact::{CompactError, Options};
+use borgsim::error::Error;
+use borgsim::experiment::{self, Experiment, ExperimentResult, Progress};
+use borgsim::metrics::report::{self, OutputKind, RunDir, RunInfo};
+use borgsim::report::Plots;
+use borgsim::scenario::Scenario;
+use borgsim::sched::Policy;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct ExperimentArgs {
+    /// The experiment: segregation, subcells, bucketing or policies.
+    pub name: Experiment,
+    /// The scenario TOML file, or a built-in scenario's name.
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub c: CompactionArgs,
+    /// subcells: the numbers of sub-cells to split the workload into.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "2,5,10",
+        value_name = "K,K,..."
+    )]
+    pub parts: Vec<u32>,
+    /// policies: the placement policies compared, best fit the baseline
+    /// [default: worst_fit, best_fit, hybrid, and gpu_packing on a cell
+    /// with GPUs].
+    #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
+    pub policies: Vec<Policy>,
+    /// Output directory [default: reports/<scenario name>-<experiment>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the experiment's wall time, for run.json, which is not deterministic by design"
+)]
+pub fn main(args: ExperimentArgs) -> Result<(), Error> {
+    let origin = args.scenario.as_path();
+    let sc = compact_cli::scenario(origin, &args.c)?;
+    let o = options(&args, &sc)?;
+    let limits = args.c.limits.resolve();
+    let est = check_estimate(&sc, origin, &limits)?;
+    let threads = compact_cli::threads(&args.c, est.memory_bytes, limits.memory_bytes);
+    let o = experiment::Options {
+        compact: Options {
+            search: args.c.search,
+            threads,
+        },
+        ..o
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(format!("{}-{}", sc.name, args.name.name())));
+    let dir = RunDir::create_for(
+        &out,
+        OutputKind::EXPERIMENT,
+        std::slice::from_ref(&args.scenario),
+    )?;
+    let started = Instant::now();
+    let cpu_started = report::cpu_time_s();
+    let loud = !args.c.quiet && std::io::stderr().is_terminal();
+    let result = experiment::run(&sc, &o, &|p: Progress| {
+        if loud && p.compaction.trials_done == p.compaction.trials {
+            eprint!(
+                "\rexperiment {}: cell {}/{}, {} simulations   ",
+                args.name.name(),
+                p.cells_done + 1,
+                p.cells,
+                p.compaction.probes
+            );
+        }
+    });
+    if loud {
+        eprintln!();
+    }
+    let r = match result {
+        Ok(r) => r,
+        Err(CompactError::Run(e)) => return Err(e),
+        Err(CompactError::DoesNotFit(no)) => return Err(compact_cli::does_not_fit(origin, &no)),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let run = RunInfo {
+        completed: true,
+        version: env!("CARGO_PKG_VERSION"),
+        wall_time_s: (wall * 1e6).round() / 1e6,
+        cpu_time_s: report::cpu_time_since_s(cpu_started),
+        events_processed: r.events_processed,
+        events_per_s: (r.events_processed as f64 / wall.max(1e-9)).round(),
+        peak_rss_mib: report::peak_rss_mib(),
+    };
+    write(&dir, &sc, &r, &run, Plots::wanted(!args.c.no_plots))?;
+    dir.publish()?;
+    if !args.c.quiet {
+        say(&human(&r, &out, wall, threads));
+    }
+    Ok(())
+}
+
+/// The experiment's options from the flags, checked against the scenario.
+fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, Error> {
+    let bad = |key: &str, message: String| Error::Invalid {
+        path: args.scenario.clone(),
+        key: key.into(),
+        message,
+    };
+    let e = args.name;
+    if e.edits_workload() && sc.trace.is_some() {
+        return Err(bad(
+            "trace",
+            format!(
+                "the {} experiment edits the workload (prod and non-prod apart, parts of it, \
+                 rounded requests), which applies to synthetic workloads only: a trace replay is \
+                 read as it is. `borgsim experiment policies` runs on a trace",
+                e.name()
+            ),
+        ));
+    }
+    if e == Experiment::Policies && args.c.policy.is_some() {
+        return Err(bad(
+            "--policy",
+            "the policies experiment compares policies: list them with --policies".into(),
+        ));
+    }
+    if let Some(k) = args.parts.iter().find(|&&k| !(2..=1000).contains(&k)) {
+        return Err(bad(
+            "--parts",
+            format!("{k} sub-cells: expected numbers from 2 to 1000"),
+        ));
+    }
+    let policies = if args.policies.is_empty() {
+        default_policies(sc)?
+    } else {
+        args.policies.clone()
+    };
+    Ok(experiment::Options {
+        experiment: e,
+        compact: Options {
+            search: args.c.search,
+            threads: 1,
+        },
+        parts: args.parts.clone(),
+        policies,
+    })
+}
+
+/// Every policy that applies to the cell: GPU packing only on a cell with
+/// GPUs.
+fn default_policies(sc: &Scenario) -> Result<Vec<Policy>, Error> {
+    let cell = borgsim::whole_cell(sc)?;
+    let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
+    Ok(Policy::ALL
+        .iter()
+        .copied()
+        .filter(|&p| gpus || p != Policy::GpuPacking)
+        .collect())
+}
+
+/// experiment.json, experiment.csv, run.json and report.html.
+fn write(
+    dir: &RunDir,
+    sc: &Scenario,
+    r: &ExperimentResult,
+    run: &RunInfo,
+    plots: Plots,
+) -> Result<(), Error> {
+    for (name, bytes) in [
+        ("experiment.json", compact_cli::json(r)),
+        ("run.json", compact_cli::json(run)),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
+    }
+    borgsim::report::experiment::write_csv(dir.path(), r)?;
+    let cell = borgsim::whole_cell(sc)?;
+    borgsim::report::experiment::write(dir.path(), sc, &cell, r, plots)
+}
+
+/// The answer for a person at a terminal: one line per variant.
+fn human(r: &ExperimentResult, out: &Path, wall: f64, threads: usize) -> String {
+    let count = borgsim::report::html::count;
+    let mut s = format!(
+        "experiment {} on {} (seed {}, {} trials, {} percentile) on {} threads, {:.2} s wall\n",
+        r.experiment.name(),
+        r.scenario,
+        r.seed,
+        r.trials,
+        borgsim::report::sections::compaction::ordinal(r.percentile),
+        threads,
+        wall,
+    );
+    for v in &r.variants {
+        s += &format!(
+            "  {:<14} {:>9} machines  {:>+8.2} %{}\n",
+            v.name,
+            count(u64::from(v.machines)),
+            v.extra_pct,
+            if v.baseline { "  (baseline)" } else { "" }
+        );
+    }
+    s + &format!(
+        "paper ({}): {}\noutputs in {}/",
+        r.paper.source,
+        r.paper.says,
+        out.display()
+    )
+}
