@@ -235,7 +235,8 @@ pub fn run(
                     compaction: p,
                 });
             };
-            let k = compact::compact_edited(&sc_c, &o.compact, c.edit, &tell)?;
+            let k = compact::compact_edited(&sc_c, &o.compact, c.edit, &tell)
+                .map_err(|e| in_cell(sc, v, c, e))?;
             events += k.events_processed;
             done += 1;
             results.push(cell_result(c, &k));
@@ -268,6 +269,24 @@ pub fn run(
         baseline_compaction,
         events_processed: events,
     })
+}
+
+/// A cell's workload that does not fit the whole cell, named: which
+/// variant, which cell.
+fn in_cell(sc: &Scenario, v: &VariantPlan, c: &CellPlan, e: CompactError) -> CompactError {
+    match e {
+        CompactError::DoesNotFit(no) => CompactError::Run(Error::Invalid {
+            path: std::path::PathBuf::from(&sc.name),
+            key: "compaction".into(),
+            message: format!(
+                "variant {:?}, cell {:?} ({} policy): {no}",
+                v.name,
+                c.label,
+                c.policy.name()
+            ),
+        }),
+        e => e,
+    }
 }
 
 fn with_policy(sc: &Scenario, p: Policy) -> Scenario {

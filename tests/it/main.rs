@@ -16,6 +16,7 @@ mod conservation;
 mod determinism;
 mod embedded;
 mod events;
+mod experiment;
 mod explain;
 mod float_maths;
 mod golden;
