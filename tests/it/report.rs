@@ -115,6 +115,11 @@ fn check_page(dir: &Path, gpu: bool) {
     }
     check_headline(&html, &summary, &what);
     check_figures(&html, &summary, gpu, &what);
+    // The per-band table has a GPU column in a cell with GPUs, only there.
+    for band in ["best_effort", "batch", "production", "monitoring"] {
+        let key = format!("data-key=\"by_band.{band}.gpu_utilization\"");
+        assert_eq!(html.contains(&key), gpu, "{what}: {key}");
+    }
 }
 
 /// Every headline figure is in the page, and every value the page takes
