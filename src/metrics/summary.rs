@@ -496,8 +496,14 @@ impl Summary {
             ),
             None => String::new(),
         };
+        let placed_by = match &self.trace {
+            Some(t) if t.mode == crate::sim::feed::ReplayKind::TracePlacement => {
+                "the trace's placements".to_string()
+            }
+            _ => format!("policy {}, preemption {}", self.policy, self.preemption),
+        };
         format!(
-            "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
+            "scenario {} (seed {}, {placed_by}): {} machines, {} s simulated\n\
              {tasks}\n\
              cpu allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%  ({})\n\
              mem allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%{steady}\n\
@@ -506,8 +512,6 @@ impl Summary {
              evictions: {} ({} tasks evicted at least once)",
             self.scenario,
             self.seed,
-            self.policy,
-            self.preemption,
             self.machines,
             self.duration_s,
             u.cpu.prod * 100.0,

@@ -4,7 +4,9 @@
 //! the same code, so every picture of a run follows the same rules:
 //!
 //! - the title names what is shown and the run: [`title`] gives
-//!   `"<what> — <scenario>, <policy>, seed <n>"`;
+//!   `"<what> — <scenario>, <placed by>, seed <n>"`, where what placed the
+//!   tasks is the policy, or [`TRACE_PLACEMENTS`] in a replay that follows
+//!   the trace's own placements (its policy decided nothing);
 //! - every axis label carries its unit;
 //! - the legend sits below the plot area, never on the data.
 //!
@@ -127,9 +129,24 @@ impl LegendEntry {
     }
 }
 
-/// A figure's title: `<what> — <scenario>, <policy>, seed <n>`.
-pub fn title(what: &str, scenario: &str, policy: &str, seed: u64) -> String {
-    format!("{what} — {scenario}, {policy}, seed {seed}")
+/// A figure's title: `<what> — <scenario>, <placed by>, seed <n>`;
+/// `placed_by` is the policy, or [`TRACE_PLACEMENTS`].
+pub fn title(what: &str, scenario: &str, placed_by: &str, seed: u64) -> String {
+    format!("{what} — {scenario}, {placed_by}, seed {seed}")
+}
+
+/// What placed the tasks of a replay that follows the trace's own
+/// placements, where a policy would be named.
+pub const TRACE_PLACEMENTS: &str = "trace placements";
+
+/// What placed a run's tasks, for titles and ledes: the policy's name, or
+/// [`TRACE_PLACEMENTS`].
+pub fn placed_by(sc: &crate::scenario::Scenario) -> &'static str {
+    if sc.follows_trace_placements() {
+        TRACE_PLACEMENTS
+    } else {
+        sc.scheduler.policy.name()
+    }
 }
 
 /// The unit a time axis uses, chosen from the span it covers so that ticks

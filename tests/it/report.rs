@@ -143,13 +143,23 @@ fn check_headline(html: &str, summary: &serde_json::Value, what: &str) {
     }
 }
 
+/// What placed the run's tasks, as titles name it: the policy, or, for a
+/// replay that followed the trace's own placements, "trace placements".
+pub(crate) fn placed_by(summary: &serde_json::Value) -> &str {
+    if summary["trace"]["mode"] == "trace_placement" {
+        "trace placements"
+    } else {
+        summary["policy"].as_str().unwrap()
+    }
+}
+
 /// Each plot is drawn (inline SVG), names the run in its title, and has
 /// units on its axes.
 fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
     let run = format!(
         "— {}, {}, seed {}",
         summary["scenario"].as_str().unwrap(),
-        summary["policy"].as_str().unwrap(),
+        placed_by(summary),
         summary["seed"]
     );
     let mut figures = vec![
@@ -218,6 +228,46 @@ fn every_builtin_scenario_writes_a_whole_page() {
             assert!(d.join(scenario).join(png).exists(), "{scenario}: no {png}");
         }
     }
+}
+
+#[test]
+fn a_replay_of_the_traces_placements_names_no_policy() {
+    // The trace placed every task: its scenario's policy (best_fit)
+    // decided nothing, so no title, lede or parameter names it as if it had.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fixtures = super::root().join("tests/fixtures/scenarios");
+    for (out, mode) in [("placement", "placement"), ("reschedule", "reschedule")] {
+        let scenario = fixtures.join(format!("google2011-{mode}.toml"));
+        run(d, out, &[scenario.to_str().unwrap()]);
+        check_page(&d.join(out), false);
+    }
+    let html = fs::read_to_string(d.join("placement/report.html")).unwrap();
+    let titles: Vec<&str> = html
+        .match_indices("<figcaption><strong>")
+        .map(|(at, _)| &html[at + 20..at + html[at..].find("</strong>").unwrap()])
+        .collect();
+    assert!(titles.len() >= 5, "{titles:?}");
+    for t in &titles {
+        assert!(
+            t.ends_with("— google2011-placement, trace placements, seed 1"),
+            "{t}"
+        );
+    }
+    // In the pictures too, and nowhere else as a policy.
+    assert!(!html.contains("best_fit, seed"), "a title names the policy");
+    let lede = &html[html.find("<div class=\"lede\">").unwrap()..];
+    let lede = &lede[..lede.find("</div>").unwrap()];
+    assert!(lede.contains("trace placements"), "{lede}");
+    assert!(!lede.contains("policy"), "{lede}");
+    let params = &html[html.find("<table class=\"params\">").unwrap()..];
+    let params = &params[..params.find("</table>").unwrap()];
+    assert!(!params.contains(">policy<"), "{params}");
+    assert!(params.contains(">placements<"), "{params}");
+    // A replay borgsim scheduled still names its policy.
+    let html = fs::read_to_string(d.join("reschedule/report.html")).unwrap();
+    assert!(html.contains("— google2011-reschedule, best_fit, seed 1"));
+    assert!(html.contains(">policy<"));
 }
 
 #[test]
