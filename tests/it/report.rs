@@ -81,6 +81,30 @@ pub(crate) fn figure<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// The page's Files section links every file of the run's directory (the
+/// page aside), and nothing else.
+pub(crate) fn assert_files_listed(dir: &Path) {
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    let files = &html[html
+        .find("<section id=\"files\">")
+        .expect("a Files section")..];
+    let files = &files[..files.find("</section>").unwrap()];
+    let mut linked = attributes(files, "href");
+    linked.sort();
+    let mut written: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "report.html")
+        .collect();
+    written.sort();
+    assert_eq!(
+        linked,
+        written,
+        "{}: the Files section and the directory differ",
+        dir.display()
+    );
+}
+
 /// What every run's page must have, whatever the scenario.
 fn check_page(dir: &Path, gpu: bool) {
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
@@ -115,6 +139,7 @@ fn check_page(dir: &Path, gpu: bool) {
     }
     check_headline(&html, &summary, &what);
     check_figures(&html, &summary, gpu, &what);
+    assert_files_listed(dir);
     // The per-band table has a GPU column in a cell with GPUs, only there.
     for band in ["best_effort", "batch", "production", "monitoring"] {
         let key = format!("data-key=\"by_band.{band}.gpu_utilization\"");
@@ -268,6 +293,29 @@ fn a_replay_of_the_traces_placements_names_no_policy() {
     let html = fs::read_to_string(d.join("reschedule/report.html")).unwrap();
     assert!(html.contains("— google2011-reschedule, best_fit, seed 1"));
     assert!(html.contains(">policy<"));
+}
+
+#[test]
+fn the_files_section_lists_every_file_snapshots_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let snapshots = [
+        "quickstart",
+        "--snapshot-at",
+        "600",
+        "--snapshot-at",
+        "1.5m",
+    ];
+    run(d, "plots", &snapshots);
+    run(d, "no-plots", &[&snapshots[..], &["--no-plots"]].concat());
+    for out in ["plots", "no-plots"] {
+        assert_files_listed(&d.join(out));
+    }
+    // Snapshots in time order (90 s before 600 s, unlike their names).
+    let html = fs::read_to_string(d.join("plots/report.html")).unwrap();
+    let at = |name: &str| html.find(&format!("href=\"{name}\"")).unwrap();
+    assert!(at("snapshot-90.csv") < at("snapshot-600.csv"));
+    assert!(at("summary.json") < at("snapshot-90.csv"));
 }
 
 #[test]
