@@ -47,6 +47,21 @@ pub struct Chart {
     pub legend: Vec<LegendEntry>,
 }
 
+impl Chart {
+    /// True when the chart has nothing to show: every line and area lies
+    /// at 0 throughout (a series of zeros, or none at all) and no mark is
+    /// drawn. A page shows a one-line note in its place (see
+    /// [`super::Plots::figure_or_note`]) rather than an empty plot.
+    pub fn is_empty(&self) -> bool {
+        let zero = |points: &[(f64, f64)]| points.iter().all(|p| p.1 == 0.0);
+        self.panels.iter().flat_map(|p| &p.layers).all(|l| match l {
+            Layer::Line { points, .. } => zero(points),
+            Layer::Area { top, .. } => zero(top),
+            Layer::Marks { points, .. } => points.is_empty(),
+        })
+    }
+}
+
 /// One plot area with its axes.
 #[derive(Clone, Debug)]
 pub struct Panel {
@@ -260,6 +275,37 @@ mod tests {
             title("Pending tasks by band", "quickstart", "hybrid", 42),
             "Pending tasks by band — quickstart, hybrid, seed 42"
         );
+    }
+
+    #[test]
+    fn a_chart_of_zeros_or_of_nothing_is_empty() {
+        let axis = count_axis("tasks", 0.0);
+        let chart = |layers: Vec<Layer>| Chart {
+            id: "t",
+            title: String::new(),
+            panels: vec![Panel {
+                caption: String::new(),
+                x: axis.clone(),
+                y: axis.clone(),
+                layers,
+            }],
+            legend: Vec::new(),
+        };
+        let line = |ys: &[f64]| Layer::Line {
+            color: color(0),
+            points: ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+            dashed: false,
+        };
+        assert!(chart(vec![]).is_empty());
+        assert!(chart(vec![line(&[0.0, 0.0]), line(&[])]).is_empty());
+        assert!(!chart(vec![line(&[0.0, 0.0]), line(&[0.0, 3.0])]).is_empty());
+        // A mark is data even at 0 (a task censored at a wait of 0).
+        let marks = |points| Layer::Marks {
+            color: color(0),
+            points,
+        };
+        assert!(chart(vec![line(&[0.0]), marks(vec![])]).is_empty());
+        assert!(!chart(vec![line(&[0.0]), marks(vec![(0.0, 0.0)])]).is_empty());
     }
 
     #[test]

@@ -35,6 +35,7 @@ figure.plot svg { display: block; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 figcaption strong { color: var(--ink); font-weight: 600; }
 p.no-plot { padding: 1rem; background: var(--band); border: 1px dashed var(--rule); }
+p.empty-plot { padding: .5rem .75rem; background: var(--band); border-left: 3px solid var(--rule); }
 .note { color: var(--muted); font-size: .9rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 code { font-size: .92em; }

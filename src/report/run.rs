@@ -99,6 +99,18 @@ impl<'a> RunView<'a> {
     pub fn figure(&self, chart: &Chart, notes: maud::Markup) -> Result<maud::Markup> {
         self.plots.figure(chart, notes, &self.page_path())
     }
+
+    /// The chart as a figure, or the line `empty` in its place when it has
+    /// nothing to show (see [`Plots::figure_or_note`]).
+    pub fn figure_or_note(
+        &self,
+        chart: &Chart,
+        notes: maud::Markup,
+        empty: &str,
+    ) -> Result<maud::Markup> {
+        self.plots
+            .figure_or_note(chart, notes, empty, &self.page_path())
+    }
 }
 
 /// The page.

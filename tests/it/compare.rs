@@ -408,3 +408,32 @@ fn a_replay_of_the_traces_placements_is_not_named_by_its_policy() {
         );
     }
 }
+
+/// A plot that would be zeros in every run is a line saying so instead.
+#[test]
+fn a_plot_of_zeros_in_every_run_is_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("idle.toml"), super::report::IDLE_QUEUE).unwrap();
+    for seed in ["1", "2"] {
+        let o = borgsim(
+            d,
+            &["run", "idle.toml", "-q", "--seed", seed, "--out", seed],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let o = compare(d, &["1", "2", "--out", "cmp"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let html = fs::read_to_string(d.join("cmp/report.html")).unwrap();
+    for (id, line) in [
+        (
+            "pending",
+            "No run had a task pending at any sample: nothing to plot.",
+        ),
+        ("evictions", "No run evicted a task."),
+    ] {
+        let want = format!("<p class=\"empty-plot\" id=\"fig-{id}\">{line}</p>");
+        assert!(html.contains(&want), "{want}");
+    }
+    assert!(figure(&html, "allocation").contains("<svg"));
+}

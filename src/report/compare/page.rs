@@ -3,7 +3,8 @@
 //! differ), the headline figures with each later run's
 //! difference from the first, and the runs' time series overlaid — CPU,
 //! memory and GPU allocated as a share of each run's own cell, pending
-//! tasks, evictions so far — on shared axes, a colour per run.
+//! tasks, evictions so far — on shared axes, a colour per run (a line in
+//! place of a plot that would be zeros in every run).
 
 use super::load::{Loaded, Point};
 use super::table::{delta, metrics, params, placed_by, show_delta};
@@ -259,9 +260,15 @@ fn over_time(runs: &[Loaded], plots: Plots, path: &Path) -> Result<Markup> {
         }
         _ => html! { "Evictions since the start, all causes." },
     };
+    // A chart of zeros in every run is a line instead.
+    let empty = |c: &Chart| match c.id {
+        "allocation" => "No run had a task running at any sample: nothing to plot.",
+        "pending" => "No run had a task pending at any sample: nothing to plot.",
+        _ => "No run evicted a task.",
+    };
     let figures = charts(runs)
         .iter()
-        .map(|c| plots.figure(c, notes(c), path))
+        .map(|c| plots.figure_or_note(c, notes(c), empty(c), path))
         .collect::<Result<Vec<_>>>()?;
     Ok(html! { @for f in &figures { (f) } })
 }
