@@ -346,14 +346,18 @@ fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
         1 => ", 1 warning".to_string(),
         n => format!(", {n} warnings"),
     };
+    let placed_by = if sc.follows_trace_placements() {
+        "the trace's placements".to_string()
+    } else {
+        format!("policy {}", sc.scheduler.policy.name())
+    };
     say(&format!(
-        "{}: ok: scenario {:?}, {}, {}, policy {}{noted}",
+        "{}: ok: scenario {:?}, {}, {}, {placed_by}{noted}",
         path.display(),
         sc.name,
         workload,
         sc.duration_s
             .map_or("until drained".to_string(), |d| format!("{d} s")),
-        sc.scheduler.policy.name()
     ));
     say(&format!(
         "  estimate: {est}; limits {} of memory ({}), {} events, {} scheduling attempts",

@@ -255,12 +255,13 @@ fn simulate(sc: &Scenario, run_dir: &Path, text: &str, outputs: Outputs) -> Resu
         plots: outputs == Outputs::All,
         cpu: CpuClock::Thread,
     };
-    execute(&ex, &dir, |_| {}, &mut |_| {})?;
     let write = |path: PathBuf, result: std::io::Result<()>| {
         result.map_err(|source| Error::Write { path, source })
     };
+    // Before the run, so that the run's page lists it with its outputs.
     let scenario = dir.path().join(dir::SCENARIO);
     write(scenario.clone(), std::fs::write(&scenario, text))?;
+    execute(&ex, &dir, |_| {}, &mut |_| {})?;
     if outputs == Outputs::Summary {
         let keep = ["summary.json", "run.json", dir::SCENARIO];
         let entries = std::fs::read_dir(dir.path()).map_err(|source| Error::Write {

@@ -215,8 +215,12 @@ pub struct BandSummary {
     pub tasks_submitted: u64,
     pub tasks_pending_at_end: u64,
     pub tasks_evicted: u64,
+    /// Time-weighted allocated fraction of the cell's capacity over the
+    /// whole run (the allocation at the one instant of a run of no length).
     pub cpu_utilization: f64,
     pub mem_utilization: f64,
+    /// Of the cell's GPU capacity; 0 in a cell without GPUs.
+    pub gpu_utilization: f64,
     pub wait_us: Percentiles,
 }
 
@@ -287,7 +291,7 @@ pub fn never_started_by_band(st: &crate::cell::state::CellState) -> [u64; 4] {
 
 fn by_band(
     sim: &Simulation,
-    cap: crate::cell::resources::Resources,
+    cap: &crate::cell::resources::Capacity,
     elapsed_us: f64,
     held: &[crate::sim::feed::HeldTask],
 ) -> BTreeMap<&'static str, BandSummary> {
@@ -316,12 +320,17 @@ fn by_band(
                 cpu_utilization: frac(
                     l.alloc_integral[i][0],
                     l.alloc_by_band[i].cpu_milli,
-                    cap.cpu_milli,
+                    cap.res.cpu_milli,
                 ),
                 mem_utilization: frac(
                     l.alloc_integral[i][1],
                     l.alloc_by_band[i].mem_mib,
-                    cap.mem_mib,
+                    cap.res.mem_mib,
+                ),
+                gpu_utilization: frac(
+                    l.alloc_integral[i][2],
+                    l.gpu_milli_by_band[i],
+                    cap.gpu_milli(),
                 ),
                 wait_us: Percentiles::of(&l.wait_us[i], never[i]),
             };
@@ -448,7 +457,7 @@ impl Summary {
                 prod: waits(true),
                 nonprod: waits(false),
             },
-            by_band: by_band(sim, cap.res, elapsed_us, &held),
+            by_band: by_band(sim, &cap, elapsed_us, &held),
             scheduler: sim.scheduler().stats().clone(),
             events_processed: sim.events_processed(),
             trace: sim.feed().report(),
@@ -487,8 +496,14 @@ impl Summary {
             ),
             None => String::new(),
         };
+        let placed_by = match &self.trace {
+            Some(t) if t.mode == crate::sim::feed::ReplayKind::TracePlacement => {
+                "the trace's placements".to_string()
+            }
+            _ => format!("policy {}, preemption {}", self.policy, self.preemption),
+        };
         format!(
-            "scenario {} (seed {}, policy {}, preemption {}): {} machines, {} s simulated\n\
+            "scenario {} (seed {}, {placed_by}): {} machines, {} s simulated\n\
              {tasks}\n\
              cpu allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%  ({})\n\
              mem allocated: prod {:.1}%  non-prod {:.1}%  total {:.1}%{steady}\n\
@@ -497,8 +512,6 @@ impl Summary {
              evictions: {} ({} tasks evicted at least once)",
             self.scenario,
             self.seed,
-            self.policy,
-            self.preemption,
             self.machines,
             self.duration_s,
             u.cpu.prod * 100.0,

@@ -4,7 +4,9 @@
 //! the same code, so every picture of a run follows the same rules:
 //!
 //! - the title names what is shown and the run: [`title`] gives
-//!   `"<what> — <scenario>, <policy>, seed <n>"`;
+//!   `"<what> — <scenario>, <placed by>, seed <n>"`, where what placed the
+//!   tasks is the policy, or [`TRACE_PLACEMENTS`] in a replay that follows
+//!   the trace's own placements (its policy decided nothing);
 //! - every axis label carries its unit;
 //! - the legend sits below the plot area, never on the data.
 //!
@@ -43,6 +45,21 @@ pub struct Chart {
     pub title: String,
     pub panels: Vec<Panel>,
     pub legend: Vec<LegendEntry>,
+}
+
+impl Chart {
+    /// True when the chart has nothing to show: every line and area lies
+    /// at 0 throughout (a series of zeros, or none at all) and no mark is
+    /// drawn. A page shows a one-line note in its place (see
+    /// [`super::Plots::figure_or_note`]) rather than an empty plot.
+    pub fn is_empty(&self) -> bool {
+        let zero = |points: &[(f64, f64)]| points.iter().all(|p| p.1 == 0.0);
+        self.panels.iter().flat_map(|p| &p.layers).all(|l| match l {
+            Layer::Line { points, .. } => zero(points),
+            Layer::Area { top, .. } => zero(top),
+            Layer::Marks { points, .. } => points.is_empty(),
+        })
+    }
 }
 
 /// One plot area with its axes.
@@ -127,9 +144,24 @@ impl LegendEntry {
     }
 }
 
-/// A figure's title: `<what> — <scenario>, <policy>, seed <n>`.
-pub fn title(what: &str, scenario: &str, policy: &str, seed: u64) -> String {
-    format!("{what} — {scenario}, {policy}, seed {seed}")
+/// A figure's title: `<what> — <scenario>, <placed by>, seed <n>`;
+/// `placed_by` is the policy, or [`TRACE_PLACEMENTS`].
+pub fn title(what: &str, scenario: &str, placed_by: &str, seed: u64) -> String {
+    format!("{what} — {scenario}, {placed_by}, seed {seed}")
+}
+
+/// What placed the tasks of a replay that follows the trace's own
+/// placements, where a policy would be named.
+pub const TRACE_PLACEMENTS: &str = "trace placements";
+
+/// What placed a run's tasks, for titles and ledes: the policy's name, or
+/// [`TRACE_PLACEMENTS`].
+pub fn placed_by(sc: &crate::scenario::Scenario) -> &'static str {
+    if sc.follows_trace_placements() {
+        TRACE_PLACEMENTS
+    } else {
+        sc.scheduler.policy.name()
+    }
 }
 
 /// The unit a time axis uses, chosen from the span it covers so that ticks
@@ -243,6 +275,37 @@ mod tests {
             title("Pending tasks by band", "quickstart", "hybrid", 42),
             "Pending tasks by band — quickstart, hybrid, seed 42"
         );
+    }
+
+    #[test]
+    fn a_chart_of_zeros_or_of_nothing_is_empty() {
+        let axis = count_axis("tasks", 0.0);
+        let chart = |layers: Vec<Layer>| Chart {
+            id: "t",
+            title: String::new(),
+            panels: vec![Panel {
+                caption: String::new(),
+                x: axis.clone(),
+                y: axis.clone(),
+                layers,
+            }],
+            legend: Vec::new(),
+        };
+        let line = |ys: &[f64]| Layer::Line {
+            color: color(0),
+            points: ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+            dashed: false,
+        };
+        assert!(chart(vec![]).is_empty());
+        assert!(chart(vec![line(&[0.0, 0.0]), line(&[])]).is_empty());
+        assert!(!chart(vec![line(&[0.0, 0.0]), line(&[0.0, 3.0])]).is_empty());
+        // A mark is data even at 0 (a task censored at a wait of 0).
+        let marks = |points| Layer::Marks {
+            color: color(0),
+            points,
+        };
+        assert!(chart(vec![line(&[0.0]), marks(vec![])]).is_empty());
+        assert!(!chart(vec![line(&[0.0]), marks(vec![(0.0, 0.0)])]).is_empty());
     }
 
     #[test]

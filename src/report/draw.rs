@@ -154,6 +154,14 @@ fn draw_panel<DB: DrawingBackend>(
         // one of them, whatever step plotters picks.
         mesh.x_labels(2 * names.len() + 2);
     }
+    // A log axis is ticked at its powers of ten: asked for as many ticks
+    // as there are, plotters steps by one decade.
+    if let Some(n) = decades(x) {
+        mesh.x_labels(n);
+    }
+    if let Some(n) = decades(y) {
+        mesh.y_labels(n);
+    }
     mesh.x_desc(&x.label)
         .y_desc(&y.label)
         .x_label_formatter(&|v| tick(x, *v))
@@ -237,8 +245,23 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A tick label: the axis's format, of the value in the data's units.
+/// How many powers of ten a log axis spans, when at least two (fewer
+/// leave plotters its own ticks); `None` for a linear axis.
+fn decades(axis: &Axis) -> Option<usize> {
+    if !axis.log {
+        return None;
+    }
+    let r = range(axis);
+    let n = (r.end + 1e-9).floor() - (r.start - 1e-9).ceil() + 1.0;
+    (n >= 2.0).then_some(n as usize)
+}
+
+/// A tick label: the axis's format, of the value in the data's units. A
+/// log axis of at least two decades labels its powers of ten only.
 fn tick(axis: &Axis, v: f64) -> String {
+    if decades(axis).is_some() && (v - v.round()).abs() > 1e-6 {
+        return String::new();
+    }
     let v = if axis.log { 10f64.powf(v) } else { v };
     let whole = (v - v.round()).abs() < 1e-6;
     match &axis.ticks {
@@ -267,10 +290,15 @@ pub(crate) fn number(v: f64) -> String {
     }
 }
 
-/// Seconds as a tick of a duration axis: `1 ms`, `250 ms`, `1 s`, `30 s`,
-/// `1,000 s` — powers of ten stay round, unlike minutes or hours.
+/// Seconds as a tick of a duration axis: `0`, `5 µs`, `1 ms`, `250 ms`,
+/// `1 s`, `30 s`, `1,000 s` — powers of ten stay round, unlike minutes or
+/// hours.
 pub(crate) fn duration(s: f64) -> String {
-    if s < 1.0 {
+    if s.abs() < 1e-12 {
+        "0".into()
+    } else if (s * 1e8).round() < 1e5 {
+        format!("{} µs", number((s * 1e8).round() / 100.0))
+    } else if (s * 1e5).round() < 1e5 {
         format!("{} ms", number((s * 1e5).round() / 100.0))
     } else if s < 1000.0 {
         format!("{} s", number((s * 100.0).round() / 100.0))
@@ -289,8 +317,12 @@ mod tests {
         assert_eq!(number(0.25), "0.25");
         assert_eq!(number(12.0), "12");
         assert_eq!(number(1234.4), "1234");
+        assert_eq!(duration(0.0), "0");
+        assert_eq!(duration(0.000_005), "5 µs");
+        assert_eq!(duration(0.000_25), "250 µs");
         assert_eq!(duration(0.001), "1 ms");
         assert_eq!(duration(0.25), "250 ms");
+        assert_eq!(duration(0.999_999_9), "1 s", "not 1000 ms");
         assert_eq!(duration(90.0), "90 s");
         assert_eq!(duration(10_000.0), "10,000 s");
         let count = Axis {
@@ -310,6 +342,22 @@ mod tests {
             ..count
         };
         assert_eq!(tick(&log, 1.0), "10 s", "10^1 s");
+        // 0.5 ms to 4.2 s: the powers of ten from 1 ms to 1 s, four of
+        // them, labelled; 10^0.5 between them (3.16 ms) is not.
+        let waits = Axis {
+            min: 0.0005,
+            max: 4.2,
+            ..log
+        };
+        assert_eq!(decades(&waits), Some(4));
+        assert_eq!(tick(&waits, -3.0), "1 ms");
+        assert_eq!(tick(&waits, -2.5), "");
+        assert_eq!(tick(&waits, 0.0), "1 s");
+        let linear = Axis {
+            log: false,
+            ..waits
+        };
+        assert_eq!(decades(&linear), None);
     }
 
     #[test]

@@ -7,7 +7,10 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-/// The page's styles: readable without them, printable with them.
+/// The page's styles: readable without them, printable with them. A table
+/// wider than its column (the page at ~700 px) scrolls inside its own box,
+/// shaded at an edge with more beyond it, and never widens the page;
+/// narrow windows get tighter cells so that most tables fit.
 pub const STYLE: &str = "
 :root { color-scheme: light; --ink: #1d2328; --muted: #5b6670; --rule: #d7dde2; --band: #f4f6f8; }
 * { box-sizing: border-box; }
@@ -20,11 +23,16 @@ h3 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
 nav ol { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; padding: 0; margin: 1rem 0 0; }
 nav a, a { color: #0b5cad; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums;
-  display: block; max-width: 100%; overflow-x: auto; }
+  display: block; max-width: 100%; overflow-x: auto;
+  background: linear-gradient(to right, #fff 40%, rgba(255,255,255,0)) left / 2rem 100% no-repeat local,
+    linear-gradient(to left, #fff 40%, rgba(255,255,255,0)) right / 2rem 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.2), rgba(0,0,0,0)) left / .75rem 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.2), rgba(0,0,0,0)) right / .75rem 100% no-repeat scroll; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; }
 td.num, td.id { white-space: nowrap; }
 .groups { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
+.groups > * { min-width: 0; max-width: 100%; }
 .groups table caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 thead th { border-bottom: 2px solid var(--ink); }
 tr.group th { background: var(--band); }
@@ -35,9 +43,16 @@ figure.plot svg { display: block; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9rem; }
 figcaption strong { color: var(--ink); font-weight: 600; }
 p.no-plot { padding: 1rem; background: var(--band); border: 1px dashed var(--rule); }
+p.empty-plot { padding: .5rem .75rem; background: var(--band); border-left: 3px solid var(--rule); }
 .note { color: var(--muted); font-size: .9rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .9rem; }
 code { font-size: .92em; }
+@media (max-width: 820px) {
+  body { padding: 1rem .75rem 2rem; font-size: 14px; }
+  table { font-size: .93em; }
+  th, td { padding: .2rem .35rem; }
+  .groups { gap: 0 1.25rem; }
+}
 ";
 
 /// How a value is shown.

@@ -146,6 +146,22 @@ impl Plots {
         self.figure_as(chart.id, chart, notes, path)
     }
 
+    /// [`Plots::figure`], or, for a chart with nothing to show
+    /// ([`Chart::is_empty`]: a series of zeros), the one line `empty` in
+    /// its place (`no evictions`), whether or not plots are drawn.
+    pub fn figure_or_note(
+        self,
+        chart: &Chart,
+        notes: Markup,
+        empty: &str,
+        path: &Path,
+    ) -> Result<Markup> {
+        if chart.is_empty() {
+            return Ok(html! { p.empty-plot id={ "fig-" (chart.id) } { (empty) } });
+        }
+        self.figure(chart, notes, path)
+    }
+
     /// [`Plots::figure`] with the figure's anchor `fig-<id>` given: for
     /// pages whose charts are made per item of their data (a sweep's
     /// parameters), so their ids are not known when borgsim is compiled.

@@ -73,10 +73,11 @@ impl<'a> RunView<'a> {
         }
     }
 
-    /// A figure's title: `<what> — <scenario>, <policy>, seed <n>`.
+    /// A figure's title: `<what> — <scenario>, <placed by>, seed <n>`
+    /// (see [`chart::placed_by`]).
     pub fn title(&self, what: &str) -> String {
         let sc = self.scenario;
-        chart::title(what, &sc.name, sc.scheduler.policy.name(), sc.seed)
+        chart::title(what, &sc.name, chart::placed_by(sc), sc.seed)
     }
 
     /// The unit of the run's time axes.
@@ -98,6 +99,18 @@ impl<'a> RunView<'a> {
     pub fn figure(&self, chart: &Chart, notes: maud::Markup) -> Result<maud::Markup> {
         self.plots.figure(chart, notes, &self.page_path())
     }
+
+    /// The chart as a figure, or the line `empty` in its place when it has
+    /// nothing to show (see [`Plots::figure_or_note`]).
+    pub fn figure_or_note(
+        &self,
+        chart: &Chart,
+        notes: maud::Markup,
+        empty: &str,
+    ) -> Result<maud::Markup> {
+        self.plots
+            .figure_or_note(chart, notes, empty, &self.page_path())
+    }
 }
 
 /// The page.
@@ -109,8 +122,13 @@ pub fn page(v: &RunView) -> Result<Page> {
     let sc = v.scenario;
     let s = &v.summary;
     let lede = html! {
-        "Seed " (sc.seed) " · policy " (sc.scheduler.policy.name())
-        " · preemption " (if sc.scheduler.preemption { "on" } else { "off" })
+        "Seed " (sc.seed)
+        @if sc.follows_trace_placements() {
+            " · " (chart::TRACE_PLACEMENTS) " (no scheduling pass ran)"
+        } @else {
+            " · policy " (sc.scheduler.policy.name())
+            " · preemption " (if sc.scheduler.preemption { "on" } else { "off" })
+        }
         " · " (super::html::show(s.get("machines"), super::html::Unit::Count)) " machines"
         " · " (super::html::show(s.get("duration_s"), super::html::Unit::Seconds)) " simulated"
     };

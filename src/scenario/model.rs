@@ -326,6 +326,15 @@ fn bad(key: impl Into<String>, msg: impl Into<String>) -> Invalid {
 }
 
 impl Scenario {
+    /// Whether the run follows a trace's own placements
+    /// (`trace.mode = "trace_placement"`): no scheduling pass runs, so the
+    /// scheduler's policy, preemption and techniques decide nothing.
+    pub fn follows_trace_placements(&self) -> bool {
+        self.trace
+            .as_ref()
+            .is_some_and(|t| t.mode == ReplayMode::TracePlacement)
+    }
+
     /// The run's times: positive, and within the simulator's clock.
     fn validate_times(&self) -> Result<(), Invalid> {
         if self.duration_s == Some(0) {

@@ -96,6 +96,21 @@ fn check_csv(csv: &[Vec<String>], runs: &[serde_json::Value]) -> usize {
     figures
 }
 
+/// Whether each run's cell of the Runs table's row `name` is marked as
+/// differing from the first run's.
+fn marked(html: &str, name: &str) -> Vec<bool> {
+    let table = &html[html.find("id=\"runs-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let row = &table[table
+        .find(&format!("<th scope=\"row\">{name}</th>"))
+        .unwrap_or_else(|| panic!("no row {name}"))..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(1)
+        .map(|cell| cell.starts_with(" class=\"differs\""))
+        .collect()
+}
+
 #[test]
 fn two_runs_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,6 +150,12 @@ fn two_runs_side_by_side() {
         html.contains("−22 (−100 %)"),
         "the preemption delta, for people"
     );
+    // Bold marks a parameter that differs from the first run's; a run's
+    // label and directory always differ, so they are never marked.
+    assert_eq!(marked(&html, "preemption"), [false, true]);
+    assert_eq!(marked(&html, "seed"), [false, false]);
+    assert_eq!(marked(&html, "label"), [false, false]);
+    assert_eq!(marked(&html, "dir"), [false, false]);
     for id in ["allocation", "pending", "evictions"] {
         let fig = figure(&html, id);
         assert!(fig.contains("<svg"), "fig-{id} not drawn");
@@ -356,4 +377,63 @@ fn different_scenarios_are_compared_with_a_warning() {
         "{}",
         text(&o.stderr)
     );
+}
+
+/// A replay that followed its trace's placements is compared as "trace
+/// placements", not as the policy its scenario names (which decided
+/// nothing), in the Runs table, compare.csv and every title.
+#[test]
+fn a_replay_of_the_traces_placements_is_not_named_by_its_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for mode in ["placement", "reschedule"] {
+        let scenario = root().join(format!("tests/fixtures/scenarios/google2011-{mode}.toml"));
+        let o = borgsim(d, &["run", scenario.to_str().unwrap(), "-q", "--out", mode]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let o = compare(d, &["placement", "reschedule", "--out", "cmp"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let csv = rows(&d.join("cmp/compare.csv"));
+    let policy = csv.iter().find(|r| r[0] == "policy").unwrap();
+    assert_eq!(policy[2..4], ["trace placements", "best_fit"]);
+    let html = fs::read_to_string(d.join("cmp/report.html")).unwrap();
+    assert_eq!(marked(&html, "policy"), [false, true]);
+    for id in ["allocation", "pending", "evictions"] {
+        let fig = figure(&html, id);
+        assert!(
+            fig.contains(
+                "— google2011-placement / google2011-reschedule, trace placements / best_fit, seed 1"
+            ),
+            "fig-{id}'s title"
+        );
+    }
+}
+
+/// A plot that would be zeros in every run is a line saying so instead.
+#[test]
+fn a_plot_of_zeros_in_every_run_is_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("idle.toml"), super::report::IDLE_QUEUE).unwrap();
+    for seed in ["1", "2"] {
+        let o = borgsim(
+            d,
+            &["run", "idle.toml", "-q", "--seed", seed, "--out", seed],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let o = compare(d, &["1", "2", "--out", "cmp"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let html = fs::read_to_string(d.join("cmp/report.html")).unwrap();
+    for (id, line) in [
+        (
+            "pending",
+            "No run had a task pending at any sample: nothing to plot.",
+        ),
+        ("evictions", "No run evicted a task."),
+    ] {
+        let want = format!("<p class=\"empty-plot\" id=\"fig-{id}\">{line}</p>");
+        assert!(html.contains(&want), "{want}");
+    }
+    assert!(figure(&html, "allocation").contains("<svg"));
 }

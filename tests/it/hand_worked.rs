@@ -1,7 +1,7 @@
 //! Small cells whose every number is worked out by hand in the comments.
 //! Don't change an expected value here without redoing the arithmetic.
 
-use borgsim::cell::resources::Resources;
+use borgsim::cell::resources::{GpuRequest, Resources};
 use borgsim::metrics::summary::Summary;
 use borgsim::scenario::Scenario;
 use borgsim::sched::reason::Reason;
@@ -107,4 +107,55 @@ fn why_pending_counts_each_machine_under_its_first_failing_filter() {
     );
     // The never-schedulable job is not even attempted.
     assert!(sim.scheduler().why_pending(1).is_none());
+}
+
+#[test]
+fn gpu_allocation_per_band_is_time_weighted() {
+    // One machine of 4 GPUs (and room for everything else), 100 s.
+    // t=0: a prod task of 2 whole GPUs, running to the end: 2/4 of the
+    //      GPUs for 100 of 100 s = 0.5.
+    // t=0: a batch task of 1 whole GPU for 50 s: 1/4 for 50/100 = 0.125.
+    // t=0: a best-effort task of half a GPU (500 milli) for 20 s:
+    //      0.5/4 for 20/100 = 0.025.
+    // Monitoring: nothing, 0. The bands add up to the cell's total:
+    // 0.5 + 0.125 + 0.025 = 0.65; prod 0.5, non-prod 0.15.
+    let st = CellBuilder::new().machines(1, 16000, 64000, 4).build();
+    let opts = options(100, 1000, SchedConfig::new(Policy::BestFit, false));
+    let gpu = |name: &str, prio, g, secs| {
+        SpecBuilder::new(1000, 1000)
+            .name(name)
+            .priority(prio)
+            .gpu(g)
+            .tasks(1, secs)
+            .build()
+    };
+    let mut sim = simulation(
+        st,
+        vec![
+            (SimTime::ZERO, gpu("prod", 200, GpuRequest::Whole(2), None)),
+            (
+                SimTime::ZERO,
+                gpu("batch", 110, GpuRequest::Whole(1), Some(50)),
+            ),
+            (
+                SimTime::ZERO,
+                gpu("be", 10, GpuRequest::Share(500), Some(20)),
+            ),
+        ],
+        opts,
+    );
+    sim.run(&mut |_| {}).unwrap();
+    let s = Summary::of(&Scenario::quickstart(), &sim);
+    let gpu_of = |band: &str| s.by_band[band].gpu_utilization;
+    assert_eq!(gpu_of("production"), 0.5);
+    assert_eq!(gpu_of("batch"), 0.125);
+    assert_eq!(gpu_of("best_effort"), 0.025);
+    assert_eq!(gpu_of("monitoring"), 0.0);
+    assert_eq!(s.utilization.gpu.total, 0.65);
+    assert_eq!(s.utilization.gpu.prod, 0.5);
+    assert_eq!(s.utilization.gpu.nonprod, 0.15);
+    // A cell without GPUs: 0 in every band, not a division by zero.
+    let sim = simulate(vec![(SimTime::ZERO, spec("batch", 110, 1, 1000, None))]);
+    let s = Summary::of(&Scenario::quickstart(), &sim);
+    assert!(s.by_band.values().all(|b| b.gpu_utilization == 0.0));
 }

@@ -81,6 +81,30 @@ pub(crate) fn figure<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// The page's Files section links every file of the run's directory (the
+/// page aside), and nothing else.
+pub(crate) fn assert_files_listed(dir: &Path) {
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    let files = &html[html
+        .find("<section id=\"files\">")
+        .expect("a Files section")..];
+    let files = &files[..files.find("</section>").unwrap()];
+    let mut linked = attributes(files, "href");
+    linked.sort();
+    let mut written: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "report.html")
+        .collect();
+    written.sort();
+    assert_eq!(
+        linked,
+        written,
+        "{}: the Files section and the directory differ",
+        dir.display()
+    );
+}
+
 /// What every run's page must have, whatever the scenario.
 fn check_page(dir: &Path, gpu: bool) {
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
@@ -115,6 +139,13 @@ fn check_page(dir: &Path, gpu: bool) {
     }
     check_headline(&html, &summary, &what);
     check_figures(&html, &summary, gpu, &what);
+    check_nothing_drawn_empty(dir, &html, &summary, &what);
+    assert_files_listed(dir);
+    // The per-band table has a GPU column in a cell with GPUs, only there.
+    for band in ["best_effort", "batch", "production", "monitoring"] {
+        let key = format!("data-key=\"by_band.{band}.gpu_utilization\"");
+        assert_eq!(html.contains(&key), gpu, "{what}: {key}");
+    }
 }
 
 /// Every headline figure is in the page, and every value the page takes
@@ -138,13 +169,23 @@ fn check_headline(html: &str, summary: &serde_json::Value, what: &str) {
     }
 }
 
+/// What placed the run's tasks, as titles name it: the policy, or, for a
+/// replay that followed the trace's own placements, "trace placements".
+pub(crate) fn placed_by(summary: &serde_json::Value) -> &str {
+    if summary["trace"]["mode"] == "trace_placement" {
+        "trace placements"
+    } else {
+        summary["policy"].as_str().unwrap()
+    }
+}
+
 /// Each plot is drawn (inline SVG), names the run in its title, and has
 /// units on its axes.
 fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
     let run = format!(
         "— {}, {}, seed {}",
         summary["scenario"].as_str().unwrap(),
-        summary["policy"].as_str().unwrap(),
+        placed_by(summary),
         summary["seed"]
     );
     let mut figures = vec![
@@ -164,13 +205,16 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
         (
             "waits",
             vec![
-                "wait (simulated time, log scale",
+                "wait (simulated time",
                 "share of tasks that entered the cell",
                 "never started",
             ],
         ),
         ("evictions", vec!["evictions so far", "simulated time ("]),
     ];
+    // A plot with nothing to show is a line instead (see
+    // check_nothing_drawn_empty).
+    figures.retain(|(id, _)| !html.contains(&empty_plot(id)));
     if gpu {
         figures[0].1.push("GPU allocated (% of cell)");
         figures.push((
@@ -196,6 +240,89 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
     }
 }
 
+/// The line a page shows in place of the plot `fig-<id>`.
+fn empty_plot(id: &str) -> String {
+    format!("<p class=\"empty-plot\" id=\"fig-{id}\">")
+}
+
+/// The sum of `columns` of timeseries.csv over every row.
+fn series_total(dir: &Path, columns: &[&str]) -> f64 {
+    let mut r = csv::Reader::from_path(dir.join("timeseries.csv")).unwrap();
+    let at: Vec<usize> = columns
+        .iter()
+        .map(|c| r.headers().unwrap().iter().position(|h| h == *c).unwrap())
+        .collect();
+    r.records()
+        .map(|row| {
+            let row = row.unwrap();
+            at.iter()
+                .map(|&i| row[i].parse::<f64>().unwrap())
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// A plot of zeros is a line saying so instead, and only then; a wait
+/// plot of one value (all 0) says so on a linear axis; and no legend
+/// names a group with nothing in it.
+fn check_nothing_drawn_empty(dir: &Path, html: &str, summary: &serde_json::Value, what: &str) {
+    let bands = ["best_effort", "batch", "production", "monitoring"];
+    let pending: Vec<String> = bands.iter().map(|b| format!("pending_{b}")).collect();
+    let mut pending: Vec<&str> = pending.iter().map(String::as_str).collect();
+    pending.push("held");
+    let evictions = summary["tasks"]["evicted"].as_u64().unwrap();
+    for (id, empty, line) in [
+        ("pending", series_total(dir, &pending) == 0.0, "No task was"),
+        ("evictions", evictions == 0, "No task was evicted."),
+    ] {
+        assert_eq!(html.contains(&empty_plot(id)), empty, "{what}: fig-{id}");
+        if empty {
+            let at = html.find(&empty_plot(id)).unwrap();
+            assert!(html[at..].contains(line), "{what}: fig-{id} says {line:?}");
+        }
+    }
+    let waits = figure(html, "waits");
+    let w = &summary["wait_us"];
+    for group in ["prod", "nonprod"] {
+        let tasks =
+            w[group]["count"].as_u64().unwrap() + w[group]["never_started"].as_u64().unwrap();
+        let entry = format!(">\n{}: ", if group == "prod" { "prod" } else { "non-prod" });
+        assert_eq!(
+            waits.contains(&entry),
+            tasks > 0,
+            "{what}: legend {entry:?}"
+        );
+    }
+    let censored = w["prod"]["never_started"].as_u64().unwrap()
+        + w["nonprod"]["never_started"].as_u64().unwrap();
+    assert_eq!(
+        waits.contains("(censored)"),
+        censored > 0,
+        "{what}: the censoring entry"
+    );
+    // Every wait 0: those that started, and those censored at the end of
+    // a run of no length.
+    let all_zero = ["prod", "nonprod"]
+        .iter()
+        .all(|g| w[*g]["max"].as_u64().unwrap_or(0) == 0)
+        && (censored == 0 || summary["duration_s"] == 0.0);
+    let axis = "wait (simulated time) — every task";
+    assert_eq!(waits.contains(axis), all_zero, "{what}: the wait axis");
+    if all_zero {
+        let label = &waits[waits.find(axis).unwrap()..];
+        let label = &label[..label.find("</text>").unwrap()];
+        assert!(
+            label.contains(" at once: all ") && label.contains(" waits were 0 s"),
+            "{label}"
+        );
+    }
+    assert_eq!(
+        waits.contains("wait (simulated time, log scale;"),
+        !all_zero,
+        "{what}: the wait axis"
+    );
+}
+
 #[test]
 fn every_builtin_scenario_writes_a_whole_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,6 +340,121 @@ fn every_builtin_scenario_writes_a_whole_page() {
             assert!(d.join(scenario).join(png).exists(), "{scenario}: no {png}");
         }
     }
+}
+
+#[test]
+fn a_replay_of_the_traces_placements_names_no_policy() {
+    // The trace placed every task: its scenario's policy (best_fit)
+    // decided nothing, so no title, lede or parameter names it as if it had.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fixtures = super::root().join("tests/fixtures/scenarios");
+    for (out, mode) in [("placement", "placement"), ("reschedule", "reschedule")] {
+        let scenario = fixtures.join(format!("google2011-{mode}.toml"));
+        run(d, out, &[scenario.to_str().unwrap()]);
+        check_page(&d.join(out), false);
+    }
+    let html = fs::read_to_string(d.join("placement/report.html")).unwrap();
+    let titles: Vec<&str> = html
+        .match_indices("<figcaption><strong>")
+        .map(|(at, _)| &html[at + 20..at + html[at..].find("</strong>").unwrap()])
+        .collect();
+    assert!(titles.len() >= 5, "{titles:?}");
+    for t in &titles {
+        assert!(
+            t.ends_with("— google2011-placement, trace placements, seed 1"),
+            "{t}"
+        );
+    }
+    // In the pictures too, and nowhere else as a policy.
+    assert!(!html.contains("best_fit, seed"), "a title names the policy");
+    let lede = &html[html.find("<div class=\"lede\">").unwrap()..];
+    let lede = &lede[..lede.find("</div>").unwrap()];
+    assert!(lede.contains("trace placements"), "{lede}");
+    assert!(!lede.contains("policy"), "{lede}");
+    let params = &html[html.find("<table class=\"params\">").unwrap()..];
+    let params = &params[..params.find("</table>").unwrap()];
+    assert!(!params.contains(">policy<"), "{params}");
+    assert!(params.contains(">placements<"), "{params}");
+    // A replay borgsim scheduled still names its policy.
+    let html = fs::read_to_string(d.join("reschedule/report.html")).unwrap();
+    assert!(html.contains("— google2011-reschedule, best_fit, seed 1"));
+    assert!(html.contains(">policy<"));
+}
+
+/// Batch work only, every task placed in the first pass and running to
+/// the end: no prod task, no wait, nothing pending, no eviction.
+pub(crate) const IDLE_QUEUE: &str = "name = \"idle-queue\"\nseed = 1\nduration_s = 60\n\
+    [cell]\nmachines_per_rack = 2\nracks_per_power_domain = 1\n\
+    [[cell.machines]]\ncount = 2\ncpu_milli = 16000\nmem_mib = 65536\n\
+    [scheduler]\npolicy = \"best_fit\"\n\
+    [[workload.jobs]]\nname = \"batch\"\nband = \"batch\"\ninitial_jobs = 2\n\
+    tasks = { constant = 3 }\ncpu_milli = { constant = 1000 }\nmem_mib = { constant = 1024 }\n";
+
+#[test]
+fn a_plot_with_nothing_to_show_is_a_line_and_an_empty_group_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("idle.toml"), IDLE_QUEUE).unwrap();
+    run(d, "o", &["idle.toml"]);
+    check_page(&d.join("o"), false);
+    let html = fs::read_to_string(d.join("o/report.html")).unwrap();
+    for (id, line) in [
+        (
+            "pending",
+            "No task was ever pending: none waited for a machine.",
+        ),
+        ("evictions", "No task was evicted."),
+    ] {
+        assert!(
+            html.contains(&format!("{}{line}</p>", empty_plot(id))),
+            "fig-{id}: {line}"
+        );
+        assert!(!html.contains(&format!("id=\"fig-{id}\"><svg")));
+    }
+    // Six batch tasks, all started at once: one curve, on a linear axis
+    // that says why; no prod entry, no censoring entry.
+    let waits = figure(&html, "waits");
+    assert!(waits.contains("every task started at once: all 6 waits were 0 s"));
+    assert!(waits.contains(">\nnon-prod: 6 started, 0 never started\n<"));
+    assert!(
+        !waits.contains(">\nprod: "),
+        "a legend entry for no prod work"
+    );
+    assert!(!waits.contains("(censored)"));
+    assert!(waits.contains("No prod task entered the cell"));
+    // Allocation: batch alone in the legend.
+    let alloc = figure(&html, "allocation");
+    assert!(alloc.contains(">\nbatch\n<"));
+    for band in ["monitoring", "production", "best_effort"] {
+        assert!(
+            !alloc.contains(&format!(">\n{band}\n<")),
+            "{band} in the legend"
+        );
+    }
+}
+
+#[test]
+fn the_files_section_lists_every_file_snapshots_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let snapshots = [
+        "quickstart",
+        "--snapshot-at",
+        "600",
+        "--snapshot-at",
+        "1.5m",
+    ];
+    run(d, "plots", &snapshots);
+    run(d, "no-plots", &[&snapshots[..], &["--no-plots"]].concat());
+    for out in ["plots", "no-plots"] {
+        assert_files_listed(&d.join(out));
+    }
+    // Snapshots in time order (90 s before 600 s, unlike their names).
+    let html = fs::read_to_string(d.join("plots/report.html")).unwrap();
+    let at = |name: &str| html.find(&format!("href=\"{name}\"")).unwrap();
+    assert!(at("snapshot-90.csv") < at("snapshot-600.csv"));
+    assert!(at("summary.json") < at("snapshot-90.csv"));
 }
 
 #[test]

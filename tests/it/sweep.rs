@@ -465,6 +465,9 @@ fn outputs_choose_what_each_run_keeps() {
             continue;
         }
         assert_eq!(names, kept, "outputs = {outputs}");
+        if outputs == "all" {
+            super::report::assert_files_listed(&tmp.path().join("out/runs/s1"));
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! The compare page: the runs' parameters (a value that differs from the
-//! first run's is in bold), the headline figures with each later run's
+//! first run's is in bold, but for the label and directory, which always
+//! differ), the headline figures with each later run's
 //! difference from the first, and the runs' time series overlaid — CPU,
 //! memory and GPU allocated as a share of each run's own cell, pending
-//! tasks, evictions so far — on shared axes, a colour per run.
+//! tasks, evictions so far — on shared axes, a colour per run (a line in
+//! place of a plot that would be zeros in every run).
 
 use super::load::{Loaded, Point};
-use super::table::{delta, metrics, params, show_delta};
+use super::table::{delta, metrics, params, placed_by, show_delta};
 use crate::error::Result;
 use crate::report::chart::{
     color, count_axis, percent_axis, Chart, Layer, LegendEntry, Panel, Swatch, TimeUnit,
@@ -62,7 +64,7 @@ fn runs_table(runs: &[Loaded]) -> Markup {
                     tr {
                         th scope="row" { (p.name) }
                         @for v in &p.values {
-                            td class=(if *v != p.values[0] { "differs" } else { "" }) { (if v.is_empty() { "—" } else { v.as_str() }) }
+                            td class=(if p.marks_differences && *v != p.values[0] { "differs" } else { "" }) { (if v.is_empty() { "—" } else { v.as_str() }) }
                         }
                     }
                 }
@@ -112,23 +114,25 @@ fn cell(first: &Value, this: &Value, key: &str, unit: Unit, with_delta: bool) ->
 }
 
 /// `<what> — <scenarios>, <policies>, seed <seeds>`, each part listing
-/// the runs' distinct values.
+/// the runs' distinct values; a run that followed its trace's placements
+/// counts as `trace placements`, not as its policy ([`placed_by`]).
 fn title(runs: &[Loaded], what: &str) -> String {
-    let distinct = |key: &str| {
+    let distinct = |value: &dyn Fn(&Value) -> String| {
         let mut seen: Vec<String> = Vec::new();
         for r in runs {
-            let v = raw(at(&r.summary, key));
+            let v = value(&r.summary);
             if !seen.contains(&v) {
                 seen.push(v);
             }
         }
         seen.join(" / ")
     };
+    let key = |key: &'static str| move |s: &Value| raw(at(s, key));
     format!(
         "{what} — {}, {}, seed {}",
-        distinct("scenario"),
-        distinct("policy"),
-        distinct("seed")
+        distinct(&key("scenario")),
+        distinct(&placed_by),
+        distinct(&key("seed"))
     )
 }
 
@@ -256,9 +260,15 @@ fn over_time(runs: &[Loaded], plots: Plots, path: &Path) -> Result<Markup> {
         }
         _ => html! { "Evictions since the start, all causes." },
     };
+    // A chart of zeros in every run is a line instead.
+    let empty = |c: &Chart| match c.id {
+        "allocation" => "No run had a task running at any sample: nothing to plot.",
+        "pending" => "No run had a task pending at any sample: nothing to plot.",
+        _ => "No run evicted a task.",
+    };
     let figures = charts(runs)
         .iter()
-        .map(|c| plots.figure(c, notes(c), path))
+        .map(|c| plots.figure_or_note(c, notes(c), empty(c), path))
         .collect::<Result<Vec<_>>>()?;
     Ok(html! { @for f in &figures { (f) } })
 }

@@ -11,6 +11,7 @@
 
 use super::load::Loaded;
 use crate::metrics::round6;
+use crate::report::chart::TRACE_PLACEMENTS;
 use crate::report::headline::{shown, Metric};
 use crate::report::html::{at, raw, Unit};
 use serde_json::Value;
@@ -19,27 +20,38 @@ use serde_json::Value;
 pub struct Param {
     pub name: &'static str,
     pub values: Vec<String>,
+    /// Whether the page marks a value that differs from the first run's:
+    /// not for what names a run (its label and directory), which always
+    /// differs and so marks nothing.
+    pub marks_differences: bool,
 }
 
-/// What each run was: label, directory, scenario, seed, policy, switches,
-/// version.
+/// What each run was: label, directory, scenario, seed, policy (or trace
+/// placements, see [`placed_by`]), switches, version.
 pub fn params(runs: &[Loaded]) -> Vec<Param> {
     let from_summary = |name: &'static str, key: &str| Param {
         name,
         values: runs.iter().map(|r| raw(at(&r.summary, key))).collect(),
+        marks_differences: true,
     };
     vec![
         Param {
             name: "label",
             values: runs.iter().map(|r| r.label.clone()).collect(),
+            marks_differences: false,
         },
         Param {
             name: "dir",
             values: runs.iter().map(|r| r.dir.display().to_string()).collect(),
+            marks_differences: false,
         },
         from_summary("scenario", "scenario"),
         from_summary("seed", "seed"),
-        from_summary("policy", "policy"),
+        Param {
+            name: "policy",
+            values: runs.iter().map(|r| placed_by(&r.summary)).collect(),
+            marks_differences: true,
+        },
         from_summary("preemption", "preemption"),
         from_summary("score_cache", "techniques.score_cache"),
         from_summary("equivalence_classes", "techniques.equivalence_classes"),
@@ -47,8 +59,20 @@ pub fn params(runs: &[Loaded]) -> Vec<Param> {
         Param {
             name: "version",
             values: runs.iter().map(|r| r.version.clone()).collect(),
+            marks_differences: true,
         },
     ]
+}
+
+/// What placed a run's tasks, from its summary.json: its `policy`, or
+/// `trace placements` for a replay that followed the trace's own
+/// placements (`trace.mode`), where the policy decided nothing.
+pub fn placed_by(summary: &Value) -> String {
+    if at(summary, "trace.mode").and_then(Value::as_str) == Some("trace_placement") {
+        TRACE_PLACEMENTS.to_string()
+    } else {
+        raw(at(summary, "policy"))
+    }
 }
 
 /// The difference of `b` from `a`, and the relative difference in percent

@@ -1,5 +1,6 @@
-//! "Per band": each priority band's tasks, allocation and waits, from
-//! `summary.json`'s `by_band`, highest band first.
+//! "Per band": each priority band's tasks, allocation (GPU too, in a cell
+//! with GPUs) and waits, from `summary.json`'s `by_band`, highest band
+//! first.
 
 use crate::error::Result;
 use crate::report::html::{value_cell, Unit};
@@ -12,12 +13,13 @@ use maud::{html, Markup};
 /// allocation, then waits.
 type Column = (&'static str, &'static str, Unit);
 
-const TASKS: [Column; 5] = [
+const TASKS: [Column; 6] = [
     ("submitted", "tasks_submitted", Unit::Count),
     ("pending at the end", "tasks_pending_at_end", Unit::Count),
     ("evicted at least once", "tasks_evicted", Unit::Count),
     ("CPU allocated", "cpu_utilization", Unit::Fraction),
     ("memory allocated", "mem_utilization", Unit::Fraction),
+    ("GPU allocated", "gpu_utilization", Unit::Fraction),
 ];
 
 const WAITS: [Column; 6] = [
@@ -51,10 +53,13 @@ fn table(v: &RunView, id: &str, columns: &[Column]) -> Markup {
 }
 
 pub fn section(v: &RunView) -> Result<Option<Section>> {
+    // The GPU column only where there are GPUs to allocate.
+    let gpus = v.sim.state().cell().total_capacity().gpus > 0;
+    let tasks = &TASKS[..if gpus { TASKS.len() } else { TASKS.len() - 1 }];
     let body = html! {
         p.note { "Allocation: time-weighted share of the cell's capacity, whole run. Waits: from entering the cell to the first start, over tasks that started; those that never did are counted apart." }
         div.groups {
-            (table(v, "by-band", &TASKS))
+            (table(v, "by-band", tasks))
             (table(v, "waits-by-band", &WAITS))
         }
     };

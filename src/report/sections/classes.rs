@@ -112,7 +112,7 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
         "Each line is a class's allocation as a share of that class's own capacity. " (instant_note(v))
     };
     let body = html! {
-        (v.figure(&chart(v), notes)?)
+        (v.figure_or_note(&chart(v), notes, &super::allocation::nothing_allocated(v))?)
         table id="class-table" {
             thead { tr {
                 th { "machine class" } th.num { "machines" }

@@ -1,5 +1,6 @@
 //! "Evictions": evictions so far by cause over time (from the time
-//! series' per-cause counts), and the totals by cause and by band.
+//! series' per-cause counts) — a line saying so in place of the plot when
+//! nothing was evicted — and the totals by cause and by band.
 
 use super::{instant_note, samples, xs};
 use crate::cell::state::EvictionCause;
@@ -15,7 +16,7 @@ pub fn chart(v: &RunView) -> Chart {
     let mut layers = Vec::new();
     let mut legend = Vec::new();
     let mut peak = 0u64;
-    // Causes that evicted anything; all of them (flat) when none did.
+    // Causes that evicted anything (none: the page says so instead).
     let last = v
         .sim
         .series()
@@ -23,10 +24,9 @@ pub fn chart(v: &RunView) -> Chart {
         .last()
         .map(|x| x.evictions)
         .unwrap_or_default();
-    let any = last.iter().any(|n| *n > 0);
     for (i, cause) in EvictionCause::ALL.iter().enumerate() {
         let c = *cause as usize;
-        if any && last[c] == 0 {
+        if last[c] == 0 {
             continue;
         }
         let s = samples(v, |x| x.evictions[c]);
@@ -58,10 +58,10 @@ pub fn chart(v: &RunView) -> Chart {
 
 pub fn section(v: &RunView) -> Result<Option<Section>> {
     let notes = html! {
-        "Evictions since the start, by cause (a task evicted twice counts twice); causes that evicted nothing are left out unless none did. " (instant_note(v))
+        "Evictions since the start, by cause (a task evicted twice counts twice); causes that evicted nothing are left out. " (instant_note(v))
     };
     let body = html! {
-        (v.figure(&chart(v), notes)?)
+        (v.figure_or_note(&chart(v), notes, "No task was evicted.")?)
         table id="evictions-by-cause" {
             thead { tr { th { "cause" } th.num { "evictions" } } }
             tbody {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::metrics::gpu_packing::SUMMARY_DEMAND_PCT;
 use crate::metrics::thin::Thinned;
 use crate::report::chart::{
-    Axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch, Ticks, MAX_POINTS,
+    placed_by, Axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch, Ticks, MAX_POINTS,
 };
 use crate::report::html::{value_cell, Unit};
 use crate::report::run::RunView;
@@ -76,7 +76,7 @@ pub fn chart(v: &RunView, curve: Vec<(f64, f64)>) -> Chart {
             ],
         }],
         legend: vec![
-            LegendEntry::new(v.scenario.scheduler.policy.name(), CURVE, Swatch::Line),
+            LegendEntry::new(placed_by(v.scenario), CURVE, Swatch::Line),
             LegendEntry::new(
                 "every arrival placed, up to capacity",
                 IDEAL,

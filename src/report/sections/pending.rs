@@ -1,12 +1,13 @@
 //! "Pending tasks": how many tasks of each band waited for a machine over
-//! time, and, for those still pending at the end, where they stand and
-//! why — `pending.csv` counted by status and by main reason. Also the
-//! run's `pending.png`.
+//! time (bands never pending left out; a line saying so in place of the
+//! plot when no task was), and, for those still pending at the end, where
+//! they stand and why — `pending.csv` counted by status and by main
+//! reason. Also the run's `pending.png`.
 
 use super::{band_color, instant_note, samples, xs};
 use crate::error::Result;
 use crate::report::chart::{count_axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch};
-use crate::report::html::{count, num};
+use crate::report::html::{at, count, num};
 use crate::report::run::RunView;
 use crate::report::Section;
 use crate::workload::Band;
@@ -14,11 +15,28 @@ use maud::{html, Markup};
 
 const HELD: Rgb = Rgb(110, 110, 110);
 
+/// Whether band `i` had tasks pending at some sample.
+fn ever_pending(v: &RunView, i: usize) -> bool {
+    v.sim.series().samples().any(|x| x.pending[i] > 0)
+}
+
+/// Bands pending at some sample, high to low; all of them (flat) when
+/// none was, so that the PNG still shows each band at 0.
+fn shown(v: &RunView) -> Vec<Band> {
+    let all = Band::ALL.iter().rev().copied();
+    let pending: Vec<Band> = all.clone().filter(|b| ever_pending(v, b.index())).collect();
+    if pending.is_empty() {
+        all.collect()
+    } else {
+        pending
+    }
+}
+
 pub fn chart(v: &RunView) -> Chart {
     let mut layers = Vec::new();
     let mut legend = Vec::new();
     let mut peak = 0u64;
-    for band in Band::ALL.iter().rev() {
+    for band in shown(v) {
         let i = band.index();
         let s = samples(v, |x| x.pending[i]);
         peak = s.iter().map(|x| x.pending[i]).fold(peak, u64::max);
@@ -27,13 +45,13 @@ pub fn chart(v: &RunView) -> Chart {
             .zip(s.iter().map(|x| x.pending[i] as f64))
             .collect();
         layers.push(Layer::Line {
-            color: band_color(*band),
+            color: band_color(band),
             points,
             dashed: false,
         });
         legend.push(LegendEntry::new(
             band.name(),
-            band_color(*band),
+            band_color(band),
             Swatch::Line,
         ));
     }
@@ -90,15 +108,45 @@ fn by_band(id: &str, what: &str, rows: &[(&'static str, [u64; 4])]) -> Markup {
     }
 }
 
+/// The line in place of a plot of zeros: exact when no task waited at
+/// all (no wait above 0, none left waiting, no eviction putting a task
+/// back in the queue); otherwise all that is known is the samples.
+fn nothing_pending(v: &RunView) -> String {
+    let s = &v.summary;
+    let waited = Band::ALL.iter().any(|b| {
+        let w =
+            |k: &str| at(s, &format!("by_band.{}.wait_us.{k}", b.name())).and_then(|x| x.as_u64());
+        w("max").unwrap_or(0) > 0 || w("never_started").unwrap_or(0) > 0
+    });
+    let evicted = at(s, "tasks.evicted").and_then(|x| x.as_u64()).unwrap_or(0) > 0;
+    if waited || evicted {
+        format!(
+            "No task was pending at any sample (one every {} s of simulated time), so there is \
+             nothing to plot; Waits below has how long tasks waited.",
+            v.scenario.sample_interval_s
+        )
+    } else {
+        "No task was ever pending: none waited for a machine.".into()
+    }
+}
+
 pub fn section(v: &RunView) -> Result<Option<Section>> {
     let t = v.pending;
+    let never: Vec<&str> = Band::ALL
+        .iter()
+        .rev()
+        .filter(|b| !ever_pending(v, b.index()))
+        .map(|b| b.name())
+        .collect();
     let notes = html! {
         "Tasks waiting in the cell's queue, by band"
         @if v.sim.series().samples().any(|x| x.held > 0) { "; dashed: tasks a trace replay holds outside the cell (waiting for a DAG parent)" }
-        ". " (instant_note(v))
+        ". "
+        @if !never.is_empty() { "Never pending at a sample, so left out: " (never.join(", ")) ". " }
+        (instant_note(v))
     };
     let body = html! {
-        (v.figure(&chart(v), notes)?)
+        (v.figure_or_note(&chart(v), notes, &nothing_pending(v))?)
         h3 { "Still pending at the end" }
         @if t.by_status.is_empty() {
             p { "No task was pending at the end." }

@@ -45,7 +45,6 @@ fn on_off(b: bool) -> &'static str {
 }
 
 fn parameters(sc: &Scenario) -> Markup {
-    let s = &sc.scheduler;
     let duration = match sc.duration_s {
         Some(d) => format!("{d} s"),
         None => "until drained".into(),
@@ -58,25 +57,14 @@ fn parameters(sc: &Scenario) -> Markup {
             w.end_s.map_or("default".into(), |s| format!("{s} s"))
         ),
     };
-    let rows: [(&str, String); 11] = [
-        ("scenario", sc.name.clone()),
-        ("seed", sc.seed.to_string()),
-        ("policy", s.policy.name().into()),
-        ("preemption", on_off(s.preemption).into()),
-        ("score caching", on_off(s.score_cache).into()),
-        ("equivalence classes", on_off(s.equivalence_classes).into()),
-        (
-            "relaxed randomization",
-            on_off(s.relaxed_randomization).into(),
-        ),
+    let mut rows: Vec<(&str, String)> =
+        vec![("scenario", sc.name.clone()), ("seed", sc.seed.to_string())];
+    rows.extend(scheduler(sc));
+    rows.extend([
         ("duration", duration),
-        (
-            "scheduling pass interval",
-            format!("{} ms", s.pass_interval_ms),
-        ),
         ("sample interval", format!("{} s", sc.sample_interval_s)),
         ("steady-state window", steady),
-    ];
+    ]);
     html! {
         @if !sc.description.trim().is_empty() { p { (sc.description.trim()) } }
         table.params {
@@ -85,6 +73,37 @@ fn parameters(sc: &Scenario) -> Markup {
             }
         }
     }
+}
+
+/// The scheduler's settings; for a replay that follows the trace's own
+/// placements, one row saying they decided nothing.
+fn scheduler(sc: &Scenario) -> Vec<(&'static str, String)> {
+    let s = &sc.scheduler;
+    if sc.follows_trace_placements() {
+        return vec![(
+            "placements",
+            format!(
+                "the trace's own: no scheduling pass ran, so the \
+                 [scheduler] settings (policy {}, preemption {}) decided nothing",
+                s.policy.name(),
+                on_off(s.preemption)
+            ),
+        )];
+    }
+    vec![
+        ("policy", s.policy.name().into()),
+        ("preemption", on_off(s.preemption).into()),
+        ("score caching", on_off(s.score_cache).into()),
+        ("equivalence classes", on_off(s.equivalence_classes).into()),
+        (
+            "relaxed randomization",
+            on_off(s.relaxed_randomization).into(),
+        ),
+        (
+            "scheduling pass interval",
+            format!("{} ms", s.pass_interval_ms),
+        ),
+    ]
 }
 
 fn cell_table(sc: &Scenario, cell: &Cell) -> Markup {
@@ -129,7 +148,9 @@ fn trace(t: &TraceConfig) -> Markup {
     let files: Vec<String> = t.files.iter().map(|f| f.display().to_string()).collect();
     let mode = match t.mode {
         ReplayMode::Reschedule => "reschedule: borgsim places the trace's tasks",
-        ReplayMode::TracePlacement => "trace_placement: the trace's own placements",
+        ReplayMode::TracePlacement => {
+            "trace_placement: the trace's own placements, evictions and ends; no scheduling"
+        }
     };
     let machines = match t.machines {
         MachineSource::Trace => "trace",
