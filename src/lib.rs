@@ -55,6 +55,7 @@ pub mod compact;
 #[deny(clippy::iter_over_hash_type)]
 pub mod engine;
 pub mod error;
+pub mod inflate;
 pub mod metrics;
 pub mod report;
 pub mod rng;
@@ -148,14 +149,7 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
                 Some(keep) => cell.subset(keep),
                 None => cell,
             };
-            let streams = RngStreams::new(sc.seed);
-            let source: Box<dyn workload::JobSource> =
-                Box::new(SyntheticSource::new(classes, &streams, sc.horizon()));
-            let source = if o.workload.is_identity() {
-                source
-            } else {
-                Box::new(workload::edit::Edited::new(source, o.workload, sc.seed))
-            };
+            let source = synthetic_source(sc, classes, o.workload);
             Simulation::new(CellState::new(cell), source, opts)
         }
     };
@@ -163,6 +157,42 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
         sim.relax_jobs_above(n);
     }
     Ok(sim)
+}
+
+/// The synthetic workload of `sc` (its job `classes`, as `sc.build()`
+/// gives them) edited by `edit`: the jobs a simulation of it submits.
+fn synthetic_source(
+    sc: &Scenario,
+    classes: Vec<workload::synthetic::JobClass>,
+    edit: workload::edit::WorkloadEdit,
+) -> Box<dyn workload::JobSource> {
+    let streams = RngStreams::new(sc.seed);
+    let source: Box<dyn workload::JobSource> =
+        Box::new(SyntheticSource::new(classes, &streams, sc.horizon()));
+    if edit.is_identity() {
+        source
+    } else {
+        Box::new(workload::edit::Edited::new(source, edit, sc.seed))
+    }
+}
+
+/// What a synthetic scenario's workload, edited by `edit`, submits over
+/// its whole run: jobs, tasks, and the requests of every task summed
+/// (milli-cores, MiB, GPU milli), without simulating it. `None` for a
+/// trace replay.
+pub fn workload_submitted(
+    sc: &Scenario,
+    edit: workload::edit::WorkloadEdit,
+) -> Option<workload::edit::Submitted> {
+    if sc.trace.is_some() {
+        return None;
+    }
+    let mut source = synthetic_source(sc, sc.build().1, edit);
+    let mut total = workload::edit::Submitted::default();
+    while let Some((_, spec)) = source.next_job() {
+        total.add(&spec);
+    }
+    Some(total)
 }
 
 /// The scenario's whole cell: its `[cell]`, or the machines of the trace it

@@ -54,7 +54,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../scenarios/borg-cell-pack.toml"),
     ),
     ("openb", include_str!("../../scenarios/openb.toml")),
-    ("colocation", include_str!("../../scenarios/colocation.toml")),
+    (
+        "colocation",
+        include_str!("../../scenarios/colocation.toml"),
+    ),
 ];
 
 /// The text of a built-in scenario.
