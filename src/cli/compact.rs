@@ -49,6 +49,27 @@ pub struct CompactArgs {
     /// Threads the trials run on [default: every core]; changes no result.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// Output directory [default: reports/<scenario name>-compaction/, with
+    /// the policy before "-compaction" when --policy overrides it].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar and nothing on the terminal but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Draw no plots: report.html with its tables only.
+    #[arg(long)]
+    pub no_plots: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The keys of `[compaction]` that make up the fit rule, as flags: shared
+/// by every command that judges whether a workload fits (`compact`,
+/// `inflate`).
+#[derive(Args, Debug)]
+pub struct FitArgs {
     /// The share of submitted tasks that may end unplaced [default:
     /// [compaction] picky_share, or 0.002].
     #[arg(long, value_name = "F")]
@@ -70,18 +91,55 @@ pub struct CompactArgs {
     /// [default: [compaction] nonprod_wait_p90_s, or 300].
     #[arg(long, value_name = "S")]
     pub nonprod_wait_p90_s: Option<u64>,
-    /// Output directory [default: reports/<scenario name>-compaction/, with
-    /// the policy before "-compaction" when --policy overrides it].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// No progress bar and nothing on the terminal but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Draw no plots: report.html with its tables only.
-    #[arg(long)]
-    pub no_plots: bool,
-    #[command(flatten)]
-    pub limits: LimitArgs,
+}
+
+impl FitArgs {
+    /// Sets the keys the command line gives; returns their names.
+    pub fn apply(&self, c: &mut CompactionConfig) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if let Some(v) = self.picky_share {
+            c.picky_share = v;
+            set.push("picky_share");
+        }
+        if let Some(v) = self.relax_large_jobs {
+            c.relax_large_jobs = v;
+            set.push("relax_large_jobs");
+        }
+        if let Some(v) = self.relax_above_share {
+            c.relax_above_share = v;
+            set.push("relax_above_share");
+        }
+        if let Some(v) = self.prod_wait_p90_s {
+            c.prod_wait_p90_s = v;
+            set.push("prod_wait_p90_s");
+        }
+        if let Some(v) = self.nonprod_wait_p90_s {
+            c.nonprod_wait_p90_s = v;
+            set.push("nonprod_wait_p90_s");
+        }
+        set
+    }
+}
+
+/// `c` checked; a bad key the command line set (`flags`) is named as its
+/// flag, any other as the file's key.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the key or flag.
+pub fn check_config(path: &Path, c: &CompactionConfig, flags: &[&str]) -> Result<(), Error> {
+    c.validate().map_err(|(key, message)| {
+        let field = key.trim_start_matches("compaction.");
+        let key = if flags.contains(&field) {
+            format!("--{}", field.replace('_', "-"))
+        } else {
+            key
+        };
+        Error::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        }
+    })
 }
 
 #[expect(
@@ -93,7 +151,13 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
     let origin = args.scenario.as_path();
     let limits = args.limits.resolve();
     let est = check_estimate(&sc, origin, &limits)?;
-    let threads = threads(&args, est.memory_bytes, limits.memory_bytes);
+    let threads = threads(
+        "compact",
+        args.threads,
+        args.quiet,
+        est.memory_bytes,
+        limits.memory_bytes,
+    );
     let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
     let dir = RunDir::create_for(
         &out,
@@ -167,19 +231,7 @@ fn scenario(args: &CompactArgs) -> Result<Scenario, Error> {
     }
     let mut c = sc.compaction.unwrap_or_default();
     let flags = overrides(args, &mut c);
-    c.validate().map_err(|(key, message)| {
-        let field = key.trim_start_matches("compaction.");
-        let key = if flags.contains(&field) {
-            format!("--{}", field.replace('_', "-"))
-        } else {
-            key
-        };
-        Error::Invalid {
-            path: args.scenario.clone(),
-            key,
-            message,
-        }
-    })?;
+    check_config(&args.scenario, &c, &flags)?;
     sc.compaction = Some(c);
     Ok(sc)
 }
@@ -196,40 +248,27 @@ fn overrides(args: &CompactArgs, c: &mut CompactionConfig) -> Vec<&'static str> 
         c.percentile = v;
         set.push("percentile");
     }
-    if let Some(v) = args.picky_share {
-        c.picky_share = v;
-        set.push("picky_share");
-    }
-    if let Some(v) = args.relax_large_jobs {
-        c.relax_large_jobs = v;
-        set.push("relax_large_jobs");
-    }
-    if let Some(v) = args.relax_above_share {
-        c.relax_above_share = v;
-        set.push("relax_above_share");
-    }
-    if let Some(v) = args.prod_wait_p90_s {
-        c.prod_wait_p90_s = v;
-        set.push("prod_wait_p90_s");
-    }
-    if let Some(v) = args.nonprod_wait_p90_s {
-        c.nonprod_wait_p90_s = v;
-        set.push("nonprod_wait_p90_s");
-    }
+    set.extend(args.fit.apply(c));
     set
 }
 
 /// `--threads`, or every core; at most as many as the memory limit holds
 /// simulations of the scenario's estimated size (at least one).
-fn threads(args: &CompactArgs, each_bytes: u64, limit_bytes: u64) -> usize {
-    let wanted = args.threads.unwrap_or_else(|| {
+pub fn threads(
+    what: &str,
+    wanted: Option<usize>,
+    quiet: bool,
+    each_bytes: u64,
+    limit_bytes: u64,
+) -> usize {
+    let wanted = wanted.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let fit = usize::try_from(limit_bytes / each_bytes.max(1)).unwrap_or(usize::MAX);
     let n = wanted.clamp(1, fit.max(1));
-    if n < wanted && !args.quiet {
+    if n < wanted && !quiet {
         eprintln!(
-            "compact: {n} threads, not {wanted}: each simulation is estimated at {}, and the \
+            "{what}: {n} threads, not {wanted}: each simulation is estimated at {}, and the \
              memory limit is {}",
             bytesize::ByteSize(each_bytes),
             bytesize::ByteSize(limit_bytes)
@@ -265,7 +304,7 @@ fn write(
 }
 
 /// Pretty JSON, newline-terminated.
-fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+pub fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     let mut b = serde_json::to_vec_pretty(v).expect("serialisable");
     b.push(b'\n');
     b

@@ -15,6 +15,7 @@ mod compact;
 mod compare;
 mod execute;
 mod explain;
+mod inflate;
 mod observe;
 mod sweep;
 mod trace;
@@ -72,6 +73,10 @@ pub enum Command {
     /// machine orders, the fewest machines on which it still fits, a
     /// percentile of the trials): compaction.json and report.html.
     Compact(compact::CompactArgs),
+    /// How much growth the cell takes: workload inflation (more tasks,
+    /// sampled from the workload's own, or bigger ones, until it no longer
+    /// fits; a percentile of the trials): inflation.json and report.html.
+    Inflate(inflate::InflateArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -295,6 +300,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Sweep(args)) => return sweep::main(args),
         Some(Command::Merge(args)) => sweep::merge_main(args),
         Some(Command::Compact(args)) => compact::main(args),
+        Some(Command::Inflate(args)) => inflate::main(args),
     };
     match result {
         Ok(()) => 0,

@@ -107,7 +107,8 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// The defaults: 10 % steps up to +10,000 %, the 10th percentile.
+/// The defaults: steps of 10 ‰ (1 %) up to 100,000 ‰ (+10,000 %), the
+/// 10th percentile.
 pub const DEFAULT_RESOLUTION_PERMILLE: u32 = 10;
 pub const DEFAULT_CAP_PERMILLE: u32 = 100_000;
 pub const DEFAULT_PERCENTILE: u32 = 10;

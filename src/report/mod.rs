@@ -29,6 +29,7 @@ pub mod compare;
 mod draw;
 pub mod headline;
 pub mod html;
+pub mod inflation;
 pub mod run;
 pub mod sections;
 pub mod sweep;

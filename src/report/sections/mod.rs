@@ -11,6 +11,7 @@ pub mod evictions;
 pub mod files;
 pub mod gpu;
 pub mod headline;
+pub mod inflation;
 pub mod pending;
 pub mod scenario;
 pub mod waits;
