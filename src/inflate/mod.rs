@@ -339,9 +339,9 @@ struct Context<'a> {
 impl Context<'_> {
     /// The uninflated run, and the events it ran.
     fn uninflated(&self, cell: &Cell) -> Result<(Uninflated, u64), Error> {
-        let (record, verdict, relaxed, events) = self.probe(Mode::Vertical.edit(0, 0))?;
+        let (record, verdict, relaxed, events) = self.probe(WorkloadEdit::default())?;
         let cap = cell.total_capacity();
-        let submitted = self.submitted(Mode::Vertical.edit(0, 0), record.submitted_tasks)?;
+        let submitted = self.submitted(WorkloadEdit::default(), record.submitted_tasks)?;
         Ok((
             Uninflated {
                 machines: cell.len() as u32,
