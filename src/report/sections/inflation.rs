@@ -154,9 +154,10 @@ pub fn chart(c: &Inflation) -> Chart {
         id: "inflation",
         title: chart::title(
             &format!(
-                "Growth the cell takes, {} inflation, {} trials",
+                "Growth the cell takes, {} inflation, {} trial{}",
                 c.mode.name(),
-                c.trials
+                c.trials,
+                if c.trials == 1 { "" } else { "s" }
             ),
             &c.scenario,
             c.policy,
