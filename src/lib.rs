@@ -56,6 +56,7 @@ pub mod compact;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod inflate;
 pub mod metrics;
 pub mod report;
 pub mod rng;
@@ -176,6 +177,25 @@ pub fn synthetic_source(
     } else {
         Box::new(workload::edit::Edited::new(source, edit, sc.seed))
     }
+}
+
+/// What a synthetic scenario's workload, edited by `edit`, submits over
+/// its whole run: jobs, tasks, and the requests of every task summed
+/// (milli-cores, MiB, GPU milli), without simulating it. `None` for a
+/// trace replay.
+pub fn workload_submitted(
+    sc: &Scenario,
+    edit: workload::edit::WorkloadEdit,
+) -> Option<workload::edit::Submitted> {
+    if sc.trace.is_some() {
+        return None;
+    }
+    let mut source = synthetic_source(sc, sc.build().1, edit);
+    let mut total = workload::edit::Submitted::default();
+    while let Some((_, spec)) = source.next_job() {
+        total.add(&spec);
+    }
+    Some(total)
 }
 
 /// The scenario's whole cell: its `[cell]`, or the machines of the trace it

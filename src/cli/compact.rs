@@ -61,6 +61,23 @@ pub struct CompactionArgs {
     /// Threads the trials run on [default: every core]; changes no result.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// No progress bar and nothing on the terminal but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Draw no plots: report.html with its tables only.
+    #[arg(long)]
+    pub no_plots: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The keys of `[compaction]` that make up the fit rule, as flags: shared
+/// by every command that judges whether a workload fits (`compact`,
+/// `experiment`, `inflate`).
+#[derive(Args, Debug)]
+pub struct FitArgs {
     /// The share of submitted tasks that may end unplaced [default:
     /// [compaction] picky_share, or 0.002].
     #[arg(long, value_name = "F")]
@@ -82,14 +99,55 @@ pub struct CompactionArgs {
     /// [default: [compaction] nonprod_wait_p90_s, or 300].
     #[arg(long, value_name = "S")]
     pub nonprod_wait_p90_s: Option<u64>,
-    /// No progress bar and nothing on the terminal but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Draw no plots: report.html with its tables only.
-    #[arg(long)]
-    pub no_plots: bool,
-    #[command(flatten)]
-    pub limits: LimitArgs,
+}
+
+impl FitArgs {
+    /// Sets the keys the command line gives; returns their names.
+    pub fn apply(&self, c: &mut CompactionConfig) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if let Some(v) = self.picky_share {
+            c.picky_share = v;
+            set.push("picky_share");
+        }
+        if let Some(v) = self.relax_large_jobs {
+            c.relax_large_jobs = v;
+            set.push("relax_large_jobs");
+        }
+        if let Some(v) = self.relax_above_share {
+            c.relax_above_share = v;
+            set.push("relax_above_share");
+        }
+        if let Some(v) = self.prod_wait_p90_s {
+            c.prod_wait_p90_s = v;
+            set.push("prod_wait_p90_s");
+        }
+        if let Some(v) = self.nonprod_wait_p90_s {
+            c.nonprod_wait_p90_s = v;
+            set.push("nonprod_wait_p90_s");
+        }
+        set
+    }
+}
+
+/// `c` checked; a bad key the command line set (`flags`) is named as its
+/// flag, any other as the file's key.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the key or flag.
+pub fn check_config(path: &Path, c: &CompactionConfig, flags: &[&str]) -> Result<(), Error> {
+    c.validate().map_err(|(key, message)| {
+        let field = key.trim_start_matches("compaction.");
+        let key = if flags.contains(&field) {
+            format!("--{}", field.replace('_', "-"))
+        } else {
+            key
+        };
+        Error::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        }
+    })
 }
 
 #[expect(
@@ -179,19 +237,7 @@ pub(super) fn scenario(path: &Path, args: &CompactionArgs) -> Result<Scenario, E
     }
     let mut c = sc.compaction.unwrap_or_default();
     let flags = overrides(args, &mut c);
-    c.validate().map_err(|(key, message)| {
-        let field = key.trim_start_matches("compaction.");
-        let key = if flags.contains(&field) {
-            format!("--{}", field.replace('_', "-"))
-        } else {
-            key
-        };
-        Error::Invalid {
-            path: path.to_path_buf(),
-            key,
-            message,
-        }
-    })?;
+    check_config(path, &c, &flags)?;
     sc.compaction = Some(c);
     Ok(sc)
 }
@@ -208,38 +254,31 @@ fn overrides(args: &CompactionArgs, c: &mut CompactionConfig) -> Vec<&'static st
         c.percentile = v;
         set.push("percentile");
     }
-    if let Some(v) = args.picky_share {
-        c.picky_share = v;
-        set.push("picky_share");
-    }
-    if let Some(v) = args.relax_large_jobs {
-        c.relax_large_jobs = v;
-        set.push("relax_large_jobs");
-    }
-    if let Some(v) = args.relax_above_share {
-        c.relax_above_share = v;
-        set.push("relax_above_share");
-    }
-    if let Some(v) = args.prod_wait_p90_s {
-        c.prod_wait_p90_s = v;
-        set.push("prod_wait_p90_s");
-    }
-    if let Some(v) = args.nonprod_wait_p90_s {
-        c.nonprod_wait_p90_s = v;
-        set.push("nonprod_wait_p90_s");
-    }
+    set.extend(args.fit.apply(c));
     set
 }
 
 /// `--threads`, or every core; at most as many as the memory limit holds
 /// simulations of the scenario's estimated size (at least one).
 pub(super) fn threads(args: &CompactionArgs, each_bytes: u64, limit_bytes: u64) -> usize {
-    let wanted = args.threads.unwrap_or_else(|| {
+    threads_capped(args.threads, args.quiet, each_bytes, limit_bytes)
+}
+
+/// `wanted` threads, or every core; at most as many as the memory limit
+/// holds simulations of `each_bytes` (at least one), saying so unless
+/// `quiet` when that is fewer.
+pub(super) fn threads_capped(
+    wanted: Option<usize>,
+    quiet: bool,
+    each_bytes: u64,
+    limit_bytes: u64,
+) -> usize {
+    let wanted = wanted.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let fit = usize::try_from(limit_bytes / each_bytes.max(1)).unwrap_or(usize::MAX);
     let n = wanted.clamp(1, fit.max(1));
-    if n < wanted && !args.quiet {
+    if n < wanted && !quiet {
         eprintln!(
             "{n} threads, not {wanted}: each simulation is estimated at {}, and the \
              memory limit is {}",

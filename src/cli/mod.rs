@@ -16,6 +16,7 @@ mod compare;
 mod execute;
 mod experiment;
 mod explain;
+mod inflate;
 mod observe;
 mod sweep;
 mod trace;
@@ -78,6 +79,10 @@ pub enum Command {
     /// rounded up to powers of two), policies (with the other views of
     /// packing): experiment.json, experiment.csv and report.html.
     Experiment(experiment::ExperimentArgs),
+    /// How much growth the cell takes: workload inflation (more tasks,
+    /// sampled from the workload's own, or bigger ones, until it no longer
+    /// fits; a percentile of the trials): inflation.json and report.html.
+    Inflate(inflate::InflateArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -302,6 +307,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Merge(args)) => sweep::merge_main(args),
         Some(Command::Compact(args)) => compact::main(args),
         Some(Command::Experiment(args)) => experiment::main(args),
+        Some(Command::Inflate(args)) => inflate::main(args),
     };
     match result {
         Ok(()) => 0,

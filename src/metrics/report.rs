@@ -212,6 +212,11 @@ impl OutputKind {
         what: "experiment",
         marker: "experiment.json",
     };
+    /// An inflation's directory (`borgsim inflate`).
+    pub const INFLATION: OutputKind = OutputKind {
+        what: "inflation",
+        marker: "inflation.json",
+    };
     /// A sweep's directory (`borgsim merge --out`).
     pub const SWEEP: OutputKind = OutputKind {
         what: "sweep",

@@ -30,6 +30,7 @@ mod draw;
 pub mod experiment;
 pub mod headline;
 pub mod html;
+pub mod inflation;
 pub mod run;
 pub mod sections;
 pub mod sweep;

@@ -68,12 +68,20 @@ pub struct WorkloadEdit {
     /// n × ⌊f⌋ plus a Binomial(n, f − ⌊f⌋) draw more), Monte-Carlo
     /// sampling of the workload's own tasks; 0: unchanged.
     pub more_tasks_permille: u32,
+    /// Which Monte-Carlo draw of the added tasks: 0 is the plain edit's,
+    /// any other an independent draw of the same distribution (workload
+    /// inflation's trials). The parts' draws never depend on it.
+    pub inflation_trial: u32,
 }
 
 impl WorkloadEdit {
-    /// True when the edit changes nothing.
+    /// True when the edit changes nothing (an inflation trial without
+    /// tasks to add changes nothing either).
     pub fn is_identity(&self) -> bool {
-        *self == WorkloadEdit::default()
+        WorkloadEdit {
+            inflation_trial: 0,
+            ..*self
+        } == WorkloadEdit::default()
     }
 
     /// Whether job number `k` of band `band` is submitted.
@@ -96,8 +104,13 @@ impl WorkloadEdit {
         spec.request = self.request(spec.request);
         if self.more_tasks_permille > 0 {
             // Its own stream, apart from the partition's draw: adding tasks
-            // never moves a job between parts.
-            let mut rng = streams.substream(Stream::WorkloadEdit, k ^ (1 << 63));
+            // never moves a job between parts; salted by the inflation
+            // trial (salt 0: the plain substream).
+            let mut rng = streams.salted_substream(
+                Stream::WorkloadEdit,
+                k ^ (1 << 63),
+                u64::from(self.inflation_trial),
+            );
             let n = spec.task_count();
             let extra = extra_tasks(n, self.more_tasks_permille, &mut rng);
             // The copies are tasks like the job's own: the durations of
@@ -127,6 +140,35 @@ impl WorkloadEdit {
             res = Resources::new(grow(res.cpu_milli), grow(res.mem_mib));
         }
         Request { res, gpu: r.gpu }
+    }
+}
+
+/// What a workload submits, summed over its jobs (every task's request
+/// counted once, whenever it runs).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Submitted {
+    pub jobs: u64,
+    pub tasks: u64,
+    /// Requests summed over the tasks: milli-cores, MiB, GPU milli.
+    pub cpu_milli: u64,
+    pub mem_mib: u64,
+    pub gpu_milli: u64,
+}
+
+impl Submitted {
+    /// Counts one job.
+    pub fn add(&mut self, spec: &JobSpec) {
+        let n = spec.task_count() as u64;
+        let r = spec.request;
+        self.jobs += 1;
+        self.tasks += n;
+        self.cpu_milli = self
+            .cpu_milli
+            .saturating_add(n.saturating_mul(r.res.cpu_milli));
+        self.mem_mib = self.mem_mib.saturating_add(n.saturating_mul(r.res.mem_mib));
+        self.gpu_milli = self
+            .gpu_milli
+            .saturating_add(n.saturating_mul(r.gpu.milli()));
     }
 }
 
@@ -291,6 +333,46 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(part(0), part(500));
+    }
+
+    #[test]
+    fn inflation_trials_draw_other_tasks_and_keep_the_parts() {
+        let with = |trial, keep| {
+            let e = WorkloadEdit {
+                keep,
+                more_tasks_permille: 500,
+                inflation_trial: trial,
+                ..WorkloadEdit::default()
+            };
+            drain(Edited::new(jobs(300), e, 7))
+                .iter()
+                .map(|(t, s)| (*t, s.task_count()))
+                .collect::<Vec<_>>()
+        };
+        // Trial 0 is the plain edit's draw, byte for byte.
+        let plain = WorkloadEdit {
+            more_tasks_permille: 500,
+            ..WorkloadEdit::default()
+        };
+        let plain: Vec<_> = drain(Edited::new(jobs(300), plain, 7))
+            .iter()
+            .map(|(t, s)| (*t, s.task_count()))
+            .collect();
+        assert_eq!(with(0, Keep::All), plain);
+        // Another trial: other counts (300 jobs of 10 tasks, each gaining
+        // Binomial(10, 0.5): the same 300 draws twice has no chance)…
+        assert_ne!(with(1, Keep::All), plain);
+        assert_eq!(with(1, Keep::All), with(1, Keep::All));
+        // …of the same jobs at the same times, and the same parts.
+        let times = |v: Vec<(SimTime, usize)>| v.into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        let part = Keep::Part { parts: 3, index: 2 };
+        assert_eq!(times(with(0, part)), times(with(5, part)));
+        // A trial without tasks to add is the identity.
+        let idle = WorkloadEdit {
+            inflation_trial: 3,
+            ..WorkloadEdit::default()
+        };
+        assert!(idle.is_identity());
     }
 
     #[test]

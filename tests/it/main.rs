@@ -21,6 +21,7 @@ mod explain;
 mod float_maths;
 mod golden;
 mod hand_worked;
+mod inflate;
 mod packing;
 mod policies;
 mod properties;

@@ -165,7 +165,8 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
 /// (together every file of a run, and summary.json's replay-only keys);
 /// `compare` of the two (compare.csv); a compaction (compaction.json,
 /// and its own run.json); an experiment (experiment.json,
-/// experiment.csv); and a sweep (runs.csv, sweep.json).
+/// experiment.csv); an inflation (inflation.json); and a sweep (runs.csv,
+/// sweep.json).
 fn every_output() -> Vec<tempfile::TempDir> {
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
@@ -210,6 +211,19 @@ fn every_output() -> Vec<tempfile::TempDir> {
     args.extend(quiet);
     let o = borgsim(&root(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let inflated = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "inflate",
+        "tests/fixtures/compact/static.toml",
+        "--mode",
+        "horizontal",
+        "--trials",
+        "2",
+    ];
+    args.extend(["--out", inflated.path().to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     vec![
         synthetic,
         openb,
@@ -217,6 +231,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
         compared,
         compacted,
         experimented,
+        inflated,
         sweep(),
     ]
 }

@@ -157,11 +157,11 @@ fn machines_axis(sorted: &[u32]) -> Axis {
 }
 
 /// Points of a chart layer.
-type Points = Vec<(f64, f64)>;
+pub(crate) type Points = Vec<(f64, f64)>;
 
 /// The empirical CDF of `sorted` answers, in % of trials, as a step line
 /// across axis `x`, and a point at each answer's top.
-fn ecdf(sorted: &[u32], x: &Axis) -> (Points, Points) {
+pub(crate) fn ecdf(sorted: &[u32], x: &Axis) -> (Points, Points) {
     let n = sorted.len().max(1) as f64;
     let pct = |i: usize| i as f64 * 100.0 / n;
     let mut steps = vec![(x.min, 0.0)];

@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod files;
 pub mod gpu;
 pub mod headline;
+pub mod inflation;
 pub mod pending;
 pub mod scenario;
 pub mod waits;
