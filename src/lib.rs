@@ -98,7 +98,8 @@ pub struct BuildOptions {
     pub relax_above_tasks: Option<u64>,
     /// How the workload is edited (a part of it, requests rounded or
     /// grown, tasks added: [`workload::edit`]); the identity by default.
-    /// Synthetic workloads only: a trace replay with an edit is refused.
+    /// A trace replay is edited as it is read (`trace::edit`), and refuses
+    /// only added tasks, which it has no workload to draw from.
     pub workload: workload::edit::WorkloadEdit,
 }
 
@@ -133,17 +134,16 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     opts.steady_window = sc.steady_window();
     opts.check_invariants = o.check_invariants;
     let mut sim = match &sc.trace {
-        Some(_) if !o.workload.is_identity() => {
+        Some(_) if o.workload.more_tasks_permille > 0 => {
             return Err(error::Error::Invalid {
                 path: std::path::PathBuf::from(&sc.name),
                 key: "trace".into(),
-                message: "workload edits (a part of the workload, rounded or grown \
-                          requests, added tasks) apply to synthetic workloads; a trace \
-                          replay is read as it is"
+                message: "adding tasks (horizontal inflation) draws new tasks from a \
+                          synthetic workload; a trace replay has only the trace's own"
                     .into(),
             })
         }
-        Some(tc) => trace::replay::build(sc, tc, opts, o.machines.as_deref())?,
+        Some(tc) => trace::replay::build(sc, tc, opts, o.machines.as_deref(), o.workload)?,
         None => {
             let (cell, classes) = sc.build();
             let cell = match &o.machines {

@@ -125,17 +125,6 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
         message,
     };
     let e = args.name;
-    if e.edits_workload() && sc.trace.is_some() {
-        return Err(bad(
-            "trace",
-            format!(
-                "the {} experiment edits the workload (prod and non-prod apart, parts of it, \
-                 rounded requests), which applies to synthetic workloads only: a trace replay is \
-                 read as it is. `borgsim experiment policies` runs on a trace",
-                e.name()
-            ),
-        ));
-    }
     if e == Experiment::Policies && args.c.policy.is_some() {
         return Err(bad(
             "--policy",

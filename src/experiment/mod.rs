@@ -199,7 +199,7 @@ pub struct Views {
 /// Runs experiment `o.experiment` on `sc` (see the module doc).
 ///
 /// # Errors
-/// [`CompactError::Run`] for an edit on a trace replay or a failed probe;
+/// [`CompactError::Run`] for an edit on a one-by-one replay or a failed probe;
 /// [`CompactError::DoesNotFit`] when a cell's workload does not fit the
 /// whole cell.
 pub fn run(
@@ -208,13 +208,18 @@ pub fn run(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ExperimentResult, CompactError> {
     let plans = plan::variants(sc, o);
-    if o.experiment.edits_workload() && sc.trace.is_some() {
+    let one_by_one = sc
+        .trace
+        .as_ref()
+        .is_some_and(|t| t.arrivals == crate::scenario::ArrivalOrder::OneByOne);
+    if o.experiment.edits_workload() && one_by_one {
         return Err(CompactError::Run(Error::Invalid {
             path: std::path::PathBuf::from(&sc.name),
-            key: "trace".into(),
+            key: "trace.arrivals".into(),
             message: format!(
-                "the {} experiment edits the workload, which applies to synthetic workloads \
-                 only (a trace replay is read as it is); `policies` runs on a trace",
+                "the {} experiment splits or edits the workload, and a one-by-one replay \
+                 draws arrivals until a demand target whatever the pods it draws from: \
+                 replay the pods at their own times (arrivals = \"trace\") to split them",
                 o.experiment.name()
             ),
         }));

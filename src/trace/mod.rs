@@ -24,6 +24,7 @@
 
 pub mod alibaba2018;
 pub mod azure;
+pub mod edit;
 pub mod fuzz;
 pub mod google2011;
 pub mod google2019;

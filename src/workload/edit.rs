@@ -84,8 +84,9 @@ impl WorkloadEdit {
         } == WorkloadEdit::default()
     }
 
-    /// Whether job number `k` of band `band` is submitted.
-    fn keeps(&self, k: u64, band: Band, streams: &RngStreams) -> bool {
+    /// Whether job number `k` (a trace replay: the trace job's key) of
+    /// band `band` is submitted.
+    pub fn keeps_job(&self, k: u64, band: Band, streams: &RngStreams) -> bool {
         match self.keep {
             Keep::All => true,
             Keep::Prod => band.is_prod(),
@@ -223,7 +224,7 @@ impl JobSource for Edited {
             let (t, spec) = self.inner.next_job()?;
             let k = self.k;
             self.k += 1;
-            if self.edit.keeps(k, spec.band(), &self.streams) {
+            if self.edit.keeps_job(k, spec.band(), &self.streams) {
                 return Some((t, self.edit.apply(spec, k, &self.streams)));
             }
         }

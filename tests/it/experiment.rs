@@ -225,13 +225,13 @@ fn bad_input_exits_2_with_a_clear_message() {
         "{}",
         text(&o.stderr)
     );
-    // A trace replay cannot be edited.
+    // A one-by-one replay draws arrivals to a demand target: no split.
     let trace = root().join("tests/fixtures/openb-five-columns/scenario.toml");
     let o = experiment("segregation", &trace, &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("synthetic workloads only") && err.contains("trace"),
+        err.contains("trace.arrivals") && err.contains("one-by-one"),
         "{err}"
     );
     let o = experiment("subcells", &fixture(), &out, &["--parts", "1"]);
@@ -240,4 +240,34 @@ fn bad_input_exits_2_with_a_clear_message() {
     let o = experiment("policies", &fixture(), &out, &["--policy", "hybrid"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists(), "nothing written on bad input");
+}
+
+/// Segregation on a real trace (openb's pods at their own times): the
+/// prod cell replays exactly the pods whose qos is LS or Guaranteed, the
+/// non-prod cell the others (recounted from pods.csv), and the parts add
+/// up to the whole.
+#[test]
+fn segregation_runs_on_a_trace_replayed_at_its_own_times() {
+    let scen = root().join("tests/fixtures/experiment/openb-trace/scenario.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    let o = experiment("segregation", &scen, &out, &["--trials", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let e: Value =
+        serde_json::from_slice(&std::fs::read(out.join("experiment.json")).unwrap()).unwrap();
+    let pods = super::csv_rows(&std::fs::read(scen.with_file_name("pods.csv")).unwrap());
+    let prod = pods
+        .iter()
+        .filter(|p| ["LS", "Guaranteed"].contains(&p["qos"].as_str()))
+        .count() as u64;
+    let cells = &e["variants"][1]["cells"];
+    let tasks = |i: usize| cells[i]["submitted_tasks"].as_u64().unwrap();
+    assert_eq!(cells[0]["cell"], "prod");
+    assert_eq!(tasks(0), prod);
+    assert_eq!(tasks(1), pods.len() as u64 - prod);
+    let shared = e["variants"][0]["cells"][0]["submitted_tasks"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(shared, pods.len() as u64);
+    assert!(prod > 0 && tasks(1) > 0, "both parts hold pods");
 }

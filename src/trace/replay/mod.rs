@@ -23,7 +23,7 @@ mod jobs;
 mod one_by_one;
 mod stream;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use one_by_one::OneByOneFeed;
 pub use stream::StreamFeed;
@@ -54,6 +54,7 @@ pub fn build(
     tc: &TraceConfig,
     opts: SimOptions,
     keep: Option<&[MachineId]>,
+    edit: crate::workload::edit::WorkloadEdit,
 ) -> Result<Simulation> {
     let files = sc.trace_files(tc)?;
     let read = ReadOptions {
@@ -76,6 +77,11 @@ pub fn build(
         }
     }
     let reader = super::open(tc.format, &files, &read)?;
+    let reader: Box<dyn super::TraceReader> = if edit.is_identity() {
+        reader
+    } else {
+        Box::new(super::edit::EditedReader::new(reader, edit, sc.seed))
+    };
     let mut opts = opts;
     let ctx = Context {
         machine_ids,
