@@ -287,13 +287,6 @@ fn chart_of(v: &RunView, groups: &[Group], scale: &Scale) -> Chart {
 }
 
 /// The chart alone, for `wait_cdf.png`.
-#[cfg_attr(
-    not(feature = "plots"),
-    expect(
-        dead_code,
-        reason = "wait_cdf.png, drawn with the plots feature, is its only use"
-    )
-)]
 pub fn chart(v: &RunView) -> Chart {
     let (groups, _) = groups(v);
     chart_of(v, &groups, &Scale::of(&groups))
