@@ -80,7 +80,7 @@ pub fn write(
     page(sc, cell, r, plots, &path)?.write(&path)
 }
 
-/// One row of `experiment.csv`: a variant (see README, *Columns and keys*).
+/// One row of `experiment.csv`: a variant (see reports/README.md, *Columns and keys*).
 #[derive(Serialize)]
 pub struct Row<'a> {
     pub experiment: &'static str,

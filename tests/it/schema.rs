@@ -1,5 +1,5 @@
 //! One source of truth per output schema, checked from outside: the
-//! README's column tables (section "Columns and keys") against the columns
+//! column tables of reports/README.md (section "Columns and keys") against the columns
 //! and keys a real run writes, and each enum's names as serde, strum and
 //! clap derive them. A column added to the code but not to the README, or
 //! the other way round, fails here; so does an output file the README does
@@ -19,11 +19,11 @@ use std::path::Path;
 /// as the section lists them ("`<band>` stands for … low to high: `a`,
 /// `b`.").
 fn readme_tables() -> BTreeMap<String, Vec<String>> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
     let section = readme
         .split("\n### Columns and keys\n")
         .nth(1)
-        .expect("README.md has a section \"### Columns and keys\"");
+        .expect("reports/README.md has a section \"### Columns and keys\"");
     let section = section.split("\n### ").next().unwrap();
     let bands: Vec<&str> = section
         .split("low to high:")
@@ -250,7 +250,7 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
             files.insert(file.clone());
             let Some(documented) = readme.get(&file) else {
                 problems.insert(format!(
-                    "{file}: written, but README.md has no table for it"
+                    "{file}: written, but reports/README.md has no table for it"
                 ));
                 continue;
             };
@@ -258,7 +258,7 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
                 json_keys.entry(file).or_default().extend(names);
             } else if !columns_match(documented, &names) {
                 problems.insert(format!(
-                    "{file}: README.md lists\n  {documented:?}\nbut the run wrote\n  {names:?}"
+                    "{file}: reports/README.md lists\n  {documented:?}\nbut the run wrote\n  {names:?}"
                 ));
             }
         }
@@ -267,14 +267,14 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
         let documented: BTreeSet<String> = readme[file].iter().cloned().collect();
         if documented != *keys {
             problems.insert(format!(
-                "{file}: README.md lists keys {documented:?}\nbut the runs wrote {keys:?}"
+                "{file}: reports/README.md lists keys {documented:?}\nbut the runs wrote {keys:?}"
             ));
         }
     }
     for file in readme.keys() {
         if !files.contains(file) {
             problems.insert(format!(
-                "{file}: README.md has a table, but no run wrote it"
+                "{file}: reports/README.md has a table, but no run wrote it"
             ));
         }
     }
@@ -286,20 +286,20 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
     }
     assert!(
         problems.is_empty(),
-        "README.md's \"Columns and keys\" and the outputs disagree:\n{}",
+        "reports/README.md's \"Columns and keys\" and the outputs disagree:\n{}",
         problems.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
 
 /// The keys summary.json's `by_band` gives each band, against the names
-/// README.md's `by_band` row lists (in backticks, the bands aside); a
+/// reports/README.md's `by_band` row lists (in backticks, the bands aside); a
 /// sentence saying how they differ, if they do.
 fn by_band_keys_differ(dir: &Path) -> Option<String> {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
     let row = readme
         .lines()
         .find(|l| l.starts_with("| `by_band` |"))
-        .expect("README.md has a row for summary.json's by_band");
+        .expect("reports/README.md has a row for summary.json's by_band");
     let what = row.split(" | ").nth(1).unwrap();
     let bands: Vec<&str> = Band::ALL.iter().map(|b| b.name()).collect();
     let documented: BTreeSet<String> = what
@@ -320,7 +320,7 @@ fn by_band_keys_differ(dir: &Path) -> Option<String> {
             .collect();
         if keys != documented {
             return Some(format!(
-                "summary.json by_band.{band}: README.md lists {documented:?}\nbut the run wrote {keys:?}"
+                "summary.json by_band.{band}: reports/README.md lists {documented:?}\nbut the run wrote {keys:?}"
             ));
         }
     }
@@ -421,20 +421,23 @@ fn enum_names_are_the_same_whoever_derives_them() {
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
-/// The README's `event` column of the event log names every kind of row,
+/// reports/README.md's `event` column of the event log names every kind of row,
 /// by the name the log writes, and nothing else.
 #[test]
 fn the_readme_names_every_kind_of_event() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
     let table = readme
         .split("#### `--events FILE`")
         .nth(1)
-        .expect("README.md has a table for the event log");
+        .expect("reports/README.md has a table for the event log");
     let row = table
         .lines()
         .find(|l| l.starts_with("| `event` |"))
         .expect("the table has a row for `event`");
     let named: BTreeSet<&str> = row.split('`').skip(1).step_by(2).skip(1).collect();
     let kinds: BTreeSet<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-    assert_eq!(named, kinds, "README.md's `event` row against EventKind");
+    assert_eq!(
+        named, kinds,
+        "reports/README.md's `event` row against EventKind"
+    );
 }
