@@ -469,9 +469,11 @@ fn run(args: RunArgs) -> Result<(), Error> {
 }
 
 /// A scenario file, or the name of a built-in scenario (`churn-1k`,
-/// `openb`, …) when no such file exists.
+/// `openb`, …) when no file has that name (a directory is not a
+/// scenario: `borgsim run quickstart` beside a `quickstart/` directory
+/// runs the built-in).
 fn load_scenario(p: &std::path::Path) -> Result<Scenario, Error> {
-    if !p.exists() {
+    if !p.is_file() {
         if let Some(sc) = p.to_str().and_then(Scenario::builtin) {
             return sc;
         }

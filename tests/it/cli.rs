@@ -689,3 +689,12 @@ fn sizes_and_fixed_costs_read_as_they_are() {
         "{err}"
     );
 }
+
+/// A directory named like a built-in scenario does not hide it.
+#[test]
+fn a_directory_named_like_a_builtin_does_not_hide_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("quickstart")).unwrap();
+    let o = borgsim(dir.path(), &["validate", "quickstart"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
