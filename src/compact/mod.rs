@@ -32,6 +32,7 @@ pub mod bound;
 pub mod fit;
 pub mod rank;
 pub mod search;
+pub mod trials;
 
 use crate::cell::{Cell, MachineId};
 use crate::error::Error;
@@ -43,10 +44,8 @@ use crate::workload::edit::WorkloadEdit;
 use crate::{build_simulation_with, whole_cell, BuildOptions};
 use bound::Amounts;
 use fit::{Check, FitRule, Verdict, WorkloadKind};
-use rayon::prelude::*;
 use search::Search;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// How to compact, beyond the scenario's `[compaction]` (trials,
 /// percentile and the fit rule come from there).
@@ -57,14 +56,7 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// How far a compaction has got, told after every probe.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Progress {
-    pub trials_done: u32,
-    pub trials: u32,
-    /// Simulations run so far, the whole cell's included.
-    pub probes: u64,
-}
+pub use trials::Progress;
 
 /// Why a compaction has no answer.
 #[derive(Debug)]
@@ -260,16 +252,6 @@ pub fn compact_edited(
     let n = u32::try_from(cell.len()).expect("machine ids are 32-bit");
     let rule = FitRule::new(&cfg, WorkloadKind::of(sc), cell.len());
     let whole = run_whole(sc, &rule, edit)?;
-    let probes = AtomicU64::new(1);
-    let done = AtomicU32::new(0);
-    let tell = || {
-        progress(Progress {
-            trials_done: done.load(Ordering::Relaxed),
-            trials: cfg.trials,
-            probes: probes.load(Ordering::Relaxed),
-        });
-    };
-    tell();
     if !whole.verdict.fits {
         return Err(CompactError::DoesNotFit(Box::new(NoFit {
             machines: n,
@@ -290,25 +272,13 @@ pub fn compact_edited(
         search: o.search,
         edit,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(o.threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the compaction threads: {e}")))?;
-    let trials: Vec<Result<Trial, Error>> = pool.install(|| {
-        (0..cfg.trials)
-            .into_par_iter()
-            .map(|t| {
-                let trial = ctx.run(t, &|| {
-                    probes.fetch_add(1, Ordering::Relaxed);
-                    tell();
-                });
-                done.fetch_add(1, Ordering::Relaxed);
-                tell();
-                trial
-            })
-            .collect()
-    });
-    let trials = trials.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let trials = trials::run(
+        "compaction",
+        o.threads,
+        cfg.trials,
+        progress,
+        &|t, probed| ctx.run(t, probed).map_err(CompactError::from),
+    )?;
     Ok(result(sc, &cfg, o.search, rule, &cell, whole, need, trials))
 }
 

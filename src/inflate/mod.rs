@@ -40,9 +40,7 @@ use crate::metrics::summary::Summary;
 use crate::scenario::Scenario;
 use crate::workload::edit::{Submitted, WorkloadEdit};
 use crate::{build_simulation_with, whole_cell, workload_submitted, BuildOptions};
-use rayon::prelude::*;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Which way the workload grows.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -117,13 +115,7 @@ pub const DEFAULT_PERCENTILE: u32 = 10;
 pub const DEFAULT_HORIZONTAL_TRIALS: u32 = 11;
 
 /// How far an inflation has got, told after every probe.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Progress {
-    pub trials_done: u32,
-    pub trials: u32,
-    /// Simulations run so far, the uninflated one included.
-    pub probes: u64,
-}
+pub use crate::compact::trials::Progress;
 
 /// Why an inflation has no answer.
 #[derive(Debug)]
@@ -291,41 +283,16 @@ pub fn inflate(
     let rule = FitRule::new(&cfg, WorkloadKind::of(sc), cell.len());
     let ctx = Context { sc, rule: &rule, o };
     let (uninflated, first) = ctx.uninflated(&cell)?;
-    let probes = AtomicU64::new(1);
-    let done = AtomicU32::new(0);
-    let tell = || {
-        progress(Progress {
-            trials_done: done.load(Ordering::Relaxed),
-            trials: o.trials,
-            probes: probes.load(Ordering::Relaxed),
-        });
-    };
-    tell();
     if !uninflated.verdict.fits {
         return Err(InflateError::DoesNotFit(Box::new((
             rule,
             uninflated.verdict,
         ))));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(o.threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the inflation threads: {e}")))?;
-    let trials: Vec<Result<Trial, InflateError>> = pool.install(|| {
-        (0..o.trials)
-            .into_par_iter()
-            .map(|t| {
-                let trial = ctx.trial(t, &|| {
-                    probes.fetch_add(1, Ordering::Relaxed);
-                    tell();
-                });
-                done.fetch_add(1, Ordering::Relaxed);
-                tell();
-                trial
-            })
-            .collect()
-    });
-    let trials = trials.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let trials =
+        crate::compact::trials::run("inflation", o.threads, o.trials, progress, &|t, probed| {
+            ctx.trial(t, probed)
+        })?;
     Ok(result(sc, o, rule, uninflated, first, trials))
 }
 
