@@ -58,9 +58,10 @@ pub struct CompactionArgs {
     /// until the workload no longer fits).
     #[arg(long, default_value = "bisect", value_name = "bisect|linear")]
     pub search: Search,
-    /// Threads the trials run on [default: every core]; changes no result.
+    /// Threads the trials run on, at least 1 [default: every core];
+    /// changes no result.
     #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    pub threads: Option<std::num::NonZeroUsize>,
     #[command(flatten)]
     pub fit: FitArgs,
     /// No progress bar and nothing on the terminal but errors.
@@ -261,7 +262,12 @@ fn overrides(args: &CompactionArgs, c: &mut CompactionConfig) -> Vec<&'static st
 /// `--threads`, or every core; at most as many as the memory limit holds
 /// simulations of the scenario's estimated size (at least one).
 pub(super) fn threads(args: &CompactionArgs, each_bytes: u64, limit_bytes: u64) -> usize {
-    threads_capped(args.threads, args.quiet, each_bytes, limit_bytes)
+    threads_capped(
+        args.threads.map(std::num::NonZeroUsize::get),
+        args.quiet,
+        each_bytes,
+        limit_bytes,
+    )
 }
 
 /// `wanted` threads, or every core; at most as many as the memory limit
@@ -327,14 +333,14 @@ fn human(c: &Compaction, out: &Path, wall: f64, threads: usize) -> String {
     let count = borgsim::report::html::count;
     let n = u64::from(c.whole_cell.machines);
     let mut s = format!(
-        "compaction of {} (seed {}, policy {}, {} search): {} trials on {} threads, {:.2} s wall\n\
+        "compaction of {} (seed {}, policy {}, {} search): {} trials on {}, {:.2} s wall\n\
          {} percentile: {} of {} machines ({:.1} %), trial {}; fewest {}, median {}, most {}",
         c.scenario,
         c.seed,
         c.policy,
         c.search.name(),
         c.trials,
-        threads,
+        super::counted(threads, "thread"),
         wall,
         borgsim::report::sections::compaction::ordinal(c.percentile),
         count(u64::from(c.answer.machines)),

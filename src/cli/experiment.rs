@@ -33,13 +33,8 @@ pub struct ExperimentArgs {
     #[command(flatten)]
     pub c: CompactionArgs,
     /// subcells: the numbers of sub-cells to split the workload into.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "2,5,10",
-        value_name = "K,K,..."
-    )]
-    pub parts: Vec<u32>,
+    #[arg(long, value_delimiter = ',', value_name = "K,K,...")]
+    pub parts: Option<Vec<u32>>,
     /// policies: the placement policies compared, best fit the baseline
     /// [default: worst_fit, best_fit, hybrid, and gpu_packing on a cell
     /// with GPUs].
@@ -131,11 +126,30 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
             "the policies experiment compares policies: list them with --policies".into(),
         ));
     }
-    if let Some(k) = args.parts.iter().find(|&&k| !(2..=1000).contains(&k)) {
+    if args.parts.is_some() && e != Experiment::Subcells {
+        return Err(bad(
+            "--parts",
+            "applies to the subcells experiment only".into(),
+        ));
+    }
+    if !args.policies.is_empty() && e != Experiment::Policies {
+        return Err(bad(
+            "--policies",
+            "applies to the policies experiment only".into(),
+        ));
+    }
+    let parts = args.parts.clone().unwrap_or_else(|| DEFAULT_PARTS.to_vec());
+    if let Some(k) = parts.iter().find(|&&k| !(2..=1000).contains(&k)) {
         return Err(bad(
             "--parts",
             format!("{k} sub-cells: expected numbers from 2 to 1000"),
         ));
+    }
+    if let Some(k) = first_repeat(&parts) {
+        return Err(bad("--parts", format!("{k} is listed twice")));
+    }
+    if let Some(p) = first_repeat(&args.policies) {
+        return Err(bad("--policies", format!("{} is listed twice", p.name())));
     }
     let policies = if args.policies.is_empty() {
         default_policies(sc)?
@@ -148,9 +162,20 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
             search: args.c.search,
             threads: 1,
         },
-        parts: args.parts.clone(),
+        parts,
         policies,
     })
+}
+
+/// `--parts`' default: Borg's 2, 5 and 10 sub-cells.
+const DEFAULT_PARTS: [u32; 3] = [2, 5, 10];
+
+/// The first value listed a second time, if any.
+fn first_repeat<T: PartialEq + Copy>(xs: &[T]) -> Option<T> {
+    xs.iter()
+        .enumerate()
+        .find(|(i, x)| xs[..*i].contains(x))
+        .map(|(_, x)| *x)
 }
 
 /// Every policy that applies to the cell: GPU packing only on a cell with
@@ -189,13 +214,13 @@ fn write(
 fn human(r: &ExperimentResult, out: &Path, wall: f64, threads: usize) -> String {
     let count = borgsim::report::html::count;
     let mut s = format!(
-        "experiment {} on {} (seed {}, {} trials, {} percentile) on {} threads, {:.2} s wall\n",
+        "experiment {} on {} (seed {}, {} trials, {} percentile) on {}, {:.2} s wall\n",
         r.experiment.name(),
         r.scenario,
         r.seed,
         r.trials,
         borgsim::report::sections::compaction::ordinal(r.percentile),
-        threads,
+        super::counted(threads, "thread"),
         wall,
     );
     for v in &r.variants {

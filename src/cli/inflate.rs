@@ -53,9 +53,10 @@ pub struct InflateArgs {
     /// Override the scenario's placement policy.
     #[arg(long)]
     pub policy: Option<borgsim::sched::Policy>,
-    /// Threads the trials run on [default: every core]; changes no result.
+    /// Threads the trials run on, at least 1 [default: every core];
+    /// changes no result.
     #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    pub threads: Option<std::num::NonZeroUsize>,
     #[command(flatten)]
     pub fit: FitArgs,
     /// Output directory [default: reports/<scenario name>-inflation-<mode>/,
@@ -84,7 +85,7 @@ pub fn main(args: InflateArgs) -> Result<(), Error> {
     let o = Options {
         // No more threads than trials: a vertical inflation runs one.
         threads: threads_capped(
-            args.threads,
+            args.threads.map(std::num::NonZeroUsize::get),
             args.quiet,
             est.memory_bytes,
             limits.memory_bytes,
@@ -186,6 +187,12 @@ fn scenario(args: &InflateArgs) -> Result<(Scenario, Options), Error> {
     };
     if !(1..=100).contains(&args.percentile) {
         return Err(bad("--percentile", "a percentile in 1..=100".into()));
+    }
+    if args.cap_permille == 0 {
+        return Err(bad(
+            "--cap-permille",
+            "the largest growth tried, at least 1 ‰".into(),
+        ));
     }
     if args.resolution_permille == 0 || args.resolution_permille > args.cap_permille {
         return Err(bad(

@@ -481,6 +481,11 @@ fn load_scenario(p: &std::path::Path) -> Result<Scenario, Error> {
     Scenario::load(p)
 }
 
+/// `1 thread`, `2 threads`: a count with its noun.
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Prints a line to stdout; a closed pipe (`borgsim run | head`) is not an error.
 pub(crate) fn say(text: &str) {
     use std::io::Write;

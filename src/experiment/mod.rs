@@ -157,7 +157,8 @@ pub struct Variant {
     pub requested: Option<Demand>,
     pub requested_extra_cpu_pct: Option<f64>,
     pub requested_extra_mem_pct: Option<f64>,
-    /// `policies`: the other three views, from one run on the whole cell.
+    /// `policies`: the other views of packing, from one run on the whole
+    /// cell and a vertical inflation of it.
     pub views: Option<Views>,
 }
 
@@ -194,6 +195,33 @@ pub struct Views {
     pub holes_free_share: Option<f64>,
     /// The hole unit, as judged (milli-cores, MiB).
     pub hole_unit: Option<Demand>,
+    /// Workload inflation, vertical (every request grown until the
+    /// workload no longer fits the whole cell; `borgsim inflate --mode
+    /// vertical`): the largest growth that fits, per mille. `None` for a
+    /// trace replay, which is not inflated.
+    pub inflation_vertical_permille: Option<u32>,
+}
+
+/// A one-by-one replay cannot be split or edited: it draws arrivals up to
+/// a demand target whatever the pods it draws from.
+fn refuse_one_by_one(sc: &Scenario, e: Experiment) -> Result<(), CompactError> {
+    let one_by_one = sc
+        .trace
+        .as_ref()
+        .is_some_and(|t| t.arrivals == crate::scenario::ArrivalOrder::OneByOne);
+    if e.edits_workload() && one_by_one {
+        return Err(CompactError::Run(Error::Invalid {
+            path: std::path::PathBuf::from(&sc.name),
+            key: "trace.arrivals".into(),
+            message: format!(
+                "the {} experiment splits or edits the workload, and a one-by-one replay \
+                 draws arrivals until a demand target whatever the pods it draws from: \
+                 replay the pods at their own times (arrivals = \"trace\") to split them",
+                e.name()
+            ),
+        }));
+    }
+    Ok(())
 }
 
 /// Runs experiment `o.experiment` on `sc` (see the module doc).
@@ -208,22 +236,7 @@ pub fn run(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ExperimentResult, CompactError> {
     let plans = plan::variants(sc, o);
-    let one_by_one = sc
-        .trace
-        .as_ref()
-        .is_some_and(|t| t.arrivals == crate::scenario::ArrivalOrder::OneByOne);
-    if o.experiment.edits_workload() && one_by_one {
-        return Err(CompactError::Run(Error::Invalid {
-            path: std::path::PathBuf::from(&sc.name),
-            key: "trace.arrivals".into(),
-            message: format!(
-                "the {} experiment splits or edits the workload, and a one-by-one replay \
-                 draws arrivals until a demand target whatever the pods it draws from: \
-                 replay the pods at their own times (arrivals = \"trace\") to split them",
-                o.experiment.name()
-            ),
-        }));
-    }
+    refuse_one_by_one(sc, o.experiment)?;
     let cells = plans.iter().map(|v| v.cells.len()).sum();
     let mut done = 0;
     let mut events = 0;
@@ -250,7 +263,11 @@ pub fn run(
             }
         }
         let views = match o.experiment {
-            Experiment::Policies => Some(views(&with_policy(sc, v.policy), &mut events)?),
+            Experiment::Policies => Some(views(
+                &with_policy(sc, v.policy),
+                o.compact.threads,
+                &mut events,
+            )?),
             _ => None,
         };
         variants.push(variant(sc, v, results, views));
@@ -418,8 +435,10 @@ fn median(values: &[f64]) -> f64 {
     v[rank::nearest_rank(50, v.len()) - 1]
 }
 
-/// One run of the scenario on its whole cell: the other three views.
-fn views(sc: &Scenario, events: &mut u64) -> Result<Views, Error> {
+/// One run of the scenario on its whole cell (aggregate utilisation,
+/// stranded resources, hole filling) and a vertical inflation of it: the
+/// other three views, compaction being the experiment's.
+fn views(sc: &Scenario, threads: usize, events: &mut u64) -> Result<Views, Error> {
     let mut sim = crate::build_simulation(sc, false)?;
     sim.run(&mut |_| {})?;
     *events += sim.events_processed();
@@ -437,7 +456,40 @@ fn views(sc: &Scenario, events: &mut u64) -> Result<Views, Error> {
             mem_mib: u.mem_mib,
             gpu_milli: 0,
         }),
+        inflation_vertical_permille: vertical_inflation(sc, threads, events)?,
     })
+}
+
+/// The largest vertical growth of the workload that still fits its whole
+/// cell, per mille, by `inflate`'s defaults (steps of 1 %); `None` for a
+/// trace replay, or a workload that fits even at the cap.
+fn vertical_inflation(
+    sc: &Scenario,
+    threads: usize,
+    events: &mut u64,
+) -> Result<Option<u32>, Error> {
+    if sc.trace.is_some() {
+        return Ok(None);
+    }
+    let o = crate::inflate::Options {
+        mode: crate::inflate::Mode::Vertical,
+        trials: 1,
+        percentile: crate::inflate::DEFAULT_PERCENTILE,
+        resolution_permille: crate::inflate::DEFAULT_RESOLUTION_PERMILLE,
+        cap_permille: crate::inflate::DEFAULT_CAP_PERMILLE,
+        threads,
+    };
+    match crate::inflate::inflate(sc, &o, &|_| {}) {
+        Ok(i) => {
+            *events += i.events_processed;
+            Ok(Some(i.answer.permille))
+        }
+        Err(crate::inflate::InflateError::NeverFull { .. }) => Ok(None),
+        Err(crate::inflate::InflateError::Run(e)) => Err(e),
+        Err(crate::inflate::InflateError::DoesNotFit(_)) => Err(Error::Internal(
+            "the workload fits its whole cell for compaction but not for inflation".into(),
+        )),
+    }
 }
 
 /// How a cell's edit keeps the workload, in `CellResult::cell`'s words.

@@ -256,9 +256,14 @@ fn unreplaceable(out: &Path, kind: OutputKind, inputs: &[PathBuf]) -> Option<Str
     if empty || real.join(kind.marker).is_file() {
         return None;
     }
+    let article = if kind.what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     Some(format!(
-        "it exists and is not an earlier {what}'s directory (no {marker}): a {what} replaces \
-         its --out whole, so choose a new directory or remove this one",
+        "it exists and is not an earlier {what}'s directory (no {marker}): {article} {what} \
+         replaces its --out whole, so choose a new directory or remove this one",
         what = kind.what,
         marker = kind.marker
     ))

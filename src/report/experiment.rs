@@ -104,6 +104,7 @@ pub struct Row<'a> {
     pub stranded_cpu_share: Option<f64>,
     pub stranded_mem_share: Option<f64>,
     pub holes_units_free: Option<u64>,
+    pub inflation_vertical_pct: Option<f64>,
     pub paper_extra_pct_low: Option<f64>,
     pub paper_extra_pct_high: Option<f64>,
 }
@@ -134,6 +135,9 @@ impl<'a> Row<'a> {
             stranded_cpu_share: w.and_then(|w| w.stranded_cpu_share),
             stranded_mem_share: w.and_then(|w| w.stranded_mem_share),
             holes_units_free: w.and_then(|w| w.holes_units_free),
+            inflation_vertical_pct: w
+                .and_then(|w| w.inflation_vertical_permille)
+                .map(|p| f64::from(p) / 10.0),
             paper_extra_pct_low: r.paper.extra_pct_low.filter(|_| applies),
             paper_extra_pct_high: r.paper.extra_pct_high.filter(|_| applies),
         }

@@ -271,3 +271,76 @@ fn segregation_runs_on_a_trace_replayed_at_its_own_times() {
     assert_eq!(shared, pods.len() as u64);
     assert!(prod > 0 && tasks(1) > 0, "both parts hold pods");
 }
+
+/// Flags that do not apply, or repeat, are refused; best fit is always the
+/// baseline of `policies`, listed or not; no thread count of 0.
+#[test]
+fn flags_that_do_not_apply_or_repeat_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    for (name, args, says) in [
+        ("segregation", vec!["--parts", "5"], "--parts"),
+        ("subcells", vec!["--parts", "2,2"], "2 is listed twice"),
+        ("bucketing", vec!["--policies", "hybrid"], "--policies"),
+        (
+            "policies",
+            vec!["--policies", "hybrid,hybrid"],
+            "hybrid is listed twice",
+        ),
+        ("segregation", vec!["--threads", "0"], "--threads"),
+    ] {
+        let o = experiment(name, &fixture(), &out, &args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{name} {args:?}: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            text(&o.stderr).contains(says),
+            "{name} {args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    let o = experiment(
+        "policies",
+        &fixture(),
+        &out,
+        &["--policies", "worst_fit,hybrid", "--trials", "2"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let e: Value =
+        serde_json::from_slice(&std::fs::read(out.join("experiment.json")).unwrap()).unwrap();
+    let names: Vec<&str> = e["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["best_fit", "worst_fit", "hybrid"]);
+    assert_eq!(e["variants"][0]["baseline"], true);
+    // The fourth view: a vertical inflation per policy, as inflate finds it.
+    let grown = e["variants"][2]["views"]["inflation_vertical_permille"]
+        .as_u64()
+        .unwrap();
+    let o = borgsim(
+        &root(),
+        &[
+            "inflate",
+            fixture().to_str().unwrap(),
+            "--mode",
+            "vertical",
+            "--policy",
+            "hybrid",
+            "-q",
+            "--no-plots",
+            "--out",
+            dir.path().join("i").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let i: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("i/inflation.json")).unwrap())
+            .unwrap();
+    assert_eq!(i["answer"]["permille"].as_u64().unwrap(), grown);
+}

@@ -292,3 +292,28 @@ fn bad_input_exits_2_naming_what_is_wrong() {
         assert!(!out.exists(), "{args:?}: no output without an answer");
     }
 }
+
+/// A cap of 0 is refused naming the cap, not the resolution.
+#[test]
+fn a_cap_of_nothing_names_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = super::root().join("tests/fixtures/compact/static.toml");
+    let o = super::borgsim(
+        dir.path(),
+        &[
+            "inflate",
+            scen.to_str().unwrap(),
+            "--mode",
+            "horizontal",
+            "--cap-permille",
+            "0",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        super::text(&o.stderr).contains("--cap-permille"),
+        "{}",
+        super::text(&o.stderr)
+    );
+}

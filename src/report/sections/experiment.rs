@@ -62,8 +62,9 @@ fn intro(e: Experiment) -> &'static str {
         }
         Experiment::Policies => {
             "The same workload placed by each policy: machines needed (compaction) beside the other \
-             three views of packing from one run on the whole cell — aggregate utilisation, stranded \
-             resources and hole filling."
+             views of packing — aggregate utilisation, stranded resources and hole filling from one \
+             run on the whole cell, and the growth of every request the whole cell still takes \
+             (vertical workload inflation)."
         }
     }
 }
@@ -221,6 +222,7 @@ fn table(r: &ExperimentResult) -> Markup {
                 @if views {
                     th.num { "CPU allocated" } th.num { "memory allocated" }
                     th.num { "CPU stranded" } th.num { "memory stranded" } th.num { "hole units free" }
+                    th.num { "growth that fits (vertical inflation)" }
                 }
             } }
             tbody {
@@ -241,6 +243,7 @@ fn table(r: &ExperimentResult) -> Markup {
                             (share(w.and_then(|w| w.stranded_cpu_share)))
                             (share(w.and_then(|w| w.stranded_mem_share)))
                             (num(w.and_then(|w| w.holes_units_free).map_or("—".into(), count)))
+                            (pct(w.and_then(|w| w.inflation_vertical_permille).map(|p| f64::from(p) / 10.0)))
                         }
                     }
                 }
