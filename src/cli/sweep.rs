@@ -321,8 +321,12 @@ pub fn merge_main(args: MergeArgs) -> Result<(), Error> {
     let (sweep, totals) = sweep::merge::merge(&args.dirs, &args.out, Plots::wanted(true))?;
     if !args.quiet {
         say(&format!(
-            "merged {} directories of sweep {}: {} runs, {} done, {} failed; runs.csv and report.html in {}/",
-            args.dirs.len(),
+            "merged {} of sweep {}: {} runs, {} done, {} failed; runs.csv and report.html in {}/",
+            if args.dirs.len() == 1 {
+                "1 directory".to_string()
+            } else {
+                format!("{} directories", args.dirs.len())
+            },
             sweep.spec.name,
             sweep.runs.len(),
             totals.ok,

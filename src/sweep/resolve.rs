@@ -106,8 +106,15 @@ pub fn check_parameters(spec: &Spec, base: &BaseScenario, sweep_path: &Path) -> 
                 .set(&mut t, v.clone())
                 .map_err(|m| bad(format!("parameters[{i}].key"), m))?;
             if let Err(e) = Scenario::deserialize(t) {
+                // A field the scenario does not know is the path's fault
+                // (a misspelt key), whatever the value.
+                let at = if e.message().contains("unknown field") {
+                    format!("parameters[{i}].key")
+                } else {
+                    format!("parameters[{i}].values[{j}]")
+                };
                 return Err(bad(
-                    format!("parameters[{i}].values[{j}]"),
+                    at,
                     format!("{} = {v}: {}", p.key, e.message().trim_end()),
                 ));
             }
@@ -245,7 +252,7 @@ mod tests {
         ));
         assert!(
             unknown.starts_with(
-                "parameters[0].values[0]: scheduler.polcy = \"hybrid\": unknown field `polcy`"
+                "parameters[0].key: scheduler.polcy = \"hybrid\": unknown field `polcy`"
             ),
             "{unknown}"
         );

@@ -396,7 +396,7 @@ fn sweep_files_and_outputs_that_cannot_be_are_refused_naming_the_key() {
     let cases = [
         ("seeds = [1]\nthreads = 2\n", "unknown field `threads`"),
         ("seeds = []\n", "sweep.toml: seeds: give the seeds to run"),
-        ("seeds = [1]\n[[parameters]]\nkey = \"scheduler.polcy\"\nvalues = [\"hybrid\"]\n", "sweep.toml: parameters[0].values[0]: scheduler.polcy = \"hybrid\": unknown field `polcy`"),
+        ("seeds = [1]\n[[parameters]]\nkey = \"scheduler.polcy\"\nvalues = [\"hybrid\"]\n", "sweep.toml: parameters[0].key: scheduler.polcy = \"hybrid\": unknown field `polcy`"),
         ("seeds = [1]\n[[parameters]]\nkey = \"scheduler.policy\"\nvalues = [\"best-fit\"]\n", "sweep.toml: parameters[0].values[0]: scheduler.policy = \"best-fit\": unknown variant `best-fit`"),
         ("seeds = [1]\n[[parameters]]\nkey = \"cell.machines[5].count\"\nvalues = [1]\n", "sweep.toml: parameters[0].key: cell.machines[5]: the base scenario's cell.machines has 2 elements"),
         ("seeds = [1]\n[[parameters]]\nkey = \"workload.jobs[0].tasks\"\nvalues = [3]\n", "sweep.toml: parameters[0].values[0]: workload.jobs[0].tasks = 3: "),

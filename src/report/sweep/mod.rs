@@ -87,7 +87,7 @@ pub fn page(
     Ok(Page {
         title: format!("borgsim sweep: {}", spec.name),
         lede: html! {
-            (spec.base) " × " (spec.parameters.len()) " parameters × " (spec.seeds.len()) " seeds: "
+            (spec.base) " × " (plural(spec.parameters.len(), "parameter")) " × " (plural(spec.seeds.len(), "seed")) ": "
             (sweep.runs.len()) " runs; " (rows.len() - failed) " done, " (failed) " failed." (shard_note)
             @if !spec.description.is_empty() { br; (spec.description) }
         },
@@ -247,4 +247,9 @@ fn files(plots: Plots) -> Markup {
         }
         @if let Some(why) = plots.missing() { p.note { (why) } }
     }
+}
+
+/// `1 parameter`, `2 parameters`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
