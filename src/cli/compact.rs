@@ -81,7 +81,7 @@ pub struct CompactionArgs {
 pub struct FitArgs {
     /// The share of submitted tasks that may end unplaced [default:
     /// [compaction] picky_share, or 0.002].
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub picky_share: Option<f64>,
     /// Drop the constraints and spread limits of jobs larger than
     /// --relax-above-share of the whole cell [default: [compaction]
@@ -90,7 +90,7 @@ pub struct FitArgs {
     pub relax_large_jobs: Option<bool>,
     /// What a large job is, as a share of the whole cell's machines
     /// [default: [compaction] relax_above_share, or 0.5].
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub relax_above_share: Option<f64>,
     /// Workloads with time: the largest prod wait p90, in seconds
     /// [default: [compaction] prod_wait_p90_s, or 60].

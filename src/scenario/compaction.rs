@@ -103,7 +103,7 @@ impl CompactionConfig {
                 "picky_share",
                 format!(
                     "must be a fraction in [0, 1) (0.002 is 0.2 %), got {}",
-                    self.picky_share
+                    shown(self.picky_share)
                 ),
             );
         }
@@ -111,7 +111,10 @@ impl CompactionConfig {
         if !(share.is_finite() && share > 0.0 && share <= 1.0) {
             return bad(
                 "relax_above_share",
-                format!("must be a fraction in (0, 1] (0.5 is half the cell), got {share}"),
+                format!(
+                    "must be a fraction in (0, 1] (0.5 is half the cell), got {}",
+                    shown(share)
+                ),
             );
         }
         for (k, v) in [
@@ -123,6 +126,17 @@ impl CompactionConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// A number as a person reads it: plain when it is, in exponent form when
+/// plain would take more than a few digits (`1e308`, not 309 of them).
+fn shown(x: f64) -> String {
+    let plain = format!("{x}");
+    if plain.len() > 12 {
+        format!("{x:e}")
+    } else {
+        plain
     }
 }
 
