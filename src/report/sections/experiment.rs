@@ -97,8 +97,30 @@ fn ours(r: &ExperimentResult) -> String {
     format!("Here, on {}: {}.{range}", r.scenario, parts.join("; "))
 }
 
-/// Each variant's extra machines over the baseline: a tick per paired
-/// trial, a bar at the percentile answer, the paper's range as a band.
+/// A mark per paired trial, spread across the variant's slot at `x` in
+/// trial order, so eleven trials read as eleven marks, not as one error bar.
+fn trial_marks(x: f64, extra_pct: &[f64]) -> Layer {
+    let n = extra_pct.len();
+    let at = |t: usize| {
+        if n < 2 {
+            x
+        } else {
+            x - 0.25 + 0.5 * t as f64 / (n - 1) as f64
+        }
+    };
+    Layer::Marks {
+        color: TRIALS,
+        points: extra_pct
+            .iter()
+            .enumerate()
+            .map(|(t, &y)| (at(t), y))
+            .collect(),
+    }
+}
+
+/// Each variant's extra machines over the baseline: a mark per paired
+/// trial (spread across the variant's slot in trial order), a bar at the
+/// percentile answer, the paper's range as a band.
 pub fn chart(r: &ExperimentResult) -> Chart {
     let names: Vec<String> = r.variants.iter().map(|v| v.name.clone()).collect();
     let mut lo = 0.0f64;
@@ -132,10 +154,7 @@ pub fn chart(r: &ExperimentResult) -> Chart {
             });
         }
         layers.push(bar(x, v));
-        layers.push(Layer::Marks {
-            color: TRIALS,
-            points: v.per_trial_extra_pct.iter().map(|&y| (x, y)).collect(),
-        });
+        layers.push(trial_marks(x, &v.per_trial_extra_pct));
     }
     let legend = legend(r, band.is_some());
     Chart {
