@@ -188,15 +188,11 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
         Err(CompactError::DoesNotFit(no)) => return Err(does_not_fit(origin, &no)),
     };
     let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo {
-        completed: true,
-        version: env!("CARGO_PKG_VERSION"),
-        wall_time_s: (wall * 1e6).round() / 1e6,
-        cpu_time_s: report::cpu_time_since_s(cpu_started),
-        events_processed: c.events_processed,
-        events_per_s: (c.events_processed as f64 / wall.max(1e-9)).round(),
-        peak_rss_mib: report::peak_rss_mib(),
-    };
+    let run = RunInfo::completed(
+        wall,
+        report::cpu_time_since_s(cpu_started),
+        c.events_processed,
+    );
     write(&dir, &sc, &c, &run, Plots::wanted(!args.c.no_plots))?;
     dir.publish()?;
     if !args.c.quiet {
@@ -313,19 +309,10 @@ fn write(
     run: &RunInfo,
     plots: Plots,
 ) -> Result<(), Error> {
-    for (name, bytes) in [("compaction.json", json(c)), ("run.json", json(run))] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
-    }
+    dir.write_json("compaction.json", c)?;
+    dir.write_json("run.json", run)?;
     let cell = borgsim::whole_cell(sc)?;
     borgsim::report::compaction::write(dir.path(), sc, &cell, c, plots)
-}
-
-/// Pretty JSON, newline-terminated.
-pub(super) fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    let mut b = serde_json::to_vec_pretty(v).expect("serialisable");
-    b.push(b'\n');
-    b
 }
 
 /// The answer for a person at a terminal.

@@ -5,7 +5,7 @@
 //! clock (for `run.json`, which is not deterministic by design).
 
 use borgsim::error::Error;
-use borgsim::metrics::report::{self, CpuClock, RunDir, RunInfo};
+use borgsim::metrics::report::{CpuClock, RunDir, RunInfo};
 use borgsim::metrics::summary::Summary;
 use borgsim::scenario::Scenario;
 use borgsim::sim::Simulation;
@@ -59,15 +59,7 @@ pub(crate) fn execute(
     let wall_s = started.elapsed().as_secs_f64();
     let cpu_time_s = ex.cpu.since(cpu_started);
     let summary = Summary::of(ex.sc, &sim);
-    let run = RunInfo {
-        completed: true,
-        version: env!("CARGO_PKG_VERSION"),
-        wall_time_s: (wall_s * 1e6).round() / 1e6,
-        cpu_time_s,
-        events_processed: sim.events_processed(),
-        events_per_s: (sim.events_processed() as f64 / wall_s.max(1e-9)).round(),
-        peak_rss_mib: report::peak_rss_mib(),
-    };
+    let run = RunInfo::completed(wall_s, cpu_time_s, sim.events_processed());
     dir.write_outputs(ex.sc, &sim, &summary, &run, ex.plots)?;
     Ok(Executed {
         sim,

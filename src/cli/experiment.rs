@@ -95,15 +95,11 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
         Err(CompactError::DoesNotFit(no)) => return Err(compact_cli::does_not_fit(origin, &no)),
     };
     let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo {
-        completed: true,
-        version: env!("CARGO_PKG_VERSION"),
-        wall_time_s: (wall * 1e6).round() / 1e6,
-        cpu_time_s: report::cpu_time_since_s(cpu_started),
-        events_processed: r.events_processed,
-        events_per_s: (r.events_processed as f64 / wall.max(1e-9)).round(),
-        peak_rss_mib: report::peak_rss_mib(),
-    };
+    let run = RunInfo::completed(
+        wall,
+        report::cpu_time_since_s(cpu_started),
+        r.events_processed,
+    );
     write(&dir, &sc, &r, &run, Plots::wanted(!args.c.no_plots))?;
     dir.publish()?;
     if !args.c.quiet {
@@ -198,13 +194,8 @@ fn write(
     run: &RunInfo,
     plots: Plots,
 ) -> Result<(), Error> {
-    for (name, bytes) in [
-        ("experiment.json", compact_cli::json(r)),
-        ("run.json", compact_cli::json(run)),
-    ] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
-    }
+    dir.write_json("experiment.json", r)?;
+    dir.write_json("run.json", run)?;
     borgsim::report::experiment::write_csv(dir.path(), r)?;
     let cell = borgsim::whole_cell(sc)?;
     borgsim::report::experiment::write(dir.path(), sc, &cell, r, plots)

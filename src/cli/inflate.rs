@@ -10,7 +10,7 @@
 //! cap, and `--trials` above 1 for vertical inflation, which draws nothing
 //! (every trial would repeat the first: refused rather than run in vain).
 
-use super::compact::{check_config, json, threads_capped, FitArgs};
+use super::compact::{check_config, threads_capped, FitArgs};
 use super::{check_estimate, load_scenario, say, LimitArgs};
 use borgsim::error::Error;
 use borgsim::inflate::{self, InflateError, Inflation, Mode, Options, Progress};
@@ -109,15 +109,11 @@ pub fn main(args: InflateArgs) -> Result<(), Error> {
     bar.finish_and_clear();
     let c = result.map_err(|e| refusal(e, origin))?;
     let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo {
-        completed: true,
-        version: env!("CARGO_PKG_VERSION"),
-        wall_time_s: (wall * 1e6).round() / 1e6,
-        cpu_time_s: report::cpu_time_since_s(cpu_started),
-        events_processed: c.events_processed,
-        events_per_s: (c.events_processed as f64 / wall.max(1e-9)).round(),
-        peak_rss_mib: report::peak_rss_mib(),
-    };
+    let run = RunInfo::completed(
+        wall,
+        report::cpu_time_since_s(cpu_started),
+        c.events_processed,
+    );
     write(&dir, &sc, &c, &run, Plots::wanted(!args.no_plots))?;
     dir.publish()?;
     if !args.quiet {
@@ -232,10 +228,8 @@ fn write(
     run: &RunInfo,
     plots: Plots,
 ) -> Result<(), Error> {
-    for (name, bytes) in [("inflation.json", json(c)), ("run.json", json(run))] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })?;
-    }
+    dir.write_json("inflation.json", c)?;
+    dir.write_json("run.json", run)?;
     let cell = borgsim::whole_cell(sc)?;
     borgsim::report::inflation::write(dir.path(), sc, &cell, c, plots)
 }

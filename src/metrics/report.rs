@@ -39,6 +39,23 @@ pub struct RunInfo {
     pub peak_rss_mib: Option<f64>,
 }
 
+impl RunInfo {
+    /// A finished run's (or compaction's, experiment's, inflation's)
+    /// `run.json`: `wall_s` and `cpu_time_s` over the same span, in which
+    /// `events` events ran; peak memory read now.
+    pub fn completed(wall_s: f64, cpu_time_s: Option<f64>, events: u64) -> RunInfo {
+        RunInfo {
+            completed: true,
+            version: env!("CARGO_PKG_VERSION"),
+            wall_time_s: (wall_s * 1e6).round() / 1e6,
+            cpu_time_s,
+            events_processed: events,
+            events_per_s: (events as f64 / wall_s.max(1e-9)).round(),
+            peak_rss_mib: peak_rss_mib(),
+        }
+    }
+}
+
 /// The process's peak resident set size, from `/proc/self/status` (Linux).
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -351,6 +368,16 @@ impl RunDir {
             tmp,
             out: out.to_path_buf(),
         })
+    }
+
+    /// Writes `v` as pretty JSON (newline-terminated) into the directory
+    /// as `name`.
+    ///
+    /// # Errors
+    /// [`Error::Write`] naming the file.
+    pub fn write_json<T: Serialize>(&self, name: &str, v: &T) -> Result<()> {
+        let p = self.path().join(name);
+        std::fs::write(&p, json_bytes(v)).map_err(|source| Error::Write { path: p, source })
     }
 
     /// Where the files go until the run is published.
