@@ -264,6 +264,9 @@ pub struct Row {
     pub evictions_machine_down: u64,
     pub evictions_machine_shrunk: u64,
     pub evictions_trace: u64,
+    pub evictions_machine_failure: u64,
+    pub evictions_maintenance: u64,
+    pub evictions_task_crash: u64,
     pub gpu_milli_submitted: u64,
     pub tasks_killed: u64,
     /// Pending outside the cell (held by a trace replay).
@@ -278,7 +281,8 @@ impl From<&Sample> for Row {
         let [gpu_be, gpu_b, gpu_p, gpu_m] = s.gpu_milli;
         let [run_be, run_b, run_p, run_m] = s.running;
         let [pen_be, pen_b, pen_p, pen_m] = s.pending;
-        let [preemption, machine_down, machine_shrunk, trace] = s.evictions;
+        let [preemption, machine_down, machine_shrunk, trace, machine_failure, maintenance, task_crash] =
+            s.evictions;
         Row {
             time_s: Seconds(s.time_us),
             cpu_milli_best_effort: cpu_be,
@@ -306,6 +310,9 @@ impl From<&Sample> for Row {
             evictions_machine_down: machine_down,
             evictions_machine_shrunk: machine_shrunk,
             evictions_trace: trace,
+            evictions_machine_failure: machine_failure,
+            evictions_maintenance: maintenance,
+            evictions_task_crash: task_crash,
             gpu_milli_submitted: s.gpu_milli_submitted,
             tasks_killed: s.tasks_killed,
             held: s.held,

@@ -209,6 +209,19 @@ pub const METRICS: &[Metric] = &[
         Unit::Count,
     ),
     m(EVICTIONS, "evictions.trace", "by the trace", Unit::Count),
+    m(
+        EVICTIONS,
+        "evictions.machine_failure",
+        "machine failure",
+        Unit::Count,
+    ),
+    m(
+        EVICTIONS,
+        "evictions.maintenance",
+        "maintenance",
+        Unit::Count,
+    ),
+    m(EVICTIONS, "evictions.task_crash", "task crash", Unit::Count),
     only(
         When::Present,
         m(

@@ -83,13 +83,22 @@ pub enum EvictionCause {
     MachineShrunk,
     /// A replayed trace says so (trace-placement mode).
     Trace,
+    /// An injected fault: the machine failed, its rack or power domain went
+    /// out, or it stayed unreachable past the grace period and its tasks
+    /// were declared lost.
+    MachineFailure,
+    /// Its machine was drained for planned maintenance.
+    Maintenance,
+    /// The task crashed by itself; its job restarts it (it is pending again).
+    TaskCrash,
 }
 
 impl EvictionCause {
     /// Every cause, in declaration order (`cause as usize` indexes by it).
     pub const ALL: &'static [EvictionCause] = <EvictionCause as strum::VariantArray>::VARIANTS;
 
-    /// `preemption`, `machine_down`, `machine_shrunk`, `trace`.
+    /// `preemption`, `machine_down`, `machine_shrunk`, `trace`,
+    /// `machine_failure`, `maintenance`, `task_crash`.
     pub fn name(self) -> &'static str {
         self.into()
     }
