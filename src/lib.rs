@@ -154,10 +154,33 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
             Simulation::new(CellState::new(cell), source, opts)
         }
     };
+    if o.machines.is_none() {
+        refuse_gpu_packing_without_gpus(sc, sim.state().cell())?;
+    }
     if let Some(n) = o.relax_above_tasks {
         sim.relax_jobs_above(n);
     }
     Ok(sim)
+}
+
+/// GPU packing on a cell without GPUs is refused
+/// ([`sched::profile::GPU_PACKING_NEEDS_GPUS`] says why): here for trace
+/// cells and a `--policy` given after validation. Judged on the whole cell
+/// (a compaction's smaller probes may hold no GPU machine and still be of
+/// a GPU cell).
+///
+/// # Errors
+/// [`error::Error::Invalid`] naming `scheduler.policy`.
+fn refuse_gpu_packing_without_gpus(sc: &Scenario, cell: &cell::Cell) -> error::Result<()> {
+    let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
+    if sc.scheduler.policy != sched::Policy::GpuPacking || gpus {
+        return Ok(());
+    }
+    Err(error::Error::Invalid {
+        path: std::path::PathBuf::from(&sc.name),
+        key: "scheduler.policy".into(),
+        message: sched::profile::GPU_PACKING_NEEDS_GPUS.into(),
+    })
 }
 
 /// The synthetic workload of a scenario (its job classes, `classes` of

@@ -46,6 +46,13 @@ pub enum Policy {
     GpuPacking,
 }
 
+/// Why GPU packing is refused on a cell without GPUs: it ranks machines by
+/// their GPUs first, and on such a cell it would rank them exactly as best
+/// fit does, so a run named `gpu_packing` would mislead.
+pub(crate) const GPU_PACKING_NEEDS_GPUS: &str =
+    "gpu_packing ranks machines by their GPUs, and no machine of this cell has any \
+     (it would rank them as best_fit does); choose another policy";
+
 impl Policy {
     /// Every policy, in declaration order.
     pub const ALL: &'static [Policy] = <Policy as strum::VariantArray>::VARIANTS;

@@ -698,3 +698,29 @@ fn a_directory_named_like_a_builtin_does_not_hide_it() {
     let o = borgsim(dir.path(), &["validate", "quickstart"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+/// GPU packing on a cell without GPUs would rank machines exactly as best
+/// fit does: refused, naming `scheduler.policy`, whether the policy comes
+/// from the scenario file, from `--policy` (after validation), or runs on a
+/// trace's cell (known only once the trace is read).
+#[test]
+fn gpu_packing_without_gpus_is_refused() {
+    let want = "scheduler.policy: gpu_packing ranks machines by their GPUs";
+    let (code, err, _d) = validate(&quickstart_with("\"hybrid\"", "\"gpu_packing\""));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(want), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let trace = root().join("tests/fixtures/alibaba-machine-returns/scenario-reschedule.toml");
+    for scen in ["quickstart", trace.to_str().unwrap()] {
+        for cmd in ["run", "compact"] {
+            let o = borgsim(dir.path(), &[cmd, scen, "--policy", "gpu_packing"]);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {scen}: {err}");
+            assert!(err.contains(want), "{cmd} {scen}: {err}");
+        }
+    }
+    // No output was written (`reports/`, the default parent, may be made).
+    let reports = dir.path().join("reports");
+    let written = fs::read_dir(&reports).map_or(0, |d| d.count());
+    assert_eq!(written, 0);
+}
