@@ -64,6 +64,11 @@ pub struct CompactionArgs {
     pub threads: Option<std::num::NonZeroUsize>,
     #[command(flatten)]
     pub fit: FitArgs,
+    /// A workload that does not fit the whole cell: grow the cell by its
+    /// own machine mix (12.5 % steps, up to 4×) until it does, and compact
+    /// that [default: [compaction] grow, or off].
+    #[arg(long)]
+    pub grow: bool,
     /// No progress bar and nothing on the terminal but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -252,6 +257,10 @@ fn overrides(args: &CompactionArgs, c: &mut CompactionConfig) -> Vec<&'static st
         set.push("percentile");
     }
     set.extend(args.fit.apply(c));
+    if args.grow {
+        c.grow = true;
+        set.push("grow");
+    }
     set
 }
 
@@ -316,6 +325,11 @@ fn write(
 }
 
 /// The answer for a person at a terminal.
+/// `a` as a percentage of `b`, one decimal: `112.4 %`.
+fn percent_of(a: u32, b: u32) -> String {
+    format!("{:.1} %", f64::from(a) * 100.0 / f64::from(b.max(1)))
+}
+
 fn human(c: &Compaction, out: &Path, wall: f64, threads: usize) -> String {
     let count = borgsim::report::html::count;
     let n = u64::from(c.whole_cell.machines);
@@ -338,6 +352,17 @@ fn human(c: &Compaction, out: &Path, wall: f64, threads: usize) -> String {
         count(u64::from(c.median_machines)),
         count(u64::from(c.max_machines)),
     );
+    if let Some(g) = &c.grown {
+        s += &format!(
+            "\nthe workload did not fit the cell's {} machines: compacted the cell grown by its \
+             machine mix ×{} to {} machines, the first 12.5 % step it fits ({} of the cell as \
+             written)",
+            count(u64::from(g.from_machines)),
+            g.factor,
+            count(u64::from(g.to_machines)),
+            percent_of(c.answer.machines, g.from_machines),
+        );
+    }
     if c.contradictions > 0 {
         s += &format!(
             "\nwarning: {} pairs of probes contradict monotonicity (a prefix fits and a longer one \

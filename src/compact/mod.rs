@@ -23,13 +23,16 @@
 //!
 //! The whole cell is probed once, first: a workload that does not fit it
 //! has no answer ([`CompactError::DoesNotFit`], naming what stays
-//! unplaced). Trials then run in parallel on a thread pool of
+//! unplaced) — unless `[compaction] grow` asks for the cell to be grown
+//! by its own machine mix until it fits (`grow.rs`), which is then the
+//! cell compacted. Trials then run in parallel on a thread pool of
 //! [`Options::threads`]; each is a pure function of (scenario, seed,
 //! trial index), and results are collected in trial order, so the result
 //! is the same whatever the thread count.
 
 pub mod bound;
 pub mod fit;
+pub mod grow;
 pub mod rank;
 pub mod search;
 pub mod trials;
@@ -79,21 +82,33 @@ pub struct NoFit {
     pub machines: u32,
     pub rule: FitRule,
     pub verdict: Verdict,
+    /// The cell was grown (`[compaction] grow`) to `machines`, 4× its
+    /// size, and still did not hold the workload.
+    pub grown: bool,
 }
 
 impl std::fmt::Display for NoFit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let machines = crate::report::html::count(u64::from(self.machines));
+        let why = self.verdict.why_not(&self.rule);
+        let keys = match self.rule.workload {
+            WorkloadKind::Static => "",
+            WorkloadKind::WithTime => ", prod_wait_p90_s, nonprod_wait_p90_s",
+        };
+        if self.grown {
+            return write!(
+                f,
+                "the workload does not fit even the cell grown to 4× its machine mix \
+                 ({machines} machines): {why}. Loosen [compaction] (picky_share{keys}), or \
+                 look at what never fits (borgsim validate)"
+            );
+        }
         write!(
             f,
-            "the workload does not fit even the whole cell of {} machines: {}. \
-             Compaction can only remove machines: add machines to the cell, or loosen \
-             [compaction] (picky_share{})",
-            crate::report::html::count(u64::from(self.machines)),
-            self.verdict.why_not(&self.rule),
-            match self.rule.workload {
-                WorkloadKind::Static => "",
-                WorkloadKind::WithTime => ", prod_wait_p90_s, nonprod_wait_p90_s",
-            }
+            "the workload does not fit even the whole cell of {machines} machines: {why}. \
+             Compaction can only remove machines: grow the cell by its machine mix until \
+             it fits (--grow, [compaction] grow = true), add machines, or loosen \
+             [compaction] (picky_share{keys})"
         )
     }
 }
@@ -109,6 +124,9 @@ pub struct Compaction {
     pub trials: u32,
     pub percentile: u32,
     pub fit_rule: FitRule,
+    /// The cell was grown before it was compacted (`[compaction] grow`):
+    /// `whole_cell` is then the grown cell. `null` when it was not.
+    pub grown: Option<grow::Growth>,
     pub whole_cell: WholeCell,
     /// The percentile of the trials' answers.
     pub answer: Answer,
@@ -203,6 +221,20 @@ pub struct ProbeRecord {
     pub failed: Vec<Check>,
 }
 
+impl ProbeRecord {
+    /// The record of a probe of `machines` machines judged `v`.
+    pub fn of(machines: u32, v: &Verdict) -> Self {
+        ProbeRecord {
+            machines,
+            fits: v.fits,
+            unplaced_tasks: v.unplaced_tasks,
+            prod_wait_p90_us: v.prod_wait_p90_us,
+            nonprod_wait_p90_us: v.nonprod_wait_p90_us,
+            failed: v.failed.clone(),
+        }
+    }
+}
+
 /// The whole cell's run: its verdict, what it relaxed, and (static
 /// workloads) every task's request.
 struct WholeRun {
@@ -248,17 +280,39 @@ pub fn compact_edited(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Compaction, CompactError> {
     let cfg = sc.compaction.unwrap_or_default();
-    let cell = whole_cell(sc)?;
-    let n = u32::try_from(cell.len()).expect("machine ids are 32-bit");
-    let rule = FitRule::new(&cfg, WorkloadKind::of(sc), cell.len());
+    grow::check(sc)?;
+    let n = u32::try_from(whole_cell(sc)?.len()).expect("machine ids are 32-bit");
+    let rule = FitRule::new(&cfg, WorkloadKind::of(sc), n as usize);
     let whole = run_whole(sc, &rule, edit)?;
-    if !whole.verdict.fits {
-        return Err(CompactError::DoesNotFit(Box::new(NoFit {
+    match whole.verdict.fits {
+        true => compact_fitting(sc, o, edit, rule, whole, None, progress),
+        false if cfg.grow => {
+            let g = grow::grow(sc, edit, n, &whole)?;
+            let growth = Some(g.growth);
+            compact_fitting(&g.scenario, o, edit, g.rule, g.whole, growth, progress)
+        }
+        false => Err(CompactError::DoesNotFit(Box::new(NoFit {
             machines: n,
             rule,
             verdict: whole.verdict,
-        })));
+            grown: false,
+        }))),
     }
+}
+
+/// The trials of a compaction of `sc`'s whole cell, which the workload
+/// fits (`whole`).
+fn compact_fitting(
+    sc: &Scenario,
+    o: &Options,
+    edit: WorkloadEdit,
+    rule: FitRule,
+    whole: WholeRun,
+    grown: Option<grow::Growth>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Compaction, CompactError> {
+    let cfg = sc.compaction.unwrap_or_default();
+    let cell = whole_cell(sc)?;
     let need = whole
         .requests
         .as_ref()
@@ -279,7 +333,9 @@ pub fn compact_edited(
         progress,
         &|t, probed| ctx.run(t, probed).map_err(CompactError::from),
     )?;
-    Ok(result(sc, &cfg, o.search, rule, &cell, whole, need, trials))
+    let mut c = result(sc, &cfg, o.search, rule, &cell, whole, need, trials);
+    c.grown = grown;
+    Ok(c)
 }
 
 /// The whole cell's probe.
@@ -385,15 +441,7 @@ impl TrialContext<'_> {
         sim.run(&mut |_| {})?;
         let s = Summary::of(self.sc, &sim);
         self.check_same_workload(&s, machines.len())?;
-        let v = self.rule.judge(&s);
-        let record = ProbeRecord {
-            machines: machines.len() as u32,
-            fits: v.fits,
-            unplaced_tasks: v.unplaced_tasks,
-            prod_wait_p90_us: v.prod_wait_p90_us,
-            nonprod_wait_p90_us: v.nonprod_wait_p90_us,
-            failed: v.failed,
-        };
+        let record = ProbeRecord::of(machines.len() as u32, &self.rule.judge(&s));
         Ok((record, sim.events_processed()))
     }
 
@@ -469,6 +517,7 @@ fn result(
         trials: cfg.trials,
         percentile: cfg.percentile,
         fit_rule: rule,
+        grown: None,
         whole_cell: WholeCell {
             machines: n,
             machines_by_class: by_class(cell, &all),

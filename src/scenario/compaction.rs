@@ -38,6 +38,12 @@ pub struct CompactionConfig {
     /// The same for non-prod tasks.
     #[serde(default = "default_nonprod_wait_p90_s")]
     pub nonprod_wait_p90_s: u64,
+    /// A workload that does not fit the whole cell: grow the cell by its
+    /// own machine mix (eighths, up to 4×) until it does, and compact that
+    /// (`crate::compact::grow`). Off by default: Borg's compaction only
+    /// removes machines.
+    #[serde(default)]
+    pub grow: bool,
 }
 
 impl Default for CompactionConfig {
@@ -50,6 +56,7 @@ impl Default for CompactionConfig {
             relax_above_share: default_relax_above_share(),
             prod_wait_p90_s: default_prod_wait_p90_s(),
             nonprod_wait_p90_s: default_nonprod_wait_p90_s(),
+            grow: false,
         }
     }
 }

@@ -401,3 +401,83 @@ fn a_replay_on_the_scenarios_cell_runs_on_some_of_its_machines() {
     );
     assert!(replay.get("machine_event_excluded").is_none(), "{replay}");
 }
+
+/// The static fixture on fewer machines of its two classes.
+fn half_cell(dir: &Path, counts: (u32, u32)) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("static.toml")).unwrap();
+    let text = text
+        .replacen("count = 16\n", &format!("count = {}\n", counts.0), 1)
+        .replacen("count = 8\n", &format!("count = {}\n", counts.1), 1);
+    let path = dir.join(format!("static-{}-{}.toml", counts.0, counts.1));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_grown_cell_compacts_as_that_cell_written_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // Half the machines, 6 + 3 (96 cores): the workload asks for about
+    // 140 cores.
+    let half = half_cell(dir.path(), (6, 3));
+    let o = compact(&half, &dir.path().join("no"), &["--trials", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--grow"), "{}", text(&o.stderr));
+    let grown = compacted(&half, &["--trials", "3", "--grow"]);
+    let g = &grown["grown"];
+    assert_eq!(g["from_machines"], 9);
+    // Each step is an eighth more of each class, rounded up: 6 and 3 ×
+    // f → ceil(6 f) + ceil(3 f) machines; only the last step fits.
+    let f = g["factor"].as_f64().unwrap();
+    let eighths = (f * 8.0).round() as u32;
+    let counts = ((6 * eighths).div_ceil(8), (3 * eighths).div_ceil(8));
+    assert_eq!(g["to_machines"], counts.0 + counts.1);
+    let probes = g["probes"].as_array().unwrap();
+    assert_eq!(probes.len() as u32, eighths - 8);
+    let fits: Vec<bool> = probes
+        .iter()
+        .map(|p| p["fits"].as_bool().unwrap())
+        .collect();
+    assert!(fits[..fits.len() - 1].iter().all(|f| !f) && fits[fits.len() - 1]);
+    // The answer needs more machines than the cell had.
+    assert!(grown["answer"]["machines"].as_u64().unwrap() > 9);
+    // Growing and compacting is compacting the grown cell written out.
+    let written = compacted(&half_cell(dir.path(), counts), &["--trials", "3"]);
+    let mut without = grown.clone();
+    without["grown"] = Value::Null;
+    assert_eq!(without, written);
+}
+
+#[test]
+fn growing_is_refused_where_it_cannot_help() {
+    let dir = tempfile::tempdir().unwrap();
+    // A trace's machines are the trace's.
+    let trace = root().join("tests/fixtures/alibaba-machine-returns/scenario-reschedule.toml");
+    let o = compact(&trace, &dir.path().join("t"), &["--grow"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("compaction.grow"),
+        "{}",
+        text(&o.stderr)
+    );
+    // quickstart's "too-big" tasks fit no machine of its mix: with no
+    // picky share they can never be placed.
+    let o = borgsim(
+        &root(),
+        &[
+            "compact",
+            "quickstart",
+            "--grow",
+            "--picky-share",
+            "0",
+            "--out",
+            dir.path().join("q").to_str().unwrap(),
+            "-q",
+        ],
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("compaction.grow") && err.contains("fit no machine"),
+        "{err}"
+    );
+}

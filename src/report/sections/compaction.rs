@@ -32,6 +32,7 @@ pub fn section(c: &Compaction, plots: Plots, page: &Path) -> Result<Section> {
             (c.trials) " trials' answers, by nearest rank: the " (ordinal_rank(c.answer.rank))
             " smallest."
         }
+        (grown(c))
         (headline(&v))
         (figure)
         h3 { "Fit rule" }
@@ -44,6 +45,36 @@ pub fn section(c: &Compaction, plots: Plots, page: &Path) -> Result<Section> {
         title: "Cell compaction".into(),
         body,
     })
+}
+
+/// When the cell was grown before it was compacted (`[compaction] grow`):
+/// what was compacted, and each grown cell simulated.
+fn grown(c: &Compaction) -> Markup {
+    let Some(g) = &c.grown else {
+        return html! {};
+    };
+    let n = |x: u32| count(u64::from(x));
+    html! {
+        p {
+            "The workload did not fit the cell as written (" (n(g.from_machines)) " machines), so "
+            "the cell was grown by its own machine mix — every machine class's count × "
+            (g.factor) ", the first 12.5 % step on which it fits — to " (n(g.to_machines))
+            " machines, and that cell was compacted. The answer assumes more machines like "
+            "those the cell has."
+        }
+        table {
+            tr { th { "grown cell (machines)" } th { "fits" } th { "unplaced tasks" } }
+            @for p in &g.probes {
+                tr {
+                    td.num data-value=(p.machines) { (n(p.machines)) }
+                    td { (if p.fits { "yes" } else { "no" }) }
+                    td.num data-value=(p.unplaced_tasks) {
+                        (count(p.unplaced_tasks))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `90th`, `1st`, `22nd`, `13th`.
