@@ -5,7 +5,7 @@
 //! count, bad input exits 2, and a trace replay compacts.
 
 use super::report::{data_cells, summary_value};
-use super::{borgsim, root, text};
+use super::{borgsim, planned, planning, root, text};
 use borgsim::compact::fit::{FitRule, WorkloadKind};
 use borgsim::compact::search::permutation;
 use borgsim::metrics::summary::Summary;
@@ -18,31 +18,18 @@ use std::process::Output;
 
 /// The fixtures: a static workload on 24 machines of two classes, and one
 /// with time on 20.
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/compact").join(name)
 }
 
-/// Runs `borgsim compact <scenario> <args> --out <out> -q --no-plots`.
+/// Runs `borgsim compact <scenario> --out <out> -q --no-plots <args>`.
 fn compact(scenario: &Path, out: &Path, args: &[&str]) -> Output {
-    let mut all = vec![
-        "compact",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--no-plots",
-    ];
-    all.extend_from_slice(args);
-    borgsim(&root(), &all)
+    planning(&["compact"], scenario, out, args)
 }
 
 /// compaction.json of a compaction that must succeed.
 fn compacted(scenario: &Path, args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("c");
-    let o = compact(scenario, &out, args);
-    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
-    serde_json::from_slice(&std::fs::read(out.join("compaction.json")).unwrap()).unwrap()
+    planned(&["compact"], scenario, args, "compaction.json")
 }
 
 fn answers(c: &Value) -> Vec<u64> {

@@ -5,8 +5,9 @@
 //! reproducibly; the thread count changes no byte; the page shows
 //! inflation.json exactly; bad input exits 2.
 
+use super::compact::fixture;
 use super::report::{data_cells, summary_value};
-use super::{borgsim, root, text};
+use super::{borgsim, planned, planning, root, text};
 use borgsim::compact::fit::{FitRule, WorkloadKind};
 use borgsim::inflate::Mode;
 use borgsim::metrics::summary::Summary;
@@ -16,31 +17,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn fixture(name: &str) -> PathBuf {
-    root().join("tests/fixtures/compact").join(name)
-}
-
 /// Runs `borgsim inflate <scenario> --out <out> -q --no-plots <args>`.
 fn inflate(scenario: &Path, out: &Path, args: &[&str]) -> Output {
-    let mut all = vec![
-        "inflate",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--no-plots",
-    ];
-    all.extend_from_slice(args);
-    borgsim(&root(), &all)
+    planning(&["inflate"], scenario, out, args)
 }
 
 /// inflation.json of an inflation that must succeed.
 fn inflated(scenario: &Path, args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("i");
-    let o = inflate(scenario, &out, args);
-    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
-    serde_json::from_slice(&std::fs::read(out.join("inflation.json")).unwrap()).unwrap()
+    planned(&["inflate"], scenario, args, "inflation.json")
 }
 
 fn trials(c: &Value) -> &Vec<Value> {

@@ -56,6 +56,30 @@ pub fn borgsim(cwd: &Path, args: &[&str]) -> Output {
         .expect("the borgsim binary runs")
 }
 
+/// Runs a capacity-planning command (`compact`, `inflate`, …):
+/// `borgsim <command…> <scenario> --out <out> -q --no-plots <args>`.
+pub fn planning(command: &[&str], scenario: &Path, out: &Path, args: &[&str]) -> Output {
+    let mut all = command.to_vec();
+    all.extend([
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--no-plots",
+    ]);
+    all.extend_from_slice(args);
+    borgsim(&root(), &all)
+}
+
+/// The JSON result `file` of a [`planning`] command that must succeed.
+pub fn planned(command: &[&str], scenario: &Path, args: &[&str], file: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = planning(command, scenario, &out, args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+    serde_json::from_slice(&std::fs::read(out.join(file)).unwrap()).unwrap()
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

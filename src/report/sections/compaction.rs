@@ -232,20 +232,35 @@ fn rule(c: &Compaction, v: &Value) -> Markup {
         }
         table id="compaction-rule" {
             tbody {
-                tr { th scope="row" { "workload" } (value_cell(v, "fit_rule.workload", Unit::Text)) }
-                tr { th scope="row" { "picky_share" } (value_cell(v, "fit_rule.picky_share", Unit::Fraction)) }
+                (rule_kind_rows(v))
                 tr { th scope="row" { "picky tasks allowed (whole cell)" } (value_cell(v, "whole_cell.verdict.picky_allowed_tasks", Unit::Count)) }
                 tr { th scope="row" { "unplaced on the whole cell" } (value_cell(v, "whole_cell.verdict.unplaced_tasks", Unit::Count)) }
                 tr { th scope="row" { "relax_large_jobs" } (value_cell(v, "fit_rule.relax_large_jobs", Unit::Text)) }
                 tr { th scope="row" { "relaxed above (tasks)" } (value_cell(v, "fit_rule.relax_above_tasks", Unit::Count)) }
                 tr { th scope="row" { "jobs relaxed" } (value_cell(v, "whole_cell.relaxed_jobs", Unit::Count)) }
-                @if timed {
-                    tr { th scope="row" { "prod_wait_p90_s" } (value_cell(v, "fit_rule.prod_wait_p90_s", Unit::Seconds)) }
-                    tr { th scope="row" { "nonprod_wait_p90_s" } (value_cell(v, "fit_rule.nonprod_wait_p90_s", Unit::Seconds)) }
-                }
+                (rule_wait_rows(v, timed))
                 tr { th scope="row" { "search" } (value_cell(v, "search", Unit::Text)) }
                 tr { th scope="row" { "probes contradicting monotonicity" } (value_cell(v, "contradictions", Unit::Count)) }
             }
+        }
+    }
+}
+
+/// The fit rule's kind and picky share, as rows of a table of a result
+/// with a `fit_rule` (compaction's, inflation's).
+pub(crate) fn rule_kind_rows(v: &Value) -> Markup {
+    html! {
+        tr { th scope="row" { "workload" } (value_cell(v, "fit_rule.workload", Unit::Text)) }
+        tr { th scope="row" { "picky_share" } (value_cell(v, "fit_rule.picky_share", Unit::Fraction)) }
+    }
+}
+
+/// The fit rule's wait limits, as rows, for a workload with time.
+pub(crate) fn rule_wait_rows(v: &Value, timed: bool) -> Markup {
+    html! {
+        @if timed {
+            tr { th scope="row" { "prod_wait_p90_s" } (value_cell(v, "fit_rule.prod_wait_p90_s", Unit::Seconds)) }
+            tr { th scope="row" { "nonprod_wait_p90_s" } (value_cell(v, "fit_rule.nonprod_wait_p90_s", Unit::Seconds)) }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! A function of an [`Inflation`] alone (`inflation.json`, as written), so
 //! that a page putting a cell's packing views side by side can embed it.
 
-use super::compaction::{ecdf, ordinal};
+use super::compaction::{ecdf, ordinal, rule_kind_rows, rule_wait_rows};
 use crate::compact::fit::WorkloadKind;
 use crate::error::Result;
 use crate::inflate::{Inflation, Mode};
@@ -214,14 +214,10 @@ fn rule(c: &Inflation, v: &Value) -> Markup {
         }
         table id="inflation-rule" {
             tbody {
-                tr { th scope="row" { "workload" } (value_cell(v, "fit_rule.workload", Unit::Text)) }
-                tr { th scope="row" { "picky_share" } (value_cell(v, "fit_rule.picky_share", Unit::Fraction)) }
+                (rule_kind_rows(v))
                 tr { th scope="row" { "unplaced, uninflated" } (value_cell(v, "uninflated.verdict.unplaced_tasks", Unit::Count)) }
                 tr { th scope="row" { "relaxed above (tasks)" } (value_cell(v, "fit_rule.relax_above_tasks", Unit::Count)) }
-                @if timed {
-                    tr { th scope="row" { "prod_wait_p90_s" } (value_cell(v, "fit_rule.prod_wait_p90_s", Unit::Seconds)) }
-                    tr { th scope="row" { "nonprod_wait_p90_s" } (value_cell(v, "fit_rule.nonprod_wait_p90_s", Unit::Seconds)) }
-                }
+                (rule_wait_rows(v, timed))
                 tr { th scope="row" { "resolution (‰)" } (value_cell(v, "resolution_permille", Unit::Count)) }
                 tr { th scope="row" { "cap (‰)" } (value_cell(v, "cap_permille", Unit::Count)) }
                 tr { th scope="row" { "probes contradicting monotonicity" } (value_cell(v, "contradictions", Unit::Count)) }
