@@ -105,6 +105,9 @@ fn about(sweep: &Sweep, shard: Shard) -> Markup {
         table id="sweep-table" {
             tbody {
                 tr { th scope="row" { "base scenario" } td { code { (spec.base) } } }
+                @if spec.command != Command::Run {
+                    tr { th scope="row" { "command" } td { code { (command_text(&spec.command)) } " — each run is " code { "borgsim " (spec.command.name()) } " of its scenario, its settings the scenario's " code { "[compaction]" } } }
+                }
                 @for p in &spec.parameters {
                     tr {
                         th scope="row" { code { (p.key.to_string()) } }
@@ -264,6 +267,36 @@ fn files(plots: Plots) -> Markup {
             li { code { "runs/<id>/" } " — each run's own directory, with the " code { "scenario.toml" } " it ran (and " code { "error.txt" } " if it failed)" }
         }
         @if let Some(why) = plots.missing() { p.note { (why) } }
+    }
+}
+
+/// The command as the sweep file gives it, with its own keys.
+fn command_text(c: &Command) -> String {
+    match c {
+        Command::Run => "run".into(),
+        Command::Compact { search } => format!("compact, search = {}", search.name()),
+        Command::Experiment {
+            experiment,
+            search,
+            parts,
+            policies,
+        } => {
+            let mut s = format!(
+                "experiment {}, search = {}",
+                experiment.name(),
+                search.name()
+            );
+            if *experiment == crate::experiment::Experiment::Subcells {
+                let parts: Vec<String> = parts.iter().map(u32::to_string).collect();
+                s += &format!(", parts = {}", parts.join(", "));
+            }
+            if !policies.is_empty() {
+                let names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+                s += &format!(", policies = {}", names.join(", "));
+            }
+            s
+        }
+        Command::Inflate { mode } => format!("inflate, mode = {}", mode.name()),
     }
 }
 
