@@ -14,7 +14,7 @@ use super::{check_estimate, load_scenario, parse_switch, say, LimitArgs};
 use borgsim::compact::search::Search;
 use borgsim::compact::{self, CompactError, Compaction, Options, Progress};
 use borgsim::error::Error;
-use borgsim::metrics::report::{self, OutputKind, RunDir, RunInfo};
+use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
 use borgsim::scenario::{CompactionConfig, ReplayMode, Scenario};
 use clap::Args;
@@ -156,10 +156,6 @@ pub fn check_config(path: &Path, c: &CompactionConfig, flags: &[&str]) -> Result
     })
 }
 
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the compaction's wall time, for run.json, which is not deterministic by design"
-)]
 pub fn main(args: CompactArgs) -> Result<(), Error> {
     let sc = scenario(&args.scenario, &args.c)?;
     let origin = args.scenario.as_path();
@@ -172,38 +168,58 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
         OutputKind::COMPACTION,
         std::slice::from_ref(&args.scenario),
     )?;
-    let started = Instant::now();
-    let cpu_started = report::cpu_time_s();
     let bar = progress_bar(&sc, args.c.quiet);
-    let result = compact::compact(
-        &sc,
-        &Options {
-            search: args.c.search,
-            threads,
-        },
-        &|p: Progress| {
-            bar.set_position(u64::from(p.trials_done));
-            bar.set_message(format!("{} simulations", p.probes));
-        },
-    );
-    bar.finish_and_clear();
-    let c = match result {
-        Ok(c) => c,
-        Err(CompactError::Run(e)) => return Err(e),
-        Err(CompactError::DoesNotFit(no)) => return Err(does_not_fit(origin, &no)),
+    let o = Options {
+        search: args.c.search,
+        threads,
     };
-    let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo::completed(
-        wall,
-        report::cpu_time_since_s(cpu_started),
-        c.events_processed,
-    );
-    write(&dir, &sc, &c, &run, Plots::wanted(!args.c.no_plots))?;
+    let plots = Plots::wanted(!args.c.no_plots);
+    let result = compact_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
+        bar.set_position(u64::from(p.trials_done));
+        bar.set_message(format!("{} simulations", p.probes));
+    });
+    bar.finish_and_clear();
+    let (c, wall) = result?;
     dir.publish()?;
     if !args.c.quiet {
         say(&human(&c, &out, wall, threads));
     }
     Ok(())
+}
+
+/// Compacts `sc` (its `[compaction]` checked) with `o`, calling
+/// `progress` after each probe, and writes what `borgsim compact` writes —
+/// `compaction.json`, `run.json` (CPU time by `cpu`) and `report.html` —
+/// into `dir`, which the caller publishes. Returns the compaction and its
+/// wall time in seconds. What `compact` and a sweep's compactions share.
+///
+/// # Errors
+/// A workload that does not fit the whole cell ([`does_not_fit`], naming
+/// `origin`), a probe's error, the outputs' errors.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the compaction's wall time, for run.json, which is not deterministic by design"
+)]
+pub(super) fn compact_into(
+    dir: &RunDir,
+    sc: &Scenario,
+    origin: &Path,
+    o: &Options,
+    plots: Plots,
+    cpu: CpuClock,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Compaction, f64), Error> {
+    let started = Instant::now();
+    let cpu_started = cpu.now();
+    let c = match compact::compact(sc, o, progress) {
+        Ok(c) => c,
+        Err(CompactError::Run(e)) => return Err(e),
+        Err(CompactError::DoesNotFit(no)) => return Err(does_not_fit(origin, &no)),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let run = RunInfo::completed(wall, cpu.since(cpu_started), c.events_processed);
+    write(dir, sc, &c, &run, plots)?;
+    Ok((c, wall))
 }
 
 /// A workload that does not fit the whole cell: bad input, naming the
@@ -226,22 +242,30 @@ pub(super) fn scenario(path: &Path, args: &CompactionArgs) -> Result<Scenario, E
     if let Some(p) = args.policy {
         sc.scheduler.policy = p;
     }
-    if let Some(t) = &sc.trace {
-        if t.mode == ReplayMode::TracePlacement {
-            return Err(Error::Invalid {
-                path: path.to_path_buf(),
-                key: "trace.mode".into(),
-                message: "compaction re-packs the workload on fewer machines, and trace_placement \
-                          follows the trace's own placements: use mode = \"reschedule\""
-                    .into(),
-            });
-        }
-    }
+    refuse_trace_placement(path, &sc)?;
     let mut c = sc.compaction.unwrap_or_default();
     let flags = overrides(args, &mut c);
     check_config(path, &c, &flags)?;
     sc.compaction = Some(c);
     Ok(sc)
+}
+
+/// A replay that follows the trace's own placements cannot be compacted
+/// (nothing is re-packed): bad input naming `trace.mode` of `path`.
+///
+/// # Errors
+/// [`Error::Invalid`] for such a replay.
+pub(super) fn refuse_trace_placement(path: &Path, sc: &Scenario) -> Result<(), Error> {
+    match &sc.trace {
+        Some(t) if t.mode == ReplayMode::TracePlacement => Err(Error::Invalid {
+            path: path.to_path_buf(),
+            key: "trace.mode".into(),
+            message: "compaction re-packs the workload on fewer machines, and trace_placement \
+                      follows the trace's own placements: use mode = \"reschedule\""
+                .into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Sets the `[compaction]` keys the command line gives; returns their

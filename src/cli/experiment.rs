@@ -15,7 +15,7 @@ use super::{check_estimate, say};
 use borgsim::compact::{CompactError, Options};
 use borgsim::error::Error;
 use borgsim::experiment::{self, Experiment, ExperimentResult, Progress};
-use borgsim::metrics::report::{self, OutputKind, RunDir, RunInfo};
+use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
 use borgsim::scenario::Scenario;
 use borgsim::sched::Policy;
@@ -45,10 +45,6 @@ pub struct ExperimentArgs {
     pub out: Option<PathBuf>,
 }
 
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the experiment's wall time, for run.json, which is not deterministic by design"
-)]
 pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     let origin = args.scenario.as_path();
     let sc = compact_cli::scenario(origin, &args.c)?;
@@ -72,10 +68,9 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
         OutputKind::EXPERIMENT,
         std::slice::from_ref(&args.scenario),
     )?;
-    let started = Instant::now();
-    let cpu_started = report::cpu_time_s();
     let loud = !args.c.quiet && std::io::stderr().is_terminal();
-    let result = experiment::run(&sc, &o, &|p: Progress| {
+    let plots = Plots::wanted(!args.c.no_plots);
+    let result = experiment_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
         if loud && p.compaction.trials_done == p.compaction.trials {
             eprint!(
                 "\rexperiment {}: cell {}/{}, {} simulations   ",
@@ -89,23 +84,48 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     if loud {
         eprintln!();
     }
-    let r = match result {
-        Ok(r) => r,
-        Err(CompactError::Run(e)) => return Err(e),
-        Err(CompactError::DoesNotFit(no)) => return Err(compact_cli::does_not_fit(origin, &no)),
-    };
-    let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo::completed(
-        wall,
-        report::cpu_time_since_s(cpu_started),
-        r.events_processed,
-    );
-    write(&dir, &sc, &r, &run, Plots::wanted(!args.c.no_plots))?;
+    let (r, wall) = result?;
     dir.publish()?;
     if !args.c.quiet {
         say(&human(&r, &out, wall, threads));
     }
     Ok(())
+}
+
+/// Runs the experiment `o` on `sc`, calling `progress` as cells are
+/// compacted, and writes what `borgsim experiment` writes —
+/// `experiment.json`, `experiment.csv`, `run.json` (CPU time by `cpu`)
+/// and `report.html` — into `dir`, which the caller publishes. Returns
+/// the result and its wall time in seconds. What `experiment` and a
+/// sweep's experiments share.
+///
+/// # Errors
+/// A workload that does not fit a whole cell (naming `origin`), a
+/// probe's error, the outputs' errors.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the experiment's wall time, for run.json, which is not deterministic by design"
+)]
+pub(super) fn experiment_into(
+    dir: &RunDir,
+    sc: &Scenario,
+    origin: &Path,
+    o: &experiment::Options,
+    plots: Plots,
+    cpu: CpuClock,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(ExperimentResult, f64), Error> {
+    let started = Instant::now();
+    let cpu_started = cpu.now();
+    let r = match experiment::run(sc, o, progress) {
+        Ok(r) => r,
+        Err(CompactError::Run(e)) => return Err(e),
+        Err(CompactError::DoesNotFit(no)) => return Err(compact_cli::does_not_fit(origin, &no)),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let run = RunInfo::completed(wall, cpu.since(cpu_started), r.events_processed);
+    write(dir, sc, &r, &run, plots)?;
+    Ok((r, wall))
 }
 
 /// The experiment's options from the flags, checked against the scenario.
@@ -134,21 +154,18 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
             "applies to the policies experiment only".into(),
         ));
     }
-    let parts = args.parts.clone().unwrap_or_else(|| DEFAULT_PARTS.to_vec());
-    if let Some(k) = parts.iter().find(|&&k| !(2..=1000).contains(&k)) {
-        return Err(bad(
-            "--parts",
-            format!("{k} sub-cells: expected numbers from 2 to 1000"),
-        ));
+    let parts = args
+        .parts
+        .clone()
+        .unwrap_or_else(|| experiment::DEFAULT_PARTS.to_vec());
+    if let Some(m) = experiment::parts_problem(&parts) {
+        return Err(bad("--parts", m));
     }
-    if let Some(k) = first_repeat(&parts) {
-        return Err(bad("--parts", format!("{k} is listed twice")));
-    }
-    if let Some(p) = first_repeat(&args.policies) {
-        return Err(bad("--policies", format!("{} is listed twice", p.name())));
+    if let Some(m) = experiment::policies_problem(&args.policies) {
+        return Err(bad("--policies", m));
     }
     let policies = if args.policies.is_empty() {
-        default_policies(sc)?
+        experiment::default_policies(&borgsim::whole_cell(sc)?)
     } else {
         args.policies.clone()
     };
@@ -161,29 +178,6 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
         parts,
         policies,
     })
-}
-
-/// `--parts`' default: Borg's 2, 5 and 10 sub-cells.
-const DEFAULT_PARTS: [u32; 3] = [2, 5, 10];
-
-/// The first value listed a second time, if any.
-fn first_repeat<T: PartialEq + Copy>(xs: &[T]) -> Option<T> {
-    xs.iter()
-        .enumerate()
-        .find(|(i, x)| xs[..*i].contains(x))
-        .map(|(_, x)| *x)
-}
-
-/// Every policy that applies to the cell: GPU packing only on a cell with
-/// GPUs.
-fn default_policies(sc: &Scenario) -> Result<Vec<Policy>, Error> {
-    let cell = borgsim::whole_cell(sc)?;
-    let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
-    Ok(Policy::ALL
-        .iter()
-        .copied()
-        .filter(|&p| gpus || p != Policy::GpuPacking)
-        .collect())
 }
 
 /// experiment.json, experiment.csv, run.json and report.html.

@@ -14,7 +14,7 @@ use super::compact::{check_config, threads_capped, FitArgs};
 use super::{check_estimate, load_scenario, say, LimitArgs};
 use borgsim::error::Error;
 use borgsim::inflate::{self, InflateError, Inflation, Mode, Options, Progress};
-use borgsim::metrics::report::{self, OutputKind, RunDir, RunInfo};
+use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
 use borgsim::scenario::Scenario;
 use clap::Args;
@@ -73,10 +73,6 @@ pub struct InflateArgs {
     pub limits: LimitArgs,
 }
 
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the inflation's wall time, for run.json, which is not deterministic by design"
-)]
 pub fn main(args: InflateArgs) -> Result<(), Error> {
     let (sc, o) = scenario(&args)?;
     let origin = args.scenario.as_path();
@@ -99,27 +95,67 @@ pub fn main(args: InflateArgs) -> Result<(), Error> {
         OutputKind::INFLATION,
         std::slice::from_ref(&args.scenario),
     )?;
-    let started = Instant::now();
-    let cpu_started = report::cpu_time_s();
     let bar = progress_bar(o.trials, args.quiet);
-    let result = inflate::inflate(&sc, &o, &|p: Progress| {
+    let plots = Plots::wanted(!args.no_plots);
+    let result = inflate_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
         bar.set_position(u64::from(p.trials_done));
         bar.set_message(format!("{} simulations", p.probes));
     });
     bar.finish_and_clear();
-    let c = result.map_err(|e| refusal(e, origin))?;
-    let wall = started.elapsed().as_secs_f64();
-    let run = RunInfo::completed(
-        wall,
-        report::cpu_time_since_s(cpu_started),
-        c.events_processed,
-    );
-    write(&dir, &sc, &c, &run, Plots::wanted(!args.no_plots))?;
+    let (c, wall) = result?;
     dir.publish()?;
     if !args.quiet {
         say(&human(&c, &out, wall, o.threads));
     }
     Ok(())
+}
+
+/// Inflates `sc`'s workload with `o`, calling `progress` after each probe,
+/// and writes what `borgsim inflate` writes — `inflation.json`,
+/// `run.json` (CPU time by `cpu`) and `report.html` — into `dir`, which
+/// the caller publishes. Returns the inflation and its wall time in
+/// seconds. What `inflate` and a sweep's inflations share.
+///
+/// # Errors
+/// An inflation without an answer ([`refusal`], naming `origin`), a
+/// probe's error, the outputs' errors.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the inflation's wall time, for run.json, which is not deterministic by design"
+)]
+pub(super) fn inflate_into(
+    dir: &RunDir,
+    sc: &Scenario,
+    origin: &Path,
+    o: &Options,
+    plots: Plots,
+    cpu: CpuClock,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Inflation, f64), Error> {
+    let started = Instant::now();
+    let cpu_started = cpu.now();
+    let c = inflate::inflate(sc, o, progress).map_err(|e| refusal(e, origin))?;
+    let wall = started.elapsed().as_secs_f64();
+    let run = RunInfo::completed(wall, cpu.since(cpu_started), c.events_processed);
+    write(dir, sc, &c, &run, plots)?;
+    Ok((c, wall))
+}
+
+/// The options `borgsim inflate --mode MODE` runs with when given no
+/// other: the mode's trials, the default percentile, resolution and cap,
+/// one thread.
+pub(super) fn default_options(mode: Mode) -> Options {
+    Options {
+        mode,
+        trials: match mode {
+            Mode::Horizontal => inflate::DEFAULT_HORIZONTAL_TRIALS,
+            Mode::Vertical => 1,
+        },
+        percentile: inflate::DEFAULT_PERCENTILE,
+        resolution_permille: inflate::DEFAULT_RESOLUTION_PERMILLE,
+        cap_permille: inflate::DEFAULT_CAP_PERMILLE,
+        threads: 1,
+    }
 }
 
 /// An inflation without an answer as bad input naming what to change.
@@ -178,8 +214,7 @@ fn scenario(args: &InflateArgs) -> Result<(Scenario, Options), Error> {
             ))
         }
         (_, Some(n)) => n,
-        (Mode::Horizontal, None) => inflate::DEFAULT_HORIZONTAL_TRIALS,
-        (Mode::Vertical, None) => 1,
+        (mode, None) => default_options(mode).trials,
     };
     if !(1..=100).contains(&args.percentile) {
         return Err(bad("--percentile", "a percentile in 1..=100".into()));

@@ -19,6 +19,7 @@ mod explain;
 mod inflate;
 mod observe;
 mod sweep;
+mod sweep_run;
 mod trace;
 
 use borgsim::error::Error;

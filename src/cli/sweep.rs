@@ -15,13 +15,13 @@
 //! holds runs of the largest estimate among those to run: the estimate ×
 //! threads fits, and fewer threads change no result.
 
-use super::execute::{execute, Execution};
+use super::sweep_run;
 use super::{check_estimate, say, LimitArgs};
 use borgsim::error::Error;
-use borgsim::metrics::report::{CpuClock, RunDir};
+use borgsim::metrics::report::RunDir;
 use borgsim::report::Plots;
 use borgsim::scenario::{Limits, Scenario};
-use borgsim::sweep::{self, dir, resolve, Outputs, Run, Shard, State, Sweep};
+use borgsim::sweep::{self, dir, resolve, Command, Outputs, Run, Shard, State, Sweep};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -114,11 +114,14 @@ fn sweep_main(args: &SweepArgs) -> Result<usize, Error> {
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Internal(format!("cannot start {threads} threads: {e}")))?;
-    let outputs = sweep.spec.outputs;
+    let how = How {
+        outputs: sweep.spec.outputs,
+        command: &sweep.spec.command,
+    };
     let recorded: Vec<Result<bool, Error>> = pool.install(|| {
         todo.par_iter()
             .map(|t| {
-                let r = one(t, &out, outputs);
+                let r = one(t, &out, &how);
                 bar.inc(1);
                 r
             })
@@ -169,7 +172,7 @@ fn plan<'a>(
     let mut reused = 0;
     for run in sweep.runs_of(shard) {
         let text = sweep.scenario_text(run)?;
-        if dir::state(&dir::run_dir(out, run), &text) == State::Done {
+        if dir::state(&dir::run_dir(out, run), &text, &sweep.spec.command) == State::Done {
             reused += 1;
             continue;
         }
@@ -215,10 +218,16 @@ fn threads(args: &SweepArgs, todo: &[Todo], memory_limit: u64) -> usize {
     wanted.min(fit).min(todo.len()).max(1)
 }
 
+/// What every run of the sweep does, and keeps.
+struct How<'a> {
+    outputs: Outputs,
+    command: &'a Command,
+}
+
 /// Does one run into `out/runs/<id>/`, or records why it failed. Returns
 /// whether it was done; an error only when not even the failure could be
 /// written.
-fn one(t: &Todo, out: &Path, outputs: Outputs) -> Result<bool, Error> {
+fn one(t: &Todo, out: &Path, how: &How) -> Result<bool, Error> {
     let run_dir = dir::run_dir(out, t.run);
     let failed = |message: String| dir::write_failure(&run_dir, &t.text, &message).map(|()| false);
     let sc = match &t.scenario {
@@ -227,7 +236,7 @@ fn one(t: &Todo, out: &Path, outputs: Outputs) -> Result<bool, Error> {
     };
     dir::clear(&run_dir)?;
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        simulate(sc, &run_dir, &t.text, outputs)
+        perform(sc, t.run, &run_dir, &t.text, how)
     }));
     match attempt {
         Ok(Ok(())) => Ok(true),
@@ -239,31 +248,29 @@ fn one(t: &Todo, out: &Path, outputs: Outputs) -> Result<bool, Error> {
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("");
             failed(format!(
-                "internal error (a bug): the run panicked: {what}; reproduce with: borgsim run {}",
+                "internal error (a bug): the run panicked: {what}; reproduce with: borgsim {} {}",
+                how.command.name(),
                 run_dir.join(dir::SCENARIO).display()
             ))
         }
     }
 }
 
-/// One run, as `run` does it, with the scenario it ran beside its outputs.
-fn simulate(sc: &Scenario, run_dir: &Path, text: &str, outputs: Outputs) -> Result<(), Error> {
+/// One run, as its command does it on the command line, with the
+/// scenario it ran beside its outputs.
+fn perform(sc: &Scenario, run: &Run, run_dir: &Path, text: &str, how: &How) -> Result<(), Error> {
     let dir = RunDir::create(run_dir)?;
-    let ex = Execution {
-        sc,
-        check_invariants: false,
-        plots: outputs == Outputs::All,
-        cpu: CpuClock::Thread,
-    };
+    let plots = how.outputs == Outputs::All;
     let write = |path: PathBuf, result: std::io::Result<()>| {
         result.map_err(|source| Error::Write { path, source })
     };
     // Before the run, so that the run's page lists it with its outputs.
     let scenario = dir.path().join(dir::SCENARIO);
     write(scenario.clone(), std::fs::write(&scenario, text))?;
-    execute(&ex, &dir, |_| {}, &mut |_| {})?;
-    if outputs == Outputs::Summary {
-        let keep = ["summary.json", "run.json", dir::SCENARIO];
+    let origin = resolve::origin(run);
+    sweep_run::execute(how.command, sc, &origin, &dir, plots)?;
+    if how.outputs == Outputs::Summary {
+        let keep = [how.command.result_file(), "run.json", dir::SCENARIO];
         let entries = std::fs::read_dir(dir.path()).map_err(|source| Error::Write {
             path: dir.path().to_path_buf(),
             source,

@@ -21,7 +21,8 @@ pub struct Progress {
 pub type Probed<'a> = &'a (dyn Fn() + Sync);
 
 /// Runs `trial(t, probed)` for every `t` in `0..trials` on `threads`
-/// threads (at least 1); `probed` is to be called after each probe.
+/// threads (1 or 0: one after another on the calling thread, stopping at
+/// the first error); `probed` is to be called after each probe.
 /// `what` names the work in the error if the pool cannot start.
 ///
 /// # Errors
@@ -48,24 +49,27 @@ where
         });
     };
     tell();
+    let one = |t: u32| {
+        let r = trial(t, &|| {
+            probes.fetch_add(1, Ordering::Relaxed);
+            tell();
+        });
+        done.fetch_add(1, Ordering::Relaxed);
+        tell();
+        r
+    };
+    if threads <= 1 {
+        // On the calling thread, no pool: a sweep runs its compactions so,
+        // one thread each, its own pool's threads the only ones at work
+        // (and each run's thread CPU time its own).
+        return (0..trials).map(one).collect();
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the {what} threads: {e}")))?;
-    let results: Vec<Result<T, E>> = pool.install(|| {
-        (0..trials)
-            .into_par_iter()
-            .map(|t| {
-                let r = trial(t, &|| {
-                    probes.fetch_add(1, Ordering::Relaxed);
-                    tell();
-                });
-                done.fetch_add(1, Ordering::Relaxed);
-                tell();
-                r
-            })
-            .collect()
-    });
+    let results: Vec<Result<T, E>> =
+        pool.install(|| (0..trials).into_par_iter().map(one).collect());
     results.into_iter().collect()
 }
 

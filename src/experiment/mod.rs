@@ -96,6 +96,42 @@ pub struct Options {
     pub policies: Vec<Policy>,
 }
 
+/// `subcells`' default: Borg's 2, 5 and 10 sub-cells.
+pub const DEFAULT_PARTS: [u32; 3] = [2, 5, 10];
+
+/// What is wrong with `parts` (sub-cell counts), if anything: each must
+/// be 2..=1000, none twice.
+pub fn parts_problem(parts: &[u32]) -> Option<String> {
+    if let Some(k) = parts.iter().find(|&&k| !(2..=1000).contains(&k)) {
+        return Some(format!("{k} sub-cells: expected numbers from 2 to 1000"));
+    }
+    first_repeat(parts).map(|k| format!("{k} is listed twice"))
+}
+
+/// What is wrong with `policies` (compared), if anything: none twice.
+pub fn policies_problem(policies: &[Policy]) -> Option<String> {
+    first_repeat(policies).map(|p| format!("{} is listed twice", p.name()))
+}
+
+/// The first value listed a second time, if any.
+fn first_repeat<T: PartialEq + Copy>(xs: &[T]) -> Option<T> {
+    xs.iter()
+        .enumerate()
+        .find(|(i, x)| xs[..*i].contains(x))
+        .map(|(_, x)| *x)
+}
+
+/// Every policy that applies to `cell`: GPU packing only on a cell with
+/// GPUs (`policies`' default).
+pub fn default_policies(cell: &crate::cell::Cell) -> Vec<Policy> {
+    let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
+    Policy::ALL
+        .iter()
+        .copied()
+        .filter(|&p| gpus || p != Policy::GpuPacking)
+        .collect()
+}
+
 /// How far an experiment has got: cells compacted of all.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Progress {

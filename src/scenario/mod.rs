@@ -58,6 +58,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "colocation",
         include_str!("../../scenarios/colocation.toml"),
     ),
+    (
+        "colocation-small",
+        include_str!("../../scenarios/colocation-small.toml"),
+    ),
 ];
 
 /// The text of a built-in scenario.

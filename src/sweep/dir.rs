@@ -14,13 +14,15 @@
 //!                     or, for a run that failed, scenario.toml and error.txt
 //! ```
 //!
-//! A run is *done* when its directory's `run.json` says `completed` and
-//! its `scenario.toml` is, byte for byte, the text the sweep gives that run
+//! A run is *done* when its directory's `run.json` says `completed`, it
+//! holds its command's result file (`summary.json` for a simulation,
+//! `compaction.json` for a compaction, …) and its `scenario.toml` is, byte for byte, the text the sweep gives that run
 //! now; *failed* when it holds `error.txt` and that text. A sweep run again
 //! keeps the runs done and runs the rest: failed runs (their cause may be
 //! gone: a limit raised), and anything else — no directory, one cut short,
 //! one of a run whose values the sweep file has since changed.
 
+use super::command::Command;
 use super::expand::{Run, Shard};
 use crate::error::{Error, Result};
 use crate::metrics::report::{write_atomic, RunDir};
@@ -94,8 +96,9 @@ pub enum State {
     Absent,
 }
 
-/// Reads the state of the run in `run_dir` (see the module doc).
-pub fn state(run_dir: &Path, text: &str) -> State {
+/// Reads the state of the run in `run_dir` (see the module doc), a run of
+/// `command`, whose result file a done run holds.
+pub fn state(run_dir: &Path, text: &str, command: &Command) -> State {
     let same = std::fs::read_to_string(run_dir.join(SCENARIO)).is_ok_and(|t| t == text);
     if !same {
         return State::Absent;
@@ -104,7 +107,7 @@ pub fn state(run_dir: &Path, text: &str) -> State {
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .is_some_and(|v| v.get("completed") == Some(&Value::Bool(true)));
-    if completed && run_dir.join("summary.json").is_file() {
+    if completed && run_dir.join(command.result_file()).is_file() {
         return State::Done;
     }
     match std::fs::read_to_string(run_dir.join(ERROR)) {
@@ -116,21 +119,22 @@ pub fn state(run_dir: &Path, text: &str) -> State {
 /// A run as the table and the page see it.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// Its `summary.json`.
+    /// Its result: `summary.json`, or the command's result file with what
+    /// is computed from it (`command::headline`).
     Done(Value),
     /// Its error.
     Failed(String),
 }
 
-/// The outcome of a run whose state is done or failed.
+/// The outcome of a run of `command` whose state is done or failed.
 ///
 /// # Errors
-/// [`Error::Read`] or [`Error::Parse`] for a `summary.json` that cannot
-/// be read; [`Error::Internal`] for a run that is neither done nor failed.
-pub fn outcome(run_dir: &Path, state: State) -> Result<Outcome> {
+/// [`Error::Read`] or [`Error::Parse`] for a result file that cannot be
+/// read; [`Error::Internal`] for a run that is neither done nor failed.
+pub fn outcome(run_dir: &Path, state: State, command: &Command) -> Result<Outcome> {
     match state {
         State::Done => {
-            let path = run_dir.join("summary.json");
+            let path = run_dir.join(command.result_file());
             let bytes = std::fs::read(&path).map_err(|source| Error::Read {
                 path: path.clone(),
                 source,
@@ -139,7 +143,7 @@ pub fn outcome(run_dir: &Path, state: State) -> Result<Outcome> {
                 path,
                 message: format!("not valid JSON: {e}"),
             })?;
-            Ok(Outcome::Done(v))
+            Ok(Outcome::Done(super::command::headline(command, v)))
         }
         State::Failed(e) => Ok(Outcome::Failed(e)),
         State::Absent => Err(Error::Internal(format!(
@@ -294,6 +298,7 @@ mod tests {
     fn a_run_is_done_only_with_its_own_scenario_and_a_complete_run_json() {
         let tmp = tempfile::tempdir().unwrap();
         let d = run_dir(tmp.path(), &run());
+        let state = |d: &Path, t: &str| state(d, t, &Command::Run);
         assert_eq!(state(&d, "x"), State::Absent, "no directory");
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(SCENARIO), "x").unwrap();

@@ -205,7 +205,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, plots: Plots) -> Result<(Sweep, Total
     let holder = assign(&parts, sweep.runs.len())?;
     for run in &sweep.runs {
         let from = dir::run_dir(&parts[holder[run.index]].dir, run);
-        if dir::state(&from, &sweep.scenario_text(run)?) == State::Absent {
+        if dir::state(&from, &sweep.scenario_text(run)?, &sweep.spec.command) == State::Absent {
             return Err(invalid(
                 &from,
                 format!(

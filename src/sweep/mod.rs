@@ -20,6 +20,7 @@
 //! which shard: `runs.csv` and the page are made from the runs'
 //! directories, in index order, after the runs.
 
+pub mod command;
 pub mod dir;
 pub mod expand;
 pub mod merge;
@@ -29,6 +30,7 @@ pub mod spec;
 pub mod stats;
 pub mod table;
 
+pub use command::Command;
 pub use dir::{Outcome, State, SweepInfo};
 pub use expand::{Run, Shard};
 pub use resolve::BaseScenario;
@@ -139,8 +141,9 @@ pub fn write_summary(dir: &Path, sweep: &Sweep, shard: Shard, plots: Plots) -> R
     let mut outcomes = Vec::new();
     for run in sweep.runs_of(shard) {
         let run_dir = dir::run_dir(dir, run);
-        let state = dir::state(&run_dir, &sweep.scenario_text(run)?);
-        outcomes.push((run, dir::outcome(&run_dir, state)?));
+        let command = &sweep.spec.command;
+        let state = dir::state(&run_dir, &sweep.scenario_text(run)?, command);
+        outcomes.push((run, dir::outcome(&run_dir, state, command)?));
     }
     let rows: Vec<(&Run, &Outcome)> = outcomes.iter().map(|(r, o)| (*r, o)).collect();
     let totals = Totals {

@@ -20,10 +20,17 @@
 //! labels = ["preempt", "no-preempt"]   # optional: names in run ids
 //! ```
 //!
+//! Each run is a simulation unless `command` says otherwise (see
+//! `sweep::command`): `command = "compact"` (and `search`),
+//! `command = "experiment"` with `experiment = "segregation"` (and
+//! `parts`, `policies`, `search` where they apply), `command = "inflate"`
+//! with `mode = "horizontal"`.
+//!
 //! Parameters are an array of tables, not a table, because their order is
 //! the order of the expansion (`sweep::expand`), and a TOML table's keys
 //! have none.
 
+use super::command::{Command, CommandKeys};
 use super::path::KeyPath;
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -50,6 +57,12 @@ struct File {
     outputs: Outputs,
     #[serde(default)]
     parameters: Vec<ParameterFile>,
+    command: Option<String>,
+    experiment: Option<String>,
+    parts: Option<Vec<u32>>,
+    policies: Option<Vec<String>>,
+    mode: Option<String>,
+    search: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +124,8 @@ pub struct Spec {
     pub seeds: Vec<u64>,
     pub outputs: Outputs,
     pub parameters: Vec<Parameter>,
+    /// What each run does: a simulation, or a capacity-planning command.
+    pub command: Command,
 }
 
 /// A value as runs.csv and the report show it: a string as it is, any
@@ -180,6 +195,15 @@ impl Spec {
                 "must name a scenario file or a built-in scenario".into(),
             ));
         }
+        let command = Command::parse(&CommandKeys {
+            command: f.command,
+            experiment: f.experiment,
+            parts: f.parts,
+            policies: f.policies,
+            mode: f.mode,
+            search: f.search,
+        })
+        .map_err(|(k, m)| bad(k, m))?;
         let seeds = seeds(&f.seeds, f.seed_range.as_ref()).map_err(|(k, m)| bad(k, m))?;
         let mut parameters = Vec::with_capacity(f.parameters.len());
         for (i, p) in f.parameters.into_iter().enumerate() {
@@ -205,6 +229,7 @@ impl Spec {
             seeds,
             outputs: f.outputs,
             parameters,
+            command,
         })
     }
 

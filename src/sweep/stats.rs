@@ -6,7 +6,6 @@
 
 use super::dir::Outcome;
 use super::expand::Run;
-use crate::report::html::at;
 use std::collections::BTreeMap;
 
 /// The mean of `n` values, and their sample standard deviation (n − 1 in
@@ -32,10 +31,10 @@ pub fn stat(values: &[f64]) -> Option<Stat> {
     Some(Stat { n, mean, sd })
 }
 
-/// A figure of a run that is done: the number at `key` of its summary.
+/// A figure of a run that is done: the number at `key` of its result.
 pub fn figure(outcome: &Outcome, key: &str) -> Option<f64> {
     match outcome {
-        Outcome::Done(s) => at(s, key).and_then(serde_json::Value::as_f64),
+        Outcome::Done(s) => super::table::value_at(s, key).and_then(serde_json::Value::as_f64),
         Outcome::Failed(_) => None,
     }
 }

@@ -1,9 +1,12 @@
 //! `runs.csv`: a row per run, in index order — what the run was (its
 //! index, id, status, each parameter's value in a column named by its key
 //! path, its seed), then its headline figures from its `summary.json`,
-//! then its error if it failed. The figures are a fixed list, so every
-//! sweep's file has the same columns after its parameters, and values are
-//! written as `summary.json` has them (as `compare.csv` does).
+//! then its error if it failed. The figures are a fixed list per command
+//! (`FIGURES` for simulations; a compaction's, an inflation's in
+//! `sweep::command`; an experiment's with two per variant), so every
+//! sweep of a command has the same columns after its parameters, and
+//! values are written as the result file has them (as `compare.csv`
+//! does).
 //!
 //! The file is a function of the sweep and its runs' directories only —
 //! not of the thread count, the order runs finished in, which shard ran
@@ -11,6 +14,7 @@
 //! and the merge of its shards write the same bytes. Wall times are not in
 //! it (each run's `run.json` has its own).
 
+use super::command::{self, Command};
 use super::dir::Outcome;
 use super::expand::Run;
 use super::resolve::value_texts;
@@ -62,15 +66,54 @@ pub const FIGURES: &[&str] = &[
 pub const OK: &str = "ok";
 pub const FAILED: &str = "failed";
 
+/// The figures of `spec`'s command for `rows`, by dotted key of each
+/// run's result (`dir::Outcome::Done`): [`FIGURES`] for simulations, the
+/// command's list otherwise; an experiment's then `variants.<name>.` and
+/// each of [`command::VARIANT_FIGURES`] per variant its runs give, in the
+/// order they give them.
+pub fn figures(spec: &Spec, rows: &[(&Run, &Outcome)]) -> Vec<String> {
+    let fixed = |list: &[&str]| list.iter().map(|f| (*f).to_string()).collect();
+    match spec.command {
+        Command::Run => fixed(FIGURES),
+        Command::Compact { .. } => fixed(command::COMPACT_FIGURES),
+        Command::Inflate { .. } => fixed(command::INFLATE_FIGURES),
+        Command::Experiment { .. } => {
+            let mut out: Vec<String> = fixed(command::EXPERIMENT_FIGURES);
+            let done = rows.iter().filter_map(|(_, o)| match o {
+                Outcome::Done(v) => Some(v),
+                Outcome::Failed(_) => None,
+            });
+            for name in command::variant_names(done) {
+                for f in command::VARIANT_FIGURES {
+                    out.push(format!("variants.{name}.{f}"));
+                }
+            }
+            out
+        }
+    }
+}
+
 /// The header: `index`, `id`, `status`, the parameters' keys, `seed`, the
-/// figures, `error`.
-pub fn header(spec: &Spec) -> Vec<String> {
+/// `figures`, `error`.
+pub fn header(spec: &Spec, figures: &[String]) -> Vec<String> {
     let mut h: Vec<String> = ["index", "id", "status"].map(String::from).into();
     h.extend(spec.parameters.iter().map(|p| p.key.to_string()));
     h.push("seed".into());
-    h.extend(FIGURES.iter().map(|f| (*f).to_string()));
+    h.extend(figures.iter().cloned());
     h.push("error".into());
     h
+}
+
+/// The value at a dotted key of a result, where a key may hold dots of
+/// its own in its last part (an experiment's variant `2 sub-cells`
+/// holds none, but a name is the results' to choose): the key as one
+/// path, else `variants.<name>.<field>` read as those three parts.
+pub fn value_at<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    at(v, key).or_else(|| {
+        let rest = key.strip_prefix("variants.")?;
+        let (name, field) = rest.rsplit_once('.')?;
+        v.get("variants")?.get(name)?.get(field)
+    })
 }
 
 /// An error on one line: a multi-line message (a TOML error shows the line
@@ -91,8 +134,10 @@ pub fn one_line(message: &str) -> String {
 
 /// runs.csv's bytes for `rows`, in the order given (index order).
 pub fn csv_bytes(spec: &Spec, rows: &[(&Run, &Outcome)]) -> Vec<u8> {
+    let figures = figures(spec, rows);
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header(spec)).expect("writing to memory");
+    w.write_record(header(spec, &figures))
+        .expect("writing to memory");
     for (run, outcome) in rows {
         let mut row = vec![run.index.to_string(), run.id.clone()];
         row.push(match outcome {
@@ -103,11 +148,11 @@ pub fn csv_bytes(spec: &Spec, rows: &[(&Run, &Outcome)]) -> Vec<u8> {
         row.push(run.seed.to_string());
         match outcome {
             Outcome::Done(summary) => {
-                row.extend(FIGURES.iter().map(|k| raw(at(summary, k))));
+                row.extend(figures.iter().map(|k| raw(value_at(summary, k))));
                 row.push(String::new());
             }
             Outcome::Failed(e) => {
-                row.extend(FIGURES.iter().map(|_| String::new()));
+                row.extend(figures.iter().map(|_| String::new()));
                 row.push(one_line(e));
             }
         }

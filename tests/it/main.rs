@@ -29,6 +29,7 @@ mod report;
 mod schema;
 mod streaming;
 mod sweep;
+mod sweep_capacity;
 mod techniques;
 mod tidy;
 mod trace_cli;

@@ -88,7 +88,7 @@ fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
             n if n.starts_with("events.") => "--events FILE".to_string(),
             n => n.into_owned(),
         };
-        let names: Vec<String> = if name.ends_with(".csv") || name.ends_with(" FILE") {
+        let names: Vec<String> = if name.contains(".csv") || name.ends_with(" FILE") {
             let mut r = csv::Reader::from_path(&path).unwrap();
             r.headers().unwrap().iter().map(String::from).collect()
         } else if name.ends_with(".json") {
@@ -103,8 +103,13 @@ fn written(dir: &Path) -> BTreeMap<String, Vec<String>> {
     files
 }
 
-/// The keys the schema's sweep varies.
-const SWEPT_KEYS: [&str; 2] = ["scheduler.policy", "cell.machines[0].count"];
+/// The keys the schema's sweeps vary.
+const SWEPT_KEYS: [&str; 4] = [
+    "scheduler.policy",
+    "cell.machines[0].count",
+    "cell.machines[1].count",
+    "compaction.trials",
+];
 
 /// A sweep of the tiny scenario over two policies, one run failing (a
 /// value the scenario's checks refuse), so runs.csv has every column
@@ -145,19 +150,83 @@ fn sweep() -> tempfile::TempDir {
     for name in ["runs.csv", "sweep.json"] {
         std::fs::copy(dir.join(name), kept.path().join(name)).unwrap();
     }
+    for (command, runs_csv) in capacity_sweeps() {
+        std::fs::write(kept.path().join(format!("runs.csv ({command})")), runs_csv).unwrap();
+    }
     kept
+}
+
+/// runs.csv of a sweep of each capacity-planning command over the
+/// compaction fixture: two policies, two trials, one seed; for `compact`
+/// also a cell too small for the workload, so that a run fails.
+fn capacity_sweeps() -> Vec<(&'static str, Vec<u8>)> {
+    let base = root().join("tests/fixtures/compact/static.toml");
+    let policies = format!(
+        "[[parameters]]\nkey = \"{}\"\nvalues = [\"hybrid\", \"best_fit\"]\n",
+        SWEPT_KEYS[0]
+    );
+    let trials = format!(
+        "[[parameters]]\nkey = \"{}\"\nvalues = [2]\n",
+        SWEPT_KEYS[3]
+    );
+    let ssd = format!(
+        "[[parameters]]\nkey = \"{}\"\nvalues = [8, 1]\n",
+        SWEPT_KEYS[2]
+    );
+    let mut out = Vec::new();
+    for (command, head, params, code) in [
+        ("compact", "", format!("{policies}{ssd}{trials}"), 1),
+        (
+            "experiment",
+            "experiment = \"segregation\"\n",
+            format!("{policies}{trials}"),
+            0,
+        ),
+        ("inflate", "mode = \"vertical\"\n", policies.clone(), 0),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("sweep.toml");
+        let body = format!(
+            "base = {:?}\ncommand = \"{command}\"\n{head}seeds = [1]\n{params}",
+            base.to_str().unwrap()
+        );
+        std::fs::write(&file, body).unwrap();
+        let dir = tmp.path().join("sweep");
+        let (f, d) = (file.to_str().unwrap(), dir.to_str().unwrap());
+        let o = borgsim(&root(), &["sweep", f, "--out", d, "--quiet"]);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{command}: {}",
+            text(&o.stderr)
+        );
+        out.push((command, std::fs::read(dir.join("runs.csv")).unwrap()));
+    }
+    out
 }
 
 /// The columns or keys of `file` as the README names them: the sweep's
 /// parameter columns of runs.csv as the one `<parameter>` standing for them
 /// all.
 fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
-    if file == "runs.csv" {
+    if file.starts_with("runs.csv") {
         let at = names.iter().position(|n| SWEPT_KEYS.contains(&n.as_str()));
         names.retain(|n| !SWEPT_KEYS.contains(&n.as_str()));
         names.insert(at.expect("parameter columns"), "<parameter>".into());
     }
-    names
+    // An experiment's two columns per variant, as the one pair standing
+    // for them all.
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let n = match n.strip_prefix("variants.").and_then(|r| r.rsplit_once('.')) {
+            Some((_, field)) => format!("variants.<variant>.{field}"),
+            None => n,
+        };
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// Directories that hold, between them, every output file: a synthetic

@@ -17,7 +17,7 @@ use crate::report::headline::METRICS;
 use crate::sweep::spec::value_text;
 use crate::sweep::stats::{group_by, stat_of, Stat};
 use crate::sweep::table::one_line;
-use crate::sweep::{Outcome, Outputs, Run, Shard, Sweep};
+use crate::sweep::{Command, Outcome, Outputs, Run, Shard, Sweep};
 use maud::{html, Markup};
 use plots::{Kind, Plotted};
 use std::path::Path;
@@ -93,7 +93,7 @@ pub fn page(
         },
         sections,
         footer: html! {
-            p { "Written by borgsim " (env!("CARGO_PKG_VERSION")) " from the runs' summary.json, in run order: "
+            p { "Written by borgsim " (env!("CARGO_PKG_VERSION")) " from the runs' " (spec.command.result_file()) ", in run order: "
                 "the same sweep gives this page byte for byte, whatever the threads or shards that ran it." }
         },
     })
@@ -105,6 +105,9 @@ fn about(sweep: &Sweep, shard: Shard) -> Markup {
         table id="sweep-table" {
             tbody {
                 tr { th scope="row" { "base scenario" } td { code { (spec.base) } } }
+                @if spec.command != Command::Run {
+                    tr { th scope="row" { "command" } td { code { (command_text(&spec.command)) } " — each run is " code { "borgsim " (spec.command.name()) } " of its scenario, its settings the scenario's " code { "[compaction]" } } }
+                }
                 @for p in &spec.parameters {
                     tr {
                         th scope="row" { code { (p.key.to_string()) } }
@@ -146,7 +149,7 @@ fn figures(sweep: &Sweep, rows: &[(&Run, &Outcome)], plots: Plots, path: &Path) 
 fn show_stat(f: &Plotted, st: Option<Stat>) -> String {
     let Some(st) = st else { return "—".into() };
     let (decimals, unit) = match f.kind {
-        Kind::Percent => (2, " %"),
+        Kind::Percent | Kind::PercentPoints | Kind::Permille => (2, " %"),
         Kind::Count => (1, ""),
         Kind::Seconds => (3, " s"),
     };
@@ -159,7 +162,7 @@ fn show_stat(f: &Plotted, st: Option<Stat>) -> String {
 
 fn means(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
     let spec = &sweep.spec;
-    let figures = plots::plotted(rows);
+    let figures = plots::plotted(&spec.command, rows);
     let points = group_by(rows, |r| r.values.clone());
     html! {
         p.note { "At each point of the grid (one value of every parameter): each figure's mean over the seeds that ran, ± the sample standard deviation." }
@@ -175,8 +178,8 @@ fn means(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
                         @for (p, &v) in spec.parameters.iter().zip(values) { td { (value_text(&p.values[v])) } }
                         td.num { (at.iter().filter(|(_, o)| matches!(o, Outcome::Done(_))).count()) " of " (at.len()) }
                         @for f in &figures {
-                            @let st = stat_of(at, f.key);
-                            td.num data-key=(f.key)
+                            @let st = stat_of(at, &f.key);
+                            td.num data-key=(&*f.key)
                                 data-mean=(st.map_or(String::new(), |s| s.mean.to_string()))
                                 data-n=(st.map_or(0, |s| s.n)) { (show_stat(f, st)) }
                         }
@@ -194,24 +197,42 @@ fn unit_of(key: &str) -> Unit {
         .map_or(Unit::Text, |m| m.unit)
 }
 
-fn runs(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
-    let spec = &sweep.spec;
+/// The runs table's figures: key, heading, unit. A simulation's are
+/// [`RUN_FIGURES`], named as its page names them; another command's, the
+/// figures its plots show.
+fn run_columns(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Vec<(String, String, Unit)> {
+    if sweep.spec.command != Command::Run {
+        return plots::plotted(&sweep.spec.command, rows)
+            .into_iter()
+            .map(|f| (f.key.to_string(), f.caption.to_string(), f.kind.unit()))
+            .collect();
+    }
     let label = |key: &'static str| {
         METRICS
             .iter()
             .find(|m| m.key == key)
             .map_or(key, |m| m.label)
     };
+    RUN_FIGURES
+        .iter()
+        .map(|&k| (k.to_string(), label(k).to_string(), unit_of(k)))
+        .collect()
+}
+
+fn runs(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
+    let spec = &sweep.spec;
+    let columns = run_columns(sweep, rows);
     let null = serde_json::Value::Null;
+    let result = spec.command.result_file();
     html! {
-        p.note { "Every run in index order, with some of its figures (" a href="runs.csv" { "runs.csv" } " has them all, as summary.json writes them). "
+        p.note { "Every run in index order, with some of its figures (" a href="runs.csv" { "runs.csv" } " has them all, as " (result) " writes them). "
             @if spec.outputs != Outputs::Summary { "A run's id links to its own page." } }
         table id="runs-table" {
             thead { tr {
                 th.num { "index" } th { "id" } th { "status" }
                 @for p in &spec.parameters { th { code { (p.key.to_string()) } } }
                 th.num { "seed" }
-                @for k in RUN_FIGURES { th.num { (label(k)) } }
+                @for (_, label, _) in &columns { th.num { (label) } }
                 th { "error" }
             } }
             tbody {
@@ -228,7 +249,7 @@ fn runs(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Markup {
                         td { (status) }
                         @for v in crate::sweep::resolve::value_texts(spec, run) { td { (v) } }
                         td.num { (run.seed) }
-                        @for k in RUN_FIGURES { (value_cell(summary, k, unit_of(k))) }
+                        @for (k, _, unit) in &columns { (value_cell(summary, k, *unit)) }
                         td { (error) }
                     }
                 }
@@ -246,6 +267,36 @@ fn files(plots: Plots) -> Markup {
             li { code { "runs/<id>/" } " — each run's own directory, with the " code { "scenario.toml" } " it ran (and " code { "error.txt" } " if it failed)" }
         }
         @if let Some(why) = plots.missing() { p.note { (why) } }
+    }
+}
+
+/// The command as the sweep file gives it, with its own keys.
+fn command_text(c: &Command) -> String {
+    match c {
+        Command::Run => "run".into(),
+        Command::Compact { search } => format!("compact, search = {}", search.name()),
+        Command::Experiment {
+            experiment,
+            search,
+            parts,
+            policies,
+        } => {
+            let mut s = format!(
+                "experiment {}, search = {}",
+                experiment.name(),
+                search.name()
+            );
+            if *experiment == crate::experiment::Experiment::Subcells {
+                let parts: Vec<String> = parts.iter().map(u32::to_string).collect();
+                s += &format!(", parts = {}", parts.join(", "));
+            }
+            if !policies.is_empty() {
+                let names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+                s += &format!(", policies = {}", names.join(", "));
+            }
+            s
+        }
+        Command::Inflate { mode } => format!("inflate, mode = {}", mode.name()),
     }
 }
 

@@ -12,39 +12,61 @@
 use crate::report::chart::{
     color, count_axis, percent_axis, Axis, Chart, Layer, LegendEntry, Panel, Swatch, Ticks, PALETTE,
 };
+use crate::report::html::Unit;
+use crate::sweep::command::variant_names;
 use crate::sweep::spec::value_text;
 use crate::sweep::stats::{group_by, stat_of};
+use crate::sweep::Command;
 use crate::sweep::{Outcome, Run, Sweep};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// How a plotted figure is scaled and read.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// A fraction of capacity, plotted in percent.
+    /// A fraction (of capacity, of the cell), plotted in percent.
     Percent,
+    /// A percentage already (an experiment's extra machines).
+    PercentPoints,
+    /// Per mille (an inflation's growth), plotted in percent.
+    Permille,
     Count,
     /// Microseconds, plotted in seconds.
     Seconds,
 }
 
+impl Kind {
+    /// The unit a table cell shows it in.
+    pub fn unit(self) -> Unit {
+        match self {
+            Kind::Percent => Unit::Fraction,
+            Kind::PercentPoints => Unit::Percent,
+            Kind::Permille | Kind::Count => Unit::Count,
+            Kind::Seconds => Unit::Micros,
+        }
+    }
+}
+
 /// A figure the page plots and tabulates.
-#[derive(Copy, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct Plotted {
-    /// Its dotted key in summary.json.
-    pub key: &'static str,
+    /// Its dotted key in the runs' results (summary.json, or the
+    /// command's result file as `sweep::command::headline` reads it).
+    pub key: Cow<'static, str>,
     /// The panel's caption and the table's heading.
-    pub caption: &'static str,
+    pub caption: Cow<'static, str>,
     /// The y axis, with its unit.
-    pub y_label: &'static str,
+    pub y_label: Cow<'static, str>,
     pub kind: Kind,
 }
 
 impl Plotted {
-    /// The factor from summary.json's unit to the plot's.
+    /// The factor from the result's unit to the plot's.
     pub fn scale(&self) -> f64 {
         match self.kind {
             Kind::Percent => 100.0,
-            Kind::Count => 1.0,
+            Kind::PercentPoints | Kind::Count => 1.0,
+            Kind::Permille => 0.1,
             Kind::Seconds => 1e-6,
         }
     }
@@ -54,20 +76,22 @@ impl Plotted {
     /// what a sweep is run to see).
     fn axis(&self, low: f64, top: f64) -> Axis {
         match self.kind {
-            Kind::Percent if low <= top => {
+            Kind::Percent | Kind::PercentPoints | Kind::Permille if low <= top => {
                 let pad = ((top - low) * 0.1).max(1.0);
                 Axis {
-                    label: self.y_label.into(),
+                    label: self.y_label.to_string(),
                     min: (low - pad).max(0.0),
                     max: top + pad,
                     log: false,
                     ticks: Ticks::Number,
                 }
             }
-            Kind::Percent => percent_axis(self.y_label, top),
-            Kind::Count => count_axis(self.y_label, top),
+            Kind::Percent | Kind::PercentPoints | Kind::Permille => {
+                percent_axis(&self.y_label, top)
+            }
+            Kind::Count => count_axis(&self.y_label, top),
             Kind::Seconds => Axis {
-                label: self.y_label.into(),
+                label: self.y_label.to_string(),
                 min: 0.0,
                 max: if top > 0.0 { top * 1.08 } else { 1.0 },
                 log: false,
@@ -79,9 +103,9 @@ impl Plotted {
 
 const fn p(key: &'static str, caption: &'static str, y_label: &'static str, kind: Kind) -> Plotted {
     Plotted {
-        key,
-        caption,
-        y_label,
+        key: Cow::Borrowed(key),
+        caption: Cow::Borrowed(caption),
+        y_label: Cow::Borrowed(y_label),
         kind,
     }
 }
@@ -134,9 +158,84 @@ pub const GPU: Plotted = p(
     Kind::Percent,
 );
 
-/// The figures shown for these runs: [`PLOTTED`], and [`GPU`] when some
-/// run's cell has GPUs.
-pub fn plotted(rows: &[(&Run, &Outcome)]) -> Vec<Plotted> {
+/// A compaction's figures plotted, in panel order.
+pub const COMPACT_PLOTTED: &[Plotted] = &[
+    p(
+        "answer.machines",
+        "Machines needed (the trials' percentile)",
+        "machines needed",
+        Kind::Count,
+    ),
+    p(
+        "min_machines",
+        "Machines needed, fewest of the trials",
+        "machines needed, fewest",
+        Kind::Count,
+    ),
+    p(
+        "max_machines",
+        "Machines needed, most of the trials",
+        "machines needed, most",
+        Kind::Count,
+    ),
+    p(
+        "saved_share",
+        "Share of the cell saved",
+        "machines saved (% of the cell)",
+        Kind::Percent,
+    ),
+];
+
+/// An inflation's figures plotted, in panel order.
+pub const INFLATE_PLOTTED: &[Plotted] = &[
+    p(
+        "answer.permille",
+        "Growth that still fits (the trials' percentile)",
+        "growth that fits (%)",
+        Kind::Permille,
+    ),
+    p(
+        "answer.added.tasks",
+        "Tasks added at that growth",
+        "tasks added",
+        Kind::Count,
+    ),
+];
+
+/// The figures shown for these runs of `command`: for simulations
+/// [`PLOTTED`], and [`GPU`] when some run's cell has GPUs; a compaction's
+/// [`COMPACT_PLOTTED`]; an inflation's [`INFLATE_PLOTTED`]; an
+/// experiment's machines per variant, then each variant's extra machines
+/// over the baseline.
+pub fn plotted(command: &Command, rows: &[(&Run, &Outcome)]) -> Vec<Plotted> {
+    match command {
+        Command::Run => plotted_runs(rows),
+        Command::Compact { .. } => COMPACT_PLOTTED.to_vec(),
+        Command::Inflate { .. } => INFLATE_PLOTTED.to_vec(),
+        Command::Experiment { .. } => {
+            let done = rows.iter().filter_map(|(_, o)| match o {
+                Outcome::Done(v) => Some(v),
+                Outcome::Failed(_) => None,
+            });
+            let names = variant_names(done);
+            let machines = names.iter().map(|n| Plotted {
+                key: format!("variants.{n}.machines").into(),
+                caption: format!("Machines, {n}").into(),
+                y_label: format!("machines, {n}").into(),
+                kind: Kind::Count,
+            });
+            let extra = names.iter().map(|n| Plotted {
+                key: format!("variants.{n}.extra_pct").into(),
+                caption: format!("Extra machines, {n}").into(),
+                y_label: format!("extra machines, {n} (%)").into(),
+                kind: Kind::PercentPoints,
+            });
+            machines.chain(extra).collect()
+        }
+    }
+}
+
+fn plotted_runs(rows: &[(&Run, &Outcome)]) -> Vec<Plotted> {
     let gpus = rows.iter().any(|(_, o)| {
         matches!(o, Outcome::Done(s) if crate::report::html::at(s, "capacity.gpus")
             .and_then(serde_json::Value::as_u64)
@@ -215,7 +314,7 @@ impl XAxis {
 /// The page's charts, each with its anchor id.
 pub fn charts(sweep: &Sweep, rows: &[(&Run, &Outcome)]) -> Vec<(String, Chart)> {
     let spec = &sweep.spec;
-    let figures = plotted(rows);
+    let figures = plotted(&spec.command, rows);
     let mut out = Vec::new();
     for (i, param) in spec.parameters.iter().enumerate() {
         if param.values.len() < 2 {
@@ -330,7 +429,7 @@ fn panel(
         let (color, dashed) = style(si);
         let mut line = Vec::new();
         for (xi, at_x) in group_by(rows, |r| (s.x_of)(r)) {
-            let Some(st) = stat_of(&at_x, f.key) else {
+            let Some(st) = stat_of(&at_x, &f.key) else {
                 continue;
             };
             let x = s.x.position(xi) + s.x.dodge(si, groups.len());
@@ -358,7 +457,7 @@ fn panel(
         });
     }
     Panel {
-        caption: f.caption.into(),
+        caption: f.caption.to_string(),
         x: s.x.axis(),
         y: f.axis(low, top),
         layers,
