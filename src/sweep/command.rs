@@ -224,6 +224,8 @@ pub const COMPACT_FIGURES: &[&str] = &[
     "whole_cell.machines",
     "whole_cell.relaxed_jobs",
     "contradictions",
+    "grown.factor",
+    "cell_machines",
     "saved_machines",
     "saved_share",
 ];
@@ -252,24 +254,31 @@ pub const VARIANT_FIGURES: &[&str] = &["machines", "extra_pct"];
 
 /// A run's result as runs.csv and the page read it: the result file as
 /// written, plus what is computed from it — a compaction's
-/// `saved_machines` (the whole cell's machines less the answer's) and
-/// `saved_share` (that over the whole cell's, to 6 decimals as
-/// `answer.share_of_cell`); an experiment's `variants`
+/// `cell_machines` (the cell as the scenario writes it, before any
+/// growth), `saved_machines` (that less the answer's: negative when a
+/// grown cell's answer needs more) and `saved_share` (that over
+/// `cell_machines`, to 6 decimals as `answer.share_of_cell`); an experiment's `variants`
 /// as an object by variant name (each variant's fields as written), so
 /// that a dotted key names one, and their names in order under
 /// [`VARIANT_ORDER`].
 pub fn headline(command: &Command, mut v: Value) -> Value {
     match command {
         Command::Compact { .. } => {
-            let whole = v.pointer("/whole_cell/machines").and_then(Value::as_u64);
-            let answer = v.pointer("/answer/machines").and_then(Value::as_u64);
-            if let (Some(whole), Some(answer), Some(o)) = (whole, answer, v.as_object_mut()) {
-                let saved = whole.saturating_sub(answer);
+            // The cell as the scenario writes it: the grown cell's origin
+            // when `[compaction] grow` grew it.
+            let cell = v
+                .pointer("/grown/from_machines")
+                .or_else(|| v.pointer("/whole_cell/machines"))
+                .and_then(Value::as_i64);
+            let answer = v.pointer("/answer/machines").and_then(Value::as_i64);
+            if let (Some(cell), Some(answer), Some(o)) = (cell, answer, v.as_object_mut()) {
+                let saved = cell - answer;
+                o.insert("cell_machines".into(), cell.into());
                 o.insert("saved_machines".into(), saved.into());
-                let share = if whole == 0 {
+                let share = if cell == 0 {
                     0.0
                 } else {
-                    crate::metrics::round6(saved as f64 / whole as f64)
+                    crate::metrics::round6(saved as f64 / cell as f64)
                 };
                 o.insert("saved_share".into(), share.into());
             }
@@ -393,6 +402,14 @@ mod tests {
         let h = headline(&keys_compact(), v);
         assert_eq!(h["saved_machines"], 3);
         assert_eq!(h["saved_share"], 0.3);
+        // Grown from 10 to 15 machines, 12 needed: 2 short of the cell
+        // as written, -2 / 10 = -0.2.
+        let v = json!({"grown": {"from_machines": 10}, "whole_cell": {"machines": 15},
+                       "answer": {"machines": 12}});
+        let h = headline(&keys_compact(), v);
+        assert_eq!(h["cell_machines"], 10);
+        assert_eq!(h["saved_machines"], -2);
+        assert_eq!(h["saved_share"], -0.2);
     }
 
     fn keys_compact() -> Command {
