@@ -5,6 +5,7 @@
 //! goes (`stream.rs`), so memory follows the run's live state, not its
 //! length.
 
+pub mod availability;
 pub mod events;
 pub mod gpu_packing;
 pub mod packing;
