@@ -9,7 +9,7 @@
 //! band, ∫ running tasks dt per band; [`crate::cell::state::availability`]:
 //! each prod job's times): floats appear only here, at output.
 
-use super::round6;
+use super::{round6, round_sig9};
 use crate::cell::state::availability::{JobShares, SHARE_BP};
 use crate::cell::state::{CellState, EvictionCause, EvictionGroup, Ledger};
 use crate::time::SimTime;
@@ -51,11 +51,13 @@ pub struct EvictionRates {
 /// One side (prod or non-prod) of the Figure 3 view.
 #[derive(Debug, Serialize)]
 pub struct GroupRates {
-    /// ∫ running tasks dt over the run, in task-weeks.
+    /// ∫ running tasks dt over the run, in task-weeks (9 significant
+    /// digits, as the rates).
     pub task_weeks: f64,
     /// Evictions by cause group (a task evicted twice counts twice).
     pub evictions: ByGroup<u64>,
-    /// `evictions / task_weeks` by cause group; `null` without task-weeks.
+    /// `evictions / task_weeks` by cause group (from the exact integers,
+    /// then to 9 significant digits); `null` without task-weeks.
     pub per_task_week: ByGroup<Option<f64>>,
     /// Work lost by those evictions: the time each evicted task had run
     /// since its placement, summed, in task-seconds.
@@ -80,12 +82,13 @@ impl GroupRates {
                 lost_us[g] += l.lost_work_us[*c as usize][b];
             }
         }
-        let task_weeks = running_us as f64 / US_PER_WEEK as f64;
+        let task_weeks = round_sig9(running_us as f64 / US_PER_WEEK as f64);
         GroupRates {
             task_weeks,
             evictions: ByGroup(evictions),
             per_task_week: ByGroup(evictions.map(|n| {
-                (running_us > 0).then(|| n as f64 * US_PER_WEEK as f64 / running_us as f64)
+                (running_us > 0)
+                    .then(|| round_sig9(n as f64 * US_PER_WEEK as f64 / running_us as f64))
             })),
             lost_work_task_s: ByGroup(lost_us.map(|us| round6(us as f64 / 1e6))),
         }
@@ -227,13 +230,14 @@ mod tests {
         st.evict(week, a, EvictionCause::MachineFailure);
         st.evict(SimTime(2 * week.as_us()), b, EvictionCause::MachineDown);
         // Prod ran 2 tasks × 1 week + 1 task × 1 week = 3 task-weeks: 2
-        // machine-failure evictions → 2/3 per task-week; lost 1 + 2 weeks.
+        // machine-failure evictions → 2/3 per task-week (to 9 significant
+        // digits); lost 1 + 2 weeks.
         let r = EvictionRates::of(&st);
         assert_eq!(r.prod.task_weeks, 3.0);
         assert_eq!(*r.prod.evictions.get(EvictionGroup::MachineFailure), 2);
         assert_eq!(
             *r.prod.per_task_week.get(EvictionGroup::MachineFailure),
-            Some(2.0 / 3.0)
+            Some(0.666666667)
         );
         assert_eq!(
             *r.prod.lost_work_task_s.get(EvictionGroup::MachineFailure),
