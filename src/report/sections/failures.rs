@@ -260,7 +260,11 @@ fn availability(v: &RunView) -> Result<Markup> {
                 tr { td { "time to all running, longest" } (cell("time_to_all_running_us.max", Unit::Micros)) }
             }
         }
-        (v.figure_or_note(&cdf(v), notes, "No prod job had all its tasks running for any length of time.")?)
+        (v.figure_or_note(&cdf(v), notes, if v.sim.end_time().as_us() == 0 {
+            "No prod job had all its tasks running for any length of time: the run has no length."
+        } else {
+            "No prod job had all its tasks running for any length of time."
+        })?)
     })
 }
 
