@@ -132,6 +132,7 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     opts.pass_interval = sc.pass_interval();
     opts.sample_interval = sc.sample_interval();
     opts.steady_window = sc.steady_window();
+    opts.availability_k = sc.metrics.availability_k;
     opts.check_invariants = o.check_invariants;
     let mut sim = match &sc.trace {
         Some(_) if o.workload.more_tasks_permille > 0 => {

@@ -17,7 +17,49 @@ pub fn check(st: &CellState) -> Result<(), String> {
     check_tasks(st)?;
     check_spread(st)?;
     check_classes(st)?;
+    check_availability(st)?;
     check_ledger(st)
+}
+
+/// Every live prod job with a task still to run is tracked, with its
+/// running and required (not finished) tasks as the task records say; the
+/// counts of jobs all running and within k now follow.
+fn check_availability(st: &CellState) -> Result<(), String> {
+    let a = st.availability();
+    let k = u64::from(a.k());
+    let (mut live, mut all, mut within) = (0u64, 0u64, 0u64);
+    for job in st.live_jobs() {
+        let (mut running, mut required) = (0u32, 0u32);
+        for &t in job.tasks.iter() {
+            let rec = st.task(t);
+            if rec.job != job.id {
+                continue; // a slot reclaimed and reused by another job
+            }
+            running += u32::from(matches!(rec.state, TaskState::Running { .. }));
+            required += u32::from(rec.state != TaskState::Finished);
+        }
+        let want = (job.band().is_prod() && required > 0).then_some((running, required));
+        if a.counts_of(job.id) != want {
+            return Err(format!(
+                "job {}: availability tracks {:?}, the tasks say {want:?}",
+                job.id,
+                a.counts_of(job.id)
+            ));
+        }
+        if want.is_some() {
+            live += 1;
+            all += u64::from(running == required);
+            within += u64::from(u64::from(running) + k >= u64::from(required));
+        }
+    }
+    if a.now_counts() != (live, all, within) {
+        return Err(format!(
+            "prod jobs (live, all running, within k) {:?}, recounted {:?}",
+            a.now_counts(),
+            (live, all, within)
+        ));
+    }
+    Ok(())
 }
 
 /// Each machine class group's allocation is what its machines' running
@@ -257,6 +299,11 @@ fn check_ledger(st: &CellState) -> Result<(), String> {
                 "{} allocation disagrees with the ledger",
                 band.name()
             ));
+        }
+    }
+    for (c, by_band) in l.evictions_by_band.iter().enumerate() {
+        if by_band.iter().sum::<u64>() != l.evictions[c] {
+            return Err(format!("evictions of cause {c} by band do not add up"));
         }
     }
     // Reclaimed slots held finished tasks only.

@@ -5,6 +5,7 @@
 //! goes (`stream.rs`), so memory follows the run's live state, not its
 //! length.
 
+pub mod availability;
 pub mod events;
 pub mod gpu_packing;
 pub mod packing;
@@ -33,6 +34,17 @@ pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// Rounds to 9 significant digits: for rates and sums that may be tiny
+/// or huge (evictions per task-week), where a fixed number of decimals
+/// would lose them. The shortest decimal of the result has at most 9
+/// digits, so a reader's parser gets the same number back.
+pub fn round_sig9(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    format!("{x:.8e}").parse().unwrap_or(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +58,13 @@ mod tests {
         assert_eq!(percentile(&v, 99), Some(10));
         assert_eq!(percentile(&[7], 1), Some(7));
         assert_eq!(percentile(&[], 50), None);
+    }
+
+    #[test]
+    fn nine_significant_digits_whatever_the_magnitude() {
+        assert_eq!(round_sig9(92.22316068075541), 92.2231607);
+        assert_eq!(round_sig9(5.9523809523809524e-5), 5.95238095e-5);
+        assert_eq!(round_sig9(16_800.0), 16_800.0);
+        assert_eq!(round_sig9(0.0), 0.0);
     }
 }

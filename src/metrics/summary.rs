@@ -31,6 +31,11 @@ pub struct Summary {
     pub jobs_submitted: usize,
     pub tasks: TaskSummary,
     pub evictions: BTreeMap<&'static str, u64>,
+    /// The Borg paper's Figure 3: evictions per task-week by cause group,
+    /// prod vs non-prod, and the work they lost ([`super::availability`]).
+    pub evictions_per_task_week: super::availability::EvictionRates,
+    /// Prod jobs' availability ([`super::availability`]).
+    pub availability: super::availability::AvailabilitySummary,
     /// Over the whole run.
     pub utilization: Utilization,
     /// Over the steady-state window (`null` when the run has none: nothing
@@ -443,6 +448,8 @@ impl Summary {
                 .iter()
                 .map(|c| (c.name(), l.evictions[*c as usize]))
                 .collect(),
+            evictions_per_task_week: super::availability::EvictionRates::of(st),
+            availability: super::availability::AvailabilitySummary::of(st, end),
             utilization: Utilization::between(
                 &Snapshot::default(),
                 &Snapshot {

@@ -37,6 +37,9 @@ pub struct Sample {
     /// Tasks the workload submitted but holds outside the cell (waiting for
     /// a DAG parent): pending too, but in no band's `pending` count.
     pub held: u64,
+    /// Prod jobs with a task still to run, of them with all tasks running,
+    /// and with at least n − k running (`cell::state::availability`).
+    pub prod_jobs: [u64; 3],
     /// Allocated per machine class group (`cell::classes`): (milli-cores,
     /// MiB, GPU milli). Kept for the report's plots; not a column of
     /// `timeseries.csv`, whose columns do not depend on the cell.
@@ -58,6 +61,10 @@ impl Sample {
             gpu_milli_submitted: l.gpu_milli_submitted,
             tasks_killed: l.tasks_killed,
             held,
+            prod_jobs: {
+                let (live, all, within) = st.availability().now_counts();
+                [live, all, within]
+            },
             class_alloc: l.alloc_by_class,
         }
     }
@@ -271,6 +278,12 @@ pub struct Row {
     pub tasks_killed: u64,
     /// Pending outside the cell (held by a trace replay).
     pub held: u64,
+    /// Prod jobs with a task still to run (submitted, not all finished).
+    pub prod_jobs: u64,
+    /// Of them, those with every such task running now.
+    pub prod_jobs_all_running: u64,
+    /// Of them, those with at most `[metrics] availability_k` not running.
+    pub prod_jobs_n_minus_k_running: u64,
 }
 
 impl From<&Sample> for Row {
@@ -316,6 +329,9 @@ impl From<&Sample> for Row {
             gpu_milli_submitted: s.gpu_milli_submitted,
             tasks_killed: s.tasks_killed,
             held: s.held,
+            prod_jobs: s.prod_jobs[0],
+            prod_jobs_all_running: s.prod_jobs[1],
+            prod_jobs_n_minus_k_running: s.prod_jobs[2],
         }
     }
 }
@@ -360,7 +376,17 @@ mod tests {
         for c in EvictionCause::ALL {
             want.push(format!("evictions_{}", c.name()));
         }
-        want.extend(["gpu_milli_submitted", "tasks_killed", "held"].map(String::from));
+        want.extend(
+            [
+                "gpu_milli_submitted",
+                "tasks_killed",
+                "held",
+                "prod_jobs",
+                "prod_jobs_all_running",
+                "prod_jobs_n_minus_k_running",
+            ]
+            .map(String::from),
+        );
         let got: Vec<String> = header_of::<Row>().iter().map(String::from).collect();
         assert_eq!(got, want);
         // Band::ALL[1] is batch: its CPU is the third column.
@@ -419,7 +445,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count() as u64, n + 1);
         assert!(
-            text.ends_with(&format!("0,0,0,{}\n", n - 1)),
+            text.ends_with(&format!("0,0,{},0,0,0\n", n - 1)),
             "{}",
             &text[text.len() - 40..]
         );

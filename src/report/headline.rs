@@ -49,6 +49,7 @@ const ALLOC: &str = "Allocated, whole run";
 const STEADY: &str = "Allocated, steady state";
 const WAITS: &str = "Waits (entering the cell → first start)";
 const EVICTIONS: &str = "Evictions";
+const FAILURES: &str = "Failures and prod availability";
 const GPU: &str = "GPU packing (one-by-one arrivals)";
 const PACKING: &str = "Packing at the end (by the hole unit)";
 const RUN: &str = "The run";
@@ -222,6 +223,36 @@ pub const METRICS: &[Metric] = &[
         Unit::Count,
     ),
     m(EVICTIONS, "evictions.task_crash", "task crash", Unit::Count),
+    m(
+        FAILURES,
+        "evictions_per_task_week.prod.per_task_week.machine_failure",
+        "prod: machine failures per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "evictions_per_task_week.nonprod.per_task_week.preemption",
+        "non-prod: preemptions per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "availability.all_running.min",
+        "all tasks running: worst prod job",
+        Unit::Fraction,
+    ),
+    m(
+        FAILURES,
+        "availability.all_running.p10",
+        "all tasks running: 10th percentile",
+        Unit::Fraction,
+    ),
+    m(
+        FAILURES,
+        "availability.n_minus_k_running.min",
+        "at least n − k running: worst prod job",
+        Unit::Fraction,
+    ),
     only(
         When::Present,
         m(

@@ -68,6 +68,9 @@ pub enum Unit {
     Micros,
     /// Seconds (`7200 s`).
     Seconds,
+    /// A rate per unit the column names (`0.0123`; `1.23e-5` when small):
+    /// four significant digits at least.
+    Rate,
     /// Text or a switch, shown as it is.
     Text,
 }
@@ -81,6 +84,7 @@ impl Unit {
             Unit::Percent => "percent",
             Unit::Micros => "us",
             Unit::Seconds => "s",
+            Unit::Rate => "rate",
             Unit::Text => "",
         }
     }
@@ -120,6 +124,19 @@ pub fn percent_of_fraction(f: f64) -> String {
     format!("{} %", decimal(f * 100.0, 4))
 }
 
+/// A rate for people: 4 decimals from 0.01 up (`237.6912`), 4
+/// significant digits below (`0.001234`, `1.234e-7` below 10⁻⁶), 0 as `0`.
+pub fn rate(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 0.01 {
+        decimal(v, 4)
+    } else if v.abs() >= 1e-6 {
+        let digits = (3.0 - v.abs().log10().floor()) as usize;
+        decimal(v, digits)
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 /// Microseconds as seconds, exactly: `12500000` → `12.5 s`.
 pub fn seconds_of_us(us: u64) -> String {
     let frac = format!("{:06}", us % 1_000_000);
@@ -142,6 +159,7 @@ pub fn show(v: Option<&Value>, unit: Unit) -> String {
         (Unit::Fraction, Value::Number(n)) => percent_of_fraction(n.as_f64().unwrap_or(0.0)),
         (Unit::Percent, Value::Number(n)) => format!("{} %", decimal(n.as_f64().unwrap_or(0.0), 4)),
         (Unit::Seconds, Value::Number(n)) => format!("{} s", decimal(n.as_f64().unwrap_or(0.0), 6)),
+        (Unit::Rate, Value::Number(n)) => rate(n.as_f64().unwrap_or(0.0)),
         (_, Value::Bool(b)) => if *b { "on" } else { "off" }.into(),
         (_, Value::String(s)) => s.clone(),
         (_, v) => v.to_string(),
@@ -193,6 +211,11 @@ mod tests {
         assert_eq!(seconds_of_us(3), "0.000003 s");
         assert_eq!(seconds_of_us(0), "0 s");
         assert_eq!(decimal(-0.00001, 3), "0");
+        assert_eq!(rate(237.691236265759), "237.6912");
+        // 0.001234: log10 floor −3, so 3 + 3 = 6 decimals.
+        assert_eq!(rate(0.0012345), "0.001234");
+        assert_eq!(rate(1.2344e-7), "1.234e-7");
+        assert_eq!(rate(0.0), "0");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod compaction;
 pub mod embedded;
 pub mod estimate;
 mod hosts;
+pub mod metrics;
 mod model;
 
 pub use compaction::CompactionConfig;
@@ -26,6 +27,7 @@ pub use hosts::{
     draw_range, exceed_probability, tail_probability, HostWarning, HostWarningKind,
     TAIL_WARN_PROBABILITY,
 };
+pub use metrics::MetricsConfig;
 pub use model::*;
 
 use crate::error::{Error, Result};

@@ -44,6 +44,9 @@ pub struct Scenario {
     pub packing: PackingConfig,
     /// How `borgsim compact` judges a fit (absent: every default).
     pub compaction: Option<super::compaction::CompactionConfig>,
+    /// Reporting settings (`[metrics]`; absent: every default).
+    #[serde(default)]
+    pub metrics: super::metrics::MetricsConfig,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]

@@ -76,6 +76,9 @@ pub struct SimOptions {
     /// Fixed ends of the steady-state window (see
     /// [`crate::cell::state::history`]); `None` follows the default rule.
     pub steady_window: (Option<SimTime>, Option<SimTime>),
+    /// The `k` of prod job availability's "at least n − k tasks running"
+    /// (see [`crate::cell::state::availability`]).
+    pub availability_k: u32,
 }
 
 impl SimOptions {
@@ -91,6 +94,7 @@ impl SimOptions {
             passes: true,
             drop_unplaced: false,
             steady_window: (None, None),
+            availability_k: 1,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Simulation {
     /// A simulation driven by any feed (a trace replay).
     pub fn with_feed(mut state: CellState, feed: Box<dyn Feed>, opts: SimOptions) -> Self {
         state.set_steady_window(opts.steady_window.0, opts.steady_window.1);
+        state.set_availability_k(opts.availability_k);
         let mut sim = Simulation {
             opts,
             clock: Clock::default(),

@@ -122,6 +122,7 @@ fn check_page(dir: &Path, gpu: bool) {
         "pending",
         "waits",
         "evictions",
+        "failures",
         "files",
     ];
     if gpu {
@@ -211,10 +212,25 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
             ],
         ),
         ("evictions", vec!["evictions so far", "simulated time ("]),
+        (
+            "failures-rates",
+            vec!["evictions per task-week", "machine shutdown"],
+        ),
+        (
+            "failures-over-time",
+            vec!["evictions so far", "simulated time ("],
+        ),
+        (
+            "availability-cdf",
+            vec![
+                "availability (% of the measured interval)",
+                "measured prod jobs at or below (share)",
+            ],
+        ),
     ];
     // A plot with nothing to show is a line instead (see
-    // check_nothing_drawn_empty).
-    figures.retain(|(id, _)| !html.contains(&empty_plot(id)));
+    // check_nothing_drawn_empty and check_failures_lines).
+    figures.retain(|(id, _)| shown(html, id));
     if gpu {
         figures[0].1.push("GPU allocated (% of cell)");
         figures.push((
@@ -240,6 +256,18 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
     }
 }
 
+/// True unless the page shows a line in place of the plot `fig-<id>`, or
+/// leaves it out: the failures section shows none of its plots when
+/// nothing was evicted and no prod job ran, and no availability CDF
+/// without a prod job.
+fn shown(html: &str, id: &str) -> bool {
+    let quiet = html.contains("Nothing was evicted and no prod job ran");
+    let no_prod = html.contains("No prod job ran: no availability to measure.");
+    !(html.contains(&empty_plot(id))
+        || quiet && id.starts_with("failures")
+        || (quiet || no_prod) && id == "availability-cdf")
+}
+
 /// The line a page shows in place of the plot `fig-<id>`.
 fn empty_plot(id: &str) -> String {
     format!("<p class=\"empty-plot\" id=\"fig-{id}\">")
@@ -262,6 +290,45 @@ fn series_total(dir: &Path, columns: &[&str]) -> f64 {
         .sum()
 }
 
+/// The plot `fig-<id>` is the line `line` exactly when `empty`.
+fn check_line(html: &str, id: &str, empty: bool, line: &str, what: &str) {
+    assert_eq!(html.contains(&empty_plot(id)), empty, "{what}: fig-{id}");
+    if empty {
+        let at = html.find(&empty_plot(id)).unwrap();
+        assert!(html[at..].contains(line), "{what}: fig-{id} says {line:?}");
+    }
+}
+
+/// The failures section: one line when nothing was evicted and no prod
+/// job ran; otherwise each of its plots with nothing to show a line.
+fn check_failures_lines(html: &str, summary: &serde_json::Value, what: &str) {
+    let evictions = summary["tasks"]["evicted"].as_u64().unwrap();
+    let prod_jobs = summary["availability"]["prod_jobs"].as_u64().unwrap();
+    let quiet = evictions == 0 && prod_jobs == 0;
+    assert_eq!(
+        html.contains("Nothing was evicted and no prod job ran: no failure to measure."),
+        quiet,
+        "{what}: the failures section's line"
+    );
+    let measured = summary["availability"]["jobs_measured"].as_u64().unwrap();
+    let none = evictions == 0 && !quiet;
+    for (id, empty, line) in [
+        (
+            "failures-rates",
+            none,
+            "No task was evicted: every rate is 0.",
+        ),
+        ("failures-over-time", none, "No task was evicted."),
+        (
+            "availability-cdf",
+            measured == 0 && prod_jobs > 0,
+            "No prod job had all its tasks running",
+        ),
+    ] {
+        check_line(html, id, empty, line, what);
+    }
+}
+
 /// A plot of zeros is a line saying so instead, and only then; a wait
 /// plot of one value (all 0) says so on a linear axis; and no legend
 /// names a group with nothing in it.
@@ -275,12 +342,9 @@ fn check_nothing_drawn_empty(dir: &Path, html: &str, summary: &serde_json::Value
         ("pending", series_total(dir, &pending) == 0.0, "No task was"),
         ("evictions", evictions == 0, "No task was evicted."),
     ] {
-        assert_eq!(html.contains(&empty_plot(id)), empty, "{what}: fig-{id}");
-        if empty {
-            let at = html.find(&empty_plot(id)).unwrap();
-            assert!(html[at..].contains(line), "{what}: fig-{id} says {line:?}");
-        }
+        check_line(html, id, empty, line, what);
     }
+    check_failures_lines(html, summary, what);
     let waits = figure(html, "waits");
     let w = &summary["wait_us"];
     for group in ["prod", "nonprod"] {
@@ -416,6 +480,13 @@ fn a_plot_with_nothing_to_show_is_a_line_and_an_empty_group_is_left_out() {
         );
         assert!(!html.contains(&format!("id=\"fig-{id}\"><svg")));
     }
+    // Batch work only, never evicted: the failures section is one line.
+    let failures = &html[html.find("<section id=\"failures\">").unwrap()..];
+    let failures = &failures[..failures.find("</section>").unwrap()];
+    assert!(
+        failures.contains("Nothing was evicted and no prod job ran") && !failures.contains("<svg"),
+        "{failures}"
+    );
     // Six batch tasks, all started at once: one curve, on a linear axis
     // that says why; no prod entry, no censoring entry.
     let waits = figure(&html, "waits");

@@ -352,12 +352,46 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
         if let Some(p) = by_band_keys_differ(dir.path()) {
             problems.insert(p);
         }
+        for key in ["evictions_per_task_week", "availability"] {
+            problems.extend(nested_keys_undocumented(dir.path(), key));
+        }
     }
     assert!(
         problems.is_empty(),
         "reports/README.md's \"Columns and keys\" and the outputs disagree:\n{}",
         problems.into_iter().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// The keys at every depth under summary.json's `key` that its row in
+/// reports/README.md does not name (in backticks): one sentence each.
+fn nested_keys_undocumented(dir: &Path, key: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{key}` |")))
+        .unwrap_or_else(|| panic!("reports/README.md has a row for summary.json's {key}"));
+    let documented: BTreeSet<&str> = row.split('`').skip(1).step_by(2).collect();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let mut written = BTreeSet::new();
+    let mut stack = vec![&summary[key]];
+    while let Some(v) = stack.pop() {
+        if let Some(o) = v.as_object() {
+            for (k, v) in o {
+                written.insert(k.clone());
+                stack.push(v);
+            }
+        }
+    }
+    assert!(!written.is_empty(), "summary.json writes {key}");
+    written
+        .into_iter()
+        .filter(|k| !documented.contains(k.as_str()))
+        .map(|k| {
+            format!("summary.json {key}: writes `{k}`, which reports/README.md's row does not name")
+        })
+        .collect()
 }
 
 /// The keys summary.json's `by_band` gives each band, against the names

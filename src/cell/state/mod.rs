@@ -15,6 +15,7 @@
 //! kept per workload job (a trace job submitted in parts included), in
 //! `spread.rs`.
 
+pub mod availability;
 mod events;
 pub mod history;
 mod machines;
@@ -25,7 +26,7 @@ mod spread;
 
 pub use events::{CellEvent, EventKind, MachineChange, TaskChange};
 use records::lower;
-pub use records::{EvictionCause, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
+pub use records::{EvictionCause, EvictionGroup, Ledger, Shape, TaskRecord, TaskState, FREE_SLOT};
 pub use relax::Relaxation;
 pub use spread::{level_index, level_of, Owner};
 
@@ -179,6 +180,8 @@ pub struct CellState {
     /// Large jobs admitted without constraints and spread limits, if
     /// asked (`relax.rs`).
     relax: Relaxation,
+    /// Prod jobs' running counts and availability (`availability.rs`).
+    avail: availability::Availability,
 }
 
 impl CellState {
@@ -225,6 +228,7 @@ impl CellState {
             never_hostable: Vec::new(),
             events: None,
             relax: Relaxation::default(),
+            avail: availability::Availability::default(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             done_tasks: Vec::new(),
@@ -279,6 +283,15 @@ impl CellState {
     pub fn now(&self) -> SimTime {
         self.now
     }
+    /// Prod jobs' availability (see [`availability`]).
+    pub fn availability(&self) -> &availability::Availability {
+        &self.avail
+    }
+    /// Sets the `k` of availability's "at least n − k tasks running"
+    /// (default 1), before the first job is admitted.
+    pub fn set_availability_k(&mut self, k: u32) {
+        self.avail.set_k(k);
+    }
 
     /// The position after the latest machine change.
     pub fn change_cursor(&self) -> u64 {
@@ -326,8 +339,11 @@ impl CellState {
                 acc[1] += u128::from(r.mem_mib) * dt;
                 acc[2] += u128::from(self.ledger.gpu_milli_by_band[b]) * dt;
             }
-            let groups = self.cell.classes().groups().len();
             let l = &mut self.ledger;
+            for (acc, n) in l.running_integral_us.iter_mut().zip(&l.running_by_band) {
+                *acc += u128::from(*n) * dt;
+            }
+            let groups = self.cell.classes().groups().len();
             for (acc, a) in l
                 .class_integral
                 .iter_mut()
@@ -448,6 +464,8 @@ impl CellState {
         }
         if n == 0 {
             self.retired.push(id);
+        } else if band.is_prod() {
+            self.avail.admit(id, n, now);
         }
         id
     }
@@ -524,12 +542,18 @@ impl CellState {
         class[2] += req.gpu.milli();
         self.bump_spread(job_id, machine, true);
         self.log_change(machine);
+        if band.is_prod() {
+            self.avail.change(job_id, now, 1, false);
+        }
         self.note_task(EventKind::Place, task, Some(machine), None);
     }
 
     /// Stops a running task and returns it to the pending queue.
     pub fn evict(&mut self, now: SimTime, task: TaskId, cause: EvictionCause) {
         self.advance(now);
+        let TaskState::Running { since, .. } = self.tasks[task as usize].state else {
+            panic!("evicting task {task}, which is not running");
+        };
         let machine = self.release(task);
         let rec = &mut self.tasks[task as usize];
         rec.state = TaskState::Pending;
@@ -541,8 +565,16 @@ impl CellState {
         }
         let added = self.pending.push(shape.priority, rec.job, task);
         assert!(added, "evicted task {task} already pending");
-        self.ledger.pending_by_band[shape.band().index()] += 1;
-        self.ledger.evictions[cause as usize] += 1;
+        let (b, c) = (shape.band().index(), cause as usize);
+        let job = rec.job;
+        let l = &mut self.ledger;
+        l.pending_by_band[b] += 1;
+        l.evictions[c] += 1;
+        l.evictions_by_band[c][b] += 1;
+        l.lost_work_us[c][b] += u128::from((now - since).as_us());
+        if shape.band().is_prod() {
+            self.avail.change(job, now, -1, false);
+        }
         self.note_task(EventKind::Evict, task, Some(machine), Some(cause));
     }
 
@@ -557,7 +589,11 @@ impl CellState {
         let machine = self.release(task);
         self.tasks[task as usize].state = TaskState::Finished;
         self.ledger.tasks_finished += 1;
-        self.task_done(self.tasks[task as usize].job, task);
+        let job = self.tasks[task as usize].job;
+        if self.shape(task).band().is_prod() {
+            self.avail.change(job, now, -1, true);
+        }
+        self.task_done(job, task);
         self.note_task(EventKind::Finish, task, Some(machine), None);
         true
     }
@@ -648,6 +684,11 @@ impl CellState {
                 None
             }
         };
+        if self.shape(task).band().is_prod() {
+            let job = self.tasks[task as usize].job;
+            self.avail
+                .change(job, now, -i8::from(machine.is_some()), true);
+        }
         let rec = &mut self.tasks[task as usize];
         rec.state = TaskState::Finished;
         if rec.first_start.is_none() {

@@ -104,6 +104,73 @@ impl EvictionCause {
     }
 }
 
+/// The causes as the Borg paper's Figure 3 groups them (evictions per
+/// task-week by cause). [`EvictionGroup::of`] is the one mapping.
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum EvictionGroup {
+    /// `preemption`.
+    Preemption,
+    /// `machine_failure`, and a trace's `machine_down`: a trace's machine
+    /// removal does not say whether the machine failed or was shut down
+    /// for maintenance, so it is counted as a failure.
+    MachineFailure,
+    /// `maintenance` (the paper's "machine shutdown").
+    Maintenance,
+    /// `machine_shrunk` (the machine no longer holds its tasks); later
+    /// reclamation's out-of-memory kills.
+    OutOfResources,
+    /// `trace` (a replayed trace's own evictions, cause unknown) and
+    /// `task_crash`.
+    Other,
+}
+
+impl EvictionGroup {
+    /// Every group, in declaration order (`group as usize` indexes by it).
+    pub const ALL: &'static [EvictionGroup] = <EvictionGroup as strum::VariantArray>::VARIANTS;
+
+    /// The group of a cause.
+    pub fn of(cause: EvictionCause) -> EvictionGroup {
+        match cause {
+            EvictionCause::Preemption => EvictionGroup::Preemption,
+            EvictionCause::MachineFailure | EvictionCause::MachineDown => {
+                EvictionGroup::MachineFailure
+            }
+            EvictionCause::Maintenance => EvictionGroup::Maintenance,
+            EvictionCause::MachineShrunk => EvictionGroup::OutOfResources,
+            EvictionCause::Trace | EvictionCause::TaskCrash => EvictionGroup::Other,
+        }
+    }
+
+    /// `preemption`, `machine_failure`, `maintenance`, `out_of_resources`,
+    /// `other` (summary.json's keys).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The label the paper's figure gives the group.
+    pub fn paper_label(self) -> &'static str {
+        match self {
+            EvictionGroup::Preemption => "preemption",
+            EvictionGroup::MachineFailure => "machine failure",
+            EvictionGroup::Maintenance => "machine shutdown",
+            EvictionGroup::OutOfResources => "out of resources",
+            EvictionGroup::Other => "other",
+        }
+    }
+}
+
 /// Lowers a count that can never be negative. Going below zero is a
 /// bookkeeping bug, not a value to clamp: the run stops, naming the count
 /// (TigerBeetle's habit of asserting where state changes).
@@ -134,6 +201,13 @@ pub struct Ledger {
     /// GPU milli-units asked for by all tasks submitted so far.
     pub gpu_milli_submitted: u64,
     pub evictions: [u64; EvictionCause::ALL.len()],
+    /// Evictions by cause and band (`[cause as usize][band.index()]`).
+    pub evictions_by_band: [[u64; 4]; EvictionCause::ALL.len()],
+    /// Work lost by eviction, by cause and band: the time each evicted task
+    /// had run since its placement (it restarts from scratch), in task·µs.
+    pub lost_work_us: [[u128; 4]; EvictionCause::ALL.len()],
+    /// ∫ running tasks dt per band, in task·µs (task-weeks once divided).
+    pub running_integral_us: [u128; 4],
     pub running_by_band: [u64; 4],
     pub pending_by_band: [u64; 4],
     pub alloc_by_band: [Resources; 4],

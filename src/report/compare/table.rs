@@ -168,6 +168,7 @@ pub fn show_delta(d: &(Value, Option<f64>), unit: Unit) -> String {
         Unit::Micros => format!("{} s", dec(mag / 1e6, 6)),
         Unit::Seconds => format!("{} s", dec(mag, 6)),
         Unit::Count => crate::report::html::count(mag as u64),
+        Unit::Rate => crate::report::html::rate(mag),
         Unit::Text => dec(mag, 6),
     };
     match d.1 {

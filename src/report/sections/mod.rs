@@ -9,6 +9,7 @@ pub mod classes;
 pub mod compaction;
 pub mod evictions;
 pub mod experiment;
+pub mod failures;
 pub mod files;
 pub mod gpu;
 pub mod headline;
