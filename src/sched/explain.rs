@@ -39,7 +39,7 @@ use super::{Action, SchedStats, Scheduler};
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::time::SimTime;
-use crate::workload::{JobId, Priority, TaskId};
+use crate::workload::{Priority, TaskId};
 use serde::{Serialize, Serializer};
 
 /// What one filter said about one machine.
@@ -336,20 +336,30 @@ fn mark_examined(machines: &mut [MachineExplained], sampled: Option<&SampledScan
 }
 
 impl Scheduler {
-    /// Explains the decision this scheduler is about to make for a task of
-    /// `job` on `st`, examining the machines the decision will examine.
-    /// Changes nothing: its random stream and caches are only read.
-    pub fn explain(&self, st: &CellState, job: JobId) -> Explanation {
-        let view = view_of(st, job, self.config.preemption);
+    /// Explains the decision this scheduler is about to make for `task` on
+    /// `st`, examining the machines the decision will examine. Changes
+    /// nothing: its random stream and caches are only read.
+    pub fn explain(&self, st: &CellState, task: TaskId) -> Explanation {
+        let mut failed_on = Vec::new();
+        st.failed_machines(task, &mut failed_on);
+        let view = TaskView {
+            failed_on: &failed_on,
+            ..view_of(st, st.task(task).job, self.config.preemption)
+        };
         let sampled = self.upcoming_sample(st, &view);
         self.pipeline.explain(st, &view, sampled)
     }
 
-    /// How the pipeline sees a task of `job` on `st` examining every
-    /// machine, whatever the techniques: the view of a task with no
-    /// attempt to explain.
-    pub fn explain_every_machine(&self, st: &CellState, job: JobId) -> Explanation {
-        let view = view_of(st, job, self.config.preemption);
+    /// How the pipeline sees `task` on `st` examining every machine,
+    /// whatever the techniques: the view of a task with no attempt to
+    /// explain.
+    pub fn explain_every_machine(&self, st: &CellState, task: TaskId) -> Explanation {
+        let mut failed_on = Vec::new();
+        st.failed_machines(task, &mut failed_on);
+        let view = TaskView {
+            failed_on: &failed_on,
+            ..view_of(st, st.task(task).job, self.config.preemption)
+        };
         self.pipeline.explain(st, &view, None)
     }
 
@@ -454,6 +464,7 @@ mod tests {
         TaskView {
             job: j,
             preempt_below: below,
+            failed_on: &[],
         }
     }
 

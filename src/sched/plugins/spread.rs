@@ -1,4 +1,4 @@
-//! Filter: per-job limits on tasks per machine, rack or power domain.
+//! Filter: per-job limits on tasks per machine, rack, row or power domain.
 //!
 //! Borg spreads a job's tasks over failure domains so that one failure takes
 //! out few of them; Google's 2019 trace has `max_per_machine` and
@@ -50,6 +50,7 @@ impl Filter for SpreadLimits {
                 return Err(match limit.level {
                     DomainLevel::Machine => Reason::MaxPerMachine,
                     DomainLevel::Rack => Reason::MaxPerRack,
+                    DomainLevel::Row => Reason::MaxPerRow,
                     DomainLevel::Power => Reason::MaxPerPowerDomain,
                 });
             }
@@ -87,6 +88,7 @@ mod tests {
         let view = TaskView {
             job: &job,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0 already has 1 task of the job (limit 1).
         assert_eq!(
