@@ -90,8 +90,10 @@ impl CellState {
     /// failures are not remembered.
     pub fn failed_machines(&self, task: TaskId, out: &mut Vec<MachineId>) {
         out.clear();
-        let (Some(memory), Some(h)) = (self.failures.memory, self.failures.by_task.get(&task))
-        else {
+        let Some(memory) = self.failures.memory else {
+            return;
+        };
+        let Some(h) = self.failures.by_task.get(&task) else {
             return;
         };
         out.extend(
