@@ -509,6 +509,56 @@ mod tests {
     }
 
     #[test]
+    fn the_failure_history_and_spreading_are_shown_with_their_reason_and_score() {
+        // Two 4000/8000 machines (one rack). The job's first task runs on
+        // machine 0; its second task failed on machine 1 (failed_on = [1]).
+        // Profile: best fit, failure history on, spreading { machine = 1 }.
+        let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
+        st.count_spread_for_all(true);
+        let j = crate::testkit::submit(&mut st, job(1000, 2000, 100, 2));
+        let first = st.job(j).tasks[0];
+        st.place(st.now(), first, 0);
+        let mut cfg = crate::sched::SchedConfig::new(Policy::BestFit, false);
+        cfg.avoid_failed = Some(crate::time::SimDuration::from_secs(60));
+        cfg.spreading = Some(crate::sched::plugins::spreading::LevelWeights {
+            machine: 1,
+            ..Default::default()
+        });
+        let p = Pipeline::with_profile(crate::sched::Profile::for_config(&cfg));
+        let job = st.job(j).clone();
+        let v = TaskView {
+            failed_on: &[1],
+            ..view(&job, None)
+        };
+        let e = p.explain(&st, &v, None);
+        assert_eq!(
+            e.filters,
+            [
+                "attribute_constraints",
+                "spread_limits",
+                "avoid_failed",
+                "resource_fit"
+            ]
+        );
+        // Spreading first, weighted above the most best fit can add
+        // (1 × 10000): 10001.
+        assert_eq!(e.scorers, [("spreading", 10_001), ("best_fit", 1)]);
+        use FilterVerdict::*;
+        let failed = Reject(Reason::TaskFailedHere);
+        assert_eq!(
+            e.machines[1].filters,
+            [NotApplicable, NotApplicable, failed, NotReached]
+        );
+        assert_eq!(e.counts.get(Reason::TaskFailedHere), 1);
+        // Machine 0 holds one of the job's tasks: spreading ⌊10000 / 2⌋ =
+        // 5000; best fit after the placement: cpu 2000/4000, mem 4000/8000
+        // free → 10000 − 5000 = 5000; total 10001 × 5000 + 5000.
+        assert_eq!(e.machines[0].scores, [5000, 5000]);
+        assert_eq!(e.machines[0].total, Some(10_001 * 5000 + 5000));
+        assert_eq!(e.outcome, Outcome::Place(0));
+    }
+
+    #[test]
     fn preemption_shows_each_machines_victims_and_the_cheapest() {
         // Two 4000 mcpu machines, each with 3500 mcpu in use: machine 0 by
         // a batch task (priority 110), machine 1 by a best-effort one (0).

@@ -106,4 +106,25 @@ mod tests {
             Err(Reason::MaxPerMachine)
         );
     }
+
+    #[test]
+    fn a_row_limit_rejects_naming_the_row() {
+        // Eight machines, two per rack, two racks per power domain (testkit),
+        // each rack its own row: a row limit of 1 rejects the other machine
+        // of the rack the job's task runs in, as max_per_row.
+        let mut st = cell(&[(1000, 1000, 0); 8]);
+        let mut spec = job(10, 10, 200, 2);
+        spec.spread = vec![SpreadLimit {
+            level: DomainLevel::Row,
+            max_tasks: 1,
+        }];
+        let j = submit(&mut st, spec);
+        let first = st.job(j).tasks[0];
+        let now = st.now();
+        st.place(now, first, 2);
+        let job = st.job(j).clone();
+        let view = TaskView::of_job(&job, None);
+        assert_eq!(SpreadLimits.filter(&st, &view, 3), Err(Reason::MaxPerRow));
+        assert_eq!(SpreadLimits.filter(&st, &view, 4), Ok(Fit::Free));
+    }
 }
