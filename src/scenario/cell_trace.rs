@@ -197,6 +197,23 @@ mod tests {
     }
 
     #[test]
+    fn a_builtins_file_not_embedded_is_an_error_naming_the_key() {
+        let text = "name = \"t\"\nseed = 1\nduration_s = 1\n[cell]\n\
+                    from_trace = { format = \"alibaba2018\", files = [\"../traces/nope.csv\"] }\n\
+                    [scheduler]\npolicy = \"best_fit\"\n[[workload.jobs]]\nname = \"j\"\n\
+                    band = \"batch\"\ninitial_jobs = 1\ntasks = { constant = 1 }\n\
+                    cpu_milli = { constant = 1 }\nmem_mib = { constant = 1 }\n";
+        let origin = Path::new("<embedded>/t.toml");
+        let mut sc = Scenario::parse(text, origin).unwrap();
+        sc.base = crate::scenario::Base::Builtin(origin.to_path_buf());
+        let e = sc.resolve_cell().unwrap_err().to_string();
+        assert!(
+            e.contains("cell.from_trace.files") && e.contains("not embedded"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn from_trace_is_checked_naming_the_key() {
         let ft = "from_trace = { format = \"alibaba2018\", files = [\"m.csv\"] }";
         let both = format!("{ft}\n[[cell.machines]]\ncount = 1\ncpu_milli = 1\nmem_mib = 1");

@@ -258,7 +258,8 @@ pub struct SchedulerConfig {
     #[serde(default = "default_pass_interval_ms")]
     pub pass_interval_ms: u64,
     /// The spreading score's weight per failure-domain level (`{ rack = 2,
-    /// power = 1 }`); absent or all zero: no spreading score.
+    /// power = 1 }`, each 0–1000, one above 0 at least); absent: no
+    /// spreading score.
     pub spreading: Option<crate::sched::plugins::spreading::LevelWeights>,
     /// How long a task avoids a machine it failed on (machine failure or
     /// crash), in seconds; absent or 0: it does not.
