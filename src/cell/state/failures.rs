@@ -75,9 +75,12 @@ impl CellState {
     }
 
     /// Counts every job's running tasks per failure domain, not only those
-    /// of jobs with spread limits (the spreading score reads them). Set
-    /// before the first submission.
+    /// of jobs with spread limits (the spreading score reads them). Changed
+    /// only before the first submission (leaving it as it is is a no-op).
     pub fn count_spread_for_all(&mut self, on: bool) {
+        if self.spread_all == on {
+            return;
+        }
         assert!(
             self.jobs.is_empty(),
             "spread counting is chosen before the first job"
