@@ -6,6 +6,7 @@
 //! `--check-invariants` run option call it after every event.
 
 use super::classes::MAX_GROUPS;
+use super::domain::DomainLevel;
 use super::resources::{Resources, GPU_MILLI_PER_DEVICE};
 use super::state::{level_of, CellState, Owner, TaskState};
 use crate::workload::Band;
@@ -96,7 +97,7 @@ fn check_spread(st: &CellState) -> Result<(), String> {
         if !st.spread_counted(rec.job) {
             continue;
         }
-        for level in 0..3u8 {
+        for level in 0..DomainLevel::ALL.len() as u8 {
             let domain = st
                 .cell()
                 .domains

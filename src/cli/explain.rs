@@ -332,10 +332,9 @@ fn report<'a>(
     };
     let attempt = watch.attempt();
     let hypothetical = match (&facts, attempt, &standing) {
-        (Some(f), None, Standing::Pending { .. }) if f.never.is_none() => Some(
-            sim.scheduler()
-                .explain_every_machine(st, st.task(f.task).job),
-        ),
+        (Some(f), None, Standing::Pending { .. }) if f.never.is_none() => {
+            Some(sim.scheduler().explain_every_machine(st, f.task))
+        }
         _ => None,
     };
     Ok(Report {

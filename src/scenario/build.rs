@@ -143,6 +143,7 @@ impl Scenario {
                 spread: [
                     (DomainLevel::Machine, j.max_per_machine),
                     (DomainLevel::Rack, j.max_per_rack),
+                    (DomainLevel::Row, j.max_per_row),
                     (DomainLevel::Power, j.max_per_power_domain),
                 ]
                 .into_iter()
@@ -161,69 +162,28 @@ impl Scenario {
             .collect()
     }
 
-    /// The failure-domain tree: named racks and power domains first, in order
-    /// of appearance; then generated ones, filled in machine order.
+    /// The failure-domain tree (`domains.rs`): each machine's named
+    /// domains from its class, or from the trace `cell.from_trace` read.
     fn domain_tree(&self) -> DomainTree {
         let cfg = &self.cell;
-        let mut named_racks: Vec<(&str, Option<&str>)> = Vec::new();
+        if let Some(named) = &cfg.trace_domains {
+            return super::domains::tree(cfg, named);
+        }
+        assert!(
+            cfg.from_trace.is_none(),
+            "cell.from_trace not read: load the scenario with Scenario::load, \
+             Scenario::builtin or Scenario::resolve_cell"
+        );
+        let mut named = Vec::new();
         for m in &cfg.machines {
-            if let Some(r) = m.rack.as_deref() {
-                if !named_racks.iter().any(|(n, _)| *n == r) {
-                    named_racks.push((r, m.power_domain.as_deref()));
-                }
-            }
+            let n = super::domains::NamedDomains {
+                rack: m.rack.clone(),
+                row: m.row.clone(),
+                power: m.power_domain.clone(),
+            };
+            named.extend(std::iter::repeat_n(n, m.count as usize));
         }
-        let unnamed: u32 = cfg
-            .machines
-            .iter()
-            .filter(|m| m.rack.is_none())
-            .map(|m| m.count)
-            .sum();
-        let generated_racks = unnamed.div_ceil(cfg.machines_per_rack);
-        let mut rack_of_machine = Vec::new();
-        let mut next_unnamed = 0u32;
-        for m in &cfg.machines {
-            for _ in 0..m.count {
-                let rack = match m.rack.as_deref() {
-                    Some(r) => named_racks
-                        .iter()
-                        .position(|(n, _)| *n == r)
-                        .expect("collected") as u32,
-                    None => {
-                        next_unnamed += 1;
-                        named_racks.len() as u32 + (next_unnamed - 1) / cfg.machines_per_rack
-                    }
-                };
-                rack_of_machine.push(rack);
-            }
-        }
-        let mut named_powers: Vec<&str> = Vec::new();
-        for (_, p) in &named_racks {
-            if let Some(p) = p {
-                if !named_powers.contains(p) {
-                    named_powers.push(p);
-                }
-            }
-        }
-        let mut free_racks = 0u32;
-        let mut power_of_rack = Vec::new();
-        let racks = named_racks
-            .iter()
-            .map(|(_, p)| *p)
-            .chain((0..generated_racks).map(|_| None));
-        for p in racks {
-            power_of_rack.push(match p {
-                Some(p) => named_powers
-                    .iter()
-                    .position(|n| *n == p)
-                    .expect("collected") as u32,
-                None => {
-                    free_racks += 1;
-                    named_powers.len() as u32 + (free_racks - 1) / cfg.racks_per_power_domain
-                }
-            });
-        }
-        DomainTree::explicit(rack_of_machine, power_of_rack)
+        super::domains::tree(cfg, &named)
     }
 
     /// When the run stops: `duration_s`, or never (until drained).
@@ -257,6 +217,12 @@ impl Scenario {
                 equivalence_classes: self.scheduler.equivalence_classes,
                 relaxed_randomization: self.scheduler.relaxed_randomization,
             },
+            spreading: self.scheduler.spreading,
+            avoid_failed: self
+                .scheduler
+                .avoid_failed_s
+                .filter(|&s| s > 0)
+                .map(SimDuration::from_secs),
         }
     }
 }
@@ -304,5 +270,41 @@ mod tests {
         assert_eq!(racks, vec![1, 1, 2, 0, 0]);
         let powers: Vec<u32> = (0..5).map(|m| t.domain_of(m, DomainLevel::Power)).collect();
         assert_eq!(powers, vec![1, 1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn rows_group_racks_named_or_generated() {
+        // 8 machines, 2 per rack -> racks 0..4 in pairs; 2 racks per row ->
+        // rows 0,0,0,0,1,1,1,1; 4 racks per power domain -> one domain.
+        let t = tree(
+            "[cell]\nmachines_per_rack = 2\nracks_per_row = 2\nracks_per_power_domain = 4\n\
+                      [[cell.machines]]\ncount = 8\ncpu_milli = 1\nmem_mib = 1\n",
+        );
+        let rows: Vec<u32> = (0..8).map(|m| t.domain_of(m, DomainLevel::Row)).collect();
+        assert_eq!(rows, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(t.domains(DomainLevel::Row), 2);
+        // A named rack in row "east" comes first at the row level too; the
+        // generated racks (2 machines each) fill generated rows after it.
+        let t = tree("[cell]\nmachines_per_rack = 2\nracks_per_row = 1\n\
+                      [[cell.machines]]\ncount = 4\ncpu_milli = 1\nmem_mib = 1\n\
+                      [[cell.machines]]\ncount = 1\ncpu_milli = 1\nmem_mib = 1\nrack = \"r\"\nrow = \"east\"\n");
+        let rows: Vec<u32> = (0..5).map(|m| t.domain_of(m, DomainLevel::Row)).collect();
+        assert_eq!(rows, vec![1, 1, 2, 2, 0]);
+    }
+
+    #[test]
+    fn a_rack_in_two_rows_is_refused_naming_the_key() {
+        let text = "name = \"t\"\nseed = 1\nduration_s = 1\n[cell]\n\
+                    [[cell.machines]]\ncount = 1\ncpu_milli = 1\nmem_mib = 1\nrack = \"r\"\nrow = \"a\"\n\
+                    [[cell.machines]]\ncount = 1\ncpu_milli = 1\nmem_mib = 1\nrack = \"r\"\nrow = \"b\"\n\
+                    [scheduler]\npolicy = \"best_fit\"\n[[workload.jobs]]\nname = \"j\"\nband = \"batch\"\n\
+                    initial_jobs = 1\ntasks = { constant = 1 }\ncpu_milli = { constant = 1 }\nmem_mib = { constant = 1 }\n";
+        let e = Scenario::parse(text, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cell.machines[1].row") && e.contains("rack \"r\" is already in row \"a\""),
+            "{e}"
+        );
     }
 }

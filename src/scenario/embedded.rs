@@ -4,10 +4,11 @@
 //! only built-ins) must not depend on where the binary is or what directory
 //! it runs in: a binary copied away from its checkout has no `traces/`
 //! beside it. So the trace files the built-ins name are embedded here (they
-//! are small: the openb node and pod lists, ~0.6 MB), and a built-in's
-//! `[trace].files` — written relative to `scenarios/` like any scenario
-//! file's, so the same TOML also works as a file — resolve against this table
-//! rather than the disk. A user's scenario file still reads real files
+//! are small: the openb node and pod lists, ~0.6 MB, and Alibaba 2018's
+//! `machine_meta`, ~0.55 MB), and a built-in's `[trace].files` and
+//! `cell.from_trace.files` — written relative to `scenarios/` like any
+//! scenario file's, so the same TOML also works as a file — resolve against
+//! this table rather than the disk. A user's scenario file still reads real files
 //! relative to itself; nothing on disk can shadow an embedded file, nor the
 //! other way round.
 
@@ -29,6 +30,7 @@ macro_rules! embed {
 /// Every trace file a built-in scenario names (a test checks that each
 /// built-in's files resolve here, and that each file here is used).
 pub static FILES: &[Embedded] = &[
+    embed!("traces/alibaba-2018/machine_meta.csv"),
     embed!("traces/alibaba-openb-2023/openb_node_list_gpu_node.csv"),
     embed!("traces/alibaba-openb-2023/openb_pod_list_default.csv"),
 ];
@@ -151,6 +153,11 @@ mod tests {
                 let files = sc.trace_files(tc).unwrap();
                 assert!(!files.is_empty(), "{name}");
                 assert!(files.iter().all(|f| f.on_disk().is_none()), "{name}");
+                used.extend(names(&files));
+            }
+            if let Some(ft) = &sc.cell.from_trace {
+                let files = resolve(Path::new(name), &ft.files).unwrap();
+                assert!(!files.is_empty(), "{name}");
                 used.extend(names(&files));
             }
         }

@@ -14,7 +14,9 @@
 //! files they replay (`embedded.rs`), so built-ins run from any directory.
 
 mod build;
+pub mod cell_trace;
 pub mod compaction;
+pub mod domains;
 pub mod embedded;
 pub mod estimate;
 mod hosts;
@@ -64,6 +66,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "colocation-small",
         include_str!("../../scenarios/colocation-small.toml"),
     ),
+    (
+        "alibaba-domains",
+        include_str!("../../scenarios/alibaba-domains.toml"),
+    ),
 ];
 
 /// The text of a built-in scenario.
@@ -83,6 +89,7 @@ impl Scenario {
         })?;
         let mut sc = Scenario::parse(&text, path)?;
         sc.base = Base::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default());
+        sc.resolve_cell()?;
         Ok(sc)
     }
 
@@ -92,9 +99,10 @@ impl Scenario {
     pub fn builtin(name: &str) -> Option<Result<Scenario>> {
         let text = builtin(name)?;
         let origin = PathBuf::from(format!("<embedded>/{name}.toml"));
-        Some(Scenario::parse(text, &origin).map(|mut sc| {
+        Some(Scenario::parse(text, &origin).and_then(|mut sc| {
             sc.base = Base::Builtin(origin);
-            sc
+            sc.resolve_cell()?;
+            Ok(sc)
         }))
     }
 

@@ -183,8 +183,21 @@ pub struct CellConfig {
     pub machines_per_rack: u32,
     #[serde(default = "default_racks_per_power_domain")]
     pub racks_per_power_domain: u32,
+    /// Racks without a named row fill generated rows of this many (default
+    /// 1: each rack its own row).
+    #[serde(default = "one")]
+    pub racks_per_row: u32,
     /// Machine classes; machines are numbered class by class, in order.
+    #[serde(default)]
     pub machines: Vec<MachineClass>,
+    /// Takes the machines and their failure domains from a trace's machine
+    /// table instead (`machines` then stays empty), for a synthetic
+    /// workload on a real topology.
+    pub from_trace: Option<super::cell_trace::CellFromTrace>,
+    /// With `from_trace`, once read: each machine's named domains, in
+    /// machine order (`cell_trace.rs`).
+    #[serde(skip)]
+    pub trace_domains: Option<std::sync::Arc<Vec<super::domains::NamedDomains>>>,
 }
 
 impl Default for CellConfig {
@@ -192,7 +205,10 @@ impl Default for CellConfig {
         CellConfig {
             machines_per_rack: default_machines_per_rack(),
             racks_per_power_domain: default_racks_per_power_domain(),
+            racks_per_row: 1,
             machines: Vec::new(),
+            from_trace: None,
+            trace_domains: None,
         }
     }
 }
@@ -220,6 +236,9 @@ pub struct MachineClass {
     /// The named rack's power domain. Racks without one fill generated power
     /// domains of `racks_per_power_domain`.
     pub power_domain: Option<String>,
+    /// The named rack's row. Racks without one fill generated rows of
+    /// `racks_per_row`.
+    pub row: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -241,6 +260,13 @@ pub struct SchedulerConfig {
     /// Minimum simulated time between two scheduling passes, in ms.
     #[serde(default = "default_pass_interval_ms")]
     pub pass_interval_ms: u64,
+    /// The spreading score's weight per failure-domain level (`{ rack = 2,
+    /// power = 1 }`, each 0–1000, one above 0 at least); absent: no
+    /// spreading score.
+    pub spreading: Option<crate::sched::plugins::spreading::LevelWeights>,
+    /// How long a task avoids a machine it failed on (machine failure or
+    /// crash), in seconds; absent or 0: it does not.
+    pub avoid_failed_s: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -284,6 +310,7 @@ pub struct JobClassConfig {
     pub duration_s: Option<Dist>,
     pub max_per_machine: Option<u32>,
     pub max_per_rack: Option<u32>,
+    pub max_per_row: Option<u32>,
     pub max_per_power_domain: Option<u32>,
     #[serde(default)]
     pub constraints: Vec<ConstraintConfig>,
@@ -349,12 +376,19 @@ impl Scenario {
         if self.scheduler.pass_interval_ms == 0 {
             return Err(bad("scheduler.pass_interval_ms", "must be > 0"));
         }
+        if let Some(w) = &self.scheduler.spreading {
+            w.validate()?;
+        }
         for (k, v) in [
             ("duration_s", self.duration_s.unwrap_or(0)),
             ("sample_interval_s", self.sample_interval_s),
             (
                 "scheduler.pass_interval_ms",
                 self.scheduler.pass_interval_ms / 1000,
+            ),
+            (
+                "scheduler.avoid_failed_s",
+                self.scheduler.avoid_failed_s.unwrap_or(0),
             ),
         ] {
             if v > MAX_TIME_S {
@@ -460,6 +494,13 @@ impl Scenario {
 
 impl Scenario {
     fn validate_trace(&self, t: &TraceConfig) -> Result<(), Invalid> {
+        if self.cell.from_trace.is_some() {
+            return Err(bad(
+                "cell.from_trace",
+                "a replay takes its machines from [trace] (or the [cell]'s classes with \
+                 trace.machines = \"scenario\"), not from cell.from_trace",
+            ));
+        }
         if t.files.is_empty() {
             return Err(bad("trace.files", "needs at least one file"));
         }
@@ -570,6 +611,21 @@ impl CellConfig {
         if self.racks_per_power_domain == 0 {
             return Err(bad("cell.racks_per_power_domain", "must be > 0"));
         }
+        if self.racks_per_row == 0 {
+            return Err(bad("cell.racks_per_row", "must be > 0"));
+        }
+        if let Some(ft) = &self.from_trace {
+            if ft.files.is_empty() {
+                return Err(bad("cell.from_trace.files", "needs at least one file"));
+            }
+            if self.trace_domains.is_none() && !self.machines.is_empty() {
+                return Err(bad(
+                    "cell.machines",
+                    "the machines come from cell.from_trace: give one or the other",
+                ));
+            }
+            return Ok(());
+        }
         if self.machines.is_empty() {
             return Err(bad("cell.machines", "needs at least one machine class"));
         }
@@ -597,11 +653,10 @@ impl CellConfig {
                     ));
                 }
             }
-            if m.power_domain.is_some() && m.rack.is_none() {
-                return Err(bad(
-                    key("power_domain"),
-                    "needs a rack: a power domain holds racks",
-                ));
+            for (k, named) in [("power_domain", &m.power_domain), ("row", &m.row)] {
+                if named.is_some() && m.rack.is_none() {
+                    return Err(bad(key(k), "needs a rack: racks are what it groups"));
+                }
             }
             let other = self
                 .machines
@@ -609,16 +664,7 @@ impl CellConfig {
                 .take(i)
                 .find(|o| o.rack.is_some() && o.rack == m.rack);
             if let Some(o) = other {
-                if o.power_domain != m.power_domain {
-                    return Err(bad(
-                        key("power_domain"),
-                        format!(
-                            "rack {:?} is already in power domain {:?}",
-                            m.rack.as_deref().unwrap_or_default(),
-                            o.power_domain.as_deref().unwrap_or("(generated)")
-                        ),
-                    ));
-                }
+                same_rack_same_domains(m, o).map_err(|(k, msg)| bad(key(k), msg))?;
             }
             let max_gpus = crate::cell::resources::MAX_GPUS_PER_MACHINE;
             if m.gpus as usize > max_gpus {
@@ -628,6 +674,30 @@ impl CellConfig {
         }
         Ok(())
     }
+}
+
+/// Two machine classes naming one rack must name the same power domain and
+/// row for it: (the key of `m` at fault, the message).
+fn same_rack_same_domains(
+    m: &MachineClass,
+    o: &MachineClass,
+) -> Result<(), (&'static str, String)> {
+    let rack = m.rack.as_deref().unwrap_or_default();
+    for (k, what, mine, theirs) in [
+        (
+            "power_domain",
+            "power domain",
+            &m.power_domain,
+            &o.power_domain,
+        ),
+        ("row", "row", &m.row, &o.row),
+    ] {
+        if mine != theirs {
+            let theirs = theirs.as_deref().unwrap_or("(generated)");
+            return Err((k, format!("rack {rack:?} is already in {what} {theirs:?}")));
+        }
+    }
+    Ok(())
 }
 
 impl JobClassConfig {
@@ -723,6 +793,7 @@ impl JobClassConfig {
         for (k, v) in [
             ("max_per_machine", self.max_per_machine),
             ("max_per_rack", self.max_per_rack),
+            ("max_per_row", self.max_per_row),
             ("max_per_power_domain", self.max_per_power_domain),
         ] {
             if v == Some(0) {

@@ -39,7 +39,7 @@ use super::{Action, SchedStats, Scheduler};
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::time::SimTime;
-use crate::workload::{JobId, Priority, TaskId};
+use crate::workload::{Priority, TaskId};
 use serde::{Serialize, Serializer};
 
 /// What one filter said about one machine.
@@ -336,20 +336,30 @@ fn mark_examined(machines: &mut [MachineExplained], sampled: Option<&SampledScan
 }
 
 impl Scheduler {
-    /// Explains the decision this scheduler is about to make for a task of
-    /// `job` on `st`, examining the machines the decision will examine.
-    /// Changes nothing: its random stream and caches are only read.
-    pub fn explain(&self, st: &CellState, job: JobId) -> Explanation {
-        let view = view_of(st, job, self.config.preemption);
+    /// Explains the decision this scheduler is about to make for `task` on
+    /// `st`, examining the machines the decision will examine. Changes
+    /// nothing: its random stream and caches are only read.
+    pub fn explain(&self, st: &CellState, task: TaskId) -> Explanation {
+        let mut failed_on = Vec::new();
+        st.failed_machines(task, &mut failed_on);
+        let view = TaskView {
+            failed_on: &failed_on,
+            ..view_of(st, st.task(task).job, self.config.preemption)
+        };
         let sampled = self.upcoming_sample(st, &view);
         self.pipeline.explain(st, &view, sampled)
     }
 
-    /// How the pipeline sees a task of `job` on `st` examining every
-    /// machine, whatever the techniques: the view of a task with no
-    /// attempt to explain.
-    pub fn explain_every_machine(&self, st: &CellState, job: JobId) -> Explanation {
-        let view = view_of(st, job, self.config.preemption);
+    /// How the pipeline sees `task` on `st` examining every machine,
+    /// whatever the techniques: the view of a task with no attempt to
+    /// explain.
+    pub fn explain_every_machine(&self, st: &CellState, task: TaskId) -> Explanation {
+        let mut failed_on = Vec::new();
+        st.failed_machines(task, &mut failed_on);
+        let view = TaskView {
+            failed_on: &failed_on,
+            ..view_of(st, st.task(task).job, self.config.preemption)
+        };
         self.pipeline.explain(st, &view, None)
     }
 
@@ -454,6 +464,7 @@ mod tests {
         TaskView {
             job: j,
             preempt_below: below,
+            failed_on: &[],
         }
     }
 
@@ -495,6 +506,56 @@ mod tests {
             e.preemption.is_none(),
             "a machine fits as is: preemption is not asked"
         );
+    }
+
+    #[test]
+    fn the_failure_history_and_spreading_are_shown_with_their_reason_and_score() {
+        // Two 4000/8000 machines (one rack). The job's first task runs on
+        // machine 0; its second task failed on machine 1 (failed_on = [1]).
+        // Profile: best fit, failure history on, spreading { machine = 1 }.
+        let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
+        st.count_spread_for_all(true);
+        let j = crate::testkit::submit(&mut st, job(1000, 2000, 100, 2));
+        let first = st.job(j).tasks[0];
+        st.place(st.now(), first, 0);
+        let mut cfg = crate::sched::SchedConfig::new(Policy::BestFit, false);
+        cfg.avoid_failed = Some(crate::time::SimDuration::from_secs(60));
+        cfg.spreading = Some(crate::sched::plugins::spreading::LevelWeights {
+            machine: 1,
+            ..Default::default()
+        });
+        let p = Pipeline::with_profile(crate::sched::Profile::for_config(&cfg));
+        let job = st.job(j).clone();
+        let v = TaskView {
+            failed_on: &[1],
+            ..view(&job, None)
+        };
+        let e = p.explain(&st, &v, None);
+        assert_eq!(
+            e.filters,
+            [
+                "attribute_constraints",
+                "spread_limits",
+                "avoid_failed",
+                "resource_fit"
+            ]
+        );
+        // Spreading first, weighted above the most best fit can add
+        // (1 × 10000): 10001.
+        assert_eq!(e.scorers, [("spreading", 10_001), ("best_fit", 1)]);
+        use FilterVerdict::*;
+        let failed = Reject(Reason::TaskFailedHere);
+        assert_eq!(
+            e.machines[1].filters,
+            [NotApplicable, NotApplicable, failed, NotReached]
+        );
+        assert_eq!(e.counts.get(Reason::TaskFailedHere), 1);
+        // Machine 0 holds one of the job's tasks: spreading ⌊10000 / 2⌋ =
+        // 5000; best fit after the placement: cpu 2000/4000, mem 4000/8000
+        // free → 10000 − 5000 = 5000; total 10001 × 5000 + 5000.
+        assert_eq!(e.machines[0].scores, [5000, 5000]);
+        assert_eq!(e.machines[0].total, Some(10_001 * 5000 + 5000));
+        assert_eq!(e.outcome, Outcome::Place(0));
     }
 
     #[test]

@@ -111,6 +111,12 @@ pub struct SchedConfig {
     pub policy: Policy,
     pub preemption: bool,
     pub techniques: Techniques,
+    /// The spreading score's weight per failure-domain level
+    /// (`plugins::spreading`); `None`: no spreading score.
+    pub spreading: Option<plugins::spreading::LevelWeights>,
+    /// How long a task avoids a machine it failed on
+    /// (`plugins::avoid_failed`); `None`: it does not.
+    pub avoid_failed: Option<crate::time::SimDuration>,
 }
 
 impl SchedConfig {
@@ -120,6 +126,8 @@ impl SchedConfig {
             policy,
             preemption,
             techniques: Techniques::ALL,
+            spreading: None,
+            avoid_failed: None,
         }
     }
 }
@@ -140,6 +148,8 @@ pub struct Scheduler {
     caches: FxHashMap<ClassKey, ClassCache>,
     /// The buffer each task's class key is assembled in, reused.
     key: ClassKeyBuilder,
+    /// The buffer each task's failed-on machines are read into, reused.
+    failed_on: Vec<MachineId>,
     next_serial: u64,
     /// The scheduler's RNG stream, until the sampler takes it.
     rng: Option<SimRng>,
@@ -152,7 +162,7 @@ impl Scheduler {
     /// A scheduler drawing its random numbers (relaxed randomization) from
     /// `rng`, the scheduler's stream of the run.
     pub fn new(config: SchedConfig, rng: SimRng) -> Self {
-        Self::with_profile(config, Profile::for_policy(config.policy), rng)
+        Self::with_profile(config, Profile::for_config(&config), rng)
     }
 
     /// A scheduler running `profile` instead of the pipeline of
@@ -168,6 +178,7 @@ impl Scheduler {
             why: BTreeMap::new(),
             caches: FxHashMap::default(),
             key: ClassKeyBuilder::default(),
+            failed_on: Vec::new(),
             next_serial: 0,
         }
     }
@@ -226,7 +237,9 @@ impl Scheduler {
                 let done = actions.len();
                 let placed = self.try_place(st, now, task, actions);
                 watch.after(self, st, now, task, (actions, done));
-                if !placed {
+                // A task that failed with machines to avoid says nothing
+                // of its job's other tasks, which may avoid fewer.
+                if !placed && self.failed_on.is_empty() {
                     failed.insert(job);
                 }
             }
@@ -244,7 +257,7 @@ impl Scheduler {
     ) -> bool {
         self.stats.tasks_attempted += 1;
         let job = st.task(task).job;
-        match self.decide(st, job) {
+        match self.decide(st, task) {
             Outcome::Place(machine) => {
                 st.place(now, task, machine);
                 actions.push(Action::Place { task, machine });
@@ -280,10 +293,16 @@ impl Scheduler {
         }
     }
 
-    /// The pipeline's decision for a task of `job`, from a class cache when
-    /// the techniques and the plugins allow, else from a scan of the cell.
-    fn decide(&mut self, st: &CellState, job: JobId) -> Outcome {
-        let view = view_of(st, job, self.config.preemption);
+    /// The pipeline's decision for `task`, from a class cache when the
+    /// techniques and the plugins allow, else from a scan of the cell.
+    /// Leaves the machines it failed on in `self.failed_on`.
+    fn decide(&mut self, st: &CellState, task: TaskId) -> Outcome {
+        let mut failed_on = std::mem::take(&mut self.failed_on);
+        st.failed_machines(task, &mut failed_on);
+        let view = TaskView {
+            failed_on: &failed_on,
+            ..view_of(st, st.task(task).job, self.config.preemption)
+        };
         let enough = self.enough_feasible(st.cell().len());
         // Taken out while in use, so that the key can be read while the
         // scheduler changes; put back for the next task (no allocation).
@@ -294,6 +313,7 @@ impl Scheduler {
             self.scan_cell(st, &view, enough)
         };
         self.key = key;
+        self.failed_on = failed_on;
         outcome
     }
 

@@ -52,6 +52,7 @@ pub fn view_of(st: &CellState, job: JobId, preemption: bool) -> TaskView<'_> {
     TaskView {
         job,
         preempt_below: preemption.then(|| preempt::threshold(job.priority())),
+        failed_on: &[],
     }
 }
 
@@ -317,6 +318,7 @@ mod tests {
         TaskView {
             job: j,
             preempt_below,
+            failed_on: &[],
         }
     }
 

@@ -30,6 +30,21 @@ pub struct TaskView<'a> {
     /// With preemption on: running tasks with a priority below this may be
     /// evicted to make room. `None` with preemption off.
     pub preempt_below: Option<Priority>,
+    /// The machines this task failed on within the scheduler's memory
+    /// (`[scheduler] avoid_failed_s`), ascending; empty for most tasks, and
+    /// for every task when failures are not remembered.
+    pub failed_on: &'a [MachineId],
+}
+
+impl<'a> TaskView<'a> {
+    /// A task of `job` with no failure history.
+    pub fn of_job(job: &'a Job, preempt_below: Option<Priority>) -> Self {
+        TaskView {
+            job,
+            preempt_below,
+            failed_on: &[],
+        }
+    }
 }
 
 /// A machine that passed a filter, and whether it needs evictions.

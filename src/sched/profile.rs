@@ -14,7 +14,10 @@
 //! bound as it collects it).
 
 use super::plugin::{Filter, Score, MAX_SCORE};
-use super::plugins::{best_fit, constraints, fits, gpu_packing, hybrid, spread, worst_fit};
+use super::plugins::{
+    avoid_failed, best_fit, constraints, fits, gpu_packing, hybrid, spread, spreading, worst_fit,
+};
+use super::SchedConfig;
 use serde::{Deserialize, Serialize};
 
 /// The placement policies a scenario can choose. Their names are serde's;
@@ -147,6 +150,29 @@ impl Profile {
                 (Box::new(best_fit::BestFit), 1),
             ],
         };
+        Profile::new(filters, scorers)
+    }
+
+    /// The pipeline of a scheduler configuration: its policy's, with the
+    /// failure-history filter (`avoid_failed`) before the resource fit when
+    /// failures are avoided, and the spreading score first when it is on —
+    /// lexicographically, its weight one more than the most the policy's
+    /// scorers can add (Σ weight × `MAX_SCORE`), so the policy breaks ties
+    /// among equally spread machines. Without either, exactly
+    /// [`Profile::for_policy`].
+    pub fn for_config(config: &SchedConfig) -> Profile {
+        let Profile {
+            mut filters,
+            mut scorers,
+        } = Profile::for_policy(config.policy);
+        if config.avoid_failed.is_some() {
+            let at = filters.len() - 1; // before the resource fit
+            filters.insert(at, Box::new(avoid_failed::AvoidFailed));
+        }
+        if let Some(weights) = config.spreading {
+            let most: u64 = scorers.iter().map(|(_, w)| w * MAX_SCORE).sum();
+            scorers.insert(0, (Box::new(spreading::Spreading::new(weights)), most + 1));
+        }
         Profile::new(filters, scorers)
     }
 

@@ -49,6 +49,10 @@ pub enum Reason {
     MaxPerMachine,
     MaxPerRack,
     MaxPerPowerDomain,
+    MaxPerRow,
+    /// The task failed on this machine (machine failure or crash) within
+    /// the scheduler's `avoid_failed_s` (`plugins::avoid_failed`).
+    TaskFailedHere,
 }
 
 impl Reason {

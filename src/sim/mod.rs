@@ -149,6 +149,8 @@ impl Simulation {
     pub fn with_feed(mut state: CellState, feed: Box<dyn Feed>, opts: SimOptions) -> Self {
         state.set_steady_window(opts.steady_window.0, opts.steady_window.1);
         state.set_availability_k(opts.availability_k);
+        state.count_spread_for_all(opts.sched.spreading.is_some());
+        state.remember_failures(opts.sched.avoid_failed);
         let mut sim = Simulation {
             opts,
             clock: Clock::default(),

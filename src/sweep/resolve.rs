@@ -175,6 +175,7 @@ pub fn origin(run: &Run) -> PathBuf {
 pub fn parse(text: &str, base: &BaseScenario, run: &Run) -> Result<Scenario> {
     let mut sc = Scenario::parse(text, &origin(run))?;
     sc.base = base.base.clone();
+    sc.resolve_cell()?;
     Ok(sc)
 }
 

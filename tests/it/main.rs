@@ -18,6 +18,7 @@ mod embedded;
 mod events;
 mod experiment;
 mod explain;
+mod failure_domains;
 mod failures;
 mod float_maths;
 mod golden;

@@ -13,10 +13,11 @@
 //! Machines coming and going are in `machines.rs`; reclaiming finished work
 //! (so memory follows live jobs) is in `reclaim.rs`; the spread counters,
 //! kept per workload job (a trace job submitted in parts included), in
-//! `spread.rs`.
+//! `spread.rs`; where tasks failed, in `failures.rs`.
 
 pub mod availability;
 mod events;
+mod failures;
 pub mod history;
 mod machines;
 mod reclaim;
@@ -128,6 +129,12 @@ pub struct CellState {
     spread_counts: FxHashMap<(Owner, u8, u32), u32>,
     /// Per job id: its running tasks are kept in `spread_counts`.
     spread_counted: Vec<bool>,
+    /// Count every job's running tasks, not only those with limits (the
+    /// spreading score reads them).
+    spread_all: bool,
+    /// Where tasks failed, while the scheduler avoids such machines
+    /// (`failures.rs`).
+    failures: failures::FailureHistory,
     /// Jobs (parts included) submitted so far: the next job's serial.
     serials: u64,
     ledger: Ledger,
@@ -210,6 +217,8 @@ impl CellState {
             pending: PendingQueue::default(),
             spread_counts: FxHashMap::default(),
             spread_counted: Vec::new(),
+            spread_all: false,
+            failures: failures::FailureHistory::default(),
             serials: 0,
             changes: Vec::new(),
             changes_base: 0,
@@ -407,7 +416,7 @@ impl CellState {
             self.hostable
                 .could_ever_host(&self.cell, &spec.request, &spec.constraints);
         let band = spec.band();
-        let counted = counted || !spec.spread.is_empty();
+        let counted = counted || self.spread_all || !spec.spread.is_empty();
         let shape = self.intern_shape(Shape {
             request: spec.request,
             priority: spec.priority,
@@ -574,6 +583,12 @@ impl CellState {
         l.lost_work_us[c][b] += u128::from((now - since).as_us());
         if shape.band().is_prod() {
             self.avail.change(job, now, -1, false);
+        }
+        if matches!(
+            cause,
+            EvictionCause::MachineFailure | EvictionCause::TaskCrash
+        ) {
+            self.failures.record(task, machine, now);
         }
         self.note_task(EventKind::Evict, task, Some(machine), Some(cause));
     }

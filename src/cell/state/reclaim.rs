@@ -50,6 +50,7 @@ impl CellState {
                 rec.state
             );
             self.tasks[t as usize].job = FREE_SLOT;
+            self.failures.forget(t);
             self.free_tasks.push(t);
             self.ledger.tasks_reclaimed += 1;
         }

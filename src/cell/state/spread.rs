@@ -91,12 +91,9 @@ impl CellState {
             return;
         }
         let owner = self.owner(job);
-        for level in 0..3u8 {
-            let domain = self
-                .cell
-                .domains
-                .domain_of(machine as usize, level_of(level));
-            let key = (owner, level, domain);
+        for &level in DomainLevel::ALL {
+            let domain = self.cell.domains.domain_of(machine as usize, level);
+            let key = (owner, level_index(level), domain);
             let c = self.spread_counts.entry(key).or_insert(0);
             if up {
                 *c += 1;
@@ -113,18 +110,10 @@ impl CellState {
 
 /// Domain levels by index, as stored in the spread counters.
 pub fn level_of(i: u8) -> DomainLevel {
-    match i {
-        0 => DomainLevel::Machine,
-        1 => DomainLevel::Rack,
-        _ => DomainLevel::Power,
-    }
+    DomainLevel::ALL[usize::from(i)]
 }
 
 /// Index of a domain level in the spread counters.
 pub fn level_index(l: DomainLevel) -> u8 {
-    match l {
-        DomainLevel::Machine => 0,
-        DomainLevel::Rack => 1,
-        DomainLevel::Power => 2,
-    }
+    l.index() as u8
 }

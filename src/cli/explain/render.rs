@@ -210,11 +210,14 @@ fn examined_text(e: &Explanation, sched: &borgsim::scenario::SchedulerConfig) ->
         (false, _) => format!(
             "a fresh scan of the seeded scan order from offset {} ({})",
             s.start,
-            if sched.score_cache || sched.equivalence_classes {
+            if !(sched.score_cache || sched.equivalence_classes) {
+                "class caches are off"
+            } else if sched.spreading.is_some() {
+                "no class cache may serve this task: the spreading score (and any spread \
+                 limit of its job) depends on where the job's other tasks run"
+            } else {
                 "no class cache may serve this task: its job's spread limits make a \
                  machine's verdict depend on where the job's other tasks run"
-            } else {
-                "class caches are off"
             }
         ),
         (true, 0) => format!(

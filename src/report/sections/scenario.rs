@@ -90,7 +90,7 @@ fn scheduler(sc: &Scenario) -> Vec<(&'static str, String)> {
             ),
         )];
     }
-    vec![
+    let mut rows = vec![
         ("policy", s.policy.name().into()),
         ("preemption", on_off(s.preemption).into()),
         ("score caching", on_off(s.score_cache).into()),
@@ -103,7 +103,24 @@ fn scheduler(sc: &Scenario) -> Vec<(&'static str, String)> {
             "scheduling pass interval",
             format!("{} ms", s.pass_interval_ms),
         ),
-    ]
+    ];
+    if let Some(w) = &s.spreading {
+        let levels: Vec<String> = w
+            .levels()
+            .map(|(l, weight)| format!("{} × {weight}", l.name()))
+            .collect();
+        rows.push((
+            "spreading score",
+            format!("first, weighted per level: {}", levels.join(", ")),
+        ));
+    }
+    if let Some(secs) = s.avoid_failed_s.filter(|&secs| secs > 0) {
+        rows.push((
+            "failure history",
+            format!("a task avoids a machine it failed on for {secs} s"),
+        ));
+    }
+    rows
 }
 
 fn cell_table(sc: &Scenario, cell: &Cell) -> Markup {
@@ -116,6 +133,12 @@ fn cell_table(sc: &Scenario, cell: &Cell) -> Markup {
         p {
             (count(cell.len() as u64)) " machines"
             @if from_trace { ", from the trace's machine table, grouped by identical capacity" }
+            @if sc.cell.from_trace.is_some() {
+                ", from the machine table of a " (sc.cell.from_trace.as_ref().map_or("", |f| f.format.name()))
+                " trace (cell.from_trace), grouped by identical capacity, in "
+                (count(cell.domains.racks() as u64)) " racks and "
+                (count(cell.domains.power_domains() as u64)) " power domains as the trace names them"
+            }
             "."
         }
         table {
@@ -238,6 +261,7 @@ fn placement(j: &JobClassConfig) -> String {
     for (what, max) in [
         ("machine", j.max_per_machine),
         ("rack", j.max_per_rack),
+        ("row", j.max_per_row),
         ("power domain", j.max_per_power_domain),
     ] {
         if let Some(m) = max {

@@ -410,7 +410,7 @@ impl PassWatch for Watch {
 
     fn before(&mut self, sched: &Scheduler, st: &CellState, _: SimTime, task: TaskId) {
         if self.keep == Keep::Every || (self.is_target(st, task) && !self.done()) {
-            self.before = Some(sched.explain(st, st.task(task).job));
+            self.before = Some(sched.explain(st, task));
         }
     }
 
@@ -456,7 +456,7 @@ impl PassWatch for Watch {
                 pass: sched.stats().passes,
                 task,
                 task_index: st.task(task).index,
-                explanation: sched.explain(st, job),
+                explanation: sched.explain(st, task),
                 counts: counts(),
             });
         }

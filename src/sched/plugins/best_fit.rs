@@ -45,6 +45,7 @@ mod tests {
         let v = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0: 10000 - mean(7500, 7500) = 2500.
         assert_eq!(BestFit.score(&st, &v, 0), 2500);
@@ -62,6 +63,7 @@ mod tests {
         let v = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // Free after: cpu 7500, mem 7500, gpu 1000/2000 = 5000 -> mean 6666
         // (20000/3 rounded down); score = 10000 - 6666 = 3334.

@@ -58,6 +58,7 @@ mod tests {
         let view = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0 is arm: rejected; machine 1 is x86: admitted.
         assert_eq!(

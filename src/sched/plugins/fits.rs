@@ -101,6 +101,7 @@ mod tests {
         let view = TaskView {
             job: &j,
             preempt_below: below,
+            failed_on: &[],
         };
         ResourceFit.filter(st, &view, 0)
     }
@@ -151,6 +152,7 @@ mod tests {
         let view = TaskView {
             job: &whole,
             preempt_below: None,
+            failed_on: &[],
         };
         assert_eq!(
             ResourceFit.filter(&st, &view, 0),
@@ -159,6 +161,7 @@ mod tests {
         let view = TaskView {
             job: &whole,
             preempt_below: Some(120),
+            failed_on: &[],
         };
         assert_eq!(ResourceFit.filter(&st, &view, 0), Ok(Fit::WithPreemption));
     }

@@ -121,6 +121,7 @@ mod tests {
         let v = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0: leftover (1000, 1000): 2500 + 1250 = 3750; 10000 - 3750/2 = 8125.
         assert_eq!(LeastStranded.score(&st, &v, 0), 8125);
@@ -140,6 +141,7 @@ mod tests {
         let v = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // m0 after: (14000, 61440): k = min(7, 15) = 7, leftover (0, 32768) -> 5000 bp.
         // m1 after: (0, 32768): k = 0, leftover (0, 32768) -> 5000 bp. Equal scores

@@ -1,13 +1,15 @@
 //! The scheduling plugins, one small struct per file.
 //!
 //! Filters: [`fits::ResourceFit`], [`constraints::AttributeConstraints`],
-//! [`spread::SpreadLimits`]. Scorers: [`worst_fit::WorstFit`],
-//! [`best_fit::BestFit`], [`hybrid::LeastStranded`],
-//! [`gpu_packing::GpuFragmentation`], [`gpu_packing::GpuIdleKept`].
+//! [`spread::SpreadLimits`], [`avoid_failed::AvoidFailed`]. Scorers:
+//! [`worst_fit::WorstFit`], [`best_fit::BestFit`], [`hybrid::LeastStranded`],
+//! [`gpu_packing::GpuFragmentation`], [`gpu_packing::GpuIdleKept`],
+//! [`spreading::Spreading`].
 //!
 //! Each declares, in its `sign`, what of a task it reads (the request, the
-//! constraints, the preemption threshold; the spread filter opts a job with
-//! limits out of the caches): the class keys of [`super::class_key`] are
+//! constraints, the preemption threshold, the machines a task failed on; the
+//! spread filter opts a job with limits out of the caches, the spreading
+//! score every task): the class keys of [`super::class_key`] are
 //! made of those declarations.
 //!
 //! Scorers share one measure: for each dimension of the machine (CPU,
@@ -15,12 +17,14 @@
 //! free after the placement, in units of `1/MAX_SCORE` (basis points),
 //! rounded down. Integer arithmetic throughout, so scores are exact.
 
+pub mod avoid_failed;
 pub mod best_fit;
 pub mod constraints;
 pub mod fits;
 pub mod gpu_packing;
 pub mod hybrid;
 pub mod spread;
+pub mod spreading;
 pub mod worst_fit;
 
 use super::plugin::{TaskView, MAX_SCORE};

@@ -1,4 +1,4 @@
-//! Filter: per-job limits on tasks per machine, rack or power domain.
+//! Filter: per-job limits on tasks per machine, rack, row or power domain.
 //!
 //! Borg spreads a job's tasks over failure domains so that one failure takes
 //! out few of them; Google's 2019 trace has `max_per_machine` and
@@ -50,6 +50,7 @@ impl Filter for SpreadLimits {
                 return Err(match limit.level {
                     DomainLevel::Machine => Reason::MaxPerMachine,
                     DomainLevel::Rack => Reason::MaxPerRack,
+                    DomainLevel::Row => Reason::MaxPerRow,
                     DomainLevel::Power => Reason::MaxPerPowerDomain,
                 });
             }
@@ -87,6 +88,7 @@ mod tests {
         let view = TaskView {
             job: &job,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0 already has 1 task of the job (limit 1).
         assert_eq!(
@@ -103,5 +105,26 @@ mod tests {
             SpreadLimits.filter(&st, &view, 1),
             Err(Reason::MaxPerMachine)
         );
+    }
+
+    #[test]
+    fn a_row_limit_rejects_naming_the_row() {
+        // Eight machines, two per rack, two racks per power domain (testkit),
+        // each rack its own row: a row limit of 1 rejects the other machine
+        // of the rack the job's task runs in, as max_per_row.
+        let mut st = cell(&[(1000, 1000, 0); 8]);
+        let mut spec = job(10, 10, 200, 2);
+        spec.spread = vec![SpreadLimit {
+            level: DomainLevel::Row,
+            max_tasks: 1,
+        }];
+        let j = submit(&mut st, spec);
+        let first = st.job(j).tasks[0];
+        let now = st.now();
+        st.place(now, first, 2);
+        let job = st.job(j).clone();
+        let view = TaskView::of_job(&job, None);
+        assert_eq!(SpreadLimits.filter(&st, &view, 3), Err(Reason::MaxPerRow));
+        assert_eq!(SpreadLimits.filter(&st, &view, 4), Ok(Fit::Free));
     }
 }

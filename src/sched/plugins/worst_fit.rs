@@ -44,6 +44,7 @@ mod tests {
         let v = TaskView {
             job: &j,
             preempt_below: None,
+            failed_on: &[],
         };
         // Machine 0 after: cpu 3000/4000 = 7500 bp, mem 6000/8000 = 7500 bp -> 7500.
         assert_eq!(WorstFit.score(&st, &v, 0), 7500);

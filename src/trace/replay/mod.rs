@@ -123,6 +123,21 @@ pub fn replay_cell(sc: &Scenario, tc: &TraceConfig) -> Result<Cell> {
     Ok(full_cell(sc, tc, &files, &read)?.0)
 }
 
+/// Every machine `format`'s machine tables in `files` mention, in order of
+/// first appearance, each at its largest capacity and with its first
+/// attributes and domains (what a replay's cell is made of; a scenario's
+/// `cell.from_trace`).
+///
+/// # Errors
+/// The files cannot be opened or their machine tables read.
+pub fn trace_machines(
+    format: super::TraceFormat,
+    files: &[Source],
+    read: &ReadOptions,
+) -> Result<Vec<TraceMachine>> {
+    Ok(Universe::read(format, files, read)?.machines)
+}
+
 /// The whole cell, trace machine key → machine id, and each machine's
 /// rack as the trace first named it (both empty for a scenario's cell).
 #[allow(
@@ -313,7 +328,6 @@ impl Universe {
         let mut table = AttrTable::default();
         let mut racks: Vec<Arc<str>> = Vec::new();
         let mut rack_ids: FxHashMap<Arc<str>, u32> = FxHashMap::default();
-        let mut power_of_rack: Vec<Option<Arc<str>>> = Vec::new();
         let mut rack_of_machine = Vec::new();
         let mut machines = Vec::new();
         for (i, m) in self.machines.iter().enumerate() {
@@ -334,19 +348,25 @@ impl Universe {
                 .unwrap_or_else(|| format!("~generated-{}", i / 40).into());
             let r = *rack_ids.entry(rack.clone()).or_insert_with(|| {
                 racks.push(rack.clone());
-                power_of_rack.push(m.power.clone());
                 (racks.len() - 1) as u32
             });
             rack_of_machine.push(r);
         }
-        // Racks without a named power domain fill generated ones of 10.
+        // Each machine's power domain is its own (a trace's levels need
+        // not nest: Alibaba's failure_domain_1 spans several
+        // failure_domain_2); machines without one take generated ones of 10
+        // racks.
         let mut power_ids: FxHashMap<Arc<str>, u32> = FxHashMap::default();
         let mut powers = 0u32;
-        let power_of_rack = power_of_rack
-            .into_iter()
-            .enumerate()
-            .map(|(r, p)| {
-                let name = p.unwrap_or_else(|| format!("~generated-{}", r / 10).into());
+        let power_of_machine: Vec<u32> = self
+            .machines
+            .iter()
+            .zip(&rack_of_machine)
+            .map(|(m, &r)| {
+                let name = m
+                    .power
+                    .clone()
+                    .unwrap_or_else(|| format!("~generated-{}", r / 10).into());
                 *power_ids.entry(name).or_insert_with(|| {
                     powers += 1;
                     powers - 1
@@ -357,7 +377,9 @@ impl Universe {
             table.name_id(k);
             table.value_id(v);
         }
-        let domains = DomainTree::explicit(rack_of_machine, power_of_rack);
+        let counts = [racks.len() as u32, racks.len() as u32, powers];
+        let rows = rack_of_machine.clone();
+        let domains = DomainTree::partitions(rack_of_machine, rows, power_of_machine, counts);
         let ids = self
             .index
             .iter()

@@ -314,6 +314,7 @@ impl StreamFeed {
         let view = TaskView {
             job,
             preempt_below: None,
+            failed_on: &[],
         };
         let checks: [(&dyn Filter, &'static str); 2] = [
             (&AttributeConstraints, "schedule_breaks_constraint"),
