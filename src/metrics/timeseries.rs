@@ -37,6 +37,9 @@ pub struct Sample {
     /// Tasks the workload submitted but holds outside the cell (waiting for
     /// a DAG parent): pending too, but in no band's `pending` count.
     pub held: u64,
+    /// Tasks evicted by faults waiting for the reschedule rate limit
+    /// (pending too, in their band's `pending` count).
+    pub reschedule_queued: u64,
     /// Allocated per machine class group (`cell::classes`): (milli-cores,
     /// MiB, GPU milli). Kept for the report's plots; not a column of
     /// `timeseries.csv`, whose columns do not depend on the cell.
@@ -58,6 +61,7 @@ impl Sample {
             gpu_milli_submitted: l.gpu_milli_submitted,
             tasks_killed: l.tasks_killed,
             held,
+            reschedule_queued: st.delayed_len() as u64,
             class_alloc: l.alloc_by_class,
         }
     }
@@ -271,6 +275,8 @@ pub struct Row {
     pub tasks_killed: u64,
     /// Pending outside the cell (held by a trace replay).
     pub held: u64,
+    /// Fault-evicted tasks waiting for the reschedule rate limit.
+    pub reschedule_queued: u64,
 }
 
 impl From<&Sample> for Row {
@@ -316,6 +322,7 @@ impl From<&Sample> for Row {
             gpu_milli_submitted: s.gpu_milli_submitted,
             tasks_killed: s.tasks_killed,
             held: s.held,
+            reschedule_queued: s.reschedule_queued,
         }
     }
 }
@@ -360,7 +367,15 @@ mod tests {
         for c in EvictionCause::ALL {
             want.push(format!("evictions_{}", c.name()));
         }
-        want.extend(["gpu_milli_submitted", "tasks_killed", "held"].map(String::from));
+        want.extend(
+            [
+                "gpu_milli_submitted",
+                "tasks_killed",
+                "held",
+                "reschedule_queued",
+            ]
+            .map(String::from),
+        );
         let got: Vec<String> = header_of::<Row>().iter().map(String::from).collect();
         assert_eq!(got, want);
         // Band::ALL[1] is batch: its CPU is the third column.
@@ -419,7 +434,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count() as u64, n + 1);
         assert!(
-            text.ends_with(&format!("0,0,0,{}\n", n - 1)),
+            text.ends_with(&format!("0,0,0,{},0\n", n - 1)),
             "{}",
             &text[text.len() - 40..]
         );

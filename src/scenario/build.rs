@@ -163,7 +163,7 @@ impl Scenario {
 
     /// The failure-domain tree: named racks and power domains first, in order
     /// of appearance; then generated ones, filled in machine order.
-    fn domain_tree(&self) -> DomainTree {
+    pub(super) fn domain_tree(&self) -> DomainTree {
         let cfg = &self.cell;
         let mut named_racks: Vec<(&str, Option<&str>)> = Vec::new();
         for m in &cfg.machines {

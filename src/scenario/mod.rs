@@ -17,11 +17,13 @@ mod build;
 pub mod compaction;
 pub mod embedded;
 pub mod estimate;
+pub mod faults;
 mod hosts;
 mod model;
 
 pub use compaction::CompactionConfig;
 pub use estimate::{Estimate, Limits};
+pub use faults::FaultsConfig;
 pub use hosts::{
     draw_range, exceed_probability, tail_probability, HostWarning, HostWarningKind,
     TAIL_WARN_PROBABILITY,
@@ -57,6 +59,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "colocation",
         include_str!("../../scenarios/colocation.toml"),
+    ),
+    ("failures", include_str!("../../scenarios/failures.toml")),
+    (
+        "failures-packed",
+        include_str!("../../scenarios/failures-packed.toml"),
     ),
 ];
 
