@@ -352,6 +352,9 @@ impl Outages {
 impl Maintenance {
     fn validate(&self, cx: &Context) -> Result<(), Invalid> {
         let at = "faults.maintenance";
+        // A drain waiting for a machine that never comes back retries for
+        // ever: the run needs its horizon.
+        check_bounded(at, cx)?;
         if self.start_s > MAX_TIME_S {
             return Err(bad(
                 format!("{at}.start_s"),
@@ -455,7 +458,7 @@ mod tests {
             f.validate(&cx(false)).unwrap_err().0,
             "faults.task_crashes[0]"
         );
-        let f = parse("[maintenance]\nstart_s = 0\nmax_down = 1\nmax_job_share_pct = 10\nduration_s = { constant = 1 }");
+        let f = parse("[reschedule_limit]\ntasks = 1\ninterval_s = 1");
         f.validate(&cx(false)).unwrap();
     }
 }

@@ -18,6 +18,7 @@ mod embedded;
 mod events;
 mod experiment;
 mod explain;
+mod faults;
 mod float_maths;
 mod golden;
 mod hand_worked;
