@@ -367,3 +367,65 @@ proptest! {
         prop_assert!(m.drained <= m.machines);
     }
 }
+
+/// A trace replay (re-schedule mode) whose machines 0 and 1 leave at
+/// 100 s: each REMOVE is a fault of kind `remove`, its tasks (cause
+/// `machine_down`) go through the rate limit of 2 per 30 s, and the
+/// fault recovers once they all run elsewhere.
+#[test]
+fn a_traces_machine_removes_go_through_the_rate_limit_and_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("native");
+    std::fs::create_dir(&trace).unwrap();
+    let mut machines = String::from("time_us,event,machine,cpu_milli,mem_mib\n");
+    for m in 0..4 {
+        machines += &format!("0,add,{m},8000,16384\n");
+    }
+    machines += "100000000,remove,0,,\n100000000,remove,1,,\n";
+    std::fs::write(trace.join("machines.csv"), machines).unwrap();
+    // 16 one-core services: best fit fills machines 0 and 1 first (8 each).
+    let mut tasks = String::from("time_us,event,job,index,priority,cpu_milli,mem_mib\n");
+    for i in 0..16 {
+        tasks += &format!("0,submit,1,{i},200,1000,1024\n");
+    }
+    std::fs::write(trace.join("tasks.csv"), tasks).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"removes\"\nseed = 1\nduration_s = 600\n[scheduler]\npolicy = \"best_fit\"\n\
+         [trace]\nformat = \"native\"\nfiles = [\"native\"]\n\
+         [faults.reschedule_limit]\ntasks = 2\ninterval_s = 30\n",
+    )
+    .unwrap();
+    let o = borgsim(
+        dir.path(),
+        &[
+            "run",
+            "s.toml",
+            "--quiet",
+            "--no-plots",
+            "--check-invariants",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows = csv_rows(&std::fs::read(dir.path().join("o/failures.csv")).unwrap());
+    let removes: Vec<_> = rows.iter().filter(|r| r["kind"] == "remove").collect();
+    assert_eq!(removes.len(), 2, "{rows:?}");
+    let s = summary(dir.path());
+    assert_eq!(s["evictions"]["machine_down"], 16);
+    assert_eq!(s["evictions"]["machine_failure"], 0);
+    // 16 tasks at 2 per 30 s: 2 at 100 s, then 2 at each of 120, 150, …,
+    // 300 s: 14 waited, the last released 200 s after the REMOVE.
+    let q = &s["faults"]["reschedule_queue"];
+    assert_eq!(
+        (q["tasks_delayed"].as_u64(), q["max_queued"].as_u64()),
+        (Some(14), Some(14))
+    );
+    // Machines 2 and 3 hold 16 cores: every task ran again, the last at 300 s.
+    let last = removes
+        .iter()
+        .map(|r| r["recovered_at_us"].parse::<u64>().unwrap())
+        .max();
+    assert_eq!(last, Some(300_000_000));
+}
