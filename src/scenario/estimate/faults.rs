@@ -108,8 +108,8 @@ mod tests {
         let amounts: Vec<u64> = parts.iter().map(|p| p.amount).collect();
         // Failures: 160 × (1 + 2 × 14400 / 432000) = 170.67 → 171.
         // The one-off outage: 2. Unreachability: 160 × (1 + 3 × 14400 /
-        // 432000) = 176. Maintenance: 2 × ⌈160 × 25 %⌉ + 14400 / 10 =
+        // 86400) = 240. Maintenance: 2 × ⌈160 × 25 %⌉ + 14400 / 10 =
         // 1520. Crash clocks: the 1000 ends. Releases: 14400 / 60 + 1 = 241.
-        assert_eq!(amounts, vec![171, 2, 176, 1520, 1000, 241]);
+        assert_eq!(amounts, vec![171, 2, 240, 1520, 1000, 241]);
     }
 }
