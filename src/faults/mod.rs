@@ -19,7 +19,7 @@
 //! other's draws. Times are drawn as seconds and converted once to integer
 //! µs ([`secs_to_us`]).
 //!
-//! A machine is held by at most one fault at a time ([`Holder`]): a fault
+//! A machine is held by at most one fault at a time (`Holder`): a fault
 //! that finds its machine already down (or out of contact, for all but an
 //! outage) lets it be, and draws its next time from now.
 
