@@ -2,7 +2,7 @@
 //! from a job, a machine back within its grace period loses nothing,
 //! maintenance keeps its limits after every event (a property test), the
 //! rate limit bounds reschedules per window, runs with faults are
-//! deterministic, a `[faults]` table that injects nothing changes no other
+//! deterministic (compaction's too, whatever the thread count), a `[faults]` table that injects nothing changes no other
 //! figure, and every bad key is refused naming it (exit code 2).
 
 use super::{borgsim, csv_rows, root, text};
@@ -233,6 +233,37 @@ fn runs_with_faults_are_deterministic() {
     for kind in ["machine_failure", "outage", "maintenance"] {
         assert!(rows.iter().any(|r| r["kind"] == kind), "no {kind} row");
     }
+}
+
+/// Compaction runs whole simulations, faults included, on a pool of
+/// threads: the thread count changes no byte of its answer.
+#[test]
+fn compaction_with_faults_is_the_same_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut answers = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(threads);
+        let o = borgsim(
+            &root(),
+            &[
+                "compact",
+                "failures",
+                "--trials",
+                "2",
+                "--threads",
+                threads,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        answers.push(std::fs::read(out.join("compaction.json")).unwrap());
+    }
+    assert!(
+        answers[0] == answers[1],
+        "compaction.json differs by thread count"
+    );
 }
 
 #[test]
