@@ -600,7 +600,7 @@ impl Estimate {
             .or_else(|| drain_s(sc, &figures, &load));
         let mut changes = arrivals.saturating_add(ends);
         if let (Some(f), Some(h)) = (&sc.faults, horizon_s) {
-            for part in faults::fault_events(sc, f, h, ends) {
+            for part in faults::fault_events(sc, f, h, (ends, self.live_tasks)) {
                 changes = changes.saturating_add(part.amount);
                 self.event_parts.push(part);
             }

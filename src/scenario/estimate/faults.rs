@@ -9,7 +9,9 @@
 //! recurring outages, per domain, 1 + 2·H/L, a one-off 2; unreachability,
 //! per machine, 1 + 3·H/L (loss, grace, return); maintenance, 2 per
 //! machine of its set plus a retry every 10 s while it waits (at most
-//! H/10); task crashes, one clock per start, counted as the task ends;
+//! H/10); task crashes, one clock per start: the task ends, plus the
+//! restarts of crashes, live tasks × H / 3600 × the largest
+//! `per_task_hour` (each crash a restart, and its clock);
 //! the rate limit, one release per interval. A fault's evictions bring
 //! scheduling passes, counted with the other changes.
 
@@ -32,13 +34,14 @@ fn machines(sc: &Scenario, class: Option<u32>) -> f64 {
         .sum()
 }
 
-/// The events of `f` over `horizon_s`; `ends`: the run's task ends (one
-/// crash clock per start at most). Returns the parts, each naming its key.
+/// The events of `f` over `horizon_s`; `ends`: the run's task ends and
+/// `live` its live tasks at the peak (what crash clocks follow). Returns
+/// the parts, each naming its key.
 pub(super) fn fault_events(
     sc: &Scenario,
     f: &FaultsConfig,
     horizon_s: f64,
-    ends: u64,
+    (ends, live): (u64, u64),
 ) -> Vec<Part> {
     let mut parts = Vec::new();
     let per = |n: f64, l: &Lifetime, events: f64| n * (1.0 + events * horizon_s / mean_s(l));
@@ -79,11 +82,19 @@ pub(super) fn fault_events(
         let at = "faults.maintenance.machines_pct";
         parts.push(Part::new("the maintenance drain", sat(n), vec![key(at, n)]));
     }
-    if !f.task_crashes.is_empty() {
+    if let Some(rate) = f
+        .task_crashes
+        .iter()
+        .map(|c| c.per_task_hour)
+        .reduce(f64::max)
+    {
+        let crashes = live as f64 * horizon_s / 3600.0 * rate;
+        let n = ends as f64 + 2.0 * crashes;
+        let at = "faults.task_crashes";
         parts.push(Part::new(
-            "task crash clocks",
-            ends,
-            vec![key("faults.task_crashes", ends as f64)],
+            "task crash clocks and restarts",
+            sat(n),
+            vec![key(at, n)],
         ));
     }
     if let Some(l) = f.reschedule_limit {
@@ -104,12 +115,13 @@ mod tests {
             .unwrap()
             .unwrap();
         let f = sc.faults.as_ref().unwrap();
-        let parts = fault_events(&sc, f, 14_400.0, 1000);
+        let parts = fault_events(&sc, f, 14_400.0, (1000, 500));
         let amounts: Vec<u64> = parts.iter().map(|p| p.amount).collect();
         // Failures: 160 × (1 + 2 × 14400 / 432000) = 170.67 → 171.
         // The one-off outage: 2. Unreachability: 160 × (1 + 3 × 14400 /
         // 86400) = 240. Maintenance: 2 × ⌈160 × 25 %⌉ + 14400 / 10 =
-        // 1520. Crash clocks: the 1000 ends. Releases: 14400 / 60 + 1 = 241.
-        assert_eq!(amounts, vec![171, 2, 240, 1520, 1000, 241]);
+        // 1520. Crash clocks: the 1000 ends + 2 × 500 live × 4 h × 0.05
+        // = 1200. Releases: 14400 / 60 + 1 = 241.
+        assert_eq!(amounts, vec![171, 2, 240, 1520, 1200, 241]);
     }
 }
