@@ -334,6 +334,24 @@ fn every_bad_faults_key_is_refused_naming_it() {
     }
 }
 
+/// A crash rate that would flood the run is refused before it starts,
+/// its key named, as any run beyond `--max-events`.
+#[test]
+fn a_flood_of_crashes_is_refused_by_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let text_ = std::fs::read_to_string(root().join("scenarios/failures.toml")).unwrap();
+    let crashy = text_.replace("per_task_hour = 0.05", "per_task_hour = 1e6");
+    assert_ne!(crashy, text_);
+    std::fs::write(dir.path().join("crashy.toml"), crashy).unwrap();
+    let o = borgsim(dir.path(), &["validate", "crashy.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("make faults.task_crashes smaller"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
 /// What the maintenance property test draws: a cell, its services, the
 /// drain's limits.
 #[derive(Debug, Clone)]
