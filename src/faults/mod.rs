@@ -21,7 +21,9 @@
 //!
 //! A machine is held by at most one fault at a time (`Holder`): a fault
 //! that finds its machine already down (or out of contact, for all but an
-//! outage) lets it be, and draws its next time from now.
+//! outage) lets it be, and draws its next time from now. In a trace
+//! replay the trace's own machine events win: one on a machine a fault
+//! holds ends the hold, and the fault gives nothing back at its end.
 
 mod crash;
 mod limit;
@@ -281,7 +283,9 @@ impl Faults {
         out: &mut Out,
     ) -> bool {
         let back = self.bring_up(m, fault, now, st);
-        if back && self.records.kind(fault) == FaultKind::Maintenance {
+        // A maintenance step ends here even if a trace took the machine
+        // over meanwhile: it is no longer down for maintenance.
+        if self.records.kind(fault) == FaultKind::Maintenance {
             return self.maintenance_back(now, st, out) || back;
         }
         back
@@ -340,8 +344,12 @@ impl Faults {
                     }
                     _ => {}
                 },
-                CellEvent::Machine(c) if from_feed && c.kind == EventKind::MachineDown => {
-                    if removed.last().is_none_or(|(x, _)| *x != c.machine) {
+                CellEvent::Machine(c) if from_feed => {
+                    // The trace's word on a machine ends a fault's hold:
+                    // the fault will not bring back what the trace removed.
+                    self.holder[c.machine as usize] = Holder::Free;
+                    let new = removed.last().is_none_or(|(x, _)| *x != c.machine);
+                    if c.kind == EventKind::MachineDown && new {
                         removed.push((c.machine, Vec::new()));
                     }
                 }
@@ -549,5 +557,43 @@ mod tests {
                 .finished_s,
             None
         );
+    }
+
+    #[test]
+    fn a_traces_machine_event_ends_a_faults_hold() {
+        let mut st = CellBuilder::new().machines(2, 4000, 8000, 0).build();
+        st.record_events(true);
+        let mut out = Vec::new();
+        let mut f = Faults::new(&parse(FAILURES), st.cell(), 3, SimTime::NEVER, &mut out).unwrap();
+        out.clear();
+        f.handle(
+            FaultEvent::Fail {
+                rule: 0,
+                machine: 0,
+            },
+            SimTime(5),
+            &mut st,
+            &mut out,
+        );
+        assert!(!st.machine_up(0));
+        let repair = out
+            .iter()
+            .find(|(_, e)| matches!(e, FaultEvent::Repair { .. }))
+            .copied();
+        let (at, repair) = repair.expect("a repair is scheduled");
+        st.take_events();
+        // The trace removes machine 0 for good (it was down already: a
+        // trace resize to nothing), then the repair comes: it gives back
+        // nothing, the trace having the last word.
+        st.set_machine(SimTime(6), 0, Some(Resources::new(1000, 1000)));
+        let ev = st.take_events();
+        f.observe(&ev, true, SimTime(6), &mut st, &mut out);
+        st.set_machine(SimTime(7), 0, None);
+        let ev = st.take_events();
+        f.observe(&ev, true, SimTime(7), &mut st, &mut out);
+        assert!(!f.handle(repair, at, &mut st, &mut out));
+        assert!(!st.machine_up(0), "the trace removed it");
+        // Its REMOVE, having evicted nothing, is a fault of its own.
+        assert_eq!(f.rows().last().unwrap().kind, "remove");
     }
 }
