@@ -159,9 +159,9 @@ fn machines_of(cell: &Cell, class: Option<u32>, key: &str) -> Result<Vec<Machine
 }
 
 impl Faults {
-    /// Compiles `cfg` for `cell`, its draws split from `seed`; events
-    /// after `horizon` are never scheduled. Returns the faults and their
-    /// first events.
+    /// Compiles `cfg` for `cell`, its draws split from `seed`, and puts
+    /// its first events in `out` (for the driver's queue); events after
+    /// `horizon` are never scheduled.
     ///
     /// # Errors
     /// A rule names a machine class or domain the cell does not have (a
