@@ -56,6 +56,8 @@ pub mod compact;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+#[deny(clippy::iter_over_hash_type)]
+pub mod faults;
 pub mod inflate;
 pub mod metrics;
 pub mod report;
@@ -160,6 +162,19 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     }
     if let Some(n) = o.relax_above_tasks {
         sim.relax_jobs_above(n);
+    }
+    if let Some(cfg) = &sc.faults {
+        let mut first = Vec::new();
+        let f = faults::Faults::new(cfg, sim.state().cell(), sc.seed, sc.horizon(), &mut first)
+            .map_err(|e| match e {
+                error::Error::Invalid { key, message, .. } => error::Error::Invalid {
+                    path: std::path::PathBuf::from(&sc.name),
+                    key,
+                    message,
+                },
+                other => other,
+            })?;
+        sim.inject_faults(f, first);
     }
     Ok(sim)
 }

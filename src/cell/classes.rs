@@ -102,6 +102,18 @@ impl MachineClasses {
         }
     }
 
+    /// Machine `machine`'s class before grouping (a scenario's cell: the
+    /// index of its `[[cell.machines]]` entry; a trace's: its capacity's
+    /// rank among the distinct capacities, smallest first).
+    pub fn class_of(&self, machine: u32) -> u32 {
+        self.class_of[machine as usize]
+    }
+
+    /// How many classes there are before grouping.
+    pub fn class_count(&self) -> usize {
+        self.labels.len()
+    }
+
     /// The classes of the cell made of `kept` (the machines of this cell
     /// with ids `keep`, renumbered `0..keep.len()` in that order, as
     /// [`super::Cell::subset`] makes them): each keeps its class, and the

@@ -150,6 +150,16 @@ fn use_by_machine(st: &CellState) -> Result<(Vec<Resources>, Vec<Vec<u32>>), Str
     Ok((used, gpu_used))
 }
 
+/// Whether machine `m` keeps the books of an up machine: up, or
+/// unreachable (its tasks run on); never both.
+fn books_up(st: &CellState, m: usize) -> Result<bool, String> {
+    let (up, unreachable) = (st.machine_up(m as u32), st.machine_unreachable(m as u32));
+    if up && unreachable {
+        return Err(format!("machine {m} is both up and unreachable"));
+    }
+    Ok(up || unreachable)
+}
+
 /// Machine `m`'s books against its recomputed use.
 fn check_machine(
     st: &CellState,
@@ -176,7 +186,7 @@ fn check_machine(
             ms.free
         ));
     }
-    let up = st.machine_up(m as u32);
+    let up = books_up(st, m)?;
     if !up && (!ms.tasks.is_empty() || ms.gpu_free_milli.iter().any(|&g| g != 0)) {
         return Err(format!(
             "machine {m} is down but holds tasks or offers GPUs"
@@ -230,16 +240,23 @@ fn check_machine(
 
 fn check_tasks(st: &CellState) -> Result<(), String> {
     let mut pending = 0usize;
+    let delayed = delayed_set(st)?;
     for (t, rec) in st.live_tasks() {
         let job = st.job(rec.job);
         if !st.is_live_job(rec.job) {
             return Err(format!("task {t} belongs to reclaimed job {}", rec.job));
         }
         let queued = st.pending().contains(job.priority(), job.id, t);
+        let held = delayed.contains(&t);
         let is_pending = rec.state == TaskState::Pending;
-        if queued != is_pending {
+        if queued && held {
             return Err(format!(
-                "task {t}: state {:?} but queued = {queued}",
+                "task {t} is in both the pending and the reschedule queue"
+            ));
+        }
+        if (queued || held) != is_pending {
+            return Err(format!(
+                "task {t}: state {:?} but queued = {queued}, in the reschedule queue = {held}",
                 rec.state
             ));
         }
@@ -258,13 +275,30 @@ fn check_tasks(st: &CellState) -> Result<(), String> {
             }
         }
     }
-    if pending != st.pending().len() {
+    if pending != st.pending().len() + delayed.len() {
         return Err(format!(
-            "{pending} pending tasks but queue holds {}",
-            st.pending().len()
+            "{pending} pending tasks but the queue holds {} and the reschedule queue {}",
+            st.pending().len(),
+            delayed.len()
         ));
     }
     Ok(())
+}
+
+/// The reschedule queue's tasks, each once, each a live task.
+fn delayed_set(st: &CellState) -> Result<std::collections::BTreeSet<u32>, String> {
+    let mut set = std::collections::BTreeSet::new();
+    for (t, _) in st.delayed() {
+        if !set.insert(t) {
+            return Err(format!("task {t} is twice in the reschedule queue"));
+        }
+        if (t as usize) >= st.tasks().len() || !st.is_live_job(st.task(t).job) {
+            return Err(format!(
+                "the reschedule queue holds task {t}, which is gone"
+            ));
+        }
+    }
+    Ok(set)
 }
 
 fn check_ledger(st: &CellState) -> Result<(), String> {

@@ -447,6 +447,13 @@ impl RunDir {
             std::fs::write(&p, bytes).map_err(|source| Error::Write { path: p, source })
         };
         put("summary.json", json_bytes(summary))?;
+        if let Some(f) = sim.faults() {
+            let mut csv = CsvStream::create(&dir.join("failures.csv"))?;
+            for row in f.rows() {
+                csv.put(&row)?;
+            }
+            csv.finish()?;
+        }
         put("run.json", json_bytes(run))?;
         let pending = {
             let rows = super::pending::rows(sim);

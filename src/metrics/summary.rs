@@ -52,6 +52,10 @@ pub struct Summary {
     /// One-by-one arrivals (the openb protocol): GPU allocation as demand grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_packing: Option<super::gpu_packing::GpuPacking>,
+    /// Injected faults (a `[faults]` table): counts and recover times per
+    /// kind, the reschedule queue, the maintenance drain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<crate::faults::FaultsSummary>,
     /// Stranded resources and hole filling at the end of the run
     /// ([`super::packing`]).
     pub packing: super::packing::Packing,
@@ -469,6 +473,7 @@ impl Summary {
             events_processed: sim.events_processed(),
             trace: sim.feed().report(),
             gpu_packing: super::gpu_packing::GpuPacking::of(sim),
+            faults: sim.faults().map(|f| f.summary(end)),
             packing: super::packing::Packing::of(
                 st,
                 sc.packing

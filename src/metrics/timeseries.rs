@@ -40,6 +40,9 @@ pub struct Sample {
     /// Prod jobs with a task still to run, of them with all tasks running,
     /// and with at least n − k running (`cell::state::availability`).
     pub prod_jobs: [u64; 3],
+    /// Tasks evicted by faults waiting for the reschedule rate limit
+    /// (pending too, in their band's `pending` count).
+    pub reschedule_queued: u64,
     /// Allocated per machine class group (`cell::classes`): (milli-cores,
     /// MiB, GPU milli). Kept for the report's plots; not a column of
     /// `timeseries.csv`, whose columns do not depend on the cell.
@@ -65,6 +68,7 @@ impl Sample {
                 let (live, all, within) = st.availability().now_counts();
                 [live, all, within]
             },
+            reschedule_queued: st.delayed_len() as u64,
             class_alloc: l.alloc_by_class,
         }
     }
@@ -284,6 +288,8 @@ pub struct Row {
     pub prod_jobs_all_running: u64,
     /// Of them, those with at most `[metrics] availability_k` not running.
     pub prod_jobs_n_minus_k_running: u64,
+    /// Fault-evicted tasks waiting for the reschedule rate limit.
+    pub reschedule_queued: u64,
 }
 
 impl From<&Sample> for Row {
@@ -332,6 +338,7 @@ impl From<&Sample> for Row {
             prod_jobs: s.prod_jobs[0],
             prod_jobs_all_running: s.prod_jobs[1],
             prod_jobs_n_minus_k_running: s.prod_jobs[2],
+            reschedule_queued: s.reschedule_queued,
         }
     }
 }
@@ -384,6 +391,7 @@ mod tests {
                 "prod_jobs",
                 "prod_jobs_all_running",
                 "prod_jobs_n_minus_k_running",
+                "reschedule_queued",
             ]
             .map(String::from),
         );
@@ -445,7 +453,8 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count() as u64, n + 1);
         assert!(
-            text.ends_with(&format!("0,0,{},0,0,0\n", n - 1)),
+            // held, then prod_jobs (3 columns) and reschedule_queued.
+            text.ends_with(&format!("0,0,{},0,0,0,0\n", n - 1)),
             "{}",
             &text[text.len() - 40..]
         );

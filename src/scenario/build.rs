@@ -164,7 +164,7 @@ impl Scenario {
 
     /// The failure-domain tree (`domains.rs`): each machine's named
     /// domains from its class, or from the trace `cell.from_trace` read.
-    fn domain_tree(&self) -> DomainTree {
+    pub(super) fn domain_tree(&self) -> DomainTree {
         let cfg = &self.cell;
         if let Some(named) = &cfg.trace_domains {
             return super::domains::tree(cfg, named);

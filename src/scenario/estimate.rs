@@ -153,6 +153,7 @@
 //! table is read when the run builds the cell, from rows that are on disk;
 //! only a `[cell]` the replay uses (`machines = "scenario"`) is counted.
 
+mod faults;
 mod load;
 mod text;
 
@@ -597,7 +598,14 @@ impl Estimate {
             .duration_s
             .map(|d| d as f64)
             .or_else(|| drain_s(sc, &figures, &load));
-        let passes = self.add_run_events(sc, horizon_s, arrivals.saturating_add(ends));
+        let mut changes = arrivals.saturating_add(ends);
+        if let (Some(f), Some(h)) = (&sc.faults, horizon_s) {
+            for part in faults::fault_events(sc, f, h, (ends, self.live_tasks)) {
+                changes = changes.saturating_add(part.amount);
+                self.event_parts.push(part);
+            }
+        }
+        let passes = self.add_run_events(sc, horizon_s, changes);
         self.add_attempts(sc, &figures, passes, horizon_s);
     }
 

@@ -19,12 +19,14 @@ pub mod compaction;
 pub mod domains;
 pub mod embedded;
 pub mod estimate;
+pub mod faults;
 mod hosts;
 pub mod metrics;
 mod model;
 
 pub use compaction::CompactionConfig;
 pub use estimate::{Estimate, Limits};
+pub use faults::FaultsConfig;
 pub use hosts::{
     draw_range, exceed_probability, tail_probability, HostWarning, HostWarningKind,
     TAIL_WARN_PROBABILITY,
@@ -69,6 +71,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "alibaba-domains",
         include_str!("../../scenarios/alibaba-domains.toml"),
+    ),
+    ("failures", include_str!("../../scenarios/failures.toml")),
+    (
+        "failures-packed",
+        include_str!("../../scenarios/failures-packed.toml"),
     ),
 ];
 

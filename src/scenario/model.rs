@@ -47,6 +47,9 @@ pub struct Scenario {
     /// Reporting settings (`[metrics]`; absent: every default).
     #[serde(default)]
     pub metrics: super::metrics::MetricsConfig,
+    /// Faults injected into the run (`scenario/faults.rs`); absent: none,
+    /// and the run is exactly as without the fault machinery.
+    pub faults: Option<super::faults::FaultsConfig>,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]
@@ -457,6 +460,7 @@ impl Scenario {
         if let Some(c) = &self.compaction {
             c.validate()?;
         }
+        self.validate_faults()?;
         if let Some(t) = &self.trace {
             return self.validate_trace(t);
         }
@@ -493,6 +497,33 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The `[faults]` table, against the cell and workload it acts on.
+    fn validate_faults(&self) -> Result<(), Invalid> {
+        let Some(f) = &self.faults else {
+            return Ok(());
+        };
+        if self.follows_trace_placements() {
+            return Err(bad(
+                "faults",
+                "a run that follows the trace's placements has no scheduler to reschedule \
+                 what faults evict (use trace.mode = \"reschedule\")",
+            ));
+        }
+        let synthetic = self.trace.is_none();
+        let needs_domains = f.outages.iter().any(|o| o.domain.is_some());
+        let domains = (synthetic && needs_domains && self.cell.validate().is_ok()).then(|| {
+            let tree = self.domain_tree();
+            (tree.racks() as u32, tree.power_domains() as u32)
+        });
+        let job_classes: Vec<String> = self.workload.jobs.iter().map(|j| j.name.clone()).collect();
+        f.validate(&super::faults::Context {
+            classes: synthetic.then_some(self.cell.machines.len()),
+            domains,
+            bounded: self.duration_s.is_some(),
+            job_classes: &job_classes,
+        })
+    }
+
     fn validate_trace(&self, t: &TraceConfig) -> Result<(), Invalid> {
         if self.cell.from_trace.is_some() {
             return Err(bad(

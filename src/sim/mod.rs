@@ -35,6 +35,7 @@ use crate::cell::invariants;
 use crate::cell::state::{CellState, TaskState};
 use crate::engine::{next_event, Clock, EventQueue};
 use crate::error::{Error, Result};
+use crate::faults::{FaultEvent, Faults};
 use crate::metrics::events::EventLog;
 use crate::metrics::gpu_packing::GpuCurve;
 use crate::metrics::gpu_packing::Point;
@@ -51,10 +52,15 @@ use feed::{Effects, Feed, JobFeed};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     JobArrival,
-    TaskEnd { task: TaskId, incarnation: u32 },
+    TaskEnd {
+        task: TaskId,
+        incarnation: u32,
+    },
     SchedPass,
     Sample,
     End,
+    /// A fault's step (`crate::faults`); only with a `[faults]` table.
+    Fault(FaultEvent),
 }
 
 /// Run-time options of a simulation.
@@ -137,6 +143,10 @@ pub struct Simulation {
     /// Snapshots still to take, and the next one's time (`NEVER`: none).
     snapshots: Option<Snapshots>,
     next_snapshot: SimTime,
+    /// Injected faults, if the scenario has any (one branch per event
+    /// otherwise), and a buffer for the events they schedule.
+    faults: Option<Box<Faults>>,
+    fault_events: Vec<(SimTime, FaultEvent)>,
 }
 
 impl Simulation {
@@ -174,6 +184,8 @@ impl Simulation {
             event_log: None,
             snapshots: None,
             next_snapshot: SimTime::NEVER,
+            faults: None,
+            fault_events: Vec::new(),
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -198,6 +210,23 @@ impl Simulation {
         self.sched =
             Scheduler::with_profile(self.opts.sched, profile, scheduler_rng(self.opts.seed));
         self
+    }
+
+    /// Injects `faults` (see [`crate::faults`]), whose first events are
+    /// `first`; the cell records its changes from now on, for the faults
+    /// to follow their tasks. Panics if the run has started.
+    pub fn inject_faults(&mut self, faults: Faults, first: Vec<(SimTime, FaultEvent)>) {
+        assert_eq!(self.events, 0, "faults are injected before the first event");
+        self.state.record_events(true);
+        for (t, ev) in first {
+            self.queue.push(t, Event::Fault(ev));
+        }
+        self.faults = Some(Box::new(faults));
+    }
+
+    /// The injected faults, if any.
+    pub fn faults(&self) -> Option<&Faults> {
+        self.faults.as_deref()
     }
 
     /// Admits every job of more than `tasks` tasks without its constraints
@@ -247,7 +276,9 @@ impl Simulation {
     }
     /// The event log, to finish it once the run is over.
     pub fn take_event_log(&mut self) -> Option<EventLog> {
-        self.state.record_events(false);
+        if self.faults.is_none() {
+            self.state.record_events(false);
+        }
         self.event_log.take()
     }
     /// Takes `snaps` as the run reaches their times (call before the first
@@ -350,8 +381,12 @@ impl Simulation {
             Event::SchedPass => self.on_pass(now),
             Event::Sample => self.on_sample(now),
             Event::End => self.finish(),
+            Event::Fault(f) => self.on_fault(f, now),
         }
         self.note_task_changes(now);
+        if self.faults.is_some() {
+            self.follow_faults(now, ev == Event::JobArrival);
+        }
         if self.event_log.is_some() {
             self.write_events();
         }
@@ -403,6 +438,7 @@ impl Simulation {
     pub fn end_time(&self) -> SimTime {
         let st = &self.state;
         let idle = st.pending().is_empty()
+            && st.delayed_len() == 0
             && st.ledger().running_by_band.iter().all(|&n| n == 0)
             && self.feed.held_count() == 0;
         if self.opts.horizon == SimTime::NEVER && idle {
@@ -418,6 +454,54 @@ impl Simulation {
         self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
     }
 
+    /// Runs a fault's step; asks for a pass if the cell changed.
+    #[cold]
+    #[inline(never)]
+    fn on_fault(&mut self, ev: FaultEvent, now: SimTime) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        let changed = f.handle(ev, now, &mut self.state, &mut self.fault_events);
+        self.queue_fault_events();
+        if changed {
+            self.request_pass(now);
+        }
+    }
+
+    fn queue_fault_events(&mut self) {
+        for (t, ev) in self.fault_events.drain(..) {
+            self.queue.push(t, Event::Fault(ev));
+        }
+    }
+
+    /// Shows the faults what the cell recorded in the event just run
+    /// (before the event log takes the same records, and before slots are
+    /// reclaimed). `from_feed`: the workload feed made the changes (a
+    /// trace's machine REMOVE is a fault then).
+    #[cold]
+    #[inline(never)]
+    fn follow_faults(&mut self, now: SimTime, from_feed: bool) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        let events = self.state.take_events();
+        let changed = f.observe(
+            &events,
+            from_feed,
+            now,
+            &mut self.state,
+            &mut self.fault_events,
+        );
+        if self.event_log.is_some() {
+            self.write_events_of(&events);
+        }
+        self.state.return_events(events);
+        self.queue_fault_events();
+        if changed {
+            self.request_pass(now);
+        }
+    }
+
     /// Writes the changes the cell recorded in the event just run (out of
     /// line: `step` stays as it is without a log).
     #[cold]
@@ -430,6 +514,16 @@ impl Simulation {
         let written = log.write(&events, &self.state, self.feed.as_ref());
         self.state.return_events(events);
         if let Err(e) = written {
+            self.fail(e);
+        }
+    }
+
+    /// Writes `events` (taken already) to the event log.
+    fn write_events_of(&mut self, events: &[crate::cell::state::CellEvent]) {
+        let Some(log) = self.event_log.as_mut() else {
+            return;
+        };
+        if let Err(e) = log.write(events, &self.state, self.feed.as_ref()) {
             self.fail(e);
         }
     }
@@ -456,6 +550,7 @@ impl Simulation {
     /// outputs are complete.
     fn finish(&mut self) {
         let now = self.clock.now();
+        let first = !self.done;
         self.state.advance(now);
         if now >= self.next_snapshot && !self.done && self.error.is_none() {
             self.write_snapshots(now);
@@ -469,6 +564,9 @@ impl Simulation {
             .and_then(|()| self.gpu_curve.close());
         if let Err(e) = written {
             self.note_error(e);
+        }
+        if let Some(f) = self.faults.as_deref_mut().filter(|_| first) {
+            f.finish(now, &mut self.state);
         }
     }
 
@@ -650,5 +748,17 @@ fn find_watched(w: &mut Watch, st: &CellState, feed: &dyn Feed) {
     }
     if let Some((job, t)) = found {
         w.set_target(job, t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Event;
+
+    #[test]
+    fn a_fault_event_does_not_grow_the_queues_entries() {
+        // TaskEnd's two u32 and a tag: 12 bytes; a fault's step fits the
+        // same (its own tag shares Event's).
+        assert_eq!(std::mem::size_of::<Event>(), 12);
     }
 }

@@ -20,6 +20,7 @@ mod experiment;
 mod explain;
 mod failure_domains;
 mod failures;
+mod faults;
 mod float_maths;
 mod golden;
 mod hand_worked;

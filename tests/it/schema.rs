@@ -232,7 +232,8 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
 /// Directories that hold, between them, every output file: a synthetic
 /// run with its event log and a snapshot, and a one-by-one trace replay
 /// (together every file of a run, and summary.json's replay-only keys);
-/// `compare` of the two (compare.csv); a compaction (compaction.json,
+/// `compare` of the two (compare.csv); a run with faults (failures.csv,
+/// summary.json's `faults`: the last); a compaction (compaction.json,
 /// and its own run.json); an experiment (experiment.json,
 /// experiment.csv); an inflation (inflation.json); and a sweep (runs.csv,
 /// sweep.json).
@@ -293,6 +294,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
     args.extend(quiet);
     let o = borgsim(&root(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let faulty = run(&root(), "scenarios/failures.toml", &[]);
     vec![
         synthetic,
         openb,
@@ -302,6 +304,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
         experimented,
         inflated,
         sweep(),
+        faulty,
     ]
 }
 
@@ -356,6 +359,9 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
             problems.extend(nested_keys_undocumented(dir.path(), key));
         }
     }
+    if let Some(p) = fault_keys_differ(dirs.last().unwrap().path()) {
+        problems.insert(p);
+    }
     assert!(
         problems.is_empty(),
         "reports/README.md's \"Columns and keys\" and the outputs disagree:\n{}",
@@ -392,6 +398,45 @@ fn nested_keys_undocumented(dir: &Path, key: &str) -> Vec<String> {
             format!("summary.json {key}: writes `{k}`, which reports/README.md's row does not name")
         })
         .collect()
+}
+
+/// Every key inside summary.json's `faults` (its own, each kind's,
+/// `by_kind`'s kinds, the queue's and the drain's), against the names in
+/// backticks on reports/README.md's `faults` row (the table's name
+/// `[faults]` aside); a sentence saying how they differ, if they do.
+fn fault_keys_differ(dir: &Path) -> Option<String> {
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `faults` |"))
+        .expect("reports/README.md has a row for summary.json's faults");
+    let what = row.split(" | ").nth(1).unwrap();
+    let documented: BTreeSet<String> = what
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|n| !n.starts_with('['))
+        .map(String::from)
+        .collect();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    fn keys(v: &serde_json::Value, into: &mut BTreeSet<String>) {
+        if let Some(o) = v.as_object() {
+            for (k, v) in o {
+                into.insert(k.clone());
+                keys(v, into);
+            }
+        }
+    }
+    let mut written = BTreeSet::new();
+    let faults = &summary["faults"];
+    assert!(faults["maintenance"].is_object(), "the run has a drain");
+    keys(faults, &mut written);
+    (written != documented).then(|| {
+        format!(
+            "summary.json faults: reports/README.md lists {documented:?}\nbut the run wrote {written:?}"
+        )
+    })
 }
 
 /// The keys summary.json's `by_band` gives each band, against the names

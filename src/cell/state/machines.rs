@@ -15,18 +15,33 @@ impl CellState {
     /// offers nothing) or sets its current capacity (at most its capacity
     /// in the cell; if its tasks no longer fit, the lowest-priority ones,
     /// latest id first, are evicted until they do). Returns the evicted
-    /// tasks.
+    /// tasks. A machine taken down is counted as `machine_down` (a trace's
+    /// REMOVE); see [`CellState::set_machine_as`] for other causes.
     pub fn set_machine(
         &mut self,
         now: SimTime,
         m: MachineId,
         cap: Option<Resources>,
     ) -> Vec<TaskId> {
+        self.set_machine_as(now, m, cap, EvictionCause::MachineDown)
+    }
+
+    /// [`CellState::set_machine`], with the tasks of a machine taken down
+    /// evicted with cause `down_cause` (an injected fault: `machine_failure`
+    /// or `maintenance`). A machine taken down stops being unreachable: its
+    /// tasks are gone with it.
+    pub fn set_machine_as(
+        &mut self,
+        now: SimTime,
+        m: MachineId,
+        cap: Option<Resources>,
+        down_cause: EvictionCause,
+    ) -> Vec<TaskId> {
         self.advance(now);
         let full = self.cell.machines[m as usize].capacity;
         let mut evicted = Vec::new();
         let (target, cause) = match cap {
-            None => (Resources::ZERO, EvictionCause::MachineDown),
+            None => (Resources::ZERO, down_cause),
             Some(r) => (
                 Resources::new(
                     r.cpu_milli.min(full.res.cpu_milli),
@@ -37,7 +52,13 @@ impl CellState {
         };
         // The machine's change comes first in the event log, then the
         // evictions it causes, so it is noted as it will stand.
-        let was_up = self.up[m as usize];
+        let was_up = self.up[m as usize] || self.unreachable[m as usize];
+        if cap.is_none() {
+            // Down from unreachable: the machine's books say up until now,
+            // so its change is noted as a machine going down.
+            self.up[m as usize] = was_up;
+        }
+        self.unreachable[m as usize] = false;
         self.note_machine_set(m, target, cap.is_some());
         loop {
             let ms = &self.machines[m as usize];

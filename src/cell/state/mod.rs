@@ -18,6 +18,7 @@
 pub mod availability;
 mod events;
 mod failures;
+mod held;
 pub mod history;
 mod machines;
 mod reclaim;
@@ -169,6 +170,12 @@ pub struct CellState {
     /// the difference to the current capacity while a trace says the machine
     /// is smaller than its largest size. `free = capacity − allocated − withheld`.
     withheld: Vec<Resources>,
+    /// Per machine: it stopped reporting (`held.rs`): `up` is false, so
+    /// nothing new goes there, but its tasks run on.
+    unreachable: Vec<bool>,
+    /// Pending tasks held back by the reschedule rate limit, outside the
+    /// pending queue, oldest first, with when each was held (`held.rs`).
+    delayed: std::collections::VecDeque<(TaskId, SimTime)>,
     /// Per job id: tasks not finished yet; at 0 the job is retired. Apart
     /// from the (large, cold) job records, so completions touch 4 bytes.
     unfinished: Vec<u32>,
@@ -240,6 +247,8 @@ impl CellState {
             avail: availability::Availability::default(),
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
+            unreachable: vec![false; n],
+            delayed: std::collections::VecDeque::new(),
             done_tasks: Vec::new(),
             ledger: Ledger::default(),
             now: SimTime::ZERO,
@@ -689,8 +698,7 @@ impl CellState {
             TaskState::Running { .. } => Some(self.release(task)),
             TaskState::Pending => {
                 let shape = self.shapes[rec.shape as usize];
-                let removed = self.pending.remove(shape.priority, rec.job, task);
-                assert!(removed, "pending task {task} not queued");
+                self.unqueue(task);
                 lower(
                     &mut self.ledger.pending_by_band[shape.band().index()],
                     1,

@@ -1,0 +1,156 @@
+//! Unreachability: a machine stops reporting while its tasks run on.
+//! Borg never kills running tasks because the master lost contact, so
+//! nothing happens to them at first: they keep their resources and may
+//! finish, and only new placements avoid the machine
+//! ([`CellState::set_unreachable`]). If the machine reports again within
+//! the grace period, nothing was lost. Otherwise, when the grace period
+//! ends, the scheduler declares its tasks lost: they are evicted (cause
+//! `machine_failure`) and rescheduled elsewhere (through the rate limit),
+//! and the machine, down from then on, comes back empty when it reports.
+
+use super::recovery::{FaultKind, Place};
+use super::{
+    after, draw_lifetime, draw_secs, machines_of, queue, stream, FaultEvent, Faults, Holder, Out,
+};
+use crate::cell::state::{CellState, EvictionCause};
+use crate::cell::{Cell, MachineId};
+use crate::error::Result;
+use crate::rng::{RngStreams, SimRng};
+use crate::scenario::faults::Unreachability as Rule;
+use crate::time::SimTime;
+
+pub struct Unreachability {
+    rules: Vec<Compiled>,
+}
+
+struct Compiled {
+    rule: Rule,
+    machines: Vec<MachineId>,
+    rngs: Vec<SimRng>,
+    slot: Vec<u32>,
+}
+
+impl Unreachability {
+    pub fn new(rules: &[Rule], cell: &Cell, streams: &RngStreams) -> Result<Self> {
+        let mut out = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let key = format!("faults.unreachable[{i}].class");
+            let machines = machines_of(cell, r.class, &key)?;
+            let mut slot = vec![u32::MAX; cell.len()];
+            for (k, &m) in machines.iter().enumerate() {
+                slot[m as usize] = k as u32;
+            }
+            let rngs = machines
+                .iter()
+                .map(|&m| stream(streams, FaultKind::Unreachable, i, u64::from(m)))
+                .collect();
+            out.push(Compiled {
+                rule: r.clone(),
+                machines,
+                rngs,
+                slot,
+            });
+        }
+        Ok(Unreachability { rules: out })
+    }
+
+    pub fn start(&mut self, out: &mut Vec<(SimTime, FaultEvent)>) {
+        for (i, c) in self.rules.iter_mut().enumerate() {
+            for (k, &m) in c.machines.iter().enumerate() {
+                let t = draw_lifetime(&c.rule.time_between, &mut c.rngs[k]);
+                let ev = FaultEvent::LoseContact {
+                    rule: i as u16,
+                    machine: m,
+                };
+                out.push((after(SimTime::ZERO, t), ev));
+            }
+        }
+    }
+}
+
+impl Faults {
+    pub(super) fn on_lose_contact(
+        &mut self,
+        rule: u16,
+        m: MachineId,
+        now: SimTime,
+        st: &mut CellState,
+        out: &mut Out,
+    ) -> bool {
+        let free = self.available(m, st);
+        let c = &mut self.unreachable.rules[rule as usize];
+        let rng = &mut c.rngs[c.slot[m as usize] as usize];
+        if !free {
+            let next = draw_lifetime(&c.rule.time_between, rng);
+            let ev = FaultEvent::LoseContact { rule, machine: m };
+            queue(out, self.horizon, after(now, next), ev);
+            return false;
+        }
+        let duration = draw_secs(&c.rule.duration_s, rng);
+        let next = draw_lifetime(&c.rule.time_between, rng);
+        let grace = after(now, c.rule.grace_s.saturating_mul(1_000_000));
+        let back = after(now, duration);
+        let f = self
+            .records
+            .open(FaultKind::Unreachable, now, Place::machine(m), 1);
+        self.holder[m as usize] = Holder::OutOfContact(f);
+        let changed = st.set_unreachable(now, m, true);
+        assert!(changed, "machine {m} was up and reachable");
+        // Back at the grace period's end exactly counts as in time.
+        if back > grace {
+            self.push(
+                out,
+                grace,
+                FaultEvent::GraceOver {
+                    machine: m,
+                    fault: f,
+                },
+            );
+        }
+        self.push(
+            out,
+            back,
+            FaultEvent::Regain {
+                machine: m,
+                fault: f,
+            },
+        );
+        let ev = FaultEvent::LoseContact { rule, machine: m };
+        self.push(out, after(back, next), ev);
+        false
+    }
+
+    pub(super) fn on_regain(
+        &mut self,
+        m: MachineId,
+        f: u32,
+        now: SimTime,
+        st: &mut CellState,
+        _out: &mut Out,
+    ) -> bool {
+        match self.holder[m as usize] {
+            Holder::OutOfContact(x) if x == f => {
+                self.holder[m as usize] = Holder::Free;
+                st.set_unreachable(now, m, false)
+            }
+            Holder::Down(x) if x == f => self.bring_up(m, f, now, st),
+            _ => false,
+        }
+    }
+
+    pub(super) fn on_grace_over(
+        &mut self,
+        m: MachineId,
+        f: u32,
+        now: SimTime,
+        st: &mut CellState,
+        out: &mut Out,
+    ) -> bool {
+        if self.holder[m as usize] != Holder::OutOfContact(f) {
+            return false;
+        }
+        let lost = self.take_down(m, f, EvictionCause::MachineFailure, now, st);
+        self.reschedule(&lost, now, st, out);
+        true
+    }
+}
