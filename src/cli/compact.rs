@@ -69,6 +69,12 @@ pub struct CompactionArgs {
     /// that [default: [compaction] grow, or off].
     #[arg(long)]
     pub grow: bool,
+    /// Bisection also probes this many prefixes above each boundary it
+    /// finds, and searches again above any that fails [default:
+    /// [compaction] verify_above, or 4 for workloads with time, 0 for
+    /// static ones].
+    #[arg(long, value_name = "N")]
+    pub verify_above: Option<u32>,
     /// No progress bar and nothing on the terminal but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -284,6 +290,10 @@ fn overrides(args: &CompactionArgs, c: &mut CompactionConfig) -> Vec<&'static st
     if args.grow {
         c.grow = true;
         set.push("grow");
+    }
+    if let Some(v) = args.verify_above {
+        c.verify_above = Some(v);
+        set.push("verify_above");
     }
     set
 }

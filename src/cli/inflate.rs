@@ -36,8 +36,8 @@ pub struct InflateArgs {
     #[arg(long, value_name = "N")]
     pub trials: Option<u32>,
     /// The percentile of the trials' answers reported, by nearest rank
-    /// [default: 10, the cautious tail: growth at least 90 % of the draws
-    /// took].
+    /// (the default, 10, is the cautious tail: growth at least 90 % of the
+    /// draws took).
     #[arg(long, value_name = "P", default_value_t = inflate::DEFAULT_PERCENTILE)]
     pub percentile: u32,
     /// The search's step, in per mille of the workload (10: 1 %).
@@ -219,10 +219,14 @@ fn scenario(args: &InflateArgs) -> Result<(Scenario, Options), Error> {
     if !(1..=100).contains(&args.percentile) {
         return Err(bad("--percentile", "a percentile in 1..=100".into()));
     }
-    if args.cap_permille == 0 {
+    if args.cap_permille == 0 || args.cap_permille > inflate::MAX_CAP_PERMILLE {
         return Err(bad(
             "--cap-permille",
-            "the largest growth tried, at least 1 ‰".into(),
+            format!(
+                "the largest growth tried, from 1 ‰ to {} ‰ ({}×)",
+                inflate::MAX_CAP_PERMILLE,
+                inflate::MAX_CAP_PERMILLE / 1000
+            ),
         ));
     }
     if args.resolution_permille == 0 || args.resolution_permille > args.cap_permille {

@@ -121,6 +121,9 @@ pub struct Compaction {
     pub policy: &'static str,
     pub preemption: bool,
     pub search: Search,
+    /// Bisection probed this many prefixes above each boundary it found
+    /// (`[compaction] verify_above`, resolved; unused by `linear`).
+    pub verify_above: u32,
     pub trials: u32,
     pub percentile: u32,
     pub fit_rule: FitRule,
@@ -324,6 +327,7 @@ fn compact_fitting(
         whole: &whole,
         need,
         search: o.search,
+        verify_above: verify_above(&cfg, rule.workload),
         edit,
     };
     let trials = trials::run(
@@ -333,7 +337,9 @@ fn compact_fitting(
         progress,
         &|t, probed| ctx.run(t, probed).map_err(CompactError::from),
     )?;
+    let window = ctx.verify_above;
     let mut c = result(sc, &cfg, o.search, rule, &cell, whole, need, trials);
+    c.verify_above = window;
     c.grown = grown;
     Ok(c)
 }
@@ -379,6 +385,8 @@ struct TrialContext<'a> {
     whole: &'a WholeRun,
     need: Option<Amounts>,
     search: Search,
+    /// Bisection's check above its boundary (`[compaction] verify_above`).
+    verify_above: u32,
     /// The workload's edit, in every probe.
     edit: WorkloadEdit,
 }
@@ -403,9 +411,10 @@ impl TrialContext<'_> {
             records.push(record);
             Ok(fits)
         };
+        let window = self.verify_above;
         let answer = match self.search {
             Search::Bisect if lower >= n => n,
-            Search::Bisect => search::bisect(lower - 1, n, &mut fits)?,
+            Search::Bisect => search::bisect_checked(lower - 1, n, window, &mut fits)?,
             Search::Linear => search::linear(n, &mut fits)?,
         };
         let seen: Vec<(u32, bool)> = std::iter::once((n, true))
@@ -465,6 +474,16 @@ impl TrialContext<'_> {
     }
 }
 
+/// `[compaction] verify_above`, or its default for the kind of workload:
+/// 4 with time (queueing makes fitting non-monotone: a longer prefix can
+/// leave more waiting than a shorter one), 0 for a static one.
+fn verify_above(cfg: &crate::scenario::CompactionConfig, kind: WorkloadKind) -> u32 {
+    cfg.verify_above.unwrap_or(match kind {
+        WorkloadKind::Static => 0,
+        WorkloadKind::WithTime => 4,
+    })
+}
+
 /// `a / b`, to six decimals.
 fn share(a: u32, b: u32) -> f64 {
     round6(f64::from(a) / f64::from(b.max(1)))
@@ -514,6 +533,7 @@ fn result(
         policy: sc.scheduler.policy.name(),
         preemption: sc.scheduler.preemption,
         search,
+        verify_above: 0,
         trials: cfg.trials,
         percentile: cfg.percentile,
         fit_rule: rule,

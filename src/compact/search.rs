@@ -107,6 +107,51 @@ pub fn bisect<E>(
     Ok(hi)
 }
 
+/// [`bisect`], then the `window` prefixes just above the boundary it found
+/// are probed, longest first (the whole cell, known to fit, aside): a
+/// failure there is a fitting prefix below a failing one — fitting is not
+/// monotone, as queueing makes it for workloads with time — and bisection
+/// starts again between that failure and the whole cell. The answer is a
+/// boundary with `window` fitting prefixes above it: removal one machine
+/// at a time ([`linear`]) stops there whenever fitting is monotone above
+/// the boundary's window. `window` 0 is [`bisect`].
+///
+/// # Errors
+/// The first error `fits` returns.
+pub fn bisect_checked<E>(
+    known_unfit: u32,
+    whole: u32,
+    window: u32,
+    fits: &mut dyn FnMut(u32) -> Result<bool, E>,
+) -> Result<u32, E> {
+    // Each prefix is simulated once, however often the searches ask.
+    let mut seen = std::collections::BTreeMap::new();
+    let mut fits = |p: u32| -> Result<bool, E> {
+        if let Some(&v) = seen.get(&p) {
+            return Ok(v);
+        }
+        let v = fits(p)?;
+        seen.insert(p, v);
+        Ok(v)
+    };
+    let mut unfit = known_unfit;
+    loop {
+        let b = bisect(unfit, whole, &mut fits)?;
+        let top = b.saturating_add(window).min(whole - 1);
+        let mut failed = None;
+        for p in (b + 1..=top).rev() {
+            if !fits(p)? {
+                failed = Some(p);
+                break;
+            }
+        }
+        match failed {
+            None => return Ok(b),
+            Some(f) => unfit = f,
+        }
+    }
+}
+
 /// Removes machines one at a time from the whole prefix `whole` (which
 /// fits: not probed) until a prefix does not fit; returns the last that
 /// did. Probes `whole − 1`, `whole − 2`, … down to 1 at most: a workload
@@ -250,5 +295,29 @@ mod tests {
             assert_eq!(s.name().parse::<Search>(), Ok(s));
         }
         assert!("binary".parse::<Search>().is_err());
+    }
+
+    #[test]
+    fn checked_bisection_climbs_past_a_failure_above_its_boundary() {
+        // Fits at 246 and at 248..=250, not at 247 nor at ≤ 245: removal
+        // one machine at a time stops at 248 (247 fails).
+        let fit = |p: u32| p == 246 || p >= 248;
+        assert_eq!(linear(250, &mut |p| Ok::<_, ()>(fit(p))).unwrap(), 248);
+        // Plain bisection from (244, 249): mid 246 fits → (244, 246); mid
+        // 245 fails → (245, 246): 246, a boundary, not removal's answer.
+        assert_eq!(bisect(244, 249, &mut |p| Ok::<_, ()>(fit(p))).unwrap(), 246);
+        // Checked with a window of 2: 248 fits, 247 fails → bisect again
+        // from (247, 249): mid 248 fits → 248; above it 249 fits (250, the
+        // whole cell, is not probed) → 248.
+        let mut probes = Vec::new();
+        let mut oracle = |p: u32| -> Result<bool, ()> {
+            probes.push(p);
+            Ok(fit(p))
+        };
+        assert_eq!(bisect_checked(244, 249, 2, &mut oracle).unwrap(), 248);
+        assert_eq!(probes, [246, 245, 248, 247]); // 248 simulated once
+                                                  // Window 0 is plain bisection.
+        let plain = bisect_checked(244, 249, 0, &mut |p| Ok::<_, ()>(fit(p)));
+        assert_eq!(plain.unwrap(), 246);
     }
 }

@@ -109,6 +109,11 @@ pub struct Options {
 /// 10th percentile.
 pub const DEFAULT_RESOLUTION_PERMILLE: u32 = 10;
 pub const DEFAULT_CAP_PERMILLE: u32 = 100_000;
+
+/// The largest cap: growth by 1000× (a workload a thousand times its
+/// size), far beyond any cell, and well inside the integer arithmetic of
+/// grown requests and added tasks.
+pub const MAX_CAP_PERMILLE: u32 = 1_000_000;
 pub const DEFAULT_PERCENTILE: u32 = 10;
 /// Horizontal trials by default (Borg's count for compaction); vertical
 /// inflation draws nothing and needs one.

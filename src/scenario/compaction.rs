@@ -44,6 +44,13 @@ pub struct CompactionConfig {
     /// removes machines.
     #[serde(default)]
     pub grow: bool,
+    /// After bisection finds a boundary, the prefixes just above it that
+    /// are probed too, a failure among them starting bisection again above
+    /// it (`crate::compact::search::bisect_checked`). Absent: 4 for
+    /// workloads with time (queueing makes fitting non-monotone in the
+    /// machine count), 0 for static ones.
+    #[serde(default)]
+    pub verify_above: Option<u32>,
 }
 
 impl Default for CompactionConfig {
@@ -57,6 +64,7 @@ impl Default for CompactionConfig {
             prod_wait_p90_s: default_prod_wait_p90_s(),
             nonprod_wait_p90_s: default_nonprod_wait_p90_s(),
             grow: false,
+            verify_above: None,
         }
     }
 }

@@ -135,7 +135,7 @@ impl WorkloadEdit {
         }
         if self.grow_permille > 0 {
             let grow = |v: u64| {
-                let x = u128::from(v) * u128::from(1000 + self.grow_permille);
+                let x = u128::from(v) * (1000 + u128::from(self.grow_permille));
                 u64::try_from(x.div_ceil(1000)).unwrap_or(u64::MAX)
             };
             res = Resources::new(grow(res.cpu_milli), grow(res.mem_mib));

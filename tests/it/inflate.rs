@@ -261,6 +261,19 @@ fn bad_input_exits_2_naming_what_is_wrong() {
             &["--mode", "vertical", "--cap-permille", "20"],
             "--cap-permille",
         ),
+        // The largest u32 would overflow the grown requests' arithmetic.
+        (
+            &stat,
+            &[
+                "--mode",
+                "vertical",
+                "--cap-permille",
+                "4294967295",
+                "--resolution-permille",
+                "4294967295",
+            ],
+            "--cap-permille",
+        ),
         (&trace, &["--mode", "horizontal"], "trace replay"),
         // quickstart leaves work pending on its own cell.
         (
