@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::experiment::{Experiment, ExperimentResult, Variant};
 use crate::report::chart::{Axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch, Ticks};
-use crate::report::html::{count, decimal, num, percent_of_fraction};
+use crate::report::html::{count, decimal, num};
 use crate::report::sections::compaction::ordinal;
 use crate::report::{Plots, Section};
 use maud::{html, Markup};
@@ -162,7 +162,10 @@ pub fn chart(r: &ExperimentResult) -> Chart {
         title: crate::report::chart::title(
             &format!("Extra machines, {}", r.experiment.name()),
             &r.scenario,
-            r.policy,
+            match r.experiment {
+                Experiment::Policies => "each policy",
+                _ => r.policy,
+            },
             r.seed,
         ),
         panels: vec![Panel {
@@ -224,8 +227,13 @@ fn pct(v: Option<f64>) -> Markup {
     num(v.map_or("—".into(), |x| format!("{x:+.2} %")))
 }
 
+/// A share as a percentage to one decimal, as a table comparing variants
+/// reads it; the exact fraction in `data-value`.
 fn share(v: Option<f64>) -> Markup {
-    num(v.map_or("—".into(), percent_of_fraction))
+    match v {
+        None => num("—"),
+        Some(f) => html! { td.num data-value=(f) { (decimal(f * 100.0, 1)) " %" } },
+    }
 }
 
 fn table(r: &ExperimentResult) -> Markup {
@@ -297,12 +305,12 @@ fn cells(r: &ExperimentResult) -> Markup {
             }
         }
         @if r.variants.iter().any(|v| v.requested.is_some()) {
-            p.note { "Requested: every submitted task's request summed, in cores — "
+            p.note { "Requested: every submitted task's request summed, in whole cores and GiB (rounded up) — "
                 @for (i, v) in r.variants.iter().enumerate() {
                     @if let Some(q) = v.requested {
                         @if i > 0 { "; " }
-                        (v.name) ": " (decimal(q.cpu_milli as f64 / 1000.0, 1)) " cores, "
-                        (decimal(q.mem_mib as f64 / 1024.0, 1)) " GiB"
+                        (v.name) ": " (count(q.cpu_milli.div_ceil(1000))) " cores, "
+                        (count(q.mem_mib.div_ceil(1024))) " GiB"
                     }
                 }
                 "." }
