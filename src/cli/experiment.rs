@@ -40,7 +40,8 @@ pub struct ExperimentArgs {
     /// with GPUs].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
-    /// Output directory [default: reports/<scenario name>-<experiment>/].
+    /// Output directory [default: reports/<scenario name>-<experiment>/,
+    /// with the policy before "-<experiment>" when --policy overrides it].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -59,10 +60,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
         },
         ..o
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("{}-{}", sc.name, args.name.name())));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
     let dir = RunDir::create_for(
         &out,
         OutputKind::EXPERIMENT,
@@ -126,6 +124,17 @@ pub(super) fn experiment_into(
     let run = RunInfo::completed(wall, cpu.since(cpu_started), r.events_processed);
     write(dir, sc, &r, &run, plots)?;
     Ok((r, wall))
+}
+
+/// `reports/<name>-<experiment>`, or `reports/<name>-<policy>-<experiment>`
+/// with `--policy`, as `compact` and `inflate` name theirs: experiments
+/// under two policies keep two directories.
+fn default_out(sc: &Scenario, args: &ExperimentArgs) -> PathBuf {
+    let name = match args.c.policy {
+        Some(p) => format!("{}-{}-{}", sc.name, p.name(), args.name.name()),
+        None => format!("{}-{}", sc.name, args.name.name()),
+    };
+    Path::new("reports").join(name)
 }
 
 /// The experiment's options from the flags, checked against the scenario.
