@@ -144,6 +144,10 @@ fn check_row(row: &std::collections::BTreeMap<String, String>, run: &Path) {
             error.contains("compaction") && error.contains("does not fit"),
             "the command's message: {error}"
         );
+        assert!(
+            error.contains("compaction.grow = true") && !error.contains("--grow"),
+            "a sweep's run names the key it can set, not the command's flag: {error}"
+        );
         assert_eq!(row["answer.machines"], "");
         assert!(row["error"].contains("does not fit"), "{}", row["error"]);
         return;
