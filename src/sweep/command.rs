@@ -8,8 +8,10 @@
 //!
 //! The command's own settings come from each run's scenario — its
 //! `[compaction]` table (trials, percentile, the fit rule), so they are
-//! swept by key path like any other key — and, for what a scenario does
-//! not say, from the sweep file: the experiment's name and its `parts` or
+//! swept by key path like any other key; an inflation takes the fit rule
+//! only, and `borgsim inflate`'s own trials and percentile, so sweeping
+//! `[compaction]`'s is refused (`resolve::check_parameters`) — and, for
+//! what a scenario does not say, from the sweep file: the experiment's name and its `parts` or
 //! `policies`, the inflation's `mode`, the compaction's `search`. A key of
 //! the sweep file that the command does not take is refused, naming it.
 //!

@@ -263,6 +263,18 @@ fn a_command_s_keys_are_checked_naming_the_key() {
             "command = \"experiment\"\nexperiment = \"subcells\"\nparts = [2, 2]\n",
             "parts: 2 is listed twice",
         ),
+        // An inflation takes inflate's own trials and percentile: sweeping
+        // [compaction]'s would vary a column and no result.
+        (
+            "command = \"inflate\"\nmode = \"horizontal\"\n\
+             [[parameters]]\nkey = \"compaction.trials\"\nvalues = [3, 5]\n",
+            "parameters[0].key: compaction.trials has no effect on command = \"inflate\"",
+        ),
+        (
+            "command = \"inflate\"\nmode = \"vertical\"\n\
+             [[parameters]]\nkey = \"compaction.percentile\"\nvalues = [50]\n",
+            "compaction.percentile has no effect",
+        ),
     ] {
         let tmp = setup(&format!("seeds = [1]\n{body}"));
         let o = sweep(tmp.path(), "out", &[]);
