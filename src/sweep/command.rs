@@ -86,6 +86,44 @@ impl Command {
         }
     }
 
+    /// Its settings as the sweep file's keys write them
+    /// (`command = "compact", search = "bisect"`), every one that changes
+    /// a result; `None` for a simulation, which has none. A run's
+    /// scenario text says them, so a run done with other settings is not
+    /// done (`resolve::scenario_text`).
+    pub fn settings(&self) -> Option<String> {
+        let list = |names: Vec<&str>| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let mut keys = vec![format!("command = {:?}", self.name())];
+        match self {
+            Command::Run => return None,
+            Command::Compact { search } => keys.push(format!("search = {:?}", search.name())),
+            Command::Experiment {
+                experiment,
+                search,
+                parts,
+                policies,
+            } => {
+                keys.push(format!("experiment = {:?}", experiment.name()));
+                if *experiment == Experiment::Subcells {
+                    let parts: Vec<String> = parts.iter().map(u32::to_string).collect();
+                    keys.push(format!("parts = [{}]", parts.join(", ")));
+                }
+                if !policies.is_empty() {
+                    keys.push(format!(
+                        "policies = {}",
+                        list(policies.iter().map(|p| p.name()).collect())
+                    ));
+                }
+                keys.push(format!("search = {:?}", search.name()));
+            }
+            Command::Inflate { mode } => keys.push(format!("mode = {:?}", mode.name())),
+        }
+        Some(keys.join(", "))
+    }
+
     /// The command from the sweep file's keys, checked: a bad name or
     /// value, and a key the command does not take, name the key.
     ///

@@ -16,8 +16,10 @@
 //!
 //! A run is *done* when its directory's `run.json` says `completed`, it
 //! holds its command's result file (`summary.json` for a simulation,
-//! `compaction.json` for a compaction, …) and its `scenario.toml` is, byte for byte, the text the sweep gives that run
-//! now; *failed* when it holds `error.txt` and that text. A sweep run again
+//! `compaction.json` for a compaction, …) and its `scenario.toml` is, byte
+//! for byte, the text the sweep gives that run now — a text whose header
+//! says the command's settings too (`Command::settings`), so a run of
+//! another experiment, `parts`, `mode` or `search` is not done; *failed* when it holds `error.txt` and that text. A sweep run again
 //! keeps the runs done and runs the rest: failed runs (their cause may be
 //! gone: a limit raised), and anything else — no directory, one cut short,
 //! one of a run whose values the sweep file has since changed.

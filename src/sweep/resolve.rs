@@ -164,6 +164,11 @@ pub fn scenario_text(
         run.id,
         spec.outputs.name()
     );
+    // The command's settings change its result as the scenario does (a
+    // simulation has none, and its header stays as it was).
+    if let Some(settings) = spec.command.settings() {
+        header.push_str(&format!("#   {settings}\n"));
+    }
     for (p, &v) in spec.parameters.iter().zip(&run.values) {
         let value = &p.values[v];
         p.key.set(&mut t, value.clone())?;
