@@ -568,3 +568,20 @@ fn a_sweep_never_takes_over_another_sweep_s_directory() {
         "{again}"
     );
 }
+
+#[test]
+fn a_resume_removes_what_an_interrupted_sweep_left_under_runs() {
+    let tmp = setup("name = \"one\"\nseeds = [1]\n");
+    let d = tmp.path();
+    ok(&sweep(d, "out", &[]));
+    // What a sweep killed while a run was being written leaves.
+    let stale = d.join("out/runs/.tmp.s1.Ab3xYz");
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("summary.json"), "{}").unwrap();
+    ok(&sweep(d, "out", &[]));
+    assert!(!stale.exists(), "the resume removed it");
+    assert!(
+        d.join("out/runs/s1/summary.json").is_file(),
+        "the run stays"
+    );
+}
