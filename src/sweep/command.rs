@@ -436,6 +436,38 @@ mod tests {
     }
 
     #[test]
+    fn settings_say_every_key_that_changes_a_result_and_a_simulation_has_none() {
+        assert_eq!(Command::Run.settings(), None);
+        let subcells = Command::parse(&CommandKeys {
+            experiment: Some("subcells".into()),
+            parts: Some(vec![2, 4]),
+            ..keys("experiment")
+        })
+        .unwrap();
+        assert_eq!(
+            subcells.settings().unwrap(),
+            "command = \"experiment\", experiment = \"subcells\", parts = [2, 4], search = \"bisect\""
+        );
+        let policies = Command::parse(&CommandKeys {
+            experiment: Some("policies".into()),
+            policies: Some(vec!["best_fit".into(), "hybrid".into()]),
+            ..keys("experiment")
+        })
+        .unwrap();
+        assert!(policies
+            .settings()
+            .unwrap()
+            .contains("policies = [\"best_fit\", \"hybrid\"]"));
+        let vertical = Command::Inflate {
+            mode: Mode::Vertical,
+        };
+        let horizontal = Command::Inflate {
+            mode: Mode::Horizontal,
+        };
+        assert_ne!(vertical.settings(), horizontal.settings());
+    }
+
+    #[test]
     fn a_compaction_headline_adds_what_it_saved() {
         // 10 machines, 7 needed: 3 saved, 3 / 10 = 0.3 of the cell.
         let v = json!({"whole_cell": {"machines": 10}, "answer": {"machines": 7}});
