@@ -12,7 +12,7 @@
 
 use super::{check_estimate, load_scenario, parse_switch, say, LimitArgs};
 use borgsim::compact::search::Search;
-use borgsim::compact::{self, CompactError, Compaction, Options, Progress};
+use borgsim::compact::{self, CompactError, Compaction, Options, Progress, Settings};
 use borgsim::error::Error;
 use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
@@ -180,7 +180,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
         threads,
     };
     let plots = Plots::wanted(!args.c.no_plots);
-    let result = compact_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
+    let result = compact_into(&dir, &sc, origin, &o, plots, Caller::CommandLine, &|p| {
         bar.set_position(u64::from(p.trials_done));
         bar.set_message(format!("{} simulations", p.probes));
     });
@@ -195,7 +195,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
 
 /// Compacts `sc` (its `[compaction]` checked) with `o`, calling
 /// `progress` after each probe, and writes what `borgsim compact` writes —
-/// `compaction.json`, `run.json` (CPU time by `cpu`) and `report.html` —
+/// `compaction.json`, `run.json` (CPU time by `caller`) and `report.html` —
 /// into `dir`, which the caller publishes. Returns the compaction and its
 /// wall time in seconds. What `compact` and a sweep's compactions share.
 ///
@@ -212,15 +212,18 @@ pub(super) fn compact_into(
     origin: &Path,
     o: &Options,
     plots: Plots,
-    cpu: CpuClock,
+    caller: Caller,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(Compaction, f64), Error> {
     let started = Instant::now();
+    let cpu = caller.cpu();
     let cpu_started = cpu.now();
     let c = match compact::compact(sc, o, progress) {
         Ok(c) => c,
         Err(CompactError::Run(e)) => return Err(e),
-        Err(CompactError::DoesNotFit(no)) => return Err(does_not_fit(origin, &no)),
+        Err(CompactError::DoesNotFit(no)) => {
+            return Err(does_not_fit(origin, &no, caller.settings()))
+        }
     };
     let wall = started.elapsed().as_secs_f64();
     let run = RunInfo::completed(wall, cpu.since(cpu_started), c.events_processed);
@@ -228,13 +231,41 @@ pub(super) fn compact_into(
     Ok((c, wall))
 }
 
+/// Who runs a capacity command (`compact`, `experiment`, `inflate`): the
+/// command line, one per process, or a sweep's run, one per thread of its
+/// pool, whose settings are keys alone (no flags).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Caller {
+    CommandLine,
+    Sweep,
+}
+
+impl Caller {
+    /// Whose CPU time `run.json` reports.
+    pub(super) fn cpu(self) -> CpuClock {
+        match self {
+            Caller::CommandLine => CpuClock::Process,
+            Caller::Sweep => CpuClock::Thread,
+        }
+    }
+
+    /// How messages name what to change.
+    pub(super) fn settings(self) -> Settings {
+        match self {
+            Caller::CommandLine => Settings::Flags,
+            Caller::Sweep => Settings::Keys,
+        }
+    }
+}
+
 /// A workload that does not fit the whole cell: bad input, naming the
-/// scenario's `[compaction]`.
-pub(super) fn does_not_fit(origin: &Path, no: &compact::NoFit) -> Error {
+/// scenario's `[compaction]`, and what to change as `settings` (the
+/// command line's flags, or a sweep's keys).
+pub(super) fn does_not_fit(origin: &Path, no: &compact::NoFit, settings: Settings) -> Error {
     Error::Invalid {
         path: origin.to_path_buf(),
         key: "compaction".into(),
-        message: no.to_string(),
+        message: no.message(settings),
     }
 }
 

@@ -10,12 +10,12 @@
 //! experiment that edits the workload on a trace replay, `--policy` with
 //! `policies`, sub-cell counts below 2.
 
-use super::compact::{self as compact_cli, CompactionArgs};
+use super::compact::{self as compact_cli, Caller, CompactionArgs};
 use super::{check_estimate, say};
 use borgsim::compact::{CompactError, Options};
 use borgsim::error::Error;
 use borgsim::experiment::{self, Experiment, ExperimentResult, Progress};
-use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
+use borgsim::metrics::report::{OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
 use borgsim::scenario::Scenario;
 use borgsim::sched::Policy;
@@ -40,7 +40,8 @@ pub struct ExperimentArgs {
     /// with GPUs].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
-    /// Output directory [default: reports/<scenario name>-<experiment>/].
+    /// Output directory [default: reports/<scenario name>-<experiment>/,
+    /// with the policy before "-<experiment>" when --policy overrides it].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -59,10 +60,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
         },
         ..o
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("{}-{}", sc.name, args.name.name())));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
     let dir = RunDir::create_for(
         &out,
         OutputKind::EXPERIMENT,
@@ -70,7 +68,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     )?;
     let loud = !args.c.quiet && std::io::stderr().is_terminal();
     let plots = Plots::wanted(!args.c.no_plots);
-    let result = experiment_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
+    let result = experiment_into(&dir, &sc, origin, &o, plots, Caller::CommandLine, &|p| {
         if loud && p.compaction.trials_done == p.compaction.trials {
             eprint!(
                 "\rexperiment {}: cell {}/{}, {} simulations   ",
@@ -94,7 +92,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
 
 /// Runs the experiment `o` on `sc`, calling `progress` as cells are
 /// compacted, and writes what `borgsim experiment` writes —
-/// `experiment.json`, `experiment.csv`, `run.json` (CPU time by `cpu`)
+/// `experiment.json`, `experiment.csv`, `run.json` (CPU time by `caller`)
 /// and `report.html` — into `dir`, which the caller publishes. Returns
 /// the result and its wall time in seconds. What `experiment` and a
 /// sweep's experiments share.
@@ -112,20 +110,34 @@ pub(super) fn experiment_into(
     origin: &Path,
     o: &experiment::Options,
     plots: Plots,
-    cpu: CpuClock,
+    caller: Caller,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(ExperimentResult, f64), Error> {
     let started = Instant::now();
+    let cpu = caller.cpu();
     let cpu_started = cpu.now();
     let r = match experiment::run(sc, o, progress) {
         Ok(r) => r,
         Err(CompactError::Run(e)) => return Err(e),
-        Err(CompactError::DoesNotFit(no)) => return Err(compact_cli::does_not_fit(origin, &no)),
+        Err(CompactError::DoesNotFit(no)) => {
+            return Err(compact_cli::does_not_fit(origin, &no, caller.settings()))
+        }
     };
     let wall = started.elapsed().as_secs_f64();
     let run = RunInfo::completed(wall, cpu.since(cpu_started), r.events_processed);
     write(dir, sc, &r, &run, plots)?;
     Ok((r, wall))
+}
+
+/// `reports/<name>-<experiment>`, or `reports/<name>-<policy>-<experiment>`
+/// with `--policy`, as `compact` and `inflate` name theirs: experiments
+/// under two policies keep two directories.
+fn default_out(sc: &Scenario, args: &ExperimentArgs) -> PathBuf {
+    let name = match args.c.policy {
+        Some(p) => format!("{}-{}-{}", sc.name, p.name(), args.name.name()),
+        None => format!("{}-{}", sc.name, args.name.name()),
+    };
+    Path::new("reports").join(name)
 }
 
 /// The experiment's options from the flags, checked against the scenario.

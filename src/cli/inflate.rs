@@ -10,11 +10,11 @@
 //! cap, and `--trials` above 1 for vertical inflation, which draws nothing
 //! (every trial would repeat the first: refused rather than run in vain).
 
-use super::compact::{check_config, threads_capped, FitArgs};
+use super::compact::{check_config, threads_capped, Caller, FitArgs};
 use super::{check_estimate, load_scenario, say, LimitArgs};
 use borgsim::error::Error;
 use borgsim::inflate::{self, InflateError, Inflation, Mode, Options, Progress};
-use borgsim::metrics::report::{CpuClock, OutputKind, RunDir, RunInfo};
+use borgsim::metrics::report::{OutputKind, RunDir, RunInfo};
 use borgsim::report::Plots;
 use borgsim::scenario::Scenario;
 use clap::Args;
@@ -97,7 +97,7 @@ pub fn main(args: InflateArgs) -> Result<(), Error> {
     )?;
     let bar = progress_bar(o.trials, args.quiet);
     let plots = Plots::wanted(!args.no_plots);
-    let result = inflate_into(&dir, &sc, origin, &o, plots, CpuClock::Process, &|p| {
+    let result = inflate_into(&dir, &sc, origin, &o, plots, Caller::CommandLine, &|p| {
         bar.set_position(u64::from(p.trials_done));
         bar.set_message(format!("{} simulations", p.probes));
     });
@@ -112,7 +112,7 @@ pub fn main(args: InflateArgs) -> Result<(), Error> {
 
 /// Inflates `sc`'s workload with `o`, calling `progress` after each probe,
 /// and writes what `borgsim inflate` writes — `inflation.json`,
-/// `run.json` (CPU time by `cpu`) and `report.html` — into `dir`, which
+/// `run.json` (CPU time by `caller`) and `report.html` — into `dir`, which
 /// the caller publishes. Returns the inflation and its wall time in
 /// seconds. What `inflate` and a sweep's inflations share.
 ///
@@ -129,10 +129,11 @@ pub(super) fn inflate_into(
     origin: &Path,
     o: &Options,
     plots: Plots,
-    cpu: CpuClock,
+    caller: Caller,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(Inflation, f64), Error> {
     let started = Instant::now();
+    let cpu = caller.cpu();
     let cpu_started = cpu.now();
     let c = inflate::inflate(sc, o, progress).map_err(|e| refusal(e, origin))?;
     let wall = started.elapsed().as_secs_f64();

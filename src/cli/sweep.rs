@@ -105,6 +105,8 @@ fn sweep_main(args: &SweepArgs) -> Result<usize, Error> {
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("sweep-{}", sweep.spec.name)));
     dir::check_out(&out)?;
+    sweep::check_resumes(&out, &sweep, shard)?;
+    dir::remove_stale_temporaries(&out)?;
     let limits = args.limits.resolve();
     let (todo, reused) = plan(&sweep, shard, &out, &limits)?;
     sweep::write_start(&out, &sweep, shard, reused)?;

@@ -11,14 +11,14 @@
 //! holds, each run simulating one probe at a time. Results do not depend
 //! on threads, so they are the command line's, byte for byte.
 
-use super::compact::{compact_into, refuse_trace_placement};
+use super::compact::{compact_into, refuse_trace_placement, Caller};
 use super::execute::{execute as simulate, Execution};
 use super::experiment::experiment_into;
 use super::inflate::{default_options, inflate_into};
 use borgsim::compact::Options;
 use borgsim::error::Error;
 use borgsim::experiment;
-use borgsim::metrics::report::{CpuClock, RunDir};
+use borgsim::metrics::report::RunDir;
 use borgsim::report::Plots;
 use borgsim::scenario::Scenario;
 use borgsim::sweep::Command;
@@ -39,7 +39,6 @@ pub(super) fn execute(
     dir: &RunDir,
     plots: bool,
 ) -> Result<(), Error> {
-    let cpu = CpuClock::Thread;
     let drawn = Plots::wanted(plots);
     match command {
         Command::Run => {
@@ -47,7 +46,7 @@ pub(super) fn execute(
                 sc,
                 check_invariants: false,
                 plots,
-                cpu,
+                cpu: Caller::Sweep.cpu(),
             };
             simulate(&ex, dir, |_| {}, &mut |_| {}).map(drop)
         }
@@ -57,7 +56,7 @@ pub(super) fn execute(
                 search: *search,
                 threads: 1,
             };
-            compact_into(dir, sc, origin, &o, drawn, cpu, &|_| {}).map(drop)
+            compact_into(dir, sc, origin, &o, drawn, Caller::Sweep, &|_| {}).map(drop)
         }
         Command::Experiment {
             experiment: e,
@@ -80,11 +79,11 @@ pub(super) fn execute(
                 parts: parts.clone(),
                 policies,
             };
-            experiment_into(dir, sc, origin, &o, drawn, cpu, &|_| {}).map(drop)
+            experiment_into(dir, sc, origin, &o, drawn, Caller::Sweep, &|_| {}).map(drop)
         }
         Command::Inflate { mode } => {
             let o = default_options(*mode);
-            inflate_into(dir, sc, origin, &o, drawn, cpu, &|_| {}).map(drop)
+            inflate_into(dir, sc, origin, &o, drawn, Caller::Sweep, &|_| {}).map(drop)
         }
     }
 }

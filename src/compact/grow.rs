@@ -140,6 +140,8 @@ pub(super) fn grow(
                 rule,
                 verdict: whole.verdict,
                 grown: true,
+                can_grow: true,
+                within: None,
             })));
         }
     }
@@ -165,5 +167,51 @@ mod tests {
         // Nothing else changes.
         assert_eq!(g.workload.jobs.len(), sc.workload.jobs.len());
         assert_eq!(g.seed, sc.seed);
+    }
+
+    fn no_fit(can_grow: bool) -> NoFit {
+        use crate::compact::fit::{Check, FitRule, Verdict, WorkloadKind};
+        let cfg = crate::scenario::CompactionConfig::default();
+        NoFit {
+            machines: 10,
+            rule: FitRule::new(&cfg, WorkloadKind::Static, 10),
+            verdict: Verdict {
+                fits: false,
+                submitted_tasks: 100,
+                unplaced_tasks: 50,
+                picky_allowed_tasks: 0,
+                prod_wait_p90_us: None,
+                nonprod_wait_p90_us: None,
+                failed: vec![Check::Unplaced],
+                pending_by_band: std::collections::BTreeMap::new(),
+                dropped_tasks: 0,
+            },
+            grown: false,
+            can_grow,
+            within: None,
+        }
+    }
+
+    #[test]
+    fn a_cell_that_does_not_fit_is_told_to_grow_only_where_it_can_in_its_users_terms() {
+        use crate::compact::Settings;
+        let flags = no_fit(true).message(Settings::Flags);
+        assert!(flags.contains("--grow"), "{flags}");
+        // A sweep's run has no flags: its keys only.
+        let keys = no_fit(true).message(Settings::Keys);
+        assert!(!keys.contains("--"), "{keys}");
+        assert!(
+            keys.contains("compaction.grow") && keys.contains("compaction.picky_share"),
+            "{keys}"
+        );
+        // A trace replay's cell cannot grow: neither wording suggests it.
+        for settings in [Settings::Flags, Settings::Keys] {
+            let m = no_fit(false).message(settings);
+            assert!(!m.contains("grow ="), "{m}");
+            assert!(
+                m.contains("cannot grow") && m.contains("picky_share"),
+                "{m}"
+            );
+        }
     }
 }

@@ -290,7 +290,7 @@ pub fn run(
                 });
             };
             let k = compact::compact_edited(&sc_c, &o.compact, c.edit, &tell)
-                .map_err(|e| in_cell(sc, v, c, e))?;
+                .map_err(|e| in_cell(v, c, e))?;
             events += k.events_processed;
             done += 1;
             results.push(cell_result(c, &k));
@@ -330,19 +330,18 @@ pub fn run(
 }
 
 /// A cell's workload that does not fit the whole cell, named: which
-/// variant, which cell.
-fn in_cell(sc: &Scenario, v: &VariantPlan, c: &CellPlan, e: CompactError) -> CompactError {
+/// variant, which cell (the caller words the rest for its user).
+fn in_cell(v: &VariantPlan, c: &CellPlan, e: CompactError) -> CompactError {
     match e {
-        CompactError::DoesNotFit(no) => CompactError::Run(Error::Invalid {
-            path: std::path::PathBuf::from(&sc.name),
-            key: "compaction".into(),
-            message: format!(
-                "variant {:?}, cell {:?} ({} policy): {no}",
+        CompactError::DoesNotFit(mut no) => {
+            no.within = Some(format!(
+                "variant {:?}, cell {:?} ({} policy)",
                 v.name,
                 c.label,
                 c.policy.name()
-            ),
-        }),
+            ));
+            CompactError::DoesNotFit(no)
+        }
         e => e,
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! The command's own settings come from each run's scenario — its
 //! `[compaction]` table (trials, percentile, the fit rule), so they are
-//! swept by key path like any other key — and, for what a scenario does
-//! not say, from the sweep file: the experiment's name and its `parts` or
+//! swept by key path like any other key; an inflation takes the fit rule
+//! only, and `borgsim inflate`'s own trials and percentile, so sweeping
+//! `[compaction]`'s is refused (`resolve::check_parameters`) — and, for
+//! what a scenario does not say, from the sweep file: the experiment's name and its `parts` or
 //! `policies`, the inflation's `mode`, the compaction's `search`. A key of
 //! the sweep file that the command does not take is refused, naming it.
 //!
@@ -82,6 +84,44 @@ impl Command {
             Command::Experiment { .. } => "experiment.json",
             Command::Inflate { .. } => "inflation.json",
         }
+    }
+
+    /// Its settings as the sweep file's keys write them
+    /// (`command = "compact", search = "bisect"`), every one that changes
+    /// a result; `None` for a simulation, which has none. A run's
+    /// scenario text says them, so a run done with other settings is not
+    /// done (`resolve::scenario_text`).
+    pub fn settings(&self) -> Option<String> {
+        let list = |names: Vec<&str>| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let mut keys = vec![format!("command = {:?}", self.name())];
+        match self {
+            Command::Run => return None,
+            Command::Compact { search } => keys.push(format!("search = {:?}", search.name())),
+            Command::Experiment {
+                experiment,
+                search,
+                parts,
+                policies,
+            } => {
+                keys.push(format!("experiment = {:?}", experiment.name()));
+                if *experiment == Experiment::Subcells {
+                    let parts: Vec<String> = parts.iter().map(u32::to_string).collect();
+                    keys.push(format!("parts = [{}]", parts.join(", ")));
+                }
+                if !policies.is_empty() {
+                    keys.push(format!(
+                        "policies = {}",
+                        list(policies.iter().map(|p| p.name()).collect())
+                    ));
+                }
+                keys.push(format!("search = {:?}", search.name()));
+            }
+            Command::Inflate { mode } => keys.push(format!("mode = {:?}", mode.name())),
+        }
+        Some(keys.join(", "))
     }
 
     /// The command from the sweep file's keys, checked: a bad name or
@@ -393,6 +433,38 @@ mod tests {
             }),
             "search"
         );
+    }
+
+    #[test]
+    fn settings_say_every_key_that_changes_a_result_and_a_simulation_has_none() {
+        assert_eq!(Command::Run.settings(), None);
+        let subcells = Command::parse(&CommandKeys {
+            experiment: Some("subcells".into()),
+            parts: Some(vec![2, 4]),
+            ..keys("experiment")
+        })
+        .unwrap();
+        assert_eq!(
+            subcells.settings().unwrap(),
+            "command = \"experiment\", experiment = \"subcells\", parts = [2, 4], search = \"bisect\""
+        );
+        let policies = Command::parse(&CommandKeys {
+            experiment: Some("policies".into()),
+            policies: Some(vec!["best_fit".into(), "hybrid".into()]),
+            ..keys("experiment")
+        })
+        .unwrap();
+        assert!(policies
+            .settings()
+            .unwrap()
+            .contains("policies = [\"best_fit\", \"hybrid\"]"));
+        let vertical = Command::Inflate {
+            mode: Mode::Vertical,
+        };
+        let horizontal = Command::Inflate {
+            mode: Mode::Horizontal,
+        };
+        assert_ne!(vertical.settings(), horizontal.settings());
     }
 
     #[test]

@@ -14,10 +14,16 @@
 //!                     or, for a run that failed, scenario.toml and error.txt
 //! ```
 //!
+//! A run is written in `runs/.tmp.<id>.…` and renamed; a sweep killed
+//! meanwhile leaves that behind, and the next sweep into the directory
+//! removes it ([`remove_stale_temporaries`]).
+//!
 //! A run is *done* when its directory's `run.json` says `completed`, it
 //! holds its command's result file (`summary.json` for a simulation,
-//! `compaction.json` for a compaction, …) and its `scenario.toml` is, byte for byte, the text the sweep gives that run
-//! now; *failed* when it holds `error.txt` and that text. A sweep run again
+//! `compaction.json` for a compaction, …) and its `scenario.toml` is, byte
+//! for byte, the text the sweep gives that run now — a text whose header
+//! says the command's settings too (`Command::settings`), so a run of
+//! another experiment, `parts`, `mode` or `search` is not done; *failed* when it holds `error.txt` and that text. A sweep run again
 //! keeps the runs done and runs the rest: failed runs (their cause may be
 //! gone: a limit raised), and anything else — no directory, one cut short,
 //! one of a run whose values the sweep file has since changed.
@@ -202,6 +208,32 @@ pub fn clear(run_dir: &Path) -> Result<()> {
     }
 }
 
+/// Removes what runs interrupted before their rename left under `dir`'s
+/// `runs/`: the temporary directories (`.tmp.<id>.…`, `.tmp.old.…`) a run's
+/// directory is written in ([`RunDir`]). Only a sweep resuming `dir` calls
+/// it, before its runs: no run of the directory is under way then (two
+/// sweeps at once in one directory are not supported). Returns how many
+/// it removed.
+///
+/// # Errors
+/// [`Error::Write`] naming a temporary directory that cannot be removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir.join(RUNS)) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(".tmp.")
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        if stale {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(write_err(&path))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Records a failed run: its directory, replacing what was there, holding
 /// its scenario `text` and `error.txt`.
 ///
@@ -323,6 +355,30 @@ mod tests {
         assert!(matches!(check_out(tmp.path()), Err(Error::Invalid { key, .. }) if key == "--out"));
         std::fs::write(tmp.path().join(SWEEP_JSON), "{}").unwrap();
         assert!(check_out(tmp.path()).is_ok());
+    }
+
+    #[test]
+    fn a_resume_removes_the_temporaries_of_interrupted_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path().join(RUNS);
+        for d in [".tmp.a-s1.x1y2", ".tmp.old.z3", "a-s1"] {
+            std::fs::create_dir_all(runs.join(d)).unwrap();
+            std::fs::write(runs.join(d).join("summary.json"), "{}").unwrap();
+        }
+        std::fs::write(runs.join(".tmp.note"), "a file").unwrap();
+        assert_eq!(remove_stale_temporaries(tmp.path()).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".tmp.note", "a-s1"], "runs and other files stay");
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            remove_stale_temporaries(empty.path()).unwrap(),
+            0,
+            "no runs/"
+        );
     }
 
     #[test]

@@ -122,6 +122,75 @@ impl Sweep {
     }
 }
 
+/// Checks that `out`, when it already holds a sweep (`sweep.json`), holds
+/// this one, whose runs a resume keeps: the same sweep name, base and
+/// parameter keys (values may change: their runs are done again), and the
+/// same shard. Another sweep's directory is never taken over.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `--out` and what differs; the saved
+/// `sweep.json`'s errors.
+pub fn check_resumes(out: &Path, sweep: &Sweep, shard: Shard) -> Result<()> {
+    if !out.join(dir::SWEEP_JSON).is_file() {
+        return Ok(());
+    }
+    let info = dir::read_info(out)?;
+    let keys = |spec: &Spec| -> Vec<String> {
+        spec.parameters.iter().map(|p| p.key.to_string()).collect()
+    };
+    let mut differs = Vec::new();
+    if info.sweep != sweep.spec.name {
+        differs.push(format!(
+            "its sweep is named {:?}, not {:?}",
+            info.sweep, sweep.spec.name
+        ));
+    }
+    if info.base != sweep.spec.base {
+        differs.push(format!(
+            "its base is {:?}, not {:?}",
+            info.base, sweep.spec.base
+        ));
+    }
+    let saved = out.join(dir::SWEEP_TOML);
+    let saved_keys = std::fs::read_to_string(&saved)
+        .ok()
+        .and_then(|t| Spec::parse(&t, &saved).ok())
+        .map(|s| keys(&s));
+    if let Some(saved_keys) = saved_keys.filter(|k| *k != keys(&sweep.spec)) {
+        differs.push(format!(
+            "its grid's parameters are [{}], not [{}]",
+            saved_keys.join(", "),
+            keys(&sweep.spec).join(", ")
+        ));
+    }
+    if info.shard() != shard {
+        let what = |s: Shard| {
+            if s.is_all() {
+                "the whole sweep".to_string()
+            } else {
+                format!("shard {s}")
+            }
+        };
+        differs.push(format!(
+            "it holds {}, not {} (--shard)",
+            what(info.shard()),
+            what(shard)
+        ));
+    }
+    if differs.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        path: out.to_path_buf(),
+        key: "--out".into(),
+        message: format!(
+            "it is another sweep's directory ({}): a sweep resumes only its own; choose another \
+             --out, or remove this one",
+            differs.join("; ")
+        ),
+    })
+}
+
 /// Runs done and failed.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Totals {

@@ -100,6 +100,9 @@ pub fn check_parameters(spec: &Spec, base: &BaseScenario, sweep_path: &Path) -> 
         message,
     };
     for (i, p) in spec.parameters.iter().enumerate() {
+        if let Some(m) = no_effect(&spec.command, &p.key.to_string()) {
+            return Err(bad(format!("parameters[{i}].key"), m));
+        }
         for (j, v) in p.values.iter().enumerate() {
             let mut t = base.table.clone();
             p.key
@@ -121,6 +124,22 @@ pub fn check_parameters(spec: &Spec, base: &BaseScenario, sweep_path: &Path) -> 
         }
     }
     Ok(())
+}
+
+/// Why sweeping `key` would change nothing `command` does, if so: an
+/// inflation takes `borgsim inflate`'s own trials and percentile, not
+/// `[compaction]`'s, so a column of runs.csv would vary while every
+/// result stayed the same.
+fn no_effect(command: &super::Command, key: &str) -> Option<String> {
+    let ignored = ["compaction.trials", "compaction.percentile"];
+    (matches!(command, super::Command::Inflate { .. }) && ignored.contains(&key)).then(|| {
+        format!(
+            "{key} has no effect on command = \"inflate\": an inflation takes borgsim \
+             inflate's own trials and percentile (11 horizontal or 1 vertical, the 10th \
+             percentile), not [compaction]'s; sweep it with command = \"compact\" or \
+             \"experiment\", or leave it out"
+        )
+    })
 }
 
 /// The text of run `run`'s scenario: a comment saying which run it is, then
@@ -145,6 +164,11 @@ pub fn scenario_text(
         run.id,
         spec.outputs.name()
     );
+    // The command's settings change its result as the scenario does (a
+    // simulation has none, and its header stays as it was).
+    if let Some(settings) = spec.command.settings() {
+        header.push_str(&format!("#   {settings}\n"));
+    }
     for (p, &v) in spec.parameters.iter().zip(&run.values) {
         let value = &p.values[v];
         p.key.set(&mut t, value.clone())?;

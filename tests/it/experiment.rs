@@ -344,3 +344,34 @@ fn flags_that_do_not_apply_or_repeat_are_refused() {
             .unwrap();
     assert_eq!(i["answer"]["permille"].as_u64().unwrap(), grown);
 }
+
+#[test]
+fn the_default_directory_names_the_policy_it_overrides() {
+    // As compact and inflate: an experiment under --policy worst_fit does
+    // not replace the one under the scenario's own policy.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = fixture();
+    let run = |args: &[&str]| {
+        let mut all = vec!["experiment", "segregation", scenario.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-q", "--trials", "1"]);
+        let o = borgsim(dir.path(), &all);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    };
+    run(&[]);
+    run(&["--policy", "worst_fit"]);
+    let reports = dir.path().join("reports");
+    let read = |name: &str| {
+        let e: Value = serde_json::from_slice(
+            &std::fs::read(reports.join(name).join("experiment.json")).unwrap(),
+        )
+        .unwrap();
+        e["policy"].as_str().unwrap().to_string()
+    };
+    assert_eq!(read("experiment-cell-worst_fit-segregation"), "worst_fit");
+    assert_ne!(
+        read("experiment-cell-segregation"),
+        "worst_fit",
+        "the scenario's own policy's experiment is still there"
+    );
+}

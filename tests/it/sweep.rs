@@ -520,3 +520,68 @@ fn runs_at_once_are_no_more_than_the_memory_limit_holds() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn a_sweep_never_takes_over_another_sweep_s_directory() {
+    let tmp = setup("name = \"one\"\nseeds = [1]\n");
+    let d = tmp.path();
+    ok(&sweep(d, "out", &[]));
+    let before = files(&d.join("out"));
+    let refused = |o: &Output, needle: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(err.contains("another sweep's directory"), "{err}");
+        assert!(err.contains(needle), "{needle:?} in {err}");
+    };
+    // Another name.
+    write_sweep(d, "name = \"two\"\nseeds = [1]\n");
+    refused(&sweep(d, "out", &[]), "named \"one\", not \"two\"");
+    // Another grid.
+    write_sweep(
+        d,
+        "name = \"one\"\nseeds = [1]\n[[parameters]]\nkey = \"scheduler.policy\"\nvalues = [\"hybrid\"]\n",
+    );
+    refused(
+        &sweep(d, "out", &[]),
+        "parameters are [], not [scheduler.policy]",
+    );
+    // Another shard of the same sweep.
+    write_sweep(d, "name = \"one\"\nseeds = [1, 2]\n");
+    refused(
+        &sweep(d, "out", &["--shard", "1/2"]),
+        "the whole sweep, not shard 1/2",
+    );
+    ok(&sweep(d, "s0", &["--shard", "0/2"]));
+    refused(
+        &sweep(d, "s0", &["--shard", "1/2"]),
+        "shard 0/2, not shard 1/2",
+    );
+    assert_eq!(
+        files(&d.join("out")),
+        before,
+        "the first sweep's directory is untouched"
+    );
+    // The same sweep, a seed added: a resume.
+    let again = ok(&sweep(d, "out", &[]));
+    assert!(
+        again.contains("(1 run now, 1 done by an earlier sweep)"),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_resume_removes_what_an_interrupted_sweep_left_under_runs() {
+    let tmp = setup("name = \"one\"\nseeds = [1]\n");
+    let d = tmp.path();
+    ok(&sweep(d, "out", &[]));
+    // What a sweep killed while a run was being written leaves.
+    let stale = d.join("out/runs/.tmp.s1.Ab3xYz");
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("summary.json"), "{}").unwrap();
+    ok(&sweep(d, "out", &[]));
+    assert!(!stale.exists(), "the resume removed it");
+    assert!(
+        d.join("out/runs/s1/summary.json").is_file(),
+        "the run stays"
+    );
+}

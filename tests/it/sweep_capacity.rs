@@ -144,6 +144,10 @@ fn check_row(row: &std::collections::BTreeMap<String, String>, run: &Path) {
             error.contains("compaction") && error.contains("does not fit"),
             "the command's message: {error}"
         );
+        assert!(
+            error.contains("compaction.grow = true") && !error.contains("--grow"),
+            "a sweep's run names the key it can set, not the command's flag: {error}"
+        );
         assert_eq!(row["answer.machines"], "");
         assert!(row["error"].contains("does not fit"), "{}", row["error"]);
         return;
@@ -259,6 +263,18 @@ fn a_command_s_keys_are_checked_naming_the_key() {
             "command = \"experiment\"\nexperiment = \"subcells\"\nparts = [2, 2]\n",
             "parts: 2 is listed twice",
         ),
+        // An inflation takes inflate's own trials and percentile: sweeping
+        // [compaction]'s would vary a column and no result.
+        (
+            "command = \"inflate\"\nmode = \"horizontal\"\n\
+             [[parameters]]\nkey = \"compaction.trials\"\nvalues = [3, 5]\n",
+            "parameters[0].key: compaction.trials has no effect on command = \"inflate\"",
+        ),
+        (
+            "command = \"inflate\"\nmode = \"vertical\"\n\
+             [[parameters]]\nkey = \"compaction.percentile\"\nvalues = [50]\n",
+            "compaction.percentile has no effect",
+        ),
     ] {
         let tmp = setup(&format!("seeds = [1]\n{body}"));
         let o = sweep(tmp.path(), "out", &[]);
@@ -309,4 +325,53 @@ fn the_shipped_compaction_sweep_expands_to_its_documented_runs_and_one_shard_run
         assert_eq!(r["status"], "ok");
         assert_eq!(r["whole_cell.machines"], "100");
     }
+}
+
+#[test]
+fn a_resumed_sweep_redoes_the_runs_its_command_s_settings_changed() {
+    let body = |experiment: &str| {
+        format!(
+            "command = \"experiment\"\n{experiment}seeds = [3]\n\
+             [[parameters]]\nkey = \"compaction.trials\"\nvalues = [1]\n"
+        )
+    };
+    let tmp = setup(&body("experiment = \"subcells\"\nparts = [2]\n"));
+    let d = tmp.path();
+    assert_eq!(code(&sweep(d, "e", &[])), Some(0));
+    // The same runs' scenarios, another experiment: none of them is done.
+    fs::write(
+        d.join("sweep.toml"),
+        format!(
+            "base = \"static.toml\"\n{}",
+            body("experiment = \"segregation\"\n")
+        ),
+    )
+    .unwrap();
+    let again = borgsim(d, &["sweep", "sweep.toml", "--out", "e"]);
+    assert_eq!(code(&again), Some(0), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("(1 run now, 0 done by an earlier sweep)"),
+        "{}",
+        text(&again.stdout)
+    );
+    let rows = csv_rows(&fs::read(d.join("e/runs.csv")).unwrap());
+    let e = json(
+        &d.join("e/runs")
+            .join(&rows[0]["id"])
+            .join("experiment.json"),
+    );
+    assert_eq!(e["experiment"], "segregation");
+    let header = String::from_utf8(fs::read(d.join("e/runs.csv")).unwrap()).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(
+        !header.contains("subcells"),
+        "no old experiment's columns: {header}"
+    );
+    // Nothing changed: the run is done.
+    let third = borgsim(d, &["sweep", "sweep.toml", "--out", "e"]);
+    assert!(
+        text(&third.stdout).contains("(0 run now, 1 done by an earlier sweep)"),
+        "{}",
+        text(&third.stdout)
+    );
 }
