@@ -40,6 +40,12 @@ pub struct ExperimentArgs {
     /// with GPUs].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
+    /// policies: the task shape stranded resources and hole filling judge
+    /// free space by, as CPU_MILLI,MEM_MIB (e.g. 1000,4096); overrides the
+    /// scenario's packing.hole_size [default: the median task in the cell
+    /// at the end].
+    #[arg(long, value_name = "CPU_MILLI,MEM_MIB", value_parser = super::parse_hole_size)]
+    pub hole_size: Option<borgsim::scenario::HoleSize>,
     /// Output directory [default: reports/<scenario name>-<experiment>/,
     /// with the policy before "-<experiment>" when --policy overrides it].
     #[arg(long)]
@@ -48,7 +54,10 @@ pub struct ExperimentArgs {
 
 pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     let origin = args.scenario.as_path();
-    let sc = compact_cli::scenario(origin, &args.c)?;
+    let mut sc = compact_cli::scenario(origin, &args.c)?;
+    if let Some(h) = args.hole_size {
+        sc.packing.hole_size = Some(h);
+    }
     let o = options(&args, &sc)?;
     let limits = args.c.limits.resolve();
     let est = check_estimate(&sc, origin, &limits)?;
@@ -164,6 +173,12 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
         return Err(bad(
             "--policies",
             "applies to the policies experiment only".into(),
+        ));
+    }
+    if args.hole_size.is_some() && e != Experiment::Policies {
+        return Err(bad(
+            "--hole-size",
+            "applies to the policies experiment only (its packing views)".into(),
         ));
     }
     let parts = args

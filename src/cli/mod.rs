@@ -159,7 +159,7 @@ pub struct LimitArgs {
 }
 
 /// `--hole-size 1000,4096`: milli-cores and MiB, at least one above 0.
-fn parse_hole_size(s: &str) -> Result<scenario::HoleSize, String> {
+pub(crate) fn parse_hole_size(s: &str) -> Result<scenario::HoleSize, String> {
     let expected = || format!("expected CPU_MILLI,MEM_MIB (e.g. 1000,4096), got {s:?}");
     let (cpu, mem) = s.split_once(',').ok_or_else(expected)?;
     let n = |x: &str| x.trim().parse::<u64>().map_err(|_| expected());

@@ -375,3 +375,36 @@ fn the_default_directory_names_the_policy_it_overrides() {
         "the scenario's own policy's experiment is still there"
     );
 }
+
+/// `--hole-size` sets the shape the policies' hole filling counts (and
+/// applies to that experiment only).
+#[test]
+fn policies_count_holes_of_the_shape_asked_for() {
+    let (e, _dir) = done(
+        "policies",
+        &[
+            "--policies",
+            "best_fit,worst_fit",
+            "--hole-size",
+            "500,1024",
+        ],
+    );
+    for x in variants(&e) {
+        let unit = &x["views"]["hole_unit"];
+        assert_eq!(unit["cpu_milli"], 500, "{unit}");
+        assert_eq!(unit["mem_mib"], 1024, "{unit}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = experiment(
+        "segregation",
+        &fixture(),
+        &dir.path().join("e"),
+        &["--hole-size", "500,1024"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--hole-size"),
+        "{}",
+        text(&o.stderr)
+    );
+}
