@@ -111,6 +111,43 @@ fn check_history(log: &Rows, memory_us: u64) -> usize {
     after
 }
 
+/// Fault evictions in the Borg paper's groups: maintenance's under
+/// "maintenance", failures' (outages, machines lost past their grace)
+/// under "machine failure", crashes' under "other", each with work lost;
+/// the event log's `evict` rows count the same.
+fn check_groups(summary: &serde_json::Value, log: &Rows) {
+    let ev = &summary["evictions"];
+    let per = &summary["evictions_per_task_week"];
+    let group = |g: &str| {
+        ["prod", "nonprod"]
+            .iter()
+            .map(|side| per[side]["evictions"][g].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let lost = |g: &str| {
+        ["prod", "nonprod"]
+            .iter()
+            .map(|side| per[side]["lost_work_task_s"][g].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    let logged = |reason: &str| {
+        log.iter()
+            .filter(|r| r["event"] == "evict" && r["reason"] == reason)
+            .count() as u64
+    };
+    for (cause, g) in [
+        ("maintenance", "maintenance"),
+        ("machine_failure", "machine_failure"),
+        ("task_crash", "other"),
+    ] {
+        let n = ev[cause].as_u64().unwrap();
+        assert!(n > 0, "{cause}");
+        assert_eq!(group(g), n, "{cause} in {g}");
+        assert_eq!(logged(cause), n, "{cause} in the log");
+        assert!(lost(g) > 0.0, "work lost to {cause}");
+    }
+}
+
 /// The outage's evictions per prod job, from the event log.
 fn outage_losses(log: &Rows, at_us: u64) -> BTreeMap<String, u32> {
     let mut per = BTreeMap::new();
@@ -239,6 +276,7 @@ fn spreading_lowers_the_worst_loss_and_the_limit_bounds_reschedules() {
     assert!(per.values().any(|&n| n > 40), "{per:?}");
     assert_eq!(u_summary["faults"]["reschedule_queue"]["max_queued"], 0);
     assert!(check_history(&s_log, 3_600_000_000) > 100);
+    check_groups(&s_summary, &s_log);
     check_agreement(d, "spread", &spread, &s_summary);
     check_agreement(d, "packed", &packed, &p_summary);
     // Unreachable machines have their own rows: each goes back to
