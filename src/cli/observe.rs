@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 #[derive(Args, Debug, Default, Clone)]
 pub struct ObserveArgs {
     /// Write a CSV row for every task and machine change (submit, place,
-    /// evict with its cause, finish, kill, drop, machine down/up/resized)
+    /// evict with its cause, finish, kill, drop, machine down/up/resized,
+    /// unreachable and reachable again)
     /// to FILE, gzip-compressed if FILE ends in .gz; outside the output
     /// directory.
     #[arg(long, value_name = "FILE")]

@@ -31,8 +31,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Serialize)]
 pub struct Row {
     pub machine: MachineId,
-    /// False while the machine is down (or not yet in the cell).
+    /// False while the machine is down (or not yet in the cell), and
+    /// while it is unreachable (nothing new is placed there).
     pub up: bool,
+    /// True while it has stopped reporting (an injected unreachability):
+    /// not up, yet its tasks run on and hold what they held.
+    pub unreachable: bool,
     /// What the machine offers now: its capacity, less what a trace's
     /// resize withholds; 0 while down.
     pub capacity_cpu_milli: u64,
@@ -126,6 +130,10 @@ pub fn rows(st: &CellState, feed: &dyn Feed) -> Vec<Row> {
 fn row(st: &CellState, feed: &dyn Feed, m: MachineId) -> Row {
     let ms = st.machine(m);
     let up = st.machine_up(m);
+    let unreachable = st.machine_unreachable(m);
+    // An unreachable machine's books are an up machine's: its tasks hold
+    // their resources and GPU devices.
+    let holds = up || unreachable;
     let full = st.cell().machines[m as usize].capacity;
     let capacity = full
         .res
@@ -134,7 +142,7 @@ fn row(st: &CellState, feed: &dyn Feed, m: MachineId) -> Row {
     let allocated = capacity
         .checked_sub(&ms.free)
         .expect("free within capacity");
-    let gpu_allocated_milli: u64 = match up {
+    let gpu_allocated_milli: u64 = match holds {
         true => ms
             .gpu_free_milli
             .iter()
@@ -159,9 +167,10 @@ fn row(st: &CellState, feed: &dyn Feed, m: MachineId) -> Row {
     Row {
         machine: m,
         up,
+        unreachable,
         capacity_cpu_milli: capacity.cpu_milli,
         capacity_mem_mib: capacity.mem_mib,
-        capacity_gpu_milli: if up {
+        capacity_gpu_milli: if holds {
             u64::from(full.gpus) * u64::from(GPU_MILLI_PER_DEVICE)
         } else {
             0

@@ -185,6 +185,28 @@ mod tests {
         assert!(split);
     }
 
+    #[test]
+    fn an_outages_domain_on_a_cell_from_a_trace_is_checked_once_the_cell_is_read() {
+        // Parsing comes before the trace is read: the domain count is not
+        // known yet, so parsing must not ask for it (it panicked); the
+        // run's build checks the domain, naming the key.
+        let text = crate::scenario::builtin("alibaba-domains")
+            .unwrap()
+            .replace("domain = 3\n", "domain = 20\n");
+        let origin = Path::new("<embedded>/alibaba-domains.toml");
+        let mut sc = Scenario::parse(&text, origin).unwrap();
+        sc.base = crate::scenario::Base::Builtin(origin.to_path_buf());
+        sc.resolve_cell().unwrap();
+        let e = crate::build_simulation(&sc, false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("faults.outages[1].domain") && e.contains("20"),
+            "{e}"
+        );
+    }
+
     fn parse(cell: &str, trace: &str) -> String {
         let text = format!(
             "name = \"t\"\nseed = 1\nduration_s = 1\n[cell]\n{cell}\n{trace}\n\

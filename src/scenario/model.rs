@@ -511,7 +511,12 @@ impl Scenario {
         }
         let synthetic = self.trace.is_none();
         let needs_domains = f.outages.iter().any(|o| o.domain.is_some());
-        let domains = (synthetic && needs_domains && self.cell.validate().is_ok()).then(|| {
+        // A cell read from a trace (`cell.from_trace`) has its domains only
+        // once read: until then an outage's domain is checked when the run
+        // builds its faults (`faults::outage`), naming the same key.
+        let read = self.cell.from_trace.is_none() || self.cell.trace_domains.is_some();
+        let known = synthetic && needs_domains && read && self.cell.validate().is_ok();
+        let domains = known.then(|| {
             let tree = self.domain_tree();
             (tree.racks() as u32, tree.power_domains() as u32)
         });

@@ -14,6 +14,7 @@ mod compact;
 mod compare;
 mod conservation;
 mod determinism;
+mod done_when;
 mod embedded;
 mod events;
 mod experiment;

@@ -139,6 +139,7 @@ fn check_page(dir: &Path, gpu: bool) {
         );
     }
     check_headline(&html, &summary, &what);
+    check_faults(dir, &html, &summary, &what);
     check_figures(&html, &summary, gpu, &what);
     check_nothing_drawn_empty(dir, &html, &summary, &what);
     assert_files_listed(dir);
@@ -146,6 +147,57 @@ fn check_page(dir: &Path, gpu: bool) {
     for band in ["best_effort", "batch", "production", "monitoring"] {
         let key = format!("data-key=\"by_band.{band}.gpu_utilization\"");
         assert_eq!(html.contains(&key), gpu, "{what}: {key}");
+    }
+}
+
+/// The faults' tables are there exactly when the run injected faults
+/// (their cells are summary.json's: `check_headline`), and the slowest
+/// recovery and the largest prod-job loss are failures.csv's.
+fn check_faults(dir: &Path, html: &str, summary: &serde_json::Value, what: &str) {
+    let Some(faults) = summary.get("faults") else {
+        assert!(!html.contains("faults-by-kind"), "{what}: faults shown");
+        assert!(!dir.join("failures.csv").exists(), "{what}");
+        return;
+    };
+    for id in ["faults-by-kind", "faults-queue"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{what}: no {id}");
+    }
+    let rows = super::csv_rows(&fs::read(dir.join("failures.csv")).unwrap());
+    assert_eq!(faults["faults"].as_u64(), Some(rows.len() as u64), "{what}");
+    let n = |r: &BTreeMap<String, String>, k: &str| r[k].parse::<u64>().unwrap_or(u64::MAX);
+    // The first row of each list: its figure as the page shows it.
+    let first_row = |id: &str| {
+        let at = html.find(&format!("id=\"{id}\"")).unwrap();
+        let body = &html[at..];
+        let body = &body[body.find("<tbody>").unwrap()..];
+        body[..body.find("</tr>").unwrap()].to_string()
+    };
+    let evicting: Vec<_> = rows.iter().filter(|r| r["tasks_evicted"] != "0").collect();
+    if let Some(slowest) = evicting.iter().map(|r| n(r, "recover_us")).max() {
+        let shown = if slowest == u64::MAX {
+            "not by the end".to_string()
+        } else {
+            format!(
+                "{} s",
+                borgsim::report::html::decimal(slowest as f64 / 1e6, 3)
+            )
+        };
+        assert!(
+            first_row("faults-slowest").contains(&shown),
+            "{what}: {shown}"
+        );
+    }
+    let worst = rows
+        .iter()
+        .map(|r| n(r, "max_prod_job_tasks"))
+        .max()
+        .unwrap_or(0);
+    if worst > 0 {
+        let row = first_row("faults-largest");
+        assert!(
+            row.contains(&format!(">{worst}</td>")),
+            "{what}: {worst} in {row}"
+        );
     }
 }
 

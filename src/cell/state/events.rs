@@ -41,6 +41,14 @@ pub enum EventKind {
     /// A machine's attributes changed (constraints are judged against the
     /// new ones from now on; running tasks stay).
     MachineAttributes,
+    /// An up machine stopped reporting (an injected unreachability): its
+    /// tasks run on and keep their resources, nothing new is placed there.
+    /// Past the grace period it goes down (`machine_down`, then its tasks'
+    /// evictions).
+    MachineUnreachable,
+    /// An unreachable machine reported again within the grace period: up
+    /// as before, its tasks never stopped.
+    MachineReachable,
 }
 
 impl EventKind {
@@ -168,7 +176,9 @@ impl CellState {
             .res
             .checked_sub(&self.withheld[m])
             .expect("withheld within capacity");
-        self.note_machine_as(kind, machine, capacity, self.up[m]);
+        // An unreachable machine keeps its GPU devices: its tasks hold them.
+        let holds = self.up[m] || self.unreachable[m];
+        self.note_machine_as(kind, machine, capacity, holds);
     }
 
     /// Records, if recording is on, what setting machine `m` to offer

@@ -47,8 +47,8 @@ impl CellState {
         self.machines[i].seq += 1;
         self.log_change(m);
         let kind = match unreachable {
-            true => EventKind::MachineDown,
-            false => EventKind::MachineUp,
+            true => EventKind::MachineUnreachable,
+            false => EventKind::MachineReachable,
         };
         self.note_machine(kind, m);
         true
@@ -103,7 +103,7 @@ impl CellState {
 
 #[cfg(test)]
 mod tests {
-    use crate::cell::state::TaskState;
+    use crate::cell::state::{CellEvent, TaskState};
     use crate::testkit::{cell, job, submit};
     use crate::time::SimTime;
 
@@ -147,6 +147,41 @@ mod tests {
         assert!(!st.machine_unreachable(0));
         assert_eq!(st.ledger().evictions[cause as usize], 1);
         crate::cell::invariants::check(&st).unwrap();
+    }
+
+    #[test]
+    fn the_event_log_names_unreachability_apart_from_a_machine_down() {
+        let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
+        let j = submit(&mut st, job(1000, 1000, 100, 1));
+        let a = st.job_tasks(j)[0];
+        st.place(SimTime(0), a, 0);
+        st.record_events(true);
+        // Out of contact and back in time; out again and past the grace.
+        st.set_unreachable(SimTime(1), 0, true);
+        st.set_unreachable(SimTime(2), 0, false);
+        st.set_unreachable(SimTime(3), 0, true);
+        let cause = crate::cell::state::EvictionCause::MachineFailure;
+        st.set_machine_as(SimTime(9), 0, None, cause);
+        let kinds: Vec<_> = st
+            .take_events()
+            .iter()
+            .map(|e| match e {
+                CellEvent::Machine(c) => (c.time.0, c.kind.name(), c.capacity.cpu_milli),
+                CellEvent::Task(c) => (c.time.0, c.kind.name(), 0),
+            })
+            .collect();
+        // Unreachable, the machine still offers its 4000 (its task holds
+        // 1000 of them); down, it offers 0 and its task is evicted.
+        assert_eq!(
+            kinds,
+            [
+                (1, "machine_unreachable", 4000),
+                (2, "machine_reachable", 4000),
+                (3, "machine_unreachable", 4000),
+                (9, "machine_down", 0),
+                (9, "evict", 0),
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! `availability` (the table cells carry their keys), the CDF from the
 //! cell's exact per-job histograms. A run where nothing was evicted and no
 //! prod job ran gets one line saying so; each empty plot, a line in its
-//! place.
+//! place. A run that injected faults also gets their recoveries, before
+//! the availability (`super::faults`).
 
 use super::{band_color, instant_note, samples, xs};
 use crate::cell::state::availability::SHARE_BP;
@@ -46,9 +47,7 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
             }, "No task was evicted.")?)
             h3 { "Lost work" }
             (lost_work(v))
-            // Fault recoveries go here: a table from the fault injection's
-            // failures.csv (each fault, its time to recover — failure → all
-            // its tasks running again), when the run injected faults.
+            @if let Some(f) = super::faults::faults(v) { (f) }
             h3 { "Prod job availability" }
             (availability(v)?)
         }

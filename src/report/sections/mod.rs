@@ -10,6 +10,7 @@ pub mod compaction;
 pub mod evictions;
 pub mod experiment;
 pub mod failures;
+pub mod faults;
 pub mod files;
 pub mod gpu;
 pub mod headline;
