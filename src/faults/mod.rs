@@ -25,6 +25,7 @@
 //! replay the trace's own machine events win: one on a machine a fault
 //! holds ends the hold, and the fault gives nothing back at its end.
 
+mod clocks;
 mod crash;
 mod limit;
 mod machine;

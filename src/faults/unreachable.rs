@@ -8,63 +8,33 @@
 //! `machine_failure`) and rescheduled elsewhere (through the rate limit),
 //! and the machine, down from then on, comes back empty when it reports.
 
+use super::clocks::{self, RuleClocks};
 use super::recovery::{FaultKind, Place};
-use super::{
-    after, draw_lifetime, draw_secs, machines_of, queue, stream, FaultEvent, Faults, Holder, Out,
-};
+use super::{after, draw_lifetime, draw_secs, queue, FaultEvent, Faults, Holder, Out};
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::{Cell, MachineId};
 use crate::error::Result;
-use crate::rng::{RngStreams, SimRng};
+use crate::rng::RngStreams;
 use crate::scenario::faults::Unreachability as Rule;
 use crate::time::SimTime;
 
+/// Every rule's machines and their clocks' streams.
 pub struct Unreachability {
-    rules: Vec<Compiled>,
-}
-
-struct Compiled {
-    rule: Rule,
-    machines: Vec<MachineId>,
-    rngs: Vec<SimRng>,
-    slot: Vec<u32>,
+    rules: Vec<RuleClocks<Rule>>,
 }
 
 impl Unreachability {
     pub fn new(rules: &[Rule], cell: &Cell, streams: &RngStreams) -> Result<Self> {
-        let mut out = Vec::new();
-        for (i, r) in rules.iter().enumerate() {
-            let key = format!("faults.unreachable[{i}].class");
-            let machines = machines_of(cell, r.class, &key)?;
-            let mut slot = vec![u32::MAX; cell.len()];
-            for (k, &m) in machines.iter().enumerate() {
-                slot[m as usize] = k as u32;
-            }
-            let rngs = machines
-                .iter()
-                .map(|&m| stream(streams, FaultKind::Unreachable, i, u64::from(m)))
-                .collect();
-            out.push(Compiled {
-                rule: r.clone(),
-                machines,
-                rngs,
-                slot,
-            });
-        }
-        Ok(Unreachability { rules: out })
+        let kind = FaultKind::Unreachable;
+        let table = "faults.unreachable";
+        let rules = RuleClocks::compile(rules, |r| r.class, cell, streams, kind, table)?;
+        Ok(Unreachability { rules })
     }
 
+    /// Every machine's first loss of contact.
     pub fn start(&mut self, out: &mut Vec<(SimTime, FaultEvent)>) {
-        for (i, c) in self.rules.iter_mut().enumerate() {
-            for (k, &m) in c.machines.iter().enumerate() {
-                let t = draw_lifetime(&c.rule.time_between, &mut c.rngs[k]);
-                let ev = FaultEvent::LoseContact {
-                    rule: i as u16,
-                    machine: m,
-                };
-                out.push((after(SimTime::ZERO, t), ev));
-            }
-        }
+        let lose = |rule, machine| FaultEvent::LoseContact { rule, machine };
+        clocks::start(&mut self.rules, |r| &r.time_between, lose, out);
     }
 }
 
@@ -78,17 +48,16 @@ impl Faults {
         out: &mut Out,
     ) -> bool {
         let free = self.available(m, st);
-        let c = &mut self.unreachable.rules[rule as usize];
-        let rng = &mut c.rngs[c.slot[m as usize] as usize];
+        let (c, rng) = self.unreachable.rules[rule as usize].rule_and_rng(m);
         if !free {
-            let next = draw_lifetime(&c.rule.time_between, rng);
+            let next = draw_lifetime(&c.time_between, rng);
             let ev = FaultEvent::LoseContact { rule, machine: m };
             queue(out, self.horizon, after(now, next), ev);
             return false;
         }
-        let duration = draw_secs(&c.rule.duration_s, rng);
-        let next = draw_lifetime(&c.rule.time_between, rng);
-        let grace = after(now, c.rule.grace_s.saturating_mul(1_000_000));
+        let duration = draw_secs(&c.duration_s, rng);
+        let next = draw_lifetime(&c.time_between, rng);
+        let grace = after(now, c.grace_s.saturating_mul(1_000_000));
         let back = after(now, duration);
         let f = self
             .records
