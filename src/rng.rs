@@ -26,6 +26,10 @@ pub enum Stream {
     /// Workload edits' draws (sub-cell parts, inflation), one substream
     /// per job of the source.
     WorkloadEdit,
+    /// Synthetic task usage (`workload::usage`): keyed draws
+    /// ([`RngStreams::keyed`]) per (job serial, task index, window), so a
+    /// task's usage is the same whatever else runs.
+    Usage,
 }
 
 impl Stream {
@@ -37,6 +41,7 @@ impl Stream {
             Stream::Failures => "failures",
             Stream::Compaction => "compaction",
             Stream::WorkloadEdit => "workload_edit",
+            Stream::Usage => "usage",
         }
     }
 }
@@ -83,6 +88,18 @@ impl RngStreams {
         h = splitmix64(h ^ salt.wrapping_mul(0xC2B2_AE3D_27D4_EB4F));
         Pcg64::seed_from_u64(h)
     }
+
+    /// A counter-based draw: 64 uniform bits that are a fixed function of
+    /// the root seed, the stream and `key`, whatever was drawn before
+    /// (for draws made per item in no fixed order, or many times over, such
+    /// as a task's usage in each window). SplitMix64 over the words.
+    pub fn keyed(&self, stream: Stream, key: &[u64]) -> u64 {
+        let mut h = splitmix64(fnv1a(stream.name().as_bytes()) ^ self.root_seed);
+        for &k in key {
+            h = splitmix64(h ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        }
+        h
+    }
 }
 
 /// FNV-1a, 64-bit: a fixed, documented hash of a stream's name.
@@ -120,6 +137,17 @@ mod tests {
         assert_ne!(w, w2);
         let sub0: u64 = a.substream(Stream::Workload, 1).random();
         assert_ne!(sub0, w);
+    }
+
+    #[test]
+    fn keyed_draws_depend_on_the_key_alone() {
+        let a = RngStreams::new(7);
+        let x = a.keyed(Stream::Usage, &[1, 2, 3]);
+        assert_eq!(x, a.keyed(Stream::Usage, &[1, 2, 3]));
+        assert_ne!(x, a.keyed(Stream::Usage, &[1, 2, 4]));
+        assert_ne!(x, a.keyed(Stream::Usage, &[2, 1, 3]), "order matters");
+        assert_ne!(x, a.keyed(Stream::Workload, &[1, 2, 3]));
+        assert_ne!(x, RngStreams::new(8).keyed(Stream::Usage, &[1, 2, 3]));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod dist;
 pub mod edit;
 pub mod job;
 pub mod synthetic;
+pub mod usage;
 
 pub use job::{Band, Job, JobId, JobSpec, Priority, SpreadLimit, TaskId};
 
