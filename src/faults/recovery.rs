@@ -67,9 +67,9 @@ struct Fault {
     place: Place,
     machines: u32,
     tasks: u32,
-    /// Tasks evicted per job (the jobs live when it struck), and whether
-    /// the job is prod.
-    per_job: BTreeMap<JobId, (u32, bool)>,
+    /// Tasks evicted per job (the jobs live when it struck), whether the
+    /// job is prod, and the job's task count.
+    per_job: BTreeMap<JobId, (u32, bool, u32)>,
     outstanding: u32,
     recovered: Option<SimTime>,
 }
@@ -102,6 +102,10 @@ pub struct Row {
     pub max_job_tasks: u32,
     /// The same over prod jobs only.
     pub max_prod_job_tasks: u32,
+    /// The largest share of one prod job's tasks it evicted, in basis
+    /// points of the job's task count (a trace job's part counts as its
+    /// own job): what spreading bounds whatever the job's size.
+    pub max_prod_job_share_bp: u32,
     /// When the last of them ran again; empty if some never did.
     pub recovered_at_us: Option<u64>,
     /// `recovered_at_us − time_us`; empty if not recovered.
@@ -142,6 +146,14 @@ pub struct FaultsSummary {
     pub task_crashes: u64,
 }
 
+/// `part` of `whole` in basis points, rounded down (10,000 = all).
+fn share_bp(part: u32, whole: u32) -> u32 {
+    if whole == 0 {
+        return 0;
+    }
+    u32::try_from(u64::from(part) * 10_000 / u64::from(whole)).expect("a share is at most 10,000")
+}
+
 impl Records {
     /// Opens a fault with no task evicted yet (recovered at once until
     /// some are); returns its index.
@@ -176,8 +188,10 @@ impl Records {
         fault.recovered = None;
         for &t in tasks {
             let job = st.task(t).job;
-            let prod = st.job(job).band().is_prod();
-            fault.per_job.entry(job).or_insert((0, prod)).0 += 1;
+            let j = st.job(job);
+            let size = u32::try_from(j.tasks.len()).expect("a job's task count fits 32 bits");
+            let prod = j.band().is_prod();
+            fault.per_job.entry(job).or_insert((0, prod, size)).0 += 1;
             let old = self.waiting.insert(t, (f, job));
             assert!(old.is_none(), "task {t} evicted by a fault while pending");
         }
@@ -223,6 +237,13 @@ impl Records {
                     .values()
                     .filter(|v| v.1)
                     .map(|v| v.0)
+                    .max()
+                    .unwrap_or(0),
+                max_prod_job_share_bp: f
+                    .per_job
+                    .values()
+                    .filter(|v| v.1)
+                    .map(|v| share_bp(v.0, v.2))
                     .max()
                     .unwrap_or(0),
                 recovered_at_us: f.recovered.map(SimTime::as_us),
@@ -314,6 +335,26 @@ mod tests {
         );
         assert_eq!((row.tasks_evicted, row.machines), (2, 1));
         assert_eq!(row.max_job_tasks, 2, "both of job j");
+        assert_eq!(row.max_prod_job_share_bp, 0, "j is batch");
+    }
+
+    #[test]
+    fn prod_share_is_of_each_jobs_own_size() {
+        // Prod job p of 8 tasks loses 2 (2/8 = 2,500 bp); prod job q of 3
+        // tasks loses 1 (1/3 = 3,333 bp, rounded down): q's share is the
+        // larger although p lost more tasks.
+        let mut st = cell(&[(64_000, 64_000, 0)]);
+        let p = submit(&mut st, job(10, 10, 200, 8));
+        let q = submit(&mut st, job(10, 10, 200, 3));
+        let mut r = Records::default();
+        let f = r.open(FaultKind::Outage, SimTime(0), Place::machine(0), 1);
+        let lost = [st.job_tasks(p)[0], st.job_tasks(p)[1], st.job_tasks(q)[2]];
+        r.add_tasks(f, &lost, &st);
+        let row = &r.rows()[0];
+        assert_eq!(
+            (row.max_prod_job_tasks, row.max_prod_job_share_bp),
+            (2, 3333)
+        );
     }
 
     #[test]

@@ -141,13 +141,14 @@ fn largest(rows: &[Row]) -> Markup {
     }
     html! {
         h4 { "Largest losses of one prod job" }
-        p { "The most tasks of a single prod job one fault evicted (" code { "max_prod_job_tasks" } "): what spreading a job across failure domains bounds." }
+        p { "The most tasks of a single prod job one fault evicted (" code { "max_prod_job_tasks" } "), and the largest share of one prod job's tasks (" code { "max_prod_job_share_bp" } "): what spreading a job across failure domains bounds." }
         table id="faults-largest" {
-            thead { tr { th.num { "at" } th { "kind" } th { "where" } th.num { "machines" } th.num { "tasks of one prod job" } th.num { "of any job" } th.num { "tasks evicted" } } }
+            thead { tr { th.num { "at" } th { "kind" } th { "where" } th.num { "machines" } th.num { "tasks of one prod job" } th.num { "largest share of a prod job" } th.num { "of any job" } th.num { "tasks evicted" } } }
             tbody { @for x in r { tr {
                 td.num { (secs(x.time_us)) } td { (x.kind) } td { (place(x)) }
                 td.num { (count(u64::from(x.machines))) }
                 td.num { (count(u64::from(x.max_prod_job_tasks))) }
+                td.num { (format!("{:.1} %", f64::from(x.max_prod_job_share_bp) / 100.0)) }
                 td.num { (count(u64::from(x.max_job_tasks))) }
                 td.num { (count(u64::from(x.tasks_evicted))) }
             } } }
