@@ -546,6 +546,40 @@ impl Summary {
             w(&self.wait_us.nonprod),
             ev.join(", "),
             t.evicted,
+        ) + &self.faults_human()
+    }
+
+    /// With a `[faults]` table: the faults and prod jobs' availability, in
+    /// two more lines; empty otherwise (a run without faults prints as
+    /// before).
+    fn faults_human(&self) -> String {
+        let Some(f) = &self.faults else {
+            return String::new();
+        };
+        let kinds: Vec<String> = f
+            .by_kind
+            .iter()
+            .filter(|(_, k)| k.count > 0)
+            .map(|(n, k)| format!("{} {n}", k.count))
+            .collect();
+        let secs = |us: Option<u64>| us.map_or("-".into(), |u| format!("{:.1} s", u as f64 / 1e6));
+        let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.3}%", v * 100.0));
+        let a = &self.availability.all_running;
+        format!(
+            "\nfaults: {} ({}), {} tasks evicted, {} task crashes; recovered p50 {}  p90 {}  max {}\n\
+             prod jobs with every task running: {} of the time (worst job {}, p10 {}, {} of {} jobs always)",
+            f.faults,
+            if kinds.is_empty() { "none struck".into() } else { kinds.join(", ") },
+            f.all.tasks_evicted,
+            f.task_crashes,
+            secs(f.all.recover_us_p50),
+            secs(f.all.recover_us_p90),
+            secs(f.all.recover_us_max),
+            pct(a.time_weighted),
+            pct(a.min),
+            pct(a.p10),
+            a.jobs_always,
+            self.availability.jobs_measured,
         )
     }
 }

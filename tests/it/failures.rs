@@ -382,3 +382,55 @@ fn a_machine_removal_costs_a_prod_job_its_availability() {
     }
     assert!(html.contains("data-key=\"availability.all_running.min\" data-value=\"0.8\">80 %<"));
 }
+
+/// The terminal's summary of a run with faults gives the faults and prod
+/// availability, read from summary.json (and a run without faults prints
+/// neither line).
+#[test]
+fn the_terminal_summary_names_faults_and_availability() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f");
+    let o = borgsim(
+        dir.path(),
+        &[
+            "run",
+            "failures",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let said = text(&o.stdout) + &text(&o.stderr);
+    let s: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let f = &s["faults"];
+    let head = format!("faults: {} (", f["faults"].as_u64().unwrap());
+    assert!(said.contains(&head), "{head} in {said}");
+    let evicted = format!(
+        "{} tasks evicted, {} task crashes",
+        f["all"]["tasks_evicted"], f["task_crashes"]
+    );
+    assert!(said.contains(&evicted), "{evicted} in {said}");
+    let tw = s["availability"]["all_running"]["time_weighted"]
+        .as_f64()
+        .unwrap();
+    let avail = format!("every task running: {:.3}% of the time", tw * 100.0);
+    assert!(said.contains(&avail), "{avail} in {said}");
+
+    let o = borgsim(
+        dir.path(),
+        &[
+            "run",
+            "quickstart",
+            "--out",
+            dir.path().join("t").to_str().unwrap(),
+            "--no-plots",
+        ],
+    );
+    let said = text(&o.stdout) + &text(&o.stderr);
+    assert!(
+        !said.contains("faults:") && !said.contains("every task running"),
+        "{said}"
+    );
+}

@@ -134,7 +134,16 @@ fn slowest(rows: &[Row]) -> Markup {
 /// The faults that took the most tasks of one prod job.
 fn largest(rows: &[Row]) -> Markup {
     let mut r: Vec<&Row> = rows.iter().filter(|r| r.max_prod_job_tasks > 0).collect();
-    r.sort_by_key(|r| (Reverse(r.max_prod_job_tasks), r.time_us));
+    // Most of one prod job first; among equals, the fault that evicted
+    // most in all (a rack outage taking one task of each job before a
+    // machine failure taking one).
+    r.sort_by_key(|r| {
+        (
+            Reverse(r.max_prod_job_tasks),
+            Reverse(r.tasks_evicted),
+            r.time_us,
+        )
+    });
     r.truncate(TOP);
     if r.is_empty() {
         return html! { p.empty-plot { "No fault evicted a prod task." } };
