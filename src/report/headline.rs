@@ -231,9 +231,74 @@ pub const METRICS: &[Metric] = &[
     ),
     m(
         FAILURES,
+        "evictions_per_task_week.prod.per_task_week.maintenance",
+        "prod: maintenance per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
         "evictions_per_task_week.nonprod.per_task_week.preemption",
         "non-prod: preemptions per task-week",
         Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "evictions_per_task_week.nonprod.per_task_week.machine_failure",
+        "non-prod: machine failures per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "evictions_per_task_week.nonprod.per_task_week.maintenance",
+        "non-prod: maintenance per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "evictions_per_task_week.nonprod.per_task_week.other",
+        "non-prod: other (crashes) per task-week",
+        Unit::Rate,
+    ),
+    m(
+        FAILURES,
+        "availability.all_running.time_weighted",
+        "all tasks running: prod jobs, time-weighted",
+        Unit::Fraction,
+    ),
+    only(
+        When::Present,
+        m(FAILURES, "faults.faults", "faults struck", Unit::Count),
+    ),
+    only(
+        When::Present,
+        m(
+            FAILURES,
+            "faults.all.recover_us_p90",
+            "time to recover, 90th percentile",
+            Unit::Micros,
+        ),
+    ),
+    only(
+        When::Present,
+        m(FAILURES, "faults.task_crashes", "task crashes", Unit::Count),
+    ),
+    only(
+        When::Present,
+        m(
+            FAILURES,
+            "faults.reschedule_queue.max_queued",
+            "most tasks in the reschedule queue",
+            Unit::Count,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            FAILURES,
+            "faults.maintenance.finished_s",
+            "maintenance drain finished at",
+            Unit::Seconds,
+        ),
     ),
     m(
         FAILURES,
