@@ -96,12 +96,18 @@ impl UsageModelConfig {
 }
 
 impl Scenario {
+    /// Whether a run tracks tasks' usage: only reclamation reads it
+    /// (`[reclamation]` mode `measure` or `on`), and without it a run
+    /// schedules limits alone.
+    pub fn usage_tracked(&self) -> bool {
+        false
+    }
+
     /// `borgsim validate`'s warnings about usage models that change
-    /// nothing: a job class's `usage` when nothing tracks usage
-    /// (`usage_tracked`: reclamation measures or acts on it). One line per
-    /// class, naming its key.
-    pub fn usage_warnings(&self, usage_tracked: bool) -> Vec<String> {
-        if usage_tracked {
+    /// nothing: a job class's `usage` when the run does not track usage
+    /// ([`Self::usage_tracked`]). One line per class, naming its key.
+    pub fn usage_warnings(&self) -> Vec<String> {
+        if self.usage_tracked() {
             return Vec::new();
         }
         self.workload
@@ -222,9 +228,8 @@ mod tests {
         let sc =
             scenario("{ cpu_permille = { constant = 500 }, mem_permille = { constant = 500 } }")
                 .unwrap();
-        let w = sc.usage_warnings(false);
+        let w = sc.usage_warnings();
         assert_eq!(w.len(), 1, "only the class with a model: {w:?}");
         assert!(w[0].starts_with("workload.jobs[1].usage (\"b\")"), "{w:?}");
-        assert!(sc.usage_warnings(true).is_empty());
     }
 }
