@@ -342,9 +342,12 @@ fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
             sc.workload.jobs.len()
         ),
     };
-    // Synthetic job classes that some or all of the cell can never host:
-    // warnings, not errors (a scenario may mean to show a stuck task).
-    let warnings = sc.host_warnings();
+    // Synthetic job classes that some or all of the cell can never host,
+    // and usage models nothing reads: warnings, not errors (a scenario may
+    // mean to show a stuck task, or keep its models for another run).
+    let warnings: Vec<String> = (sc.host_warnings().iter().map(ToString::to_string))
+        .chain(sc.usage_warnings())
+        .collect();
     for w in &warnings {
         eprintln!("warning: {}: {w}", path.display());
     }
@@ -424,6 +427,9 @@ fn run(args: RunArgs) -> Result<(), Error> {
     if !args.quiet {
         // What `validate` warns about, before the run (stderr).
         for w in sc.host_warnings() {
+            eprintln!("warning: {}: {w}", origin.display());
+        }
+        for w in sc.usage_warnings() {
             eprintln!("warning: {}: {w}", origin.display());
         }
     }

@@ -317,6 +317,10 @@ pub struct JobClassConfig {
     pub max_per_power_domain: Option<u32>,
     #[serde(default)]
     pub constraints: Vec<ConstraintConfig>,
+    /// How much of its limit each task uses over time
+    /// (`scenario::usage`); absent: the `[reclamation]` default model, or
+    /// the whole limit.
+    pub usage: Option<super::usage::UsageModelConfig>,
 }
 
 fn one() -> u32 {
@@ -849,6 +853,9 @@ impl JobClassConfig {
                     format!("op {:?} {what}", c.op),
                 ));
             }
+        }
+        if let Some(u) = &self.usage {
+            u.validate(&key("usage"))?;
         }
         Ok(())
     }

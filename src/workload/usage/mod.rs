@@ -7,11 +7,19 @@
 //! synthetic task's usage comes from. A trace replay's usage comes from the
 //! trace's usage table instead, through its feed (`sim::feed`).
 //!
+//! [`SyntheticUsage`] (`model.rs`) is the source of synthetic workloads:
+//! per job class, a mean share of the limit drawn per task, with noise and
+//! a daily cycle per window (the scenario's `usage` tables).
+//!
 //! A [`UsageSource`] is a pure function of (model, task key, limit, time):
 //! the usage of a task does not depend on what else ran, on the order in
 //! which the driver asks, or on how often it asks. So the same workload
 //! under reclamation off and on uses the same resources task for task, and
 //! a run is reproduced by its seed whatever the thread count.
+
+pub mod model;
+
+pub use model::SyntheticUsage;
 
 use crate::cell::resources::Resources;
 use crate::time::SimTime;

@@ -1,0 +1,99 @@
+//! A job class's `usage` table (the synthetic usage model) through the
+//! real binary and the library: bad keys exit 2 naming the key, a model
+//! without reclamation is accepted with a warning and changes nothing, and
+//! the scenario's models reach `SyntheticUsage`.
+
+use super::{borgsim, root, text};
+use borgsim::cell::resources::Resources;
+use borgsim::metrics::summary::Summary;
+use borgsim::scenario::Scenario;
+use borgsim::time::{SimDuration, SimTime};
+use borgsim::workload::usage::{ModelId, SyntheticUsage, UsageKey, UsageSource};
+use std::fs;
+use std::path::Path;
+
+/// The quickstart with a usage table on its "web" class (the second).
+fn quickstart_with_usage(usage: &str) -> String {
+    let q = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    let at = "name = \"web\"\n";
+    assert!(q.contains(at));
+    q.replacen(at, &format!("{at}usage = {usage}\n"), 1)
+}
+
+const GOOD: &str = "{ cpu_permille = { uniform = { min = 300, max = 700 } }, \
+                    mem_permille = { constant = 600 }, diurnal_permille = 200 }";
+
+fn validate(body: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("u.toml"), body).unwrap();
+    let out = borgsim(dir.path(), &["validate", "u.toml"]);
+    (out.status.code().unwrap(), text(&out.stderr))
+}
+
+#[test]
+fn bad_usage_keys_exit_2_naming_the_key() {
+    for (usage, says) in [
+        (
+            "{ cpu_permille = { constant = 500 }, mem_permille = { constant = 500 }, peak_hour = 24 }",
+            "u.toml: workload.jobs[1].usage.peak_hour: an hour of the day, 0..=23, got 24",
+        ),
+        (
+            "{ cpu_permille = { constant = 500 }, mem_permille = { constant = 500 }, \
+             noise_permille = 2000 }",
+            "u.toml: workload.jobs[1].usage.noise_permille: at most 1000",
+        ),
+        (
+            "{ cpu_permille = { exponential = { mean = 0 } }, mem_permille = { constant = 500 } }",
+            "u.toml: workload.jobs[1].usage.cpu_permille: mean must be a finite number > 0",
+        ),
+        (
+            "{ cpu_permille = { constant = 500 }, mem_permille = { constant = 500 }, peak = 3 }",
+            "unknown field `peak`",
+        ),
+        ("{ cpu_permille = { constant = 500 } }", "missing field `mem_permille`"),
+    ] {
+        let (code, err) = validate(&quickstart_with_usage(usage));
+        assert_eq!(code, 2, "{usage}: {err}");
+        assert!(err.contains(says), "{usage}: {err}");
+    }
+}
+
+#[test]
+fn a_usage_model_without_reclamation_warns_and_changes_no_figure() {
+    let body = quickstart_with_usage(GOOD);
+    let (code, err) = validate(&body);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: u.toml: workload.jobs[1].usage (\"web\"): has no effect"),
+        "{err}"
+    );
+    let summary = |text: &str| {
+        let sc = Scenario::parse(text, Path::new("u.toml")).unwrap();
+        let mut sim = borgsim::build_simulation(&sc, false).unwrap();
+        sim.run(&mut |_| {}).unwrap();
+        serde_json::to_string(&Summary::of(&sc, &sim)).unwrap()
+    };
+    let plain = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    assert_eq!(summary(&body), summary(&plain));
+}
+
+#[test]
+fn the_scenario_s_models_reach_synthetic_usage() {
+    let sc = Scenario::parse(&quickstart_with_usage(GOOD), Path::new("u.toml")).unwrap();
+    let window = SimDuration::from_secs(300);
+    let src = SyntheticUsage::from_scenario(&sc, None, window).unwrap();
+    // "web" has model 0; the others use their limit.
+    let limit = Resources::new(10_000, 10_000);
+    let key = UsageKey {
+        job_serial: 4,
+        index: 2,
+    };
+    // Memory: 600 ‰ ± 10 % noise (the default) → 5,400..=6,600 of 10,000.
+    // CPU: 300..=700 ‰ × (1 ± 20 % daily) × (1 ± 10 %) → 2,160..=9,240.
+    for w in 0..288 {
+        let u = src.usage(ModelId(0), key, &limit, SimTime::from_secs(w * 300));
+        assert!((5_400..=6_600).contains(&u.mem_mib), "{u:?}");
+        assert!((2_160..=9_240).contains(&u.cpu_milli), "{u:?}");
+    }
+    assert_eq!(src.usage(ModelId::LIMIT, key, &limit, SimTime::ZERO), limit);
+}
