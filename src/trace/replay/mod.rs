@@ -1,5 +1,5 @@
 //! Replaying a trace: the cell from the trace's machine table, and a
-//! [`Feed`](crate::sim::feed::Feed) that applies the trace's events to it.
+//! [`Feed`] that applies the trace's events to it.
 //!
 //! The machine tables are read first, whole (they are bounded by the cell's
 //! size, not the trace's length): every machine that ever appears becomes a
