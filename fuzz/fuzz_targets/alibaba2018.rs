@@ -8,6 +8,7 @@ const TABLES: &[&str] = &[
     "machine_meta.csv",
     "container_meta.csv",
     "batch_instance.csv",
+    "container_usage.csv",
 ];
 
 fuzz_target!(|data: &[u8]| {

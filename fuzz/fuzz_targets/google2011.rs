@@ -9,6 +9,7 @@ const TABLES: &[&str] = &[
     "job_events-part-00000-of-00001.csv",
     "task_constraints-part-00000-of-00001.csv",
     "task_events-part-00000-of-00001.csv.gz",
+    "task_usage-part-00000-of-00001.csv",
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -10,6 +10,8 @@ const TABLES: &[&str] = &[
     "instance_events.csv",
     "collection_events.csv",
     "machine_events.csv",
+    "instance_usage.json",
+    "instance_usage.csv",
 ];
 
 fuzz_target!(|data: &[u8]| {

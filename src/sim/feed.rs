@@ -7,7 +7,7 @@
 //! done, so that trace replays can release DAG successors and forget the
 //! task. Synthetic workloads are a [`JobSource`] behind [`JobFeed`].
 
-use crate::cell::resources::Request;
+use crate::cell::resources::{Request, Resources};
 use crate::cell::state::CellState;
 use crate::error::Result;
 use crate::time::SimTime;
@@ -115,6 +115,16 @@ pub trait Feed {
     fn report(&self) -> Option<FeedReport> {
         None
     }
+    /// Moves into `out` (appending) the usage updates the last
+    /// [`Feed::apply`] read for tasks running in the cell: `(task, usage)`
+    /// in the trace's order, milli-cores and MiB as the trace measured them
+    /// (possibly above the task's request). A task's usage holds until its
+    /// next update; a later update of the same task in `out` supersedes an
+    /// earlier one. The driver takes them right after each `apply`; those
+    /// not taken before the next `apply` are dropped, so a run that does
+    /// not simulate usage holds none. Default: none (synthetic workloads
+    /// and traces without usage tables).
+    fn take_usage(&mut self, _out: &mut Vec<(TaskId, Resources)>) {}
 }
 
 /// A [`JobSource`] as a feed: submits each job at its time.

@@ -3,10 +3,11 @@
 //! (DAGs of tasks, scheduled by Fuxi).
 //!
 //! # Files
-//! Four tables are read: `machine_meta`, `container_meta`, `batch_task` and,
-//! optionally, `batch_instance` (see `alibaba2018/instances.rs`: with it,
+//! Five tables are read: `machine_meta`, `container_meta`, `batch_task`,
+//! optionally `batch_instance` (see `alibaba2018/instances.rs`: with it,
 //! each instance runs as it did in the trace, instead of `instance_num`
-//! copies of its task). A file belongs to the table whose name its file
+//! copies of its task) and optionally `container_usage` (see *Usage*; not
+//! with [`Select::WithoutUsage`]). A file belongs to the table whose name its file
 //! name contains, or failing that whose name its directory's name contains;
 //! any other table is an error. Each table may come in several parts and
 //! `.gz`-compressed.
@@ -70,7 +71,25 @@
 //! | end_time | optional | seconds ≥ 0; empty or 0: no end |
 //! | machine_id | optional | `m_<n>`; empty: no placement |
 //! | seq_no, total_seq_no | not used, may be absent | their meaning is not documented |
-//! | cpu_avg, cpu_max, mem_avg, mem_max | not used, may be absent | usage, not requests |
+//! | cpu_avg | optional, may be absent | the run's mean CPU: 100 = 1 core → milli-cores (× 10), as `plan_cpu`; empty or absent: no usage |
+//! | cpu_max | not used, may be absent | |
+//! | mem_avg | optional, may be absent | the run's mean memory: 0–100 of the reference machine's memory → MiB, as `plan_mem`; empty or absent: no usage |
+//! | mem_max | not used, may be absent | |
+//!
+//! (The published `schema.txt` swaps the comments of `cpu_max` and
+//! `mem_avg` — it describes the twelfth column as average memory and the
+//! thirteenth as maximum CPU — while their names, and the other two usage
+//! columns, give the order used here: `cpu_avg, cpu_max, mem_avg, mem_max`.)
+//!
+//! ## container_usage (11 columns; the last 6 may be absent)
+//! | column | use | rule |
+//! |---|---|---|
+//! | container_id | required | `c_<n>`, n < 2³²: the container, as in container_meta |
+//! | machine_id | not used | the container's run says where it is |
+//! | time_stamp | required | seconds ≥ 0 (a decimal: published as a double) → µs, exactly |
+//! | cpu_util_percent | required | percent of the container's `cpu_request`; empty: the row is dropped |
+//! | mem_util_percent | required | percent of the container's `mem_size`; empty: the row is dropped |
+//! | cpi, mem_gps, mpki, net_in, net_out, disk_io_percent | not used, may be absent | |
 //!
 //! # Units
 //! Times are seconds from the trace's start and become µs. CPU is in cores
@@ -184,6 +203,30 @@
 //! `batch_task.time_went_back` — sort it by `start_time` first for a
 //! faithful replay.
 //!
+//! # Usage
+//! Two tables measure usage, each a [`TraceEvent::Usage`] of a task:
+//! - **batch_instance**'s `cpu_avg` and `mem_avg`: one value for the
+//!   instance's whole run, at its start (after its Submit and Schedule).
+//! - **container_usage**: a row per container per sample, at its
+//!   `time_stamp`, holding until the container's next row. Its
+//!   percentages are of the container's own request, not of the machine:
+//!   the schema leaves them undocumented, the 2017 trace's schema names the
+//!   same columns "used percent of requested cpus / memory", and the
+//!   publisher answered for this trace that a container's CPU usage is "the
+//!   percentage against the container's requested CPU number, not the
+//!   machine CPU number" (github.com/alibaba/clusterdata issue 62). So
+//!   usage = percent × the request of the container's current run (as
+//!   container_meta's rows up to that instant give it) / 100, exactly,
+//!   rounded to nearest: 50 % of `cpu_request` 400 (4,000 milli-cores) is
+//!   2,000 milli-cores. A percentage may exceed 100 (CPU above the
+//!   request, up to `cpu_limit`). A row for a container with no live run
+//!   then is dropped (`container_usage.container_not_live`); one without a
+//!   percentage too (`container_usage.usage_missing`). The table is far
+//!   too large to load and is streamed; like batch_task it is not sorted
+//!   by time as published: a row earlier than the one before it is held at
+//!   that time (`container_usage.time_went_back`) — sort it by
+//!   `time_stamp` first.
+//!
 //! # Priority
 //! The trace has no priority. Online containers get [`ONLINE_PRIORITY`]
 //! (120, the bottom of borgsim's production band: latency-sensitive
@@ -192,8 +235,10 @@
 //!
 //! # Order
 //! The tables are merged by time; at equal times machine events come
-//! first, then ends, then starts (submissions and placements), each in the
-//! order machine_meta, container_meta, batch_task/batch_instance.
+//! first, then ends, then starts (submissions and placements), then usage,
+//! each in the order machine_meta, container_meta,
+//! batch_task/batch_instance, container_usage (an instance's own records —
+//! Submit, Schedule, Usage — come together, in that order).
 
 mod containers;
 mod instances;
@@ -201,6 +246,7 @@ pub mod names;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 use self::tables::{BatchRow, Ctx, Strings, Table};
 use super::Source as TraceFile;
@@ -233,12 +279,15 @@ pub const BATCH_PRIORITY: Priority = 100;
 pub const CONTAINER_JOB_BIT: u64 = 1 << 62;
 
 /// What a record does, ordering records of the same instant: machine
-/// events, then ends (what they free is free for the starts), then starts.
+/// events, then ends (what they free is free for the starts), then starts,
+/// then usage.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Machine,
     End,
     Start,
+    /// Last: usage of a task started at the same instant finds it running.
+    Usage,
 }
 
 /// A batch row whose instances are being handed out.
@@ -257,6 +306,8 @@ pub struct Reader {
     /// With batch_instance given: the instances (batch_task is then read
     /// whole at open and not streamed).
     instances: Option<instances::Instances>,
+    /// container_usage, streamed.
+    container_usage: Option<usage::ContainerUsage>,
     monotone: Monotone,
     lenient: bool,
     reference: ReferenceMachine,
@@ -274,10 +325,15 @@ impl Reader {
             let table = Table::of_file(f.path()).ok_or_else(|| Error::Invalid {
                 path: f.path().to_path_buf(),
                 key: "file name".into(),
-                message: "names none of machine_meta, container_meta, batch_task, batch_instance"
+                message: "names none of machine_meta, container_meta, batch_task, batch_instance, container_usage"
                     .into(),
             })?;
-            if opts.select == Select::MachinesOnly && table != Table::MachineMeta {
+            let skip = match opts.select {
+                Select::All => false,
+                Select::MachinesOnly => table != Table::MachineMeta,
+                Select::WithoutUsage => table == Table::ContainerUsage,
+            };
+            if skip {
                 continue;
             }
             parts.entry(table).or_default().push(f.clone());
@@ -298,6 +354,9 @@ impl Reader {
             batch_head: None,
             expanding: None,
             instances: None,
+            container_usage: parts
+                .remove(&Table::ContainerUsage)
+                .map(usage::ContainerUsage::new),
             monotone: Monotone::default(),
             lenient: opts.lenient,
             reference: opts.reference.unwrap_or(DEFAULT_REFERENCE),
@@ -321,7 +380,7 @@ impl Reader {
                 Some(b) => tables::batch_tasks(b, &mut ctx)?,
                 None => Default::default(),
             };
-            r.instances = Some(instances::Instances::new(f, tasks));
+            r.instances = Some(instances::Instances::new(f, tasks, opts.select.usage()));
         }
         r.fill_batch()?;
         Ok(r)
@@ -387,25 +446,28 @@ impl TraceReader for Reader {
                 return Ok(Some(rec));
             }
             // The earliest head by (time, phase); at equal keys machines,
-            // then containers, then batch work.
+            // then containers, then batch work, then container usage.
+            let mut ctx = Ctx {
+                lenient: self.lenient,
+                reference: self.reference,
+                stats: &mut self.stats,
+                strings: &mut self.strings,
+            };
             let batch = match self.instances.as_mut() {
-                Some(inst) => {
-                    let mut ctx = Ctx {
-                        lenient: self.lenient,
-                        reference: self.reference,
-                        stats: &mut self.stats,
-                        strings: &mut self.strings,
-                    };
-                    inst.next_key(&mut ctx)?
-                }
+                Some(inst) => inst.next_key(&mut ctx)?,
                 None => self.batch_head.as_ref().map(|b| (b.time, Phase::Start)),
+            };
+            let usage = match self.container_usage.as_mut() {
+                Some(u) => u.next_key(&mut ctx)?,
+                None => None,
             };
             let heads = [
                 self.machines.front().map(|r| (r.time, Phase::Machine)),
                 self.containers.as_mut().and_then(|c| c.next_key()),
                 batch,
+                usage,
             ];
-            let Some((_, i)) = (0..3).filter_map(|i| Some((heads[i]?, i))).min() else {
+            let Some((_, i)) = (0..heads.len()).filter_map(|i| Some((heads[i]?, i))).min() else {
                 return Ok(None);
             };
             match i {
@@ -420,6 +482,16 @@ impl TraceReader for Reader {
                     let stats = &mut self.stats;
                     if let Some(rec) = self.containers.as_mut().and_then(|c| c.pop(stats)) {
                         return Ok(Some(rec));
+                    }
+                }
+                3 => {
+                    let (containers, stats) = (self.containers.as_ref(), &mut self.stats);
+                    let rec = self
+                        .container_usage
+                        .as_mut()
+                        .and_then(|u| u.pop(containers, stats));
+                    if rec.is_some() {
+                        return Ok(rec);
                     }
                 }
                 _ if self.instances.is_some() => {

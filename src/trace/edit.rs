@@ -10,9 +10,10 @@
 //!   Guaranteed pods are prod), or for a sub-cell by a seeded draw of its
 //!   trace **job**'s key (every task of a job in one part);
 //! - the records that follow a task left out (the trace's own placement,
-//!   its end) are left out with it, and it is forgotten at its end, so
-//!   memory follows the tasks live in the trace;
-//! - requests are rounded up or grown at submission.
+//!   its usage, its end) are left out with it, and it is forgotten at its
+//!   end, so memory follows the tasks live in the trace;
+//! - requests are rounded up or grown at submission; usage is the trace's,
+//!   unedited (a grown request leaves it as measured).
 //!
 //! Adding tasks (horizontal inflation) draws new tasks, which a trace does
 //! not have: refused before the replay is built.
@@ -69,7 +70,11 @@ impl TraceReader for EditedReader {
                     // resubmission) is judged again, the same way.
                     t.request = self.edit.request(t.request);
                 }
-                TraceEvent::Schedule { task, .. } if self.left_out.contains(task) => continue,
+                TraceEvent::Schedule { task, .. } | TraceEvent::Usage { task, .. }
+                    if self.left_out.contains(task) =>
+                {
+                    continue
+                }
                 TraceEvent::End { task, .. } if self.left_out.remove(task) => continue,
                 _ => {}
             }

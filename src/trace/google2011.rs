@@ -1,13 +1,16 @@
 //! Google clusterdata-2011-2: `machine_events`, `machine_attributes`,
-//! `job_events`, `task_events` and `task_constraints`, headerless CSV, each
-//! table in parts (`part-NNNNN-of-MMMMM.csv[.gz]`) read in order.
+//! `job_events`, `task_events`, `task_constraints` and `task_usage`,
+//! headerless CSV, each table in parts (`part-NNNNN-of-MMMMM.csv[.gz]`)
+//! read in order.
 //!
 //! A file belongs to the table whose name appears in its path (a directory
 //! `task_events/` or a file `task_events-….csv`). Each table is time-ordered;
 //! the reader merges them by time (ties: machine attributes, machines,
-//! jobs, constraints, then tasks, so a machine's attributes are known at
-//! its ADD and a task's constraints and job name at its SUBMIT).
-//! `task_usage` files are passed over: usage is not simulated.
+//! jobs, constraints, tasks, then usage, so a machine's attributes are
+//! known at its ADD, a task's constraints and job name at its SUBMIT, and a
+//! task's SCHEDULE and end at an instant come before its usage window
+//! starting then). `task_usage` is streamed like the others: nothing is
+//! held per row; it is not read with [`Select::WithoutUsage`].
 //!
 //! # Columns
 //! The files have no header: columns are read by their published position
@@ -76,6 +79,19 @@
 //! | 5 | `attribute_name` | required | | |
 //! | 6 | `attribute_value` | optional | empty | |
 //!
+//! `task_usage` (7 to 20 fields; one row per task per measurement window,
+//! normally 300 s):
+//! | # | column | need | default | unit, rule |
+//! |---|---|---|---|---|
+//! | 1 | `start_time` | required | | µs: the window's start, the record's time |
+//! | 2 | `end_time` | unused | | the window holds until the task's next row |
+//! | 3 | `job_id` | required | | |
+//! | 4 | `task_index` | required | | < 2^32 |
+//! | 5 | `machine_id` | unused | | the task's run is found by its key |
+//! | 6 | `cpu_rate` | required | | mean CPU usage rate: normalised × reference CPU; empty drops the row |
+//! | 7 | `canonical_memory_usage` | required | | normalised × reference memory; empty drops the row |
+//! | 8–20 | `assigned_memory_usage`, `unmapped_page_cache`, `total_page_cache`, `maximum_memory_usage`, `disk_io_time`, `local_disk_space_usage`, `maximum_cpu_rate`, `maximum_disk_io_time`, `cycles_per_instruction`, `memory_accesses_per_instruction`, `sample_portion`, `aggregation_type`, `sampled_cpu_usage` | unused | | may be left out |
+//!
 //! # Rules
 //! - **Times** are µs. 0 means "before the trace" and stays 0; 2^63−1 means
 //!   "after the trace": such rows are dropped (repaired `<table>.after_trace_end`).
@@ -83,7 +99,14 @@
 //!   1.0; they become milli-cores and MiB against the reference machine
 //!   ([`DEFAULT_REFERENCE`]: 1.0 CPU = 32 cores, 1.0 memory = 128 GiB — the
 //!   trace does not disclose sizes; override with `trace.reference`), by
-//!   exact decimal arithmetic, rounded to nearest.
+//!   exact decimal arithmetic, rounded to nearest. Usage (`cpu_rate`:
+//!   normalised core-seconds per second; `canonical_memory_usage`) is on
+//!   the same scale as requests and converted by the same rule:
+//!   0.0625 × 32,000 = 2,000 milli-cores.
+//! - **Usage**: a `task_usage` row becomes a [`TraceEvent::Usage`] of
+//!   `(job_id, task_index)` at its `start_time`; a row lacking `cpu_rate`
+//!   or `canonical_memory_usage` is dropped (repaired
+//!   `task_usage.usage_missing`).
 //! - **Priorities 0–11 → bands**, after "Borg: the Next Generation": free
 //!   0–1 → best effort (priority 0–1), best-effort batch 2–8 → batch
 //!   (100–106), production 9–10 → production (120–121), monitoring 11 →
@@ -119,7 +142,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-use self::parse::{attr, cons, job, mach, task};
+use self::parse::{attr, cons, job, mach, task, usage};
 use super::input::{table_schema, CsvLayout, CsvRows, Decimal, Fields, Schema};
 use super::Source as TraceFile;
 use super::{
@@ -153,15 +176,19 @@ enum Table {
     Jobs,
     Constraints,
     Tasks,
+    /// Last: a usage window starting when the task is scheduled finds it
+    /// running.
+    Usage,
 }
 
 impl Table {
-    const ALL: [Table; 5] = [
+    const ALL: [Table; 6] = [
         Table::Attributes,
         Table::Machines,
         Table::Jobs,
         Table::Constraints,
         Table::Tasks,
+        Table::Usage,
     ];
     fn name(self) -> &'static str {
         self.schema().table
@@ -173,6 +200,7 @@ impl Table {
             Table::Jobs => &job::SCHEMA,
             Table::Constraints => &cons::SCHEMA,
             Table::Tasks => &task::SCHEMA,
+            Table::Usage => &usage::SCHEMA,
         }
     }
 }
@@ -245,17 +273,19 @@ impl Reader {
         for f in files {
             let p = f.path().to_string_lossy();
             let Some(t) = Table::ALL.into_iter().find(|t| p.contains(t.name())) else {
-                if p.contains("task_usage") {
-                    continue; // Usage is not simulated; see the module doc.
-                }
                 return Err(Error::Invalid {
                     path: f.path().to_path_buf(),
                     key: "trace.files".into(),
-                    message: "not a google2011 table: the path must name machine_events, machine_attributes, job_events, task_events or task_constraints".into(),
+                    message: "not a google2011 table: the path must name machine_events, machine_attributes, job_events, task_events, task_constraints or task_usage".into(),
                 });
             };
             let machine_table = matches!(t, Table::Machines | Table::Attributes);
-            if opts.select == Select::MachinesOnly && !machine_table {
+            let skip = match opts.select {
+                Select::All => false,
+                Select::MachinesOnly => !machine_table,
+                Select::WithoutUsage => t == Table::Usage,
+            };
+            if skip {
                 continue;
             }
             match by_table.iter_mut().find(|(x, _)| *x == t) {

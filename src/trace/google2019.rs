@@ -2,13 +2,13 @@
 //! as exported from BigQuery.
 //!
 //! # Files
-//! Four tables are read: `machine_attributes`, `machine_events`,
-//! `collection_events` and `instance_events`. A file belongs to the table whose name its file name
+//! Five tables are read: `machine_attributes`, `machine_events`,
+//! `collection_events`, `instance_events` and, optionally,
+//! `instance_usage` (not with [`Select::WithoutUsage`]). A file belongs to the table whose name its file name
 //! contains (`instance_events-000000000007.json.gz`), or failing that whose
 //! name its directory's name contains (`instance_events/part-3.csv`); a file
 //! naming none of them is an error. Each table may come in several parts,
-//! read in the order of the numbers in their names. The `instance_usage`
-//! table is not read. Without `machine_attributes`, a constraint on an
+//! read in the order of the numbers in their names. Without `machine_attributes`, a constraint on an
 //! attribute no machine has is dropped by the replay and counted
 //! (`trace.replay.constraint_on_unknown_attribute`).
 //!
@@ -86,6 +86,18 @@
 //! | `constraint` | optional | none | a list of `{name, value, relation}` |
 //! | `scheduling_class`, `missing_type`, `collection_type`, `alloc_instance_index` | unused | | |
 //!
+//! `instance_usage` (optional table; one row per instance per measurement
+//! window, normally 300 s):
+//! | column | need | default | unit, rule |
+//! |---|---|---|---|
+//! | `start_time` | required | | µs: the window's start, the record's time |
+//! | `collection_id` | required | | the task's job |
+//! | `instance_index` | required | | the task's index |
+//! | `alloc_collection_id` | optional | 0 (none) | not 0: the row is dropped, as the instance's events are |
+//! | `average_usage.cpus` | optional | none | mean usage, NCU × reference CPU; none drops the row |
+//! | `average_usage.memory` | optional | none | mean usage, NMU × reference memory; none drops the row |
+//! | `end_time`, `machine_id`, `alloc_instance_index`, `collection_type`, `maximum_usage.cpus`, `maximum_usage.memory`, `random_sample_usage.cpus`, `random_sample_usage.memory`, `assigned_memory`, `page_cache_memory`, `cycles_per_instruction`, `memory_accesses_per_instruction`, `sample_rate`, `cpu_usage_distribution`, `tail_cpu_usage_distribution` | unused | | |
+//!
 //! # Time
 //! Times are µs and kept as they are (the trace starts at 600 s). A time of
 //! 0 means "before the trace began" and stays 0. A time of 2^63−1 means
@@ -95,9 +107,13 @@
 //! table to several files has no order); a row earlier than the one before
 //! it in its table is held at that time ([`Monotone`]), counted as
 //! `<table>.time_went_back`, because the merged stream must not go back.
-//! The three tables are merged by time; at equal times machines come
-//! first, then collections, then instances, so a task never arrives before
-//! the machine it was placed on or the job it belongs to.
+//! The tables are merged by time; at equal times machine attributes and
+//! machines come first, then collections, then instances, then usage, so
+//! a task never arrives before the machine it was placed on or the job it
+//! belongs to, and a usage window starting when its instance is scheduled
+//! or ends comes after that event. Usage rows are streamed like the
+//! others: nothing is held per row (export `instance_usage` with `ORDER BY
+//! start_time`).
 //!
 //! # Units
 //! CPU is in NCU and memory in NMU, both normalised so that the largest
@@ -107,6 +123,16 @@
 //! decimal is taken from the text of the number: a string exactly; a JSON
 //! number through its shortest double text, which is the number as written
 //! for up to 15 significant digits (the export's NCU/NMU values have fewer).
+//!
+//! # Usage
+//! An `instance_usage` row becomes a [`TraceEvent::Usage`] of
+//! `(collection_id, instance_index)` at its `start_time`: the window's
+//! mean, `average_usage`, in NCU and NMU, converted by the rule of
+//! requests (0.03125 NCU × 64,000 = 2,000 milli-cores). A row lacking
+//! either mean is dropped (`instance_usage.usage_missing`); one of an
+//! instance inside an alloc set (its row's `alloc_collection_id`, or its
+//! collection's) is dropped like that instance's events
+//! (`instance_usage.in_alloc_set`).
 //!
 //! # Machines
 //! ADD (1) → [`TraceEvent::MachineAdd`], REMOVE (2) →
@@ -188,6 +214,7 @@ mod parse;
 mod rows;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 use self::parse::*;
 use self::rows::{Layout, Relation, Source, Table};
@@ -264,11 +291,16 @@ impl Reader {
             let table = Table::of_file(f.path()).ok_or_else(|| Error::Invalid {
                 path: f.path().to_path_buf(),
                 key: "file name".into(),
-                message: "names none of machine_events, machine_attributes, collection_events, instance_events".into(),
+                message: "names none of machine_events, machine_attributes, collection_events, instance_events, instance_usage".into(),
             })?;
             Layout::of_file(f.path())?;
             let machine_table = matches!(table, Table::Machines | Table::Attributes);
-            if opts.select == Select::MachinesOnly && !machine_table {
+            let skip = match opts.select {
+                Select::All => false,
+                Select::MachinesOnly => !machine_table,
+                Select::WithoutUsage => table == Table::Usage,
+            };
+            if skip {
                 continue;
             }
             parts.entry(table).or_default().push(f.clone());
@@ -527,6 +559,7 @@ impl TraceReader for Reader {
                     None
                 }
                 Body::Instance(row) => self.instance_event(*row),
+                Body::Usage(row) => self.usage_event(row),
             };
             if let Some(event) = event {
                 return Ok(Some(TraceRecord { time, event }));

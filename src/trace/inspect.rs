@@ -34,6 +34,11 @@ pub struct Inspection {
     /// Ends by kind: End records, and ends known at submission
     /// ([`TraceTask::end_kind`](crate::trace::TraceTask::end_kind)).
     pub task_ends: BTreeMap<EndKind, u64>,
+    /// Usage records: a task's usage over a measurement window (a row of
+    /// Google's `task_usage` / `instance_usage`, Alibaba's
+    /// `container_usage`) or its whole run (Alibaba's `batch_instance`
+    /// averages).
+    pub usage_records: u64,
     /// Submissions by the trace's own priority (or class: openb's qos).
     pub by_trace_priority: BTreeMap<String, u64>,
     /// Submissions by borgsim band, after the reader's mapping.
@@ -70,6 +75,7 @@ impl Inspection {
             task_submissions: 0,
             task_schedules: 0,
             task_ends: BTreeMap::new(),
+            usage_records: 0,
             by_trace_priority: BTreeMap::new(),
             by_band: Band::ALL.iter().map(|b| (b.name(), 0)).collect(),
             gpu_tasks: 0,
@@ -135,6 +141,7 @@ pub fn inspect(format: TraceFormat, reader: &mut dyn TraceReader) -> Result<Insp
             }
             TraceEvent::Schedule { .. } => ins.task_schedules += 1,
             TraceEvent::End { kind, .. } => *ins.task_ends.entry(kind).or_default() += 1,
+            TraceEvent::Usage { .. } => ins.usage_records += 1,
         }
     }
     let stats = reader.stats();
@@ -272,6 +279,7 @@ impl Inspection {
             self.task_schedules,
         );
         out += &format!("ends: {:?}\n", self.task_ends);
+        out += &format!("usage records: {}\n", self.usage_records);
         out += &format!("by trace priority: {:?}\n", self.by_trace_priority);
         out += &format!("by band: {:?}\n", self.by_band);
         for (name, s) in [

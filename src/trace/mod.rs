@@ -3,7 +3,8 @@
 //! Each format has a reader (one file each) that turns its tables into one
 //! time-ordered stream of [`TraceRecord`]s: machines coming and going, tasks
 //! submitted, and — for traces that record placements — where the trace's
-//! own scheduler put them and how they ended. Everything downstream
+//! own scheduler put them and how they ended; for traces with usage tables,
+//! what each task used, window by window ([`TraceEvent::Usage`]). Everything downstream
 //! ([`replay`], [`inspect`], [`native`]'s `trace convert`) sees only that stream, so a new
 //! format is one new file.
 //!
@@ -12,6 +13,8 @@
 //!   "largest machine = 1.0", Alibaba's memory 0–100) become integer
 //!   milli-cores and MiB by exact decimal arithmetic against the reference
 //!   machine in [`ReadOptions`] ([`input::Decimal::scale`]). Times become µs.
+//!   Usage is converted by the same rule as the format's requests, so the
+//!   two compare directly.
 //! - **Streaming.** Rows are read one at a time; a reader keeps state only
 //!   for what is live (a job's tasks still to come, a DAG's unfinished
 //!   stages), never for the whole trace.
@@ -41,7 +44,7 @@ pub mod synth;
 pub use source::{Embedded, Source};
 
 use crate::cell::attrs::ConstraintOp;
-use crate::cell::resources::{Capacity, Request, MAX_RESOURCE};
+use crate::cell::resources::{Capacity, Request, Resources, MAX_RESOURCE};
 use crate::error::Result;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Priority;
@@ -220,6 +223,15 @@ pub enum TraceEvent {
         task: TaskKey,
         kind: EndKind,
     },
+    /// What the task used over a measurement window that starts at the
+    /// record's time, in milli-cores and MiB (the format's usage columns by
+    /// the rule of its requests; see each reader). A replay holds it until
+    /// the task's next Usage record (a step, not an interpolation). It may
+    /// exceed the task's request: the trace measured it so.
+    Usage {
+        task: TaskKey,
+        usage: Resources,
+    },
 }
 
 impl TraceEvent {
@@ -259,6 +271,20 @@ pub enum Select {
     /// build the cell (they are bounded by the cell's size, not the trace's
     /// length).
     MachinesOnly,
+    /// Every table but what measures usage: the usage tables (Google 2011
+    /// `task_usage`, Google 2019 `instance_usage`, Alibaba 2018
+    /// `container_usage`) are not opened, and no [`TraceEvent::Usage`] is
+    /// made (Alibaba's `batch_instance` averages, native `usage` rows): for
+    /// a replay that does not simulate usage, which then reads what it
+    /// read before usage was read at all.
+    WithoutUsage,
+}
+
+impl Select {
+    /// Whether usage is read.
+    pub fn usage(self) -> bool {
+        self == Select::All
+    }
 }
 
 /// How to read a trace.
@@ -366,9 +392,10 @@ pub fn sort_parts(parts: &mut [Source]) {
 }
 
 /// Opens a reader of `format` over `files` (table files or parts; see each
-/// reader for how it tells its tables apart). Every machine capacity and
-/// task request it yields is at most [`MAX_RESOURCE`] in each dimension,
-/// or reading fails naming the machine or task (see `Bounded`).
+/// reader for how it tells its tables apart). Every machine capacity, task
+/// request and task usage it yields is at most [`MAX_RESOURCE`] in each
+/// dimension, or reading fails naming the machine or task (see `Bounded`).
+/// With [`Select::WithoutUsage`] it yields no [`TraceEvent::Usage`].
 pub fn open(
     format: TraceFormat,
     files: &[Source],
@@ -380,6 +407,7 @@ pub fn open(
             .first()
             .map(|f| f.path().to_path_buf())
             .unwrap_or_default(),
+        usage: opts.select.usage(),
     }))
 }
 
@@ -389,11 +417,19 @@ pub fn open(
 struct Bounded {
     inner: Box<dyn TraceReader>,
     path: PathBuf,
+    /// Whether usage records are passed on (the readers leave usage tables
+    /// unread without it; this drops what a table mixes in, as native
+    /// `tasks.csv` does).
+    usage: bool,
 }
 
 impl TraceReader for Bounded {
     fn next_record(&mut self) -> Result<Option<TraceRecord>> {
-        let rec = self.inner.next_record()?;
+        let mut rec = self.inner.next_record()?;
+        while !self.usage && matches!(&rec, Some(r) if matches!(r.event, TraceEvent::Usage { .. }))
+        {
+            rec = self.inner.next_record()?;
+        }
         let (what, res) = match rec.as_ref().map(|r| &r.event) {
             Some(TraceEvent::MachineAdd(m) | TraceEvent::MachineUpdate(m)) => {
                 (format!("machine {}", m.key), m.capacity.res)
@@ -401,6 +437,10 @@ impl TraceReader for Bounded {
             Some(TraceEvent::Submit(t)) => (
                 format!("task {}/{}/{}", t.key.job, t.key.stage, t.key.index),
                 t.request.res,
+            ),
+            Some(TraceEvent::Usage { task, usage }) => (
+                format!("usage of task {}/{}/{}", task.job, task.stage, task.index),
+                *usage,
             ),
             _ => return Ok(rec),
         };

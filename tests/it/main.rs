@@ -41,6 +41,7 @@ mod trace_formats;
 mod trace_fuzz;
 mod trace_jobs;
 mod trace_replay;
+mod trace_usage;
 mod usage_model;
 mod user_plugins;
 mod why_pending;

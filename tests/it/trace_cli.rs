@@ -157,6 +157,7 @@ fn convert_to_native_keeps_every_record() {
             "task_submissions",
             "task_schedules",
             "task_ends",
+            "usage_records",
             "by_band",
             "cpu_milli",
             "mem_mib",

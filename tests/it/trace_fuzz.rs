@@ -23,12 +23,19 @@ const TARGETS: &[(TraceFormat, &str)] = &[
         TraceFormat::Google2011,
         "task_constraints-part-00000-of-00001.csv",
     ),
+    (
+        TraceFormat::Google2011,
+        "task_usage-part-00000-of-00001.csv",
+    ),
     (TraceFormat::Google2019, "instance_events.json"),
     (TraceFormat::Google2019, "collection_events.csv"),
+    (TraceFormat::Google2019, "instance_usage.json"),
+    (TraceFormat::Google2019, "instance_usage.csv"),
     (TraceFormat::Alibaba2018, "batch_task.csv"),
     (TraceFormat::Alibaba2018, "machine_meta.csv"),
     (TraceFormat::Alibaba2018, "container_meta.csv"),
     (TraceFormat::Alibaba2018, "batch_instance.csv"),
+    (TraceFormat::Alibaba2018, "container_usage.csv"),
     (TraceFormat::Openb, "pods.csv"),
     (TraceFormat::Swf, "x.swf"),
     (TraceFormat::Azure, "x.sqlite"),
@@ -111,6 +118,9 @@ proptest! {
             (TraceFormat::Alibaba2018, "alibaba2018/batch_task.csv", "batch_task.csv"),
             (TraceFormat::Alibaba2018, "alibaba2018/container_meta.csv", "container_meta.csv"),
             (TraceFormat::Google2019, "google2019/instance_events.json", "instance_events.json"),
+            (TraceFormat::Google2011, "google2011/task_usage/part-00000-of-00001.csv", "task_usage-part-00000-of-00001.csv"),
+            (TraceFormat::Google2019, "google2019/instance_usage.json", "instance_usage.json"),
+            (TraceFormat::Alibaba2018, "alibaba2018/container_usage.csv", "container_usage.csv"),
         ] {
             let text = std::fs::read_to_string(f.join(src)).unwrap();
             let dir = tempfile::tempdir().unwrap();

@@ -160,6 +160,14 @@ impl Containers {
         None
     }
 
+    /// The task key and request of container `container`'s current run, if
+    /// it is live (what its usage rows are relative to).
+    pub fn run_of(&self, container: u32) -> Option<(TaskKey, Resources)> {
+        self.live
+            .get(&container)
+            .map(|run| (run.key(container), run.request))
+    }
+
     /// A machine record the reader hands out (machines come first at each
     /// instant, so the state here is the machine's at the rows' time).
     pub fn on_machine(&mut self, ev: &TraceEvent) {

@@ -7,7 +7,9 @@
 //! task's request, its own run length (`end_time − start_time`) and how
 //! that run ends ([`TraceTask::end_kind`](crate::trace::TraceTask::end_kind)),
 //! then a Schedule on its `machine_id` at the same time — so the trace can be
-//! replayed in either mode. The end is known at submission, so no End
+//! replayed in either mode — then, when the row has `cpu_avg` and
+//! `mem_avg`, a [`TraceEvent::Usage`] at the same time: one value for the
+//! whole run, from its start. The end is known at submission, so no End
 //! record follows: the replay ends the run after its length, as the kind
 //! says, in both modes. Instance names are random ids; an instance's index
 //! is its order of appearance within its task.
@@ -29,14 +31,17 @@
 //! rows are compared with its `instance_num`: instances batch_task lists
 //! but batch_instance has no row for never run (`instances_missing`, one
 //! per instance), and rows beyond `instance_num` run like the others
-//! (`instances_beyond_instance_num`). The published table is not sorted by
+//! (`instances_beyond_instance_num`). A row without `cpu_avg` or
+//! `mem_avg` (empty, or the trailing columns left out) has no usage
+//! (`usage_missing`). The published table is not sorted by
 //! start time: a row earlier than the one before is held at that time
 //! (`time_went_back`; held past its own end, it ends when it starts) — sort
 //! it first for a faithful replay.
 
 use super::names::{numbered, task_name};
-use super::tables::{run_status, Ctx, RunStatus, Table};
+use super::tables::{percent, run_status, Ctx, RunStatus, Table};
 use super::{Phase, CONTAINER_JOB_BIT};
+use crate::cell::resources::Resources;
 use crate::error::Result;
 use crate::time::{SimTime, US_PER_S};
 use crate::trace::input::{CsvLayout, CsvRows, Row};
@@ -53,6 +58,8 @@ pub(super) struct InstanceRow {
     end: Option<SimTime>,
     machine: Option<u64>,
     kind: EndKind,
+    /// `cpu_avg` and `mem_avg`, converted: the run's usage from its start.
+    usage: Option<Resources>,
 }
 
 /// The instance stream.
@@ -65,11 +72,18 @@ pub(super) struct Instances {
     ready: VecDeque<TraceRecord>,
     monotone: Monotone,
     done: bool,
+    /// Whether `cpu_avg` and `mem_avg` are read (not with
+    /// [`Select::WithoutUsage`](crate::trace::Select::WithoutUsage)).
+    usage: bool,
 }
 
 impl Instances {
     /// `tasks`: batch_task's rows by (job, stage), with `instance_num`.
-    pub fn new(files: Vec<TraceFile>, tasks: FxHashMap<(u64, u32), (TraceTask, u32)>) -> Self {
+    pub fn new(
+        files: Vec<TraceFile>,
+        tasks: FxHashMap<(u64, u32), (TraceTask, u32)>,
+        usage: bool,
+    ) -> Self {
         Instances {
             rows: CsvRows::new(files, CsvLayout::HEADERLESS),
             tasks,
@@ -78,6 +92,7 @@ impl Instances {
             ready: VecDeque::new(),
             monotone: Monotone::default(),
             done: false,
+            usage,
         }
     }
 
@@ -86,7 +101,11 @@ impl Instances {
     pub fn next_key(&mut self, ctx: &mut Ctx<'_>) -> Result<Option<(SimTime, Phase)>> {
         self.fill(ctx)?;
         if let Some(r) = self.ready.front() {
-            return Ok(Some((r.time, Phase::Start)));
+            let phase = match r.event {
+                TraceEvent::Usage { .. } => Phase::Usage,
+                _ => Phase::Start,
+            };
+            return Ok(Some((r.time, phase)));
         }
         Ok(self.head.as_ref().map(|h| (h.start, Phase::Start)))
     }
@@ -115,6 +134,12 @@ impl Instances {
                 event: TraceEvent::Schedule { task: key, machine },
             });
         }
+        if let Some(usage) = row.usage {
+            self.ready.push_back(TraceRecord {
+                time: row.start,
+                event: TraceEvent::Usage { task: key, usage },
+            });
+        }
         self.ready.pop_front()
     }
 
@@ -135,7 +160,7 @@ impl Instances {
                 }
                 None => continue,
             }
-            let parsed = instance_row(self.rows.row(), ctx);
+            let parsed = instance_row(self.rows.row(), ctx, self.usage);
             let Some(row) = lenient(parsed, ctx.lenient, ctx.stats, table)? else {
                 continue;
             };
@@ -174,8 +199,9 @@ impl Instances {
     }
 }
 
-/// Parses an instance row; `None` for one the rules skip.
-fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> {
+/// Parses an instance row; `None` for one the rules skip. `usage`: read
+/// `cpu_avg` and `mem_avg`.
+fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>, usage: bool) -> Result<Option<InstanceRow>> {
     row.expect_fields(8, "batch_instance")?;
     let name = row.str(1, "task_name")?;
     let dag = task_name(name).map_err(|m| row.error("task_name", m))?;
@@ -235,5 +261,21 @@ fn instance_row(row: Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<InstanceRow>> 
         end,
         machine,
         kind,
+        usage: if usage { averages(&row, ctx)? } else { None },
     }))
+}
+
+/// `cpu_avg` (100 = 1 core, × 10 → milli-cores, as `plan_cpu`) and
+/// `mem_avg` (0–100 of the reference machine's memory, as `plan_mem`);
+/// `None`, counted as `batch_instance.usage_missing`, if either is empty or
+/// absent.
+fn averages(row: &Row<'_>, ctx: &mut Ctx<'_>) -> Result<Option<Resources>> {
+    let given = |i: usize| !row.raw(i).trim_ascii().is_empty();
+    if !(given(10) && given(12)) {
+        ctx.stats.repair("batch_instance.usage_missing");
+        return Ok(None);
+    }
+    let cpu_milli = row.decimal(10, "cpu_avg")?.scale_ratio(1000, 100);
+    let mem_mib = percent(row, 12, "mem_avg")?.scale_ratio(ctx.reference.mem_mib, 100);
+    Ok(Some(Resources::new(cpu_milli, mem_mib)))
 }

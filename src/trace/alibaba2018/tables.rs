@@ -1,7 +1,8 @@
 //! The tables row by row: machine_meta loaded whole and turned into
 //! time-sorted machine records, batch_task parsed a row at a time (and its
 //! status rules applied where it drives submissions). container_meta is in
-//! `containers.rs`, batch_instance in `instances.rs`.
+//! `containers.rs`, batch_instance in `instances.rs`, container_usage in
+//! `usage.rs`.
 
 use super::names::{self, numbered};
 use super::{BATCH_PRIORITY, CONTAINER_JOB_BIT};
@@ -26,14 +27,16 @@ pub(super) enum Table {
     ContainerMeta,
     BatchTask,
     BatchInstance,
+    ContainerUsage,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::MachineMeta,
         Table::ContainerMeta,
         Table::BatchTask,
         Table::BatchInstance,
+        Table::ContainerUsage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Table {
             Table::ContainerMeta => "container_meta",
             Table::BatchTask => "batch_task",
             Table::BatchInstance => "batch_instance",
+            Table::ContainerUsage => "container_usage",
         }
     }
 

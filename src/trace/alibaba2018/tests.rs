@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 mod lifecycle;
+mod usage;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -87,6 +88,14 @@ fn show(r: &TraceRecord) -> String {
             format!("{t} schedule {}/{} on m{machine}", job(task), task.index)
         }
         TraceEvent::End { task, kind } => format!("{t} {kind:?} {}/{}", job(task), task.index),
+        TraceEvent::Usage { task, usage } => format!(
+            "{t} usage {}/{}/{} {}/{}",
+            job(task),
+            stage(task.stage),
+            task.index,
+            usage.cpu_milli,
+            usage.mem_mib
+        ),
     }
 }
 

@@ -71,9 +71,40 @@ table_schema! {
     }
 }
 
-// `time` is the first column of every table.
+table_schema! {
+    /// `task_usage`, in the published order.
+    pub(super) mod usage = "task_usage" {
+        START_TIME: "start_time" => Required,
+        END_TIME: "end_time" => Unused,
+        JOB_ID: "job_id" => Required,
+        TASK_INDEX: "task_index" => Required,
+        MACHINE_ID: "machine_id" => Unused,
+        CPU_RATE: "cpu_rate" => Required,
+        CANONICAL_MEMORY_USAGE: "canonical_memory_usage" => Required,
+        ASSIGNED_MEMORY_USAGE: "assigned_memory_usage" => Unused,
+        UNMAPPED_PAGE_CACHE: "unmapped_page_cache" => Unused,
+        TOTAL_PAGE_CACHE: "total_page_cache" => Unused,
+        MAXIMUM_MEMORY_USAGE: "maximum_memory_usage" => Unused,
+        DISK_IO_TIME: "disk_io_time" => Unused,
+        LOCAL_DISK_SPACE_USAGE: "local_disk_space_usage" => Unused,
+        MAXIMUM_CPU_RATE: "maximum_cpu_rate" => Unused,
+        MAXIMUM_DISK_IO_TIME: "maximum_disk_io_time" => Unused,
+        CYCLES_PER_INSTRUCTION: "cycles_per_instruction" => Unused,
+        MEMORY_ACCESSES_PER_INSTRUCTION: "memory_accesses_per_instruction" => Unused,
+        SAMPLE_PORTION: "sample_portion" => Unused,
+        AGGREGATION_TYPE: "aggregation_type" => Unused,
+        SAMPLED_CPU_USAGE: "sampled_cpu_usage" => Unused,
+    }
+}
+
+// `time` (`start_time` for usage windows) is the first column of every table.
 const _: () = assert!(
-    mach::TIME == 0 && attr::TIME == 0 && job::TIME == 0 && task::TIME == 0 && cons::TIME == 0
+    mach::TIME == 0
+        && attr::TIME == 0
+        && job::TIME == 0
+        && task::TIME == 0
+        && cons::TIME == 0
+        && usage::START_TIME == 0
 );
 
 impl Parser {
@@ -96,6 +127,7 @@ impl Parser {
             Table::Jobs => self.job(row)?,
             Table::Constraints => self.constraint(row)?,
             Table::Tasks => self.task(row)?,
+            Table::Usage => self.usage(row)?,
         };
         Ok(Some((time, head)))
     }
@@ -324,6 +356,28 @@ impl Parser {
             end_kind: None,
         };
         Ok(Head::Submit(Box::new(task)))
+    }
+
+    /// A usage window: the mean CPU rate and the canonical memory usage,
+    /// normalised like requests, × the reference machine. A row without
+    /// either value is dropped (repaired `task_usage.usage_missing`).
+    fn usage(&mut self, row: Fields) -> Result<Head> {
+        let task = TaskKey {
+            job: row.uint(usage::JOB_ID)?,
+            stage: 0,
+            index: row.u32(usage::TASK_INDEX)?,
+        };
+        let cpu = row.opt_decimal(usage::CPU_RATE)?;
+        let mem = row.opt_decimal(usage::CANONICAL_MEMORY_USAGE)?;
+        let (Some(cpu), Some(mem)) = (cpu, mem) else {
+            self.stats.repair("task_usage.usage_missing");
+            return Ok(Head::Nothing);
+        };
+        let usage = Resources::new(
+            cpu.scale(self.reference.cpu_milli),
+            mem.scale(self.reference.mem_mib),
+        );
+        Ok(Head::Record(TraceEvent::Usage { task, usage }))
     }
 
     /// Completes a SUBMIT with what the other tables said before it.

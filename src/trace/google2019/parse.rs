@@ -2,6 +2,7 @@
 //! value against the schema.
 
 use super::rows::{coll, inst, mach, mattr, Fields, RawConstraint, Table};
+use super::usage::{self, UsageRow};
 use crate::error::Result;
 use crate::time::SimTime;
 use crate::trace::input::Decimal;
@@ -75,6 +76,7 @@ pub(super) enum Body {
     Machine(MachineRow),
     Collection(CollectionRow),
     Instance(Box<InstanceRow>),
+    Usage(UsageRow),
 }
 
 /// A table's next row, parsed.
@@ -83,8 +85,14 @@ pub(super) struct Head {
     pub body: Body,
 }
 
-// `time` is the first column of every table.
-const _: () = assert!(mach::TIME == 0 && coll::TIME == 0 && inst::TIME == 0 && mattr::TIME == 0);
+// `time` (`start_time` for usage windows) is the first column of every table.
+const _: () = assert!(
+    mach::TIME == 0
+        && coll::TIME == 0
+        && inst::TIME == 0
+        && mattr::TIME == 0
+        && usage::cols::START_TIME == 0
+);
 
 /// Parses a row of `table`; `None` as the time if it is after the end.
 #[expect(
@@ -196,6 +204,7 @@ pub(super) fn parse(table: Table, f: Fields<'_>) -> Result<(Option<i64>, Body)> 
                 },
             }))
         }
+        Table::Usage => Body::Usage(usage::row(&f)?),
     };
     Ok((time, body))
 }

@@ -82,21 +82,25 @@ table_schema! {
 }
 
 /// The tables this reader uses, in the order that breaks time ties (a
-/// machine's attributes before its events, so an ADD carries them).
+/// machine's attributes before its events, so an ADD carries them; usage
+/// last, so a window starting when its instance is scheduled finds it
+/// running).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Table {
     Attributes,
     Machines,
     Collections,
     Instances,
+    Usage,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::Attributes,
         Table::Machines,
         Table::Collections,
         Table::Instances,
+        Table::Usage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -105,6 +109,7 @@ impl Table {
             Table::Machines => "machine_events",
             Table::Collections => "collection_events",
             Table::Instances => "instance_events",
+            Table::Usage => "instance_usage",
         }
     }
 
@@ -115,6 +120,7 @@ impl Table {
             Table::Machines => &mach::SCHEMA,
             Table::Collections => &coll::SCHEMA,
             Table::Instances => &inst::SCHEMA,
+            Table::Usage => &super::usage::cols::SCHEMA,
         }
     }
 

@@ -88,6 +88,10 @@ fn show(r: &TraceRecord) -> String {
             format!("{t} schedule {}/{} on m{machine}", task.job, task.index)
         }
         TraceEvent::End { task, kind } => format!("{t} {kind:?} {}/{}", task.job, task.index),
+        TraceEvent::Usage { task, usage } => format!(
+            "{t} usage {}/{} {}/{}",
+            task.job, task.index, usage.cpu_milli, usage.mem_mib
+        ),
     }
 }
 
@@ -471,7 +475,11 @@ fn files_are_told_apart_by_name_and_extension() {
         Table::of_file(&p("machine_attributes.json")),
         Some(Table::Attributes)
     );
-    assert_eq!(Table::of_file(&p("instance_usage-000.json")), None);
+    assert_eq!(
+        Table::of_file(&p("instance_usage-000.json")),
+        Some(Table::Usage)
+    );
+    assert_eq!(Table::of_file(&p("machine_usage-000.json")), None);
     assert_eq!(Layout::of_file(&p("a.NDJSON.gz")).unwrap(), Layout::Json);
     assert_eq!(Layout::of_file(&p("a.csv.gz")).unwrap(), Layout::Csv);
     assert!(Layout::of_file(&p("machine_events.parquet")).is_err());

@@ -29,7 +29,7 @@
 //! | column | need | default | unit, rule |
 //! |---|---|---|---|
 //! | `time_us` | required | | µs |
-//! | `event` | required | | `submit`, `schedule` or `end` |
+//! | `event` | required | | `submit`, `schedule`, `end` or `usage` |
 //! | `job` | required | | the job's key, an integer |
 //! | `stage` | optional | 0 | |
 //! | `index` | optional | 0 | |
@@ -39,8 +39,8 @@
 //! | `user` | optional | empty | |
 //! | `priority` | required | | borgsim's: best effort 0–99, batch 100–119, production 120–359, monitoring 360+ (`submit`) |
 //! | `trace_priority` | optional | 0 | the trace's own; empty = 0 |
-//! | `cpu_milli` | required | | milli-cores (`submit`) |
-//! | `mem_mib` | required | | MiB (`submit`) |
+//! | `cpu_milli` | required | | milli-cores (`submit`: the request; `usage`: the mean used over the window starting then) |
+//! | `mem_mib` | required | | MiB (`submit`, `usage`, likewise) |
 //! | `gpu` | optional | none | empty, `whole:N` (N ≤ 64) or `share:M` (milli of one device, M < 1000) |
 //! | `max_per_machine` | optional | no limit | empty = no limit |
 //! | `max_per_rack` | optional | no limit | empty = no limit |
@@ -52,14 +52,16 @@
 //! | `stage_tasks` | optional | unknown | how many tasks the stage has in all (Alibaba's `instance_num`): a DAG stage is done once that many are |
 //!
 //! Cells a row's event does not use are not read (a `schedule` row's
-//! `priority` may be empty).
+//! `priority` may be empty). A `usage` row is a [`TraceEvent::Usage`]: the
+//! task's usage from then until its next `usage` row.
 //!
 //! **JSON lines** — one file `*.jsonl`, one record per line:
 //! `{"time_us": 0, "event": "machine_add", "machine": {…}}` (and
 //! `machine_update`), `{"time_us": 3, "event": "machine_remove", "machine": 7}`,
 //! `{"time_us": 5, "event": "submit", "task": {…}}`,
 //! `{"time_us": 9, "event": "schedule", "task": {"job":…,"stage":…,"index":…}, "machine": 3}`,
-//! `{"time_us": 9, "event": "end", "task": {…}, "kind": "finish"}`. Every
+//! `{"time_us": 9, "event": "end", "task": {…}, "kind": "finish"}`,
+//! `{"time_us": 9, "event": "usage", "task": {…}, "cpu_milli": 500, "mem_mib": 256}`. Every
 //! key shown is required. A machine object has the keys of `machines.csv`
 //! from `name` on, with the machine's key as `key` (required, like `name`,
 //! `cpu_milli` and `mem_mib`); a submitted task has the keys of `tasks.csv`
@@ -231,6 +233,12 @@ enum JEvent {
         task: JKey,
         kind: EndKind,
     },
+    Usage {
+        time_us: u64,
+        task: JKey,
+        cpu_milli: u64,
+        mem_mib: u64,
+    },
 }
 
 fn gpu_text(g: GpuRequest) -> String {
@@ -382,6 +390,12 @@ fn to_jevent(rec: &TraceRecord) -> JEvent {
             task: key_of(task),
             kind: *kind,
         },
+        TraceEvent::Usage { task, usage } => JEvent::Usage {
+            time_us,
+            task: key_of(task),
+            cpu_milli: usage.cpu_milli,
+            mem_mib: usage.mem_mib,
+        },
     }
 }
 
@@ -427,6 +441,22 @@ fn from_jevent(j: JEvent) -> Option<TraceRecord> {
                     index: task.index,
                 },
                 kind,
+            },
+        ),
+        JEvent::Usage {
+            time_us,
+            task,
+            cpu_milli,
+            mem_mib,
+        } => (
+            time_us,
+            TraceEvent::Usage {
+                task: TaskKey {
+                    job: task.job,
+                    stage: task.stage,
+                    index: task.index,
+                },
+                usage: Resources::new(cpu_milli, mem_mib),
             },
         ),
     };

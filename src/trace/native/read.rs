@@ -197,9 +197,13 @@ fn task_row(f: Fields) -> Result<TraceEvent> {
             Ok(TraceEvent::End { task: key, kind })
         }
         "submit" => submit(&f, key),
+        "usage" => Ok(TraceEvent::Usage {
+            task: key,
+            usage: Resources::new(f.uint(c::CPU_MILLI)?, f.uint(c::MEM_MIB)?),
+        }),
         other => Err(f.error(
             c::EVENT,
-            format!("expected submit, schedule or end, found {other:?}"),
+            format!("expected submit, schedule, end or usage, found {other:?}"),
         )),
     }
 }

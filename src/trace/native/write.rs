@@ -68,6 +68,12 @@ pub fn write(reader: &mut dyn TraceReader, out: &Path, jsonl: bool) -> Result<u6
                 row[task_col::KIND] = serde_name(kind);
                 tasks.write_record(&row)
             }
+            TraceEvent::Usage { task, usage } => {
+                let mut row = task_row(t, "usage", task);
+                row[task_col::CPU_MILLI] = usage.cpu_milli.to_string();
+                row[task_col::MEM_MIB] = usage.mem_mib.to_string();
+                tasks.write_record(&row)
+            }
         };
         written.expect("in memory");
     }

@@ -1,5 +1,5 @@
 //! Replaying a trace: the cell from the trace's machine table, and a
-//! [`Feed`](crate::sim::feed::Feed) that applies the trace's events to it.
+//! [`Feed`] that applies the trace's events to it.
 //!
 //! The machine tables are read first, whole (they are bounded by the cell's
 //! size, not the trace's length): every machine that ever appears becomes a
@@ -16,7 +16,9 @@
 //! counters, one count in `jobs_submitted`, its key in outputs); and a
 //! task never starts before the DAG stages it waits for are done, whatever
 //! the order or timestamps of their rows (`replay/dag.rs`: it is held
-//! outside the cell meanwhile, and listed as pending).
+//! outside the cell meanwhile, and listed as pending). A trace's usage
+//! records reach the driver as updates of the tasks running in the cell
+//! ([`Feed::take_usage`]), by the rules in `replay/stream.rs`.
 
 mod dag;
 mod jobs;
@@ -37,6 +39,7 @@ use crate::cell::{Cell, Machine, MachineId};
 use crate::error::{Error, Result};
 use crate::rng::{RngStreams, Stream};
 use crate::scenario::{ArrivalOrder, MachineSource, ReplayMode, Scenario, TraceConfig};
+use crate::sim::feed::Feed;
 use crate::sim::{SimOptions, Simulation};
 use crate::workload::{JobSpec, SpreadLimit};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -56,6 +59,37 @@ pub fn build(
     keep: Option<&[MachineId]>,
     edit: crate::workload::edit::WorkloadEdit,
 ) -> Result<Simulation> {
+    let (state, feed) = assemble(sc, tc, keep, edit)?;
+    let mut opts = opts;
+    match tc.arrivals {
+        ArrivalOrder::Trace => opts.passes = tc.mode == ReplayMode::Reschedule,
+        ArrivalOrder::OneByOne => opts.drop_unplaced = true,
+    }
+    Ok(Simulation::with_feed(state, feed, opts))
+}
+
+/// The cell and the feed a replay of `tc` on the scenario's whole cell
+/// runs on, without the driver: what [`build`] hands the simulation, for
+/// tools and tests that step a feed by hand ([`Feed::next_time`],
+/// [`Feed::apply`], [`Feed::take_usage`]). In trace-placement mode the
+/// feed alone changes the cell; in re-schedule mode nothing places its
+/// tasks but the caller.
+///
+/// # Errors
+/// As [`build`]: the trace's files cannot be opened or read, or it has no
+/// machines.
+pub fn cell_and_feed(sc: &Scenario, tc: &TraceConfig) -> Result<(CellState, Box<dyn Feed>)> {
+    assemble(sc, tc, None, crate::workload::edit::WorkloadEdit::default())
+}
+
+/// The cell (every trace machine down until the trace adds it) and the
+/// feed over the trace's records, edited by `edit`.
+fn assemble(
+    sc: &Scenario,
+    tc: &TraceConfig,
+    keep: Option<&[MachineId]>,
+    edit: crate::workload::edit::WorkloadEdit,
+) -> Result<(CellState, Box<dyn Feed>)> {
     let files = sc.trace_files(tc)?;
     let read = ReadOptions {
         lenient: tc.lenient,
@@ -82,7 +116,6 @@ pub fn build(
     } else {
         Box::new(super::edit::EditedReader::new(reader, edit, sc.seed))
     };
-    let mut opts = opts;
     let ctx = Context {
         machine_ids,
         excluded,
@@ -90,19 +123,15 @@ pub fn build(
         use_trace_machines,
         format: tc.format.name(),
     };
-    let feed: Box<dyn crate::sim::feed::Feed> = match tc.arrivals {
-        ArrivalOrder::Trace => {
-            opts.passes = tc.mode == ReplayMode::Reschedule;
-            Box::new(StreamFeed::new(reader, tc.mode, ctx))
-        }
+    let feed: Box<dyn Feed> = match tc.arrivals {
+        ArrivalOrder::Trace => Box::new(StreamFeed::new(reader, tc.mode, ctx)),
         ArrivalOrder::OneByOne => {
-            opts.drop_unplaced = true;
             let rng = RngStreams::new(sc.seed).stream(Stream::Workload);
             let pct = tc.inflate_gpu_demand_pct.unwrap_or(100);
             Box::new(OneByOneFeed::new(reader, full_gpu_milli, pct, rng, ctx)?)
         }
     };
-    Ok(Simulation::with_feed(state, feed, opts))
+    Ok((state, feed))
 }
 
 /// The whole cell a replay of `tc` runs on: the trace's machines (every

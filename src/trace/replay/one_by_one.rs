@@ -8,7 +8,8 @@
 //! pass after its arrival is dropped (the driver's `drop_unplaced`).
 //!
 //! The trace's times, durations, qos and phases are not used, as in the
-//! paper. Unlike [`super::StreamFeed`] this keeps the whole task list in
+//! paper; nor is its usage, which is measured at the trace's times
+//! (counted as `usage_ignored`). Unlike [`super::StreamFeed`] this keeps the whole task list in
 //! memory: the protocol shuffles it, and the lists it is meant for are small
 //! (the default openb list has 8,152 pods).
 //!
@@ -69,6 +70,7 @@ impl OneByOneFeed {
                 {
                     machines.push(ev)
                 }
+                TraceEvent::Usage { .. } => *counts.entry("usage_ignored").or_default() += 1,
                 _ => *counts.entry("event_ignored").or_default() += 1,
             }
         }

@@ -63,16 +63,32 @@
 //!   (this includes the END of a run that borgsim already ended at the
 //!   length the trace gave at submission, as Alibaba's batch_instance does),
 //!   \[`schedule_for_unknown_task`\], \[`schedule_on_unknown_machine`\].
+//! - **Usage** (traces with usage tables, [`TraceEvent::Usage`]): a usage
+//!   record of a task running in the cell becomes an update handed to the
+//!   driver ([`Feed::take_usage`]), as the trace measured it (the cell
+//!   clamps it at the task's limit); it holds until the task's next one (a
+//!   step, not an interpolation), and a task with none yet uses its limit.
+//!   A record of a task that is live but not running — pending in the
+//!   cell, held for its dependencies, or ended in the same instant — is
+//!   dropped \[`usage_for_task_not_running`\]; of a task not live (never
+//!   submitted, its run already ended, left out of the cell) too
+//!   \[`usage_for_unknown_task`\]. In re-schedule mode borgsim starts tasks
+//!   at its own times: a window the trace measured before borgsim started
+//!   the task is dropped so, and (Alibaba's `batch_instance`, one value at
+//!   the run's start, read before borgsim's scheduling pass places the
+//!   task) so is a value given only at the start.
 //! - **A replay on some of the trace's machines** (`crate::BuildOptions`,
 //!   cell compaction's probes): the events of the machines left out are
 //!   ignored \[`machine_event_excluded`\], and so is a SCHEDULE onto one
 //!   \[`schedule_on_excluded_machine`\].
 
 mod held;
+mod usage;
 
 use super::dag::{Dag, Held};
 use super::jobs::TraceJobs;
 use super::{job_spec, same_shape, Context, LiveMap};
+use crate::cell::resources::Resources;
 use crate::cell::state::{CellState, EvictionCause, TaskState};
 use crate::cell::MachineId;
 use crate::error::Result;
@@ -120,6 +136,9 @@ pub struct StreamFeed {
     /// are applied after the trace's own events of the same instant, so an
     /// END the trace sends (with its kind) takes precedence.
     due_ends: BinaryHeap<Reverse<(SimTime, TaskId, u32)>>,
+    /// Usage updates of running tasks read by the current `apply`, for the
+    /// driver ([`Feed::take_usage`]).
+    usage: Vec<(TaskId, Resources)>,
 }
 
 impl StreamFeed {
@@ -142,6 +161,7 @@ impl StreamFeed {
             submissions_read: 0,
             killed_at_end: FxHashSet::default(),
             due_ends: BinaryHeap::new(),
+            usage: Vec::new(),
         }
     }
 
@@ -159,6 +179,10 @@ impl StreamFeed {
             TraceEvent::End { task, kind } => {
                 self.flush(now, st, fx);
                 self.on_end(now, task, kind, st, fx);
+            }
+            TraceEvent::Usage { task, usage } => {
+                self.flush(now, st, fx);
+                self.on_usage(task, usage, st);
             }
             ev => {
                 self.flush(now, st, fx);
@@ -477,6 +501,7 @@ impl Feed for StreamFeed {
     }
 
     fn apply(&mut self, now: SimTime, st: &mut CellState, fx: &mut Effects) -> Result<()> {
+        self.usage.clear();
         while self.next_record_time()? == Some(now) {
             let rec = self.peeked.take().expect("peeked");
             self.on_record(now, rec.event, st, fx);
@@ -488,7 +513,12 @@ impl Feed for StreamFeed {
             let released = self.dag.trace_over();
             self.release(now, released, st, fx);
         }
+        self.settle_usage(st);
         Ok(())
+    }
+
+    fn take_usage(&mut self, out: &mut Vec<(TaskId, Resources)>) {
+        out.append(&mut self.usage);
     }
 
     fn task_done(&mut self, now: SimTime, task: TaskId, st: &mut CellState, fx: &mut Effects) {

@@ -336,8 +336,11 @@ fn batch_instance_status_decides_how_each_run_ends() {
             "10 schedule j1/1 on m1",
             "10 submit j1/1/2 p100 1000/2621 Some(20) then Kill after []",
             "10 schedule j1/2 on m1",
+            // i4's cpu_avg and mem_avg (0, 0): its usage from its start.
+            "10 usage j1/1/2 0/0",
         ]
     );
+    // i1 and i2 lack the usage columns.
     assert_eq!(
         repaired(&stats),
         [
@@ -345,6 +348,7 @@ fn batch_instance_status_decides_how_each_run_ends() {
             ("batch_instance.no_end_time", 1),
             ("batch_instance.not_started", 1),
             ("batch_instance.status_unrecognised", 1),
+            ("batch_instance.usage_missing", 2),
             ("batch_task.duplicate_task", 1),
         ]
     );

@@ -294,3 +294,155 @@ fn jobs_are_counted_once_per_trace_job() {
         (2, 4, 4)
     );
 }
+
+// ---- usage records ----
+
+fn usage(secs: u64, job: u64, stage: u32, cpu: u64) -> TraceRecord {
+    let task = TaskKey {
+        job,
+        stage,
+        index: 0,
+    };
+    let usage = Resources::new(cpu, 512);
+    at(secs, TraceEvent::Usage { task, usage })
+}
+
+/// Each step's time (s) and usage updates, as (trace job, milli-cores).
+type Steps = Vec<(u64, Vec<(u64, u64)>)>;
+
+/// Drives the feed by hand on one 4-core machine (trace machine key 1):
+/// each step's usage updates, as CPU by trace job; `place` runs after each
+/// step, standing in for the scheduler (re-schedule mode).
+fn usage_steps(
+    records: Vec<TraceRecord>,
+    mode: ReplayMode,
+    place: impl Fn(SimTime, &StreamFeed, &mut CellState),
+) -> (Steps, BTreeMap<&'static str, u64>) {
+    let mut st = cell(&[(4000, 65536, 0)]);
+    let ctx = Context {
+        machine_ids: [(1, 0)].into_iter().collect(),
+        excluded: Default::default(),
+        racks: Vec::new(),
+        use_trace_machines: false,
+        format: "test",
+    };
+    let mut feed = StreamFeed::new(Box::new(Records::new(records)), mode, ctx);
+    let mut steps = Vec::new();
+    while let Some(now) = feed.next_time().unwrap() {
+        feed.apply(now, &mut st, &mut Effects::default()).unwrap();
+        let mut out = Vec::new();
+        feed.take_usage(&mut out);
+        let by_job = out
+            .iter()
+            .map(|(t, u)| (feed.key_of[t].job, u.cpu_milli))
+            .collect();
+        steps.push((now.as_us() / 1_000_000, by_job));
+        place(now, &feed, &mut st);
+    }
+    (steps, feed.counts.clone())
+}
+
+#[test]
+fn usage_of_running_tasks_reaches_the_driver_and_the_rest_is_counted() {
+    // Job 1 placed at 0 s; job 2 never placed; job 3 held for stage 1 of
+    // its job, which never comes; job 9 unknown. Job 1's usage at 10 s is
+    // read before its end at 10 s: dropped when the instant is over.
+    let records = vec![
+        submit(0, task(1, 0, 0, 1000, &[], None)),
+        schedule(0, 1, 0, 1),
+        submit(0, task(2, 0, 0, 1000, &[], None)),
+        submit(0, task(3, 2, 0, 1000, &[1], None)),
+        usage(0, 1, 0, 500),
+        usage(0, 2, 0, 600),
+        usage(0, 3, 2, 700),
+        usage(5, 1, 0, 800),
+        usage(5, 9, 0, 900),
+        usage(10, 1, 0, 400),
+        end(10, 1, 0, EndKind::Finish),
+        usage(12, 1, 0, 300),
+    ];
+    let (steps, counts) = usage_steps(records, ReplayMode::TracePlacement, |_, _, _| {});
+    assert_eq!(
+        steps,
+        [
+            (0, vec![(1, 500)]),
+            (5, vec![(1, 800)]),
+            (10, vec![]),
+            (12, vec![])
+        ]
+    );
+    // Not running: job 2 (pending), job 3 (held), job 1 at 10 s (ended in
+    // its instant). Unknown: job 9, and job 1 after its end.
+    assert_eq!(counts["usage_for_task_not_running"], 3);
+    assert_eq!(counts["usage_for_unknown_task"], 2);
+}
+
+#[test]
+fn in_reschedule_mode_usage_counts_from_borgsims_own_start() {
+    // The trace runs job 1 from 0 s; borgsim starts it at 2 s (the
+    // stand-in scheduler): its window at 1 s is dropped, the one at 3 s
+    // reaches the driver. An update not taken before the next step is
+    // gone (the step at 3 s takes only its own).
+    let records = vec![
+        submit(0, task(1, 0, 0, 1000, &[], None)),
+        schedule(0, 1, 0, 1),
+        usage(1, 1, 0, 500),
+        at(2, TraceEvent::MachineRemove { machine: 7 }),
+        usage(3, 1, 0, 600),
+        usage(3, 1, 0, 650),
+    ];
+    let place = |now: SimTime, feed: &StreamFeed, st: &mut CellState| {
+        if now == SimTime::from_secs(2) {
+            let key = TaskKey {
+                job: 1,
+                stage: 0,
+                index: 0,
+            };
+            st.place(now, feed.live[&key], 0);
+        }
+    };
+    let (steps, counts) = usage_steps(records, ReplayMode::Reschedule, place);
+    // Both updates of the step, in trace order: the later one supersedes.
+    assert_eq!(
+        steps,
+        [
+            (0, vec![]),
+            (1, vec![]),
+            (2, vec![]),
+            (3, vec![(1, 600), (1, 650)])
+        ]
+    );
+    assert_eq!(counts["usage_for_task_not_running"], 1);
+    assert!(!counts.contains_key("usage_for_unknown_task"));
+}
+
+#[test]
+fn updates_not_taken_are_dropped_at_the_next_step() {
+    let records = vec![
+        submit(0, task(1, 0, 0, 1000, &[], None)),
+        schedule(0, 1, 0, 1),
+        usage(1, 1, 0, 500),
+        usage(2, 1, 0, 600),
+    ];
+    let st = &mut cell(&[(4000, 65536, 0)]);
+    let ctx = Context {
+        machine_ids: [(1, 0)].into_iter().collect(),
+        excluded: Default::default(),
+        racks: Vec::new(),
+        use_trace_machines: false,
+        format: "test",
+    };
+    let mut feed = StreamFeed::new(
+        Box::new(Records::new(records)),
+        ReplayMode::TracePlacement,
+        ctx,
+    );
+    for s in 0..3 {
+        feed.apply(SimTime::from_secs(s), st, &mut Effects::default())
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    feed.take_usage(&mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.cpu_milli, 600);
+}
