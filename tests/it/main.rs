@@ -30,6 +30,7 @@ mod packing;
 mod policies;
 mod properties;
 mod report;
+mod reschedule_queued;
 mod schema;
 mod streaming;
 mod sweep;
