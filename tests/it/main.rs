@@ -38,6 +38,7 @@ mod sweep_capacity;
 mod techniques;
 mod tidy;
 mod trace_cli;
+mod trace_failures;
 mod trace_formats;
 mod trace_fuzz;
 mod trace_jobs;
