@@ -175,6 +175,10 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
                 other => other,
             })?;
         sim.inject_faults(f, first);
+        sim.set_reschedule_rule(cfg.reschedule_limit.map(|l| sim::queued::RescheduleRule {
+            tasks: l.tasks,
+            window: time::SimDuration::from_secs(l.interval_s),
+        }));
     }
     Ok(sim)
 }

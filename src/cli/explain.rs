@@ -25,6 +25,7 @@ use borgsim::scenario::Scenario;
 use borgsim::sched::explain::{of_job, Attempt, Explanation, Keep, TaskRef, Watch};
 use borgsim::sched::reason::NeverFit;
 use borgsim::sched::Policy;
+use borgsim::sim::queued::Queued;
 use borgsim::sim::Simulation;
 use borgsim::time::SimTime;
 use borgsim::workload::{Band, Priority, TaskId};
@@ -118,6 +119,9 @@ pub(crate) enum Standing {
     Pending {
         since: SimTime,
         evictions: u32,
+        /// Held back by the reschedule rate limit: where it stands in the
+        /// queue no pass scans.
+        queued: Option<Queued>,
     },
     Running {
         machine: u32,
@@ -136,6 +140,8 @@ pub(crate) struct Report<'a> {
     pub at: Option<SimTime>,
     /// When the run stopped.
     pub now: SimTime,
+    /// The run is over (else it stopped at `--at`, at its last event by then).
+    pub done: bool,
     pub facts: Option<JobFacts>,
     pub standing: Standing,
     pub attempt: Option<&'a Attempt>,
@@ -342,6 +348,7 @@ fn report<'a>(
         wanted,
         at: args.at,
         now: sim.now(),
+        done: sim.is_done(),
         facts,
         standing,
         attempt,
@@ -453,6 +460,7 @@ fn standing(sim: &Simulation, f: &JobFacts) -> Standing {
         borgsim::cell::state::TaskState::Pending => Standing::Pending {
             since: rec.pending_since,
             evictions: rec.evictions,
+            queued: sim.reschedule_queue().get(f.task),
         },
         borgsim::cell::state::TaskState::Running { machine, since, .. } => {
             Standing::Running { machine, since }

@@ -24,6 +24,14 @@
 //! (`waiting_for_dependency M1`). A replay's cell rows also carry the
 //! trace's label (`trace_task`: the instance index, after the stage if any).
 //!
+//! A task a fault evicted and the reschedule rate limit holds back
+//! (`[faults.reschedule_limit]`) is pending but outside the queue the passes
+//! scan: its status is `reschedule_queued` whatever its job's last attempt
+//! said, with its place in the queue (`queue_position`, 1 = next), when its
+//! turn comes at the limit's rate (`queue_release_s`, possibly after the
+//! run's end) and, in `why`, since when it waits (see
+//! [`crate::sim::queued`]).
+//!
 //! One source of truth for the columns: a row is a [`Row`], the task's
 //! columns a derived struct, the reason columns [`Reason`]'s names, and
 //! the header is what the csv crate writes for a row (field names, in
@@ -33,6 +41,7 @@ use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
 use crate::cell::state::TaskState;
 use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
+use crate::sim::queued::{Queued, RescheduleQueue};
 use crate::sim::Simulation;
 use crate::time::SimTime;
 use crate::workload::{Band, Priority, TaskId};
@@ -66,18 +75,43 @@ struct Task {
     evictions: u32,
     status: Status,
     last_attempt_s: Option<Seconds>,
+    /// `reschedule_queued`: its place in the reschedule queue (1 = next).
+    queue_position: Option<u32>,
+    /// `reschedule_queued`: when its turn comes at the rate limit's pace.
+    queue_release_s: Option<Seconds>,
 }
 
-/// Where a pending task stands (the `status` column).
-#[derive(Copy, Clone, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray)]
+/// Where a pending task stands (the `status` column); its names are
+/// serde's, and strum derives the same for [`Status::name`].
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-enum Status {
+pub enum Status {
+    /// Attempted, and no machine took it at its job's last attempt.
     Unschedulable,
+    /// No machine could host it even empty: never attempted.
     NeverSchedulable,
+    /// No scheduling pass since it became pending.
     NotAttempted,
+    /// A trace-placement replay: no SCHEDULE of the trace has placed it.
     AwaitingTracePlacement,
+    /// Held outside the cell by a trace replay (a DAG parent not done).
     Held,
+    /// Evicted by a fault and held back by the reschedule rate limit, in
+    /// the reschedule queue that no pass scans.
+    RescheduleQueued,
+}
+
+impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: &'static [Status] = <Status as strum::VariantArray>::VARIANTS;
+
+    /// The `status` column's value (`reschedule_queued`).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Machines rejected per reason: a column per [`Reason`], named by it, in
@@ -128,6 +162,8 @@ pub fn header() -> csv::StringRecord {
             evictions: 0,
             status: Status::Held,
             last_attempt_s: None,
+            queue_position: None,
+            queue_release_s: None,
         },
         Reasons(None),
         Why { why: String::new() },
@@ -238,6 +274,8 @@ fn held_rows(sim: &Simulation) -> Vec<Row> {
                 evictions: 0,
                 status: Status::Held,
                 last_attempt_s: None,
+                queue_position: None,
+                queue_release_s: None,
             };
             Row(task, Reasons(None), Why { why: h.reason })
         })
@@ -261,9 +299,15 @@ fn verdict<'a>(
     sim: &'a Simulation,
     never: &mut NeverCache<'a>,
     job: &'a crate::workload::Job,
+    queued: Option<Queued>,
 ) -> Verdict {
     let st = sim.state();
     let req = job.spec.request;
+    if let Some(q) = queued {
+        // Whatever its job's last attempt said: no pass sees it now.
+        let why = q.describe(Some(sim.now()).filter(|_| sim.is_done()));
+        return (Status::RescheduleQueued, None, None, why);
+    }
     match (job.ever_schedulable, sim.scheduler().why_pending(job.id)) {
         (false, _) => {
             let (counts, text) = never
@@ -308,12 +352,14 @@ fn verdict<'a>(
 fn cell_rows(sim: &Simulation) -> Vec<Row> {
     let st = sim.state();
     let mut never = NeverCache::default();
+    let queue: RescheduleQueue = sim.reschedule_queue();
     st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
             let job = st.job(r.job);
             let req = job.spec.request;
-            let (status, attempt, counts, why) = verdict(sim, &mut never, job);
+            let queued = queue.get(t);
+            let (status, attempt, counts, why) = verdict(sim, &mut never, job, queued);
             let task = Task {
                 task_id: Some(t),
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),
@@ -329,6 +375,8 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
                 evictions: r.evictions,
                 status,
                 last_attempt_s: attempt,
+                queue_position: queued.map(|q| q.position),
+                queue_release_s: queued.and_then(|q| q.turn).map(|(_, at)| Seconds(at)),
             };
             Row(task, Reasons(counts), Why { why })
         })
@@ -355,6 +403,8 @@ mod tests {
             evictions: 0,
             status,
             last_attempt_s: None,
+            queue_position: None,
+            queue_release_s: None,
         };
         let counts = counts.map(|c| {
             let mut rc = ReasonCounts::default();

@@ -30,6 +30,7 @@
 //! changed, no pass runs, so a cell with stuck pending tasks costs nothing.
 
 pub mod feed;
+pub mod queued;
 
 use crate::cell::invariants;
 use crate::cell::state::{CellState, TaskState};
@@ -48,6 +49,7 @@ use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, TaskId};
 use feed::{Effects, Feed, JobFeed};
+use queued::{RescheduleQueue, RescheduleRule};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -147,6 +149,12 @@ pub struct Simulation {
     /// otherwise), and a buffer for the events they schedule.
     faults: Option<Box<Faults>>,
     fault_events: Vec<(SimTime, FaultEvent)>,
+    /// The faults' reschedule rate limit, if any (what
+    /// [`Simulation::reschedule_queue`] reckons turns with).
+    reschedule_rule: Option<RescheduleRule>,
+    /// The reschedule queue as it stood when the run ended, before the
+    /// faults flushed it into the pending queue (see [`queued`]).
+    queued_at_end: Vec<(TaskId, SimTime)>,
 }
 
 impl Simulation {
@@ -186,6 +194,8 @@ impl Simulation {
             next_snapshot: SimTime::NEVER,
             faults: None,
             fault_events: Vec::new(),
+            reschedule_rule: None,
+            queued_at_end: Vec::new(),
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -227,6 +237,29 @@ impl Simulation {
     /// The injected faults, if any.
     pub fn faults(&self) -> Option<&Faults> {
         self.faults.as_deref()
+    }
+
+    /// The injected faults' reschedule rate limit, for
+    /// [`Simulation::reschedule_queue`] to tell when a queued task's turn
+    /// comes (without it, only its place in the queue).
+    pub fn set_reschedule_rule(&mut self, rule: Option<RescheduleRule>) {
+        self.reschedule_rule = rule;
+    }
+
+    /// The reschedule queue: now, or once the run is over as it stood when
+    /// the run ended (see [`queued`]).
+    pub fn reschedule_queue(&self) -> RescheduleQueue {
+        let now = self.now();
+        match self.done {
+            false => RescheduleQueue::of(&self.state, self.reschedule_rule, now),
+            // The end's own instant ran no other event: the limit last
+            // counted in the window before it.
+            true => RescheduleQueue::new(
+                self.queued_at_end.iter().copied(),
+                self.reschedule_rule,
+                SimTime(now.as_us().saturating_sub(1)),
+            ),
+        }
     }
 
     /// Admits every job of more than `tasks` tasks without its constraints
@@ -566,6 +599,7 @@ impl Simulation {
             self.note_error(e);
         }
         if let Some(f) = self.faults.as_deref_mut().filter(|_| first) {
+            self.queued_at_end = self.state.delayed().collect();
             f.finish(now, &mut self.state);
         }
     }

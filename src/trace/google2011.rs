@@ -113,7 +113,10 @@
 //!   monitoring (360). (The 2011 documentation contradicts itself on which
 //!   priority is monitoring; this follows the later paper.)
 //! - **Task events**: SUBMIT 0 → submission; SCHEDULE 1 → the trace's
-//!   placement; EVICT 2, FAIL 3, FINISH 4, KILL 5, LOST 6 → ends;
+//!   placement; EVICT 2, FAIL 3, FINISH 4, KILL 5, LOST 6 → ends (the
+//!   replay makes a FAIL the task's own failure — an eviction with cause
+//!   `task_crash`, in the failure history — and an EVICT one of unknown
+//!   cause, `trace`: see `replay::stream`);
 //!   UPDATE_PENDING 7 and UPDATE_RUNNING 8 change a live task's request,
 //!   which the record stream cannot express: dropped, counted as repaired
 //!   `task_events.update_ignored`. `different_machines_restriction` = 1

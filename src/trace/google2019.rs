@@ -163,7 +163,9 @@
 //! instance's own request, constraints and priority (the collection's when
 //! the row has none) and no duration (the replay learns it from the End);
 //! SCHEDULE (3) → [`TraceEvent::Schedule`] on `machine_id`; EVICT, FAIL,
-//! FINISH, KILL, LOST (4–8) → [`TraceEvent::End`]. QUEUE (1) and ENABLE (2)
+//! FINISH, KILL, LOST (4–8) → [`TraceEvent::End`] (a FAIL replays as the
+//! task's own failure, `task_crash`; an EVICT as `trace`, its cause
+//! unknown: see `replay::stream`). QUEUE (1) and ENABLE (2)
 //! are the trace scheduler's own admission steps, which the replay's
 //! scheduler makes for itself; UPDATE_PENDING (9) and UPDATE_RUNNING (10)
 //! change a live task's request or priority, which the record stream cannot

@@ -589,3 +589,28 @@ fn the_readme_names_every_kind_of_event() {
         "reports/README.md's `event` row against EventKind"
     );
 }
+
+/// reports/README.md's `status` column of pending.csv names every status,
+/// by the name the file writes, and nothing else.
+#[test]
+fn the_readme_names_every_pending_status() {
+    use borgsim::metrics::pending::Status;
+    let readme = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
+    let table = readme
+        .split("#### `pending.csv`")
+        .nth(1)
+        .expect("reports/README.md has a table for pending.csv");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| `status` |"))
+        .expect("the table has a row for `status`");
+    let named: BTreeSet<&str> = row.split('`').skip(1).step_by(2).skip(1).collect();
+    let statuses: BTreeSet<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(
+        named, statuses,
+        "reports/README.md's `status` row against Status"
+    );
+    for s in Status::ALL {
+        assert_eq!(s.name(), serde_name(s), "Status::{s:?}");
+    }
+}

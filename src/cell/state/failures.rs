@@ -88,6 +88,27 @@ impl CellState {
         self.spread_all = on;
     }
 
+    /// How long failures are remembered (`[scheduler] avoid_failed_s`);
+    /// `None` while nothing is recorded.
+    pub fn failure_memory(&self) -> Option<SimDuration> {
+        self.failures.memory
+    }
+
+    /// Records that `task` failed on machine `m` at `at` (no later than
+    /// now), as an eviction with cause `machine_failure` or `task_crash`
+    /// records it: for a failure the cell did not see as an eviction (a
+    /// replayed trace's FAIL of an earlier run of the same trace task,
+    /// carried to its resubmission). Nothing is recorded while failures
+    /// are not remembered.
+    pub fn record_failure(&mut self, task: TaskId, m: MachineId, at: SimTime) {
+        assert!(
+            at <= self.now,
+            "a failure at {at} recorded before it, at {}",
+            self.now
+        );
+        self.failures.record(task, m, at);
+    }
+
     /// Writes into `out` (cleared first) the machines `task` failed on
     /// within the memory, as of now: ascending, each once. Empty while
     /// failures are not remembered.

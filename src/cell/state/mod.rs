@@ -17,7 +17,7 @@
 
 pub mod availability;
 mod events;
-mod failures;
+pub mod failures;
 mod held;
 pub mod history;
 mod machines;

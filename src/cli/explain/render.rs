@@ -77,7 +77,7 @@ fn header(r: &Report) -> String {
     if let Some(t) = r.at {
         let when = if t == SimTime::NEVER {
             format!("at the end ({} s)", seconds(r.now))
-        } else if r.now < t {
+        } else if r.now < t && r.done {
             format!(
                 "at the end ({} s: the run ended before {} s)",
                 seconds(r.now),
@@ -86,9 +86,17 @@ fn header(r: &Report) -> String {
         } else {
             format!("at {} s", seconds(t))
         };
-        let _ = writeln!(out, "{when}: {}", standing_text(&r.standing));
+        let _ = writeln!(out, "{when}: {}", standing_text(&r.standing, run_end(r)));
     }
     out
+}
+
+/// When the run ends (ended, or will at its horizon), if it has one.
+fn run_end(r: &Report) -> Option<SimTime> {
+    match r.done {
+        true => Some(r.now),
+        false => Some(r.sc.horizon()).filter(|&h| h != SimTime::NEVER),
+    }
 }
 
 fn attempt_line(r: &Report) -> String {
@@ -115,12 +123,26 @@ fn attempt_line(r: &Report) -> String {
     line + "\n"
 }
 
-fn standing_text(s: &Standing) -> String {
+fn standing_text(s: &Standing, end: Option<SimTime>) -> String {
     match s {
-        Standing::Pending { since, evictions } => format!(
-            "pending since {} s ({evictions} evictions so far)",
-            seconds(*since)
-        ),
+        Standing::Pending {
+            since,
+            evictions,
+            queued,
+        } => {
+            let mut text = format!(
+                "pending since {} s ({evictions} evictions so far)",
+                seconds(*since)
+            );
+            if let Some(q) = queued {
+                let _ = write!(
+                    text,
+                    "; reschedule_queued: {} (pending.csv reports the same)",
+                    q.describe(end)
+                );
+            }
+            text
+        }
         Standing::Running { machine, since } => {
             format!("running on machine {machine} since {} s", seconds(*since))
         }
@@ -143,7 +165,7 @@ fn nothing_to_explain(r: &Report) -> String {
             "never attempted: held outside the cell by the trace replay ({why}); \
              pending.csv lists it as held\n"
         ),
-        s => format!("no attempt to explain: {}\n", standing_text(s)),
+        s => format!("no attempt to explain: {}\n", standing_text(s, run_end(r))),
     }
 }
 
@@ -564,12 +586,31 @@ pub(super) fn json(r: &Report) -> String {
         "scenario": r.sc.name, "seed": r.sc.seed, "policy": sc.policy.name(),
         "preemption": sc.preemption, "task": r.wanted.to_string(), "job": facts,
         "at_s": r.at.map(|t| if t == SimTime::NEVER { "end".into() } else { seconds(t) }),
-        "stopped_at_s": seconds(r.now), "standing": standing_text(&r.standing),
+        "stopped_at_s": seconds(r.now), "standing": standing_text(&r.standing, run_end(r)),
+        "reschedule_queue": queue_json(r),
         "attempt": attempt,
         "hypothetical": r.attempt.is_none() && r.hypothetical.is_some(),
         "explanation": shown(r).map(explanation_json),
     });
     serde_json::to_string_pretty(&doc).expect("serialisable") + "\n"
+}
+
+/// A task the rate limit holds back: where it stands in the queue; null
+/// for any other.
+fn queue_json(r: &Report) -> Value {
+    let Standing::Pending {
+        queued: Some(q), ..
+    } = &r.standing
+    else {
+        return Value::Null;
+    };
+    json!({
+        "since_s": seconds(q.since), "position": q.position, "queued": q.queued,
+        "release_s": q.turn.map(|(_, at)| seconds(at)),
+        "tasks_per_window": q.turn.map(|(rule, _)| rule.tasks),
+        "window_s": q.turn.map(|(rule, _)| rule.window.as_us() / 1_000_000),
+        "why": q.describe(run_end(r)),
+    })
 }
 
 fn explanation_json(e: &Explanation) -> Value {

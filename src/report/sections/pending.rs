@@ -154,8 +154,8 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
             (by_band("pending-status", "status", &t.by_status))
             p.note {
                 "By main reason: the reason that turned away the most machines at the task's last attempt "
-                "(for a task no machine could ever host, the check most machines fail); a task never attempted "
-                "is listed under its status. " a href="pending.csv" { "pending.csv" }
+                "(for a task no machine could ever host, the check most machines fail); a task without reasons "
+                "(never attempted, or held back by the reschedule rate limit) is listed under its status. " a href="pending.csv" { "pending.csv" }
                 " has every task with every reason and a sentence saying why."
             }
             (by_band("pending-reason", "main reason", &t.by_reason))

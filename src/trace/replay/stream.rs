@@ -41,15 +41,24 @@
 //!   FINISH (EVICT, FAIL, KILL, LOST), whether its END says so or its
 //!   submission did ([`TraceTask::end_kind`]), ends as killed:
 //!   `tasks.killed`, not `finished`. Every end frees the trace key: a later SUBMIT of the same
-//!   task is a new run.
+//!   task is a new run. A FAIL END of a run that is running in the
+//!   simulation is also a failure on its machine: the trace task's next
+//!   run (a later SUBMIT of the same key) starts with it in its failure
+//!   history, so with `[scheduler] avoid_failed_s` it avoids that machine
+//!   (see `stream/failed.rs`).
 //! - **Trace-placement mode.** SCHEDULE places the task on the trace's
 //!   machine if it fits there (a placement that breaks the task's
 //!   constraints or its job's spread limits is followed and counted
 //!   \[`schedule_breaks_constraint`\], \[`schedule_breaks_spread_limit`\]),
 //!   else leaves it pending
 //!   \[`schedule_does_not_fit`\] (the trace overcommits; borgsim does not);
-//!   EVICT and FAIL send a running task back to pending; FINISH, KILL and
-//!   LOST end it; a run length known at submission ends it too, if no END
+//!   EVICT and FAIL send a running task back to pending — FAIL as the
+//!   task's own failure, an eviction with cause `task_crash` (the failure
+//!   history remembers it: a later SCHEDULE onto that machine within
+//!   `avoid_failed_s` is followed and counted
+//!   \[`schedule_breaks_failure_history`\]), EVICT with cause `trace`, its
+//!   cause unknown (preemption, overcommitment, the machine); FINISH, KILL and
+//!   LOST end it (LOST counted killed); a run length known at submission ends it too, if no END
 //!   comes first. A released task whose trace run is already over and whose
 //!   placement does not fit is withdrawn (no later event could place it).
 //! - **Machine events** take machines down and up and resize them (tasks
@@ -82,6 +91,7 @@
 //!   ignored \[`machine_event_excluded`\], and so is a SCHEDULE onto one
 //!   \[`schedule_on_excluded_machine`\].
 
+mod failed;
 mod held;
 mod usage;
 
@@ -97,6 +107,7 @@ use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{EndKind, TaskKey, TraceEvent, TraceReader, TraceRecord, TraceTask};
 use crate::workload::TaskId;
+use failed::TraceFailures;
 use held::Trail;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
@@ -139,6 +150,8 @@ pub struct StreamFeed {
     /// Usage updates of running tasks read by the current `apply`, for the
     /// driver ([`Feed::take_usage`]).
     usage: Vec<(TaskId, Resources)>,
+    /// Re-schedule mode: where trace tasks' runs FAILed, for their next run.
+    failed: TraceFailures,
 }
 
 impl StreamFeed {
@@ -162,6 +175,7 @@ impl StreamFeed {
             killed_at_end: FxHashSet::default(),
             due_ends: BinaryHeap::new(),
             usage: Vec::new(),
+            failed: TraceFailures::default(),
         }
     }
 
@@ -296,6 +310,7 @@ impl StreamFeed {
             if trail.run.is_none() {
                 self.live.insert(t.key, id);
             }
+            self.failed.resubmitted(t.key, id, st);
             if let Some((at, machine)) = trail.start {
                 match self.mode {
                     ReplayMode::Reschedule if trail.run.is_none() => {
@@ -328,21 +343,26 @@ impl StreamFeed {
 
     /// Trace-placement mode follows the trace's placement (the trace is the
     /// record of what ran) but counts one that breaks the task's own
-    /// constraints \[`schedule_breaks_constraint`\] or its job's spread
-    /// limits \[`schedule_breaks_spread_limit`\], as judged by the
-    /// scheduler's own filters.
+    /// constraints \[`schedule_breaks_constraint`\], its job's spread
+    /// limits \[`schedule_breaks_spread_limit`\] or its failure history
+    /// \[`schedule_breaks_failure_history`\], as judged by the scheduler's
+    /// own filters.
     fn count_breaches(&mut self, st: &CellState, task: TaskId, m: MachineId) {
         use crate::sched::plugin::{Filter, TaskView};
+        use crate::sched::plugins::avoid_failed::AvoidFailed;
         use crate::sched::plugins::{constraints::AttributeConstraints, spread::SpreadLimits};
         let job = st.job(st.task(task).job);
+        let mut failed_on = Vec::new();
+        st.failed_machines(task, &mut failed_on);
         let view = TaskView {
             job,
             preempt_below: None,
-            failed_on: &[],
+            failed_on: &failed_on,
         };
-        let checks: [(&dyn Filter, &'static str); 2] = [
+        let checks: [(&dyn Filter, &'static str); 3] = [
             (&AttributeConstraints, "schedule_breaks_constraint"),
             (&SpreadLimits, "schedule_breaks_spread_limit"),
+            (&AvoidFailed, "schedule_breaks_failure_history"),
         ];
         for (filter, rule) in checks {
             if filter.applies(&view) && filter.filter(st, &view, m).is_err() {
@@ -405,6 +425,9 @@ impl StreamFeed {
                 if kind != EndKind::Finish && st.task(task).state != TaskState::Finished {
                     self.killed_at_end.insert(task);
                 }
+                if kind == EndKind::Fail {
+                    self.failed.failed(key, task, now, st);
+                }
                 match st.task(task).state {
                     TaskState::Running { .. } if known => {}
                     TaskState::Running { since, .. } => {
@@ -436,7 +459,13 @@ impl StreamFeed {
                     }
                     self.done(task, st, now, fx);
                 } else if running {
-                    st.evict(now, task, EvictionCause::Trace);
+                    // The task's own failure is a crash (the failure history
+                    // remembers it); an EVICT's cause is unknown.
+                    let cause = match kind {
+                        EndKind::Fail => EvictionCause::TaskCrash,
+                        _ => EvictionCause::Trace,
+                    };
+                    st.evict(now, task, cause);
                 }
             }
         }
