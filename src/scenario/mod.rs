@@ -23,6 +23,7 @@ pub mod faults;
 mod hosts;
 pub mod metrics;
 mod model;
+pub mod reclamation;
 
 pub use compaction::CompactionConfig;
 pub use estimate::{Estimate, Limits};
@@ -33,6 +34,7 @@ pub use hosts::{
 };
 pub use metrics::MetricsConfig;
 pub use model::*;
+pub use reclamation::ReclamationConfig;
 
 use crate::error::{Error, Result};
 use crate::trace::Source;

@@ -7,10 +7,14 @@
 //! - `TaskEnd`: a task's run is over (ignored if the task was evicted since);
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
+//! - `Reclaim`: the reclamation tick (only with `[reclamation]` on or
+//!   measuring: [`Simulation::reclaim`]): every running task's usage drawn
+//!   anew, reservations decayed, machines settled;
 //! - `End`: the horizon; the run stops. Without a horizon (run until
 //!   drained) the run stops at its last real event: when only the sampler's
-//!   next `Sample` is left, the run ends at the current time, so no
-//!   reporting parameter moves the end (or any figure computed over it).
+//!   next `Sample` (and the next reclamation tick) is left, the run ends at
+//!   the current time, so no reporting parameter moves the end (or any
+//!   figure computed over it), and the tick keeps no drained run alive.
 //!
 //! The time series and the GPU curve stream to their files as the run goes
 //! when a caller attaches them ([`Simulation::stream_series`],
@@ -61,6 +65,8 @@ pub enum Event {
     End,
     /// A fault's step (`crate::faults`); only with a `[faults]` table.
     Fault(FaultEvent),
+    /// The reclamation tick; only with reclamation on or measuring.
+    Reclaim,
 }
 
 /// Run-time options of a simulation.
@@ -147,6 +153,12 @@ pub struct Simulation {
     /// otherwise), and a buffer for the events they schedule.
     faults: Option<Box<Faults>>,
     fault_events: Vec<(SimTime, FaultEvent)>,
+    /// The reclamation tick's interval (`None`: reclamation off), whether
+    /// a tick is in the queue (there is at most one), and the
+    /// out-of-memory kills seen so far (new ones ask for a pass).
+    reclaim_interval: Option<SimDuration>,
+    tick_queued: bool,
+    oom_kills_seen: u64,
 }
 
 impl Simulation {
@@ -186,6 +198,9 @@ impl Simulation {
             next_snapshot: SimTime::NEVER,
             faults: None,
             fault_events: Vec::new(),
+            reclaim_interval: None,
+            tick_queued: false,
+            oom_kills_seen: 0,
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -222,6 +237,58 @@ impl Simulation {
             self.queue.push(t, Event::Fault(ev));
         }
         self.faults = Some(Box::new(faults));
+    }
+
+    /// Keeps tasks' usage and reservations from now on, drawn from
+    /// `source` at each placement and at every tick of `interval` (the
+    /// first at `interval`), with reclamation's `settings` (see
+    /// [`crate::cell::state::usage`]). Panics if the run has started.
+    pub fn reclaim(
+        &mut self,
+        settings: crate::cell::state::usage::Settings,
+        interval: SimDuration,
+        source: Box<dyn crate::workload::usage::UsageSource>,
+    ) {
+        assert_eq!(self.events, 0, "reclamation starts before the first event");
+        assert!(interval > SimDuration::ZERO, "a reclamation tick of 0 s");
+        self.state.enable_usage(settings, source);
+        self.reclaim_interval = Some(interval);
+        self.queue_tick(SimTime::ZERO);
+    }
+
+    /// Queues the tick after `now`'s, if it is before the horizon.
+    fn queue_tick(&mut self, now: SimTime) {
+        let Some(interval) = self.reclaim_interval else {
+            return;
+        };
+        let next = now + interval;
+        self.tick_queued = next < self.opts.horizon;
+        if self.tick_queued {
+            self.queue.push(next, Event::Reclaim);
+        }
+    }
+
+    /// The reclamation tick: the cell's usage and reservations brought to
+    /// `now` (see [`CellState::reclamation_tick`]), the next tick queued.
+    #[cold]
+    #[inline(never)]
+    fn on_tick(&mut self, now: SimTime) {
+        self.tick_queued = false;
+        self.state.reclamation_tick(now);
+        self.queue_tick(now);
+    }
+
+    /// Asks for a pass if tasks were killed for memory in the event just
+    /// run (a tick, a placement, a trace's usage row): they are pending.
+    #[cold]
+    #[inline(never)]
+    fn follow_oom_kills(&mut self, now: SimTime) {
+        let l = self.state.ledger();
+        let kills = l.evictions[crate::cell::state::EvictionCause::OutOfMemory as usize];
+        if kills != self.oom_kills_seen {
+            self.oom_kills_seen = kills;
+            self.request_pass(now);
+        }
     }
 
     /// The injected faults, if any.
@@ -382,6 +449,10 @@ impl Simulation {
             Event::Sample => self.on_sample(now),
             Event::End => self.finish(),
             Event::Fault(f) => self.on_fault(f, now),
+            Event::Reclaim => self.on_tick(now),
+        }
+        if self.reclaim_interval.is_some() {
+            self.follow_oom_kills(now);
         }
         self.note_task_changes(now);
         if self.faults.is_some() {
@@ -449,9 +520,10 @@ impl Simulation {
     }
 
     /// A run without a horizon is drained when the sampler's next `Sample`
-    /// is all that is left to happen.
+    /// (and the next reclamation tick) is all that is left to happen.
     fn drained(&self) -> bool {
-        self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
+        self.opts.horizon == SimTime::NEVER
+            && self.queue.len() <= usize::from(self.sample_queued) + usize::from(self.tick_queued)
     }
 
     /// Runs a fault's step; asks for a pass if the cell changed.
