@@ -269,12 +269,17 @@ impl Simulation {
     }
 
     /// The reclamation tick: the cell's usage and reservations brought to
-    /// `now` (see [`CellState::reclamation_tick`]), the next tick queued.
+    /// `now` (see [`CellState::reclamation_tick`]), the next tick queued. A
+    /// pass is asked for when reservations changed under `on`: pending
+    /// non-prod tasks may fit the capacity reclaimed (while measuring,
+    /// decisions stay those of scheduling by limits, passes included).
     #[cold]
     #[inline(never)]
     fn on_tick(&mut self, now: SimTime) {
         self.tick_queued = false;
-        self.state.reclamation_tick(now);
+        if self.state.reclamation_tick(now) {
+            self.request_pass(now);
+        }
         self.queue_tick(now);
     }
 

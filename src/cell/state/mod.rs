@@ -621,7 +621,7 @@ impl CellState {
         }
         if matches!(
             cause,
-            EvictionCause::MachineFailure | EvictionCause::TaskCrash
+            EvictionCause::MachineFailure | EvictionCause::TaskCrash | EvictionCause::OutOfMemory
         ) {
             self.failures.record(task, machine, now);
         }

@@ -3,7 +3,8 @@
 //! Borg's scheduler avoids "task::machine pairings that cause task or
 //! machine crashes" (Verma et al., EuroSys 2015, §3.2). A task (a job and a
 //! task index: a restarted task is the same task) evicted with cause
-//! `machine_failure` or `task_crash` does not go back to that machine for
+//! `machine_failure`, `task_crash` or `out_of_memory` (reclamation) does not
+//! go back to that machine for
 //! `[scheduler] avoid_failed_s` seconds; the cell keeps the history
 //! (`cell::state::failures`) and the scheduler hands each attempt the
 //! machines to avoid ([`TaskView::failed_on`]). Evicting other tasks cannot

@@ -200,11 +200,13 @@ impl CellState {
     /// The reclamation tick at `now`: every running task's usage drawn
     /// anew from the source (in task id order; a usage set from outside
     /// is kept), its reservation updated with decay, then every machine
-    /// whose usage or reservations changed settled, in id order.
-    pub fn reclamation_tick(&mut self, now: SimTime) {
+    /// whose usage or reservations changed settled, in id order. Returns
+    /// true if a machine's reservations changed under `on` (pending
+    /// non-prod tasks may fit now).
+    pub fn reclamation_tick(&mut self, now: SimTime) -> bool {
         self.advance(now);
         let Some(mut b) = self.usage.take() else {
-            return;
+            return false;
         };
         for (t, rec) in self.tasks.iter().enumerate() {
             let TaskState::Running { machine, since, .. } = rec.state else {
@@ -243,9 +245,10 @@ impl CellState {
         }
         let dirty = std::mem::take(&mut b.dirty);
         self.usage = Some(b);
+        let mut changed = false;
         for (m, &d) in dirty.iter().enumerate() {
             if d & 2 != 0 {
-                self.reservations_changed(m as MachineId);
+                changed |= self.reservations_changed(m as MachineId);
             }
             if d != 0 {
                 self.settle(now, m as MachineId);
@@ -254,16 +257,19 @@ impl CellState {
         let b = self.usage.as_deref_mut().expect("usage books");
         b.dirty = dirty;
         b.dirty.iter_mut().for_each(|d| *d = 0);
+        changed
     }
 
     /// Machine `m`'s reservations changed: under `on` the scheduler reads
     /// them, so its `seq` moves and the change log records it (score
-    /// caches judge it again).
-    fn reservations_changed(&mut self, m: MachineId) {
-        if self.reclamation_mode() == ReclamationMode::On {
+    /// caches judge it again). Returns whether it did.
+    fn reservations_changed(&mut self, m: MachineId) -> bool {
+        let on = self.reclamation_mode() == ReclamationMode::On;
+        if on {
             self.machines[m as usize].seq += 1;
             self.log_change(m);
         }
+        on
     }
 
     /// A task placed on `m` (its limit taken already): its usage drawn
