@@ -11,7 +11,10 @@
 //! from the highest priority down (ties: the most recently started first),
 //! reprieve each one whose return still leaves room. The victims left form a
 //! minimal set (no victim could be spared) skewed to the lowest priorities —
-//! the rule of Kubernetes' default preemption.
+//! the rule of Kubernetes' default preemption. Room is counted on the task's
+//! basis (`TaskView::basis`): victims give back their limits or — non-prod
+//! under reclamation `on` — their reservations, and the machine must end
+//! within that basis in every dimension.
 //!
 //! **Which machine.** Among machines that need evictions, the one whose
 //! victims have the lowest highest priority; then the fewest victims; then the

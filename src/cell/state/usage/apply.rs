@@ -341,6 +341,10 @@ impl CellState {
             self.basis_for(p) == Basis::Reservation,
             "machine {m} over capacity placing task {task}"
         );
+        assert!(
+            self.headroom(m, Basis::Reservation).admits(limit),
+            "machine {m}: task {task}'s reservation does not fit its reservation basis"
+        );
         let mut room = self.headroom(m, Basis::Limit);
         room.take(limit);
         self.machines[m as usize].free = room.free;

@@ -1,3 +1,8 @@
+//! Unit tests of the usage books: the reservation formula's arithmetic,
+//! headroom with an excess, non-prod on reclaimed capacity, memory overruns
+//! and CPU throttling lowest priority first (never prod), and random
+//! sequences of changes checked after each.
+
 use super::*;
 use crate::cell::invariants;
 use crate::cell::state::{CellState, EvictionCause, TaskState};
@@ -292,4 +297,133 @@ fn a_tick_moves_the_seq_of_machines_whose_reservations_change() {
     let seq = st.machine(0).seq;
     st.reclamation_tick(SimTime::from_secs(2));
     assert_eq!(st.machine(0).seq, seq);
+}
+
+mod properties {
+    //! Random sequences of what can happen to a cell with reclamation on —
+    //! placements on the task's basis (as the scheduler admits them), usage
+    //! rows (some above the limit), ticks, evictions, ends, machines
+    //! resized, taken down and brought back — keep the books consistent
+    //! (the independent checker after every step).
+
+    use super::*;
+    use crate::testkit::{job, submit};
+    use crate::workload::TaskId;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A one-task job of (priority, milli-cores, MiB) onto a machine.
+        Place(u32, u64, u64, u32),
+        /// The n-th running task's usage, in ‰ of its limit (cpu, mem).
+        Usage(usize, u64, u64),
+        Tick,
+        Evict(usize),
+        Finish(usize),
+        /// A machine resized to (‰ of its capacity) or taken down (0).
+        Resize(u32, u64),
+        Wait(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let prio = prop_oneof![Just(0u32), Just(100), Just(110), Just(200), Just(360)];
+        prop_oneof![
+            6 => (prio, 1u64..=3000, 1u64..=6000, 0u32..3).prop_map(|(p, c, m, at)| Op::Place(p, c, m, at)),
+            5 => (0usize..8, 300u64..=1200, prop_oneof![Just(300u64), 300u64..=1200])
+                .prop_map(|(i, c, m)| Op::Usage(i, c, m)),
+            2 => Just(Op::Tick),
+            1 => (0usize..8).prop_map(Op::Evict),
+            1 => (0usize..8).prop_map(Op::Finish),
+            1 => (0u32..3, prop_oneof![Just(0u64), 500u64..=1000]).prop_map(|(m, p)| Op::Resize(m, p)),
+            2 => (0u64..=120).prop_map(Op::Wait),
+        ]
+    }
+
+    fn running(st: &CellState) -> Vec<TaskId> {
+        st.live_tasks()
+            .filter(|(_, r)| matches!(r.state, TaskState::Running { .. }))
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// Places a new task of `p` on `m` if it fits its basis, as the fit
+    /// filter admits it.
+    fn place(st: &mut CellState, now: SimTime, (p, cpu, mem): (u32, u64, u64), m: u32) {
+        let req = Resources::new(cpu, mem);
+        let basis = st.basis_for(p);
+        let fits = st.machine_up(m)
+            && st.headroom(m, basis).admits(&req)
+            && req.fits_in(&st.current_capacity(m));
+        if fits {
+            let j = submit(st, job(cpu, mem, p, 1));
+            st.place(now, st.job(j).tasks[0], m);
+        }
+    }
+
+    fn apply(st: &mut CellState, now: &mut SimTime, op: Op) {
+        let pick = |st: &CellState, i: usize| running(st).get(i).copied();
+        match op {
+            Op::Place(p, c, m, at) => place(st, *now, (p, c, m), at),
+            Op::Usage(i, c, m) => {
+                if let Some(t) = pick(st, i) {
+                    let l = st.shape(t).request.res;
+                    let u = Resources::new(l.cpu_milli * c / 1000, l.mem_mib * m / 1000);
+                    assert!(st.set_usage(*now, t, u));
+                }
+            }
+            Op::Tick => {
+                st.reclamation_tick(*now);
+            }
+            Op::Evict(i) => {
+                if let Some(t) = pick(st, i) {
+                    st.evict(*now, t, EvictionCause::Preemption);
+                }
+            }
+            Op::Finish(i) => {
+                if let Some(t) = pick(st, i) {
+                    let inc = st.task(t).incarnation;
+                    assert!(st.finish(*now, t, inc));
+                }
+            }
+            Op::Resize(m, permille) => {
+                let full = st.cell().machines[m as usize].capacity.res;
+                let cap = (permille > 0).then(|| {
+                    Resources::new(
+                        full.cpu_milli * permille / 1000,
+                        full.mem_mib * permille / 1000,
+                    )
+                });
+                st.set_machine(*now, m, cap);
+            }
+            Op::Wait(s) => *now += SimDuration::from_secs(s),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_books_hold_after_every_change(
+            ops in prop::collection::vec(op(), 1..120),
+            delay in 0u64..=60,
+            decay in 0u32..=1000,
+            oc in (1000u32..=2000, 1000u32..=2000),
+        ) {
+            let mut st = cell(&[(4000, 8000, 0), (8000, 16000, 0), (2000, 4000, 0)]);
+            let s = Settings {
+                delay: SimDuration::from_secs(delay),
+                decay_permille: decay,
+                overcommit_permille: [oc.0, oc.1],
+                ..borg(ReclamationMode::On)
+            };
+            st.enable_usage(s, Box::new(FixedShare { cpu_permille: 200, mem_permille: 500 }));
+            let mut now = SimTime::ZERO;
+            for op in ops {
+                let shown = format!("{op:?}");
+                apply(&mut st, &mut now, op);
+                st.reclaim();
+                invariants::check(&st).map_err(|e| TestCaseError::fail(format!("after {shown}: {e}")))?;
+            }
+        }
+    }
 }
