@@ -160,6 +160,11 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     if o.machines.is_none() {
         refuse_gpu_packing_without_gpus(sc, sim.state().cell())?;
     }
+    if let Some(r) = &sc.reclamation {
+        if let Some(settings) = r.settings() {
+            sim.reclaim(settings, r.interval(), usage_source(sc));
+        }
+    }
     if let Some(n) = o.relax_above_tasks {
         sim.relax_jobs_above(n);
     }
@@ -220,6 +225,19 @@ pub fn synthetic_source(
     } else {
         Box::new(workload::edit::Edited::new(source, edit, sc.seed))
     }
+}
+
+/// Where a scenario's tasks' usage comes from, with reclamation on or
+/// measuring: the one place the usage source is chosen. For now every
+/// task uses its whole limit (nothing to reclaim; a trace replay's usage
+/// rows set usage through the cell, `CellState::set_usage`): the
+/// scenario's usage models (per job class, and `[reclamation] usage`)
+/// plug in here.
+pub fn usage_source(_sc: &Scenario) -> Box<dyn workload::usage::UsageSource> {
+    Box::new(workload::usage::FixedShare {
+        cpu_permille: 1000,
+        mem_permille: 1000,
+    })
 }
 
 /// What a synthetic scenario's workload, edited by `edit`, submits over

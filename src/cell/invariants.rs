@@ -8,9 +8,12 @@
 use super::classes::MAX_GROUPS;
 use super::domain::DomainLevel;
 use super::resources::{Resources, GPU_MILLI_PER_DEVICE};
+use super::state::usage::{Basis, Headroom, ReclamationMode};
 use super::state::{level_of, CellState, Owner, TaskState};
 use crate::workload::Band;
 use std::collections::BTreeMap;
+
+mod usage;
 
 /// Checks every invariant; returns the first violation found.
 pub fn check(st: &CellState) -> Result<(), String> {
@@ -19,6 +22,7 @@ pub fn check(st: &CellState) -> Result<(), String> {
     check_spread(st)?;
     check_classes(st)?;
     check_availability(st)?;
+    usage::check(st)?;
     check_ledger(st)
 }
 
@@ -169,21 +173,21 @@ fn check_machine(
 ) -> Result<(), String> {
     let ms = &st.machines()[m];
     let cap = st.cell().machines[m].capacity;
-    if !used.fits_in(&cap.res) {
+    // Under reclamation `on`, non-prod may hold limits beyond capacity
+    // (reclaimed resources: the limit basis's excess, `invariants/usage.rs`).
+    let on = st.reclamation_mode() == ReclamationMode::On;
+    if !on && !used.fits_in(&cap.res) {
         return Err(format!(
             "machine {m} over capacity: {used:?} > {:?}",
             cap.res
         ));
     }
-    if Some(ms.free)
-        != cap
-            .res
-            .checked_sub(used)
-            .and_then(|r| r.checked_sub(&st.withheld(m as u32)))
-    {
+    let current = st.current_capacity(m as u32);
+    let room = st.headroom(m as u32, Basis::Limit);
+    if room != Headroom::between(&current, used) {
         return Err(format!(
-            "machine {m} free {:?} != capacity - used - withheld",
-            ms.free
+            "machine {m} free {:?} (excess {:?}) != capacity - used - withheld",
+            ms.free, room.excess
         ));
     }
     let up = books_up(st, m)?;

@@ -10,6 +10,7 @@ pub mod events;
 pub mod gpu_packing;
 pub mod packing;
 pub mod pending;
+pub mod reclamation;
 pub mod report;
 pub mod snapshot;
 pub mod stream;

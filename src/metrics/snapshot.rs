@@ -139,9 +139,9 @@ fn row(st: &CellState, feed: &dyn Feed, m: MachineId) -> Row {
         .res
         .checked_sub(&st.withheld(m))
         .expect("withheld within capacity");
-    let allocated = capacity
-        .checked_sub(&ms.free)
-        .expect("free within capacity");
+    // Σ limits: beyond the capacity under reclamation `on` (non-prod on
+    // reclaimed resources), `capacity − free` otherwise.
+    let allocated = st.limits_held(m);
     let gpu_allocated_milli: u64 = match holds {
         true => ms
             .gpu_free_milli

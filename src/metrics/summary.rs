@@ -59,6 +59,11 @@ pub struct Summary {
     /// Stranded resources and hole filling at the end of the run
     /// ([`super::packing`]).
     pub packing: super::packing::Packing,
+    /// Usage, reservations, reclaimed work, throttling and out-of-memory
+    /// kills ([`super::reclamation`]); only with `[reclamation]` measuring
+    /// or on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclamation: Option<super::reclamation::ReclamationSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -450,6 +455,7 @@ impl Summary {
             tasks: t,
             evictions: EvictionCause::ALL
                 .iter()
+                .filter(|c| super::reclamation::cause_reported(st, **c))
                 .map(|c| (c.name(), l.evictions[*c as usize]))
                 .collect(),
             evictions_per_task_week: super::availability::EvictionRates::of(st),
@@ -480,6 +486,7 @@ impl Summary {
                     .hole_size
                     .map(|h| crate::cell::resources::Resources::new(h.cpu_milli, h.mem_mib)),
             ),
+            reclamation: super::reclamation::ReclamationSummary::of(st),
         }
     }
 

@@ -117,7 +117,10 @@
 //! more, not foreseen), scheduling passes (at most one per
 //! `pass_interval_ms`, and one per arrival or end) and samples (at most
 //! one per `sample_interval_s`, and — since the sampler skips idle
-//! stretches, `sim::Simulation::on_sample` — three per other event). The
+//! stretches, `sim::Simulation::on_sample` — three per other event), and
+//! with `[reclamation]` measuring or on one tick per `interval_s` (each
+//! goes over the running tasks; the out-of-memory kills it may cause are
+//! not foreseen). The
 //! built-in scenarios process 75,000 (preemption heavy quickstart) to
 //! 520,000 (churn-1k) events per second, so the default cap,
 //! [`DEFAULT_MAX_EVENTS`] = 10⁹, is half an hour to four hours; the
@@ -717,6 +720,15 @@ impl Estimate {
             samples,
             keys,
         ));
+        let reclaiming = sc.reclamation.as_ref().filter(|r| r.settings().is_some());
+        if let Some(ticks) = reclaiming.and_then(|r| by_time(r.interval_s as f64)) {
+            let interval_s = reclaiming.map_or(1.0, |r| r.interval_s as f64);
+            self.event_parts.push(Part::new(
+                format!("{} reclamation ticks", count(ticks)),
+                ticks,
+                timed_keys("reclamation.interval_s", interval_s),
+            ));
+        }
         (passes, pass_keys)
     }
 

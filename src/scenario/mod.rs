@@ -23,6 +23,7 @@ pub mod faults;
 mod hosts;
 pub mod metrics;
 mod model;
+pub mod reclamation;
 pub mod usage;
 
 pub use compaction::CompactionConfig;
@@ -34,6 +35,7 @@ pub use hosts::{
 };
 pub use metrics::MetricsConfig;
 pub use model::*;
+pub use reclamation::ReclamationConfig;
 pub use usage::UsageModelConfig;
 
 use crate::error::{Error, Result};

@@ -50,6 +50,10 @@ pub struct Scenario {
     /// Faults injected into the run (`scenario/faults.rs`); absent: none,
     /// and the run is exactly as without the fault machinery.
     pub faults: Option<super::faults::FaultsConfig>,
+    /// Usage apart from requests, and the reclamation of the difference
+    /// (`scenario/reclamation.rs`); absent: off, and the run is exactly as
+    /// without it.
+    pub reclamation: Option<super::reclamation::ReclamationConfig>,
     /// What relative paths in the scenario are resolved against (set by
     /// the loader).
     #[serde(skip)]
@@ -171,7 +175,7 @@ pub const MAX_TIME_S: u64 = (u64::MAX - 1) / 1_000_000;
 
 /// The error for a time beyond [`MAX_TIME_S`]; it is refused, never
 /// silently turned into "never" (which would make a run last until drained).
-fn beyond_time(v: impl std::fmt::Display) -> String {
+pub(super) fn beyond_time(v: impl std::fmt::Display) -> String {
     format!("{v} s is beyond the simulator's clock (at most {MAX_TIME_S} s, µs in 64 bits)")
 }
 
@@ -465,6 +469,9 @@ impl Scenario {
             c.validate()?;
         }
         self.validate_faults()?;
+        if let Some(r) = &self.reclamation {
+            r.validate()?;
+        }
         if let Some(t) = &self.trace {
             return self.validate_trace(t);
         }

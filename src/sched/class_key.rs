@@ -181,6 +181,12 @@ impl KeyPart for GpuRequest {
     }
 }
 
+impl KeyPart for crate::cell::state::usage::Basis {
+    fn write_to(&self, key: &mut ClassKeyBuilder) {
+        key.word(*self as u64);
+    }
+}
+
 impl KeyPart for Request {
     fn write_to(&self, key: &mut ClassKeyBuilder) {
         self.res.write_to(key);

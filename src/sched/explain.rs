@@ -283,7 +283,7 @@ impl Pipeline {
             .iter()
             .filter(|m| m.verdict == Verdict::Preempt)
             .map(|m| {
-                let plan = preempt::victims_on(st, m.machine, &req.res, req.gpu, below);
+                let plan = preempt::victims_on(st, m.machine, &req.res, req.gpu, below, view.basis);
                 let victims = plan.as_ref().map_or_else(Vec::new, |p| {
                     p.victims.iter().map(|&t| victim(st, t)).collect()
                 });
@@ -465,6 +465,7 @@ mod tests {
             job: j,
             preempt_below: below,
             failed_on: &[],
+            basis: Default::default(),
         }
     }
 

@@ -53,6 +53,7 @@ pub fn view_of(st: &CellState, job: JobId, preemption: bool) -> TaskView<'_> {
         job,
         preempt_below: preemption.then(|| preempt::threshold(job.priority())),
         failed_on: &[],
+        basis: st.basis_for(job.priority()),
     }
 }
 
@@ -78,11 +79,12 @@ impl Pipeline {
     /// that cannot sign the task.
     pub fn sign(&self, view: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
         key.clear();
-        // Preemption ([`Pipeline::cheapest_plan`]) reads the threshold and
-        // the request itself, whatever the plugins read.
+        // Preemption ([`Pipeline::cheapest_plan`]) reads the threshold,
+        // the request and the basis itself, whatever the plugins read.
         let _ = key.fragment(|k| {
             k.add(&view.preempt_below);
             k.add(&view.job.spec.request);
+            k.add(&view.basis);
             Signed::Shareable
         });
         for f in self.profile.filters() {
@@ -268,7 +270,8 @@ impl Pipeline {
         let mut best: Option<(Plan, u64)> = None;
         for &m in machines {
             stats.preemption_plans_computed += 1;
-            let Some(plan) = preempt::victims_on(st, m, &req.res, req.gpu, threshold) else {
+            let Some(plan) = preempt::victims_on(st, m, &req.res, req.gpu, threshold, view.basis)
+            else {
                 continue;
             };
             let s = self.weighted_score(st, view, m, stats);
@@ -319,6 +322,7 @@ mod tests {
             job: j,
             preempt_below,
             failed_on: &[],
+            basis: Default::default(),
         }
     }
 
@@ -357,21 +361,22 @@ mod tests {
     #[test]
     fn class_keys_are_the_plugins_declarations_in_order() {
         // Best fit's profile, a task of 1000 mcpu / 2000 MiB, no GPU, no
-        // threshold. Each fragment ends with its length:
+        // threshold, admitted against limits. Each fragment ends with its
+        // length:
         //   the pipeline's own reads: threshold None = 0, request = 1000,
-        //     2000, GPU none = 0                              [0, 1000, 2000, 0, 4]
+        //     2000, GPU none = 0, basis Limit = 0             [0, 1000, 2000, 0, 0, 5]
         //   attribute_constraints: no constraints = length 0  [0, 1]
         //   spread_limits: nothing (no limits)                [0]
-        //   resource_fit: request, then threshold             [1000, 2000, 0, 0, 4]
-        //   best_fit: request                                 [1000, 2000, 0, 3]
+        //   resource_fit: request, threshold, basis           [1000, 2000, 0, 0, 0, 5]
+        //   best_fit: request, basis                          [1000, 2000, 0, 0, 4]
         let p = Pipeline::new(Policy::BestFit);
         let j = as_job(job(1000, 2000, 0, 1));
         let want = [
-            vec![0, 1000, 2000, 0, 4],
+            vec![0, 1000, 2000, 0, 0, 5],
             vec![0, 1],
             vec![0],
+            vec![1000, 2000, 0, 0, 0, 5],
             vec![1000, 2000, 0, 0, 4],
-            vec![1000, 2000, 0, 3],
         ]
         .concat();
         assert_eq!(key_of(&p, &j, None), Some(want));
@@ -403,6 +408,15 @@ mod tests {
         assert_ne!(k, key(bigger, None));
         assert_ne!(k, key(constrained, None));
         assert_ne!(k, key(base.clone(), Some(100)));
+        // The basis (reservations for non-prod with reclamation on).
+        let j = as_job(base.clone());
+        let mut reserved = ClassKeyBuilder::default();
+        let v = TaskView {
+            basis: crate::cell::state::usage::Basis::Reservation,
+            ..view(&j, None)
+        };
+        assert_eq!(p.sign(&v, &mut reserved), Signed::Shareable);
+        assert_ne!(k.as_deref(), Some(reserved.words()));
         // Spread limits: the spread filter opts out, no key.
         let mut spread = base;
         spread.spread = vec![SpreadLimit {

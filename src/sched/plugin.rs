@@ -16,6 +16,7 @@
 
 use super::class_key::{ClassKeyBuilder, Signed};
 use super::reason::Reason;
+use crate::cell::state::usage::Basis;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::workload::{Job, Priority};
@@ -34,15 +35,22 @@ pub struct TaskView<'a> {
     /// (`[scheduler] avoid_failed_s`), ascending; empty for most tasks, and
     /// for every task when failures are not remembered.
     pub failed_on: &'a [MachineId],
+    /// What the task is admitted against, as the pipeline decided it
+    /// ([`CellState::basis_for`]): the limits of the tasks on a machine, or
+    /// — non-prod with reclamation on — their reservations. The resource
+    /// filter and the scorers read the machine's headroom on this basis
+    /// ([`CellState::headroom`]), and preemption frees it.
+    pub basis: Basis,
 }
 
 impl<'a> TaskView<'a> {
-    /// A task of `job` with no failure history.
+    /// A task of `job` with no failure history, admitted against limits.
     pub fn of_job(job: &'a Job, preempt_below: Option<Priority>) -> Self {
         TaskView {
             job,
             preempt_below,
             failed_on: &[],
+            basis: Basis::Limit,
         }
     }
 }

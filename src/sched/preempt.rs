@@ -11,7 +11,10 @@
 //! from the highest priority down (ties: the most recently started first),
 //! reprieve each one whose return still leaves room. The victims left form a
 //! minimal set (no victim could be spared) skewed to the lowest priorities —
-//! the rule of Kubernetes' default preemption.
+//! the rule of Kubernetes' default preemption. Room is counted on the task's
+//! basis (`TaskView::basis`): victims give back their limits or — non-prod
+//! under reclamation `on` — their reservations, and the machine must end
+//! within that basis in every dimension.
 //!
 //! **Which machine.** Among machines that need evictions, the one whose
 //! victims have the lowest highest priority; then the fewest victims; then the
@@ -19,6 +22,7 @@
 //! machine id.
 
 use crate::cell::resources::{GpuRequest, Resources};
+use crate::cell::state::usage::Basis;
 use crate::cell::state::{CellState, TaskState};
 use crate::cell::MachineId;
 use crate::workload::{Band, Priority, TaskId};
@@ -42,13 +46,16 @@ pub struct Plan {
 }
 
 /// The minimal victim set on `machine` for a task of `req` below `threshold`,
-/// or `None` if even evicting every preemptible task is not enough.
+/// or `None` if even evicting every preemptible task is not enough. Room is
+/// judged on the task's `basis`: victims free their limits, or on the
+/// reservation basis their reservations.
 pub fn victims_on(
     st: &CellState,
     machine: MachineId,
     req_res: &Resources,
     req_gpu: GpuRequest,
     threshold: Priority,
+    basis: Basis,
 ) -> Option<Plan> {
     let ms = st.machine(machine);
     let mut cands: Vec<(Priority, u64, (u64, u32), TaskId)> = ms
@@ -67,27 +74,27 @@ pub fn victims_on(
     // Highest priority first, then latest start first, then latest
     // submitted: the reprieve order.
     cands.sort_unstable_by(|a, b| b.cmp(a));
-    let mut free = ms.free;
+    let mut room = st.headroom(machine, basis);
     let mut gpu_free = ms.gpu_free_milli.clone();
     for &(.., t) in &cands {
-        free = free.add(&st.job_of(t).spec.request.res);
+        room.give(&st.held_by(t, basis));
         gpu_of(st, t).release_into(&mut gpu_free);
     }
-    if !(req_res.fits_in(&free) && req_gpu.fits_devices(&gpu_free)) {
+    if !(room.admits(req_res) && req_gpu.fits_devices(&gpu_free)) {
         return None;
     }
     let mut victims = Vec::new();
     for &(p, _, _, t) in &cands {
-        let r = st.job_of(t).spec.request.res;
+        let mut back = room;
+        back.take(&st.held_by(t, basis));
         let gpu = gpu_of(st, t);
         let mut gpu_back = gpu_free.clone();
         gpu.take_from(&mut gpu_back);
-        match free.checked_sub(&r) {
-            Some(left) if req_res.fits_in(&left) && req_gpu.fits_devices(&gpu_back) => {
-                free = left;
-                gpu_free = gpu_back;
-            }
-            _ => victims.push((p, t)),
+        if back.admits(req_res) && req_gpu.fits_devices(&gpu_back) {
+            room = back;
+            gpu_free = gpu_back;
+        } else {
+            victims.push((p, t));
         }
     }
     let cost = (
@@ -141,18 +148,42 @@ mod tests {
         // Reprieve prio 110 (1500): 4000 - 1500 = 2500 >= 1400, kept.
         // Reprieve prio 100 (1000): 2500 - 1000 = 1500 >= 1400, kept.
         // Reprieve prio 0 (1000): 1500 - 1000 = 500 < 1400: victim.
-        let plan = victims_on(&st, 0, &Resources::new(1400, 10), GpuRequest::None, 120).unwrap();
+        let plan = victims_on(
+            &st,
+            0,
+            &Resources::new(1400, 10),
+            GpuRequest::None,
+            120,
+            Basis::Limit,
+        )
+        .unwrap();
         assert_eq!(plan.victims, vec![be]);
         assert_eq!(plan.cost, (0, 1, 0));
         // 2600 mcpu: evict all -> 4000 free. Reprieve 110: 2500 < 2600, victim.
         // Reprieve 100: 4000 - 1000 = 3000 >= 2600, kept (free 3000).
         // Reprieve 0: 3000 - 1000 = 2000 < 2600, victim. No smaller set works:
         // be + b100 free only 500 + 2000 = 2500.
-        let plan = victims_on(&st, 0, &Resources::new(2600, 10), GpuRequest::None, 120).unwrap();
+        let plan = victims_on(
+            &st,
+            0,
+            &Resources::new(2600, 10),
+            GpuRequest::None,
+            120,
+            Basis::Limit,
+        )
+        .unwrap();
         assert_eq!(plan.victims, vec![b110, be]);
         assert_eq!(plan.cost, (110, 2, 110));
         assert!(!plan.victims.contains(&b100));
         // A batch task at prio 100 may evict only prio 0: 500 + 1000 < 2600.
-        assert!(victims_on(&st, 0, &Resources::new(2600, 10), GpuRequest::None, 100).is_none());
+        assert!(victims_on(
+            &st,
+            0,
+            &Resources::new(2600, 10),
+            GpuRequest::None,
+            100,
+            Basis::Limit
+        )
+        .is_none());
     }
 }

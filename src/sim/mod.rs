@@ -7,10 +7,14 @@
 //! - `TaskEnd`: a task's run is over (ignored if the task was evicted since);
 //! - `SchedPass`: run one scheduling pass;
 //! - `Sample`: record a time-series row;
+//! - `Reclaim`: the reclamation tick (only with `[reclamation]` on or
+//!   measuring: [`Simulation::reclaim`]): every running task's usage drawn
+//!   anew, reservations decayed, machines settled;
 //! - `End`: the horizon; the run stops. Without a horizon (run until
 //!   drained) the run stops at its last real event: when only the sampler's
-//!   next `Sample` is left, the run ends at the current time, so no
-//!   reporting parameter moves the end (or any figure computed over it).
+//!   next `Sample` (and the next reclamation tick) is left, the run ends at
+//!   the current time, so no reporting parameter moves the end (or any
+//!   figure computed over it), and the tick keeps no drained run alive.
 //!
 //! The time series and the GPU curve stream to their files as the run goes
 //! when a caller attaches them ([`Simulation::stream_series`],
@@ -31,6 +35,7 @@
 
 pub mod feed;
 pub mod queued;
+mod reclaim;
 
 use crate::cell::invariants;
 use crate::cell::state::{CellState, TaskState};
@@ -63,6 +68,8 @@ pub enum Event {
     End,
     /// A fault's step (`crate::faults`); only with a `[faults]` table.
     Fault(FaultEvent),
+    /// The reclamation tick; only with reclamation on or measuring.
+    Reclaim,
 }
 
 /// Run-time options of a simulation.
@@ -155,6 +162,12 @@ pub struct Simulation {
     /// The reschedule queue as it stood when the run ended, before the
     /// faults flushed it into the pending queue (see [`queued`]).
     queued_at_end: Vec<(TaskId, SimTime)>,
+    /// The reclamation tick's interval (`None`: reclamation off), whether
+    /// a tick is in the queue (there is at most one), and the
+    /// out-of-memory kills seen so far (new ones ask for a pass).
+    reclaim_interval: Option<SimDuration>,
+    tick_queued: bool,
+    oom_kills_seen: u64,
 }
 
 impl Simulation {
@@ -196,6 +209,9 @@ impl Simulation {
             fault_events: Vec::new(),
             reschedule_rule: None,
             queued_at_end: Vec::new(),
+            reclaim_interval: None,
+            tick_queued: false,
+            oom_kills_seen: 0,
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -415,6 +431,10 @@ impl Simulation {
             Event::Sample => self.on_sample(now),
             Event::End => self.finish(),
             Event::Fault(f) => self.on_fault(f, now),
+            Event::Reclaim => self.on_tick(now),
+        }
+        if self.reclaim_interval.is_some() {
+            self.follow_oom_kills(now);
         }
         self.note_task_changes(now);
         if self.faults.is_some() {
@@ -482,9 +502,10 @@ impl Simulation {
     }
 
     /// A run without a horizon is drained when the sampler's next `Sample`
-    /// is all that is left to happen.
+    /// (and the next reclamation tick) is all that is left to happen.
     fn drained(&self) -> bool {
-        self.opts.horizon == SimTime::NEVER && self.queue.len() <= usize::from(self.sample_queued)
+        self.opts.horizon == SimTime::NEVER
+            && self.queue.len() <= usize::from(self.sample_queued) + usize::from(self.tick_queued)
     }
 
     /// Runs a fault's step; asks for a pass if the cell changed.

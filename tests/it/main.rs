@@ -29,6 +29,7 @@ mod inflate;
 mod packing;
 mod policies;
 mod properties;
+mod reclamation;
 mod report;
 mod reschedule_queued;
 mod schema;

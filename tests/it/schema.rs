@@ -233,10 +233,11 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
 /// run with its event log and a snapshot, and a one-by-one trace replay
 /// (together every file of a run, and summary.json's replay-only keys);
 /// `compare` of the two (compare.csv); a run with faults (failures.csv,
-/// summary.json's `faults`: the last); a compaction (compaction.json,
-/// and its own run.json); an experiment (experiment.json,
-/// experiment.csv); an inflation (inflation.json); and a sweep (runs.csv,
-/// sweep.json).
+/// summary.json's `faults`: the last); a run with reclamation on
+/// (summary.json's `reclamation`: the one before); a compaction
+/// (compaction.json, and its own run.json); an experiment
+/// (experiment.json, experiment.csv); an inflation (inflation.json); and a
+/// sweep (runs.csv, sweep.json).
 fn every_output() -> Vec<tempfile::TempDir> {
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
@@ -295,6 +296,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
     let o = borgsim(&root(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let faulty = run(&root(), "scenarios/failures.toml", &[]);
+    let reclaiming = run(&root(), "tests/fixtures/reclamation/on.toml", &[]);
     vec![
         synthetic,
         openb,
@@ -304,6 +306,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
         experimented,
         inflated,
         sweep(),
+        reclaiming,
         faulty,
     ]
 }
@@ -362,6 +365,10 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
     if let Some(p) = fault_keys_differ(dirs.last().unwrap().path()) {
         problems.insert(p);
     }
+    problems.extend(nested_keys_undocumented(
+        dirs[dirs.len() - 2].path(),
+        "reclamation",
+    ));
     assert!(
         problems.is_empty(),
         "reports/README.md's \"Columns and keys\" and the outputs disagree:\n{}",

@@ -5,8 +5,10 @@
 //! (the paper: "avoiding task::machine pairings that cause task or machine
 //! crashes"). A task is a slot of its job (job and task index): evicted and
 //! pending again, it keeps its id, so a restarted task finds its own
-//! history. An eviction with cause `machine_failure` or `task_crash` is
-//! recorded, with its machine and time, only while the scheduler remembers
+//! history. An eviction with cause `machine_failure`, `task_crash` or
+//! `out_of_memory` (a task killed where its usage did not fit: placed there
+//! again, it would be again) is recorded, with its machine and time, only
+//! while the scheduler remembers
 //! failures (`[scheduler] avoid_failed_s`); otherwise nothing is kept and
 //! evictions pay one branch.
 //!

@@ -62,31 +62,27 @@ impl CellState {
         self.note_machine_set(m, target, cap.is_some());
         loop {
             let ms = &self.machines[m as usize];
-            let used = full
-                .res
-                .checked_sub(&ms.free)
-                .and_then(|x| x.checked_sub(&self.withheld[m as usize]));
-            let used = used.expect("free + withheld within capacity");
             let must_go = cap.is_none() && !ms.tasks.is_empty();
-            if !must_go && used.fits_in(&target) {
+            if !must_go && self.holds_within(m, &target) {
                 break;
             }
             let victim = self.lowest_task_on(m);
             self.evict(now, victim, cause);
             evicted.push(victim);
         }
-        let ms = &mut self.machines[m as usize];
-        let withheld = &mut self.withheld[m as usize];
-        let used = full
-            .res
-            .checked_sub(&ms.free)
-            .and_then(|x| x.checked_sub(withheld));
-        let used = used.expect("free + withheld within capacity");
-        *withheld = full
+        let used = self.limits_held(m);
+        self.withheld[m as usize] = full
             .res
             .checked_sub(&target)
             .expect("target within capacity");
-        ms.free = target.checked_sub(&used).expect("tasks fit the target");
+        match self.usage.is_some() {
+            false => {
+                let ms = &mut self.machines[m as usize];
+                ms.free = target.checked_sub(&used).expect("tasks fit the target");
+            }
+            true => self.usage_resized(now, m, &used),
+        }
+        let ms = &mut self.machines[m as usize];
         self.up[m as usize] = cap.is_some();
         if cap.is_none() {
             ms.gpu_free_milli.iter_mut().for_each(|g| *g = 0);

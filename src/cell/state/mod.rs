@@ -13,7 +13,9 @@
 //! Machines coming and going are in `machines.rs`; reclaiming finished work
 //! (so memory follows live jobs) is in `reclaim.rs`; the spread counters,
 //! kept per workload job (a trace job submitted in parts included), in
-//! `spread.rs`; where tasks failed, in `failures.rs`.
+//! `spread.rs`; where tasks failed, in `failures.rs`; usage, reservations
+//! and what reclamation does with them, in `usage.rs` (only when a scenario
+//! asks for it: one branch otherwise).
 
 pub mod availability;
 mod events;
@@ -25,6 +27,7 @@ mod reclaim;
 mod records;
 mod relax;
 mod spread;
+pub mod usage;
 
 pub use events::{CellEvent, EventKind, MachineChange, TaskChange};
 use records::lower;
@@ -196,6 +199,9 @@ pub struct CellState {
     relax: Relaxation,
     /// Prod jobs' running counts and availability (`availability.rs`).
     avail: availability::Availability,
+    /// Usage and reservation books (`usage.rs`); `None` with reclamation
+    /// off.
+    usage: Option<Box<usage::UsageBooks>>,
 }
 
 impl CellState {
@@ -245,6 +251,7 @@ impl CellState {
             events: None,
             relax: Relaxation::default(),
             avail: availability::Availability::default(),
+            usage: None,
             up: vec![true; n],
             withheld: vec![Resources::ZERO; n],
             unreachable: vec![false; n],
@@ -372,6 +379,9 @@ impl CellState {
                     *x += u128::from(*v) * dt;
                 }
             }
+            if let Some(b) = self.usage.as_deref_mut() {
+                b.advance(dt);
+            }
         }
         self.now = now;
     }
@@ -463,9 +473,25 @@ impl CellState {
             trace_job,
         };
         self.serials += 1;
+        if let Some(b) = self.usage.as_deref_mut() {
+            b.admit(&job);
+        }
         if !ever_schedulable {
             self.never_hostable.push(id);
         }
+        self.store_job(job, n, counted);
+        if n == 0 {
+            self.retired.push(id);
+        } else if band.is_prod() {
+            self.avail.admit(id, n, now);
+        }
+        id
+    }
+
+    /// Records an admitted job of `n` tasks in its slot (reused, or a new
+    /// one at the end).
+    fn store_job(&mut self, job: Job, n: u32, counted: bool) {
+        let (id, shape) = (job.id, job.shape);
         match self.jobs.get_mut(id as usize) {
             Some(slot) => {
                 *slot = job;
@@ -480,12 +506,6 @@ impl CellState {
                 self.spread_counted.push(counted);
             }
         }
-        if n == 0 {
-            self.retired.push(id);
-        } else if band.is_prod() {
-            self.avail.admit(id, n, now);
-        }
-        id
     }
 
     /// Records a new task, `t`, in its slot (reused, or a new one at the
@@ -512,19 +532,22 @@ impl CellState {
     /// checked that it fits; this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
         self.advance(now);
-        let rec = &mut self.tasks[task as usize];
+        let rec = &self.tasks[task as usize];
         let shape = self.shapes[rec.shape as usize];
         let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
         assert!(
             self.up[machine as usize],
             "placing task {task} on machine {machine}, which is down"
         );
-        let ms = &mut self.machines[machine as usize];
         assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
-        ms.free = ms
-            .free
-            .checked_sub(&req.res)
-            .unwrap_or_else(|| panic!("machine {machine} over capacity placing task {task}"));
+        let ms = &mut self.machines[machine as usize];
+        match ms.free.checked_sub(&req.res) {
+            Some(left) => ms.free = left,
+            // Beyond the limits: only non-prod under reclamation `on`.
+            None => self.take_beyond_limits(machine, task, &req.res),
+        }
+        let rec = &mut self.tasks[task as usize];
+        let ms = &mut self.machines[machine as usize];
         let gpu = req
             .gpu
             .choose_devices(&ms.gpu_free_milli)
@@ -564,6 +587,9 @@ impl CellState {
             self.avail.change(job_id, now, 1, false);
         }
         self.note_task(EventKind::Place, task, Some(machine), None);
+        if self.usage.is_some() {
+            self.place_usage(now, task, machine);
+        }
     }
 
     /// Stops a running task and returns it to the pending queue.
@@ -595,7 +621,7 @@ impl CellState {
         }
         if matches!(
             cause,
-            EvictionCause::MachineFailure | EvictionCause::TaskCrash
+            EvictionCause::MachineFailure | EvictionCause::TaskCrash | EvictionCause::OutOfMemory
         ) {
             self.failures.record(task, machine, now);
         }
@@ -626,15 +652,20 @@ impl CellState {
     /// returns the machine.
     fn release(&mut self, task: TaskId) -> MachineId {
         let rec = &self.tasks[task as usize];
-        let TaskState::Running { machine, gpu, .. } = &rec.state else {
+        let TaskState::Running { machine, gpu, .. } = rec.state else {
             panic!("task {task} is not running");
         };
-        let machine = *machine;
         let shape = self.shapes[rec.shape as usize];
         let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
         let cap = self.cell.machines[machine as usize].capacity.res;
+        match self.usage.is_some() {
+            false => {
+                let ms = &mut self.machines[machine as usize];
+                ms.free = ms.free.add(&req.res);
+            }
+            true => self.release_usage(task, machine, &req.res),
+        }
         let ms = &mut self.machines[machine as usize];
-        ms.free = ms.free.add(&req.res);
         assert!(
             ms.free.add(&self.withheld[machine as usize]).fits_in(&cap),
             "machine {machine} free above capacity"

@@ -91,6 +91,11 @@ pub enum EvictionCause {
     Maintenance,
     /// The task crashed by itself; its job restarts it (it is pending again).
     TaskCrash,
+    /// Its machine ran out of memory: the tasks' usage exceeded what the
+    /// machine has (reclamation on: non-prod runs in reclaimed resources,
+    /// `super::usage`), and the lowest-priority tasks were killed until it
+    /// fitted. Never a prod task.
+    OutOfMemory,
 }
 
 impl EvictionCause {
@@ -98,7 +103,7 @@ impl EvictionCause {
     pub const ALL: &'static [EvictionCause] = <EvictionCause as strum::VariantArray>::VARIANTS;
 
     /// `preemption`, `machine_down`, `machine_shrunk`, `trace`,
-    /// `machine_failure`, `maintenance`, `task_crash`.
+    /// `machine_failure`, `maintenance`, `task_crash`, `out_of_memory`.
     pub fn name(self) -> &'static str {
         self.into()
     }
@@ -128,8 +133,8 @@ pub enum EvictionGroup {
     MachineFailure,
     /// `maintenance` (the paper's "machine shutdown").
     Maintenance,
-    /// `machine_shrunk` (the machine no longer holds its tasks); later
-    /// reclamation's out-of-memory kills.
+    /// `machine_shrunk` (the machine no longer holds its tasks) and
+    /// `out_of_memory` (reclamation's kills when usage outgrows memory).
     OutOfResources,
     /// `trace` (a replayed trace's own evictions, cause unknown) and
     /// `task_crash`.
@@ -148,7 +153,9 @@ impl EvictionGroup {
                 EvictionGroup::MachineFailure
             }
             EvictionCause::Maintenance => EvictionGroup::Maintenance,
-            EvictionCause::MachineShrunk => EvictionGroup::OutOfResources,
+            EvictionCause::MachineShrunk | EvictionCause::OutOfMemory => {
+                EvictionGroup::OutOfResources
+            }
             EvictionCause::Trace | EvictionCause::TaskCrash => EvictionGroup::Other,
         }
     }

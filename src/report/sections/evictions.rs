@@ -5,6 +5,7 @@
 use super::{instant_note, samples, xs};
 use crate::cell::state::EvictionCause;
 use crate::error::Result;
+use crate::metrics::reclamation;
 use crate::report::chart::{color, count_axis, Chart, Layer, LegendEntry, Panel, Swatch};
 use crate::report::html::{value_cell, Unit};
 use crate::report::run::RunView;
@@ -65,7 +66,7 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
         table id="evictions-by-cause" {
             thead { tr { th { "cause" } th.num { "evictions" } } }
             tbody {
-                @for c in EvictionCause::ALL {
+                @for c in EvictionCause::ALL.iter().filter(|c| reclamation::cause_reported(v.sim.state(), **c)) {
                     tr { td { code { (c.name()) } } (value_cell(&v.summary, &format!("evictions.{}", c.name()), Unit::Count)) }
                 }
             }

@@ -3,10 +3,10 @@
 //! Borg's scheduler avoids "task::machine pairings that cause task or
 //! machine crashes" (Verma et al., EuroSys 2015, §3.2). A task (a job and a
 //! task index: a restarted task is the same task) evicted with cause
-//! `machine_failure` or `task_crash` (or, replaying a trace in re-schedule
-//! mode, whose earlier run the trace says FAILed there) does not go back
-//! to that machine for `[scheduler] avoid_failed_s` seconds; the cell
-//! keeps the history
+//! `machine_failure`, `task_crash` or `out_of_memory` (reclamation) (or,
+//! replaying a trace in re-schedule mode, whose earlier run the trace says
+//! FAILed there) does not go back to that machine for
+//! `[scheduler] avoid_failed_s` seconds; the cell keeps the history
 //! (`cell::state::failures`) and the scheduler hands each attempt the
 //! machines to avoid ([`TaskView::failed_on`]). Evicting other tasks cannot
 //! lift the verdict, so it is not resolvable by preemption.

@@ -18,9 +18,10 @@ impl Plugin for BestFit {
         "best_fit"
     }
 
-    /// The request.
+    /// The request and the basis.
     fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
         key.add(&task.job.spec.request);
+        key.add(&task.basis);
         Signed::Shareable
     }
 }
@@ -46,6 +47,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Machine 0: 10000 - mean(7500, 7500) = 2500.
         assert_eq!(BestFit.score(&st, &v, 0), 2500);
@@ -64,6 +66,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Free after: cpu 7500, mem 7500, gpu 1000/2000 = 5000 -> mean 6666
         // (20000/3 rounded down); score = 10000 - 6666 = 3334.

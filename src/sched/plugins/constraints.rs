@@ -59,6 +59,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Machine 0 is arm: rejected; machine 1 is x86: admitted.
         assert_eq!(

@@ -1,13 +1,18 @@
 //! Filter: does the task's request fit the machine's resources?
 //!
-//! First against the free resources. If that fails and preemption is on,
-//! against the free resources plus what preemptible tasks hold (Borg counts
-//! "resources assigned to lower-priority tasks that can be evicted" as
-//! available). The reason reported is the first dimension that does not fit,
-//! in the order CPU, memory, GPU, judged against the most the machine could
-//! offer this task.
+//! First against the machine's headroom on the task's basis (its free
+//! resources; for non-prod with reclamation on, its reservation basis
+//! less the reservations of its tasks: `cell::state::usage`). If that
+//! fails and preemption is on, against the headroom plus what preemptible
+//! tasks hold on that basis (Borg counts "resources assigned to
+//! lower-priority tasks that can be evicted" as available). A task admitted
+//! against reservations must also fit the machine's current capacity by
+//! its limit. The reason reported is the first dimension that does not
+//! fit, in the order CPU, memory, GPU, judged against the most the machine
+//! could offer this task.
 
-use crate::cell::resources::GpuRequest;
+use crate::cell::resources::{GpuRequest, Request, Resources};
+use crate::cell::state::usage::{Basis, Headroom};
 use crate::cell::state::{CellState, TaskState};
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
@@ -21,11 +26,12 @@ impl Plugin for ResourceFit {
         "resource_fit"
     }
 
-    /// The request, and the preemption threshold (which tasks' resources
-    /// count as available).
+    /// The request, the preemption threshold (which tasks' resources
+    /// count as available) and the basis.
     fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
         key.add(&task.job.spec.request);
         key.add(&task.preempt_below);
+        key.add(&task.basis);
         Signed::Shareable
     }
 }
@@ -37,14 +43,26 @@ impl Filter for ResourceFit {
         }
         let ms = st.machine(m);
         let req = &task.job.spec.request;
-        if req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
+        if task.basis == Basis::Reservation {
+            let cap = st.current_capacity(m);
+            if !req.res.fits_in(&cap) {
+                return Err(first_short(
+                    req,
+                    &Headroom::between(&cap, &Resources::ZERO),
+                    &[],
+                ));
+            }
+        }
+        let room = st.headroom(m, task.basis);
+        if room.admits(&req.res) && req.gpu.fits_devices(&ms.gpu_free_milli) {
             return Ok(Fit::Free);
         }
         let Some(threshold) = task.preempt_below else {
-            return Err(first_short(req, &ms.free, &ms.gpu_free_milli));
+            return Err(first_short(req, &room, &ms.gpu_free_milli));
         };
-        let avail = ms.free.add(&ms.allocated_below(threshold));
-        if !req.res.fits_in(&avail) {
+        let mut avail = room;
+        avail.give(&st.held_below(m, threshold, task.basis));
+        if !avail.admits(&req.res) {
             return Err(first_short(req, &avail, &[]));
         }
         if req.gpu == GpuRequest::None || gpu_fits_after_preemption(st, m, req.gpu, threshold) {
@@ -55,14 +73,11 @@ impl Filter for ResourceFit {
     }
 }
 
-fn first_short(
-    req: &crate::cell::resources::Request,
-    avail: &crate::cell::resources::Resources,
-    gpu_free: &[u32],
-) -> Reason {
-    if req.res.cpu_milli > avail.cpu_milli {
+fn first_short(req: &Request, avail: &Headroom, gpu_free: &[u32]) -> Reason {
+    let (free, excess) = (&avail.free, &avail.excess);
+    if req.res.cpu_milli > free.cpu_milli || excess.cpu_milli > 0 {
         Reason::InsufficientCpu
-    } else if req.res.mem_mib > avail.mem_mib {
+    } else if req.res.mem_mib > free.mem_mib || excess.mem_mib > 0 {
         Reason::InsufficientMemory
     } else {
         debug_assert!(!req.gpu.fits_devices(gpu_free) || gpu_free.is_empty());
@@ -102,6 +117,7 @@ mod tests {
             job: &j,
             preempt_below: below,
             failed_on: &[],
+            basis: Default::default(),
         };
         ResourceFit.filter(st, &view, 0)
     }
@@ -153,6 +169,7 @@ mod tests {
             job: &whole,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         assert_eq!(
             ResourceFit.filter(&st, &view, 0),
@@ -162,6 +179,7 @@ mod tests {
             job: &whole,
             preempt_below: Some(120),
             failed_on: &[],
+            basis: Default::default(),
         };
         assert_eq!(ResourceFit.filter(&st, &view, 0), Ok(Fit::WithPreemption));
     }

@@ -8,7 +8,8 @@
 //!
 //! For each dimension `d` of the machine (CPU, memory, GPU if it has GPUs),
 //! with `free_d` the free amount after the placement, `req_d` the task's
-//! request and `cap_d` the capacity:
+//! request and `cap_d` the capacity (CPU and memory on the task's basis, as
+//! the other scorers: `plugins/mod.rs`):
 //!
 //! ```text
 //! k          = min over d with req_d > 0 of ⌊free_d / req_d⌋
@@ -69,9 +70,10 @@ impl Plugin for LeastStranded {
         "least_stranded"
     }
 
-    /// The request.
+    /// The request and the basis.
     fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
         key.add(&task.job.spec.request);
+        key.add(&task.basis);
         Signed::Shareable
     }
 }
@@ -79,18 +81,20 @@ impl Plugin for LeastStranded {
 impl Score for LeastStranded {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let cap = st.cell().machines[m as usize].capacity;
+        let basis_cap = st.basis_capacity(m, task.basis);
+        let free = st.headroom(m, task.basis).free;
         let ms = st.machine(m);
         let req = &task.job.spec.request;
         let mut dims: [Dim; 3] = [
             (
-                ms.free.cpu_milli.saturating_sub(req.res.cpu_milli),
+                free.cpu_milli.saturating_sub(req.res.cpu_milli),
                 req.res.cpu_milli,
-                cap.res.cpu_milli,
+                basis_cap.cpu_milli,
             ),
             (
-                ms.free.mem_mib.saturating_sub(req.res.mem_mib),
+                free.mem_mib.saturating_sub(req.res.mem_mib),
                 req.res.mem_mib,
-                cap.res.mem_mib,
+                basis_cap.mem_mib,
             ),
             (0, 0, 0),
         ];
@@ -122,6 +126,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Machine 0: leftover (1000, 1000): 2500 + 1250 = 3750; 10000 - 3750/2 = 8125.
         assert_eq!(LeastStranded.score(&st, &v, 0), 8125);
@@ -142,6 +147,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // m0 after: (14000, 61440): k = min(7, 15) = 7, leftover (0, 32768) -> 5000 bp.
         // m1 after: (0, 32768): k = 0, leftover (0, 32768) -> 5000 bp. Equal scores

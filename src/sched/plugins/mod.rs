@@ -15,7 +15,11 @@
 //! Scorers share one measure: for each dimension of the machine (CPU,
 //! memory, and GPU if the machine has GPUs), the fraction of its capacity left
 //! free after the placement, in units of `1/MAX_SCORE` (basis points),
-//! rounded down. Integer arithmetic throughout, so scores are exact.
+//! rounded down. Integer arithmetic throughout, so scores are exact. CPU and
+//! memory are measured on the task's basis (`TaskView::basis`): its free
+//! headroom ([`CellState::headroom`]) against the basis's capacity
+//! ([`CellState::basis_capacity`]: the machine's, times the overcommit
+//! factor on the reservation basis), so the scorers sign the basis too.
 
 pub mod avoid_failed;
 pub mod best_fit;
@@ -35,6 +39,8 @@ use crate::cell::MachineId;
 /// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs.
 pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
     let cap = st.cell().machines[machine as usize].capacity;
+    let basis_cap = st.basis_capacity(machine, task.basis);
+    let free = st.headroom(machine, task.basis).free;
     let ms = st.machine(machine);
     let req = &task.job.spec.request;
     let frac = |free: u64, want: u64, cap: u64| -> u64 {
@@ -47,8 +53,8 @@ pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId)
         dims: [0; 3],
         len: 2,
     };
-    f.dims[0] = frac(ms.free.cpu_milli, req.res.cpu_milli, cap.res.cpu_milli);
-    f.dims[1] = frac(ms.free.mem_mib, req.res.mem_mib, cap.res.mem_mib);
+    f.dims[0] = frac(free.cpu_milli, req.res.cpu_milli, basis_cap.cpu_milli);
+    f.dims[1] = frac(free.mem_mib, req.res.mem_mib, basis_cap.mem_mib);
     if cap.gpus > 0 {
         let gpu_free: u64 = ms.gpu_free_milli.iter().map(|&g| u64::from(g)).sum();
         f.dims[2] = frac(gpu_free, req.gpu.milli(), cap.gpu_milli());

@@ -89,6 +89,7 @@ mod tests {
             job: &job,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Machine 0 already has 1 task of the job (limit 1).
         assert_eq!(

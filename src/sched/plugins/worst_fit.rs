@@ -17,9 +17,10 @@ impl Plugin for WorstFit {
         "worst_fit"
     }
 
-    /// The request.
+    /// The request and the basis.
     fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
         key.add(&task.job.spec.request);
+        key.add(&task.basis);
         Signed::Shareable
     }
 }
@@ -45,6 +46,7 @@ mod tests {
             job: &j,
             preempt_below: None,
             failed_on: &[],
+            basis: Default::default(),
         };
         // Machine 0 after: cpu 3000/4000 = 7500 bp, mem 6000/8000 = 7500 bp -> 7500.
         assert_eq!(WorstFit.score(&st, &v, 0), 7500);

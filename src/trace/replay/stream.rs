@@ -328,8 +328,10 @@ impl StreamFeed {
     /// True if `task` fits on machine `m` as it is now.
     fn fits(st: &CellState, task: TaskId, m: MachineId) -> bool {
         let ms = st.machine(m);
-        let req = st.shape(task).request;
-        st.machine_up(m) && req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli)
+        let shape = st.shape(task);
+        let room = st.headroom(m, st.basis_for(shape.priority));
+        let req = shape.request;
+        st.machine_up(m) && room.admits(&req.res) && req.gpu.fits_devices(&ms.gpu_free_milli)
     }
 
     /// Trace-placement mode: a run length known at submission ends a run
@@ -358,6 +360,7 @@ impl StreamFeed {
             job,
             preempt_below: None,
             failed_on: &failed_on,
+            basis: Default::default(),
         };
         let checks: [(&dyn Filter, &'static str); 3] = [
             (&AttributeConstraints, "schedule_breaks_constraint"),
