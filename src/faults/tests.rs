@@ -187,3 +187,5 @@ fn a_traces_machine_event_ends_a_faults_hold() {
     // Its REMOVE, having evicted nothing, is a fault of its own.
     assert_eq!(f.rows().last().unwrap().kind, "remove");
 }
+
+mod holds;
