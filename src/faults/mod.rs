@@ -43,6 +43,7 @@ use crate::cell::{Cell, MachineId};
 use crate::error::{Error, Result};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::scenario::faults::{FaultsConfig, Lifetime};
+use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::dist::Dist;
 use crate::workload::TaskId;
@@ -156,7 +157,8 @@ fn machines_of(cell: &Cell, class: Option<u32>, key: &str) -> Result<Vec<Machine
             path: PathBuf::from("faults"),
             key: key.into(),
             message: format!(
-                "no such machine class: the cell has {} (0 to {}), got {c}",
+                "no such machine class: the cell has {} machine classes (0 to {}; a trace's \
+                 by capacity, smallest first), got {c}",
                 classes.class_count(),
                 classes.class_count().max(1) - 1
             ),
@@ -175,7 +177,8 @@ impl Faults {
     ///
     /// # Errors
     /// A rule names a machine class or domain the cell does not have (a
-    /// trace's cell, known only now), naming the key.
+    /// trace's cell, known only now), naming the key (the path is
+    /// `faults`: [`Faults::for_scenario`] names the scenario's file).
     pub fn new(
         cfg: &FaultsConfig,
         cell: &Cell,
@@ -213,6 +216,28 @@ impl Faults {
             f.push(out, t, ev);
         }
         Ok(f)
+    }
+
+    /// [`Faults::new`] for scenario `sc`'s `[faults]` (`None` without
+    /// one) on `cell`, its seed and horizon.
+    ///
+    /// # Errors
+    /// As [`Faults::new`], naming the scenario's file ([`Scenario::origin`];
+    /// its name if it has none) and the key.
+    pub fn for_scenario(sc: &Scenario, cell: &Cell, out: &mut Out) -> Result<Option<Faults>> {
+        let Some(cfg) = &sc.faults else {
+            return Ok(None);
+        };
+        let path = match sc.origin.as_os_str().is_empty() {
+            true => PathBuf::from(&sc.name),
+            false => sc.origin.clone(),
+        };
+        Faults::new(cfg, cell, sc.seed, sc.horizon(), out)
+            .map(Some)
+            .map_err(|e| match e {
+                Error::Invalid { key, message, .. } => Error::Invalid { path, key, message },
+                other => other,
+            })
     }
 
     /// Queues `ev` at `t` unless it falls after the horizon.
@@ -284,6 +309,7 @@ impl Faults {
             false => full,
         };
         self.holder[i] = Holder::Down(fault);
+        self.crash.forget(m);
         let evicted = st.set_machine_as(now, m, None, cause);
         self.down_seq[i] = st.machine(m).seq;
         self.records.add_tasks(fault, &evicted, st);
@@ -347,8 +373,16 @@ impl Faults {
                     // the fault will not bring back what the trace removed.
                     self.holder[c.machine as usize] = Holder::Free;
                     let new = removed.last().is_none_or(|(x, _)| *x != c.machine);
-                    if c.kind == EventKind::MachineDown && new {
-                        removed.push((c.machine, Vec::new()));
+                    match c.kind {
+                        EventKind::MachineDown => {
+                            self.crash.forget(c.machine);
+                            if new {
+                                removed.push((c.machine, Vec::new()));
+                            }
+                        }
+                        // Up again, so in contact again.
+                        EventKind::MachineUp => self.crash.contact_back(c.machine, now, out),
+                        _ => {}
                     }
                 }
                 CellEvent::Machine(_) => {}
@@ -393,6 +427,9 @@ impl Faults {
         } = c;
         match kind {
             EventKind::Place | EventKind::Kill | EventKind::Drop => {
+                if kind != EventKind::Place {
+                    self.limit.withdrawn(task, now);
+                }
                 if let Some(f) = self.records.recover(task, now) {
                     if f.1 == FaultKind::Maintenance {
                         if let Some(m) = &mut self.maintenance {

@@ -88,3 +88,166 @@ fn a_machine_the_trace_removed_stays_out_when_the_outage_ends() {
         .collect();
     assert_eq!(removes, [("1000000000", "2"), ("1000000000", "3")]);
 }
+
+/// Sixteen one-core tasks on machines 0 and 1 (best fit fills them
+/// first), both removed at 100 s: at 2 per 30 s, 2 go back at once and
+/// 14 wait in the reschedule queue — until the trace kills the job at
+/// 110 s. Each queued task waited 10 s: 140 s in all, counted although
+/// none left the queue by a release.
+#[test]
+fn a_task_killed_in_the_reschedule_queue_counts_its_time_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("native");
+    std::fs::create_dir(&trace).unwrap();
+    let mut machines = String::from("time_us,event,machine,cpu_milli,mem_mib\n");
+    for m in 0..4 {
+        machines += &format!("0,add,{m},8000,16384\n");
+    }
+    machines += "100000000,remove,0,,\n100000000,remove,1,,\n";
+    std::fs::write(trace.join("machines.csv"), machines).unwrap();
+    let mut tasks = String::from("time_us,event,job,index,priority,cpu_milli,mem_mib,kind\n");
+    for i in 0..16 {
+        tasks += &format!("0,submit,1,{i},200,1000,1024,\n");
+    }
+    for i in 0..16 {
+        tasks += &format!("110000000,end,1,{i},,,,kill\n");
+    }
+    std::fs::write(trace.join("tasks.csv"), tasks).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "name = \"killed\"\nseed = 1\nduration_s = 600\n[scheduler]\npolicy = \"best_fit\"\n\
+         [trace]\nformat = \"native\"\nfiles = [\"native\"]\n\
+         [faults.reschedule_limit]\ntasks = 2\ninterval_s = 30\n",
+    )
+    .unwrap();
+    run_events(dir.path());
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(s["tasks"]["killed"], 16, "{}", s["tasks"]);
+    let q = &s["faults"]["reschedule_queue"];
+    assert_eq!(q["tasks_delayed"], 14, "{q}");
+    assert_eq!(q["queued_at_end"], 0, "{q}");
+    assert_eq!(q["delay_us_total"], 140_000_000u64, "{q}");
+}
+
+/// A native machine table under `dir/cell`: 8 machines, alternately of
+/// 32 and 8 cores, 2 per rack, 2 racks per power domain.
+fn mixed_cell(dir: &Path) {
+    let cell = dir.join("cell");
+    std::fs::create_dir(&cell).unwrap();
+    let mut machines = String::from("time_us,event,machine,cpu_milli,mem_mib,rack,power\n");
+    for m in 0..8 {
+        let cores = if m % 2 == 0 { 32 } else { 8 };
+        machines += &format!("0,add,{m},{},65536,r{},p{}\n", cores * 1000, m / 2, m / 4);
+    }
+    std::fs::write(cell.join("machines.csv"), machines).unwrap();
+}
+
+/// A synthetic workload on [`mixed_cell`], with `faults`.
+fn on_mixed_cell(faults: &str) -> String {
+    format!(
+        "name = \"mixed\"\nseed = 4\nduration_s = 3600\n\
+         [cell]\nfrom_trace = {{ format = \"native\", files = [\"cell\"] }}\n\
+         [scheduler]\npolicy = \"best_fit\"\n\
+         [[workload.jobs]]\nname = \"svc\"\nband = \"production\"\ninitial_jobs = 4\n\
+         tasks = {{ constant = 4 }}\ncpu_milli = {{ constant = 2000 }}\nmem_mib = {{ constant = 1024 }}\n\
+         {faults}"
+    )
+}
+
+/// `borgsim validate` of scenario text `s` in `dir`: exit code, stderr.
+fn validate(dir: &Path, s: &str) -> (Option<i32>, String) {
+    std::fs::write(dir.join("s.toml"), s).unwrap();
+    let o = borgsim(dir, &["validate", "s.toml"]);
+    (o.status.code(), text(&o.stderr))
+}
+
+/// A cell read from a trace (`cell.from_trace`) has the trace's machine
+/// classes, by capacity, smallest first (as a `[trace]` replay's): class
+/// 0 is the four 8-core machines, numbered first. A rule naming it is
+/// valid, and fails only those machines.
+#[test]
+fn a_class_on_a_cell_from_a_trace_is_the_traces_smallest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    mixed_cell(dir.path());
+    let failures = "[[faults.machine_failures]]\nclass = 0\n\
+                    time_to_failure = { exponential = { mean_s = 600 } }\nrepair_s = { constant = 60 }\n";
+    let (code, err) = validate(dir.path(), &on_mixed_cell(failures));
+    assert_eq!(code, Some(0), "{err}");
+    let o = borgsim(
+        dir.path(),
+        &[
+            "run",
+            "s.toml",
+            "--quiet",
+            "--no-plots",
+            "--snapshot-at",
+            "0",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let snapshot = std::fs::read(dir.path().join("o/snapshot-0.csv")).unwrap();
+    let cores: std::collections::BTreeMap<String, String> = csv_rows(&snapshot)
+        .into_iter()
+        .map(|r| (r["machine"].clone(), r["capacity_cpu_milli"].clone()))
+        .collect();
+    let rows = csv_rows(&std::fs::read(dir.path().join("o/failures.csv")).unwrap());
+    assert!(rows.len() > 4, "{rows:?}");
+    for r in &rows {
+        assert_eq!(cores[&r["domain"]], "8000", "{r:?}");
+    }
+    // Class 2 does not exist: named with the file, the count and range.
+    let bad = failures.replace("class = 0", "class = 2");
+    let (code, err) = validate(dir.path(), &on_mixed_cell(&bad));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "s.toml: faults.machine_failures[0].class: no such machine class: the cell has 2 \
+             machine classes (the trace's, by capacity, smallest first: 0 to 1), got 2"
+        ),
+        "{err}"
+    );
+}
+
+/// What `run` refuses on a cell read from a trace, `validate` refuses
+/// too, naming the scenario's file, the level and the valid range; and
+/// so for a `[trace]` replay's cell.
+#[test]
+fn validate_checks_faults_on_a_cell_read_from_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    mixed_cell(dir.path());
+    let outage = "[[faults.outages]]\nlevel = \"power_domain\"\nat_s = 60\ndomain = 2\n\
+                  duration_s = { constant = 60 }\n";
+    let (code, err) = validate(dir.path(), &on_mixed_cell(outage));
+    assert_eq!(code, Some(2), "{err}");
+    let want = "s.toml: faults.outages[0].domain: the cell has 2 domains at level \
+                power_domain (0 to 1), got 2";
+    assert!(err.contains(want), "{err}");
+    let o = borgsim(dir.path(), &["run", "s.toml", "--quiet", "--out", "o"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains(want), "{}", text(&o.stderr));
+    // A replay of the same machines (no task): its cell is read too.
+    std::fs::write(
+        dir.path().join("cell/tasks.csv"),
+        "time_us,event,job,index,priority,cpu_milli,mem_mib\n",
+    )
+    .unwrap();
+    let replay = format!(
+        "name = \"r\"\nseed = 1\nduration_s = 600\n[scheduler]\npolicy = \"best_fit\"\n\
+         [trace]\nformat = \"native\"\nfiles = [\"cell\"]\n{outage}\
+         [[faults.unreachable]]\nclass = 3\ntime_between = {{ exponential = {{ mean_s = 60 }} }}\n\
+         duration_s = {{ constant = 1 }}\ngrace_s = 1\n"
+    );
+    let (code, err) = validate(dir.path(), &replay);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(want), "{err}");
+    let fixed = replay.replace("domain = 2", "domain = 1");
+    let (code, err) = validate(dir.path(), &fixed);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("s.toml: faults.unreachable[0].class: no such machine class: the cell has 2"),
+        "{err}"
+    );
+}
