@@ -251,3 +251,160 @@ fn validate_checks_faults_on_a_cell_read_from_a_trace() {
         "{err}"
     );
 }
+
+/// 4 racks of 4 machines, 2 racks per row and per power domain, prod
+/// services of 8 one-core tasks (at most 2 per rack), and `extra`.
+fn rows_cell(extra: &str) -> String {
+    format!(
+        "name = \"rows\"\nseed = 5\nduration_s = 3600\n\
+         [cell]\nmachines_per_rack = 4\nracks_per_row = 2\nracks_per_power_domain = 2\n\
+         [[cell.machines]]\ncount = 16\ncpu_milli = 8000\nmem_mib = 16384\n\
+         [scheduler]\npolicy = \"best_fit\"\npass_interval_ms = 1000\n\
+         [[workload.jobs]]\nname = \"svc\"\nband = \"production\"\ninitial_jobs = 4\n\
+         tasks = {{ constant = 8 }}\ncpu_milli = {{ constant = 1000 }}\nmem_mib = {{ constant = 1024 }}\n\
+         max_per_rack = 2\n{extra}"
+    )
+}
+
+/// A row outage takes both racks of the row, 8 machines, at once, and
+/// gives them back together; a row beyond the cell's is named with its
+/// level and range.
+#[test]
+fn an_outage_may_take_out_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let outage = "[[faults.outages]]\nlevel = \"row\"\nat_s = 600\ndomain = 1\n\
+                  duration_s = { constant = 300 }\n";
+    let (code, err) = validate(dir.path(), &rows_cell(outage));
+    assert_eq!(code, Some(0), "{err}");
+    let events = run_events(dir.path());
+    let at = |event: &str, t: &str| -> Vec<String> {
+        let rows = events
+            .iter()
+            .filter(|e| e["event"] == event && e["time_s"] == t);
+        rows.map(|e| e["machine"].clone()).collect()
+    };
+    // Row 1 is racks 2 and 3: machines 8 to 15.
+    let row: Vec<String> = (8..16).map(|m| m.to_string()).collect();
+    assert_eq!(at("machine_down", "600.000000"), row);
+    assert_eq!(at("machine_up", "900.000000"), row);
+    let rows = csv_rows(&std::fs::read(dir.path().join("o/failures.csv")).unwrap());
+    let r = &rows[0];
+    assert_eq!(
+        (
+            r["kind"].as_str(),
+            r["level"].as_str(),
+            r["domain"].as_str(),
+            r["machines"].as_str()
+        ),
+        ("outage", "row", "1", "8")
+    );
+    // Each service has at most 2 tasks per rack: 4 in a row at most.
+    assert!(r["max_job_tasks"].parse::<u32>().unwrap() <= 4, "{r:?}");
+    let (code, err) = validate(
+        dir.path(),
+        &rows_cell(&outage.replace("domain = 1", "domain = 2")),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "faults.outages[0].domain: the cell has 2 domains at level row (0 to 1), got 2"
+        ),
+        "{err}"
+    );
+}
+
+/// A drain is one-off: a run without duration_s refuses it for what it
+/// may do (wait for ever), and `[[faults.maintenance]]` is refused saying
+/// one table is expected.
+#[test]
+fn a_drain_is_refused_with_the_real_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let drain =
+        "start_s = 60\nmax_down = 2\nmax_job_share_pct = 25\nduration_s = { constant = 60 }\n";
+    let drained =
+        rows_cell(&format!("[faults.maintenance]\n{drain}")).replace("duration_s = 3600\n", "");
+    let (code, err) = validate(dir.path(), &drained);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("s.toml: faults.maintenance: "), "{err}");
+    assert!(
+        err.contains("may wait for ever") && !err.contains("recurs"),
+        "{err}"
+    );
+    let (code, err) = validate(
+        dir.path(),
+        &rows_cell(&format!("[[faults.maintenance]]\n{drain}")),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("expected one table [faults.maintenance]") && !err.contains("u64"),
+        "{err}"
+    );
+}
+
+/// Faults that can do nothing are warned of, each by its key: an outage
+/// or a drain starting at or after the run's end, a crash rule that no
+/// job class matches or whose matches an earlier rule takes.
+#[test]
+fn faults_that_can_do_nothing_are_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = "[[faults.outages]]\nlevel = \"rack\"\nat_s = 3600\ndomain = 0\n\
+                duration_s = { constant = 60 }\n\
+                [[faults.outages]]\nlevel = \"rack\"\nat_s = 3599\ndomain = 0\n\
+                duration_s = { constant = 60 }\n\
+                [faults.maintenance]\nstart_s = 4000\nmax_down = 1\nmax_job_share_pct = 10\n\
+                duration_s = { constant = 60 }\n\
+                [[faults.task_crashes]]\nper_task_hour = 1\nband = \"batch\"\n\
+                [[faults.task_crashes]]\nper_task_hour = 1\njob_class = \"svc\"\n\
+                [[faults.task_crashes]]\nper_task_hour = 1\nband = \"production\"\n";
+    let (code, err) = validate(dir.path(), &rows_cell(idle));
+    assert_eq!(code, Some(0), "{err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    let want = [
+        "warning: s.toml: faults.outages[0].at_s: 3600 s is at or after the run's end \
+         (duration_s = 3600): the outage never happens",
+        "warning: s.toml: faults.maintenance.start_s: 4000 s is at or after the run's end \
+         (duration_s = 3600): the drain never happens",
+        "warning: s.toml: faults.task_crashes[0]: no job class of workload.jobs matches \
+         band = \"batch\": it crashes no task",
+        "warning: s.toml: faults.task_crashes[2]: every job class it matches is an earlier \
+         rule's (a task's rule is the first that matches it): it crashes no task",
+    ];
+    assert_eq!(warnings, want);
+    let o = borgsim(dir.path(), &["validate", "s.toml"]);
+    assert!(
+        text(&o.stdout).contains("4 warnings"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+/// End to end, a crash is never seen on a machine out of contact: every
+/// `task_crash` eviction in the event log is on a machine in contact.
+#[test]
+fn no_task_crashes_on_a_machine_out_of_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = "[[faults.unreachable]]\ntime_between = { exponential = { mean_s = 600 } }\n\
+                  duration_s = { constant = 120 }\ngrace_s = 600\n\
+                  [[faults.task_crashes]]\nper_task_hour = 20\n";
+    std::fs::write(dir.path().join("s.toml"), rows_cell(faults)).unwrap();
+    let events = run_events(dir.path());
+    let mut out_of_contact = std::collections::BTreeSet::new();
+    let mut crashes = 0;
+    for e in &events {
+        let m = e["machine"].clone();
+        match (e["event"].as_str(), e["reason"].as_str()) {
+            ("machine_unreachable", _) => {
+                out_of_contact.insert(m);
+            }
+            ("machine_reachable" | "machine_down", _) => {
+                out_of_contact.remove(&m);
+            }
+            ("evict", "task_crash") => {
+                crashes += 1;
+                assert!(!out_of_contact.contains(&m), "{e:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(crashes > 100, "{crashes}");
+}
