@@ -354,8 +354,9 @@ impl Faults {
     /// tasks start their crash clocks; a trace's machine event (from the
     /// workload feed: `from_feed`) on a machine a fault holds ends the
     /// hold, and a REMOVE becomes a fault of kind `remove` whatever the
-    /// machine's state (see [`Faults::trace_word`]). Returns true if tasks
-    /// were queued or released.
+    /// machine's state (one of a machine already down, which the cell
+    /// records no change for, is found in its change log). Returns true
+    /// if tasks were queued or released.
     pub fn observe(
         &mut self,
         events: &[CellEvent],
