@@ -168,19 +168,11 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     if let Some(n) = o.relax_above_tasks {
         sim.relax_jobs_above(n);
     }
-    if let Some(cfg) = &sc.faults {
-        let mut first = Vec::new();
-        let f = faults::Faults::new(cfg, sim.state().cell(), sc.seed, sc.horizon(), &mut first)
-            .map_err(|e| match e {
-                error::Error::Invalid { key, message, .. } => error::Error::Invalid {
-                    path: std::path::PathBuf::from(&sc.name),
-                    key,
-                    message,
-                },
-                other => other,
-            })?;
+    let mut first = Vec::new();
+    if let Some(f) = faults::Faults::for_scenario(sc, sim.state().cell(), &mut first)? {
         sim.inject_faults(f, first);
-        sim.set_reschedule_rule(cfg.reschedule_limit.map(|l| sim::queued::RescheduleRule {
+        let limit = sc.faults.as_ref().and_then(|cfg| cfg.reschedule_limit);
+        sim.set_reschedule_rule(limit.map(|l| sim::queued::RescheduleRule {
             tasks: l.tasks,
             window: time::SimDuration::from_secs(l.interval_s),
         }));

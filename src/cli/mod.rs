@@ -319,6 +319,16 @@ pub fn main_with(cli: Cli) -> i32 {
     }
 }
 
+/// What `validate` (and `run`, unless quiet) warns about: job classes
+/// the cell cannot host, and faults that can do nothing.
+fn warnings(sc: &Scenario) -> Vec<String> {
+    let hosts = sc.host_warnings().into_iter().map(|w| w.to_string());
+    hosts
+        .chain(sc.fault_warnings())
+        .chain(sc.usage_warnings())
+        .collect()
+}
+
 fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
     let sc = load_scenario(path)?;
     let limits = limits.resolve();
@@ -333,6 +343,12 @@ fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
             ..Default::default()
         };
         borgsim::trace::open(t.format, &files, &opts)?;
+        if sc.faults.is_some() {
+            // A replay's machine classes and domains are the trace's: the
+            // faults are checked on its cell, as `run` builds them.
+            let cell = borgsim::whole_cell(&sc)?;
+            borgsim::faults::Faults::for_scenario(&sc, &cell, &mut Vec::new())?;
+        }
     }
     let workload = match &sc.trace {
         Some(t) => format!("{} trace ({} files)", t.format.name(), t.files.len()),
@@ -343,11 +359,10 @@ fn validate(path: &std::path::Path, limits: LimitArgs) -> Result<(), Error> {
         ),
     };
     // Synthetic job classes that some or all of the cell can never host,
-    // and usage models nothing reads: warnings, not errors (a scenario may
-    // mean to show a stuck task, or keep its models for another run).
-    let warnings: Vec<String> = (sc.host_warnings().iter().map(ToString::to_string))
-        .chain(sc.usage_warnings())
-        .collect();
+    // faults that can do nothing, and usage models nothing reads:
+    // warnings, not errors (a scenario may mean to show a stuck task, or
+    // keep its models for another run).
+    let warnings = warnings(&sc);
     for w in &warnings {
         eprintln!("warning: {}: {w}", path.display());
     }
@@ -426,7 +441,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
     check_estimate(&sc, origin, &args.limits.resolve())?;
     if !args.quiet {
         // What `validate` warns about, before the run (stderr).
-        for w in sc.host_warnings() {
+        for w in warnings(&sc) {
             eprintln!("warning: {}: {w}", origin.display());
         }
         for w in sc.usage_warnings() {

@@ -14,6 +14,7 @@ use crate::cell::state::CellState;
 use crate::scenario::faults::RescheduleLimit;
 use crate::time::SimTime;
 use crate::workload::TaskId;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// The limit and its window's count.
@@ -23,6 +24,10 @@ pub struct RateLimit {
     released: u64,
     release_queued: bool,
     stats: QueueSummary,
+    /// When each queued task was queued: a task killed or dropped in the
+    /// queue leaves it without a release, and its wait is counted then.
+    /// Looked up, never iterated.
+    queued_since: FxHashMap<TaskId, SimTime>,
 }
 
 /// `summary.json`'s `faults.reschedule_queue`.
@@ -33,7 +38,8 @@ pub struct QueueSummary {
     /// Tasks that waited in the queue.
     pub tasks_delayed: u64,
     /// Their waits in the queue, summed (µs; tasks still queued at the
-    /// end counted up to the end).
+    /// end counted up to the end, and tasks killed or dropped while
+    /// queued up to then).
     pub delay_us_total: u64,
     /// Tasks still queued when the run ended.
     pub queued_at_end: u64,
@@ -47,6 +53,7 @@ impl RateLimit {
             released: 0,
             release_queued: false,
             stats: QueueSummary::default(),
+            queued_since: FxHashMap::default(),
         }
     }
 
@@ -69,6 +76,7 @@ impl RateLimit {
                 self.released += 1;
             } else {
                 st.delay(now, t);
+                self.queued_since.insert(t, now);
                 self.stats.tasks_delayed += 1;
             }
         }
@@ -89,9 +97,10 @@ impl RateLimit {
         self.released = 0;
         let mut any = false;
         while self.released < per_window {
-            let Some((_, since)) = st.undelay_front() else {
+            let Some((t, since)) = st.undelay_front() else {
                 break;
             };
+            self.queued_since.remove(&t);
             self.stats.delay_us_total += (now - since).as_us();
             self.released += 1;
             any = true;
@@ -134,7 +143,16 @@ impl RateLimit {
     /// waits counted up to `now`.
     pub fn flush(&mut self, now: SimTime, st: &mut CellState) {
         self.stats.queued_at_end = st.delayed_len() as u64;
-        while let Some((_, since)) = st.undelay_front() {
+        while let Some((t, since)) = st.undelay_front() {
+            self.queued_since.remove(&t);
+            self.stats.delay_us_total += (now - since).as_us();
+        }
+    }
+
+    /// Task `t` was killed or dropped while pending: if it waited in the
+    /// queue, its wait there ends now.
+    pub fn withdrawn(&mut self, t: TaskId, now: SimTime) {
+        if let Some(since) = self.queued_since.remove(&t) {
             self.stats.delay_us_total += (now - since).as_us();
         }
     }
@@ -186,5 +204,29 @@ mod tests {
         // Waits: 3·50 s + 110 s = 260 s.
         assert_eq!((s.max_queued, s.tasks_delayed), (4, 4));
         assert_eq!(s.delay_us_total, 260_000_000);
+    }
+
+    #[test]
+    fn a_task_killed_in_the_queue_counts_its_wait_until_then() {
+        let mut st = cell(&[(4000, 8000, 0)]);
+        let j = submit(&mut st, job(10, 10, 100, 3));
+        let tasks: Vec<TaskId> = st.job_tasks(j).to_vec();
+        let mut lim = RateLimit::new(Some(RescheduleLimit {
+            tasks: 1,
+            interval_s: 60,
+        }));
+        let mut out = Vec::new();
+        // 3 tasks at 10 s: 1 released, 2 queued; the last killed at 40 s
+        // (30 s queued), the other released at 60 s (50 s queued).
+        let at = SimTime::from_secs;
+        lim.admit(&tasks, at(10), &mut st, &mut out, SimTime::NEVER);
+        assert_eq!(st.delayed_len(), 2);
+        assert!(st.kill(at(40), tasks[2]));
+        lim.withdrawn(tasks[2], at(40));
+        lim.release(at(60), &mut st, &mut out, SimTime::NEVER);
+        assert_eq!(st.delayed_len(), 0);
+        // A task withdrawn that never waited adds nothing.
+        lim.withdrawn(tasks[0], at(70));
+        assert_eq!(lim.summary().delay_us_total, 80_000_000);
     }
 }

@@ -22,8 +22,11 @@
 //! A machine is held by at most one fault at a time (`Holder`): a fault
 //! that finds its machine already down (or out of contact, for all but an
 //! outage) lets it be, and draws its next time from now. In a trace
-//! replay the trace's own machine events win: one on a machine a fault
-//! holds ends the hold, and the fault gives nothing back at its end.
+//! replay the trace's own machine events win: a REMOVE, ADD or UPDATE of
+//! a machine a fault holds ends the hold, and the fault gives nothing back
+//! at its end; a REMOVE is a `remove` fault whatever the machine's state.
+//! The cell records no change for a REMOVE of a machine already down, so
+//! that one is seen in its change log ([`Faults::observe`]).
 
 mod clocks;
 mod crash;
@@ -40,6 +43,7 @@ use crate::cell::{Cell, MachineId};
 use crate::error::{Error, Result};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::scenario::faults::{FaultsConfig, Lifetime};
+use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::dist::Dist;
 use crate::workload::TaskId;
@@ -90,6 +94,12 @@ pub struct Faults {
     holder: Vec<Holder>,
     /// The capacity a machine offered when a fault took it (given back).
     restore: Vec<Resources>,
+    /// The machine's `seq` just after a fault took it down: a trace's
+    /// REMOVE of a machine already down changes nothing else in the cell.
+    down_seq: Vec<u64>,
+    /// The cell's change log position after the faults' last look: what
+    /// the next event changes is logged from here.
+    cursor: u64,
     machine: machine::MachineFailures,
     outage: outage::Outages,
     unreachable: unreachable::Unreachability,
@@ -147,7 +157,8 @@ fn machines_of(cell: &Cell, class: Option<u32>, key: &str) -> Result<Vec<Machine
             path: PathBuf::from("faults"),
             key: key.into(),
             message: format!(
-                "no such machine class: the cell has {} (0 to {}), got {c}",
+                "no such machine class: the cell has {} machine classes (0 to {}; a trace's \
+                 by capacity, smallest first), got {c}",
                 classes.class_count(),
                 classes.class_count().max(1) - 1
             ),
@@ -166,7 +177,8 @@ impl Faults {
     ///
     /// # Errors
     /// A rule names a machine class or domain the cell does not have (a
-    /// trace's cell, known only now), naming the key.
+    /// trace's cell, known only now), naming the key (the path is
+    /// `faults`: [`Faults::for_scenario`] names the scenario's file).
     pub fn new(
         cfg: &FaultsConfig,
         cell: &Cell,
@@ -180,6 +192,8 @@ impl Faults {
             horizon,
             holder: vec![Holder::Free; n],
             restore: vec![Resources::ZERO; n],
+            down_seq: vec![0; n],
+            cursor: 0,
             machine: machine::MachineFailures::new(&cfg.machine_failures, cell, &streams)?,
             outage: outage::Outages::new(&cfg.outages, cell, &streams)?,
             unreachable: unreachable::Unreachability::new(&cfg.unreachable, cell, &streams)?,
@@ -204,6 +218,28 @@ impl Faults {
         Ok(f)
     }
 
+    /// [`Faults::new`] for scenario `sc`'s `[faults]` (`None` without
+    /// one) on `cell`, its seed and horizon.
+    ///
+    /// # Errors
+    /// As [`Faults::new`], naming the scenario's file ([`Scenario::origin`];
+    /// its name if it has none) and the key.
+    pub fn for_scenario(sc: &Scenario, cell: &Cell, out: &mut Out) -> Result<Option<Faults>> {
+        let Some(cfg) = &sc.faults else {
+            return Ok(None);
+        };
+        let path = match sc.origin.as_os_str().is_empty() {
+            true => PathBuf::from(&sc.name),
+            false => sc.origin.clone(),
+        };
+        Faults::new(cfg, cell, sc.seed, sc.horizon(), out)
+            .map(Some)
+            .map_err(|e| match e {
+                Error::Invalid { key, message, .. } => Error::Invalid { path, key, message },
+                other => other,
+            })
+    }
+
     /// Queues `ev` at `t` unless it falls after the horizon.
     fn push(&self, out: &mut Out, t: SimTime, ev: FaultEvent) {
         queue(out, self.horizon, t, ev);
@@ -212,6 +248,19 @@ impl Faults {
     /// Runs a fault event. Returns true if the cell changed so that a
     /// scheduling pass may place something.
     pub fn handle(
+        &mut self,
+        ev: FaultEvent,
+        now: SimTime,
+        st: &mut CellState,
+        out: &mut Out,
+    ) -> bool {
+        let changed = self.dispatch(ev, now, st, out);
+        // What this event changed is the faults' own doing.
+        self.cursor = st.change_cursor();
+        changed
+    }
+
+    fn dispatch(
         &mut self,
         ev: FaultEvent,
         now: SimTime,
@@ -260,7 +309,9 @@ impl Faults {
             false => full,
         };
         self.holder[i] = Holder::Down(fault);
+        self.crash.forget(m);
         let evicted = st.set_machine_as(now, m, None, cause);
+        self.down_seq[i] = st.machine(m).seq;
         self.records.add_tasks(fault, &evicted, st);
         evicted
     }
@@ -300,9 +351,12 @@ impl Faults {
 
     /// Looks at what the cell recorded during the driver's last event:
     /// tasks running again (or withdrawn) recover their faults; placed
-    /// tasks start their crash clocks; a trace's machine REMOVE (from the
-    /// workload feed: `from_feed`) becomes a fault of kind `remove`.
-    /// Returns true if tasks were queued or released.
+    /// tasks start their crash clocks; a trace's machine event (from the
+    /// workload feed: `from_feed`) on a machine a fault holds ends the
+    /// hold, and a REMOVE becomes a fault of kind `remove` whatever the
+    /// machine's state (one of a machine already down, which the cell
+    /// records no change for, is found in its change log). Returns true
+    /// if tasks were queued or released.
     pub fn observe(
         &mut self,
         events: &[CellEvent],
@@ -314,49 +368,34 @@ impl Faults {
         let mut removed: Vec<(MachineId, Vec<TaskId>)> = Vec::new();
         for e in events {
             match *e {
-                CellEvent::Task(TaskChange {
-                    kind,
-                    task,
-                    cause,
-                    machine,
-                    ..
-                }) => match kind {
-                    EventKind::Place | EventKind::Kill | EventKind::Drop => {
-                        if let Some(f) = self.records.recover(task, now) {
-                            if f.1 == FaultKind::Maintenance {
-                                if let Some(m) = &mut self.maintenance {
-                                    m.recovered(f.0);
-                                }
-                            }
-                        }
-                        if kind == EventKind::Place {
-                            let ev = self.crash.on_place(task, now, st);
-                            if let Some((t, ev)) = ev {
-                                self.push(out, t, ev);
-                            }
-                        }
-                    }
-                    EventKind::Evict if from_feed && cause == Some(EvictionCause::MachineDown) => {
-                        let m = machine.expect("an evicted task ran on a machine");
-                        match removed.last_mut() {
-                            Some((x, ts)) if *x == m => ts.push(task),
-                            _ => removed.push((m, vec![task])),
-                        }
-                    }
-                    _ => {}
-                },
+                CellEvent::Task(c) => self.observe_task(c, from_feed, &mut removed, now, st, out),
                 CellEvent::Machine(c) if from_feed => {
                     // The trace's word on a machine ends a fault's hold:
                     // the fault will not bring back what the trace removed.
                     self.holder[c.machine as usize] = Holder::Free;
                     let new = removed.last().is_none_or(|(x, _)| *x != c.machine);
-                    if c.kind == EventKind::MachineDown && new {
-                        removed.push((c.machine, Vec::new()));
+                    match c.kind {
+                        EventKind::MachineDown => {
+                            self.crash.forget(c.machine);
+                            if new {
+                                removed.push((c.machine, Vec::new()));
+                            }
+                        }
+                        // Up again, so in contact again.
+                        EventKind::MachineUp => self.crash.contact_back(c.machine, now, out),
+                        _ => {}
                     }
                 }
                 CellEvent::Machine(_) => {}
             }
         }
+        if from_feed {
+            for m in self.silent_removes(st) {
+                self.holder[m as usize] = Holder::Free;
+                removed.push((m, Vec::new()));
+            }
+        }
+        self.cursor = st.change_cursor();
         let queued = !removed.is_empty();
         for (m, tasks) in removed {
             let f = self
@@ -366,6 +405,74 @@ impl Faults {
             self.reschedule(&tasks, now, st, out);
         }
         queued
+    }
+
+    /// One task's change: its fault recovers if it runs again (or was
+    /// withdrawn), its crash clock starts if placed, and a trace's REMOVE
+    /// evicting it makes it the REMOVE's (`removed`, per machine).
+    fn observe_task(
+        &mut self,
+        c: TaskChange,
+        from_feed: bool,
+        removed: &mut Vec<(MachineId, Vec<TaskId>)>,
+        now: SimTime,
+        st: &CellState,
+        out: &mut Out,
+    ) {
+        let TaskChange {
+            kind,
+            task,
+            cause,
+            machine,
+            ..
+        } = c;
+        match kind {
+            EventKind::Place | EventKind::Kill | EventKind::Drop => {
+                if kind != EventKind::Place {
+                    self.limit.withdrawn(task, now);
+                }
+                if let Some(f) = self.records.recover(task, now) {
+                    if f.1 == FaultKind::Maintenance {
+                        if let Some(m) = &mut self.maintenance {
+                            m.recovered(f.0);
+                        }
+                    }
+                }
+                if kind == EventKind::Place {
+                    if let Some((t, ev)) = self.crash.on_place(task, now, st) {
+                        self.push(out, t, ev);
+                    }
+                }
+            }
+            EventKind::Evict if from_feed && cause == Some(EvictionCause::MachineDown) => {
+                let m = machine.expect("an evicted task ran on a machine");
+                match removed.last_mut() {
+                    Some((x, ts)) if *x == m => ts.push(task),
+                    _ => removed.push((m, vec![task])),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Machines a fault holds down that the workload feed's event touched
+    /// without the cell recording a change: a trace's REMOVE of a machine
+    /// already down (an ADD or UPDATE brings it up, which the cell
+    /// records). Nothing else touches a machine that is down, so any entry
+    /// in the change log since the faults' last look is the trace's; if
+    /// the log no longer reaches back that far, every machine held down is
+    /// checked against its `seq` when taken. In id order, each once.
+    fn silent_removes(&self, st: &CellState) -> Vec<MachineId> {
+        let held_down = |m: MachineId| matches!(self.holder[m as usize], Holder::Down(_));
+        let mut touched: Vec<MachineId> = match st.changes_since(self.cursor) {
+            Some(changes) => changes.iter().copied().filter(|&m| held_down(m)).collect(),
+            None => (0..self.holder.len() as MachineId)
+                .filter(|&m| held_down(m) && st.machine(m).seq != self.down_seq[m as usize])
+                .collect(),
+        };
+        touched.sort_unstable();
+        touched.dedup();
+        touched
     }
 
     /// At the end of the run: the reschedule queue's tasks go back to the

@@ -1,5 +1,5 @@
-//! Correlated outages: a rack or a power domain loses every machine at
-//! once (a switch, a PDU) and gets them back together. Each domain of a
+//! Correlated outages: a rack, a row or a power domain loses every
+//! machine at once (a switch, a PDU) and gets them back together. Each domain of a
 //! recurring rule runs its own clock (its own stream); a one-off outage
 //! names its time and domain. The outage takes every machine of the
 //! domain that is up or merely out of contact (its tasks really are gone
@@ -7,12 +7,11 @@
 
 use super::recovery::{FaultKind, Place};
 use super::{after, draw_lifetime, draw_secs, queue, stream, FaultEvent, Faults, Holder, Out};
-use crate::cell::domain::DomainLevel;
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::{Cell, MachineId};
 use crate::error::{Error, Result};
 use crate::rng::{RngStreams, SimRng};
-use crate::scenario::faults::{OutageLevel, Outages as Rule};
+use crate::scenario::faults::{no_such_domain, Outages as Rule};
 use crate::time::SimTime;
 use std::path::PathBuf;
 
@@ -30,22 +29,12 @@ struct Compiled {
     rngs: Vec<SimRng>,
 }
 
-fn level(l: OutageLevel) -> DomainLevel {
-    match l {
-        OutageLevel::Rack => DomainLevel::Rack,
-        OutageLevel::PowerDomain => DomainLevel::Power,
-    }
-}
-
 impl Outages {
     pub fn new(rules: &[Rule], cell: &Cell, streams: &RngStreams) -> Result<Self> {
         let mut out = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            let lv = level(r.level);
-            let count = match lv {
-                DomainLevel::Power => cell.domains.power_domains(),
-                _ => cell.domains.racks(),
-            };
+            let lv = r.level.domain_level();
+            let count = cell.domains.domains(lv);
             let mut domains = vec![Vec::new(); count];
             for m in 0..cell.len() {
                 domains[cell.domains.domain_of(m, lv) as usize].push(m as MachineId);
@@ -54,7 +43,7 @@ impl Outages {
                 return Err(Error::Invalid {
                     path: PathBuf::from("faults"),
                     key: format!("faults.outages[{i}].domain"),
-                    message: format!("the cell has {count} such domains, got {d}"),
+                    message: no_such_domain(count, r.level, d),
                 });
             }
             let rngs = (0..count as u64)

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 pub enum FaultKind {
     /// A machine failed and was repaired.
     MachineFailure,
-    /// A rack or power domain went out, all its machines together.
+    /// A rack, row or power domain went out, all its machines together.
     Outage,
     /// A machine stopped reporting (its tasks lost if past the grace).
     Unreachable,
@@ -90,7 +90,7 @@ pub struct Row {
     pub time_us: u64,
     /// `machine_failure`, `outage`, `unreachable`, `maintenance`, `remove`.
     pub kind: &'static str,
-    /// `machine`, `rack` or `power_domain`.
+    /// `machine`, `rack`, `row` or `power_domain`.
     pub level: &'static str,
     /// The machine's or domain's index at `level`.
     pub domain: u32,

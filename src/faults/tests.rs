@@ -187,3 +187,64 @@ fn a_traces_machine_event_ends_a_faults_hold() {
     // Its REMOVE, having evicted nothing, is a fault of its own.
     assert_eq!(f.rows().last().unwrap().kind, "remove");
 }
+
+// Shared by the child modules: the driver's way of running faults.
+
+/// A fault step, as the driver runs it.
+pub(super) fn step(f: &mut Faults, st: &mut CellState, ev: FaultEvent, now: SimTime) -> Out {
+    let mut out = Vec::new();
+    f.handle(ev, now, st, &mut out);
+    let events = st.take_events();
+    f.observe(&events, false, now, st, &mut out);
+    out
+}
+
+/// A trace's machine event: `None` a REMOVE, `Some` an ADD or UPDATE
+/// with that capacity (what the feed does: `CellState::set_machine`).
+pub(super) fn trace(
+    f: &mut Faults,
+    st: &mut CellState,
+    m: MachineId,
+    cap: Option<Resources>,
+    now: SimTime,
+) {
+    st.set_machine(now, m, cap);
+    let events = st.take_events();
+    f.observe(&events, true, now, st, &mut Vec::new());
+}
+
+/// 4 machines of 4 cores, 2 per rack, a task of a service on each,
+/// recording changes; the faults of `cfg` (their first events dropped:
+/// each test runs the steps it needs).
+pub(super) fn setup(cfg: &str) -> (CellState, Faults) {
+    let mut st = CellBuilder::new()
+        .machines(4, 4000, 8000, 0)
+        .domains(2, 2)
+        .build();
+    let j = submit(&mut st, job(1000, 1000, 200, 4));
+    for (m, &t) in st.job_tasks(j).to_vec().iter().enumerate() {
+        st.place(SimTime(0), t, m as MachineId);
+    }
+    st.record_events(true);
+    let cfg: FaultsConfig = toml::from_str(cfg).unwrap();
+    let mut first = Vec::new();
+    let f = Faults::new(&cfg, st.cell(), 1, SimTime::NEVER, &mut first).unwrap();
+    (st, f)
+}
+
+/// The event `out` scheduled that `pick` selects.
+pub(super) fn scheduled(out: &Out, pick: impl Fn(&FaultEvent) -> bool) -> (SimTime, FaultEvent) {
+    *out.iter().find(|(_, e)| pick(e)).expect("scheduled")
+}
+
+pub(super) fn kinds(f: &Faults) -> Vec<(&'static str, u32)> {
+    f.rows().iter().map(|r| (r.kind, r.domain)).collect()
+}
+
+pub(super) const FULL: Resources = Resources {
+    cpu_milli: 4000,
+    mem_mib: 8000,
+};
+
+mod contact;
+mod holds;

@@ -95,11 +95,12 @@ impl Faults {
         f: u32,
         now: SimTime,
         st: &mut CellState,
-        _out: &mut Out,
+        out: &mut Out,
     ) -> bool {
         match self.holder[m as usize] {
             Holder::OutOfContact(x) if x == f => {
                 self.holder[m as usize] = Holder::Free;
+                self.crash.contact_back(m, now, out);
                 st.set_unreachable(now, m, false)
             }
             Holder::Down(x) if x == f => self.bring_up(m, f, now, st),

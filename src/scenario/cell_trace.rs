@@ -16,8 +16,10 @@
 //! ([`Scenario::resolve_cell`]): every machine they ever mention, in order
 //! of first appearance, at its largest capacity and with its first
 //! attributes and domains (as a replay builds its cell). The machines become
-//! ordinary machine classes — one per distinct (capacity, attributes), in
-//! order of first appearance, machines numbered class by class — so
+//! ordinary machine classes — one per distinct (capacity, attributes), by
+//! capacity, smallest first, as a `[trace]` replay orders its classes
+//! (those of one capacity with other attributes in order of first
+//! appearance), machines numbered class by class — so
 //! everything that judges a scenario by its classes (`validate`'s
 //! warnings, the estimate) works unchanged; each machine's rack and power
 //! domain are the trace's (`trace.rack`, `trace.power`: for Alibaba
@@ -60,7 +62,9 @@ impl Scenario {
     ///
     /// # Errors
     /// The files cannot be found (or, for a built-in, are not embedded) or
-    /// read, or they hold no machine.
+    /// read, or they hold no machine; or a `[faults]` rule names a machine
+    /// class or domain the cell read does not have (naming the scenario's
+    /// file, [`Scenario::origin`], and the key).
     pub fn resolve_cell(&mut self) -> Result<()> {
         let Some(ft) = self.cell.from_trace.clone() else {
             return Ok(());
@@ -102,12 +106,19 @@ impl Scenario {
         let (classes, named) = classes_of(&machines);
         self.cell.machines = classes;
         self.cell.trace_domains = Some(Arc::new(named));
-        Ok(())
+        // The faults' classes and domains, unknown until now.
+        self.validate_faults()
+            .map_err(|(key, message)| Error::Invalid {
+                path: self.origin.clone(),
+                key,
+                message,
+            })
     }
 }
 
-/// Machine classes of identical (capacity, attributes), in order of first
-/// appearance, and each machine's named domains in class-by-class order.
+/// Machine classes of identical (capacity, attributes), by capacity
+/// (CPU, then memory, then GPUs), smallest first — ties in order of first
+/// appearance — and each machine's named domains in class-by-class order.
 fn classes_of(machines: &[TraceMachine]) -> (Vec<MachineClass>, Vec<super::domains::NamedDomains>) {
     let mut classes: Vec<MachineClass> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
@@ -143,9 +154,15 @@ fn classes_of(machines: &[TraceMachine]) -> (Vec<MachineClass>, Vec<super::domai
             }
         }
     }
-    let named = members
+    // By capacity, smallest first, as a replay's classes
+    // (`MachineClasses::by_capacity`); those of one capacity with other
+    // attributes in order of first appearance (the sort is stable).
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    order.sort_by_key(|&c| (classes[c].cpu_milli, classes[c].mem_mib, classes[c].gpus));
+    let classes = order.iter().map(|&c| classes[c].clone()).collect();
+    let named = order
         .iter()
-        .flatten()
+        .flat_map(|&c| &members[c])
         .map(|&i| super::domains::NamedDomains {
             rack: machines[i].rack.as_deref().map(str::to_string),
             row: None,
@@ -188,23 +205,64 @@ mod tests {
     #[test]
     fn an_outages_domain_on_a_cell_from_a_trace_is_checked_once_the_cell_is_read() {
         // Parsing comes before the trace is read: the domain count is not
-        // known yet, so parsing must not ask for it (it panicked); the
-        // run's build checks the domain, naming the key.
+        // known yet, so parsing must not ask for it (it panicked); reading
+        // the cell checks the domain, naming the file, the key, the level
+        // and the valid range (`validate` as `run`).
         let text = crate::scenario::builtin("alibaba-domains")
             .unwrap()
             .replace("domain = 3\n", "domain = 20\n");
         let origin = Path::new("<embedded>/alibaba-domains.toml");
         let mut sc = Scenario::parse(&text, origin).unwrap();
         sc.base = crate::scenario::Base::Builtin(origin.to_path_buf());
-        sc.resolve_cell().unwrap();
-        let e = crate::build_simulation(&sc, false)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            e.contains("faults.outages[1].domain") && e.contains("20"),
-            "{e}"
+        let e = sc.resolve_cell().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "<embedded>/alibaba-domains.toml: faults.outages[1].domain: the cell has 20 \
+             domains at level power_domain (0 to 19), got 20"
         );
+    }
+
+    #[test]
+    fn a_traces_classes_go_by_capacity_smallest_first() {
+        use crate::cell::resources::{Capacity, Resources};
+        use crate::trace::TraceMachine;
+        // Machines 0–4 of 32, 8, 32 (with an attribute), 8 and 16 cores:
+        // classes 8 (machines 1, 3), 16 (4), 32 (0), 32 with ssd (2), as
+        // a replay's `MachineClasses::by_capacity` ranks capacities, the
+        // two of 32 cores in order of first appearance.
+        let m = |key: u64, cores: u64, attrs: &[(&str, &str)]| TraceMachine {
+            key,
+            name: format!("m{key}").into(),
+            capacity: Capacity {
+                res: Resources::new(cores * 1000, 65_536),
+                gpus: 0,
+            },
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            rack: Some(format!("r{key}").into()),
+            power: None,
+        };
+        let machines = [
+            m(0, 32, &[]),
+            m(1, 8, &[]),
+            m(2, 32, &[("ssd", "yes")]),
+            m(3, 8, &[]),
+            m(4, 16, &[]),
+        ];
+        let (classes, named) = super::classes_of(&machines);
+        let shape: Vec<(u64, u32, usize)> = classes
+            .iter()
+            .map(|c| (c.cpu_milli, c.count, c.attributes.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            [(8000, 2, 0), (16_000, 1, 0), (32_000, 1, 0), (32_000, 1, 1)]
+        );
+        // Machines numbered class by class, each keeping its own rack.
+        let racks: Vec<&str> = named.iter().map(|n| n.rack.as_deref().unwrap()).collect();
+        assert_eq!(racks, ["r1", "r3", "r4", "r0", "r2"]);
     }
 
     fn parse(cell: &str, trace: &str) -> String {

@@ -603,7 +603,8 @@ impl Estimate {
             .or_else(|| drain_s(sc, &figures, &load));
         let mut changes = arrivals.saturating_add(ends);
         if let (Some(f), Some(h)) = (&sc.faults, horizon_s) {
-            for part in faults::fault_events(sc, f, h, (ends, self.live_tasks)) {
+            let classes: Vec<(f64, f64)> = figures.iter().map(|c| (c.ends, c.live_tasks)).collect();
+            for part in faults::fault_events(sc, f, h, &classes) {
                 changes = changes.saturating_add(part.amount);
                 self.event_parts.push(part);
             }

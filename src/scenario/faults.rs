@@ -17,7 +17,7 @@
 //! repair_s = { uniform = { min = 600, max = 3600 } }
 //!
 //! [[faults.outages]]
-//! level = "rack"      # or "power_domain"
+//! level = "rack"      # or "row", "power_domain"
 //! at_s = 7200         # one outage at a fixed time …
 //! domain = 3          # … of this rack
 //! # time_between = { exponential = { mean_s = 2592000 } }  # or per domain
@@ -28,7 +28,7 @@
 //! duration_s = { constant = 120 }
 //! grace_s = 300
 //!
-//! [faults.maintenance]
+//! [faults.maintenance]   # one table: one drain
 //! start_s = 3600
 //! machines_pct = 100  # a seeded share of the machines (of `class`, if given)
 //! max_down = 4
@@ -41,9 +41,10 @@
 //! ```
 
 use super::model::{Invalid, MAX_TIME_S};
+use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::workload::dist::Dist;
 use crate::workload::Band;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The `[faults]` table.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -55,6 +56,7 @@ pub struct FaultsConfig {
     pub outages: Vec<Outages>,
     #[serde(default)]
     pub unreachable: Vec<Unreachability>,
+    #[serde(default, deserialize_with = "one_drain")]
     pub maintenance: Option<Maintenance>,
     #[serde(default)]
     pub task_crashes: Vec<TaskCrashes>,
@@ -77,7 +79,8 @@ pub enum Lifetime {
 #[serde(deny_unknown_fields)]
 pub struct MachineFailures {
     /// The machine class (index of a `[[cell.machines]]` entry; a trace's
-    /// classes by capacity, smallest first); absent: every machine.
+    /// classes — a `[trace]` replay's or `cell.from_trace`'s — by
+    /// capacity, smallest first); absent: every machine.
     pub class: Option<u32>,
     /// Time from a machine's repair (or the start) to its next failure.
     pub time_to_failure: Lifetime,
@@ -91,11 +94,37 @@ pub struct MachineFailures {
 #[strum(serialize_all = "snake_case")]
 pub enum OutageLevel {
     Rack,
+    Row,
     PowerDomain,
 }
 
-/// Correlated outages: every machine of a rack or power domain down at
-/// once, back together.
+impl OutageLevel {
+    /// The cell's failure-domain level of that name.
+    pub fn domain_level(self) -> DomainLevel {
+        match self {
+            OutageLevel::Rack => DomainLevel::Rack,
+            OutageLevel::Row => DomainLevel::Row,
+            OutageLevel::PowerDomain => DomainLevel::Power,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The message of an outage's `domain` beyond the cell's: the level and
+/// the valid range.
+pub fn no_such_domain(count: usize, level: OutageLevel, domain: u32) -> String {
+    format!(
+        "the cell has {count} domains at level {} (0 to {}), got {domain}",
+        level.name(),
+        count.max(1) - 1
+    )
+}
+
+/// Correlated outages: every machine of a rack, row or power domain down
+/// at once, back together.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outages {
@@ -199,15 +228,81 @@ impl Lifetime {
 
 /// What the checks need to know of the rest of the scenario.
 pub struct Context<'a> {
-    /// `[[cell.machines]]` entries (`None`: a trace's cell, whose classes
-    /// are known only once it is read; checked then).
+    /// Machine classes: `[[cell.machines]]` entries, or those read from a
+    /// trace (`cell.from_trace`). `None`: not known yet (a replay's, or a
+    /// `from_trace` cell not read yet: checked once read).
     pub classes: Option<usize>,
-    /// Racks and power domains of a generated cell, if known.
-    pub domains: Option<(u32, u32)>,
+    /// The classes are a trace's (by capacity, smallest first).
+    pub classes_from_trace: bool,
+    /// The cell's domains at each level an outage may name, if known.
+    pub domains: Option<DomainCounts>,
     /// The run has a horizon (`duration_s`).
     pub bounded: bool,
     /// The job class names of a synthetic workload.
     pub job_classes: &'a [String],
+}
+
+/// How many domains a cell has at each level an outage may name.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DomainCounts {
+    pub racks: usize,
+    pub rows: usize,
+    pub power_domains: usize,
+}
+
+impl DomainCounts {
+    pub fn of(tree: &DomainTree) -> DomainCounts {
+        DomainCounts {
+            racks: tree.racks(),
+            rows: tree.domains(DomainLevel::Row),
+            power_domains: tree.power_domains(),
+        }
+    }
+
+    pub fn at(self, level: OutageLevel) -> usize {
+        match level {
+            OutageLevel::Rack => self.racks,
+            OutageLevel::Row => self.rows,
+            OutageLevel::PowerDomain => self.power_domains,
+        }
+    }
+}
+
+/// `[faults.maintenance]` is one table (one drain): an array of tables
+/// `[[faults.maintenance]]` is refused saying so, where serde would say
+/// what a struct's first field expected.
+fn one_drain<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Maintenance>, D::Error> {
+    struct OneTable;
+    impl<'de> serde::de::Visitor<'de> for OneTable {
+        type Value = Option<Maintenance>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("one table [faults.maintenance]")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let d = serde::de::value::MapAccessDeserializer::new(map);
+            Maintenance::deserialize(d).map(Some)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(serde::de::Error::custom(
+                "expected one table [faults.maintenance] (one drain, single brackets), \
+                 not an array of tables [[faults.maintenance]]",
+            ))
+        }
+    }
+    d.deserialize_any(OneTable)
+}
+
+/// The message of a rule's `class` beyond the cell's classes (`count`;
+/// `from_trace`: a trace's, by capacity, smallest first).
+pub fn no_such_class(count: usize, from_trace: bool, class: u32) -> String {
+    let what = match from_trace {
+        true => "machine classes (the trace's, by capacity, smallest first",
+        false => "machine classes (cell.machines entries",
+    };
+    format!(
+        "no such machine class: the cell has {count} {what}: 0 to {}), got {class}",
+        count.max(1) - 1
+    )
 }
 
 fn check_dist(key: &str, d: &Dist) -> Result<(), Invalid> {
@@ -220,13 +315,9 @@ fn check_dist(key: &str, d: &Dist) -> Result<(), Invalid> {
 
 fn check_class(key: &str, class: Option<u32>, cx: &Context) -> Result<(), Invalid> {
     match (class, cx.classes) {
-        (Some(c), Some(n)) if c as usize >= n => Err(bad(
-            key,
-            format!(
-                "no such machine class: cell.machines has {n} entries (0 to {})",
-                n.max(1) - 1
-            ),
-        )),
+        (Some(c), Some(n)) if c as usize >= n => {
+            Err(bad(key, no_such_class(n, cx.classes_from_trace, c)))
+        }
         _ => Ok(()),
     }
 }
@@ -305,18 +396,11 @@ impl Outages {
                 if t > MAX_TIME_S {
                     return Err(bad(format!("{at}.at_s"), format!("beyond {MAX_TIME_S} s")));
                 }
-                let count = cx.domains.map(|(racks, powers)| match self.level {
-                    OutageLevel::Rack => racks,
-                    OutageLevel::PowerDomain => powers,
-                });
-                if let Some(n) = count.filter(|&n| d >= n) {
-                    let level: &str = self.level.into();
+                let count = cx.domains.map(|c| c.at(self.level));
+                if let Some(n) = count.filter(|&n| d as usize >= n) {
                     return Err(bad(
                         format!("{at}.domain"),
-                        format!(
-                            "the cell has {n} domains at level {level} (0 to {}), got {d}",
-                            n.max(1) - 1
-                        ),
+                        no_such_domain(n, self.level, d),
                     ));
                 }
             }
@@ -352,9 +436,21 @@ impl Outages {
 impl Maintenance {
     fn validate(&self, cx: &Context) -> Result<(), Invalid> {
         let at = "faults.maintenance";
-        // A drain waiting for a machine that never comes back retries for
-        // ever: the run needs its horizon.
-        check_bounded(at, cx)?;
+        // A drain ends once every machine of its set has been down and is
+        // back; until then it retries every 10 s (`faults::maintenance`).
+        // A machine of the set that never comes back (a trace's REMOVE), or
+        // one holding more of a job's tasks than the budget allows while
+        // the job runs (a service never ends), makes it retry for ever: a
+        // run without a horizon would never end.
+        if !cx.bounded {
+            return Err(bad(
+                at,
+                "the drain retries every 10 s until it has taken every machine of its set, \
+                 and may wait for ever (a machine that never comes back, or one holding more \
+                 of a job's tasks than max_job_share_pct allows while the job runs), so the \
+                 run needs duration_s",
+            ));
+        }
         if self.start_s > MAX_TIME_S {
             return Err(bad(
                 format!("{at}.start_s"),
@@ -384,6 +480,12 @@ impl Maintenance {
 }
 
 impl TaskCrashes {
+    /// The rule applies to the tasks of a job of `band` and job class
+    /// `class` (a synthetic job's `[[workload.jobs]]` name).
+    pub fn matches(&self, band: Band, class: &str) -> bool {
+        self.band.is_none_or(|b| b == band) && self.job_class.as_deref().is_none_or(|c| c == class)
+    }
+
     fn validate(&self, at: &str, cx: &Context) -> Result<(), Invalid> {
         check_bounded(at, cx)?;
         let r = self.per_task_hour;
@@ -415,50 +517,7 @@ impl TaskCrashes {
     }
 }
 
+mod warnings;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cx(bounded: bool) -> Context<'static> {
-        Context {
-            classes: Some(2),
-            domains: Some((4, 2)),
-            bounded,
-            job_classes: &[],
-        }
-    }
-
-    fn parse(text: &str) -> FaultsConfig {
-        toml::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn each_bad_value_is_named_by_its_key() {
-        let cases = [
-            ("[[machine_failures]]\nclass = 2\ntime_to_failure = { exponential = { mean_s = 10 } }\nrepair_s = { constant = 1 }", "faults.machine_failures[0].class"),
-            ("[[machine_failures]]\ntime_to_failure = { weibull = { shape = 0, scale_s = 10 } }\nrepair_s = { constant = 1 }", "faults.machine_failures[0].time_to_failure.weibull.shape"),
-            ("[[outages]]\nlevel = \"rack\"\nat_s = 5\ndomain = 4\nduration_s = { constant = 1 }", "faults.outages[0].domain"),
-            ("[[outages]]\nlevel = \"power_domain\"\nat_s = 5\nduration_s = { constant = 1 }", "faults.outages[0].domain"),
-            ("[maintenance]\nstart_s = 0\nmax_down = 0\nmax_job_share_pct = 10\nduration_s = { constant = 1 }", "faults.maintenance.max_down"),
-            ("[maintenance]\nstart_s = 0\nmax_down = 1\nmax_job_share_pct = 0\nduration_s = { constant = 1 }", "faults.maintenance.max_job_share_pct"),
-            ("[[task_crashes]]\nper_task_hour = -1", "faults.task_crashes[0].per_task_hour"),
-            ("[reschedule_limit]\ntasks = 0\ninterval_s = 1", "faults.reschedule_limit.tasks"),
-            ("[reschedule_limit]\ntasks = 1\ninterval_s = 0", "faults.reschedule_limit.interval_s"),
-        ];
-        for (text, key) in cases {
-            let err = parse(text).validate(&cx(true)).unwrap_err();
-            assert_eq!(err.0, key, "{text}: {}", err.1);
-        }
-    }
-
-    #[test]
-    fn recurring_faults_need_a_horizon() {
-        let f = parse("[[task_crashes]]\nper_task_hour = 1");
-        assert_eq!(
-            f.validate(&cx(false)).unwrap_err().0,
-            "faults.task_crashes[0]"
-        );
-        let f = parse("[reschedule_limit]\ntasks = 1\ninterval_s = 1");
-        f.validate(&cx(false)).unwrap();
-    }
-}
+mod tests;

@@ -134,10 +134,11 @@ impl Scenario {
 
     /// Parses and validates scenario text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Scenario> {
-        let sc: Scenario = toml::from_str(text).map_err(|e| Error::Parse {
+        let mut sc: Scenario = toml::from_str(text).map_err(|e| Error::Parse {
             path: origin.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        sc.origin = origin.to_path_buf();
         sc.validate().map_err(|(key, message)| Error::Invalid {
             path: origin.to_path_buf(),
             key,

@@ -58,6 +58,11 @@ pub struct Scenario {
     /// the loader).
     #[serde(skip)]
     pub base: Base,
+    /// The file it was read from (a built-in's `<embedded>/NAME.toml`),
+    /// naming it in errors found after parsing: checks against a cell
+    /// read from a trace (set by [`Scenario::parse`]).
+    #[serde(skip)]
+    pub origin: PathBuf,
 }
 
 /// What a scenario's relative paths (its trace files) are relative to.
@@ -509,7 +514,7 @@ impl Scenario {
 
 impl Scenario {
     /// The `[faults]` table, against the cell and workload it acts on.
-    fn validate_faults(&self) -> Result<(), Invalid> {
+    pub(super) fn validate_faults(&self) -> Result<(), Invalid> {
         let Some(f) = &self.faults else {
             return Ok(());
         };
@@ -522,18 +527,19 @@ impl Scenario {
         }
         let synthetic = self.trace.is_none();
         let needs_domains = f.outages.iter().any(|o| o.domain.is_some());
-        // A cell read from a trace (`cell.from_trace`) has its domains only
-        // once read: until then an outage's domain is checked when the run
-        // builds its faults (`faults::outage`), naming the same key.
-        let read = self.cell.from_trace.is_none() || self.cell.trace_domains.is_some();
-        let known = synthetic && needs_domains && read && self.cell.validate().is_ok();
-        let domains = known.then(|| {
-            let tree = self.domain_tree();
-            (tree.racks() as u32, tree.power_domains() as u32)
-        });
+        // A cell read from a trace (`cell.from_trace`) has its classes and
+        // domains only once read: `resolve_cell` checks the faults again
+        // then. A replay's (`[trace]`) are checked when its cell is read
+        // (`borgsim validate` reads it; a run builds its faults on it).
+        let from_trace = self.cell.from_trace.is_some();
+        let read = !from_trace || self.cell.trace_domains.is_some();
+        let cell_ok = synthetic && read && self.cell.validate().is_ok();
+        let domains = (cell_ok && needs_domains)
+            .then(|| super::faults::DomainCounts::of(&self.domain_tree()));
         let job_classes: Vec<String> = self.workload.jobs.iter().map(|j| j.name.clone()).collect();
         f.validate(&super::faults::Context {
-            classes: synthetic.then_some(self.cell.machines.len()),
+            classes: (synthetic && read).then_some(self.cell.machines.len()),
+            classes_from_trace: from_trace,
             domains,
             bounded: self.duration_s.is_some(),
             job_classes: &job_classes,

@@ -22,6 +22,7 @@ mod explain;
 mod failure_domains;
 mod failures;
 mod faults;
+mod faults_edges;
 mod float_maths;
 mod golden;
 mod hand_worked;

@@ -9,9 +9,11 @@
 //! recurring outages, per domain, 1 + 2·H/L, a one-off 2; unreachability,
 //! per machine, 1 + 3·H/L (loss, grace, return); maintenance, 2 per
 //! machine of its set plus a retry every 10 s while it waits (at most
-//! H/10); task crashes, one clock per start: the task ends, plus the
-//! restarts of crashes, live tasks × H / 3600 × the largest
-//! `per_task_hour` (each crash a restart, and its clock);
+//! H/10); task crashes, one clock per start of a task some rule matches
+//! (its job class's task ends), plus the restarts of crashes, per job
+//! class its live tasks × H / 3600 × the `per_task_hour` of the first
+//! rule matching its band and name, as a run picks a task's rule (each
+//! crash a restart, and its clock; classes no rule matches add nothing);
 //! the rate limit, one release per interval. A fault's evictions bring
 //! scheduling passes, counted with the other changes.
 
@@ -34,14 +36,14 @@ fn machines(sc: &Scenario, class: Option<u32>) -> f64 {
         .sum()
 }
 
-/// The events of `f` over `horizon_s`; `ends`: the run's task ends and
-/// `live` its live tasks at the peak (what crash clocks follow). Returns
-/// the parts, each naming its key.
+/// The events of `f` over `horizon_s`; `classes`: per job class of
+/// `workload.jobs`, in order, its task ends and its live tasks at the
+/// peak (what crash clocks follow). Returns the parts, each naming its key.
 pub(super) fn fault_events(
     sc: &Scenario,
     f: &FaultsConfig,
     horizon_s: f64,
-    (ends, live): (u64, u64),
+    classes: &[(f64, f64)],
 ) -> Vec<Part> {
     let mut parts = Vec::new();
     let per = |n: f64, l: &Lifetime, events: f64| n * (1.0 + events * horizon_s / mean_s(l));
@@ -82,14 +84,8 @@ pub(super) fn fault_events(
         let at = "faults.maintenance.machines_pct";
         parts.push(Part::new("the maintenance drain", sat(n), vec![key(at, n)]));
     }
-    if let Some(rate) = f
-        .task_crashes
-        .iter()
-        .map(|c| c.per_task_hour)
-        .reduce(f64::max)
-    {
-        let crashes = live as f64 * horizon_s / 3600.0 * rate;
-        let n = ends as f64 + 2.0 * crashes;
+    if !f.task_crashes.is_empty() {
+        let n = crash_events(sc, f, horizon_s, classes);
         let at = "faults.task_crashes";
         parts.push(Part::new(
             "task crash clocks and restarts",
@@ -105,6 +101,24 @@ pub(super) fn fault_events(
     parts
 }
 
+/// Crash clocks and restarts: per job class, the rate of the first rule
+/// that matches it (none: no clock).
+fn crash_events(sc: &Scenario, f: &FaultsConfig, horizon_s: f64, classes: &[(f64, f64)]) -> f64 {
+    let rate = |band, name: &str| {
+        let rule = f.task_crashes.iter().find(|r| r.matches(band, name));
+        rule.map(|r| r.per_task_hour)
+    };
+    sc.workload
+        .jobs
+        .iter()
+        .zip(classes)
+        .filter_map(|(j, &(ends, live))| {
+            let r = rate(j.band, &j.name)?;
+            Some(ends + 2.0 * live * horizon_s / 3600.0 * r)
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +129,13 @@ mod tests {
             .unwrap()
             .unwrap();
         let f = sc.faults.as_ref().unwrap();
-        let parts = fault_events(&sc, f, 14_400.0, (1000, 500));
+        // The crash rule (band batch) matches batch, not web: web's 700
+        // ends and 900 live tasks add nothing (they would add 700 + 2 ×
+        // 900 × 4 h × 0.05 = 1060).
+        let jobs: Vec<&str> = sc.workload.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(jobs, ["web", "batch"]);
+        let classes = [(700.0, 900.0), (1000.0, 500.0)];
+        let parts = fault_events(&sc, f, 14_400.0, &classes);
         let amounts: Vec<u64> = parts.iter().map(|p| p.amount).collect();
         // Failures: 160 × (1 + 2 × 14400 / 432000) = 170.67 → 171.
         // The one-off outage: 2. Unreachability: 160 × (1 + 3 × 14400 /
