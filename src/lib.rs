@@ -162,7 +162,7 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     }
     if let Some(r) = &sc.reclamation {
         if let Some(settings) = r.settings() {
-            sim.reclaim(settings, r.interval(), usage_source(sc));
+            sim.reclaim(settings, r.interval(), usage_source(sc)?);
         }
     }
     if let Some(n) = o.relax_above_tasks {
@@ -220,16 +220,29 @@ pub fn synthetic_source(
 }
 
 /// Where a scenario's tasks' usage comes from, with reclamation on or
-/// measuring: the one place the usage source is chosen. For now every
-/// task uses its whole limit (nothing to reclaim; a trace replay's usage
-/// rows set usage through the cell, `CellState::set_usage`): the
-/// scenario's usage models (per job class, and `[reclamation] usage`)
-/// plug in here.
-pub fn usage_source(_sc: &Scenario) -> Box<dyn workload::usage::UsageSource> {
-    Box::new(workload::usage::FixedShare {
-        cpu_permille: 1000,
-        mem_permille: 1000,
-    })
+/// measuring: the one place the usage source is chosen. A synthetic
+/// workload's job classes follow their `usage` models, and classes without
+/// one `[reclamation] usage` (absent: they use their whole limit). A trace
+/// replay's tasks use their limit until the trace's usage rows say
+/// otherwise (`Feed::take_usage` → `CellState::set_usage`), so the default
+/// model is not applied to them.
+///
+/// # Errors
+/// A usage model the scenario's validation would refuse, naming its key.
+pub fn usage_source(sc: &Scenario) -> error::Result<Box<dyn workload::usage::UsageSource>> {
+    let Some(r) = &sc.reclamation else {
+        return Ok(Box::new(workload::usage::FixedShare {
+            cpu_permille: 1000,
+            mem_permille: 1000,
+        }));
+    };
+    let default = if sc.trace.is_some() {
+        None
+    } else {
+        r.usage.as_ref()
+    };
+    let source = workload::usage::SyntheticUsage::from_scenario(sc, default, r.interval())?;
+    Ok(Box::new(source))
 }
 
 /// What a synthetic scenario's workload, edited by `edit`, submits over

@@ -13,7 +13,7 @@ use crate::time::SimDuration;
 use serde::Deserialize;
 
 /// `[reclamation]`; every key optional.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReclamationConfig {
     /// `off`, `measure` (usage and reservations kept and reported,
@@ -40,6 +40,11 @@ pub struct ReclamationConfig {
     /// Non-prod's basis: capacity × overcommit / 1000, per resource.
     #[serde(default)]
     pub overcommit_permille: Overcommit,
+    /// The usage model of synthetic job classes that have none of their
+    /// own (`workload.jobs[i].usage`'s keys); absent: such tasks use their
+    /// whole limit. A trace replay's usage comes from its usage tables.
+    #[serde(default)]
+    pub usage: Option<super::usage::UsageModelConfig>,
 }
 
 /// `overcommit_permille = { cpu = …, mem = … }`: at least 1000 (none).
@@ -70,6 +75,7 @@ impl Default for ReclamationConfig {
             margin_permille: default_margin_permille(),
             decay_permille: default_decay_permille(),
             overcommit_permille: Overcommit::default(),
+            usage: None,
         }
     }
 }
@@ -142,6 +148,9 @@ impl ReclamationConfig {
                     ),
                 );
             }
+        }
+        if let Some(u) = &self.usage {
+            u.validate("reclamation.usage")?;
         }
         Ok(())
     }

@@ -100,7 +100,9 @@ impl Scenario {
     /// (`[reclamation]` mode `measure` or `on`), and without it a run
     /// schedules limits alone.
     pub fn usage_tracked(&self) -> bool {
-        false
+        self.reclamation
+            .as_ref()
+            .is_some_and(|r| r.mode != super::reclamation::ReclamationMode::Off)
     }
 
     /// `borgsim validate`'s warnings about usage models that change

@@ -166,6 +166,8 @@ pub struct Simulation {
     /// a tick is in the queue (there is at most one), and the
     /// out-of-memory kills seen so far (new ones ask for a pass).
     reclaim_interval: Option<SimDuration>,
+    /// A trace's usage rows taken from the feed (reused buffer).
+    usage_rows: Vec<(TaskId, crate::cell::resources::Resources)>,
     tick_queued: bool,
     oom_kills_seen: u64,
 }
@@ -210,6 +212,7 @@ impl Simulation {
             reschedule_rule: None,
             queued_at_end: Vec::new(),
             reclaim_interval: None,
+            usage_rows: Vec::new(),
             tick_queued: false,
             oom_kills_seen: 0,
         };
@@ -654,6 +657,9 @@ impl Simulation {
     fn on_arrival(&mut self, now: SimTime) {
         if let Err(e) = self.feed.apply(now, &mut self.state, &mut self.fx) {
             return self.fail(e);
+        }
+        if self.reclaim_interval.is_some() {
+            self.apply_trace_usage(now);
         }
         self.apply_effects(now);
         self.schedule_next_arrival(now);

@@ -57,6 +57,22 @@ impl Simulation {
         self.queue_tick(now);
     }
 
+    /// A trace's usage rows for running tasks, read by the feed's last
+    /// step (`Feed::take_usage`), set in the cell: each task's usage from
+    /// its window's start until its next row (a step function), its
+    /// reservation raised at once if usage outgrew it, its machine
+    /// settled.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn apply_trace_usage(&mut self, now: SimTime) {
+        let mut rows = std::mem::take(&mut self.usage_rows);
+        self.feed.take_usage(&mut rows);
+        for (task, usage) in rows.drain(..) {
+            self.state.set_usage(now, task, usage);
+        }
+        self.usage_rows = rows;
+    }
+
     /// Asks for a pass if tasks were killed for memory in the event just
     /// run (a tick, a placement, a trace's usage row): they are pending.
     #[cold]

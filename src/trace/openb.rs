@@ -219,7 +219,7 @@ impl Reader {
             }
             pods.push(f.clone());
         }
-        let pods = (opts.select == Select::All && !pods.is_empty())
+        let pods = (opts.select != Select::MachinesOnly && !pods.is_empty())
             .then(|| CsvRows::with_schema(pods, CsvLayout::WITH_HEADER, &pod::SCHEMA));
         Ok(Reader {
             nodes: (!nodes.is_empty())

@@ -318,6 +318,12 @@ fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
     for mode in [ReplayMode::Reschedule, ReplayMode::TracePlacement] {
         let mut sc = Scenario::load(&dir.join("kill.toml")).unwrap();
         sc.trace.as_mut().unwrap().mode = mode;
+        // Usage is read when the run keeps it (measuring: decisions as
+        // without).
+        sc.reclamation = Some(borgsim::scenario::ReclamationConfig {
+            mode: borgsim::scenario::reclamation::ReclamationMode::Measure,
+            ..Default::default()
+        });
         let (_, s) = run(&sc, true);
         let t = &s.tasks;
         assert_eq!(
@@ -329,6 +335,12 @@ fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
         // The status of an Alibaba instance, known at its submission.
         let mut sc = Scenario::load(&dir.join("alibaba-status.toml")).unwrap();
         sc.trace.as_mut().unwrap().mode = mode;
+        // Usage is read when the run keeps it (measuring: decisions as
+        // without).
+        sc.reclamation = Some(borgsim::scenario::ReclamationConfig {
+            mode: borgsim::scenario::reclamation::ReclamationMode::Measure,
+            ..Default::default()
+        });
         let (_, s) = run(&sc, true);
         let t = &s.tasks;
         assert_eq!(

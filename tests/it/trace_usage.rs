@@ -146,6 +146,7 @@ fn placement_updates(format: TraceFormat) -> (Vec<String>, BTreeMap<&'static str
         .collect();
     let text = format!(
         "name = \"usage\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n\
+         [reclamation]\nmode = \"measure\"\n\
          [trace]\nformat = \"{}\"\nfiles = [{}]\nmode = \"trace_placement\"\n",
         format.name(),
         files.join(", ")
@@ -315,8 +316,14 @@ fn usage_survives_conversion_to_native_and_is_left_out_when_not_selected() {
 /// are counted, the rest are running tasks' (7 records in all).
 #[test]
 fn reschedule_replays_count_usage_from_borgsims_own_starts() {
-    let sc = Scenario::load(&root().join("tests/fixtures/scenarios/google2011-reschedule.toml"))
-        .unwrap();
+    let mut sc =
+        Scenario::load(&root().join("tests/fixtures/scenarios/google2011-reschedule.toml"))
+            .unwrap();
+    // Usage tables are read when the run keeps usage (measuring here).
+    sc.reclamation = Some(borgsim::scenario::ReclamationConfig {
+        mode: borgsim::scenario::reclamation::ReclamationMode::Measure,
+        ..Default::default()
+    });
     let mut sim = borgsim::build_simulation(&sc, true).unwrap();
     sim.run(&mut |_| {}).unwrap();
     let s = borgsim::metrics::summary::Summary::of(&sc, &sim);

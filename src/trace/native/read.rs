@@ -97,7 +97,7 @@ impl Reader {
             // before any row is read (and by `borgsim validate`).
             CsvRows::check_headers(&machines, &machine_col::SCHEMA)?;
             CsvRows::check_headers(&tasks, &task_col::SCHEMA)?;
-            let tasks = (opts.select == Select::All && !tasks.is_empty())
+            let tasks = (opts.select != Select::MachinesOnly && !tasks.is_empty())
                 .then(|| CsvRows::with_schema(tasks, CsvLayout::WITH_HEADER, &task_col::SCHEMA));
             Inner::Csv {
                 machines: (!machines.is_empty()).then(|| {

@@ -91,10 +91,18 @@ fn assemble(
     edit: crate::workload::edit::WorkloadEdit,
 ) -> Result<(CellState, Box<dyn Feed>)> {
     let files = sc.trace_files(tc)?;
+    // Usage tables are read only when the run keeps usage: without
+    // reclamation a replay reads, counts and costs exactly what it did
+    // before they existed.
+    let select = if sc.usage_tracked() {
+        Select::All
+    } else {
+        Select::WithoutUsage
+    };
     let read = ReadOptions {
         lenient: tc.lenient,
         reference: tc.reference,
-        select: Select::All,
+        select,
     };
     let (cell, machine_ids, racks) = full_cell(sc, tc, &files, &read)?;
     let full_gpu_milli = cell.total_capacity().gpu_milli();
