@@ -527,7 +527,9 @@ impl CellState {
     }
 
     /// Starts a pending task on a machine. The caller (the scheduler) has
-    /// checked that it fits; this asserts it.
+    /// checked that it fits on its basis (its limit in the machine's free
+    /// resources; for non-prod under reclamation `on`, its reservation in
+    /// the reservation basis: `usage.rs`); this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
         self.advance(now);
         let rec = &mut self.tasks[task as usize];
