@@ -393,7 +393,11 @@ impl CellState {
     /// is in force ([`CellState::relax_jobs_above`]).
     pub fn submit_job(&mut self, now: SimTime, spec: JobSpec) -> JobId {
         self.ledger.jobs_submitted += 1;
-        self.admit(now, spec, None, false)
+        let id = self.admit(now, spec, None, false);
+        if self.usage.is_some() {
+            self.admit_usage(id);
+        }
+        id
     }
 
     /// Admits a part of trace job `trace_job`: a set of its identical tasks
@@ -410,7 +414,11 @@ impl CellState {
         trace_job: u64,
         counted: bool,
     ) -> JobId {
-        self.admit(now, spec, Some(trace_job), counted)
+        let id = self.admit(now, spec, Some(trace_job), counted);
+        if self.usage.is_some() {
+            self.admit_usage(id);
+        }
+        id
     }
 
     /// Counts one workload job submitted in parts (a trace job, when the
@@ -473,25 +481,9 @@ impl CellState {
             trace_job,
         };
         self.serials += 1;
-        if let Some(b) = self.usage.as_deref_mut() {
-            b.admit(&job);
-        }
         if !ever_schedulable {
             self.never_hostable.push(id);
         }
-        self.store_job(job, n, counted);
-        if n == 0 {
-            self.retired.push(id);
-        } else if band.is_prod() {
-            self.avail.admit(id, n, now);
-        }
-        id
-    }
-
-    /// Records an admitted job of `n` tasks in its slot (reused, or a new
-    /// one at the end).
-    fn store_job(&mut self, job: Job, n: u32, counted: bool) {
-        let (id, shape) = (job.id, job.shape);
         match self.jobs.get_mut(id as usize) {
             Some(slot) => {
                 *slot = job;
@@ -506,6 +498,12 @@ impl CellState {
                 self.spread_counted.push(counted);
             }
         }
+        if n == 0 {
+            self.retired.push(id);
+        } else if band.is_prod() {
+            self.avail.admit(id, n, now);
+        }
+        id
     }
 
     /// Records a new task, `t`, in its slot (reused, or a new one at the
@@ -529,25 +527,26 @@ impl CellState {
     }
 
     /// Starts a pending task on a machine. The caller (the scheduler) has
-    /// checked that it fits; this asserts it.
+    /// checked that it fits on its basis (its limit in the machine's free
+    /// resources; for non-prod under reclamation `on`, its reservation in
+    /// the reservation basis: `usage.rs`); this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
         self.advance(now);
-        let rec = &self.tasks[task as usize];
+        let rec = &mut self.tasks[task as usize];
         let shape = self.shapes[rec.shape as usize];
         let (job_id, prio, band, req) = (rec.job, shape.priority, shape.band(), shape.request);
         assert!(
             self.up[machine as usize],
             "placing task {task} on machine {machine}, which is down"
         );
+        let ms = &mut self.machines[machine as usize];
         assert_eq!(rec.state, TaskState::Pending, "placing task {task}");
-        let ms = &mut self.machines[machine as usize];
-        match ms.free.checked_sub(&req.res) {
-            Some(left) => ms.free = left,
-            // Beyond the limits: only non-prod under reclamation `on`.
-            None => self.take_beyond_limits(machine, task, &req.res),
+        // Beyond the limits (`None`): only non-prod under reclamation `on`,
+        // taken with its usage below.
+        let within = ms.free.checked_sub(&req.res);
+        if let Some(left) = within {
+            ms.free = left;
         }
-        let rec = &mut self.tasks[task as usize];
-        let ms = &mut self.machines[machine as usize];
         let gpu = req
             .gpu
             .choose_devices(&ms.gpu_free_milli)
@@ -587,8 +586,8 @@ impl CellState {
             self.avail.change(job_id, now, 1, false);
         }
         self.note_task(EventKind::Place, task, Some(machine), None);
-        if self.usage.is_some() {
-            self.place_usage(now, task, machine);
+        if self.usage.is_some() || within.is_none() {
+            self.place_usage(now, task, machine, within.is_none());
         }
     }
 

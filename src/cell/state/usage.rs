@@ -91,7 +91,8 @@ pub struct Settings {
 
 /// Headroom on one basis, per resource: `free` when what is held is within
 /// the basis, `excess` by how much it is beyond; never both non-zero in a
-/// dimension.
+/// dimension, so a task that asks for some of a dimension with an excess
+/// never fits it ([`Headroom::admits`]).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headroom {
     pub free: Resources,
@@ -99,12 +100,14 @@ pub struct Headroom {
 }
 
 /// `(free, excess)` of `have − want`, one dimension.
+#[inline]
 fn signed(have: u64, want: u64) -> (u64, u64) {
     (have.saturating_sub(want), want.saturating_sub(have))
 }
 
 impl Headroom {
     /// The headroom of a basis of `cap` holding `held`.
+    #[inline]
     pub fn between(cap: &Resources, held: &Resources) -> Headroom {
         let (fc, ec) = signed(cap.cpu_milli, held.cpu_milli);
         let (fm, em) = signed(cap.mem_mib, held.mem_mib);
@@ -114,13 +117,17 @@ impl Headroom {
         }
     }
 
-    /// True if `r` more still leaves the machine within the basis in every
-    /// dimension (a machine beyond it admits nothing).
+    /// True if `r` fits the free headroom of every dimension it asks for.
+    /// A dimension it does not ask for is not judged: an excess there is
+    /// other tasks' limits on reclaimed resources, which `r` does not add
+    /// to (prod's limits, what the limit basis protects, still fit).
+    #[inline]
     pub fn admits(&self, r: &Resources) -> bool {
-        self.excess == Resources::ZERO && r.fits_in(&self.free)
+        r.fits_in(&self.free)
     }
 
     /// The headroom with `r` released.
+    #[inline]
     pub fn give(&mut self, r: &Resources) {
         let dim = |free: &mut u64, excess: &mut u64, by: u64| {
             let back = by.min(*excess);
@@ -136,6 +143,7 @@ impl Headroom {
     }
 
     /// The headroom with `r` more held.
+    #[inline]
     pub fn take(&mut self, r: &Resources) {
         let dim = |free: &mut u64, excess: &mut u64, by: u64| {
             let from_free = by.min(*free);

@@ -12,7 +12,7 @@
 //! could offer this task.
 
 use crate::cell::resources::{GpuRequest, Request, Resources};
-use crate::cell::state::usage::{Basis, Headroom};
+use crate::cell::state::usage::Basis;
 use crate::cell::state::{CellState, TaskState};
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
@@ -43,27 +43,25 @@ impl Filter for ResourceFit {
         }
         let ms = st.machine(m);
         let req = &task.job.spec.request;
-        if task.basis == Basis::Reservation {
-            let cap = st.current_capacity(m);
-            if !req.res.fits_in(&cap) {
-                return Err(first_short(
-                    req,
-                    &Headroom::between(&cap, &Resources::ZERO),
-                    &[],
-                ));
+        // On the limit basis the machine's `free`, as without reclamation.
+        let reserved;
+        let free = match task.basis {
+            Basis::Limit => &ms.free,
+            Basis::Reservation => {
+                reserved = reservation_free(st, req, m)?;
+                &reserved
             }
-        }
-        let room = st.headroom(m, task.basis);
-        if room.admits(&req.res) && req.gpu.fits_devices(&ms.gpu_free_milli) {
+        };
+        if req.res.fits_in(free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
             return Ok(Fit::Free);
         }
         let Some(threshold) = task.preempt_below else {
-            return Err(first_short(req, &room, &ms.gpu_free_milli));
+            return Err(first_short(req, free, &ms.gpu_free_milli));
         };
-        let mut avail = room;
+        let mut avail = st.headroom(m, task.basis);
         avail.give(&st.held_below(m, threshold, task.basis));
         if !avail.admits(&req.res) {
-            return Err(first_short(req, &avail, &[]));
+            return Err(first_short(req, &avail.free, &[]));
         }
         if req.gpu == GpuRequest::None || gpu_fits_after_preemption(st, m, req.gpu, threshold) {
             Ok(Fit::WithPreemption)
@@ -73,11 +71,23 @@ impl Filter for ResourceFit {
     }
 }
 
-fn first_short(req: &Request, avail: &Headroom, gpu_free: &[u32]) -> Reason {
-    let (free, excess) = (&avail.free, &avail.excess);
-    if req.res.cpu_milli > free.cpu_milli || excess.cpu_milli > 0 {
+/// The reservation basis's free headroom on `m`, if the task fits the
+/// machine's current capacity by its limit (out of line: only non-prod
+/// under reclamation on).
+#[cold]
+#[inline(never)]
+fn reservation_free(st: &CellState, req: &Request, m: MachineId) -> Result<Resources, Reason> {
+    let cap = st.current_capacity(m);
+    if !req.res.fits_in(&cap) {
+        return Err(first_short(req, &cap, &[]));
+    }
+    Ok(st.headroom(m, Basis::Reservation).free)
+}
+
+fn first_short(req: &Request, avail: &Resources, gpu_free: &[u32]) -> Reason {
+    if req.res.cpu_milli > avail.cpu_milli {
         Reason::InsufficientCpu
-    } else if req.res.mem_mib > free.mem_mib || excess.mem_mib > 0 {
+    } else if req.res.mem_mib > avail.mem_mib {
         Reason::InsufficientMemory
     } else {
         debug_assert!(!req.gpu.fits_devices(gpu_free) || gpu_free.is_empty());

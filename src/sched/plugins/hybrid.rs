@@ -41,6 +41,7 @@
 //! one had left, where machine 1 would be left with 6000 MiB that no more such
 //! tasks could use.
 
+use crate::cell::state::usage::Basis;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
@@ -81,9 +82,11 @@ impl Plugin for LeastStranded {
 impl Score for LeastStranded {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let cap = st.cell().machines[m as usize].capacity;
-        let basis_cap = st.basis_capacity(m, task.basis);
-        let free = st.headroom(m, task.basis).free;
         let ms = st.machine(m);
+        let (free, basis_cap) = match task.basis {
+            Basis::Limit => (ms.free, cap.res),
+            Basis::Reservation => super::reserved_free(st, m),
+        };
         let req = &task.job.spec.request;
         let mut dims: [Dim; 3] = [
             (

@@ -32,15 +32,41 @@ pub mod spreading;
 pub mod worst_fit;
 
 use super::plugin::{TaskView, MAX_SCORE};
+use crate::cell::resources::Resources;
+use crate::cell::state::usage::Basis;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 
 /// Free fraction per dimension after placing `task` on `machine`, in
-/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs.
+/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. On the
+/// reservation basis out of line ([`reserved_free_after_bp`]): the limit
+/// basis, the machine's `free` and capacity, costs one branch.
 pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    if task.basis == Basis::Reservation {
+        return reserved_free_after_bp(st, task, machine);
+    }
     let cap = st.cell().machines[machine as usize].capacity;
-    let basis_cap = st.basis_capacity(machine, task.basis);
-    let free = st.headroom(machine, task.basis).free;
+    free_after_with(st, task, machine, st.machine(machine).free, cap.res)
+}
+
+/// [`free_after_bp`] on the reservation basis.
+#[cold]
+#[inline(never)]
+fn reserved_free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    let (free, basis_cap) = reserved_free(st, machine);
+    free_after_with(st, task, machine, free, basis_cap)
+}
+
+/// [`free_after_bp`] with CPU and memory `free` of `basis_cap`.
+#[inline(always)]
+fn free_after_with(
+    st: &CellState,
+    task: &TaskView,
+    machine: MachineId,
+    free: Resources,
+    basis_cap: Resources,
+) -> FreeAfter {
+    let cap = st.cell().machines[machine as usize].capacity;
     let ms = st.machine(machine);
     let req = &task.job.spec.request;
     let frac = |free: u64, want: u64, cap: u64| -> u64 {
@@ -61,6 +87,19 @@ pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId)
         f.len = 3;
     }
     f
+}
+
+/// CPU and memory free on the reservation basis of `machine`, and the
+/// basis's capacity: what the scorers measure non-prod against under
+/// reclamation on (out of line: the limit basis is the machine's `free`
+/// and capacity).
+#[cold]
+#[inline(never)]
+pub(crate) fn reserved_free(st: &CellState, machine: MachineId) -> (Resources, Resources) {
+    (
+        st.headroom(machine, Basis::Reservation).free,
+        st.basis_capacity(machine, Basis::Reservation),
+    )
 }
 
 /// Per-dimension free fractions (see [`free_after_bp`]).

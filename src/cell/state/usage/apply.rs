@@ -24,7 +24,7 @@ impl UsageBooks {
     }
 
     /// Looks up the usage model of a job's tasks, at its admission.
-    pub(in crate::cell::state) fn admit(&mut self, job: &Job) {
+    fn admit(&mut self, job: &Job) {
         let model = self.source.model_of(&job.spec);
         for &t in job.tasks.iter() {
             let i = t as usize;
@@ -77,6 +77,12 @@ impl CellState {
         self.usage = Some(Box::new(books));
     }
 
+    /// Job `j` admitted: its tasks' usage model looked up.
+    pub(in crate::cell::state) fn admit_usage(&mut self, j: crate::workload::JobId) {
+        let b = self.usage.as_deref_mut().expect("usage books");
+        b.admit(&self.jobs[j as usize]);
+    }
+
     /// The usage books (`None`: reclamation off).
     pub fn usage_books(&self) -> Option<&UsageBooks> {
         self.usage.as_deref()
@@ -91,6 +97,7 @@ impl CellState {
 
     /// What a task of priority `p` is admitted against: its reservation
     /// basis only for non-prod with reclamation `on`.
+    #[inline]
     pub fn basis_for(&self, p: Priority) -> Basis {
         match &self.usage {
             Some(b) if b.settings.mode == ReclamationMode::On && !Band::of(p).is_prod() => {
@@ -101,6 +108,7 @@ impl CellState {
     }
 
     /// Machine `m`'s current capacity: its capacity less what is withheld.
+    #[inline]
     pub fn current_capacity(&self, m: MachineId) -> Resources {
         let full = self.cell.machines[m as usize].capacity.res;
         (full.checked_sub(&self.withheld[m as usize])).expect("withheld within capacity")
@@ -110,6 +118,7 @@ impl CellState {
     /// (and, under `on`, the excess of its limits over its capacity); on
     /// the reservation basis ⌊current capacity × overcommit / 1000⌋ less
     /// its tasks' reservations.
+    #[inline]
     pub fn headroom(&self, m: MachineId, basis: Basis) -> Headroom {
         let free = self.machines[m as usize].free;
         match (&self.usage, basis) {
@@ -130,6 +139,7 @@ impl CellState {
 
     /// What scorers measure `basis`'s free fraction against: machine `m`'s
     /// capacity, times the overcommit factor on the reservation basis.
+    #[inline]
     pub fn basis_capacity(&self, m: MachineId, basis: Basis) -> Resources {
         let full = self.cell.machines[m as usize].capacity.res;
         match (&self.usage, basis) {
@@ -140,6 +150,7 @@ impl CellState {
 
     /// What the tasks on `m` with a priority below `threshold` hold on
     /// `basis` (what evicting them all would give back).
+    #[inline]
     pub fn held_below(&self, m: MachineId, threshold: Priority, basis: Basis) -> Resources {
         match (&self.usage, basis) {
             (Some(b), Basis::Reservation) => b.machines[m as usize].reserved_below(threshold),
@@ -148,6 +159,7 @@ impl CellState {
     }
 
     /// What running task `t` holds on `basis`: its limit or its reservation.
+    #[inline]
     pub fn held_by(&self, t: TaskId, basis: Basis) -> Resources {
         match (&self.usage, basis) {
             (Some(b), Basis::Reservation) => b.tasks[t as usize].reservation,
@@ -272,9 +284,22 @@ impl CellState {
         on
     }
 
-    /// A task placed on `m` (its limit taken already): its usage drawn
-    /// from the source, its reservation its limit; the machine settled.
-    pub(in crate::cell::state) fn place_usage(&mut self, now: SimTime, task: TaskId, m: MachineId) {
+    /// A task placed on `m`: its limit taken beyond the limit basis if
+    /// `over` (it did not fit `free`), its usage drawn from the source, its
+    /// reservation its limit; the machine settled.
+    #[cold]
+    #[inline(never)]
+    pub(in crate::cell::state) fn place_usage(
+        &mut self,
+        now: SimTime,
+        task: TaskId,
+        m: MachineId,
+        over: bool,
+    ) {
+        if over {
+            let limit = self.shape(task).request.res;
+            self.take_beyond_limits(m, task, &limit);
+        }
         let rec = &self.tasks[task as usize];
         let key = UsageKey {
             job_serial: self.jobs[rec.job as usize].serial,
@@ -328,14 +353,7 @@ impl CellState {
     /// A non-prod task placed under `on` beyond machine `m`'s limit basis
     /// (its reservation fitted): the excess is kept. Panics otherwise: a
     /// placement the scheduler should not have made.
-    #[cold]
-    #[inline(never)]
-    pub(in crate::cell::state) fn take_beyond_limits(
-        &mut self,
-        m: MachineId,
-        task: TaskId,
-        limit: &Resources,
-    ) {
+    fn take_beyond_limits(&mut self, m: MachineId, task: TaskId, limit: &Resources) {
         let p = self.shape(task).priority;
         assert!(
             self.basis_for(p) == Basis::Reservation,

@@ -71,8 +71,10 @@ fn headroom_keeps_free_and_excess_apart() {
     let mut h = Headroom::between(&Resources::new(4000, 8000), &Resources::new(5000, 3000));
     assert_eq!(h.free, Resources::new(0, 5000));
     assert_eq!(h.excess, Resources::new(1000, 0));
-    // Beyond the basis in CPU, it admits nothing, not even a task asking none.
-    assert!(!h.admits(&Resources::new(0, 100)));
+    // Beyond the basis in CPU, it admits no CPU; a task asking none is
+    // judged by memory alone (it adds nothing to the excess).
+    assert!(!h.admits(&Resources::new(1, 100)));
+    assert!(h.admits(&Resources::new(0, 5000)));
     // 1500 / 500 back: 1000 of it pays the excess, 500 becomes free.
     h.give(&Resources::new(1500, 500));
     assert_eq!(
