@@ -11,7 +11,7 @@
 use super::summary::ProdSplit;
 use super::{round6, round_sig9};
 use crate::cell::resources::Resources;
-use crate::cell::state::usage::ReclamationMode;
+use crate::cell::state::usage::{ReclamationMode, UsageLedger};
 use crate::cell::state::{CellState, EvictionCause};
 use crate::time::SimTime;
 use crate::workload::Band;
@@ -94,7 +94,7 @@ impl ReclamationSummary {
         let core_s = |v: u128| round_sig9(v as f64 / MILLI_US_PER_CORE_S);
         let mib_s = |v: u128| round_sig9(v as f64 / US_PER_S);
         let oom = &st.ledger().evictions_by_band[EvictionCause::OutOfMemory as usize];
-        let used = Used::of(st, end);
+        let used = Used::of(l, st, end);
         let by_band = Band::ALL
             .iter()
             .map(|band| {
@@ -157,8 +157,7 @@ struct Used<'a> {
 }
 
 impl<'a> Used<'a> {
-    fn of(st: &'a CellState, end: SimTime) -> Used<'a> {
-        let l = st.usage_books().expect("usage books").ledger();
+    fn of(l: &'a UsageLedger, st: &CellState, end: SimTime) -> Used<'a> {
         Used {
             integral: &l.usage_integral,
             now: &l.usage_by_band,
