@@ -486,7 +486,7 @@ impl Summary {
                     .hole_size
                     .map(|h| crate::cell::resources::Resources::new(h.cpu_milli, h.mem_mib)),
             ),
-            reclamation: super::reclamation::ReclamationSummary::of(st),
+            reclamation: super::reclamation::ReclamationSummary::of(st, end),
         }
     }
 

@@ -53,6 +53,7 @@ const FAILURES: &str = "Failures and prod availability";
 const GPU: &str = "GPU packing (one-by-one arrivals)";
 const PACKING: &str = "Packing at the end (by the hole unit)";
 const RUN: &str = "The run";
+const RECLAIM: &str = "Usage and reclamation";
 
 /// Every headline figure, in the order shown.
 pub const METRICS: &[Metric] = &[
@@ -223,6 +224,69 @@ pub const METRICS: &[Metric] = &[
         Unit::Count,
     ),
     m(EVICTIONS, "evictions.task_crash", "task crash", Unit::Count),
+    only(
+        When::Present,
+        m(
+            EVICTIONS,
+            "evictions.out_of_memory",
+            "out of memory",
+            Unit::Count,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.reclaimed_share.cpu",
+            "CPU allocation on reclaimed resources",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.reclaimed_share.mem",
+            "memory allocation on reclaimed resources",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.usage_utilization.cpu.total",
+            "CPU used, total",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.usage_utilization.mem.total",
+            "memory used, total",
+            Unit::Fraction,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.throttled_cpu_core_s",
+            "CPU throttled, core-seconds",
+            Unit::Rate,
+        ),
+    ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.oom_kills",
+            "killed for memory",
+            Unit::Count,
+        ),
+    ),
     m(
         FAILURES,
         "evictions_per_task_week.prod.per_task_week.machine_failure",

@@ -81,6 +81,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "failures-packed",
         include_str!("../../scenarios/failures-packed.toml"),
     ),
+    (
+        "reclamation",
+        include_str!("../../scenarios/reclamation.toml"),
+    ),
 ];
 
 /// The text of a built-in scenario.

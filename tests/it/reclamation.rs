@@ -147,6 +147,34 @@ fn a_batch_task_fits_only_in_reclaimed_capacity() {
     );
 }
 
+#[test]
+fn the_summary_gives_the_reclaimed_share_and_the_used_share_of_the_cell() {
+    // reclaimed_cell under `on`, 1800 s: prod 3000 / 6000 all the run,
+    // batch 2000 / 4000 from 1500 s, each using half its limit.
+    let sim = reclaimed_cell(ReclamationMode::On);
+    let r =
+        borgsim::metrics::reclamation::ReclamationSummary::of(sim.state(), sim.end_time()).unwrap();
+    // Reclaimed: 1000 × 300 over limits 3000 × 1800 + 2000 × 300 = 6.0e6
+    // → 0.05; memory 2000 × 300 over 6000 × 1800 + 4000 × 300 = 1.2e7
+    // → 0.05.
+    assert_eq!((r.reclaimed_share.cpu, r.reclaimed_share.mem), (0.05, 0.05));
+    // Used: prod 1500 × 1800 = 2.7e6, batch 1000 × 300 = 3e5, over
+    // capacity 4000 × 1800 = 7.2e6: 0.375 and 0.041667, 0.416667 in all;
+    // memory the same shares (3000 and 2000 on 8000).
+    let u = &r.usage_utilization;
+    assert_eq!(
+        (u.cpu.prod, u.cpu.nonprod, u.cpu.total),
+        (0.375, 0.041667, 0.416667)
+    );
+    assert_eq!(
+        (u.mem.prod, u.mem.nonprod, u.mem.total),
+        (0.375, 0.041667, 0.416667)
+    );
+    assert_eq!(r.by_band["production"].usage_cpu_utilization, 0.375);
+    assert_eq!(r.by_band["batch"].usage_mem_utilization, 0.041667);
+    assert_eq!((r.throttled_cpu_core_s, r.oom_kills), (0.0, 0));
+}
+
 /// One machine of 4000 / 8000 at 0 s: prod P and batch B of 2000 / 4000
 /// (they fill the limits), and a best-effort job of two such tasks; all use
 /// a quarter of their limit until 3000 s, then all of it. Reservations
