@@ -337,3 +337,48 @@ fn reschedule_replays_count_usage_from_borgsims_own_starts() {
     // was never submitted: both unknown.
     assert_eq!(usage_counts(&tr.replay), [("usage_for_unknown_task", 2)]);
 }
+
+/// Every format with usage tables, replayed through the real driver on
+/// its own placements with reclamation measuring: the trace's usage rows
+/// reach summary.json — usage above zero and below the limits the same
+/// tasks held (every fixture has rows below their requests), and without
+/// the rows (reclamation off) no usage is kept at all.
+#[test]
+fn each_formats_usage_reaches_the_summary_through_the_driver() {
+    for format in [
+        TraceFormat::Google2011,
+        TraceFormat::Google2019,
+        TraceFormat::Alibaba2018,
+    ] {
+        let files: Vec<String> = files(format)
+            .iter()
+            .map(|f| format!("{:?}", f.path().to_str().unwrap()))
+            .collect();
+        let text = |reclamation: &str| {
+            format!(
+                "name = \"usage\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n{reclamation}\
+                 [trace]\nformat = \"{}\"\nfiles = [{}]\nmode = \"trace_placement\"\n",
+                format.name(),
+                files.join(", ")
+            )
+        };
+        let run = |t: &str| {
+            let sc = Scenario::parse(t, std::path::Path::new("x.toml")).unwrap();
+            let mut sim = borgsim::build_simulation(&sc, true).unwrap();
+            sim.run(&mut |_| {}).unwrap();
+            borgsim::metrics::summary::Summary::of(&sc, &sim)
+        };
+        let s = run(&text("[reclamation]\nmode = \"measure\"\n"));
+        let r = s.reclamation.as_ref().expect("measuring");
+        let cap = s.capacity.cpu_milli as f64 / 1000.0 * s.duration_s;
+        let used: f64 = r.by_band.values().map(|b| b.usage_cpu_core_s).sum();
+        let limits = s.utilization.cpu.total * cap;
+        assert!(
+            0.0 < used && used < limits - 1e-6,
+            "{format:?}: used {used} core-s, limits {limits}"
+        );
+        let off = run(&text(""));
+        assert!(off.reclamation.is_none(), "{format:?}");
+        assert_eq!(off.tasks.submitted, s.tasks.submitted, "{format:?}");
+    }
+}
