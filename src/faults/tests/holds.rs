@@ -6,7 +6,7 @@
 //! look marked as the feed's.
 
 use super::super::*;
-use super::{kinds, scheduled, setup, step, trace, FULL};
+use super::{kinds, scheduled, setup, step, trace, Out, FULL};
 use crate::cell::state::TaskState;
 
 /// After the fault's own end: machine 0 stays out, a REMOVE row says
@@ -21,21 +21,31 @@ fn removed_for_good(f: &mut Faults, st: &mut CellState, fault: &str) {
     crate::cell::invariants::check(st).unwrap();
 }
 
-#[test]
-fn a_remove_ends_a_machine_failures_hold() {
-    let (mut st, mut f) = setup(
+/// A cell with one machine-failure rule (repairs take 10 s).
+fn with_failure_rule() -> (CellState, Faults) {
+    setup(
         "[[machine_failures]]\ntime_to_failure = { exponential = { mean_s = 1e6 } }\n\
          repair_s = { constant = 10 }\n",
-    );
-    let out = step(
-        &mut f,
-        &mut st,
+    )
+}
+
+/// The rule's clock runs out for machine 0 at 5 s.
+fn fail_machine_0(f: &mut Faults, st: &mut CellState) -> Out {
+    step(
+        f,
+        st,
         FaultEvent::Fail {
             rule: 0,
             machine: 0,
         },
         SimTime::from_secs(5),
-    );
+    )
+}
+
+#[test]
+fn a_remove_ends_a_machine_failures_hold() {
+    let (mut st, mut f) = with_failure_rule();
+    let out = fail_machine_0(&mut f, &mut st);
     let repair = scheduled(&out, |e| matches!(e, FaultEvent::Repair { .. }));
     trace(&mut f, &mut st, 0, None, SimTime::from_secs(6));
     step(&mut f, &mut st, repair.1, repair.0);
@@ -126,20 +136,9 @@ fn a_remove_while_out_of_contact_ends_the_hold() {
 /// leaves it alone.
 #[test]
 fn a_fault_leaves_a_removed_machine_alone() {
-    let (mut st, mut f) = setup(
-        "[[machine_failures]]\ntime_to_failure = { exponential = { mean_s = 1e6 } }\n\
-         repair_s = { constant = 10 }\n",
-    );
+    let (mut st, mut f) = with_failure_rule();
     trace(&mut f, &mut st, 0, None, SimTime::from_secs(1));
-    let out = step(
-        &mut f,
-        &mut st,
-        FaultEvent::Fail {
-            rule: 0,
-            machine: 0,
-        },
-        SimTime::from_secs(5),
-    );
+    let out = fail_machine_0(&mut f, &mut st);
     assert!(!out
         .iter()
         .any(|(_, e)| matches!(e, FaultEvent::Repair { .. })));
@@ -184,19 +183,8 @@ fn an_update_while_held_brings_the_machine_back_for_good() {
 /// the machine's `seq` instead.
 #[test]
 fn a_remove_is_found_when_the_change_log_no_longer_reaches_back() {
-    let (mut st, mut f) = setup(
-        "[[machine_failures]]\ntime_to_failure = { exponential = { mean_s = 1e6 } }\n\
-         repair_s = { constant = 10 }\n",
-    );
-    let out = step(
-        &mut f,
-        &mut st,
-        FaultEvent::Fail {
-            rule: 0,
-            machine: 0,
-        },
-        SimTime::from_secs(5),
-    );
+    let (mut st, mut f) = with_failure_rule();
+    let out = fail_machine_0(&mut f, &mut st);
     let repair = scheduled(&out, |e| matches!(e, FaultEvent::Repair { .. }));
     st.set_machine(SimTime::from_secs(6), 0, None);
     st.trim_changes(st.change_cursor());
