@@ -218,14 +218,30 @@ impl Scenario {
                 relaxed_randomization: self.scheduler.relaxed_randomization,
             },
             spreading: self.scheduler.spreading,
-            avoid_failed: self
-                .scheduler
-                .avoid_failed_s
-                .filter(|&s| s > 0)
-                .map(SimDuration::from_secs),
+            avoid_failed: self.avoid_failed(),
         }
     }
+
+    /// How long a task avoids a machine it failed on: `[scheduler]
+    /// avoid_failed_s` (0: not at all); without it, under reclamation
+    /// `on`, [`OOM_AVOID_S`] (an out-of-memory kill needs it: placed
+    /// again at once where its usage did not fit, a task would be killed
+    /// again), else not at all.
+    fn avoid_failed(&self) -> Option<SimDuration> {
+        use crate::cell::state::usage::ReclamationMode;
+        let on = (self.reclamation.as_ref()).is_some_and(|r| r.mode == ReclamationMode::On);
+        match self.scheduler.avoid_failed_s {
+            Some(s) => Some(s).filter(|&s| s > 0),
+            None => on.then_some(OOM_AVOID_S),
+        }
+        .map(SimDuration::from_secs)
+    }
 }
+
+/// How long a task avoids a machine it failed on under reclamation `on`
+/// when the scenario does not say (`[scheduler] avoid_failed_s`): the
+/// out-of-memory back-off's reset period (`cell::state::usage::backoff`).
+pub const OOM_AVOID_S: u64 = 600;
 
 #[cfg(test)]
 mod tests {

@@ -233,6 +233,11 @@ impl Scheduler {
                     watch.skipped(self, st, now, task);
                     continue;
                 }
+                if st.held_back(task, now) {
+                    // Backing off after an out-of-memory kill: not an
+                    // attempt, and nothing said of its job's other tasks.
+                    continue;
+                }
                 watch.before(self, st, now, task);
                 let done = actions.len();
                 let placed = self.try_place(st, now, task, actions);

@@ -122,8 +122,11 @@ pub trait Feed {
     /// next update; a later update of the same task in `out` supersedes an
     /// earlier one. The driver takes them right after each `apply`; those
     /// not taken before the next `apply` are dropped, so a run that does
-    /// not simulate usage holds none. Default: none (synthetic workloads
-    /// and traces without usage tables).
+    /// not simulate usage holds none. A value for a task not running yet
+    /// that the feed keeps (a re-schedule replay's pending task) it sets in
+    /// the cell itself ([`CellState::set_usage`] on a pending task, which
+    /// the task starts from). Default: none (synthetic workloads and
+    /// traces without usage tables).
     fn take_usage(&mut self, _out: &mut Vec<(TaskId, Resources)>) {}
 }
 

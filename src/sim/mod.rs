@@ -10,6 +10,8 @@
 //! - `Reclaim`: the reclamation tick (only with `[reclamation]` on or
 //!   measuring: [`Simulation::reclaim`]): every running task's usage drawn
 //!   anew, reservations decayed, machines settled;
+//! - `BackoffOver`: a task killed for memory may be placed again (see
+//!   `cell::state::usage::backoff`): a pass is asked for;
 //! - `End`: the horizon; the run stops. Without a horizon (run until
 //!   drained) the run stops at its last real event: when only the sampler's
 //!   next `Sample` (and the next reclamation tick) is left, the run ends at
@@ -70,6 +72,8 @@ pub enum Event {
     Fault(FaultEvent),
     /// The reclamation tick; only with reclamation on or measuring.
     Reclaim,
+    /// A task's hold after an out-of-memory kill ends: a pass may place it.
+    BackoffOver,
 }
 
 /// Run-time options of a simulation.
@@ -170,6 +174,8 @@ pub struct Simulation {
     usage_rows: Vec<(TaskId, crate::cell::resources::Resources)>,
     tick_queued: bool,
     oom_kills_seen: u64,
+    /// The ends of holds after out-of-memory kills (reused buffer).
+    backoff_ends: Vec<SimTime>,
 }
 
 impl Simulation {
@@ -215,6 +221,7 @@ impl Simulation {
             usage_rows: Vec::new(),
             tick_queued: false,
             oom_kills_seen: 0,
+            backoff_ends: Vec::new(),
         };
         if opts.horizon != SimTime::NEVER {
             sim.queue.push(opts.horizon, Event::End);
@@ -435,6 +442,7 @@ impl Simulation {
             Event::End => self.finish(),
             Event::Fault(f) => self.on_fault(f, now),
             Event::Reclaim => self.on_tick(now),
+            Event::BackoffOver => self.request_pass(now),
         }
         if self.reclaim_interval.is_some() {
             self.follow_oom_kills(now);

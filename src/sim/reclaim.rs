@@ -1,8 +1,9 @@
 //! The driver's side of reclamation (`[reclamation]` measuring or on):
 //! the usage books switched on, the reclamation tick every interval, and
 //! the passes that usage asks for — after out-of-memory kills (the victims
-//! are pending), and under `on` after reservations changed (pending
-//! non-prod tasks may fit the capacity reclaimed). Apart from `mod.rs` so
+//! are pending) and when their back-off ends, and under `on` after
+//! reservations changed (pending non-prod tasks may fit the capacity
+//! reclaimed). Apart from `mod.rs` so
 //! that a run without reclamation reads as before; the event loop pays one
 //! branch per event for it.
 
@@ -74,7 +75,8 @@ impl Simulation {
     }
 
     /// Asks for a pass if tasks were killed for memory in the event just
-    /// run (a tick, a placement, a trace's usage row): they are pending.
+    /// run (a tick, a placement, a trace's usage row): they are pending;
+    /// and one when each is no longer held back (`BackoffOver`).
     #[cold]
     #[inline(never)]
     pub(super) fn follow_oom_kills(&mut self, now: SimTime) {
@@ -83,6 +85,15 @@ impl Simulation {
         if kills != self.oom_kills_seen {
             self.oom_kills_seen = kills;
             self.request_pass(now);
+            let mut ends = std::mem::take(&mut self.backoff_ends);
+            self.state.take_backoff_ends(&mut ends);
+            ends.sort_unstable();
+            ends.dedup();
+            for &at in ends.iter().filter(|&&at| at <= self.opts.horizon) {
+                self.queue.push(at, Event::BackoffOver);
+            }
+            ends.clear();
+            self.backoff_ends = ends;
         }
     }
 }

@@ -31,6 +31,7 @@
 //! run — is in `usage/apply.rs`.
 
 mod apply;
+pub mod backoff;
 mod settle;
 #[cfg(test)]
 mod tests;
@@ -169,9 +170,14 @@ pub struct TaskUsage {
     pub reservation: Resources,
     /// The usage model its job follows (looked up at submission).
     pub model: ModelId,
-    /// Its usage was set from outside (a trace's usage row) during this
-    /// run: ticks keep it (step interpolation) rather than draw it.
-    pub external: bool,
+    /// The usage a trace last gave the task (clamped to its limit), kept
+    /// while the task is live: ticks keep it while it runs (step
+    /// interpolation) rather than draw it, and a placement starts from it
+    /// rather than from a draw — a task pending when its row came (a
+    /// re-schedule replay starts tasks at its own times), or evicted and
+    /// placed again (the usage is the task's, not its machine's). `None`:
+    /// the usage model draws it.
+    pub external: Option<Resources>,
 }
 
 impl Default for TaskUsage {
@@ -180,7 +186,7 @@ impl Default for TaskUsage {
             usage: Resources::ZERO,
             reservation: Resources::ZERO,
             model: ModelId::LIMIT,
-            external: false,
+            external: None,
         }
     }
 }
@@ -335,6 +341,8 @@ pub struct UsageBooks {
     /// Per machine, during a tick: bit 0 its usage changed, bit 1 its
     /// reservations.
     dirty: Vec<u8>,
+    /// Tasks killed for memory, held back before they are placed again.
+    backoff: backoff::OomBackoff,
 }
 
 impl UsageBooks {

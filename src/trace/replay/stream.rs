@@ -77,15 +77,26 @@
 //!   driver ([`Feed::take_usage`]), as the trace measured it (the cell
 //!   clamps it at the task's limit); it holds until the task's next one (a
 //!   step, not an interpolation), and a task with none yet uses its limit.
-//!   A record of a task that is live but not running — pending in the
-//!   cell, held for its dependencies, or ended in the same instant — is
-//!   dropped \[`usage_for_task_not_running`\]; of a task not live (never
-//!   submitted, its run already ended, left out of the cell) too
-//!   \[`usage_for_unknown_task`\]. In re-schedule mode borgsim starts tasks
-//!   at its own times: a window the trace measured before borgsim started
-//!   the task is dropped so, and (Alibaba's `batch_instance`, one value at
-//!   the run's start, read before borgsim's scheduling pass places the
-//!   task) so is a value given only at the start.
+//!   The value is the task's, not its placement's: a task evicted and
+//!   placed again starts from the last value the trace gave it (the
+//!   cell's usage books keep it while the task is live). In **re-schedule
+//!   mode** borgsim starts tasks at its own times, so a record of a task
+//!   the replay knows but that has not started — pending in the cell (or
+//!   in the reschedule queue), held for its dependencies, or evicted
+//!   later in the same instant — is that task's *current* usage: kept,
+//!   one value per task (a later record replaces it), and the task starts
+//!   from it when borgsim places it \[`usage_kept_until_start`\]. So a
+//!   value the trace gives only at a run's start (Alibaba's
+//!   `batch_instance`, read while the task waits for borgsim's pass) or a
+//!   5-minute window of a task borgsim has not placed yet (Google 2011
+//!   and 2019) is not lost. In trace-placement mode the trace says when
+//!   tasks run, so a record of a task that is live but not running —
+//!   pending in the cell (its placement did not fit), held, or ended in
+//!   the same instant — is dropped \[`usage_for_task_not_running`\]. In
+//!   either mode a record of a task not live (never submitted, its run
+//!   already ended, left out of the cell) is dropped too
+//!   \[`usage_for_unknown_task`\]. Memory follows live tasks: one value
+//!   per task, nothing per row.
 //! - **A replay on some of the trace's machines** (`crate::BuildOptions`,
 //!   cell compaction's probes): the events of the machines left out are
 //!   ignored \[`machine_event_excluded`\], and so is a SCHEDULE onto one
@@ -93,6 +104,7 @@
 
 mod failed;
 mod held;
+mod placed;
 mod usage;
 
 use super::dag::{Dag, Held};
@@ -100,7 +112,6 @@ use super::jobs::TraceJobs;
 use super::{job_spec, same_shape, Context, LiveMap};
 use crate::cell::resources::Resources;
 use crate::cell::state::{CellState, EvictionCause, TaskState};
-use crate::cell::MachineId;
 use crate::error::Result;
 use crate::scenario::ReplayMode;
 use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
@@ -196,7 +207,7 @@ impl StreamFeed {
             }
             TraceEvent::Usage { task, usage } => {
                 self.flush(now, st, fx);
-                self.on_usage(task, usage, st);
+                self.on_usage(now, task, usage, st);
             }
             ev => {
                 self.flush(now, st, fx);
@@ -311,6 +322,9 @@ impl StreamFeed {
                 self.live.insert(t.key, id);
             }
             self.failed.resubmitted(t.key, id, st);
+            if let Some(usage) = trail.usage {
+                st.set_usage(now, id, usage);
+            }
             if let Some((at, machine)) = trail.start {
                 match self.mode {
                     ReplayMode::Reschedule if trail.run.is_none() => {
@@ -321,55 +335,6 @@ impl StreamFeed {
                         self.place_released(now, id, machine, trail.run, st, fx)
                     }
                 }
-            }
-        }
-    }
-
-    /// True if `task` fits on machine `m` as it is now.
-    fn fits(st: &CellState, task: TaskId, m: MachineId) -> bool {
-        let ms = st.machine(m);
-        let shape = st.shape(task);
-        let room = st.headroom(m, st.basis_for(shape.priority));
-        let req = shape.request;
-        st.machine_up(m) && room.admits(&req.res) && req.gpu.fits_devices(&ms.gpu_free_milli)
-    }
-
-    /// Trace-placement mode: a run length known at submission ends a run
-    /// placed `now`, even if the trace sends no END for it (see `due_ends`).
-    fn end_after_known_length(&mut self, now: SimTime, task: TaskId, st: &CellState) {
-        if let Some(d) = st.task(task).duration {
-            let inc = st.task(task).incarnation;
-            self.due_ends.push(Reverse((now + d, task, inc)));
-        }
-    }
-
-    /// Trace-placement mode follows the trace's placement (the trace is the
-    /// record of what ran) but counts one that breaks the task's own
-    /// constraints \[`schedule_breaks_constraint`\], its job's spread
-    /// limits \[`schedule_breaks_spread_limit`\] or its failure history
-    /// \[`schedule_breaks_failure_history`\], as judged by the scheduler's
-    /// own filters.
-    fn count_breaches(&mut self, st: &CellState, task: TaskId, m: MachineId) {
-        use crate::sched::plugin::{Filter, TaskView};
-        use crate::sched::plugins::avoid_failed::AvoidFailed;
-        use crate::sched::plugins::{constraints::AttributeConstraints, spread::SpreadLimits};
-        let job = st.job(st.task(task).job);
-        let mut failed_on = Vec::new();
-        st.failed_machines(task, &mut failed_on);
-        let view = TaskView {
-            job,
-            preempt_below: None,
-            failed_on: &failed_on,
-            basis: Default::default(),
-        };
-        let checks: [(&dyn Filter, &'static str); 3] = [
-            (&AttributeConstraints, "schedule_breaks_constraint"),
-            (&SpreadLimits, "schedule_breaks_spread_limit"),
-            (&AvoidFailed, "schedule_breaks_failure_history"),
-        ];
-        for (filter, rule) in checks {
-            if filter.applies(&view) && filter.filter(st, &view, m).is_err() {
-                self.count(rule);
             }
         }
     }
@@ -545,7 +510,7 @@ impl Feed for StreamFeed {
             let released = self.dag.trace_over();
             self.release(now, released, st, fx);
         }
-        self.settle_usage(st);
+        self.settle_usage(now, st);
         Ok(())
     }
 

@@ -35,6 +35,7 @@ impl UsageBooks {
                 model,
                 ..TaskUsage::default()
             };
+            self.backoff.forget(t);
         }
     }
 }
@@ -70,6 +71,7 @@ impl CellState {
             machines: vec![MachineUsage::default(); self.machines.len()],
             ledger: UsageLedger::default(),
             dirty: vec![0; self.machines.len()],
+            backoff: Default::default(),
         };
         for m in 0..self.machines.len() as MachineId {
             books.machines[m as usize].reservable = books.reservable_of(&self.current_capacity(m));
@@ -167,21 +169,30 @@ impl CellState {
         }
     }
 
-    /// Sets running task `task`'s usage (a trace's usage row, from `now`
-    /// until its next): clamped to its limit (counted), its reservation
-    /// raised at once if the usage needs it, its machine settled (which
-    /// may kill for memory, this task included). From then on ticks keep
-    /// the task's usage instead of drawing it. Returns false, changing
-    /// nothing, if the task is not running or reclamation is off.
+    /// Sets task `task`'s usage (a trace's usage row, from `now` until its
+    /// next): clamped to its limit (counted) and kept as the task's usage
+    /// from outside ([`TaskUsage::external`]). A running task's
+    /// reservation is raised at once if the usage needs it and its machine
+    /// settled (which may kill for memory, this task included); a pending
+    /// one (in the pending or the reschedule queue) starts from it when it
+    /// is placed. Returns false, changing nothing, if the task is done
+    /// (finished or killed) or reclamation is off.
     pub fn set_usage(&mut self, now: SimTime, task: TaskId, usage: Resources) -> bool {
         if self.usage.is_none() {
             return false;
         }
         self.advance(now);
-        let TaskState::Running { machine, since, .. } = self.tasks[task as usize].state else {
-            return false;
-        };
         let shape = *self.shape(task);
+        let (machine, since) = match self.tasks[task as usize].state {
+            TaskState::Running { machine, since, .. } => (machine, since),
+            TaskState::Pending => {
+                let b = self.usage.as_deref_mut().expect("usage books");
+                let usage = clamped(&mut b.ledger, usage, &shape.request.res);
+                b.tasks[task as usize].external = Some(usage);
+                return true;
+            }
+            TaskState::Finished => return false,
+        };
         let b = self.usage.as_deref_mut().expect("usage books");
         let usage = clamped(&mut b.ledger, usage, &shape.request.res);
         let old = b.tasks[task as usize];
@@ -199,7 +210,7 @@ impl CellState {
         b.tasks[task as usize] = TaskUsage {
             usage,
             reservation: r,
-            external: true,
+            external: Some(usage),
             ..old
         };
         if r != old.reservation {
@@ -228,8 +239,8 @@ impl CellState {
             let limit = shape.request.res;
             let old = b.tasks[t];
             let usage = match old.external {
-                true => old.usage,
-                false => {
+                Some(u) => u,
+                None => {
                     let key = UsageKey {
                         job_serial: self.jobs[rec.job as usize].serial,
                         index: rec.index,
@@ -285,8 +296,9 @@ impl CellState {
     }
 
     /// A task placed on `m`: its limit taken beyond the limit basis if
-    /// `over` (it did not fit `free`), its usage drawn from the source, its
-    /// reservation its limit; the machine settled.
+    /// `over` (it did not fit `free`), its usage the one a trace last gave
+    /// it or else drawn from the source, its reservation its limit; the
+    /// machine settled.
     #[cold]
     #[inline(never)]
     pub(in crate::cell::state) fn place_usage(
@@ -310,12 +322,16 @@ impl CellState {
         let b = self.usage.as_deref_mut().expect("usage books");
         let t = &mut b.tasks[task as usize];
         assert_eq!(t.usage, Resources::ZERO, "task {task} placed with usage");
-        let drawn = b.source.usage(t.model, key, &limit, now);
-        let usage = clamped(&mut b.ledger, drawn, &limit);
+        let usage = match t.external {
+            Some(u) => u,
+            None => {
+                let drawn = b.source.usage(t.model, key, &limit, now);
+                clamped(&mut b.ledger, drawn, &limit)
+            }
+        };
         b.tasks[task as usize] = TaskUsage {
             usage,
             reservation: limit,
-            external: false,
             ..b.tasks[task as usize]
         };
         b.add(m, shape.priority, &usage, &limit, 1);
@@ -323,8 +339,8 @@ impl CellState {
     }
 
     /// A task leaving `m`: its limit `limit` given back (the excess first),
-    /// its usage and reservation taken off; the throttling of the machine
-    /// follows.
+    /// its usage and reservation taken off (a usage from outside kept for
+    /// its next placement); the throttling of the machine follows.
     pub(in crate::cell::state) fn release_usage(
         &mut self,
         task: TaskId,
@@ -345,7 +361,6 @@ impl CellState {
         let (u, r) = (t.usage, t.reservation);
         t.usage = Resources::ZERO;
         t.reservation = Resources::ZERO;
-        t.external = false;
         b.sub(m, p, &u, &r, 1);
         self.throttle(m);
     }

@@ -10,6 +10,9 @@
 //! integrates it). Prod is never a victim of either: prod is admitted
 //! against limits, so Σ prod usage ≤ Σ prod limits ≤ the capacity, and the
 //! excess is always covered by non-prod usage. Both are asserted.
+//!
+//! A task killed for memory is held back before it is placed again
+//! (`backoff.rs`), and the failure history remembers the machine.
 
 use super::ReclamationMode;
 use crate::cell::state::{CellState, EvictionCause, TaskState};
@@ -39,9 +42,31 @@ impl CellState {
                 !self.shape(victim).band().is_prod(),
                 "machine {m}: out of memory with only prod tasks left to kill (task {victim})"
             );
+            let TaskState::Running { since, .. } = self.tasks[victim as usize].state else {
+                unreachable!("the victim runs on machine {m}")
+            };
+            let b = self.usage.as_deref_mut().expect("usage books");
+            b.backoff.killed(victim, since, now);
             self.evict(now, victim, EvictionCause::OutOfMemory);
         }
         self.throttle(m);
+    }
+
+    /// True if task `t` is held back at `now` after being killed for
+    /// memory (see `backoff.rs`): scheduling passes pass it by.
+    #[inline]
+    pub fn held_back(&self, t: TaskId, now: SimTime) -> bool {
+        self.usage
+            .as_deref()
+            .is_some_and(|b| b.backoff.holds(t, now))
+    }
+
+    /// Moves into `out` the times at which holds after out-of-memory kills
+    /// since the last call end (the driver asks for a pass then).
+    pub fn take_backoff_ends(&mut self, out: &mut Vec<SimTime>) {
+        if let Some(b) = self.usage.as_deref_mut() {
+            b.backoff.take_wakeups(out);
+        }
     }
 
     /// The task to kill first on `m`: lowest priority, then the latest

@@ -255,8 +255,17 @@ fn equal_priorities_lose_the_latest_started_first() {
     assert_eq!(st.task(third).state, TaskState::Pending);
     assert!(matches!(st.task(first).state, TaskState::Running { .. }));
     assert!(matches!(st.task(second).state, TaskState::Running { .. }));
-    // A usage for a task not running changes nothing.
-    assert!(!st.set_usage(now, third, Resources::new(1, 1)));
+    // A usage for a pending task is kept for its next start (a trace's
+    // row for a task not started, or killed): nothing else changes now.
+    let held = st.usage_books().unwrap().machine(0).usage;
+    assert!(st.set_usage(now, third, Resources::new(1, 1)));
+    let b = st.usage_books().unwrap();
+    assert_eq!(b.task(third).usage, Resources::ZERO);
+    assert_eq!(b.task(third).external, Some(Resources::new(1, 1)));
+    assert_eq!(b.machine(0).usage, held);
+    // Killed for memory at 5 s, after 1 s of running: held back 10 s.
+    assert!(st.held_back(third, SimTime::from_secs(14)));
+    assert!(!st.held_back(third, SimTime::from_secs(15)));
     invariants::check(&st).unwrap();
 }
 

@@ -3,6 +3,7 @@
 //! by the rules in the parent module's docs.
 
 use super::StreamFeed;
+use crate::cell::resources::Resources;
 use crate::cell::state::CellState;
 use crate::scenario::ReplayMode;
 use crate::sim::feed::Effects;
@@ -19,6 +20,9 @@ pub(super) struct Trail {
     /// The trace ended its run, which lasted this long; its key is free
     /// (a later SUBMIT of it is a new run).
     pub run: Option<SimDuration>,
+    /// Re-schedule mode: the trace's last usage row for it, which it
+    /// starts from once released and placed.
+    pub usage: Option<Resources>,
 }
 
 impl StreamFeed {

@@ -3,6 +3,7 @@
 //! one identity per trace job (spread limits across instants, job counts).
 
 use super::*;
+use crate::cell::MachineId;
 use crate::sched::{Policy, SchedConfig, Techniques};
 use crate::sim::{SimOptions, Simulation};
 use crate::testkit::cell;
@@ -378,11 +379,12 @@ fn usage_of_running_tasks_reaches_the_driver_and_the_rest_is_counted() {
 }
 
 #[test]
-fn in_reschedule_mode_usage_counts_from_borgsims_own_start() {
+fn in_reschedule_mode_a_pending_tasks_window_is_kept_for_its_start() {
     // The trace runs job 1 from 0 s; borgsim starts it at 2 s (the
-    // stand-in scheduler): its window at 1 s is dropped, the one at 3 s
-    // reaches the driver. An update not taken before the next step is
-    // gone (the step at 3 s takes only its own).
+    // stand-in scheduler): its window at 1 s, while it is pending, is
+    // kept as the usage it starts from (in the cell's books: this cell
+    // keeps none), the one at 3 s reaches the driver. An update not taken
+    // before the next step is gone (the step at 3 s takes only its own).
     let records = vec![
         submit(0, task(1, 0, 0, 1000, &[], None)),
         schedule(0, 1, 0, 1),
@@ -412,7 +414,8 @@ fn in_reschedule_mode_usage_counts_from_borgsims_own_start() {
             (3, vec![(1, 600), (1, 650)])
         ]
     );
-    assert_eq!(counts["usage_for_task_not_running"], 1);
+    assert_eq!(counts["usage_kept_until_start"], 1);
+    assert!(!counts.contains_key("usage_for_task_not_running"));
     assert!(!counts.contains_key("usage_for_unknown_task"));
 }
 
@@ -445,4 +448,81 @@ fn updates_not_taken_are_dropped_at_the_next_step() {
     feed.take_usage(&mut out);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].1.cpu_milli, 600);
+}
+
+/// `replay` with usage books, measuring (a task without a row uses its
+/// limit).
+fn replay_measuring(records: Vec<TraceRecord>, mode: ReplayMode) -> Simulation {
+    use crate::cell::state::usage::{ReclamationMode, Settings};
+    let mut sim = replay(records, mode, 1);
+    let settings = Settings {
+        mode: ReclamationMode::Measure,
+        delay: SimDuration::from_secs(300),
+        margin_permille: 100,
+        decay_permille: 250,
+        overcommit_permille: [1000, 1000],
+    };
+    let limit = crate::workload::usage::FixedShare {
+        cpu_permille: 1000,
+        mem_permille: 1000,
+    };
+    sim.reclaim(settings, SimDuration::from_secs(300), Box::new(limit));
+    sim
+}
+
+/// The usage of the running task of stage `stage`, after every event up
+/// to `secs`.
+fn usage_at(sim: &mut Simulation, secs: u64, stage: u32) -> Resources {
+    while sim
+        .next_event_time()
+        .is_some_and(|t| t <= SimTime::from_secs(secs))
+    {
+        sim.step();
+    }
+    let st = sim.state();
+    let (t, _) = st
+        .live_tasks()
+        .find(|&(t, r)| {
+            matches!(r.state, TaskState::Running { .. })
+                && sim.feed().trace_task(t).as_deref() == Some(&format!("{stage}.0"))
+        })
+        .expect("the stage's task runs");
+    st.usage_books().unwrap().task(t).usage
+}
+
+/// Re-schedule mode keeps a row of a task not started — held for its
+/// parent (stage 2), or pending (stage 3, 3 cores, waits for stage 1's
+/// core) — as the usage it starts from; a row of a task never submitted
+/// (stage 9) is dropped. Trace placement drops the held one's.
+#[test]
+fn rows_of_tasks_not_started_are_their_usage_when_they_start() {
+    let records = || {
+        vec![
+            submit(100, task(7, 1, 0, 1000, &[], Some(100))),
+            submit(100, task(7, 2, 0, 2000, &[1], Some(50))),
+            submit(100, task(7, 3, 0, 3500, &[], Some(10))),
+            usage(100, 7, 2, 500),
+            usage(100, 7, 3, 700),
+            usage(100, 7, 9, 100),
+        ]
+    };
+    let mut sim = replay_measuring(records(), ReplayMode::Reschedule);
+    // Stage 1 runs 100–200 s at its limit; stage 3 waits for it and
+    // runs 200–210 s from its row; stage 2, released at 200 s, waits
+    // for stage 3 and runs 210–260 s from its row.
+    assert_eq!(usage_at(&mut sim, 100, 1), Resources::new(1000, 1024));
+    assert_eq!(usage_at(&mut sim, 200, 3), Resources::new(700, 512));
+    assert_eq!(usage_at(&mut sim, 210, 2), Resources::new(500, 512));
+    sim.run(&mut |_| {}).unwrap();
+    let counts = replay_counts(&sim);
+    assert_eq!(counts["usage_kept_until_start"], 2);
+    assert_eq!(counts["usage_for_unknown_task"], 1);
+    assert!(!counts.contains_key("usage_for_task_not_running"));
+    // Placing as the trace does (no SCHEDULE: nothing runs), every row
+    // of a live task not running is dropped, as before.
+    let mut sim = replay_measuring(records(), ReplayMode::TracePlacement);
+    sim.run(&mut |_| {}).unwrap();
+    let counts = replay_counts(&sim);
+    assert_eq!(counts["usage_for_task_not_running"], 2);
+    assert!(!counts.contains_key("usage_kept_until_start"));
 }
