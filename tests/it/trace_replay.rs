@@ -351,12 +351,12 @@ fn trace_ends_and_run_lengths_reach_the_summary_in_both_modes() {
         // Each instance's usage (cpu_avg, mem_avg) comes at its start: the
         // trace's placement runs it then; borgsim's scheduler places it
         // after the instant's records, so in re-schedule mode both are
-        // dropped and counted.
+        // kept as the usage the instances start from.
         let replay = s.trace.unwrap().replay;
         match mode {
             ReplayMode::Reschedule => assert_eq!(
                 replay.into_iter().collect::<Vec<_>>(),
-                [("usage_for_task_not_running", 2)]
+                [("usage_kept_until_start", 2)]
             ),
             ReplayMode::TracePlacement => assert!(replay.is_empty(), "{replay:?}"),
         }
