@@ -438,3 +438,29 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_usage_from_outside_is_the_tasks_across_evictions_and_a_draw_is_not() {
+    // Two batch tasks of 2000 / 4000 on a 4000 / 8000 machine; the model
+    // draws half the limit (1000 / 2000). Task a's usage is set from
+    // outside to 300 / 600; both are preempted and placed again: a starts
+    // from 300 / 600 (the usage is the task's), b from a new draw.
+    let mut st = reclaiming();
+    let a = occupy(&mut st, 0, 2000, 4000, 100);
+    let b = occupy(&mut st, 0, 2000, 4000, 100);
+    let at = SimTime::from_secs;
+    assert!(st.set_usage(at(1), a, Resources::new(300, 600)));
+    for t in [a, b] {
+        st.evict(at(2), t, EvictionCause::Preemption);
+        assert_eq!(st.usage_books().unwrap().task(t).usage, Resources::ZERO);
+    }
+    for t in [a, b] {
+        st.place(at(3), t, 0);
+    }
+    let books = st.usage_books().unwrap();
+    assert_eq!(books.task(a).usage, Resources::new(300, 600));
+    assert_eq!(books.task(b).usage, Resources::new(1000, 2000));
+    // 300 + 1000 milli-cores, 600 + 2000 MiB.
+    assert_eq!(books.machine(0).usage, Resources::new(1300, 2600));
+    invariants::check(&st).unwrap();
+}
