@@ -128,6 +128,23 @@ fn check_page(dir: &Path, gpu: bool) {
     if gpu {
         sections.push("gpu");
     }
+    // Usage and reclamation: exactly when the run kept usage books.
+    let reclaiming = summary.get("reclamation").is_some();
+    assert_eq!(
+        html.contains("<section id=\"reclamation\">"),
+        reclaiming,
+        "{what}: the reclamation section"
+    );
+    if reclaiming {
+        sections.push("reclamation");
+        for key in [
+            "reclamation.reclaimed_share.cpu",
+            "reclamation.oom_kills_per_task_week",
+        ] {
+            let cell = format!("data-key=\"{key}\"");
+            assert!(html.contains(&cell), "{what}: no {key}");
+        }
+    }
     for id in &sections {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
@@ -280,6 +297,16 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
             ],
         ),
     ];
+    if summary.get("reclamation").is_some() {
+        figures.push((
+            "usage",
+            vec![
+                "CPU (% of full cell capacity)",
+                "memory (% of full cell capacity)",
+                "simulated time (",
+            ],
+        ));
+    }
     // A plot with nothing to show is a line instead (see
     // check_nothing_drawn_empty and check_failures_lines).
     figures.retain(|(id, _)| shown(html, id));

@@ -141,7 +141,7 @@ pub fn chart(v: &RunView) -> Chart {
         panels.push(Panel {
             caption: name.to_string(),
             x: v.time_unit().axis(v.end_s()),
-            y: percent_axis(&format!("{name} (% of the cell's full capacity)"), peak),
+            y: percent_axis(&format!("{name} (% of full cell capacity)"), peak),
             layers,
         });
     }
