@@ -249,15 +249,9 @@ pub(crate) fn placed_by(summary: &serde_json::Value) -> &str {
     }
 }
 
-/// Each plot is drawn (inline SVG), names the run in its title, and has
-/// units on its axes.
-fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
-    let run = format!(
-        "— {}, {}, seed {}",
-        summary["scenario"].as_str().unwrap(),
-        placed_by(summary),
-        summary["seed"]
-    );
+/// The figures of every page, with texts each must have (its axes'
+/// units); the usage plot too when the run kept usage books.
+fn expected_figures(summary: &serde_json::Value) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut figures = vec![
         (
             "allocation",
@@ -307,6 +301,19 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
             ],
         ));
     }
+    figures
+}
+
+/// Each plot is drawn (inline SVG), names the run in its title, and has
+/// units on its axes.
+fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
+    let run = format!(
+        "— {}, {}, seed {}",
+        summary["scenario"].as_str().unwrap(),
+        placed_by(summary),
+        summary["seed"]
+    );
+    let mut figures = expected_figures(summary);
     // A plot with nothing to show is a line instead (see
     // check_nothing_drawn_empty and check_failures_lines).
     figures.retain(|(id, _)| shown(html, id));

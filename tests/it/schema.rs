@@ -51,7 +51,7 @@ fn readme_rows() -> BTreeMap<String, Vec<(String, bool)>> {
             tables.entry(name.to_string()).or_default();
         } else if let Some(row) = line.strip_prefix("| `") {
             let name = row.split('`').next().unwrap();
-            let what = row.splitn(2, " | ").nth(1).unwrap_or("");
+            let what = row.split_once(" | ").map_or("", |x| x.1);
             let reclamation = what.starts_with("*with reclamation:*");
             let file = file.as_ref().expect("a table under a file's heading");
             let names = expand(name).into_iter().map(|n| (n, reclamation));
