@@ -103,7 +103,8 @@ impl Sample {
 }
 
 /// At most this many samples (plus the last) are kept in memory for the
-/// plots (~7 MiB: ~400 B a sample); see the module doc.
+/// plots (~7 MiB: ~400 B a sample; ~10 MiB with usage books, ~180 B
+/// more); see the module doc.
 pub const KEPT_SAMPLES_MAX: usize = 16_384;
 
 /// A run's time series: written as it goes, thinned in memory.
