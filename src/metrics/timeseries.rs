@@ -57,8 +57,8 @@ pub struct Sample {
     /// `timeseries.csv`, whose columns do not depend on the cell.
     pub class_alloc: [[u64; 3]; MAX_GROUPS],
     /// The usage books' sums, when the run keeps them (`None`: reclamation
-    /// off).
-    pub usage: Option<UsageSample>,
+    /// off; boxed, so a sample without them stays as small as before).
+    pub usage: Option<Box<UsageSample>>,
 }
 
 impl Sample {
@@ -82,7 +82,7 @@ impl Sample {
             },
             reschedule_queued: st.delayed_len() as u64,
             class_alloc: l.alloc_by_class,
-            usage: UsageSample::of(st),
+            usage: UsageSample::of(st).map(Box::new),
         }
     }
 
@@ -103,8 +103,8 @@ impl Sample {
 }
 
 /// At most this many samples (plus the last) are kept in memory for the
-/// plots (~7 MiB: ~400 B a sample; ~10 MiB with usage books, ~180 B
-/// more); see the module doc.
+/// plots (~7 MiB: ~400 B a sample; ~10 MiB with usage books, whose sums
+/// take ~180 B more); see the module doc.
 pub const KEPT_SAMPLES_MAX: usize = 16_384;
 
 /// A run's time series: written as it goes, thinned in memory.
