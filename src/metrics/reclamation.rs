@@ -8,6 +8,7 @@
 //! the throttling and kills (what it costs). Floats appear only here, at
 //! output; a run without reclamation writes nothing of it.
 
+use super::availability::US_PER_WEEK;
 use super::summary::ProdSplit;
 use super::{round6, round_sig9};
 use crate::cell::resources::Resources;
@@ -45,6 +46,9 @@ pub struct ReclamationSummary {
     pub throttled_cpu_core_s: f64,
     /// Tasks killed for memory, all bands (`evictions.out_of_memory`).
     pub oom_kills: u64,
+    /// `oom_kills` per task-week: over ∫ running tasks dt (all bands) / 7
+    /// days (9 significant digits); `null` when no task ran.
+    pub oom_kills_per_task_week: Option<f64>,
     /// Usages above their task's limit, clamped to it.
     pub usage_clamped: u64,
     /// Per band.
@@ -123,10 +127,18 @@ impl ReclamationSummary {
             },
             throttled_cpu_core_s: core_s(l.throttled_integral.iter().sum()),
             oom_kills: oom.iter().sum(),
+            oom_kills_per_task_week: per_task_week(oom.iter().sum(), st),
             usage_clamped: l.usage_clamped,
             by_band,
         })
     }
+}
+
+/// `n` over the task-weeks that ran: ∫ running tasks dt over all bands,
+/// in task·µs, / µs in a week; `None` when no task ran.
+fn per_task_week(n: u64, st: &CellState) -> Option<f64> {
+    let running_us: u128 = st.ledger().running_integral_us.iter().sum();
+    (running_us > 0).then(|| round_sig9(n as f64 * US_PER_WEEK as f64 / running_us as f64))
 }
 
 /// ∫ excess dt over ∫ Σ limits dt (every band's allocation integral), per

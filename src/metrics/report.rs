@@ -389,7 +389,9 @@ impl RunDir {
     /// `gpu_alloc.csv` into the directory as `sim` runs (before its first
     /// step).
     pub fn stream(&self, sim: &mut Simulation) -> Result<()> {
-        sim.stream_series(CsvStream::create(&self.path().join("timeseries.csv"))?);
+        let with_usage = sim.state().usage_books().is_some();
+        let path = self.path().join("timeseries.csv");
+        sim.stream_series(super::timeseries::SeriesStream::create(&path, with_usage)?);
         if super::gpu_packing::applies(sim) {
             sim.stream_gpu_curve(CsvStream::create(&self.path().join("gpu_alloc.csv"))?);
         }

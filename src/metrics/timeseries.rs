@@ -10,6 +10,15 @@
 //! overflows), always with the first and the last. A line plot 1,000
 //! pixels wide loses nothing it could show at that density, except spikes
 //! narrower than the stride.
+//!
+//! A run that keeps usage books (`[reclamation]` measuring or on) samples
+//! them too and writes their columns after every other
+//! (`timeseries/usage.rs`); a run without them writes the file it always
+//! did.
+
+mod usage;
+
+pub use usage::{UsageRow, UsageSample};
 
 use super::stream::CsvStream;
 use crate::cell::classes::MAX_GROUPS;
@@ -47,6 +56,9 @@ pub struct Sample {
     /// MiB, GPU milli). Kept for the report's plots; not a column of
     /// `timeseries.csv`, whose columns do not depend on the cell.
     pub class_alloc: [[u64; 3]; MAX_GROUPS],
+    /// The usage books' sums, when the run keeps them (`None`: reclamation
+    /// off; boxed, so a sample without them stays as small as before).
+    pub usage: Option<Box<UsageSample>>,
 }
 
 impl Sample {
@@ -70,6 +82,7 @@ impl Sample {
             },
             reschedule_queued: st.delayed_len() as u64,
             class_alloc: l.alloc_by_class,
+            usage: UsageSample::of(st).map(Box::new),
         }
     }
 
@@ -90,7 +103,8 @@ impl Sample {
 }
 
 /// At most this many samples (plus the last) are kept in memory for the
-/// plots (~7 MiB: ~400 B a sample); see the module doc.
+/// plots (~7 MiB: ~400 B a sample; ~10 MiB with usage books, whose sums
+/// take ~180 B more); see the module doc.
 pub const KEPT_SAMPLES_MAX: usize = 16_384;
 
 /// A run's time series: written as it goes, thinned in memory.
@@ -104,8 +118,54 @@ pub struct TimeSeries {
     /// Every `stride`-th final sample, from the first.
     kept: Vec<Sample>,
     stride: u64,
-    out: Option<CsvStream<Row>>,
+    out: Option<SeriesStream>,
     closed: bool,
+}
+
+/// Where a series' rows go: `timeseries.csv`, with the usage columns when
+/// the run keeps usage books.
+#[derive(Debug)]
+pub enum SeriesStream {
+    /// A run without usage books: [`Row`]s.
+    Plain(CsvStream<Row>),
+    /// A run with them: each [`Row`] followed by its [`UsageRow`].
+    WithUsage(CsvStream<(Row, UsageRow)>),
+}
+
+impl SeriesStream {
+    /// Creates (or truncates) `path` and writes the header: the usage
+    /// columns only `with_usage`.
+    ///
+    /// # Errors
+    /// [`crate::error::Error::Write`] naming the file.
+    pub fn create(path: &std::path::Path, with_usage: bool) -> Result<SeriesStream> {
+        Ok(match with_usage {
+            false => SeriesStream::Plain(CsvStream::create(path)?),
+            true => SeriesStream::WithUsage(CsvStream::create(path)?),
+        })
+    }
+
+    /// Appends the row of `s`.
+    ///
+    /// # Panics
+    /// If the stream has the usage columns and `s` has no usage sample (or
+    /// the other way round): the series is of one run.
+    fn put(&mut self, s: &Sample) -> Result<()> {
+        match (self, &s.usage) {
+            (SeriesStream::Plain(out), None) => out.put(&Row::from(s)),
+            (SeriesStream::WithUsage(out), Some(u)) => {
+                out.put(&(Row::from(s), UsageRow::of(u, &s.evictions)))
+            }
+            _ => panic!("a sample with usage books iff the file has their columns"),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self {
+            SeriesStream::Plain(out) => out.finish(),
+            SeriesStream::WithUsage(out) => out.finish(),
+        }
+    }
 }
 
 impl Default for TimeSeries {
@@ -123,7 +183,7 @@ impl Default for TimeSeries {
 
 impl TimeSeries {
     /// Writes every sample to `out` from now on (before the first sample).
-    pub fn stream_to(&mut self, out: CsvStream<Row>) {
+    pub fn stream_to(&mut self, out: SeriesStream) {
         assert!(
             self.last.is_none() && self.rows == 0,
             "a series streams from its first sample"
@@ -163,7 +223,7 @@ impl TimeSeries {
 
     fn commit(&mut self, s: Sample) -> Result<()> {
         if let Some(out) = &mut self.out {
-            out.put(&Row::from(&s))?;
+            out.put(&s)?;
         }
         if self.rows.is_multiple_of(self.stride) {
             self.kept.push(s);
@@ -437,7 +497,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timeseries.csv");
         let mut ts = TimeSeries::default();
-        ts.stream_to(CsvStream::create(&path).unwrap());
+        ts.stream_to(SeriesStream::create(&path, false).unwrap());
         // 3 × 16,384 + 6 = 49,158 samples: the copy overflows at index
         // 16,384 (every 2nd kept from then) and at 32,768 (every 4th), so it
         // holds indices 0, 4, …, 49,156 (12,290 samples) and the last, 49,157.

@@ -287,6 +287,15 @@ pub const METRICS: &[Metric] = &[
             Unit::Count,
         ),
     ),
+    only(
+        When::Present,
+        m(
+            RECLAIM,
+            "reclamation.oom_kills_per_task_week",
+            "killed for memory per task-week",
+            Unit::Rate,
+        ),
+    ),
     m(
         FAILURES,
         "evictions_per_task_week.prod.per_task_week.machine_failure",

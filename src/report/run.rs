@@ -1,7 +1,7 @@
 //! A run's page, `report.html`: what was run, the headline numbers (the
 //! values of `summary.json`), and a section per question — allocation by
 //! band and by machine class, pending tasks and why, waits, evictions,
-//! failures and availability, GPU packing — with tables and plots. The
+//! usage and reclamation, failures and availability, GPU packing — with tables and plots. The
 //! sections are [`SECTIONS`], in page order; each is a function of the
 //! run ([`RunView`]) in its own file under `sections/`, and returns `None`
 //! when it has nothing to say (no GPU curve without GPUs).
@@ -50,6 +50,7 @@ pub const SECTIONS: &[Build] = &[
     sections::pending::section,
     sections::waits::section,
     sections::evictions::section,
+    sections::reclamation::section,
     sections::failures::section,
     sections::gpu::section,
     sections::files::section,

@@ -315,7 +315,7 @@ impl Simulation {
     /// Writes every sample of the time series to `out` as the run goes
     /// (call before the first step). A run that already ended — its feed
     /// failed as it was built — has nothing to write; `run` returns its error.
-    pub fn stream_series(&mut self, out: CsvStream<timeseries::Row>) {
+    pub fn stream_series(&mut self, out: timeseries::SeriesStream) {
         if !self.done {
             self.series.stream_to(out);
         }

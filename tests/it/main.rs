@@ -33,6 +33,7 @@ mod policies;
 mod properties;
 mod reclamation;
 mod reclamation_scenario;
+mod reclamation_series;
 mod report;
 mod reschedule_queued;
 mod schema;

@@ -85,7 +85,7 @@ impl UsageSource for Step {
 
 /// One machine of 4000 milli-cores / 8000 MiB; prod asks 3000 / 6000 at
 /// 0 s, batch 2000 / 4000 at 100 s; both use half their limit; 1800 s.
-fn reclaimed_cell(mode: ReclamationMode) -> Simulation {
+pub(super) fn reclaimed_cell(mode: ReclamationMode) -> Simulation {
     let jobs = vec![
         (SimTime::ZERO, job(3000, 6000, 200, 1)),
         (SimTime::from_secs(100), job(2000, 4000, 100, 1)),
@@ -320,7 +320,7 @@ fn measuring_decides_as_scheduling_without_reclamation() {
 }
 
 /// Runs `scenario` (a path) with the binary into a new directory.
-fn run_binary(scenario: &std::path::Path) -> tempfile::TempDir {
+pub(super) fn run_binary(scenario: &std::path::Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let o = borgsim(
         &root(),
@@ -372,6 +372,18 @@ fn mode_off_is_byte_for_byte_a_run_without_the_table() {
     }
     let summary = String::from_utf8(a["summary.json"].clone()).unwrap();
     assert!(!summary.contains("reclamation") && !summary.contains("out_of_memory"));
+    // Nor has timeseries.csv any usage column.
+    let series = String::from_utf8(a["timeseries.csv"].clone()).unwrap();
+    let header = series.lines().next().unwrap();
+    for column in [
+        "usage_",
+        "reservation_",
+        "throttled_",
+        "out_of_memory",
+        "capacity_",
+    ] {
+        assert!(!header.contains(column), "{column} in {header}");
+    }
 }
 
 #[test]

@@ -128,6 +128,23 @@ fn check_page(dir: &Path, gpu: bool) {
     if gpu {
         sections.push("gpu");
     }
+    // Usage and reclamation: exactly when the run kept usage books.
+    let reclaiming = summary.get("reclamation").is_some();
+    assert_eq!(
+        html.contains("<section id=\"reclamation\">"),
+        reclaiming,
+        "{what}: the reclamation section"
+    );
+    if reclaiming {
+        sections.push("reclamation");
+        for key in [
+            "reclamation.reclaimed_share.cpu",
+            "reclamation.oom_kills_per_task_week",
+        ] {
+            let cell = format!("data-key=\"{key}\"");
+            assert!(html.contains(&cell), "{what}: no {key}");
+        }
+    }
     for id in &sections {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
@@ -232,15 +249,9 @@ pub(crate) fn placed_by(summary: &serde_json::Value) -> &str {
     }
 }
 
-/// Each plot is drawn (inline SVG), names the run in its title, and has
-/// units on its axes.
-fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
-    let run = format!(
-        "— {}, {}, seed {}",
-        summary["scenario"].as_str().unwrap(),
-        placed_by(summary),
-        summary["seed"]
-    );
+/// The figures of every page, with texts each must have (its axes'
+/// units); the usage plot too when the run kept usage books.
+fn expected_figures(summary: &serde_json::Value) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut figures = vec![
         (
             "allocation",
@@ -280,6 +291,29 @@ fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str)
             ],
         ),
     ];
+    if summary.get("reclamation").is_some() {
+        figures.push((
+            "usage",
+            vec![
+                "CPU (% of full cell capacity)",
+                "memory (% of full cell capacity)",
+                "simulated time (",
+            ],
+        ));
+    }
+    figures
+}
+
+/// Each plot is drawn (inline SVG), names the run in its title, and has
+/// units on its axes.
+fn check_figures(html: &str, summary: &serde_json::Value, gpu: bool, what: &str) {
+    let run = format!(
+        "— {}, {}, seed {}",
+        summary["scenario"].as_str().unwrap(),
+        placed_by(summary),
+        summary["seed"]
+    );
+    let mut figures = expected_figures(summary);
     // A plot with nothing to show is a line instead (see
     // check_nothing_drawn_empty and check_failures_lines).
     figures.retain(|(id, _)| shown(html, id));

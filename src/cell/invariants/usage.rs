@@ -10,8 +10,10 @@
 //!   every event: settling killed what did not fit);
 //! - the throttled milli-cores per band are the excess of CPU usage over
 //!   the capacity taken from the lowest priorities, never prod's;
-//! - the ledger's sums per band and of the limits' excess are the
-//!   machines'.
+//! - each machine's current capacity is its capacity less what is
+//!   withheld;
+//! - the ledger's sums per band, of the limits' excess and of the current
+//!   capacities are the machines'.
 
 use crate::cell::resources::Resources;
 use crate::cell::state::usage::{MachineUsage, PriorityUse, ReclamationMode, UsageBooks};
@@ -25,11 +27,13 @@ pub(super) fn check(st: &CellState) -> Result<(), String> {
     };
     let want = recompute(st, b)?;
     let mut excess = Resources::ZERO;
+    let mut capacity = Resources::ZERO;
     let mut throttled = [0u64; 4];
     for (m, w) in want.iter().enumerate() {
         let have = b.machine(m as u32);
         check_machine(st, b, m, w, have)?;
         excess = excess.add(&have.excess);
+        capacity = capacity.add(&st.current_capacity(m as u32));
         for (t, h) in throttled.iter_mut().zip(have.throttled) {
             *t += h;
         }
@@ -46,10 +50,11 @@ pub(super) fn check(st: &CellState) -> Result<(), String> {
     if (usage, reserved) != (l.usage_by_band, l.reserved_by_band) {
         return Err("usage or reservations by band disagree with the tasks".into());
     }
-    if excess != l.excess || throttled != l.throttled_by_band {
+    if excess != l.excess || throttled != l.throttled_by_band || capacity != l.capacity {
         return Err(format!(
-            "ledger excess {:?} / throttled {:?}, machines say {excess:?} / {throttled:?}",
-            l.excess, l.throttled_by_band
+            "ledger excess {:?} / throttled {:?} / capacity {:?}, machines say {excess:?} / \
+             {throttled:?} / {capacity:?}",
+            l.excess, l.throttled_by_band, l.capacity
         ));
     }
     Ok(())
@@ -128,10 +133,11 @@ fn check_machine(
     let [oc_cpu, oc_mem] = b.settings().overcommit_permille;
     let scale = |v: u64, p: u32| v * u64::from(p) / 1000;
     let reservable = Resources::new(scale(cap.cpu_milli, oc_cpu), scale(cap.mem_mib, oc_mem));
-    if have.reservable != reservable {
+    if (have.capacity, have.reservable) != (cap, reservable) {
         return Err(format!(
-            "machine {m}: reservation basis {:?}, capacity {cap:?} × overcommit says {reservable:?}",
-            have.reservable
+            "machine {m}: capacity {:?} / reservation basis {:?}, its capacity {cap:?} × \
+             overcommit says {reservable:?}",
+            have.capacity, have.reservable
         ));
     }
     let prod = st

@@ -209,6 +209,8 @@ pub struct MachineUsage {
     pub usage: Resources,
     /// Σ reservations of its running tasks.
     pub reserved: Resources,
+    /// Its current capacity: capacity − withheld (0 while down).
+    pub capacity: Resources,
     /// The reservation basis: ⌊(capacity − withheld) × overcommit / 1000⌋.
     pub reservable: Resources,
     /// The limit basis's excess: Σ limits beyond capacity − withheld (only
@@ -305,6 +307,9 @@ pub struct UsageLedger {
     pub excess_integral: [u128; 2],
     /// Milli-cores throttled now, per band (prod's always 0).
     pub throttled_by_band: [u64; 4],
+    /// Σ over machines of their current capacity (capacity − withheld:
+    /// nothing of a machine down), kept at every resize.
+    pub capacity: Resources,
     /// ∫ throttled dt per band, in milli-core·µs.
     pub throttled_integral: [u128; 4],
     /// Usages above their task's limit, clamped to it (a trace's usage row
@@ -385,6 +390,21 @@ impl UsageBooks {
         let old = std::mem::replace(&mut self.machines[m as usize].excess, excess);
         let l = &mut self.ledger;
         l.excess = l.excess.checked_sub(&old).expect("excess sum").add(&excess);
+    }
+
+    /// Sets machine `m`'s current capacity to `cap` and its reservation
+    /// basis with it, keeping the ledger's sum.
+    fn set_capacity(&mut self, m: MachineId, cap: Resources) {
+        let reservable = self.reservable_of(&cap);
+        let mu = &mut self.machines[m as usize];
+        let old = std::mem::replace(&mut mu.capacity, cap);
+        mu.reservable = reservable;
+        let l = &mut self.ledger;
+        l.capacity = l
+            .capacity
+            .checked_sub(&old)
+            .expect("capacity sum")
+            .add(&cap);
     }
 
     /// Machine `m`'s reservation basis for a current capacity of `cap`.

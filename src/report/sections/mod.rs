@@ -16,6 +16,7 @@ pub mod gpu;
 pub mod headline;
 pub mod inflation;
 pub mod pending;
+pub mod reclamation;
 pub mod scenario;
 pub mod waits;
 

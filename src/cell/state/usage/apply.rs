@@ -74,7 +74,7 @@ impl CellState {
             backoff: Default::default(),
         };
         for m in 0..self.machines.len() as MachineId {
-            books.machines[m as usize].reservable = books.reservable_of(&self.current_capacity(m));
+            books.set_capacity(m, self.current_capacity(m));
         }
         self.usage = Some(Box::new(books));
     }
@@ -399,7 +399,7 @@ impl CellState {
         self.machines[m as usize].free = room.free;
         let b = self.usage.as_deref_mut().expect("usage books");
         b.set_excess(m, room.excess);
-        b.machines[m as usize].reservable = b.reservable_of(&cap);
+        b.set_capacity(m, cap);
         self.settle(now, m);
     }
 
