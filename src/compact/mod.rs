@@ -34,6 +34,7 @@ pub mod bound;
 pub mod fit;
 pub mod grow;
 pub mod rank;
+pub mod reclaim;
 pub mod search;
 pub mod trials;
 
@@ -112,6 +113,9 @@ impl NoFit {
         let mut loosen = vec!["picky_share"];
         if self.rule.workload == WorkloadKind::WithTime {
             loosen.extend(["prod_wait_p90_s", "nonprod_wait_p90_s"]);
+        }
+        if self.rule.oom_kill_share.is_some() {
+            loosen.push("oom_kill_share");
         }
         let loosen = match settings {
             Settings::Flags => format!("[compaction] ({})", loosen.join(", ")),
@@ -251,7 +255,7 @@ pub struct Trial {
 }
 
 /// One probe: a prefix simulated and judged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProbeRecord {
     pub machines: u32,
     pub fits: bool,
@@ -261,6 +265,10 @@ pub struct ProbeRecord {
     pub nonprod_wait_p90_us: Option<u64>,
     /// The checks it failed.
     pub failed: Vec<Check>,
+    /// With usage tracked: kills, throttling and usage over capacity
+    /// (absent from `compaction.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<fit::UsageFigures>,
 }
 
 impl ProbeRecord {
@@ -273,6 +281,7 @@ impl ProbeRecord {
             prod_wait_p90_us: v.prod_wait_p90_us,
             nonprod_wait_p90_us: v.nonprod_wait_p90_us,
             failed: v.failed.clone(),
+            usage: v.usage.clone(),
         }
     }
 }
@@ -324,14 +333,20 @@ pub fn compact_edited(
     let cfg = sc.compaction.unwrap_or_default();
     grow::check(sc)?;
     let n = u32::try_from(whole_cell(sc)?.len()).expect("machine ids are 32-bit");
-    let rule = FitRule::new(&cfg, WorkloadKind::of(sc), n as usize);
+    let rule = FitRule::for_scenario(&cfg, sc, n as usize);
+    let probed = reclaim::probe_scenario(sc);
+    let sc = &*probed;
     let whole = run_whole(sc, &rule, edit)?;
     match whole.verdict.fits {
         true => compact_fitting(sc, o, edit, rule, whole, None, progress),
         false if cfg.grow => {
             let g = grow::grow(sc, edit, n, &whole)?;
             let growth = Some(g.growth);
-            compact_fitting(&g.scenario, o, edit, g.rule, g.whole, growth, progress)
+            let rule = FitRule {
+                horizon_s: rule.horizon_s,
+                ..g.rule
+            };
+            compact_fitting(&g.scenario, o, edit, rule, g.whole, growth, progress)
         }
         false => Err(CompactError::DoesNotFit(Box::new(NoFit {
             machines: n,
@@ -400,9 +415,13 @@ fn run_whole(sc: &Scenario, rule: &FitRule, edit: WorkloadEdit) -> Result<WholeR
     let verdict = rule.judge(&summary);
     let st = sim.state();
     let r = st.relaxation();
-    // Static: nothing ends, so every task submitted is still live.
+    // Static: nothing ends, so every task submitted is still live. With
+    // reclamation on, only prod is admitted against limits (non-prod may
+    // run on reclaimed capacity, beyond them): the bound is prod's.
+    let reclaiming = rule.reclaiming();
     let requests = (rule.workload == WorkloadKind::Static).then(|| {
         st.live_tasks()
+            .filter(|(_, rec)| !reclaiming || st.shape_of(rec).band().is_prod())
             .map(|(_, rec)| {
                 let q = st.shape_of(rec).request;
                 [q.res.cpu_milli, q.res.mem_mib, q.gpu.milli()]
