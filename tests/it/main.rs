@@ -31,6 +31,7 @@ mod packing;
 mod policies;
 mod properties;
 mod reclamation;
+mod reclamation_compact;
 mod reclamation_scenario;
 mod report;
 mod reschedule_queued;
