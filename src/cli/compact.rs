@@ -111,6 +111,10 @@ pub struct FitArgs {
     /// [default: [compaction] nonprod_wait_p90_s, or 300].
     #[arg(long, value_name = "S")]
     pub nonprod_wait_p90_s: Option<u64>,
+    /// Reclamation on: the share of submitted tasks that may be killed
+    /// for memory over a probe [default: [compaction] oom_kill_share, or 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub oom_kill_share: Option<f64>,
 }
 
 impl FitArgs {
@@ -136,6 +140,10 @@ impl FitArgs {
         if let Some(v) = self.nonprod_wait_p90_s {
             c.nonprod_wait_p90_s = v;
             set.push("nonprod_wait_p90_s");
+        }
+        if let Some(v) = self.oom_kill_share {
+            c.oom_kill_share = v;
+            set.push("oom_kill_share");
         }
         set
     }

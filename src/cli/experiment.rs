@@ -26,7 +26,7 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct ExperimentArgs {
-    /// The experiment: segregation, subcells, bucketing or policies.
+    /// The experiment: segregation, subcells, bucketing, policies or reclamation.
     pub name: Experiment,
     /// The scenario TOML file, or a built-in scenario's name.
     pub scenario: PathBuf,
@@ -149,6 +149,14 @@ fn default_out(sc: &Scenario, args: &ExperimentArgs) -> PathBuf {
     Path::new("reports").join(name)
 }
 
+/// Whether some task of `sc` may use less than its limit: a trace (its
+/// usage tables), a job class's usage model, or `[reclamation] usage`.
+fn has_usage_model(sc: &Scenario) -> bool {
+    sc.trace.is_some()
+        || sc.workload.jobs.iter().any(|j| j.usage.is_some())
+        || sc.reclamation.as_ref().is_some_and(|r| r.usage.is_some())
+}
+
 /// The experiment's options from the flags, checked against the scenario.
 fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, Error> {
     let bad = |key: &str, message: String| Error::Invalid {
@@ -179,6 +187,16 @@ fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, 
         return Err(bad(
             "--hole-size",
             "applies to the policies experiment only (its packing views)".into(),
+        ));
+    }
+    if e == Experiment::Reclamation && !has_usage_model(sc) {
+        return Err(bad(
+            "workload.jobs[].usage",
+            "the reclamation experiment needs tasks that use less than their limits: give \
+             job classes a usage model (usage = { cpu_permille = ..., mem_permille = ... }) \
+             or [reclamation] usage a default one; without one every task uses its whole \
+             limit and nothing can be reclaimed"
+                .into(),
         ));
     }
     let parts = args

@@ -11,7 +11,9 @@
 //! its own, which only loosens the bound. The shortest prefix of an order
 //! with that much capacity is the bound; every shorter prefix is known not
 //! to fit. A workload with time has no such bound (a cell may run its work
-//! later, within the wait thresholds): its bound is 1.
+//! later, within the wait thresholds): its bound is 1. With reclamation
+//! on, non-prod is admitted against reservations and may run beyond the
+//! limits, so only prod's requests make the bound (`mod.rs`'s whole run).
 
 use crate::cell::{Cell, MachineId};
 

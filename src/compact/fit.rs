@@ -29,10 +29,22 @@
 //!   the tighter because Borg admits prod work at once; batch tolerates
 //!   queueing.
 //!
+//! With reclamation on (`[reclamation] mode = "on"`) a third check applies
+//! to both kinds: the tasks killed for memory (`out_of_memory`) over the
+//! run at most `oom_kill_share` of the tasks submitted (default 0). A cell
+//! that holds its workload only because non-prod tasks keep being killed
+//! and re-queued as usage outgrows the reclaimed capacity does not fit:
+//! reclaimed capacity is real capacity only while usage stays under it
+//! (Borg paper §5.5). A task killed and not placed again counts as
+//! unplaced too. CPU beyond capacity is throttled, not judged: CPU is
+//! compressible, and prod is never throttled below its request. A static
+//! workload with reclamation runs to the horizon of `reclaim.rs`.
+//!
 //! The kind is decided from the scenario alone ([`WorkloadKind::of`]), never
 //! from a run.
 
 use crate::metrics::summary::Summary;
+use crate::scenario::reclamation::ReclamationMode;
 use crate::scenario::{CompactionConfig, Scenario};
 use crate::workload::Band;
 use serde::Serialize;
@@ -91,6 +103,14 @@ pub struct FitRule {
     /// With time only (`None` for a static workload).
     pub prod_wait_p90_s: Option<u64>,
     pub nonprod_wait_p90_s: Option<u64>,
+    /// Reclamation on only: the share of submitted tasks that may be
+    /// killed for memory (absent from `compaction.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_share: Option<f64>,
+    /// A static workload with usage tracked: the horizon every probe runs
+    /// to, in seconds (`reclaim.rs`; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizon_s: Option<u64>,
 }
 
 impl FitRule {
@@ -108,7 +128,31 @@ impl FitRule {
                 .then(|| floor_share(whole_machines as u64, cfg.relax_above_share)),
             prod_wait_p90_s: timed.then_some(cfg.prod_wait_p90_s),
             nonprod_wait_p90_s: timed.then_some(cfg.nonprod_wait_p90_s),
+            oom_kill_share: None,
+            horizon_s: None,
         }
+    }
+
+    /// The rule of `cfg` for the scenario `sc` on a whole cell of
+    /// `whole_machines`: [`FitRule::new`], with the out-of-memory check
+    /// when `sc` has reclamation on, and the probe horizon of a static
+    /// workload with usage tracked (`reclaim.rs`).
+    pub fn for_scenario(cfg: &CompactionConfig, sc: &Scenario, whole_machines: usize) -> FitRule {
+        let on = sc
+            .reclamation
+            .as_ref()
+            .is_some_and(|r| r.mode == ReclamationMode::On);
+        FitRule {
+            oom_kill_share: on.then_some(cfg.oom_kill_share),
+            horizon_s: super::reclaim::probe_horizon_s(sc),
+            ..FitRule::new(cfg, WorkloadKind::of(sc), whole_machines)
+        }
+    }
+
+    /// Whether the scenario has reclamation on (the out-of-memory check
+    /// applies exactly then): non-prod may run beyond the limits.
+    pub fn reclaiming(&self) -> bool {
+        self.oom_kill_share.is_some()
     }
 
     /// The tasks of `submitted` that may end unplaced: `picky_share` of
@@ -136,6 +180,21 @@ impl FitRule {
         if over(s.wait_us.nonprod.p90, self.nonprod_wait_p90_s) {
             failed.push(Check::NonprodWait);
         }
+        let usage = s.reclamation.as_ref().map(|r| UsageFigures {
+            oom_kills: r.oom_kills,
+            oom_kills_allowed: self
+                .oom_kill_share
+                .map(|share| floor_share(t.submitted, share)),
+            throttled_cpu_core_s: r.throttled_cpu_core_s,
+            usage_cpu_utilization: r.usage_utilization.cpu.total,
+            usage_mem_utilization: r.usage_utilization.mem.total,
+        });
+        if usage
+            .as_ref()
+            .is_some_and(|u| u.oom_kills_allowed.is_some_and(|a| u.oom_kills > a))
+        {
+            failed.push(Check::OutOfMemory);
+        }
         Verdict {
             fits: failed.is_empty(),
             submitted_tasks: t.submitted,
@@ -150,8 +209,24 @@ impl FitRule {
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             dropped_tasks: t.dropped,
+            usage,
         }
     }
+}
+
+/// A run's usage figures (`summary.json`'s `reclamation`), with usage
+/// tracked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UsageFigures {
+    /// Tasks killed for memory over the run.
+    pub oom_kills: u64,
+    /// The most the rule allows (reclamation on; `None` measuring).
+    pub oom_kills_allowed: Option<u64>,
+    /// ∫ CPU throttled dt, core-seconds.
+    pub throttled_cpu_core_s: f64,
+    /// ∫ usage dt over capacity × the run's length, per resource.
+    pub usage_cpu_utilization: f64,
+    pub usage_mem_utilization: f64,
 }
 
 /// `share` of `n`, rounded down (a float → integer conversion made once,
@@ -170,10 +245,12 @@ pub enum Check {
     ProdWait,
     /// Non-prod's wait p90 above `nonprod_wait_p90_s`.
     NonprodWait,
+    /// More tasks killed for memory than `oom_kill_share` allows.
+    OutOfMemory,
 }
 
 /// A run judged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Verdict {
     pub fits: bool,
     pub submitted_tasks: u64,
@@ -187,6 +264,9 @@ pub struct Verdict {
     /// Tasks pending at the end (held included), per band that has any.
     pub pending_by_band: BTreeMap<&'static str, u64>,
     pub dropped_tasks: u64,
+    /// With usage tracked (absent from `compaction.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageFigures>,
 }
 
 impl Verdict {
@@ -224,6 +304,16 @@ impl Verdict {
                     self.nonprod_wait_p90_us,
                     rule.nonprod_wait_p90_s,
                 ),
+                Check::OutOfMemory => {
+                    let u = self.usage.as_ref();
+                    format!(
+                        "{} tasks killed for memory, more than the {} that oom_kill_share {} \
+                         allows",
+                        count(u.map_or(0, |u| u.oom_kills)),
+                        count(u.and_then(|u| u.oom_kills_allowed).unwrap_or(0)),
+                        rule.oom_kill_share.unwrap_or(0.0)
+                    )
+                }
             });
         }
         parts.join("; ")

@@ -16,7 +16,7 @@
 //! Only a synthetic cell can grow: a trace replay's machines are the
 //! trace's (its machine events add and remove them).
 
-use super::fit::{FitRule, WorkloadKind};
+use super::fit::FitRule;
 use super::{run_whole, CompactError, NoFit, ProbeRecord, WholeRun};
 use crate::error::Error;
 use crate::scenario::Scenario;
@@ -117,7 +117,7 @@ pub(super) fn grow(
         eighths += STEP_EIGHTHS;
         let scenario = grown(sc, eighths);
         let machines: u32 = scenario.cell.machines.iter().map(|m| m.count).sum();
-        let rule = FitRule::new(&cfg, WorkloadKind::of(&scenario), machines as usize);
+        let rule = FitRule::for_scenario(&cfg, &scenario, machines as usize);
         let whole = run_whole(&scenario, &rule, edit)?;
         probes.push(ProbeRecord::of(machines, &whole.verdict));
         if whole.verdict.fits {
@@ -185,6 +185,7 @@ mod tests {
                 failed: vec![Check::Unplaced],
                 pending_by_band: std::collections::BTreeMap::new(),
                 dropped_tasks: 0,
+                usage: None,
             },
             grown: false,
             can_grow,

@@ -33,7 +33,9 @@
 pub mod bound;
 pub mod fit;
 pub mod grow;
+mod no_fit;
 pub mod rank;
+pub mod reclaim;
 pub mod search;
 pub mod trials;
 
@@ -59,6 +61,7 @@ pub struct Options {
     pub threads: usize,
 }
 
+pub use no_fit::{NoFit, Settings};
 pub use trials::Progress;
 
 /// Why a compaction has no answer.
@@ -73,82 +76,6 @@ pub enum CompactError {
 impl From<Error> for CompactError {
     fn from(e: Error) -> Self {
         CompactError::Run(e)
-    }
-}
-
-/// The whole cell's verdict when the workload does not fit it.
-#[derive(Debug)]
-pub struct NoFit {
-    pub machines: u32,
-    pub rule: FitRule,
-    pub verdict: Verdict,
-    /// The cell was grown (`[compaction] grow`) to `machines`, 4× its
-    /// size, and still did not hold the workload.
-    pub grown: bool,
-    /// The cell could grow: a synthetic cell, not a trace replay's (whose
-    /// machines are the trace's, `grow::check`).
-    pub can_grow: bool,
-    /// Which of several compactions it was, when one command runs several
-    /// (an experiment's variant and cell), said before the verdict.
-    pub within: Option<String>,
-}
-
-/// How a message names what the user can change: the command line's
-/// flags (with the scenario's keys), or the scenario's keys alone, for a
-/// sweep's run, whose settings are its scenario's keys and the sweep's.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Settings {
-    Flags,
-    Keys,
-}
-
-impl NoFit {
-    /// The message: why the workload does not fit, and what to change,
-    /// named as `settings` says — only what can apply (a trace replay's
-    /// cell cannot grow).
-    pub fn message(&self, settings: Settings) -> String {
-        let machines = crate::report::html::count(u64::from(self.machines));
-        let why = self.verdict.why_not(&self.rule);
-        let mut loosen = vec!["picky_share"];
-        if self.rule.workload == WorkloadKind::WithTime {
-            loosen.extend(["prod_wait_p90_s", "nonprod_wait_p90_s"]);
-        }
-        let loosen = match settings {
-            Settings::Flags => format!("[compaction] ({})", loosen.join(", ")),
-            Settings::Keys => loosen
-                .iter()
-                .map(|k| format!("compaction.{k}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let within = self
-            .within
-            .as_ref()
-            .map_or(String::new(), |w| format!("{w}: "));
-        if self.grown {
-            return format!(
-                "{within}the workload does not fit even the cell grown to 4× its machine mix \
-                 ({machines} machines): {why}. Loosen {loosen}, or look at what never fits \
-                 (borgsim validate)"
-            );
-        }
-        let fixes = match (self.can_grow, settings) {
-            (false, _) => format!(
-                "a trace replay's cell cannot grow (its machines are the trace's): loosen {loosen}"
-            ),
-            (true, Settings::Flags) => format!(
-                "grow the cell by its machine mix until it fits (--grow, [compaction] grow = \
-                 true), add machines, or loosen {loosen}"
-            ),
-            (true, Settings::Keys) => format!(
-                "grow the cell by its machine mix until it fits (compaction.grow = true), add \
-                 machines, or loosen {loosen}"
-            ),
-        };
-        format!(
-            "{within}the workload does not fit even the whole cell of {machines} machines: \
-             {why}. Compaction can only remove machines: {fixes}"
-        )
     }
 }
 
@@ -251,7 +178,7 @@ pub struct Trial {
 }
 
 /// One probe: a prefix simulated and judged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProbeRecord {
     pub machines: u32,
     pub fits: bool,
@@ -261,6 +188,10 @@ pub struct ProbeRecord {
     pub nonprod_wait_p90_us: Option<u64>,
     /// The checks it failed.
     pub failed: Vec<Check>,
+    /// With usage tracked: kills, throttling and usage over capacity
+    /// (absent from `compaction.json` otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<fit::UsageFigures>,
 }
 
 impl ProbeRecord {
@@ -273,6 +204,7 @@ impl ProbeRecord {
             prod_wait_p90_us: v.prod_wait_p90_us,
             nonprod_wait_p90_us: v.nonprod_wait_p90_us,
             failed: v.failed.clone(),
+            usage: v.usage.clone(),
         }
     }
 }
@@ -324,14 +256,20 @@ pub fn compact_edited(
     let cfg = sc.compaction.unwrap_or_default();
     grow::check(sc)?;
     let n = u32::try_from(whole_cell(sc)?.len()).expect("machine ids are 32-bit");
-    let rule = FitRule::new(&cfg, WorkloadKind::of(sc), n as usize);
+    let rule = FitRule::for_scenario(&cfg, sc, n as usize);
+    let probed = reclaim::probe_scenario(sc);
+    let sc = &*probed;
     let whole = run_whole(sc, &rule, edit)?;
     match whole.verdict.fits {
         true => compact_fitting(sc, o, edit, rule, whole, None, progress),
         false if cfg.grow => {
             let g = grow::grow(sc, edit, n, &whole)?;
             let growth = Some(g.growth);
-            compact_fitting(&g.scenario, o, edit, g.rule, g.whole, growth, progress)
+            let rule = FitRule {
+                horizon_s: rule.horizon_s,
+                ..g.rule
+            };
+            compact_fitting(&g.scenario, o, edit, rule, g.whole, growth, progress)
         }
         false => Err(CompactError::DoesNotFit(Box::new(NoFit {
             machines: n,
@@ -400,9 +338,13 @@ fn run_whole(sc: &Scenario, rule: &FitRule, edit: WorkloadEdit) -> Result<WholeR
     let verdict = rule.judge(&summary);
     let st = sim.state();
     let r = st.relaxation();
-    // Static: nothing ends, so every task submitted is still live.
+    // Static: nothing ends, so every task submitted is still live. With
+    // reclamation on, only prod is admitted against limits (non-prod may
+    // run on reclaimed capacity, beyond them): the bound is prod's.
+    let reclaiming = rule.reclaiming();
     let requests = (rule.workload == WorkloadKind::Static).then(|| {
         st.live_tasks()
+            .filter(|(_, rec)| !reclaiming || st.shape_of(rec).band().is_prod())
             .map(|(_, rec)| {
                 let q = st.shape_of(rec).request;
                 [q.res.cpu_milli, q.res.mem_mib, q.gpu.milli()]

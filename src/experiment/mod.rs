@@ -20,12 +20,12 @@
 
 pub mod paper;
 mod plan;
+mod views;
 
 use crate::compact::search::Search;
 use crate::compact::{self, rank, CompactError, Compaction, Demand};
 use crate::error::Error;
 use crate::metrics::round6;
-use crate::metrics::summary::Summary;
 use crate::scenario::Scenario;
 use crate::sched::Policy;
 use crate::workload::edit::{Keep, WorkloadEdit};
@@ -47,6 +47,9 @@ pub enum Experiment {
     /// Placement policies vs best fit, with the other three views of
     /// packing beside compaction.
     Policies,
+    /// Reclamation on (non-prod admitted against reservations) vs off
+    /// (every task against limits): the machines saved.
+    Reclamation,
 }
 
 impl Experiment {
@@ -58,12 +61,13 @@ impl Experiment {
             Experiment::Subcells => "subcells",
             Experiment::Bucketing => "bucketing",
             Experiment::Policies => "policies",
+            Experiment::Reclamation => "reclamation",
         }
     }
 
     /// Whether its variants edit the workload (so need a synthetic one).
     pub fn edits_workload(self) -> bool {
-        self != Experiment::Policies
+        !matches!(self, Experiment::Policies | Experiment::Reclamation)
     }
 }
 
@@ -77,7 +81,7 @@ impl std::str::FromStr for Experiment {
             .ok_or_else(|| {
                 format!(
                     "unknown experiment {s:?}; expected one of segregation, subcells, bucketing, \
-                     policies"
+                     policies, reclamation"
                 )
             })
     }
@@ -217,6 +221,12 @@ pub struct CellResult {
     /// Unplaced on the whole cell (at most the picky share).
     pub whole_cell_unplaced_tasks: u64,
     pub contradictions: usize,
+    /// With usage tracked (`reclamation`): the out-of-memory kills,
+    /// throttled CPU and usage over capacity of the probe that gave the
+    /// answer (its trial's fitting probe of that many machines, or the
+    /// whole cell's run); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<compact::fit::UsageFigures>,
 }
 
 /// Aggregate utilisation, stranded resources and hole filling at the end
@@ -281,7 +291,7 @@ pub fn run(
     for v in &plans {
         let mut results = Vec::new();
         for c in &v.cells {
-            let sc_c = with_policy(sc, c.policy);
+            let sc_c = plan::with_reclamation(with_policy(sc, c.policy), c.reclamation);
             let tell = |p: compact::Progress| {
                 progress(Progress {
                     cells_done: done,
@@ -299,7 +309,7 @@ pub fn run(
             }
         }
         let views = match o.experiment {
-            Experiment::Policies => Some(views(
+            Experiment::Policies => Some(views::views(
                 &with_policy(sc, v.policy),
                 o.compact.threads,
                 &mut events,
@@ -376,7 +386,21 @@ fn cell_result(c: &CellPlan, k: &Compaction) -> CellResult {
             .collect(),
         whole_cell_unplaced_tasks: k.whole_cell.verdict.unplaced_tasks,
         contradictions: k.contradictions,
+        usage: answer_usage(k),
     }
+}
+
+/// The usage figures of the probe that gave `k`'s answer: in the answer's
+/// trial, the fitting probe of that many machines, or the whole cell's run
+/// when the answer is the whole cell (never probed again).
+fn answer_usage(k: &Compaction) -> Option<compact::fit::UsageFigures> {
+    let trial = k.per_trial.iter().find(|t| t.trial == k.answer.trial)?;
+    trial
+        .probes
+        .iter()
+        .find(|p| p.fits && p.machines == k.answer.machines)
+        .map_or(k.whole_cell.verdict.usage.as_ref(), |p| p.usage.as_ref())
+        .cloned()
 }
 
 /// A variant from its cells; the figures relative to the baseline are
@@ -468,63 +492,6 @@ fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v[rank::nearest_rank(50, v.len()) - 1]
-}
-
-/// One run of the scenario on its whole cell (aggregate utilisation,
-/// stranded resources, hole filling) and a vertical inflation of it: the
-/// other three views, compaction being the experiment's.
-fn views(sc: &Scenario, threads: usize, events: &mut u64) -> Result<Views, Error> {
-    let mut sim = crate::build_simulation(sc, false)?;
-    sim.run(&mut |_| {})?;
-    *events += sim.events_processed();
-    let s = Summary::of(sc, &sim);
-    let p = &s.packing;
-    Ok(Views {
-        cpu_utilization: s.utilization.cpu.total,
-        mem_utilization: s.utilization.mem.total,
-        stranded_cpu_share: p.stranded.as_ref().map(|x| x.cpu_share),
-        stranded_mem_share: p.stranded.as_ref().map(|x| x.mem_share),
-        holes_units_free: p.holes.as_ref().map(|h| h.units_free),
-        holes_free_share: p.holes.as_ref().map(|h| h.free_share),
-        hole_unit: p.unit.as_ref().map(|u| Demand {
-            cpu_milli: u.cpu_milli,
-            mem_mib: u.mem_mib,
-            gpu_milli: 0,
-        }),
-        inflation_vertical_permille: vertical_inflation(sc, threads, events)?,
-    })
-}
-
-/// The largest vertical growth of the workload that still fits its whole
-/// cell, per mille, by `inflate`'s defaults (steps of 1 %); `None` for a
-/// trace replay, or a workload that fits even at the cap.
-fn vertical_inflation(
-    sc: &Scenario,
-    threads: usize,
-    events: &mut u64,
-) -> Result<Option<u32>, Error> {
-    if sc.trace.is_some() {
-        return Ok(None);
-    }
-    let o = crate::inflate::Options {
-        mode: crate::inflate::Mode::Vertical,
-        trials: 1,
-        percentile: crate::inflate::DEFAULT_PERCENTILE,
-        resolution_permille: crate::inflate::DEFAULT_RESOLUTION_PERMILLE,
-        cap_permille: crate::inflate::DEFAULT_CAP_PERMILLE,
-        threads,
-    };
-    match crate::inflate::inflate(sc, &o, &|_| {}) {
-        Ok(i) => {
-            *events += i.events_processed;
-            Ok(Some(i.answer.permille))
-        }
-        Err(crate::inflate::InflateError::NeverFull { .. }) => Ok(None),
-        Err(crate::inflate::InflateError::Run(e)) => Err(e),
-        Err(crate::inflate::InflateError::DoesNotFit(_)) => Err(Error::Internal(
-            "the workload fits its whole cell for compaction but not for inflation".into(),
-        )),
-    }
 }
 
 /// How a cell's edit keeps the workload, in `CellResult::cell`'s words.

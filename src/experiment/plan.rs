@@ -5,7 +5,8 @@
 
 use super::{keep_label, keeping, Experiment, Options};
 use crate::compact::Demand;
-use crate::scenario::Scenario;
+use crate::scenario::reclamation::ReclamationMode;
+use crate::scenario::{ReclamationConfig, Scenario};
 use crate::sched::Policy;
 use crate::workload::edit::{Keep, RoundUp, WorkloadEdit};
 
@@ -16,6 +17,9 @@ pub struct CellPlan {
     pub label: String,
     pub policy: Policy,
     pub edit: WorkloadEdit,
+    /// The reclamation mode the cell is compacted under, replacing the
+    /// scenario's (`None`: the scenario's own).
+    pub reclamation: Option<ReclamationMode>,
 }
 
 /// One variant: its name, whether it is the baseline, its policy (every
@@ -43,6 +47,7 @@ impl VariantPlan {
                         round_up,
                         ..keeping(keep)
                     },
+                    reclamation: None,
                 })
                 .collect(),
         }
@@ -78,11 +83,36 @@ pub fn variants(sc: &Scenario, o: &Options) -> Vec<VariantPlan> {
             .into_iter()
             .map(|q| VariantPlan::new(q.name(), q, &whole))
             .collect(),
+        Experiment::Reclamation => [
+            ("off", ReclamationMode::Measure),
+            ("on", ReclamationMode::On),
+        ]
+        .into_iter()
+        .map(|(name, mode)| {
+            let mut v = VariantPlan::new(name, p, &whole);
+            v.cells[0].reclamation = Some(mode);
+            v
+        })
+        .collect(),
     };
     if let Some(first) = v.first_mut() {
         first.baseline = true;
     }
     v
+}
+
+/// `sc` with its reclamation mode set to `mode` (its `[reclamation]`
+/// table's other keys kept, or the defaults when it has none); `sc` as
+/// it is for `None`. `reclamation`'s baseline, "off", is compacted under
+/// `measure`: decisions are those of scheduling by limits (no pass, no
+/// placement differs), and the usage books give its cells' utilisation.
+pub fn with_reclamation(mut sc: Scenario, mode: Option<ReclamationMode>) -> Scenario {
+    if let Some(mode) = mode {
+        let mut r = sc.reclamation.take().unwrap_or_default();
+        r.mode = mode;
+        sc.reclamation = Some(ReclamationConfig { mode, ..r });
+    }
+    sc
 }
 
 /// The policies in the order compared: best fit, the baseline the paper

@@ -285,7 +285,8 @@ pub fn inflate(
     assert!(o.trials > 0, "inflate: no trials");
     let cell = whole_cell(sc)?;
     let cfg = sc.compaction.unwrap_or_default();
-    let rule = FitRule::new(&cfg, WorkloadKind::of(sc), cell.len());
+    let rule = FitRule::for_scenario(&cfg, sc, cell.len());
+    let sc = &*crate::compact::reclaim::probe_scenario(sc);
     let ctx = Context { sc, rule: &rule, o };
     let (uninflated, first) = ctx.uninflated(&cell)?;
     if !uninflated.verdict.fits {

@@ -51,6 +51,13 @@ pub struct CompactionConfig {
     /// machine count), 0 for static ones.
     #[serde(default)]
     pub verify_above: Option<u32>,
+    /// With reclamation on (`[reclamation] mode = "on"`): the share of
+    /// submitted tasks that may be killed for memory (`out_of_memory`)
+    /// over a probe's run and the workload still fit. Default 0: capacity
+    /// reclaimed from reservations counts only if usage stays under it
+    /// (`crate::compact::reclaim`).
+    #[serde(default)]
+    pub oom_kill_share: f64,
 }
 
 impl Default for CompactionConfig {
@@ -65,6 +72,7 @@ impl Default for CompactionConfig {
             nonprod_wait_p90_s: default_nonprod_wait_p90_s(),
             grow: false,
             verify_above: None,
+            oom_kill_share: 0.0,
         }
     }
 }
@@ -119,6 +127,15 @@ impl CompactionConfig {
                 format!(
                     "must be a fraction in [0, 1) (0.002 is 0.2 %), got {}",
                     shown(self.picky_share)
+                ),
+            );
+        }
+        if !(self.oom_kill_share.is_finite() && (0.0..1.0).contains(&self.oom_kill_share)) {
+            return bad(
+                "oom_kill_share",
+                format!(
+                    "must be a fraction in [0, 1) (0 allows no out-of-memory kill), got {}",
+                    shown(self.oom_kill_share)
                 ),
             );
         }
@@ -177,6 +194,7 @@ mod tests {
         assert_eq!((c.picky_share, c.relax_above_share), (0.002, 0.5));
         assert!(c.relax_large_jobs);
         assert_eq!((c.prod_wait_p90_s, c.nonprod_wait_p90_s), (60, 300));
+        assert_eq!(c.oom_kill_share, 0.0);
     }
 
     #[test]
@@ -188,6 +206,8 @@ mod tests {
             ("picky_share = 1.0", "compaction.picky_share"),
             ("picky_share = -0.1", "compaction.picky_share"),
             ("picky_share = nan", "compaction.picky_share"),
+            ("oom_kill_share = 1.0", "compaction.oom_kill_share"),
+            ("oom_kill_share = -0.01", "compaction.oom_kill_share"),
             ("relax_above_share = 0.0", "compaction.relax_above_share"),
             ("relax_above_share = 1.5", "compaction.relax_above_share"),
             (

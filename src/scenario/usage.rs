@@ -107,9 +107,12 @@ impl Scenario {
 
     /// `borgsim validate`'s warnings about usage models that change
     /// nothing: a job class's `usage` when the run does not track usage
-    /// ([`Self::usage_tracked`]). One line per class, naming its key.
+    /// ([`Self::usage_tracked`]) and the scenario has no `[reclamation]`
+    /// table — one that says `mode = "off"` keeps its models for what
+    /// turns it on (`borgsim experiment reclamation`, a sweep). One line
+    /// per class, naming its key.
     pub fn usage_warnings(&self) -> Vec<String> {
-        if self.usage_tracked() {
+        if self.usage_tracked() || self.reclamation.is_some() {
             return Vec::new();
         }
         self.workload
@@ -120,7 +123,9 @@ impl Scenario {
             .map(|(i, j)| {
                 format!(
                     "workload.jobs[{i}].usage ({:?}): has no effect without reclamation \
-                     (usage is tracked only with [reclamation] mode = \"measure\" or \"on\")",
+                     (usage is tracked only with [reclamation] mode = \"measure\" or \"on\"; \
+                     a [reclamation] table with mode = \"off\" keeps it for `experiment \
+                     reclamation`)",
                     j.name
                 )
             })
@@ -233,5 +238,9 @@ mod tests {
         let w = sc.usage_warnings();
         assert_eq!(w.len(), 1, "only the class with a model: {w:?}");
         assert!(w[0].starts_with("workload.jobs[1].usage (\"b\")"), "{w:?}");
+        // An explicit [reclamation] table, off, keeps the model quietly.
+        let mut kept = sc.clone();
+        kept.reclamation = Some(crate::scenario::ReclamationConfig::default());
+        assert!(kept.usage_warnings().is_empty());
     }
 }

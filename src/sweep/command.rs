@@ -207,7 +207,7 @@ fn experiment(k: &CommandKeys, search: Search) -> Result<Command, Invalid> {
             (
                 "experiment".to_string(),
                 "command = \"experiment\" needs the experiment's name: segregation, subcells, \
-                 bucketing or policies"
+                 bucketing, policies or reclamation"
                     .into(),
             )
         })?;

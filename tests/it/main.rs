@@ -32,6 +32,7 @@ mod packing;
 mod policies;
 mod properties;
 mod reclamation;
+mod reclamation_compact;
 mod reclamation_scenario;
 mod reclamation_series;
 mod report;

@@ -66,6 +66,16 @@ fn intro(e: Experiment) -> &'static str {
              run on the whole cell, and the growth of every request the whole cell still takes \
              (vertical workload inflation)."
         }
+        Experiment::Reclamation => {
+            "Reclamation on — non-prod admitted against other tasks' reservations, which decay from \
+             the limit toward usage plus a margin after a delay — against off, every task admitted \
+             against limits (compacted under mode measure, whose decisions are off's, so that its usage \
+             shows). A probe of a static workload runs until the reservations of the tasks placed at \
+             t = 0 have settled; a probe fits only if it kills no more tasks for memory than \
+             oom_kill_share allows. Beside the machines: the used share of the compacted cell's \
+             capacity (usage over capacity, over the probe's run), the tasks killed for memory and \
+             the CPU throttled in the probe that gave the answer."
+        }
     }
 }
 
@@ -239,6 +249,7 @@ fn share(v: Option<f64>) -> Markup {
 fn table(r: &ExperimentResult) -> Markup {
     let bucketing = r.experiment == Experiment::Bucketing;
     let views = r.experiment == Experiment::Policies;
+    let usage = r.experiment == Experiment::Reclamation;
     html! {
         table id="experiment-variants" {
             thead { tr {
@@ -250,6 +261,10 @@ fn table(r: &ExperimentResult) -> Markup {
                     th.num { "CPU allocated" } th.num { "memory allocated" }
                     th.num { "CPU stranded" } th.num { "memory stranded" } th.num { "hole units free" }
                     th.num { "growth that fits (vertical inflation)" }
+                }
+                @if usage {
+                    th.num { "CPU used" } th.num { "memory used" } th.num { "killed for memory" }
+                    th.num { "CPU throttled (core-s)" }
                 }
             } }
             tbody {
@@ -271,6 +286,13 @@ fn table(r: &ExperimentResult) -> Markup {
                             (share(w.and_then(|w| w.stranded_mem_share)))
                             (num(w.and_then(|w| w.holes_units_free).map_or("—".into(), count)))
                             (pct(w.and_then(|w| w.inflation_vertical_permille).map(|p| f64::from(p) / 10.0)))
+                        }
+                        @if usage {
+                            @let u = v.cells.first().and_then(|c| c.usage.as_ref());
+                            (share(u.map(|u| u.usage_cpu_utilization)))
+                            (share(u.map(|u| u.usage_mem_utilization)))
+                            (num(u.map_or("—".into(), |u| count(u.oom_kills))))
+                            (num(u.map_or("—".into(), |u| decimal(u.throttled_cpu_core_s, 1))))
                         }
                     }
                 }
