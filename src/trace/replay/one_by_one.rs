@@ -38,6 +38,8 @@ use std::collections::BTreeMap;
 pub struct OneByOneFeed {
     machines: Vec<TraceEvent>,
     tasks: Vec<TraceTask>,
+    /// The first this many of `tasks` are the trace's own pods (shuffled).
+    from_trace: usize,
     next: usize,
     machines_applied: bool,
     ctx: Context,
@@ -92,6 +94,7 @@ impl OneByOneFeed {
         counts.insert("tasks_drawn", (tasks.len() - base.len()) as u64);
         Ok(OneByOneFeed {
             machines,
+            from_trace: base.len(),
             tasks,
             next: 0,
             machines_applied: false,
@@ -119,6 +122,17 @@ impl OneByOneFeed {
 }
 
 impl Feed for OneByOneFeed {
+    /// The trace's own pods, not the copies drawn to top them up.
+    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+        let mut scratch = BTreeMap::new();
+        let specs: Vec<_> = self.tasks[..self.from_trace]
+            .iter()
+            .map(|t| job_spec(t, vec![None], st.attr_table_mut(), &mut scratch))
+            .collect();
+        let shapes = specs.iter().map(|s| (s.request, &s.constraints[..]));
+        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+    }
+
     fn next_time(&mut self) -> Result<Option<SimTime>> {
         if !self.machines_applied {
             return Ok(Some(SimTime::ZERO));
