@@ -162,7 +162,10 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// A scheduler drawing its random numbers (relaxed randomization) from
-    /// `rng`, the scheduler's stream of the run.
+    /// `rng`, the scheduler's stream of the run. The FGD paper's policies
+    /// draw their tie order and `random`'s choices from the streams of
+    /// seed 0 here; a simulation builds its scheduler with its own seed's
+    /// ([`Profile::for_config_seeded`]).
     pub fn new(config: SchedConfig, rng: SimRng) -> Self {
         Self::with_profile(config, Profile::for_config(&config), rng)
     }
