@@ -37,12 +37,14 @@ use std::collections::BTreeMap;
 
 /// The paper's tuning down, for a list whose GPU demand already exceeds
 /// the target: remove uniformly drawn tasks of the (shuffled) list until
-/// the demand is at most `target` milli-GPU.
-fn tune_down(tasks: &mut Vec<TraceTask>, demand: &mut u64, target: u64, rng: &mut SimRng) {
+/// the demand is at most `target` milli-GPU. True if it removed any.
+fn tune_down(tasks: &mut Vec<TraceTask>, demand: &mut u64, target: u64, rng: &mut SimRng) -> bool {
+    let above = *demand > target;
     while *demand > target && !tasks.is_empty() {
         let t = tasks.remove(rng.random_range(0..tasks.len()));
         *demand -= t.request.gpu.milli();
     }
+    above
 }
 
 /// Tasks arriving one by one, never leaving.
@@ -96,9 +98,10 @@ impl OneByOneFeed {
         let target = gpu_capacity_milli * u64::from(pct) / 100;
         let mut demand: u64 = base.iter().map(|t| t.request.gpu.milli()).sum();
         let listed = base.clone();
-        tune_down(&mut base, &mut demand, target, &mut rng);
+        let tuned_down = tune_down(&mut base, &mut demand, target, &mut rng);
         let mut tasks = base.clone();
-        let gpu_tasks = base.iter().any(|t| t.request.gpu.milli() > 0);
+        // Either tuned down or topped up, never both (as the paper).
+        let gpu_tasks = !tuned_down && base.iter().any(|t| t.request.gpu.milli() > 0);
         while demand < target && gpu_tasks {
             let t = &base[rng.random_range(0..base.len())];
             demand += t.request.gpu.milli();
@@ -300,9 +303,9 @@ mod tests {
         let mut tasks: Vec<_> = (0..5).map(gpu).collect();
         let mut demand = 5000;
         let mut rng = RngStreams::new(1).stream(Stream::Workload);
-        tune_down(&mut tasks, &mut demand, 3500, &mut rng);
+        assert!(tune_down(&mut tasks, &mut demand, 3500, &mut rng));
         assert_eq!((tasks.len(), demand), (3, 3000));
-        tune_down(&mut tasks, &mut demand, 3000, &mut rng);
+        assert!(!tune_down(&mut tasks, &mut demand, 3000, &mut rng));
         assert_eq!(tasks.len(), 3);
     }
 
