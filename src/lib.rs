@@ -180,8 +180,8 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
     Ok(sim)
 }
 
-/// GPU packing on a cell without GPUs is refused
-/// ([`sched::profile::GPU_PACKING_NEEDS_GPUS`] says why): here for trace
+/// A GPU policy ([`sched::Policy::needs_gpus`]) on a cell without GPUs is
+/// refused ([`sched::profile::needs_gpus_message`] says why): here for trace
 /// cells and a `--policy` given after validation. Judged on the whole cell
 /// (a compaction's smaller probes may hold no GPU machine and still be of
 /// a GPU cell).
@@ -190,13 +190,13 @@ pub fn build_simulation_with(sc: &Scenario, o: &BuildOptions) -> error::Result<S
 /// [`error::Error::Invalid`] naming `scheduler.policy`.
 fn refuse_gpu_packing_without_gpus(sc: &Scenario, cell: &cell::Cell) -> error::Result<()> {
     let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
-    if sc.scheduler.policy != sched::Policy::GpuPacking || gpus {
+    if !sc.scheduler.policy.needs_gpus() || gpus {
         return Ok(());
     }
     Err(error::Error::Invalid {
         path: std::path::PathBuf::from(&sc.name),
         key: "scheduler.policy".into(),
-        message: sched::profile::GPU_PACKING_NEEDS_GPUS.into(),
+        message: sched::profile::needs_gpus_message(sc.scheduler.policy),
     })
 }
 

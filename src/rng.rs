@@ -30,6 +30,12 @@ pub enum Stream {
     /// ([`RngStreams::keyed`]) per (job serial, task index, window), so a
     /// task's usage is the same whatever else runs.
     Usage,
+    /// The paper GPU policies' random order of the machines for ties
+    /// (`sched::plugins::tie_order`): keyed draws per machine.
+    TieOrder,
+    /// The `random` policy's draws (`sched::plugins::random`): keyed per
+    /// (job serial, machine), and per device choice.
+    RandomPolicy,
 }
 
 impl Stream {
@@ -42,6 +48,8 @@ impl Stream {
             Stream::Compaction => "compaction",
             Stream::WorkloadEdit => "workload_edit",
             Stream::Usage => "usage",
+            Stream::TieOrder => "tie_order",
+            Stream::RandomPolicy => "random_policy",
         }
     }
 }

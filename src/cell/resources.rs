@@ -161,6 +161,23 @@ impl GpuAlloc {
         }
     }
 
+    /// True if this allocation serves `req` on devices with these free
+    /// milli-units: as many whole devices as asked, each idle; a share of
+    /// the asked size on a device that has room; nothing for no request.
+    pub fn matches(&self, req: GpuRequest, free_milli: &[u32]) -> bool {
+        match (*self, req) {
+            (GpuAlloc::None, GpuRequest::None) => true,
+            (GpuAlloc::Whole(mask), GpuRequest::Whole(n)) => {
+                mask.count_ones() == n
+                    && devices(mask).all(|d| free_milli.get(d) == Some(&GPU_MILLI_PER_DEVICE))
+            }
+            (GpuAlloc::Share { device, milli }, GpuRequest::Share(m)) => {
+                milli == m && free_milli.get(device as usize).is_some_and(|&f| f >= m)
+            }
+            _ => false,
+        }
+    }
+
     /// Takes this allocation's devices out of the free counts.
     pub fn take_from(&self, free_milli: &mut [u32]) {
         match self {

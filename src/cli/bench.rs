@@ -36,7 +36,7 @@ const OPENB: &[(&str, &str)] = &[
     ("openb-best_fit", "best_fit"),
     ("openb-worst_fit", "worst_fit"),
     ("openb-hybrid", "hybrid"),
-    ("openb-gpu_packing", "gpu_packing"),
+    ("openb-gpu_keep_whole", "gpu_keep_whole"),
 ];
 
 /// The defaults' false-alarm rate is measured in reports/BENCHMARKS.md
@@ -77,7 +77,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_time_check: bool,
     /// Run only these cases (repeatable): a label of the suite
-    /// (`openb-gpu_packing`, `churn-100k`, …) or any built-in scenario.
+    /// (`openb-gpu_keep_whole`, `churn-100k`, …) or any built-in scenario.
     #[arg(long = "case", value_name = "NAME")]
     pub cases: Vec<String>,
     /// Include the largest case (churn-100k: 10 M tasks; minutes, GBs).

@@ -36,8 +36,8 @@ pub struct ExperimentArgs {
     #[arg(long, value_delimiter = ',', value_name = "K,K,...")]
     pub parts: Option<Vec<u32>>,
     /// policies: the placement policies compared, best fit the baseline
-    /// [default: worst_fit, best_fit, hybrid, and gpu_packing on a cell
-    /// with GPUs].
+    /// [default: worst_fit, best_fit, hybrid, and gpu_keep_whole on a cell
+    /// with GPUs; the FGD paper's six only by name].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
     /// policies: the task shape stranded resources and hole filling judge

@@ -93,7 +93,7 @@ pub struct RunArgs {
     /// Override the scenario's root seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the scenario's placement policy (worst_fit, best_fit, hybrid, gpu_packing).
+    /// Override the scenario's placement policy (worst_fit, best_fit, hybrid, gpu_keep_whole, random, dot_product, gpu_clustering, gpu_packing, gpu_best_fit, fgd; see README, GPU policies).
     #[arg(long)]
     pub policy: Option<borgsim::sched::Policy>,
     /// Override the scenario's preemption switch.

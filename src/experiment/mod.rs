@@ -125,14 +125,15 @@ fn first_repeat<T: PartialEq + Copy>(xs: &[T]) -> Option<T> {
         .map(|(_, x)| *x)
 }
 
-/// Every policy that applies to `cell`: GPU packing only on a cell with
-/// GPUs (`policies`' default).
+/// Every Borg-style policy that applies to `cell`: `gpu_keep_whole` only on
+/// a cell with GPUs (`policies`' default; the FGD paper's six are asked
+/// for by name).
 pub fn default_policies(cell: &crate::cell::Cell) -> Vec<Policy> {
     let gpus = cell.machines.iter().any(|m| m.capacity.gpus > 0);
     Policy::ALL
         .iter()
         .copied()
-        .filter(|&p| gpus || p != Policy::GpuPacking)
+        .filter(|&p| !p.is_fgd_paper() && (gpus || !p.needs_gpus()))
         .collect()
 }
 

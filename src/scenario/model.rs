@@ -482,9 +482,9 @@ impl Scenario {
         }
         self.cell.validate()?;
         let gpus = self.cell.machines.iter().any(|m| m.count > 0 && m.gpus > 0);
-        if self.scheduler.policy == Policy::GpuPacking && !gpus {
-            let why = crate::sched::profile::GPU_PACKING_NEEDS_GPUS;
-            return Err(bad("scheduler.policy", why));
+        if self.scheduler.policy.needs_gpus() && !gpus {
+            let why = crate::sched::profile::needs_gpus_message(self.scheduler.policy);
+            return Err(bad("scheduler.policy", &why));
         }
         if self.workload.jobs.is_empty() {
             return Err(bad("workload.jobs", "needs at least one job class"));

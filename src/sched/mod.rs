@@ -16,6 +16,7 @@
 //! could turn into RPCs.
 
 pub mod class_key;
+pub mod devices;
 pub mod equiv;
 pub mod explain;
 pub mod pipeline;
@@ -25,6 +26,7 @@ pub mod preempt;
 pub mod profile;
 pub mod reason;
 pub mod sample;
+pub mod typical;
 
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::MachineId;
@@ -160,7 +162,10 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// A scheduler drawing its random numbers (relaxed randomization) from
-    /// `rng`, the scheduler's stream of the run.
+    /// `rng`, the scheduler's stream of the run. The FGD paper's policies
+    /// draw their tie order and `random`'s choices from the streams of
+    /// seed 0 here; a simulation builds its scheduler with its own seed's
+    /// ([`Profile::for_config_seeded`]).
     pub fn new(config: SchedConfig, rng: SimRng) -> Self {
         Self::with_profile(config, Profile::for_config(&config), rng)
     }
@@ -189,6 +194,12 @@ impl Scheduler {
 
     pub fn stats(&self) -> &SchedStats {
         &self.stats
+    }
+
+    /// The typical pods the profile's FGD parts read (see
+    /// [`Profile::typical_slot`]).
+    pub fn typical_slot(&self) -> Option<&typical::TypicalSlot> {
+        self.pipeline.profile().typical_slot()
     }
 
     /// Forgets jobs whose slots the cell reclaimed (their ids will be reused).
@@ -264,7 +275,12 @@ impl Scheduler {
         let job = st.task(task).job;
         match self.decide(st, task) {
             Outcome::Place(machine) => {
-                st.place(now, task, machine);
+                let gpu = self
+                    .pipeline
+                    .profile()
+                    .devices()
+                    .choose(st, st.job(job), machine);
+                st.place_on(now, task, machine, gpu);
                 actions.push(Action::Place { task, machine });
                 self.stats.placements += 1;
                 true
@@ -277,7 +293,12 @@ impl Scheduler {
                         cause: EvictionCause::Preemption,
                     });
                 }
-                st.place(now, task, plan.machine);
+                let gpu = self
+                    .pipeline
+                    .profile()
+                    .devices()
+                    .choose(st, st.job(job), plan.machine);
+                st.place_on(now, task, plan.machine, gpu);
                 actions.push(Action::Place {
                     task,
                     machine: plan.machine,

@@ -13,11 +13,15 @@
 //! up a machine's score can never overflow (the pipeline asserts each score's
 //! bound as it collects it).
 
+use super::devices::DeviceChoice;
 use super::plugin::{Filter, Score, MAX_SCORE};
 use super::plugins::{
-    avoid_failed, best_fit, constraints, fits, gpu_packing, hybrid, spread, spreading, worst_fit,
+    avoid_failed, best_fit, constraints, dot_product, fgd, fits, gpu_best_fit, gpu_clustering,
+    gpu_keep_whole, gpu_packing, hybrid, random, spread, spreading, tie_order, worst_fit,
 };
+use super::typical::TypicalSlot;
 use super::SchedConfig;
+use crate::rng::RngStreams;
 use serde::{Deserialize, Serialize};
 
 /// The placement policies a scenario can choose. Their names are serde's;
@@ -44,17 +48,41 @@ pub enum Policy {
     BestFit,
     /// Borg's: least stranded resources, ties to best fit.
     Hybrid,
-    /// GPU-sharing clusters: least GPU fragmentation, then fewest idle GPUs
-    /// left, then best fit.
+    /// GPU-sharing clusters, borgsim's own: least GPU fragmentation, then
+    /// fewest idle GPUs left, then best fit (`plugins::gpu_keep_whole`).
+    GpuKeepWhole,
+    /// The six policies of Weng et al. (ATC 2023), scored as the paper's
+    /// simulator does, integer scores with ties to a seeded random order
+    /// of the machines (`plugins::tie_order`). Random: a uniformly random
+    /// machine that fits, a random device that fits.
+    Random,
+    /// The paper's DotProd (Tetris): CPU and GPU demand against free.
+    DotProduct,
+    /// The paper's GpuClustering: GPU tasks of one type together.
+    GpuClustering,
+    /// The paper's GpuPacking: partly used devices, then partly used
+    /// machines, then the smallest idle ones.
     GpuPacking,
+    /// The paper's BestFit: least CPU and GPU left, against the largest
+    /// node's size (borgsim's `best_fit` scores every dimension against
+    /// each machine's own capacity).
+    GpuBestFit,
+    /// Fragmentation Gradient Descent: least growth of GPU fragmentation
+    /// measured against the workload's typical pods, and FGD's own choice
+    /// of device.
+    Fgd,
 }
 
-/// Why GPU packing is refused on a cell without GPUs: it ranks machines by
-/// their GPUs first, and on such a cell it would rank them exactly as best
-/// fit does, so a run named `gpu_packing` would mislead.
-pub(crate) const GPU_PACKING_NEEDS_GPUS: &str =
-    "gpu_packing ranks machines by their GPUs, and no machine of this cell has any \
-     (it would rank them as best_fit does); choose another policy";
+/// Why a GPU policy is refused on a cell without GPUs: it ranks machines
+/// by their GPUs first, and on such a cell every machine would tie, so a
+/// run named after it would mislead.
+pub(crate) fn needs_gpus_message(policy: Policy) -> String {
+    format!(
+        "{} ranks machines by their GPUs, and no machine of this cell has any; \
+         choose another policy",
+        policy.name()
+    )
+}
 
 impl Policy {
     /// Every policy, in declaration order.
@@ -65,9 +93,33 @@ impl Policy {
         Policy::ALL.iter().copied().find(|p| p.name() == s)
     }
 
-    /// The scenario/CLI name: `worst_fit`, `best_fit`, `hybrid`, `gpu_packing`.
+    /// The scenario/CLI name: `worst_fit`, `best_fit`, `hybrid`,
+    /// `gpu_keep_whole`, `random`, `dot_product`, `gpu_clustering`,
+    /// `gpu_packing`, `gpu_best_fit`, `fgd`.
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// True for the policies that rank machines by their GPUs first, which
+    /// a cell without GPUs refuses.
+    pub fn needs_gpus(self) -> bool {
+        matches!(
+            self,
+            Policy::GpuKeepWhole | Policy::GpuClustering | Policy::GpuPacking | Policy::Fgd
+        )
+    }
+
+    /// True for the six policies of the FGD paper (Weng et al., ATC 2023).
+    pub fn is_fgd_paper(self) -> bool {
+        matches!(
+            self,
+            Policy::Random
+                | Policy::DotProduct
+                | Policy::GpuClustering
+                | Policy::GpuPacking
+                | Policy::GpuBestFit
+                | Policy::Fgd
+        )
     }
 }
 
@@ -90,6 +142,11 @@ pub type WeightedScore = (Box<dyn Score + Send + Sync>, u64);
 pub struct Profile {
     filters: Vec<BoxedFilter>,
     scorers: Vec<WeightedScore>,
+    /// Which devices inside the chosen machine a task takes.
+    devices: DeviceChoice,
+    /// The typical pods the profile's FGD scorer and device choice read,
+    /// filled in once the workload is known; `None` without FGD.
+    typical: Option<TypicalSlot>,
 }
 
 impl Profile {
@@ -118,12 +175,37 @@ impl Profile {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Profile { filters, scorers }
+        Profile {
+            filters,
+            scorers,
+            devices: DeviceChoice::default(),
+            typical: None,
+        }
     }
 
-    /// The pipeline for a policy. Filters run cheapest-first; the first one to
-    /// reject a machine names the reason.
+    /// The same profile, taking the devices inside a machine as `devices`
+    /// says (default: [`DeviceChoice::Fullest`]).
+    pub fn with_devices(mut self, devices: DeviceChoice) -> Profile {
+        if let DeviceChoice::Fragmentation(slot) = &devices {
+            self.typical = Some(slot.clone());
+        }
+        self.devices = devices;
+        self
+    }
+
+    /// The pipeline for a policy, with the random streams of seed 0 (the
+    /// paper policies' tie order and draws; see [`Profile::for_seeded`]).
     pub fn for_policy(policy: Policy) -> Profile {
+        Profile::for_seeded(policy, RngStreams::new(0))
+    }
+
+    /// The pipeline for a policy in a run whose random streams are
+    /// `streams`. Filters run cheapest-first; the first one to reject a
+    /// machine names the reason.
+    pub fn for_seeded(policy: Policy, streams: RngStreams) -> Profile {
+        if policy.is_fgd_paper() {
+            return fgd_paper_profile(policy, streams);
+        }
         let filters: Vec<BoxedFilter> = vec![
             Box::new(constraints::AttributeConstraints),
             Box::new(spread::SpreadLimits),
@@ -141,14 +223,15 @@ impl Profile {
             ],
             // Lexicographic again: each weight exceeds the most all the
             // scorers after it can add (10,000 each).
-            Policy::GpuPacking => vec![
+            Policy::GpuKeepWhole => vec![
                 (
-                    Box::new(gpu_packing::GpuFragmentation),
+                    Box::new(gpu_keep_whole::GpuFragmentation),
                     (MAX_SCORE + 1) * (MAX_SCORE + 1),
                 ),
-                (Box::new(gpu_packing::GpuIdleKept), MAX_SCORE + 1),
+                (Box::new(gpu_keep_whole::GpuIdleKept), MAX_SCORE + 1),
                 (Box::new(best_fit::BestFit), 1),
             ],
+            _ => unreachable!("{} is a paper policy", policy.name()),
         };
         Profile::new(filters, scorers)
     }
@@ -161,10 +244,17 @@ impl Profile {
     /// among equally spread machines. Without either, exactly
     /// [`Profile::for_policy`].
     pub fn for_config(config: &SchedConfig) -> Profile {
+        Profile::for_config_seeded(config, RngStreams::new(0))
+    }
+
+    /// [`Profile::for_config`] in a run whose random streams are `streams`.
+    pub fn for_config_seeded(config: &SchedConfig, streams: RngStreams) -> Profile {
         let Profile {
             mut filters,
             mut scorers,
-        } = Profile::for_policy(config.policy);
+            devices,
+            typical,
+        } = Profile::for_seeded(config.policy, streams);
         if config.avoid_failed.is_some() {
             let at = filters.len() - 1; // before the resource fit
             filters.insert(at, Box::new(avoid_failed::AvoidFailed));
@@ -173,7 +263,20 @@ impl Profile {
             let most: u64 = scorers.iter().map(|(_, w)| w * MAX_SCORE).sum();
             scorers.insert(0, (Box::new(spreading::Spreading::new(weights)), most + 1));
         }
-        Profile::new(filters, scorers)
+        let mut p = Profile::new(filters, scorers).with_devices(devices);
+        p.typical = typical;
+        p
+    }
+
+    /// The typical pods this profile's FGD parts read, to be filled in
+    /// once the workload is known; `None` if it has none.
+    pub fn typical_slot(&self) -> Option<&TypicalSlot> {
+        self.typical.as_ref()
+    }
+
+    /// How the profile picks the devices inside a machine.
+    pub fn devices(&self) -> &DeviceChoice {
+        &self.devices
     }
 
     /// The filters, in the order they run.
@@ -185,6 +288,39 @@ impl Profile {
     pub fn scorers(&self) -> &[WeightedScore] {
         &self.scorers
     }
+}
+
+/// The profile of one of the FGD paper's six policies: its integer score
+/// (0..=100; Random's draw 0..=`MAX_SCORE`), then the seeded random tie
+/// order as two digits (see `plugins::tie_order`), lexicographically.
+fn fgd_paper_profile(policy: Policy, streams: RngStreams) -> Profile {
+    let filters: Vec<BoxedFilter> = vec![
+        Box::new(constraints::AttributeConstraints),
+        Box::new(spread::SpreadLimits),
+        Box::new(fits::ResourceFit),
+    ];
+    let mut devices = DeviceChoice::Fullest;
+    let score: Box<dyn Score + Send + Sync> = match policy {
+        Policy::Random => {
+            devices = DeviceChoice::Random(streams);
+            Box::new(random::Random { streams })
+        }
+        Policy::DotProduct => Box::new(dot_product::DotProduct),
+        Policy::GpuClustering => Box::new(gpu_clustering::GpuClustering),
+        Policy::GpuPacking => Box::new(gpu_packing::GpuPacking),
+        Policy::GpuBestFit => Box::new(gpu_best_fit::GpuBestFit),
+        Policy::Fgd => {
+            let slot = TypicalSlot::default();
+            devices = DeviceChoice::Fragmentation(slot.clone());
+            Box::new(fgd::Fgd { typical: slot })
+        }
+        _ => unreachable!("{} is not a paper policy", policy.name()),
+    };
+    let base = MAX_SCORE + 1;
+    let tie = |high| Box::new(tie_order::TieOrder { streams, high });
+    let scorers: Vec<WeightedScore> =
+        vec![(score, base * base), (tie(true), base), (tie(false), 1)];
+    Profile::new(filters, scorers).with_devices(devices)
 }
 
 #[cfg(test)]

@@ -111,6 +111,16 @@ pub trait Feed {
     fn held_tasks(&self) -> Vec<HeldTask> {
         Vec::new()
     }
+    /// The workload's typical pods, for the `fgd` policy
+    /// ([`crate::sched::typical`]): from the feed's own pod list when it
+    /// knows it in advance (a trace replayed one by one: its list before
+    /// shuffling and topping up). Asked once, before the first scheduling
+    /// pass (the cell's machines, and the attributes constraints name, are
+    /// in by then). Default `None`: the driver then takes the tasks
+    /// submitted by the first pass.
+    fn typical_pods(&self, _st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+        None
+    }
     /// Counts for `summary.json` (trace replays only).
     fn report(&self) -> Option<FeedReport> {
         None

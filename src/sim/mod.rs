@@ -52,6 +52,7 @@ use crate::metrics::stream::CsvStream;
 use crate::metrics::timeseries::{self, Sample, TimeSeries};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::sched::explain::Watch;
+use crate::sched::typical::TypicalPods;
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, TaskId};
@@ -195,7 +196,11 @@ impl Simulation {
             clock: Clock::default(),
             queue: EventQueue::with_capacity(1024),
             state,
-            sched: Scheduler::new(opts.sched, scheduler_rng(opts.seed)),
+            sched: Scheduler::with_profile(
+                opts.sched,
+                Profile::for_config_seeded(&opts.sched, RngStreams::new(opts.seed)),
+                scheduler_rng(opts.seed),
+            ),
             feed,
             fx: Effects::default(),
             error: None,
@@ -703,9 +708,30 @@ impl Simulation {
         self.queue.push(at, Event::SchedPass);
     }
 
+    /// Before the first pass of a profile with FGD parts: its typical pods,
+    /// from the feed's pod list or else from the tasks submitted so far
+    /// (each job's request and constraints, once per task).
+    fn fill_typical_pods(&mut self) {
+        let Some(slot) = self.sched.typical_slot() else {
+            return;
+        };
+        if slot.get().is_some() {
+            return;
+        }
+        let typical = self.feed.typical_pods(&mut self.state).unwrap_or_else(|| {
+            let jobs = self.state.jobs().iter();
+            TypicalPods::from_tasks(jobs.flat_map(|j| {
+                let n = j.tasks.len();
+                std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
+            }))
+        });
+        let _ = slot.set(typical);
+    }
+
     fn on_pass(&mut self, now: SimTime) {
         self.pass_pending = false;
         self.last_pass = Some(now);
+        self.fill_typical_pods();
         let mut actions = std::mem::take(&mut self.actions);
         actions.clear();
         match self.watch.as_deref_mut() {

@@ -73,7 +73,7 @@ fn a_copied_binary_benches_openb_and_compares_gpu_allocation() {
     let cwd = tempfile::tempdir().unwrap();
     let d = cwd.path();
     fs::write(d.join("openb"), "not a scenario").unwrap();
-    let case = ["bench", "--case", "openb-gpu_packing", "--repeat", "1"];
+    let case = ["bench", "--case", "openb-gpu_keep_whole", "--repeat", "1"];
     let out = run(&exe, d, &[&case[..], &["--json", "base.json"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let base = json(&d.join("base.json"));
@@ -81,7 +81,7 @@ fn a_copied_binary_benches_openb_and_compares_gpu_allocation() {
     let key = "gpu_packing.gpu_alloc_pct_at_demand_pct.130";
     let pct = results[key].as_f64().unwrap();
     assert!(results["utilization.gpu.total"].as_f64() > Some(0.0));
-    assert_eq!(results["policy"], "gpu_packing");
+    assert_eq!(results["policy"], "gpu_keep_whole");
 
     // A baseline whose GPU allocation differs: today's run is a regression.
     let mut changed = base.clone();
@@ -95,7 +95,7 @@ fn a_copied_binary_benches_openb_and_compares_gpu_allocation() {
     let out = run(&exe, d, &args);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let want = format!(
-        "REGRESSION openb-gpu_packing: result {key} {} -> {pct}",
+        "REGRESSION openb-gpu_keep_whole: result {key} {} -> {pct}",
         pct + 1.0
     );
     assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));

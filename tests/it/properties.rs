@@ -120,13 +120,9 @@ fn build_with(machines: &[MachineArb], jobs: &[JobArb], sched: SchedConfig) -> S
     simulation(CellState::new(cell), list, opts)
 }
 
+/// Every policy, the FGD paper's six included.
 fn policy() -> impl Strategy<Value = Policy> {
-    prop_oneof![
-        Just(Policy::WorstFit),
-        Just(Policy::BestFit),
-        Just(Policy::Hybrid),
-        Just(Policy::GpuPacking)
-    ]
+    prop::sample::select(Policy::ALL.to_vec())
 }
 
 proptest! {

@@ -106,8 +106,8 @@ fn tiny_and_fragmentation_decide_the_same() {
         let mut sc = Scenario::load(&root().join("tests/golden/tiny.toml")).unwrap();
         sc.scheduler.policy = *policy;
         assert_identical(sc);
-        // fragmentation's cell has no GPUs: GPU packing is refused on it.
-        if *policy != Policy::GpuPacking {
+        // fragmentation's cell has no GPUs: the GPU policies are refused on it.
+        if !policy.needs_gpus() {
             let mut sc = Scenario::load(&root().join("scenarios/fragmentation.toml")).unwrap();
             sc.scheduler.policy = *policy;
             assert_identical(sc);

@@ -161,7 +161,7 @@ fn a_bad_trace_row_stops_the_run_with_exit_2_or_is_skipped_when_lenient() {
 }
 
 #[test]
-fn gpu_packing_strands_fewer_gpus_than_best_fit_on_openb() {
+fn gpu_keep_whole_strands_fewer_gpus_than_best_fit_on_openb() {
     let alloc_at = |policy: borgsim::sched::Policy| {
         let mut sc = Scenario::builtin("openb").unwrap().unwrap();
         sc.scheduler.policy = policy;
@@ -170,7 +170,7 @@ fn gpu_packing_strands_fewer_gpus_than_best_fit_on_openb() {
     };
     use borgsim::sched::Policy;
     let (packing, best, hybrid) = (
-        alloc_at(Policy::GpuPacking),
+        alloc_at(Policy::GpuKeepWhole),
         alloc_at(Policy::BestFit),
         alloc_at(Policy::Hybrid),
     );

@@ -36,7 +36,7 @@ pub use relax::Relaxation;
 pub use spread::{level_index, level_of, Owner};
 
 use super::pending::PendingQueue;
-use super::resources::Resources;
+use super::resources::{GpuAlloc, Resources};
 use super::{Cell, MachineId};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Band, Job, JobId, JobSpec, Priority, TaskId};
@@ -531,6 +531,18 @@ impl CellState {
     /// resources; for non-prod under reclamation `on`, its reservation in
     /// the reservation basis: `usage.rs`); this asserts it.
     pub fn place(&mut self, now: SimTime, task: TaskId, machine: MachineId) {
+        let req = self.shapes[self.tasks[task as usize].shape as usize].request;
+        let gpu = req
+            .gpu
+            .choose_devices(&self.machines[machine as usize].gpu_free_milli)
+            .unwrap_or_else(|| panic!("machine {machine} has no GPU for task {task}"));
+        self.place_on(now, task, machine, gpu);
+    }
+
+    /// [`CellState::place`] on the devices `gpu` chose (a policy's own
+    /// choice of GPUs inside the machine, `sched::devices`): panics if they
+    /// are not free or do not match the task's request.
+    pub fn place_on(&mut self, now: SimTime, task: TaskId, machine: MachineId, gpu: GpuAlloc) {
         self.advance(now);
         let rec = &mut self.tasks[task as usize];
         let shape = self.shapes[rec.shape as usize];
@@ -547,10 +559,11 @@ impl CellState {
         if let Some(left) = within {
             ms.free = left;
         }
-        let gpu = req
-            .gpu
-            .choose_devices(&ms.gpu_free_milli)
-            .unwrap_or_else(|| panic!("machine {machine} has no GPU for task {task}"));
+        assert!(
+            gpu.matches(req.gpu, &ms.gpu_free_milli),
+            "devices {gpu:?} on machine {machine} are not free for task {task}'s {:?}",
+            req.gpu
+        );
         gpu.take_from(&mut ms.gpu_free_milli);
         ms.tasks.push(task);
         ms.add_priority(prio, &req.res);

@@ -1,67 +1,60 @@
-//! Scorers of the `gpu_packing` policy: keep GPUs whole, pack GPU shares.
+//! Scorer of the `gpu_packing` policy: the paper's GpuPacking (Weng et al.,
+//! ATC 2023) — shares onto partly used devices, then whole GPUs onto
+//! partly used machines, and only then onto idle machines, smallest first.
+//! (borgsim's own earlier GPU policy is `gpu_keep_whole`,
+//! [`super::gpu_keep_whole`].)
 //!
-//! GPU-sharing clusters lose capacity to fragmentation: a device left with
-//! 300 free milli-GPU cannot take a whole-GPU task, and a node whose idle
-//! GPUs keep being nibbled by CPU-only pods soon has none left whole. After
-//! the "GPU packing" baseline of Weng et al. (ATC 2023), in lexicographic
-//! order (see the weights in `profile.rs`):
-//!
-//! 1. [`GpuFragmentation`] — the least growth of *fragmented* GPU capacity,
-//!    the free milli of devices that are neither idle nor full. A share on a
-//!    partly used device shrinks it (Δ = −share); on an idle device it grows
-//!    it (Δ = 1000 − share); whole devices and CPU-only tasks leave it as
-//!    is. `score = (1000 − Δ) × 5`, so Δ ∈ [−1000, 1000] maps onto 0..=10000.
-//! 2. [`GpuIdleKept`] — the fewest idle devices left on the machine: whole-GPU
-//!    tasks go where GPUs are already in use, and CPU-only tasks to machines
-//!    without idle GPUs. `score = 10000 − idle_after × 10000 / 64`.
-//! 3. Best fit breaks the remaining ties.
-//!
-//! The device a share would take is the one [`GpuRequest::choose_devices`]
-//! picks (the fullest that fits), so the score describes the placement made.
+//! CPU-only tasks score 0 everywhere (the tie order decides). For a GPU
+//! task on a machine with G devices:
+//! - every device idle: `max(33 − G, G)` (32 for 1 GPU, 31 for 2, 29 for 4,
+//!   25 for 8: among idle machines the smaller wins);
+//! - otherwise walk the devices by ascending free milli (ties by index),
+//!   taking each with room for the task's per-GPU milli until enough are
+//!   taken; k = idle devices taken:
+//!   - k > 0: `max(50 − k, 33)`;
+//!   - k = 0: s = Σ ⌊free · 100 / 1000⌋ over the taken devices,
+//!     `max(100 − ⌊s / 10⌋, 50)` (91..=100, the tighter device wins).
 
-use crate::cell::resources::{GpuRequest, GPU_MILLI_PER_DEVICE, MAX_GPUS_PER_MACHINE};
+use crate::cell::resources::{GpuRequest, GPU_MILLI_PER_DEVICE};
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
-use crate::sched::plugin::{Plugin, Score, TaskView, MAX_SCORE};
+use crate::sched::plugin::{Plugin, Score, TaskView};
+use crate::sched::typical::milli_and_count;
 
-pub struct GpuFragmentation;
-pub struct GpuIdleKept;
+pub struct GpuPacking;
 
-const FULL: u32 = GPU_MILLI_PER_DEVICE;
-
-/// Change of fragmented milli-GPU if `req` is placed on devices `free`.
-fn fragmentation_delta(req: GpuRequest, free: &[u32]) -> i64 {
-    match req {
-        GpuRequest::Share(s) => {
-            let best = free.iter().copied().filter(|&f| f >= s).min();
-            match best {
-                Some(FULL) => i64::from(FULL - s),
-                Some(_) => -i64::from(s),
-                None => 0,
-            }
-        }
-        GpuRequest::None | GpuRequest::Whole(_) => 0,
+/// The score of a GPU request on devices with `free` milli each.
+pub fn gpu_packing(req: GpuRequest, free: &[u32]) -> u64 {
+    if req == GpuRequest::None {
+        return 0;
+    }
+    let g = free.len() as u64;
+    if free.iter().all(|&f| f == GPU_MILLI_PER_DEVICE) {
+        return (33u64.saturating_sub(g)).max(g);
+    }
+    let (milli, num) = milli_and_count(req);
+    let mut order: Vec<usize> = (0..free.len()).collect();
+    order.sort_by_key(|&d| (free[d], d));
+    let taken = order
+        .into_iter()
+        .filter(|&d| free[d] >= milli)
+        .take(num as usize);
+    let (mut k, mut s) = (0u64, 0u64);
+    for d in taken {
+        k += u64::from(free[d] == GPU_MILLI_PER_DEVICE);
+        s += u64::from(free[d]) * 100 / u64::from(GPU_MILLI_PER_DEVICE);
+    }
+    if k > 0 {
+        50u64.saturating_sub(k).max(33)
+    } else {
+        100u64.saturating_sub(s / 10).max(50)
     }
 }
 
-/// Idle devices left after placing `req`.
-fn idle_after(req: GpuRequest, free: &[u32]) -> u64 {
-    let idle = free.iter().filter(|&&f| f == FULL).count() as u64;
-    let used = match req {
-        GpuRequest::None => 0,
-        GpuRequest::Whole(n) => u64::from(n),
-        GpuRequest::Share(s) => {
-            let best = free.iter().copied().filter(|&f| f >= s).min();
-            u64::from(best == Some(FULL))
-        }
-    };
-    idle.saturating_sub(used)
-}
-
-impl Plugin for GpuFragmentation {
+impl Plugin for GpuPacking {
     fn name(&self) -> &'static str {
-        "gpu_fragmentation"
+        "gpu_packing"
     }
 
     /// The GPU request only.
@@ -71,29 +64,9 @@ impl Plugin for GpuFragmentation {
     }
 }
 
-impl Score for GpuFragmentation {
+impl Score for GpuPacking {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
-        let delta = fragmentation_delta(task.job.spec.request.gpu, &st.machine(m).gpu_free_milli);
-        (1000 - delta).clamp(0, 2000) as u64 * 5
-    }
-}
-
-impl Plugin for GpuIdleKept {
-    fn name(&self) -> &'static str {
-        "gpu_idle_kept"
-    }
-
-    /// The GPU request only.
-    fn sign(&self, task: &TaskView, key: &mut ClassKeyBuilder) -> Signed {
-        key.add(&task.job.spec.request.gpu);
-        Signed::Shareable
-    }
-}
-
-impl Score for GpuIdleKept {
-    fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
-        let idle = idle_after(task.job.spec.request.gpu, &st.machine(m).gpu_free_milli);
-        MAX_SCORE - idle.min(MAX_GPUS_PER_MACHINE as u64) * MAX_SCORE / MAX_GPUS_PER_MACHINE as u64
+        gpu_packing(task.job.spec.request.gpu, &st.machine(m).gpu_free_milli)
     }
 }
 
@@ -102,33 +75,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shares_prefer_partly_used_devices() {
-        // Devices: idle, 600 free, 250 free. A 200 share takes the fullest
-        // that fits (250): fragmented milli 600 + 250 → 600 + 50, Δ = −200,
-        // score (1000 + 200) × 5 = 6000. On a machine with only idle
-        // devices: Δ = 1000 − 200 = 800, score (1000 − 800) × 5 = 1000.
-        let free = [1000, 600, 250];
-        assert_eq!(fragmentation_delta(GpuRequest::Share(200), &free), -200);
-        assert_eq!(
-            fragmentation_delta(GpuRequest::Share(200), &[1000, 1000]),
-            800
-        );
-        // A share that fits no device, whole devices and CPU-only: no change.
-        assert_eq!(fragmentation_delta(GpuRequest::Share(700), &[600]), 0);
-        assert_eq!(fragmentation_delta(GpuRequest::Whole(1), &free), 0);
-        assert_eq!(fragmentation_delta(GpuRequest::None, &free), 0);
+    fn idle_machines_smallest_first() {
+        // max(33 − G, G): 32, 31, 29, 25.
+        let s = |g: usize| gpu_packing(GpuRequest::Share(500), &vec![1000; g]);
+        assert_eq!([s(1), s(2), s(4), s(8)], [32, 31, 29, 25]);
+        // CPU-only tasks: 0.
+        assert_eq!(gpu_packing(GpuRequest::None, &[300, 1000]), 0);
     }
 
     #[test]
-    fn idle_devices_are_kept_whole() {
-        let free = [1000, 1000, 400];
-        // CPU-only: 2 idle stay, score 10000 − 2 × 10000 / 64 = 9688.
-        assert_eq!(idle_after(GpuRequest::None, &free), 2);
-        assert_eq!(idle_after(GpuRequest::Whole(2), &free), 0);
-        // A 300 share goes to the 400 device: both idle stay idle.
-        assert_eq!(idle_after(GpuRequest::Share(300), &free), 2);
-        // A 500 share must open an idle device.
-        assert_eq!(idle_after(GpuRequest::Share(500), &free), 1);
-        assert_eq!(MAX_SCORE - 2 * MAX_SCORE / 64, 9688);
+    fn partly_used_devices_first_the_tighter_the_better() {
+        // Free [1000, 600, 250], share 200: walk 250 (fits, not idle):
+        // k = 0, s = ⌊250 · 100 / 1000⌋ = 25, 100 − ⌊25 / 10⌋ = 98.
+        assert_eq!(gpu_packing(GpuRequest::Share(200), &[1000, 600, 250]), 98);
+        // Share 500: 600 taken, s = 60, 100 − 6 = 94.
+        assert_eq!(gpu_packing(GpuRequest::Share(500), &[1000, 600, 250]), 94);
+        // Share 700: only the idle device fits, k = 1: max(49, 33) = 49.
+        assert_eq!(gpu_packing(GpuRequest::Share(700), &[1000, 600, 250]), 49);
+        // Two whole GPUs on [1000, 1000, 0]: k = 2, 48.
+        assert_eq!(gpu_packing(GpuRequest::Whole(2), &[1000, 1000, 0]), 48);
     }
 }

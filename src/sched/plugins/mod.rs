@@ -3,8 +3,13 @@
 //! Filters: [`fits::ResourceFit`], [`constraints::AttributeConstraints`],
 //! [`spread::SpreadLimits`], [`avoid_failed::AvoidFailed`]. Scorers:
 //! [`worst_fit::WorstFit`], [`best_fit::BestFit`], [`hybrid::LeastStranded`],
-//! [`gpu_packing::GpuFragmentation`], [`gpu_packing::GpuIdleKept`],
-//! [`spreading::Spreading`].
+//! [`gpu_keep_whole::GpuFragmentation`], [`gpu_keep_whole::GpuIdleKept`],
+//! [`spreading::Spreading`]; and the six policies of Weng et al. (ATC
+//! 2023), with integer scores in 0..=100 as in the paper:
+//! [`random::Random`], [`dot_product::DotProduct`],
+//! [`gpu_clustering::GpuClustering`], [`gpu_packing::GpuPacking`],
+//! [`gpu_best_fit::GpuBestFit`], [`fgd::Fgd`], whose ties go to
+//! [`tie_order::TieOrder`].
 //!
 //! Each declares, in its `sign`, what of a task it reads (the request, the
 //! constraints, the preemption threshold, the machines a task failed on; the
@@ -24,12 +29,26 @@
 pub mod avoid_failed;
 pub mod best_fit;
 pub mod constraints;
+pub mod dot_product;
+pub mod fgd;
 pub mod fits;
+pub mod gpu_best_fit;
+pub mod gpu_clustering;
+pub mod gpu_keep_whole;
 pub mod gpu_packing;
 pub mod hybrid;
+pub mod random;
 pub mod spread;
 pub mod spreading;
+pub mod tie_order;
 pub mod worst_fit;
+
+/// The paper policies' CPU scale (DotProd, BestFit): the largest openb
+/// node's 128 cores, in milli-cores.
+pub const PAPER_CPU_MILLI: u64 = 128_000;
+/// The paper policies' GPU scale (DotProd, GpuClustering, BestFit): the
+/// largest openb node's 8 GPUs, in milli-GPU.
+pub const PAPER_GPU_MILLI: u64 = 8_000;
 
 use super::plugin::{TaskView, MAX_SCORE};
 use crate::cell::resources::Resources;

@@ -2,7 +2,8 @@
 //! public simulator): the trace's tasks, shuffled with the run's seed, then
 //! tasks drawn from them uniformly with replacement until the total GPU
 //! demand of everything that arrived reaches `pct` % of the cell's GPU
-//! capacity (the whole cell's, when the replay runs on some of its
+//! capacity — or, if the list alone exceeds it, tasks drawn uniformly
+//! removed until it does not (the paper's tuning down) (the whole cell's, when the replay runs on some of its
 //! machines: the workload does not depend on the machines simulated). One task arrives per simulated second (machines at time 0,
 //! tasks from 1 s on), none ever leaves, and one that fits nowhere in the
 //! pass after its arrival is dropped (the driver's `drop_unplaced`).
@@ -34,10 +35,25 @@ use rand::Rng;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
+/// The paper's tuning down, for a list whose GPU demand already exceeds
+/// the target: remove uniformly drawn tasks of the (shuffled) list until
+/// the demand is at most `target` milli-GPU. True if it removed any.
+fn tune_down(tasks: &mut Vec<TraceTask>, demand: &mut u64, target: u64, rng: &mut SimRng) -> bool {
+    let above = *demand > target;
+    while *demand > target && !tasks.is_empty() {
+        let t = tasks.remove(rng.random_range(0..tasks.len()));
+        *demand -= t.request.gpu.milli();
+    }
+    above
+}
+
 /// Tasks arriving one by one, never leaving.
 pub struct OneByOneFeed {
     machines: Vec<TraceEvent>,
     tasks: Vec<TraceTask>,
+    /// The trace's own pods (shuffled, before tuning down): what the
+    /// typical pods are counted on.
+    listed: Vec<TraceTask>,
     next: usize,
     machines_applied: bool,
     ctx: Context,
@@ -81,8 +97,11 @@ impl OneByOneFeed {
         }
         let target = gpu_capacity_milli * u64::from(pct) / 100;
         let mut demand: u64 = base.iter().map(|t| t.request.gpu.milli()).sum();
+        let listed = base.clone();
+        let tuned_down = tune_down(&mut base, &mut demand, target, &mut rng);
         let mut tasks = base.clone();
-        let gpu_tasks = base.iter().any(|t| t.request.gpu.milli() > 0);
+        // Either tuned down or topped up, never both (as the paper).
+        let gpu_tasks = !tuned_down && base.iter().any(|t| t.request.gpu.milli() > 0);
         while demand < target && gpu_tasks {
             let t = &base[rng.random_range(0..base.len())];
             demand += t.request.gpu.milli();
@@ -92,6 +111,7 @@ impl OneByOneFeed {
         counts.insert("tasks_drawn", (tasks.len() - base.len()) as u64);
         Ok(OneByOneFeed {
             machines,
+            listed,
             tasks,
             next: 0,
             machines_applied: false,
@@ -119,6 +139,18 @@ impl OneByOneFeed {
 }
 
 impl Feed for OneByOneFeed {
+    /// The trace's own pods, not the copies drawn to top them up.
+    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+        let mut scratch = BTreeMap::new();
+        let specs: Vec<_> = self
+            .listed
+            .iter()
+            .map(|t| job_spec(t, vec![None], st.attr_table_mut(), &mut scratch))
+            .collect();
+        let shapes = specs.iter().map(|s| (s.request, &s.constraints[..]));
+        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+    }
+
     fn next_time(&mut self) -> Result<Option<SimTime>> {
         if !self.machines_applied {
             return Ok(Some(SimTime::ZERO));
@@ -256,6 +288,25 @@ mod tests {
             crate::cell::invariants::check(sim.state()).unwrap();
         }
         sim
+    }
+
+    #[test]
+    fn a_list_above_the_target_is_tuned_down_by_random_removals() {
+        // Five 1-GPU tasks (5000 milli) for a target of 3500: two are
+        // removed (5000 → 4000 → 3000 ≤ 3500); a list at or below the
+        // target loses none and draws nothing.
+        let gpu = |i| {
+            let mut t = task(i, 0, 0, 1000, &[], None);
+            t.request.gpu = crate::cell::resources::GpuRequest::Whole(1);
+            t
+        };
+        let mut tasks: Vec<_> = (0..5).map(gpu).collect();
+        let mut demand = 5000;
+        let mut rng = RngStreams::new(1).stream(Stream::Workload);
+        assert!(tune_down(&mut tasks, &mut demand, 3500, &mut rng));
+        assert_eq!((tasks.len(), demand), (3, 3000));
+        assert!(!tune_down(&mut tasks, &mut demand, 3000, &mut rng));
+        assert_eq!(tasks.len(), 3);
     }
 
     #[test]
