@@ -38,36 +38,16 @@ use crate::cell::state::CellState;
 use crate::cell::MachineId;
 
 /// Free fraction per dimension after placing `task` on `machine`, in
-/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. On the
-/// reservation basis out of line ([`reserved_free_after_bp`]): the limit
+/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. The
+/// reservation basis is read out of line ([`reserved_free`]): the limit
 /// basis, the machine's `free` and capacity, costs one branch.
 pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
-    if task.basis == Basis::Reservation {
-        return reserved_free_after_bp(st, task, machine);
-    }
-    let cap = st.cell().machines[machine as usize].capacity;
-    free_after_with(st, task, machine, st.machine(machine).free, cap.res)
-}
-
-/// [`free_after_bp`] on the reservation basis.
-#[cold]
-#[inline(never)]
-fn reserved_free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
-    let (free, basis_cap) = reserved_free(st, machine);
-    free_after_with(st, task, machine, free, basis_cap)
-}
-
-/// [`free_after_bp`] with CPU and memory `free` of `basis_cap`.
-#[inline(always)]
-fn free_after_with(
-    st: &CellState,
-    task: &TaskView,
-    machine: MachineId,
-    free: Resources,
-    basis_cap: Resources,
-) -> FreeAfter {
     let cap = st.cell().machines[machine as usize].capacity;
     let ms = st.machine(machine);
+    let (free, basis_cap) = match task.basis {
+        Basis::Limit => (ms.free, cap.res),
+        Basis::Reservation => reserved_free(st, machine),
+    };
     let req = &task.job.spec.request;
     let frac = |free: u64, want: u64, cap: u64| -> u64 {
         if cap == 0 {
