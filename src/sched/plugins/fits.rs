@@ -112,6 +112,7 @@ fn preemptible_headroom(
 }
 
 /// The fit once CPU and memory fit with preemption: the GPU devices too.
+#[inline]
 fn gpu_after_preemption(
     st: &CellState,
     m: MachineId,

@@ -38,16 +38,43 @@ use crate::cell::state::CellState;
 use crate::cell::MachineId;
 
 /// Free fraction per dimension after placing `task` on `machine`, in
-/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. The
-/// reservation basis is read out of line ([`reserved_free`]): the limit
-/// basis, the machine's `free` and capacity, costs one branch.
+/// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. On the
+/// reservation basis out of line ([`reserved_free_after_bp`]), so that the
+/// limit basis, the machine's `free` and capacity, costs the scorers one
+/// branch and keeps its own function as it was.
+#[inline(always)]
 pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    match task.basis {
+        Basis::Limit => limit_free_after_bp(st, task, machine),
+        Basis::Reservation => reserved_free_after_bp(st, task, machine),
+    }
+}
+
+/// [`free_after_bp`] on the limit basis.
+fn limit_free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    let cap = st.cell().machines[machine as usize].capacity;
+    free_after_with(st, task, machine, st.machine(machine).free, cap.res)
+}
+
+/// [`free_after_bp`] on the reservation basis.
+#[cold]
+#[inline(never)]
+fn reserved_free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
+    let (free, basis_cap) = reserved_free(st, machine);
+    free_after_with(st, task, machine, free, basis_cap)
+}
+
+/// [`free_after_bp`] with CPU and memory `free` of `basis_cap`.
+#[inline(always)]
+fn free_after_with(
+    st: &CellState,
+    task: &TaskView,
+    machine: MachineId,
+    free: Resources,
+    basis_cap: Resources,
+) -> FreeAfter {
     let cap = st.cell().machines[machine as usize].capacity;
     let ms = st.machine(machine);
-    let (free, basis_cap) = match task.basis {
-        Basis::Limit => (ms.free, cap.res),
-        Basis::Reservation => reserved_free(st, machine),
-    };
     let req = &task.job.spec.request;
     let frac = |free: u64, want: u64, cap: u64| -> u64 {
         if cap == 0 {
