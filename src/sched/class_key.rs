@@ -89,7 +89,8 @@ impl ClassKeyBuilder {
 
 /// A value a plugin can declare it reads. Every encoding is self-delimiting
 /// (fixed width, or tagged, or prefixed by its length), so a fixed sequence
-/// of parts never reads two ways.
+/// of parts never reads two ways — but for the basis, which is written
+/// last in a fragment (see its impl).
 pub trait KeyPart {
     fn write_to(&self, key: &mut ClassKeyBuilder);
 }
@@ -181,9 +182,15 @@ impl KeyPart for GpuRequest {
     }
 }
 
+/// Nothing for `Limit`, one word (`1`) for `Reservation`: a run without
+/// reclamation `on` keeps the keys it had before there were bases. Not
+/// self-delimiting by itself, so a basis is written last in its
+/// fragment, where the fragment's closing length tells the two apart.
 impl KeyPart for crate::cell::state::usage::Basis {
     fn write_to(&self, key: &mut ClassKeyBuilder) {
-        key.word(*self as u64);
+        if *self == crate::cell::state::usage::Basis::Reservation {
+            key.word(1);
+        }
     }
 }
 

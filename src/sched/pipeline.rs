@@ -361,22 +361,22 @@ mod tests {
     #[test]
     fn class_keys_are_the_plugins_declarations_in_order() {
         // Best fit's profile, a task of 1000 mcpu / 2000 MiB, no GPU, no
-        // threshold, admitted against limits. Each fragment ends with its
-        // length:
+        // threshold, admitted against limits (a basis that writes
+        // nothing). Each fragment ends with its length:
         //   the pipeline's own reads: threshold None = 0, request = 1000,
-        //     2000, GPU none = 0, basis Limit = 0             [0, 1000, 2000, 0, 0, 5]
+        //     2000, GPU none = 0                              [0, 1000, 2000, 0, 4]
         //   attribute_constraints: no constraints = length 0  [0, 1]
         //   spread_limits: nothing (no limits)                [0]
-        //   resource_fit: request, threshold, basis           [1000, 2000, 0, 0, 0, 5]
-        //   best_fit: request, basis                          [1000, 2000, 0, 0, 4]
+        //   resource_fit: request, threshold                  [1000, 2000, 0, 0, 4]
+        //   best_fit: request                                 [1000, 2000, 0, 3]
         let p = Pipeline::new(Policy::BestFit);
         let j = as_job(job(1000, 2000, 0, 1));
         let want = [
-            vec![0, 1000, 2000, 0, 0, 5],
+            vec![0, 1000, 2000, 0, 4],
             vec![0, 1],
             vec![0],
-            vec![1000, 2000, 0, 0, 0, 5],
             vec![1000, 2000, 0, 0, 4],
+            vec![1000, 2000, 0, 3],
         ]
         .concat();
         assert_eq!(key_of(&p, &j, None), Some(want));

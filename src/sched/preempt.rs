@@ -22,8 +22,8 @@
 //! machine id.
 
 use crate::cell::resources::{GpuRequest, Resources};
-use crate::cell::state::usage::Basis;
-use crate::cell::state::{CellState, TaskState};
+use crate::cell::state::usage::{Basis, Headroom};
+use crate::cell::state::{CellState, MachineState, TaskState};
 use crate::cell::MachineId;
 use crate::workload::{Band, Priority, TaskId};
 
@@ -74,29 +74,30 @@ pub fn victims_on(
     // Highest priority first, then latest start first, then latest
     // submitted: the reprieve order.
     cands.sort_unstable_by(|a, b| b.cmp(a));
-    let mut room = st.headroom(machine, basis);
-    let mut gpu_free = ms.gpu_free_milli.clone();
-    for &(.., t) in &cands {
-        room.give(&st.held_by(t, basis));
-        gpu_of(st, t).release_into(&mut gpu_free);
-    }
-    if !(room.admits(req_res) && req_gpu.fits_devices(&gpu_free)) {
-        return None;
-    }
-    let mut victims = Vec::new();
-    for &(p, _, _, t) in &cands {
-        let mut back = room;
-        back.take(&st.held_by(t, basis));
-        let gpu = gpu_of(st, t);
-        let mut gpu_back = gpu_free.clone();
-        gpu.take_from(&mut gpu_back);
-        if back.admits(req_res) && req_gpu.fits_devices(&gpu_back) {
-            room = back;
-            gpu_free = gpu_back;
-        } else {
-            victims.push((p, t));
-        }
-    }
+    let room = st.headroom(machine, basis);
+    let victims = if basis == Basis::Limit && room.excess == Resources::ZERO {
+        // Without an excess to begin with none arises (see `Room`): the
+        // plain arithmetic of the free resources and the tasks' limits.
+        reprieve(
+            st,
+            ms,
+            &cands,
+            room.free,
+            |t| st.shape(t).request.res,
+            req_res,
+            req_gpu,
+        )
+    } else {
+        reprieve(
+            st,
+            ms,
+            &cands,
+            room,
+            |t| st.held_by(t, basis),
+            req_res,
+            req_gpu,
+        )
+    }?;
     let cost = (
         victims.iter().map(|v| v.0).max().unwrap_or(0),
         victims.len(),
@@ -107,6 +108,80 @@ pub fn victims_on(
         victims: victims.into_iter().map(|v| v.1).collect(),
         cost,
     })
+}
+
+/// The room a reprieve is judged in: a machine's headroom on a basis
+/// ([`Headroom`]), or — on the limit basis with no excess — its plain free
+/// resources. The two agree there: the room starts as the headroom plus
+/// what every candidate holds, and a reprieve takes back only some of
+/// that, so the free part never goes short and no excess arises.
+trait Room: Copy {
+    fn give(&mut self, r: &Resources);
+    fn take(&mut self, r: &Resources);
+    fn admits(&self, r: &Resources) -> bool;
+}
+
+impl Room for Headroom {
+    fn give(&mut self, r: &Resources) {
+        Headroom::give(self, r);
+    }
+    fn take(&mut self, r: &Resources) {
+        Headroom::take(self, r);
+    }
+    fn admits(&self, r: &Resources) -> bool {
+        Headroom::admits(self, r)
+    }
+}
+
+impl Room for Resources {
+    fn give(&mut self, r: &Resources) {
+        *self = self.add(r);
+    }
+    fn take(&mut self, r: &Resources) {
+        *self = self
+            .checked_sub(r)
+            .expect("a reprieve takes back what was given");
+    }
+    fn admits(&self, r: &Resources) -> bool {
+        r.fits_in(self)
+    }
+}
+
+/// The victims among `cands` (in reprieve order) for a task of `req_res`
+/// and `req_gpu`, with `room` what the machine offers and `held` what
+/// each candidate gives back; `None` if evicting all is not enough.
+fn reprieve<R: Room>(
+    st: &CellState,
+    ms: &MachineState,
+    cands: &[(Priority, u64, (u64, u32), TaskId)],
+    mut room: R,
+    held: impl Fn(TaskId) -> Resources,
+    req_res: &Resources,
+    req_gpu: GpuRequest,
+) -> Option<Vec<(Priority, TaskId)>> {
+    let mut gpu_free = ms.gpu_free_milli.clone();
+    for &(.., t) in cands {
+        room.give(&held(t));
+        gpu_of(st, t).release_into(&mut gpu_free);
+    }
+    if !(room.admits(req_res) && req_gpu.fits_devices(&gpu_free)) {
+        return None;
+    }
+    let mut victims = Vec::new();
+    for &(p, _, _, t) in cands {
+        let mut back = room;
+        back.take(&held(t));
+        let gpu = gpu_of(st, t);
+        let mut gpu_back = gpu_free.clone();
+        gpu.take_from(&mut gpu_back);
+        if back.admits(req_res) && req_gpu.fits_devices(&gpu_back) {
+            room = back;
+            gpu_free = gpu_back;
+        } else {
+            victims.push((p, t));
+        }
+    }
+    Some(victims)
 }
 
 fn started_us(st: &CellState, t: TaskId) -> u64 {

@@ -41,47 +41,89 @@ impl Filter for ResourceFit {
         if !st.machine_up(m) {
             return Err(Reason::MachineDown);
         }
+        if task.basis == Basis::Reservation {
+            return reservation_fit(st, task, m);
+        }
+        // On the limit basis the machine's `free`, as without reclamation.
         let ms = st.machine(m);
         let req = &task.job.spec.request;
-        // On the limit basis the machine's `free`, as without reclamation.
-        let reserved;
-        let free = match task.basis {
-            Basis::Limit => &ms.free,
-            Basis::Reservation => {
-                reserved = reservation_free(st, req, m)?;
-                &reserved
-            }
-        };
-        if req.res.fits_in(free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
+        if req.res.fits_in(&ms.free) && req.gpu.fits_devices(&ms.gpu_free_milli) {
             return Ok(Fit::Free);
         }
         let Some(threshold) = task.preempt_below else {
-            return Err(first_short(req, free, &ms.gpu_free_milli));
+            return Err(first_short(req, &ms.free, &ms.gpu_free_milli));
         };
-        let mut avail = st.headroom(m, task.basis);
-        avail.give(&st.held_below(m, threshold, task.basis));
-        if !avail.admits(&req.res) {
-            return Err(first_short(req, &avail.free, &[]));
-        }
-        if req.gpu == GpuRequest::None || gpu_fits_after_preemption(st, m, req.gpu, threshold) {
-            Ok(Fit::WithPreemption)
+        if st.usage_books().is_none() {
+            // Reclamation off: the free resources plus the preemptible
+            // tasks' limits, the headroom without an excess.
+            let avail = ms.free.add(&ms.allocated_below(threshold));
+            if !req.res.fits_in(&avail) {
+                return Err(first_short(req, &avail, &[]));
+            }
         } else {
-            Err(Reason::InsufficientGpu)
+            preemptible_headroom(st, req, m, threshold, Basis::Limit)?;
         }
+        gpu_after_preemption(st, m, req.gpu, threshold)
     }
 }
 
-/// The reservation basis's free headroom on `m`, if the task fits the
-/// machine's current capacity by its limit (out of line: only non-prod
-/// under reclamation on).
+/// [`ResourceFit::filter`] on the reservation basis: the task must fit the
+/// machine's current capacity by its limit, then the reservation basis's
+/// free headroom (out of line: only non-prod under reclamation on).
 #[cold]
 #[inline(never)]
-fn reservation_free(st: &CellState, req: &Request, m: MachineId) -> Result<Resources, Reason> {
+fn reservation_fit(st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
+    let req = &task.job.spec.request;
     let cap = st.current_capacity(m);
     if !req.res.fits_in(&cap) {
         return Err(first_short(req, &cap, &[]));
     }
-    Ok(st.headroom(m, Basis::Reservation).free)
+    let free = st.headroom(m, Basis::Reservation).free;
+    let gpu_free = &st.machine(m).gpu_free_milli;
+    if req.res.fits_in(&free) && req.gpu.fits_devices(gpu_free) {
+        return Ok(Fit::Free);
+    }
+    let Some(threshold) = task.preempt_below else {
+        return Err(first_short(req, &free, gpu_free));
+    };
+    preemptible_headroom(st, req, m, threshold, Basis::Reservation)?;
+    gpu_after_preemption(st, m, req.gpu, threshold)
+}
+
+/// Whether `req` fits machine `m`'s headroom on `basis` with every task
+/// below `threshold` evicted (out of line: only with usage books, where
+/// the limit basis may have an excess).
+#[cold]
+#[inline(never)]
+fn preemptible_headroom(
+    st: &CellState,
+    req: &Request,
+    m: MachineId,
+    threshold: u32,
+    basis: Basis,
+) -> Result<(), Reason> {
+    let mut avail = st.headroom(m, basis);
+    avail.give(&st.held_below(m, threshold, basis));
+    if avail.admits(&req.res) {
+        Ok(())
+    } else {
+        Err(first_short(req, &avail.free, &[]))
+    }
+}
+
+/// The fit once CPU and memory fit with preemption: the GPU devices too.
+#[inline]
+fn gpu_after_preemption(
+    st: &CellState,
+    m: MachineId,
+    gpu: GpuRequest,
+    threshold: u32,
+) -> Result<Fit, Reason> {
+    if gpu == GpuRequest::None || gpu_fits_after_preemption(st, m, gpu, threshold) {
+        Ok(Fit::WithPreemption)
+    } else {
+        Err(Reason::InsufficientGpu)
+    }
 }
 
 fn first_short(req: &Request, avail: &Resources, gpu_free: &[u32]) -> Reason {

@@ -58,12 +58,19 @@ use crate::cell::MachineId;
 
 /// Free fraction per dimension after placing `task` on `machine`, in
 /// `0..=MAX_SCORE`. Two entries (CPU, memory), or three with GPUs. On the
-/// reservation basis out of line ([`reserved_free_after_bp`]): the limit
-/// basis, the machine's `free` and capacity, costs one branch.
+/// reservation basis out of line ([`reserved_free_after_bp`]), so that the
+/// limit basis, the machine's `free` and capacity, costs the scorers one
+/// branch and keeps its own function as it was.
+#[inline(always)]
 pub(crate) fn free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
-    if task.basis == Basis::Reservation {
-        return reserved_free_after_bp(st, task, machine);
+    match task.basis {
+        Basis::Limit => limit_free_after_bp(st, task, machine),
+        Basis::Reservation => reserved_free_after_bp(st, task, machine),
     }
+}
+
+/// [`free_after_bp`] on the limit basis.
+fn limit_free_after_bp(st: &CellState, task: &TaskView, machine: MachineId) -> FreeAfter {
     let cap = st.cell().machines[machine as usize].capacity;
     free_after_with(st, task, machine, st.machine(machine).free, cap.res)
 }
