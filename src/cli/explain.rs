@@ -20,6 +20,7 @@ mod render;
 
 use super::{check_estimate, run_scenario, LimitArgs, RunArgs};
 use borgsim::cell::resources::Request;
+use borgsim::cell::state::usage::backoff::OomHold;
 use borgsim::error::Error;
 use borgsim::scenario::Scenario;
 use borgsim::sched::explain::{of_job, Attempt, Explanation, Keep, TaskRef, Watch};
@@ -122,6 +123,8 @@ pub(crate) enum Standing {
         /// Held back by the reschedule rate limit: where it stands in the
         /// queue no pass scans.
         queued: Option<Queued>,
+        /// Held back after out-of-memory kills (reclamation on).
+        oom_hold: Option<OomHold>,
     },
     Running {
         machine: u32,
@@ -461,6 +464,7 @@ fn standing(sim: &Simulation, f: &JobFacts) -> Standing {
             since: rec.pending_since,
             evictions: rec.evictions,
             queued: sim.reschedule_queue().get(f.task),
+            oom_hold: st.oom_hold(f.task, sim.now()),
         },
         borgsim::cell::state::TaskState::Running { machine, since, .. } => {
             Standing::Running { machine, since }

@@ -32,6 +32,11 @@
 //! run's end) and, in `why`, since when it waits (see
 //! [`crate::sim::queued`]).
 //!
+//! A task killed for memory and held back by the out-of-memory back-off
+//! (reclamation on; see `cell::state::usage::backoff`) is pending but
+//! passed by as well: its status is `backing_off`, and `why` says how many
+//! kills in a row and until when.
+//!
 //! One source of truth for the columns: a row is a [`Row`], the task's
 //! columns a derived struct, the reason columns [`Reason`]'s names, and
 //! the header is what the csv crate writes for a row (field names, in
@@ -39,6 +44,7 @@
 
 use crate::cell::attrs::Constraint;
 use crate::cell::resources::Request;
+use crate::cell::state::usage::backoff::OomHold;
 use crate::cell::state::TaskState;
 use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use crate::sim::queued::{Queued, RescheduleQueue};
@@ -102,6 +108,9 @@ pub enum Status {
     /// Evicted by a fault and held back by the reschedule rate limit, in
     /// the reschedule queue that no pass scans.
     RescheduleQueued,
+    /// Killed for memory (reclamation on) and held back by the
+    /// out-of-memory back-off: passes pass it by until the hold ends.
+    BackingOff,
 }
 
 impl Status {
@@ -300,6 +309,7 @@ fn verdict<'a>(
     never: &mut NeverCache<'a>,
     job: &'a crate::workload::Job,
     queued: Option<Queued>,
+    hold: Option<OomHold>,
 ) -> Verdict {
     let st = sim.state();
     let req = job.spec.request;
@@ -307,6 +317,10 @@ fn verdict<'a>(
         // Whatever its job's last attempt said: no pass sees it now.
         let why = q.describe(Some(sim.now()).filter(|_| sim.is_done()));
         return (Status::RescheduleQueued, None, None, why);
+    }
+    if let Some(h) = hold {
+        // The same: passes pass it by until the hold ends.
+        return (Status::BackingOff, None, None, h.describe());
     }
     match (job.ever_schedulable, sim.scheduler().why_pending(job.id)) {
         (false, _) => {
@@ -359,7 +373,8 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
             let job = st.job(r.job);
             let req = job.spec.request;
             let queued = queue.get(t);
-            let (status, attempt, counts, why) = verdict(sim, &mut never, job, queued);
+            let hold = st.oom_hold(t, sim.now());
+            let (status, attempt, counts, why) = verdict(sim, &mut never, job, queued, hold);
             let task = Task {
                 task_id: Some(t),
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),

@@ -16,8 +16,12 @@ use std::collections::BTreeMap;
 /// One task's placements and kills, in order: (time µs, machine, killed).
 type Trail = Vec<(u64, String, bool)>;
 
-/// The event log of a run of the fixture, per task.
+/// The event log of a run of the fixture, per task, and its pending.csv.
 fn trails() -> BTreeMap<u64, Trail> {
+    run().0
+}
+
+fn run() -> (BTreeMap<u64, Trail>, String) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = root().join("tests/fixtures/scenarios/oom-loop.toml");
     let (out, log) = (dir.path().join("run"), dir.path().join("events.csv"));
@@ -50,7 +54,10 @@ fn trails() -> BTreeMap<u64, Trail> {
         let t = by_task.entry(task.parse().unwrap()).or_default();
         t.push((us, machine.to_string(), killed));
     }
-    by_task
+    (
+        by_task,
+        std::fs::read_to_string(out.join("pending.csv")).unwrap(),
+    )
 }
 
 /// The hold after the k-th kill in a row: 10 s × 2^(k−1), at most 300 s.
@@ -93,4 +100,67 @@ fn an_oom_killed_task_backs_off_and_avoids_the_machine_that_killed_it() {
             }
         }
     }
+}
+
+/// A task held back at the end is `backing_off` in pending.csv, and its
+/// `why` gives the kills in a row and the hold's end, as the event log
+/// shows them: the last kill's time + the hold after that many kills.
+/// `explain` says the same of it.
+#[test]
+fn a_task_held_back_at_the_end_is_backing_off_in_pending_and_explain() {
+    let (trails, pending) = run();
+    let mut rows = csv::Reader::from_reader(pending.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (id, status, why) = (col("task_id"), col("status"), col("why"));
+    let mut backing_off = Vec::new();
+    for row in rows.records().map(Result::unwrap) {
+        let task: u64 = row[id].parse().unwrap();
+        let trail = &trails[&task];
+        let (last, _, killed) = trail.last().unwrap();
+        assert!(
+            killed,
+            "task {task} is pending, so its last event is a kill"
+        );
+        // Kills in a row: every kill here follows its placement the same
+        // instant (no run reaches the 600 s reset), so all of them.
+        let k = trail.iter().filter(|e| e.2).count() as u32;
+        let until = last + hold_us(k);
+        if until > 3_600_000_000 {
+            assert_eq!(&row[status], "backing_off", "task {task}");
+            let want = format!(
+                "killed for memory {k} times in a row; held back until {}.{:06}s \
+                 (out-of-memory back-off)",
+                until / 1_000_000,
+                until % 1_000_000
+            );
+            assert_eq!(&row[why], want.as_str(), "task {task}");
+            backing_off.push(task);
+        } else {
+            assert_ne!(&row[status], "backing_off", "task {task}");
+        }
+    }
+    assert!(
+        !backing_off.is_empty(),
+        "the fixture ends with tasks held back"
+    );
+    let scenario = root().join("tests/fixtures/scenarios/oom-loop.toml");
+    let task = format!("batch-0/{}", backing_off[0]);
+    let o = borgsim(
+        &root(),
+        &[
+            "explain",
+            scenario.to_str().unwrap(),
+            "--task",
+            &task,
+            "--at",
+            "end",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("backing_off: killed for memory"),
+        "explain says nothing of the back-off:\n{out}"
+    );
 }

@@ -129,6 +129,7 @@ fn standing_text(s: &Standing, end: Option<SimTime>) -> String {
             since,
             evictions,
             queued,
+            oom_hold,
         } => {
             let mut text = format!(
                 "pending since {} s ({evictions} evictions so far)",
@@ -139,6 +140,13 @@ fn standing_text(s: &Standing, end: Option<SimTime>) -> String {
                     text,
                     "; reschedule_queued: {} (pending.csv reports the same)",
                     q.describe(end)
+                );
+            }
+            if let Some(h) = oom_hold {
+                let _ = write!(
+                    text,
+                    "; backing_off: {} (pending.csv reports the same)",
+                    h.describe()
                 );
             }
             text

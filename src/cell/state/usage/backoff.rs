@@ -38,6 +38,34 @@ pub fn hold(kills: u32) -> SimDuration {
     SimDuration(us.min(MAX.as_us()))
 }
 
+/// A task held back after out-of-memory kills: what `pending.csv`
+/// (status `backing_off`) and `explain` say of it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct OomHold {
+    /// Kills for memory in a row (the k of the hold's formula).
+    pub kills: u32,
+    /// When the hold ends and the task may be placed again.
+    pub until: SimTime,
+}
+
+impl OomHold {
+    /// One sentence: `killed for memory 3 times in a row; held back until
+    /// 1270.000000s (out-of-memory back-off)`.
+    pub fn describe(&self) -> String {
+        let times = if self.kills == 1 { "once" } else { "times" };
+        let count = if self.kills == 1 {
+            String::new()
+        } else {
+            format!("{} ", self.kills)
+        };
+        format!(
+            "killed for memory {count}{times} in a row; held back until {} \
+             (out-of-memory back-off)",
+            self.until
+        )
+    }
+}
+
 /// The tasks killed for memory: kills in a row, and until when each is
 /// held back.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +95,13 @@ impl OomBackoff {
         !self.by_task.is_empty() && self.by_task.get(&t).is_some_and(|&(_, until)| until > now)
     }
 
+    /// Task `t`'s hold if it is held back at `now`: kills in a row and
+    /// until when.
+    pub fn hold_of(&self, t: TaskId, now: SimTime) -> Option<OomHold> {
+        let &(kills, until) = self.by_task.get(&t)?;
+        (until > now).then_some(OomHold { kills, until })
+    }
+
     /// Task slot `t` takes a new task: the old one's kills forgotten.
     pub fn forget(&mut self, t: TaskId) {
         if !self.by_task.is_empty() {
@@ -83,6 +118,36 @@ impl OomBackoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hold_is_seen_until_it_ends_and_says_so() {
+        let mut b = OomBackoff::default();
+        // Killed at 100 s after 5 s of running, twice: holds of 10 then 20 s.
+        let at = |s| SimTime::from_secs(s);
+        assert_eq!(b.killed(3, at(95), at(100)), at(110));
+        assert_eq!(b.killed(3, at(115), at(120)), at(140));
+        let h = b.hold_of(3, at(139)).unwrap();
+        assert_eq!(
+            h,
+            OomHold {
+                kills: 2,
+                until: at(140)
+            }
+        );
+        assert_eq!(
+            h.describe(),
+            "killed for memory 2 times in a row; held back until 140.000000s (out-of-memory back-off)"
+        );
+        assert_eq!(b.hold_of(3, at(140)), None);
+        assert_eq!(b.hold_of(4, at(0)), None);
+        let once = OomHold {
+            kills: 1,
+            until: at(10),
+        };
+        assert!(once
+            .describe()
+            .starts_with("killed for memory once in a row;"));
+    }
 
     #[test]
     fn holds_double_from_10_s_to_at_most_300_s() {

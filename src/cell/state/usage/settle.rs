@@ -61,6 +61,11 @@ impl CellState {
             .is_some_and(|b| b.backoff.holds(t, now))
     }
 
+    /// Task `t`'s out-of-memory hold if it is held back at `now`.
+    pub fn oom_hold(&self, t: TaskId, now: SimTime) -> Option<super::backoff::OomHold> {
+        self.usage.as_deref()?.backoff.hold_of(t, now)
+    }
+
     /// Moves into `out` the times at which holds after out-of-memory kills
     /// since the last call end (the driver asks for a pass then).
     pub fn take_backoff_ends(&mut self, out: &mut Vec<SimTime>) {
