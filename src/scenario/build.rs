@@ -5,6 +5,7 @@ use crate::cell::attrs::{AttrTable, Attributes, Constraint};
 use crate::cell::classes::{describe, MachineClasses};
 use crate::cell::domain::{DomainLevel, DomainTree};
 use crate::cell::resources::{Capacity, GpuRequest, Resources};
+use crate::cell::state::failures::FailureScope;
 use crate::cell::{Cell, Machine, MachineId};
 use crate::sched::{SchedConfig, Techniques};
 use crate::time::{SimDuration, SimTime, US_PER_S};
@@ -218,23 +219,28 @@ impl Scenario {
                 relaxed_randomization: self.scheduler.relaxed_randomization,
             },
             spreading: self.scheduler.spreading,
-            avoid_failed: self.avoid_failed(),
+            avoid_failed: self.avoid_failed().map(|(memory, _)| memory),
+            failure_scope: self
+                .avoid_failed()
+                .map_or(FailureScope::All, |(_, scope)| scope),
         }
     }
 
-    /// How long a task avoids a machine it failed on: `[scheduler]
-    /// avoid_failed_s` (0: not at all); without it, under reclamation
-    /// `on`, [`OOM_AVOID_S`] (an out-of-memory kill needs it: placed
-    /// again at once where its usage did not fit, a task would be killed
-    /// again), else not at all.
-    fn avoid_failed(&self) -> Option<SimDuration> {
+    /// How long a task avoids a machine it failed on, and for which
+    /// failures: `[scheduler] avoid_failed_s` (0: not at all), for every
+    /// failure; without it, under reclamation `on`, [`OOM_AVOID_S`] for
+    /// out-of-memory kills only (they need it: placed again at once where
+    /// its usage did not fit, a task would be killed again; crashes and
+    /// machine failures are then treated as without reclamation), else
+    /// not at all.
+    fn avoid_failed(&self) -> Option<(SimDuration, FailureScope)> {
         use crate::cell::state::usage::ReclamationMode;
         let on = (self.reclamation.as_ref()).is_some_and(|r| r.mode == ReclamationMode::On);
         match self.scheduler.avoid_failed_s {
-            Some(s) => Some(s).filter(|&s| s > 0),
-            None => on.then_some(OOM_AVOID_S),
+            Some(s) => Some(s).filter(|&s| s > 0).map(|s| (s, FailureScope::All)),
+            None => on.then_some((OOM_AVOID_S, FailureScope::OutOfMemory)),
         }
-        .map(SimDuration::from_secs)
+        .map(|(s, scope)| (SimDuration::from_secs(s), scope))
     }
 }
 
@@ -322,5 +328,45 @@ mod tests {
             e.contains("cell.machines[1].row") && e.contains("rack \"r\" is already in row \"a\""),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod avoid_failed_tests {
+    use crate::cell::state::failures::FailureScope;
+    use crate::scenario::Scenario;
+    use crate::time::SimDuration;
+    use std::path::Path;
+
+    /// `avoid`: lines of `[scheduler]`; `mode`: reclamation's, if any.
+    fn config(avoid: &str, mode: Option<&str>) -> (Option<SimDuration>, FailureScope) {
+        let recl = mode.map_or(String::new(), |m| {
+            format!("[reclamation]\nmode = \"{m}\"\n")
+        });
+        let text = format!(
+            "name = \"t\"\nseed = 1\nduration_s = 1\n[[cell.machines]]\ncount = 1\n\
+             cpu_milli = 1000\nmem_mib = 1000\n[scheduler]\npolicy = \"best_fit\"\n{avoid}\n\
+             {recl}[[workload.jobs]]\nname = \"j\"\n\
+             band = \"batch\"\ninitial_jobs = 1\ntasks = {{ constant = 1 }}\n\
+             cpu_milli = {{ constant = 1 }}\nmem_mib = {{ constant = 1 }}\n"
+        );
+        let c = Scenario::parse(&text, Path::new("t.toml"))
+            .unwrap()
+            .sched_config();
+        (c.avoid_failed, c.failure_scope)
+    }
+
+    #[test]
+    fn reclamation_on_avoids_machines_after_out_of_memory_kills_only_by_default() {
+        let secs = |s| Some(SimDuration::from_secs(s));
+        let on = Some("on");
+        assert_eq!(config("", on), (secs(600), FailureScope::OutOfMemory));
+        // Set by the scenario: every failure, for as long as it says.
+        let set = config("avoid_failed_s = 100", on);
+        assert_eq!(set, (secs(100), FailureScope::All));
+        assert_eq!(config("avoid_failed_s = 0", on).0, None);
+        // Without reclamation, or only measuring: nothing by default.
+        assert_eq!(config("", None).0, None);
+        assert_eq!(config("", Some("measure")).0, None);
     }
 }

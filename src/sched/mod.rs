@@ -119,6 +119,9 @@ pub struct SchedConfig {
     /// How long a task avoids a machine it failed on
     /// (`plugins::avoid_failed`); `None`: it does not.
     pub avoid_failed: Option<crate::time::SimDuration>,
+    /// Which failures it avoids machines for (every failure unless the
+    /// default under reclamation `on` made it out-of-memory kills only).
+    pub failure_scope: crate::cell::state::failures::FailureScope,
 }
 
 impl SchedConfig {
@@ -130,6 +133,7 @@ impl SchedConfig {
             techniques: Techniques::ALL,
             spreading: None,
             avoid_failed: None,
+            failure_scope: crate::cell::state::failures::FailureScope::All,
         }
     }
 }

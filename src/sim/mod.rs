@@ -190,7 +190,7 @@ impl Simulation {
         state.set_steady_window(opts.steady_window.0, opts.steady_window.1);
         state.set_availability_k(opts.availability_k);
         state.count_spread_for_all(opts.sched.spreading.is_some());
-        state.remember_failures(opts.sched.avoid_failed);
+        state.remember_failures_of(opts.sched.avoid_failed, opts.sched.failure_scope);
         let mut sim = Simulation {
             opts,
             clock: Clock::default(),

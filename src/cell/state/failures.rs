@@ -24,6 +24,33 @@ use crate::time::{SimDuration, SimTime};
 use crate::workload::TaskId;
 use rustc_hash::FxHashMap;
 
+/// Which failures the history keeps.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum FailureScope {
+    /// Every failure: evictions with cause `machine_failure`, `task_crash`
+    /// or `out_of_memory`, and a replayed trace's FAILs carried over
+    /// (`[scheduler] avoid_failed_s` set).
+    #[default]
+    All,
+    /// Out-of-memory kills only: the default under reclamation `on` when
+    /// the scenario does not set `avoid_failed_s`, so that a run's crashes
+    /// and machine failures are treated as without reclamation.
+    OutOfMemory,
+}
+
+impl FailureScope {
+    /// True if an eviction with `cause` is a failure this scope keeps.
+    pub fn keeps(self, cause: super::EvictionCause) -> bool {
+        use super::EvictionCause as C;
+        match self {
+            FailureScope::All => {
+                matches!(cause, C::MachineFailure | C::TaskCrash | C::OutOfMemory)
+            }
+            FailureScope::OutOfMemory => cause == C::OutOfMemory,
+        }
+    }
+}
+
 /// The most failures kept per task.
 pub const MAX_PER_TASK: usize = 8;
 
@@ -32,6 +59,8 @@ pub const MAX_PER_TASK: usize = 8;
 pub(super) struct FailureHistory {
     /// How long a failure is remembered; `None`: not recorded at all.
     memory: Option<SimDuration>,
+    /// Which failures are recorded.
+    pub(super) scope: FailureScope,
     /// Per task with failures: (when, machine), oldest first.
     by_task: FxHashMap<TaskId, Vec<(SimTime, MachineId)>>,
 }
@@ -69,11 +98,17 @@ impl CellState {
     /// or `task_crash`) for `memory`; `None` (the default) records nothing.
     /// Set before the first eviction.
     pub fn remember_failures(&mut self, memory: Option<SimDuration>) {
+        self.remember_failures_of(memory, FailureScope::All);
+    }
+
+    /// [`Self::remember_failures`], keeping only the failures of `scope`.
+    pub fn remember_failures_of(&mut self, memory: Option<SimDuration>, scope: FailureScope) {
         assert!(
             self.failures.by_task.is_empty(),
             "failures are remembered from the start of a run"
         );
         self.failures.memory = memory.filter(|m| m.as_us() > 0);
+        self.failures.scope = scope;
     }
 
     /// Counts every job's running tasks per failure domain, not only those
@@ -101,14 +136,16 @@ impl CellState {
     /// records it: for a failure the cell did not see as an eviction (a
     /// replayed trace's FAIL of an earlier run of the same trace task,
     /// carried to its resubmission). Nothing is recorded while failures
-    /// are not remembered.
+    /// are not remembered, or only out-of-memory kills are.
     pub fn record_failure(&mut self, task: TaskId, m: MachineId, at: SimTime) {
         assert!(
             at <= self.now,
             "a failure at {at} recorded before it, at {}",
             self.now
         );
-        self.failures.record(task, m, at);
+        if self.failures.scope == FailureScope::All {
+            self.failures.record(task, m, at);
+        }
     }
 
     /// Writes into `out` (cleared first) the machines `task` failed on
@@ -164,6 +201,31 @@ mod tests {
         st.advance(SimTime::from_secs(140));
         st.failed_machines(t, &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_out_of_memory_scope_keeps_only_out_of_memory_kills() {
+        use super::FailureScope;
+        let mut st = cell(&[(1000, 1000, 0); 3]);
+        st.remember_failures_of(Some(SimDuration::from_secs(100)), FailureScope::OutOfMemory);
+        let j = submit(&mut st, job(10, 10, 100, 1));
+        let t = st.job(j).tasks[0];
+        let mut out = Vec::new();
+        // A crash on machine 0 and a machine failure on 1: not kept.
+        st.place(SimTime::from_secs(1), t, 0);
+        st.evict(SimTime::from_secs(2), t, EvictionCause::TaskCrash);
+        st.place(SimTime::from_secs(3), t, 1);
+        st.evict(SimTime::from_secs(4), t, EvictionCause::MachineFailure);
+        st.record_failure(t, 1, SimTime::from_secs(4));
+        st.failed_machines(t, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // A kill for memory on machine 2: kept.
+        st.place(SimTime::from_secs(5), t, 2);
+        st.evict(SimTime::from_secs(6), t, EvictionCause::OutOfMemory);
+        st.failed_machines(t, &mut out);
+        assert_eq!(out, [2]);
+        assert!(FailureScope::All.keeps(EvictionCause::TaskCrash));
+        assert!(!FailureScope::All.keeps(EvictionCause::Preemption));
     }
 
     #[test]

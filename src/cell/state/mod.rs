@@ -631,10 +631,7 @@ impl CellState {
         if shape.band().is_prod() {
             self.avail.change(job, now, -1, false);
         }
-        if matches!(
-            cause,
-            EvictionCause::MachineFailure | EvictionCause::TaskCrash | EvictionCause::OutOfMemory
-        ) {
+        if self.failures.scope.keeps(cause) {
             self.failures.record(task, machine, now);
         }
         self.note_task(EventKind::Evict, task, Some(machine), Some(cause));

@@ -7,9 +7,10 @@
 //! replaying a trace in re-schedule mode, whose earlier run the trace says
 //! FAILed there) does not go back to that machine for
 //! `[scheduler] avoid_failed_s` seconds (absent under reclamation `on`:
-//! 600 s, `scenario::build::OOM_AVOID_S`, so that a task killed for
-//! memory is not placed again where its usage did not fit; it also backs
-//! off, `cell::state::usage::backoff`); the cell keeps the history
+//! 600 s for out-of-memory kills only, `scenario::build::OOM_AVOID_S`
+//! and `FailureScope::OutOfMemory`, so that a task killed for memory is
+//! not placed again where its usage did not fit; it also backs off,
+//! `cell::state::usage::backoff`); the cell keeps the history
 //! (`cell::state::failures`) and the scheduler hands each attempt the
 //! machines to avoid ([`TaskView::failed_on`]). Evicting other tasks cannot
 //! lift the verdict, so it is not resolvable by preemption.
