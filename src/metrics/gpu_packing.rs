@@ -16,9 +16,9 @@
 use super::gpu_paper::{Event, FragSum, PaperCurve};
 use super::round6;
 use super::stream::CsvStream;
-use crate::sched::typical::TypicalPods;
 use crate::cell::state::CellState;
 use crate::error::Result;
+use crate::sched::typical::TypicalPods;
 use crate::sim::Simulation;
 use crate::time::SimTime;
 use serde::{Serialize, Serializer};
