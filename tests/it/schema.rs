@@ -259,8 +259,8 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
 /// summary.json's `faults`: the last); a run with reclamation on
 /// (summary.json's `reclamation`: the one before); a compaction
 /// (compaction.json, and its own run.json); an experiment
-/// (experiment.json, experiment.csv); an inflation (inflation.json); and a
-/// sweep (runs.csv, sweep.json).
+/// (experiment.json, experiment.csv); an inflation (inflation.json); the
+/// FGD experiment (fgd.json, fgd.csv); and a sweep (runs.csv, sweep.json).
 fn every_output() -> Vec<tempfile::TempDir> {
     let logs = tempfile::tempdir().unwrap();
     let events = logs.path().join("events.csv");
@@ -318,6 +318,13 @@ fn every_output() -> Vec<tempfile::TempDir> {
     args.extend(quiet);
     let o = borgsim(&root(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let fgd = tempfile::tempdir().unwrap();
+    let mut args = vec!["experiment", "fgd", "tests/fixtures/fgd/scenario.toml"];
+    args.extend(["--traces", "a", "--seeds", "1..2", "--policies", "fgd"]);
+    args.extend(["--out", fgd.path().to_str().unwrap()]);
+    args.extend(quiet);
+    let o = borgsim(&root(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let faulty = run(&root(), "scenarios/failures.toml", &[]);
     let reclaiming = run(&root(), "tests/fixtures/reclamation/on.toml", &[]);
     vec![
@@ -328,6 +335,7 @@ fn every_output() -> Vec<tempfile::TempDir> {
         compacted,
         experimented,
         inflated,
+        fgd,
         sweep(),
         reclaiming,
         faulty,
