@@ -134,11 +134,17 @@ fn the_table_is_the_mean_and_sd_of_the_runs_summaries() {
                         .collect();
                     let row = rows
                         .iter()
-                        .find(|r| r["policy"] == p && r["trace"] == t && r["demand_pct"] == x.to_string())
+                        .find(|r| {
+                            r["policy"] == p && r["trace"] == t && r["demand_pct"] == x.to_string()
+                        })
                         .unwrap();
                     let (mean, sd) = by_hand(&xs);
                     let cell = |c: &str| row[&format!("{column}_{c}")].parse::<f64>().ok();
-                    assert_eq!((cell("mean"), cell("sd")), (mean, sd), "{p} on {t} at {x} %: {column}");
+                    assert_eq!(
+                        (cell("mean"), cell("sd")),
+                        (mean, sd),
+                        "{p} on {t} at {x} %: {column}"
+                    );
                     compared += usize::from(!xs.is_empty());
                 }
             }
@@ -195,12 +201,22 @@ fn bad_flags_are_refused_naming_them() {
         args.extend(extra);
         let o = borgsim(&root(), &args);
         assert_eq!(o.status.code(), Some(2), "{flag}: {}", text(&o.stderr));
-        assert!(text(&o.stderr).contains(flag), "{flag}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(flag),
+            "{flag}: {}",
+            text(&o.stderr)
+        );
     }
     // A capacity experiment refuses fgd's flags.
     let o = borgsim(
         &root(),
-        &["experiment", "policies", "tests/fixtures/experiment/cell.toml", "--seeds", "1..2"],
+        &[
+            "experiment",
+            "policies",
+            "tests/fixtures/experiment/cell.toml",
+            "--seeds",
+            "1..2",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("--seeds"), "{}", text(&o.stderr));

@@ -252,6 +252,22 @@ fn as_documented(file: &str, mut names: Vec<String>) -> Vec<String> {
     out
 }
 
+/// Runs `borgsim <args> --out <dir> --no-plots --quiet`, which must
+/// succeed; returns the directory.
+fn command(args: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let mut all = args.to_vec();
+    all.extend([
+        "--out",
+        out.path().to_str().unwrap(),
+        "--no-plots",
+        "--quiet",
+    ]);
+    let o = borgsim(&root(), &all);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+    out
+}
+
 /// Directories that hold, between them, every output file: a synthetic
 /// run with its event log and a snapshot, and a one-by-one trace replay
 /// (together every file of a run, and summary.json's replay-only keys);
@@ -274,57 +290,40 @@ fn every_output() -> Vec<tempfile::TempDir> {
         "scenario.toml",
         &[],
     );
-    let quiet = ["--no-plots", "--quiet"];
-    let compared = tempfile::tempdir().unwrap();
-    let (a, b, c) = (synthetic.path(), openb.path(), compared.path());
-    let mut args = vec!["compare", a.to_str().unwrap(), b.to_str().unwrap()];
-    args.extend(["--out", c.to_str().unwrap()]);
-    args.extend(quiet);
-    let o = borgsim(&root(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let compacted = tempfile::tempdir().unwrap();
-    let mut args = vec![
+    let (a, b) = (synthetic.path(), openb.path());
+    let compared = command(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let compacted = command(&[
         "compact",
         "tests/fixtures/compact/static.toml",
         "--trials",
         "2",
-    ];
-    args.extend(["--out", compacted.path().to_str().unwrap()]);
-    args.extend(quiet);
-    let o = borgsim(&root(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let experimented = tempfile::tempdir().unwrap();
-    let mut args = vec![
+    ]);
+    let experimented = command(&[
         "experiment",
         "policies",
         "tests/fixtures/experiment/cell.toml",
         "--trials",
         "2",
-    ];
-    args.extend(["--out", experimented.path().to_str().unwrap()]);
-    args.extend(quiet);
-    let o = borgsim(&root(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let inflated = tempfile::tempdir().unwrap();
-    let mut args = vec![
+    ]);
+    let inflated = command(&[
         "inflate",
         "tests/fixtures/compact/static.toml",
         "--mode",
         "horizontal",
         "--trials",
         "2",
-    ];
-    args.extend(["--out", inflated.path().to_str().unwrap()]);
-    args.extend(quiet);
-    let o = borgsim(&root(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let fgd = tempfile::tempdir().unwrap();
-    let mut args = vec!["experiment", "fgd", "tests/fixtures/fgd/scenario.toml"];
-    args.extend(["--traces", "a", "--seeds", "1..2", "--policies", "fgd"]);
-    args.extend(["--out", fgd.path().to_str().unwrap()]);
-    args.extend(quiet);
-    let o = borgsim(&root(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    ]);
+    let fgd = command(&[
+        "experiment",
+        "fgd",
+        "tests/fixtures/fgd/scenario.toml",
+        "--traces",
+        "a",
+        "--seeds",
+        "1..2",
+        "--policies",
+        "fgd",
+    ]);
     let faulty = run(&root(), "scenarios/failures.toml", &[]);
     let reclaiming = run(&root(), "tests/fixtures/reclamation/on.toml", &[]);
     vec![
