@@ -24,12 +24,39 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Which experiment: one of the capacity experiments, or the FGD paper's.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ExperimentName {
+    Capacity(Experiment),
+    Fgd,
+}
+
+impl std::str::FromStr for ExperimentName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "fgd" {
+            return Ok(ExperimentName::Fgd);
+        }
+        s.parse().map(ExperimentName::Capacity).map_err(|_| {
+            format!(
+                "unknown experiment {s:?}; expected one of segregation, subcells, bucketing, \
+                 policies, reclamation, fgd"
+            )
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ExperimentArgs {
-    /// The experiment: segregation, subcells, bucketing, policies or reclamation.
-    pub name: Experiment,
-    /// The scenario TOML file, or a built-in scenario's name.
-    pub scenario: PathBuf,
+    /// The experiment: segregation, subcells, bucketing, policies,
+    /// reclamation (capacity experiments, by compaction) or fgd (the FGD
+    /// paper's GPU policies on openb pod lists).
+    pub name: ExperimentName,
+    /// The scenario TOML file, or a built-in scenario's name [fgd's
+    /// default: scenarios/openb.toml].
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub fgd: super::experiment_fgd::FgdArgs,
     #[command(flatten)]
     pub c: CompactionArgs,
     /// subcells: the numbers of sub-cells to split the workload into.
@@ -53,12 +80,23 @@ pub struct ExperimentArgs {
 }
 
 pub fn main(args: ExperimentArgs) -> Result<(), Error> {
-    let origin = args.scenario.as_path();
+    let e = match args.name {
+        ExperimentName::Fgd => return super::experiment_fgd::main(&args),
+        ExperimentName::Capacity(e) => e,
+    };
+    super::experiment_fgd::refuse_fgd_flags(&args)?;
+    let Some(origin) = args.scenario.as_deref() else {
+        return Err(Error::Invalid {
+            path: PathBuf::from(e.name()),
+            key: "SCENARIO".into(),
+            message: "the capacity experiments need a scenario".into(),
+        });
+    };
     let mut sc = compact_cli::scenario(origin, &args.c)?;
     if let Some(h) = args.hole_size {
         sc.packing.hole_size = Some(h);
     }
-    let o = options(&args, &sc)?;
+    let o = options(&args, e, origin, &sc)?;
     let limits = args.c.limits.resolve();
     let est = check_estimate(&sc, origin, &limits)?;
     let threads = compact_cli::threads(&args.c, est.memory_bytes, limits.memory_bytes);
@@ -69,19 +107,18 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
         },
         ..o
     };
-    let out = args.out.clone().unwrap_or_else(|| default_out(&sc, &args));
-    let dir = RunDir::create_for(
-        &out,
-        OutputKind::EXPERIMENT,
-        std::slice::from_ref(&args.scenario),
-    )?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&sc, &args, e));
+    let dir = RunDir::create_for(&out, OutputKind::EXPERIMENT, &[origin.to_path_buf()])?;
     let loud = !args.c.quiet && std::io::stderr().is_terminal();
     let plots = Plots::wanted(!args.c.no_plots);
     let result = experiment_into(&dir, &sc, origin, &o, plots, Caller::CommandLine, &|p| {
         if loud && p.compaction.trials_done == p.compaction.trials {
             eprint!(
                 "\rexperiment {}: cell {}/{}, {} simulations   ",
-                args.name.name(),
+                e.name(),
                 p.cells_done + 1,
                 p.cells,
                 p.compaction.probes
@@ -141,10 +178,10 @@ pub(super) fn experiment_into(
 /// `reports/<name>-<experiment>`, or `reports/<name>-<policy>-<experiment>`
 /// with `--policy`, as `compact` and `inflate` name theirs: experiments
 /// under two policies keep two directories.
-fn default_out(sc: &Scenario, args: &ExperimentArgs) -> PathBuf {
+fn default_out(sc: &Scenario, args: &ExperimentArgs, e: Experiment) -> PathBuf {
     let name = match args.c.policy {
-        Some(p) => format!("{}-{}-{}", sc.name, p.name(), args.name.name()),
-        None => format!("{}-{}", sc.name, args.name.name()),
+        Some(p) => format!("{}-{}-{}", sc.name, p.name(), e.name()),
+        None => format!("{}-{}", sc.name, e.name()),
     };
     Path::new("reports").join(name)
 }
@@ -158,13 +195,17 @@ fn has_usage_model(sc: &Scenario) -> bool {
 }
 
 /// The experiment's options from the flags, checked against the scenario.
-fn options(args: &ExperimentArgs, sc: &Scenario) -> Result<experiment::Options, Error> {
+fn options(
+    args: &ExperimentArgs,
+    e: Experiment,
+    origin: &Path,
+    sc: &Scenario,
+) -> Result<experiment::Options, Error> {
     let bad = |key: &str, message: String| Error::Invalid {
-        path: args.scenario.clone(),
+        path: origin.to_path_buf(),
         key: key.into(),
         message,
     };
-    let e = args.name;
     if e == Experiment::Policies && args.c.policy.is_some() {
         return Err(bad(
             "--policy",

@@ -15,6 +15,7 @@ mod compact;
 mod compare;
 mod execute;
 mod experiment;
+mod experiment_fgd;
 mod explain;
 mod inflate;
 mod observe;

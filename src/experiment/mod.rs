@@ -18,6 +18,8 @@
 //! other, each on the thread pool of [`compact::Options::threads`], so the
 //! result is the same whatever the thread count.
 
+pub mod fgd;
+pub mod fgd_published;
 pub mod paper;
 mod plan;
 mod views;

@@ -13,10 +13,12 @@
 //! points stream to `gpu_alloc.csv` as they are made ([`CsvStream`]), and
 //! memory keeps only those `summary.json` reports ([`SUMMARY_DEMAND_PCT`]).
 
+use super::gpu_paper::{Event, FragSum, PaperCurve};
 use super::round6;
 use super::stream::CsvStream;
 use crate::cell::state::CellState;
 use crate::error::Result;
+use crate::sched::typical::TypicalPods;
 use crate::sim::Simulation;
 use crate::time::SimTime;
 use serde::{Serialize, Serializer};
@@ -52,6 +54,10 @@ pub struct GpuCurve {
     /// The points at [`SUMMARY_DEMAND_PCT`].
     marks: BTreeMap<u32, f64>,
     out: Option<CsvStream<Point>>,
+    /// Every event, bucketed as the paper's analysis reads them.
+    paper: PaperCurve,
+    /// The cell's fragmentation against the typical pods, once given.
+    frag: Option<FragSum>,
 }
 
 impl GpuCurve {
@@ -61,14 +67,38 @@ impl GpuCurve {
         self.out = Some(out);
     }
 
-    /// Adds a point for each whole percent of GPU capacity that the arrived
-    /// demand has newly reached (a cell without GPUs has no curve).
+    /// Whether the frag figures still wait for the workload's typical
+    /// pods ([`GpuCurve::measure_frag`]): a cell with GPUs, not given yet.
+    pub fn wants_typical(&self, st: &CellState) -> bool {
+        self.frag.is_none() && st.cell().total_capacity().gpu_milli() > 0
+    }
+
+    /// Measures the cell's fragmentation against `typical` at every event
+    /// from now on (the paper's frag amount and ratio).
+    pub fn measure_frag(&mut self, typical: TypicalPods) {
+        self.frag = Some(FragSum::new(typical));
+    }
+
+    /// The events bucketed as the paper's analysis reads them.
+    pub fn paper(&self) -> &PaperCurve {
+        &self.paper
+    }
+
+    /// Records the event for the paper's figures, and adds a point for
+    /// each whole percent of GPU capacity that the arrived demand has
+    /// newly reached (a cell without GPUs has no curve).
     pub fn observe(&mut self, st: &CellState, now: SimTime) -> Result<()> {
         let cap = st.cell().total_capacity().gpu_milli();
         if cap == 0 {
             return Ok(());
         }
         let l = st.ledger();
+        self.paper.record(Event {
+            arrived_milli: l.gpu_milli_submitted,
+            used_milli: l.gpu_milli_by_band.iter().sum(),
+            capacity_milli: cap,
+            frag: self.frag.as_mut().map(|f| f.measure(st)),
+        });
         // Demand in whole percent: floor(100 × submitted / capacity).
         let reached = (u128::from(l.gpu_milli_submitted) * 100 / u128::from(cap)) as u32;
         let alloc: u64 = l.gpu_milli_by_band.iter().sum();
@@ -115,6 +145,13 @@ pub struct GpuPacking {
     /// Allocated share of GPU capacity (%) when the arrived demand reached
     /// each of these percentages of it.
     pub gpu_alloc_pct_at_demand_pct: BTreeMap<u32, f64>,
+    /// The paper's reading of the same (`gpu_paper.rs`): the mean over
+    /// the arrivals whose arrived % rounds to each percentage.
+    pub gpu_alloc_pct_paper_at_demand_pct: BTreeMap<u32, f64>,
+    /// The paper's frag amount (% of GPU capacity) and frag ratio (% of
+    /// the free GPU milli), bucketed alike.
+    pub frag_amount_pct_paper_at_demand_pct: BTreeMap<u32, f64>,
+    pub frag_ratio_pct_paper_at_demand_pct: BTreeMap<u32, f64>,
     /// Tasks that arrived, and the share (%) that fit nowhere and were dropped.
     pub tasks_arrived: u64,
     pub tasks_dropped: u64,
@@ -149,8 +186,17 @@ impl GpuPacking {
                 round6(a as f64 * 100.0 / b as f64)
             }
         };
+        let paper = |f: fn(&super::gpu_paper::PaperPoint) -> f64| -> BTreeMap<u32, f64> {
+            SUMMARY_DEMAND_PCT
+                .iter()
+                .filter_map(|&x| Some((x, f(&sim.gpu_curve().paper().at(x)?))))
+                .collect()
+        };
         Some(GpuPacking {
             gpu_alloc_pct_at_demand_pct: at,
+            gpu_alloc_pct_paper_at_demand_pct: paper(|p| p.gpu_alloc_pct),
+            frag_amount_pct_paper_at_demand_pct: paper(|p| p.frag_amount_pct),
+            frag_ratio_pct_paper_at_demand_pct: paper(|p| p.frag_ratio_pct),
             tasks_arrived: l.tasks_submitted,
             tasks_dropped: l.tasks_dropped,
             tasks_dropped_pct: pct(l.tasks_dropped, l.tasks_submitted),

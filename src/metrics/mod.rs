@@ -8,6 +8,7 @@
 pub mod availability;
 pub mod events;
 pub mod gpu_packing;
+pub mod gpu_paper;
 pub mod packing;
 pub mod pending;
 pub mod reclamation;

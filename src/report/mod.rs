@@ -28,6 +28,7 @@ pub mod compare;
 #[cfg(feature = "plots")]
 mod draw;
 pub mod experiment;
+pub mod fgd;
 pub mod headline;
 pub mod html;
 pub mod inflation;

@@ -718,14 +718,26 @@ impl Simulation {
         if slot.get().is_some() {
             return;
         }
-        let typical = self.feed.typical_pods(&mut self.state).unwrap_or_else(|| {
+        let typical = self.workload_typical_pods();
+        if let Some(slot) = self.sched.typical_slot() {
+            let _ = slot.set(typical);
+        }
+    }
+
+    /// The workload's typical pods: the feed's pod list's, or else those
+    /// of the tasks submitted so far (each job's request and constraints,
+    /// once per task).
+    fn workload_typical_pods(&mut self) -> TypicalPods {
+        if let Some(tp) = self.sched.typical_slot().and_then(|s| s.get()) {
+            return tp.clone();
+        }
+        self.feed.typical_pods(&mut self.state).unwrap_or_else(|| {
             let jobs = self.state.jobs().iter();
             TypicalPods::from_tasks(jobs.flat_map(|j| {
                 let n = j.tasks.len();
                 std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
             }))
-        });
-        let _ = slot.set(typical);
+        })
     }
 
     fn on_pass(&mut self, now: SimTime) {
@@ -784,6 +796,10 @@ impl Simulation {
         // Withdrawing frees nothing; a pass is asked for only if the feed
         // submitted something in response (a DAG stage released).
         self.apply_effects(now);
+        if self.gpu_curve.wants_typical(&self.state) {
+            let typical = self.workload_typical_pods();
+            self.gpu_curve.measure_frag(typical);
+        }
         if let Err(e) = self.gpu_curve.observe(&self.state, now) {
             self.fail(e);
         }

@@ -86,6 +86,17 @@ pub fn chart(v: &RunView, curve: Vec<(f64, f64)>) -> Chart {
     }
 }
 
+/// The paper's figure `key` at `d` %, or a dash where no arrival came
+/// within 1 % of it (summary.json then has no such key).
+fn paper_cell(v: &RunView, key: &str, d: u32) -> maud::Markup {
+    let key = format!("gpu_packing.{key}.{d}");
+    if crate::report::html::at(&v.summary, &key).is_some() {
+        value_cell(&v.summary, &key, Unit::Percent)
+    } else {
+        html! { td.num { "—" } }
+    }
+}
+
 pub fn section(v: &RunView) -> Result<Option<Section>> {
     let path = v.dir.join("gpu_alloc.csv");
     if !path.exists() {
@@ -94,15 +105,23 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
     let chart = chart(v, read_curve(&path)?);
     let notes = html! {
         "Each point: the share of GPU capacity allocated when the GPU demand that had arrived first reached that share of capacity ("
-        a href="gpu_alloc.csv" { "gpu_alloc.csv" } "). A policy that fragments GPUs falls below the diagonal early."
+        a href="gpu_alloc.csv" { "gpu_alloc.csv" } "). A policy that fragments GPUs falls below the diagonal early. "
+        "In the table, the FGD paper's reading beside it: the mean over every arrival whose arrived demand rounds to that percentage (or to one beside it); "
+        "the frag amount, the GPU capacity the workload's typical pods could not use (% of capacity), and the frag ratio, that as a share of the unallocated GPUs."
     };
     let body = html! {
         (v.figure(&chart, notes)?)
         table id="gpu-packing" {
-            thead { tr { th { "GPU demand arrived" } th.num { "GPU allocated" } } }
+            thead { tr { th { "GPU demand arrived" } th.num { "GPU allocated" } th.num { "the paper's reading" } th.num { "frag amount" } th.num { "frag ratio" } } }
             tbody {
                 @for d in SUMMARY_DEMAND_PCT {
-                    tr { td { (d) " % of capacity" } (value_cell(&v.summary, &format!("gpu_packing.gpu_alloc_pct_at_demand_pct.{d}"), Unit::Percent)) }
+                    tr {
+                        td { (d) " % of capacity" }
+                        (value_cell(&v.summary, &format!("gpu_packing.gpu_alloc_pct_at_demand_pct.{d}"), Unit::Percent))
+                        (paper_cell(v, "gpu_alloc_pct_paper_at_demand_pct", d))
+                        (paper_cell(v, "frag_amount_pct_paper_at_demand_pct", d))
+                        (paper_cell(v, "frag_ratio_pct_paper_at_demand_pct", d))
+                    }
                 }
                 tr { td { "tasks dropped (fitted nowhere)" } (value_cell(&v.summary, "gpu_packing.tasks_dropped_pct", Unit::Percent)) }
                 tr { td { "GPU demand dropped" } (value_cell(&v.summary, "gpu_packing.gpu_milli_dropped_pct", Unit::Percent)) }
