@@ -97,3 +97,39 @@ fn the_scenario_s_models_reach_synthetic_usage() {
     }
     assert_eq!(src.usage(ModelId::LIMIT, key, &limit, SimTime::ZERO), limit);
 }
+
+/// `run` warns once of a model nothing reads (it printed `validate`'s
+/// warnings and then the usage ones again), and a trace replay's
+/// `[reclamation] usage`, which its usage tables replace, is warned of.
+#[test]
+fn usage_warnings_are_given_once_and_name_a_replay_s_unused_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let q = quickstart_with_usage(GOOD).replacen("duration_s = 7200", "duration_s = 60", 1);
+    fs::write(d.join("u.toml"), q).unwrap();
+    let out = borgsim(d, &["run", "u.toml", "--out", "o", "--no-plots"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("usage (\"web\"): has no effect").count(),
+        1,
+        "{err}"
+    );
+    let trace = root().join("tests/fixtures/traces/google2011");
+    let replay = format!(
+        "name = \"g\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\nformat = \"google2011\"\nfiles = [{trace:?}]\n\
+         [reclamation]\nmode = \"on\"\n\
+         usage = {{ cpu_permille = {{ constant = 500 }}, mem_permille = {{ constant = 500 }} }}\n"
+    );
+    fs::write(d.join("g.toml"), replay).unwrap();
+    for args in [
+        &["validate", "g.toml"][..],
+        &["run", "g.toml", "--out", "g", "--no-plots"],
+    ] {
+        let out = borgsim(d, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let says = "warning: g.toml: reclamation.usage: has no effect in a trace replay";
+        assert_eq!(err.matches(says).count(), 1, "{args:?}: {err}");
+    }
+}
