@@ -133,3 +133,24 @@ fn usage_warnings_are_given_once_and_name_a_replay_s_unused_model() {
         assert_eq!(err.matches(says).count(), 1, "{args:?}: {err}");
     }
 }
+
+/// Reclamation on a synthetic workload with no usage model reclaims
+/// nothing (every task uses its limit): `validate` says so, naming the key.
+#[test]
+fn reclamation_without_any_usage_model_is_warned_of() {
+    let q = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    let (code, err) = validate(&format!("{q}\n[reclamation]\nmode = \"on\"\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: u.toml: reclamation.mode: usage is tracked but no job class"),
+        "{err}"
+    );
+    // With a model, or off, nothing is said.
+    let (_, err) = validate(&format!(
+        "{}\n[reclamation]\nmode = \"on\"\n",
+        quickstart_with_usage(GOOD)
+    ));
+    assert!(!err.contains("reclamation.mode"), "{err}");
+    let (_, err) = validate(&format!("{q}\n[reclamation]\nmode = \"off\"\n"));
+    assert!(!err.contains("reclamation.mode"), "{err}");
+}
