@@ -445,9 +445,6 @@ fn run(args: RunArgs) -> Result<(), Error> {
         for w in warnings(&sc) {
             eprintln!("warning: {}: {w}", origin.display());
         }
-        for w in sc.usage_warnings() {
-            eprintln!("warning: {}: {w}", origin.display());
-        }
     }
     let dir = RunDir::create(&out)?;
     let event_log = args.observe.open(&sc, origin, &out)?;

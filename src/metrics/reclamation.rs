@@ -89,6 +89,28 @@ pub struct BandUsage {
 }
 
 impl ReclamationSummary {
+    /// One line for a person at a terminal, after the allocation's: what
+    /// was used (an allocation above 100 % is non-prod on reclaimed
+    /// resources) and what reclaiming cost.
+    pub fn human(&self) -> String {
+        let mode = match self.mode {
+            ReclamationMode::On => "on",
+            _ => "measuring",
+        };
+        let u = &self.usage_utilization;
+        format!(
+            "\nusage (reclamation {mode}): cpu {:.1}%  mem {:.1}% of capacity used; \
+             on reclaimed resources: {:.1}% of the cpu allocated, {:.1}% of the mem; \
+             {:.0} core-s cpu throttled, {} killed for memory",
+            u.cpu.total * 100.0,
+            u.mem.total * 100.0,
+            self.reclaimed_share.cpu * 100.0,
+            self.reclaimed_share.mem * 100.0,
+            self.throttled_cpu_core_s,
+            self.oom_kills,
+        )
+    }
+
     /// The figures of `st`'s usage books for a run that ended at `end`
     /// (nothing runs between it and the state's clock); `None` without
     /// them.

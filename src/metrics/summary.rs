@@ -553,7 +553,11 @@ impl Summary {
             w(&self.wait_us.nonprod),
             ev.join(", "),
             t.evicted,
-        ) + &self.faults_human()
+        ) + &self
+            .reclamation
+            .as_ref()
+            .map_or(String::new(), |r| r.human())
+            + &self.faults_human()
     }
 
     /// With a `[faults]` table: the faults and prod jobs' availability, in

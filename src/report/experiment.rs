@@ -105,6 +105,10 @@ pub struct Row<'a> {
     pub stranded_mem_share: Option<f64>,
     pub holes_units_free: Option<u64>,
     pub inflation_vertical_pct: Option<f64>,
+    pub oom_kills: Option<u64>,
+    pub throttled_cpu_core_s: Option<f64>,
+    pub usage_cpu_utilization: Option<f64>,
+    pub usage_mem_utilization: Option<f64>,
     pub paper_extra_pct_low: Option<f64>,
     pub paper_extra_pct_high: Option<f64>,
 }
@@ -113,6 +117,11 @@ impl<'a> Row<'a> {
     fn of(r: &'a ExperimentResult, v: &'a Variant) -> Self {
         let applies = r.paper.applies_to.contains(&v.name);
         let w = v.views.as_ref();
+        // With usage tracked (`reclamation`): kills and throttling summed
+        // over the cells, the used shares of a one-cell variant's cell.
+        let usage: Option<Vec<_>> = v.cells.iter().map(|c| c.usage.as_ref()).collect();
+        let usage = usage.filter(|u| !u.is_empty());
+        let one = usage.as_ref().and_then(|u| (u.len() == 1).then(|| u[0]));
         Row {
             experiment: r.experiment.name(),
             scenario: &r.scenario,
@@ -138,6 +147,12 @@ impl<'a> Row<'a> {
             inflation_vertical_pct: w
                 .and_then(|w| w.inflation_vertical_permille)
                 .map(|p| f64::from(p) / 10.0),
+            oom_kills: usage.as_ref().map(|u| u.iter().map(|x| x.oom_kills).sum()),
+            throttled_cpu_core_s: usage
+                .as_ref()
+                .map(|u| u.iter().map(|x| x.throttled_cpu_core_s).sum()),
+            usage_cpu_utilization: one.map(|x| x.usage_cpu_utilization),
+            usage_mem_utilization: one.map(|x| x.usage_mem_utilization),
             paper_extra_pct_low: r.paper.extra_pct_low.filter(|_| applies),
             paper_extra_pct_high: r.paper.extra_pct_high.filter(|_| applies),
         }

@@ -111,7 +111,29 @@ impl Scenario {
     /// table — one that says `mode = "off"` keeps its models for what
     /// turns it on (`borgsim experiment reclamation`, a sweep). One line
     /// per class, naming its key.
+    /// A trace replay's `[reclamation] usage` is warned of too: a replay's
+    /// usage comes from the trace's usage tables (a task with no row uses
+    /// its limit), never from a model; and a synthetic workload tracking
+    /// usage with no model at all, whose tasks all use their limits.
     pub fn usage_warnings(&self) -> Vec<String> {
+        let default_model = self.reclamation.as_ref().and_then(|r| r.usage.as_ref());
+        if self.trace.is_some() && default_model.is_some() {
+            return vec![
+                "reclamation.usage: has no effect in a trace replay (its tasks' usage comes \
+                 from the trace's usage tables; a task with no usage row uses its limit)"
+                    .to_string(),
+            ];
+        }
+        let modelled =
+            default_model.is_some() || self.workload.jobs.iter().any(|j| j.usage.is_some());
+        if self.usage_tracked() && self.trace.is_none() && !modelled {
+            return vec![
+                "reclamation.mode: usage is tracked but no job class has a usage model (usage = \
+                 { cpu_permille = ..., mem_permille = ... }) and [reclamation] usage gives no \
+                 default: every task uses its whole limit, so nothing can be reclaimed"
+                    .to_string(),
+            ];
+        }
         if self.usage_tracked() || self.reclamation.is_some() {
             return Vec::new();
         }

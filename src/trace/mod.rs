@@ -403,12 +403,28 @@ pub fn open(
 ) -> Result<Box<dyn TraceReader>> {
     Ok(Box::new(Bounded {
         inner: open_unbounded(format, files, opts)?,
-        path: files
-            .first()
-            .map(|f| f.path().to_path_buf())
-            .unwrap_or_default(),
+        path: common_path(files),
         usage: opts.select.usage(),
     }))
+}
+
+/// What an error about a record of `files` names, records not knowing
+/// their file: the one file, or the deepest directory holding them all
+/// (never the first file, which may be another table than the record's).
+fn common_path(files: &[Source]) -> PathBuf {
+    let mut paths = files.iter().map(Source::path);
+    let Some(first) = paths.next() else {
+        return PathBuf::new();
+    };
+    let mut common = first.to_path_buf();
+    for p in paths {
+        while !p.starts_with(&common) {
+            if !common.pop() {
+                return PathBuf::new();
+            }
+        }
+    }
+    common
 }
 
 /// A reader whose resources are checked against [`MAX_RESOURCE`]: a value

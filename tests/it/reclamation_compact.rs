@@ -27,6 +27,18 @@ fn options() -> compact::Options {
 /// `borgsim experiment reclamation saves.toml` with `args`: its
 /// experiment.json and directory.
 fn experiment(args: &[&str]) -> (Value, tempfile::TempDir) {
+    let (v, _, dir) = experiment_with_csv(args);
+    (v, dir)
+}
+
+/// [`experiment`], with experiment.csv's rows (column → value).
+fn experiment_with_csv(
+    args: &[&str],
+) -> (
+    Value,
+    Vec<std::collections::BTreeMap<String, String>>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("e");
     let scenario = fixture("saves");
@@ -42,12 +54,17 @@ fn experiment(args: &[&str]) -> (Value, tempfile::TempDir) {
     let o = borgsim(&root(), &all);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let v = serde_json::from_slice(&std::fs::read(out.join("experiment.json")).unwrap()).unwrap();
-    (v, dir)
+    let rows = csv::Reader::from_path(out.join("experiment.csv"))
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
+        .collect();
+    (v, rows, dir)
 }
 
 #[test]
 fn reclamation_saves_the_machines_worked_out_by_hand() {
-    let (e, _dir) = experiment(&[]);
+    let (e, rows, _dir) = experiment_with_csv(&[]);
     assert_eq!(e["experiment"], "reclamation");
     let v = e["variants"].as_array().unwrap();
     let names: Vec<&str> = v.iter().map(|x| x["name"].as_str().unwrap()).collect();
@@ -71,6 +88,17 @@ fn reclamation_saves_the_machines_worked_out_by_hand() {
     }
     assert_eq!(usage(0)["oom_kills_allowed"], Value::Null, "off: measuring");
     assert_eq!(usage(1)["oom_kills_allowed"], 0);
+    // experiment.csv, what a spreadsheet reads, has them too.
+    let col = |i: usize, c: &str| rows[i][c].clone();
+    assert_eq!(col(0, "usage_cpu_utilization"), "0.583333");
+    assert_eq!(col(1, "usage_cpu_utilization"), "0.75");
+    assert_eq!(
+        (
+            col(1, "oom_kills").as_str(),
+            col(1, "throttled_cpu_core_s").as_str()
+        ),
+        ("0", "0.0")
+    );
 }
 
 #[test]

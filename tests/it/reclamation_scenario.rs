@@ -208,3 +208,45 @@ fn a_google2011_replays_usage_rows_reach_the_summary() {
         assert!(0.0 < used && used < limits, "{mode:?}: {used} {limits}");
     }
 }
+
+/// `run`'s lines at the terminal say what was used and reclaimed when
+/// usage is tracked (an allocation above 100 % is otherwise unexplained
+/// there), in summary.json's figures; a run without reclamation prints no
+/// such line.
+#[test]
+fn the_terminal_summary_gives_usage_and_reclaimed_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = root().join("tests/fixtures/reclamation/on.toml");
+    let o = borgsim(
+        d,
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            "o",
+            "--no-plots",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("o/summary.json")).unwrap()).unwrap();
+    let r = &s["reclamation"];
+    let pct = |v: &serde_json::Value| format!("{:.1}%", v.as_f64().unwrap() * 100.0);
+    let line = format!(
+        "usage (reclamation on): cpu {}  mem {} of capacity used; on reclaimed resources: {} of \
+         the cpu allocated, {} of the mem; ",
+        pct(&r["usage_utilization"]["cpu"]["total"]),
+        pct(&r["usage_utilization"]["mem"]["total"]),
+        pct(&r["reclaimed_share"]["cpu"]),
+        pct(&r["reclaimed_share"]["mem"]),
+    );
+    assert!(out.contains(&line), "{line}\nnot in\n{out}");
+    let plain = root().join("tests/golden/tiny.toml");
+    let o = borgsim(
+        d,
+        &["run", plain.to_str().unwrap(), "--out", "p", "--no-plots"],
+    );
+    assert!(!text(&o.stdout).contains("usage ("), "{}", text(&o.stdout));
+}

@@ -382,3 +382,36 @@ fn each_formats_usage_reaches_the_summary_through_the_driver() {
         assert_eq!(off.tasks.submitted, s.tasks.submitted, "{format:?}");
     }
 }
+
+/// A usage row beyond what borgsim accepts stops the replay naming the
+/// task and the trace's directory, not the first file read (Google 2011's
+/// `job_events`, a table that has no such row).
+#[test]
+fn a_usage_value_too_large_names_the_trace_not_another_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tr = d.join("tr");
+    for table in ["job_events", "machine_events", "task_events", "task_usage"] {
+        std::fs::create_dir_all(tr.join(table)).unwrap();
+        for f in std::fs::read_dir(fixture("google2011").join(table)).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, tr.join(table).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    // jobA/0's second window, 1e30 × the 32-core reference.
+    let usage = tr.join("task_usage/part-00000-of-00001.csv");
+    let rows = std::fs::read_to_string(&usage).unwrap();
+    std::fs::write(&usage, format!("{rows}5000000,6000000,100,0,1,1e30,0.03\n")).unwrap();
+    let scenario = "name = \"g\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n\
+                    [trace]\nformat = \"google2011\"\nfiles = [\"tr\"]\n\
+                    [reclamation]\nmode = \"on\"\n";
+    std::fs::write(d.join("g.toml"), scenario).unwrap();
+    let out = borgsim(d, &["run", "g.toml", "--out", "o", "-q"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: tr: trace: usage of task 100/0/0:"),
+        "{err}"
+    );
+    assert!(!err.contains("job_events"), "{err}");
+}

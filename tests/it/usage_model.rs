@@ -97,3 +97,60 @@ fn the_scenario_s_models_reach_synthetic_usage() {
     }
     assert_eq!(src.usage(ModelId::LIMIT, key, &limit, SimTime::ZERO), limit);
 }
+
+/// `run` warns once of a model nothing reads (it printed `validate`'s
+/// warnings and then the usage ones again), and a trace replay's
+/// `[reclamation] usage`, which its usage tables replace, is warned of.
+#[test]
+fn usage_warnings_are_given_once_and_name_a_replay_s_unused_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let q = quickstart_with_usage(GOOD).replacen("duration_s = 7200", "duration_s = 60", 1);
+    fs::write(d.join("u.toml"), q).unwrap();
+    let out = borgsim(d, &["run", "u.toml", "--out", "o", "--no-plots"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("usage (\"web\"): has no effect").count(),
+        1,
+        "{err}"
+    );
+    let trace = root().join("tests/fixtures/traces/google2011");
+    let replay = format!(
+        "name = \"g\"\nseed = 1\n[scheduler]\npolicy = \"best_fit\"\n[trace]\nformat = \"google2011\"\nfiles = [{trace:?}]\n\
+         [reclamation]\nmode = \"on\"\n\
+         usage = {{ cpu_permille = {{ constant = 500 }}, mem_permille = {{ constant = 500 }} }}\n"
+    );
+    fs::write(d.join("g.toml"), replay).unwrap();
+    for args in [
+        &["validate", "g.toml"][..],
+        &["run", "g.toml", "--out", "g", "--no-plots"],
+    ] {
+        let out = borgsim(d, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let says = "warning: g.toml: reclamation.usage: has no effect in a trace replay";
+        assert_eq!(err.matches(says).count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// Reclamation on a synthetic workload with no usage model reclaims
+/// nothing (every task uses its limit): `validate` says so, naming the key.
+#[test]
+fn reclamation_without_any_usage_model_is_warned_of() {
+    let q = fs::read_to_string(root().join("scenarios/quickstart.toml")).unwrap();
+    let (code, err) = validate(&format!("{q}\n[reclamation]\nmode = \"on\"\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: u.toml: reclamation.mode: usage is tracked but no job class"),
+        "{err}"
+    );
+    // With a model, or off, nothing is said.
+    let (_, err) = validate(&format!(
+        "{}\n[reclamation]\nmode = \"on\"\n",
+        quickstart_with_usage(GOOD)
+    ));
+    assert!(!err.contains("reclamation.mode"), "{err}");
+    let (_, err) = validate(&format!("{q}\n[reclamation]\nmode = \"off\"\n"));
+    assert!(!err.contains("reclamation.mode"), "{err}");
+}
