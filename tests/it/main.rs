@@ -23,6 +23,7 @@ mod failure_domains;
 mod failures;
 mod faults;
 mod faults_edges;
+mod fgd_general;
 mod fgd_identity;
 mod fgd_policies;
 mod float_maths;

@@ -83,5 +83,13 @@ mod tests {
         // 0.125 · 0.0625) = 0.0078125 → 99.22 → 99.
         assert_eq!(dot_product(NodeScale::OPENB, 96_000, 8000, 8000, 500), 94);
         assert_eq!(dot_product(NodeScale::OPENB, 16_000, 1000, 8000, 500), 99);
+        // In a cell whose largest node is 64 cores and 4 GPUs, the first
+        // case's machine is a whole node: ½ · (1 · 0.5 + 1 · 0.25) = 0.375
+        // → 62.5 → 62.
+        let small = NodeScale {
+            cpu_milli: 64_000,
+            gpu_milli: 4000,
+        };
+        assert_eq!(dot_product(small, 64_000, 4000, 32_000, 1000), 62);
     }
 }

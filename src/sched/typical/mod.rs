@@ -24,8 +24,15 @@
 //! in integers, F is kept multiplied by the counts' total: Σ count_t × frag_t.
 //!
 //! Which workload: a trace replayed one by one gives its pod list (before
-//! shuffling and topping up); any other feed gives the tasks it has
-//! submitted by the first scheduling pass (see `sim::feed::Feed::typical_pods`).
+//! shuffling and topping up). A synthetic workload gives the first
+//! `sim::feed::TYPICAL_SAMPLE_TASKS` (10,000) tasks its job classes will
+//! submit, drawn by a copy of the generator: a sample rather than the
+//! classes' distributions weighted by expected task counts, because the
+//! sample is exactly the run's own tasks — the classes' arrival processes,
+//! job limits and horizon weigh them as they really do — and continuous
+//! request distributions need no quantizing. Any other feed (a trace
+//! replayed at its times) gives the tasks it has submitted by the first
+//! scheduling pass (see `sim::feed::Feed::typical_pods`).
 
 mod measure;
 
