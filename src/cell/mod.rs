@@ -80,6 +80,8 @@ pub struct Cell {
     pub domains: DomainTree,
     pub attr_table: AttrTable,
     total: Capacity,
+    /// [`Cell::max_machine`], computed once (the machines never change).
+    largest: Capacity,
     classes: MachineClasses,
 }
 
@@ -92,12 +94,22 @@ impl Cell {
                 res: acc.res.add(&m.capacity.res),
                 gpus: acc.gpus + m.capacity.gpus,
             });
+        let largest = machines
+            .iter()
+            .fold(Capacity::default(), |acc, m| Capacity {
+                res: Resources::new(
+                    acc.res.cpu_milli.max(m.capacity.res.cpu_milli),
+                    acc.res.mem_mib.max(m.capacity.res.mem_mib),
+                ),
+                gpus: acc.gpus.max(m.capacity.gpus),
+            });
         let classes = MachineClasses::by_capacity(&machines);
         Cell {
             machines,
             domains,
             attr_table,
             total,
+            largest,
             classes,
         }
     }
@@ -136,17 +148,11 @@ impl Cell {
             .any(|m| m.empty_misfit(req, constraints).is_none())
     }
 
-    /// The largest capacity of any machine in each dimension.
+    /// The largest capacity of any machine in each dimension (the CPU of
+    /// the machine with the most CPU, the GPUs of the one with the most
+    /// GPUs; zero for an empty cell).
     pub fn max_machine(&self) -> Capacity {
-        self.machines
-            .iter()
-            .fold(Capacity::default(), |acc, m| Capacity {
-                res: Resources::new(
-                    acc.res.cpu_milli.max(m.capacity.res.cpu_milli),
-                    acc.res.mem_mib.max(m.capacity.res.mem_mib),
-                ),
-                gpus: acc.gpus.max(m.capacity.gpus),
-            })
+        self.largest
     }
 }
 

@@ -37,6 +37,7 @@ const OPENB: &[(&str, &str)] = &[
     ("openb-worst_fit", "worst_fit"),
     ("openb-hybrid", "hybrid"),
     ("openb-gpu_keep_whole", "gpu_keep_whole"),
+    ("openb-fgd", "fgd"),
 ];
 
 /// The defaults' false-alarm rate is measured in reports/BENCHMARKS.md

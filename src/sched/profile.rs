@@ -312,7 +312,7 @@ fn fgd_paper_profile(policy: Policy, streams: RngStreams) -> Profile {
         Policy::Fgd => {
             let slot = TypicalSlot::default();
             devices = DeviceChoice::Fragmentation(slot.clone());
-            Box::new(fgd::Fgd { typical: slot })
+            Box::new(fgd::Fgd::new(slot))
         }
         _ => unreachable!("{} is not a paper policy", policy.name()),
     };

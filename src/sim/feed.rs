@@ -157,7 +157,41 @@ impl JobFeed {
     }
 }
 
+/// A job's request, constraints and task count.
+fn shape(s: &JobSpec) -> (Request, &[crate::cell::attrs::Constraint], usize) {
+    (s.request, &s.constraints[..], s.task_durations.len())
+}
+
+/// How many tasks of a synthetic workload the `fgd` policy's typical pods
+/// are counted on (see [`JobFeed`]'s `typical_pods`).
+pub const TYPICAL_SAMPLE_TASKS: u64 = 10_000;
+
 impl Feed for JobFeed {
+    /// For a source that can look ahead (a synthetic workload): the first
+    /// [`TYPICAL_SAMPLE_TASKS`] tasks of the workload (whole jobs; fewer
+    /// if it ends sooner) — those submitted so far, then those it will
+    /// submit — each job's request and constraints once per task.
+    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+        let ahead = self.source.sample_ahead(TYPICAL_SAMPLE_TASKS)?;
+        let submitted =
+            (st.jobs().iter()).map(|j| (j.spec.request, &j.spec.constraints[..], j.tasks.len()));
+        let next = self.next.iter().map(|(_, s)| shape(s));
+        let later = ahead.iter().map(shape);
+        let mut budget = TYPICAL_SAMPLE_TASKS as usize;
+        let mut jobs = Vec::new();
+        for (request, constraints, n) in submitted.chain(next).chain(later) {
+            if budget == 0 {
+                break;
+            }
+            budget = budget.saturating_sub(n);
+            jobs.push((request, constraints, n));
+        }
+        let shapes = jobs
+            .into_iter()
+            .flat_map(|(r, c, n)| std::iter::repeat_n((r, c), n));
+        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+    }
+
     fn next_time(&mut self) -> Result<Option<SimTime>> {
         if !self.started {
             self.started = true;

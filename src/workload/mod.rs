@@ -20,6 +20,13 @@ pub trait JobSource {
     /// The next job and its submission time, or `None` when exhausted.
     /// Times must be non-decreasing across calls.
     fn next_job(&mut self) -> Option<(SimTime, JobSpec)>;
+    /// The jobs this source will submit first, in order, until they hold
+    /// at least `max_tasks` tasks (or the source ends), without consuming
+    /// them; `None` if the source cannot look ahead. The `fgd` policy's
+    /// typical pods are counted on them (see `sched::typical`).
+    fn sample_ahead(&self, _max_tasks: u64) -> Option<Vec<JobSpec>> {
+        None
+    }
 }
 
 /// A fixed list of jobs, for tests, examples and (later) converted traces.

@@ -63,6 +63,7 @@ pub struct JobClass {
     pub constraints: Vec<Constraint>,
 }
 
+#[derive(Clone)]
 struct ClassState {
     class: JobClass,
     /// The class name and its users' names, shared by every job.
@@ -74,6 +75,7 @@ struct ClassState {
 }
 
 /// A lazy, deterministic merge of job classes up to a horizon.
+#[derive(Clone)]
 pub struct SyntheticSource {
     classes: Vec<ClassState>,
     horizon: SimTime,
@@ -176,6 +178,23 @@ impl JobSource for SyntheticSource {
         c.emitted += 1;
         c.next = c.next_time(t);
         Some((t, spec))
+    }
+
+    /// A copy of the generator, in its current state, draws the jobs: the
+    /// very jobs the run will submit, whatever the classes' arrival
+    /// processes, job limits and the horizon make of their weights.
+    fn sample_ahead(&self, max_tasks: u64) -> Option<Vec<JobSpec>> {
+        let mut copy = self.clone();
+        let mut jobs = Vec::new();
+        let mut tasks = 0u64;
+        while tasks < max_tasks {
+            let Some((_, spec)) = copy.next_job() else {
+                break;
+            };
+            tasks += spec.task_durations.len() as u64;
+            jobs.push(spec);
+        }
+        Some(jobs)
     }
 }
 

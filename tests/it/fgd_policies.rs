@@ -58,10 +58,11 @@ fn tie_winner(machines: &[u32]) -> u32 {
         .unwrap()
 }
 
-/// Machines: m0 32 cores + 1 GPU, m1 32 cores + 2 GPUs, m2 96 cores + 8
-/// GPUs. Tasks at 0, 1, 2 s: T1 4 cores + 500 milli, T2 8 cores + 1 GPU,
+/// Machines: m0 32 cores + 1 GPU, m1 32 cores + 2 GPUs, m2 128 cores + 8
+/// GPUs (so the cell's node scale is the paper's, 128 cores and 8 GPUs).
+/// Tasks at 0, 1, 2 s: T1 4 cores + 500 milli, T2 8 cores + 1 GPU,
 /// T3 2 cores + 300 milli.
-const MACHINES: [(u64, u32); 3] = [(32_000, 1), (32_000, 2), (96_000, 8)];
+const MACHINES: [(u64, u32); 3] = [(32_000, 1), (32_000, 2), (128_000, 8)];
 const TASKS: [(u64, u64, GpuRequest); 3] = [
     (0, 4000, GpuRequest::Share(500)),
     (1, 8000, GpuRequest::Whole(1)),
@@ -94,8 +95,9 @@ fn gpu_clustering_keeps_shares_together() {
 #[test]
 fn gpu_best_fit_packs_cpu_and_gpu_against_the_largest_node() {
     // 100 − ⌈50 · (cpu left / 128 cores + GPU left / 8 GPUs)⌉, after.
-    // T1: m0 28/128 + 0.5/8 → 85; m1 28/128 + 1.5/8 → 79; m2 → 17: m0.
-    // T2: m1 24/128 + 1/8 → 84; m2 88/128 + 7/8 → 21: m1.
+    // T1: m0 28/128 + 0.5/8 → 85; m1 28/128 + 1.5/8 → 79; m2 124/128 +
+    //     7.5/8 → 100 − ⌈95.3⌉ = 4: m0.
+    // T2: m1 24/128 + 1/8 → 84; m2 120/128 + 7/8 → 100 − ⌈90.6⌉ = 9: m1.
     // T3: m0 26/128 + 0.2/8 → 88; m1 22/128 + 0.7/8 → 87: m0.
     assert_eq!(machines_of(Policy::GpuBestFit), [0, 1, 0]);
 }
@@ -104,9 +106,9 @@ fn gpu_best_fit_packs_cpu_and_gpu_against_the_largest_node() {
 fn dot_product_ties_go_to_the_seeded_order() {
     // 100 − ⌈50 · (cpu left · cpu / 128² + L · R / 8²)⌉ (cores, GPUs),
     // before placement.
-    // T1: m0 ⌈0.78⌉ → 99; m1 ⌈1.17⌉ → 98; m2 ⌈4.30⌉ → 95: m0.
-    // T2: m1 ⌈2.34⌉ → 97; m2 ⌈8.59⌉ → 91: m1.
-    // T3: m0 ⌈0.29⌉ → 99; m1 ⌈0.38⌉ → 99; m2 ⌈2.46⌉ → 97: m0 and m1
+    // T1: m0 ⌈0.78⌉ → 99; m1 ⌈1.17⌉ → 98; m2 ⌈4.69⌉ → 95: m0.
+    // T2: m1 ⌈2.34⌉ → 97; m2 ⌈9.38⌉ → 90: m1.
+    // T3: m0 ⌈0.29⌉ → 99; m1 ⌈0.38⌉ → 99; m2 ⌈2.66⌉ → 97: m0 and m1
     //     tie, the seeded order decides.
     let m = machines_of(Policy::DotProduct);
     assert_eq!(m[..2], [0, 1]);

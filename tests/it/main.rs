@@ -24,6 +24,8 @@ mod failures;
 mod faults;
 mod faults_edges;
 mod fgd_experiment;
+mod fgd_general;
+mod fgd_identity;
 mod fgd_policies;
 mod float_maths;
 mod golden;

@@ -15,23 +15,76 @@
 //! pass, see `sim::feed::Feed::typical_pods`) every machine scores 50.
 
 use crate::cell::attrs::Attributes;
-use crate::cell::resources::{GpuAlloc, GpuRequest, Request};
+use crate::cell::resources::{GpuAlloc, GpuRequest, Request, MAX_GPUS_PER_MACHINE};
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
 use crate::sched::plugin::{Plugin, Score, TaskView};
 use crate::sched::typical::{TypicalPods, TypicalSlot};
+use std::sync::Mutex;
 
 /// The score when fragmentation does not change.
 pub const NEUTRAL: u64 = 50;
 
 pub struct Fgd {
-    pub typical: TypicalSlot,
+    typical: TypicalSlot,
+    /// Per machine, its last measured state and fragmentation: a machine
+    /// is scored for every task class between two of its changes, and its
+    /// fragmentation before placement is the same each time.
+    before: Mutex<Vec<Measured>>,
+}
+
+/// A machine state and its F × total. The whole state is the key (not the
+/// machine's `seq`), so an entry never answers for another state, whatever
+/// cell the scorer is asked about.
+#[derive(Default)]
+struct Measured {
+    attrs: Attributes,
+    cpu_left: u64,
+    gpu_free: Vec<u32>,
+    frag: u64,
+}
+
+impl Fgd {
+    /// The scorer reading the typical pods of `typical`.
+    pub fn new(typical: TypicalSlot) -> Self {
+        Fgd {
+            typical,
+            before: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// F × total of machine `m` as it is, from the memo when it holds
+    /// this very state.
+    fn fragmentation_now(&self, tp: &TypicalPods, st: &CellState, m: MachineId) -> u64 {
+        let ms = st.machine(m);
+        let attrs = &st.cell().machines[m as usize].attrs;
+        let (cpu_left, free) = (ms.free.cpu_milli, &ms.gpu_free_milli[..]);
+        let mut memo = self.before.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() <= m as usize {
+            memo.resize_with(m as usize + 1, Measured::default);
+        }
+        // A fresh entry (no CPU, no devices) holds F = 0, that state's own.
+        let e = &mut memo[m as usize];
+        if e.cpu_left != cpu_left || e.gpu_free != free || e.attrs != *attrs {
+            e.frag = tp.fragmentation(attrs, cpu_left, free);
+            e.cpu_left = cpu_left;
+            e.gpu_free.clear();
+            e.gpu_free.extend_from_slice(free);
+            e.attrs.clone_from(attrs);
+        }
+        e.frag
+    }
 }
 
 /// The `fgd` score of placing `req` on a machine with `attrs`, `cpu_left`
 /// free milli-cores and devices `free`, and the devices FGD takes there;
 /// `None` if the GPUs do not fit.
+///
+/// A share is measured once per distinct free amount among the devices
+/// that fit it, on the first device with that amount: devices with equal
+/// free milli leave equal states (F does not depend on device order), and
+/// the first device reaching the best score is the one chosen anyway.
 pub fn fgd_choice(
     tp: &TypicalPods,
     attrs: &Attributes,
@@ -39,19 +92,37 @@ pub fn fgd_choice(
     free: &[u32],
     req: Request,
 ) -> Option<(u64, GpuAlloc)> {
-    let before = tp.fragmentation(attrs, cpu_left, free) as i64;
+    let before = tp.fragmentation(attrs, cpu_left, free);
+    choice_from(tp, before, attrs, cpu_left, free, req)
+}
+
+/// [`fgd_choice`] with the machine's F × total `before` placement given.
+fn choice_from(
+    tp: &TypicalPods,
+    before: u64,
+    attrs: &Attributes,
+    cpu_left: u64,
+    free: &[u32],
+    req: Request,
+) -> Option<(u64, GpuAlloc)> {
+    let before = before as i64;
     let cpu_after = cpu_left.saturating_sub(req.res.cpu_milli);
+    let mut buf = [0u32; MAX_GPUS_PER_MACHINE];
+    let after = &mut buf[..free.len()];
+    after.copy_from_slice(free);
     let score_of = |after: &[u32]| {
         let f = tp.fragmentation(attrs, cpu_after, after) as i64;
         tp.score_of_delta(before - f)
     };
     match req.gpu {
         GpuRequest::Share(m) => {
-            let mut after = free.to_vec();
             let mut best: Option<(u64, GpuAlloc)> = None;
-            for d in (0..free.len()).filter(|&d| free[d] >= m) {
+            for d in 0..free.len() {
+                if free[d] < m || free[..d].contains(&free[d]) {
+                    continue;
+                }
                 after[d] -= m;
-                let s = score_of(&after);
+                let s = score_of(after);
                 after[d] += m;
                 if best.is_none_or(|(b, _)| s > b) {
                     let alloc = GpuAlloc::Share {
@@ -65,9 +136,8 @@ pub fn fgd_choice(
         }
         GpuRequest::None | GpuRequest::Whole(_) => {
             let alloc = req.gpu.choose_devices(free)?;
-            let mut after = free.to_vec();
-            alloc.take_from(&mut after);
-            Some((score_of(&after), alloc))
+            alloc.take_from(after);
+            Some((score_of(after), alloc))
         }
     }
 }
@@ -90,10 +160,19 @@ impl Score for Fgd {
         let Some(tp) = self.typical.get() else {
             return NEUTRAL;
         };
+        let before = self.fragmentation_now(tp, st, m);
         let ms = st.machine(m);
         let attrs = &st.cell().machines[m as usize].attrs;
         let req = task.job.spec.request;
-        fgd_choice(tp, attrs, ms.free.cpu_milli, &ms.gpu_free_milli, req).map_or(0, |(s, _)| s)
+        choice_from(
+            tp,
+            before,
+            attrs,
+            ms.free.cpu_milli,
+            &ms.gpu_free_milli,
+            req,
+        )
+        .map_or(0, |(s, _)| s)
     }
 }
 

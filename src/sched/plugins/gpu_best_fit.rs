@@ -3,15 +3,17 @@
 //!
 //! Unlike borgsim's `best_fit` ([`super::best_fit`]: every dimension,
 //! memory included, as a fraction of each machine's own capacity), it
-//! scores the free CPU and GPU left after placement against the largest
-//! openb node (c = 128,000 milli-cores, g = 8,000 milli-GPU):
+//! scores the free CPU and GPU left after placement against the cell's
+//! node scale ([`super::NodeScale`]: c its largest CPU, g its largest GPU
+//! count; on the openb cluster 128,000 milli-cores and 8,000 milli-GPU, the
+//! paper's constants):
 //! `raw = trunc(100 · (1 − [½ · (cpuLeft − cpu)/c + ½ · (L − R)/g]))`, in
 //! integers `100 − ⌈50 · ((cpuLeft − cpu) · g + (L − R) · c) / (c · g)⌉`,
 //! at least 0. The paper then rescales the feasible machines' scores to
 //! 0..=100 (min–max, integer division); with raw scores within 0..=100
 //! that is strictly increasing, so it changes no choice and is not done.
 
-use super::{PAPER_CPU_MILLI, PAPER_GPU_MILLI};
+use super::NodeScale;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::sched::class_key::{ClassKeyBuilder, Signed};
@@ -20,9 +22,10 @@ use crate::sched::plugin::{Plugin, Score, TaskView};
 pub struct GpuBestFit;
 
 /// The score of a task of `cpu` milli-cores and `gpu` milli-GPU on a
-/// machine with `cpu_left` and `gpu_left` free before placement.
-pub fn gpu_best_fit(cpu_left: u64, gpu_left: u64, cpu: u64, gpu: u64) -> u64 {
-    let (c, g) = (u128::from(PAPER_CPU_MILLI), u128::from(PAPER_GPU_MILLI));
+/// machine with `cpu_left` and `gpu_left` free before placement, in a
+/// cell of `scale`.
+pub fn gpu_best_fit(scale: NodeScale, cpu_left: u64, gpu_left: u64, cpu: u64, gpu: u64) -> u64 {
+    let (c, g) = (u128::from(scale.cpu_milli), u128::from(scale.gpu_milli));
     let cpu_after = u128::from(cpu_left.saturating_sub(cpu));
     let gpu_after = u128::from(gpu_left.saturating_sub(gpu));
     let num = 50 * (cpu_after * g + gpu_after * c);
@@ -47,6 +50,7 @@ impl Score for GpuBestFit {
         let gpu_left: u64 = ms.gpu_free_milli.iter().map(|&f| u64::from(f)).sum();
         let req = task.job.spec.request;
         gpu_best_fit(
+            NodeScale::of(st),
             ms.free.cpu_milli,
             gpu_left,
             req.res.cpu_milli,
@@ -63,16 +67,19 @@ mod tests {
     fn arithmetic_of_the_paper() {
         // 96 cores and 8 GPUs free, a task of 32 cores and 2 GPUs: left
         // 64 cores (0.5) and 6 GPUs (0.75): 100 · (1 − 0.625) = 37.5 → 37.
-        assert_eq!(gpu_best_fit(96_000, 8000, 32_000, 2000), 37);
+        assert_eq!(
+            gpu_best_fit(NodeScale::OPENB, 96_000, 8000, 32_000, 2000),
+            37
+        );
         // The task fills the machine: 100.
-        assert_eq!(gpu_best_fit(8000, 1000, 8000, 1000), 100);
+        assert_eq!(gpu_best_fit(NodeScale::OPENB, 8000, 1000, 8000, 1000), 100);
         // An empty largest node and a CPU pod of 1 core: left 127/128 cores
         // and 8 GPUs: 100 · (1 − ½ · 0.9921875 − ½) = 0.39 → 0.
-        assert_eq!(gpu_best_fit(128_000, 8000, 1000, 0), 0);
+        assert_eq!(gpu_best_fit(NodeScale::OPENB, 128_000, 8000, 1000, 0), 0);
         // Memory plays no part, and a fuller machine scores higher:
         // 16 cores + 1 GPU left of a share pod of 4 cores + 0.5 GPU:
         // left 12 cores (0.09375) and 500 (0.0625): 100 · (1 − 0.078125)
         // = 92.19 → 92.
-        assert_eq!(gpu_best_fit(16_000, 1000, 4000, 500), 92);
+        assert_eq!(gpu_best_fit(NodeScale::OPENB, 16_000, 1000, 4000, 500), 92);
     }
 }

@@ -3,14 +3,16 @@
 //!
 //! A GPU task's type is "share" (part of one GPU) or "N GPUs"; CPU-only
 //! tasks score 0 everywhere (the tie order decides) and do not count. With
-//! L the machine's free GPU milli, `part = ⌊25 · (8000 − L) / 8000⌋` (0..=24
-//! on openb nodes, at least 0), and the score is part plus:
+//! L the machine's free GPU milli and g the cell's largest GPU count in
+//! milli ([`super::NodeScale`]; 8,000 on the openb cluster, the paper's
+//! constant), `part = ⌊25 · (g − L) / g⌋` (0..=24 on openb nodes, at least
+//! 0), and the score is part plus:
 //! - 75 if the machine runs GPU tasks of this type only;
 //! - 50 if of this type and others;
 //! - 25 if it runs no GPU task;
 //! - 0 if only other types.
 
-use super::PAPER_GPU_MILLI;
+use super::NodeScale;
 use crate::cell::resources::GpuRequest;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
@@ -20,8 +22,10 @@ use crate::sched::plugin::{Plugin, Score, TaskView};
 pub struct GpuClustering;
 
 /// The score of `req` on a machine with `gpu_left` free milli-GPU whose
-/// running GPU tasks ask `running` (CPU-only entries are ignored).
+/// running GPU tasks ask `running` (CPU-only entries are ignored), in a
+/// cell of `scale`.
 pub fn gpu_clustering(
+    scale: NodeScale,
     req: GpuRequest,
     gpu_left: u64,
     running: impl Iterator<Item = GpuRequest>,
@@ -40,7 +44,8 @@ pub fn gpu_clustering(
         (false, false) => 25,
         (false, true) => 0,
     };
-    base + 25 * PAPER_GPU_MILLI.saturating_sub(gpu_left) / PAPER_GPU_MILLI
+    let g = scale.gpu_milli;
+    base + 25 * g.saturating_sub(gpu_left) / g
 }
 
 /// A GPU task's type: 0 for a share, N for N whole GPUs; `None` CPU-only.
@@ -69,7 +74,12 @@ impl Score for GpuClustering {
         let ms = st.machine(m);
         let gpu_left: u64 = ms.gpu_free_milli.iter().map(|&f| u64::from(f)).sum();
         let running = ms.tasks.iter().map(|&t| st.shape(t).request.gpu);
-        gpu_clustering(task.job.spec.request.gpu, gpu_left, running)
+        gpu_clustering(
+            NodeScale::of(st),
+            task.job.spec.request.gpu,
+            gpu_left,
+            running,
+        )
     }
 }
 
@@ -81,15 +91,26 @@ mod tests {
     #[test]
     fn same_type_first() {
         // L = 6000 of 8000: part = ⌊25 · 2000 / 8000⌋ = 6.
-        let s = |running: &[GpuRequest]| gpu_clustering(Share(300), 6000, running.iter().copied());
+        let s = |running: &[GpuRequest]| {
+            gpu_clustering(NodeScale::OPENB, Share(300), 6000, running.iter().copied())
+        };
         assert_eq!(s(&[Share(500), Cpu]), 75 + 6);
         assert_eq!(s(&[Share(500), Whole(1)]), 50 + 6);
         assert_eq!(s(&[Cpu]), 25 + 6);
         assert_eq!(s(&[Whole(1)]), 6);
         // 1 and 2 GPUs are different types; an empty 8-GPU machine: 25.
-        assert_eq!(gpu_clustering(Whole(2), 8000, [Whole(1)].into_iter()), 0);
-        assert_eq!(gpu_clustering(Whole(2), 8000, [].into_iter()), 25);
+        assert_eq!(
+            gpu_clustering(NodeScale::OPENB, Whole(2), 8000, [Whole(1)].into_iter()),
+            0
+        );
+        assert_eq!(
+            gpu_clustering(NodeScale::OPENB, Whole(2), 8000, [].into_iter()),
+            25
+        );
         // CPU-only tasks: 0.
-        assert_eq!(gpu_clustering(Cpu, 0, [Cpu].into_iter()), 0);
+        assert_eq!(
+            gpu_clustering(NodeScale::OPENB, Cpu, 0, [Cpu].into_iter()),
+            0
+        );
     }
 }

@@ -43,12 +43,36 @@ pub mod spreading;
 pub mod tie_order;
 pub mod worst_fit;
 
-/// The paper policies' CPU scale (DotProd, BestFit): the largest openb
-/// node's 128 cores, in milli-cores.
-pub const PAPER_CPU_MILLI: u64 = 128_000;
-/// The paper policies' GPU scale (DotProd, GpuClustering, BestFit): the
-/// largest openb node's 8 GPUs, in milli-GPU.
-pub const PAPER_GPU_MILLI: u64 = 8_000;
+/// The node scale of the paper policies that measure free resources
+/// against a fixed node size (DotProd, GpuClustering, BestFit): the paper
+/// uses its cluster's largest node, 128 cores and 8 GPUs; here the cell's
+/// largest CPU capacity and largest GPU count ([`crate::cell::Cell::max_machine`]),
+/// which on the paper's openb cluster are that node's (one node has both).
+/// Each is at least 1, so a cell without GPUs divides by 1 milli.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct NodeScale {
+    /// Milli-cores.
+    pub cpu_milli: u64,
+    /// Milli-GPU (GPUs × 1000).
+    pub gpu_milli: u64,
+}
+
+impl NodeScale {
+    /// The openb cluster's: 128,000 milli-cores, 8,000 milli-GPU.
+    pub const OPENB: NodeScale = NodeScale {
+        cpu_milli: 128_000,
+        gpu_milli: 8_000,
+    };
+
+    /// The scale of `st`'s cell.
+    pub fn of(st: &CellState) -> NodeScale {
+        let big = st.cell().max_machine();
+        NodeScale {
+            cpu_milli: big.res.cpu_milli.max(1),
+            gpu_milli: big.gpu_milli().max(1),
+        }
+    }
+}
 
 use super::plugin::{TaskView, MAX_SCORE};
 use crate::cell::resources::Resources;

@@ -24,11 +24,21 @@
 //! in integers, F is kept multiplied by the counts' total: Σ count_t × frag_t.
 //!
 //! Which workload: a trace replayed one by one gives its pod list (before
-//! shuffling and topping up); any other feed gives the tasks it has
-//! submitted by the first scheduling pass (see `sim::feed::Feed::typical_pods`).
+//! shuffling and topping up). A synthetic workload gives the first
+//! `sim::feed::TYPICAL_SAMPLE_TASKS` (10,000) tasks its job classes will
+//! submit, drawn by a copy of the generator: a sample rather than the
+//! classes' distributions weighted by expected task counts, because the
+//! sample is exactly the run's own tasks — the classes' arrival processes,
+//! job limits and horizon weigh them as they really do — and continuous
+//! request distributions need no quantizing. Any other feed (a trace
+//! replayed at its times) gives the tasks it has submitted by the first
+//! scheduling pass (see `sim::feed::Feed::typical_pods`).
+
+mod measure;
 
 use crate::cell::attrs::{Attributes, Constraint};
 use crate::cell::resources::{GpuRequest, Request, GPU_MILLI_PER_DEVICE};
+use measure::FragMeasure;
 use std::sync::{Arc, OnceLock};
 
 /// The share of the pod list the typical pods cover, in percent.
@@ -57,6 +67,8 @@ pub struct TypicalPods {
     /// `thresholds[k − 1]`: the least ΔF (in count × milli) whose score is
     /// at least k, for k = 1..=100 (see [`TypicalPods::score_of_delta`]).
     thresholds: Vec<i64>,
+    /// The pods arranged for [`TypicalPods::fragmentation`].
+    measure: FragMeasure,
 }
 
 /// The typical pods, shared between the scorer and the device choice of a
@@ -125,6 +137,7 @@ impl TypicalPods {
         let total = pods.iter().map(|p| p.count).sum();
         TypicalPods {
             thresholds: thresholds(total),
+            measure: FragMeasure::new(&pods),
             pods,
             total,
         }
@@ -140,14 +153,10 @@ impl TypicalPods {
     }
 
     /// F × total of a machine with `attrs`, `cpu_left` milli-cores free and
-    /// devices with `gpu_free` milli free (see the module doc).
+    /// devices with `gpu_free` milli free (see the module doc; computed as
+    /// `measure.rs` says, the same integer as summed pod by pod).
     pub fn fragmentation(&self, attrs: &Attributes, cpu_left: u64, gpu_free: &[u32]) -> u64 {
-        let idle: u64 = gpu_free.iter().map(|&f| u64::from(f)).sum();
-        let mut f = 0;
-        for t in &self.pods {
-            f += t.count * pod_fragment(t, attrs, cpu_left, gpu_free, idle);
-        }
-        f
+        self.measure.fragmentation(attrs, cpu_left, gpu_free)
     }
 
     /// The `fgd` score of a fall of fragmentation by `delta` (F × total,
@@ -156,21 +165,6 @@ impl TypicalPods {
     pub fn score_of_delta(&self, delta: i64) -> u64 {
         self.thresholds.partition_point(|&t| t <= delta) as u64
     }
-}
-
-/// The GPU milli `t` could not use on such a machine (`idle` = Σ gpu_free).
-fn pod_fragment(t: &TypicalPod, attrs: &Attributes, cpu_left: u64, free: &[u32], idle: u64) -> u64 {
-    if t.gpu == GpuRequest::None || !t.constraints.iter().all(|c| c.admits(attrs)) {
-        return idle;
-    }
-    if !t.gpu.fits_devices(free) || cpu_left < t.cpu_milli {
-        return idle;
-    }
-    let (milli, _) = milli_and_count(t.gpu);
-    free.iter()
-        .filter(|&&f| f < milli)
-        .map(|&f| u64::from(f))
-        .sum()
 }
 
 /// The least ΔF × total giving each score k = 1..=100: ⌊100σ(x)⌋ ≥ k iff
