@@ -32,6 +32,7 @@ fn benches(c: &mut Criterion) {
         duration_s: 86_400,
         seed: 1,
         rows_per_part: u64::MAX,
+        usage: false,
     };
     trace::synth::google2011(&cfg, dir.path()).expect("synthesised");
     let tasks =

@@ -55,6 +55,10 @@ pub struct SynthArgs {
     /// task_events rows per part file.
     #[arg(long, default_value_t = 10_000_000)]
     pub rows_per_part: u64,
+    /// Also write task_usage: one row per running task per 5-minute window,
+    /// a seeded fraction of its request (prod lower than non-prod) with noise.
+    #[arg(long)]
+    pub usage: bool,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -131,11 +135,17 @@ fn synth(args: SynthArgs) -> Result<(), Error> {
         duration_s: (args.days * 86_400.0).round() as u64,
         seed: args.seed,
         rows_per_part: args.rows_per_part,
+        usage: args.usage,
     };
     let Shape::Google2011 = args.shape;
     let c = trace::synth::google2011(&cfg, &args.out)?;
+    let usage = if args.usage {
+        format!(", {} task_usage rows", c.usage_rows)
+    } else {
+        String::new()
+    };
     say(&format!(
-        "{} machines, {} jobs, {} tasks ({} task_events rows) written to {}/",
+        "{} machines, {} jobs, {} tasks ({} task_events rows{usage}) written to {}/",
         c.machines,
         c.jobs,
         c.tasks,

@@ -5,7 +5,8 @@
 //! it runs in: a binary copied away from its checkout has no `traces/`
 //! beside it. So the trace files the built-ins name are embedded here (they
 //! are small: the openb node and pod lists, ~0.6 MB, and Alibaba 2018's
-//! `machine_meta`, ~0.55 MB), and a built-in's `[trace].files` and
+//! `machine_meta`, ~0.55 MB, and the synthetic Google 2011-layout trace with
+//! usage, ~0.4 MB), and a built-in's `[trace].files` and
 //! `cell.from_trace.files` — written relative to `scenarios/` like any
 //! scenario file's, so the same TOML also works as a file — resolve against
 //! this table rather than the disk. A user's scenario file still reads real files
@@ -33,6 +34,10 @@ pub static FILES: &[Embedded] = &[
     embed!("traces/alibaba-2018/machine_meta.csv"),
     embed!("traces/alibaba-openb-2023/openb_node_list_gpu_node.csv"),
     embed!("traces/alibaba-openb-2023/openb_pod_list_default.csv"),
+    embed!("traces/google2011-synth-usage/job_events/part-00000-of-00001.csv"),
+    embed!("traces/google2011-synth-usage/machine_events/part-00000-of-00001.csv"),
+    embed!("traces/google2011-synth-usage/task_events/part-00000-of-00001.csv"),
+    embed!("traces/google2011-synth-usage/task_usage/part-00000-of-00001.csv"),
 ];
 
 /// Where a built-in scenario's relative paths start, as a scenario file in

@@ -85,6 +85,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "reclamation",
         include_str!("../../scenarios/reclamation.toml"),
     ),
+    (
+        "google2011-usage",
+        include_str!("../../scenarios/google2011-usage.toml"),
+    ),
 ];
 
 /// The text of a built-in scenario.

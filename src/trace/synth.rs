@@ -27,6 +27,18 @@
 //! mode) and FINISH if it ends before the trace does; each job has SUBMIT
 //! and FINISH. Events are written in time order from a heap of future
 //! events, so memory follows live tasks, not the trace's length.
+//!
+//! With `usage`, `task_usage` too: one row per running task per 5-minute
+//! window (windows end on multiples of 300 s of trace time, and at the
+//! task's end), its first 7 columns, on the requests' normalised scale.
+//! A task uses a fraction of its request drawn once per task — CPU 30–60 %
+//! for prod (priority ≥ 9), 50–90 % otherwise; memory 60–80 % and 70–95 %
+//! (assumption shaped on DOMAIN.md's representative Borg cell, where prod
+//! holds ~70 % of the CPU allocated but ~60 % of the CPU used: prod asks
+//! for more than it uses, relative to non-prod) — times a noise factor of
+//! ±10 % per window, at most the request. The draws are keyed
+//! ([`RngStreams::keyed`], stream `usage`) by task and window, so the
+//! other tables are the same with or without usage.
 
 use crate::error::{Error, Result};
 use crate::metrics::report::temp_path;
@@ -48,6 +60,8 @@ pub struct SynthConfig {
     pub seed: u64,
     /// Rows per task_events part (a new part file after this many).
     pub rows_per_part: u64,
+    /// Also write `task_usage` (5-minute windows per running task).
+    pub usage: bool,
 }
 
 /// What was written.
@@ -57,6 +71,8 @@ pub struct SynthCounts {
     pub jobs: u64,
     pub tasks: u64,
     pub task_rows: u64,
+    /// `task_usage` rows (0 without `usage`).
+    pub usage_rows: u64,
 }
 
 const START_US: u64 = 600_000_000;
@@ -79,7 +95,64 @@ const MACHINE_MIX: [(u32, &str, &str, &str); 5] = [
 ];
 
 /// A future row, ordered by time then by the order it was planned in.
-type Pending = Reverse<(u64, u64, Row)>;
+type Pending = Reverse<(u64, u64, Planned)>;
+
+/// A planned row: a task event, or a task's next usage window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Planned {
+    Task(Row),
+    Usage(Window),
+}
+
+/// A running task's next usage window, starting at its planned time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Window {
+    job: u64,
+    index: u32,
+    machine: u32,
+    /// The task's end (its FINISH, or the trace's end), µs.
+    end_us: u64,
+    prod: bool,
+    /// The request, normalised.
+    cpu: String,
+    mem: String,
+}
+
+impl Window {
+    /// The first window of the task `row` schedules, which ends at `end_us`.
+    fn of(row: Row, end_us: u64) -> Self {
+        let (Row::Schedule {
+            job,
+            index,
+            machine,
+            prio,
+            cpu,
+            mem,
+        }
+        | Row::Finish {
+            job,
+            index,
+            machine,
+            prio,
+            cpu,
+            mem,
+        }) = row;
+        Window {
+            job,
+            index,
+            machine,
+            end_us,
+            prod: prio >= 9,
+            cpu,
+            mem,
+        }
+    }
+}
+
+/// Usage windows end on multiples of this, µs (the trace's 5 minutes).
+const WINDOW_US: u64 = 300_000_000;
+/// Tells this module's keyed usage draws apart from the simulator's.
+const USAGE_KEY: u64 = 0x7379_6e74_6831_3121;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Row {
@@ -112,7 +185,7 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     let streams = RngStreams::new(cfg.seed);
     let mut rng = streams.stream(Stream::Workload);
     let end_us = START_US + cfg.duration_s * 1_000_000;
-    let mut w = Writers::new(out, cfg.rows_per_part)?;
+    let mut w = Writers::new(out, cfg.rows_per_part, cfg.usage)?;
     let mut counts = SynthCounts::default();
     // Machines, all present at time 0; churn planned per day.
     let mut caps = Vec::with_capacity(cfg.machines as usize);
@@ -180,6 +253,7 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
         end_us,
         machines: cfg.machines,
         next_job: 1,
+        usage: cfg.usage.then_some(streams),
     };
     for _ in 0..initial {
         run.job(0)?;
@@ -196,6 +270,7 @@ pub fn google2011(cfg: &SynthConfig, out: &Path) -> Result<SynthCounts> {
     }
     let Run { mut counts, w, .. } = run;
     counts.task_rows = w.task_rows;
+    counts.usage_rows = w.usage_rows;
     w.finish()?;
     Ok(counts)
 }
@@ -236,6 +311,8 @@ struct Run {
     end_us: u64,
     machines: u32,
     next_job: u64,
+    /// With `usage`: the streams its keyed draws come from.
+    usage: Option<RngStreams>,
 }
 
 impl Run {
@@ -245,10 +322,13 @@ impl Run {
             if *at > t {
                 break;
             }
-            let Some(Reverse((at, _, row))) = self.heap.pop() else {
+            let Some(Reverse((at, _, planned))) = self.heap.pop() else {
                 break;
             };
-            self.w.row(at, row, &mut self.live)?;
+            match planned {
+                Planned::Task(row) => self.w.row(at, row, &mut self.live)?,
+                Planned::Usage(window) => self.window(at, window)?,
+            }
         }
         Ok(())
     }
@@ -307,13 +387,14 @@ impl Run {
                     }
                 }
             };
-            self.seq += 1;
-            self.heap.push(Reverse((start, self.seq, row(false))));
+            self.plan(start, Planned::Task(row(false)));
             if start + run_us < self.end_us {
-                self.seq += 1;
-                self.heap
-                    .push(Reverse((start + run_us, self.seq, row(true))));
+                self.plan(start + run_us, Planned::Task(row(true)));
                 finishing += 1;
+            }
+            if self.usage.is_some() && start < self.end_us {
+                let end_us = (start + run_us).min(self.end_us);
+                self.plan(start, Planned::Usage(Window::of(row(false), end_us)));
             }
         }
         if finishing == tasks {
@@ -321,6 +402,56 @@ impl Run {
         }
         Ok(())
     }
+}
+
+impl Run {
+    /// Writes the usage row of `w`'s window starting at `at`, and plans
+    /// the next if the task still runs when this one ends.
+    fn window(&mut self, at: u64, w: Window) -> Result<()> {
+        let Some(streams) = &self.usage else {
+            return Ok(());
+        };
+        let end = ((at / WINDOW_US + 1) * WINDOW_US).min(w.end_us);
+        let task = [USAGE_KEY, w.job, u64::from(w.index)];
+        let (cpu_range, mem_range) = if w.prod {
+            ((0.30, 0.60), (0.60, 0.80))
+        } else {
+            ((0.50, 0.90), (0.70, 0.95))
+        };
+        let draw = |key: &[u64], (lo, hi): (f64, f64)| {
+            lo + (hi - lo) * unit(streams.keyed(Stream::Usage, key))
+        };
+        let noise = |r: u64| {
+            let key = [USAGE_KEY, w.job, u64::from(w.index), at, r];
+            0.9 + 0.2 * unit(streams.keyed(Stream::Usage, &key))
+        };
+        let cpu_frac = (draw(&[task[0], task[1], task[2], 0], cpu_range) * noise(0)).min(1.0);
+        let mem_frac = (draw(&[task[0], task[1], task[2], 1], mem_range) * noise(1)).min(1.0);
+        let value = |request: &str, frac: f64| norm(request.parse::<f64>().unwrap_or(0.0) * frac);
+        self.w.usage(&format!(
+            "{at},{end},{},{},{},{},{}\n",
+            w.job,
+            w.index,
+            w.machine,
+            value(&w.cpu, cpu_frac),
+            value(&w.mem, mem_frac)
+        ))?;
+        if end < w.end_us {
+            self.plan(end, Planned::Usage(w));
+        }
+        Ok(())
+    }
+
+    /// Plans a row at `at`, after those planned for then before it.
+    fn plan(&mut self, at: u64, p: Planned) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, p)));
+    }
+}
+
+/// A keyed draw as a uniform fraction in [0, 1): its top 53 bits.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// An index drawn with probability proportional to its weight.
@@ -350,8 +481,10 @@ struct Writers {
     machines: (PathBuf, BufWriter<File>),
     jobs: (PathBuf, BufWriter<File>),
     tasks: Vec<(PathBuf, BufWriter<File>)>,
+    usage: Option<(PathBuf, BufWriter<File>)>,
     rows_per_part: u64,
     task_rows: u64,
+    usage_rows: u64,
 }
 
 fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>)> {
@@ -369,14 +502,20 @@ fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>)> {
 }
 
 impl Writers {
-    fn new(dir: &Path, rows_per_part: u64) -> Result<Self> {
+    fn new(dir: &Path, rows_per_part: u64, usage: bool) -> Result<Self> {
         Ok(Writers {
             dir: dir.to_path_buf(),
             machines: create(dir.join("machine_events/part-00000-of-00001.csv"))?,
             jobs: create(dir.join("job_events/part-00000-of-00001.csv"))?,
             tasks: vec![create(dir.join("task_events/part-00000.csv"))?],
+            usage: if usage {
+                Some(create(dir.join("task_usage/part-00000-of-00001.csv"))?)
+            } else {
+                None
+            },
             rows_per_part: rows_per_part.max(1),
             task_rows: 0,
+            usage_rows: 0,
         })
     }
 
@@ -393,6 +532,14 @@ impl Writers {
 
     fn job(&mut self, s: &str) -> Result<()> {
         Self::put(&mut self.jobs, s)
+    }
+
+    fn usage(&mut self, s: &str) -> Result<()> {
+        self.usage_rows += 1;
+        match &mut self.usage {
+            Some(w) => Self::put(w, s),
+            None => Ok(()),
+        }
     }
 
     fn task(&mut self, s: &str) -> Result<()> {
@@ -457,6 +604,9 @@ impl Writers {
         for (i, w) in self.tasks.into_iter().enumerate() {
             let name = w.0.with_file_name(format!("part-{i:05}-of-{n:05}.csv"));
             all.push((name, w));
+        }
+        if let Some(w) = self.usage {
+            all.push((w.0.clone(), w));
         }
         for (final_path, (path, mut w)) in all {
             w.flush().map_err(|source| Error::Write {

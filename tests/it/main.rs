@@ -45,6 +45,7 @@ mod schema;
 mod streaming;
 mod sweep;
 mod sweep_capacity;
+mod synth_usage;
 mod techniques;
 mod tidy;
 mod trace_cli;
