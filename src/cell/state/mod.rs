@@ -67,6 +67,12 @@ pub struct PriorityAlloc {
 }
 
 impl MachineState {
+    /// GPU milli-units free over all the machine's devices.
+    #[inline]
+    pub fn gpu_free_total_milli(&self) -> u64 {
+        self.gpu_free_milli.iter().map(|&f| u64::from(f)).sum()
+    }
+
     /// CPU and memory held by running tasks with priority below `threshold`.
     pub fn allocated_below(&self, threshold: Priority) -> Resources {
         self.by_priority

@@ -44,7 +44,7 @@ impl Plugin for DotProduct {
 impl Score for DotProduct {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let ms = st.machine(m);
-        let gpu_left: u64 = ms.gpu_free_milli.iter().map(|&f| u64::from(f)).sum();
+        let gpu_left: u64 = ms.gpu_free_total_milli();
         let req = task.job.spec.request;
         dot_product(
             NodeScale::of(st),

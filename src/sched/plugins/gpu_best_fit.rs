@@ -47,7 +47,7 @@ impl Plugin for GpuBestFit {
 impl Score for GpuBestFit {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let ms = st.machine(m);
-        let gpu_left: u64 = ms.gpu_free_milli.iter().map(|&f| u64::from(f)).sum();
+        let gpu_left: u64 = ms.gpu_free_total_milli();
         let req = task.job.spec.request;
         gpu_best_fit(
             NodeScale::of(st),

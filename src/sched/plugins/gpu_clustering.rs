@@ -72,7 +72,7 @@ impl Plugin for GpuClustering {
 impl Score for GpuClustering {
     fn score(&self, st: &CellState, task: &TaskView, m: MachineId) -> u64 {
         let ms = st.machine(m);
-        let gpu_left: u64 = ms.gpu_free_milli.iter().map(|&f| u64::from(f)).sum();
+        let gpu_left: u64 = ms.gpu_free_total_milli();
         let running = ms.tasks.iter().map(|&t| st.shape(t).request.gpu);
         gpu_clustering(
             NodeScale::of(st),

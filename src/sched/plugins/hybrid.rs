@@ -103,7 +103,7 @@ impl Score for LeastStranded {
         ];
         let mut d = 2;
         if cap.gpus > 0 {
-            let gpu_free: u64 = ms.gpu_free_milli.iter().map(|&g| u64::from(g)).sum();
+            let gpu_free: u64 = ms.gpu_free_total_milli();
             dims[2] = (
                 gpu_free.saturating_sub(req.gpu.milli()),
                 req.gpu.milli(),

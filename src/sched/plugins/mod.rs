@@ -132,7 +132,7 @@ fn free_after_with(
     f.dims[0] = frac(free.cpu_milli, req.res.cpu_milli, basis_cap.cpu_milli);
     f.dims[1] = frac(free.mem_mib, req.res.mem_mib, basis_cap.mem_mib);
     if cap.gpus > 0 {
-        let gpu_free: u64 = ms.gpu_free_milli.iter().map(|&g| u64::from(g)).sum();
+        let gpu_free: u64 = ms.gpu_free_total_milli();
         f.dims[2] = frac(gpu_free, req.gpu.milli(), cap.gpu_milli());
         f.len = 3;
     }
