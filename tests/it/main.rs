@@ -77,6 +77,28 @@ pub fn borgsim(cwd: &Path, args: &[&str]) -> Output {
         .expect("the borgsim binary runs")
 }
 
+/// Runs `borgsim run <scenario> --out <dir>/out --events <dir>/events.csv
+/// -q --no-plots`, which must succeed; returns the output directory and
+/// the event log's path.
+pub fn run_logged(scenario: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+    let (out, events) = (dir.join("out"), dir.join("events.csv"));
+    let o = borgsim(
+        &root(),
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "-q",
+            "--no-plots",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    (out, events)
+}
+
 /// Runs a capacity-planning command (`compact`, `inflate`, …):
 /// `borgsim <command…> <scenario> --out <out> -q --no-plots <args>`.
 pub fn planning(command: &[&str], scenario: &Path, out: &Path, args: &[&str]) -> Output {

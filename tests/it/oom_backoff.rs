@@ -24,21 +24,7 @@ fn trails() -> BTreeMap<u64, Trail> {
 fn run() -> (BTreeMap<u64, Trail>, String) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = root().join("tests/fixtures/scenarios/oom-loop.toml");
-    let (out, log) = (dir.path().join("run"), dir.path().join("events.csv"));
-    let o = borgsim(
-        &root(),
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--events",
-            log.to_str().unwrap(),
-            "-q",
-            "--no-plots",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let (out, log) = super::run_logged(&scenario, dir.path());
     let csv = std::fs::read_to_string(&log).unwrap();
     let mut by_task: BTreeMap<u64, Trail> = BTreeMap::new();
     for row in csv.lines().skip(1) {

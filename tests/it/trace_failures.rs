@@ -13,7 +13,7 @@
 //!   400/0 on, and with `avoid_failed_s` its second run goes elsewhere. The
 //!   EVICT is not: 401/0's second run may go back.
 
-use super::{borgsim, root, text};
+use super::root;
 use std::collections::BTreeMap;
 
 /// Runs the fixture in `mode`, with or without the failure history;
@@ -35,21 +35,7 @@ fn run(mode: &str, avoid_failed: bool) -> (serde_json::Value, Vec<BTreeMap<Strin
     };
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, toml).unwrap();
-    let (out, events) = (dir.path().join("out"), dir.path().join("events.csv"));
-    let o = borgsim(
-        &root(),
-        &[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-            "--no-plots",
-            "-q",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let (out, events) = super::run_logged(&scenario, dir.path());
     let summary = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap());
     let rows = super::csv_rows(&std::fs::read(events).unwrap());
     (summary.unwrap(), rows)
