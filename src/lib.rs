@@ -59,6 +59,8 @@ pub mod experiment;
 #[deny(clippy::iter_over_hash_type)]
 pub mod faults;
 pub mod inflate;
+#[cfg(feature = "agent")]
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod rng;

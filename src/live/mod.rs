@@ -1,0 +1,17 @@
+//! The live cell: the simulator's scheduler placing real tasks on real
+//! machines (feature `agent`).
+//!
+//! A policy studied in simulation can be watched running, and a
+//! simulation checked against reality, only if both run the *same*
+//! scheduling code. So the live master holds a [`crate::cell::state::CellState`]
+//! and a [`crate::sched::Scheduler`] exactly as the simulator's driver
+//! does, and gives them time as an argument (the wall clock, read here,
+//! turned into a [`crate::time::SimTime`]) — as HyperQueue's tako keeps
+//! its scheduler free of I/O. Everything with a clock, a socket or a
+//! process lives in this module; the core stays deterministic.
+//!
+//! - `proto` — the wire types of every route (master, agent).
+//! - `auth` — bearer tokens, compared in constant time; no route without.
+
+pub mod auth;
+pub mod proto;
