@@ -40,6 +40,10 @@ pub enum Error {
     /// A plot could not be rendered.
     #[error("{path}: cannot render plot: {message}")]
     Plot { path: PathBuf, message: String },
+    /// A live cell's master or agent could not be reached or failed
+    /// (feature `agent`).
+    #[error("{0}")]
+    Remote(String),
     /// borgsim found itself wrong: a check of one part against another
     /// failed (a bug to report, not bad input).
     #[error("internal error (a bug): {0}")]
@@ -54,7 +58,7 @@ impl Error {
             | Error::Parse { .. }
             | Error::Invalid { .. }
             | Error::Row { .. } => 2,
-            Error::Write { .. } | Error::Plot { .. } | Error::Internal(_) => 1,
+            Error::Write { .. } | Error::Plot { .. } | Error::Remote(_) | Error::Internal(_) => 1,
         }
     }
 }

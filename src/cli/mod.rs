@@ -11,6 +11,8 @@
 //! the key that drives it.
 
 mod bench;
+#[cfg(feature = "agent")]
+mod client;
 mod compact;
 mod compare;
 mod execute;
@@ -85,6 +87,18 @@ pub enum Command {
     /// sampled from the workload's own, or bigger ones, until it no longer
     /// fits; a percentile of the trials): inflation.json and report.html.
     Inflate(inflate::InflateArgs),
+    /// Submit jobs to a live cell's master (feature `agent`).
+    #[cfg(feature = "agent")]
+    Submit(client::SubmitArgs),
+    /// A live cell's jobs, tasks or machines, as a table or JSON (feature `agent`).
+    #[cfg(feature = "agent")]
+    Status(client::StatusArgs),
+    /// Kill a job of a live cell (feature `agent`).
+    #[cfg(feature = "agent")]
+    Kill(client::KillArgs),
+    /// Drain a machine of a live cell: its tasks move elsewhere, no new ones come (feature `agent`).
+    #[cfg(feature = "agent")]
+    Drain(client::DrainArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -310,6 +324,14 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Compact(args)) => compact::main(args),
         Some(Command::Experiment(args)) => experiment::main(args),
         Some(Command::Inflate(args)) => inflate::main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Submit(args)) => client::submit(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Status(args)) => client::status(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Kill(args)) => client::kill(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Drain(args)) => client::drain(args),
     };
     match result {
         Ok(()) => 0,

@@ -12,6 +12,8 @@
 //!
 //! - `proto` — the wire types of every route (master, agent).
 //! - `auth` — bearer tokens, compared in constant time; no route without.
+//! - `client` — the master's API from the outside (`submit`, `status`, …).
 
 pub mod auth;
+pub mod client;
 pub mod proto;
