@@ -7,6 +7,10 @@
 //! `Authorization: Bearer <token>`, or with another token, gets 401 and is
 //! not looked at further.
 //!
+//! A browser cannot send a bearer header, so the same token is also taken
+//! as the password of HTTP Basic authentication (any user name): the
+//! master's page (`GET /`) opens in a browser, which asks for it once.
+//!
 //! The token is compared in constant time ([`subtle`]): how long a
 //! refusal takes says nothing about how much of a guess was right. One
 //! token per cell, shared by the master, its agents and its clients; the
@@ -19,6 +23,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -73,19 +78,29 @@ impl Token {
     }
 }
 
-/// The token a request presents: `Authorization: Bearer <token>`.
-fn presented(req: &Request) -> Option<&[u8]> {
+/// The token a request presents: `Authorization: Bearer <token>`, or
+/// `Basic` with the token as the password.
+fn presented(req: &Request) -> Option<Vec<u8>> {
     let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
-    let rest = value.strip_prefix(b"Bearer ")?;
-    Some(rest)
+    if let Some(t) = value.strip_prefix(b"Bearer ") {
+        return Some(t.to_vec());
+    }
+    let encoded = value.strip_prefix(b"Basic ")?;
+    let pair = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let colon = pair.iter().position(|&b| b == b':')?;
+    Some(pair[colon + 1..].to_vec())
 }
 
 /// Middleware: 401 unless the request presents the token.
 pub async fn require_token(State(token): State<Token>, req: Request, next: Next) -> Response {
     match presented(&req) {
-        Some(t) if token.matches(t) => next.run(req).await,
-        Some(_) => unauthorized("the bearer token is not this cell's"),
-        None => unauthorized("missing `Authorization: Bearer <token>`"),
+        Some(t) if token.matches(&t) => next.run(req).await,
+        Some(_) => unauthorized("the token is not this cell's"),
+        None => unauthorized(
+            "missing `Authorization: Bearer <token>` (or Basic, the token as password)",
+        ),
     }
 }
 
@@ -99,7 +114,7 @@ fn unauthorized(why: &str) -> Response {
         .into_response();
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
+        header::HeaderValue::from_static("Bearer realm=\"borgsim\", Basic realm=\"borgsim\""),
     );
     r
 }
@@ -127,5 +142,22 @@ mod tests {
         assert!(!t.matches(b""));
         assert_eq!(t.header_value(), "Bearer 0123456789abcdef");
         assert_eq!(format!("{t:?}"), "Token(…)");
+    }
+
+    fn request(auth: &str) -> Request {
+        Request::builder()
+            .header(header::AUTHORIZATION, auth)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn bearer_and_basic_present_the_token() {
+        assert_eq!(presented(&request("Bearer abc")).unwrap(), b"abc");
+        // base64("ann:0123456789abcdef") = YW5uOjAxMjM0NTY3ODlhYmNkZWY=
+        let basic = request("Basic YW5uOjAxMjM0NTY3ODlhYmNkZWY=");
+        assert_eq!(presented(&basic).unwrap(), b"0123456789abcdef");
+        assert!(presented(&request("Basic !!!")).is_none());
+        assert!(presented(&request("Token abc")).is_none());
     }
 }

@@ -13,7 +13,9 @@
 //! - `proto` — the wire types of every route (master, agent).
 //! - `auth` — bearer tokens, compared in constant time; no route without.
 //! - `client` — the master's API from the outside (`submit`, `status`, …).
+//! - `page` — the cell's page, in the run report's look.
 
 pub mod auth;
 pub mod client;
+pub mod page;
 pub mod proto;
