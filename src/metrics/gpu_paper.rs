@@ -19,6 +19,16 @@
 //! unallocated GPU milli (the paper's fragmentation rate: how much of
 //! what is free the typical pods could not use), 0 when nothing is free.
 //! Both are per-event means, rounded to 2 decimals like the allocation.
+//!
+//! The frag ratio is the paper simulator's own: after each pod its
+//! cluster report (`ClusterGpuFragReport`) logs `100 · frag / idle`, frag
+//! being the sum of six of its seven per-typical-pod buckets (all but
+//! "satisfied") and idle the sum of all seven — each typical pod's weight
+//! splits a machine's free GPU milli between the buckets and the weights
+//! sum to 1, so idle is the cell's free GPU milli — and its analysis
+//! (`merge_frag_ratio_discrete.py`) takes the mean of that over the
+//! events in the bucket, as here. Checked against its published per-seed
+//! frag-ratio rows in `reports/FGD.md`.
 
 use crate::cell::state::CellState;
 use crate::sched::typical::TypicalPods;

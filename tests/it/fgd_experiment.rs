@@ -221,3 +221,48 @@ fn bad_flags_are_refused_naming_them() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("--seeds"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_list_given_by_path_is_compared_with_the_published_figures_of_its_file_stem() {
+    // The fixture's list a, saved under the name of one of the paper's
+    // unshipped lists: its published FGD cell (gpushare40: 93.96 ± 0.07 at
+    // 100 %, 94.15 at 130 %) is found by the stem after `openb_pod_list_`.
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("openb_pod_list_gpushare40.csv");
+    std::fs::copy(fixture().join("openb_pod_list_a.csv"), &list).unwrap();
+    let out = dir.path().join("out");
+    let scenario = fixture().join("scenario.toml");
+    let o = borgsim(
+        &root(),
+        &[
+            "experiment",
+            "fgd",
+            scenario.to_str().unwrap(),
+            "--traces",
+            list.to_str().unwrap(),
+            "--seeds",
+            "1..1",
+            "--policies",
+            "fgd",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows = csv_rows(&read(&out, "fgd.csv"));
+    assert_eq!(rows.len(), 131);
+    for r in &rows {
+        assert_eq!(r["trace"], "gpushare40");
+        let published = (
+            &r["published_gpu_alloc_pct_mean"][..],
+            &r["published_gpu_alloc_pct_sd"][..],
+        );
+        let want = match &r["demand_pct"][..] {
+            "100" => ("93.96", "0.07"),
+            "130" => ("94.15", ""),
+            _ => ("", ""),
+        };
+        assert_eq!(published, want, "at {} %", r["demand_pct"]);
+    }
+}
