@@ -10,6 +10,8 @@
 //! run beyond any of them is refused as bad input (exit code 2) naming
 //! the key that drives it.
 
+#[cfg(feature = "agent")]
+mod agent;
 mod bench;
 mod compact;
 mod compare;
@@ -85,6 +87,15 @@ pub enum Command {
     /// sampled from the workload's own, or bigger ones, until it no longer
     /// fits; a percentile of the trials): inflation.json and report.html.
     Inflate(inflate::InflateArgs),
+    /// Run the live cell's agent (the Borglet) on this machine: it
+    /// registers with the master and runs the tasks it is given as
+    /// processes, under limits (feature `agent`).
+    #[cfg(feature = "agent")]
+    Agent(agent::AgentArgs),
+    /// The agent's trampoline: applies a task's limits, then becomes it.
+    #[cfg(feature = "agent")]
+    #[command(hide = true)]
+    AgentExec(agent::ExecArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -310,6 +321,10 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Compact(args)) => compact::main(args),
         Some(Command::Experiment(args)) => experiment::main(args),
         Some(Command::Inflate(args)) => inflate::main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Agent(args)) => return agent::main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::AgentExec(args)) => return agent::exec_main(args),
     };
     match result {
         Ok(()) => 0,

@@ -12,6 +12,9 @@
 //!
 //! - `proto` — the wire types of every route (master, agent).
 //! - `auth` — bearer tokens, compared in constant time; no route without.
+//! - `agent` — `borgsim agent`, the Borglet: runs tasks as processes in
+//!   sandboxes, under limits, and reports to the master.
 
+pub mod agent;
 pub mod auth;
 pub mod proto;
