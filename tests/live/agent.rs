@@ -3,58 +3,19 @@
 //! what reaches the master — exits, re-registration, nothing killed when
 //! the master is gone.
 
-use super::common::{poll_until, token_file, Client, Proc, TOKEN};
+use super::common::{poll_until, Agent, TOKEN};
 use super::fake_master::FakeMaster;
 use borgsim::live::proto::{ExitOutcome, TaskExit};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
-/// A running agent, its client and its work directory.
-struct Agent {
-    proc: Proc,
-    api: Client,
-    work: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-/// Starts an agent of `master` with a 300 ms kill grace.
+/// Starts an agent `node-1` of `master` (4000 milli-cores, 8192 MiB,
+/// `zone=a`) with a 300 ms kill grace.
 fn agent(master: &FakeMaster) -> Agent {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let token = token_file(dir.path());
-    let work = dir.path().join("work");
-    let url = master.url();
-    let args: Vec<&OsStr> = [
-        OsStr::new("agent"),
-        "--master".as_ref(),
-        url.as_ref(),
-        "--work-dir".as_ref(),
-        work.as_os_str(),
-        "--token-file".as_ref(),
-        token.as_os_str(),
-        "--name".as_ref(),
-        "node-1".as_ref(),
-        "--cpu-milli".as_ref(),
-        "4000".as_ref(),
-        "--mem-mib".as_ref(),
-        "8192".as_ref(),
-        "--attr".as_ref(),
-        "zone=a".as_ref(),
-        "--kill-grace-ms".as_ref(),
-        "300".as_ref(),
-    ]
-    .into_iter()
-    .collect();
-    let proc = Proc::start("the agent", &args);
-    let api = Client::new(proc.addr);
-    Agent {
-        proc,
-        api,
-        work,
-        _dir: dir,
-    }
+    let extra = ["--attr", "zone=a", "--kill-grace-ms", "300"];
+    Agent::start(&master.url(), "node-1", &extra)
 }
 
 fn launch(task: &str, command: &[&str]) -> Value {

@@ -1,7 +1,7 @@
 //! What every live test needs: the real binary started as a guarded
 //! process (stopped and reaped when the guard drops, whatever the test
 //! did), its `listening on ADDR` line read with a deadline, bounded
-//! polling, a token file, and a small JSON client.
+//! polling, a token file, a small JSON client, and a real agent.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -226,5 +226,47 @@ impl Client {
 
     pub fn delete(&self, path: &str) -> Reply {
         self.send(reqwest::Method::DELETE, path, Some(TOKEN), None)
+    }
+}
+
+/// A real `borgsim agent` process, its client and its work directory
+/// (removed on drop, after the process is stopped).
+pub struct Agent {
+    pub proc: Proc,
+    pub api: Client,
+    /// Its `--work-dir` (sandboxes in `tasks/`).
+    pub work: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    /// Starts an agent named `name` of the master at `master_url`, with
+    /// 4000 milli-cores and 8192 MiB unless `extra` flags say otherwise.
+    pub fn start(master_url: &str, name: &str, extra: &[&str]) -> Agent {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let token = token_file(dir.path());
+        let work = dir.path().join("work");
+        let head = ["agent", "--master", master_url, "--name", name];
+        let mut args: Vec<&std::ffi::OsStr> = head.iter().map(std::ffi::OsStr::new).collect();
+        args.extend([
+            "--work-dir".as_ref(),
+            work.as_os_str(),
+            "--token-file".as_ref(),
+            token.as_os_str(),
+        ]);
+        for (flag, default) in [("--cpu-milli", "4000"), ("--mem-mib", "8192")] {
+            if !extra.contains(&flag) {
+                args.extend([std::ffi::OsStr::new(flag), std::ffi::OsStr::new(default)]);
+            }
+        }
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let proc = Proc::start(&format!("agent {name}"), &args);
+        let api = Client::new(proc.addr);
+        Agent {
+            proc,
+            api,
+            work,
+            _dir: dir,
+        }
     }
 }

@@ -42,6 +42,8 @@ pub(super) fn client(token: &Token) -> Result<reqwest::Client, AgentError> {
     headers.insert(reqwest::header::AUTHORIZATION, value);
     reqwest::Client::builder()
         .default_headers(headers)
+        // The token goes to the master's address and nowhere else.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
         .build()

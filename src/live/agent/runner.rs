@@ -57,11 +57,19 @@ pub(super) fn launch(
         Err(e) => return Err(Failure::io(&dir, &e)),
         Ok(()) => {}
     }
-    let workdir = sandbox::make_workdir(&dir, &rel).map_err(Failure::internal)?;
-    let (child, cgroup) = spawn(shared, l, &dir, &workdir)?;
-    let Some(pid) = child.id() else {
-        return Err(Failure::internal("the task's process vanished at start"));
+    let started = sandbox::make_workdir(&dir, &rel)
+        .map_err(Failure::internal)
+        .and_then(|workdir| spawn(shared, l, &dir, &workdir));
+    let (child, cgroup) = match started {
+        Ok(s) => s,
+        Err(f) => {
+            // Nothing started: no trace, so the master may try again.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(f);
+        }
     };
+    // A child not yet waited for always has its pid.
+    let pid = child.id().unwrap_or(0);
     let running = RunningTask {
         task: l.task.clone(),
         pid,
@@ -152,10 +160,15 @@ fn spawn(
         .stderr(stderr);
     match cmd.spawn() {
         Ok(child) => Ok((child, cgroup)),
-        Err(e) => Err(Failure::internal(format!(
-            "cannot start the trampoline {}: {e}",
-            shared.cfg.exe.display()
-        ))),
+        Err(e) => {
+            if let Some(cg) = &cgroup {
+                let _ = std::fs::remove_dir(cg);
+            }
+            Err(Failure::internal(format!(
+                "cannot start the trampoline {}: {e}",
+                shared.cfg.exe.display()
+            )))
+        }
     }
 }
 
