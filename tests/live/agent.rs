@@ -9,7 +9,6 @@ use borgsim::live::proto::{ExitOutcome, TaskExit};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::Duration;
 
 /// Starts an agent `node-1` of `master` (4000 milli-cores, 8192 MiB,
 /// `zone=a`) with a 300 ms kill grace.
@@ -119,6 +118,14 @@ fn a_second_launch_of_a_running_task_starts_nothing() {
         Some(1),
         "{tasks}"
     );
+    // Heartbeats carry it, with its pid.
+    let beat = poll_until(
+        "a heartbeat with the task",
+        || master.with(|l| l.heartbeats.iter().find(|h| !h.running.is_empty()).cloned()),
+        || master.seen(),
+    );
+    assert_eq!(beat.running.len(), 1);
+    assert_eq!(Some(u64::from(beat.running[0].pid)), one["pid"].as_u64());
 }
 
 /// Whether a process has its working directory below `dir`.
@@ -281,12 +288,11 @@ fn tasks_outlive_the_master_and_their_exits_wait_for_its_return() {
         || (reachable() == json!(false)).then_some(()),
         || a.proc.stderr(),
     );
-    // Started while the master is away; still running a while later.
+    // Started while the master is away; it runs to its own end (below).
     let (status, _) = a
         .api
         .post("/v1/tasks", &launch("0.alone.u.c", &["sleep", "1"]));
     assert_eq!(status, 201);
-    std::thread::sleep(Duration::from_millis(300));
     let (_, tasks) = a.api.get("/v1/tasks");
     assert_eq!(
         tasks["running"][0]["task"]["task"], "0.alone.u.c",
@@ -316,9 +322,13 @@ fn tasks_outlive_the_master_and_their_exits_wait_for_its_return() {
         },
         || back.seen(),
     );
-    assert!(
-        a.proc.stderr().contains("registering again") || back.with(|l| !l.registrations.is_empty())
-    );
+    // Re-attachment: the new registration carried the queued exit.
+    let carried = back.with(|l| {
+        l.registrations
+            .first()
+            .is_some_and(|r| r.exits.iter().any(|e| e.task.task == "0.alone.u.c"))
+    });
+    assert!(carried, "{}", back.seen());
 }
 
 #[test]
@@ -358,4 +368,26 @@ fn stopping_the_agent_kills_its_tasks() {
     assert!(status.success(), "{status}: {}", a.proc.stderr());
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
     assert_eq!(outcome(&master.exit_of("0.last.u.c")), ExitOutcome::Killed);
+}
+
+#[test]
+fn heartbeats_report_what_the_tasks_use() {
+    let master = FakeMaster::start(0);
+    let a = agent(&master);
+    // A shell holding 32 MiB in a variable, counted with its session.
+    let hold = "x=$(head -c 33554432 /dev/zero | tr '\\0' a); sleep 30";
+    let mut body = launch("0.hold.u.c", &["sh", "-c", hold]);
+    body["mem_mib"] = json!(1024);
+    let (status, reply) = a.api.post("/v1/tasks", &body);
+    assert_eq!(status, 201, "{reply}");
+    let used = poll_until(
+        "a heartbeat counting 32 MiB",
+        || {
+            let most = master.with(|l| l.heartbeats.iter().map(|h| h.usage.mem_mib).max())?;
+            (most >= 32).then_some(most)
+        },
+        || master.seen(),
+    );
+    // Less than its limit: the agent counts only this task's session.
+    assert!(used < 1024, "{used} MiB");
 }
