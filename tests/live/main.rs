@@ -10,3 +10,4 @@
 mod agent;
 mod common;
 mod fake_master;
+mod trampoline;

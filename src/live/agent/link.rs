@@ -105,6 +105,9 @@ pub(super) async fn run(shared: Arc<Shared>, client: reqwest::Client) {
 /// Registers, retrying until the master answers; returns its interval.
 async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Duration {
     let mut wait = BACKOFF_FIRST;
+    // Each new reason is logged once (a wrong token or URL is visible;
+    // a master that is merely down does not fill the log).
+    let mut last_why = String::new();
     loop {
         let reg = AgentRegistration {
             name: shared.cfg.name.clone(),
@@ -129,7 +132,13 @@ async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Duration {
                 let ms = Duration::from_millis(reply.heartbeat_interval_ms);
                 return ms.clamp(INTERVAL_MIN, INTERVAL_MAX);
             }
-            Reply::Failed(why) => reached(shared, false, &why),
+            Reply::Failed(why) => {
+                reached(shared, false, &why);
+                if why != last_why {
+                    eprintln!("agent: cannot register yet ({why}); retrying");
+                    last_why = why;
+                }
+            }
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(BACKOFF_MAX);

@@ -240,6 +240,7 @@ pub async fn run(
             source,
         })?;
     let bound = listener.local_addr().map_err(AgentError::Serve)?;
+    warn_about(&cfg, bound);
     let shared = Arc::new(Shared {
         addr: cfg.advertise.clone().unwrap_or_else(|| bound.to_string()),
         cfg,
@@ -260,6 +261,21 @@ pub async fn run(
     runner::kill_everything(&shared).await;
     link::last_report(&shared, &client).await;
     served.map_err(AgentError::Serve)
+}
+
+/// Start-up warnings: an address the master cannot reach, tasks as root.
+fn warn_about(cfg: &AgentConfig, bound: SocketAddr) {
+    if bound.ip().is_unspecified() && cfg.advertise.is_none() {
+        eprintln!(
+            "agent: warning: listening on {bound} without --advertise: the master is given \
+             an address it cannot connect to"
+        );
+    }
+    if rustix::process::geteuid().is_root() {
+        eprintln!(
+            "agent: warning: running as root, so are its tasks; run it as an unprivileged user"
+        );
+    }
 }
 
 fn mode_name(e: &Enforcement) -> &'static str {
