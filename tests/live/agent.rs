@@ -3,7 +3,7 @@
 //! what reaches the master — exits, re-registration, nothing killed when
 //! the master is gone.
 
-use super::common::{poll_until, Agent, TOKEN};
+use super::common::{poll_until, Agent, Client, Proc, TOKEN};
 use super::fake_master::FakeMaster;
 use borgsim::live::proto::{ExitOutcome, TaskExit};
 use reqwest::Method;
@@ -390,4 +390,42 @@ fn heartbeats_report_what_the_tasks_use() {
     );
     // Less than its limit: the agent counts only this task's session.
     assert!(used < 1024, "{used} MiB");
+}
+
+#[test]
+fn the_token_may_come_from_the_environment_and_never_reaches_a_task() {
+    let master = FakeMaster::start(0);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let work = dir.path().join("work");
+    let url = master.url();
+    let head = [
+        "agent",
+        "--master",
+        &url,
+        "--name",
+        "env-node",
+        "--work-dir",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = head.iter().map(std::ffi::OsStr::new).collect();
+    args.push(work.as_os_str());
+    let agent = Proc::start_with_env("the agent", &args, &[("BORGSIM_TOKEN", TOKEN)]);
+    let api = Client::new(agent.addr);
+    poll_until(
+        "a registration with the token from the environment",
+        || master.with(|l| (!l.registrations.is_empty()).then_some(())),
+        || agent.stderr(),
+    );
+    let (status, _) = api.post("/v1/tasks", &launch("0.env.u.c", &["sh", "-c", "env"]));
+    assert_eq!(status, 201);
+    assert_eq!(
+        outcome(&master.exit_of("0.env.u.c")),
+        ExitOutcome::Exited(0)
+    );
+    let env = output(&work, "0.env.u.c", "stdout");
+    assert!(!env.contains(TOKEN), "the task saw the token:\n{env}");
+    assert!(env.contains("BORGSIM_TASK=0.env.u.c"), "{env}");
+    // A wrong method is refused as JSON too.
+    let (status, body) = api.send(Method::PUT, "/v1/tasks", Some(TOKEN), None);
+    assert_eq!(status, 405, "{body}");
+    assert!(body["error"].is_string(), "{body}");
 }

@@ -58,8 +58,14 @@ pub struct Proc {
 impl Proc {
     /// Starts `borgsim args…` and waits for its `listening on ADDR` line.
     pub fn start(what: &str, args: &[&std::ffi::OsStr]) -> Proc {
+        Proc::start_with_env(what, args, &[])
+    }
+
+    /// [`Proc::start`] with variables added to its environment.
+    pub fn start_with_env(what: &str, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_borgsim"))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

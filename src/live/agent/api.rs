@@ -72,6 +72,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/tasks/{task}", delete(kill))
         .route("/v1/health", get(health))
         .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
         .with_state(shared)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
@@ -144,4 +145,11 @@ async fn health(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn not_found() -> Failure {
     Failure::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn not_allowed() -> Failure {
+    Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method",
+    )
 }

@@ -6,7 +6,7 @@
 //! ended" until the master says it does not know this agent — then
 //! register again, with the running tasks and unacknowledged exits, which
 //! is how a restarted master re-attaches them. A failed request changes
-//! nothing but [`super::Shared::master_reachable`]: exits stay queued and
+//! nothing but whether the master counts as reachable: exits stay queued and
 //! go out with the next heartbeat or report; no task is touched.
 
 use super::{runner, AgentError, Shared};

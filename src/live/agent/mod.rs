@@ -10,14 +10,16 @@
 //!     [--attr K=V]… [--rack R] [--kill-grace-ms 5000]
 //! ```
 //! The token comes from `--token-file` or `BORGSIM_TOKEN`, never a flag.
-//! Capacity defaults to the machine's: logical CPUs × 1000 milli-cores
-//! and its memory (or its container's limit, when lower); GPUs to 0. The
+//! Capacity defaults to the machine's: the CPUs this process may use
+//! (logical CPUs, fewer under an affinity mask or a CPU quota) × 1000
+//! milli-cores, and its memory (or its container's limit, when lower);
+//! GPUs to 0. The
 //! name defaults to the host name. It listens on `127.0.0.1:0` unless
 //! told otherwise, prints one line `listening on ADDR` on stdout, then
 //! logs to stderr; `--advertise` is the address the master is given
 //! (default: the one bound, which must then be reachable from it).
 //!
-//! # The master's link ([`link`])
+//! # The master's link (`link`)
 //! The agent serves its API at once and registers meanwhile, retrying
 //! with a capped back-off (0.2 s doubling to 5 s) until the master
 //! answers. It then sends a heartbeat every interval the master set —
@@ -30,7 +32,7 @@
 //! The agent never kills a task on its own; it kills what the master
 //! lists in a reply or asks for by `DELETE`.
 //!
-//! # Tasks ([`runner`], [`sandbox`], [`limits`], [`exec`])
+//! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`])
 //! A launch's names and paths are checked before anything is made (400
 //! otherwise, see [`sandbox`]). Each run gets `WORK/tasks/<task>/<incarnation>/`
 //! with its `stdout` and `stderr` files; the process starts through the
