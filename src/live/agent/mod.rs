@@ -13,11 +13,13 @@
 //! Capacity defaults to the machine's: the CPUs this process may use
 //! (logical CPUs, fewer under an affinity mask or a CPU quota) × 1000
 //! milli-cores, and its memory (or its container's limit, when lower);
-//! GPUs to 0. The
-//! name defaults to the host name. It listens on `127.0.0.1:0` unless
-//! told otherwise, prints one line `listening on ADDR` on stdout, then
-//! logs to stderr; `--advertise` is the address the master is given
-//! (default: the one bound, which must then be reachable from it).
+//! GPUs to 0. The name defaults to the host name. It listens on
+//! `127.0.0.1:0` unless told otherwise, prints one line `listening on
+//! ADDR` on stdout, then logs to stderr; `--advertise` is the address the
+//! master is given (default: the one bound, which must then be reachable
+//! from it). The mode of limits in force (`cgroup_v2` or `rlimit`, and
+//! why) is its first log line, and is in its registration and
+//! `GET /v1/health`.
 //!
 //! # The master's link (`link`)
 //! The agent serves its API at once and registers meanwhile, retrying
@@ -29,8 +31,8 @@
 //! registration carrying the running tasks and the unacknowledged exits:
 //! re-attachment, nothing restarted. **When the master is gone, nothing
 //! stops**: tasks run on, exits queue until acknowledged, retries go on.
-//! The agent never kills a task on its own; it kills what the master
-//! lists in a reply or asks for by `DELETE`.
+//! While it runs, the agent never kills a task on its own; it kills what
+//! the master lists in a reply or asks for by `DELETE`.
 //!
 //! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`])
 //! A launch's names and paths are checked before anything is made (400
@@ -43,8 +45,11 @@
 //! `BORGSIM_SANDBOX`, then the spec's `env` — the agent's own variables,
 //! its token among them, never reach a task. A kill sends SIGTERM to the
 //! task's process group, SIGKILL after `--kill-grace-ms`, and answers
-//! once the task is dead. When a task's main process ends, what it left
-//! behind in its group (or cgroup) is killed too. Sandboxes stay on disk
+//! once the task is dead (a repeated launch of a running run is 200 with
+//! it, of an ended one 409). When a task's main process ends, what it
+//! left behind in its group (or cgroup) is killed too. A task is the
+//! session its trampoline started: heartbeats sum the CPU and resident
+//! memory of that session's processes. Sandboxes stay on disk
 //! after the run (the task's logs); removing old ones is the operator's.
 //!
 //! # Security
@@ -58,8 +63,9 @@
 //! # Stopping
 //! On SIGTERM or SIGINT the agent stops serving, kills its tasks (with
 //! the grace), tries once to report their exits, and exits. Killed with
-//! SIGKILL, it leaves its tasks running, unmanaged; the master declares
-//! them lost after its grace period.
+//! SIGKILL, it leaves its tasks running, unmanaged (a new agent does not
+//! adopt them); the master declares them lost after its grace period.
+//! Linux only (sessions, rlimits, cgroups, `/proc`).
 
 mod api;
 pub mod exec;
