@@ -155,37 +155,15 @@ fn connect(c: &Connect) -> Result<Client, Error> {
     })
 }
 
-/// The cell's token: from `file`, else from `BORGSIM_TOKEN`.
+/// The cell's token ([`super::agent::read_token`]: `--token-file`, else
+/// `BORGSIM_TOKEN`), as bad input when missing or malformed.
 ///
 /// # Errors
 /// Neither is given, the file cannot be read, or the token is too short
 /// or holds characters a header cannot carry.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the shell reads the environment: the token"
-)]
 pub fn load_token(file: Option<&Path>) -> Result<Token, Error> {
-    let (text, path) = match file {
-        Some(f) => (
-            std::fs::read_to_string(f).map_err(|source| Error::Read {
-                path: f.to_path_buf(),
-                source,
-            })?,
-            f.to_path_buf(),
-        ),
-        None => match std::env::var("BORGSIM_TOKEN") {
-            Ok(t) => (t, PathBuf::from("BORGSIM_TOKEN")),
-            Err(_) => {
-                return Err(Error::Invalid {
-                    path: PathBuf::from("--token-file"),
-                    key: "token".into(),
-                    message: "no token: give --token-file FILE or set BORGSIM_TOKEN".into(),
-                })
-            }
-        },
-    };
-    Token::parse(&text).map_err(|message| Error::Invalid {
-        path,
+    super::agent::read_token(file).map_err(|message| Error::Invalid {
+        path: file.map_or_else(|| PathBuf::from("BORGSIM_TOKEN"), Path::to_path_buf),
         key: "token".into(),
         message,
     })

@@ -10,6 +10,8 @@
 //! run beyond any of them is refused as bad input (exit code 2) naming
 //! the key that drives it.
 
+#[cfg(feature = "agent")]
+mod agent;
 mod bench;
 #[cfg(feature = "agent")]
 mod client;
@@ -99,6 +101,15 @@ pub enum Command {
     /// Drain a machine of a live cell: its tasks move elsewhere, no new ones come (feature `agent`).
     #[cfg(feature = "agent")]
     Drain(client::DrainArgs),
+    /// Run the live cell's agent (the Borglet) on this machine: it
+    /// registers with the master and runs the tasks it is given as
+    /// processes, under limits (feature `agent`).
+    #[cfg(feature = "agent")]
+    Agent(agent::AgentArgs),
+    /// The agent's trampoline: applies a task's limits, then becomes it.
+    #[cfg(feature = "agent")]
+    #[command(hide = true)]
+    AgentExec(agent::ExecArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -332,6 +343,10 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Kill(args)) => client::kill(args),
         #[cfg(feature = "agent")]
         Some(Command::Drain(args)) => client::drain(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Agent(args)) => return agent::main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::AgentExec(args)) => return agent::exec_main(args),
     };
     match result {
         Ok(()) => 0,

@@ -14,7 +14,10 @@
 //! - `auth` — bearer tokens, compared in constant time; no route without.
 //! - `client` — the master's API from the outside (`submit`, `status`, …).
 //! - `page` — the cell's page, in the run report's look.
+//! - `agent` — `borgsim agent`, the Borglet: runs tasks as processes in
+//!   sandboxes, under limits, and reports to the master.
 
+pub mod agent;
 pub mod auth;
 pub mod client;
 pub mod page;

@@ -1,0 +1,273 @@
+//! `borgsim agent` (the Borglet) and its hidden trampoline `borgsim
+//! agent-exec`: flags, the token, the machine's defaults — the parts that
+//! read the environment and the machine — handed to
+//! [`borgsim::live::agent`], which documents what the agent does.
+
+use borgsim::live::agent::exec::{self, ExecPlan};
+use borgsim::live::agent::{self as live_agent, AgentConfig};
+use borgsim::live::auth::Token;
+use borgsim::live::proto::Capacity;
+use clap::Args;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment variable holding the token when no file is given.
+pub(crate) const TOKEN_ENV: &str = "BORGSIM_TOKEN";
+
+/// `PATH` for tasks when the agent has none.
+const DEFAULT_TASK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// The master's URL, e.g. http://127.0.0.1:7000
+    #[arg(long, value_name = "URL")]
+    pub master: String,
+    /// Where the agent's API listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// The address given to the master (host:port) [default: the one bound]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+    /// The machine's name in the cell [default: the host name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// CPU capacity, milli-cores [default: logical CPUs × 1000]
+    #[arg(long, value_name = "N")]
+    pub cpu_milli: Option<u64>,
+    /// Memory capacity, MiB [default: the machine's, or its container's limit]
+    #[arg(long, value_name = "N")]
+    pub mem_mib: Option<u64>,
+    /// GPU devices.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpus: u32,
+    /// A machine attribute for placement constraints (repeatable).
+    #[arg(long = "attr", value_name = "K=V", value_parser = parse_attr)]
+    pub attrs: Vec<(String, String)>,
+    /// The machine's rack (a failure domain).
+    #[arg(long)]
+    pub rack: Option<String>,
+    /// Where task sandboxes go (WORK/tasks/<task>/<incarnation>/).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: PathBuf,
+    /// A file holding the cell's token [default: the BORGSIM_TOKEN variable]
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// From SIGTERM to SIGKILL when a task is killed, ms.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub kill_grace_ms: u64,
+}
+
+/// The trampoline's flags (internal: the agent writes them).
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    #[arg(long)]
+    pub mem_mib: u64,
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub nice: i32,
+    #[arg(long)]
+    pub cgroup: Option<PathBuf>,
+    #[arg(long)]
+    pub failure_file: Option<PathBuf>,
+    /// The task's program and arguments.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub argv: Vec<OsString>,
+}
+
+/// `--attr rack=r1`: a key and a value.
+fn parse_attr(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected K=V with a non-empty K, got {s:?}")),
+    }
+}
+
+/// The cell's token: from `file`, else from `BORGSIM_TOKEN`.
+///
+/// # Errors
+/// Neither given, the file unreadable, or the token too short or not
+/// printable: the message says which.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the live cell's token may come from the environment (never a flag)"
+)]
+pub(crate) fn read_token(file: Option<&Path>) -> Result<Token, String> {
+    let text = match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| format!("--token-file {}: cannot read: {e}", f.display()))?,
+        None => std::env::var(TOKEN_ENV)
+            .map_err(|_| format!("no token: give --token-file FILE or set {TOKEN_ENV}"))?,
+    };
+    let origin = file.map_or(TOKEN_ENV.to_string(), |f| {
+        format!("--token-file {}", f.display())
+    });
+    Token::parse(&text).map_err(|e| format!("{origin}: {e}"))
+}
+
+/// The agent's configuration from its flags and the machine.
+fn config(args: AgentArgs) -> Result<AgentConfig, String> {
+    let token = read_token(args.token_file.as_deref())?;
+    let master =
+        reqwest::Url::parse(&args.master).map_err(|e| format!("--master {}: {e}", args.master))?;
+    if master.scheme() != "http" || master.host().is_none() {
+        return Err(format!(
+            "--master {}: expected http://HOST:PORT",
+            args.master
+        ));
+    }
+    let name = match args.name {
+        Some(n) => n,
+        None => sysinfo::System::host_name()
+            .ok_or("--name: the host name cannot be read; give a name")?,
+    };
+    if name.is_empty() {
+        return Err("--name: a machine name cannot be empty".into());
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program's path (for its trampoline): {e}"))?;
+    Ok(AgentConfig {
+        master,
+        listen: args.listen,
+        advertise: args.advertise,
+        name,
+        capacity: capacity(args.cpu_milli, args.mem_mib, args.gpus)?,
+        attrs: args.attrs.into_iter().collect::<BTreeMap<_, _>>(),
+        rack: args.rack,
+        work_dir: args.work_dir,
+        token,
+        kill_grace: Duration::from_millis(args.kill_grace_ms),
+        exe,
+        task_path: task_path(),
+    })
+}
+
+/// The flags' capacity, the machine's where a flag is missing.
+fn capacity(cpu_milli: Option<u64>, mem_mib: Option<u64>, gpus: u32) -> Result<Capacity, String> {
+    let cpu_milli = match cpu_milli {
+        Some(c) => c,
+        None => {
+            let n = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            u64::try_from(n).unwrap_or(1).saturating_mul(1000)
+        }
+    };
+    let mem_mib = match mem_mib {
+        Some(m) => m,
+        None => {
+            super::physical_memory_bytes()
+                .ok_or("--mem-mib: the machine's memory cannot be read; give it")?
+                >> 20
+        }
+    };
+    if cpu_milli == 0 || mem_mib == 0 {
+        return Err("--cpu-milli, --mem-mib: a machine needs some of each".into());
+    }
+    Ok(Capacity {
+        cpu_milli,
+        mem_mib,
+        gpus,
+    })
+}
+
+/// The agent's own `PATH`, which tasks get.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tasks inherit the agent's PATH, and nothing else of its environment"
+)]
+fn task_path() -> String {
+    std::env::var("PATH").unwrap_or_else(|_| DEFAULT_TASK_PATH.to_string())
+}
+
+/// `borgsim agent`: runs until SIGTERM/SIGINT. Exit code 2 for bad flags
+/// or token, 1 when it cannot run.
+pub fn main(args: AgentArgs) -> i32 {
+    let cfg = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let announce = |addr: SocketAddr| super::say(&format!("listening on {addr}"));
+    match runtime.block_on(live_agent::run(cfg, announce)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// `borgsim agent-exec`: becomes the task; returns only on failure.
+pub fn exec_main(args: ExecArgs) -> i32 {
+    exec::exec(&ExecPlan {
+        mem_mib: args.mem_mib,
+        nice: args.nice,
+        cgroup: args.cgroup,
+        failure_file: args.failure_file,
+        argv: args.argv,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn exec_args(line: &[&str]) -> Result<ExecArgs, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("borgsim").chain(line.iter().copied()))?;
+        match cli.command {
+            Some(Command::AgentExec(a)) => Ok(a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_trampoline_reads_what_the_agent_writes() {
+        let plan = ExecPlan {
+            mem_mib: 64,
+            nice: 10,
+            cgroup: None,
+            failure_file: Some("/w/start-failure".into()),
+            argv: vec!["sh".into(), "-c".into(), "--nice 0".into()],
+        };
+        let written: Vec<String> = plan
+            .to_args()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let refs: Vec<&str> = written.iter().map(String::as_str).collect();
+        let a = exec_args(&refs).unwrap();
+        assert_eq!((a.mem_mib, a.nice, a.cgroup), (64, 10, None));
+        assert_eq!(a.failure_file, Some(PathBuf::from("/w/start-failure")));
+        assert_eq!(a.argv, ["sh", "-c", "--nice 0"]);
+    }
+
+    #[test]
+    fn the_trampoline_refuses_what_the_agent_never_writes() {
+        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "-1", "--", "x"]).is_err());
+        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "20", "--", "x"]).is_err());
+        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "0"]).is_err());
+        assert!(exec_args(&["agent-exec", "--nice", "0", "--", "x"]).is_err());
+    }
+
+    #[test]
+    fn attributes_need_a_key() {
+        assert_eq!(parse_attr("rack=r1").unwrap(), ("rack".into(), "r1".into()));
+        assert_eq!(parse_attr("k=").unwrap(), ("k".into(), String::new()));
+        assert!(parse_attr("=v").is_err() && parse_attr("kv").is_err());
+    }
+}

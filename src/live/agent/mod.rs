@@ -1,0 +1,311 @@
+//! The agent (`borgsim agent`, Borg's Borglet): runs on a machine, starts
+//! the master's tasks as real processes, enforces their limits, captures
+//! their output, and reports their ends.
+//!
+//! # Running it
+//! ```text
+//! borgsim agent --master http://127.0.0.1:7000 --work-dir /var/lib/borgsim \
+//!     --token-file /etc/borgsim/token [--listen 127.0.0.1:0] [--advertise HOST:PORT]
+//!     [--name NAME] [--cpu-milli N] [--mem-mib N] [--gpus N]
+//!     [--attr K=V]… [--rack R] [--kill-grace-ms 5000]
+//! ```
+//! The token comes from `--token-file` or `BORGSIM_TOKEN`, never a flag.
+//! Capacity defaults to the machine's: the CPUs this process may use
+//! (logical CPUs, fewer under an affinity mask or a CPU quota) × 1000
+//! milli-cores, and its memory (or its container's limit, when lower);
+//! GPUs to 0. The name defaults to the host name. It listens on
+//! `127.0.0.1:0` unless told otherwise, prints one line `listening on
+//! ADDR` on stdout, then logs to stderr; `--advertise` is the address the
+//! master is given (default: the one bound, which must then be reachable
+//! from it). The mode of limits in force (`cgroup_v2` or `rlimit`, and
+//! why) is its first log line, and is in its registration and
+//! `GET /v1/health`.
+//!
+//! # The master's link (`link`)
+//! The agent serves its API at once and registers meanwhile, retrying
+//! with a capped back-off (0.2 s doubling to 5 s) until the master
+//! answers. It then sends a heartbeat every interval the master set —
+//! its tasks' usage, the runs it has, exits not yet acknowledged — and
+//! reports each exit at once as well. A master that answers `known:
+//! false` (it restarted, or declared this machine down) gets a new
+//! registration carrying the running tasks and the unacknowledged exits:
+//! re-attachment, nothing restarted. **When the master is gone, nothing
+//! stops**: tasks run on, exits queue until acknowledged, retries go on.
+//! While it runs, the agent never kills a task on its own; it kills what
+//! the master lists in a reply or asks for by `DELETE`.
+//!
+//! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`])
+//! A launch's names and paths are checked before anything is made (400
+//! otherwise, see [`sandbox`]). Each run gets `WORK/tasks/<task>/<incarnation>/`
+//! with its `stdout` and `stderr` files; the process starts through the
+//! trampoline `borgsim agent-exec`, which makes it a session leader,
+//! applies the limits (cgroup v2 or rlimits, [`limits`]) and `exec`s it,
+//! in the working directory, with a clean environment: `PATH` (the
+//! agent's), `HOME` (the sandbox), `BORGSIM_TASK`, `BORGSIM_INCARNATION`,
+//! `BORGSIM_SANDBOX`, then the spec's `env` — the agent's own variables,
+//! its token among them, never reach a task. A kill sends SIGTERM to the
+//! task's process group, SIGKILL after `--kill-grace-ms`, and answers
+//! once the task is dead (a repeated launch of a running run is 200 with
+//! it, of an ended one 409). When a task's main process ends, what it
+//! left behind in its group (or cgroup) is killed too. A task is the
+//! session its trampoline started: heartbeats sum the CPU and resident
+//! memory of that session's processes. Sandboxes stay on disk
+//! after the run (the task's logs); removing old ones is the operator's.
+//!
+//! # Security
+//! Every route needs the cell's bearer token (401 otherwise, nothing
+//! done); bodies over [`crate::live::proto::MAX_BODY_BYTES`] get 413;
+//! malformed ones 400 naming the field. A task runs as the agent's user —
+//! no field of a launch names a user, and unknown fields are refused —
+//! and its spec cannot name a path outside its sandbox. Run the agent as
+//! an unprivileged user: a task can do whatever that user can.
+//!
+//! # Stopping
+//! On SIGTERM or SIGINT the agent stops serving, kills its tasks (with
+//! the grace), tries once to report their exits, and exits. Killed with
+//! SIGKILL, it leaves its tasks running, unmanaged (a new agent does not
+//! adopt them); the master declares them lost after its grace period.
+//! Linux only (sessions, rlimits, cgroups, `/proc`).
+
+mod api;
+pub mod exec;
+pub mod limits;
+mod link;
+mod runner;
+pub mod sandbox;
+mod usage;
+
+use super::auth::Token;
+use super::proto::{AgentInfo, Capacity, RunningTask, TaskExit, TaskRef};
+use limits::Enforcement;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Everything the agent is told at start.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The master's base URL (`http://host:port`).
+    pub master: reqwest::Url,
+    /// Where the API listens.
+    pub listen: SocketAddr,
+    /// The address given to the master (default: the one bound).
+    pub advertise: Option<String>,
+    /// The machine's name in the cell.
+    pub name: String,
+    pub capacity: Capacity,
+    pub attrs: BTreeMap<String, String>,
+    pub rack: Option<String>,
+    /// Holds `tasks/`, the sandboxes.
+    pub work_dir: PathBuf,
+    pub token: Token,
+    /// SIGTERM to SIGKILL.
+    pub kill_grace: Duration,
+    /// This program, run as the trampoline (`agent-exec`).
+    pub exe: PathBuf,
+    /// `PATH` as tasks get it.
+    pub task_path: String,
+}
+
+/// Why the agent could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("{path}: cannot create the work directory: {source}")]
+    WorkDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("the API server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// One task run the agent knows: running, or ended and not acknowledged.
+struct Slot {
+    running: RunningTask,
+    /// The master asked for it to stop (its end is then `killed`).
+    kill_requested: bool,
+    /// `Some` once it has ended.
+    done: watch::Receiver<Option<TaskExit>>,
+    /// Its cgroup (cgroup v2 mode).
+    cgroup: Option<PathBuf>,
+}
+
+#[derive(Default)]
+struct Tasks {
+    slots: BTreeMap<TaskRef, Slot>,
+    /// Ends the master has not acknowledged yet.
+    exits: BTreeMap<TaskRef, TaskExit>,
+}
+
+/// The agent's state, shared by its API, its tasks' supervisors and its
+/// link to the master. The lock is never held across an `await`.
+struct Shared {
+    cfg: AgentConfig,
+    enforcement: Enforcement,
+    /// The address the master is given.
+    addr: String,
+    tasks: Mutex<Tasks>,
+    /// A task ended: report it.
+    exit_ready: Notify,
+    master_reachable: AtomicBool,
+    meter: Arc<Mutex<usage::Meter>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Tasks> {
+        // A panic elsewhere while holding the lock leaves consistent maps
+        // (each change is one insert or remove): keep serving.
+        self.tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The runs not ended yet.
+    fn running(&self) -> Vec<RunningTask> {
+        let t = self.lock();
+        t.slots
+            .values()
+            .filter(|s| !ended(s))
+            .map(|s| s.running.clone())
+            .collect()
+    }
+
+    fn unacked(&self) -> Vec<TaskExit> {
+        self.lock().exits.values().cloned().collect()
+    }
+
+    /// Forgets acknowledged exits, and their runs.
+    fn ack(&self, refs: &[TaskRef]) {
+        let mut t = self.lock();
+        for r in refs {
+            if t.exits.remove(r).is_some() {
+                t.slots.remove(r);
+            }
+        }
+    }
+
+    fn info(&self) -> AgentInfo {
+        AgentInfo {
+            name: self.cfg.name.clone(),
+            capacity: self.cfg.capacity,
+            limits: self.enforcement.mode(),
+            tasks_running: u32::try_from(self.running().len()).unwrap_or(u32::MAX),
+            master_reachable: self.master_reachable.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn ended(slot: &Slot) -> bool {
+    slot.done.borrow().is_some()
+}
+
+/// Milliseconds since the Unix epoch, the wire's wall-clock unit.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the live agent reports wall-clock times of its tasks' starts and ends"
+)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs the agent until SIGTERM or SIGINT; `on_listening` is called with
+/// the bound address once the API accepts connections.
+///
+/// # Errors
+/// The work directory cannot be made, the address cannot be bound, or
+/// the server fails.
+pub async fn run(
+    mut cfg: AgentConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), AgentError> {
+    let tasks_dir = cfg.work_dir.join("tasks");
+    let work_dir_error = |source| AgentError::WorkDir {
+        path: cfg.work_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&tasks_dir).map_err(work_dir_error)?;
+    // Tasks run elsewhere: every path handed to them is absolute.
+    cfg.work_dir = cfg.work_dir.canonicalize().map_err(work_dir_error)?;
+    let (enforcement, why) = limits::detect(std::process::id());
+    eprintln!("agent: limits: {} ({why})", mode_name(&enforcement));
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| AgentError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(AgentError::Serve)?;
+    warn_about(&cfg, bound);
+    let shared = Arc::new(Shared {
+        addr: cfg.advertise.clone().unwrap_or_else(|| bound.to_string()),
+        cfg,
+        enforcement,
+        tasks: Mutex::new(Tasks::default()),
+        exit_ready: Notify::new(),
+        master_reachable: AtomicBool::new(false),
+        meter: Arc::new(Mutex::new(usage::Meter::new())),
+    });
+    let client = link::client(&shared.cfg.token)?;
+    on_listening(bound);
+    let link_task = tokio::spawn(link::run(Arc::clone(&shared), client.clone()));
+    let served = axum::serve(listener, api::router(Arc::clone(&shared)))
+        .with_graceful_shutdown(stop_signal())
+        .await;
+    link_task.abort();
+    eprintln!("agent: stopping: killing its tasks");
+    runner::kill_everything(&shared).await;
+    link::last_report(&shared, &client).await;
+    served.map_err(AgentError::Serve)
+}
+
+/// Start-up warnings: an address the master cannot reach, tasks as root.
+fn warn_about(cfg: &AgentConfig, bound: SocketAddr) {
+    if bound.ip().is_unspecified() && cfg.advertise.is_none() {
+        eprintln!(
+            "agent: warning: listening on {bound} without --advertise: the master is given \
+             an address it cannot connect to"
+        );
+    }
+    if rustix::process::geteuid().is_root() {
+        eprintln!(
+            "agent: warning: running as root, so are its tasks; run it as an unprivileged user"
+        );
+    }
+}
+
+fn mode_name(e: &Enforcement) -> &'static str {
+    match e {
+        Enforcement::CgroupV2(_) => "cgroup_v2",
+        Enforcement::Rlimit => "rlimit",
+    }
+}
+
+/// SIGTERM or SIGINT. If the handlers cannot be installed the agent runs
+/// until killed.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("agent: cannot handle SIGTERM/SIGINT; stop it with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
