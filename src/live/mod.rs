@@ -12,6 +12,9 @@
 //!
 //! - `proto` — the wire types of every route (master, agent).
 //! - `auth` — bearer tokens, compared in constant time; no route without.
+//! - `master` — `borgsim master`: the live cell's core, its store, its
+//!   HTTP API and the loop that schedules and talks to the agents.
 
 pub mod auth;
+pub mod master;
 pub mod proto;

@@ -1,0 +1,157 @@
+//! How tasks end in the live cell: agents' exit reports and the outcome
+//! of launches.
+//!
+//! An exit is acknowledged whatever it says (the agent then forgets it),
+//! but only the current incarnation on the reporting machine changes
+//! anything: an exit of a task since preempted, killed or re-placed is
+//! stale, as a simulated `TaskEnd` of an evicted task is.
+//!
+//! - status 0 → `finished`;
+//! - any other end (a status, a signal, out of memory, could not start, a
+//!   kill the master did not ask for) → with `restart = on_failure` and
+//!   restarts left, pending again, evicted with cause `task_crash` so the
+//!   failure history keeps it off that machine; else `failed`.
+//! - a launch the agent refused (4xx: it cannot run that spec) is a
+//!   start failure; a launch that did not reach the agent (unreachable,
+//!   5xx) puts the task back in the queue unchanged.
+
+use super::core::{LiveCell, Now};
+use crate::cell::state::EvictionCause;
+use crate::live::proto::{
+    ExitOutcome, ExitsAck, RestartPolicy, RunningTask, TaskExit, TaskExits, TaskRef, TaskState,
+};
+
+/// Failed-on machines kept per task.
+const MAX_FAILED_ON: usize = 8;
+
+/// How a launch request went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LaunchFailure {
+    /// The agent did not answer, or answered 5xx: try elsewhere or later.
+    Unreachable(String),
+    /// The agent refused the task (4xx): it cannot be started as specified.
+    Refused(String),
+}
+
+impl LiveCell {
+    /// Exits reported by agent `name` outside a heartbeat.
+    pub fn exits(&mut self, now: Now, report: &TaskExits) -> ExitsAck {
+        let Some(&m) = self.machine_ids.get(&report.name) else {
+            return ExitsAck {
+                acked: Vec::new(),
+                known: false,
+            };
+        };
+        let acked = self.exits_on(now, m, &report.exits);
+        self.settle();
+        ExitsAck {
+            acked,
+            known: self.machines[m as usize].registered,
+        }
+    }
+
+    /// Records exits from machine `m`; returns them all, acknowledged.
+    pub(super) fn exits_on(&mut self, now: Now, m: u32, exits: &[TaskExit]) -> Vec<TaskRef> {
+        for e in exits {
+            if let Some((j, k)) = self.on_machine(m, &e.task) {
+                self.task_ended(now, j, k, e);
+            }
+        }
+        exits.iter().map(|e| e.task.clone()).collect()
+    }
+
+    /// Task `k` of job `j` ended as `e` says, on its machine.
+    fn task_ended(&mut self, now: Now, j: usize, k: u32, e: &TaskExit) {
+        let (code, signal) = match e.outcome {
+            ExitOutcome::Exited(c) => (Some(c), None),
+            ExitOutcome::Signaled(s) => (None, Some(s)),
+            _ => (None, None),
+        };
+        let t = now.sim.max(self.st.now());
+        let row = &mut self.jobs[j].tasks[k as usize];
+        row.exit_code = code;
+        row.signal = signal;
+        row.detail = e.detail.clone().or_else(|| outcome_detail(e.outcome));
+        row.ended_ms = Some(e.ended_ms);
+        let m = row.machine.unwrap_or(u32::MAX);
+        self.touch(j, k);
+        let task = self.cell_task(j, k);
+        if e.outcome == ExitOutcome::Exited(0) {
+            self.jobs[j].tasks[k as usize].state = TaskState::Finished;
+            if let Some(task) = task {
+                let inc = self.st.task(task).incarnation;
+                self.st.finish(t, task, inc);
+            }
+            return;
+        }
+        let sub = &self.jobs[j].rec.submission;
+        let (policy, max) = (sub.restart, sub.max_restarts);
+        let row = &mut self.jobs[j].tasks[k as usize];
+        if row.failed_on.len() == MAX_FAILED_ON {
+            row.failed_on.remove(0);
+        }
+        row.failed_on.push(m);
+        if policy == RestartPolicy::OnFailure && row.restarts < max {
+            row.restarts += 1;
+            row.state = TaskState::Pending;
+            row.started_ms = None;
+            if let Some(task) = task {
+                self.st.evict(t, task, EvictionCause::TaskCrash);
+            }
+        } else {
+            row.state = TaskState::Failed;
+            if let Some(task) = task {
+                self.st.kill(t, task);
+            }
+        }
+    }
+
+    /// Agent `m` started `started`: it is running.
+    pub fn launched(&mut self, m: u32, started: &RunningTask) {
+        if let Some((j, k)) = self.on_machine(m, &started.task) {
+            self.confirm_running(j, k, started.started_ms);
+        }
+    }
+
+    /// The launch of `task` on machine `m` failed (see [`LaunchFailure`]).
+    pub fn launch_failed(&mut self, now: Now, m: u32, task: &TaskRef, why: LaunchFailure) {
+        let Some((j, k)) = self.on_machine(m, task) else {
+            return;
+        };
+        if self.jobs[j].tasks[k as usize].state != TaskState::Starting {
+            return;
+        }
+        match why {
+            LaunchFailure::Refused(detail) => {
+                let exit = TaskExit {
+                    task: task.clone(),
+                    outcome: ExitOutcome::StartFailed,
+                    ended_ms: now.wall_ms,
+                    detail: Some(detail),
+                };
+                self.task_ended(now, j, k, &exit);
+            }
+            LaunchFailure::Unreachable(detail) => {
+                let t = now.sim.max(self.st.now());
+                if let Some(cell_task) = self.cell_task(j, k) {
+                    self.st.evict(t, cell_task, EvictionCause::MachineDown);
+                }
+                let row = &mut self.jobs[j].tasks[k as usize];
+                row.state = TaskState::Pending;
+                row.detail = Some(detail);
+                self.touch(j, k);
+            }
+        }
+        self.settle();
+    }
+}
+
+/// What an outcome without a status or signal says, for the record.
+fn outcome_detail(o: ExitOutcome) -> Option<String> {
+    match o {
+        ExitOutcome::Killed => Some("killed by its agent".into()),
+        ExitOutcome::StartFailed => Some("could not be started".into()),
+        ExitOutcome::OutOfMemory => Some("killed for exceeding its memory limit".into()),
+        ExitOutcome::Exited(_) | ExitOutcome::Signaled(_) => None,
+    }
+}
