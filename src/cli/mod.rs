@@ -18,6 +18,8 @@ mod experiment;
 mod experiment_fgd;
 mod explain;
 mod inflate;
+#[cfg(feature = "agent")]
+mod master;
 mod observe;
 mod sweep;
 mod sweep_run;
@@ -85,6 +87,10 @@ pub enum Command {
     /// sampled from the workload's own, or bigger ones, until it no longer
     /// fits; a percentile of the trials): inflation.json and report.html.
     Inflate(inflate::InflateArgs),
+    /// Run a live master: the simulator's scheduler placing real tasks on
+    /// the agents that register with it (HTTP+JSON API, SQLite store).
+    #[cfg(feature = "agent")]
+    Master(master::MasterArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -310,6 +316,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Compact(args)) => compact::main(args),
         Some(Command::Experiment(args)) => experiment::main(args),
         Some(Command::Inflate(args)) => inflate::main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Master(args)) => return master::main(args),
     };
     match result {
         Ok(()) => 0,

@@ -475,8 +475,15 @@ fn a_refused_launch_fails_and_an_unreachable_agent_requeues() {
     c.launch_failed(at(1), 0, &r1, LaunchFailure::Unreachable("timeout".into()));
     assert_eq!(state_of(&c, "a", 0).0, TaskState::Failed);
     assert_eq!(state_of(&c, "a", 1).0, TaskState::Pending);
+    // The machine is out of use until its agent is heard again.
     assert_eq!(
-        summary(&c.pass(at(2))),
+        c.machine_statuses()[0].state,
+        proto::MachineState::Unreachable
+    );
+    assert!(c.pass(at(2)).is_empty());
+    assert!(heartbeat(&mut c, at(3), "m0").known);
+    assert_eq!(
+        summary(&c.pass(at(3))),
         vec![(0, "1.a.alice.cell".into(), 2)]
     );
 }

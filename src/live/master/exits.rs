@@ -11,11 +11,13 @@
 //!   kill the master did not ask for) → with `restart = on_failure` and
 //!   restarts left, pending again, evicted with cause `task_crash` so the
 //!   failure history keeps it off that machine; else `failed`.
-//! - a launch the agent refused (4xx: it cannot run that spec) is a
-//!   start failure; a launch that did not reach the agent (unreachable,
-//!   5xx) puts the task back in the queue unchanged.
+//! - a launch the agent refused (an error status) is a start failure; a
+//!   launch that did not reach the agent (no connection, a timeout) puts
+//!   the task back in the queue and the machine out of use until its
+//!   agent is heard again (a heartbeat), so a dead agent is not sent
+//!   launch after launch.
 
-use super::core::{LiveCell, Now};
+use super::core::{Contact, LiveCell, Now};
 use crate::cell::state::EvictionCause;
 use crate::live::proto::{
     ExitOutcome, ExitsAck, RestartPolicy, RunningTask, TaskExit, TaskExits, TaskRef, TaskState,
@@ -27,9 +29,11 @@ const MAX_FAILED_ON: usize = 8;
 /// How a launch request went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LaunchFailure {
-    /// The agent did not answer, or answered 5xx: try elsewhere or later.
+    /// The agent did not answer (no connection, timeout): the task is
+    /// pending again, and the machine unreachable until heard again.
     Unreachable(String),
-    /// The agent refused the task (4xx): it cannot be started as specified.
+    /// The agent answered with an error (4xx: it cannot run that spec;
+    /// 5xx: it failed to): the task could not start.
     Refused(String),
 }
 
@@ -140,9 +144,25 @@ impl LiveCell {
                 row.state = TaskState::Pending;
                 row.detail = Some(detail);
                 self.touch(j, k);
+                self.stop_using(t, m);
             }
         }
         self.settle();
+    }
+}
+
+impl LiveCell {
+    /// Machine `m` did not answer: unreachable until heard again (no
+    /// task goes there meanwhile), down after the grace period as usual.
+    fn stop_using(&mut self, t: crate::time::SimTime, m: u32) {
+        let lm = &mut self.machines[m as usize];
+        if lm.contact != Contact::Up {
+            return;
+        }
+        lm.contact = Contact::Unreachable;
+        if !lm.rec.drained {
+            self.st.set_unreachable(t, m, true);
+        }
     }
 }
 
