@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::live::master::LaunchFailure;
+use crate::live::proto::{self, GpuSpec};
 use crate::live::proto::{
     AgentRegistration, Capacity, ExitOutcome, Heartbeat, HeartbeatReply, LimitsMode, RestartPolicy,
     RunningTask, TaskExit, TaskExits, TaskStatus,

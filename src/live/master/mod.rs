@@ -50,6 +50,7 @@ mod machines;
 pub mod names;
 pub mod records;
 pub mod server;
+mod spec;
 pub mod store;
 mod view;
 
