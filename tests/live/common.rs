@@ -51,6 +51,15 @@ pub fn token_file(dir: &Path) -> PathBuf {
 /// (no machine goes silent during a test) and `extra` flags; waits for its
 /// `listening on` line.
 pub fn start_master(dir: &Path, extra: &[&str]) -> MasterProcess {
+    start_master_with(
+        dir,
+        &["--heartbeat-ms", "5000", "--grace-ms", "60000"],
+        extra,
+    )
+}
+
+/// [`start_master`] with these timing flags.
+pub fn start_master_with(dir: &Path, timing: &[&str], extra: &[&str]) -> MasterProcess {
     let token = token_file(dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_borgsim"))
         .arg("master")
@@ -58,7 +67,7 @@ pub fn start_master(dir: &Path, extra: &[&str]) -> MasterProcess {
         .arg(&token)
         .arg("--store")
         .arg(dir.join("master.db"))
-        .args(["--heartbeat-ms", "5000", "--grace-ms", "60000"])
+        .args(timing)
         .args(extra)
         .current_dir(dir)
         .stdout(Stdio::piped())
@@ -195,6 +204,31 @@ impl FakeAgent {
     /// The tasks it was asked to stop, so far.
     pub fn killed(&self) -> Vec<TaskRef> {
         self.log.lock().unwrap().killed.clone()
+    }
+
+    /// Sends heartbeats as machine `name` to `api` every 100 ms, listing
+    /// the tasks launched and not killed, until the handle is aborted.
+    pub fn heartbeat(&self, api: Api, name: &str) -> tokio::task::JoinHandle<()> {
+        let (log, name) = (Arc::clone(&self.log), name.to_string());
+        tokio::spawn(async move {
+            loop {
+                let running: Vec<RunningTask> = {
+                    let log = log.lock().unwrap();
+                    (log.launched.iter())
+                        .filter(|l| !log.killed.contains(&l.task))
+                        .map(|l| RunningTask {
+                            task: l.task.clone(),
+                            pid: 1,
+                            started_ms: 1,
+                        })
+                        .collect()
+                };
+                let hb = serde_json::json!({"name": name, "running": running,
+                    "usage": {"cpu_milli": 0, "mem_mib": 0}});
+                api.post("/v1/agent/heartbeat", &hb).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
     }
 
     /// Its registration body: `name`, 4 cores, 8 GiB, running `running`.

@@ -2,7 +2,7 @@
 //! test (tiny axum servers that accept launches), its API, its token, its
 //! store across a crash.
 
-use crate::common::{start_master, wait_for, Api, FakeAgent};
+use crate::common::{start_master, start_master_with, wait_for, Api, FakeAgent};
 use borgsim::live::proto::TaskRef;
 use serde_json::{json, Value};
 
@@ -207,4 +207,75 @@ async fn a_restarted_master_recovers_its_store_and_reattaches_running_tasks() {
         .post("/v1/agent/register", &agent.registration("n0", &all))
         .await;
     assert_eq!(reply["kill"], json!([stray]));
+}
+
+/// The machine each task of `job` is on, by index.
+async fn machines_of(api: &Api, job: &str) -> Vec<String> {
+    let (_, tasks) = api.get(&format!("/v1/tasks?job={job}")).await;
+    let tasks = tasks.as_array().cloned().unwrap_or_default();
+    (tasks.iter())
+        .map(|t| t["machine"].as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_machine_s_tasks_move_and_a_silent_one_s_are_rescheduled() {
+    let dir = tempfile::tempdir().unwrap();
+    let timing = ["--heartbeat-ms", "100", "--grace-ms", "1000"];
+    let master = start_master_with(dir.path(), &timing, &[]);
+    let api = Api::new(&master.url);
+    let agents = [
+        FakeAgent::start().await,
+        FakeAgent::start().await,
+        FakeAgent::start().await,
+    ];
+    let mut beats = Vec::new();
+    for (i, a) in agents.iter().enumerate() {
+        let name = format!("n{i}");
+        api.post("/v1/agent/register", &a.registration(&name, &[]))
+            .await;
+        beats.push(a.heartbeat(api.clone(), &name));
+    }
+    // One task per machine on n0 and n1 (4 cores each, 3 asked).
+    let mut big = job("svc", 2);
+    big["cpu_milli"] = json!(3000);
+    api.post("/v1/jobs", &big).await;
+    wait_states(&api, "svc", &["running", "running"]).await;
+    let first = machines_of(&api, "svc").await;
+    // Drain the first task's machine: stopped there, started elsewhere.
+    let drained = first[0].clone();
+    let (code, m) = api
+        .post(&format!("/v1/machines/{drained}/drain"), &json!({}))
+        .await;
+    assert_eq!((code, &m["state"]), (200, &json!("drained")), "{m}");
+    let moved = wait_for("task 0 to move", || async {
+        let now = machines_of(&api, "svc").await;
+        let states = states(&api, "svc").await;
+        match now[0] != drained && states[0] == "running" {
+            true => Ok(now),
+            false => Err(format!("{now:?} {states:?}")),
+        }
+    })
+    .await;
+    let d: usize = drained[1..].parse().unwrap();
+    assert_eq!(agents[d].killed().len(), 1);
+    let (code, m) = api
+        .post(&format!("/v1/machines/{drained}/undrain"), &json!({}))
+        .await;
+    assert_eq!((code, &m["state"]), (200, &json!("up")), "{m}");
+    // Silence the machine task 1 runs on: past the grace period its task
+    // is lost and placed on the one machine with room, the undrained one.
+    let silent: usize = moved[1][1..].parse().unwrap();
+    beats[silent].abort();
+    wait_for("task 1 to be rescheduled", || async {
+        let now = machines_of(&api, "svc").await;
+        let states = states(&api, "svc").await;
+        match now[1] != moved[1] && states[1] == "running" {
+            true => Ok(()),
+            false => Err(format!("{now:?} {states:?}")),
+        }
+    })
+    .await;
+    let (_, machines) = api.get("/v1/machines").await;
+    assert_eq!(machines[silent]["state"], json!("down"), "{machines}");
 }

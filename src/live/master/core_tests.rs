@@ -488,3 +488,82 @@ fn a_refused_launch_fails_and_an_unreachable_agent_requeues() {
         vec![(0, "1.a.alice.cell".into(), 2)]
     );
 }
+
+#[test]
+fn a_machine_beyond_the_bounds_is_refused() {
+    let mut c = cell_of(0);
+    let huge = reg("big", u64::MAX, 1);
+    assert!(
+        matches!(c.register(at(0), huge), Err(CoreError::Invalid(m)) if m.contains("capacity"))
+    );
+    let mut bad = reg("x", 1000, 1000);
+    bad.addr = "nowhere".into();
+    assert!(matches!(c.register(at(0), bad), Err(CoreError::Invalid(m)) if m.contains("addr")));
+    assert!(c.machine_statuses().is_empty());
+}
+
+/// The live cell places a workload as the simulator does on the same
+/// cell: every job submitted at 0, one pass.
+#[test]
+fn the_live_cell_places_as_the_simulator_does() {
+    use crate::sched::Techniques;
+    let mut sched = SchedConfig::new(Policy::Hybrid, true);
+    sched.techniques = Techniques::ALL;
+    let cfg = CoreConfig::new("cell", sched, 7);
+    let mut c = LiveCell::new(cfg.clone(), at(0));
+    let sizes = [
+        (4000, 8192),
+        (8000, 16384),
+        (2000, 4096),
+        (8000, 8192),
+        (6000, 8192),
+    ];
+    for (i, (cpu, mem)) in sizes.iter().enumerate() {
+        c.register(at(0), reg(&format!("m{i}"), *cpu, *mem))
+            .unwrap();
+    }
+    let mut jobs = Vec::new();
+    for i in 0..8u32 {
+        let mut sub = job(
+            &format!("j{i}"),
+            1 + i % 3,
+            300 + 250 * u64::from(i),
+            100 + 40 * i,
+        );
+        sub.mem_mib = 500 + 300 * u64::from(i);
+        jobs.push(sub.clone());
+        c.submit(at(0), sub).unwrap();
+    }
+    let live: Vec<(u32, String)> = summary(&c.pass(at(0)))
+        .into_iter()
+        .map(|(m, name, _)| (m, name))
+        .collect();
+    // The simulator: the same cell, the same jobs (services), one pass.
+    let st = CellState::new(crate::live::master::spec::build_cell(&c.machines));
+    let mut table = st.cell().attr_table.clone();
+    let specs = (jobs.iter())
+        .map(|s| {
+            (
+                SimTime::ZERO,
+                crate::live::master::spec::job_spec(s, &mut table),
+            )
+        })
+        .collect();
+    let opts = crate::sim::SimOptions::new(SimTime::from_secs(1), cfg.sched, cfg.seed);
+    let mut sim = crate::testkit::simulation(st, specs, opts);
+    sim.run(&mut |_| {}).unwrap();
+    let st = sim.state();
+    let mut simulated = Vec::new();
+    for (j, sub) in jobs.iter().enumerate() {
+        for (k, &t) in st.job_tasks(j as u32).iter().enumerate() {
+            if let crate::cell::state::TaskState::Running { machine, .. } = st.task(t).state {
+                simulated.push((machine, task_name(k as u32, &sub.name, "alice", "cell")));
+            }
+        }
+    }
+    let (mut a, mut b) = (live.clone(), simulated);
+    a.sort();
+    b.sort();
+    assert!(a.len() >= 8, "{a:?}");
+    assert_eq!(a, b);
+}

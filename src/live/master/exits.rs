@@ -99,7 +99,13 @@ impl LiveCell {
             row.restarts += 1;
             row.state = TaskState::Pending;
             row.started_ms = None;
-            if let Some(task) = task {
+            let running = task.filter(|&x| {
+                matches!(
+                    self.st.task(x).state,
+                    crate::cell::state::TaskState::Running { .. }
+                )
+            });
+            if let Some(task) = running {
                 self.st.evict(t, task, EvictionCause::TaskCrash);
             }
         } else {

@@ -341,6 +341,7 @@ impl LiveCell {
 
 /// Checks what an agent says of itself.
 fn check_registration(reg: &AgentRegistration) -> Result<(), String> {
+    super::spec::check_capacity(&reg.capacity)?;
     let n = &reg.name;
     if n.is_empty() || n.len() > MAX_MACHINE_NAME || n.chars().any(|c| !c.is_ascii_graphic()) {
         return Err(format!(

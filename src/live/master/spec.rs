@@ -19,6 +19,28 @@ use crate::live::proto::{self, ConstraintOpSpec, GpuSpec, JobSubmission};
 use crate::workload::{JobSpec, SpreadLimit};
 use std::collections::BTreeMap;
 
+/// Largest CPU of a task or a machine, milli-cores (a million cores):
+/// sums over a cell of `--max-machines` machines stay far from overflow.
+pub const MAX_CPU_MILLI: u64 = 1_000_000_000;
+/// Largest memory of a task or a machine, MiB (1 EiB).
+pub const MAX_MEM_MIB: u64 = 1 << 40;
+/// Most GPUs on a machine.
+pub const MAX_GPUS: u32 = 1024;
+
+/// Checks a machine's capacity against the bounds above.
+///
+/// # Errors
+/// A dimension beyond its bound, named.
+pub fn check_capacity(c: &proto::Capacity) -> Result<(), String> {
+    if c.cpu_milli > MAX_CPU_MILLI || c.mem_mib > MAX_MEM_MIB || c.gpus > MAX_GPUS {
+        return Err(format!(
+            "`capacity` must be at most {MAX_CPU_MILLI} milli-cores, {MAX_MEM_MIB} MiB \
+             and {MAX_GPUS} GPUs"
+        ));
+    }
+    Ok(())
+}
+
 /// The cell of the registered machines, ids in registration order. Each
 /// rack an agent names is a rack (its own power domain); a machine that
 /// names none is a rack of its own.
@@ -109,8 +131,10 @@ pub fn check_submission(sub: &JobSubmission) -> Result<(), String> {
             sub.tasks
         ));
     }
-    if sub.cpu_milli == 0 || sub.mem_mib == 0 {
-        return Err("`cpu_milli` and `mem_mib` must be at least 1".into());
+    if !(1..=MAX_CPU_MILLI).contains(&sub.cpu_milli) || !(1..=MAX_MEM_MIB).contains(&sub.mem_mib) {
+        return Err(format!(
+            "`cpu_milli` must be 1 to {MAX_CPU_MILLI} and `mem_mib` 1 to {MAX_MEM_MIB}"
+        ));
     }
     match sub.gpu {
         GpuSpec::Whole(n) if !(1..=64).contains(&n) => {
