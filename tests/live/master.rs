@@ -279,3 +279,35 @@ async fn a_drained_machine_s_tasks_move_and_a_silent_one_s_are_rescheduled() {
     let (_, machines) = api.get("/v1/machines").await;
     assert_eq!(machines[silent]["state"], json!("down"), "{machines}");
 }
+
+#[test]
+fn a_master_without_a_usable_token_exits_2_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short");
+    std::fs::write(&short, "tooshort\n").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_borgsim"))
+            .arg("master")
+            .args(args)
+            .env_remove("BORGSIM_TOKEN")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let none = run(&[]);
+    let text = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--token-file") && text.contains("BORGSIM_TOKEN"),
+        "{text}"
+    );
+    let short = run(&["--token-file", short.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&short.stderr);
+    assert_eq!(short.status.code(), Some(2), "{text}");
+    assert!(text.contains("at least 16"), "{text}");
+    assert!(none.stdout.is_empty() && short.stdout.is_empty());
+    assert!(
+        !dir.path().join("borgsim-master.db").exists(),
+        "nothing opened"
+    );
+}
