@@ -22,6 +22,8 @@ mod experiment;
 mod experiment_fgd;
 mod explain;
 mod inflate;
+#[cfg(feature = "agent")]
+mod master;
 mod observe;
 mod sweep;
 mod sweep_run;
@@ -110,6 +112,10 @@ pub enum Command {
     #[cfg(feature = "agent")]
     #[command(hide = true)]
     AgentExec(agent::ExecArgs),
+    /// Run a live master: the simulator's scheduler placing real tasks on
+    /// the agents that register with it (HTTP+JSON API, SQLite store).
+    #[cfg(feature = "agent")]
+    Master(master::MasterArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -347,6 +353,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Some(Command::Agent(args)) => return agent::main(args),
         #[cfg(feature = "agent")]
         Some(Command::AgentExec(args)) => return agent::exec_main(args),
+        #[cfg(feature = "agent")]
+        Some(Command::Master(args)) => return master::main(args),
     };
     match result {
         Ok(()) => 0,

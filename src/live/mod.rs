@@ -16,9 +16,12 @@
 //! - `page` — the cell's page, in the run report's look.
 //! - `agent` — `borgsim agent`, the Borglet: runs tasks as processes in
 //!   sandboxes, under limits, and reports to the master.
+//! - `master` — `borgsim master`: the live cell's core, its store, its
+//!   HTTP API and the loop that schedules and talks to the agents.
 
 pub mod agent;
 pub mod auth;
 pub mod client;
+pub mod master;
 pub mod page;
 pub mod proto;

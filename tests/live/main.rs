@@ -10,4 +10,6 @@
 mod agent;
 mod common;
 mod fake_master;
+mod master;
+mod master_common;
 mod trampoline;

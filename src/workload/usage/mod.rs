@@ -44,8 +44,9 @@ pub struct UsageKey {
     pub index: u32,
 }
 
-/// Where synthetic tasks' usage comes from.
-pub trait UsageSource {
+/// Where synthetic tasks' usage comes from. `Send`: a cell state moves
+/// between threads (a sweep's worker, the live master's runtime).
+pub trait UsageSource: Send {
     /// The model a job's tasks follow ([`ModelId::LIMIT`]: none).
     fn model_of(&self, job: &JobInfo) -> ModelId;
 
