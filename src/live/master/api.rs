@@ -10,7 +10,7 @@
 //!
 //! | code | when |
 //! |---|---|
-//! | 200 | read, or changed as asked |
+//! | 200 | read, or changed as asked; `GET /` the cell's page (HTML) |
 //! | 201 | a job admitted (`POST /v1/jobs`) |
 //! | 400 | malformed JSON, a field missing, unknown or out of range |
 //! | 401 | no token, or not this cell's |
@@ -91,6 +91,7 @@ type Reply<T> = Result<Json<T>, Fail>;
 /// The router of every master route, behind `token`.
 pub fn router(shared: Arc<Shared>, token: Token) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/v1/jobs", post(submit).get(list_jobs))
         .route("/v1/jobs/{name}", get(get_job).delete(kill_job))
         .route("/v1/tasks", get(list_tasks))
@@ -104,6 +105,24 @@ pub fn router(shared: Arc<Shared>, token: Token) -> Router {
         .with_state(shared)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
+}
+
+/// The cell's page ([`crate::live::page`]): machines, jobs and tasks in
+/// the run report's look. A browser sends the token as a Basic password.
+async fn page(State(s): State<Arc<Shared>>) -> axum::response::Html<String> {
+    axum::response::Html(s.read(|c| {
+        let (machines, jobs, tasks) = (
+            c.machine_statuses(),
+            c.job_statuses(),
+            c.task_statuses(None),
+        );
+        crate::live::page::render(&crate::live::page::CellView {
+            cell: &c.config().cell,
+            machines: &machines,
+            jobs: &jobs,
+            tasks: &tasks,
+        })
+    }))
 }
 
 async fn not_found() -> Fail {
