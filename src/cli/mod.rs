@@ -492,6 +492,9 @@ fn run(args: RunArgs) -> Result<(), Error> {
     } = result?;
     dir.publish()?;
     observe::ObserveArgs::finish(&mut sim, args.quiet)?;
+    if let Some(w) = summary.typical_pods_warning().filter(|_| !args.quiet) {
+        eprintln!("warning: {}: {w}", origin.display());
+    }
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \

@@ -132,7 +132,24 @@ fn assemble(
         format: tc.format.name(),
     };
     let feed: Box<dyn Feed> = match tc.arrivals {
-        ArrivalOrder::Trace => Box::new(StreamFeed::new(reader, tc.mode, ctx)),
+        ArrivalOrder::Trace => {
+            // The typical pods' second reader: the same files and edit,
+            // without usage tables.
+            let (format, files, seed) = (tc.format, files.clone(), sc.seed);
+            let read = ReadOptions {
+                select: Select::WithoutUsage,
+                ..read.clone()
+            };
+            let open: stream::ahead::Opener = Box::new(move || {
+                let reader = super::open(format, &files, &read)?;
+                Ok(if edit.is_identity() {
+                    reader
+                } else {
+                    Box::new(super::edit::EditedReader::new(reader, edit, seed))
+                })
+            });
+            Box::new(StreamFeed::new(reader, tc.mode, ctx).with_read_ahead(open))
+        }
         ArrivalOrder::OneByOne => {
             let rng = RngStreams::new(sc.seed).stream(Stream::Workload);
             let pct = tc.inflate_gpu_demand_pct.unwrap_or(100);

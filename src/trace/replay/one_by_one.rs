@@ -140,7 +140,10 @@ impl OneByOneFeed {
 
 impl Feed for OneByOneFeed {
     /// The trace's own pods, not the copies drawn to top them up.
-    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+    fn typical_pods(
+        &mut self,
+        st: &mut CellState,
+    ) -> Result<Option<crate::sched::typical::TypicalPods>> {
         let mut scratch = BTreeMap::new();
         let specs: Vec<_> = self
             .listed
@@ -148,7 +151,10 @@ impl Feed for OneByOneFeed {
             .map(|t| job_spec(t, vec![None], st.attr_table_mut(), &mut scratch))
             .collect();
         let shapes = specs.iter().map(|s| (s.request, &s.constraints[..]));
-        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+        Ok(Some(crate::sched::typical::TypicalPods::from_tasks(
+            crate::sched::typical::TypicalSource::PodList,
+            shapes,
+        )))
     }
 
     fn next_time(&mut self) -> Result<Option<SimTime>> {
