@@ -454,6 +454,22 @@ fn run_scenario(args: &RunArgs) -> Result<(Scenario, PathBuf), Error> {
     Ok((sc, out))
 }
 
+/// A GPU policy refused on a cell without GPUs names where the policy came
+/// from: `--policy` when the command line gave it (the library, which sees
+/// only the scenario, says `scheduler.policy`).
+pub(crate) fn policy_from_flag(e: Error, flag: Option<borgsim::sched::Policy>) -> Error {
+    match e {
+        Error::Invalid { path, key, message } if flag.is_some() && key == "scheduler.policy" => {
+            Error::Invalid {
+                path,
+                key: "--policy".into(),
+                message,
+            }
+        }
+        e => e,
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), Error> {
     let (sc, out) = run_scenario(&args)?;
     let origin = args
@@ -489,7 +505,7 @@ fn run(args: RunArgs) -> Result<(), Error> {
         mut sim,
         summary,
         wall_s,
-    } = result?;
+    } = result.map_err(|e| policy_from_flag(e, args.policy))?;
     dir.publish()?;
     observe::ObserveArgs::finish(&mut sim, args.quiet)?;
     if let Some(w) = summary.typical_pods_warning().filter(|_| !args.quiet) {
