@@ -310,7 +310,22 @@ fn check_estimate(
 }
 
 /// Runs the command; returns the process exit code.
+/// On SIGINT, SIGTERM or SIGHUP (Ctrl-C, `kill`, `timeout`): removes the
+/// hidden staging directories of the outputs being written
+/// (`metrics::staging`), which no destructor removes when a signal ends
+/// the process, then exits with code 130. Earlier outputs stay as they
+/// were (an output is only ever renamed into place whole).
+fn remove_staging_on_signal() {
+    // An error means a handler is already set (a second call): keep it.
+    let _ = ctrlc::set_handler(|| {
+        borgsim::metrics::staging::remove_all();
+        eprintln!("interrupted: unfinished outputs removed");
+        std::process::exit(130);
+    });
+}
+
 pub fn main_with(cli: Cli) -> i32 {
+    remove_staging_on_signal();
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
