@@ -193,7 +193,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
         bar.set_message(format!("{} simulations", p.probes));
     });
     bar.finish_and_clear();
-    let (c, wall) = result?;
+    let (c, wall) = result.map_err(|e| super::policy_from_flag(e, args.c.policy))?;
     dir.publish()?;
     if !args.c.quiet {
         say(&human(&c, &out, wall, threads));

@@ -189,7 +189,8 @@ pub fn main(args: ExplainArgs) -> Result<(), Error> {
     };
     let wanted = TaskRef::parse(&args.task, sc.trace.is_some()).map_err(invalid)?;
     precheck(&sc, &wanted).map_err(invalid)?;
-    let mut sim = borgsim::build_simulation(&sc, false)?;
+    let mut sim = borgsim::build_simulation(&sc, false)
+        .map_err(|e| super::policy_from_flag(e, args.policy))?;
     let keep = if args.at.is_some() {
         Keep::Last
     } else {

@@ -327,7 +327,22 @@ fn check_estimate(
 }
 
 /// Runs the command; returns the process exit code.
+/// On SIGINT, SIGTERM or SIGHUP (Ctrl-C, `kill`, `timeout`): removes the
+/// hidden staging directories of the outputs being written
+/// (`metrics::staging`), which no destructor removes when a signal ends
+/// the process, then exits with code 130. Earlier outputs stay as they
+/// were (an output is only ever renamed into place whole).
+fn remove_staging_on_signal() {
+    // An error means a handler is already set (a second call): keep it.
+    let _ = ctrlc::set_handler(|| {
+        borgsim::metrics::staging::remove_all();
+        eprintln!("interrupted: unfinished outputs removed");
+        std::process::exit(130);
+    });
+}
+
 pub fn main_with(cli: Cli) -> i32 {
+    remove_staging_on_signal();
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
@@ -477,6 +492,22 @@ fn run_scenario(args: &RunArgs) -> Result<(Scenario, PathBuf), Error> {
     Ok((sc, out))
 }
 
+/// A GPU policy refused on a cell without GPUs names where the policy came
+/// from: `--policy` when the command line gave it (the library, which sees
+/// only the scenario, says `scheduler.policy`).
+pub(crate) fn policy_from_flag(e: Error, flag: Option<borgsim::sched::Policy>) -> Error {
+    match e {
+        Error::Invalid { path, key, message } if flag.is_some() && key == "scheduler.policy" => {
+            Error::Invalid {
+                path,
+                key: "--policy".into(),
+                message,
+            }
+        }
+        e => e,
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), Error> {
     let (sc, out) = run_scenario(&args)?;
     let origin = args
@@ -512,9 +543,12 @@ fn run(args: RunArgs) -> Result<(), Error> {
         mut sim,
         summary,
         wall_s,
-    } = result?;
+    } = result.map_err(|e| policy_from_flag(e, args.policy))?;
     dir.publish()?;
     observe::ObserveArgs::finish(&mut sim, args.quiet)?;
+    if let Some(w) = summary.typical_pods_warning().filter(|_| !args.quiet) {
+        eprintln!("warning: {}: {w}", origin.display());
+    }
     if sc.steady_state.is_some() && summary.steady_state.is_none() && !args.quiet {
         eprintln!(
             "warning: steady_state: the window holds no time of the run (0–{} s); \

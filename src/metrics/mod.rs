@@ -14,6 +14,7 @@ pub mod pending;
 pub mod reclamation;
 pub mod report;
 pub mod snapshot;
+pub mod staging;
 pub mod stream;
 pub mod summary;
 pub mod thin;

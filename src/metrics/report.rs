@@ -12,7 +12,9 @@
 //! stream into it as the run goes ([`RunDir::stream`]); the rest is
 //! written at the end ([`RunDir::finish`]) — the data, then the page
 //! drawn from it (`crate::report::run`) — and a run that fails leaves
-//! nothing (the temporary directory is removed).
+//! nothing (the temporary directory is removed). An interrupted command
+//! removes it too: the directory is listed in [`super::staging`] while it
+//! lives, and the command line's signal handler removes what is listed.
 
 use super::stream::CsvStream;
 use super::summary::Summary;
@@ -316,6 +318,9 @@ fn resolved(p: &Path) -> PathBuf {
 pub struct RunDir {
     tmp: tempfile::TempDir,
     out: PathBuf,
+    /// Listed for removal if the process is interrupted (declared after
+    /// `tmp`: unlisted once it is gone).
+    _staged: super::staging::Staged,
 }
 
 impl RunDir {
@@ -364,9 +369,12 @@ impl RunDir {
             .prefix(&format!(".tmp.{name}."))
             .tempdir_in(&parent)
             .map_err(bad)?;
+        let staged = super::staging::Staged::new(tmp.path())
+            .ok_or_else(|| bad(std::io::Error::other("the command is being interrupted")))?;
         Ok(RunDir {
             tmp,
             out: out.to_path_buf(),
+            _staged: staged,
         })
     }
 

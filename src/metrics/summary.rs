@@ -52,6 +52,11 @@ pub struct Summary {
     /// One-by-one arrivals (the openb protocol): GPU allocation as demand grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_packing: Option<super::gpu_packing::GpuPacking>,
+    /// The typical pods `fgd` and the paper's frag metric measured against:
+    /// where they were counted, on how many tasks, how many shapes and
+    /// what share of the tasks those cover; only when a run used them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typical_pods: Option<crate::sched::typical::TypicalReport>,
     /// Injected faults (a `[faults]` table): counts and recover times per
     /// kind, the reschedule queue, the maintenance drain.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -479,6 +484,7 @@ impl Summary {
             events_processed: sim.events_processed(),
             trace: sim.feed().report(),
             gpu_packing: super::gpu_packing::GpuPacking::of(sim),
+            typical_pods: sim.typical_pods().map(|t| t.report()),
             faults: sim.faults().map(|f| f.summary(end)),
             packing: super::packing::Packing::of(
                 st,
@@ -488,6 +494,22 @@ impl Summary {
             ),
             reclamation: super::reclamation::ReclamationSummary::of(st, end),
         }
+    }
+
+    /// A warning when the typical pods rest on fewer than
+    /// [`crate::sched::typical::FEW_TASKS`] tasks: the fragmentation `fgd`
+    /// descends then stands for little of the workload.
+    pub fn typical_pods_warning(&self) -> Option<String> {
+        let t = self.typical_pods.as_ref()?;
+        (t.tasks_counted < crate::sched::typical::FEW_TASKS).then(|| {
+            format!(
+                "typical_pods: counted on {} task(s) ({}), fewer than {}: \
+                 the fragmentation fgd measures stands for little of the workload",
+                t.tasks_counted,
+                t.source.name(),
+                crate::sched::typical::FEW_TASKS
+            )
+        })
     }
 
     /// A few lines for a person at a terminal.

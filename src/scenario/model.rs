@@ -119,6 +119,11 @@ pub enum ArrivalOrder {
     OneByOne,
 }
 
+/// The largest `trace.inflate_gpu_demand_pct`: pods are drawn until their
+/// GPU demand reaches ten times the cell's GPU capacity at most (the paper
+/// goes to 130 %), so that the drawn list, held in memory, stays bounded.
+pub const MAX_INFLATE_GPU_DEMAND_PCT: u32 = 1000;
+
 /// `[trace]`: the trace to replay.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +138,8 @@ pub struct TraceConfig {
     #[serde(default)]
     pub arrivals: ArrivalOrder,
     /// With `arrivals = "one_by_one"`: the GPU demand to reach, in % of the
-    /// cell's GPU capacity (the paper uses 130).
+    /// cell's GPU capacity (the paper uses 130), 1 to
+    /// [`MAX_INFLATE_GPU_DEMAND_PCT`].
     pub inflate_gpu_demand_pct: Option<u32>,
     /// What normalised units are relative to (default: the format's).
     pub reference: Option<crate::trace::ReferenceMachine>,
@@ -367,6 +373,24 @@ pub struct ConstraintConfig {
 /// A validation failure: (key path, message).
 pub type Invalid = (String, String);
 
+/// `trace.inflate_gpu_demand_pct`: 1 to [`MAX_INFLATE_GPU_DEMAND_PCT`],
+/// and only for one-by-one arrivals.
+fn check_inflate(t: &TraceConfig) -> Result<(), Invalid> {
+    let key = "trace.inflate_gpu_demand_pct";
+    match (t.arrivals, t.inflate_gpu_demand_pct) {
+        (ArrivalOrder::OneByOne, Some(0)) => Err(bad(key, "must be > 0")),
+        (ArrivalOrder::OneByOne, Some(p)) if p > MAX_INFLATE_GPU_DEMAND_PCT => Err(bad(
+            key,
+            format!(
+                "{p} is above {MAX_INFLATE_GPU_DEMAND_PCT} (ten times the cell's GPU capacity, \
+                 the most a one-by-one replay draws pods to)"
+            ),
+        )),
+        (ArrivalOrder::Trace, Some(_)) => Err(bad(key, "only with arrivals = \"one_by_one\"")),
+        _ => Ok(()),
+    }
+}
+
 fn bad(key: impl Into<String>, msg: impl Into<String>) -> Invalid {
     (key.into(), msg.into())
 }
@@ -587,18 +611,7 @@ impl Scenario {
                 ),
             ));
         }
-        match (t.arrivals, t.inflate_gpu_demand_pct) {
-            (ArrivalOrder::OneByOne, Some(0)) => {
-                return Err(bad("trace.inflate_gpu_demand_pct", "must be > 0"))
-            }
-            (ArrivalOrder::Trace, Some(_)) => {
-                return Err(bad(
-                    "trace.inflate_gpu_demand_pct",
-                    "only with arrivals = \"one_by_one\"",
-                ))
-            }
-            _ => {}
-        }
+        check_inflate(t)?;
         if t.arrivals == ArrivalOrder::OneByOne && t.mode == ReplayMode::TracePlacement {
             return Err(bad(
                 "trace.arrivals",

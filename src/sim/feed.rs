@@ -111,15 +111,24 @@ pub trait Feed {
     fn held_tasks(&self) -> Vec<HeldTask> {
         Vec::new()
     }
-    /// The workload's typical pods, for the `fgd` policy
-    /// ([`crate::sched::typical`]): from the feed's own pod list when it
-    /// knows it in advance (a trace replayed one by one: its list before
-    /// shuffling and topping up). Asked once, before the first scheduling
-    /// pass (the cell's machines, and the attributes constraints name, are
-    /// in by then). Default `None`: the driver then takes the tasks
-    /// submitted by the first pass.
-    fn typical_pods(&self, _st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
-        None
+    /// The workload's typical pods, for the `fgd` policy and the paper's
+    /// frag metric ([`crate::sched::typical`]): from the feed's own pod
+    /// list when it knows it in advance (a trace replayed one by one: its
+    /// list before shuffling and topping up), else from the first
+    /// [`TYPICAL_SAMPLE_TASKS`] tasks it will submit, looked at ahead (a
+    /// synthetic workload; a trace replayed at its times). Asked once,
+    /// before the first scheduling pass (the cell's machines, and the
+    /// attributes constraints name, are in by then). Default `None`: the
+    /// driver then takes the tasks submitted by the first pass.
+    ///
+    /// # Errors
+    /// Reading ahead failed (a trace's bad row, as its replay would meet
+    /// it).
+    fn typical_pods(
+        &mut self,
+        _st: &mut CellState,
+    ) -> Result<Option<crate::sched::typical::TypicalPods>> {
+        Ok(None)
     }
     /// Counts for `summary.json` (trace replays only).
     fn report(&self) -> Option<FeedReport> {
@@ -162,8 +171,9 @@ fn shape(s: &JobSpec) -> (Request, &[crate::cell::attrs::Constraint], usize) {
     (s.request, &s.constraints[..], s.task_durations.len())
 }
 
-/// How many tasks of a synthetic workload the `fgd` policy's typical pods
-/// are counted on (see [`JobFeed`]'s `typical_pods`).
+/// How many tasks of a workload read ahead the `fgd` policy's typical pods
+/// are counted on: a synthetic workload's (see [`JobFeed`]'s
+/// `typical_pods`) and a trace's replayed at its times (its first tasks).
 pub const TYPICAL_SAMPLE_TASKS: u64 = 10_000;
 
 impl Feed for JobFeed {
@@ -171,8 +181,13 @@ impl Feed for JobFeed {
     /// [`TYPICAL_SAMPLE_TASKS`] tasks of the workload (whole jobs; fewer
     /// if it ends sooner) — those submitted so far, then those it will
     /// submit — each job's request and constraints once per task.
-    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
-        let ahead = self.source.sample_ahead(TYPICAL_SAMPLE_TASKS)?;
+    fn typical_pods(
+        &mut self,
+        st: &mut CellState,
+    ) -> Result<Option<crate::sched::typical::TypicalPods>> {
+        let Some(ahead) = self.source.sample_ahead(TYPICAL_SAMPLE_TASKS) else {
+            return Ok(None);
+        };
         let submitted =
             (st.jobs().iter()).map(|j| (j.spec.request, &j.spec.constraints[..], j.tasks.len()));
         let next = self.next.iter().map(|(_, s)| shape(s));
@@ -189,7 +204,10 @@ impl Feed for JobFeed {
         let shapes = jobs
             .into_iter()
             .flat_map(|(r, c, n)| std::iter::repeat_n((r, c), n));
-        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+        Ok(Some(crate::sched::typical::TypicalPods::from_tasks(
+            crate::sched::typical::TypicalSource::WorkloadAhead,
+            shapes,
+        )))
     }
 
     fn next_time(&mut self) -> Result<Option<SimTime>> {

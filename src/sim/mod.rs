@@ -52,7 +52,7 @@ use crate::metrics::stream::CsvStream;
 use crate::metrics::timeseries::{self, Sample, TimeSeries};
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::sched::explain::Watch;
-use crate::sched::typical::TypicalPods;
+use crate::sched::typical::{TypicalPods, TypicalSource};
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobSource, TaskId};
@@ -143,6 +143,9 @@ pub struct Simulation {
     events: u64,
     /// GPU allocation as arrived demand grows (one-by-one replays).
     gpu_curve: GpuCurve,
+    /// The workload's typical pods, once counted (for `fgd` or the frag
+    /// metric; see [`Simulation::typical_pods`]).
+    typical: Option<TypicalPods>,
     /// A `Sample` event is in the queue (there is at most one).
     sample_queued: bool,
     /// The last instant a task was submitted, placed, evicted or ended, and
@@ -210,6 +213,7 @@ impl Simulation {
             actions: Vec::new(),
             events: 0,
             gpu_curve: GpuCurve::default(),
+            typical: None,
             sample_queued: true,
             last_task_change: SimTime::ZERO,
             task_counts: [0; 4],
@@ -372,6 +376,13 @@ impl Simulation {
     /// The workload feed (trace replays report their counts through it).
     pub fn feed(&self) -> &dyn Feed {
         self.feed.as_ref()
+    }
+
+    /// The typical pods the run measured fragmentation against (`fgd`'s
+    /// scores, the paper's frag metric), once counted; `None` for a run
+    /// that needed none.
+    pub fn typical_pods(&self) -> Option<&TypicalPods> {
+        self.typical.as_ref()
     }
 
     /// Watches a task through the run (`borgsim explain`): every pass is
@@ -724,20 +735,33 @@ impl Simulation {
         }
     }
 
-    /// The workload's typical pods: the feed's pod list's, or else those
-    /// of the tasks submitted so far (each job's request and constraints,
-    /// once per task).
+    /// The workload's typical pods: the feed's (its pod list, or its first
+    /// tasks read ahead), or else those of the tasks submitted so far (each
+    /// job's request and constraints, once per task). Counted once; a
+    /// feed's error reading ahead stops the run.
     fn workload_typical_pods(&mut self) -> TypicalPods {
-        if let Some(tp) = self.sched.typical_slot().and_then(|s| s.get()) {
+        if let Some(tp) = &self.typical {
             return tp.clone();
         }
-        self.feed.typical_pods(&mut self.state).unwrap_or_else(|| {
+        let given = match self.feed.typical_pods(&mut self.state) {
+            Ok(given) => given,
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        };
+        let tp = given.unwrap_or_else(|| {
             let jobs = self.state.jobs().iter();
-            TypicalPods::from_tasks(jobs.flat_map(|j| {
-                let n = j.tasks.len();
-                std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
-            }))
-        })
+            TypicalPods::from_tasks(
+                TypicalSource::FirstPass,
+                jobs.flat_map(|j| {
+                    let n = j.tasks.len();
+                    std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
+                }),
+            )
+        });
+        self.typical = Some(tp.clone());
+        tp
     }
 
     fn on_pass(&mut self, now: SimTime) {

@@ -33,7 +33,7 @@
 //! | `cpu_milli` | required | | milli-cores |
 //! | `memory_mib` | optional | 0 | MiB |
 //! | `num_gpu` | required | | GPUs asked for, 0–64 |
-//! | `gpu_milli` | optional | 1000 | milli of each GPU; above 1000 → 1000 (repaired `pods.gpu_milli_above_1000`) |
+//! | `gpu_milli` | optional | 1000 | milli of each GPU; above 1000 → 1000 (repaired `pods.gpu_milli_above_1000`); 0 → a CPU pod; below 1000 only with `num_gpu` 1 (see Rules) |
 //! | `gpu_spec` | optional | any model | allowed models, `\|`-separated; empty or `nan` = any |
 //! | `qos` | optional | Guaranteed | BE, Burstable, LS, Guaranteed (any case) |
 //! | `pod_phase` | optional | Running | Pending, Running, Succeeded, Failed, Unknown (counted, see below) |
@@ -53,8 +53,16 @@
 //! # Rules
 //! - **Machines**: every node is added at time 0, keyed by its row; its GPU
 //!   model (if any) becomes the attribute `gpu_model`.
-//! - **GPU requests**: `num_gpu` 0 → none; 1 with `gpu_milli` < 1000 → a
-//!   share of one device; otherwise `num_gpu` whole devices.
+//! - **GPU requests** (a pod asks for GPUs only with `num_gpu` ≥ 1 and
+//!   `gpu_milli` > 0, as the paper's filter has it): `num_gpu` 0 → none;
+//!   `gpu_milli` 0 with `num_gpu` ≥ 1 → none, a CPU pod (repaired
+//!   `pods.gpu_milli_zero_cpu_pod`); 1 with `gpu_milli` < 1000 → a share of
+//!   one device; `num_gpu` > 1 with `gpu_milli` 1000 (or above, capped) →
+//!   that many whole devices. `num_gpu` > 1 with `gpu_milli` below 1000
+//!   (several devices each partly used, which the publisher's simulator
+//!   supports and borgsim's GPU requests cannot express) is a row error on
+//!   `gpu_milli` (skipped and counted as `pods.gpu_milli` under
+//!   `--lenient`); none of the shipped lists has such a row.
 //! - **`gpu_spec`** becomes a constraint on `gpu_model`: one model → equal
 //!   to it; several → the model is present and is none of the other models
 //!   of the node lists (the cell's constraints have no set membership, and
@@ -278,17 +286,30 @@ impl Reader {
         if capped {
             gpu_milli = u64::from(GPU_MILLI_PER_DEVICE);
         }
+        let whole = u64::from(GPU_MILLI_PER_DEVICE);
         let gpu = match (num_gpu, gpu_milli) {
-            (0, _) => GpuRequest::None,
-            (1, m) if m > 0 && m < u64::from(GPU_MILLI_PER_DEVICE) => GpuRequest::Share(m as u32),
-            (n, _) if n <= MAX_GPUS_PER_MACHINE as u64 => GpuRequest::Whole(n as u32),
-            (n, _) => {
+            (0, _) | (_, 0) => GpuRequest::None,
+            (n, _) if n > MAX_GPUS_PER_MACHINE as u64 => {
                 return Err(f.error(
                     pod::NUM_GPU,
                     format!("expected at most {MAX_GPUS_PER_MACHINE}, found {n}"),
                 ))
             }
+            (1, m) if m < whole => GpuRequest::Share(m as u32),
+            (n, m) if m == whole => GpuRequest::Whole(n as u32),
+            (n, m) => {
+                return Err(f.error(
+                    pod::GPU_MILLI,
+                    format!(
+                        "expected {whole} with num_gpu = {n} (a pod of several GPUs takes whole \
+                         devices; only a 1-GPU pod may ask for a share), found {m}"
+                    ),
+                ))
+            }
         };
+        // num_gpu ≥ 1 asking for 0 milli: no GPU request (the paper's
+        // filter counts a GPU pod only with milli > 0).
+        let no_milli = num_gpu > 0 && gpu_milli == 0;
         let qos = f.str(pod::QOS)?;
         let Some(code) = QOS.iter().position(|q| q.eq_ignore_ascii_case(qos)) else {
             return Err(f.error(
@@ -350,6 +371,9 @@ impl Reader {
         // Counted only for rows that pass.
         if capped {
             self.stats.repair("pods.gpu_milli_above_1000");
+        }
+        if no_milli {
+            self.stats.repair("pods.gpu_milli_zero_cpu_pod");
         }
         match PHASES[phase] {
             "Pending" => self.stats.repair("pods.phase_pending"),

@@ -700,15 +700,17 @@ fn a_directory_named_like_a_builtin_does_not_hide_it() {
 }
 
 /// GPU packing on a cell without GPUs would rank machines exactly as best
-/// fit does: refused, naming `scheduler.policy`, whether the policy comes
-/// from the scenario file, from `--policy` (after validation), or runs on a
-/// trace's cell (known only once the trace is read).
+/// fit does: refused, naming `scheduler.policy` when the policy comes from
+/// the scenario file, and `--policy` when it comes from the command line
+/// (after validation, or on a trace's cell, known only once the trace is
+/// read).
 #[test]
 fn gpu_packing_without_gpus_is_refused() {
-    let want = "scheduler.policy: gpu_packing ranks machines by their GPUs";
     let (code, err, _d) = validate(&quickstart_with("\"hybrid\"", "\"gpu_packing\""));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(want), "{err}");
+    let from_file = "scheduler.policy: gpu_packing ranks machines by their GPUs";
+    assert!(err.contains(from_file), "{err}");
+    let want = ": --policy: gpu_packing ranks machines by their GPUs";
     let dir = tempfile::tempdir().unwrap();
     let trace = root().join("tests/fixtures/alibaba-machine-returns/scenario-reschedule.toml");
     for scen in ["quickstart", trace.to_str().unwrap()] {

@@ -92,3 +92,43 @@ fn the_openb_cluster_gives_the_papers_node_scale() {
     sim.run(&mut |_| {}).unwrap();
     assert_eq!(NodeScale::of(sim.state()), NodeScale::OPENB);
 }
+
+/// A trace replayed at its times: the first pass sees one whole-GPU pod,
+/// but the typical pods are the trace's first tasks read ahead — all six
+/// (one whole GPU, five half GPUs) — and the run says so: summary.json's
+/// `typical_pods`, a line on the page, and a warning (6 < 100 tasks).
+#[test]
+fn a_trace_at_its_times_counts_typical_pods_on_its_tasks_read_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = crate::borgsim(
+        &crate::root(),
+        &[
+            "run",
+            "tests/fixtures/fgd-at-times/scenario.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ],
+    );
+    assert!(o.status.success(), "{}", crate::text(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    // 5 half-GPU pods, then 1 whole: 5 < 95 % of 6 = 5.7, both kept,
+    // covering 6 of 6.
+    assert_eq!(
+        s["typical_pods"],
+        serde_json::json!({
+            "source": "trace_ahead", "tasks_counted": 6, "keys": 2, "coverage_pct": 100.0
+        })
+    );
+    assert!(
+        crate::text(&o.stderr)
+            .contains("typical_pods: counted on 6 task(s) (trace_ahead), fewer than 100"),
+        "{}",
+        crate::text(&o.stderr)
+    );
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains(r#"<p id="typical-pods">"#));
+    assert!(page.contains("counted on 6 tasks from the trace's first tasks, read ahead"));
+}

@@ -31,6 +31,8 @@ mod float_maths;
 mod golden;
 mod hand_worked;
 mod inflate;
+mod interrupt;
+mod one_by_one_refusals;
 mod oom_backoff;
 mod packing;
 mod policies;

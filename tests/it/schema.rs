@@ -395,6 +395,8 @@ fn the_readme_tables_are_the_columns_and_keys_a_run_writes() {
     }
     // The one-by-one replay's GPU figures (their percentages aside).
     problems.extend(nested_keys_undocumented(dirs[1].path(), "gpu_packing"));
+    // What the frag figures' typical pods rest on.
+    problems.extend(nested_keys_undocumented(dirs[1].path(), "typical_pods"));
     if let Some(p) = fault_keys_differ(dirs.last().unwrap().path()) {
         problems.insert(p);
     }

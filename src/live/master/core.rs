@@ -34,7 +34,7 @@ use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::live::proto::{JobSubmission, TaskLaunch, TaskRef, TaskState, Usage};
 use crate::rng::{RngStreams, Stream};
-use crate::sched::typical::TypicalPods;
+use crate::sched::typical::{TypicalPods, TypicalSource};
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{JobId, TaskId};
@@ -544,10 +544,13 @@ impl LiveCell {
         if slot.get().is_some() {
             return;
         }
-        let typical = TypicalPods::from_tasks(self.st.jobs().iter().flat_map(|j| {
-            let n = j.tasks.len();
-            std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
-        }));
+        let typical = TypicalPods::from_tasks(
+            TypicalSource::FirstPass,
+            self.st.jobs().iter().flat_map(|j| {
+                let n = j.tasks.len();
+                std::iter::repeat_n((j.spec.request, &j.spec.constraints[..]), n)
+            }),
+        );
         let _ = slot.set(typical);
     }
 

@@ -2,7 +2,9 @@
 //! protocol), the GPU capacity allocated as the arrived demand grows, from
 //! `gpu_alloc.csv` (read back, thinned to what a plot can show), against
 //! the diagonal every placed arrival would follow; and `summary.json`'s
-//! `gpu_packing` figures.
+//! `gpu_packing` figures. Wherever `fgd` or the frag metric measured
+//! against the workload's typical pods (a trace at its times too), a line
+//! says what those rest on (`summary.json`'s `typical_pods`).
 
 use crate::error::{Error, Result};
 use crate::metrics::gpu_packing::SUMMARY_DEMAND_PCT;
@@ -97,10 +99,36 @@ fn paper_cell(v: &RunView, key: &str, d: u32) -> maud::Markup {
     }
 }
 
+/// The line on what the typical pods rest on, if the run counted them.
+fn typical_line(v: &RunView) -> Option<maud::Markup> {
+    let t = v.summary.get("typical_pods")?;
+    let source = match t["source"].as_str()? {
+        "pod_list" => "the pod list (before shuffling and topping up)",
+        "workload_ahead" => "the workload's first tasks, sampled ahead",
+        "trace_ahead" => "the trace's first tasks, read ahead",
+        _ => "the tasks submitted by the first scheduling pass",
+    };
+    let counted = t["tasks_counted"].as_u64()?;
+    let few = counted < crate::sched::typical::FEW_TASKS;
+    Some(html! {
+        p id="typical-pods" {
+            "Typical pods (what " code { "fgd" } " and the frag figures measure fragmentation against): counted on "
+            (counted) " tasks from " (source) "; " (t["keys"]) " request shapes, covering "
+            (t["coverage_pct"]) " % of them."
+            @if few { strong { " Fewer than " (crate::sched::typical::FEW_TASKS) " tasks: the figures stand for little of the workload." } }
+        }
+    })
+}
+
 pub fn section(v: &RunView) -> Result<Option<Section>> {
     let path = v.dir.join("gpu_alloc.csv");
+    let typical = typical_line(v);
     if !path.exists() {
-        return Ok(None);
+        return Ok(typical.map(|line| Section {
+            id: "gpu",
+            title: "GPU".into(),
+            body: line,
+        }));
     }
     let chart = chart(v, read_curve(&path)?);
     let notes = html! {
@@ -111,6 +139,7 @@ pub fn section(v: &RunView) -> Result<Option<Section>> {
     };
     let body = html! {
         (v.figure(&chart, notes)?)
+        @if let Some(line) = typical { (line) }
         table id="gpu-packing" {
             thead { tr { th { "GPU demand arrived" } th.num { "GPU allocated" } th.num { "the paper's reading" } th.num { "frag amount" } th.num { "frag ratio" } } }
             tbody {

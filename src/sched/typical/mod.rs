@@ -23,16 +23,22 @@
 //! free milli of the devices too small for t. Memory plays no part. To stay
 //! in integers, F is kept multiplied by the counts' total: Σ count_t × frag_t.
 //!
-//! Which workload: a trace replayed one by one gives its pod list (before
-//! shuffling and topping up). A synthetic workload gives the first
-//! `sim::feed::TYPICAL_SAMPLE_TASKS` (10,000) tasks its job classes will
-//! submit, drawn by a copy of the generator: a sample rather than the
-//! classes' distributions weighted by expected task counts, because the
-//! sample is exactly the run's own tasks — the classes' arrival processes,
-//! job limits and horizon weigh them as they really do — and continuous
-//! request distributions need no quantizing. Any other feed (a trace
-//! replayed at its times) gives the tasks it has submitted by the first
-//! scheduling pass (see `sim::feed::Feed::typical_pods`).
+//! Which workload ([`TypicalSource`]): a trace replayed one by one gives
+//! its pod list (before shuffling and topping up). A synthetic workload
+//! gives the first `sim::feed::TYPICAL_SAMPLE_TASKS` (10,000) tasks its job
+//! classes will submit, drawn by a copy of the generator: a sample rather
+//! than the classes' distributions weighted by expected task counts,
+//! because the sample is exactly the run's own tasks — the classes'
+//! arrival processes, job limits and horizon weigh them as they really do —
+//! and continuous request distributions need no quantizing. A trace
+//! replayed at its times gives the first 10,000 tasks it submits (each
+//! task once, whatever its resubmissions), read ahead by a second reader
+//! over the same files, which stops there (a streamed trace is not read
+//! twice in full). Only a feed that can do none of these falls back on the
+//! tasks submitted by the first scheduling pass (see
+//! `sim::feed::Feed::typical_pods`). Which it was, how many tasks it rests
+//! on, how many keys and what share of those tasks they cover is
+//! [`TypicalPods::report`] (`summary.json`'s `typical_pods`).
 
 mod measure;
 
@@ -43,6 +49,51 @@ use std::sync::{Arc, OnceLock};
 
 /// The share of the pod list the typical pods cover, in percent.
 pub const COVERAGE_PCT: u64 = 95;
+
+/// Fewer tasks than this under the typical pods and a run warns: the
+/// fragmentation they measure stands for little of the workload.
+pub const FEW_TASKS: u64 = 100;
+
+/// Where a workload's typical pods were counted (`summary.json`'s
+/// `typical_pods.source`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypicalSource {
+    /// A one-by-one replay's pod list, before shuffling and topping up.
+    PodList,
+    /// A synthetic workload's first tasks, sampled ahead.
+    WorkloadAhead,
+    /// A trace replayed at its times: its first tasks, read ahead.
+    TraceAhead,
+    /// The tasks submitted by the first scheduling pass (a feed that
+    /// cannot look ahead).
+    FirstPass,
+}
+
+impl TypicalSource {
+    /// As `summary.json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TypicalSource::PodList => "pod_list",
+            TypicalSource::WorkloadAhead => "workload_ahead",
+            TypicalSource::TraceAhead => "trace_ahead",
+            TypicalSource::FirstPass => "first_pass",
+        }
+    }
+}
+
+/// What the typical pods rest on, for `summary.json` and the run page.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TypicalReport {
+    pub source: TypicalSource,
+    /// Tasks counted (the pod list, the sample, or those submitted).
+    pub tasks_counted: u64,
+    /// Typical pods (request shapes) kept.
+    pub keys: usize,
+    /// The tasks of the kept shapes, % of `tasks_counted`, 2 decimals (at
+    /// least [`COVERAGE_PCT`] unless nothing was counted).
+    pub coverage_pct: f64,
+}
 
 /// One typical pod: a request shape and how many pods of the list have it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +120,9 @@ pub struct TypicalPods {
     thresholds: Vec<i64>,
     /// The pods arranged for [`TypicalPods::fragmentation`].
     measure: FragMeasure,
+    /// Tasks counted, kept or not (≥ `total`).
+    counted: u64,
+    source: TypicalSource,
 }
 
 /// The typical pods, shared between the scorer and the device choice of a
@@ -85,8 +139,12 @@ pub fn milli_and_count(gpu: GpuRequest) -> (u32, u32) {
 }
 
 impl TypicalPods {
-    /// The typical pods of a pod list: each task's request and constraints.
-    pub fn from_tasks<'a>(tasks: impl IntoIterator<Item = (Request, &'a [Constraint])>) -> Self {
+    /// The typical pods of a pod list from `source`: each task's request
+    /// and constraints.
+    pub fn from_tasks<'a>(
+        source: TypicalSource,
+        tasks: impl IntoIterator<Item = (Request, &'a [Constraint])>,
+    ) -> Self {
         let mut keys: Vec<TypicalPod> = Vec::new();
         let mut all = 0u64;
         for (req, constraints) in tasks {
@@ -129,10 +187,15 @@ impl TypicalPods {
             taken += k.count;
             pods.push(k);
         }
-        TypicalPods::new(pods)
+        TypicalPods {
+            counted: all,
+            source,
+            ..TypicalPods::new(pods)
+        }
     }
 
-    /// Typical pods as given (their counts are their weights).
+    /// Typical pods as given (their counts are their weights; reported as
+    /// a pod list of just these).
     pub fn new(pods: Vec<TypicalPod>) -> Self {
         let total = pods.iter().map(|p| p.count).sum();
         TypicalPods {
@@ -140,6 +203,23 @@ impl TypicalPods {
             measure: FragMeasure::new(&pods),
             pods,
             total,
+            counted: total,
+            source: TypicalSource::PodList,
+        }
+    }
+
+    /// Where they were counted, on how many tasks, and what they cover.
+    pub fn report(&self) -> TypicalReport {
+        // Exact to 2 decimals: half basis points, rounded half up; 0 when
+        // nothing was counted.
+        let coverage = (self.total * 20_000)
+            .checked_div(self.counted)
+            .map_or(0.0, |half_bp| half_bp.div_ceil(2) as f64 / 100.0);
+        TypicalReport {
+            source: self.source,
+            tasks_counted: self.counted,
+            keys: self.pods.len(),
+            coverage_pct: coverage,
         }
     }
 
@@ -209,7 +289,8 @@ mod tests {
         list.extend(vec![req(8000, GpuRequest::Whole(1)); 6]);
         list.extend(vec![req(2000, GpuRequest::None); 3]);
         list.push(req(16000, GpuRequest::Whole(2)));
-        let tp = TypicalPods::from_tasks(list.iter().map(|r| (*r, &[][..])));
+        let tp =
+            TypicalPods::from_tasks(TypicalSource::PodList, list.iter().map(|r| (*r, &[][..])));
         let counts: Vec<_> = tp.pods().iter().map(|p| (p.gpu, p.count)).collect();
         assert_eq!(
             counts,
@@ -220,12 +301,16 @@ mod tests {
             ]
         );
         assert_eq!(tp.total(), 19);
+        // 19 of the 20 tasks counted: 95.00 %.
+        let r = tp.report();
+        assert_eq!((r.tasks_counted, r.keys, r.coverage_pct), (20, 3, 95.0));
     }
 
     #[test]
     fn equal_counts_go_larger_cpu_first() {
         let list = [req(1000, GpuRequest::None), req(3000, GpuRequest::None)];
-        let tp = TypicalPods::from_tasks(list.iter().map(|r| (*r, &[][..])));
+        let tp =
+            TypicalPods::from_tasks(TypicalSource::PodList, list.iter().map(|r| (*r, &[][..])));
         assert_eq!(tp.pods()[0].cpu_milli, 3000);
     }
 

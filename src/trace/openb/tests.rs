@@ -356,3 +356,42 @@ fn gpu_milli_above_a_device_is_capped_nan_is_empty_and_phases_are_counted() {
         (Some(1), Some(1), Some(1))
     );
 }
+
+/// The paper's rule: a GPU pod has num ≥ 1 and milli > 0. `num_gpu = 1,
+/// gpu_milli = 0` (and 2, 0) is a CPU pod, counted as repaired; `num_gpu
+/// = 2, gpu_milli = 500` cannot be expressed (a share is of one device):
+/// a row error on gpu_milli, skipped and counted under --lenient.
+#[test]
+fn zero_milli_is_a_cpu_pod_and_shares_of_several_gpus_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pods.csv");
+    let head = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n";
+    std::fs::write(
+        &p,
+        format!("{head}a,1000,1,1,0\nb,1000,1,2,0\nc,1000,1,1,500\n"),
+    )
+    .unwrap();
+    let (recs, stats) = read_all(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();
+    let gpus: Vec<GpuRequest> = tasks(&recs).iter().map(|t| t.1.request.gpu).collect();
+    assert_eq!(
+        gpus,
+        [GpuRequest::None, GpuRequest::None, GpuRequest::Share(500)]
+    );
+    assert_eq!(stats.repaired.get("pods.gpu_milli_zero_cpu_pod"), Some(&2));
+    let q = dir.path().join("multi.csv");
+    std::fs::write(&q, format!("{head}a,1000,1,2,500\nb,1000,1,2,1000\n")).unwrap();
+    let msg = read_all(std::slice::from_ref(&q), &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("multi.csv:2: gpu_milli: expected 1000 with num_gpu = 2"),
+        "{msg}"
+    );
+    let lenient = ReadOptions {
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let (recs, stats) = read_all(&[q], &lenient).unwrap();
+    assert_eq!(tasks(&recs)[0].1.request.gpu, GpuRequest::Whole(2));
+    assert_eq!(stats.skipped["pods.gpu_milli"], 1);
+}

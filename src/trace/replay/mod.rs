@@ -118,12 +118,7 @@ fn assemble(
             state.set_machine(crate::time::SimTime::ZERO, m, None);
         }
     }
-    let reader = super::open(tc.format, &files, &read)?;
-    let reader: Box<dyn super::TraceReader> = if edit.is_identity() {
-        reader
-    } else {
-        Box::new(super::edit::EditedReader::new(reader, edit, sc.seed))
-    };
+    let reader = edited(super::open(tc.format, &files, &read)?, edit, sc.seed);
     let ctx = Context {
         machine_ids,
         excluded,
@@ -132,14 +127,76 @@ fn assemble(
         format: tc.format.name(),
     };
     let feed: Box<dyn Feed> = match tc.arrivals {
-        ArrivalOrder::Trace => Box::new(StreamFeed::new(reader, tc.mode, ctx)),
+        ArrivalOrder::Trace => {
+            let open = read_ahead(tc.format, files.clone(), &read, edit, sc.seed);
+            Box::new(StreamFeed::new(reader, tc.mode, ctx).with_read_ahead(open))
+        }
         ArrivalOrder::OneByOne => {
+            if full_gpu_milli == 0 {
+                return Err(no_gpus(sc, tc, &files));
+            }
             let rng = RngStreams::new(sc.seed).stream(Stream::Workload);
             let pct = tc.inflate_gpu_demand_pct.unwrap_or(100);
-            Box::new(OneByOneFeed::new(reader, full_gpu_milli, pct, rng, ctx)?)
+            let list = files.last().map(|f| f.path().to_path_buf());
+            let list = list.unwrap_or_else(|| sc.origin.clone());
+            Box::new(OneByOneFeed::new(
+                reader,
+                full_gpu_milli,
+                pct,
+                rng,
+                ctx,
+                &list,
+            )?)
         }
     };
     Ok((state, feed))
+}
+
+/// `reader` with the workload edit applied (as it is, for the identity).
+fn edited(
+    reader: Box<dyn super::TraceReader>,
+    edit: crate::workload::edit::WorkloadEdit,
+    seed: u64,
+) -> Box<dyn super::TraceReader> {
+    if edit.is_identity() {
+        reader
+    } else {
+        Box::new(super::edit::EditedReader::new(reader, edit, seed))
+    }
+}
+
+/// Opens the typical pods' second reader (`stream/ahead.rs`): the same
+/// files and edit as the replay's, without usage tables.
+fn read_ahead(
+    format: super::TraceFormat,
+    files: Vec<Source>,
+    read: &ReadOptions,
+    edit: crate::workload::edit::WorkloadEdit,
+    seed: u64,
+) -> stream::ahead::Opener {
+    let read = ReadOptions {
+        select: Select::WithoutUsage,
+        ..read.clone()
+    };
+    Box::new(move || Ok(edited(super::open(format, &files, &read)?, edit, seed)))
+}
+
+/// The error for a one-by-one replay on a cell without GPUs: the protocol
+/// draws pods until their GPU demand reaches a share of GPU capacity (of 0,
+/// tuning down would remove every pod). Names the node list, or the
+/// scenario's `[cell]`.
+fn no_gpus(sc: &Scenario, tc: &TraceConfig, files: &[Source]) -> Error {
+    let (path, key) = match (tc.machines, files.first()) {
+        (MachineSource::Trace, Some(nodes)) => (nodes.path().to_path_buf(), "trace.files"),
+        _ => (sc.origin.clone(), "cell"),
+    };
+    Error::Invalid {
+        path,
+        key: key.into(),
+        message: "the cell has no GPUs: the one-by-one protocol (trace.arrivals = \"one_by_one\") \
+                  brings the pods' GPU demand to a share of the cell's GPU capacity"
+            .into(),
+    }
 }
 
 /// The whole cell a replay of `tc` runs on: the trace's machines (every

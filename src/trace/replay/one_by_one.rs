@@ -25,7 +25,7 @@
 use super::dag::Dag;
 use super::{job_spec, Context};
 use crate::cell::state::CellState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rng::SimRng;
 use crate::sim::feed::{Effects, Feed, FeedReport, HeldTask, ReplayKind};
 use crate::time::SimTime;
@@ -34,6 +34,7 @@ use crate::workload::TaskId;
 use rand::Rng;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The paper's tuning down, for a list whose GPU demand already exceeds
 /// the target: remove uniformly drawn tasks of the (shuffled) list until
@@ -45,6 +46,35 @@ fn tune_down(tasks: &mut Vec<TraceTask>, demand: &mut u64, target: u64, rng: &mu
         *demand -= t.request.gpu.milli();
     }
     above
+}
+
+/// The most arrivals a one-by-one replay holds (the list and its drawn
+/// copies are kept in memory; the paper's 130 % on openb's default list is
+/// about 11,000).
+pub const MAX_ARRIVALS: u64 = 5_000_000;
+
+/// Refuses a top-up that would draw more than [`MAX_ARRIVALS`] pods in
+/// all: `(target − demand)` milli-GPU more, at the list's mean GPU request
+/// (Σ milli / pods), before anything is drawn (u128: no product of
+/// unchecked values can wrap).
+fn check_draws(base: &[TraceTask], demand: u64, target: u64, pct: u32, list: &Path) -> Result<()> {
+    let milli: u128 = base.iter().map(|t| u128::from(t.request.gpu.milli())).sum();
+    let missing = u128::from(target.saturating_sub(demand));
+    let n = base.len() as u128;
+    let draws = (missing * n).div_ceil(milli.max(1));
+    if n + draws > u128::from(MAX_ARRIVALS) {
+        return Err(Error::Invalid {
+            path: list.to_path_buf(),
+            key: "trace.inflate_gpu_demand_pct".into(),
+            message: format!(
+                "reaching {pct} % of the cell's GPU capacity would draw about {draws} pods \
+                 (their mean GPU request is {} milli), more than the {MAX_ARRIVALS} arrivals \
+                 a one-by-one replay holds",
+                milli / n.max(1)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Tasks arriving one by one, never leaving.
@@ -67,13 +97,47 @@ pub struct OneByOneFeed {
     done_keys: FxHashMap<TaskId, TaskKey>,
 }
 
+/// Refuses a pod list the protocol cannot replay: no pods at all, or no
+/// GPU demand (no draws could ever bring it to `pct` % of GPU capacity).
+/// `list` names the pod list in the error.
+fn check_pods(base: &[TraceTask], pct: u32, list: &Path) -> Result<()> {
+    let bad = |key: &str, message: String| {
+        Err(Error::Invalid {
+            path: list.to_path_buf(),
+            key: key.into(),
+            message,
+        })
+    };
+    if base.is_empty() {
+        return bad(
+            "trace.files",
+            "the pod list has no pods: the one-by-one protocol replays a pod list".into(),
+        );
+    }
+    if base.iter().all(|t| t.request.gpu.milli() == 0) {
+        return bad(
+            "trace.inflate_gpu_demand_pct",
+            format!(
+                "the pod list asks for no GPU: its GPU demand can never reach {pct} % of the cell's GPU capacity"
+            ),
+        );
+    }
+    Ok(())
+}
+
 impl OneByOneFeed {
+    /// The protocol over the pods `reader` gives (`list` names them in
+    /// errors), on a cell of `gpu_capacity_milli` (> 0) to `pct` % of it.
+    ///
+    /// # Errors
+    /// The trace cannot be read; it has no pods, or none asks for a GPU.
     pub(crate) fn new(
         mut reader: Box<dyn TraceReader>,
         gpu_capacity_milli: u64,
         pct: u32,
         mut rng: SimRng,
         ctx: Context,
+        list: &Path,
     ) -> Result<Self> {
         let mut machines = Vec::new();
         let mut base = Vec::new();
@@ -90,6 +154,7 @@ impl OneByOneFeed {
                 _ => *counts.entry("event_ignored").or_default() += 1,
             }
         }
+        check_pods(&base, pct, list)?;
         // Fisher–Yates with the workload stream.
         for i in (1..base.len()).rev() {
             let j = rng.random_range(0..=i);
@@ -99,6 +164,9 @@ impl OneByOneFeed {
         let mut demand: u64 = base.iter().map(|t| t.request.gpu.milli()).sum();
         let listed = base.clone();
         let tuned_down = tune_down(&mut base, &mut demand, target, &mut rng);
+        if !tuned_down {
+            check_draws(&base, demand, target, pct, list)?;
+        }
         let mut tasks = base.clone();
         // Either tuned down or topped up, never both (as the paper).
         let gpu_tasks = !tuned_down && base.iter().any(|t| t.request.gpu.milli() > 0);
@@ -140,7 +208,10 @@ impl OneByOneFeed {
 
 impl Feed for OneByOneFeed {
     /// The trace's own pods, not the copies drawn to top them up.
-    fn typical_pods(&self, st: &mut CellState) -> Option<crate::sched::typical::TypicalPods> {
+    fn typical_pods(
+        &mut self,
+        st: &mut CellState,
+    ) -> Result<Option<crate::sched::typical::TypicalPods>> {
         let mut scratch = BTreeMap::new();
         let specs: Vec<_> = self
             .listed
@@ -148,7 +219,10 @@ impl Feed for OneByOneFeed {
             .map(|t| job_spec(t, vec![None], st.attr_table_mut(), &mut scratch))
             .collect();
         let shapes = specs.iter().map(|s| (s.request, &s.constraints[..]));
-        Some(crate::sched::typical::TypicalPods::from_tasks(shapes))
+        Ok(Some(crate::sched::typical::TypicalPods::from_tasks(
+            crate::sched::typical::TypicalSource::PodList,
+            shapes,
+        )))
     }
 
     fn next_time(&mut self) -> Result<Option<SimTime>> {
@@ -256,6 +330,8 @@ mod tests {
     fn one_by_one(m1_cpu: u64, seed: u64) -> Simulation {
         let mut m1 = task(7, 1, 0, m1_cpu, &[], None);
         m1.task_name = Some("M1".into());
+        // One GPU for the one GPU of the cell: demand 100 %, none drawn.
+        m1.request.gpu = crate::cell::resources::GpuRequest::Whole(1);
         let r2 = task(7, 2, 0, 1000, &[1], None);
         let records = [m1, r2]
             .into_iter()
@@ -264,7 +340,7 @@ mod tests {
                 event: TraceEvent::Submit(Box::new(t)),
             })
             .collect();
-        let st = cell(&[(4000, 65536, 0)]);
+        let st = cell(&[(4000, 65536, 1)]);
         let ctx = Context {
             machine_ids: Default::default(),
             excluded: Default::default(),
@@ -279,6 +355,7 @@ mod tests {
             100,
             rng,
             ctx,
+            Path::new("pods.csv"),
         )
         .unwrap();
         let mut opts = SimOptions::new(SimTime::NEVER, SchedConfig::new(Policy::BestFit, false), 1);
@@ -307,6 +384,42 @@ mod tests {
         assert_eq!((tasks.len(), demand), (3, 3000));
         assert!(!tune_down(&mut tasks, &mut demand, 3000, &mut rng));
         assert_eq!(tasks.len(), 3);
+    }
+
+    #[test]
+    fn a_top_up_beyond_the_arrival_cap_is_refused_before_drawing() {
+        // Two pods of 1 milli-GPU each (demand 2, mean 1): reaching
+        // 6,000,000 milli draws (6,000,000 − 2) × 2 / 2 = 5,999,998 more,
+        // 6,000,000 arrivals > 5,000,000: refused, naming the key. To
+        // 4,000,000: 3,999,998 more, 4,000,000 in all: accepted.
+        let share = |i| {
+            let mut t = task(i, 0, 0, 1000, &[], None);
+            t.request.gpu = crate::cell::resources::GpuRequest::Share(1);
+            t
+        };
+        let base = [share(1), share(2)];
+        let list = Path::new("pods.csv");
+        let e = check_draws(&base, 2, 6_000_000, 1000, list).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("trace.inflate_gpu_demand_pct"), "{msg}");
+        assert!(msg.contains("about 5999998 pods"), "{msg}");
+        check_draws(&base, 2, 4_000_000, 1000, list).unwrap();
+    }
+
+    #[test]
+    fn a_pod_list_without_pods_or_gpu_demand_is_refused() {
+        let list = Path::new("pods.csv");
+        let e = check_pods(&[], 130, list).unwrap_err().to_string();
+        assert!(
+            e.contains("pods.csv: trace.files: the pod list has no pods"),
+            "{e}"
+        );
+        let cpu = [task(1, 0, 0, 1000, &[], None)];
+        let e = check_pods(&cpu, 130, list).unwrap_err().to_string();
+        assert!(
+            e.contains("trace.inflate_gpu_demand_pct: the pod list asks for no GPU"),
+            "{e}"
+        );
     }
 
     #[test]

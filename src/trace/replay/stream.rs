@@ -102,6 +102,7 @@
 //!   ignored \[`machine_event_excluded`\], and so is a SCHEDULE onto one
 //!   \[`schedule_on_excluded_machine`\].
 
+pub(crate) mod ahead;
 mod failed;
 mod held;
 mod placed;
@@ -163,6 +164,9 @@ pub struct StreamFeed {
     usage: Vec<(TaskId, Resources)>,
     /// Re-schedule mode: where trace tasks' runs FAILed, for their next run.
     failed: TraceFailures,
+    /// Opens the second reader the typical pods are read ahead with
+    /// (`stream/ahead.rs`); taken when they are asked for.
+    ahead: Option<ahead::Opener>,
 }
 
 impl StreamFeed {
@@ -187,7 +191,16 @@ impl StreamFeed {
             due_ends: BinaryHeap::new(),
             usage: Vec::new(),
             failed: TraceFailures::default(),
+            ahead: None,
         }
+    }
+
+    /// Counts the typical pods on the trace's first tasks, read ahead by
+    /// the reader `open` gives (see `stream/ahead.rs`); without it, on the
+    /// tasks submitted by the first pass.
+    pub(crate) fn with_read_ahead(mut self, open: ahead::Opener) -> Self {
+        self.ahead = Some(open);
+        self
     }
 
     fn count(&mut self, rule: &'static str) {
@@ -488,6 +501,16 @@ impl StreamFeed {
 }
 
 impl Feed for StreamFeed {
+    fn typical_pods(
+        &mut self,
+        st: &mut CellState,
+    ) -> Result<Option<crate::sched::typical::TypicalPods>> {
+        match self.ahead.take() {
+            Some(open) => ahead::typical_pods(open, st).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn next_time(&mut self) -> Result<Option<SimTime>> {
         let record = self.next_record_time()?;
         let end = self.due_ends.peek().map(|Reverse((t, _, _))| *t);
