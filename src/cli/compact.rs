@@ -55,9 +55,9 @@ pub struct CompactionArgs {
     pub policy: Option<borgsim::sched::Policy>,
     /// How each trial searches its order: bisect (between the capacity
     /// bound and the whole cell) or linear (remove machines one at a time
-    /// until the workload no longer fits).
-    #[arg(long, default_value = "bisect", value_name = "bisect|linear")]
-    pub search: Search,
+    /// until the workload no longer fits) [default: bisect].
+    #[arg(long, value_name = "bisect|linear")]
+    pub search: Option<Search>,
     /// Threads the trials run on, at least 1 [default: every core];
     /// changes no result.
     #[arg(long, value_name = "N")]
@@ -184,7 +184,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
     )?;
     let bar = progress_bar(&sc, args.c.quiet);
     let o = Options {
-        search: args.c.search,
+        search: args.c.search.unwrap_or_default(),
         threads,
     };
     let plots = Plots::wanted(!args.c.no_plots);

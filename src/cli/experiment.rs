@@ -102,7 +102,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     let threads = compact_cli::threads(&args.c, est.memory_bytes, limits.memory_bytes);
     let o = experiment::Options {
         compact: Options {
-            search: args.c.search,
+            search: args.c.search.unwrap_or_default(),
             threads,
         },
         ..o
@@ -258,7 +258,7 @@ fn options(
     Ok(experiment::Options {
         experiment: e,
         compact: Options {
-            search: args.c.search,
+            search: args.c.search.unwrap_or_default(),
             threads: 1,
         },
         parts,

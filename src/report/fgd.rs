@@ -137,7 +137,7 @@ fn policy_legend(r: &FgdResult, swatch: Swatch) -> Vec<LegendEntry> {
     let mut l: Vec<LegendEntry> = (r.policies.iter().enumerate())
         .map(|(i, p)| LegendEntry::new(p.name(), color(i), swatch))
         .collect();
-    if swatch == Swatch::Area {
+    if swatch == Swatch::Area && r.published_withheld.is_none() {
         l.push(LegendEntry::new("published", PUBLISHED, Swatch::Area));
     }
     l
@@ -258,8 +258,16 @@ fn section(r: &FgdResult, plots: Plots, path: &Path) -> Result<Section> {
         "each point is the mean allocation over the arrivals in its bucket (or the buckets beside it when it has none), then the mean over seeds ("
         a href="fgd.csv" { "fgd.csv" } ")."
     };
-    let bar_notes = html! {
-        "Coloured: borgsim, mean ± sd over seeds; grey: the paper's published figures (Weng et al., ATC 2023), where it has them."
+    let bar_notes = match &r.published_withheld {
+        None => html! {
+            "Coloured: borgsim, mean ± sd over seeds; grey: the paper's published figures (Weng et al., ATC 2023), where it has them."
+        },
+        Some(why) => html! { "borgsim, mean ± sd over seeds. No published figures: " (why) "." },
+    };
+    let brackets = if r.published_withheld.is_none() {
+        " (published in brackets)"
+    } else {
+        ""
     };
     Ok(Section {
         id: "fgd",
@@ -267,7 +275,10 @@ fn section(r: &FgdResult, plots: Plots, path: &Path) -> Result<Section> {
         body: html! {
             (plots.figure(&curves(r), notes, path)?)
             (plots.figure(&bars(r), bar_notes, path)?)
-            h3 { "GPU allocated at 100 % of GPU demand arrived, % (published in brackets)" }
+            @if let Some(why) = &r.published_withheld {
+                p.note { "The paper's published figures are left out: " (why) "." }
+            }
+            h3 { "GPU allocated at 100 % of GPU demand arrived, %" (brackets) }
             (table(r, 100))
             h3 { "At 130 %" }
             (table(r, 130))
