@@ -64,7 +64,9 @@ pub struct ExperimentArgs {
     pub parts: Option<Vec<u32>>,
     /// policies: the placement policies compared, best fit the baseline
     /// [default: worst_fit, best_fit, hybrid, and gpu_keep_whole on a cell
-    /// with GPUs; the FGD paper's six only by name].
+    /// with GPUs; the FGD paper's six only by name]. fgd: the policies
+    /// replayed [default: the paper's six, random, dot_product,
+    /// gpu_clustering, gpu_packing, gpu_best_fit, fgd].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
     /// policies: the task shape stranded resources and hole filling judge

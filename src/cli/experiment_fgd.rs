@@ -55,6 +55,13 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     };
     let seeds: Vec<u64> = match s.split_once("..") {
         Some((a, b)) => {
+            for (end, what) in [(a, "FIRST"), (b, "LAST")] {
+                if end.trim().is_empty() {
+                    return Err(format!(
+                        "{s:?}: {what} is missing (expected FIRST..LAST, both included)"
+                    ));
+                }
+            }
             let (a, b) = (num(a)?, num(b)?);
             if b < a || b - a >= 10_000 {
                 return Err(format!(
@@ -357,5 +364,10 @@ mod tests {
         assert!(parse_seeds("51..42").is_err());
         assert!(parse_seeds("1,1").unwrap_err().contains("twice"));
         assert!(parse_seeds("a..3").is_err());
+        // An open range names the missing end.
+        assert!(parse_seeds("42..").unwrap_err().contains("LAST is missing"));
+        assert!(parse_seeds("..42")
+            .unwrap_err()
+            .contains("FIRST is missing"));
     }
 }

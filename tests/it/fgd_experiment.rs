@@ -390,3 +390,27 @@ fn a_traces_path_must_be_a_pod_list_file() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn the_help_and_the_flag_errors_speak_of_fgd_too() {
+    let o = borgsim(&root(), &["experiment", "--help"]);
+    let help = text(&o.stdout);
+    for says in [
+        "fgd.json, fgd.csv",
+        "fgd: the policies replayed [default: the paper's six",
+        "(experiment fgd: the runs)",
+        "the compaction flags",
+    ] {
+        assert!(help.contains(says), "no {says:?} in {help}");
+    }
+    let scenario = fixture().join("scenario.toml");
+    let sc = scenario.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--seeds", "42..", "LAST is missing"),
+        ("--threads", "0", "at least 1 thread"),
+    ] {
+        let o = borgsim(&root(), &["experiment", "fgd", sc, flag, value]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+    }
+}
