@@ -191,12 +191,18 @@ fn curves(r: &FgdResult) -> Chart {
             published_marks(r, i, t, &mut layers);
         }
         let (lo, hi) = zoom_range(&layers);
+        // Room right of 130 % for its circles, when there are any.
+        let room = if r.published_withheld.is_none() {
+            3.0
+        } else {
+            0.0
+        };
         panels.push(Panel {
             caption: format!("pod list {t}, zoomed: {ZOOM_FROM_PCT} % arrived on"),
             x: pct_axis(
                 "GPU demand arrived (% of GPU capacity)",
                 f64::from(ZOOM_FROM_PCT),
-                top + 3.0,
+                top + room,
             ),
             y: pct_axis("GPU allocated (% of GPU capacity)", lo, hi),
             layers,
@@ -359,7 +365,7 @@ fn section(r: &FgdResult, plots: Plots, path: &Path) -> Result<Section> {
         None => html! {
             "Coloured: borgsim, mean ± sd over seeds; grey: the paper's published figures (Weng et al., ATC 2023), where it has them."
         },
-        Some(why) => html! { "borgsim, mean ± sd over seeds. No published figures: " (why) "." },
+        Some(_) => html! { "borgsim, mean ± sd over seeds (no published figures: see above)." },
     };
     let brackets = if r.published_withheld.is_none() {
         " (the paper's published figure below each)"
@@ -370,11 +376,11 @@ fn section(r: &FgdResult, plots: Plots, path: &Path) -> Result<Section> {
         id: "fgd",
         title: "The FGD paper's experiment".into(),
         body: html! {
-            (plots.figure(&curves(r), notes, path)?)
-            (plots.figure(&bars(r), bar_notes, path)?)
             @if let Some(why) = &r.published_withheld {
                 p.note { "The paper's published figures are left out: " (why) "." }
             }
+            (plots.figure(&curves(r), notes, path)?)
+            (plots.figure(&bars(r), bar_notes, path)?)
             h3 { "GPU allocated at 100 % of GPU demand arrived, %" (brackets) }
             (table(r, 100))
             h3 { "At 130 %" }
@@ -524,6 +530,7 @@ mod tests {
             .iter()
             .any(|l| matches!(l, Layer::Dots { .. })));
         assert!(c.legend.iter().all(|e| e.swatch == Swatch::Line));
+        assert_eq!(c.panels[1].x.max, 130.0);
         assert!(bars(&r).legend.iter().all(|e| e.label != "published"));
     }
 
