@@ -55,12 +55,12 @@ pub struct CompactionArgs {
     pub policy: Option<borgsim::sched::Policy>,
     /// How each trial searches its order: bisect (between the capacity
     /// bound and the whole cell) or linear (remove machines one at a time
-    /// until the workload no longer fits).
-    #[arg(long, default_value = "bisect", value_name = "bisect|linear")]
-    pub search: Search,
-    /// Threads the trials run on, at least 1 [default: every core];
-    /// changes no result.
-    #[arg(long, value_name = "N")]
+    /// until the workload no longer fits) [default: bisect].
+    #[arg(long, value_name = "bisect|linear")]
+    pub search: Option<Search>,
+    /// Threads the trials (experiment fgd: the runs) go on, at least 1
+    /// [default: every core]; changes no result.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<std::num::NonZeroUsize>,
     #[command(flatten)]
     pub fit: FitArgs,
@@ -83,6 +83,17 @@ pub struct CompactionArgs {
     pub no_plots: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `--threads N`: a whole number, at least 1.
+fn parse_threads(s: &str) -> Result<std::num::NonZeroUsize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) => std::num::NonZeroUsize::new(n)
+            .ok_or_else(|| "at least 1 thread (0 runs nothing)".to_string()),
+        Err(_) => Err(format!(
+            "{s:?} is not a number of threads (a whole number ≥ 1)"
+        )),
+    }
 }
 
 /// The keys of `[compaction]` that make up the fit rule, as flags: shared
@@ -184,7 +195,7 @@ pub fn main(args: CompactArgs) -> Result<(), Error> {
     )?;
     let bar = progress_bar(&sc, args.c.quiet);
     let o = Options {
-        search: args.c.search,
+        search: args.c.search.unwrap_or_default(),
         threads,
     };
     let plots = Plots::wanted(!args.c.no_plots);

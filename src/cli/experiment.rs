@@ -64,7 +64,9 @@ pub struct ExperimentArgs {
     pub parts: Option<Vec<u32>>,
     /// policies: the placement policies compared, best fit the baseline
     /// [default: worst_fit, best_fit, hybrid, and gpu_keep_whole on a cell
-    /// with GPUs; the FGD paper's six only by name].
+    /// with GPUs; the FGD paper's six only by name]. fgd: the policies
+    /// replayed [default: the paper's six, random, dot_product,
+    /// gpu_clustering, gpu_packing, gpu_best_fit, fgd].
     #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
     pub policies: Vec<Policy>,
     /// policies: the task shape stranded resources and hole filling judge
@@ -102,7 +104,7 @@ pub fn main(args: ExperimentArgs) -> Result<(), Error> {
     let threads = compact_cli::threads(&args.c, est.memory_bytes, limits.memory_bytes);
     let o = experiment::Options {
         compact: Options {
-            search: args.c.search,
+            search: args.c.search.unwrap_or_default(),
             threads,
         },
         ..o
@@ -258,7 +260,7 @@ fn options(
     Ok(experiment::Options {
         experiment: e,
         compact: Options {
-            search: args.c.search,
+            search: args.c.search.unwrap_or_default(),
             threads: 1,
         },
         parts,

@@ -6,8 +6,11 @@
 //! 100 % arrived beside the published figures.
 //!
 //! Bad input exits 2 before anything runs: a capacity experiment's flag
-//! (`--parts`, `--hole-size`, `--policy`, `--seed`, `--trials`), a bad
-//! seed range, a policy or pod list named twice.
+//! (`--parts`, `--hole-size`, `--policy`, `--seed`, `--trials`,
+//! `--search`, `--grow`, the fit rule's), a bad seed range, a policy or pod
+//! list named twice, a `--traces` path that is not a pod list file (a
+//! node list, a directory). `--max-events` and `--max-attempts` are
+//! applied to each replay as it runs (exit 2 once one goes past).
 
 use super::compact::{Caller, CompactionArgs};
 use super::experiment::ExperimentArgs;
@@ -52,6 +55,13 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     };
     let seeds: Vec<u64> = match s.split_once("..") {
         Some((a, b)) => {
+            for (end, what) in [(a, "FIRST"), (b, "LAST")] {
+                if end.trim().is_empty() {
+                    return Err(format!(
+                        "{s:?}: {what} is missing (expected FIRST..LAST, both included)"
+                    ));
+                }
+            }
             let (a, b) = (num(a)?, num(b)?);
             if b < a || b - a >= 10_000 {
                 return Err(format!(
@@ -88,8 +98,11 @@ pub(super) fn refuse_fgd_flags(args: &ExperimentArgs) -> Result<(), Error> {
 }
 
 /// The flags that belong to the capacity experiments: bad input here.
+/// (`--max-events` and `--max-attempts` apply, to each replay as it runs;
+/// `--max-memory` to the scenario before its trace and to the threads.)
 fn refuse_capacity_flags(args: &ExperimentArgs, origin: &Path) -> Result<(), Error> {
     let c: &CompactionArgs = &args.c;
+    let f = &c.fit;
     let given = [
         ("--parts", args.parts.is_some()),
         ("--hole-size", args.hole_size.is_some()),
@@ -97,16 +110,55 @@ fn refuse_capacity_flags(args: &ExperimentArgs, origin: &Path) -> Result<(), Err
         ("--seed", c.seed.is_some()),
         ("--trials", c.trials.is_some()),
         ("--percentile", c.percentile.is_some()),
+        ("--search", c.search.is_some()),
+        ("--grow", c.grow),
+        ("--verify-above", c.verify_above.is_some()),
+        ("--picky-share", f.picky_share.is_some()),
+        ("--relax-large-jobs", f.relax_large_jobs.is_some()),
+        ("--relax-above-share", f.relax_above_share.is_some()),
+        ("--prod-wait-p90-s", f.prod_wait_p90_s.is_some()),
+        ("--nonprod-wait-p90-s", f.nonprod_wait_p90_s.is_some()),
+        ("--oom-kill-share", f.oom_kill_share.is_some()),
     ];
     match given.iter().find(|(_, g)| *g) {
         Some((flag, _)) => Err(Error::Invalid {
             path: origin.to_path_buf(),
             key: (*flag).into(),
-            message: "does not apply to the fgd experiment (its runs are whole replays: \
-                      seeds with --seeds, policies with --policies)"
+            message: "does not apply to the fgd experiment (nothing is compacted: its runs are \
+                      whole replays, seeds with --seeds, policies with --policies)"
                 .into(),
         }),
         None => Ok(()),
+    }
+}
+
+/// `file`, named on the command line as a pod list, checked to be one: a
+/// file (not a directory) whose header has the pod list's column `name`
+/// (a node list has `sn`).
+fn check_pod_list(file: &Path) -> Result<(), String> {
+    use std::io::{BufRead, Read};
+    let shown = file.display();
+    if file.is_dir() {
+        return Err(format!(
+            "{shown} is a directory; expected an openb pod list (a CSV file)"
+        ));
+    }
+    let source = borgsim::trace::Source::File(file.to_path_buf());
+    let read = borgsim::trace::input::open_file(&source).map_err(|e| e.to_string())?;
+    let mut header = String::new();
+    let mut r = std::io::BufReader::new(read).take(64 * 1024);
+    r.read_line(&mut header)
+        .map_err(|e| format!("{shown}: {e} (expected an openb pod list, a CSV file)"))?;
+    let columns: Vec<&str> = header.trim_end().split(',').map(str::trim).collect();
+    let has = |c: &str| columns.contains(&c);
+    match (has("name"), has("sn")) {
+        (true, false) => Ok(()),
+        (false, true) => Err(format!(
+            "{shown} is an openb node list (a column `sn`), not a pod list (a column `name`)"
+        )),
+        _ => Err(format!(
+            "{shown}: its header is not an openb pod list's (expected a column `name`)"
+        )),
     }
 }
 
@@ -135,6 +187,7 @@ fn pod_lists(args: &ExperimentArgs, sc: &Scenario, origin: &Path) -> Result<Vec<
                 .strip_prefix("openb_pod_list_")
                 .unwrap_or(&stem)
                 .to_string();
+            check_pod_list(&file).map_err(&bad)?;
             PodList { name, file }
         } else {
             let file = dir.join(format!("openb_pod_list_{n}.csv"));
@@ -171,6 +224,7 @@ fn options(args: &ExperimentArgs, sc: &Scenario, origin: &Path) -> Result<fgd::O
         seeds,
         policies,
         threads: 1,
+        guards: fgd::Guards::NONE,
     })
 }
 
@@ -183,6 +237,10 @@ pub fn main(args: &ExperimentArgs) -> Result<(), Error> {
     let mut o = options(args, &sc, &origin)?;
     let limits = args.c.limits.resolve();
     let est = check_estimate(&sc, &origin, &limits)?;
+    o.guards = fgd::Guards {
+        events: limits.events,
+        attempts: limits.attempts,
+    };
     o.threads = super::compact::threads(&args.c, est.memory_bytes, limits.memory_bytes);
     let out = args
         .out
@@ -241,7 +299,7 @@ fn run_into(
 fn human(r: &FgdResult, out: &Path, wall: f64, threads: usize) -> String {
     let mut s = format!(
         "experiment fgd on {}: {} runs ({} policies × {} pod lists × {} seeds) on {}, {:.1} s wall\n\
-         GPU allocated at 100 % of GPU demand arrived, % (the paper's metric; published in brackets)\n",
+         GPU allocated at 100 % of GPU demand arrived, % (the paper's metric{})\n",
         r.scenario,
         r.runs.len(),
         r.policies.len(),
@@ -249,7 +307,14 @@ fn human(r: &FgdResult, out: &Path, wall: f64, threads: usize) -> String {
         r.seeds.len(),
         super::counted(threads, "thread"),
         wall,
+        match r.published_withheld {
+            None => "; published in brackets",
+            Some(_) => "",
+        },
     );
+    if let Some(why) = &r.published_withheld {
+        s += &format!("  (no published figures: {why})\n");
+    }
     s += &format!("  {:<12}", "pod list");
     for p in &r.policies {
         s += &format!(" {:>22}", p.name());
@@ -299,5 +364,10 @@ mod tests {
         assert!(parse_seeds("51..42").is_err());
         assert!(parse_seeds("1,1").unwrap_err().contains("twice"));
         assert!(parse_seeds("a..3").is_err());
+        // An open range names the missing end.
+        assert!(parse_seeds("42..").unwrap_err().contains("LAST is missing"));
+        assert!(parse_seeds("..42")
+            .unwrap_err()
+            .contains("FIRST is missing"));
     }
 }

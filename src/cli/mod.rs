@@ -85,7 +85,18 @@ pub enum Command {
     /// The Borg paper's capacity experiments, each a set of compactions:
     /// segregation (prod and non-prod apart), subcells, bucketing (requests
     /// rounded up to powers of two), policies (with the other views of
-    /// packing): experiment.json, experiment.csv and report.html.
+    /// packing), reclamation: experiment.json, experiment.csv and
+    /// report.html. Or fgd, the FGD paper's experiment: every policy × pod
+    /// list × seed replayed one by one, nothing compacted: fgd.json, fgd.csv
+    /// and report.html.
+    ///
+    /// fgd takes --traces, --seeds, --policies, --threads, --out, --quiet,
+    /// --no-plots and the run-size guards (--max-events and --max-attempts
+    /// stop any one replay that goes past them; --max-memory checks the
+    /// scenario and caps the threads); the compaction flags (--trials,
+    /// --percentile, --seed, --policy, --search, the fit rule's, --grow,
+    /// --verify-above, --parts, --hole-size) are refused. The capacity
+    /// experiments refuse --traces and --seeds.
     Experiment(experiment::ExperimentArgs),
     /// How much growth the cell takes: workload inflation (more tasks,
     /// sampled from the workload's own, or bigger ones, until it no longer

@@ -10,8 +10,18 @@
 //! ([`crate::compact::trials::run`]) and are collected in a fixed order
 //! (policy, then pod list, then seed), so every output is the same
 //! whatever the thread count.
+//!
+//! The published figures stand beside a result only where they are of the
+//! same experiment: the paper's cell, inflated to 130 %
+//! ([`super::fgd_published::not_comparable`]); elsewhere the result says
+//! why they are left out (`published_withheld`).
+//!
+//! A replay is read as it runs, so its size is not known beforehand: the
+//! run-size guards ([`Guards`], `--max-events` and `--max-attempts`) are
+//! applied to each replay as it runs, which stops with an error once past
+//! either.
 
-use super::fgd_published::{published, Published};
+use super::fgd_published::{not_comparable, published, CellTotals, Published};
 use crate::error::Error;
 use crate::metrics::gpu_paper::{round2, PaperPoint};
 use crate::scenario::Scenario;
@@ -34,6 +44,24 @@ pub struct Options {
     pub seeds: Vec<u64>,
     pub policies: Vec<Policy>,
     pub threads: usize,
+    pub guards: Guards,
+}
+
+/// The most one replay may do: past either, it stops with an error.
+#[derive(Clone, Copy, Debug)]
+pub struct Guards {
+    /// Events processed (`--max-events`).
+    pub events: u64,
+    /// Tasks the scheduler tries to place (`--max-attempts`).
+    pub attempts: u64,
+}
+
+impl Guards {
+    /// No limit.
+    pub const NONE: Guards = Guards {
+        events: u64::MAX,
+        attempts: u64::MAX,
+    };
 }
 
 /// One run's figures: the paper's at each arrived % of the grid
@@ -84,6 +112,9 @@ pub struct FgdResult {
     pub seeds: Vec<u64>,
     /// The arrived % of the grid: 0 ..= the scenario's target demand.
     pub demand_pct: Vec<u32>,
+    /// Why the published figures are left out (the cell or the inflation
+    /// is not the paper's); `None` when they are shown.
+    pub published_withheld: Option<String>,
     pub table: Vec<Row>,
     pub runs: Vec<RunFigures>,
     pub events_processed: u64,
@@ -140,15 +171,47 @@ fn grid(base: &Scenario) -> Vec<u32> {
     (0..=top).collect()
 }
 
+/// Runs `sim` to its end, or to an error once past `guards`.
+fn run_guarded(
+    sim: &mut crate::sim::Simulation,
+    guards: Guards,
+    origin: &std::path::Path,
+    what: &str,
+) -> Result<(), Error> {
+    let over = |key: &str, n: u64, of: &str| Error::Invalid {
+        path: origin.to_path_buf(),
+        key: key.into(),
+        message: format!(
+            "the replay of {what} went past the limit of {n} {of} (a replay's size is known \
+             only as it runs, so the limit is applied to each); raise it with {key}"
+        ),
+    };
+    while sim.step() {
+        if sim.events_processed() > guards.events {
+            return Err(over("--max-events", guards.events, "events"));
+        }
+        if sim.scheduler().stats().tasks_attempted > guards.attempts {
+            return Err(over(
+                "--max-attempts",
+                guards.attempts,
+                "attempts to place a task",
+            ));
+        }
+    }
+    sim.take_error()
+}
+
 /// Runs one (policy, pod list, seed) to its end.
 fn run_one(
     base: &Scenario,
     (policy, list, seed): (Policy, &PodList, u64),
     grid: &[u32],
+    guards: Guards,
 ) -> Result<(RunFigures, u64), Error> {
     let sc = run_scenario(base, list, policy, seed)?;
     let mut sim = crate::build_simulation(&sc, false)?;
-    sim.run(&mut |_| {})?;
+    let what = format!("{} under {}, seed {seed}", list.name, policy.name());
+    run_guarded(&mut sim, guards, &base.origin, &what)?;
     let curve = sim.gpu_curve();
     let at: Vec<Option<PaperPoint>> = grid.iter().map(|&x| curve.paper().at(x)).collect();
     let pick = |f: fn(&PaperPoint) -> f64| at.iter().map(|p| p.as_ref().map(f)).collect();
@@ -167,15 +230,28 @@ fn run_one(
     Ok((r, sim.events_processed()))
 }
 
+/// Why the published figures do not apply to `base` (see
+/// [`not_comparable`]): its whole cell and its inflation.
+///
+/// # Errors
+/// The scenario's node list cannot be read.
+pub fn published_withheld(base: &Scenario) -> Result<Option<String>, Error> {
+    let cell = crate::whole_cell(base)?;
+    let inflate = base.trace.as_ref().and_then(|t| t.inflate_gpu_demand_pct);
+    Ok(not_comparable(CellTotals::of(&cell), inflate))
+}
+
 /// Runs the experiment: every policy × pod list × seed of `o` on `base`.
 ///
 /// # Errors
-/// A run's scenario or simulation error (the first in run order).
+/// The node list cannot be read; a run's scenario or simulation error (the
+/// first in run order), or a replay past `o.guards`.
 pub fn run(
     base: &Scenario,
     o: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<FgdResult, Error> {
+    let withheld = published_withheld(base)?;
     let grid = grid(base);
     let mut plan = Vec::new();
     for &p in &o.policies {
@@ -193,7 +269,7 @@ pub fn run(
         });
     };
     let done = crate::compact::trials::run("experiment", o.threads, n, &tell, &|i, _| {
-        run_one(base, plan[i as usize], &grid)
+        run_one(base, plan[i as usize], &grid, o.guards)
     })?;
     let events_processed = done.iter().map(|(_, e)| e).sum();
     let runs: Vec<RunFigures> = done.into_iter().map(|(r, _)| r).collect();
@@ -202,7 +278,8 @@ pub fn run(
         policies: o.policies.clone(),
         traces: o.traces.iter().map(|t| t.name.clone()).collect(),
         seeds: o.seeds.clone(),
-        table: table(&runs, &grid),
+        table: table(&runs, &grid, withheld.is_none()),
+        published_withheld: withheld,
         demand_pct: grid,
         runs,
         events_processed,
@@ -227,8 +304,9 @@ pub fn stat(xs: &[f64]) -> Option<Stat> {
     })
 }
 
-/// The rows: per policy, per pod list, per arrived %, over the seeds.
-fn table(runs: &[RunFigures], grid: &[u32]) -> Vec<Row> {
+/// The rows: per policy, per pod list, per arrived %, over the seeds; the
+/// published figures beside when `comparable`.
+fn table(runs: &[RunFigures], grid: &[u32], comparable: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < runs.len() {
@@ -238,7 +316,7 @@ fn table(runs: &[RunFigures], grid: &[u32]) -> Vec<Row> {
             .take_while(|r| r.policy == policy && r.trace == *trace)
             .count();
         let group = &runs[i..j];
-        let paper = published(trace, policy);
+        let paper = published(trace, policy).filter(|_| comparable);
         for (k, &x) in grid.iter().enumerate() {
             let of = |f: fn(&RunFigures) -> &Vec<Option<f64>>| -> Option<Stat> {
                 let xs: Vec<f64> = group.iter().filter_map(|r| f(r)[k]).collect();

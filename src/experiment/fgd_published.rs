@@ -13,7 +13,14 @@
 //! the five shipped in `traces/alibaba-openb-2023/` and the paper's other
 //! workload variants (Alibaba clusterdata,
 //! `cluster-trace-gpu-v2023/csv/openb_pod_list_<name>.csv`).
+//!
+//! The figures are of one cell and one protocol, so they are shown only
+//! beside results of the same: [`not_comparable`] tells the paper's cell
+//! by its totals (machines, GPUs, CPU, memory: those of
+//! `openb_node_list_gpu_node.csv`) and its protocol by the inflation
+//! (130 %); a pod list is matched by name.
 
+use crate::cell::Cell;
 use crate::sched::Policy;
 
 /// One published cell: allocated share of GPU capacity, %.
@@ -221,6 +228,70 @@ const TABLE: [[(f64, f64, f64); 6]; 17] = [
     ],
 ];
 
+/// What a cell adds up to: how the paper's is told from others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellTotals {
+    pub machines: u64,
+    pub gpus: u64,
+    pub cpu_milli: u64,
+    pub mem_mib: u64,
+}
+
+impl CellTotals {
+    /// The totals of `cell`.
+    pub fn of(cell: &Cell) -> CellTotals {
+        let t = cell.total_capacity();
+        CellTotals {
+            machines: cell.len() as u64,
+            gpus: u64::from(t.gpus),
+            cpu_milli: t.res.cpu_milli,
+            mem_mib: t.res.mem_mib,
+        }
+    }
+}
+
+/// The paper's cell: the 1,213 GPU nodes of `openb_node_list_gpu_node.csv`
+/// (6,212 GPUs, 107,018 cores, 503,828,480 MiB: the sums of its columns
+/// `gpu`, `cpu_milli`, `memory_mib`). Every four must match: a subset of
+/// the nodes, or the list with its GPUs removed, is another cell.
+pub const PAPER_CELL: CellTotals = CellTotals {
+    machines: 1_213,
+    gpus: 6_212,
+    cpu_milli: 107_018_000,
+    mem_mib: 503_828_480,
+};
+
+/// The paper's protocol: pods drawn until GPU demand is 130 % of capacity.
+pub const PAPER_INFLATE_GPU_DEMAND_PCT: u32 = 130;
+
+/// Why the published figures cannot stand beside a run on `cell` with
+/// GPU demand inflated to `inflate_pct` %: `None` when both are the
+/// paper's ([`PAPER_CELL`], [`PAPER_INFLATE_GPU_DEMAND_PCT`]).
+pub fn not_comparable(cell: CellTotals, inflate_pct: Option<u32>) -> Option<String> {
+    let n = crate::report::html::count;
+    if cell != PAPER_CELL {
+        return Some(format!(
+            "the cell is not the paper's 1,213-node GPU list: {} machines, {} GPUs, {} CPU \
+             cores, {} MiB of memory, where the paper's has {}, {}, {} and {}",
+            n(cell.machines),
+            n(cell.gpus),
+            n(cell.cpu_milli / 1000),
+            n(cell.mem_mib),
+            n(PAPER_CELL.machines),
+            n(PAPER_CELL.gpus),
+            n(PAPER_CELL.cpu_milli / 1000),
+            n(PAPER_CELL.mem_mib),
+        ));
+    }
+    if inflate_pct != Some(PAPER_INFLATE_GPU_DEMAND_PCT) {
+        let given = inflate_pct.map_or("none".to_string(), |p| format!("{p} %"));
+        return Some(format!(
+            "GPU demand is inflated to {given}, not the paper's {PAPER_INFLATE_GPU_DEMAND_PCT} %"
+        ));
+    }
+    None
+}
+
 /// The published figures of `policy` on the pod list `trace` (a
 /// [`LISTS`] name), if the paper has them (its six policies, its
 /// seventeen lists).
@@ -238,6 +309,29 @@ pub fn published(trace: &str, policy: Policy) -> Option<Published> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_papers_cell_at_130_pct_is_comparable() {
+        assert_eq!(not_comparable(PAPER_CELL, Some(130)), None);
+        // 300 of the 1,213 nodes; the nodes with their GPUs removed.
+        let part = CellTotals {
+            machines: 300,
+            ..PAPER_CELL
+        };
+        let why = not_comparable(part, Some(130)).unwrap();
+        assert!(why.contains("300 machines"), "{why}");
+        let no_gpus = CellTotals {
+            gpus: 0,
+            ..PAPER_CELL
+        };
+        assert!(not_comparable(no_gpus, Some(130))
+            .unwrap()
+            .contains("0 GPUs"));
+        // The paper's cell, another protocol.
+        let why = not_comparable(PAPER_CELL, Some(100)).unwrap();
+        assert!(why.contains("100 %") && why.contains("130 %"), "{why}");
+        assert!(not_comparable(PAPER_CELL, None).is_some());
+    }
 
     #[test]
     fn cells_are_found_by_trace_and_policy() {

@@ -57,7 +57,7 @@ impl Chart {
         self.panels.iter().flat_map(|p| &p.layers).all(|l| match l {
             Layer::Line { points, .. } => zero(points),
             Layer::Area { top, .. } => zero(top),
-            Layer::Marks { points, .. } => points.is_empty(),
+            Layer::Marks { points, .. } | Layer::Dots { points, .. } => points.is_empty(),
         })
     }
 }
@@ -116,6 +116,8 @@ pub enum Layer {
     },
     /// Small vertical ticks at points (censored observations).
     Marks { color: Rgb, points: Vec<(f64, f64)> },
+    /// Open circles at points (published figures beside a curve).
+    Dots { color: Rgb, points: Vec<(f64, f64)> },
 }
 
 /// How an entry of the legend is drawn.
@@ -125,6 +127,7 @@ pub enum Swatch {
     Dashed,
     Area,
     Mark,
+    Dot,
 }
 
 #[derive(Clone, Debug)]

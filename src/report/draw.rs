@@ -197,6 +197,11 @@ fn draw_panel<DB: DrawingBackend>(
                 EmptyElement::at(at(p))
                     + PathElement::new(vec![(0, -6), (0, 6)], rgb(*color).stroke_width(2))
             })),
+            Layer::Dots { color, points } => chart.draw_series(points.iter().map(|p| {
+                EmptyElement::at(at(p))
+                    + Circle::new((0, 0), 4, WHITE.filled())
+                    + Circle::new((0, 0), 4, rgb(*color).stroke_width(2))
+            })),
         }
         .map_err(e)?;
     }
@@ -232,6 +237,7 @@ fn draw_legend<DB: DrawingBackend>(
                         ))?;
                     }
                 }
+                Swatch::Dot => area.draw(&Circle::new((x + sw / 2, y), 4, c.stroke_width(2)))?,
                 Swatch::Mark => area.draw(&PathElement::new(
                     vec![(x + sw / 2, y - 6), (x + sw / 2, y + 6)],
                     c.stroke_width(2),

@@ -1,9 +1,12 @@
 //! `borgsim experiment fgd`'s outputs beside `fgd.json`: `fgd.csv`, a row
 //! per policy × pod list × arrived %, and the page, `report.html` — the
 //! paper's Figure 9a-style curves (GPU allocation against arrived GPU
-//! demand, a line per policy, a panel per pod list), the unallocated GPU
-//! share at 100 % beside the published bars, and the table at 100 % and
-//! 130 %. Deterministic like every page: the same options give the same
+//! demand, a line per policy; per pod list the whole range, and a panel
+//! zoomed on the plateau, where the policies differ by a point or two,
+//! with the published means as circles), the unallocated GPU share at
+//! 100 % beside the published bars, and the table at 100 % and 130 %
+//! (the published figure on a second line in each cell, so that six
+//! policies fit the page's width). Deterministic like every page: the same options give the same
 //! bytes, whatever the thread count.
 
 use super::chart::{color, Axis, Chart, Layer, LegendEntry, Panel, Rgb, Swatch, Ticks};
@@ -91,36 +94,128 @@ fn pct_axis(label: &str, min: f64, max: f64) -> Axis {
     }
 }
 
+/// The zoomed panel's arrived demand: from here to the grid's end.
+const ZOOM_FROM_PCT: u32 = 80;
+
+/// Policy `i`'s mean curve on `trace` over the grid from `from` %.
+fn curve(r: &FgdResult, i: usize, trace: &str, from: u32) -> Vec<(f64, f64)> {
+    (r.demand_pct.iter().filter(|&&x| x >= from))
+        .filter_map(|&x| {
+            let s = row(r, i, trace, x)?.gpu_alloc_pct?;
+            Some((f64::from(x), s.mean))
+        })
+        .collect()
+}
+
+/// Where policy `i`'s published marker sits at `x` %: a little apart
+/// from the others' (±1.5 points of x over six policies), so that all
+/// six marks and whiskers can be seen.
+fn marker_x(r: &FgdResult, i: usize, x: u32) -> f64 {
+    let n = r.policies.len().max(1) as f64;
+    f64::from(x) + (i as f64 - (n - 1.0) / 2.0) * 3.0 / n
+}
+
+/// Policy `i`'s published figures on `trace` as open circles at 100 % and
+/// 130 % (the means) with the sd at 100 % as a whisker; none when the
+/// paper has none (or they are withheld).
+fn published_marks(r: &FgdResult, i: usize, trace: &str, layers: &mut Vec<Layer>) {
+    let mut dots = Vec::new();
+    for x in [100, 130] {
+        let Some(w) = row(r, i, trace, x) else {
+            continue;
+        };
+        let Some(m) = w.published_gpu_alloc_pct_mean else {
+            continue;
+        };
+        let at = marker_x(r, i, x);
+        if let Some(sd) = w.published_gpu_alloc_pct_sd {
+            layers.push(Layer::Line {
+                color: color(i),
+                points: vec![(at, m - sd), (at, m + sd)],
+                dashed: false,
+            });
+        }
+        dots.push((at, m));
+    }
+    if !dots.is_empty() {
+        layers.push(Layer::Dots {
+            color: color(i),
+            points: dots,
+        });
+    }
+}
+
+/// The zoomed panel's y range: whole multiples of 5 around every mean
+/// from [`ZOOM_FROM_PCT`] on and every published mean ± sd, at most
+/// 0–100.
+fn zoom_range(layers: &[Layer]) -> (f64, f64) {
+    let ys = layers.iter().flat_map(|l| match l {
+        Layer::Line { points, .. } | Layer::Dots { points, .. } => points.as_slice(),
+        _ => &[],
+    });
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    });
+    if lo > hi {
+        return (0.0, 100.0);
+    }
+    let lo = ((lo - 0.5) / 5.0).floor() * 5.0;
+    let hi = ((hi + 0.5) / 5.0).ceil() * 5.0;
+    (lo.max(0.0), hi.min(100.0).max(lo + 5.0))
+}
+
 /// Figure 9a: mean GPU allocation against arrived demand, a line per
-/// policy, a panel per pod list.
+/// policy; per pod list a panel of the whole range and one zoomed on the
+/// plateau ([`ZOOM_FROM_PCT`] % on, y fitted to the data) with the
+/// published means as circles.
 fn curves(r: &FgdResult) -> Chart {
     let top = f64::from(r.demand_pct.last().copied().unwrap_or(100));
-    let panels = r
-        .traces
-        .iter()
-        .map(|t| {
-            let layers = (0..r.policies.len())
-                .map(|i| Layer::Line {
-                    color: color(i),
-                    points: r
-                        .demand_pct
-                        .iter()
-                        .filter_map(|&x| {
-                            let s = row(r, i, t, x)?.gpu_alloc_pct?;
-                            Some((f64::from(x), s.mean))
-                        })
-                        .collect(),
-                    dashed: false,
-                })
-                .collect();
-            Panel {
-                caption: format!("pod list {t}"),
-                x: pct_axis("GPU demand arrived (% of GPU capacity)", 0.0, top),
-                y: pct_axis("GPU allocated (% of GPU capacity)", 0.0, 100.0),
-                layers,
-            }
-        })
-        .collect();
+    let line = |i: usize, points| Layer::Line {
+        color: color(i),
+        points,
+        dashed: false,
+    };
+    let mut panels = Vec::new();
+    for t in &r.traces {
+        let n = r.policies.len();
+        panels.push(Panel {
+            caption: format!("pod list {t}"),
+            x: pct_axis("GPU demand arrived (% of GPU capacity)", 0.0, top),
+            y: pct_axis("GPU allocated (% of GPU capacity)", 0.0, 100.0),
+            layers: (0..n).map(|i| line(i, curve(r, i, t, 0))).collect(),
+        });
+        let mut layers: Vec<Layer> = (0..n)
+            .map(|i| line(i, curve(r, i, t, ZOOM_FROM_PCT)))
+            .collect();
+        for i in 0..n {
+            published_marks(r, i, t, &mut layers);
+        }
+        let (lo, hi) = zoom_range(&layers);
+        // Room right of 130 % for its circles, when there are any.
+        let room = if r.published_withheld.is_none() {
+            3.0
+        } else {
+            0.0
+        };
+        panels.push(Panel {
+            caption: format!("pod list {t}, zoomed: {ZOOM_FROM_PCT} % arrived on"),
+            x: pct_axis(
+                "GPU demand arrived (% of GPU capacity)",
+                f64::from(ZOOM_FROM_PCT),
+                top + room,
+            ),
+            y: pct_axis("GPU allocated (% of GPU capacity)", lo, hi),
+            layers,
+        });
+    }
+    let mut legend = policy_legend(r, Swatch::Line);
+    if r.published_withheld.is_none() {
+        legend.push(LegendEntry::new(
+            "published mean (whisker: sd at 100 %)",
+            Rgb(0, 0, 0),
+            Swatch::Dot,
+        ));
+    }
     Chart {
         id: "fgd-curves",
         title: format!(
@@ -129,7 +224,7 @@ fn curves(r: &FgdResult) -> Chart {
             r.scenario
         ),
         panels,
-        legend: policy_legend(r, Swatch::Line),
+        legend,
     }
 }
 
@@ -137,7 +232,7 @@ fn policy_legend(r: &FgdResult, swatch: Swatch) -> Vec<LegendEntry> {
     let mut l: Vec<LegendEntry> = (r.policies.iter().enumerate())
         .map(|(i, p)| LegendEntry::new(p.name(), color(i), swatch))
         .collect();
-    if swatch == Swatch::Area {
+    if swatch == Swatch::Area && r.published_withheld.is_none() {
         l.push(LegendEntry::new("published", PUBLISHED, Swatch::Area));
     }
     l
@@ -221,7 +316,8 @@ fn bars(r: &FgdResult) -> Chart {
     }
 }
 
-/// "95.22 ± 0.12 (95.23)": borgsim's figure with the published one.
+/// "95.22 ± 0.12", and the published figure on a second line ("paper
+/// 95.23 ± 0.11"), so that six policies' columns fit the page.
 fn cell(w: Option<&Row>) -> Markup {
     let Some(w) = w else { return html! { td {} } };
     let ours = match w.gpu_alloc_pct {
@@ -233,9 +329,16 @@ fn cell(w: Option<&Row>) -> Markup {
     };
     let theirs = w
         .published_gpu_alloc_pct_mean
-        .map(|m| format!(" ({m:.2})"))
-        .unwrap_or_default();
-    html! { td.num { (ours) (theirs) } }
+        .map(|m| match w.published_gpu_alloc_pct_sd {
+            Some(sd) => format!("paper {m:.2} ± {sd:.2}"),
+            None => format!("paper {m:.2}"),
+        });
+    html! {
+        td.num {
+            (ours)
+            @if let Some(t) = theirs { br; span.delta { (t) } }
+        }
+    }
 }
 
 /// The table at `x` %: a row per pod list, a column per policy.
@@ -258,16 +361,27 @@ fn section(r: &FgdResult, plots: Plots, path: &Path) -> Result<Section> {
         "each point is the mean allocation over the arrivals in its bucket (or the buckets beside it when it has none), then the mean over seeds ("
         a href="fgd.csv" { "fgd.csv" } ")."
     };
-    let bar_notes = html! {
-        "Coloured: borgsim, mean ± sd over seeds; grey: the paper's published figures (Weng et al., ATC 2023), where it has them."
+    let bar_notes = match &r.published_withheld {
+        None => html! {
+            "Coloured: borgsim, mean ± sd over seeds; grey: the paper's published figures (Weng et al., ATC 2023), where it has them."
+        },
+        Some(_) => html! { "borgsim, mean ± sd over seeds (no published figures: see above)." },
+    };
+    let brackets = if r.published_withheld.is_none() {
+        " (the paper's published figure below each)"
+    } else {
+        ""
     };
     Ok(Section {
         id: "fgd",
         title: "The FGD paper's experiment".into(),
         body: html! {
+            @if let Some(why) = &r.published_withheld {
+                p.note { "The paper's published figures are left out: " (why) "." }
+            }
             (plots.figure(&curves(r), notes, path)?)
             (plots.figure(&bars(r), bar_notes, path)?)
-            h3 { "GPU allocated at 100 % of GPU demand arrived, % (published in brackets)" }
+            h3 { "GPU allocated at 100 % of GPU demand arrived, %" (brackets) }
             (table(r, 100))
             h3 { "At 130 %" }
             (table(r, 130))
@@ -307,4 +421,131 @@ pub fn write(dir: &Path, r: &FgdResult, plots: Plots) -> Result<()> {
         },
     };
     page.write(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::fgd::Stat;
+    use crate::sched::Policy;
+
+    /// Two policies on one list, grid 0..=130: random's curve y = 0.8 x up
+    /// to 100 then 80 + (x − 100)/10, fgd's min(x, 95); the published
+    /// means at 100 % (sd 0.3) and 130 %, as on the paper's cell.
+    fn result() -> FgdResult {
+        let stat = |mean| {
+            Some(Stat {
+                mean,
+                sd: Some(0.1),
+                runs: 2,
+            })
+        };
+        let policies = vec![Policy::Random, Policy::Fgd];
+        let mut table = Vec::new();
+        for p in &policies {
+            for x in 0..=130u32 {
+                let xf = f64::from(x);
+                let y = match p {
+                    Policy::Random if x <= 100 => 0.8 * xf,
+                    Policy::Random => 80.0 + (xf - 100.0) / 10.0,
+                    _ => xf.min(95.0),
+                };
+                let published = match (p, x) {
+                    (Policy::Random, 100) => (Some(79.5), Some(0.3)),
+                    (Policy::Random, 130) => (Some(82.5), None),
+                    (_, 100) => (Some(95.2), Some(0.3)),
+                    (_, 130) => (Some(95.4), None),
+                    _ => (None, None),
+                };
+                table.push(Row {
+                    policy: *p,
+                    trace: "default".into(),
+                    demand_pct: x,
+                    gpu_alloc_pct: stat(y),
+                    frag_amount_pct: None,
+                    frag_ratio_pct: None,
+                    published_gpu_alloc_pct_mean: published.0,
+                    published_gpu_alloc_pct_sd: published.1,
+                });
+            }
+        }
+        FgdResult {
+            scenario: "openb".into(),
+            policies,
+            traces: vec!["default".into()],
+            seeds: vec![1, 2],
+            demand_pct: (0..=130).collect(),
+            published_withheld: None,
+            table,
+            runs: Vec::new(),
+            events_processed: 0,
+        }
+    }
+
+    #[test]
+    fn each_list_gets_a_zoomed_panel_with_the_published_means_as_circles() {
+        let c = curves(&result());
+        assert_eq!(c.panels.len(), 2);
+        let (full, zoom) = (&c.panels[0], &c.panels[1]);
+        assert_eq!((full.y.min, full.y.max), (0.0, 100.0));
+        // Zoomed: x 80..133 (room for the 130 % circles); y fitted to the
+        // data from 80 %: random's lowest 0.8 × 80 = 64 → 60, fgd's
+        // highest published 95.4 → 100.
+        assert_eq!((zoom.x.min, zoom.x.max), (80.0, 133.0));
+        assert_eq!((zoom.y.min, zoom.y.max), (60.0, 100.0));
+        let dots: Vec<&Vec<(f64, f64)>> = (zoom.layers.iter())
+            .filter_map(|l| match l {
+                Layer::Dots { points, .. } => Some(points),
+                _ => None,
+            })
+            .collect();
+        // Two policies set ±0.75 points of x apart (3 / 2 each side of
+        // the middle, halved): random at 99.25 and 129.25, fgd at 100.75
+        // and 130.75.
+        assert_eq!(
+            dots,
+            [
+                &vec![(99.25, 79.5), (129.25, 82.5)],
+                &vec![(100.75, 95.2), (130.75, 95.4)]
+            ]
+        );
+        // The sd at 100 % as a whisker in the policy's colour.
+        assert!(zoom.layers.iter().any(|l| matches!(l,
+            Layer::Line { color: c, points, .. }
+                if *c == color(0) && *points == vec![(99.25, 79.2), (99.25, 79.8)])));
+        assert!(c.legend.iter().any(|e| e.swatch == Swatch::Dot));
+    }
+
+    #[test]
+    fn withheld_figures_draw_no_circles_and_no_published_legend() {
+        let mut r = result();
+        r.published_withheld = Some("the cell is not the paper's".into());
+        for w in &mut r.table {
+            w.published_gpu_alloc_pct_mean = None;
+            w.published_gpu_alloc_pct_sd = None;
+        }
+        let c = curves(&r);
+        assert!(!c.panels[1]
+            .layers
+            .iter()
+            .any(|l| matches!(l, Layer::Dots { .. })));
+        assert!(c.legend.iter().all(|e| e.swatch == Swatch::Line));
+        assert_eq!(c.panels[1].x.max, 130.0);
+        assert!(bars(&r).legend.iter().all(|e| e.label != "published"));
+    }
+
+    #[test]
+    fn a_cell_gives_the_published_figure_on_a_second_line() {
+        let r = result();
+        let at100 = cell(row(&r, 1, "default", 100)).into_string();
+        assert_eq!(
+            at100,
+            r#"<td class="num">95.00 ± 0.10<br><span class="delta">paper 95.20 ± 0.30</span></td>"#
+        );
+        let at130 = cell(row(&r, 1, "default", 130)).into_string();
+        assert!(
+            at130.ends_with(r#"<span class="delta">paper 95.40</span></td>"#),
+            "{at130}"
+        );
+    }
 }

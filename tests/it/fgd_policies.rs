@@ -6,7 +6,8 @@
 
 use borgsim::cell::resources::{GpuAlloc, GpuRequest};
 use borgsim::cell::state::TaskState;
-use borgsim::rng::RngStreams;
+use borgsim::rng::{RngStreams, Stream};
+use borgsim::sched::plugin::MAX_SCORE;
 use borgsim::sched::plugins::tie_order::rank_digits;
 use borgsim::sched::{Policy, SchedConfig};
 use borgsim::testkit::{options, simulation, CellBuilder, SpecBuilder};
@@ -93,6 +94,29 @@ fn gpu_clustering_keeps_shares_together() {
 }
 
 #[test]
+fn gpu_clustering_puts_a_share_with_shares_before_a_fuller_machine_of_another_type() {
+    // Two machines of 32 cores + 8 GPUs (g = 8000). At 0 s T1 6 GPUs, at
+    // 1 s T2 200 milli, at 2 s T3 300 milli; part = ⌊25 · (8000 − L) /
+    // 8000⌋.
+    // T1: both idle, 25 + 0 each: the tie order's winner w.
+    // T2: w (6 GPUs, another type only, L 2000): 0 + ⌊25 · 6000 / 8000⌋ =
+    //     18; the other o (no GPU task): 25 + 0 = 25 → o, though w is
+    //     fuller (gpu_packing would take w, its fewer idle GPUs).
+    // T3: w 0 + 18 = 18; o (shares only, L 7800): 75 + ⌊25 · 200 / 8000⌋
+    //     = 75 → o: the type's base overrides part.
+    let tasks = [
+        (0, 1000, GpuRequest::Whole(6)),
+        (1, 1000, GpuRequest::Share(200)),
+        (2, 1000, GpuRequest::Share(300)),
+    ];
+    let machines = [(32_000, 8), (32_000, 8)];
+    let p = placements(Policy::GpuClustering, &machines, &tasks);
+    let w = tie_winner(&[0, 1]);
+    let m: Vec<u32> = p.iter().map(|&(m, _)| m).collect();
+    assert_eq!(m, [w, 1 - w, 1 - w]);
+}
+
+#[test]
 fn gpu_best_fit_packs_cpu_and_gpu_against_the_largest_node() {
     // 100 − ⌈50 · (cpu left / 128 cores + GPU left / 8 GPUs)⌉, after.
     // T1: m0 28/128 + 0.5/8 → 85; m1 28/128 + 1.5/8 → 79; m2 124/128 +
@@ -120,7 +144,12 @@ fn fgd_fills_the_fragment_its_typical_pods_cannot_use() {
     // Two machines of 32 cores + 1 GPU; at 0 s, T1 600 milli, T2 and T3
     // 400 milli, 1 core each. Typical pods (the three, one pass): 400 ×2,
     // 600 ×1 (total 3).
-    // T1: the machines are alike (F 0 → 0, score 50 each): the tie order.
+    // F counts each typical pod's weight (its count), Δ is divided by the
+    // total (3) × 1000.
+    // T1: the machines are alike: a device [1000] → [400] leaves the 600
+    //     pod lacking GPU, F 0 → 400 (its count 1 × 400), Δ = −400,
+    //     ⌊100 σ(−400 / 3000)⌋ = ⌊100 × 0.4667⌋ = 46 on both: the tie
+    //     order.
     // T2: on T1's machine [400] → [0]: F before = 400 (the 600 pod lacks
     //     GPU), after 0: Δ = 400, ⌊100 σ(400 / 3000)⌋ = 53; on the other
     //     [1000] → [600]: F 0 → 0, 50. T1's machine.
@@ -166,13 +195,66 @@ fn fgd_chooses_the_device_not_the_fullest() {
 }
 
 #[test]
-fn random_is_a_seeded_choice_among_feasible_machines() {
-    // T2 (1 GPU) can never go to m0 once T1 is there; the run is the same
-    // run after run.
+fn random_is_the_same_run_after_run() {
     let a = placements(Policy::Random, &MACHINES, &TASKS);
     assert_eq!(a, placements(Policy::Random, &MACHINES, &TASKS));
-    assert!(a.iter().all(|&(m, _)| m < 3));
-    if a[0].0 == 0 {
-        assert_ne!(a[1].0, 0);
+}
+
+/// The random policy's score of job `serial` (its submission order) on
+/// machine `m`: the documented draw, `keyed(random_policy, [serial, m])
+/// mod 10,001`, for the seed `options` runs with.
+fn random_draw(serial: u64, m: u64) -> u64 {
+    let s = RngStreams::new(SEED);
+    s.keyed(Stream::RandomPolicy, &[serial, m]) % (MAX_SCORE + 1)
+}
+
+#[test]
+fn random_takes_the_highest_draw_among_the_machines_that_fit() {
+    // Four machines of 32 cores + 1 GPU; jobs J0..J3 of 1 GPU at 0..3 s,
+    // so each machine takes one and the feasible set shrinks. Draws (seed
+    // 1; serial, machine), worked from SplitMix64 over the stream's FNV-1a:
+    //   J0: m0 4760, m1 9862, m2 445, m3 1596 → m1;
+    //   J1: m0 6074, m2 5597, m3 5849 (m1 full) → m0;
+    //   J2: m2 3601, m3 5297 → m3;
+    //   J3: m2 alone → m2.
+    // Lowest id would give [0, 1, 2, 3]; the tie order alone (its high
+    // digits m0 178, m1 6916, m2 3021, m3 2297) [1, 2, 3, 0].
+    let want = [
+        [4760, 9862, 445, 1596],
+        [6074, 8425, 5597, 5849],
+        [2676, 6280, 3601, 5297],
+    ];
+    for (j, row) in want.iter().enumerate() {
+        for (m, &d) in row.iter().enumerate() {
+            assert_eq!(random_draw(j as u64, m as u64), d, "J{j} on m{m}");
+        }
     }
+    let tasks: Vec<(u64, u64, GpuRequest)> =
+        (0..4).map(|at| (at, 1000, GpuRequest::Whole(1))).collect();
+    let p = placements(Policy::Random, &[(32_000, 1); 4], &tasks);
+    let m: Vec<u32> = p.iter().map(|&(m, _)| m).collect();
+    assert_eq!(m, [1, 0, 3, 2]);
+}
+
+#[test]
+fn random_spreads_jobs_evenly_over_alike_machines() {
+    // 800 small one-task jobs at 0 s on 8 alike machines that each hold
+    // them all (a job's draw is its own, whatever was placed before):
+    // each machine is drawn with chance 1/8, 100 expected. The seed's
+    // counts are 107, 102, 107, 107, 107, 73, 95, 102: χ² = Σ (n − 100)² /
+    // 100 = 9.58, under 24.3 (7 degrees of freedom, p = 0.001). A policy
+    // that took the lowest id, or the tie order's winner, puts all 800 on
+    // one machine (χ² 5,600).
+    let tasks: Vec<(u64, u64, GpuRequest)> = (0..800).map(|_| (0, 10, GpuRequest::None)).collect();
+    let p = placements(Policy::Random, &[(128_000, 8); 8], &tasks);
+    let mut counts = [0u32; 8];
+    for &(m, _) in &p {
+        counts[m as usize] += 1;
+    }
+    let chi2: f64 = counts
+        .iter()
+        .map(|&n| (f64::from(n) - 100.0).powi(2) / 100.0)
+        .sum();
+    assert!(chi2 < 24.3, "counts {counts:?}: χ² {chi2:.1}");
+    assert_eq!(counts, [107, 102, 107, 107, 107, 73, 95, 102]);
 }
