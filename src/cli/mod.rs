@@ -337,7 +337,6 @@ fn check_estimate(
     Ok(est)
 }
 
-/// Runs the command; returns the process exit code.
 /// On SIGINT, SIGTERM or SIGHUP (Ctrl-C, `kill`, `timeout`): removes the
 /// hidden staging directories of the outputs being written
 /// (`metrics::staging`), which no destructor removes when a signal ends
@@ -352,8 +351,34 @@ fn remove_staging_on_signal() {
     });
 }
 
+/// Whether the command writes staged outputs. The live cell's commands do
+/// not, and the agent and master handle SIGTERM themselves (the agent
+/// stops its tasks and reports their ends first).
+fn stages_outputs(cmd: Option<&Command>) -> bool {
+    #[cfg(feature = "agent")]
+    if matches!(
+        cmd,
+        Some(
+            Command::Agent(_)
+                | Command::AgentExec(_)
+                | Command::Master(_)
+                | Command::Submit(_)
+                | Command::Status(_)
+                | Command::Kill(_)
+                | Command::Drain(_)
+        )
+    ) {
+        return false;
+    }
+    let _ = cmd;
+    true
+}
+
+/// Runs the command; returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
-    remove_staging_on_signal();
+    if stages_outputs(cli.command.as_ref()) {
+        remove_staging_on_signal();
+    }
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
