@@ -30,14 +30,14 @@ use std::path::{Path, PathBuf};
 pub struct Connect {
     /// The master's address (default: `BORGSIM_MASTER`, else
     /// http://127.0.0.1:7070).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub master: Option<String>,
     /// A file holding the cell's token (default: the `BORGSIM_TOKEN`
     /// environment variable).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub token_file: Option<PathBuf>,
     /// Print the master's JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -394,6 +394,30 @@ mod tests {
         let (_d, p) = write("two.toml", &two);
         let names: Vec<_> = read_jobs(&p).unwrap().into_iter().map(|j| j.name).collect();
         assert_eq!(names, ["web", "db"]);
+    }
+
+    #[test]
+    fn connection_flags_go_before_or_after_what_status_lists() {
+        use clap::Parser;
+        for argv in [
+            &[
+                "borgsim",
+                "status",
+                "tasks",
+                "--job",
+                "j",
+                "--master",
+                "http://m:1",
+                "--json",
+            ][..],
+            &["borgsim", "status", "--master", "http://m:1", "machines"][..],
+        ] {
+            let cli = super::super::Cli::try_parse_from(argv).expect("parses");
+            let Some(super::super::Command::Status(s)) = cli.command else {
+                panic!("not status")
+            };
+            assert_eq!(s.connect.master.as_deref(), Some("http://m:1"));
+        }
     }
 
     #[test]

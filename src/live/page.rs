@@ -33,7 +33,7 @@ pub struct CellView<'a> {
 /// The HTML document.
 pub fn render(v: &CellView) -> String {
     let page = Page {
-        title: format!("Live cell {}", v.cell),
+        title: format!("Live cell: {}", v.cell),
         lede: lede(v),
         sections: vec![machines(v), jobs(v), tasks(v)],
         footer: html! {
