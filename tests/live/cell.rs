@@ -16,7 +16,8 @@ struct Cell {
     url: String,
     token: PathBuf,
     store: PathBuf,
-    timing: Vec<String>,
+    /// The master's flags after its address and store.
+    timing: Vec<std::ffi::OsString>,
     dir: tempfile::TempDir,
 }
 
@@ -24,15 +25,21 @@ impl Cell {
     /// Starts a master on a random loopback port, heartbeats every
     /// `heartbeat_ms`, machines down after `grace_ms` of silence.
     fn start(heartbeat_ms: u64, grace_ms: u64) -> Cell {
+        Cell::start_with(heartbeat_ms, grace_ms, &[])
+    }
+
+    /// [`Cell::start`] with `extra` flags for the master.
+    fn start_with(heartbeat_ms: u64, grace_ms: u64, extra: &[&OsStr]) -> Cell {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let token = token_file(dir.path());
         let store = dir.path().join("master.db");
-        let timing = vec![
-            "--heartbeat-ms".to_string(),
-            heartbeat_ms.to_string(),
-            "--grace-ms".to_string(),
-            grace_ms.to_string(),
+        let mut timing: Vec<std::ffi::OsString> = vec![
+            "--heartbeat-ms".into(),
+            heartbeat_ms.to_string().into(),
+            "--grace-ms".into(),
+            grace_ms.to_string().into(),
         ];
+        timing.extend(extra.iter().map(|&f| f.to_os_string()));
         let master = master(&token, &store, "127.0.0.1:0", &timing);
         Cell {
             api: Client::new(master.addr),
@@ -91,7 +98,14 @@ impl Cell {
     /// Starts agent `name` (4000 milli-cores, 8192 MiB) and waits until
     /// the master has it up.
     fn agent(&self, name: &str) -> Agent {
-        let a = Agent::start(&self.url, name, &["--kill-grace-ms", "300"]);
+        self.agent_with(name, &[])
+    }
+
+    /// [`Cell::agent`] with `extra` flags.
+    fn agent_with(&self, name: &str, extra: &[&str]) -> Agent {
+        let mut flags = vec!["--kill-grace-ms", "300"];
+        flags.extend(extra);
+        let a = Agent::start(&self.url, name, &flags);
         poll_until(
             &format!("{name} to be up"),
             || {
@@ -108,11 +122,11 @@ impl Cell {
     }
 }
 
-fn master(token: &Path, store: &Path, listen: &str, timing: &[String]) -> Proc {
+fn master(token: &Path, store: &Path, listen: &str, timing: &[std::ffi::OsString]) -> Proc {
     let mut args: Vec<&OsStr> = vec!["master".as_ref(), "--token-file".as_ref()];
     args.extend([token.as_os_str(), "--store".as_ref(), store.as_os_str()]);
     args.extend(["--listen", listen].map(OsStr::new));
-    args.extend(timing.iter().map(OsStr::new));
+    args.extend(timing.iter().map(std::ffi::OsString::as_os_str));
     Proc::start("master", &args)
 }
 
@@ -427,4 +441,107 @@ fn without_the_token_nothing_changes_and_a_malformed_job_is_refused() {
         stderr(&out)
     );
     assert_eq!(snapshot(), seen);
+}
+
+/// The parity cell: four unequal machines (milli-cores, MiB).
+const MACHINES: [(u64, u64); 4] = [(4000, 8192), (8000, 16384), (2000, 4096), (6000, 8192)];
+
+/// Job `i` of the parity workload: (tasks, priority, milli-cores, MiB).
+fn parity_job(i: u64) -> (u64, u64, u64, u64) {
+    (1 + i % 3, 100 + 40 * i, 300 + 250 * i, 500 + 300 * i)
+}
+
+/// The parity scenario: the machines and six jobs at time 0 as a native
+/// trace, the hybrid policy with preemption, seed 7.
+fn parity_scenario(dir: &Path) -> PathBuf {
+    let trace = dir.join("trace");
+    std::fs::create_dir_all(&trace).unwrap();
+    let mut machines = String::from("time_us,event,machine,name,cpu_milli,mem_mib\n");
+    for (k, (cpu, mem)) in MACHINES.iter().enumerate() {
+        machines += &format!("0,add,{k},m{k},{cpu},{mem}\n");
+    }
+    std::fs::write(trace.join("machines.csv"), machines).unwrap();
+    let mut tasks =
+        String::from("time_us,event,job,index,job_name,user,priority,cpu_milli,mem_mib\n");
+    for i in 0..6 {
+        let (n, prio, cpu, mem) = parity_job(i);
+        for k in 0..n {
+            tasks += &format!("0,submit,{i},{k},j{i},alice,{prio},{cpu},{mem}\n");
+        }
+    }
+    std::fs::write(trace.join("tasks.csv"), tasks).unwrap();
+    let scenario = dir.join("parity.toml");
+    let text = "name = \"parity\"\nseed = 7\nduration_s = 10\nsample_interval_s = 1\n\n\
+        [scheduler]\npolicy = \"hybrid\"\npreemption = true\n\n\
+        [trace]\nformat = \"native\"\nfiles = [\"trace\"]\n";
+    std::fs::write(&scenario, text).unwrap();
+    scenario
+}
+
+/// Where the simulator places each task: (task's Borg name, machine).
+fn simulated_placements(dir: &Path, scenario: &Path) -> Vec<(String, String)> {
+    let events = dir.join("events.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_borgsim"))
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--events")
+        .arg(&events)
+        .output()
+        .expect("borgsim runs");
+    assert!(out.status.success(), "run: {}", stderr(&out));
+    let mut rd = csv::Reader::from_path(&events).expect("the event log");
+    let mut placed = Vec::new();
+    for row in rd.deserialize::<std::collections::BTreeMap<String, String>>() {
+        let row = row.expect("a row");
+        if row["event"] == "place" {
+            let name = format!("{}.j{}.alice.cell", row["task"], row["job_id"]);
+            placed.push((name, format!("m{}", row["machine"])));
+        }
+    }
+    placed.sort();
+    placed
+}
+
+#[test]
+fn the_live_cell_places_a_scenario_as_the_simulator_does() {
+    let sim_dir = tempfile::tempdir().unwrap();
+    let scenario = parity_scenario(sim_dir.path());
+    let simulated = simulated_placements(sim_dir.path(), &scenario);
+    let cell = Cell::start_with(1000, 60_000, &["--scenario".as_ref(), scenario.as_os_str()]);
+    // Registered one at a time, in the trace's machine order: the same ids.
+    let _agents: Vec<Agent> = (MACHINES.iter().enumerate())
+        .map(|(k, (cpu, mem))| {
+            let (cpu, mem) = (cpu.to_string(), mem.to_string());
+            let flags = ["--cpu-milli", &cpu, "--mem-mib", &mem];
+            cell.agent_with(&format!("m{k}"), &flags)
+        })
+        .collect();
+    let mut jobs = String::new();
+    for i in 0..6 {
+        let (n, prio, cpu, mem) = parity_job(i);
+        jobs += &format!(
+            "[[job]]\nname = \"j{i}\"\nuser = \"alice\"\npriority = {prio}\ntasks = {n}\n\
+             cpu_milli = {cpu}\nmem_mib = {mem}\ncommand = [\"true\"]\n\n"
+        );
+    }
+    let file = cell.file("jobs.toml", &jobs);
+    let out = cell.client(&["submit", file.to_str().unwrap()]);
+    assert!(out.status.success(), "submit: {}", stderr(&out));
+    let tasks = poll_until(
+        "every task to finish",
+        || {
+            let t = cell.tasks();
+            let done = t.iter().all(|t| t["state"] == json!("finished"));
+            (t.len() == simulated.len() && done).then_some(t)
+        },
+        || format!("{:#?}", cell.tasks()),
+    );
+    let mut live: Vec<(String, String)> = (tasks.iter())
+        .map(|t| (text(&t["name"]), text(&t["machine"])))
+        .collect();
+    live.sort();
+    assert_eq!(live.len(), 12, "{live:?}");
+    assert_eq!(live, simulated);
 }
