@@ -9,8 +9,9 @@
 //! which the process list would show).
 //!
 //! A job file is TOML (or JSON, by its `.json` extension): one job's keys
-//! at the top level, or several jobs as `[[job]]` tables, submitted in
-//! order. The keys are the native trace format's (`cpu_milli`, `mem_mib`,
+//! at the top level, or several jobs as `[[job]]` tables, submitted
+//! together (all admitted, in order, before the master's next scheduling
+//! pass, or none). The keys are the native trace format's (`cpu_milli`, `mem_mib`,
 //! `priority`, `gpu`, `constraints`, …) plus `tasks`, `command`, `env`,
 //! `workdir`, `restart` and `max_restarts`
 //! ([`borgsim::live::proto::JobSubmission`]); an unknown key is an error
@@ -203,11 +204,10 @@ pub fn submit(args: SubmitArgs) -> Result<(), Error> {
     let jobs = read_jobs(&args.job)?;
     let client = connect(&args.connect)?;
     let done = block_on(async {
-        let mut done = Vec::new();
-        for j in &jobs {
-            done.push(client.submit(j).await?);
+        match jobs.as_slice() {
+            [one] => client.submit(one).await.map(|j| vec![j]),
+            many => client.submit_all(many).await,
         }
-        Ok::<_, ClientError>(done)
     })?
     .map_err(remote)?;
     if args.connect.json {

@@ -116,7 +116,18 @@ fn unauthorized(why: &str) -> Response {
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer realm=\"borgsim\", Basic realm=\"borgsim\""),
     );
+    close_connection(&mut r);
     r
+}
+
+/// Marks a reply sent before its request's body was read (401, 413):
+/// the connection closes after it, and the client is told so — else it
+/// may send its next request on a connection the server is closing.
+pub fn close_connection(r: &mut Response) {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
 }
 
 #[cfg(test)]
@@ -159,5 +170,14 @@ mod tests {
         assert_eq!(presented(&basic).unwrap(), b"0123456789abcdef");
         assert!(presented(&request("Basic !!!")).is_none());
         assert!(presented(&request("Token abc")).is_none());
+    }
+
+    #[test]
+    fn a_refusal_before_the_body_is_read_closes_the_connection() {
+        // Its body unread, the server closes the connection after a 401:
+        // the client must be told, or it reuses a closing connection.
+        let r = unauthorized("no token");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[header::CONNECTION], "close");
     }
 }

@@ -83,6 +83,17 @@ impl Client {
         self.call(Method::POST, "/v1/jobs", Some(job)).await
     }
 
+    /// Submits several jobs at once (`POST /v1/jobs` with a list): all are
+    /// admitted, in order, before the master's next scheduling pass, or
+    /// none is.
+    ///
+    /// # Errors
+    /// As [`Client::submit`]; the reason names the job's place in the
+    /// list (`job 2: …`).
+    pub async fn submit_all(&self, jobs: &[JobSubmission]) -> Result<Vec<JobStatus>, ClientError> {
+        self.call(Method::POST, "/v1/jobs", Some(&jobs)).await
+    }
+
     /// Every job (`GET /v1/jobs`).
     ///
     /// # Errors

@@ -20,6 +20,7 @@
 //! | method, path | body → reply |
 //! |---|---|
 //! | `POST /v1/jobs` | [`JobSubmission`] → 201 [`JobStatus`] (409 if a live job has the name) |
+//! | `POST /v1/jobs` | `[`[`JobSubmission`]`]` → 201 `[`[`JobStatus`]`]`: all admitted before one pass, or none |
 //! | `GET /v1/jobs` | → `[`[`JobStatus`]`]` |
 //! | `GET /v1/jobs/{name}` | → [`JobStatus`] with its tasks |
 //! | `DELETE /v1/jobs/{name}` | → [`JobStatus`] (its tasks killed) |

@@ -315,3 +315,38 @@ fn a_master_without_a_usable_token_exits_2_before_listening() {
         "nothing opened"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_jobs_is_admitted_whole_or_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = start_master(dir.path(), &[]);
+    let api = Api::new(&master.url);
+    let mut unknown = job("b", 1);
+    unknown["run_as"] = json!("root");
+    for (list, why) in [
+        (
+            json!([job("a", 1), unknown]),
+            "job 1: unknown field `run_as`",
+        ),
+        (json!([job("a", 1), job("c", 0)]), "job 1: "),
+        (json!([job("a", 1), job("a", 1)]), "given twice"),
+        (json!([]), "empty"),
+    ] {
+        let (code, err) = api.post("/v1/jobs", &list).await;
+        assert_eq!(code, 400, "{list}: {err}");
+        let text = err["error"].as_str().unwrap_or_default();
+        assert!(text.contains(why), "{list}: {text}");
+    }
+    assert_eq!(api.get("/v1/jobs").await.1, json!([]));
+    let (code, done) = api
+        .post("/v1/jobs", &json!([job("a", 1), job("b", 2)]))
+        .await;
+    assert_eq!(code, 201, "{done}");
+    assert_eq!(
+        (&done[0]["name"], &done[1]["name"]),
+        (&json!("a"), &json!("b"))
+    );
+    assert_eq!(done[1]["task_states"], json!({"pending": 2}));
+    let (_, jobs) = api.get("/v1/jobs").await;
+    assert_eq!(jobs.as_array().map(Vec::len), Some(2));
+}

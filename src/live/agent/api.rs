@@ -48,8 +48,13 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
+        let too_large = self.status == StatusCode::PAYLOAD_TOO_LARGE;
         let body = Json(ApiError { error: self.error });
-        (self.status, body).into_response()
+        let mut r = (self.status, body).into_response();
+        if too_large {
+            crate::live::auth::close_connection(&mut r);
+        }
+        r
     }
 }
 

@@ -11,7 +11,7 @@
 //! | code | when |
 //! |---|---|
 //! | 200 | read, or changed as asked; `GET /` the cell's page (HTML) |
-//! | 201 | a job admitted (`POST /v1/jobs`) |
+//! | 201 | a job, or a list of jobs, admitted (`POST /v1/jobs`) |
 //! | 400 | malformed JSON, a field missing, unknown or out of range |
 //! | 401 | no token, or not this cell's |
 //! | 404 | no such route, job or machine |
@@ -41,7 +41,12 @@ pub(super) struct Fail(StatusCode, String);
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        (self.0, Json(ApiError { error: self.1 })).into_response()
+        let too_large = self.0 == StatusCode::PAYLOAD_TOO_LARGE;
+        let mut r = (self.0, Json(ApiError { error: self.1 })).into_response();
+        if too_large {
+            crate::live::auth::close_connection(&mut r);
+        }
+        r
     }
 }
 
@@ -129,16 +134,39 @@ async fn not_found() -> Fail {
     Fail(StatusCode::NOT_FOUND, "no such route".into())
 }
 
+/// `POST /v1/jobs`: one job (an object) or several (a list), admitted
+/// together or not at all, before one scheduling pass.
 async fn submit(
     State(s): State<Arc<Shared>>,
-    Body(sub): Body<JobSubmission>,
-) -> Result<(StatusCode, Json<JobStatus>), Fail> {
-    let status = s.apply(|c, now| {
-        let j = c.submit(now, sub)?;
-        Ok::<_, CoreError>(c.job_status(j, false))
-    })??;
+    Body(body): Body<serde_json::Value>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Fail> {
+    let bad = |e: serde_json::Error| Fail(StatusCode::BAD_REQUEST, e.to_string());
+    let reply = if let serde_json::Value::Array(list) = body {
+        let subs = (list.into_iter().enumerate())
+            .map(|(i, v)| {
+                serde_json::from_value::<JobSubmission>(v)
+                    .map_err(|e| Fail(StatusCode::BAD_REQUEST, format!("job {i}: {e}")))
+            })
+            .collect::<Result<Vec<_>, Fail>>()?;
+        let statuses = s.apply(|c, now| {
+            let js = c.submit_all(now, subs)?;
+            Ok::<_, CoreError>(js.into_iter().map(|j| c.job_status(j, false)).collect())
+        })??;
+        json_of::<Vec<JobStatus>>(&statuses)
+    } else {
+        let sub: JobSubmission = serde_json::from_value(body).map_err(bad)?;
+        let status = s.apply(|c, now| {
+            let j = c.submit(now, sub)?;
+            Ok::<_, CoreError>(c.job_status(j, false))
+        })??;
+        json_of(&status)
+    };
     s.wake.notify_one();
-    Ok((StatusCode::CREATED, Json(status)))
+    Ok((StatusCode::CREATED, Json(reply)))
+}
+
+fn json_of<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
 async fn list_jobs(State(s): State<Arc<Shared>>) -> Json<Vec<JobStatus>> {

@@ -348,8 +348,52 @@ impl LiveCell {
     /// [`CoreError::Invalid`] naming the field that is wrong;
     /// [`CoreError::Conflict`] if a job of that name has tasks not ended.
     pub fn submit(&mut self, now: Now, sub: JobSubmission) -> Result<usize, CoreError> {
-        check_submission(&sub).map_err(CoreError::Invalid)?;
-        let base = match self.job_ids.get(&sub.name) {
+        let base = self.admissible(&sub)?;
+        Ok(self.admit(now, sub, base))
+    }
+
+    /// Admits several jobs at once, in order, or none: every one is
+    /// checked (and their names against each other) before any is
+    /// admitted, so one pass sees them all, as a trace's jobs arriving
+    /// together are seen by the simulator. Returns their indices.
+    ///
+    /// # Errors
+    /// As [`LiveCell::submit`], the message prefixed with the job's place
+    /// in the list (`job 2: …`); [`CoreError::Invalid`] for an empty list
+    /// or a name given twice.
+    pub fn submit_all(
+        &mut self,
+        now: Now,
+        subs: Vec<JobSubmission>,
+    ) -> Result<Vec<usize>, CoreError> {
+        if subs.is_empty() {
+            return Err(CoreError::Invalid("the list of jobs is empty".into()));
+        }
+        let mut bases = Vec::with_capacity(subs.len());
+        let mut names = std::collections::BTreeSet::new();
+        for (i, sub) in subs.iter().enumerate() {
+            let at = |m: String| format!("job {i}: {m}");
+            if !names.insert(sub.name.as_str()) {
+                let m = format!("`name` {} is given twice", sub.name);
+                return Err(CoreError::Invalid(at(m)));
+            }
+            bases.push(self.admissible(sub).map_err(|e| match e {
+                CoreError::Invalid(m) => CoreError::Invalid(at(m)),
+                CoreError::Conflict(m) => CoreError::Conflict(at(m)),
+                other => other,
+            })?);
+        }
+        let admitted = subs.into_iter().zip(bases);
+        Ok(admitted
+            .map(|(sub, base)| self.admit(now, sub, base))
+            .collect())
+    }
+
+    /// Checks a submission; returns the last incarnation of a finished
+    /// job of the same name (its tasks' incarnations go on from it).
+    fn admissible(&self, sub: &JobSubmission) -> Result<Option<u32>, CoreError> {
+        check_submission(sub).map_err(CoreError::Invalid)?;
+        Ok(match self.job_ids.get(&sub.name) {
             Some(&j) if !self.jobs[j].is_done() => {
                 return Err(CoreError::Conflict(format!(
                     "job `{}` exists and has tasks not ended",
@@ -358,7 +402,10 @@ impl LiveCell {
             }
             Some(&j) => self.jobs[j].tasks.iter().map(|t| t.incarnation).max(),
             None => None,
-        };
+        })
+    }
+
+    fn admit(&mut self, now: Now, sub: JobSubmission, base: Option<u32>) -> usize {
         let j = self.jobs.len();
         let n = sub.tasks;
         self.job_ids.insert(sub.name.clone(), j);
@@ -376,7 +423,7 @@ impl LiveCell {
         });
         self.dirty.jobs.insert(j);
         self.dirty.tasks.extend((0..n).map(|k| (j, k)));
-        Ok(j)
+        j
     }
 
     /// One scheduling pass: lost tasks released as the rate limit allows,

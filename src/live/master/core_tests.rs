@@ -567,3 +567,33 @@ fn the_live_cell_places_as_the_simulator_does() {
     assert!(a.len() >= 8, "{a:?}");
     assert_eq!(a, b);
 }
+
+#[test]
+fn jobs_submitted_together_are_admitted_all_or_none() {
+    let mut c = cell_of(2);
+    c.submit(at(1), job("old", 1, 100, 200)).unwrap();
+    // A bad job anywhere in the list refuses the whole list, naming it.
+    let bad = job("b", 0, 100, 200);
+    let lists = [
+        (vec![job("a", 1, 100, 200), bad], "job 1: "),
+        (
+            vec![job("a", 1, 100, 200), job("a", 2, 100, 200)],
+            "given twice",
+        ),
+        (
+            vec![job("a", 1, 100, 200), job("old", 1, 100, 200)],
+            "job 1: ",
+        ),
+        (vec![], "empty"),
+    ];
+    for (list, why) in lists {
+        let e = c.submit_all(at(2), list).unwrap_err().to_string();
+        assert!(e.contains(why), "{e}");
+        assert_eq!(c.job_statuses().len(), 1, "nothing admitted");
+    }
+    // A good list: in order, then one pass places every task of both
+    // (and `old`'s): 2 + 1 + 1.
+    let js = c.submit_all(at(3), vec![job("x", 2, 100, 200), job("y", 1, 100, 200)]);
+    assert_eq!(js.unwrap(), [1, 2]);
+    assert_eq!(summary(&c.pass(at(4))).len(), 4);
+}
