@@ -207,6 +207,7 @@ mod tests {
             submitted_ms: 0,
             started_ms: None,
             ended_ms,
+            submit_to_running_us: None,
         }
     }
 

@@ -203,6 +203,16 @@ pub struct TaskStatus {
     pub submitted_ms: u64,
     pub started_ms: Option<u64>,
     pub ended_ms: Option<u64>,
+    /// Its submit-to-running latency, µs on the master's monotonic clock:
+    /// from the master taking its job's submission in (the body parsed,
+    /// the master's lock held) to the master recording its first start
+    /// as spawned: the agent's reply to the launch (sent once the
+    /// process exists — its trampoline exec'd, the task's own program
+    /// not started yet), a heartbeat listing it, or its exit report,
+    /// whichever came first. `None` until then, and for jobs submitted to an earlier
+    /// master process.
+    #[serde(default)]
+    pub submit_to_running_us: Option<u64>,
 }
 
 /// One job, as the master reports it.

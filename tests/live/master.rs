@@ -74,6 +74,9 @@ async fn submitted_tasks_are_launched_on_agents_and_end_as_reported() {
     let (_, tasks) = api.get("/v1/tasks?job=web").await;
     assert_eq!(tasks[1]["exit_code"], json!(3));
     assert_eq!(tasks[0]["machine"], json!("n0"));
+    // Each start's latency, as the master measured it (µs).
+    let measured = tasks.as_array().unwrap();
+    assert!(measured.iter().all(|t| t["submit_to_running_us"].is_u64()));
     // Killing the job stops the running task on its agent.
     let (code, killed) = api.call("DELETE", "/v1/jobs/web", None).await;
     assert_eq!((code, &killed["killed"]), (200, &json!(true)));

@@ -172,6 +172,13 @@ pub(super) struct LiveJob {
     pub(super) tasks: Vec<TaskRow>,
     /// Its id in the cell state while it has a task not ended.
     pub(super) cell_job: Option<JobId>,
+    /// When this master process took the job in; `None` for a job
+    /// restored from the store (submitted to an earlier process).
+    pub(super) submitted_at: Option<SimTime>,
+    /// Per task: µs from `submitted_at` to the first start of it known
+    /// to be spawned (`TaskStatus::submit_to_running_us`). Kept in
+    /// memory only: a measurement, not a record.
+    pub(super) submit_to_running_us: Vec<Option<u64>>,
 }
 
 impl LiveJob {
@@ -248,10 +255,13 @@ impl LiveCell {
         }
         for (i, (rec, tasks)) in records.jobs.into_iter().enumerate() {
             cell.job_ids.insert(rec.submission.name.clone(), i);
+            let n = tasks.len();
             cell.jobs.push(LiveJob {
                 rec,
                 tasks,
                 cell_job: None,
+                submitted_at: None,
+                submit_to_running_us: vec![None; n],
             });
         }
         let kills = cell.rebuild(now);
@@ -420,6 +430,8 @@ impl LiveCell {
             },
             tasks: vec![TaskRow::pending(base.unwrap_or(0)); n as usize],
             cell_job: Some(id),
+            submitted_at: Some(now.sim),
+            submit_to_running_us: vec![None; n as usize],
         });
         self.dirty.jobs.insert(j);
         self.dirty.tasks.extend((0..n).map(|k| (j, k)));

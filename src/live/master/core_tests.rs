@@ -110,6 +110,52 @@ fn cell_of(n: usize) -> LiveCell {
     c
 }
 
+fn running(task: &str, incarnation: u32) -> RunningTask {
+    RunningTask {
+        task: TaskRef {
+            task: task.into(),
+            incarnation,
+        },
+        pid: 1,
+        started_ms: 5,
+    }
+}
+
+#[test]
+fn submit_to_running_is_measured_once_from_the_submission() {
+    let mut c = cell_of(1);
+    c.submit(at(10), job("web", 2, 1000, 200)).unwrap();
+    c.pass(at(11));
+    let latency = |c: &LiveCell, k| c.task_status(0, k).submit_to_running_us;
+    assert_eq!(latency(&c, 0), None, "not running yet");
+    // Launch reply at 13 ms: 13 − 10 = 3 ms = 3000 µs.
+    c.launched(at(13), 0, &running("0.web.alice.cell", 1));
+    assert_eq!(latency(&c, 0), Some(3000));
+    // A heartbeat listing task 1 first, at 17 ms: 7000 µs; the launch
+    // reply arriving after it changes nothing, nor does a later heartbeat
+    // listing both.
+    let hb = |tasks: &[&str]| Heartbeat {
+        name: "m0".into(),
+        usage: Default::default(),
+        running: tasks.iter().map(|t| running(t, 1)).collect(),
+        exits: vec![],
+    };
+    c.heartbeat(at(17), &hb(&["1.web.alice.cell"]));
+    c.launched(at(19), 0, &running("1.web.alice.cell", 1));
+    c.heartbeat(at(30), &hb(&["0.web.alice.cell", "1.web.alice.cell"]));
+    assert_eq!((latency(&c, 0), latency(&c, 1)), (Some(3000), Some(7000)));
+    // A task whose exit is reported before its launch reply: measured
+    // at the exit (50 − 45 = 5 ms).
+    c.submit(at(45), job("batch", 1, 1000, 200)).unwrap();
+    c.pass(at(46));
+    let ok = exit("0.batch.alice.cell", 1, ExitOutcome::Exited(0));
+    c.exits(at(50), &report("m0", ok));
+    assert_eq!(c.task_status(1, 0).submit_to_running_us, Some(5000));
+    // A master rebuilt from the records did not see the submission.
+    let (restored, _) = LiveCell::restore(config(), c.records(), at(60));
+    assert_eq!(restored.task_status(0, 0).submit_to_running_us, None);
+}
+
 #[test]
 fn a_job_is_placed_launched_and_finished() {
     let mut c = cell_of(2);
@@ -126,6 +172,7 @@ fn a_job_is_placed_launched_and_finished() {
     let m = format!("m{}", s[0].0);
     assert_eq!(state_of(&c, "web", 0).0, TaskState::Starting);
     c.launched(
+        at(2),
         s[0].0,
         &RunningTask {
             task: TaskRef {
@@ -380,6 +427,18 @@ fn the_same_inputs_give_the_same_placements() {
     assert_eq!(a, run());
 }
 
+/// Statuses without what is not a record: the scheduler's reasons, and
+/// the latencies measured by the process that took the jobs in.
+fn strip(v: Vec<TaskStatus>) -> Vec<TaskStatus> {
+    v.into_iter()
+        .map(|t| TaskStatus {
+            pending_reason: None,
+            submit_to_running_us: None,
+            ..t
+        })
+        .collect()
+}
+
 #[test]
 fn a_cell_rebuilt_from_its_records_is_the_same_and_reattaches() {
     let mut c = cell_of(2);
@@ -394,14 +453,6 @@ fn a_cell_rebuilt_from_its_records_is_the_same_and_reattaches() {
     let before = c.task_statuses(None);
     let (mut r, kills) = LiveCell::restore(config(), c.records(), at(0));
     assert!(kills.is_empty());
-    let strip = |v: Vec<TaskStatus>| {
-        v.into_iter()
-            .map(|t| TaskStatus {
-                pending_reason: None,
-                ..t
-            })
-            .collect::<Vec<_>>()
-    };
     assert_eq!(strip(r.task_statuses(None)), strip(before));
     assert_eq!(r.records(), c.records());
     // Unreachable until registered: no placement on them.

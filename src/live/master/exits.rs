@@ -66,6 +66,10 @@ impl LiveCell {
 
     /// Task `k` of job `j` ended as `e` says, on its machine.
     fn task_ended(&mut self, now: Now, j: usize, k: u32, e: &TaskExit) {
+        // An exit reported before the launch's reply arrived: it ran.
+        if e.outcome != ExitOutcome::StartFailed {
+            self.note_running(now, j, k);
+        }
         let (code, signal) = match e.outcome {
             ExitOutcome::Exited(c) => (Some(c), None),
             ExitOutcome::Signaled(s) => (None, Some(s)),
@@ -116,10 +120,11 @@ impl LiveCell {
         }
     }
 
-    /// Agent `m` started `started`: it is running.
-    pub fn launched(&mut self, m: u32, started: &RunningTask) {
+    /// Agent `m` answered at `now` that it started `started` (its
+    /// process is spawned): it is running.
+    pub fn launched(&mut self, now: Now, m: u32, started: &RunningTask) {
         if let Some((j, k)) = self.on_machine(m, &started.task) {
-            self.confirm_running(j, k, started.started_ms);
+            self.confirm_running(now, j, k, started.started_ms);
         }
     }
 

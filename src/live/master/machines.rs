@@ -139,7 +139,7 @@ impl LiveCell {
             match self.on_machine(m, &r.task) {
                 Some((j, k)) => {
                     seen.insert((j, k));
-                    self.confirm_running(j, k, r.started_ms);
+                    self.confirm_running(now, j, k, r.started_ms);
                 }
                 None => kill.push(r.task.clone()),
             }
@@ -163,13 +163,27 @@ impl LiveCell {
         (here && row.incarnation == task.incarnation).then_some((j, k))
     }
 
-    /// The agent runs task `k` of job `j`: running.
-    pub(super) fn confirm_running(&mut self, j: usize, k: u32, started_ms: u64) {
+    /// The agent runs task `k` of job `j`: running. The first time, the
+    /// time since its job was taken in is its submit-to-running latency.
+    pub(super) fn confirm_running(&mut self, now: Now, j: usize, k: u32, started_ms: u64) {
         let row = &mut self.jobs[j].tasks[k as usize];
         if row.state == TaskState::Starting || row.started_ms.is_none() {
             row.state = TaskState::Running;
             row.started_ms = Some(started_ms);
+            self.note_running(now, j, k);
             self.touch(j, k);
+        }
+    }
+
+    /// The first time task `k` of job `j` is known to have started: its
+    /// submit-to-running latency.
+    pub(super) fn note_running(&mut self, now: Now, j: usize, k: u32) {
+        let job = &mut self.jobs[j];
+        if let (Some(at), Some(slot @ None)) = (
+            job.submitted_at,
+            job.submit_to_running_us.get_mut(k as usize),
+        ) {
+            *slot = Some(now.sim.as_us().saturating_sub(at.as_us()));
         }
     }
 
@@ -223,7 +237,7 @@ impl LiveCell {
         let mut kill = Vec::new();
         for r in &hb.running {
             match self.on_machine(m, &r.task) {
-                Some((j, k)) => self.confirm_running(j, k, r.started_ms),
+                Some((j, k)) => self.confirm_running(now, j, k, r.started_ms),
                 None => kill.push(r.task.clone()),
             }
         }

@@ -152,7 +152,7 @@ impl Shared {
         };
         let task = launch.task.clone();
         let recorded = self.apply(|c, now| match outcome {
-            Ok(rt) => c.launched(m, &rt),
+            Ok(rt) => c.launched(now, m, &rt),
             Err(why) => {
                 eprintln!("launch of {} failed: {why:?}", task.task);
                 c.launch_failed(now, m, &task, why);

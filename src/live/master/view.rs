@@ -85,6 +85,7 @@ impl LiveCell {
             submitted_ms: job.rec.submitted_ms,
             started_ms: row.started_ms,
             ended_ms: row.ended_ms,
+            submit_to_running_us: job.submit_to_running_us.get(k as usize).copied().flatten(),
         }
     }
 
