@@ -8,9 +8,9 @@
 //! scenario's scheduler configuration and seed, the profile seeded from
 //! the run's streams, spread counting and the failure history switched on
 //! as the simulation does. What differs is where the cell comes from: its
-//! machines register one by one. A [`Cell`] is fixed once built, so a
+//! machines register one by one. A `Cell` is fixed once built, so a
 //! *new* machine (a name not seen before) rebuilds the cell state from
-//! the master's own records ([`LiveCell::rebuild`]): the machines in
+//! the master's own records (`LiveCell::rebuild`): the machines in
 //! registration order (machine id = registration order), the live jobs in
 //! submission order, each task put back where it runs — the same rebuild
 //! a restarted master does from its store. A rebuild starts the

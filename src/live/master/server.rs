@@ -1,12 +1,12 @@
 //! The master's imperative shell: the clock, the lock around the core
 //! and the store, the scheduling loop, and the requests to agents.
 //!
-//! Every change goes the same way ([`Shared::apply`]): lock, read the
+//! Every change goes the same way (`Shared::apply`): lock, read the
 //! clock, call the core, write what it changed to the store, unlock —
 //! and only then send what the core asked for (launches, kills), so a
 //! launch never leaves before its placement is on disk. The scheduling
 //! loop is one tokio task, woken by a submission, an exit, a
-//! registration or a drain ([`Shared::wake`]) and by a tick every
+//! registration or a drain (`Shared::wake`) and by a tick every
 //! heartbeat interval (which also notices silent machines).
 //!
 //! Live time is the time since the master started, from tokio's
