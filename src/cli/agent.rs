@@ -189,19 +189,29 @@ pub fn main(args: AgentArgs) -> i32 {
             return 2;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let announce = |addr: SocketAddr| super::say(&format!("listening on {addr}"));
+    run_live(Some(2), live_agent::run(cfg, announce))
+}
+
+/// Runs a live program (agent or master) on a multi-threaded runtime of
+/// `workers` threads (tokio's default, one per core, if `None`): exit code
+/// 0 when it ends well, 1 with the error printed otherwise.
+pub(crate) fn run_live<E: std::fmt::Display>(
+    workers: Option<usize>,
+    program: impl std::future::Future<Output = Result<(), E>>,
+) -> i32 {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
             return 1;
         }
     };
-    let announce = |addr: SocketAddr| super::say(&format!("listening on {addr}"));
-    match runtime.block_on(live_agent::run(cfg, announce)) {
+    match runtime.block_on(program) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");

@@ -57,23 +57,7 @@ pub fn main(args: MasterArgs) -> i32 {
             return 2;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return 1;
-        }
-    };
-    match runtime.block_on(serve(opts)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
-    }
+    super::agent::run_live(None, serve(opts))
 }
 
 async fn serve(opts: MasterOptions) -> Result<(), String> {
