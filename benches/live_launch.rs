@@ -10,10 +10,9 @@
 //!   own `submit_to_running_us` (its monotonic clock, µs): from taking the
 //!   submission in — body parsed, the master's lock held — to recording
 //!   the agent's launch reply. That reply leaves the agent once the task's
-//!   process is spawned (its trampoline exec'd), so what the issue
-//!   excludes, the process's own start (the trampoline's run, its limits,
-//!   the `exec` of the task's program), is not counted; the spawn itself
-//!   is. The in-between is all counted: the store's write-ahead commits
+//!   program is exec'd (its session and limits set between `fork` and
+//!   `exec`), so the spawn is counted and only what the issue excludes,
+//!   the program's own run, is not. The in-between is all counted: the store's write-ahead commits
 //!   (submission, placement, running), the scheduling pass, the launch
 //!   request and its reply. The client's own round trip of the submission
 //!   (request sent → 201 read, this program's clock) is shown beside it.
@@ -21,11 +20,18 @@
 //!   `max_per_machine` = 1/8 of them, so every agent takes the same
 //!   share. launches/s = tasks ÷ (the largest `submit_to_running_us` of
 //!   the job): from the master taking the submission in to the last
-//!   launch reply recorded.
+//!   launch reply recorded. The master sends each agent its launches of
+//!   a pass as one list.
 //!
 //! Each agent advertises 64 cores and 1 TiB (nothing waits for room:
 //! the tasks' requests are small) and the tasks end at once, so the
 //! agents also report exits while launches go on, as a real cell would.
+//!
+//! The cell's files — the master's store, the agents' sandboxes (two
+//! files and a directory per task) — go in a temporary directory under
+//! `$TMPDIR` (else `/tmp`), printed with the file system it is on:
+//! `TMPDIR=/dev/shm` puts them on tmpfs, which takes the disk's inode
+//! allocator out of the figure (reports/BENCHMARKS.md, "Live cell").
 // The library's guards hold here too (src/lib.rs, clippy.toml).
 #![warn(clippy::too_many_lines)]
 #![warn(clippy::allow_attributes_without_reason)]
@@ -314,11 +320,31 @@ fn load_average() -> String {
     s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
+/// The type of the file system `path` is on: the longest mount point
+/// of `/proc/mounts` it is below.
+fn file_system(path: &Path) -> String {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let best = (mounts.lines())
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (mount, kind) = (f.get(1)?, f.get(2)?);
+            path.starts_with(mount)
+                .then(|| (mount.len(), (*kind).to_string()))
+        })
+        .max();
+    best.map_or_else(|| "unknown".into(), |(_, kind)| kind)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter is not supported.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     println!("live_launch: master + {AGENTS} agents on loopback, {cpus} CPUs");
+    println!(
+        "cell files in {} ({})",
+        dir.path().display(),
+        file_system(dir.path())
+    );
     println!("load average before: {}", load_average());
     let cell = start_cell(dir.path());
     let started = now();

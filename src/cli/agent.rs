@@ -1,15 +1,12 @@
-//! `borgsim agent` (the Borglet) and its hidden trampoline `borgsim
-//! agent-exec`: flags, the token, the machine's defaults — the parts that
+//! `borgsim agent` (the Borglet): flags, the token, the machine's defaults — the parts that
 //! read the environment and the machine — handed to
 //! [`borgsim::live::agent`], which documents what the agent does.
 
-use borgsim::live::agent::exec::{self, ExecPlan};
 use borgsim::live::agent::{self as live_agent, AgentConfig};
 use borgsim::live::auth::Token;
 use borgsim::live::proto::Capacity;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,22 +55,6 @@ pub struct AgentArgs {
     /// From SIGTERM to SIGKILL when a task is killed, ms.
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub kill_grace_ms: u64,
-}
-
-/// The trampoline's flags (internal: the agent writes them).
-#[derive(Args, Debug)]
-pub struct ExecArgs {
-    #[arg(long)]
-    pub mem_mib: u64,
-    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=19))]
-    pub nice: i32,
-    #[arg(long)]
-    pub cgroup: Option<PathBuf>,
-    #[arg(long)]
-    pub failure_file: Option<PathBuf>,
-    /// The task's program and arguments.
-    #[arg(last = true, required = true, num_args = 1..)]
-    pub argv: Vec<OsString>,
 }
 
 /// `--attr rack=r1`: a key and a value.
@@ -125,8 +106,6 @@ fn config(args: AgentArgs) -> Result<AgentConfig, String> {
     if name.is_empty() {
         return Err("--name: a machine name cannot be empty".into());
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program's path (for its trampoline): {e}"))?;
     Ok(AgentConfig {
         master,
         listen: args.listen,
@@ -138,7 +117,6 @@ fn config(args: AgentArgs) -> Result<AgentConfig, String> {
         work_dir: args.work_dir,
         token,
         kill_grace: Duration::from_millis(args.kill_grace_ms),
-        exe,
         task_path: task_path(),
     })
 }
@@ -220,59 +198,9 @@ pub(crate) fn run_live<E: std::fmt::Display>(
     }
 }
 
-/// `borgsim agent-exec`: becomes the task; returns only on failure.
-pub fn exec_main(args: ExecArgs) -> i32 {
-    exec::exec(&ExecPlan {
-        mem_mib: args.mem_mib,
-        nice: args.nice,
-        cgroup: args.cgroup,
-        failure_file: args.failure_file,
-        argv: args.argv,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn exec_args(line: &[&str]) -> Result<ExecArgs, clap::Error> {
-        let cli = Cli::try_parse_from(std::iter::once("borgsim").chain(line.iter().copied()))?;
-        match cli.command {
-            Some(Command::AgentExec(a)) => Ok(a),
-            other => panic!("parsed as {other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_trampoline_reads_what_the_agent_writes() {
-        let plan = ExecPlan {
-            mem_mib: 64,
-            nice: 10,
-            cgroup: None,
-            failure_file: Some("/w/start-failure".into()),
-            argv: vec!["sh".into(), "-c".into(), "--nice 0".into()],
-        };
-        let written: Vec<String> = plan
-            .to_args()
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect();
-        let refs: Vec<&str> = written.iter().map(String::as_str).collect();
-        let a = exec_args(&refs).unwrap();
-        assert_eq!((a.mem_mib, a.nice, a.cgroup), (64, 10, None));
-        assert_eq!(a.failure_file, Some(PathBuf::from("/w/start-failure")));
-        assert_eq!(a.argv, ["sh", "-c", "--nice 0"]);
-    }
-
-    #[test]
-    fn the_trampoline_refuses_what_the_agent_never_writes() {
-        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "-1", "--", "x"]).is_err());
-        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "20", "--", "x"]).is_err());
-        assert!(exec_args(&["agent-exec", "--mem-mib", "64", "--nice", "0"]).is_err());
-        assert!(exec_args(&["agent-exec", "--nice", "0", "--", "x"]).is_err());
-    }
 
     #[test]
     fn attributes_need_a_key() {

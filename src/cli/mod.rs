@@ -119,10 +119,6 @@ pub enum Command {
     /// processes, under limits (feature `agent`).
     #[cfg(feature = "agent")]
     Agent(agent::AgentArgs),
-    /// The agent's trampoline: applies a task's limits, then becomes it.
-    #[cfg(feature = "agent")]
-    #[command(hide = true)]
-    AgentExec(agent::ExecArgs),
     /// Run a live master: the simulator's scheduler placing real tasks on
     /// the agents that register with it (HTTP+JSON API, SQLite store).
     #[cfg(feature = "agent")]
@@ -360,7 +356,6 @@ fn stages_outputs(cmd: Option<&Command>) -> bool {
         cmd,
         Some(
             Command::Agent(_)
-                | Command::AgentExec(_)
                 | Command::Master(_)
                 | Command::Submit(_)
                 | Command::Status(_)
@@ -403,7 +398,6 @@ pub fn main_with(cli: Cli) -> i32 {
         #[cfg(feature = "agent")]
         Some(Command::Agent(args)) => return agent::main(args),
         #[cfg(feature = "agent")]
-        Some(Command::AgentExec(args)) => return agent::exec_main(args),
         #[cfg(feature = "agent")]
         Some(Command::Master(args)) => return master::main(args),
     };

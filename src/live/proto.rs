@@ -36,6 +36,7 @@
 //! | method, path | body → reply |
 //! |---|---|
 //! | `POST /v1/tasks` | [`TaskLaunch`] → 201 [`RunningTask`] (200 if that incarnation already runs) |
+//! | `POST /v1/tasks` | `[`[`TaskLaunch`]`]` → 200 `[`[`LaunchReply`]`]`: each launch's own answer, in order |
 //! | `DELETE /v1/tasks/{task}?incarnation=N` | → 200 [`TaskExit`] once it is dead, 404 if unknown |
 //! | `GET /v1/tasks` | → [`AgentTasks`] |
 //! | `GET /v1/health` | → [`AgentInfo`] |
@@ -54,6 +55,23 @@ pub const VERSION_PATH: &str = "/v1";
 /// thousands of tasks fits in a few KiB; a heartbeat of a full machine in
 /// tens). Larger bodies get 413 and change nothing.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// `value` read as a `T`; the error names the path of the field at
+/// fault (`task.incarnation: invalid type: …`), as the servers' body
+/// errors do.
+///
+/// # Errors
+/// `value` is not a `T`.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
+}
 
 /// The body of every 4xx and 5xx reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,9 +224,9 @@ pub struct TaskStatus {
     /// Its submit-to-running latency, µs on the master's monotonic clock:
     /// from the master taking its job's submission in (the body parsed,
     /// the master's lock held) to the master recording its first start
-    /// as spawned: the agent's reply to the launch (sent once the
-    /// process exists — its trampoline exec'd, the task's own program
-    /// not started yet), a heartbeat listing it, or its exit report,
+    /// as spawned: the agent's reply to the launch (sent once the task's
+    /// program is exec'd, before it runs), a heartbeat listing it, or its
+    /// exit report,
     /// whichever came first. `None` until then, and for jobs submitted to an earlier
     /// master process.
     #[serde(default)]
@@ -385,6 +403,24 @@ pub struct RunningTask {
     pub task: TaskRef,
     pub pid: u32,
     pub started_ms: u64,
+}
+
+/// One launch's answer in a list of launches (`POST /v1/tasks` with a
+/// list: the master sends each agent one list per scheduling pass, not
+/// one request per task). Each launch stands alone: one refused does not
+/// undo the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchReply {
+    /// The status the launch alone would have had: 201 started, 200
+    /// already running, 400, 409 or 500 refused.
+    pub status: u16,
+    /// The run, for 200 and 201.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<RunningTask>,
+    /// Why not, otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How a task's process ended.

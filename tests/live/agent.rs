@@ -61,7 +61,13 @@ fn tasks_run_to_their_ends_and_their_output_is_kept() {
     ] {
         let (status, body) = a.api.post("/v1/tasks", &launch(task, cmd));
         assert_eq!(status, 201, "{task}: {body}");
-        assert!(body["pid"].as_u64().is_some_and(|p| p > 1), "{body}");
+        // No process for a program that cannot start: pid 0.
+        let want_process = task != "3.nope.u.c";
+        assert_eq!(
+            body["pid"].as_u64().is_some_and(|p| p > 1),
+            want_process,
+            "{body}"
+        );
     }
     assert_eq!(outcome(&master.exit_of("0.ok.u.c")), ExitOutcome::Exited(0));
     assert_eq!(
@@ -126,6 +132,51 @@ fn a_second_launch_of_a_running_task_starts_nothing() {
     );
     assert_eq!(beat.running.len(), 1);
     assert_eq!(Some(u64::from(beat.running[0].pid)), one["pid"].as_u64());
+}
+
+#[test]
+fn a_list_of_launches_answers_each_in_order() {
+    let master = FakeMaster::start(0);
+    let a = agent(&master);
+    let running = launch("0.list.u.c", &["sleep", "30"]);
+    let (status, first) = a.api.post("/v1/tasks", &running);
+    assert_eq!(status, 201, "{first}");
+    let mut outside = launch("2.list.u.c", &["true"]);
+    outside["workdir"] = json!("../x");
+    let list = json!([
+        running,
+        launch("1.list.u.c", &["sh", "-c", "exit 4"]),
+        outside,
+        launch("3.list.u.c", &["no-such-program-borgsim"]),
+    ]);
+    let (status, replies) = a.api.post("/v1/tasks", &list);
+    assert_eq!(status, 200, "{replies}");
+    let statuses: Vec<u64> = (replies.as_array().unwrap().iter())
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    // Already running; started; refused alone (its workdir); started
+    // with no process (its exit reports the start failure).
+    assert_eq!(statuses, [200, 201, 400, 201], "{replies}");
+    assert_eq!(replies[0]["running"]["pid"], first["pid"]);
+    assert!(replies[2]["error"].as_str().unwrap().contains("workdir"));
+    assert_eq!(replies[3]["running"]["pid"], 0);
+    assert_eq!(
+        outcome(&master.exit_of("1.list.u.c")),
+        ExitOutcome::Exited(4)
+    );
+    assert_eq!(
+        outcome(&master.exit_of("3.list.u.c")),
+        ExitOutcome::StartFailed
+    );
+    // A list with one malformed launch starts none, and names it.
+    let bad = json!([launch("4.list.u.c", &["true"]), {"task": 1}]);
+    let (status, reply) = a.api.post("/v1/tasks", &bad);
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["error"].as_str().unwrap().contains("launch 1"),
+        "{reply}"
+    );
+    assert!(!a.work.join("tasks").join("4.list.u.c").exists());
 }
 
 /// Whether a process has its working directory below `dir`.

@@ -13,4 +13,3 @@ mod common;
 mod fake_master;
 mod master;
 mod master_common;
-mod trampoline;

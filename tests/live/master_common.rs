@@ -3,7 +3,7 @@
 //! agent (a tiny axum server) that accepts launches and kills as an agent
 //! would and records them. The token and deadline are `common`'s.
 
-use borgsim::live::proto::{RunningTask, TaskLaunch, TaskRef};
+use borgsim::live::proto::{LaunchReply, RunningTask, TaskLaunch, TaskRef};
 use serde_json::Value;
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -242,17 +242,24 @@ impl FakeAgent {
 
 type Log = Arc<Mutex<FakeAgentLog>>;
 
+/// The master sends each agent its launches as a list.
 async fn fake_launch(
     axum::extract::State(log): axum::extract::State<Log>,
-    axum::Json(launch): axum::Json<TaskLaunch>,
-) -> (axum::http::StatusCode, axum::Json<RunningTask>) {
-    let running = RunningTask {
-        task: launch.task.clone(),
-        pid: 4242,
-        started_ms: 1,
-    };
-    log.lock().unwrap().launched.push(launch);
-    (axum::http::StatusCode::CREATED, axum::Json(running))
+    axum::Json(launches): axum::Json<Vec<TaskLaunch>>,
+) -> axum::Json<Vec<LaunchReply>> {
+    let replies = (launches.iter())
+        .map(|l| LaunchReply {
+            status: 201,
+            running: Some(RunningTask {
+                task: l.task.clone(),
+                pid: 4242,
+                started_ms: 1,
+            }),
+            error: None,
+        })
+        .collect();
+    log.lock().unwrap().launched.extend(launches);
+    axum::Json(replies)
 }
 
 #[derive(serde::Deserialize)]

@@ -8,7 +8,9 @@
 
 use super::{runner, Shared};
 use crate::live::auth::require_token;
-use crate::live::proto::{AgentTasks, ApiError, TaskLaunch, TaskRef, MAX_BODY_BYTES};
+use crate::live::proto::{
+    self, AgentTasks, ApiError, LaunchReply, RunningTask, TaskLaunch, TaskRef, MAX_BODY_BYTES,
+};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
@@ -83,31 +85,85 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .layer(axum::middleware::from_fn_with_state(token, require_token))
 }
 
+/// `POST /v1/tasks`: one launch (an object, answered with its own
+/// status) or several (a list, answered 200 with each one's
+/// [`LaunchReply`], in order). A list is parsed whole before anything
+/// starts (400 naming the launch and field); its launches then start one
+/// by one, off the async workers (a spawn blocks).
 async fn launch(
     State(shared): State<Arc<Shared>>,
-    body: Result<Json<TaskLaunch>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    let Json(l) = match body {
-        Ok(b) => b,
+    let body = match body {
+        Ok(Json(b)) => b,
         Err(r) => return body_failure(&r).into_response(),
     };
-    match runner::launch(&shared, &l) {
-        Ok((status, running)) => {
-            if status == StatusCode::CREATED {
-                eprintln!(
-                    "agent: started {} #{} (pid {})",
-                    l.task.task, l.task.incarnation, running.pid
-                );
+    let list = matches!(body, serde_json::Value::Array(_));
+    let launches: Vec<TaskLaunch> = match body {
+        serde_json::Value::Array(items) => {
+            let parsed = (items.into_iter().enumerate())
+                .map(|(i, v)| proto::from_value(v).map_err(|e| format!("launch {i}: {e}")))
+                .collect::<Result<Vec<TaskLaunch>, String>>();
+            match parsed {
+                Ok(ls) => ls,
+                Err(e) => return Failure::bad_request(e).into_response(),
             }
-            (status, Json(running)).into_response()
         }
-        Err(f) => {
-            eprintln!(
-                "agent: refused {} #{}: {} {}",
-                l.task.task, l.task.incarnation, f.status, f.error
-            );
-            f.into_response()
-        }
+        one => match proto::from_value(one) {
+            Ok(l) => vec![l],
+            Err(e) => return Failure::bad_request(e).into_response(),
+        },
+    };
+    let started = tokio::task::spawn_blocking(move || {
+        launches
+            .iter()
+            .map(|l| launch_one(&shared, l))
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let Ok(mut replies) = started else {
+        return Failure::internal("the launch was interrupted").into_response();
+    };
+    if list {
+        let body: Vec<LaunchReply> = replies.into_iter().map(reply_of).collect();
+        return Json(body).into_response();
+    }
+    match replies.pop() {
+        Some(Ok((status, running))) => (status, Json(running)).into_response(),
+        Some(Err(f)) => f.into_response(),
+        None => Failure::internal("no launch").into_response(),
+    }
+}
+
+/// Starts one launch and logs what happened.
+fn launch_one(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<(StatusCode, RunningTask), Failure> {
+    let r = runner::launch(shared, l);
+    match &r {
+        Ok((StatusCode::CREATED, running)) => eprintln!(
+            "agent: started {} #{} (pid {})",
+            l.task.task, l.task.incarnation, running.pid
+        ),
+        Ok(_) => {}
+        Err(f) => eprintln!(
+            "agent: refused {} #{}: {} {}",
+            l.task.task, l.task.incarnation, f.status, f.error
+        ),
+    }
+    r
+}
+
+fn reply_of(r: Result<(StatusCode, RunningTask), Failure>) -> LaunchReply {
+    match r {
+        Ok((status, running)) => LaunchReply {
+            status: status.as_u16(),
+            running: Some(running),
+            error: None,
+        },
+        Err(f) => LaunchReply {
+            status: f.status.as_u16(),
+            running: None,
+            error: Some(f.error),
+        },
     }
 }
 

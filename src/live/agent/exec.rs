@@ -1,157 +1,210 @@
-//! The trampoline: `borgsim agent-exec`, the process between the agent
-//! and a task.
+//! Starting a task's program with its limits in force from its first
+//! instruction.
 //!
-//! Limits must be in force before the task's first instruction, and the
-//! task must be the leader of its own session (so one signal to its
-//! process group reaches everything it starts, and a terminal signal to
-//! the agent's group does not). Doing that between `fork` and `exec`
-//! takes an `unsafe` `pre_exec` hook restricted to async-signal-safe
-//! calls; instead the agent starts this same binary, which — an ordinary
-//! single-threaded program — starts a session, applies the limits to
-//! itself and then `exec`s the task in its place: same pid, same open
-//! files (the sandbox's `stdout` and `stderr`), same working directory
-//! and environment (both set by the agent).
+//! The task must lead its own session (so one signal to its process group
+//! reaches everything it starts, and a terminal signal to the agent's
+//! group does not), and its limits must hold before it runs. Both are
+//! done in the child between `fork` and `exec`, in std's `pre_exec` hook,
+//! with nothing there but raw system calls — `setsid`, `write` (the pid
+//! into the cgroup's `cgroup.procs`), `setrlimit`, `setpriority`, through
+//! rustix's libc backend — all async-signal-safe: no allocation, no lock
+//! another thread of the agent could have held at the fork. What needs
+//! either (opening the cgroup's file, the byte count) is done before, in
+//! the agent.
 //!
-//! When it cannot (no such program, a limit refused), it writes why to
-//! the task's stderr and to the failure file, and exits with 127; the
-//! agent reads the file and reports the run as `start_failed` (a task
-//! that itself exits 127 leaves no file, and is reported as `exited`).
+//! The agent used to start a trampoline (its own binary, which applied
+//! the limits to itself and then `exec`d the task): two `exec`s per task,
+//! the first of an 80 MB program, were most of a launch's CPU
+//! (reports/BENCHMARKS.md, "Live cell").
+//!
+//! A start that fails in the child — no such program, a limit or a cgroup
+//! refused — is returned by `spawn` (std sends the child's `errno` back
+//! through a close-on-exec pipe); the agent records the run as ended
+//! `start_failed`, with the reason.
 
 use super::limits;
-use std::ffi::OsString;
-use std::io::Write;
-use std::os::unix::process::CommandExt;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-/// The exit status when the task could not be started (the shell's
-/// "command not found").
-pub const START_FAILED_STATUS: i32 = 127;
-
-/// What the trampoline does, from its command line.
+/// The limits a task starts under.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecPlan {
+pub struct StartPlan {
     /// Memory limit, MiB (`RLIMIT_AS` unless a cgroup is given).
     pub mem_mib: u64,
     /// Nice value, 0..=19 (unless a cgroup is given).
     pub nice: i32,
-    /// The task's cgroup v2 directory, to join instead of the rlimits.
+    /// The task's cgroup v2 directory, joined instead of the rlimits.
     pub cgroup: Option<PathBuf>,
-    /// Where to write why the start failed.
-    pub failure_file: Option<PathBuf>,
-    /// The task's program and arguments.
-    pub argv: Vec<OsString>,
 }
 
-impl ExecPlan {
-    /// The trampoline's arguments for this plan (after the binary's
-    /// path): `agent-exec --mem-mib N --nice K [--cgroup P]
-    /// [--failure-file F] -- argv…`.
-    pub fn to_args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = vec![
-            "agent-exec".into(),
-            "--mem-mib".into(),
-            self.mem_mib.to_string().into(),
-            "--nice".into(),
-            self.nice.to_string().into(),
-        ];
-        if let Some(c) = &self.cgroup {
-            a.push("--cgroup".into());
-            a.push(c.into());
-        }
-        if let Some(f) = &self.failure_file {
-            a.push("--failure-file".into());
-            a.push(f.into());
-        }
-        a.push("--".into());
-        a.extend(self.argv.iter().cloned());
-        a
-    }
-}
-
-/// Applies the plan to this process and replaces it with the task.
-/// Returns only when that failed, with the exit status to use, having
-/// said why on stderr and in the failure file.
-pub fn exec(plan: &ExecPlan) -> i32 {
-    let err = match prepare(plan) {
-        Ok(()) => {
-            let Some((program, args)) = plan.argv.split_first() else {
-                return fail(plan, "no command to run");
-            };
-            let e = std::process::Command::new(program).args(args).exec();
-            format!("cannot run {:?}: {e}", program)
-        }
-        Err(e) => e,
-    };
-    fail(plan, &err)
-}
-
-/// A new session, then the limits.
-fn prepare(plan: &ExecPlan) -> Result<(), String> {
-    rustix::process::setsid().map_err(|e| format!("cannot start a session: {e}"))?;
-    if let Some(dir) = &plan.cgroup {
-        let pid = std::process::id();
-        return std::fs::write(dir.join("cgroup.procs"), pid.to_string())
-            .map_err(|e| format!("cannot join cgroup {}: {e}", dir.display()));
-    }
-    let bytes = limits::mem_bytes(plan.mem_mib)
-        .ok_or_else(|| format!("--mem-mib {} overflows a byte count", plan.mem_mib))?;
-    let limit = rustix::process::Rlimit {
-        current: Some(bytes),
-        maximum: Some(bytes),
-    };
-    rustix::process::setrlimit(rustix::process::Resource::As, limit)
-        .map_err(|e| format!("cannot set RLIMIT_AS to {bytes} bytes: {e}"))?;
-    if plan.nice != 0 {
-        rustix::process::setpriority_process(None, plan.nice)
-            .map_err(|e| format!("cannot set nice {}: {e}", plan.nice))?;
+/// Makes `cmd` start its program as a session leader under `plan`.
+///
+/// # Errors
+/// The cgroup's `cgroup.procs` cannot be opened for writing, or
+/// `mem_mib` overflows a byte count: the message says which.
+pub fn install(cmd: &mut tokio::process::Command, plan: &StartPlan) -> Result<(), String> {
+    let step = ChildStep::prepare(plan)?;
+    // SAFETY: the hook runs in the forked child, where only
+    // async-signal-safe calls are sound. `ChildStep::run` makes raw
+    // system calls only (setsid, getpid, write, setrlimit, setpriority)
+    // on values prepared before the fork and a stack buffer: it
+    // allocates nothing and takes no lock. Its errors are plain `errno`s.
+    unsafe {
+        cmd.pre_exec(move || step.run());
     }
     Ok(())
 }
 
-fn fail(plan: &ExecPlan, why: &str) -> i32 {
-    let line = format!("borgsim agent-exec: {why}\n");
-    let _ = std::io::stderr().write_all(line.as_bytes());
-    if let Some(f) = &plan.failure_file {
-        let _ = std::fs::write(f, why);
+/// What the child does before `exec`, prepared by the agent.
+struct ChildStep {
+    /// `cgroup.procs` of the task's cgroup, open for writing
+    /// (close-on-exec: the task never holds it).
+    procs: Option<OwnedFd>,
+    /// `RLIMIT_AS`, bytes (used without a cgroup).
+    mem_bytes: u64,
+    /// Used without a cgroup; 0 leaves it alone.
+    nice: i32,
+}
+
+impl ChildStep {
+    fn prepare(plan: &StartPlan) -> Result<ChildStep, String> {
+        let mem_bytes = limits::mem_bytes(plan.mem_mib)
+            .ok_or_else(|| format!("mem_mib {} overflows a byte count", plan.mem_mib))?;
+        let procs = match &plan.cgroup {
+            None => None,
+            Some(dir) => {
+                let path = dir.join("cgroup.procs");
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| format!("cannot join cgroup {}: {e}", dir.display()))?;
+                Some(OwnedFd::from(f))
+            }
+        };
+        Ok(ChildStep {
+            procs,
+            mem_bytes,
+            nice: plan.nice,
+        })
     }
-    START_FAILED_STATUS
+
+    /// In the child: a new session, then the cgroup or the rlimits.
+    fn run(&self) -> io::Result<()> {
+        rustix::process::setsid()?;
+        if let Some(fd) = &self.procs {
+            let mut buf = [0u8; 10];
+            let pid = rustix::process::getpid().as_raw_nonzero().get();
+            rustix::io::write(fd.as_fd(), decimal(pid.unsigned_abs(), &mut buf))?;
+            return Ok(());
+        }
+        let limit = rustix::process::Rlimit {
+            current: Some(self.mem_bytes),
+            maximum: Some(self.mem_bytes),
+        };
+        rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
+        if self.nice != 0 {
+            rustix::process::setpriority_process(None, self.nice)?;
+        }
+        Ok(())
+    }
+}
+
+/// `n` in decimal ASCII, written at the end of `buf` (ten digits hold
+/// any `u32`), without allocating.
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn arguments_carry_every_part_of_the_plan() {
-        let plan = ExecPlan {
+    /// Runs `sh -c script` under `plan`: (status, stdout) or the spawn's error.
+    async fn run(plan: &StartPlan, script: &str) -> io::Result<(Option<i32>, String)> {
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args(["-c", script]);
+        install(&mut cmd, plan).map_err(io::Error::other)?;
+        let out = cmd.output().await?;
+        Ok((
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ))
+    }
+
+    /// `ulimit -v`, then the shell's pid, session and nice from
+    /// `/proc/self/stat` (fields 1, 6 and 19).
+    const SHOW: &str = "ulimit -v; read -r s < /proc/$$/stat; set -- $s; echo $$ $6 ${19}";
+
+    fn plan(nice: i32, cgroup: Option<PathBuf>) -> StartPlan {
+        StartPlan {
             mem_mib: 64,
-            nice: 3,
-            cgroup: Some("/cg/t".into()),
-            failure_file: Some("/w/f".into()),
-            argv: vec!["sh".into(), "-c".into(), "--mem-mib 1".into()],
+            nice,
+            cgroup,
+        }
+    }
+
+    #[tokio::test]
+    async fn rlimits_and_a_session_are_in_force_before_the_task_runs() {
+        let (code, out) = run(&plan(10, None), SHOW).await.unwrap();
+        assert_eq!(code, Some(0));
+        let lines: Vec<&str> = out.lines().collect();
+        // 64 MiB of address space, shown by the shell in KiB: 64 × 1024.
+        assert_eq!(lines[0], "65536", "{out}");
+        let f: Vec<&str> = lines[1].split(' ').collect();
+        // It leads its session (session id = its pid) at nice 10.
+        assert_eq!(f[0], f[1], "{out}");
+        assert_eq!(f[2], "10", "{out}");
+    }
+
+    #[tokio::test]
+    async fn with_a_cgroup_it_writes_its_own_pid_and_sets_no_rlimit() {
+        // A plain directory stands for the cgroup: what matters is what
+        // the child writes to `cgroup.procs` (the kernel moves the pid).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.procs"), "").unwrap();
+        let p = plan(10, Some(dir.path().to_path_buf()));
+        let (code, out) = run(&p, SHOW).await.unwrap();
+        assert_eq!(code, Some(0));
+        let lines: Vec<&str> = out.lines().collect();
+        // The cgroup's memory.max limits it: no RLIMIT_AS, no nice.
+        assert_eq!(lines[0], "unlimited", "{out}");
+        let f: Vec<&str> = lines[1].split(' ').collect();
+        let joined = std::fs::read_to_string(dir.path().join("cgroup.procs")).unwrap();
+        assert_eq!(joined, f[0], "the task's own pid");
+        assert_eq!((f[1], f[2]), (f[0], "0"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn starts_that_cannot_happen_are_errors_of_the_spawn() {
+        let mut cmd = tokio::process::Command::new("/no/such/program");
+        install(&mut cmd, &plan(0, None)).unwrap();
+        let e = cmd.spawn().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        // A cgroup that is not there is refused before the fork.
+        let e = install(&mut cmd, &plan(0, Some("/no/such/cgroup".into()))).unwrap_err();
+        assert!(e.contains("cannot join cgroup /no/such/cgroup"), "{e}");
+        // A byte count that overflows is refused too.
+        let huge = StartPlan {
+            mem_mib: u64::MAX,
+            ..plan(0, None)
         };
-        let args: Vec<String> = plan
-            .to_args()
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect();
-        assert_eq!(
-            args,
-            [
-                "agent-exec",
-                "--mem-mib",
-                "64",
-                "--nice",
-                "3",
-                "--cgroup",
-                "/cg/t",
-                "--failure-file",
-                "/w/f",
-                "--",
-                "sh",
-                "-c",
-                "--mem-mib 1"
-            ]
-        );
+        assert!(install(&mut cmd, &huge).unwrap_err().contains("overflows"));
+    }
+
+    #[test]
+    fn pids_are_written_in_decimal() {
+        let mut buf = [0u8; 10];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(40_912, &mut buf), b"40912");
+        assert_eq!(decimal(u32::MAX, &mut buf), b"4294967295");
     }
 }

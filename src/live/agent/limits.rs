@@ -24,9 +24,8 @@
 //!   process cannot lower its nice value, so requests above one core are
 //!   not favoured).
 //!
-//! Both are applied by the trampoline (`borgsim agent-exec`, see
-//! [`super::exec`]) to itself before it `exec`s the task: no window in
-//! which the task runs unlimited, and no `unsafe` `pre_exec` hook.
+//! Both are applied in the task's process between `fork` and `exec` (see
+//! [`super::exec`]): no window in which the task runs unlimited.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -37,9 +37,9 @@
 //! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`])
 //! A launch's names and paths are checked before anything is made (400
 //! otherwise, see [`sandbox`]). Each run gets `WORK/tasks/<task>/<incarnation>/`
-//! with its `stdout` and `stderr` files; the process starts through the
-//! trampoline `borgsim agent-exec`, which makes it a session leader,
-//! applies the limits (cgroup v2 or rlimits, [`limits`]) and `exec`s it,
+//! with its `stdout` and `stderr` files; the process starts as a session
+//! leader with its limits in force from its first instruction (cgroup v2
+//! or rlimits, [`limits`], applied between `fork` and `exec`, [`exec`]),
 //! in the working directory, with a clean environment: `PATH` (the
 //! agent's), `HOME` (the sandbox), `BORGSIM_TASK`, `BORGSIM_INCARNATION`,
 //! `BORGSIM_SANDBOX`, then the spec's `env` — the agent's own variables,
@@ -48,7 +48,7 @@
 //! once the task is dead (a repeated launch of a running run is 200 with
 //! it, of an ended one 409). When a task's main process ends, what it
 //! left behind in its group (or cgroup) is killed too. A task is the
-//! session its trampoline started: heartbeats sum the CPU and resident
+//! session it leads: heartbeats sum the CPU and resident
 //! memory of that session's processes. Sandboxes stay on disk
 //! after the run (the task's logs); removing old ones is the operator's.
 //!
@@ -105,8 +105,6 @@ pub struct AgentConfig {
     pub token: Token,
     /// SIGTERM to SIGKILL.
     pub kill_grace: Duration,
-    /// This program, run as the trampoline (`agent-exec`).
-    pub exe: PathBuf,
     /// `PATH` as tasks get it.
     pub task_path: String,
 }

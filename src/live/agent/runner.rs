@@ -4,20 +4,21 @@
 //! then the sandbox is created (its directory's atomic creation is what
 //! makes a repeated launch of the same run harmless: 200 with the running
 //! task, or 409 if that run already ended here), the output files opened,
-//! the cgroup made (cgroup v2 mode), and the trampoline started. Each
+//! the cgroup made (cgroup v2 mode), and the task's program started
+//! under its limits ([`super::exec`]). Each
 //! process gets a supervisor, a tokio task that waits for it — so every
 //! process the agent starts is reaped — and turns its end into a
 //! [`TaskExit`], kept until the master acknowledges it.
 
 use super::api::Failure;
-use super::exec::{ExecPlan, START_FAILED_STATUS};
+use super::exec::{self, StartPlan};
 use super::limits::{self, Enforcement};
-use super::sandbox::{self, START_FAILURE_FILE};
+use super::sandbox;
 use super::{now_ms, Shared, Slot};
 use crate::live::proto::{ExitOutcome, RunningTask, TaskExit, TaskLaunch, TaskRef};
 use axum::http::StatusCode;
 use rustix::process::Signal;
-use std::io::Read;
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -61,7 +62,8 @@ pub(super) fn launch(
         .map_err(Failure::internal)
         .and_then(|workdir| spawn(shared, l, &dir, &workdir));
     let (child, cgroup) = match started {
-        Ok(s) => s,
+        Ok(Spawned::Running(child, cgroup)) => (child, cgroup),
+        Ok(Spawned::StartFailed(why)) => return Ok(start_failed(shared, &l.task, why)),
         Err(f) => {
             // Nothing started: no trace, so the master may try again.
             let _ = std::fs::remove_dir_all(&dir);
@@ -88,11 +90,43 @@ pub(super) fn launch(
     let watch = Supervised {
         task: l.task.clone(),
         pid,
-        dir,
         cgroup,
     };
     tokio::spawn(supervise(Arc::clone(shared), watch, child, tx));
     Ok((StatusCode::CREATED, running))
+}
+
+/// Records a run whose program could not be started as ended
+/// `start_failed` (reported, like any end, until acknowledged); the
+/// launch's answer is 201 with pid 0: no process.
+fn start_failed(shared: &Shared, task: &TaskRef, why: String) -> (StatusCode, RunningTask) {
+    let ended_ms = now_ms();
+    let exit = TaskExit {
+        task: task.clone(),
+        outcome: ExitOutcome::StartFailed,
+        ended_ms,
+        detail: Some(why),
+    };
+    let running = RunningTask {
+        task: task.clone(),
+        pid: 0,
+        started_ms: ended_ms,
+    };
+    let (_, done) = watch::channel(Some(exit.clone()));
+    let mut t = shared.lock();
+    t.slots.insert(
+        task.clone(),
+        Slot {
+            running: running.clone(),
+            kill_requested: false,
+            done,
+            cgroup: None,
+        },
+    );
+    t.exits.insert(task.clone(), exit);
+    drop(t);
+    shared.exit_ready.notify_one();
+    (StatusCode::CREATED, running)
 }
 
 /// The answer for a run the agent already has.
@@ -118,13 +152,21 @@ fn already_ran(task: &TaskRef) -> Failure {
     )
 }
 
-/// Opens the output files, makes the cgroup and starts the trampoline.
-fn spawn(
-    shared: &Shared,
-    l: &TaskLaunch,
-    dir: &Path,
-    workdir: &Path,
-) -> Result<(Child, Option<PathBuf>), Failure> {
+/// How a spawn went.
+enum Spawned {
+    /// The process runs.
+    Running(Child, Option<PathBuf>),
+    /// The task's program could not be started (no such program, a limit
+    /// refused): the run ended before it began, with this reason.
+    StartFailed(String),
+}
+
+/// Opens the output files, makes the cgroup and starts the task's
+/// program under its limits ([`super::exec`]).
+///
+/// # Errors
+/// What the agent itself could not make: the output files, the cgroup.
+fn spawn(shared: &Shared, l: &TaskLaunch, dir: &Path, workdir: &Path) -> Result<Spawned, Failure> {
     let create = |name: &str| {
         let p = dir.join(name);
         std::fs::File::create_new(&p).map_err(|e| Failure::io(&p, &e))
@@ -138,15 +180,16 @@ fn spawn(
         }
         Enforcement::Rlimit => None,
     };
-    let plan = ExecPlan {
+    let plan = StartPlan {
         mem_mib: l.mem_mib,
         nice: limits::nice_for(l.cpu_milli),
         cgroup: cgroup.clone(),
-        failure_file: Some(dir.join(START_FAILURE_FILE)),
-        argv: l.command.iter().map(Into::into).collect(),
     };
-    let mut cmd = tokio::process::Command::new(&shared.cfg.exe);
-    cmd.args(plan.to_args())
+    let Some((program, args)) = l.command.split_first() else {
+        return Err(Failure::bad_request("command: empty".to_string()));
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .env_clear()
         .env("PATH", &shared.cfg.task_path)
         .env("HOME", dir)
@@ -158,16 +201,23 @@ fn spawn(
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr);
-    match cmd.spawn() {
-        Ok(child) => Ok((child, cgroup)),
-        Err(e) => {
+    let started = exec::install(&mut cmd, &plan).and_then(|()| {
+        cmd.spawn()
+            .map_err(|e| format!("cannot run {program:?}: {e}"))
+    });
+    match started {
+        Ok(child) => Ok(Spawned::Running(child, cgroup)),
+        Err(why) => {
             if let Some(cg) = &cgroup {
                 let _ = std::fs::remove_dir(cg);
             }
-            Err(Failure::internal(format!(
-                "cannot start the trampoline {}: {e}",
-                shared.cfg.exe.display()
-            )))
+            // Where the task's own errors go, for whoever reads its logs.
+            let line = format!("borgsim agent: {why}\n");
+            let _ = std::fs::OpenOptions::new()
+                .append(true)
+                .open(dir.join("stderr"))
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            Ok(Spawned::StartFailed(why))
         }
     }
 }
@@ -176,7 +226,6 @@ fn spawn(
 struct Supervised {
     task: TaskRef,
     pid: u32,
-    dir: PathBuf,
     cgroup: Option<PathBuf>,
 }
 
@@ -200,14 +249,13 @@ async fn supervise(
     if let Some(cg) = &run.cgroup {
         limits::kill_all(cg);
     }
-    let failure = read_failure(&run.dir.join(START_FAILURE_FILE));
     let oom = run.cgroup.as_deref().is_some_and(limits::oom_killed);
     let kill_requested = shared
         .lock()
         .slots
         .get(&run.task)
         .is_some_and(|s| s.kill_requested);
-    let (outcome, detail) = classify(end, kill_requested, failure, oom);
+    let (outcome, detail) = classify(end, kill_requested, oom);
     let exit = TaskExit {
         task: run.task.clone(),
         outcome,
@@ -230,31 +278,17 @@ pub(super) enum End {
     Unknown(String),
 }
 
-/// The reported outcome: a start failure the trampoline recorded first,
-/// then the kernel's memory kill, then the master's kill, then what the
-/// process itself did.
-pub(super) fn classify(
-    end: End,
-    kill_requested: bool,
-    failure: Option<String>,
-    oom: bool,
-) -> (ExitOutcome, Option<String>) {
-    match (end, failure) {
-        (End::Code(START_FAILED_STATUS), Some(why)) => (ExitOutcome::StartFailed, Some(why)),
+/// The reported outcome: the kernel's memory kill first, then the
+/// master's kill, then what the process itself did. (A start failure
+/// never reaches here: no process ran, see [`start_failed`].)
+pub(super) fn classify(end: End, kill_requested: bool, oom: bool) -> (ExitOutcome, Option<String>) {
+    match end {
         _ if oom => (ExitOutcome::OutOfMemory, None),
         _ if kill_requested => (ExitOutcome::Killed, None),
-        (End::Signal(s), _) => (ExitOutcome::Signaled(s), None),
-        (End::Code(c), _) => (ExitOutcome::Exited(c), None),
-        (End::Unknown(why), _) => (ExitOutcome::Exited(-1), Some(why)),
+        End::Signal(s) => (ExitOutcome::Signaled(s), None),
+        End::Code(c) => (ExitOutcome::Exited(c), None),
+        End::Unknown(why) => (ExitOutcome::Exited(-1), Some(why)),
     }
-}
-
-/// The trampoline's reason, at most 4 KiB of it.
-fn read_failure(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    let file = std::fs::File::open(path).ok()?;
-    file.take(4096).read_to_string(&mut text).ok()?;
-    Some(text)
 }
 
 /// Sends `sig` to the process group `pid` leads; a group already gone is
@@ -348,32 +382,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outcomes_put_start_failures_and_kills_first() {
-        let f = || Some("cannot run \"nope\"".to_string());
-        let (o, d) = classify(End::Code(127), false, f(), false);
-        assert_eq!((o, d.is_some()), (ExitOutcome::StartFailed, true));
-        // A task's own exit 127 leaves no failure file.
+    fn outcomes_put_memory_kills_and_kills_first() {
         assert_eq!(
-            classify(End::Code(127), false, None, false).0,
-            ExitOutcome::Exited(127)
-        );
-        assert_eq!(
-            classify(End::Signal(9), false, None, true).0,
+            classify(End::Signal(9), false, true).0,
             ExitOutcome::OutOfMemory
         );
         assert_eq!(
-            classify(End::Signal(15), true, None, false).0,
+            classify(End::Signal(9), true, true).0,
+            ExitOutcome::OutOfMemory
+        );
+        assert_eq!(
+            classify(End::Signal(15), true, false).0,
             ExitOutcome::Killed
         );
         assert_eq!(
-            classify(End::Signal(11), false, None, false).0,
+            classify(End::Signal(11), false, false).0,
             ExitOutcome::Signaled(11)
         );
+        // A task's own 127 is its exit.
         assert_eq!(
-            classify(End::Code(3), false, None, false).0,
-            ExitOutcome::Exited(3)
+            classify(End::Code(127), false, false).0,
+            ExitOutcome::Exited(127)
         );
-        let (o, d) = classify(End::Unknown("x".into()), false, None, false);
+        let (o, d) = classify(End::Unknown("x".into()), false, false);
         assert_eq!((o, d.as_deref()), (ExitOutcome::Exited(-1), Some("x")));
     }
 }

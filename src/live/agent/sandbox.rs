@@ -13,9 +13,9 @@
 //! - the command is not empty and no argument or variable holds a NUL
 //!   byte; a variable's name is not empty and holds no `=`.
 //!
-//! Layout: `WORK/tasks/<task>/<incarnation>/` holds `stdout`, `stderr`,
-//! `start-failure` (written by the trampoline when it could not start
-//! the command) and the task's working directory (the sandbox itself
+//! Layout: `WORK/tasks/<task>/<incarnation>/` holds `stdout`, `stderr`
+//! (which also gets the agent's reason when the command could not be
+//! started) and the task's working directory (the sandbox itself
 //! unless `workdir` names a directory below it).
 
 use crate::live::proto::{TaskLaunch, TaskRef};
@@ -23,9 +23,6 @@ use std::path::{Component, Path, PathBuf};
 
 /// Longest task name, in bytes: a file name's limit on Linux.
 pub const MAX_TASK_NAME_BYTES: usize = 255;
-
-/// The file the trampoline writes when it cannot start the command.
-pub const START_FAILURE_FILE: &str = "start-failure";
 
 /// `name` if it can be one directory name, else why not.
 ///

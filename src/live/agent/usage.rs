@@ -1,6 +1,6 @@
 //! What the agent's tasks use, for heartbeats.
 //!
-//! A task is the session its trampoline started (its session id is the
+//! A task is the session it leads (its session id is the
 //! task's pid), so everything it forks counts — a `sh -c` and its
 //! children alike — and nothing else on the machine does. CPU is the
 //! share of one core since the previous measurement (sysinfo's
@@ -17,6 +17,11 @@ pub struct Meter {
 
 impl Meter {
     pub fn new() -> Meter {
+        // sysinfo keeps a `/proc/PID/stat` file open per process it has
+        // seen (up to half the descriptor limit): thousands of
+        // descriptors that every task's `fork` copies and `exec` closes.
+        // Reading them anew each heartbeat is cheaper than that.
+        sysinfo::set_open_files_limit(0);
         Meter { sys: System::new() }
     }
 
@@ -28,11 +33,14 @@ impl Meter {
         let kind = ProcessRefreshKind::nothing().with_cpu().with_memory();
         self.sys
             .refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
-        let leaders: Vec<Pid> = sessions.iter().map(|&p| Pid::from_u32(p)).collect();
+        let mut leaders: Vec<Pid> = sessions.iter().map(|&p| Pid::from_u32(p)).collect();
+        leaders.sort_unstable();
         let mut cpu_percent = 0.0f64;
         let mut mem_bytes = 0u64;
         for p in self.sys.processes().values() {
-            if p.session_id().is_some_and(|s| leaders.contains(&s)) {
+            if p.session_id()
+                .is_some_and(|s| leaders.binary_search(&s).is_ok())
+            {
                 cpu_percent += f64::from(p.cpu_usage());
                 mem_bytes = mem_bytes.saturating_add(p.memory());
             }

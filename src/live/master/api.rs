@@ -24,8 +24,8 @@ use super::core::CoreError;
 use super::server::{Shared, StoreFailed};
 use crate::live::auth::{require_token, Token};
 use crate::live::proto::{
-    AgentRegistration, ApiError, ExitsAck, Heartbeat, HeartbeatReply, JobStatus, JobSubmission,
-    MachineStatus, RegistrationReply, TaskExits, TaskStatus, MAX_BODY_BYTES,
+    self, AgentRegistration, ApiError, ExitsAck, Heartbeat, HeartbeatReply, JobStatus,
+    JobSubmission, MachineStatus, RegistrationReply, TaskExits, TaskStatus, MAX_BODY_BYTES,
 };
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
@@ -140,11 +140,10 @@ async fn submit(
     State(s): State<Arc<Shared>>,
     Body(body): Body<serde_json::Value>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Fail> {
-    let bad = |e: serde_json::Error| Fail(StatusCode::BAD_REQUEST, e.to_string());
     let reply = if let serde_json::Value::Array(list) = body {
         let subs = (list.into_iter().enumerate())
             .map(|(i, v)| {
-                serde_json::from_value::<JobSubmission>(v)
+                proto::from_value::<JobSubmission>(v)
                     .map_err(|e| Fail(StatusCode::BAD_REQUEST, format!("job {i}: {e}")))
             })
             .collect::<Result<Vec<_>, Fail>>()?;
@@ -154,7 +153,8 @@ async fn submit(
         })??;
         json_of::<Vec<JobStatus>>(&statuses)
     } else {
-        let sub: JobSubmission = serde_json::from_value(body).map_err(bad)?;
+        let sub: JobSubmission =
+            proto::from_value(body).map_err(|e| Fail(StatusCode::BAD_REQUEST, e))?;
         let status = s.apply(|c, now| {
             let j = c.submit(now, sub)?;
             Ok::<_, CoreError>(c.job_status(j, false))

@@ -17,14 +17,19 @@ use super::core::{Command, LiveCell, Now};
 use super::exits::LaunchFailure;
 use super::store::{Store, StoreError};
 use crate::live::auth::Token;
-use crate::live::proto::{ApiError, RunningTask, TaskRef};
+use crate::live::proto::{ApiError, LaunchReply, RunningTask, TaskLaunch, TaskRef, MAX_BODY_BYTES};
 use crate::time::SimTime;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// How long a launch request may take (the agent answers once the
+/// How long a list of launches may take (the agent answers once every
 /// process is spawned).
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most launches in one request: the agent starts them one by one
+/// (about half a millisecond each on an idle machine), so a list answers
+/// well within [`LAUNCH_TIMEOUT`].
+const LAUNCHES_PER_REQUEST: usize = 256;
 /// How long a kill request may take (the agent answers once the task is
 /// dead: SIGTERM, its grace, SIGKILL).
 const KILL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -109,53 +114,57 @@ impl Shared {
         f(&g.cell)
     }
 
-    /// Sends each command to its agent, concurrently, and records the
+    /// Sends the commands to their agents, concurrently: each agent's
+    /// launches as lists ([`launch_bodies`]), each kill alone; records the
     /// launches' outcomes.
     pub(super) fn dispatch(self: &Arc<Self>, cmds: Vec<Command>) {
+        let mut launches: BTreeMap<(u32, String), Vec<TaskLaunch>> = BTreeMap::new();
         for cmd in cmds {
+            match cmd {
+                Command::Launch {
+                    machine,
+                    addr,
+                    launch,
+                } => launches.entry((machine, addr)).or_default().push(launch),
+                Command::Kill { addr, task, .. } => {
+                    let me = Arc::clone(self);
+                    tokio::spawn(async move { me.kill(&addr, &task).await });
+                }
+            }
+        }
+        for ((machine, addr), list) in launches {
             let me = Arc::clone(self);
             tokio::spawn(async move {
-                match cmd {
-                    Command::Launch {
-                        machine,
-                        addr,
-                        launch,
-                    } => me.launch(machine, &addr, &launch).await,
-                    Command::Kill { addr, task, .. } => me.kill(&addr, &task).await,
+                for (body, chunk) in launch_bodies(&list) {
+                    me.launch(machine, &addr, body, chunk).await;
                 }
             });
         }
     }
 
-    async fn launch(&self, m: u32, addr: &str, launch: &crate::live::proto::TaskLaunch) {
+    /// Sends one list of launches to the agent at `addr` and records
+    /// every answer in one change.
+    async fn launch(&self, m: u32, addr: &str, body: Vec<u8>, launches: &[TaskLaunch]) {
         let url = format!("http://{addr}/v1/tasks");
         let sent = self
             .client
             .post(url)
             .header(reqwest::header::AUTHORIZATION, self.token.header_value())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(LAUNCH_TIMEOUT)
-            .json(launch)
+            .body(body)
             .send()
             .await;
-        let outcome = match sent {
-            Err(e) => Err(LaunchFailure::Unreachable(format!("agent {addr}: {e}"))),
-            Ok(r) if r.status().is_success() => match r.json::<RunningTask>().await {
-                Ok(rt) => Ok(rt),
-                Err(e) => Err(LaunchFailure::Unreachable(format!("agent {addr}: {e}"))),
-            },
-            Ok(r) => {
-                let status = r.status();
-                let why = r.json::<ApiError>().await.map(|e| e.error);
-                let why = format!("agent {addr}: {status}: {}", why.unwrap_or_default());
-                Err(LaunchFailure::Refused(why))
-            }
-        };
-        let task = launch.task.clone();
-        let recorded = self.apply(|c, now| match outcome {
-            Ok(rt) => c.launched(now, m, &rt),
-            Err(why) => {
-                eprintln!("launch of {} failed: {why:?}", task.task);
-                c.launch_failed(now, m, &task, why);
+        let outcomes = launch_outcomes(addr, launches.len(), sent).await;
+        let recorded = self.apply(|c, now| {
+            for (l, outcome) in launches.iter().zip(outcomes) {
+                match outcome {
+                    Ok(rt) => c.launched(now, m, &rt),
+                    Err(why) => {
+                        eprintln!("launch of {} failed: {why:?}", l.task.task);
+                        c.launch_failed(now, m, &l.task, why);
+                    }
+                }
             }
         });
         if recorded.is_ok() {
@@ -181,6 +190,78 @@ impl Shared {
             Err(e) => eprintln!("kill of {} on {addr}: {e}", task.task),
         }
     }
+}
+
+/// Each launch's outcome from the agent's answer to a list of `n`.
+async fn launch_outcomes(
+    addr: &str,
+    n: usize,
+    sent: reqwest::Result<reqwest::Response>,
+) -> Vec<Result<RunningTask, LaunchFailure>> {
+    let unreachable = |e: &dyn std::fmt::Display| {
+        let why = format!("agent {addr}: {e}");
+        (0..n)
+            .map(|_| Err(LaunchFailure::Unreachable(why.clone())))
+            .collect()
+    };
+    let r = match sent {
+        Err(e) => return unreachable(&e),
+        Ok(r) => r,
+    };
+    let status = r.status();
+    if !status.is_success() {
+        // The whole list refused (a malformed launch): each is refused.
+        let why = r.json::<ApiError>().await.map(|e| e.error);
+        let why = format!("agent {addr}: {status}: {}", why.unwrap_or_default());
+        return (0..n)
+            .map(|_| Err(LaunchFailure::Refused(why.clone())))
+            .collect();
+    }
+    let replies = match r.json::<Vec<LaunchReply>>().await {
+        Ok(v) if v.len() == n => v,
+        Ok(v) => return unreachable(&format!("{} answers to {n} launches", v.len())),
+        Err(e) => return unreachable(&e),
+    };
+    replies
+        .into_iter()
+        .map(|rep| match rep.running {
+            Some(rt) if rep.status < 300 => Ok(rt),
+            _ => Err(LaunchFailure::Refused(format!(
+                "agent {addr}: {}: {}",
+                rep.status,
+                rep.error.unwrap_or_default()
+            ))),
+        })
+        .collect()
+}
+
+/// The launches as JSON lists of at most [`LAUNCHES_PER_REQUEST`], each
+/// under [`MAX_BODY_BYTES`] (a launch alone always is: its job's
+/// submission fit), with the launches each carries.
+fn launch_bodies(launches: &[TaskLaunch]) -> Vec<(Vec<u8>, &[TaskLaunch])> {
+    let mut out = Vec::new();
+    let (mut body, mut first) = (vec![b'['], 0);
+    for (i, l) in launches.iter().enumerate() {
+        let one = serde_json::to_vec(l).unwrap_or_default();
+        let full = i - first == LAUNCHES_PER_REQUEST || body.len() + one.len() + 2 > MAX_BODY_BYTES;
+        if i > first && full {
+            body.push(b']');
+            out.push((
+                std::mem::replace(&mut body, vec![b'[']),
+                &launches[first..i],
+            ));
+            first = i;
+        }
+        if i > first {
+            body.push(b',');
+        }
+        body.extend_from_slice(&one);
+    }
+    if first < launches.len() {
+        body.push(b']');
+        out.push((body, &launches[first..]));
+    }
+    out
 }
 
 /// The scheduling loop: a pass whenever woken and every `interval`
@@ -211,4 +292,56 @@ pub async fn schedule_loop(shared: Arc<Shared>, interval: Duration) {
 fn wall_ms() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(i: u32, env_bytes: usize) -> TaskLaunch {
+        TaskLaunch {
+            task: TaskRef {
+                task: format!("{i}.j.u.c"),
+                incarnation: 0,
+            },
+            command: vec!["true".into()],
+            env: [("PAD".to_string(), "x".repeat(env_bytes))].into(),
+            workdir: None,
+            cpu_milli: 100,
+            mem_mib: 64,
+        }
+    }
+
+    /// The lists carry every launch once, in order, each a JSON list of
+    /// its own launches.
+    fn check(launches: &[TaskLaunch], want_sizes: &[usize]) {
+        let bodies = launch_bodies(launches);
+        let sizes: Vec<usize> = bodies.iter().map(|(_, c)| c.len()).collect();
+        assert_eq!(sizes, want_sizes);
+        let mut seen = Vec::new();
+        for (body, chunk) in &bodies {
+            assert!(body.len() <= MAX_BODY_BYTES);
+            let parsed: Vec<TaskLaunch> = serde_json::from_slice(body).unwrap();
+            assert_eq!(parsed, *chunk);
+            seen.extend(parsed);
+        }
+        assert_eq!(seen, launches);
+    }
+
+    #[test]
+    fn launches_go_in_lists_of_at_most_256() {
+        check(&[], &[]);
+        check(&[launch(0, 1)], &[1]);
+        let many: Vec<TaskLaunch> = (0..600).map(|i| launch(i, 1)).collect();
+        // 600 = 256 + 256 + 88.
+        check(&many, &[256, 256, 88]);
+    }
+
+    #[test]
+    fn launches_go_in_lists_under_the_body_limit() {
+        // 300 KiB of environment each: three make 900 KiB (< 1 MiB), a
+        // fourth would not fit.
+        let big: Vec<TaskLaunch> = (0..7).map(|i| launch(i, 300 << 10)).collect();
+        check(&big, &[3, 3, 1]);
+    }
 }
