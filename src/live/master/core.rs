@@ -29,10 +29,9 @@
 
 use super::names::{parse_task_name, task_name};
 use super::records::{Changes, JobRecord, MachineRecord, Records, TaskRow};
-use super::spec::{build_cell, check_submission, job_spec};
+use super::spec::build_cell;
 use crate::cell::state::CellState;
-use crate::cell::MachineId;
-use crate::live::proto::{JobSubmission, TaskLaunch, TaskRef, TaskState, Usage};
+use crate::live::proto::{TaskLaunch, TaskRef, TaskState, Usage};
 use crate::rng::{RngStreams, Stream};
 use crate::sched::typical::{TypicalPods, TypicalSource};
 use crate::sched::{Action, Profile, SchedConfig, Scheduler};
@@ -189,10 +188,10 @@ impl LiveJob {
 
 /// The records changed since the store last wrote them.
 #[derive(Debug, Default)]
-struct Dirty {
-    machines: BTreeSet<u32>,
-    jobs: BTreeSet<usize>,
-    tasks: BTreeSet<(usize, u32)>,
+pub(super) struct Dirty {
+    pub(super) machines: BTreeSet<u32>,
+    pub(super) jobs: BTreeSet<usize>,
+    pub(super) tasks: BTreeSet<(usize, u32)>,
 }
 
 /// The live cell: records, the cell state and the scheduler.
@@ -210,7 +209,7 @@ pub struct LiveCell {
     /// The reschedule bucket's credit (task·µs/s) and when it was topped up.
     credit: u64,
     credit_at: SimTime,
-    dirty: Dirty,
+    pub(super) dirty: Dirty,
 }
 
 impl LiveCell {
@@ -266,176 +265,6 @@ impl LiveCell {
         }
         let kills = cell.rebuild(now);
         (cell, kills)
-    }
-
-    /// Builds the cell state and the scheduler anew from the records (see
-    /// the module doc). Tasks recorded on a machine that cannot take them
-    /// back (down, drained, or too small now) are lost: pending again, and
-    /// their kills returned.
-    pub(super) fn rebuild(&mut self, now: Now) -> Vec<Command> {
-        let mut st = CellState::new(build_cell(&self.machines));
-        st.count_spread_for_all(self.cfg.sched.spreading.is_some());
-        st.remember_failures_of(self.cfg.sched.avoid_failed, self.cfg.sched.failure_scope);
-        st.advance(now.sim.max(self.st.now()));
-        let t = st.now();
-        for (m, lm) in self.machines.iter().enumerate() {
-            if !lm.in_cell() {
-                st.set_machine(t, m as MachineId, None);
-            }
-        }
-        self.cell_jobs.clear();
-        let mut kills = Vec::new();
-        for j in 0..self.jobs.len() {
-            self.jobs[j].cell_job = None;
-            if !self.jobs[j].is_done() {
-                self.resubmit(&mut st, j, &mut kills);
-            }
-        }
-        for (m, lm) in self.machines.iter().enumerate() {
-            if lm.in_cell() && lm.contact == Contact::Unreachable {
-                st.set_unreachable(t, m as MachineId, true);
-            }
-        }
-        self.st = st;
-        self.sched = new_scheduler(&self.cfg);
-        self.settle();
-        kills
-    }
-
-    /// Submits job `j` to `st` and puts its tasks where the records say.
-    fn resubmit(&mut self, st: &mut CellState, j: usize, kills: &mut Vec<Command>) {
-        let t = st.now();
-        let spec = job_spec(&self.jobs[j].rec.submission, st.attr_table_mut());
-        let id = st.submit_job(t, spec);
-        self.jobs[j].cell_job = Some(id);
-        self.cell_jobs.insert(id, j);
-        for k in 0..self.jobs[j].tasks.len() {
-            let task = st.job_tasks(id)[k];
-            let row = &self.jobs[j].tasks[k];
-            let n = self.machines.len() as u32;
-            for &m in row.failed_on.iter().filter(|&&m| m < n) {
-                st.record_failure(task, m, t);
-            }
-            match row.state {
-                s if s.is_terminal() => {
-                    st.kill(t, task);
-                }
-                TaskState::Lost => st.delay(t, task),
-                TaskState::Pending => {}
-                TaskState::Starting | TaskState::Running => {
-                    let m = row.machine.unwrap_or(u32::MAX);
-                    if self.fits_back(st, task, m) {
-                        st.place(t, task, m);
-                    } else {
-                        kills.extend(self.kill_command(j, k as u32));
-                        let row = &mut self.jobs[j].tasks[k];
-                        row.state = TaskState::Lost;
-                        row.started_ms = None;
-                        self.dirty.tasks.insert((j, k as u32));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Whether `task` can be put back on machine `m` as it is now.
-    fn fits_back(&self, st: &CellState, task: TaskId, m: u32) -> bool {
-        let Some(lm) = self.machines.get(m as usize) else {
-            return false;
-        };
-        if !lm.in_cell() || !st.machine_up(m) {
-            return false;
-        }
-        let req = st.shape(task).request;
-        let ms = st.machine(m);
-        ms.free.checked_sub(&req.res).is_some() && req.gpu.fits_devices(&ms.gpu_free_milli)
-    }
-
-    /// Admits a job: its tasks pending. Returns its index.
-    ///
-    /// # Errors
-    /// [`CoreError::Invalid`] naming the field that is wrong;
-    /// [`CoreError::Conflict`] if a job of that name has tasks not ended.
-    pub fn submit(&mut self, now: Now, sub: JobSubmission) -> Result<usize, CoreError> {
-        let base = self.admissible(&sub)?;
-        Ok(self.admit(now, sub, base))
-    }
-
-    /// Admits several jobs at once, in order, or none: every one is
-    /// checked (and their names against each other) before any is
-    /// admitted, so one pass sees them all, as a trace's jobs arriving
-    /// together are seen by the simulator. Returns their indices.
-    ///
-    /// # Errors
-    /// As [`LiveCell::submit`], the message prefixed with the job's place
-    /// in the list (`job 2: …`); [`CoreError::Invalid`] for an empty list
-    /// or a name given twice.
-    pub fn submit_all(
-        &mut self,
-        now: Now,
-        subs: Vec<JobSubmission>,
-    ) -> Result<Vec<usize>, CoreError> {
-        if subs.is_empty() {
-            return Err(CoreError::Invalid("the list of jobs is empty".into()));
-        }
-        let mut bases = Vec::with_capacity(subs.len());
-        let mut names = std::collections::BTreeSet::new();
-        for (i, sub) in subs.iter().enumerate() {
-            let at = |m: String| format!("job {i}: {m}");
-            if !names.insert(sub.name.as_str()) {
-                let m = format!("`name` {} is given twice", sub.name);
-                return Err(CoreError::Invalid(at(m)));
-            }
-            bases.push(self.admissible(sub).map_err(|e| match e {
-                CoreError::Invalid(m) => CoreError::Invalid(at(m)),
-                CoreError::Conflict(m) => CoreError::Conflict(at(m)),
-                other => other,
-            })?);
-        }
-        let admitted = subs.into_iter().zip(bases);
-        Ok(admitted
-            .map(|(sub, base)| self.admit(now, sub, base))
-            .collect())
-    }
-
-    /// Checks a submission; returns the last incarnation of a finished
-    /// job of the same name (its tasks' incarnations go on from it).
-    fn admissible(&self, sub: &JobSubmission) -> Result<Option<u32>, CoreError> {
-        check_submission(sub).map_err(CoreError::Invalid)?;
-        Ok(match self.job_ids.get(&sub.name) {
-            Some(&j) if !self.jobs[j].is_done() => {
-                return Err(CoreError::Conflict(format!(
-                    "job `{}` exists and has tasks not ended",
-                    sub.name
-                )))
-            }
-            Some(&j) => self.jobs[j].tasks.iter().map(|t| t.incarnation).max(),
-            None => None,
-        })
-    }
-
-    fn admit(&mut self, now: Now, sub: JobSubmission, base: Option<u32>) -> usize {
-        let j = self.jobs.len();
-        let n = sub.tasks;
-        self.job_ids.insert(sub.name.clone(), j);
-        let spec = job_spec(&sub, self.st.attr_table_mut());
-        let id = self.st.submit_job(now.sim.max(self.st.now()), spec);
-        self.cell_jobs.insert(id, j);
-        self.jobs.push(LiveJob {
-            rec: JobRecord {
-                submission: sub,
-                submitted_ms: now.wall_ms,
-                killed: false,
-            },
-            tasks: vec![TaskRow::pending(base.unwrap_or(0)); n as usize],
-            cell_job: Some(id),
-            submitted_at: Some(now.sim),
-            submit_to_running_us: vec![None; n as usize],
-        });
-        self.dirty.jobs.insert(j);
-        self.dirty.tasks.extend((0..n).map(|k| (j, k)));
-        j
     }
 
     /// One scheduling pass: lost tasks released as the rate limit allows,
@@ -542,41 +371,6 @@ impl LiveCell {
         ok.then_some((j, k))
     }
 
-    /// Kills a job: its tasks on machines are stopped there, its pending
-    /// ones withdrawn. Returns its index and the kills. A job already
-    /// ended is left as it is.
-    ///
-    /// # Errors
-    /// [`CoreError::NotFound`] if no job has the name.
-    pub fn kill_job(&mut self, now: Now, name: &str) -> Result<(usize, Vec<Command>), CoreError> {
-        let &j = self
-            .job_ids
-            .get(name)
-            .ok_or_else(|| CoreError::NotFound(format!("no job `{name}`")))?;
-        let mut out = Vec::new();
-        if self.jobs[j].is_done() {
-            return Ok((j, out));
-        }
-        let t = now.sim.max(self.st.now());
-        for k in 0..self.jobs[j].tasks.len() as u32 {
-            if self.jobs[j].tasks[k as usize].state.is_terminal() {
-                continue;
-            }
-            out.extend(self.kill_command(j, k));
-            if let Some(task) = self.cell_task(j, k) {
-                self.st.kill(t, task);
-            }
-            let row = &mut self.jobs[j].tasks[k as usize];
-            row.state = TaskState::Killed;
-            row.ended_ms = Some(now.wall_ms);
-            self.dirty.tasks.insert((j, k));
-        }
-        self.jobs[j].rec.killed = true;
-        self.dirty.jobs.insert(j);
-        self.settle();
-        Ok((j, out))
-    }
-
     /// Moves lost tasks from the reschedule queue to the pending queue,
     /// as many as the bucket's credit allows.
     fn release_lost(&mut self, now: SimTime) {
@@ -673,7 +467,7 @@ impl LiveCell {
 
 /// The scheduler of a run of `cfg`'s configuration and seed, built as a
 /// simulation builds its own.
-fn new_scheduler(cfg: &CoreConfig) -> Scheduler {
+pub(super) fn new_scheduler(cfg: &CoreConfig) -> Scheduler {
     let streams = RngStreams::new(cfg.seed);
     Scheduler::with_profile(
         cfg.sched,

@@ -6,8 +6,8 @@ use super::*;
 use crate::live::master::LaunchFailure;
 use crate::live::proto::{self, GpuSpec};
 use crate::live::proto::{
-    AgentRegistration, Capacity, ExitOutcome, Heartbeat, HeartbeatReply, LimitsMode, RestartPolicy,
-    RunningTask, TaskExit, TaskExits, TaskStatus,
+    AgentRegistration, Capacity, ExitOutcome, Heartbeat, HeartbeatReply, JobSubmission, LimitsMode,
+    RestartPolicy, RunningTask, TaskExit, TaskExits, TaskStatus,
 };
 use crate::sched::Policy;
 

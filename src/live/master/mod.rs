@@ -9,8 +9,11 @@
 //! ([`server`], [`api`]) reads the clock, keeps the [`store`], serves the
 //! HTTP API and talks to the agents.
 //!
-//! - `core` — the live cell: submissions, passes, kills (module doc: how
-//!   machines registering one by one become a simulator cell);
+//! - `core` — the live cell: its state, passes, placements (module doc:
+//!   how machines registering one by one become a simulator cell);
+//! - `rebuild` — the cell state rebuilt from the records (a new machine,
+//!   a restart);
+//! - `jobs` — submissions admitted, jobs killed;
 //! - `machines` — registration, heartbeats, silence, drains (Borg's
 //!   rules for lost machines);
 //! - `exits` — how tasks end: exit reports, launch outcomes, restarts;
@@ -46,8 +49,10 @@
 pub mod api;
 pub mod core;
 mod exits;
+mod jobs;
 mod machines;
 pub mod names;
+mod rebuild;
 pub mod records;
 pub mod server;
 mod spec;
