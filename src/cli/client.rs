@@ -319,14 +319,7 @@ fn jobs_table(jobs: &[JobStatus]) -> Table {
 }
 
 fn tasks_table(tasks: &[TaskStatus]) -> Table {
-    let mut t = table(&[
-        "task",
-        "state",
-        "machine",
-        "incarnation",
-        "exit",
-        "pending reason",
-    ]);
+    let mut t = table(&["task", "state", "machine", "incarnation", "exit", "reason"]);
     for k in tasks {
         let exit = match (k.exit_code, k.signal) {
             (Some(c), _) => c.to_string(),
@@ -339,7 +332,7 @@ fn tasks_table(tasks: &[TaskStatus]) -> Table {
             k.machine.clone().unwrap_or_default(),
             k.incarnation.to_string(),
             exit,
-            k.pending_reason.clone().unwrap_or_default(),
+            k.reason(),
         ]);
     }
     t

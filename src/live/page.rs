@@ -155,7 +155,7 @@ fn tasks(v: &CellView) -> Section {
         table id="tasks" {
             thead { tr {
                 th { "task" } th { "state" } th { "machine" } th.num { "incarnation" }
-                th.num { "exit" } th { "pending reason" }
+                th.num { "exit" } th { "reason" }
             } }
             tbody {
                 @for t in &rows {
@@ -164,7 +164,7 @@ fn tasks(v: &CellView) -> Section {
                         td { (t.machine.as_deref().unwrap_or("")) }
                         (num(t.incarnation.to_string()))
                         (num(exit(t)))
-                        td { (t.pending_reason.as_deref().unwrap_or("")) }
+                        td { (t.reason()) }
                     }
                 }
             }
@@ -204,6 +204,7 @@ mod tests {
             exit_code: None,
             signal: None,
             pending_reason: None,
+            detail: None,
             submitted_ms: 0,
             started_ms: None,
             ended_ms,

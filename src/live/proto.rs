@@ -218,6 +218,11 @@ pub struct TaskStatus {
     pub signal: Option<i32>,
     /// Why it is pending, when it is (the scheduler's reason).
     pub pending_reason: Option<String>,
+    /// What the master knows of its last end, when it says more than the
+    /// state: why its start failed (the agent's reason), why its launch
+    /// was refused or did not arrive, that it vanished from its agent.
+    #[serde(default)]
+    pub detail: Option<String>,
     pub submitted_ms: u64,
     pub started_ms: Option<u64>,
     pub ended_ms: Option<u64>,
@@ -231,6 +236,18 @@ pub struct TaskStatus {
     /// master process.
     #[serde(default)]
     pub submit_to_running_us: Option<u64>,
+}
+
+impl TaskStatus {
+    /// Its pending reason and its detail, as one text for a table cell
+    /// (either alone, both joined by `; `, or empty).
+    pub fn reason(&self) -> String {
+        let parts: Vec<&str> = [self.detail.as_deref(), self.pending_reason.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        parts.join("; ")
+    }
 }
 
 /// One job, as the master reports it.

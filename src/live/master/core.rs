@@ -178,6 +178,10 @@ pub(super) struct LiveJob {
     /// to be spawned (`TaskStatus::submit_to_running_us`). Kept in
     /// memory only: a measurement, not a record.
     pub(super) submit_to_running_us: Vec<Option<u64>>,
+    /// Per task: heartbeats of its machine in a row that did not list it
+    /// while the records have it running (in memory only; see
+    /// `LiveCell::vanished`).
+    pub(super) missed_beats: Vec<u8>,
 }
 
 impl LiveJob {
@@ -261,6 +265,7 @@ impl LiveCell {
                 cell_job: None,
                 submitted_at: None,
                 submit_to_running_us: vec![None; n],
+                missed_beats: vec![0; n],
             });
         }
         let kills = cell.rebuild(now);

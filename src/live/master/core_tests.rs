@@ -527,6 +527,10 @@ fn a_refused_launch_fails_and_an_unreachable_agent_requeues() {
     c.launch_failed(at(1), 0, &r1, LaunchFailure::Unreachable("timeout".into()));
     assert_eq!(state_of(&c, "a", 0).0, TaskState::Failed);
     assert_eq!(state_of(&c, "a", 1).0, TaskState::Pending);
+    // Each says why, in the status people read.
+    let j = c.job_index("a").unwrap();
+    assert_eq!(c.task_status(j, 0).reason(), "bad workdir");
+    assert!(c.task_status(j, 1).reason().starts_with("timeout; "));
     // The machine is out of use until its agent is heard again.
     assert_eq!(
         c.machine_statuses()[0].state,
@@ -647,4 +651,59 @@ fn jobs_submitted_together_are_admitted_all_or_none() {
     let js = c.submit_all(at(3), vec![job("x", 2, 100, 200), job("y", 1, 100, 200)]);
     assert_eq!(js.unwrap(), [1, 2]);
     assert_eq!(summary(&c.pass(at(4))).len(), 4);
+}
+
+fn beat_listing(c: &mut LiveCell, now: Now, name: &str, tasks: &[RunningTask]) -> HeartbeatReply {
+    c.heartbeat(
+        now,
+        &Heartbeat {
+            name: name.into(),
+            usage: Default::default(),
+            running: tasks.to_vec(),
+            exits: vec![],
+        },
+    )
+}
+
+#[test]
+fn a_task_its_heartbeats_stop_listing_is_lost_after_three_and_moves() {
+    let mut c = cell_of(2);
+    c.submit(at(1), job("web", 1, 1000, 200)).unwrap();
+    let (m, name, _) = summary(&c.pass(at(2)))[0].clone();
+    let machine = format!("m{m}");
+    c.launched(at(2), m, &running(&name, 1));
+    assert_eq!(state_of(&c, "web", 0).0, TaskState::Running);
+    // Two heartbeats without it, then one with it: the count starts over.
+    beat_listing(&mut c, at(3), &machine, &[]);
+    beat_listing(&mut c, at(4), &machine, &[]);
+    beat_listing(&mut c, at(5), &machine, &[running(&name, 1)]);
+    beat_listing(&mut c, at(6), &machine, &[]);
+    beat_listing(&mut c, at(7), &machine, &[]);
+    assert_eq!(state_of(&c, "web", 0).0, TaskState::Running);
+    // The third in a row: vanished.
+    beat_listing(&mut c, at(8), &machine, &[]);
+    let t = c.task_status(0, 0);
+    assert_eq!(t.state, TaskState::Lost);
+    assert!(t.detail.as_deref().is_some_and(|d| d.contains("vanished")));
+    // Scheduled again: the other machine, the next incarnation.
+    assert_eq!(summary(&c.pass(at(9))), vec![(1 - m, name, 2)]);
+}
+
+#[test]
+fn a_starting_task_or_one_on_another_machine_is_not_counted_missing() {
+    let mut c = cell_of(2);
+    c.submit(at(1), job("web", 1, 1000, 200)).unwrap();
+    let (m, name, _) = summary(&c.pass(at(2)))[0].clone();
+    let (here, other) = (format!("m{m}"), format!("m{}", 1 - m));
+    // Its launch's reply not in yet: heartbeats that leave it out do not count.
+    for i in 3..8 {
+        beat_listing(&mut c, at(i), &here, &[]);
+    }
+    assert_eq!(state_of(&c, "web", 0).0, TaskState::Starting);
+    c.launched(at(8), m, &running(&name, 1));
+    // The other machine's heartbeats say nothing about it.
+    for i in 9..14 {
+        beat_listing(&mut c, at(i), &other, &[]);
+    }
+    assert_eq!(state_of(&c, "web", 0).0, TaskState::Running);
 }

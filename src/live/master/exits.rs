@@ -23,9 +23,6 @@ use crate::live::proto::{
     ExitOutcome, ExitsAck, RestartPolicy, RunningTask, TaskExit, TaskExits, TaskRef, TaskState,
 };
 
-/// Failed-on machines kept per task.
-const MAX_FAILED_ON: usize = 8;
-
 /// How a launch request went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LaunchFailure {
@@ -95,10 +92,7 @@ impl LiveCell {
         let sub = &self.jobs[j].rec.submission;
         let (policy, max) = (sub.restart, sub.max_restarts);
         let row = &mut self.jobs[j].tasks[k as usize];
-        if row.failed_on.len() == MAX_FAILED_ON {
-            row.failed_on.remove(0);
-        }
-        row.failed_on.push(m);
+        row.note_failed_on(m);
         if policy == RestartPolicy::OnFailure && row.restarts < max {
             row.restarts += 1;
             row.state = TaskState::Pending;

@@ -87,6 +87,7 @@ impl LiveCell {
             cell_job: Some(id),
             submitted_at: Some(now.sim),
             submit_to_running_us: vec![None; n as usize],
+            missed_beats: vec![0; n as usize],
         });
         self.dirty.jobs.insert(j);
         self.dirty.tasks.extend((0..n).map(|k| (j, k)));

@@ -15,6 +15,10 @@
 //!   are lost and pending again; tasks the agent runs that the records do
 //!   not place there are told to stop. After a master restart that is the
 //!   only kill: what the store knows keeps running.
+//! - A task the records have **running** on a machine whose heartbeats
+//!   leave it out three times in a row, with no exit reported, has
+//!   **vanished**: lost, scheduled again, and not put back on that machine
+//!   next (as after a crash).
 //! - **Drained**: down to the scheduler (cause `maintenance`): its tasks
 //!   are stopped there and pending again at once; undrained, it takes
 //!   tasks again.
@@ -28,9 +32,14 @@ use crate::live::proto::{
     TaskState,
 };
 use crate::time::SimTime;
+use std::collections::BTreeSet;
 
 /// Longest machine name, in bytes (a DNS name).
 const MAX_MACHINE_NAME: usize = 253;
+
+/// Heartbeats in a row that must leave out a running task before it is
+/// declared vanished (`LiveCell::vanished`).
+const MISSED_BEATS_LOST: u8 = 3;
 
 impl LiveCell {
     /// An agent registers (first time, or again). Returns the reply (what
@@ -235,17 +244,56 @@ impl LiveCell {
         }
         let acked = self.exits_on(now, m, &hb.exits);
         let mut kill = Vec::new();
+        let mut listed = BTreeSet::new();
         for r in &hb.running {
             match self.on_machine(m, &r.task) {
-                Some((j, k)) => self.confirm_running(now, j, k, r.started_ms),
+                Some((j, k)) => {
+                    listed.insert((j, k));
+                    self.confirm_running(now, j, k, r.started_ms);
+                }
                 None => kill.push(r.task.clone()),
             }
         }
+        self.vanished(now, m, &listed);
         self.settle();
         HeartbeatReply {
             known: true,
             acked,
             kill,
+        }
+    }
+
+    /// Counts, for each task the records have running on machine `m`,
+    /// the heartbeats in a row that did not list it (`listed` are those
+    /// this one did); a task missing from [`MISSED_BEATS_LOST`] of them
+    /// with no exit reported has vanished: lost, and scheduled again,
+    /// not on `m` next (as after a crash). One or two misses are not
+    /// enough: a heartbeat the agent built before a launch's reply does
+    /// not list that task yet.
+    fn vanished(&mut self, now: Now, m: u32, listed: &BTreeSet<(usize, u32)>) {
+        for j in 0..self.jobs.len() {
+            if self.jobs[j].is_done() {
+                continue;
+            }
+            for k in 0..self.jobs[j].tasks.len() as u32 {
+                let row = &self.jobs[j].tasks[k as usize];
+                if row.state != TaskState::Running || row.machine != Some(m) {
+                    continue;
+                }
+                let missed = &mut self.jobs[j].missed_beats[k as usize];
+                *missed = if listed.contains(&(j, k)) {
+                    0
+                } else {
+                    missed.saturating_add(1)
+                };
+                if *missed >= MISSED_BEATS_LOST {
+                    *missed = 0;
+                    let row = &mut self.jobs[j].tasks[k as usize];
+                    row.detail = Some("vanished: its agent's heartbeats stopped listing it".into());
+                    row.note_failed_on(m);
+                    self.lose(now, j, k, EvictionCause::TaskCrash, false);
+                }
+            }
         }
     }
 

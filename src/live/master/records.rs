@@ -50,7 +50,19 @@ pub struct TaskRow {
     pub failed_on: Vec<u32>,
 }
 
+/// Failed-on machines kept per task.
+const MAX_FAILED_ON: usize = 8;
+
 impl TaskRow {
+    /// It failed on machine `m`: remembered, the oldest forgotten past
+    /// [`MAX_FAILED_ON`].
+    pub fn note_failed_on(&mut self, m: u32) {
+        if self.failed_on.len() == MAX_FAILED_ON {
+            self.failed_on.remove(0);
+        }
+        self.failed_on.push(m);
+    }
+
     /// A task not yet started, its incarnations counted from `base`.
     pub fn pending(base: u32) -> TaskRow {
         TaskRow {

@@ -82,6 +82,7 @@ impl LiveCell {
             exit_code: row.exit_code,
             signal: row.signal,
             pending_reason: self.pending_reason(j, k),
+            detail: row.detail.clone(),
             submitted_ms: job.rec.submitted_ms,
             started_ms: row.started_ms,
             ended_ms: row.ended_ms,
