@@ -55,7 +55,7 @@ const MAX_FAILED_ON: usize = 8;
 
 impl TaskRow {
     /// It failed on machine `m`: remembered, the oldest forgotten past
-    /// [`MAX_FAILED_ON`].
+    /// the eight most recent (`MAX_FAILED_ON`).
     pub fn note_failed_on(&mut self, m: u32) {
         if self.failed_on.len() == MAX_FAILED_ON {
             self.failed_on.remove(0);
