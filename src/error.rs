@@ -31,6 +31,11 @@ pub enum Error {
         column: String,
         message: String,
     },
+    /// Input refused where no file holds it — a flag, an environment
+    /// variable, a live cell's master refusing a request; the message
+    /// names which.
+    #[error("{0}")]
+    Usage(String),
     /// An output could not be written.
     #[error("{path}: cannot write: {source}")]
     Write {
@@ -57,7 +62,8 @@ impl Error {
             Error::Read { .. }
             | Error::Parse { .. }
             | Error::Invalid { .. }
-            | Error::Row { .. } => 2,
+            | Error::Row { .. }
+            | Error::Usage(_) => 2,
             Error::Write { .. } | Error::Plot { .. } | Error::Remote(_) | Error::Internal(_) => 1,
         }
     }

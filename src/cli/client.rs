@@ -9,7 +9,8 @@
 //! which the process list would show).
 //!
 //! A job file is TOML (or JSON, by its `.json` extension): one job's keys
-//! at the top level, or several jobs as `[[job]]` tables, submitted
+//! at the top level, or several jobs as `[[job]]` tables (in JSON, a
+//! list), submitted
 //! together (all admitted, in order, before the master's next scheduling
 //! pass, or none). The keys are the native trace format's (`cpu_milli`, `mem_mib`,
 //! `priority`, `gpu`, `constraints`, …) plus `tasks`, `command`, `env`,
@@ -45,7 +46,8 @@ pub struct Connect {
 /// `borgsim submit`.
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
-    /// The job file (TOML, or JSON by extension): one job, or `[[job]]`s.
+    /// The job file: TOML (one job, or several as `[[job]]` tables) or, by
+    /// its `.json` extension, JSON (one job, or a list of jobs).
     pub job: PathBuf,
     #[command(flatten)]
     pub connect: Connect,
@@ -67,12 +69,13 @@ pub enum StatusWhat {
     Jobs,
     /// One job and each of its tasks.
     Job { name: String },
-    /// Tasks: every one, or one job's.
+    /// Tasks: every one, or one job's (`--job NAME`).
     Tasks {
-        #[arg(long)]
+        /// Only this job's tasks.
+        #[arg(long, value_name = "NAME")]
         job: Option<String>,
     },
-    /// Every machine: state, capacity, allocation, usage.
+    /// Every machine: state, allocation and usage against capacity.
     Machines,
 }
 
@@ -118,10 +121,11 @@ pub fn read_jobs(path: &Path) -> Result<Vec<JobSubmission>, Error> {
         path: path.to_path_buf(),
         message,
     };
-    if path.extension().is_some_and(|e| e == "json") {
-        return serde_json::from_str::<JobSubmission>(&text)
-            .map(|j| vec![j])
-            .map_err(|e| parse(e.to_string()));
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return read_json_jobs(&text).map_err(parse);
     }
     let table: toml::Table = toml::from_str(&text).map_err(|e| parse(e.to_string()))?;
     if table.contains_key("job") {
@@ -135,6 +139,25 @@ pub fn read_jobs(path: &Path) -> Result<Vec<JobSubmission>, Error> {
             .map(|j| vec![j])
             .map_err(|e| parse(e.to_string()))
     }
+}
+
+/// A JSON job file: one job (an object) or several (a list, submitted
+/// together). Errors name the field's path and the line and column.
+fn read_json_jobs(text: &str) -> Result<Vec<JobSubmission>, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let jobs = match value {
+        serde_json::Value::Array(items) => (items.into_iter().enumerate())
+            .map(|(i, v)| {
+                borgsim::live::proto::from_value::<JobSubmission>(v)
+                    .map_err(|e| format!("[{i}]: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        one => vec![borgsim::live::proto::from_value(one)?],
+    };
+    if jobs.is_empty() {
+        return Err("the list holds no jobs".into());
+    }
+    Ok(jobs)
 }
 
 /// The master's address and a client of it.
@@ -163,11 +186,7 @@ fn connect(c: &Connect) -> Result<Client, Error> {
 /// Neither is given, the file cannot be read, or the token is too short
 /// or holds characters a header cannot carry.
 pub fn load_token(file: Option<&Path>) -> Result<Token, Error> {
-    super::agent::read_token(file).map_err(|message| Error::Invalid {
-        path: file.map_or_else(|| PathBuf::from("BORGSIM_TOKEN"), Path::to_path_buf),
-        key: "token".into(),
-        message,
-    })
+    super::agent::read_token(file).map_err(Error::Usage)
 }
 
 /// Runs `fut` on a one-thread runtime: a client command makes a request
@@ -180,46 +199,58 @@ fn block_on<T>(fut: impl std::future::Future<Output = T>) -> Result<T, Error> {
     Ok(rt.block_on(fut))
 }
 
-/// A refusal by the master is the user's input (exit 2); anything else a
-/// failure (exit 1).
-fn remote(e: ClientError) -> Error {
-    match e.status() {
-        Some(s) if s.is_client_error() => Error::Invalid {
-            path: PathBuf::from("master"),
-            key: s.as_u16().to_string(),
-            message: e.to_string(),
-        },
+/// A refusal by the master is the user's input (exit 2), said as
+/// `WHAT: HTTP 404: REASON` (`what`: the job file, or the master); anything
+/// else a failure (exit 1).
+fn refused(what: &str) -> impl Fn(ClientError) -> Error + '_ {
+    move |e| match &e {
+        ClientError::Api { status, reason } if status.is_client_error() => {
+            Error::Usage(format!("{what}: HTTP {}: {reason}", status.as_u16()))
+        }
         _ => Error::Remote(e.to_string()),
+    }
+}
+
+/// One line (or block) on stdout. A reader that stops early (`| head`)
+/// is not an error: the rest is dropped and the command succeeds.
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Internal(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
     }
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Error::Internal(e.to_string()))?;
-    println!("{s}");
-    Ok(())
+    emit(&s)
 }
 
 /// `borgsim submit`.
 pub fn submit(args: SubmitArgs) -> Result<(), Error> {
     let jobs = read_jobs(&args.job)?;
     let client = connect(&args.connect)?;
+    let at = args.job.display().to_string();
     let done = block_on(async {
         match jobs.as_slice() {
             [one] => client.submit(one).await.map(|j| vec![j]),
             many => client.submit_all(many).await,
         }
     })?
-    .map_err(remote)?;
+    .map_err(refused(&at))?;
     if args.connect.json {
         return print_json(&done);
     }
     for j in &done {
-        println!(
+        emit(&format!(
             "submitted {}: {} tasks, priority {}",
             j.name,
             j.task_states.values().sum::<u32>(),
             j.priority
-        );
+        ))?;
     }
     Ok(())
 }
@@ -227,36 +258,37 @@ pub fn submit(args: SubmitArgs) -> Result<(), Error> {
 /// `borgsim status`.
 pub fn status(args: StatusArgs) -> Result<(), Error> {
     let client = connect(&args.connect)?;
+    let at = client.base().to_string();
     let json = args.connect.json;
     match args.what.unwrap_or(StatusWhat::Jobs) {
         StatusWhat::Jobs => {
-            let jobs = block_on(client.jobs())?.map_err(remote)?;
+            let jobs = block_on(client.jobs())?.map_err(refused(&at))?;
             if json {
                 return print_json(&jobs);
             }
-            println!("{}", jobs_table(&jobs));
+            emit(&jobs_table(&jobs).to_string())?;
         }
         StatusWhat::Job { name } => {
-            let job = block_on(client.job(&name))?.map_err(remote)?;
+            let job = block_on(client.job(&name))?.map_err(refused(&at))?;
             if json {
                 return print_json(&job);
             }
-            println!("{}", jobs_table(std::slice::from_ref(&job)));
-            println!("{}", tasks_table(&job.tasks));
+            emit(&jobs_table(std::slice::from_ref(&job)).to_string())?;
+            emit(&tasks_table(&job.tasks).to_string())?;
         }
         StatusWhat::Tasks { job } => {
-            let tasks = block_on(client.tasks(job.as_deref()))?.map_err(remote)?;
+            let tasks = block_on(client.tasks(job.as_deref()))?.map_err(refused(&at))?;
             if json {
                 return print_json(&tasks);
             }
-            println!("{}", tasks_table(&tasks));
+            emit(&tasks_table(&tasks).to_string())?;
         }
         StatusWhat::Machines => {
-            let ms = block_on(client.machines())?.map_err(remote)?;
+            let ms = block_on(client.machines())?.map_err(refused(&at))?;
             if json {
                 return print_json(&ms);
             }
-            println!("{}", machines_table(&ms));
+            emit(&machines_table(&ms).to_string())?;
         }
     }
     Ok(())
@@ -265,22 +297,24 @@ pub fn status(args: StatusArgs) -> Result<(), Error> {
 /// `borgsim kill`.
 pub fn kill(args: KillArgs) -> Result<(), Error> {
     let client = connect(&args.connect)?;
-    let job = block_on(client.kill(&args.job))?.map_err(remote)?;
+    let at = client.base().to_string();
+    let job = block_on(client.kill(&args.job))?.map_err(refused(&at))?;
     if args.connect.json {
         return print_json(&job);
     }
-    println!("killed {}", job.name);
+    emit(&format!("killed {}", job.name))?;
     Ok(())
 }
 
 /// `borgsim drain`.
 pub fn drain(args: DrainArgs) -> Result<(), Error> {
     let client = connect(&args.connect)?;
-    let m = block_on(client.drain(&args.machine, args.undo))?.map_err(remote)?;
+    let at = client.base().to_string();
+    let m = block_on(client.drain(&args.machine, args.undo))?.map_err(refused(&at))?;
     if args.connect.json {
         return print_json(&m);
     }
-    println!("{}: {}", m.name, snake(&m.state));
+    emit(&format!("{}: {}", m.name, snake(&m.state)))?;
     Ok(())
 }
 
@@ -343,9 +377,9 @@ fn machines_table(ms: &[MachineStatus]) -> Table {
         "machine",
         "address",
         "state",
-        "cpu (m)",
-        "mem (MiB)",
-        "gpus",
+        "cpu (m) alloc / used / cap",
+        "mem (MiB) alloc / used / cap",
+        "gpus alloc / cap",
         "tasks",
         "limits",
     ]);
@@ -354,8 +388,14 @@ fn machines_table(ms: &[MachineStatus]) -> Table {
             m.name.clone(),
             m.addr.clone(),
             snake(&m.state),
-            format!("{} / {}", m.allocated.cpu_milli, m.capacity.cpu_milli),
-            format!("{} / {}", m.allocated.mem_mib, m.capacity.mem_mib),
+            format!(
+                "{} / {} / {}",
+                m.allocated.cpu_milli, m.usage.cpu_milli, m.capacity.cpu_milli
+            ),
+            format!(
+                "{} / {} / {}",
+                m.allocated.mem_mib, m.usage.mem_mib, m.capacity.mem_mib
+            ),
             format!("{} / {}", m.allocated.gpus, m.capacity.gpus),
             m.tasks_running.to_string(),
             snake(&m.limits),
@@ -419,5 +459,29 @@ mod tests {
         let e = read_jobs(&p).unwrap_err().to_string();
         assert!(e.contains("run_as") && e.contains("line 8"), "{e}");
         assert_eq!(read_jobs(&p).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn json_files_hold_one_job_or_a_list_whatever_the_extension_s_case() {
+        let one = r#"{"name": "web", "user": "ann", "priority": 200, "tasks": 3,
+            "cpu_milli": 500, "mem_mib": 256, "command": ["true"]}"#;
+        let (_d, p) = write("web.JSON", one);
+        assert_eq!(read_jobs(&p).unwrap()[0].name, "web");
+        let (_d, p) = write(
+            "two.json",
+            &format!("[{one}, {}]", one.replace("web", "db")),
+        );
+        let names: Vec<_> = read_jobs(&p).unwrap().into_iter().map(|j| j.name).collect();
+        assert_eq!(names, ["web", "db"]);
+        // A bad item is named by its index and field.
+        let bad = format!(
+            "[{one}, {}]",
+            one.replace("\"tasks\": 3", "\"tasks\": \"x\"")
+        );
+        let (_d, p) = write("bad.json", &bad);
+        let e = read_jobs(&p).unwrap_err().to_string();
+        assert!(e.contains("[1]: tasks: invalid type"), "{e}");
+        let (_d, p) = write("none.json", "[]");
+        assert!(read_jobs(&p).unwrap_err().to_string().contains("no jobs"));
     }
 }

@@ -435,12 +435,38 @@ fn without_the_token_nothing_changes_and_a_malformed_job_is_refused() {
     let file = cell.file("zero.toml", &zero);
     let out = cell.client(&["submit", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Said as FILE: HTTP 400: REASON (the master's reason names the key).
+    let said = stderr(&out);
     assert!(
-        stderr(&out).contains("400") && stderr(&out).contains("`tasks`"),
-        "{}",
-        stderr(&out)
+        said.contains(&format!("{}: HTTP 400: ", file.display())) && said.contains("`tasks`"),
+        "{said}"
     );
     assert_eq!(snapshot(), seen);
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let cell = Cell::start(200, 60_000);
+    // `status … | head`: the pipe closes before the output is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_borgsim"))
+        .args([
+            "status",
+            "--json",
+            "tasks",
+            "--master",
+            &cell.url,
+            "--token-file",
+        ])
+        .arg(&cell.token)
+        .env_remove("BORGSIM_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("borgsim runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
 
 /// The parity cell: four unequal machines (milli-cores, MiB).
