@@ -122,8 +122,9 @@ pub enum RestartPolicy {
     /// The task stays `failed`.
     #[default]
     Never,
-    /// The task is pending again, up to `max_restarts` times, never next
-    /// on the machine where it failed (Borg's rule).
+    /// The task is pending again, up to `max_restarts` times, kept off
+    /// the machines it failed on for the scheduler's `avoid_failed` window
+    /// (Borg's rule).
     OnFailure,
 }
 
