@@ -64,15 +64,14 @@ pub use exits::LaunchFailure;
 
 use crate::live::auth::Token;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How to run a master.
-#[derive(Debug)]
 pub struct MasterOptions {
     pub core: CoreConfig,
-    /// The SQLite store (created if missing).
-    pub store: PathBuf,
+    /// The SQLite store, opened (and so locked: [`store::Store::open`])
+    /// for this cell.
+    pub store: store::Store,
     pub listen: SocketAddr,
     pub token: Token,
 }
@@ -88,12 +87,13 @@ pub struct Master {
 }
 
 impl Master {
-    /// Opens the store, rebuilds the cell from it, binds the socket.
+    /// Reads the store, rebuilds the cell from it, binds the socket.
     ///
     /// # Errors
-    /// The store cannot be opened or read, or the address cannot be bound.
+    /// The store cannot be read, or the address cannot be bound.
     pub async fn start(opts: MasterOptions) -> Result<Master, String> {
-        let store = store::Store::open(&opts.store, &opts.core.cell).map_err(|e| e.to_string())?;
+        let store = opts.store;
+        let store_path = store.path().to_path_buf();
         let records = store.load().map_err(|e| e.to_string())?;
         let (jobs, machines) = (records.jobs.len(), records.machines.len());
         let heartbeat = std::time::Duration::from_micros(opts.core.heartbeat.as_us().max(1000));
@@ -110,7 +110,7 @@ impl Master {
             .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         eprintln!(
             "store {}: {machines} machine(s), {jobs} job(s) recovered",
-            opts.store.display()
+            store_path.display()
         );
         Ok(Master {
             listener,
