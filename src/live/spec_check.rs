@@ -74,10 +74,13 @@ mod tests {
         }
     }
 
+    /// A command, its variables, and the start of the refusal (`None`: accepted).
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], Option<&'a str>);
+
     /// The rules, as the agent applies them to a launch.
     #[test]
     fn the_agent_refuses_what_the_rules_refuse() {
-        let cases: [(&[&str], &[(&str, &str)], Option<&str>); 8] = [
+        let cases: [Case; 8] = [
             (&["sleep", "1"], &[("A", "1")], None),
             (&[], &[], Some("command: a program")),
             (&[""], &[], Some("command[0]: the program's name is empty")),

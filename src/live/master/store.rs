@@ -466,6 +466,17 @@ mod tests {
     }
 
     #[test]
+    fn a_store_is_held_by_one_opener_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let first = Store::open(&path, "c").unwrap();
+        let err = Store::open(&path, "c").err().unwrap();
+        assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+        drop(first);
+        assert!(Store::open(&path, "c").is_ok());
+    }
+
+    #[test]
     fn a_damaged_row_is_named() {
         let mut c = cell_with_work();
         let mut store = Store::in_memory("c").unwrap();
