@@ -4,8 +4,13 @@
 //! The token comes from `--token-file F` or the environment variable
 //! `BORGSIM_TOKEN`, never from a flag (other users can read a process's
 //! arguments). Bad input (no token, a short one, a bad scenario, a flag
-//! out of range) exits with code 2 before anything is opened.
+//! out of range) exits with code 2 before anything is opened; so does a
+//! `--store` that cannot be this cell's store — in a missing directory,
+//! not a database, another cell's, or in use by another master — with
+//! its path in the message. A `--listen` address that is not loopback
+//! gets a warning: the token crosses the network in plain HTTP.
 
+use borgsim::live::master::store::Store;
 use borgsim::live::master::{CoreConfig, Master, MasterOptions};
 use borgsim::scenario::Scenario;
 use borgsim::sched::{Policy, SchedConfig};
@@ -57,6 +62,13 @@ pub fn main(args: MasterArgs) -> i32 {
             return 2;
         }
     };
+    if !opts.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, not loopback: the token and every request cross \
+             the network in plain HTTP (no TLS)",
+            opts.listen
+        );
+    }
     super::agent::run_live(None, serve(opts))
 }
 
@@ -110,9 +122,10 @@ fn options(a: MasterArgs) -> Result<MasterOptions, String> {
     core.grace = SimDuration::from_millis(a.grace_ms);
     core.reschedule_per_s = a.reschedule_per_s;
     core.max_machines = a.max_machines;
+    let store = Store::open(&a.store, &a.cell).map_err(|e| e.to_string())?;
     Ok(MasterOptions {
         core,
-        store: a.store,
+        store,
         listen: a.listen,
         token,
     })

@@ -11,6 +11,8 @@
 //! process lives in this module; the core stays deterministic.
 //!
 //! - `proto` — the wire types of every route (master, agent).
+//! - `spec_check` — the one check of a task's command and environment
+//!   that the master (submissions) and the agent (launches) both make.
 //! - `auth` — bearer tokens, compared in constant time; no route without.
 //! - `client` — the master's API from the outside (`submit`, `status`, …).
 //! - `page` — the cell's page, in the run report's look.
@@ -25,3 +27,4 @@ pub mod client;
 pub mod master;
 pub mod page;
 pub mod proto;
+pub mod spec_check;

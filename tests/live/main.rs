@@ -13,3 +13,4 @@ mod common;
 mod fake_master;
 mod master;
 mod master_common;
+mod master_intake;

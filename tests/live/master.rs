@@ -329,12 +329,12 @@ async fn a_list_of_jobs_is_admitted_whole_or_refused_whole() {
     for (list, why) in [
         (
             json!([job("a", 1), unknown]),
-            "job 1: run_as: unknown field `run_as`",
+            "jobs[1] (`b`): run_as: unknown field `run_as`",
         ),
-        (json!([job("a", 1), job("c", 0)]), "job 1: "),
+        (json!([job("a", 1), job("c", 0)]), "jobs[1] (`c`): `tasks`"),
         (
             json!([job("a", 1), {"name": "d", "tasks": "lots"}]),
-            "job 1: tasks: invalid type",
+            "jobs[1] (`d`): tasks: invalid type",
         ),
         (json!([job("a", 1), job("a", 1)]), "given twice"),
         (json!([]), "empty"),

@@ -92,26 +92,7 @@ pub fn check_launch(launch: &TaskLaunch) -> Result<(), String> {
     if launch.task.incarnation == 0 {
         return Err("task.incarnation: 1 or more is expected (the first start is 1)".into());
     }
-    match launch.command.first() {
-        None => return Err("command: a program to run is expected, got []".into()),
-        Some(p) if p.is_empty() => return Err("command: the program's name is empty".into()),
-        Some(_) => {}
-    }
-    if let Some(i) = launch.command.iter().position(|a| a.contains('\0')) {
-        return Err(format!(
-            "command[{i}]: a NUL byte cannot appear in an argument"
-        ));
-    }
-    for (k, v) in &launch.env {
-        if k.is_empty() || k.contains('=') || k.contains('\0') {
-            return Err(format!(
-                "env: {k:?} cannot name a variable (not empty, no '=' or NUL)"
-            ));
-        }
-        if v.contains('\0') {
-            return Err(format!("env.{k}: a NUL byte cannot appear in a value"));
-        }
-    }
+    crate::live::spec_check::check_command_env(&launch.command, &launch.env)?;
     if launch.cpu_milli == 0 || launch.mem_mib == 0 {
         return Err("cpu_milli, mem_mib: 1 or more is expected".into());
     }

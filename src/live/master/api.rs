@@ -15,7 +15,7 @@
 //! | 400 | malformed JSON, a field missing, unknown or out of range |
 //! | 401 | no token, or not this cell's |
 //! | 404 | no such route, job or machine |
-//! | 409 | a job of that name has tasks not ended |
+//! | 409 | a job of that name has tasks not ended; a registration for a machine a live agent at another address holds |
 //! | 413 | a body over 1 MiB |
 //! | 500 | the store could not write (the change is not durable) |
 //! | 503 | the cell has `--max-machines` machines (registration) |
@@ -143,8 +143,11 @@ async fn submit(
     let reply = if let serde_json::Value::Array(list) = body {
         let subs = (list.into_iter().enumerate())
             .map(|(i, v)| {
-                proto::from_value::<JobSubmission>(v)
-                    .map_err(|e| Fail(StatusCode::BAD_REQUEST, format!("job {i}: {e}")))
+                let name = v.get("name").and_then(|n| n.as_str()).map(str::to_string);
+                proto::from_value::<JobSubmission>(v).map_err(|e| {
+                    let place = super::jobs::list_place(i, name.as_deref());
+                    Fail(StatusCode::BAD_REQUEST, format!("{place}: {e}"))
+                })
             })
             .collect::<Result<Vec<_>, Fail>>()?;
         let statuses = s.apply(|c, now| {
@@ -237,8 +240,12 @@ async fn register(
     State(s): State<Arc<Shared>>,
     Body(reg): Body<AgentRegistration>,
 ) -> Reply<RegistrationReply> {
-    let name = reg.name.clone();
-    let (reply, kills) = s.apply(|c, now| c.register(now, reg))??;
+    let (name, addr) = (reg.name.clone(), reg.addr.clone());
+    let (reply, kills) = s.apply(|c, now| c.register(now, reg))?.inspect_err(|e| {
+        if let CoreError::Conflict(why) = e {
+            eprintln!("agent {name} at {addr} refused: {why}");
+        }
+    })?;
     eprintln!(
         "agent {name} registered; {} task(s) to stop",
         reply.kill.len()

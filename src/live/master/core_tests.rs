@@ -630,14 +630,14 @@ fn jobs_submitted_together_are_admitted_all_or_none() {
     // A bad job anywhere in the list refuses the whole list, naming it.
     let bad = job("b", 0, 100, 200);
     let lists = [
-        (vec![job("a", 1, 100, 200), bad], "job 1: "),
+        (vec![job("a", 1, 100, 200), bad], "jobs[1] (`b`): `tasks`"),
         (
             vec![job("a", 1, 100, 200), job("a", 2, 100, 200)],
             "given twice",
         ),
         (
             vec![job("a", 1, 100, 200), job("old", 1, 100, 200)],
-            "job 1: ",
+            "jobs[1] (`old`): job `old` exists",
         ),
         (vec![], "empty"),
     ];
@@ -707,3 +707,6 @@ fn a_starting_task_or_one_on_another_machine_is_not_counted_missing() {
     }
     assert_eq!(state_of(&c, "web", 0).0, TaskState::Running);
 }
+
+#[path = "intake_tests.rs"]
+mod intake;

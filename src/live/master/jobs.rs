@@ -24,7 +24,8 @@ impl LiveCell {
     ///
     /// # Errors
     /// As [`LiveCell::submit`], the message prefixed with the job's place
-    /// in the list (`job 2: …`); [`CoreError::Invalid`] for an empty list
+    /// in the list, counted from 0 as JSON indexes it, and its name
+    /// (``jobs[2] (`b`): …``); [`CoreError::Invalid`] for an empty list
     /// or a name given twice.
     pub fn submit_all(
         &mut self,
@@ -37,7 +38,7 @@ impl LiveCell {
         let mut bases = Vec::with_capacity(subs.len());
         let mut names = std::collections::BTreeSet::new();
         for (i, sub) in subs.iter().enumerate() {
-            let at = |m: String| format!("job {i}: {m}");
+            let at = |m: String| format!("{}: {m}", list_place(i, Some(&sub.name)));
             if !names.insert(sub.name.as_str()) {
                 let m = format!("`name` {} is given twice", sub.name);
                 return Err(CoreError::Invalid(at(m)));
@@ -127,5 +128,15 @@ impl LiveCell {
         self.dirty.jobs.insert(j);
         self.settle();
         Ok((j, out))
+    }
+}
+
+/// A job's place in a submitted list, counted from 0 as the JSON indexes
+/// it, and its name if known: ``jobs[1] (`b`)`` — `job 1` alone reads as
+/// the first.
+pub(super) fn list_place(i: usize, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("jobs[{i}] (`{n}`)"),
+        None => format!("jobs[{i}]"),
     }
 }

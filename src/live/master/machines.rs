@@ -9,6 +9,15 @@
 //!   released at the configured rate. When its agent comes back it is told
 //!   it is unknown, registers again, and is told to stop the old tasks
 //!   (already replaced elsewhere).
+//! - **One agent per name.** A registration for a name whose machine is
+//!   up — registered with this master process and heard within 3
+//!   heartbeat intervals — from a *different* address is refused (409)
+//!   and changes nothing: two hosts sharing a name (`--name` defaults to
+//!   the host name) must not take each other's machine and restart its
+//!   tasks. The same address (an agent restarted on its fixed port), a
+//!   machine unreachable or down, or one not yet registered with this
+//!   process (after a master restart) is taken over as before; an agent
+//!   restarted on another port waits until its old self falls silent.
 //! - **Registration** reconciles: tasks the records have on the machine
 //!   and the agent runs (same incarnation) are running — re-attached, not
 //!   restarted; tasks the records have there that the agent does not run
@@ -47,7 +56,9 @@ impl LiveCell {
     ///
     /// # Errors
     /// [`CoreError::Invalid`] for a bad name or address,
-    /// [`CoreError::Full`] if the cell has `max_machines` already.
+    /// [`CoreError::Conflict`] if a live agent at another address holds
+    /// the name (module doc), [`CoreError::Full`] if the cell has
+    /// `max_machines` already. Nothing changes on an error.
     pub fn register(
         &mut self,
         now: Now,
@@ -55,6 +66,7 @@ impl LiveCell {
     ) -> Result<(RegistrationReply, Vec<Command>), CoreError> {
         check_registration(&reg).map_err(CoreError::Invalid)?;
         let t = now.sim.max(self.st.now());
+        self.check_not_held(t, &reg)?;
         let running = std::mem::take(&mut reg.running);
         let exits = std::mem::take(&mut reg.exits);
         let (m, mut kills) = match self.machine_ids.get(&reg.name) {
@@ -75,6 +87,29 @@ impl LiveCell {
             kill: reply_kill,
         };
         Ok((reply, kills))
+    }
+
+    /// Refuses a registration for a name a live agent at another address
+    /// holds: registered with this process and heard within 3 heartbeat
+    /// intervals.
+    fn check_not_held(&self, t: SimTime, reg: &AgentRegistration) -> Result<(), CoreError> {
+        let Some(&m) = self.machine_ids.get(&reg.name) else {
+            return Ok(());
+        };
+        let lm = &self.machines[m as usize];
+        let silent = t.as_us().saturating_sub(lm.last_heard.as_us());
+        let live = lm.registered
+            && lm.contact == Contact::Up
+            && silent <= self.cfg.heartbeat.as_us().saturating_mul(3);
+        let held_by = &lm.rec.registration.addr;
+        if live && *held_by != reg.addr {
+            return Err(CoreError::Conflict(format!(
+                "machine {} is held by a live agent at {held_by}; a second agent cannot take \
+                 its name until that one falls silent",
+                reg.name
+            )));
+        }
+        Ok(())
     }
 
     /// A new machine: the next id, and the cell rebuilt with it.

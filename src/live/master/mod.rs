@@ -27,6 +27,30 @@
 //! The routes and bodies are [`crate::live::proto`]'s table; the status
 //! codes are [`api`]'s. Every route needs the cell's bearer token.
 //!
+//! # At the door
+//! - **One master per store.** The store is locked (`flock`, exclusive)
+//!   while the master runs; a second master on it refuses to start
+//!   (exit 2, "store X is in use by another master"), as does a store of
+//!   another cell, a file that is not a store, or a path in a missing
+//!   directory.
+//! - **One agent per machine name.** A registration for a machine whose
+//!   agent is live (registered with this process, heard within 3
+//!   heartbeat intervals) from another address is refused, 409, and
+//!   logged; the same address, or a machine silent, down or not yet
+//!   registered since a restart, is taken as before (`machines`' doc).
+//! - **What the master admits, an agent can start.** A submission's
+//!   command and environment pass the agent's own check
+//!   ([`crate::live::spec_check`]): a program named, no NUL byte, names
+//!   without `=`, none starting with `BORGSIM_`. A list's refusals name
+//!   the job by its place, from 0, and name (``jobs[1] (`b`): …``).
+//! - **Waiting tasks.** A pending or lost task shows no machine; its
+//!   reason counts drained machines as `drained` (the scheduler counts
+//!   them as `machine_down`), and a job no machine could ever run says
+//!   what it asks against what the machines have, or the constraint none
+//!   meets.
+//! - **Plain HTTP.** The API has no TLS: listening beyond loopback, the
+//!   master warns that the token crosses the network in the clear.
+//!
 //! # Write-ahead
 //! Every change is committed to the store before anything leaves the
 //! master: a placement before its launch request, a submission before
@@ -64,15 +88,14 @@ pub use exits::LaunchFailure;
 
 use crate::live::auth::Token;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How to run a master.
-#[derive(Debug)]
 pub struct MasterOptions {
     pub core: CoreConfig,
-    /// The SQLite store (created if missing).
-    pub store: PathBuf,
+    /// The SQLite store, opened (and so locked: [`store::Store::open`])
+    /// for this cell.
+    pub store: store::Store,
     pub listen: SocketAddr,
     pub token: Token,
 }
@@ -88,12 +111,13 @@ pub struct Master {
 }
 
 impl Master {
-    /// Opens the store, rebuilds the cell from it, binds the socket.
+    /// Reads the store, rebuilds the cell from it, binds the socket.
     ///
     /// # Errors
-    /// The store cannot be opened or read, or the address cannot be bound.
+    /// The store cannot be read, or the address cannot be bound.
     pub async fn start(opts: MasterOptions) -> Result<Master, String> {
-        let store = store::Store::open(&opts.store, &opts.core.cell).map_err(|e| e.to_string())?;
+        let store = opts.store;
+        let store_path = store.path().to_path_buf();
         let records = store.load().map_err(|e| e.to_string())?;
         let (jobs, machines) = (records.jobs.len(), records.machines.len());
         let heartbeat = std::time::Duration::from_micros(opts.core.heartbeat.as_us().max(1000));
@@ -110,7 +134,7 @@ impl Master {
             .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         eprintln!(
             "store {}: {machines} machine(s), {jobs} job(s) recovered",
-            opts.store.display()
+            store_path.display()
         );
         Ok(Master {
             listener,

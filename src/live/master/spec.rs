@@ -145,9 +145,7 @@ pub fn check_submission(sub: &JobSubmission) -> Result<(), String> {
         }
         _ => {}
     }
-    if sub.command.first().is_none_or(String::is_empty) {
-        return Err("`command` must name a program (a non-empty first element)".into());
-    }
+    crate::live::spec_check::check_command_env(&sub.command, &sub.env)?;
     if sub.max_per_machine == Some(0) || sub.max_per_rack == Some(0) {
         return Err("`max_per_machine` and `max_per_rack` must be at least 1".into());
     }
@@ -155,9 +153,6 @@ pub fn check_submission(sub: &JobSubmission) -> Result<(), String> {
         return Err(format!(
             "`constraints`: a constraint names no attribute ({c:?})"
         ));
-    }
-    if let Some(k) = sub.env.keys().find(|k| k.is_empty() || k.contains('=')) {
-        return Err(format!("`env`: {k:?} is not a variable name"));
     }
     check_workdir(sub.workdir.as_deref())
 }

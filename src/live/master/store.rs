@@ -19,6 +19,12 @@
 //!
 //! A store belongs to one cell: opening it under another `--cell` name is
 //! refused (task names, which agents report, hold the cell's name).
+//!
+//! A store belongs to one master at a time: [`Store::open`] takes an
+//! exclusive `flock` on the database file, held until the store is
+//! dropped (the process's end), and a second master opening the same
+//! file is refused ([`StoreError::InUse`]) — two masters writing one store
+//! would each lose the other's jobs on their next restart.
 
 use super::records::{Changes, JobRecord, MachineRecord, Records, TaskRow};
 use super::view::state_name;
@@ -44,6 +50,31 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (job, idx));
 ";
 
+/// Opens (creating if missing) the database file at `path` and takes its
+/// exclusive lock without waiting: one master per store. `flock` locks
+/// are apart from SQLite's own (POSIX) locks, and the file stays open
+/// for the store's life, so SQLite's are never dropped by its closing.
+fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = (std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true))
+    .truncate(false)
+    .open(path)
+    .map_err(io)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(StoreError::InUse {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io(e.into())),
+    }
+}
+
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,12 +85,22 @@ pub enum StoreError {
     },
     #[error("store {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("store {path} is in use by another master")]
+    InUse { path: PathBuf },
+    #[error("store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The open store.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The database file, locked (`flock`, exclusive) for as long as the
+    /// store is open; `None` in memory.
+    _lock: Option<std::fs::File>,
 }
 
 impl Store {
@@ -68,11 +109,17 @@ impl Store {
     /// # Errors
     /// The file cannot be opened or is not a store of this cell.
     pub fn open(path: &Path, cell: &str) -> Result<Store, StoreError> {
+        let lock = lock(path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::init(conn, path, cell)
+        Self::init(conn, path, cell, Some(lock))
+    }
+
+    /// Where the store is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A store in memory (tests).
@@ -85,13 +132,19 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::init(conn, path, cell)
+        Self::init(conn, path, cell, None)
     }
 
-    fn init(conn: Connection, path: &Path, cell: &str) -> Result<Store, StoreError> {
+    fn init(
+        conn: Connection,
+        path: &Path,
+        cell: &str,
+        lock: Option<std::fs::File>,
+    ) -> Result<Store, StoreError> {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            _lock: lock,
         };
         let setup = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
         store.sql(store.conn.execute_batch(setup))?;
@@ -409,6 +462,17 @@ mod tests {
         drop(Store::open(&path, "c").unwrap());
         let err = Store::open(&path, "d").err().unwrap().to_string();
         assert!(err.contains("\"c\", not \"d\""), "{err}");
+        assert!(Store::open(&path, "c").is_ok());
+    }
+
+    #[test]
+    fn a_store_is_held_by_one_opener_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let first = Store::open(&path, "c").unwrap();
+        let err = Store::open(&path, "c").err().unwrap();
+        assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+        drop(first);
         assert!(Store::open(&path, "c").is_ok());
     }
 

@@ -5,6 +5,7 @@
 use super::core::{Contact, LiveCell};
 use super::names::task_name;
 use crate::live::proto::{self, JobStatus, MachineState, MachineStatus, TaskState, TaskStatus};
+use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use std::collections::BTreeMap;
 
 impl LiveCell {
@@ -68,8 +69,10 @@ impl LiveCell {
         let job = &self.jobs[j];
         let sub = &job.rec.submission;
         let row = &job.tasks[k as usize];
-        let machine = row
-            .machine
+        // A task waiting is on no machine, whatever it last ran on (its
+        // `detail` says what became of that run).
+        let placed = !matches!(row.state, TaskState::Pending | TaskState::Lost);
+        let machine = (row.machine.filter(|_| placed))
             .and_then(|m| self.machines.get(m as usize))
             .map(|lm| lm.rec.registration.name.clone());
         TaskStatus {
@@ -102,14 +105,46 @@ impl LiveCell {
         let id = self.jobs[j].cell_job?;
         let task = self.cell_task(j, k)?;
         if !self.st.job(id).ever_schedulable {
-            return Some("no machine of the cell could ever run it".into());
+            return Some(self.never_fit(id));
         }
         if self.st.delayed().any(|(t, _)| t == task) {
             return Some("lost with its machine; waiting for the reschedule rate limit".into());
         }
         let why = self.sched.why_pending(id);
-        let text = why.map(|w| w.counts.describe(self.st.cell().len()));
+        let text = why.map(|w| self.describe_counts(&w.counts));
         Some(text.unwrap_or_else(|| "not attempted yet".into()))
+    }
+
+    /// Why no machine could ever run job `id`'s tasks: each machine, empty,
+    /// under the first check it fails — what the job asks against what
+    /// the machines have, or the constraint none meets.
+    fn never_fit(&self, id: crate::workload::JobId) -> String {
+        let spec = &self.st.job(id).spec;
+        let groups = MachineGroups::of(&self.st);
+        let nf = NeverFit::of(self.st.cell(), &groups, &spec.request, &spec.constraints);
+        nf.describe(&self.st.cell().attr_table)
+    }
+
+    /// The scheduler's counts of a failed attempt, in its words
+    /// ([`ReasonCounts::describe`]), except that machines drained — down
+    /// to the scheduler, which counts them as `machine_down` — are counted
+    /// as `drained`. The simulator's counts (its `pending.csv`) are left
+    /// as they are: it has no drains.
+    fn describe_counts(&self, counts: &ReasonCounts) -> String {
+        let drained = self.machines.iter().filter(|lm| lm.rec.drained).count() as u32;
+        let drained = drained.min(counts.get(Reason::MachineDown));
+        let mut parts = Vec::new();
+        if drained > 0 {
+            parts.push(format!("{drained} drained"));
+        }
+        for &r in Reason::ALL {
+            let n = counts.get(r) - if r == Reason::MachineDown { drained } else { 0 };
+            if n > 0 {
+                parts.push(format!("{n} {}", r.key()));
+            }
+        }
+        let machines = self.st.cell().len();
+        format!("0/{machines} machines are available: {}", parts.join(", "))
     }
 
     /// Every machine, in registration order.
