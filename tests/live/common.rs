@@ -63,9 +63,15 @@ impl Proc {
 
     /// [`Proc::start`] with variables added to its environment.
     pub fn start_with_env(what: &str, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_borgsim"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_borgsim"));
+        cmd.envs(env.iter().copied());
+        Proc::start_command(what, cmd, args)
+    }
+
+    /// [`Proc::start`] of a prepared command (its user, its variables).
+    pub fn start_command(what: &str, mut cmd: Command, args: &[&std::ffi::OsStr]) -> Proc {
+        let mut child = cmd
             .args(args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -140,6 +146,11 @@ impl Proc {
             self.kill();
         }
         status
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL and reap.

@@ -71,12 +71,13 @@ mod api;
 pub mod exec;
 pub mod limits;
 mod link;
+pub mod orphans;
 mod runner;
 pub mod sandbox;
 mod usage;
 
 use super::auth::Token;
-use super::proto::{AgentInfo, Capacity, RunningTask, TaskExit, TaskRef};
+use super::proto::{AgentInfo, Capacity, RunAs, RunningTask, TaskExit, TaskRef};
 use limits::Enforcement;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -107,6 +108,10 @@ pub struct AgentConfig {
     pub kill_grace: Duration,
     /// `PATH` as tasks get it.
     pub task_path: String,
+    /// The user and group tasks run as (`--run-as-user`,
+    /// `--run-as-group`; the agent must then be root); `None`: the
+    /// agent's own.
+    pub run_as: Option<RunAs>,
 }
 
 /// Why the agent could not start or stopped.
@@ -126,6 +131,19 @@ pub enum AgentError {
     Client(String),
     #[error("the API server failed: {0}")]
     Serve(std::io::Error),
+    #[error("the master refused this agent: {0}")]
+    Refused(String),
+}
+
+impl AgentError {
+    /// The process's exit code for it: 2 when the master refused the
+    /// agent for good (its input is wrong), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AgentError::Refused(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// One task run the agent knows: running, or ended and not acknowledged.
@@ -200,8 +218,17 @@ impl Shared {
             limits: self.enforcement.mode(),
             tasks_running: u32::try_from(self.running().len()).unwrap_or(u32::MAX),
             master_reachable: self.master_reachable.load(Ordering::Relaxed),
+            tasks_run_as: tasks_run_as(&self.cfg),
         }
     }
+}
+
+/// Who tasks run as: the configured user and group, else the agent's.
+fn tasks_run_as(cfg: &AgentConfig) -> RunAs {
+    cfg.run_as.unwrap_or_else(|| RunAs {
+        uid: rustix::process::geteuid().as_raw(),
+        gid: rustix::process::getegid().as_raw(),
+    })
 }
 
 fn ended(slot: &Slot) -> bool {
@@ -220,11 +247,14 @@ fn now_ms() -> u64 {
 }
 
 /// Runs the agent until SIGTERM or SIGINT; `on_listening` is called with
-/// the bound address once the API accepts connections.
+/// the bound address once the API accepts connections. Before it
+/// registers, it kills the tasks a previous agent left running in the
+/// same work directory ([`orphans`]).
 ///
 /// # Errors
-/// The work directory cannot be made, the address cannot be bound, or
-/// the server fails.
+/// The work directory cannot be made, the address cannot be bound, the
+/// server fails, or the master refuses this agent for good
+/// ([`AgentError::Refused`]: its tasks are stopped first).
 pub async fn run(
     mut cfg: AgentConfig,
     on_listening: impl FnOnce(SocketAddr),
@@ -247,6 +277,10 @@ pub async fn run(
         })?;
     let bound = listener.local_addr().map_err(AgentError::Serve)?;
     warn_about(&cfg, bound);
+    let orphans = orphans::kill_orphans(&cfg.work_dir, &enforcement);
+    if orphans > 0 {
+        eprintln!("agent: killed {orphans} task(s) a previous agent left running");
+    }
     let shared = Arc::new(Shared {
         addr: cfg.advertise.clone().unwrap_or_else(|| bound.to_string()),
         cfg,
@@ -258,18 +292,40 @@ pub async fn run(
     });
     let client = link::client(&shared.cfg.token)?;
     on_listening(bound);
-    let link_task = tokio::spawn(link::run(Arc::clone(&shared), client.clone()));
+    // The link's end is a refusal for good: it stops the agent too.
+    let (refused_tx, refused) = watch::channel(None);
+    let link_task = tokio::spawn({
+        let (shared, client) = (Arc::clone(&shared), client.clone());
+        async move {
+            let why = link::run(shared, client).await;
+            refused_tx.send_replace(Some(why));
+        }
+    });
+    let stop = {
+        let mut refused = refused.clone();
+        async move {
+            tokio::select! {
+                () = stop_signal() => {}
+                _ = refused.wait_for(Option::is_some) => {}
+            }
+        }
+    };
     let served = axum::serve(listener, api::router(Arc::clone(&shared)))
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(stop)
         .await;
     link_task.abort();
+    let refusal = refused.borrow().clone();
     eprintln!("agent: stopping: killing its tasks");
     runner::kill_everything(&shared).await;
+    if let Some(why) = refusal {
+        return Err(AgentError::Refused(why));
+    }
     link::last_report(&shared, &client).await;
     served.map_err(AgentError::Serve)
 }
 
-/// Start-up warnings: an address the master cannot reach, tasks as root.
+/// Start-up warnings: an address the master cannot reach, tasks as the
+/// agent's user (root, or any); and who tasks run as.
 fn warn_about(cfg: &AgentConfig, bound: SocketAddr) {
     if bound.ip().is_unspecified() && cfg.advertise.is_none() {
         eprintln!(
@@ -277,9 +333,20 @@ fn warn_about(cfg: &AgentConfig, bound: SocketAddr) {
              an address it cannot connect to"
         );
     }
-    if rustix::process::geteuid().is_root() {
+    let id = tasks_run_as(cfg);
+    if cfg.run_as.is_some() {
+        eprintln!("agent: tasks run as uid {} gid {}", id.uid, id.gid);
+    } else if rustix::process::geteuid().is_root() {
         eprintln!(
-            "agent: warning: running as root, so are its tasks; run it as an unprivileged user"
+            "agent: warning: running as root, so are its tasks; give --run-as-user and \
+             --run-as-group, or run it as an unprivileged user"
+        );
+    } else {
+        eprintln!(
+            "agent: warning: tasks run as this agent's user (uid {} gid {}) and can read what \
+             it can, its token file included; run it as root with --run-as-user and \
+             --run-as-group to run them as another user",
+            id.uid, id.gid
         );
     }
 }
