@@ -8,6 +8,7 @@
 //!     --token-file /etc/borgsim/token [--listen 127.0.0.1:0] [--advertise HOST:PORT]
 //!     [--name NAME] [--cpu-milli N] [--mem-mib N] [--gpus N]
 //!     [--attr K=V]… [--rack R] [--kill-grace-ms 5000]
+//!     [--run-as-user UID --run-as-group GID]
 //! ```
 //! The token comes from `--token-file` or `BORGSIM_TOKEN`, never a flag.
 //! Capacity defaults to the machine's: the CPUs this process may use
@@ -30,23 +31,29 @@
 //! false` (it restarted, or declared this machine down) gets a new
 //! registration carrying the running tasks and the unacknowledged exits:
 //! re-attachment, nothing restarted. **When the master is gone, nothing
-//! stops**: tasks run on, exits queue until acknowledged, retries go on.
-//! While it runs, the agent never kills a task on its own; it kills what
-//! the master lists in a reply or asks for by `DELETE`.
+//! stops**: tasks run on, exits queue until acknowledged, retries go on
+//! (connection errors, 5xx, and 409: the name is held by another live
+//! agent). A registration the master refuses for good — 400 (a name or
+//! field it will never take) or 401 (a wrong token) — stops the agent:
+//! its tasks are killed and it exits with code 2 and the master's reason.
+//! While it runs, the agent never kills one of its tasks on its own; it
+//! kills what the master lists in a reply or asks for by `DELETE`.
 //!
-//! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`])
+//! # Tasks (`runner`, [`sandbox`], [`limits`], [`exec`], [`orphans`])
 //! A launch's names and paths are checked before anything is made (400
 //! otherwise, see [`sandbox`]). Each run gets `WORK/tasks/<task>/<incarnation>/`
 //! with its `stdout` and `stderr` files; the process starts as a session
 //! leader with its limits in force from its first instruction (cgroup v2
 //! or rlimits, [`limits`], applied between `fork` and `exec`, [`exec`]),
 //! in the working directory, with a clean environment: `PATH` (the
-//! agent's), `HOME` (the sandbox), `BORGSIM_TASK`, `BORGSIM_INCARNATION`,
-//! `BORGSIM_SANDBOX`, then the spec's `env` — the agent's own variables,
-//! its token among them, never reach a task. A kill sends SIGTERM to the
-//! task's process group, SIGKILL after `--kill-grace-ms`, and answers
-//! once the task is dead (a repeated launch of a running run is 200 with
-//! it, of an ended one 409). When a task's main process ends, what it
+//! agent's), `HOME` (the sandbox), the spec's `env`, then `BORGSIM_TASK`,
+//! `BORGSIM_INCARNATION` and `BORGSIM_SANDBOX`, which a spec cannot
+//! override — the agent's own variables, its token among them, never
+//! reach a task. While the process lives, the sandbox holds `pid` (`PID
+//! STARTTIME`, [`orphans`]), removed when the task ends. A kill sends
+//! SIGTERM to the task's process group, SIGKILL after
+//! `--kill-grace-ms`, and answers once the task is dead (a repeated
+//! launch of a running run is 200 with it, of an ended one 409). When a task's main process ends, what it
 //! left behind in its group (or cgroup) is killed too. A task is the
 //! session it leads: heartbeats sum the CPU and resident
 //! memory of that session's processes. Sandboxes stay on disk
@@ -55,16 +62,37 @@
 //! # Security
 //! Every route needs the cell's bearer token (401 otherwise, nothing
 //! done); bodies over [`crate::live::proto::MAX_BODY_BYTES`] get 413;
-//! malformed ones 400 naming the field. A task runs as the agent's user —
-//! no field of a launch names a user, and unknown fields are refused —
-//! and its spec cannot name a path outside its sandbox. Run the agent as
-//! an unprivileged user: a task can do whatever that user can.
+//! malformed ones 400 naming the field. No field of a launch names a
+//! user (unknown fields are refused) and a spec cannot name a path
+//! outside its sandbox.
+//!
+//! The agent makes itself non-dumpable at start (`prctl(PR_SET_DUMPABLE,
+//! 0)`; `borgsim master` does too): its `/proc/PID` files — its
+//! environment, with `BORGSIM_TOKEN` — become root's, and no process of
+//! its user may trace it. Tasks are unaffected: `exec` makes them
+//! dumpable again ([`exec`]).
+//!
+//! By default a task runs as the agent's user, and can read what that
+//! user can — the token file included; the agent says so at start, and
+//! warns when the token file is readable by its group or others. Given
+//! `--run-as-user UID --run-as-group GID` (numeric, like a pod's
+//! `runAsUser`/`runAsGroup`), the agent must run as root (it refuses to
+//! start otherwise, exit code 2): each task drops to that user and group
+//! with no supplementary groups before its program runs ([`exec`]), its
+//! sandbox and working directory are given to them (the output files
+//! stay the agent's, open for the task), and `GET /v1/health` says who
+//! tasks run as (`tasks_run_as`). A task starts in its sandbox whatever
+//! the work directory's mode; to use the absolute paths it is given
+//! (`HOME`, `BORGSIM_SANDBOX`) that user needs search permission on the
+//! work directory and its parents. Tasks all run as that one user, so
+//! each can reach the others' sandboxes.
 //!
 //! # Stopping
 //! On SIGTERM or SIGINT the agent stops serving, kills its tasks (with
 //! the grace), tries once to report their exits, and exits. Killed with
-//! SIGKILL, it leaves its tasks running, unmanaged (a new agent does not
-//! adopt them); the master declares them lost after its grace period.
+//! SIGKILL, it leaves its tasks running, unmanaged; the master declares
+//! them lost after its grace period, and the next agent started on the
+//! same work directory kills them before it registers ([`orphans`]).
 //! Linux only (sessions, rlimits, cgroups, `/proc`).
 
 mod api;
