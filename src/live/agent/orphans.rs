@@ -71,15 +71,44 @@ pub fn is_the_task(pid: u32, start_ticks: u64, stat: Option<Stat>) -> bool {
 }
 
 /// Writes `sandbox/pid` for the task process `pid` (just started, not
-/// yet waited for, so its `/proc` entry is there even if it ended).
+/// yet waited for, so its `/proc` entry is there even if it ended). The
+/// file is created, never opened if something is there already: the
+/// task, already running, may own the sandbox, and a link it put there
+/// must not be followed.
 ///
 /// # Errors
-/// Its stat cannot be read, or the file cannot be written.
+/// Its stat cannot be read, or the file cannot be created.
 pub fn record(sandbox: &Path, pid: u32) -> Result<(), String> {
+    use std::io::Write;
     let stat = stat_of(pid).ok_or_else(|| format!("/proc/{pid}/stat: unreadable"))?;
     let path = sandbox.join(PID_FILE);
-    std::fs::write(&path, format!("{pid} {}\n", stat.start_ticks))
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("{pid} {}\n", stat.start_ticks).as_bytes()))
         .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The `pid` file's text, if it is a regular file of the agent's user
+/// (opened without following a link, its owner checked on the open file).
+fn read_own(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Nor blocking on a FIFO put there.
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).ok()?)
+        .open(path)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    if !m.is_file() || m.uid() != rustix::process::geteuid().as_raw() {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(64).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 /// Removes `sandbox/pid` (the task ended); a file already gone is fine.
@@ -100,7 +129,7 @@ pub fn kill_orphans(work: &Path, enforcement: &Enforcement) -> usize {
         };
         for run in runs.flatten() {
             let sandbox = run.path();
-            if sandbox.join(PID_FILE).is_file() {
+            if std::fs::symlink_metadata(sandbox.join(PID_FILE)).is_ok() {
                 let leaf = format!(
                     "{}.{}",
                     task.file_name().to_string_lossy(),
@@ -116,20 +145,14 @@ pub fn kill_orphans(work: &Path, enforcement: &Enforcement) -> usize {
 /// Checks one sandbox's `pid` file; true when an orphan was killed.
 fn check_one(sandbox: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bool {
     let path = sandbox.join(PID_FILE);
-    let own = rustix::process::geteuid().as_raw();
-    match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.is_file() && m.uid() == own => {}
-        _ => {
-            eprintln!(
-                "agent: ignoring {}: not a file of this agent's user",
-                path.display()
-            );
-            return false;
-        }
-    }
-    let recorded = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| parse_pid_file(&t));
+    let Some(text) = read_own(&path) else {
+        eprintln!(
+            "agent: ignoring {}: not a file of this agent's user",
+            path.display()
+        );
+        return false;
+    };
+    let recorded = parse_pid_file(&text);
     let orphan = recorded.filter(|&(pid, start)| is_the_task(pid, start, stat_of(pid)));
     if let Some((pid, _)) = orphan {
         let group = i32::try_from(pid)
@@ -214,5 +237,54 @@ mod tests {
             let left = work.path().join("tasks").join(task).join("1/pid");
             assert!(!left.exists(), "{task}'s stale file kept");
         }
+    }
+
+    /// A `sleep 30` leading its own session, as a task does, once its
+    /// stat shows it (after `setsid`'s exec).
+    fn session_leader() -> (std::process::Child, u32, u64) {
+        let mut child = std::process::Command::new("setsid")
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("setsid sleep");
+        let pid = child.id();
+        for _ in 0..500 {
+            if let Some(s) = stat_of(pid).filter(|s| s.session == pid) {
+                return (child, pid, s.start_ticks);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("sleep {pid} never led its session");
+    }
+
+    #[test]
+    fn a_recorded_live_task_is_killed_and_a_link_is_not_followed() {
+        let work = tempfile::tempdir().unwrap();
+        let (mut child, pid, start) = session_leader();
+        // A link named `pid` to a file naming it: ignored, left alone.
+        let linked = work.path().join("tasks/linked/1");
+        std::fs::create_dir_all(&linked).unwrap();
+        let target = work.path().join("elsewhere");
+        std::fs::write(&target, format!("{pid} {start}\n")).unwrap();
+        std::os::unix::fs::symlink(&target, linked.join(PID_FILE)).unwrap();
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
+        assert!(stat_of(pid).is_some_and(|s| s.start_ticks == start));
+        // Its own file: killed (SIGKILL, seen by its parent), file gone.
+        let dir = work.path().join("tasks/orphan/1");
+        std::fs::create_dir_all(&dir).unwrap();
+        record(&dir, pid).unwrap();
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 1);
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        assert!(!dir.join(PID_FILE).exists());
+        // Recording never opens what is there already.
+        // (This process lives: only the link can stop it.)
+        assert!(record(&linked, std::process::id()).is_err());
+        let kept = std::fs::read_to_string(&target).unwrap();
+        assert_eq!(kept, format!("{pid} {start}\n"));
     }
 }
