@@ -93,11 +93,9 @@ fn tasks_run_to_their_ends_and_their_output_is_kept() {
     assert_eq!(output(&a.work, "2.echo.u.c", "stderr"), "err\n");
     assert!(output(&a.work, "3.nope.u.c", "stderr").contains("cannot run"));
     // Logged as a start that failed, with the reason, not as a start.
-    let log = a.proc.stderr();
-    assert!(
-        log.contains("agent: could not start 3.nope.u.c #1: cannot run"),
-        "{log}"
-    );
+    let log = a
+        .proc
+        .wait_for_log("agent: could not start 3.nope.u.c #1: cannot run");
     assert!(!log.contains("started 3.nope.u.c"), "{log}");
 
     // Acknowledged exits are forgotten; the run cannot start again here.

@@ -133,7 +133,7 @@ fn tasks_run_as_the_user_and_group_given() {
         let m = std::fs::metadata(&d).expect("the directory");
         assert_eq!((m.uid(), m.gid()), (NOBODY, 65_533), "{}", d.display());
     }
-    assert!(a.proc.stderr().contains("tasks run as uid 65534 gid 65533"));
+    a.proc.wait_for_log("tasks run as uid 65534 gid 65533");
 }
 
 #[test]
@@ -211,7 +211,7 @@ fn a_new_agent_kills_the_tasks_a_killed_one_left_running() {
     let args = agent_args(&url, "crashing", &work, &extra);
     let mut first = Proc::start("the first agent", &args);
     // The token file is written with the usual umask (0644).
-    assert!(first.stderr().contains("chmod 600"), "{}", first.stderr());
+    first.wait_for_log("chmod 600");
     let api = Client::new(first.addr);
     let (status, t) = api.post("/v1/tasks", &launch("0.left.u.c", "sleep 60"));
     assert_eq!(status, 201, "{t}");
@@ -234,7 +234,7 @@ fn a_new_agent_kills_the_tasks_a_killed_one_left_running() {
         || ended(pid).then_some(()),
         || second.stderr(),
     );
-    assert!(second.stderr().contains("left running by a previous agent"));
+    second.wait_for_log("left running by a previous agent");
     assert!(!pid_file.exists());
 }
 
@@ -245,9 +245,8 @@ fn a_registration_refused_for_good_stops_the_agent() {
     master.log.lock().expect("the log").refuse_registration = Some((400, reason.to_string()));
     let mut a = Agent::start(&master.url(), "bad-name", &[]);
     let status = a.proc.wait_for_exit(DEADLINE).expect("the agent exits");
-    let err = a.proc.stderr();
-    assert_eq!(status.code(), Some(2), "{err}");
-    assert!(err.contains(reason), "{err}");
+    assert_eq!(status.code(), Some(2), "{}", a.proc.stderr());
+    a.proc.wait_for_log(reason);
 
     // A wrong token: 401 from the master's token check.
     let other = FakeMaster::start(0);
@@ -259,25 +258,17 @@ fn a_registration_refused_for_good_stops_the_agent() {
     let mut p = Proc::start_command("the agent", cmd, &agent_args(&url, "n", &work, &[]));
     let status = p.wait_for_exit(DEADLINE).expect("the agent exits");
     assert_eq!(status.code(), Some(2), "{}", p.stderr());
-    assert!(p.stderr().contains("401"), "{}", p.stderr());
+    p.wait_for_log("401");
 }
 
 #[test]
 fn a_name_held_by_another_agent_is_retried() {
     let master = FakeMaster::start(0);
-    let held = "machine \"twin\" is held by another live agent";
+    let held = "machine \"twin\": registered from another address";
     master.log.lock().expect("the log").refuse_registration = Some((409, held.to_string()));
     let a = Agent::start(&master.url(), "twin", &[]);
-    poll_until(
-        "the conflict logged",
-        || {
-            a.proc
-                .stderr()
-                .contains("held by another live agent")
-                .then_some(())
-        },
-        || a.proc.stderr(),
-    );
+    a.proc
+        .wait_for_log("the name twin is held by another live agent");
     master.log.lock().expect("the log").refuse_registration = None;
     poll_until(
         "a registration once the name is free",

@@ -148,6 +148,19 @@ impl Proc {
         status
     }
 
+    /// Its stderr once it holds `needle` (read by a thread, it may lag
+    /// behind what the process did).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        poll_until(
+            &format!("{:?} in the log of {}", needle, self.what),
+            || {
+                let log = self.stderr();
+                log.contains(needle).then_some(log)
+            },
+            || self.stderr(),
+        )
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
