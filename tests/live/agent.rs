@@ -420,6 +420,12 @@ fn stopping_the_agent_kills_its_tasks() {
         .api
         .post("/v1/tasks", &launch("0.last.u.c", &["sleep", "30"]));
     let pid = t["pid"].as_u64().expect("a pid");
+    // Registered first: the master takes exits only from agents it knows.
+    poll_until(
+        "a registration",
+        || master.with(|l| (!l.registrations.is_empty()).then_some(())),
+        || a.proc.stderr(),
+    );
     let status = a.proc.stop().expect("the agent exits on SIGTERM");
     assert!(status.success(), "{status}: {}", a.proc.stderr());
     assert!(!Path::new(&format!("/proc/{pid}")).exists());

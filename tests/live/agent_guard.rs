@@ -226,6 +226,19 @@ fn a_new_agent_kills_the_tasks_a_killed_one_left_running() {
     master.exit_of("1.short.u.c");
     assert!(!work.join("tasks/1.short.u.c/1/pid").exists());
 
+    // One agent per work directory: a second one refuses to start.
+    let out = Command::new(env!("CARGO_BIN_EXE_borgsim"))
+        .args(&args)
+        .output()
+        .expect("run borgsim");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another agent uses this work directory"),
+        "{err}"
+    );
+    assert!(!ended(pid), "a second agent killed the first one's task");
+
     first.kill();
     assert!(!ended(pid), "the task died with its agent: nothing to test");
     let second = Proc::start("the second agent", &args);

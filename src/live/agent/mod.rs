@@ -53,10 +53,10 @@
 //! STARTTIME`, [`orphans`]), removed when the task ends. A kill sends
 //! SIGTERM to the task's process group, SIGKILL after
 //! `--kill-grace-ms`, and answers once the task is dead (a repeated
-//! launch of a running run is 200 with it, of an ended one 409). When a task's main process ends, what it
-//! left behind in its group (or cgroup) is killed too. A task is the
-//! session it leads: heartbeats sum the CPU and resident
-//! memory of that session's processes. Sandboxes stay on disk
+//! launch of a running run is 200 with it, of an ended one 409). When a
+//! task's main process ends, what it left behind in its group (or
+//! cgroup) is killed too. A task is the session it leads: heartbeats sum
+//! the CPU and resident memory of that session's processes. Sandboxes stay on disk
 //! after the run (the task's logs); removing old ones is the operator's.
 //!
 //! # Security
@@ -93,6 +93,8 @@
 //! SIGKILL, it leaves its tasks running, unmanaged; the master declares
 //! them lost after its grace period, and the next agent started on the
 //! same work directory kills them before it registers ([`orphans`]).
+//! One agent per work directory: each holds `WORK/agent.lock` (`flock`)
+//! while it runs, and a second one refuses to start (exit code 2).
 //! Linux only (sessions, rlimits, cgroups, `/proc`).
 
 mod api;
@@ -161,6 +163,11 @@ pub enum AgentError {
     Serve(std::io::Error),
     #[error("the master refused this agent: {0}")]
     Refused(String),
+    #[error(
+        "{0}: another agent uses this work directory (it holds agent.lock); \
+         give each agent its own"
+    )]
+    WorkDirTaken(PathBuf),
 }
 
 impl AgentError {
@@ -168,7 +175,7 @@ impl AgentError {
     /// agent for good (its input is wrong), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            AgentError::Refused(_) => 2,
+            AgentError::Refused(_) | AgentError::WorkDirTaken(_) => 2,
             _ => 1,
         }
     }
@@ -295,6 +302,8 @@ pub async fn run(
     std::fs::create_dir_all(&tasks_dir).map_err(work_dir_error)?;
     // Tasks run elsewhere: every path handed to them is absolute.
     cfg.work_dir = cfg.work_dir.canonicalize().map_err(work_dir_error)?;
+    // Held until the agent ends (the kernel drops it even at SIGKILL).
+    let _lock = lock_work_dir(&cfg.work_dir)?;
     let (enforcement, why) = limits::detect(std::process::id());
     eprintln!("agent: limits: {} ({why})", mode_name(&enforcement));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -350,6 +359,35 @@ pub async fn run(
     }
     link::last_report(&shared, &client).await;
     served.map_err(AgentError::Serve)
+}
+
+/// Takes `work/agent.lock` (`flock`, exclusive): one agent per work
+/// directory, or the next one's orphan check would kill the tasks of a
+/// live one.
+///
+/// # Errors
+/// The lock file cannot be opened, or another agent holds it.
+fn lock_work_dir(work: &std::path::Path) -> Result<std::fs::File, AgentError> {
+    let path = work.join("agent.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| AgentError::WorkDir {
+            path: path.clone(),
+            source,
+        })?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(f),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            Err(AgentError::WorkDirTaken(work.to_path_buf()))
+        }
+        Err(e) => Err(AgentError::WorkDir {
+            path,
+            source: e.into(),
+        }),
+    }
 }
 
 /// Start-up warnings: an address the master cannot reach, tasks as the
