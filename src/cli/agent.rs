@@ -4,8 +4,9 @@
 
 use borgsim::live::agent::{self as live_agent, AgentConfig};
 use borgsim::live::auth::Token;
-use borgsim::live::proto::Capacity;
+use borgsim::live::proto::{Capacity, RunAs};
 use clap::Args;
+use rustix::process::DumpableBehavior;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,13 @@ pub struct AgentArgs {
     /// From SIGTERM to SIGKILL when a task is killed, ms.
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub kill_grace_ms: u64,
+    /// Run tasks as this numeric user, with no supplementary groups (the
+    /// agent must run as root) [default: the agent's own user]
+    #[arg(long, value_name = "UID", requires = "run_as_group")]
+    pub run_as_user: Option<u32>,
+    /// Run tasks as this numeric group (with --run-as-user).
+    #[arg(long, value_name = "GID", requires = "run_as_user")]
+    pub run_as_group: Option<u32>,
 }
 
 /// `--attr rack=r1`: a key and a value.
@@ -87,9 +95,45 @@ pub(crate) fn read_token(file: Option<&Path>) -> Result<Token, String> {
     Token::parse(&text).map_err(|e| format!("{origin}: {e}"))
 }
 
+/// Warns when the token file can be read by its group or by others
+/// (tasks of another user among them).
+fn warn_if_shared(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(m) = std::fs::metadata(file) else {
+        return;
+    };
+    let mode = m.permissions().mode() & 0o777;
+    if mode & 0o044 != 0 {
+        eprintln!(
+            "agent: warning: --token-file {} is readable by its group or others (mode {mode:03o}); \
+             chmod 600 it",
+            file.display()
+        );
+    }
+}
+
+/// `--run-as-user` and `--run-as-group`, which need root.
+fn run_as(user: Option<u32>, group: Option<u32>) -> Result<Option<RunAs>, String> {
+    let (Some(uid), Some(gid)) = (user, group) else {
+        return Ok(None);
+    };
+    if !rustix::process::geteuid().is_root() {
+        return Err(format!(
+            "--run-as-user {uid} --run-as-group {gid}: changing the user tasks run as needs an \
+             agent running as root (this one runs as uid {})",
+            rustix::process::geteuid().as_raw()
+        ));
+    }
+    Ok(Some(RunAs { uid, gid }))
+}
+
 /// The agent's configuration from its flags and the machine.
 fn config(args: AgentArgs) -> Result<AgentConfig, String> {
+    let run_as = run_as(args.run_as_user, args.run_as_group)?;
     let token = read_token(args.token_file.as_deref())?;
+    if let Some(f) = &args.token_file {
+        warn_if_shared(f);
+    }
     let master =
         reqwest::Url::parse(&args.master).map_err(|e| format!("--master {}: {e}", args.master))?;
     if master.scheme() != "http" || master.host().is_none() {
@@ -118,6 +162,7 @@ fn config(args: AgentArgs) -> Result<AgentConfig, String> {
         token,
         kill_grace: Duration::from_millis(args.kill_grace_ms),
         task_path: task_path(),
+        run_as,
     })
 }
 
@@ -158,8 +203,15 @@ fn task_path() -> String {
 }
 
 /// `borgsim agent`: runs until SIGTERM/SIGINT. Exit code 2 for bad flags
-/// or token, 1 when it cannot run.
+/// or token, or a registration the master refuses for good; 1 when it
+/// cannot run.
 pub fn main(args: AgentArgs) -> i32 {
+    // Not dumpable: its /proc files (its environment, with the token)
+    // become root's and no process of its user may trace it. Tasks are
+    // dumpable again after their exec.
+    if let Err(e) = rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        eprintln!("agent: warning: cannot make the agent non-dumpable: {e}");
+    }
     let cfg = match config(args) {
         Ok(c) => c,
         Err(e) => {
@@ -168,7 +220,11 @@ pub fn main(args: AgentArgs) -> i32 {
         }
     };
     let announce = |addr: SocketAddr| super::say(&format!("listening on {addr}"));
-    run_live(Some(2), live_agent::run(cfg, announce))
+    run_live_coded(
+        Some(2),
+        live_agent::run(cfg, announce),
+        live_agent::AgentError::exit_code,
+    )
 }
 
 /// Runs a live program (agent or master) on a multi-threaded runtime of
@@ -177,6 +233,15 @@ pub fn main(args: AgentArgs) -> i32 {
 pub(crate) fn run_live<E: std::fmt::Display>(
     workers: Option<usize>,
     program: impl std::future::Future<Output = Result<(), E>>,
+) -> i32 {
+    run_live_coded(workers, program, |_| 1)
+}
+
+/// [`run_live`], with the exit code of an error given by `code`.
+fn run_live_coded<E: std::fmt::Display>(
+    workers: Option<usize>,
+    program: impl std::future::Future<Output = Result<(), E>>,
+    code: impl Fn(&E) -> i32,
 ) -> i32 {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = workers {
@@ -193,7 +258,7 @@ pub(crate) fn run_live<E: std::fmt::Display>(
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            code(&e)
         }
     }
 }

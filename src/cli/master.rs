@@ -55,6 +55,8 @@ pub struct MasterArgs {
 
 /// Runs the master until interrupted; returns the exit code.
 pub fn main(args: MasterArgs) -> i32 {
+    // Not dumpable: its /proc files (its environment, with the token) are root's.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let opts = match options(args) {
         Ok(o) => o,
         Err(e) => {

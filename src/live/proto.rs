@@ -504,6 +504,18 @@ pub struct AgentInfo {
     pub tasks_running: u32,
     /// Whether its last heartbeat reached the master.
     pub master_reachable: bool,
+    /// The user and group its tasks run as: its `--run-as-user` and
+    /// `--run-as-group`, else its own.
+    pub tasks_run_as: RunAs,
+}
+
+/// A numeric user and group, as tasks run under them (a pod's
+/// `runAsUser` and `runAsGroup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
 }
 
 #[cfg(test)]

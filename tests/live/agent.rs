@@ -92,6 +92,11 @@ fn tasks_run_to_their_ends_and_their_output_is_kept() {
     assert_eq!(output(&a.work, "2.echo.u.c", "stdout"), "hi\n");
     assert_eq!(output(&a.work, "2.echo.u.c", "stderr"), "err\n");
     assert!(output(&a.work, "3.nope.u.c", "stderr").contains("cannot run"));
+    // Logged as a start that failed, with the reason, not as a start.
+    let log = a
+        .proc
+        .wait_for_log("agent: could not start 3.nope.u.c #1: cannot run");
+    assert!(!log.contains("started 3.nope.u.c"), "{log}");
 
     // Acknowledged exits are forgotten; the run cannot start again here.
     poll_until(
@@ -415,6 +420,12 @@ fn stopping_the_agent_kills_its_tasks() {
         .api
         .post("/v1/tasks", &launch("0.last.u.c", &["sleep", "30"]));
     let pid = t["pid"].as_u64().expect("a pid");
+    // Registered first: the master takes exits only from agents it knows.
+    poll_until(
+        "a registration",
+        || master.with(|l| (!l.registrations.is_empty()).then_some(())),
+        || a.proc.stderr(),
+    );
     let status = a.proc.stop().expect("the agent exits on SIGTERM");
     assert!(status.success(), "{status}: {}", a.proc.stderr());
     assert!(!Path::new(&format!("/proc/{pid}")).exists());

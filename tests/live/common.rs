@@ -63,9 +63,15 @@ impl Proc {
 
     /// [`Proc::start`] with variables added to its environment.
     pub fn start_with_env(what: &str, args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_borgsim"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_borgsim"));
+        cmd.envs(env.iter().copied());
+        Proc::start_command(what, cmd, args)
+    }
+
+    /// [`Proc::start`] of a prepared command (its user, its variables).
+    pub fn start_command(what: &str, mut cmd: Command, args: &[&std::ffi::OsStr]) -> Proc {
+        let mut child = cmd
             .args(args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -140,6 +146,24 @@ impl Proc {
             self.kill();
         }
         status
+    }
+
+    /// Its stderr once it holds `needle` (read by a thread, it may lag
+    /// behind what the process did).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        poll_until(
+            &format!("{:?} in the log of {}", needle, self.what),
+            || {
+                let log = self.stderr();
+                log.contains(needle).then_some(log)
+            },
+            || self.stderr(),
+        )
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL and reap.

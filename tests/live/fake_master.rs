@@ -7,12 +7,14 @@
 
 use super::common::{poll_until, TOKEN};
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use borgsim::live::auth::{require_token, Token};
 use borgsim::live::proto::{
-    AgentRegistration, ExitsAck, Heartbeat, HeartbeatReply, RegistrationReply, TaskExit, TaskExits,
-    TaskRef,
+    AgentRegistration, ApiError, ExitsAck, Heartbeat, HeartbeatReply, RegistrationReply, TaskExit,
+    TaskExits, TaskRef,
 };
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -31,6 +33,9 @@ pub struct Log {
     known: BTreeSet<String>,
     /// Sent, then emptied, in the next heartbeat reply.
     pub kill_next: Vec<TaskRef>,
+    /// While set, registrations are answered with this status and
+    /// error, and not recorded.
+    pub refuse_registration: Option<(u16, String)>,
 }
 
 type Shared = Arc<Mutex<Log>>;
@@ -117,11 +122,15 @@ impl Drop for FakeMaster {
     }
 }
 
-async fn register(
-    State(log): State<Shared>,
-    Json(r): Json<AgentRegistration>,
-) -> Json<RegistrationReply> {
+async fn register(State(log): State<Shared>, Json(r): Json<AgentRegistration>) -> Response {
     let mut l = log.lock().expect("the log");
+    if let Some((status, error)) = &l.refuse_registration {
+        let status = StatusCode::from_u16(*status).expect("a status");
+        let body = ApiError {
+            error: error.clone(),
+        };
+        return (status, Json(body)).into_response();
+    }
     l.known.insert(r.name.clone());
     l.exits.extend(r.exits.iter().cloned());
     l.registrations.push(r);
@@ -129,6 +138,7 @@ async fn register(
         heartbeat_interval_ms: HEARTBEAT_MS,
         kill: Vec::new(),
     })
+    .into_response()
 }
 
 async fn heartbeat(State(log): State<Shared>, Json(h): Json<Heartbeat>) -> Json<HeartbeatReply> {

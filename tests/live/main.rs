@@ -8,6 +8,7 @@
 #![warn(clippy::allow_attributes_without_reason)]
 
 mod agent;
+mod agent_guard;
 mod cell;
 mod common;
 mod fake_master;

@@ -6,10 +6,11 @@
 //! with the parser's message, which names the field (axum's default for a
 //! well-formed body of the wrong shape is 422: the wire's rule is 400).
 
-use super::{runner, Shared};
+use super::runner::{self, Launched};
+use super::Shared;
 use crate::live::auth::require_token;
 use crate::live::proto::{
-    self, AgentTasks, ApiError, LaunchReply, RunningTask, TaskLaunch, TaskRef, MAX_BODY_BYTES,
+    self, AgentTasks, ApiError, LaunchReply, TaskLaunch, TaskRef, MAX_BODY_BYTES,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -129,19 +130,26 @@ async fn launch(
         return Json(body).into_response();
     }
     match replies.pop() {
-        Some(Ok((status, running))) => (status, Json(running)).into_response(),
+        Some(Ok(done)) => (done.status, Json(done.running)).into_response(),
         Some(Err(f)) => f.into_response(),
         None => Failure::internal("no launch").into_response(),
     }
 }
 
 /// Starts one launch and logs what happened.
-fn launch_one(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<(StatusCode, RunningTask), Failure> {
+fn launch_one(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<Launched, Failure> {
     let r = runner::launch(shared, l);
     match &r {
-        Ok((StatusCode::CREATED, running)) => eprintln!(
+        Ok(Launched {
+            start_failure: Some(why),
+            ..
+        }) => eprintln!(
+            "agent: could not start {} #{}: {why}",
+            l.task.task, l.task.incarnation
+        ),
+        Ok(done) if done.status == StatusCode::CREATED => eprintln!(
             "agent: started {} #{} (pid {})",
-            l.task.task, l.task.incarnation, running.pid
+            l.task.task, l.task.incarnation, done.running.pid
         ),
         Ok(_) => {}
         Err(f) => eprintln!(
@@ -152,11 +160,11 @@ fn launch_one(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<(StatusCode, Runni
     r
 }
 
-fn reply_of(r: Result<(StatusCode, RunningTask), Failure>) -> LaunchReply {
+fn reply_of(r: Result<Launched, Failure>) -> LaunchReply {
     match r {
-        Ok((status, running)) => LaunchReply {
-            status: status.as_u16(),
-            running: Some(running),
+        Ok(done) => LaunchReply {
+            status: done.status.as_u16(),
+            running: Some(done.running),
             error: None,
         },
         Err(f) => LaunchReply {

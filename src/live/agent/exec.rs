@@ -6,11 +6,21 @@
 //! group does not), and its limits must hold before it runs. Both are
 //! done in the child between `fork` and `exec`, in std's `pre_exec` hook,
 //! with nothing there but raw system calls — `setsid`, `write` (the pid
-//! into the cgroup's `cgroup.procs`), `setrlimit`, `setpriority`, through
-//! rustix's libc backend — all async-signal-safe: no allocation, no lock
-//! another thread of the agent could have held at the fork. What needs
-//! either (opening the cgroup's file, the byte count) is done before, in
-//! the agent.
+//! into the cgroup's `cgroup.procs`), `setrlimit`, `setpriority`, and for
+//! an agent told `--run-as-user`/`--run-as-group`, `setgroups([])`,
+//! `setgid` and `setuid` last (once the limits are set: raising nothing
+//! afterwards needs privilege), through rustix's libc backend — all
+//! async-signal-safe: no allocation, no lock another thread of the agent
+//! could have held at the fork. (rustix's `set_thread_*` make the raw
+//! system calls, which change only the calling thread: the child has one.
+//! libc's `setuid` would signal the agent's other threads, which the
+//! child does not have.) What needs either (opening the cgroup's file,
+//! the byte count) is done before, in the agent.
+//!
+//! The agent is not dumpable (its `/proc` files are root's, no process
+//! of its user may trace it): that flag is the agent's memory's, and
+//! `exec` gives the task a fresh one, dumpable as usual — a task's own
+//! `/proc/PID` files are its user's.
 //!
 //! The agent used to start a trampoline (its own binary, which applied
 //! the limits to itself and then `exec`d the task): two `exec`s per task,
@@ -23,6 +33,7 @@
 //! `start_failed`, with the reason.
 
 use super::limits;
+use crate::live::proto::RunAs;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -36,6 +47,9 @@ pub struct StartPlan {
     pub nice: i32,
     /// The task's cgroup v2 directory, joined instead of the rlimits.
     pub cgroup: Option<PathBuf>,
+    /// The user and group it runs as, with no supplementary groups
+    /// (`None`: the agent's own).
+    pub run_as: Option<RunAs>,
 }
 
 /// Makes `cmd` start its program as a session leader under `plan`.
@@ -47,7 +61,8 @@ pub fn install(cmd: &mut tokio::process::Command, plan: &StartPlan) -> Result<()
     let step = ChildStep::prepare(plan)?;
     // SAFETY: the hook runs in the forked child, where only
     // async-signal-safe calls are sound. `ChildStep::run` makes raw
-    // system calls only (setsid, getpid, write, setrlimit, setpriority)
+    // system calls only (setsid, getpid, write, setrlimit, setpriority,
+    // setgroups, setgid, setuid)
     // on values prepared before the fork and a stack buffer: it
     // allocates nothing and takes no lock. Its errors are plain `errno`s.
     unsafe {
@@ -65,6 +80,7 @@ struct ChildStep {
     mem_bytes: u64,
     /// Used without a cgroup; 0 leaves it alone.
     nice: i32,
+    run_as: Option<RunAs>,
 }
 
 impl ChildStep {
@@ -86,25 +102,34 @@ impl ChildStep {
             procs,
             mem_bytes,
             nice: plan.nice,
+            run_as: plan.run_as,
         })
     }
 
-    /// In the child: a new session, then the cgroup or the rlimits.
+    /// In the child: a new session, then the cgroup or the rlimits, then
+    /// the task's user and group.
     fn run(&self) -> io::Result<()> {
         rustix::process::setsid()?;
         if let Some(fd) = &self.procs {
             let mut buf = [0u8; 10];
             let pid = rustix::process::getpid().as_raw_nonzero().get();
             rustix::io::write(fd.as_fd(), decimal(pid.unsigned_abs(), &mut buf))?;
-            return Ok(());
+        } else {
+            let limit = rustix::process::Rlimit {
+                current: Some(self.mem_bytes),
+                maximum: Some(self.mem_bytes),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
+            if self.nice != 0 {
+                rustix::process::setpriority_process(None, self.nice)?;
+            }
         }
-        let limit = rustix::process::Rlimit {
-            current: Some(self.mem_bytes),
-            maximum: Some(self.mem_bytes),
-        };
-        rustix::process::setrlimit(rustix::process::Resource::As, limit)?;
-        if self.nice != 0 {
-            rustix::process::setpriority_process(None, self.nice)?;
+        if let Some(id) = self.run_as {
+            // Groups first: once the user changes, the privilege to
+            // change them is gone.
+            rustix::thread::set_thread_groups(&[])?;
+            rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(id.gid))?;
+            rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(id.uid))?;
         }
         Ok(())
     }
@@ -149,7 +174,30 @@ mod tests {
             mem_mib: 64,
             nice,
             cgroup,
+            run_as: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_task_runs_as_the_user_and_group_it_is_given_with_no_other_group() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: changing a task's user needs root");
+            return;
+        }
+        let p = StartPlan {
+            run_as: Some(RunAs {
+                uid: 65_534,
+                gid: 65_533,
+            }),
+            ..plan(10, None)
+        };
+        // Its ids, its groups, and the owner of its own /proc directory:
+        // dumpable again after the exec (a non-dumpable process's /proc
+        // files are root's).
+        let script = "id -u; id -g; id -G; ulimit -v; stat -c %u /proc/$$/environ";
+        let (code, out) = run(&p, script).await.unwrap();
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(out, "65534\n65533\n65533\n65536\n65534\n");
     }
 
     #[tokio::test]

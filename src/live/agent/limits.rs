@@ -229,6 +229,11 @@ impl CgroupTree {
         Ok(CgroupTree { tasks })
     }
 
+    /// Where the cgroup of the task run `leaf` is (made or not).
+    pub fn task_dir(&self, leaf: &str) -> PathBuf {
+        self.tasks.join(leaf)
+    }
+
     /// The cgroup of one task run, created with its limits.
     ///
     /// # Errors

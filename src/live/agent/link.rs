@@ -8,6 +8,12 @@
 //! is how a restarted master re-attaches them. A failed request changes
 //! nothing but whether the master counts as reachable: exits stay queued and
 //! go out with the next heartbeat or report; no task is touched.
+//!
+//! A registration the master refuses for good — 400 (a name or field it
+//! will never take) or 401 (a wrong token) — ends the loop with the
+//! master's reason, and the agent stops (exit code 2): retrying could
+//! not help. Connection errors, 5xx and 409 (the name is held by another
+//! live agent, which may yet go away) are retried with the back-off.
 
 use super::{runner, AgentError, Shared};
 use crate::live::auth::Token;
@@ -53,8 +59,8 @@ pub(super) fn client(token: &Token) -> Result<reqwest::Client, AgentError> {
 /// What a request to the master came to.
 enum Reply<T> {
     Ok(T),
-    /// Not reached, or an error reply; logged once per change.
-    Failed(String),
+    /// Not reached (no status), or an error reply; logged once per change.
+    Failed(Option<reqwest::StatusCode>, String),
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(
@@ -65,21 +71,24 @@ async fn post<B: Serialize, T: DeserializeOwned>(
 ) -> Reply<T> {
     let url = match shared.cfg.master.join(path) {
         Ok(u) => u,
-        Err(e) => return Reply::Failed(format!("{path}: {e}")),
+        Err(e) => return Reply::Failed(None, format!("{path}: {e}")),
     };
     let sent = client.post(url).json(body).send().await;
     let r = match sent {
         Ok(r) => r,
-        Err(e) => return Reply::Failed(format!("{path}: {e}")),
+        Err(e) => return Reply::Failed(None, format!("{path}: {e}")),
     };
     let status = r.status();
     if !status.is_success() {
         let text = r.text().await.unwrap_or_default();
-        return Reply::Failed(format!("{path}: {status} {}", text.trim()));
+        // The master's reason, from its JSON error, else the body.
+        let reason = serde_json::from_str::<crate::live::proto::ApiError>(&text)
+            .map_or_else(|_| text.trim().to_string(), |e| e.error);
+        return Reply::Failed(Some(status), format!("{path}: {status} {reason}"));
     }
     match r.json::<T>().await {
         Ok(t) => Reply::Ok(t),
-        Err(e) => Reply::Failed(format!("{path}: unreadable reply: {e}")),
+        Err(e) => Reply::Failed(None, format!("{path}: unreadable reply: {e}")),
     }
 }
 
@@ -93,17 +102,33 @@ fn reached(shared: &Shared, ok: bool, why: &str) {
     }
 }
 
-/// The link's loop; runs until the agent stops.
-pub(super) async fn run(shared: Arc<Shared>, client: reqwest::Client) {
+/// The link's loop; runs until the agent stops, or returns the master's
+/// reason for refusing this agent for good.
+pub(super) async fn run(shared: Arc<Shared>, client: reqwest::Client) -> String {
     loop {
-        let interval = register(&shared, &client).await;
+        let interval = match register(&shared, &client).await {
+            Ok(interval) => interval,
+            Err(refused) => return refused,
+        };
         serve_master(&shared, &client, interval).await;
         eprintln!("agent: the master does not know this agent: registering again");
     }
 }
 
+/// Whether a refused registration is refused for good: 400 (the master
+/// will never take it) or 401 (the token is wrong).
+fn permanent(status: Option<reqwest::StatusCode>) -> bool {
+    status.is_some_and(|s| {
+        s == reqwest::StatusCode::BAD_REQUEST || s == reqwest::StatusCode::UNAUTHORIZED
+    })
+}
+
 /// Registers, retrying until the master answers; returns its interval.
-async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Duration {
+///
+/// # Errors
+/// The master's reason when it refuses the registration for good
+/// ([`permanent`]).
+async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Result<Duration, String> {
     let mut wait = BACKOFF_FIRST;
     // Each new reason is logged once (a wrong token or URL is visible;
     // a master that is merely down does not fill the log).
@@ -130,12 +155,24 @@ async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Duration {
                 );
                 runner::kill_listed(shared, reply.kill);
                 let ms = Duration::from_millis(reply.heartbeat_interval_ms);
-                return ms.clamp(INTERVAL_MIN, INTERVAL_MAX);
+                return Ok(ms.clamp(INTERVAL_MIN, INTERVAL_MAX));
             }
-            Reply::Failed(why) => {
+            Reply::Failed(status, why) if permanent(status) => {
+                reached(shared, false, &why);
+                return Err(why);
+            }
+            Reply::Failed(status, why) => {
                 reached(shared, false, &why);
                 if why != last_why {
-                    eprintln!("agent: cannot register yet ({why}); retrying");
+                    if status == Some(reqwest::StatusCode::CONFLICT) {
+                        eprintln!(
+                            "agent: cannot register yet: the name {} is held by another live \
+                             agent ({why}); retrying",
+                            reg.name
+                        );
+                    } else {
+                        eprintln!("agent: cannot register yet ({why}); retrying");
+                    }
                     last_why = why;
                 }
             }
@@ -188,7 +225,7 @@ async fn heartbeat(shared: &Arc<Shared>, client: &reqwest::Client) -> bool {
             runner::kill_listed(shared, reply.kill);
             reply.known
         }
-        Reply::Failed(why) => {
+        Reply::Failed(_, why) => {
             reached(shared, false, &why);
             true
         }
@@ -212,7 +249,7 @@ async fn report_exits(shared: &Shared, client: &reqwest::Client) -> bool {
             shared.ack(&ack.acked);
             ack.known
         }
-        Reply::Failed(why) => {
+        Reply::Failed(_, why) => {
             reached(shared, false, &why);
             true
         }

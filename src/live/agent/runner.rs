@@ -4,8 +4,9 @@
 //! then the sandbox is created (its directory's atomic creation is what
 //! makes a repeated launch of the same run harmless: 200 with the running
 //! task, or 409 if that run already ended here), the output files opened,
-//! the cgroup made (cgroup v2 mode), and the task's program started
-//! under its limits ([`super::exec`]). Each
+//! the cgroup made (cgroup v2 mode), the task's program started under
+//! its limits ([`super::exec`]), and its `pid` file written
+//! ([`super::orphans`]). Each
 //! process gets a supervisor, a tokio task that waits for it — so every
 //! process the agent starts is reaped — and turns its end into a
 //! [`TaskExit`], kept until the master acknowledges it.
@@ -13,8 +14,8 @@
 use super::api::Failure;
 use super::exec::{self, StartPlan};
 use super::limits::{self, Enforcement};
-use super::sandbox;
 use super::{now_ms, Shared, Slot};
+use super::{orphans, sandbox};
 use crate::live::proto::{ExitOutcome, RunningTask, TaskExit, TaskLaunch, TaskRef};
 use axum::http::StatusCode;
 use rustix::process::Signal;
@@ -31,6 +32,26 @@ use tokio::sync::watch;
 /// reported as failed (a process stuck in the kernel).
 const AFTER_SIGKILL: Duration = Duration::from_secs(10);
 
+/// A launch that was taken.
+pub(super) struct Launched {
+    /// 201 (started, or ended at once: see `start_failure`) or 200
+    /// (it already runs).
+    pub status: StatusCode,
+    pub running: RunningTask,
+    /// Why its program could not start (then `running.pid` is 0).
+    pub start_failure: Option<String>,
+}
+
+impl Launched {
+    fn new(status: StatusCode, running: RunningTask) -> Launched {
+        Launched {
+            status,
+            running,
+            start_failure: None,
+        }
+    }
+}
+
 /// Starts a task run; 201 and the run when started, 200 and the run if
 /// it already runs.
 ///
@@ -38,10 +59,7 @@ const AFTER_SIGKILL: Duration = Duration::from_secs(10);
 /// 400 for a launch that fails [`sandbox::check_launch`], 409 for a run
 /// that already ended here, 500 when the sandbox or the process cannot
 /// be made.
-pub(super) fn launch(
-    shared: &Arc<Shared>,
-    l: &TaskLaunch,
-) -> Result<(StatusCode, RunningTask), Failure> {
+pub(super) fn launch(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<Launched, Failure> {
     sandbox::check_launch(l).map_err(Failure::bad_request)?;
     let rel = sandbox::relative_workdir(l.workdir.as_deref()).map_err(Failure::bad_request)?;
     if let Some(known) = existing(shared, &l.task) {
@@ -60,7 +78,10 @@ pub(super) fn launch(
     }
     let started = sandbox::make_workdir(&dir, &rel)
         .map_err(Failure::internal)
-        .and_then(|workdir| spawn(shared, l, &dir, &workdir));
+        .and_then(|workdir| {
+            hand_over(shared, &dir, &rel)?;
+            spawn(shared, l, &dir, &workdir)
+        });
     let (child, cgroup) = match started {
         Ok(Spawned::Running(child, cgroup)) => (child, cgroup),
         Ok(Spawned::StartFailed(why)) => return Ok(start_failed(shared, &l.task, why)),
@@ -72,6 +93,13 @@ pub(super) fn launch(
     };
     // A child not yet waited for always has its pid.
     let pid = child.id().unwrap_or(0);
+    if let Err(e) = orphans::record(&dir, pid) {
+        eprintln!(
+            "agent: warning: {} #{}: no pid file ({e}): a new agent would not find it \
+             if this one were killed",
+            l.task.task, l.task.incarnation
+        );
+    }
     let running = RunningTask {
         task: l.task.clone(),
         pid,
@@ -91,21 +119,45 @@ pub(super) fn launch(
         task: l.task.clone(),
         pid,
         cgroup,
+        sandbox: dir,
     };
     tokio::spawn(supervise(Arc::clone(shared), watch, child, tx));
-    Ok((StatusCode::CREATED, running))
+    Ok(Launched::new(StatusCode::CREATED, running))
+}
+
+/// Gives the sandbox, and the working directories made below it, to the
+/// user and group tasks run as (when the agent was given them), so the
+/// task can write there. The output files stay the agent's: the task
+/// gets them open.
+///
+/// # Errors
+/// A directory whose owner cannot be changed (500).
+fn hand_over(shared: &Shared, dir: &Path, rel: &Path) -> Result<(), Failure> {
+    let Some(id) = shared.cfg.run_as else {
+        return Ok(());
+    };
+    let mut path = dir.to_path_buf();
+    let give = |p: &Path| {
+        std::os::unix::fs::lchown(p, Some(id.uid), Some(id.gid)).map_err(|e| Failure::io(p, &e))
+    };
+    give(&path)?;
+    for part in rel.components() {
+        path.push(part);
+        give(&path)?;
+    }
+    Ok(())
 }
 
 /// Records a run whose program could not be started as ended
 /// `start_failed` (reported, like any end, until acknowledged); the
 /// launch's answer is 201 with pid 0: no process.
-fn start_failed(shared: &Shared, task: &TaskRef, why: String) -> (StatusCode, RunningTask) {
+fn start_failed(shared: &Shared, task: &TaskRef, why: String) -> Launched {
     let ended_ms = now_ms();
     let exit = TaskExit {
         task: task.clone(),
         outcome: ExitOutcome::StartFailed,
         ended_ms,
-        detail: Some(why),
+        detail: Some(why.clone()),
     };
     let running = RunningTask {
         task: task.clone(),
@@ -126,18 +178,21 @@ fn start_failed(shared: &Shared, task: &TaskRef, why: String) -> (StatusCode, Ru
     t.exits.insert(task.clone(), exit);
     drop(t);
     shared.exit_ready.notify_one();
-    (StatusCode::CREATED, running)
+    Launched {
+        start_failure: Some(why),
+        ..Launched::new(StatusCode::CREATED, running)
+    }
 }
 
 /// The answer for a run the agent already has.
-fn existing(shared: &Shared, task: &TaskRef) -> Option<Result<(StatusCode, RunningTask), Failure>> {
+fn existing(shared: &Shared, task: &TaskRef) -> Option<Result<Launched, Failure>> {
     let t = shared.lock();
     let slot = t.slots.get(task)?;
     let ended = slot.done.borrow().is_some();
     let answer = if ended {
         Err(already_ran(task))
     } else {
-        Ok((StatusCode::OK, slot.running.clone()))
+        Ok(Launched::new(StatusCode::OK, slot.running.clone()))
     };
     Some(answer)
 }
@@ -184,19 +239,22 @@ fn spawn(shared: &Shared, l: &TaskLaunch, dir: &Path, workdir: &Path) -> Result<
         mem_mib: l.mem_mib,
         nice: limits::nice_for(l.cpu_milli),
         cgroup: cgroup.clone(),
+        run_as: shared.cfg.run_as,
     };
     let Some((program, args)) = l.command.split_first() else {
         return Err(Failure::bad_request("command: empty".to_string()));
     };
     let mut cmd = tokio::process::Command::new(program);
+    // The agent's own BORGSIM_ variables come after the spec's: a spec
+    // cannot make a task believe it is another.
     cmd.args(args)
         .env_clear()
         .env("PATH", &shared.cfg.task_path)
         .env("HOME", dir)
+        .envs(&l.env)
         .env("BORGSIM_TASK", &l.task.task)
         .env("BORGSIM_INCARNATION", l.task.incarnation.to_string())
         .env("BORGSIM_SANDBOX", dir)
-        .envs(&l.env)
         .current_dir(workdir)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -227,6 +285,8 @@ struct Supervised {
     task: TaskRef,
     pid: u32,
     cgroup: Option<PathBuf>,
+    /// Holds its `pid` file.
+    sandbox: PathBuf,
 }
 
 /// Waits for the process, clears what it left, records its end.
@@ -249,6 +309,7 @@ async fn supervise(
     if let Some(cg) = &run.cgroup {
         limits::kill_all(cg);
     }
+    orphans::forget(&run.sandbox);
     let oom = run.cgroup.as_deref().is_some_and(limits::oom_killed);
     let kill_requested = shared
         .lock()

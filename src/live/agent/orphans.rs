@@ -1,0 +1,290 @@
+//! Tasks a previous agent left running, found and killed at start.
+//!
+//! An agent killed with SIGKILL cannot stop its tasks: they run on,
+//! reparented to init, next to the replacements the master starts once
+//! it declares them lost. So each run's sandbox holds a file `pid` while
+//! its process lives: `PID STARTTIME`, the start time in clock ticks
+//! since boot (field 22 of `/proc/PID/stat`), so that a pid the kernel
+//! has since given to another process is never mistaken for the task.
+//! The agent writes it once the process started, and removes it when the
+//! task's supervisor sees it end. At start, before registering, the
+//! agent reads every `WORK/tasks/*/*/pid`: a live process with that pid
+//! and start time, leading its session, is an orphan of a previous agent
+//! — its process group is sent SIGKILL (and its cgroup killed, in cgroup
+//! v2 mode), the kill logged, the file removed. A file whose process is
+//! gone, or whose start time differs, is stale: removed, nothing killed.
+//! A file the agent's user does not own is ignored (a task run as
+//! another user owns its sandbox, and could put one there naming any
+//! process).
+
+use super::limits::Enforcement;
+use rustix::process::Signal;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The file's name in a sandbox.
+pub const PID_FILE: &str = "pid";
+
+/// What `/proc/PID/stat` says of a process, as far as the check needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 5, its process group.
+    pub pgrp: u32,
+    /// Field 6, its session.
+    pub session: u32,
+    /// Field 22, clock ticks after boot.
+    pub start_ticks: u64,
+}
+
+/// Parses the text of `/proc/PID/stat`. The command name (field 2, in
+/// parentheses) may hold spaces and parentheses: fields are counted
+/// after its last `)`.
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    // After the name: field 3 (state) is index 0, so field N is N - 3.
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    Some(Stat {
+        pgrp: f.get(2)?.parse().ok()?,
+        session: f.get(3)?.parse().ok()?,
+        start_ticks: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// The process `pid`'s stat, if it lives.
+pub fn stat_of(pid: u32) -> Option<Stat> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Parses a `pid` file: `PID STARTTIME`.
+pub fn parse_pid_file(text: &str) -> Option<(u32, u64)> {
+    let mut parts = text.split_ascii_whitespace();
+    let pid = parts.next()?.parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && pid > 1).then_some((pid, start))
+}
+
+/// Whether `stat` (the process's now, if it lives) is the task that
+/// `pid` started at `start_ticks`: same start, and leading its session
+/// and group as every task does.
+pub fn is_the_task(pid: u32, start_ticks: u64, stat: Option<Stat>) -> bool {
+    stat.is_some_and(|s| s.start_ticks == start_ticks && s.session == pid && s.pgrp == pid)
+}
+
+/// Writes `sandbox/pid` for the task process `pid` (just started, not
+/// yet waited for, so its `/proc` entry is there even if it ended). The
+/// file is created, never opened if something is there already: the
+/// task, already running, may own the sandbox, and a link it put there
+/// must not be followed.
+///
+/// # Errors
+/// Its stat cannot be read, or the file cannot be created.
+pub fn record(sandbox: &Path, pid: u32) -> Result<(), String> {
+    use std::io::Write;
+    let stat = stat_of(pid).ok_or_else(|| format!("/proc/{pid}/stat: unreadable"))?;
+    let path = sandbox.join(PID_FILE);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("{pid} {}\n", stat.start_ticks).as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The `pid` file's text, if it is a regular file of the agent's user
+/// (opened without following a link, its owner checked on the open file).
+fn read_own(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Nor blocking on a FIFO put there.
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).ok()?)
+        .open(path)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    if !m.is_file() || m.uid() != rustix::process::geteuid().as_raw() {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(64).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// Removes `sandbox/pid` (the task ended); a file already gone is fine.
+pub fn forget(sandbox: &Path) {
+    let _ = std::fs::remove_file(sandbox.join(PID_FILE));
+}
+
+/// Kills what a previous agent left running under `work/tasks`;
+/// returns how many orphans were killed.
+pub fn kill_orphans(work: &Path, enforcement: &Enforcement) -> usize {
+    let mut killed = 0;
+    let Ok(tasks) = std::fs::read_dir(work.join("tasks")) else {
+        return 0;
+    };
+    for task in tasks.flatten() {
+        let Ok(runs) = std::fs::read_dir(task.path()) else {
+            continue;
+        };
+        for run in runs.flatten() {
+            let sandbox = run.path();
+            if std::fs::symlink_metadata(sandbox.join(PID_FILE)).is_ok() {
+                let leaf = format!(
+                    "{}.{}",
+                    task.file_name().to_string_lossy(),
+                    run.file_name().to_string_lossy()
+                );
+                killed += usize::from(check_one(&sandbox, &leaf, enforcement));
+            }
+        }
+    }
+    killed
+}
+
+/// Checks one sandbox's `pid` file; true when an orphan was killed.
+fn check_one(sandbox: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bool {
+    let path = sandbox.join(PID_FILE);
+    let Some(text) = read_own(&path) else {
+        eprintln!(
+            "agent: ignoring {}: not a file of this agent's user",
+            path.display()
+        );
+        return false;
+    };
+    let recorded = parse_pid_file(&text);
+    let orphan = recorded.filter(|&(pid, start)| is_the_task(pid, start, stat_of(pid)));
+    if let Some((pid, _)) = orphan {
+        let group = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(g) = group {
+            let _ = rustix::process::kill_process_group(g, Signal::KILL);
+        }
+        if let Enforcement::CgroupV2(tree) = enforcement {
+            super::limits::kill_all(&tree.task_dir(cgroup_leaf));
+        }
+        eprintln!(
+            "agent: killed pid {pid} ({}), left running by a previous agent",
+            sandbox.display()
+        );
+    }
+    forget(sandbox);
+    orphan.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_name() {
+        // A name with a space and a parenthesis; pgrp 40 (field 5),
+        // session 40 (field 6), start time 9876 (field 22).
+        let text = "40 (a b) c) S 1 40 40 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 \
+                    9876 2000000 100 18446744073709551615";
+        let s = parse_stat(text).unwrap();
+        assert_eq!((s.pgrp, s.session, s.start_ticks), (40, 40, 9876));
+        assert_eq!(parse_stat("40 (x) S 1"), None);
+    }
+
+    #[test]
+    fn pid_files_hold_a_pid_and_a_start_time() {
+        assert_eq!(parse_pid_file("123 456\n"), Some((123, 456)));
+        for bad in ["", "123", "x 456", "123 456 7", "1 456", "0 1"] {
+            assert_eq!(parse_pid_file(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_gone_process_or_another_start_time_is_not_the_task() {
+        let leader = Stat {
+            pgrp: 50,
+            session: 50,
+            start_ticks: 777,
+        };
+        assert!(is_the_task(50, 777, Some(leader)));
+        // Gone.
+        assert!(!is_the_task(50, 777, None));
+        // The pid reused by a process started later.
+        assert!(!is_the_task(50, 776, Some(leader)));
+        // Not a task: no session of its own.
+        let member = Stat {
+            session: 1,
+            ..leader
+        };
+        assert!(!is_the_task(50, 777, Some(member)));
+    }
+
+    #[test]
+    fn only_a_live_recorded_task_is_killed_and_stale_files_go() {
+        let work = tempfile::tempdir().unwrap();
+        // This test's own process, alive, with another start time; and
+        // a pid that cannot be alive (above the kernel's pid limit).
+        let me = std::process::id();
+        let start = stat_of(me).unwrap().start_ticks;
+        let files = [
+            ("b", format!("{me} {}\n", start + 1)),
+            ("c", "4194305 1\n".to_string()),
+        ];
+        for (task, text) in &files {
+            let dir = work.path().join("tasks").join(task).join("1");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(PID_FILE), text).unwrap();
+        }
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
+        for (task, _) in &files {
+            let left = work.path().join("tasks").join(task).join("1/pid");
+            assert!(!left.exists(), "{task}'s stale file kept");
+        }
+    }
+
+    /// A `sleep 30` leading its own session, as a task does, once its
+    /// stat shows it (after `setsid`'s exec).
+    fn session_leader() -> (std::process::Child, u32, u64) {
+        let mut child = std::process::Command::new("setsid")
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("setsid sleep");
+        let pid = child.id();
+        for _ in 0..500 {
+            if let Some(s) = stat_of(pid).filter(|s| s.session == pid) {
+                return (child, pid, s.start_ticks);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("sleep {pid} never led its session");
+    }
+
+    #[test]
+    fn a_recorded_live_task_is_killed_and_a_link_is_not_followed() {
+        let work = tempfile::tempdir().unwrap();
+        let (mut child, pid, start) = session_leader();
+        // A link named `pid` to a file naming it: ignored, left alone.
+        let linked = work.path().join("tasks/linked/1");
+        std::fs::create_dir_all(&linked).unwrap();
+        let target = work.path().join("elsewhere");
+        std::fs::write(&target, format!("{pid} {start}\n")).unwrap();
+        std::os::unix::fs::symlink(&target, linked.join(PID_FILE)).unwrap();
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
+        assert!(stat_of(pid).is_some_and(|s| s.start_ticks == start));
+        // Its own file: killed (SIGKILL, seen by its parent), file gone.
+        let dir = work.path().join("tasks/orphan/1");
+        std::fs::create_dir_all(&dir).unwrap();
+        record(&dir, pid).unwrap();
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 1);
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        assert!(!dir.join(PID_FILE).exists());
+        // Recording never opens what is there already.
+        // (This process lives: only the link can stop it.)
+        assert!(record(&linked, std::process::id()).is_err());
+        let kept = std::fs::read_to_string(&target).unwrap();
+        assert_eq!(kept, format!("{pid} {start}\n"));
+    }
+}
