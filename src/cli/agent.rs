@@ -20,7 +20,7 @@ const DEFAULT_TASK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 #[derive(Args, Debug)]
 pub struct AgentArgs {
-    /// The master's URL, e.g. http://127.0.0.1:7000
+    /// The master's URL, e.g. http://127.0.0.1:7070 (the master's default address)
     #[arg(long, value_name = "URL")]
     pub master: String,
     /// Where the agent's API listens.

@@ -4,7 +4,7 @@
 //!
 //! # Running it
 //! ```text
-//! borgsim agent --master http://127.0.0.1:7000 --work-dir /var/lib/borgsim \
+//! borgsim agent --master http://127.0.0.1:7070 --work-dir /var/lib/borgsim \
 //!     --token-file /etc/borgsim/token [--listen 127.0.0.1:0] [--advertise HOST:PORT]
 //!     [--name NAME] [--cpu-milli N] [--mem-mib N] [--gpus N]
 //!     [--attr K=V]… [--rack R] [--kill-grace-ms 5000]

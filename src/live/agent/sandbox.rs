@@ -11,7 +11,9 @@
 //!   after it is created and resolved (symbolic links followed) it still
 //!   lies inside the sandbox;
 //! - the command is not empty and no argument or variable holds a NUL
-//!   byte; a variable's name is not empty and holds no `=`.
+//!   byte; a variable's name is not empty, holds no `=` and does not
+//!   start with `BORGSIM_` (the agent's own variables) — the master's
+//!   check, shared (`crate::live::spec_check`).
 //!
 //! Layout: `WORK/tasks/<task>/<incarnation>/` holds `stdout`, `stderr`
 //! (which also gets the agent's reason when the command could not be
