@@ -166,26 +166,29 @@ fn an_agent_not_running_as_root_cannot_change_its_tasks_user() {
 fn a_spec_cannot_override_the_agents_variables() {
     let master = FakeMaster::start(0);
     let a = Agent::start(&master.url(), "node-env", &[]);
-    let mut body = launch(
-        "0.spoof.u.c",
-        "echo $BORGSIM_TASK $BORGSIM_INCARNATION $BORGSIM_SANDBOX $MINE",
+    let script = "echo $BORGSIM_TASK $BORGSIM_INCARNATION $BORGSIM_SANDBOX $MINE";
+    // A spec naming one of the agent's variables is refused, naming it.
+    let mut spoof = launch("0.spoof.u.c", script);
+    spoof["env"] = json!({"BORGSIM_TASK": "spoof", "MINE": "kept"});
+    let (status, reply) = a.api.post("/v1/tasks", &spoof);
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("env.BORGSIM_TASK"),
+        "{reply}"
     );
-    body["env"] = json!({
-        "BORGSIM_TASK": "spoof",
-        "BORGSIM_INCARNATION": "9",
-        "BORGSIM_SANDBOX": "/tmp",
-        "MINE": "kept",
-    });
+    // The task sees the agent's values and the spec's own.
+    let mut body = launch("1.env.u.c", script);
+    body["env"] = json!({"MINE": "kept"});
     let (status, reply) = a.api.post("/v1/tasks", &body);
     assert_eq!(status, 201, "{reply}");
+    assert_eq!(master.exit_of("1.env.u.c").outcome, ExitOutcome::Exited(0));
+    let sandbox = a.work.canonicalize().unwrap().join("tasks/1.env.u.c/1");
     assert_eq!(
-        master.exit_of("0.spoof.u.c").outcome,
-        ExitOutcome::Exited(0)
-    );
-    let sandbox = a.work.canonicalize().unwrap().join("tasks/0.spoof.u.c/1");
-    assert_eq!(
-        output(&a.work, "0.spoof.u.c", "stdout"),
-        format!("0.spoof.u.c 1 {} kept\n", sandbox.display())
+        output(&a.work, "1.env.u.c", "stdout"),
+        format!("1.env.u.c 1 {} kept\n", sandbox.display())
     );
 }
 
@@ -272,6 +275,40 @@ fn a_registration_refused_for_good_stops_the_agent() {
     let status = p.wait_for_exit(DEADLINE).expect("the agent exits");
     assert_eq!(status.code(), Some(2), "{}", p.stderr());
     p.wait_for_log("401");
+}
+
+#[test]
+fn an_agent_running_tasks_keeps_them_when_refused_for_good() {
+    let master = FakeMaster::start(0);
+    let a = Agent::start(&master.url(), "keeper", &[]);
+    poll_until(
+        "the registration",
+        || master.with(|l| (!l.registrations.is_empty()).then_some(())),
+        || a.proc.stderr(),
+    );
+    let (status, body) = a.api.post("/v1/tasks", &launch("0.keep.u.c", "sleep 30"));
+    assert_eq!(status, 201, "{body}");
+    // The master forgets the agent and now refuses it (a restart with
+    // the wrong configuration): the agent registers again, is refused…
+    {
+        let mut l = master.log.lock().expect("the log");
+        l.refuse_registration = Some((401, "wrong token".to_string()));
+        l.known.clear();
+    }
+    a.proc.wait_for_log("wrong token");
+    // …and keeps its task and itself running, asking again.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (_, tasks) = a.api.get("/v1/tasks");
+    assert_eq!(
+        tasks["running"].as_array().map(Vec::len),
+        Some(1),
+        "{tasks}"
+    );
+    assert!(
+        a.proc.stderr().matches("wrong token").count() >= 1,
+        "{}",
+        a.proc.stderr()
+    );
 }
 
 #[test]

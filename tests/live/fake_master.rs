@@ -30,7 +30,9 @@ pub struct Log {
     pub heartbeats: Vec<Heartbeat>,
     /// Every exit received, by any route, in order.
     pub exits: Vec<TaskExit>,
-    known: BTreeSet<String>,
+    /// Agents registered (a heartbeat from another is answered `known:
+    /// false`, and the agent registers again).
+    pub known: BTreeSet<String>,
     /// Sent, then emptied, in the next heartbeat reply.
     pub kill_next: Vec<TaskRef>,
     /// While set, registrations are answered with this status and

@@ -127,7 +127,8 @@ fn permanent(status: Option<reqwest::StatusCode>) -> bool {
 ///
 /// # Errors
 /// The master's reason when it refuses the registration for good
-/// ([`permanent`]).
+/// ([`permanent`]) while the agent runs no task; with tasks running it
+/// logs the refusal and retries.
 async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Result<Duration, String> {
     let mut wait = BACKOFF_FIRST;
     // Each new reason is logged once (a wrong token or URL is visible;
@@ -157,7 +158,11 @@ async fn register(shared: &Arc<Shared>, client: &reqwest::Client) -> Result<Dura
                 let ms = Duration::from_millis(reply.heartbeat_interval_ms);
                 return Ok(ms.clamp(INTERVAL_MIN, INTERVAL_MAX));
             }
-            Reply::Failed(status, why) if permanent(status) => {
+            // Tasks outlive any trouble of the master's: an agent that
+            // runs some keeps them, and keeps asking, even refused for
+            // good (a master restarted with the wrong token must not stop
+            // a cell's tasks).
+            Reply::Failed(status, why) if permanent(status) && reg.running.is_empty() => {
                 reached(shared, false, &why);
                 return Err(why);
             }

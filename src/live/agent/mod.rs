@@ -34,8 +34,10 @@
 //! stops**: tasks run on, exits queue until acknowledged, retries go on
 //! (connection errors, 5xx, and 409: the name is held by another live
 //! agent). A registration the master refuses for good — 400 (a name or
-//! field it will never take) or 401 (a wrong token) — stops the agent:
-//! its tasks are killed and it exits with code 2 and the master's reason.
+//! field it will never take) or 401 (a wrong token) — stops an agent that
+//! runs no task: it exits with code 2 and the master's reason. One that
+//! runs tasks keeps them and retries, logging the refusal: a master
+//! restarted with a wrong token must not stop a cell's tasks.
 //! While it runs, the agent never kills one of its tasks on its own; it
 //! kills what the master lists in a reply or asks for by `DELETE`.
 //!
@@ -288,8 +290,8 @@ fn now_ms() -> u64 {
 ///
 /// # Errors
 /// The work directory cannot be made, the address cannot be bound, the
-/// server fails, or the master refuses this agent for good
-/// ([`AgentError::Refused`]: its tasks are stopped first).
+/// server fails, or the master refuses this agent for good while it runs
+/// no task ([`AgentError::Refused`]).
 pub async fn run(
     mut cfg: AgentConfig,
     on_listening: impl FnOnce(SocketAddr),
