@@ -63,6 +63,11 @@ pub struct AgentArgs {
     /// Run tasks as this numeric group (with --run-as-user).
     #[arg(long, value_name = "GID", requires = "run_as_user")]
     pub run_as_group: Option<u32>,
+    /// The largest file a task may write, its stdout and stderr included,
+    /// MiB (RLIMIT_FSIZE: beyond it the task gets SIGXFSZ) [default: no
+    /// limit]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=(1u64 << 40)))]
+    pub max_file_mib: Option<u64>,
 }
 
 /// `--attr rack=r1`: a key and a value.
@@ -163,6 +168,7 @@ fn config(args: AgentArgs) -> Result<AgentConfig, String> {
         kill_grace: Duration::from_millis(args.kill_grace_ms),
         task_path: task_path(),
         run_as,
+        max_file_mib: args.max_file_mib,
     })
 }
 

@@ -50,6 +50,10 @@ pub struct StartPlan {
     /// The user and group it runs as, with no supplementary groups
     /// (`None`: the agent's own).
     pub run_as: Option<RunAs>,
+    /// The largest file it may write, MiB (`RLIMIT_FSIZE`: its `stdout`
+    /// and `stderr` included; beyond, the kernel sends it SIGXFSZ);
+    /// `None`: no limit.
+    pub max_file_mib: Option<u64>,
 }
 
 /// Makes `cmd` start its program as a session leader under `plan`.
@@ -81,6 +85,8 @@ struct ChildStep {
     /// Used without a cgroup; 0 leaves it alone.
     nice: i32,
     run_as: Option<RunAs>,
+    /// `RLIMIT_FSIZE`, bytes.
+    max_file_bytes: Option<u64>,
 }
 
 impl ChildStep {
@@ -98,11 +104,19 @@ impl ChildStep {
                 Some(OwnedFd::from(f))
             }
         };
+        let max_file_bytes = match plan.max_file_mib {
+            None => None,
+            Some(mib) => Some(
+                limits::mem_bytes(mib)
+                    .ok_or_else(|| format!("max_file_mib {mib} overflows a byte count"))?,
+            ),
+        };
         Ok(ChildStep {
             procs,
             mem_bytes,
             nice: plan.nice,
             run_as: plan.run_as,
+            max_file_bytes,
         })
     }
 
@@ -123,6 +137,13 @@ impl ChildStep {
             if self.nice != 0 {
                 rustix::process::setpriority_process(None, self.nice)?;
             }
+        }
+        if let Some(bytes) = self.max_file_bytes {
+            let limit = rustix::process::Rlimit {
+                current: Some(bytes),
+                maximum: Some(bytes),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::Fsize, limit)?;
         }
         if let Some(id) = self.run_as {
             // Groups first: once the user changes, the privilege to
@@ -175,7 +196,31 @@ mod tests {
             nice,
             cgroup,
             run_as: None,
+            max_file_mib: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_file_beyond_the_limit_ends_the_task_with_sigxfsz() {
+        let p = StartPlan {
+            max_file_mib: Some(1),
+            ..plan(0, None)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        // 1 MiB is allowed (1 × 1,048,576 bytes); one byte more is not.
+        let script = format!(
+            "head -c 1048576 /dev/zero > {0} && echo fits; head -c 1048577 /dev/zero > {0}",
+            f.display()
+        );
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args(["-c", &script]);
+        install(&mut cmd, &p).unwrap();
+        let out = cmd.output().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "fits\n");
+        // `head` is killed by SIGXFSZ (25); the shell reports 128 + 25.
+        assert_eq!(out.status.code(), Some(153), "{:?}", out.status);
+        assert_eq!(std::fs::metadata(&f).unwrap().len(), 1 << 20);
     }
 
     #[tokio::test]

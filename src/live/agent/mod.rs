@@ -8,7 +8,7 @@
 //!     --token-file /etc/borgsim/token [--listen 127.0.0.1:0] [--advertise HOST:PORT]
 //!     [--name NAME] [--cpu-milli N] [--mem-mib N] [--gpus N]
 //!     [--attr K=V]… [--rack R] [--kill-grace-ms 5000]
-//!     [--run-as-user UID --run-as-group GID]
+//!     [--run-as-user UID --run-as-group GID] [--max-file-mib N]
 //! ```
 //! The token comes from `--token-file` or `BORGSIM_TOKEN`, never a flag.
 //! Capacity defaults to the machine's: the CPUs this process may use
@@ -144,6 +144,9 @@ pub struct AgentConfig {
     /// `--run-as-group`; the agent must then be root); `None`: the
     /// agent's own.
     pub run_as: Option<RunAs>,
+    /// The largest file a task may write, MiB (`--max-file-mib`,
+    /// `RLIMIT_FSIZE`); `None`: no limit.
+    pub max_file_mib: Option<u64>,
 }
 
 /// Why the agent could not start or stopped.

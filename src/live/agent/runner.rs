@@ -240,6 +240,7 @@ fn spawn(shared: &Shared, l: &TaskLaunch, dir: &Path, workdir: &Path) -> Result<
         nice: limits::nice_for(l.cpu_milli),
         cgroup: cgroup.clone(),
         run_as: shared.cfg.run_as,
+        max_file_mib: shared.cfg.max_file_mib,
     };
     let Some((program, args)) = l.command.split_first() else {
         return Err(Failure::bad_request("command: empty".to_string()));
