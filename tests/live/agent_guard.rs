@@ -220,14 +220,14 @@ fn a_new_agent_kills_the_tasks_a_killed_one_left_running() {
     assert_eq!(status, 201, "{t}");
     let pid = t["pid"].as_u64().expect("a pid");
     // Its pid file: the pid and its start time.
-    let pid_file: PathBuf = work.join("tasks/0.left.u.c/1/pid");
+    let pid_file: PathBuf = work.join("run/0.left.u.c.1");
     let recorded = std::fs::read_to_string(&pid_file).expect("a pid file");
     assert!(recorded.starts_with(&format!("{pid} ")), "{recorded}");
     // A task that ends has its file removed.
     let (status, _) = api.post("/v1/tasks", &launch("1.short.u.c", "true"));
     assert_eq!(status, 201);
     master.exit_of("1.short.u.c");
-    assert!(!work.join("tasks/1.short.u.c/1/pid").exists());
+    assert!(!work.join("run/1.short.u.c.1").exists());
 
     // One agent per work directory: a second one refuses to start.
     let out = Command::new(env!("CARGO_BIN_EXE_borgsim"))

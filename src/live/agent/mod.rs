@@ -51,8 +51,9 @@
 //! agent's), `HOME` (the sandbox), the spec's `env`, then `BORGSIM_TASK`,
 //! `BORGSIM_INCARNATION` and `BORGSIM_SANDBOX`, which a spec cannot
 //! override — the agent's own variables, its token among them, never
-//! reach a task. While the process lives, the sandbox holds `pid` (`PID
-//! STARTTIME`, [`orphans`]), removed when the task ends. A kill sends
+//! reach a task. While the process lives, `WORK/run/<task>.<incarnation>`
+//! (a directory only the agent's user enters) holds `PID STARTTIME`
+//! ([`orphans`]), removed when the task ends. A kill sends
 //! SIGTERM to the task's process group, SIGKILL after
 //! `--kill-grace-ms`, and answers once the task is dead (a repeated
 //! launch of a running run is 200 with it, of an ended one 409). When a
@@ -319,6 +320,10 @@ pub async fn run(
         })?;
     let bound = listener.local_addr().map_err(AgentError::Serve)?;
     warn_about(&cfg, bound);
+    orphans::run_dir(&cfg.work_dir).map_err(|e| AgentError::WorkDir {
+        path: cfg.work_dir.join(orphans::RUN_DIR),
+        source: std::io::Error::other(e),
+    })?;
     let orphans = orphans::kill_orphans(&cfg.work_dir, &enforcement);
     if orphans > 0 {
         eprintln!("agent: killed {orphans} task(s) a previous agent left running");

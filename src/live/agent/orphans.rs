@@ -2,28 +2,51 @@
 //!
 //! An agent killed with SIGKILL cannot stop its tasks: they run on,
 //! reparented to init, next to the replacements the master starts once
-//! it declares them lost. So each run's sandbox holds a file `pid` while
-//! its process lives: `PID STARTTIME`, the start time in clock ticks
+//! it declares them lost. So each run has a file `WORK/run/<task>.<incarnation>`
+//! while its process lives: `PID STARTTIME`, the start time in clock ticks
 //! since boot (field 22 of `/proc/PID/stat`), so that a pid the kernel
 //! has since given to another process is never mistaken for the task.
 //! The agent writes it once the process started, and removes it when the
 //! task's supervisor sees it end. At start, before registering, the
-//! agent reads every `WORK/tasks/*/*/pid`: a live process with that pid
+//! agent reads every file of `WORK/run/`: a live process with that pid
 //! and start time, leading its session, is an orphan of a previous agent
 //! — its process group is sent SIGKILL (and its cgroup killed, in cgroup
 //! v2 mode), the kill logged, the file removed. A file whose process is
 //! gone, or whose start time differs, is stale: removed, nothing killed.
-//! A file the agent's user does not own is ignored (a task run as
-//! another user owns its sandbox, and could put one there naming any
-//! process).
+//! The files live outside the sandboxes, in a directory only the agent's
+//! user may enter (mode 0700): a task run as another user owns its
+//! sandbox and could rename or forge anything there, so nothing in a
+//! sandbox is trusted. A file the agent's user does not own, or that is
+//! not a regular file, is ignored.
 
 use super::limits::Enforcement;
 use rustix::process::Signal;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The file's name in a sandbox.
-pub const PID_FILE: &str = "pid";
+/// The directory of the pid files, below the work directory.
+pub const RUN_DIR: &str = "run";
+
+/// `work/run`, made (mode 0700) if missing.
+///
+/// # Errors
+/// It cannot be made.
+pub fn run_dir(work: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = work.join(RUN_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The pid file's name for a run: `<task>.<incarnation>` (a task name is
+/// one plain path component, `super::sandbox`), also its cgroup leaf.
+pub fn leaf(task: &crate::live::proto::TaskRef) -> String {
+    format!("{}.{}", task.task, task.incarnation)
+}
 
 /// What `/proc/PID/stat` says of a process, as far as the check needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,18 +93,16 @@ pub fn is_the_task(pid: u32, start_ticks: u64, stat: Option<Stat>) -> bool {
     stat.is_some_and(|s| s.start_ticks == start_ticks && s.session == pid && s.pgrp == pid)
 }
 
-/// Writes `sandbox/pid` for the task process `pid` (just started, not
+/// Writes `run/<leaf>` for the task process `pid` (just started, not
 /// yet waited for, so its `/proc` entry is there even if it ended). The
-/// file is created, never opened if something is there already: the
-/// task, already running, may own the sandbox, and a link it put there
-/// must not be followed.
+/// file is created, never opened if something is there already.
 ///
 /// # Errors
 /// Its stat cannot be read, or the file cannot be created.
-pub fn record(sandbox: &Path, pid: u32) -> Result<(), String> {
+pub fn record(run: &Path, leaf: &str, pid: u32) -> Result<(), String> {
     use std::io::Write;
     let stat = stat_of(pid).ok_or_else(|| format!("/proc/{pid}/stat: unreadable"))?;
-    let path = sandbox.join(PID_FILE);
+    let path = run.join(leaf);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -111,40 +132,31 @@ fn read_own(path: &Path) -> Option<String> {
     Some(text)
 }
 
-/// Removes `sandbox/pid` (the task ended); a file already gone is fine.
-pub fn forget(sandbox: &Path) {
-    let _ = std::fs::remove_file(sandbox.join(PID_FILE));
+/// Removes `run/<leaf>` (the task ended); a file already gone is fine.
+pub fn forget(run: &Path, leaf: &str) {
+    let _ = std::fs::remove_file(run.join(leaf));
 }
 
-/// Kills what a previous agent left running under `work/tasks`;
-/// returns how many orphans were killed.
+/// Kills what a previous agent left running, from `work/run`; returns
+/// how many orphans were killed.
 pub fn kill_orphans(work: &Path, enforcement: &Enforcement) -> usize {
-    let mut killed = 0;
-    let Ok(tasks) = std::fs::read_dir(work.join("tasks")) else {
+    let run = work.join(RUN_DIR);
+    let Ok(files) = std::fs::read_dir(&run) else {
         return 0;
     };
-    for task in tasks.flatten() {
-        let Ok(runs) = std::fs::read_dir(task.path()) else {
-            continue;
-        };
-        for run in runs.flatten() {
-            let sandbox = run.path();
-            if std::fs::symlink_metadata(sandbox.join(PID_FILE)).is_ok() {
-                let leaf = format!(
-                    "{}.{}",
-                    task.file_name().to_string_lossy(),
-                    run.file_name().to_string_lossy()
-                );
-                killed += usize::from(check_one(&sandbox, &leaf, enforcement));
-            }
-        }
-    }
-    killed
+    let mut leaves: Vec<String> = files
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect();
+    leaves.sort();
+    (leaves.iter())
+        .map(|leaf| usize::from(check_one(&run, leaf, enforcement)))
+        .sum()
 }
 
-/// Checks one sandbox's `pid` file; true when an orphan was killed.
-fn check_one(sandbox: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bool {
-    let path = sandbox.join(PID_FILE);
+/// Checks one pid file; true when an orphan was killed.
+fn check_one(run: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bool {
+    let path = run.join(cgroup_leaf);
     let Some(text) = read_own(&path) else {
         eprintln!(
             "agent: ignoring {}: not a file of this agent's user",
@@ -164,12 +176,9 @@ fn check_one(sandbox: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bo
         if let Enforcement::CgroupV2(tree) = enforcement {
             super::limits::kill_all(&tree.task_dir(cgroup_leaf));
         }
-        eprintln!(
-            "agent: killed pid {pid} ({}), left running by a previous agent",
-            sandbox.display()
-        );
+        eprintln!("agent: killed pid {pid} ({cgroup_leaf}), left running by a previous agent");
     }
-    forget(sandbox);
+    forget(run, cgroup_leaf);
     orphan.is_some()
 }
 
@@ -227,15 +236,16 @@ mod tests {
             ("b", format!("{me} {}\n", start + 1)),
             ("c", "4194305 1\n".to_string()),
         ];
+        let run = run_dir(work.path()).unwrap();
         for (task, text) in &files {
-            let dir = work.path().join("tasks").join(task).join("1");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(PID_FILE), text).unwrap();
+            std::fs::write(run.join(format!("{task}.1")), text).unwrap();
         }
         assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
         for (task, _) in &files {
-            let left = work.path().join("tasks").join(task).join("1/pid");
-            assert!(!left.exists(), "{task}'s stale file kept");
+            assert!(
+                !run.join(format!("{task}.1")).exists(),
+                "{task}'s stale file kept"
+            );
         }
     }
 
@@ -261,29 +271,33 @@ mod tests {
     #[test]
     fn a_recorded_live_task_is_killed_and_a_link_is_not_followed() {
         let work = tempfile::tempdir().unwrap();
+        let run = run_dir(work.path()).unwrap();
         let (mut child, pid, start) = session_leader();
-        // A link named `pid` to a file naming it: ignored, left alone.
-        let linked = work.path().join("tasks/linked/1");
-        std::fs::create_dir_all(&linked).unwrap();
+        // A link to a file naming it: ignored, left alone.
         let target = work.path().join("elsewhere");
         std::fs::write(&target, format!("{pid} {start}\n")).unwrap();
-        std::os::unix::fs::symlink(&target, linked.join(PID_FILE)).unwrap();
+        std::os::unix::fs::symlink(&target, run.join("linked.1")).unwrap();
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
+        assert!(stat_of(pid).is_some_and(|s| s.start_ticks == start));
+        // A file in a sandbox (where a task could forge one) is never read.
+        let sandbox = work.path().join("tasks/forged/1");
+        std::fs::create_dir_all(&sandbox).unwrap();
+        std::fs::write(sandbox.join("pid"), format!("{pid} {start}\n")).unwrap();
         assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 0);
         assert!(stat_of(pid).is_some_and(|s| s.start_ticks == start));
         // Its own file: killed (SIGKILL, seen by its parent), file gone.
-        let dir = work.path().join("tasks/orphan/1");
-        std::fs::create_dir_all(&dir).unwrap();
-        record(&dir, pid).unwrap();
+        record(&run, "orphan.1", pid).unwrap();
         assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 1);
         let status = child.wait().unwrap();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9)
         );
-        assert!(!dir.join(PID_FILE).exists());
+        assert!(!run.join("orphan.1").exists());
         // Recording never opens what is there already.
         // (This process lives: only the link can stop it.)
-        assert!(record(&linked, std::process::id()).is_err());
+        assert!(run.join("linked.1").is_symlink(), "an ignored link is left");
+        assert!(record(&run, "linked.1", std::process::id()).is_err());
         let kept = std::fs::read_to_string(&target).unwrap();
         assert_eq!(kept, format!("{pid} {start}\n"));
     }

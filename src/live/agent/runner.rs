@@ -93,7 +93,8 @@ pub(super) fn launch(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<Launched, F
     };
     // A child not yet waited for always has its pid.
     let pid = child.id().unwrap_or(0);
-    if let Err(e) = orphans::record(&dir, pid) {
+    let run_dir = shared.cfg.work_dir.join(orphans::RUN_DIR);
+    if let Err(e) = orphans::record(&run_dir, &orphans::leaf(&l.task), pid) {
         eprintln!(
             "agent: warning: {} #{}: no pid file ({e}): a new agent would not find it \
              if this one were killed",
@@ -119,7 +120,7 @@ pub(super) fn launch(shared: &Arc<Shared>, l: &TaskLaunch) -> Result<Launched, F
         task: l.task.clone(),
         pid,
         cgroup,
-        sandbox: dir,
+        run_dir,
     };
     tokio::spawn(supervise(Arc::clone(shared), watch, child, tx));
     Ok(Launched::new(StatusCode::CREATED, running))
@@ -286,8 +287,8 @@ struct Supervised {
     task: TaskRef,
     pid: u32,
     cgroup: Option<PathBuf>,
-    /// Holds its `pid` file.
-    sandbox: PathBuf,
+    /// Holds its pid file ([`orphans`]).
+    run_dir: PathBuf,
 }
 
 /// Waits for the process, clears what it left, records its end.
@@ -310,7 +311,7 @@ async fn supervise(
     if let Some(cg) = &run.cgroup {
         limits::kill_all(cg);
     }
-    orphans::forget(&run.sandbox);
+    orphans::forget(&run.run_dir, &orphans::leaf(&run.task));
     let oom = run.cgroup.as_deref().is_some_and(limits::oom_killed);
     let kill_requested = shared
         .lock()
