@@ -122,6 +122,15 @@ fn run_as(user: Option<u32>, group: Option<u32>) -> Result<Option<RunAs>, String
     let (Some(uid), Some(gid)) = (user, group) else {
         return Ok(None);
     };
+    // The kernel reads -1 as "leave unchanged": every start would fail.
+    if uid == u32::MAX || gid == u32::MAX {
+        return Err(format!(
+            "--run-as-user {uid} --run-as-group {gid}: 4294967295 (-1) is not an id"
+        ));
+    }
+    if uid == 0 {
+        eprintln!("agent: warning: --run-as-user 0: tasks run as root");
+    }
     if !rustix::process::geteuid().is_root() {
         return Err(format!(
             "--run-as-user {uid} --run-as-group {gid}: changing the user tasks run as needs an \
@@ -272,6 +281,14 @@ fn run_live_coded<E: std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_as_refuses_the_id_that_means_unchanged() {
+        let e = run_as(Some(u32::MAX), Some(10)).unwrap_err();
+        assert!(e.contains("not an id"), "{e}");
+        assert!(run_as(Some(10), Some(u32::MAX)).is_err());
+        assert_eq!(run_as(None, None).unwrap(), None);
+    }
 
     #[test]
     fn attributes_need_a_key() {

@@ -148,8 +148,11 @@ fn read_json_jobs(text: &str) -> Result<Vec<JobSubmission>, String> {
     let jobs = match value {
         serde_json::Value::Array(items) => (items.into_iter().enumerate())
             .map(|(i, v)| {
-                borgsim::live::proto::from_value::<JobSubmission>(v)
-                    .map_err(|e| format!("[{i}]: {e}"))
+                let name = v.get("name").and_then(|n| n.as_str()).map(str::to_string);
+                borgsim::live::proto::from_value::<JobSubmission>(v).map_err(|e| match name {
+                    Some(n) => format!("jobs[{i}] (`{n}`): {e}"),
+                    None => format!("jobs[{i}]: {e}"),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?,
         one => vec![borgsim::live::proto::from_value(one)?],
@@ -480,7 +483,7 @@ mod tests {
         );
         let (_d, p) = write("bad.json", &bad);
         let e = read_jobs(&p).unwrap_err().to_string();
-        assert!(e.contains("[1]: tasks: invalid type"), "{e}");
+        assert!(e.contains("jobs[1] (`web`): tasks: invalid type"), "{e}");
         let (_d, p) = write("none.json", "[]");
         assert!(read_jobs(&p).unwrap_err().to_string().contains("no jobs"));
     }

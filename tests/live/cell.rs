@@ -55,9 +55,15 @@ impl Cell {
     /// Kills the master with SIGKILL (a crash) and starts it again on the
     /// same address and store.
     fn crash_and_restart(&mut self) {
+        let token = self.token.clone();
+        self.crash_and_restart_with(&token);
+    }
+
+    /// [`Cell::crash_and_restart`] with the token in `token` (a file).
+    fn crash_and_restart_with(&mut self, token: &Path) {
         self.master.kill();
         let addr = self.master.addr.to_string();
-        self.master = master(&self.token, &self.store, &addr, &self.timing);
+        self.master = master(token, &self.store, &addr, &self.timing);
         self.api = Client::new(self.master.addr);
     }
 
@@ -359,6 +365,47 @@ fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
         assert_eq!(&runs(agent), before);
         let (_, tasks) = agent.api.get("/v1/tasks");
         assert_eq!(tasks["exits"], json!([]), "{tasks}");
+    }
+}
+
+#[test]
+fn a_master_restarted_with_a_wrong_token_stops_nothing() {
+    // Heartbeats every 100 ms, machines down after 1 s of silence.
+    let mut cell = Cell::start(100, 1000);
+    let agents = [cell.agent("n0"), cell.agent("n1")];
+    assert_eq!(cell.api.post("/v1/jobs", &sleepers("svc", 4)).0, 201);
+    let before = all_running(&cell, "svc", 4);
+    let runs_before: Vec<_> = agents.iter().map(runs).collect();
+    // Restarted with a token no agent has: it hears none, well past the
+    // grace, and declares none down (its tasks would be lost, then killed).
+    let wrong = cell.file("wrong-token", "a-token-no-agent-of-this-cell-has\n");
+    cell.crash_and_restart_with(&wrong);
+    cell.master.wait_for_log("no machine is heard");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    for agent in &agents {
+        agent.proc.wait_for_log("401");
+    }
+    // The right token again: every task re-attached, nothing restarted.
+    cell.crash_and_restart();
+    let after = poll_until(
+        "both agents back and the tasks running",
+        || {
+            let (_, ms) = cell.api.get("/v1/machines");
+            let up = ms
+                .as_array()
+                .is_some_and(|ms| ms.len() == 2 && ms.iter().all(|m| m["state"] == json!("up")));
+            let ts = all_running_now(&cell, "svc");
+            (up && ts.len() == 4).then_some(ts)
+        },
+        || format!("{}\n{:#?}", cell.api.get("/v1/machines").1, cell.tasks()),
+    );
+    for (b, a) in before.iter().zip(&after) {
+        for key in ["name", "machine", "incarnation", "started_ms"] {
+            assert_eq!(a[key], b[key], "{key}: {b} then {a}");
+        }
+    }
+    for (agent, before) in agents.iter().zip(&runs_before) {
+        assert_eq!(&runs(agent), before);
     }
 }
 

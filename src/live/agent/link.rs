@@ -92,13 +92,23 @@ async fn post<B: Serialize, T: DeserializeOwned>(
     }
 }
 
-/// Notes whether the master answered, logging changes only.
+/// Notes whether the master answered, logging changes only: reached
+/// again, or a new reason it is not (unreachable, then refusing this
+/// agent's token, say), each once.
 fn reached(shared: &Shared, ok: bool, why: &str) {
     let was = shared.master_reachable.swap(ok, Ordering::Relaxed);
-    match (was, ok) {
-        (true, false) => eprintln!("agent: master unreachable ({why}); tasks keep running"),
-        (false, true) => eprintln!("agent: master reached"),
-        _ => {}
+    let mut last = shared
+        .master_trouble
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if ok {
+        if !was {
+            eprintln!("agent: master reached");
+        }
+        last.clear();
+    } else if *last != why {
+        eprintln!("agent: master unreachable or refusing ({why}); tasks keep running");
+        *last = why.to_string();
     }
 }
 

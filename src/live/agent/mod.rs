@@ -216,6 +216,9 @@ struct Shared {
     /// A task ended: report it.
     exit_ready: Notify,
     master_reachable: AtomicBool,
+    /// The last reason the master could not be reached or refused, as
+    /// logged (each new one is logged once).
+    master_trouble: Mutex<String>,
     meter: Arc<Mutex<usage::Meter>>,
 }
 
@@ -335,6 +338,7 @@ pub async fn run(
         tasks: Mutex::new(Tasks::default()),
         exit_ready: Notify::new(),
         master_reachable: AtomicBool::new(false),
+        master_trouble: Mutex::new(String::new()),
         meter: Arc::new(Mutex::new(usage::Meter::new())),
     });
     let client = link::client(&shared.cfg.token)?;

@@ -214,6 +214,8 @@ pub struct LiveCell {
     credit: u64,
     credit_at: SimTime,
     pub(super) dirty: Dirty,
+    /// No machine heard at the last tick: none is declared down.
+    pub(super) disrupted: bool,
 }
 
 impl LiveCell {
@@ -243,6 +245,7 @@ impl LiveCell {
             credit,
             credit_at: now.sim,
             dirty: Dirty::default(),
+            disrupted: false,
         };
         for (i, rec) in records.machines.into_iter().enumerate() {
             cell.machine_ids

@@ -325,6 +325,28 @@ fn a_lost_machine_s_tasks_are_rescheduled_under_the_rate_limit() {
 }
 
 #[test]
+fn when_no_machine_is_heard_none_is_declared_down() {
+    let mut c = cell_of(2);
+    c.submit(at(0), job("svc", 2, 1000, 200)).unwrap();
+    assert_eq!(summary(&c.pass(at(0))).len(), 2);
+    // Both silent well past the 10 s grace: the master is the likelier
+    // fault (cut off, a wrong token); nothing goes down, nothing is lost.
+    for ms in [3500, 10_500, 30_000] {
+        c.tick(at(ms));
+    }
+    assert!(c.fully_disrupted());
+    let states: Vec<_> = c.machine_statuses().iter().map(|m| m.state).collect();
+    assert_eq!(states, [proto::MachineState::Unreachable; 2]);
+    assert_eq!(state_of(&c, "svc", 0).0, TaskState::Starting);
+    // One is heard again: the other, silent past the grace, goes down.
+    heartbeat(&mut c, at(31_000), "m0");
+    c.tick(at(31_000));
+    assert!(!c.fully_disrupted());
+    let states: Vec<_> = c.machine_statuses().iter().map(|m| m.state).collect();
+    assert_eq!(states, [proto::MachineState::Up, proto::MachineState::Down]);
+}
+
+#[test]
 fn an_agent_heard_within_the_grace_period_keeps_its_tasks() {
     let mut c = cell_of(1);
     c.submit(at(0), job("svc", 1, 1000, 200)).unwrap();

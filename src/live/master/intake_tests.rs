@@ -42,9 +42,12 @@ fn a_second_agent_cannot_take_a_live_machine_s_name() {
 fn a_machine_down_or_not_registered_since_a_restart_is_taken_over() {
     let mut c = LiveCell::new(config(), at(0));
     c.register(at(0), reg_at("m0", "10.0.0.1:7001")).unwrap();
-    // Down (silent past the 10 s grace): a newcomer takes the name.
-    c.tick(at(3500));
-    c.tick(at(10_500));
+    c.register(at(0), reg_at("m1", "10.0.0.9:7001")).unwrap();
+    // Down (silent past the 10 s grace, m1 heard): a newcomer takes the name.
+    for ms in [3500, 10_500] {
+        heartbeat(&mut c, at(ms), "m1");
+        c.tick(at(ms));
+    }
     assert_eq!(c.machine_statuses()[0].state, proto::MachineState::Down);
     c.register(at(10_600), reg_at("m0", "10.0.0.2:7001"))
         .unwrap();

@@ -4,7 +4,11 @@
 //! - Silent for 3 heartbeat intervals: **unreachable**. Its tasks run on
 //!   and hold their resources; nothing new goes there
 //!   (`CellState::set_unreachable`). Heard again: up, tasks kept.
-//! - Silent past the grace period: **down**. Its tasks are declared lost
+//! - Silent past the grace period: **down**, unless no machine at all is
+//!   heard (full disruption, as Kubernetes' node lifecycle controller
+//!   rules: the master is then more likely cut off than every machine
+//!   dead), in which case nothing goes down until one is heard again.
+//!   Down, its tasks are declared lost
 //!   (evicted, cause `machine_failure`) and wait in the reschedule queue,
 //!   released at the configured rate. When its agent comes back it is told
 //!   it is unknown, registers again, and is told to stop the old tasks
@@ -348,14 +352,32 @@ impl LiveCell {
                 }
                 changed = true;
             }
-            let lm = &self.machines[m as usize];
-            if lm.contact == Contact::Unreachable && silent > self.cfg.grace.as_us() {
-                self.machine_down(now, m);
-                changed = true;
+        }
+        // Full disruption (Kubernetes' node lifecycle rule): when no
+        // machine at all is heard, the master is more likely cut off — a
+        // network split, a restart with the wrong token — than every
+        // machine dead, and declaring them all down would only stop tasks
+        // that run on. Machines go down again once one is heard.
+        self.disrupted =
+            !self.machines.is_empty() && self.machines.iter().all(|lm| lm.contact != Contact::Up);
+        if !self.disrupted {
+            for m in 0..self.machines.len() as u32 {
+                let lm = &self.machines[m as usize];
+                let silent = t.as_us().saturating_sub(lm.last_heard.as_us());
+                if lm.contact == Contact::Unreachable && silent > self.cfg.grace.as_us() {
+                    self.machine_down(now, m);
+                    changed = true;
+                }
             }
         }
         self.settle();
         changed
+    }
+
+    /// Whether no machine is heard (see [`LiveCell::tick`]): nothing is
+    /// declared down meanwhile.
+    pub fn fully_disrupted(&self) -> bool {
+        self.disrupted
     }
 
     /// Machine `m` is past its grace period: down, its tasks lost.

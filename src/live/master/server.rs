@@ -275,7 +275,16 @@ pub async fn schedule_loop(shared: Arc<Shared>, interval: Duration) {
             _ = tick.tick() => {}
         }
         let cmds = shared.apply(|c, now| {
+            let was = c.fully_disrupted();
             c.tick(now);
+            match (was, c.fully_disrupted()) {
+                (false, true) => eprintln!(
+                    "master: no machine is heard: declaring none down until one is (the master \
+                     is more likely cut off, or its token wrong, than every machine dead)"
+                ),
+                (true, false) => eprintln!("master: a machine is heard again"),
+                _ => {}
+            }
             c.pass(now)
         });
         if let Ok(cmds) = cmds {

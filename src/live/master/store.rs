@@ -55,15 +55,19 @@ CREATE TABLE IF NOT EXISTS tasks (
 /// are apart from SQLite's own (POSIX) locks, and the file stays open
 /// for the store's life, so SQLite's are never dropped by its closing.
 fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
+    // A new store is its owner's alone (0600): job specs hold their `env`,
+    // and SQLite gives its `-wal` and `-shm` files the database's mode.
     let file = (std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true))
     .truncate(false)
+    .mode(0o600)
     .open(path)
     .map_err(io)?;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
@@ -488,5 +492,20 @@ mod tests {
             err.contains("task 2 of job 0") && err.contains("sleeping"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn a_new_store_and_its_log_are_their_owner_s_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let _store = Store::open(&path, "cell").unwrap();
+    for f in ["m.db", "m.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}: {mode:o}");
     }
 }
