@@ -208,7 +208,15 @@ fn a_kill_stops_the_whole_task_and_reports_it_killed() {
         &["sh", "-c", "trap '' TERM; sleep 30 & wait"],
     );
     let (_, stub) = a.api.post("/v1/tasks", &stubborn);
-    for (task, started) in [("0.polite.u.c", &polite), ("1.stubborn.u.c", &stub)] {
+    // Job control puts its child sleep in a process group of its own (the
+    // same session): the kill reaches it too.
+    let grouped = launch("2.grouped.u.c", &["sh", "-c", "set -m; sleep 30 & wait"]);
+    let (_, group) = a.api.post("/v1/tasks", &grouped);
+    for (task, started) in [
+        ("0.polite.u.c", &polite),
+        ("1.stubborn.u.c", &stub),
+        ("2.grouped.u.c", &group),
+    ] {
         let (status, exit) = a.api.delete(&format!("/v1/tasks/{task}?incarnation=1"));
         assert_eq!(status, 200, "{exit}");
         assert_eq!(exit["outcome"], "killed", "{exit}");
@@ -220,7 +228,7 @@ fn a_kill_stops_the_whole_task_and_reports_it_killed() {
         );
     }
     // Nothing runs in a sandbox any more (the stubborn one's child was in
-    // its group).
+    // its group, the grouped one's in its session).
     let work = a.work.canonicalize().expect("the work directory");
     poll_until(
         "every process in the sandboxes gone",

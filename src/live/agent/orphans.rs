@@ -10,9 +10,13 @@
 //! task's supervisor sees it end. At start, before registering, the
 //! agent reads every file of `WORK/run/`: a live process with that pid
 //! and start time, leading its session, is an orphan of a previous agent
-//! — its process group is sent SIGKILL (and its cgroup killed, in cgroup
-//! v2 mode), the kill logged, the file removed. A file whose process is
-//! gone, or whose start time differs, is stale: removed, nothing killed.
+//! — its session is sent SIGKILL, each process of it started since the
+//! task (and its cgroup killed, in cgroup v2 mode), the kill logged, the
+//! file removed. A leader that is gone (an init reaped it) may leave its
+//! session's other processes: they are killed the same way (while one
+//! lives, the kernel gives the session's id to no other process). A file
+//! whose pid is now another process's (another start time) is stale:
+//! removed, nothing killed.
 //! The files live outside the sandboxes, in a directory only the agent's
 //! user may enter (mode 0700): a task run as another user owns its
 //! sandbox and could rename or forge anything there, so nothing in a
@@ -76,6 +80,50 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
 /// The process `pid`'s stat, if it lives.
 pub fn stat_of(pid: u32) -> Option<Stat> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The processes of session `sid` started at or after `since` (clock
+/// ticks after boot), from `/proc`: a task's session outlives its leader,
+/// and while any member lives the kernel does not give the session's id
+/// to another process, so its members are the task's (started after it).
+pub fn session_members(sid: u32, since: u64) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| stat_of(p).is_some_and(|s| s.session == sid && s.start_ticks >= since))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Sends `sig` to every process of session `sid` started at or after
+/// `since`, and to the process group `sid` leads; returns how many
+/// processes were signalled. Never pid 0 or 1.
+pub fn signal_session(sid: u32, since: u64, sig: Signal) -> usize {
+    if sid <= 1 {
+        return 0; // no task's: kernel threads, init
+    }
+    let members = session_members(sid, since);
+    for &p in &members {
+        if let Some(pid) = i32::try_from(p)
+            .ok()
+            .filter(|&p| p > 1)
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, sig);
+        }
+    }
+    if let Some(g) = i32::try_from(sid)
+        .ok()
+        .filter(|&p| p > 1)
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(g, sig);
+    }
+    members.len()
 }
 
 /// Parses a `pid` file: `PID STARTTIME`.
@@ -164,22 +212,29 @@ fn check_one(run: &Path, cgroup_leaf: &str, enforcement: &Enforcement) -> bool {
         );
         return false;
     };
-    let recorded = parse_pid_file(&text);
-    let orphan = recorded.filter(|&(pid, start)| is_the_task(pid, start, stat_of(pid)));
-    if let Some((pid, _)) = orphan {
-        let group = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw);
-        if let Some(g) = group {
-            let _ = rustix::process::kill_process_group(g, Signal::KILL);
-        }
-        if let Enforcement::CgroupV2(tree) = enforcement {
-            super::limits::kill_all(&tree.task_dir(cgroup_leaf));
-        }
-        eprintln!("agent: killed pid {pid} ({cgroup_leaf}), left running by a previous agent");
+    let Some((pid, start)) = parse_pid_file(&text) else {
+        forget(run, cgroup_leaf);
+        return false;
+    };
+    // The leader itself (its start time checked), or what is left of its
+    // session once it is gone (an init that reaped it).
+    let leader = is_the_task(pid, start, stat_of(pid));
+    let left = if leader || stat_of(pid).is_none() {
+        signal_session(pid, start, Signal::KILL)
+    } else {
+        0 // the pid is another process's now
+    };
+    if let Enforcement::CgroupV2(tree) = enforcement {
+        super::limits::kill_all(&tree.task_dir(cgroup_leaf));
+    }
+    if left > 0 {
+        eprintln!(
+            "agent: killed {left} process(es) of {cgroup_leaf} (session {pid}), left running by \
+             a previous agent"
+        );
     }
     forget(run, cgroup_leaf);
-    orphan.is_some()
+    left > 0
 }
 
 #[cfg(test)]
@@ -300,5 +355,37 @@ mod tests {
         assert!(record(&run, "linked.1", std::process::id()).is_err());
         let kept = std::fs::read_to_string(&target).unwrap();
         assert_eq!(kept, format!("{pid} {start}\n"));
+    }
+
+    #[test]
+    fn what_is_left_of_a_session_whose_leader_is_gone_is_killed() {
+        use std::io::BufRead;
+        let work = tempfile::tempdir().unwrap();
+        let run = run_dir(work.path()).unwrap();
+        // A leader that starts a member, says its pid, and exits.
+        let mut leader = std::process::Command::new("setsid")
+            .args(["sh", "-c", "sleep 30 & echo $!; read x"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lpid = leader.id();
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(leader.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        let member: u32 = line.trim().parse().unwrap();
+        let start = stat_of(lpid).unwrap().start_ticks;
+        std::fs::write(run.join("gone.1"), format!("{lpid} {start}\n")).unwrap();
+        drop(leader.stdin.take());
+        leader.wait().unwrap(); // reaped: gone from /proc
+        assert!(stat_of(member).is_some_and(|s| s.session == lpid));
+        assert_eq!(kill_orphans(work.path(), &Enforcement::Rlimit), 1);
+        // Killed (its parent is gone: init reaps it; wait until it has).
+        let gone = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::fs::read_to_string(format!("/proc/{member}/stat"))
+                .map_or(true, |t| t.contains(") Z "))
+        });
+        assert!(gone, "member {member} still runs");
     }
 }

@@ -390,11 +390,12 @@ pub(super) async fn kill(shared: &Shared, task: &TaskRef) -> Result<TaskExit, Fa
         slot.kill_requested = true;
         (slot.running.pid, slot.cgroup.clone(), slot.done.clone())
     };
-    signal_group(pid, Signal::TERM);
+    // The whole session: a process of it in a group of its own too.
+    orphans::signal_session(pid, 0, Signal::TERM);
     if let Some(exit) = wait_done(&mut done, shared.cfg.kill_grace).await {
         return Ok(exit);
     }
-    signal_group(pid, Signal::KILL);
+    orphans::signal_session(pid, 0, Signal::KILL);
     if let Some(cg) = &cgroup {
         limits::kill_all(cg);
     }
