@@ -208,9 +208,12 @@ fn a_kill_stops_the_whole_task_and_reports_it_killed() {
         &["sh", "-c", "trap '' TERM; sleep 30 & wait"],
     );
     let (_, stub) = a.api.post("/v1/tasks", &stubborn);
-    // Job control puts its child sleep in a process group of its own (the
-    // same session): the kill reaches it too.
-    let grouped = launch("2.grouped.u.c", &["sh", "-c", "set -m; sleep 30 & wait"]);
+    // Its child moves to a process group of its own (the same session):
+    // the kill reaches it too.
+    let grouped = launch(
+        "2.grouped.u.c",
+        &["sh", "-c", "perl -e 'setpgrp(0, 0); sleep 30' & wait"],
+    );
     let (_, group) = a.api.post("/v1/tasks", &grouped);
     for (task, started) in [
         ("0.polite.u.c", &polite),
