@@ -254,7 +254,10 @@ fn all_running(cell: &Cell, job: &str, n: usize) -> Vec<Value> {
 }
 
 /// What an agent runs: (task, incarnation) → pid.
-fn runs(agent: &Agent) -> std::collections::BTreeMap<(String, u64), u64> {
+type Runs = std::collections::BTreeMap<(String, u64), u64>;
+
+/// What `agent` runs now.
+fn runs(agent: &Agent) -> Runs {
     let (code, body) = agent.api.get("/v1/tasks");
     assert_eq!(code, 200, "{body}");
     let running = body["running"].as_array().cloned().unwrap_or_default();
@@ -334,15 +337,21 @@ fn a_killed_agent_s_tasks_are_rescheduled_elsewhere_after_the_grace_period() {
     drop(orphans);
 }
 
-#[test]
-fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
-    let mut cell = Cell::start(100, 60_000);
+/// Two agents running a job of four sleepers, as seen before a restart:
+/// the tasks' statuses and each agent's runs.
+fn four_sleepers(cell: &Cell) -> ([Agent; 2], Vec<Value>, Vec<Runs>) {
     let agents = [cell.agent("n0"), cell.agent("n1")];
     assert_eq!(cell.api.post("/v1/jobs", &sleepers("svc", 4)).0, 201);
-    let before = all_running(&cell, "svc", 4);
+    let before = all_running(cell, "svc", 4);
     let runs_before: Vec<_> = agents.iter().map(runs).collect();
     assert_eq!(runs_before.iter().map(|r| r.len()).sum::<usize>(), 4);
-    cell.crash_and_restart();
+    (agents, before, runs_before)
+}
+
+/// After a restart: both agents back, the same tasks running where they
+/// ran, started when they started, and the same processes: none ended,
+/// none started.
+fn assert_reattached(cell: &Cell, agents: &[Agent; 2], before: &[Value], runs_before: &[Runs]) {
     let after = poll_until(
         "both agents back and the tasks running",
         || {
@@ -350,7 +359,7 @@ fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
             let up = ms
                 .as_array()
                 .is_some_and(|ms| ms.len() == 2 && ms.iter().all(|m| m["state"] == json!("up")));
-            let ts = all_running_now(&cell, "svc");
+            let ts = all_running_now(cell, "svc");
             (up && ts.len() == 4).then_some(ts)
         },
         || format!("{}\n{:#?}", cell.api.get("/v1/machines").1, cell.tasks()),
@@ -360,8 +369,7 @@ fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
             assert_eq!(a[key], b[key], "{key}: {b} then {a}");
         }
     }
-    // The same processes run, none ended, none started.
-    for (agent, before) in agents.iter().zip(&runs_before) {
+    for (agent, before) in agents.iter().zip(runs_before) {
         assert_eq!(&runs(agent), before);
         let (_, tasks) = agent.api.get("/v1/tasks");
         assert_eq!(tasks["exits"], json!([]), "{tasks}");
@@ -369,13 +377,18 @@ fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
 }
 
 #[test]
+fn a_restarted_master_reattaches_the_running_tasks_and_kills_nothing() {
+    let mut cell = Cell::start(100, 60_000);
+    let (agents, before, runs_before) = four_sleepers(&cell);
+    cell.crash_and_restart();
+    assert_reattached(&cell, &agents, &before, &runs_before);
+}
+
+#[test]
 fn a_master_restarted_with_a_wrong_token_stops_nothing() {
     // Heartbeats every 100 ms, machines down after 1 s of silence.
     let mut cell = Cell::start(100, 1000);
-    let agents = [cell.agent("n0"), cell.agent("n1")];
-    assert_eq!(cell.api.post("/v1/jobs", &sleepers("svc", 4)).0, 201);
-    let before = all_running(&cell, "svc", 4);
-    let runs_before: Vec<_> = agents.iter().map(runs).collect();
+    let (agents, before, runs_before) = four_sleepers(&cell);
     // Restarted with a token no agent has: it hears none, well past the
     // grace, and declares none down (its tasks would be lost, then killed).
     let wrong = cell.file("wrong-token", "a-token-no-agent-of-this-cell-has\n");
@@ -387,26 +400,7 @@ fn a_master_restarted_with_a_wrong_token_stops_nothing() {
     }
     // The right token again: every task re-attached, nothing restarted.
     cell.crash_and_restart();
-    let after = poll_until(
-        "both agents back and the tasks running",
-        || {
-            let (_, ms) = cell.api.get("/v1/machines");
-            let up = ms
-                .as_array()
-                .is_some_and(|ms| ms.len() == 2 && ms.iter().all(|m| m["state"] == json!("up")));
-            let ts = all_running_now(&cell, "svc");
-            (up && ts.len() == 4).then_some(ts)
-        },
-        || format!("{}\n{:#?}", cell.api.get("/v1/machines").1, cell.tasks()),
-    );
-    for (b, a) in before.iter().zip(&after) {
-        for key in ["name", "machine", "incarnation", "started_ms"] {
-            assert_eq!(a[key], b[key], "{key}: {b} then {a}");
-        }
-    }
-    for (agent, before) in agents.iter().zip(&runs_before) {
-        assert_eq!(&runs(agent), before);
-    }
+    assert_reattached(&cell, &agents, &before, &runs_before);
 }
 
 /// The tasks of `job` if every one is running now, else none.
