@@ -30,6 +30,22 @@ fn outcome(exit: &TaskExit) -> ExitOutcome {
     exit.outcome
 }
 
+/// Waits until agent `a` holds no exit unacknowledged (`seen` says what
+/// there was, if it times out).
+fn exits_acknowledged(a: &Agent, seen: impl Fn() -> String) {
+    poll_until(
+        "the exits acknowledged",
+        || {
+            let (_, t) = a.api.get("/v1/tasks");
+            t["exits"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+                .then_some(())
+        },
+        seen,
+    );
+}
+
 /// What a task run wrote to `file` (stdout, stderr) in its sandbox.
 fn output(work: &Path, task: &str, file: &str) -> String {
     std::fs::read_to_string(work.join("tasks").join(task).join("1").join(file))
@@ -99,17 +115,7 @@ fn tasks_run_to_their_ends_and_their_output_is_kept() {
     assert!(!log.contains("started 3.nope.u.c"), "{log}");
 
     // Acknowledged exits are forgotten; the run cannot start again here.
-    poll_until(
-        "the exits acknowledged",
-        || {
-            let (_, t) = a.api.get("/v1/tasks");
-            t["exits"]
-                .as_array()
-                .is_some_and(Vec::is_empty)
-                .then_some(())
-        },
-        || a.api.get("/v1/tasks").1.to_string(),
-    );
+    exits_acknowledged(&a, || a.api.get("/v1/tasks").1.to_string());
     let (status, body) = a.api.post("/v1/tasks", &launch("1.three.u.c", &["true"]));
     assert_eq!(status, 409, "{body}");
 }
@@ -378,17 +384,7 @@ fn tasks_outlive_the_master_and_their_exits_wait_for_its_return() {
     let back = FakeMaster::start(port);
     let exit = back.exit_of("0.alone.u.c");
     assert_eq!(exit.outcome, ExitOutcome::Exited(0), "not killed: it ended");
-    poll_until(
-        "the exit acknowledged",
-        || {
-            let (_, t) = a.api.get("/v1/tasks");
-            t["exits"]
-                .as_array()
-                .is_some_and(Vec::is_empty)
-                .then_some(())
-        },
-        || back.seen(),
-    );
+    exits_acknowledged(&a, || back.seen());
     // Re-attachment: the new registration carried the queued exit.
     let carried = back.with(|l| {
         l.registrations
