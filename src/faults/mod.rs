@@ -311,7 +311,7 @@ impl Faults {
         self.holder[i] = Holder::Down(fault);
         self.crash.forget(m);
         let evicted = st.set_machine_as(now, m, None, cause);
-        self.down_seq[i] = st.machine(m).seq;
+        self.down_seq[i] = st.machine_seq(m);
         self.records.add_tasks(fault, &evicted, st);
         evicted
     }
@@ -467,7 +467,7 @@ impl Faults {
         let mut touched: Vec<MachineId> = match st.changes_since(self.cursor) {
             Some(changes) => changes.iter().copied().filter(|&m| held_down(m)).collect(),
             None => (0..self.holder.len() as MachineId)
-                .filter(|&m| held_down(m) && st.machine(m).seq != self.down_seq[m as usize])
+                .filter(|&m| held_down(m) && st.machine_seq(m) != self.down_seq[m as usize])
                 .collect(),
         };
         touched.sort_unstable();

@@ -166,7 +166,8 @@ impl FragSum {
             self.sum = 0;
         }
         for (m, ms) in machines.iter().enumerate() {
-            if self.seqs[m] == ms.seq {
+            let seq = st.machine_seq(m as crate::cell::MachineId);
+            if self.seqs[m] == seq {
                 continue;
             }
             let attrs = &st.cell().machines[m].attrs;
@@ -175,7 +176,7 @@ impl FragSum {
                 .fragmentation(attrs, ms.free.cpu_milli, &ms.gpu_free_milli);
             self.sum = self.sum - u128::from(self.frags[m]) + u128::from(f);
             self.frags[m] = f;
-            self.seqs[m] = ms.seq;
+            self.seqs[m] = seq;
         }
         (self.sum, self.typical.total())
     }

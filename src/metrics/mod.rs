@@ -27,9 +27,13 @@ pub fn percentile(sorted: &[u64], pct: u32) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
-    let n = sorted.len() as u64;
-    let rank = (u64::from(pct) * n).div_ceil(100).max(1);
-    Some(sorted[(rank - 1) as usize])
+    Some(sorted[percentile_index(sorted.len(), pct)])
+}
+
+/// The index of the nearest-rank `pct`th percentile among `n > 0` sorted values.
+pub fn percentile_index(n: usize, pct: u32) -> usize {
+    let rank = (u64::from(pct) * n as u64).div_ceil(100).max(1);
+    (rank - 1) as usize
 }
 
 /// Rounds a fraction to 6 decimals, so summaries read cleanly.

@@ -177,15 +177,23 @@ impl Waits {
     /// (p50, p90, p99, max): nearest rank; exact or within 0.1 %.
     pub fn quantiles(&self) -> [Option<u64>; 4] {
         match self {
+            Waits::Exact(v) if v.is_empty() => [None; 4],
             Waits::Exact(v) => {
+                // Selection, not a sort: each rank in linear time, the later
+                // ones within what is above the earlier (the same values a
+                // sorted copy gives at those indices).
                 let mut v = v.clone();
-                v.sort_unstable();
-                [
-                    super::percentile(&v, 50),
-                    super::percentile(&v, 90),
-                    super::percentile(&v, 99),
-                    v.last().copied(),
-                ]
+                let n = v.len();
+                let mut out = [None; 4];
+                let mut from = 0;
+                for (i, pct) in [50, 90, 99].into_iter().enumerate() {
+                    let at = super::percentile_index(n, pct);
+                    let (_, x, _) = v[from..].select_nth_unstable(at - from);
+                    out[i] = Some(*x);
+                    from = at;
+                }
+                out[3] = v[from..].iter().max().copied();
+                out
             }
             Waits::Hist(h) => [
                 h.percentile(50),
@@ -285,6 +293,34 @@ mod tests {
         assert_eq!(cdf.len(), 6);
         assert_eq!(cdf[0], (1_000_000, 1), "clamped to the smallest value");
         assert_eq!(cdf.last(), Some(&(1_000_960, EXACT_LIMIT as u64 + 10)));
+    }
+
+    #[test]
+    fn exact_quantiles_equal_a_sorted_copys() {
+        // Selection must give what indexing a sorted copy gives, for every
+        // size (n = 1 puts all ranks at index 0) and with many repeats.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for n in 1..=300u64 {
+            let mut w = Waits::default();
+            let mut vals = Vec::new();
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let v = x % (n / 3 + 2);
+                w.push(v);
+                vals.push(v);
+            }
+            vals.sort_unstable();
+            let want = [
+                crate::metrics::percentile(&vals, 50),
+                crate::metrics::percentile(&vals, 90),
+                crate::metrics::percentile(&vals, 99),
+                vals.last().copied(),
+            ];
+            assert_eq!(w.quantiles(), want, "n = {n}");
+        }
+        assert_eq!(Waits::default().quantiles(), [None; 4]);
     }
 
     #[test]

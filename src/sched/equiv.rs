@@ -21,8 +21,11 @@
 //! The machines that fit as is are kept in a max-heap ordered by (score,
 //! then machine id reversed): its top is the exhaustive pipeline's choice
 //! (highest score, lowest id on ties). Re-scored machines are pushed anew and
-//! their old entries dropped lazily when they surface, which is cheaper than
-//! an ordered set's remove-and-insert for every change.
+//! their old entries dropped lazily when they surface. Placements make the
+//! changed machine the likely best again (best fit) and most re-scored
+//! machines are far from the top, so this beats an indexed structure that
+//! is rewritten on every change: a tournament tree over the machines cost
+//! 9 % more instructions on churn-1k (reports/BENCHMARKS.md).
 //! Machines that fit only with evictions are kept in id order, and the
 //! rejections are counted per reason, so preemption and "why pending" see
 //! exactly what a full scan would.
@@ -35,7 +38,7 @@
 
 use super::pipeline::{Outcome, Pipeline, Verdict};
 use super::plugin::TaskView;
-use super::reason::ReasonCounts;
+use super::reason::{Reason, ReasonCounts};
 use super::sample::Sampler;
 use super::SchedStats;
 use crate::cell::state::CellState;
@@ -48,12 +51,12 @@ use std::collections::{BTreeSet, BinaryHeap};
 /// or with relaxed randomization a prefix of the scan order — kept current
 /// through the change log.
 pub struct ClassCache {
-    /// Per machine: the machine's `seq` when evaluated, and the verdict
-    /// (`None`: not examined).
-    verdicts: Vec<(u64, Option<Verdict>)>,
+    /// Per machine: the machine's `seq` when evaluated, and the kind of
+    /// verdict (a fitting machine's score is in `ranked`).
+    verdicts: Vec<Slot>,
     /// Machines that fit as is, as (score, id reversed, machine seq): a
     /// max-heap whose top is the best score with the lowest id. Entries are
-    /// removed lazily: one whose seq no longer matches the machine's verdict
+    /// removed lazily: one whose seq no longer matches the machine's slot
     /// is stale and skipped when it reaches the top.
     ranked: BinaryHeap<(u64, Reverse<MachineId>, u64)>,
     /// How many machines currently fit as is (live entries of `ranked`).
@@ -86,7 +89,7 @@ impl ClassCache {
     /// An empty cache; [`ClassCache::decide`] examines what it needs.
     pub fn new(st: &CellState, job: JobId, start: usize, mask: u32) -> Self {
         ClassCache {
-            verdicts: vec![(0, None); st.cell().len()],
+            verdicts: vec![Slot::UNEXAMINED; st.cell().len()],
             ranked: BinaryHeap::new(),
             fitting: 0,
             preempt: BTreeSet::new(),
@@ -149,18 +152,17 @@ impl ClassCache {
         };
         let mut misses = 0;
         for &m in changed {
-            let seq = st.machine(m).seq;
-            let (old_seq, old) = self.verdicts[m as usize];
-            let Some(old) = old else {
-                continue; // never examined
-            };
-            if old_seq == seq {
+            let old = self.verdicts[m as usize];
+            if old == Slot::UNEXAMINED {
+                continue;
+            }
+            let seq = st.machine_seq(m);
+            if old.seq() == seq {
                 continue; // unchanged, or already re-evaluated after this change
             }
             let v = pipeline.verdict_with(st, view, self.mask, m, stats);
             self.remove(m, old);
-            self.verdicts[m as usize] = (seq, Some(v));
-            self.insert(m, seq, v);
+            self.record(m, seq, v);
             misses += 1;
         }
         self.cursor = st.change_cursor();
@@ -193,9 +195,7 @@ impl ClassCache {
                 }
             };
             let v = pipeline.verdict_with(st, view, self.mask, m, stats);
-            let seq = st.machine(m).seq;
-            self.verdicts[m as usize] = (seq, Some(v));
-            self.insert(m, seq, v);
+            self.record(m, st.machine_seq(m), v);
             self.examined += 1;
             seen += 1;
         }
@@ -230,8 +230,8 @@ impl ClassCache {
     /// The fitting machine with the best score (lowest id on ties),
     /// dropping stale heap entries on the way.
     fn best(&mut self) -> Option<MachineId> {
-        while let Some(&(s, Reverse(m), seq)) = self.ranked.peek() {
-            if self.verdicts[m as usize] == (seq, Some(Verdict::Free(s))) {
+        while let Some(&(_, Reverse(m), seq)) = self.ranked.peek() {
+            if self.verdicts[m as usize] == Slot::free(seq) {
                 return Some(m);
             }
             self.ranked.pop();
@@ -240,22 +240,18 @@ impl ClassCache {
         None
     }
 
-    /// Rebuilds the heap from the live verdicts.
+    /// Rebuilds the heap from its live entries.
     fn compact(&mut self) {
-        let live: Vec<_> = self
-            .verdicts
-            .iter()
-            .enumerate()
-            .filter_map(|(m, &(seq, v))| match v {
-                Some(Verdict::Free(s)) => Some((s, Reverse(m as MachineId), seq)),
-                _ => None,
-            })
-            .collect();
-        debug_assert_eq!(live.len(), self.fitting);
-        self.ranked = BinaryHeap::from(live);
+        let verdicts = &self.verdicts;
+        let mut entries = std::mem::take(&mut self.ranked).into_vec();
+        entries.retain(|&(_, Reverse(m), seq)| verdicts[m as usize] == Slot::free(seq));
+        debug_assert_eq!(entries.len(), self.fitting);
+        self.ranked = BinaryHeap::from(entries);
     }
 
-    fn insert(&mut self, m: MachineId, seq: u64, v: Verdict) {
+    /// Records machine `m`'s new verdict, evaluated at its `seq`.
+    fn record(&mut self, m: MachineId, seq: u64, v: Verdict) {
+        self.verdicts[m as usize] = Slot::new(seq, v);
         match v {
             Verdict::Reject(r) => self.counts.add(r),
             Verdict::Preempt => {
@@ -270,18 +266,70 @@ impl ClassCache {
 
     /// Takes an old verdict out of the tallies (a fitting machine's heap
     /// entry goes stale by itself).
-    fn remove(&mut self, m: MachineId, v: Verdict) {
-        let found = match v {
-            Verdict::Reject(r) => self.counts.sub(r),
-            Verdict::Preempt => self.preempt.remove(&m),
-            Verdict::Free(_) => match self.fitting.checked_sub(1) {
+    fn remove(&mut self, m: MachineId, old: Slot) {
+        let found = match old.kind() {
+            SlotKind::Reject(r) => self.counts.sub(r),
+            SlotKind::Preempt => self.preempt.remove(&m),
+            SlotKind::Free => match self.fitting.checked_sub(1) {
                 Some(f) => {
                     self.fitting = f;
                     true
                 }
                 None => false,
             },
+            SlotKind::Unexamined => false,
         };
         assert!(found, "cache entry of machine {m} out of step");
+    }
+}
+
+/// A machine's `seq` when its verdict was taken (low 56 bits) and the
+/// verdict's kind (high 8 bits: 0 not examined, 1 fits as is, 2 fits with
+/// evictions, 3 + r rejected for reason r), in 8 bytes: the per-machine
+/// array of every class cache is read on each change replay.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Slot(u64);
+
+enum SlotKind {
+    Unexamined,
+    Free,
+    Preempt,
+    Reject(Reason),
+}
+
+const SEQ_BITS: u32 = 56;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+
+impl Slot {
+    const UNEXAMINED: Slot = Slot(0);
+
+    /// # Panics
+    /// If `seq` needs more than 56 bits (2^56 changes of one machine).
+    fn new(seq: u64, v: Verdict) -> Slot {
+        assert!(seq <= SEQ_MASK, "machine change count {seq} beyond 2^56");
+        let kind: u64 = match v {
+            Verdict::Free(_) => return Slot::free(seq),
+            Verdict::Preempt => 2,
+            Verdict::Reject(r) => 3 + r as u64,
+        };
+        Slot(kind << SEQ_BITS | seq)
+    }
+
+    /// A fitting machine's slot, evaluated at `seq`.
+    fn free(seq: u64) -> Slot {
+        Slot(1 << SEQ_BITS | seq)
+    }
+
+    fn seq(self) -> u64 {
+        self.0 & SEQ_MASK
+    }
+
+    fn kind(self) -> SlotKind {
+        match self.0 >> SEQ_BITS {
+            0 => SlotKind::Unexamined,
+            1 => SlotKind::Free,
+            2 => SlotKind::Preempt,
+            k => SlotKind::Reject(Reason::ALL[(k - 3) as usize]),
+        }
     }
 }

@@ -44,7 +44,6 @@ impl CellState {
         }
         self.unreachable[i] = unreachable;
         self.up[i] = !unreachable;
-        self.machines[i].seq += 1;
         self.log_change(m);
         let kind = match unreachable {
             true => EventKind::MachineUnreachable,
@@ -113,14 +112,14 @@ mod tests {
         let j = submit(&mut st, job(1000, 1000, 100, 2));
         let (a, b) = (st.job_tasks(j)[0], st.job_tasks(j)[1]);
         st.place(SimTime(0), a, 0);
-        let seq = st.machine(0).seq;
+        let seq = st.machine_seq(0);
         assert!(st.set_unreachable(SimTime(1), 0, true));
         assert!(
             !st.set_unreachable(SimTime(1), 0, true),
             "already unreachable"
         );
         assert!(!st.machine_up(0) && st.machine_unreachable(0));
-        assert!(st.machine(0).seq > seq, "caches must see the change");
+        assert!(st.machine_seq(0) > seq, "caches must see the change");
         // Its task still runs and holds 1000 of 4000 milli-cores.
         assert!(matches!(
             st.task(a).state,

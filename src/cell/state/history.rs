@@ -98,15 +98,37 @@ impl AllocHistory {
     /// The allocation was `rates` from `from` (areas `from.areas`) until
     /// `to_us` later.
     pub fn observe(&mut self, from: Snapshot, rates: &Rates, dt_us: u64) {
+        self.observe_with(from.time, || from, rates, dt_us);
+    }
+
+    /// [`AllocHistory::observe`] from `start`, with the snapshot there
+    /// taken only if needed (a level first reached, a window end crossed):
+    /// it sums every band's areas, and most observations need none of it.
+    pub fn observe_with(
+        &mut self,
+        start: SimTime,
+        from: impl FnOnce() -> Snapshot,
+        rates: &Rates,
+        dt_us: u64,
+    ) {
         if dt_us == 0 {
             return;
         }
         let level = self.level_bp(rates[0][0] + rates[1][0]);
         self.time_at_level_us[level] += dt_us;
+        let end = start.0 + dt_us;
+        let crosses = |(t, f): (&Option<SimTime>, &Option<Snapshot>)| {
+            f.is_none() && t.is_some_and(|t| t.0 <= end)
+        };
+        let reached = self.first_reach.len() > level;
+        if reached && !self.targets.iter().zip(&self.fixed).any(crosses) {
+            return;
+        }
+        let from = from();
+        debug_assert_eq!(from.time, start);
         while self.first_reach.len() <= level {
             self.first_reach.push(from);
         }
-        let end = from.time.0 + dt_us;
         for (target, fixed) in self.targets.iter().zip(self.fixed.iter_mut()) {
             if let (Some(t), None) = (target, &fixed) {
                 if t.0 <= end {
@@ -170,20 +192,7 @@ impl AllocHistory {
 impl super::CellState {
     /// The allocation areas up to now, prod then non-prod.
     pub fn snapshot(&self) -> Snapshot {
-        let mut areas = [[0u128; 3]; 2];
-        for b in Band::ALL {
-            let side = usize::from(!b.is_prod());
-            for (a, x) in areas[side]
-                .iter_mut()
-                .zip(&self.ledger.alloc_integral[b.index()])
-            {
-                *a += x;
-            }
-        }
-        Snapshot {
-            time: self.now,
-            areas,
-        }
+        snapshot_of(&self.ledger, self.now)
     }
 
     /// What is allocated now, prod then non-prod (milli-cores, MiB, GPU milli).
@@ -208,6 +217,21 @@ impl super::CellState {
     pub fn set_steady_window(&mut self, start: Option<SimTime>, end: Option<SimTime>) {
         self.history.set_window(start, end);
     }
+}
+
+/// The areas of `ledger`'s allocation integrals at `now`, prod then non-prod.
+pub(super) fn snapshot_of(ledger: &super::Ledger, now: SimTime) -> Snapshot {
+    let mut areas = [[0u128; 3]; 2];
+    for b in Band::ALL {
+        let side = usize::from(!b.is_prod());
+        for (a, x) in areas[side]
+            .iter_mut()
+            .zip(&ledger.alloc_integral[b.index()])
+        {
+            *a += x;
+        }
+    }
+    Snapshot { time: now, areas }
 }
 
 /// How the window's ends were chosen.

@@ -90,7 +90,6 @@ impl CellState {
             let n = ms.gpu_free_milli.len();
             ms.gpu_free_milli = vec![crate::cell::resources::GPU_MILLI_PER_DEVICE; n];
         }
-        ms.seq += 1;
         self.log_change(m);
         evicted
     }
@@ -128,7 +127,6 @@ impl CellState {
             return false;
         }
         self.cell.machines[m as usize].attrs = attrs;
-        self.machines[m as usize].seq += 1;
         self.log_change(m);
         self.note_machine(EventKind::MachineAttributes, m);
         self.hostable = Default::default();

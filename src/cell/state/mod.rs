@@ -52,8 +52,6 @@ pub struct MachineState {
     pub tasks: Vec<TaskId>,
     /// Resources allocated to running tasks, per priority, sorted by priority.
     by_priority: Vec<PriorityAlloc>,
-    /// Bumped at every change of this machine (for score caches).
-    pub seq: u64,
 }
 
 /// The running tasks of one priority on a machine: how many, and what they
@@ -153,6 +151,10 @@ pub struct CellState {
     /// what score caches replay to catch up (see `sched::equiv`).
     changes: Vec<MachineId>,
     changes_base: u64,
+    /// Per machine: bumped at every change of it (what score caches and
+    /// other per-machine memos compare). A compact array apart from the
+    /// machine states: caches read it for every logged change.
+    seqs: Vec<u64>,
     shapes: Vec<Shape>,
     shape_ids: FxHashMap<Shape, u32>,
     /// Jobs using each shape; a shape no live job uses is forgotten and its
@@ -225,7 +227,6 @@ impl CellState {
                 ],
                 tasks: Vec::new(),
                 by_priority: Vec::new(),
-                seq: 0,
             })
             .collect();
         CellState {
@@ -241,6 +242,7 @@ impl CellState {
             serials: 0,
             changes: Vec::new(),
             changes_base: 0,
+            seqs: vec![0; n],
             shapes: Vec::new(),
             shape_ids: FxHashMap::default(),
             shape_jobs: Vec::new(),
@@ -336,9 +338,18 @@ impl CellState {
         self.changes.get(at as usize..)
     }
 
-    /// Appends to the change log, dropping its older half when it outgrows a
-    /// few times the cell's size: a reader that far behind re-reads the cell.
+    /// Machine `m`'s change count: it moves at every change of the machine
+    /// (tasks, capacity, attributes, reachability, reservations read by the
+    /// scheduler).
+    pub fn machine_seq(&self, m: MachineId) -> u64 {
+        self.seqs[m as usize]
+    }
+
+    /// Records a change of `machine`: bumps its `seq` and appends it to the
+    /// change log, dropping the log's older half when it outgrows a few
+    /// times the cell's size (a reader that far behind re-reads the cell).
     fn log_change(&mut self, machine: MachineId) {
+        self.seqs[machine as usize] += 1;
         let cap = (4 * self.machines.len()).max(4096);
         if self.changes.len() >= cap {
             let drop = cap / 2;
@@ -361,18 +372,31 @@ impl CellState {
         assert!(now >= self.now, "time went back: {} -> {}", self.now, now);
         let dt = u128::from((now - self.now).as_us());
         if dt > 0 {
-            let (from, rates) = (self.snapshot(), self.alloc_rates());
-            self.history.observe(from, &rates, (now - self.now).as_us());
-            for b in 0..4 {
-                let r = &self.ledger.alloc_by_band[b];
-                let acc = &mut self.ledger.alloc_integral[b];
-                acc[0] += u128::from(r.cpu_milli) * dt;
-                acc[1] += u128::from(r.mem_mib) * dt;
-                acc[2] += u128::from(self.ledger.gpu_milli_by_band[b]) * dt;
-            }
+            let rates = self.alloc_rates();
+            let (ledger, start) = (&self.ledger, self.now);
+            self.history.observe_with(
+                start,
+                || history::snapshot_of(ledger, start),
+                &rates,
+                (now - start).as_us(),
+            );
+            // Bands with nothing allocated or running (most runs use one
+            // or two of the four) add nothing.
             let l = &mut self.ledger;
-            for (acc, n) in l.running_integral_us.iter_mut().zip(&l.running_by_band) {
-                *acc += u128::from(*n) * dt;
+            for b in 0..4 {
+                let r = &l.alloc_by_band[b];
+                let gpu = l.gpu_milli_by_band[b];
+                if r.cpu_milli | r.mem_mib | gpu != 0 {
+                    let acc = &mut l.alloc_integral[b];
+                    acc[0] += u128::from(r.cpu_milli) * dt;
+                    acc[1] += u128::from(r.mem_mib) * dt;
+                    acc[2] += u128::from(gpu) * dt;
+                }
+            }
+            for (acc, &n) in l.running_integral_us.iter_mut().zip(&l.running_by_band) {
+                if n != 0 {
+                    *acc += u128::from(n) * dt;
+                }
             }
             let groups = self.cell.classes().groups().len();
             for (acc, a) in l
@@ -381,8 +405,10 @@ impl CellState {
                 .zip(&l.alloc_by_class)
                 .take(groups)
             {
-                for (x, v) in acc.iter_mut().zip(a) {
-                    *x += u128::from(*v) * dt;
+                for (x, &v) in acc.iter_mut().zip(a) {
+                    if v != 0 {
+                        *x += u128::from(v) * dt;
+                    }
                 }
             }
             if let Some(b) = self.usage.as_deref_mut() {
@@ -573,7 +599,6 @@ impl CellState {
         gpu.take_from(&mut ms.gpu_free_milli);
         ms.tasks.push(task);
         ms.add_priority(prio, &req.res);
-        ms.seq += 1;
         if rec.first_start.is_none() {
             rec.first_start = Some(now);
             // Never started, so never evicted: pending since submission.
@@ -693,7 +718,6 @@ impl CellState {
             .expect("on machine");
         ms.tasks.swap_remove(pos);
         ms.sub_priority(prio, &req.res);
-        ms.seq += 1;
         self.log_change(machine);
         let l = &mut self.ledger;
         lower(&mut l.running_by_band[band.index()], 1, "running_by_band");

@@ -289,7 +289,6 @@ impl CellState {
     fn reservations_changed(&mut self, m: MachineId) -> bool {
         let on = self.reclamation_mode() == ReclamationMode::On;
         if on {
-            self.machines[m as usize].seq += 1;
             self.log_change(m);
         }
         on

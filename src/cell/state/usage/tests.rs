@@ -299,15 +299,15 @@ fn cpu_is_throttled_lowest_priority_first_and_prod_never() {
 fn a_tick_moves_the_seq_of_machines_whose_reservations_change() {
     let mut st = reclaiming();
     occupy(&mut st, 0, 2000, 4000, 100);
-    let (seq, cursor) = (st.machine(0).seq, st.change_cursor());
+    let (seq, cursor) = (st.machine_seq(0), st.change_cursor());
     st.reclamation_tick(SimTime::from_secs(1));
     // The reservation fell from the limit to the usage: caches must see it.
-    assert!(st.machine(0).seq > seq);
+    assert!(st.machine_seq(0) > seq);
     assert_eq!(st.changes_since(cursor), Some(&[0][..]));
     // Nothing changes at the next tick: no bump.
-    let seq = st.machine(0).seq;
+    let seq = st.machine_seq(0);
     st.reclamation_tick(SimTime::from_secs(2));
-    assert_eq!(st.machine(0).seq, seq);
+    assert_eq!(st.machine_seq(0), seq);
 }
 
 mod properties {
