@@ -9,36 +9,22 @@
 //! their trace files are compiled in, so the suite runs from a binary
 //! copied anywhere. Cases run `--repeat` times, in rounds (every case once,
 //! then again), so a burst of load from elsewhere slows one run of several
-//! cases rather than every run of one. What is compared, and how, is in
+//! cases rather than every run of one. A case that is not built in (the
+//! Google-2011-shaped month under `--full`) is prepared once before any
+//! run, untimed, in the same scratch directory; which cases run, and that
+//! preparation, are in `cases.rs`. What is compared, and how, is in
 //! `compare.rs`.
 
+mod cases;
 mod compare;
 
 use borgsim::error::Error;
 use borgsim::metrics::report::write_atomic;
-use borgsim::scenario;
+use cases::Case;
 use clap::Args;
 use compare::{BenchReport, CaseResult, TimeRule};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The default suite; `--full` adds the 100k-machine churn.
-const SUITE: &[&str] = &[
-    "quickstart",
-    "fragmentation",
-    "churn-1k",
-    "churn-10k",
-    "borg-cell-pack",
-];
-const FULL_EXTRA: &[&str] = &["churn-100k"];
-/// The openb GPU replay, once per policy (label, policy).
-const OPENB: &[(&str, &str)] = &[
-    ("openb-best_fit", "best_fit"),
-    ("openb-worst_fit", "worst_fit"),
-    ("openb-hybrid", "hybrid"),
-    ("openb-gpu_keep_whole", "gpu_keep_whole"),
-    ("openb-fgd", "fgd"),
-];
 
 /// The defaults' false-alarm rate is measured in reports/BENCHMARKS.md
 /// ("`bench --baseline` false alarms").
@@ -78,23 +64,18 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_time_check: bool,
     /// Run only these cases (repeatable): a label of the suite
-    /// (`openb-gpu_keep_whole`, `churn-100k`, …) or any built-in scenario.
+    /// (`openb-gpu_keep_whole`, `churn-100k`, `google2011-month`, …) or any
+    /// built-in scenario.
     #[arg(long = "case", value_name = "NAME")]
     pub cases: Vec<String>,
-    /// Include the largest case (churn-100k: 10 M tasks; minutes, GBs).
+    /// Include the largest cases (churn-100k: 10 M tasks; a synthetic
+    /// Google-2011-shaped month: 23 M tasks, its 4.2 GB trace written to
+    /// the scratch directory first; minutes, GBs).
     #[arg(long)]
     pub full: bool,
     /// Time borg-cell-pack with each combination of the scale techniques.
     #[arg(long)]
     pub ablation: bool,
-}
-
-/// A case: its label, the built-in scenario it runs, and extra `run` flags.
-#[derive(Clone, Debug)]
-struct Case {
-    label: String,
-    scenario: &'static str,
-    flags: Vec<String>,
 }
 
 /// Runs the command; returns the exit code.
@@ -112,9 +93,9 @@ fn run(args: &BenchArgs) -> Result<i32, Error> {
     // Everything that can be refused is refused before anything runs.
     let base = args.baseline.as_deref().map(read_report).transpose()?;
     let cases = if args.ablation {
-        ablation_cases()
+        cases::ablation_cases()
     } else {
-        select(args)?
+        cases::select(&args.cases, args.full)?
     };
     let work = tempfile::tempdir().map_err(|source| Error::Write {
         path: std::env::temp_dir(),
@@ -122,10 +103,15 @@ fn run(args: &BenchArgs) -> Result<i32, Error> {
     })?;
     let (results, problems) = run_suite(work.path(), &cases, args.repeat)?;
     print_table(&results);
+    let ratios = cases::ratios(&results);
+    for r in &ratios {
+        println!("{}", r.line());
+    }
     let report = BenchReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         repeat: args.repeat,
         cases: results,
+        ratios,
     };
     if let Some(path) = &args.json {
         let mut bytes = serde_json::to_vec_pretty(&report).expect("serialisable");
@@ -175,81 +161,6 @@ fn against_baseline(
     Ok(found.len())
 }
 
-/// The cases to run: the default suite, or those `--case` names.
-fn select(args: &BenchArgs) -> Result<Vec<Case>, Error> {
-    let case = |label: &str, scenario: &'static str, flags: &[&str]| Case {
-        label: label.to_string(),
-        scenario,
-        flags: flags.iter().map(|f| f.to_string()).collect(),
-    };
-    let mut suite: Vec<Case> = SUITE.iter().map(|s| case(s, s, &[])).collect();
-    let extra: Vec<Case> = FULL_EXTRA.iter().map(|s| case(s, s, &[])).collect();
-    let openb = OPENB
-        .iter()
-        .map(|(label, policy)| case(label, "openb", &["--policy", policy]));
-    if args.cases.is_empty() {
-        if args.full {
-            suite.extend(extra);
-        }
-        suite.extend(openb);
-        return Ok(suite);
-    }
-    let known: Vec<Case> = suite.into_iter().chain(extra).chain(openb).collect();
-    let mut seen = std::collections::BTreeSet::new();
-    args.cases
-        .iter()
-        .filter(|name| seen.insert(name.as_str())) // `--case x --case x` runs x once
-        .map(|name| {
-            if let Some(c) = known.iter().find(|c| c.label == *name) {
-                return Ok(c.clone());
-            }
-            match scenario::BUILTIN.iter().find(|b| b.0 == name) {
-                Some((builtin, _)) => Ok(case(name, builtin, &[])),
-                None => Err(unknown_case(name, &known)),
-            }
-        })
-        .collect()
-}
-
-fn unknown_case(name: &str, known: &[Case]) -> Error {
-    let mut names: Vec<&str> = known.iter().map(|c| c.label.as_str()).collect();
-    names.extend(scenario::BUILTIN.iter().map(|b| b.0));
-    names.sort_unstable();
-    names.dedup();
-    Error::Invalid {
-        path: PathBuf::from("bench"),
-        key: "case".into(),
-        message: format!(
-            "unknown case {name:?}; expected one of {}",
-            names.join(", ")
-        ),
-    }
-}
-
-/// borg-cell-pack with every combination of the three techniques.
-fn ablation_cases() -> Vec<Case> {
-    let switch = |b: bool| if b { "on" } else { "off" };
-    (0..8u8)
-        .map(|i| {
-            let (cache, equiv, random) =
-                (switch(i & 4 == 0), switch(i & 2 == 0), switch(i & 1 == 0));
-            let flags = [
-                "--score-cache",
-                cache,
-                "--equivalence-classes",
-                equiv,
-                "--relaxed-randomization",
-                random,
-            ];
-            Case {
-                label: format!("pack cache={cache} equiv={equiv} random={random}"),
-                scenario: "borg-cell-pack",
-                flags: flags.iter().map(|f| f.to_string()).collect(),
-            }
-        })
-        .collect()
-}
-
 /// Runs every case `repeat` times, in rounds; returns each case's combined
 /// figures and any disagreement between its runs.
 fn run_suite(
@@ -262,12 +173,20 @@ fn run_suite(
         path: cwd.clone(),
         source,
     })?;
+    // Preparations (a synthetic trace) are written once, before any case
+    // runs, outside the child processes: never timed.
+    let mut scenarios = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let dir = work.join(format!("case-{i}-prepared"));
+        cases::prepare(&dir, case)?;
+        scenarios.push(case.run_arg(&dir));
+    }
     let mut runs: Vec<Vec<CaseResult>> = vec![Vec::new(); cases.len()];
     for round in 1..=repeat {
         for (i, case) in cases.iter().enumerate() {
             eprintln!("bench: {} (run {round} of {repeat})", case.label);
             let out = work.join(format!("case-{i}-run-{round}"));
-            runs[i].push(run_once(&cwd, &out, case)?);
+            runs[i].push(run_once(&cwd, &out, case, &scenarios[i])?);
             // Outputs can be large (time series); only the summary is kept.
             let _ = std::fs::remove_dir_all(&out);
         }
@@ -282,8 +201,9 @@ fn run_suite(
     Ok((results, problems))
 }
 
-/// One run of `case` in a child process started in `cwd`, writing to `out`.
-fn run_once(cwd: &Path, out: &Path, case: &Case) -> Result<CaseResult, Error> {
+/// One run of `case` (its `scenario`: a built-in's name or a prepared
+/// file) in a child process started in `cwd`, writing to `out`.
+fn run_once(cwd: &Path, out: &Path, case: &Case, scenario: &Path) -> Result<CaseResult, Error> {
     let exe = std::env::current_exe().map_err(|source| Error::Read {
         path: PathBuf::from("borgsim"),
         source,
@@ -291,18 +211,18 @@ fn run_once(cwd: &Path, out: &Path, case: &Case) -> Result<CaseResult, Error> {
     let status = Command::new(exe)
         .current_dir(cwd)
         .arg("run")
-        .arg(case.scenario)
+        .arg(scenario)
         .args(["--quiet", "--no-plots", "--out"])
         .arg(out)
         .args(&case.flags)
         .status()
         .map_err(|source| Error::Read {
-            path: PathBuf::from(case.scenario),
+            path: scenario.to_path_buf(),
             source,
         })?;
     if !status.success() {
         return Err(Error::Invalid {
-            path: PathBuf::from(case.scenario),
+            path: scenario.to_path_buf(),
             key: "case".into(),
             message: format!("the run of case {:?} failed ({status})", case.label),
         });

@@ -56,6 +56,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("churn-1k", include_str!("../../scenarios/churn-1k.toml")),
     ("churn-10k", include_str!("../../scenarios/churn-10k.toml")),
     (
+        "churn-10k-faults",
+        include_str!("../../scenarios/churn-10k-faults.toml"),
+    ),
+    (
         "churn-100k",
         include_str!("../../scenarios/churn-100k.toml"),
     ),

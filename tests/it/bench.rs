@@ -220,3 +220,51 @@ fn cpu_times_are_compared_by_default_least_of_the_repeats() {
     let out = borgsim(d, &["bench", "--case", "fragmentation", "--repeat", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `churn-10k-faults` is churn-10k's cell, scheduler and workload with
+/// reclamation and faults on, and a horizon (recurring faults need one);
+/// `bench` knows it and the month (their runs take minutes: not run here).
+#[test]
+fn the_faults_case_is_churn_10k_plus_reclamation_and_faults_and_bench_knows_it() {
+    use borgsim::scenario::{ReclamationConfig, Scenario};
+    let builtin = |name: &str| Scenario::builtin(name).unwrap().unwrap();
+    let (plain, faults) = (builtin("churn-10k"), builtin("churn-10k-faults"));
+    for (what, a, b) in [
+        (
+            "cell",
+            format!("{:?}", plain.cell),
+            format!("{:?}", faults.cell),
+        ),
+        (
+            "scheduler",
+            format!("{:?}", plain.scheduler),
+            format!("{:?}", faults.scheduler),
+        ),
+        (
+            "workload",
+            format!("{:?}", plain.workload),
+            format!("{:?}", faults.workload),
+        ),
+    ] {
+        assert_eq!(a, b, "{what}");
+    }
+    assert_eq!((plain.seed, plain.duration_s), (1, None));
+    assert_eq!((faults.seed, faults.duration_s), (1, Some(5400)));
+    let rec: &ReclamationConfig = faults.reclamation.as_ref().unwrap();
+    assert_eq!(format!("{:?}", rec.mode), "On");
+    assert!(rec.usage.is_some(), "the batch tasks need a usage model");
+    let f = faults.faults.as_ref().unwrap();
+    assert!(!f.machine_failures.is_empty() && !f.task_crashes.is_empty());
+    assert!(!f.outages.is_empty() && !f.unreachable.is_empty());
+    assert!(f.maintenance.is_some() && f.reschedule_limit.is_some());
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = borgsim(dir.path(), &["validate", "churn-10k-faults"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = borgsim(dir.path(), &["bench", "--case", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for case in ["churn-10k-faults", "google2011-month"] {
+        assert!(err.contains(&format!(" {case},")), "{err}");
+    }
+}

@@ -58,6 +58,11 @@ pub struct BenchReport {
     #[serde(default = "one")]
     pub repeat: u32,
     pub cases: Vec<CaseResult>,
+    /// One case's least CPU time over another's, for each pair of the
+    /// suite that measures a feature's cost and ran (absent in older
+    /// reports; reported, never compared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratios: Vec<super::cases::CpuRatio>,
 }
 
 fn one() -> u32 {
@@ -338,6 +343,7 @@ mod tests {
             version: "x".into(),
             repeat: 1,
             cases: vec![case(checks, wall, 3)],
+            ratios: Vec::new(),
         }
     }
 
