@@ -10,7 +10,7 @@
 use crate::workload::{JobId, Priority, TaskId};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A job's pending tasks, ascending. Most jobs in large workloads have one
 /// task, which is then kept without an allocation.
@@ -79,10 +79,49 @@ struct JobEntry {
 
 #[derive(Debug, Default)]
 struct Level {
-    /// Jobs with pending tasks, by the order they entered this level.
-    jobs: BTreeMap<u64, JobId>,
+    /// Jobs by the order they entered this level (ascending: entries are
+    /// only appended). An entry whose job has left the level, or left and
+    /// come back with a later order, is stale: skipped when read, dropped
+    /// from the front as it reaches it, and all at once when the stale
+    /// ones outnumber the live. Cheaper than an ordered map's insert and
+    /// remove for every job that passes through.
+    jobs: VecDeque<(u64, JobId)>,
     /// Looked up, never iterated.
     entries: FxHashMap<JobId, JobEntry>,
+}
+
+impl Level {
+    fn is_live(&self, (order, job): (u64, JobId)) -> bool {
+        self.entries.get(&job).is_some_and(|e| e.order == order)
+    }
+
+    /// The jobs with pending tasks, in order, with their tasks.
+    fn live_jobs(&self) -> impl Iterator<Item = (JobId, &[TaskId])> + '_ {
+        self.jobs.iter().filter_map(|&(order, j)| {
+            let e = self.entries.get(&j).filter(|e| e.order == order)?;
+            Some((j, e.tasks.as_slice()))
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// After a job left: drops stale entries from the front, and compacts
+    /// when more than half are stale.
+    fn prune(&mut self) {
+        while let Some(&e) = self.jobs.front() {
+            if self.is_live(e) {
+                break;
+            }
+            self.jobs.pop_front();
+        }
+        if self.jobs.len() > 2 * self.entries.len() + 16 {
+            let entries = &self.entries;
+            self.jobs
+                .retain(|&(order, job)| entries.get(&job).is_some_and(|e| e.order == order));
+        }
+    }
 }
 
 /// One priority's jobs and their pending tasks, as seen at a moment.
@@ -119,7 +158,7 @@ impl PendingQueue {
                     order: self.next_order,
                     tasks: TaskList::One(task),
                 });
-                level.jobs.insert(self.next_order, job);
+                level.jobs.push_back((self.next_order, job));
                 self.next_order += 1;
                 true
             }
@@ -142,9 +181,8 @@ impl PendingQueue {
         }
         self.len -= 1;
         if entry.tasks.is_empty_after_remove() {
-            let order = entry.order;
             level.entries.remove(&job);
-            level.jobs.remove(&order);
+            level.prune();
         }
         true
     }
@@ -161,13 +199,12 @@ impl PendingQueue {
     pub fn snapshot(&self) -> Vec<LevelSnapshot> {
         self.levels
             .iter()
-            .filter(|(_, level)| !level.jobs.is_empty())
+            .filter(|(_, level)| !level.is_empty())
             .map(|(Reverse(p), level)| LevelSnapshot {
                 priority: *p,
                 jobs: level
-                    .jobs
-                    .values()
-                    .map(|j| (*j, level.entries[j].tasks.as_slice().to_vec()))
+                    .live_jobs()
+                    .map(|(j, tasks)| (j, tasks.to_vec()))
                     .collect(),
             })
             .collect()
@@ -180,14 +217,10 @@ impl PendingQueue {
     pub fn scan_order(&self) -> Vec<(Priority, Vec<(JobId, TaskId)>)> {
         let mut out = Vec::new();
         for (Reverse(p), level) in &self.levels {
-            if level.jobs.is_empty() {
+            if level.is_empty() {
                 continue;
             }
-            let lists: Vec<(JobId, &[TaskId])> = level
-                .jobs
-                .values()
-                .map(|j| (*j, level.entries[j].tasks.as_slice()))
-                .collect();
+            let lists: Vec<(JobId, &[TaskId])> = level.live_jobs().collect();
             let total = lists.iter().map(|(_, t)| t.len()).sum();
             let mut order = Vec::with_capacity(total);
             let mut round = 0;
@@ -206,11 +239,9 @@ impl PendingQueue {
 
     /// Every queued task, in scan order of levels and jobs.
     pub fn iter_tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
-        self.levels.values().flat_map(|l| {
-            l.jobs
-                .values()
-                .flat_map(move |j| l.entries[j].tasks.as_slice().iter().copied())
-        })
+        self.levels
+            .values()
+            .flat_map(|l| l.live_jobs().flat_map(|(_, tasks)| tasks.iter().copied()))
     }
 }
 
@@ -260,5 +291,75 @@ mod tests {
         assert!(q.remove(200, 3, 30));
         assert_eq!(q.snapshot().len(), 1, "empty levels are not shown");
         assert_eq!(q.iter_tasks().collect::<Vec<_>>(), vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn matches_a_list_model_under_random_pushes_and_removes() {
+        // The model: per priority, jobs in the order they (re-)entered it,
+        // each with its tasks ascending. Few jobs and tasks, so jobs leave
+        // and come back often (stale entries) and compaction runs.
+        let mut q = PendingQueue::default();
+        let mut model: BTreeMap<Reverse<Priority>, Vec<(JobId, Vec<TaskId>)>> = BTreeMap::new();
+        let mut x: u64 = 0x853C_49E6_748F_EA9B;
+        for step in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let prio = (x % 2) as Priority * 100;
+            let job = ((x >> 8) % 40) as JobId;
+            // A job's tasks are its own: job j owns ids 10j..10j+9.
+            let task = job * 10 + ((x >> 20) % 4) as TaskId;
+            let level = model.entry(Reverse(prio)).or_default();
+            let at = level.iter().position(|(j, _)| *j == job);
+            if (x >> 40).is_multiple_of(2) {
+                let added = q.push(prio, job, task);
+                let want = match at {
+                    None => {
+                        level.push((job, vec![task]));
+                        true
+                    }
+                    Some(i) => match level[i].1.binary_search(&task) {
+                        Ok(_) => false,
+                        Err(k) => {
+                            level[i].1.insert(k, task);
+                            true
+                        }
+                    },
+                };
+                assert_eq!(added, want, "push at step {step}");
+            } else {
+                let removed = q.remove(prio, job, task);
+                let want = match at {
+                    None => false,
+                    Some(i) => match level[i].1.binary_search(&task) {
+                        Ok(k) => {
+                            level[i].1.remove(k);
+                            if level[i].1.is_empty() {
+                                level.remove(i);
+                            }
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                };
+                assert_eq!(removed, want, "remove at step {step}");
+            }
+            let snap: Vec<_> = q
+                .snapshot()
+                .into_iter()
+                .map(|l| (l.priority, l.jobs))
+                .collect();
+            let want: Vec<_> = model
+                .iter()
+                .filter(|(_, jobs)| !jobs.is_empty())
+                .map(|(Reverse(p), jobs)| (*p, jobs.clone()))
+                .collect();
+            assert_eq!(snap, want, "step {step}");
+            let total: usize = want
+                .iter()
+                .map(|(_, j)| j.iter().map(|(_, t)| t.len()).sum::<usize>())
+                .sum();
+            assert_eq!(q.len(), total);
+        }
     }
 }

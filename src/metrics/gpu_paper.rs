@@ -31,6 +31,7 @@
 //! frag-ratio rows in `reports/FGD.md`.
 
 use crate::cell::state::CellState;
+use crate::cell::MachineId;
 use crate::sched::typical::TypicalPods;
 
 /// The running sums of the events in one arrive% bucket.
@@ -138,13 +139,17 @@ impl PaperCurve {
 
 /// Σ over machines of F × total: each machine's fragmentation kept and
 /// recomputed only when its `seq` moved (one machine per event in a
-/// one-by-one replay).
+/// one-by-one replay). The machines to look at come from the cell's change
+/// log while it reaches back to the last measure, so a measure costs the
+/// machines changed since, not the cell.
 #[derive(Clone, Debug)]
 pub struct FragSum {
     typical: TypicalPods,
     seqs: Vec<u64>,
     frags: Vec<u64>,
     sum: u128,
+    /// The change log's position at the last measure.
+    cursor: Option<u64>,
 }
 
 impl FragSum {
@@ -154,37 +159,77 @@ impl FragSum {
             seqs: Vec::new(),
             frags: Vec::new(),
             sum: 0,
+            cursor: None,
         }
     }
 
     /// Σ F × total over the cell's machines now, and that total.
     pub fn measure(&mut self, st: &CellState) -> (u128, u64) {
-        let machines = st.machines();
-        if self.frags.len() != machines.len() {
-            self.seqs = vec![u64::MAX; machines.len()];
-            self.frags = vec![0; machines.len()];
+        let n = st.machines().len();
+        if self.frags.len() != n {
+            self.seqs = vec![u64::MAX; n];
+            self.frags = vec![0; n];
             self.sum = 0;
+            self.cursor = None;
         }
-        for (m, ms) in machines.iter().enumerate() {
-            let seq = st.machine_seq(m as crate::cell::MachineId);
-            if self.seqs[m] == seq {
-                continue;
-            }
-            let attrs = &st.cell().machines[m].attrs;
-            let f = self
-                .typical
-                .fragmentation(attrs, ms.free.cpu_milli, &ms.gpu_free_milli);
-            self.sum = self.sum - u128::from(self.frags[m]) + u128::from(f);
-            self.frags[m] = f;
-            self.seqs[m] = seq;
+        match self.cursor.and_then(|c| st.changes_since(c)) {
+            Some(changed) => changed.iter().for_each(|&m| self.update(st, m)),
+            None => (0..n as MachineId).for_each(|m| self.update(st, m)),
         }
+        self.cursor = Some(st.change_cursor());
         (self.sum, self.typical.total())
+    }
+
+    /// Recomputes machine `m`'s term if it changed since.
+    fn update(&mut self, st: &CellState, m: MachineId) {
+        let (i, seq) = (m as usize, st.machine_seq(m));
+        if self.seqs[i] == seq {
+            return;
+        }
+        let ms = st.machine(m);
+        let attrs = &st.cell().machines[i].attrs;
+        let f = self
+            .typical
+            .fragmentation(attrs, ms.free.cpu_milli, &ms.gpu_free_milli);
+        self.sum = self.sum - u128::from(self.frags[i]) + u128::from(f);
+        self.frags[i] = f;
+        self.seqs[i] = seq;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frag_sum_from_the_change_log_equals_a_fresh_scan() {
+        use crate::cell::resources::{GpuRequest, Request, Resources};
+        use crate::sched::typical::TypicalSource;
+        use crate::testkit::{cell, occupy};
+        // Typical pods: one whole GPU with 4000 m of CPU: a machine with
+        // less than 4000 m free has all its free GPU as fragment.
+        let req = Request {
+            res: Resources::new(4000, 1024),
+            gpu: GpuRequest::Whole(1),
+        };
+        let typical = || TypicalPods::from_tasks(TypicalSource::PodList, [(req, &[][..])]);
+        let mut st = cell(&[(8000, 8192, 2), (8000, 8192, 2), (8000, 8192, 1)]);
+        let mut kept = FragSum::new(typical());
+        let fresh = |st: &CellState| FragSum::new(typical()).measure(st);
+        assert_eq!(kept.measure(&st), fresh(&st));
+        for (step, m) in [1u32, 1, 0, 2, 1].into_iter().enumerate() {
+            occupy(&mut st, m, 2500, 100, 0);
+            if step == 3 {
+                // The log no longer reaches back: a full scan.
+                st.trim_changes(st.change_cursor());
+            }
+            assert_eq!(kept.measure(&st), fresh(&st), "step {step}");
+        }
+        // Machine 1 ran three tasks: 8000 − 3 × 2500 = 500 m free, below
+        // 4000, so its 2 idle GPUs are fragment (2 × 1000 milli); 0 and 2
+        // (5500 m free each) fragment nothing.
+        assert_eq!(kept.measure(&st).0, 2000);
+    }
 
     fn event(arrived_milli: u64, used_milli: u64) -> Event {
         Event {

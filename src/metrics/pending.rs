@@ -50,7 +50,7 @@ use crate::sched::reason::{MachineGroups, NeverFit, Reason, ReasonCounts};
 use crate::sim::queued::{Queued, RescheduleQueue};
 use crate::sim::Simulation;
 use crate::time::SimTime;
-use crate::workload::{Band, Priority, TaskId};
+use crate::workload::{Band, JobId, Priority, TaskId};
 use rustc_hash::FxHashMap;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -148,8 +148,15 @@ struct Why {
 struct Seconds(SimTime);
 
 impl Serialize for Seconds {
+    /// `SimTime`'s display without its unit (`12.000500`), written
+    /// straight to the serializer: pending.csv can hold millions of rows.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(format!("{}", self.0).trim_end_matches('s'))
+        let us = self.0.as_us();
+        s.collect_str(&format_args!(
+            "{}.{:06}",
+            us / crate::time::US_PER_S,
+            us % crate::time::US_PER_S
+        ))
     }
 }
 
@@ -367,6 +374,9 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
     let st = sim.state();
     let mut never = NeverCache::default();
     let queue: RescheduleQueue = sim.reschedule_queue();
+    // A job's tasks that are neither queued nor held share its verdict:
+    // worked out (and its text formatted) once per job, not per task.
+    let mut by_job: FxHashMap<JobId, Verdict> = FxHashMap::default();
     st.live_tasks()
         .filter(|(_, r)| r.state == TaskState::Pending)
         .map(|(t, r)| {
@@ -374,7 +384,13 @@ fn cell_rows(sim: &Simulation) -> Vec<Row> {
             let req = job.spec.request;
             let queued = queue.get(t);
             let hold = st.oom_hold(t, sim.now());
-            let (status, attempt, counts, why) = verdict(sim, &mut never, job, queued, hold);
+            let (status, attempt, counts, why) = match (queued, hold) {
+                (None, None) => by_job
+                    .entry(job.id)
+                    .or_insert_with(|| verdict(sim, &mut never, job, None, None))
+                    .clone(),
+                _ => verdict(sim, &mut never, job, queued, hold),
+            };
             let task = Task {
                 task_id: Some(t),
                 trace_task: sim.feed().trace_task(t).unwrap_or_default(),
