@@ -350,10 +350,14 @@ pub struct UsageLedger {
 }
 
 impl UsageLedger {
-    /// Adds `dt` µs of the current rates to the integrals.
+    /// Adds `dt` µs of the current rates to the integrals (a band with
+    /// nothing running adds nothing, so it is passed by).
     fn integrate(&mut self, dt: u128) {
         for b in 0..4 {
             let (u, r) = (&self.usage_by_band[b], &self.reserved_by_band[b]);
+            if *u == Resources::ZERO && *r == Resources::ZERO && self.throttled_by_band[b] == 0 {
+                continue;
+            }
             self.usage_integral[b][0] += u128::from(u.cpu_milli) * dt;
             self.usage_integral[b][1] += u128::from(u.mem_mib) * dt;
             self.reserved_integral[b][0] += u128::from(r.cpu_milli) * dt;

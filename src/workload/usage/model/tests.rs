@@ -360,3 +360,95 @@ fn from_scenario_reads_the_job_classes_models() {
     let e = SyntheticUsage::from_scenario(&sc, None, SimDuration::ZERO).unwrap_err();
     assert_eq!(e.to_string(), "t: reclamation.interval_s: must be > 0");
 }
+
+/// A task's usage by the formula of the module doc, drawn from scratch
+/// (the keyed draws and the PCG per mean share, the cosine per window):
+/// what the kept memo and the daily table must reproduce bit for bit.
+fn from_scratch(m: &UsageModelConfig, k: UsageKey, now: SimTime) -> Resources {
+    let streams = RngStreams::new(42);
+    let task = [k.job_serial, u64::from(k.index)];
+    let mean = |d: &Dist, r: u64| {
+        let draw = match d {
+            Dist::Constant(v) => *v,
+            _ => {
+                let bits = streams.keyed(Stream::Usage, &[0, task[0], task[1], r]);
+                d.sample(&mut SimRng::seed_from_u64(bits))
+            }
+        };
+        draw.clamp(0.0, 1000.0)
+    };
+    let w = now.as_us() / (WINDOW_S * US_PER_S);
+    let z = |r: u64| {
+        let bits = streams.keyed(Stream::Usage, &[1, task[0], task[1], w, r]);
+        (bits >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
+    };
+    let hour = ((w * WINDOW_S * US_PER_S) % DAY_US) as f64 / HOUR_US as f64;
+    let angle = std::f64::consts::TAU * (hour - f64::from(m.peak_hour)) / 24.0;
+    let diurnal = 1.0 + f64::from(m.diurnal_permille) / 1000.0 * angle.cos();
+    let noise = f64::from(m.noise_permille) / 1000.0;
+    let cpu = mean(&m.cpu_permille, 0) * diurnal * (1.0 + noise * z(0));
+    let mem = mean(&m.mem_permille, 1) * (1.0 + noise * z(1));
+    Resources::new(share_of(LIMIT.cpu_milli, cpu), share_of(LIMIT.mem_mib, mem))
+}
+
+#[test]
+fn the_kept_memo_and_daily_table_draw_what_the_formula_draws() {
+    let m = model(
+        Dist::Uniform {
+            min: 200.0,
+            max: 800.0,
+        },
+        Dist::Lognormal {
+            median: 400.0,
+            sigma: 0.5,
+            max: None,
+        },
+        300,
+        200,
+        14,
+    );
+    let src = source(&m);
+    for k in [key(0, 0), key(7, 3), key(123_456, 9)] {
+        let memo = src.memo(ModelId(0), k);
+        // Two days and a bit of windows: the table wraps at 288.
+        for w in (0..600).step_by(7) {
+            let now = at(w, 11);
+            let want = from_scratch(&m, k, now);
+            assert_eq!(src.usage_memo(ModelId(0), k, &memo, &LIMIT, now), want);
+            assert_eq!(src.usage(ModelId(0), k, &LIMIT, now), want);
+        }
+    }
+    // A task without a model keeps nothing and uses its limit.
+    assert_eq!(src.memo(ModelId::LIMIT, key(1, 1)), TaskMemo::default());
+    let memo = TaskMemo::default();
+    let u = src.usage_memo(ModelId::LIMIT, key(1, 1), &memo, &LIMIT, at(3, 0));
+    assert_eq!(u, LIMIT);
+}
+
+#[test]
+fn the_daily_factor_is_tabulated_when_windows_repeat_within_a_day() {
+    let c = model(Dist::Constant(500.0), Dist::Constant(500.0), 0, 400, 9);
+    let check = |window_s: u64, len: Option<usize>| {
+        let window_us = window_s * US_PER_S;
+        let m = Model::new(&c).tabulate(window_us);
+        match (&m.by_window, len) {
+            (Diurnal::Table(t), Some(n)) => assert_eq!(t.len(), n, "window {window_s} s"),
+            (Diurnal::Each, None) => {}
+            (d, _) => panic!("window {window_s} s: {d:?}, expected a table of {len:?}"),
+        }
+        // Three days of windows (at most 20,000): the same bits as the cosine.
+        for w in 0..(3 * DAY_US / window_us).min(20_000) {
+            let want = m.diurnal_factor(w * window_us);
+            assert_eq!(m.diurnal_at(w, window_us).to_bits(), want.to_bits());
+        }
+    };
+    // 300 s: 86,400 / gcd(300, 86,400) = 86,400 / 300 = 288 windows a day.
+    check(300, Some(288));
+    // 450 s: 86,400 / 450 = 192.
+    check(450, Some(192));
+    // 7 s: gcd(7, 86,400) = 1, so 86,400 windows before the day repeats:
+    // more than 4,096, computed each time.
+    check(7, None);
+    // 5 days: gcd = 86,400 s, a table of 1 (every window starts at midnight).
+    check(5 * 86_400, Some(1));
+}
