@@ -99,6 +99,32 @@ fn a_change_from_more_than_is_held_panics() {
 }
 
 #[test]
+fn the_reservation_room_is_the_basis_read_at_once() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let s = Settings {
+        overcommit_permille: [1500, 1250],
+        ..borg(ReclamationMode::On)
+    };
+    let half = FixedShare {
+        cpu_permille: 500,
+        mem_permille: 500,
+    };
+    st.enable_usage(s, Box::new(half));
+    // A batch task of 1000 / 2000 reserves its limit at first: the basis
+    // 4000 × 1.5 = 6000 / 8000 × 1.25 = 10000, free 5000 / 8000.
+    occupy(&mut st, 0, 1000, 2000, 100);
+    let room = st.reservation_room(0);
+    assert_eq!(room.capacity, Resources::new(4000, 8000));
+    assert_eq!(room.free, Resources::new(5000, 8000));
+    assert_eq!(room.basis_capacity, Resources::new(6000, 10000));
+    assert_eq!(room.free, st.headroom(0, Basis::Reservation).free);
+    assert_eq!(
+        room.basis_capacity,
+        st.basis_capacity(0, Basis::Reservation)
+    );
+}
+
+#[test]
 fn headroom_keeps_free_and_excess_apart() {
     // 4000 / 8000 holding 5000 / 3000: free (0, 5000), excess (1000, 0).
     let mut h = Headroom::between(&Resources::new(4000, 8000), &Resources::new(5000, 3000));
