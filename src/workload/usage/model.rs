@@ -297,7 +297,25 @@ fn noise_z(task: KeyedPrefix, w: u64, r: Resource) -> f64 {
 /// `permille` ‰ of `limit`, rounded to the nearest integer once, clamped
 /// to 0..=limit.
 fn share_of(limit: u64, permille: f64) -> u64 {
-    to_u64(limit as f64 * permille / 1000.0).min(limit)
+    round_to_u64(limit as f64 * permille / 1000.0).min(limit)
+}
+
+/// [`to_u64`]'s rounding (half away from zero, saturating; NaN and ≤ 0 give
+/// 0), without `f64::round`, which this target builds as a software
+/// routine: the truncation `x as u64`, plus one if what it dropped is at
+/// least a half. Exact: below 2^52, x − ⌊x⌋ is computed without error (0
+/// below 1; else ⌊x⌋ ≤ x < 2⌊x⌋, Sterbenz); from 2^52 on, x is an integer.
+#[inline]
+fn round_to_u64(x: f64) -> u64 {
+    const INTEGERS_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if x.is_nan() || x <= 0.0 {
+        0
+    } else if x >= INTEGERS_FROM {
+        x as u64 // an integer already; `as` saturates at u64::MAX
+    } else {
+        let t = x as u64;
+        t + u64::from(x - t as f64 >= 0.5)
+    }
 }
 
 impl UsageSource for SyntheticUsage {

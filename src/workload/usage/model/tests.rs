@@ -452,3 +452,41 @@ fn the_daily_factor_is_tabulated_when_windows_repeat_within_a_day() {
     // 5 days: gcd = 86,400 s, a table of 1 (every window starts at midnight).
     check(5 * 86_400, Some(1));
 }
+
+#[test]
+fn rounding_without_f64_round_is_to_u64s() {
+    // Halves go away from zero (0.5 → 1, 2.5 → 3); the largest double
+    // below a half stays 0; 2^52 − 0.5 → 2^52; NaN, −0, negatives → 0;
+    // past u64::MAX and ∞ saturate.
+    let edges = [
+        0.0,
+        -0.0,
+        -1.5,
+        0.5,
+        1.5,
+        2.5,
+        0.499_999_999_999_999_94,
+        1.0 - f64::EPSILON / 2.0,
+        4_503_599_627_370_495.5,
+        4_503_599_627_370_496.0,
+        9_007_199_254_740_993.0,
+        1.8e19,
+        1e300,
+        f64::INFINITY,
+        f64::NAN,
+        f64::MIN_POSITIVE,
+    ];
+    for x in edges {
+        assert_eq!(round_to_u64(x), to_u64(x), "{x:e}");
+    }
+    let mut rng = SimRng::seed_from_u64(3);
+    for _ in 0..100_000 {
+        let x: f64 = rand::Rng::random_range(&mut rng, 0.0..20_000.0);
+        assert_eq!(round_to_u64(x), to_u64(x), "{x:e}");
+        // Exact halves and their neighbours.
+        let h = (x as u64) as f64 + 0.5;
+        for y in [h, h.next_down(), h.next_up()] {
+            assert_eq!(round_to_u64(y), to_u64(y), "{y:e}");
+        }
+    }
+}
