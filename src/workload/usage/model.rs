@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::rng::{KeyedPrefix, RngStreams, SimRng, Stream};
 use crate::scenario::{Invalid, Scenario, UsageModelConfig};
 use crate::time::{SimDuration, SimTime, US_PER_S};
-use crate::workload::dist::{to_u64, Dist};
+use crate::workload::dist::Dist;
 use crate::workload::job::JobInfo;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -300,7 +300,7 @@ fn share_of(limit: u64, permille: f64) -> u64 {
     round_to_u64(limit as f64 * permille / 1000.0).min(limit)
 }
 
-/// [`to_u64`]'s rounding (half away from zero, saturating; NaN and ≤ 0 give
+/// [`to_u64`](crate::workload::dist::to_u64)'s rounding (half away from zero, saturating; NaN and ≤ 0 give
 /// 0), without `f64::round`, which this target builds as a software
 /// routine: the truncation `x as u64`, plus one if what it dropped is at
 /// least a half. Exact: below 2^52, x − ⌊x⌋ is computed without error (0

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::scenario::UsageModelConfig;
+use crate::workload::dist::to_u64;
 
 /// Five-minute windows, as Borg's reservation tick.
 const WINDOW_S: u64 = 300;
