@@ -297,7 +297,13 @@ fn noise_z(task: KeyedPrefix, w: u64, r: Resource) -> f64 {
 /// `permille` ‰ of `limit`, rounded to the nearest integer once, clamped
 /// to 0..=limit.
 fn share_of(limit: u64, permille: f64) -> u64 {
-    round_to_u64(limit as f64 * permille / 1000.0).min(limit)
+    // Below 2^63 a limit converts as a signed integer, one instruction, to
+    // the same double as `limit as f64` (both round to nearest).
+    let limit_f = match i64::try_from(limit) {
+        Ok(l) => l as f64,
+        Err(_) => limit as f64,
+    };
+    round_to_u64(limit_f * permille / 1000.0).min(limit)
 }
 
 /// [`to_u64`](crate::workload::dist::to_u64)'s rounding (half away from zero, saturating; NaN and ≤ 0 give
@@ -313,8 +319,10 @@ fn round_to_u64(x: f64) -> u64 {
     } else if x >= INTEGERS_FROM {
         x as u64 // an integer already; `as` saturates at u64::MAX
     } else {
-        let t = x as u64;
-        t + u64::from(x - t as f64 >= 0.5)
+        // Below 2^52 the signed conversions are exact and one instruction
+        // each (the unsigned ones are not, on this target).
+        let t = x as i64;
+        (t + i64::from(x - t as f64 >= 0.5)) as u64
     }
 }
 

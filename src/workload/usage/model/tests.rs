@@ -491,3 +491,36 @@ fn rounding_without_f64_round_is_to_u64s() {
         }
     }
 }
+
+#[test]
+fn a_share_is_to_u64_of_the_product_whatever_the_limit() {
+    // The limit converted through i64 below 2^63, through u64 above: the
+    // same double either way; 2^63 and u64::MAX take the unsigned path.
+    let limits = [
+        0,
+        1,
+        999,
+        10_000,
+        1 << 53,
+        (1 << 53) + 1,
+        i64::MAX as u64,
+        1 << 63,
+        u64::MAX,
+    ];
+    for limit in limits {
+        for permille in [
+            0.0,
+            0.4,
+            333.3,
+            500.0,
+            999.9,
+            1000.0,
+            1500.0,
+            -3.0,
+            f64::NAN,
+        ] {
+            let want = to_u64(limit as f64 * permille / 1000.0).min(limit);
+            assert_eq!(share_of(limit, permille), want, "{limit} × {permille}‰");
+        }
+    }
+}
