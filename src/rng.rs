@@ -102,11 +102,44 @@ impl RngStreams {
     /// (for draws made per item in no fixed order, or many times over, such
     /// as a task's usage in each window). SplitMix64 over the words.
     pub fn keyed(&self, stream: Stream, key: &[u64]) -> u64 {
-        let mut h = splitmix64(fnv1a(stream.name().as_bytes()) ^ self.root_seed);
+        self.keyed_prefix(stream, key).value()
+    }
+
+    /// [`Self::keyed`] of a key's first words, to be continued with
+    /// [`KeyedPrefix::then`]: draws whose keys share a prefix (a task's
+    /// draws in every window) hash it once.
+    pub fn keyed_prefix(&self, stream: Stream, key: &[u64]) -> KeyedPrefix {
+        KeyedPrefix(splitmix64(fnv1a(stream.name().as_bytes()) ^ self.root_seed)).then(key)
+    }
+}
+
+/// A keyed draw's key hashed up to some word: `keyed(s, a ++ b)` is
+/// `keyed_prefix(s, a).then(b).value()`, bit for bit.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct KeyedPrefix(u64);
+
+impl KeyedPrefix {
+    /// The prefix whose [`Self::value`] is `v` (one kept as its value).
+    #[inline]
+    pub fn from_value(v: u64) -> KeyedPrefix {
+        KeyedPrefix(v)
+    }
+
+    /// The key continued with `key`'s words.
+    #[inline]
+    #[must_use]
+    pub fn then(self, key: &[u64]) -> KeyedPrefix {
+        let mut h = self.0;
         for &k in key {
             h = splitmix64(h ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         }
-        h
+        KeyedPrefix(h)
+    }
+
+    /// The draw of the key so far: 64 uniform bits.
+    #[inline]
+    pub fn value(self) -> u64 {
+        self.0
     }
 }
 
@@ -156,6 +189,22 @@ mod tests {
         assert_ne!(x, a.keyed(Stream::Usage, &[2, 1, 3]), "order matters");
         assert_ne!(x, a.keyed(Stream::Workload, &[1, 2, 3]));
         assert_ne!(x, RngStreams::new(8).keyed(Stream::Usage, &[1, 2, 3]));
+    }
+
+    #[test]
+    fn a_keyed_prefix_continued_is_the_whole_key() {
+        // keyed(s, [1, 2, 3]) hashes 1, then 2, then 3: split anywhere, the
+        // same three steps.
+        let a = RngStreams::new(7);
+        let x = a.keyed(Stream::Usage, &[1, 2, 3]);
+        assert_eq!(
+            a.keyed_prefix(Stream::Usage, &[]).then(&[1, 2, 3]).value(),
+            x
+        );
+        assert_eq!(a.keyed_prefix(Stream::Usage, &[1]).then(&[2, 3]).value(), x);
+        let p = a.keyed_prefix(Stream::Usage, &[1, 2]);
+        assert_eq!(p.then(&[3]).value(), x);
+        assert_eq!(p.value(), a.keyed(Stream::Usage, &[1, 2]));
     }
 
     #[test]

@@ -31,6 +31,7 @@
 //! run — is in `usage/apply.rs`.
 
 mod apply;
+pub use apply::ReservationRoom;
 pub mod backoff;
 mod settle;
 #[cfg(test)]
@@ -39,7 +40,7 @@ mod tests;
 use crate::cell::resources::Resources;
 use crate::cell::MachineId;
 use crate::time::SimDuration;
-use crate::workload::usage::{ModelId, UsageSource};
+use crate::workload::usage::{ModelId, TaskMemo, UsageSource};
 use crate::workload::{Band, Priority};
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +179,10 @@ pub struct TaskUsage {
     /// placed again (the usage is the task's, not its machine's). `None`:
     /// the usage model draws it.
     pub external: Option<Resources>,
+    /// What its usage source keeps of it between draws
+    /// ([`UsageSource::memo`]), taken where it is placed with its usage to
+    /// draw (no `external`); default otherwise.
+    pub memo: TaskMemo,
 }
 
 impl Default for TaskUsage {
@@ -187,6 +192,7 @@ impl Default for TaskUsage {
             reservation: Resources::ZERO,
             model: ModelId::LIMIT,
             external: None,
+            memo: TaskMemo::default(),
         }
     }
 }
@@ -213,6 +219,10 @@ pub struct MachineUsage {
     pub capacity: Resources,
     /// The reservation basis: ⌊(capacity − withheld) × overcommit / 1000⌋.
     pub reservable: Resources,
+    /// The reservation basis of its full capacity, ⌊capacity × overcommit /
+    /// 1000⌋: what scorers measure the basis's free fraction against
+    /// (`CellState::basis_capacity`); fixed for the run.
+    pub basis_capacity: Resources,
     /// The limit basis's excess: Σ limits beyond capacity − withheld (only
     /// under `on`; `MachineState::free` is then 0 in that dimension).
     pub excess: Resources,
@@ -259,6 +269,26 @@ impl MachineUsage {
         e.usage = e.usage.add(usage);
         e.reserved = e.reserved.add(reserved);
         e.tasks += tasks;
+    }
+
+    /// A running task's (usage, reservation) changed from `old` to `new`:
+    /// [`Self::sub`] of `old` then [`Self::add`] of `new` (`tasks` 0), with
+    /// one search for the priority's entry.
+    fn change(&mut self, p: Priority, old: &[Resources; 2], new: &[Resources; 2]) {
+        let swap = |total: Resources, from: &Resources, to: &Resources| {
+            (total.checked_sub(from))
+                .unwrap_or_else(|| panic!("machine usage or reserved would go below zero"))
+                .add(to)
+        };
+        self.usage = swap(self.usage, &old[0], &new[0]);
+        self.reserved = swap(self.reserved, &old[1], &new[1]);
+        let i = self
+            .by_priority
+            .binary_search_by_key(&p, |e| e.priority)
+            .expect("usage entry of a running task's priority");
+        let e = &mut self.by_priority[i];
+        e.usage = swap(e.usage, &old[0], &new[0]);
+        e.reserved = swap(e.reserved, &old[1], &new[1]);
     }
 
     /// Takes a task's usage and reservation from its priority's entry
@@ -320,10 +350,14 @@ pub struct UsageLedger {
 }
 
 impl UsageLedger {
-    /// Adds `dt` µs of the current rates to the integrals.
+    /// Adds `dt` µs of the current rates to the integrals (a band with
+    /// nothing running adds nothing, so it is passed by).
     fn integrate(&mut self, dt: u128) {
         for b in 0..4 {
             let (u, r) = (&self.usage_by_band[b], &self.reserved_by_band[b]);
+            if *u == Resources::ZERO && *r == Resources::ZERO && self.throttled_by_band[b] == 0 {
+                continue;
+            }
             self.usage_integral[b][0] += u128::from(u.cpu_milli) * dt;
             self.usage_integral[b][1] += u128::from(u.mem_mib) * dt;
             self.reserved_integral[b][0] += u128::from(r.cpu_milli) * dt;
@@ -383,6 +417,22 @@ impl UsageBooks {
         let short = || panic!("band usage or reservations would go below zero");
         l.usage_by_band[b] = l.usage_by_band[b].checked_sub(u).unwrap_or_else(short);
         l.reserved_by_band[b] = l.reserved_by_band[b].checked_sub(r).unwrap_or_else(short);
+    }
+
+    /// A running task of priority `p` on `m` changed its (usage,
+    /// reservation) from `old` to `new`: as [`Self::sub`] then
+    /// [`Self::add`] (`tasks` 0), the machine's entry searched once.
+    fn change(&mut self, m: MachineId, p: Priority, old: &[Resources; 2], new: &[Resources; 2]) {
+        self.machines[m as usize].change(p, old, new);
+        let b = Band::of(p).index();
+        let l = &mut self.ledger;
+        let swap = |total: Resources, from: &Resources, to: &Resources| {
+            (total.checked_sub(from))
+                .unwrap_or_else(|| panic!("band usage or reservations would go below zero"))
+                .add(to)
+        };
+        l.usage_by_band[b] = swap(l.usage_by_band[b], &old[0], &new[0]);
+        l.reserved_by_band[b] = swap(l.reserved_by_band[b], &old[1], &new[1]);
     }
 
     /// Sets machine `m`'s limit-basis excess, keeping the ledger's sum.

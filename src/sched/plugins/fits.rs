@@ -74,20 +74,26 @@ impl Filter for ResourceFit {
 #[inline(never)]
 fn reservation_fit(st: &CellState, task: &TaskView, m: MachineId) -> Result<Fit, Reason> {
     let req = &task.job.spec.request;
-    let cap = st.current_capacity(m);
-    if !req.res.fits_in(&cap) {
-        return Err(first_short(req, &cap, &[]));
+    let room = st.reservation_room(m);
+    if !req.res.fits_in(&room.capacity) {
+        return Err(first_short(req, &room.capacity, &[]));
     }
-    let free = st.headroom(m, Basis::Reservation).free;
-    let gpu_free = &st.machine(m).gpu_free_milli;
-    if req.res.fits_in(&free) && req.gpu.fits_devices(gpu_free) {
+    let free = room.free;
+    // The devices are read only for a task that asks for some.
+    let gpu_fits = || req.gpu == GpuRequest::None || req.gpu.fits_devices(gpu_free(st, m));
+    if req.res.fits_in(&free) && gpu_fits() {
         return Ok(Fit::Free);
     }
     let Some(threshold) = task.preempt_below else {
-        return Err(first_short(req, &free, gpu_free));
+        return Err(first_short(req, &free, gpu_free(st, m)));
     };
     preemptible_headroom(st, req, m, threshold, Basis::Reservation)?;
     gpu_after_preemption(st, m, req.gpu, threshold)
+}
+
+/// Machine `m`'s free GPU devices, milli per device.
+fn gpu_free(st: &CellState, m: MachineId) -> &[u32] {
+    &st.machine(m).gpu_free_milli
 }
 
 /// Whether `req` fits machine `m`'s headroom on `basis` with every task

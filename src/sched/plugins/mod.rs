@@ -146,10 +146,8 @@ fn free_after_with(
 #[cold]
 #[inline(never)]
 pub(crate) fn reserved_free(st: &CellState, machine: MachineId) -> (Resources, Resources) {
-    (
-        st.headroom(machine, Basis::Reservation).free,
-        st.basis_capacity(machine, Basis::Reservation),
-    )
+    let room = st.reservation_room(machine);
+    (room.free, room.basis_capacity)
 }
 
 /// Per-dimension free fractions (see [`free_after_bp`]).

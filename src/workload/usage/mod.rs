@@ -44,6 +44,14 @@ pub struct UsageKey {
     pub index: u32,
 }
 
+/// What a source keeps of a task between its draws (for the synthetic
+/// model: its mean shares and its key's hash), taken once where the task
+/// is placed ([`UsageSource::memo`]) and handed back at each of its draws
+/// ([`UsageSource::usage_memo`]); opaque to the books. Words, not floats,
+/// so that the books stay `Eq`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskMemo(pub [u64; 3]);
+
 /// Where synthetic tasks' usage comes from. `Send`: a cell state moves
 /// between threads (a sweep's worker, the live master's runtime).
 pub trait UsageSource: Send {
@@ -54,6 +62,25 @@ pub trait UsageSource: Send {
     /// (milli-cores, MiB). A fixed function of its arguments and the run's
     /// seed.
     fn usage(&self, model: ModelId, key: UsageKey, limit: &Resources, now: SimTime) -> Resources;
+
+    /// What the source keeps of task `key` of `model` between its draws
+    /// (by default nothing): a fixed function of its arguments.
+    fn memo(&self, _model: ModelId, _key: UsageKey) -> TaskMemo {
+        TaskMemo::default()
+    }
+
+    /// [`Self::usage`], given `memo` = [`Self::memo`] of the same model and
+    /// key: the same value, drawn without what the memo keeps.
+    fn usage_memo(
+        &self,
+        model: ModelId,
+        key: UsageKey,
+        _memo: &TaskMemo,
+        limit: &Resources,
+        now: SimTime,
+    ) -> Resources {
+        self.usage(model, key, limit, now)
+    }
 }
 
 /// Every task uses a fixed share of its limit, in permille (rounded down):

@@ -29,14 +29,20 @@
 //! bits seed a PCG64 (`SeedableRng::seed_from_u64`, specified by
 //! `rand_core`) that makes that one draw. A window's z is the keyed 64
 //! bits' top 53 as a fraction, exactly.
+//!
+//! What never changes for a task is kept, not drawn again: its mean shares
+//! and its key's hash up to the window ([`TaskMemo`], taken where it is
+//! placed), and each model's daily factor per window of the day (a table
+//! when the windows repeat within [`MAX_DAY_TABLE`] of them). Same values,
+//! bit for bit: the same operations on the same operands.
 
-use super::{ModelId, UsageKey, UsageSource};
+use super::{ModelId, TaskMemo, UsageKey, UsageSource};
 use crate::cell::resources::Resources;
 use crate::error::{Error, Result};
-use crate::rng::{RngStreams, SimRng, Stream};
+use crate::rng::{KeyedPrefix, RngStreams, SimRng, Stream};
 use crate::scenario::{Invalid, Scenario, UsageModelConfig};
 use crate::time::{SimDuration, SimTime, US_PER_S};
-use crate::workload::dist::{to_u64, Dist};
+use crate::workload::dist::Dist;
 use crate::workload::job::JobInfo;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -48,6 +54,11 @@ const DAY_US: u64 = 24 * HOUR_US;
 /// noise never share a key.
 const MEAN_DRAW: u64 = 0;
 const NOISE_DRAW: u64 = 1;
+
+/// The most windows a model's table of daily factors holds (a day of
+/// 5-minute windows is 288); windows that repeat less often than this
+/// compute the factor each time.
+pub const MAX_DAY_TABLE: u64 = 4096;
 
 /// The resource a draw is for: the last word of its key.
 #[derive(Copy, Clone, Debug)]
@@ -66,6 +77,20 @@ struct Model {
     /// `diurnal_permille` / 1000.
     diurnal: f64,
     peak_hour: f64,
+    /// [`Model::diurnal_factor`] by window: see [`Diurnal`].
+    by_window: Diurnal,
+}
+
+/// CPU's daily factor per window, kept or not.
+#[derive(Clone, Debug)]
+enum Diurnal {
+    /// Computed for each window (the windows repeat only after more than
+    /// [`MAX_DAY_TABLE`] of them).
+    Each,
+    /// Window w's factor is entry w mod the table's length: window w
+    /// starts at w × window, whose time of day repeats every
+    /// day / gcd(window, day) windows.
+    Table(Box<[f64]>),
 }
 
 impl Model {
@@ -77,6 +102,29 @@ impl Model {
             noise: f64::from(c.noise_permille) / 1000.0,
             diurnal: f64::from(c.diurnal_permille) / 1000.0,
             peak_hour: f64::from(c.peak_hour),
+            by_window: Diurnal::Each,
+        }
+    }
+
+    /// Tabulates the daily factor for windows of `window_us` (> 0) µs, if
+    /// they repeat within [`MAX_DAY_TABLE`] windows: e.g. 300 s windows
+    /// repeat every 86,400 / gcd(300, 86,400) = 288.
+    fn tabulate(mut self, window_us: u64) -> Self {
+        let period = DAY_US / gcd(window_us, DAY_US);
+        if period <= MAX_DAY_TABLE {
+            let table = (0..period).map(|i| self.diurnal_factor(i * window_us));
+            self.by_window = Diurnal::Table(table.collect());
+        }
+        self
+    }
+
+    /// The daily factor of window `w` of `window_us` µs (the one this
+    /// model was tabulated for).
+    #[inline]
+    fn diurnal_at(&self, w: u64, window_us: u64) -> f64 {
+        match &self.by_window {
+            Diurnal::Table(t) => t[(w % t.len() as u64) as usize],
+            Diurnal::Each => self.diurnal_factor(w * window_us),
         }
     }
 
@@ -89,11 +137,21 @@ impl Model {
     }
 }
 
+/// Greatest common divisor (Euclid).
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// Synthetic tasks' usage from the scenario's usage models (see the module
 /// doc for the formula). Built once per run; a pure function after that.
 #[derive(Clone, Debug)]
 pub struct SyntheticUsage {
-    streams: RngStreams,
+    /// The usage stream's keyed draws, before their key.
+    draws: KeyedPrefix,
     /// The window's length, µs (> 0): usage changes only at its multiples.
     window_us: u64,
     /// By [`ModelId`]: the job classes' own models in class order, then the
@@ -167,19 +225,19 @@ impl SyntheticUsage {
         for (key, name, c) in classes {
             c.validate(key)?;
             let id = ModelId(models.len() as u16);
-            models.push(Model::new(c));
+            models.push(Model::new(c).tabulate(window.as_us()));
             by_class.entry(Box::from(*name)).or_insert(id);
         }
         let default = match default {
             Some(c) => {
                 c.validate("reclamation.usage")?;
-                models.push(Model::new(c));
+                models.push(Model::new(c).tabulate(window.as_us()));
                 ModelId((models.len() - 1) as u16)
             }
             None => ModelId::LIMIT,
         };
         Ok(SyntheticUsage {
-            streams,
+            draws: streams.keyed_prefix(Stream::Usage, &[]),
             window_us: window.as_us(),
             models,
             by_class,
@@ -209,10 +267,9 @@ impl SyntheticUsage {
         let draw = match dist {
             Dist::Constant(v) => *v,
             _ => {
-                let bits = self.streams.keyed(
-                    Stream::Usage,
-                    &[MEAN_DRAW, key.job_serial, u64::from(key.index), r as u64],
-                );
+                let bits = (self.draws)
+                    .then(&[MEAN_DRAW, key.job_serial, u64::from(key.index), r as u64])
+                    .value();
                 dist.sample(&mut SimRng::seed_from_u64(bits))
             }
         };
@@ -221,27 +278,52 @@ impl SyntheticUsage {
         draw.clamp(0.0, 1000.0)
     }
 
-    /// Window `w`'s z for a task's resource, uniform in [−1, 1): the keyed
-    /// bits' top 53 over 2^53 is in [0, 1), exactly; × 2 − 1.
-    fn noise_z(&self, key: UsageKey, w: u64, r: Resource) -> f64 {
-        let bits = self.streams.keyed(
-            Stream::Usage,
-            &[
-                NOISE_DRAW,
-                key.job_serial,
-                u64::from(key.index),
-                w,
-                r as u64,
-            ],
-        );
-        (bits >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
+    /// A task's noise draws' key up to the window: [NOISE_DRAW, job
+    /// serial, index], continued with [w, resource] per draw.
+    fn noise_key(&self, key: UsageKey) -> KeyedPrefix {
+        (self.draws).then(&[NOISE_DRAW, key.job_serial, u64::from(key.index)])
     }
+}
+
+/// Window `w`'s z for a task's resource, from the task's
+/// [`SyntheticUsage::noise_key`]: uniform in [−1, 1): the keyed bits' top 53
+/// over 2^53 is in [0, 1), exactly; × 2 − 1.
+#[inline]
+fn noise_z(task: KeyedPrefix, w: u64, r: Resource) -> f64 {
+    let bits = task.then(&[w, r as u64]).value();
+    (bits >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
 }
 
 /// `permille` ‰ of `limit`, rounded to the nearest integer once, clamped
 /// to 0..=limit.
 fn share_of(limit: u64, permille: f64) -> u64 {
-    to_u64(limit as f64 * permille / 1000.0).min(limit)
+    // Below 2^63 a limit converts as a signed integer, one instruction, to
+    // the same double as `limit as f64` (both round to nearest).
+    let limit_f = match i64::try_from(limit) {
+        Ok(l) => l as f64,
+        Err(_) => limit as f64,
+    };
+    round_to_u64(limit_f * permille / 1000.0).min(limit)
+}
+
+/// [`to_u64`](crate::workload::dist::to_u64)'s rounding (half away from zero, saturating; NaN and ≤ 0 give
+/// 0), without `f64::round`, which this target builds as a software
+/// routine: the truncation `x as u64`, plus one if what it dropped is at
+/// least a half. Exact: below 2^52, x − ⌊x⌋ is computed without error (0
+/// below 1; else ⌊x⌋ ≤ x < 2⌊x⌋, Sterbenz); from 2^52 on, x is an integer.
+#[inline]
+fn round_to_u64(x: f64) -> u64 {
+    const INTEGERS_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if x.is_nan() || x <= 0.0 {
+        0
+    } else if x >= INTEGERS_FROM {
+        x as u64 // an integer already; `as` saturates at u64::MAX
+    } else {
+        // Below 2^52 the signed conversions are exact and one instruction
+        // each (the unsigned ones are not, on this target).
+        let t = x as i64;
+        (t + i64::from(x - t as f64 >= 0.5)) as u64
+    }
 }
 
 impl UsageSource for SyntheticUsage {
@@ -255,16 +337,43 @@ impl UsageSource for SyntheticUsage {
     }
 
     fn usage(&self, model: ModelId, key: UsageKey, limit: &Resources, now: SimTime) -> Resources {
+        self.usage_memo(model, key, &self.memo(model, key), limit, now)
+    }
+
+    /// The task's mean shares (as `f64` bits) and its noise key; nothing
+    /// for a task without a model.
+    fn memo(&self, model: ModelId, key: UsageKey) -> TaskMemo {
+        let Some(m) = self.models.get(usize::from(model.0)) else {
+            return TaskMemo::default();
+        };
+        TaskMemo([
+            self.mean_permille(&m.cpu_permille, key, Resource::Cpu)
+                .to_bits(),
+            self.mean_permille(&m.mem_permille, key, Resource::Mem)
+                .to_bits(),
+            self.noise_key(key).value(),
+        ])
+    }
+
+    fn usage_memo(
+        &self,
+        model: ModelId,
+        _key: UsageKey,
+        memo: &TaskMemo,
+        limit: &Resources,
+        now: SimTime,
+    ) -> Resources {
         let Some(m) = self.models.get(usize::from(model.0)) else {
             debug_assert_eq!(model, ModelId::LIMIT, "a model of another source");
             return *limit;
         };
+        let [cpu_mean, mem_mean, noise] = memo.0;
+        let noise = KeyedPrefix::from_value(noise);
         let w = self.window_index(now);
-        let cpu = self.mean_permille(&m.cpu_permille, key, Resource::Cpu)
-            * m.diurnal_factor(w * self.window_us)
-            * (1.0 + m.noise * self.noise_z(key, w, Resource::Cpu));
-        let mem = self.mean_permille(&m.mem_permille, key, Resource::Mem)
-            * (1.0 + m.noise * self.noise_z(key, w, Resource::Mem));
+        let cpu = f64::from_bits(cpu_mean)
+            * m.diurnal_at(w, self.window_us)
+            * (1.0 + m.noise * noise_z(noise, w, Resource::Cpu));
+        let mem = f64::from_bits(mem_mean) * (1.0 + m.noise * noise_z(noise, w, Resource::Mem));
         Resources {
             cpu_milli: share_of(limit.cpu_milli, cpu),
             mem_mib: share_of(limit.mem_mib, mem),

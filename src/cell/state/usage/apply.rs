@@ -40,6 +40,19 @@ impl UsageBooks {
     }
 }
 
+/// A machine's reservation basis as the scheduler reads it
+/// ([`CellState::reservation_room`]), milli-cores and MiB.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ReservationRoom {
+    /// Its current capacity (capacity − withheld): a task admitted on the
+    /// basis must fit it by its limit.
+    pub capacity: Resources,
+    /// The basis's free headroom.
+    pub free: Resources,
+    /// The basis's capacity: full capacity × overcommit / 1000.
+    pub basis_capacity: Resources,
+}
+
 /// `usage` capped at `limit` in each resource; a usage above it counted.
 fn clamped(ledger: &mut UsageLedger, usage: Resources, limit: &Resources) -> Resources {
     if usage.fits_in(limit) {
@@ -75,6 +88,8 @@ impl CellState {
         };
         for m in 0..self.machines.len() as MachineId {
             books.set_capacity(m, self.current_capacity(m));
+            let full = self.cell.machines[m as usize].capacity.res;
+            books.machines[m as usize].basis_capacity = books.reservable_of(&full);
         }
         self.usage = Some(Box::new(books));
     }
@@ -139,13 +154,31 @@ impl CellState {
         }
     }
 
+    /// Machine `m`'s reservation basis in one read, for the scheduler's
+    /// paths on that basis: its current capacity, the basis's free
+    /// headroom ([`Self::headroom`]) and its full capacity times the
+    /// overcommit factor ([`Self::basis_capacity`]).
+    ///
+    /// # Panics
+    /// Without usage books (reclamation off: no task is on that basis).
+    #[inline]
+    pub fn reservation_room(&self, m: MachineId) -> ReservationRoom {
+        let b = self.usage.as_deref().expect("usage books");
+        let mu = &b.machines[m as usize];
+        ReservationRoom {
+            capacity: mu.capacity,
+            free: Headroom::between(&mu.reservable, &mu.reserved).free,
+            basis_capacity: mu.basis_capacity,
+        }
+    }
+
     /// What scorers measure `basis`'s free fraction against: machine `m`'s
     /// capacity, times the overcommit factor on the reservation basis.
     #[inline]
     pub fn basis_capacity(&self, m: MachineId, basis: Basis) -> Resources {
         let full = self.cell.machines[m as usize].capacity.res;
         match (&self.usage, basis) {
-            (Some(b), Basis::Reservation) => b.reservable_of(&full),
+            (Some(b), Basis::Reservation) => b.machines[m as usize].basis_capacity,
             _ => full,
         }
     }
@@ -245,7 +278,7 @@ impl CellState {
                         job_serial: self.jobs[rec.job as usize].serial,
                         index: rec.index,
                     };
-                    let drawn = b.source.usage(old.model, key, &limit, now);
+                    let drawn = (b.source).usage_memo(old.model, key, &old.memo, &limit, now);
                     clamped(&mut b.ledger, drawn, &limit)
                 }
             };
@@ -260,8 +293,12 @@ impl CellState {
             if (usage, r) == (old.usage, old.reservation) {
                 continue;
             }
-            b.sub(machine, shape.priority, &old.usage, &old.reservation, 0);
-            b.add(machine, shape.priority, &usage, &r, 0);
+            b.change(
+                machine,
+                shape.priority,
+                &[old.usage, old.reservation],
+                &[usage, r],
+            );
             b.tasks[t].usage = usage;
             b.tasks[t].reservation = r;
             b.dirty[machine as usize] |= 1 | (u8::from(r != old.reservation) << 1);
@@ -324,7 +361,8 @@ impl CellState {
         let usage = match t.external {
             Some(u) => u,
             None => {
-                let drawn = b.source.usage(t.model, key, &limit, now);
+                t.memo = b.source.memo(t.model, key);
+                let drawn = (b.source).usage_memo(t.model, key, &t.memo, &limit, now);
                 clamped(&mut b.ledger, drawn, &limit)
             }
         };

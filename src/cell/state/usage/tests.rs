@@ -66,6 +66,65 @@ fn reservations_follow_the_formula() {
 }
 
 #[test]
+fn a_change_is_a_sub_then_an_add() {
+    let r = Resources::new;
+    let mut a = MachineUsage::default();
+    // Priority 100: one task using 1000/500 reserving 2000/800; priority 200
+    // one using 300/300 reserving 600/600.
+    a.add(100, &r(1000, 500), &r(2000, 800), 1);
+    a.add(200, &r(300, 300), &r(600, 600), 1);
+    let mut b = a.clone();
+    // The first task now uses 700/650 and reserves 1500/900.
+    a.change(
+        100,
+        &[r(1000, 500), r(2000, 800)],
+        &[r(700, 650), r(1500, 900)],
+    );
+    b.sub(100, &r(1000, 500), &r(2000, 800), 0);
+    b.add(100, &r(700, 650), &r(1500, 900), 0);
+    assert_eq!(a, b);
+    // Σ usage 700 + 300 = 1000 / 650 + 300 = 950; Σ reserved 1500 + 600 =
+    // 2100 / 900 + 600 = 1500.
+    assert_eq!((a.usage, a.reserved), (r(1000, 950), r(2100, 1500)));
+    assert_eq!(a.by_priority()[0].tasks, 1);
+}
+
+#[test]
+#[should_panic(expected = "below zero")]
+fn a_change_from_more_than_is_held_panics() {
+    let r = Resources::new;
+    let mut a = MachineUsage::default();
+    a.add(100, &r(1000, 500), &r(2000, 800), 1);
+    a.change(100, &[r(1001, 500), r(2000, 800)], &[r(0, 0), r(0, 0)]);
+}
+
+#[test]
+fn the_reservation_room_is_the_basis_read_at_once() {
+    let mut st = cell(&[(4000, 8000, 0)]);
+    let s = Settings {
+        overcommit_permille: [1500, 1250],
+        ..borg(ReclamationMode::On)
+    };
+    let half = FixedShare {
+        cpu_permille: 500,
+        mem_permille: 500,
+    };
+    st.enable_usage(s, Box::new(half));
+    // A batch task of 1000 / 2000 reserves its limit at first: the basis
+    // 4000 × 1.5 = 6000 / 8000 × 1.25 = 10000, free 5000 / 8000.
+    occupy(&mut st, 0, 1000, 2000, 100);
+    let room = st.reservation_room(0);
+    assert_eq!(room.capacity, Resources::new(4000, 8000));
+    assert_eq!(room.free, Resources::new(5000, 8000));
+    assert_eq!(room.basis_capacity, Resources::new(6000, 10000));
+    assert_eq!(room.free, st.headroom(0, Basis::Reservation).free);
+    assert_eq!(
+        room.basis_capacity,
+        st.basis_capacity(0, Basis::Reservation)
+    );
+}
+
+#[test]
 fn headroom_keeps_free_and_excess_apart() {
     // 4000 / 8000 holding 5000 / 3000: free (0, 5000), excess (1000, 0).
     let mut h = Headroom::between(&Resources::new(4000, 8000), &Resources::new(5000, 3000));

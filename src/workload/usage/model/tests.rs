@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::scenario::UsageModelConfig;
+use crate::workload::dist::to_u64;
 
 /// Five-minute windows, as Borg's reservation tick.
 const WINDOW_S: u64 = 300;
@@ -359,4 +360,167 @@ fn from_scenario_reads_the_job_classes_models() {
     assert_eq!(u, Resources::new(400, 800));
     let e = SyntheticUsage::from_scenario(&sc, None, SimDuration::ZERO).unwrap_err();
     assert_eq!(e.to_string(), "t: reclamation.interval_s: must be > 0");
+}
+
+/// A task's usage by the formula of the module doc, drawn from scratch
+/// (the keyed draws and the PCG per mean share, the cosine per window):
+/// what the kept memo and the daily table must reproduce bit for bit.
+fn from_scratch(m: &UsageModelConfig, k: UsageKey, now: SimTime) -> Resources {
+    let streams = RngStreams::new(42);
+    let task = [k.job_serial, u64::from(k.index)];
+    let mean = |d: &Dist, r: u64| {
+        let draw = match d {
+            Dist::Constant(v) => *v,
+            _ => {
+                let bits = streams.keyed(Stream::Usage, &[0, task[0], task[1], r]);
+                d.sample(&mut SimRng::seed_from_u64(bits))
+            }
+        };
+        draw.clamp(0.0, 1000.0)
+    };
+    let w = now.as_us() / (WINDOW_S * US_PER_S);
+    let z = |r: u64| {
+        let bits = streams.keyed(Stream::Usage, &[1, task[0], task[1], w, r]);
+        (bits >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
+    };
+    let hour = ((w * WINDOW_S * US_PER_S) % DAY_US) as f64 / HOUR_US as f64;
+    let angle = std::f64::consts::TAU * (hour - f64::from(m.peak_hour)) / 24.0;
+    let diurnal = 1.0 + f64::from(m.diurnal_permille) / 1000.0 * angle.cos();
+    let noise = f64::from(m.noise_permille) / 1000.0;
+    let cpu = mean(&m.cpu_permille, 0) * diurnal * (1.0 + noise * z(0));
+    let mem = mean(&m.mem_permille, 1) * (1.0 + noise * z(1));
+    Resources::new(share_of(LIMIT.cpu_milli, cpu), share_of(LIMIT.mem_mib, mem))
+}
+
+#[test]
+fn the_kept_memo_and_daily_table_draw_what_the_formula_draws() {
+    let m = model(
+        Dist::Uniform {
+            min: 200.0,
+            max: 800.0,
+        },
+        Dist::Lognormal {
+            median: 400.0,
+            sigma: 0.5,
+            max: None,
+        },
+        300,
+        200,
+        14,
+    );
+    let src = source(&m);
+    for k in [key(0, 0), key(7, 3), key(123_456, 9)] {
+        let memo = src.memo(ModelId(0), k);
+        // Two days and a bit of windows: the table wraps at 288.
+        for w in (0..600).step_by(7) {
+            let now = at(w, 11);
+            let want = from_scratch(&m, k, now);
+            assert_eq!(src.usage_memo(ModelId(0), k, &memo, &LIMIT, now), want);
+            assert_eq!(src.usage(ModelId(0), k, &LIMIT, now), want);
+        }
+    }
+    // A task without a model keeps nothing and uses its limit.
+    assert_eq!(src.memo(ModelId::LIMIT, key(1, 1)), TaskMemo::default());
+    let memo = TaskMemo::default();
+    let u = src.usage_memo(ModelId::LIMIT, key(1, 1), &memo, &LIMIT, at(3, 0));
+    assert_eq!(u, LIMIT);
+}
+
+#[test]
+fn the_daily_factor_is_tabulated_when_windows_repeat_within_a_day() {
+    let c = model(Dist::Constant(500.0), Dist::Constant(500.0), 0, 400, 9);
+    let check = |window_s: u64, len: Option<usize>| {
+        let window_us = window_s * US_PER_S;
+        let m = Model::new(&c).tabulate(window_us);
+        match (&m.by_window, len) {
+            (Diurnal::Table(t), Some(n)) => assert_eq!(t.len(), n, "window {window_s} s"),
+            (Diurnal::Each, None) => {}
+            (d, _) => panic!("window {window_s} s: {d:?}, expected a table of {len:?}"),
+        }
+        // Three days of windows (at most 20,000): the same bits as the cosine.
+        for w in 0..(3 * DAY_US / window_us).min(20_000) {
+            let want = m.diurnal_factor(w * window_us);
+            assert_eq!(m.diurnal_at(w, window_us).to_bits(), want.to_bits());
+        }
+    };
+    // 300 s: 86,400 / gcd(300, 86,400) = 86,400 / 300 = 288 windows a day.
+    check(300, Some(288));
+    // 450 s: 86,400 / 450 = 192.
+    check(450, Some(192));
+    // 7 s: gcd(7, 86,400) = 1, so 86,400 windows before the day repeats:
+    // more than 4,096, computed each time.
+    check(7, None);
+    // 5 days: gcd = 86,400 s, a table of 1 (every window starts at midnight).
+    check(5 * 86_400, Some(1));
+}
+
+#[test]
+fn rounding_without_f64_round_is_to_u64s() {
+    // Halves go away from zero (0.5 → 1, 2.5 → 3); the largest double
+    // below a half stays 0; 2^52 − 0.5 → 2^52; NaN, −0, negatives → 0;
+    // past u64::MAX and ∞ saturate.
+    let edges = [
+        0.0,
+        -0.0,
+        -1.5,
+        0.5,
+        1.5,
+        2.5,
+        0.499_999_999_999_999_94,
+        1.0 - f64::EPSILON / 2.0,
+        4_503_599_627_370_495.5,
+        4_503_599_627_370_496.0,
+        9_007_199_254_740_993.0,
+        1.8e19,
+        1e300,
+        f64::INFINITY,
+        f64::NAN,
+        f64::MIN_POSITIVE,
+    ];
+    for x in edges {
+        assert_eq!(round_to_u64(x), to_u64(x), "{x:e}");
+    }
+    let mut rng = SimRng::seed_from_u64(3);
+    for _ in 0..100_000 {
+        let x: f64 = rand::Rng::random_range(&mut rng, 0.0..20_000.0);
+        assert_eq!(round_to_u64(x), to_u64(x), "{x:e}");
+        // Exact halves and their neighbours.
+        let h = (x as u64) as f64 + 0.5;
+        for y in [h, h.next_down(), h.next_up()] {
+            assert_eq!(round_to_u64(y), to_u64(y), "{y:e}");
+        }
+    }
+}
+
+#[test]
+fn a_share_is_to_u64_of_the_product_whatever_the_limit() {
+    // The limit converted through i64 below 2^63, through u64 above: the
+    // same double either way; 2^63 and u64::MAX take the unsigned path.
+    let limits = [
+        0,
+        1,
+        999,
+        10_000,
+        1 << 53,
+        (1 << 53) + 1,
+        i64::MAX as u64,
+        1 << 63,
+        u64::MAX,
+    ];
+    for limit in limits {
+        for permille in [
+            0.0,
+            0.4,
+            333.3,
+            500.0,
+            999.9,
+            1000.0,
+            1500.0,
+            -3.0,
+            f64::NAN,
+        ] {
+            let want = to_u64(limit as f64 * permille / 1000.0).min(limit);
+            assert_eq!(share_of(limit, permille), want, "{limit} × {permille}‰");
+        }
+    }
 }
