@@ -4,7 +4,8 @@
 //! jobs within a priority, so that one huge job cannot starve the others at
 //! its priority. Jobs within a priority keep the order in which they first
 //! had a pending task; a job's tasks are kept in task-id order. Lookups use
-//! hash maps, but every iteration goes through ordered maps, so the scan order
+//! hash maps, but every iteration goes through ordered structures (the
+//! levels' map, each level's append-only deque of jobs), so the scan order
 //! is deterministic.
 
 use crate::workload::{JobId, Priority, TaskId};
