@@ -333,3 +333,57 @@ impl Slot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot's kind as the verdict it stands for (a free one's score is
+    /// in the heap, so 0 here).
+    fn verdict_of(s: Slot) -> Option<Verdict> {
+        match s.kind() {
+            SlotKind::Unexamined => None,
+            SlotKind::Free => Some(Verdict::Free(0)),
+            SlotKind::Preempt => Some(Verdict::Preempt),
+            SlotKind::Reject(r) => Some(Verdict::Reject(r)),
+        }
+    }
+
+    #[test]
+    fn a_slot_gives_back_its_seq_and_kind() {
+        // Every kind at the seqs' edges: 0 (a machine never changed, which
+        // must still differ from "not examined") and 2^56 − 1.
+        let mut kinds: Vec<Verdict> = Reason::ALL.iter().map(|&r| Verdict::Reject(r)).collect();
+        kinds.extend([Verdict::Preempt, Verdict::Free(0), Verdict::Free(u64::MAX)]);
+        for seq in [0, 1, 12_345, SEQ_MASK - 1, SEQ_MASK] {
+            let mut seen = Vec::new();
+            for &v in &kinds {
+                let s = Slot::new(seq, v);
+                assert_ne!(s, Slot::UNEXAMINED, "{v:?} at {seq}");
+                assert_eq!(s.seq(), seq, "{v:?}");
+                let want = match v {
+                    Verdict::Free(_) => Verdict::Free(0),
+                    other => other,
+                };
+                assert_eq!(verdict_of(s), Some(want), "at {seq}");
+                // A fitting machine's slot is `free(seq)` whatever its
+                // score: what the heap's staleness check compares.
+                assert_eq!(s == Slot::free(seq), matches!(v, Verdict::Free(_)));
+                seen.push(s);
+            }
+            // Kinds stay apart: Free twice (two scores), the rest once.
+            seen.sort_unstable_by_key(|s| s.0);
+            seen.dedup();
+            assert_eq!(seen.len(), kinds.len() - 1);
+        }
+        assert!(verdict_of(Slot::UNEXAMINED).is_none());
+        // One seq apart is another slot: an entry from before a change is stale.
+        assert_ne!(Slot::free(SEQ_MASK - 1), Slot::free(SEQ_MASK));
+    }
+
+    #[test]
+    #[should_panic(expected = "beyond 2^56")]
+    fn a_seq_beyond_56_bits_is_refused() {
+        let _ = Slot::new(SEQ_MASK + 1, Verdict::Preempt);
+    }
+}

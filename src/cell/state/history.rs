@@ -302,6 +302,76 @@ mod tests {
         assert!(h.window(at(0)).is_none());
     }
 
+    /// The eager observation, as it was before the snapshot became lazy:
+    /// the reference for `observe_with`.
+    fn observe_eagerly(h: &mut AllocHistory, from: Snapshot, rates: &Rates, dt_us: u64) {
+        if dt_us == 0 {
+            return;
+        }
+        let level = h.level_bp(rates[0][0] + rates[1][0]);
+        h.time_at_level_us[level] += dt_us;
+        while h.first_reach.len() <= level {
+            h.first_reach.push(from);
+        }
+        let end = from.time.0 + dt_us;
+        for (target, fixed) in h.targets.iter().zip(h.fixed.iter_mut()) {
+            if let (Some(t), None) = (target, &fixed) {
+                if t.0 <= end {
+                    let into = t.0.saturating_sub(from.time.0);
+                    *fixed = Some(from.extended(rates, into));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lazy_snapshot_keeps_what_an_eager_one_kept() {
+        // Random levels (capacity 1000 milli, so 0..=1200 covers every
+        // level and the saturated one) and steps (0 included), with no
+        // window ends, either end fixed, or both: every level's first
+        // reach and every fixed end equal the eager observation's.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut draw = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let ends = [
+            (None, None),
+            (Some(SimTime(40_000)), None),
+            (None, Some(SimTime(900_000))),
+            (Some(SimTime(0)), Some(SimTime(500_000))),
+        ];
+        for (start, end) in ends {
+            let (mut lazy, mut eager) = (AllocHistory::new(1000), AllocHistory::new(1000));
+            lazy.set_window(start, end);
+            eager.set_window(start, end);
+            let mut snap = Snapshot::default();
+            let mut taken = 0;
+            for _ in 0..2_000 {
+                let r = [[draw(600), draw(50), 0], [draw(600), 0, draw(9)]];
+                let dt = draw(1_000);
+                lazy.observe_with(
+                    snap.time,
+                    || {
+                        taken += 1;
+                        snap
+                    },
+                    &r,
+                    dt,
+                );
+                observe_eagerly(&mut eager, snap, &r, dt);
+                snap = snap.extended(&r, dt);
+            }
+            assert_eq!(lazy.time_at_level_us, eager.time_at_level_us);
+            assert_eq!(lazy.first_reach, eager.first_reach);
+            assert_eq!(lazy.fixed, eager.fixed);
+            // Lazy in fact: far fewer snapshots than observations.
+            assert!(taken < 1_000, "{taken} snapshots taken");
+        }
+    }
+
     #[test]
     fn levels_round_down_and_saturate() {
         let h = AllocHistory::new(3000);

@@ -304,3 +304,61 @@ fn a_prod_job_losing_a_task_to_a_machine_failure_is_measured_exactly() {
     assert_eq!(st.availability().counts_of(n), None);
     check(&st).unwrap();
 }
+
+#[test]
+fn every_change_of_a_machine_moves_its_seq_once_and_is_logged_once() {
+    // Score caches and the fragmentation sum read the change log, caches
+    // and fault holds compare seqs: a machine's seq must move exactly as
+    // often as the machine is logged, by one per change.
+    let mut st = cell(&[(4000, 8000, 0), (4000, 8000, 0)]);
+    let logged_as_counted = |st: &CellState| {
+        let log = st
+            .changes_since(0)
+            .expect("a short run keeps its whole log");
+        for m in 0..2u32 {
+            let n = log.iter().filter(|&&x| x == m).count() as u64;
+            assert_eq!(st.machine_seq(m), n, "machine {m}");
+        }
+    };
+    let j = submit(&mut st, job(1000, 1000, 100, 3));
+    let t: Vec<TaskId> = st.job(j).tasks.to_vec();
+    let seq = |st: &CellState| [st.machine_seq(0), st.machine_seq(1)];
+    assert_eq!(seq(&st), [0, 0], "a submission changes no machine");
+    // A placement, a completion, an eviction and a kill: one each.
+    st.place(SimTime(1), t[0], 0);
+    st.place(SimTime(1), t[1], 0);
+    st.place(SimTime(1), t[2], 1);
+    assert_eq!(seq(&st), [2, 1]);
+    assert!(st.finish(SimTime(2), t[2], 1));
+    st.evict(SimTime(3), t[1], EvictionCause::Preemption);
+    assert_eq!(seq(&st), [3, 2]);
+    st.place(SimTime(4), t[1], 0);
+    assert!(st.kill(SimTime(5), t[1]));
+    assert_eq!(seq(&st), [5, 2]);
+    logged_as_counted(&st);
+    // Unreachable and back: one each; asked twice, nothing.
+    assert!(st.set_unreachable(SimTime(6), 1, true));
+    assert!(!st.set_unreachable(SimTime(6), 1, true));
+    assert!(st.set_unreachable(SimTime(7), 1, false));
+    assert_eq!(seq(&st), [5, 4]);
+    // Machine 0 down with its one task: the eviction, then the machine.
+    let evicted = st.set_machine_as(SimTime(8), 0, None, EvictionCause::MachineFailure);
+    assert_eq!(evicted, vec![t[0]]);
+    assert_eq!(seq(&st), [7, 4]);
+    // Up again, then shrunk: one each.
+    st.set_machine_as(
+        SimTime(9),
+        0,
+        Some(Resources::new(4000, 8000)),
+        EvictionCause::MachineFailure,
+    );
+    st.set_machine_as(
+        SimTime(10),
+        0,
+        Some(Resources::new(2000, 8000)),
+        EvictionCause::MachineFailure,
+    );
+    assert_eq!(seq(&st), [9, 4]);
+    logged_as_counted(&st);
+    check(&st).unwrap();
+}
