@@ -163,16 +163,12 @@ impl Profile {
             u32::BITS,
             filters.len()
         );
-        // Below `u64::MAX`, not up to it: class caches rank `score + 1`.
-        let max_total = scorers
-            .iter()
-            .try_fold(0u64, |total, (_, weight)| {
-                weight.checked_mul(MAX_SCORE)?.checked_add(total)
-            })
-            .filter(|&total| total < u64::MAX);
+        let max_total = scorers.iter().try_fold(0u64, |total, (_, weight)| {
+            weight.checked_mul(MAX_SCORE)?.checked_add(total)
+        });
         assert!(
             max_total.is_some(),
-            "profile weights overflow: Σ weight × MAX_SCORE reaches u64::MAX for scorers [{}]",
+            "profile weights overflow: Σ weight × MAX_SCORE exceeds u64 for scorers [{}]",
             scorers
                 .iter()
                 .map(|(s, w)| format!("{} × {w}", s.name()))
@@ -361,14 +357,14 @@ mod tests {
             assert_eq!(p.filters().len(), 3);
         }
         let max = u64::MAX / MAX_SCORE;
-        // The largest weight that fits: ⌊(2⁶⁴ − 1) / 10000⌋ × 10000 < u64::MAX.
+        // The largest weight that fits: ⌊(2⁶⁴ − 1) / 10000⌋ × 10000 ≤ u64::MAX.
         let p = Profile::new(vec![], vec![(Box::new(Flat), max)]);
         assert_eq!(p.scorers()[0].1, max);
     }
 
     #[test]
     #[should_panic(
-        expected = "profile weights overflow: Σ weight × MAX_SCORE reaches u64::MAX for scorers [flat × 1844674407370955, flat × 1]"
+        expected = "profile weights overflow: Σ weight × MAX_SCORE exceeds u64 for scorers [flat × 1844674407370955, flat × 1]"
     )]
     fn weights_that_could_overflow_are_refused() {
         // ⌊(2⁶⁴ − 1) / 10000⌋ = 1,844,674,407,370,955; × 10000 fits, but
