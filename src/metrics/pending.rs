@@ -522,6 +522,18 @@ mod tests {
         Row(task, Reasons(counts), Why { why: String::new() })
     }
 
+    /// The reference: the header, then each row through the csv crate's serde.
+    fn serde_csv(rows: &[Row]) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.write_record(&header()).unwrap();
+        for r in rows {
+            w.serialize(r).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
     #[test]
     fn the_direct_writer_writes_what_serde_writes() {
         // Every band and status, fields set and unset, text that needs
@@ -549,14 +561,7 @@ mod tests {
             rows.push(r);
         }
         rows.push(row(Band::Batch, Status::NotAttempted, None));
-        let mut serde = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        serde.write_record(&header()).unwrap();
-        for r in &rows {
-            serde.serialize(r).unwrap();
-        }
-        let want = String::from_utf8(serde.into_inner().unwrap()).unwrap();
+        let want = String::from_utf8(serde_csv(&rows)).unwrap();
         let got = String::from_utf8(csv_bytes_of(&rows)).unwrap();
         assert_eq!(got, want);
         assert!(got.contains("\"a,b\""), "quoted as the csv crate quotes");
@@ -570,14 +575,7 @@ mod tests {
             r.2.why = "é ✓ 中".into();
             odd.push(r);
         }
-        let mut serde = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        serde.write_record(&header()).unwrap();
-        for r in &odd {
-            serde.serialize(r).unwrap();
-        }
-        assert_eq!(csv_bytes_of(&odd), serde.into_inner().unwrap());
+        assert_eq!(csv_bytes_of(&odd), serde_csv(&odd));
     }
 
     #[test]
