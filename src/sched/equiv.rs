@@ -40,6 +40,8 @@ use super::pipeline::{Outcome, Pipeline, Verdict};
 use super::plugin::TaskView;
 use super::reason::{Reason, ReasonCounts};
 use super::sample::Sampler;
+pub use super::verdicts::Slot;
+use super::verdicts::{ColumnMut, VerdictTable};
 use super::SchedStats;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
@@ -51,9 +53,15 @@ use std::collections::{BTreeSet, BinaryHeap};
 /// or with relaxed randomization a prefix of the scan order — kept current
 /// through the change log.
 pub struct ClassCache {
-    /// Per machine: the machine's `seq` when evaluated, and the kind of
-    /// verdict (a fitting machine's score is in `ranked`).
-    verdicts: Vec<Slot>,
+    /// Its column of the scheduler's [`VerdictTable`] (the `slots` its
+    /// methods are given): per machine, the
+    /// machine's `seq` when evaluated, and the kind of verdict (a fitting
+    /// machine's score is in `ranked`).
+    col: usize,
+    /// Machines in the cell.
+    machines: usize,
+    /// Examines machines in the sampler's order (else in id order).
+    sampled: bool,
     /// Machines that fit as is, as (score, id reversed, machine seq): a
     /// max-heap whose top is the best score with the lowest id. Entries are
     /// removed lazily: one whose seq no longer matches the machine's slot
@@ -86,10 +94,14 @@ pub enum Scan<'a> {
 }
 
 impl ClassCache {
-    /// An empty cache; [`ClassCache::decide`] examines what it needs.
-    pub fn new(st: &CellState, job: JobId, start: usize, mask: u32) -> Self {
+    /// An empty cache keeping its verdicts in column `col` of the table
+    /// (every slot "not examined"); [`ClassCache::decide`] examines what it
+    /// needs.
+    pub fn new(st: &CellState, job: JobId, start: usize, mask: u32, col: usize) -> Self {
         ClassCache {
-            verdicts: vec![Slot::UNEXAMINED; st.cell().len()],
+            col,
+            machines: st.cell().len(),
+            sampled: false,
             ranked: BinaryHeap::new(),
             fitting: 0,
             preempt: BTreeSet::new(),
@@ -106,11 +118,26 @@ impl ClassCache {
 
     /// The number of machines it has room for.
     pub fn len(&self) -> usize {
-        self.verdicts.len()
+        self.machines
     }
 
     pub fn is_empty(&self) -> bool {
-        self.verdicts.is_empty()
+        self.machines == 0
+    }
+
+    /// Gives its column of `table` back, cleared over the machines it
+    /// examined (in the `sampler`'s order if it sampled).
+    ///
+    /// # Panics
+    /// If it sampled and no sampler is given.
+    pub fn release(self, table: &mut VerdictTable, sampler: Option<&Sampler>) {
+        let (col, start, n) = (self.col, self.start, self.examined);
+        if self.sampled {
+            let sampler = sampler.expect("a sampled cache is released with its sampler");
+            table.release(col, (0..n).map(|i| sampler.at(start, i)));
+        } else {
+            table.release(col, 0..n as MachineId);
+        }
     }
 
     /// Its offset in the scan order (relaxed randomization; 0 otherwise).
@@ -121,6 +148,11 @@ impl ClassCache {
     /// How many machines it has examined.
     pub fn examined(&self) -> usize {
         self.examined
+    }
+
+    /// Its column of the verdict table.
+    pub fn col(&self) -> usize {
+        self.col
     }
 
     pub fn cursor(&self) -> u64 {
@@ -137,6 +169,7 @@ impl ClassCache {
     /// that far). Returns how many were re-evaluated.
     pub fn sync(
         &mut self,
+        slots: &mut ColumnMut,
         pipeline: &Pipeline,
         st: &CellState,
         view: &TaskView,
@@ -152,7 +185,7 @@ impl ClassCache {
         };
         let mut misses = 0;
         for &m in changed {
-            let old = self.verdicts[m as usize];
+            let old = slots.get(m);
             if old == Slot::UNEXAMINED {
                 continue;
             }
@@ -162,12 +195,12 @@ impl ClassCache {
             }
             let v = pipeline.verdict_with(st, view, self.mask, m, stats);
             self.remove(m, old);
-            self.record(m, seq, v);
+            self.record(slots, m, seq, v);
             misses += 1;
         }
         self.cursor = st.change_cursor();
         if self.ranked.len() > 2 * self.fitting + 1024 {
-            self.compact();
+            self.compact(slots);
         }
         misses
     }
@@ -176,13 +209,15 @@ impl ClassCache {
     /// all are examined. Returns how many it examined.
     fn extend(
         &mut self,
+        slots: &mut ColumnMut,
         pipeline: &Pipeline,
         st: &CellState,
         view: &TaskView,
         scan: &Scan,
         stats: &mut SchedStats,
     ) -> u64 {
-        let n = self.verdicts.len();
+        let n = self.machines;
+        self.sampled = matches!(scan, Scan::Sampled { .. });
         let mut seen = 0;
         while self.examined < n {
             let m = match scan {
@@ -195,7 +230,7 @@ impl ClassCache {
                 }
             };
             let v = pipeline.verdict_with(st, view, self.mask, m, stats);
-            self.record(m, st.machine_seq(m), v);
+            self.record(slots, m, st.machine_seq(m), v);
             self.examined += 1;
             seen += 1;
         }
@@ -206,6 +241,7 @@ impl ClassCache {
     /// it with the number of machines newly examined.
     pub fn decide(
         &mut self,
+        slots: &mut ColumnMut,
         pipeline: &Pipeline,
         st: &CellState,
         view: &TaskView,
@@ -213,15 +249,11 @@ impl ClassCache {
         stats: &mut SchedStats,
     ) -> (Outcome, u64) {
         debug_assert_eq!(self.cursor, st.change_cursor(), "decide after sync");
-        let seen = self.extend(pipeline, st, view, scan, stats);
-        if let Some(m) = self.best() {
+        let seen = self.extend(slots, pipeline, st, view, scan, stats);
+        if let Some(m) = self.best(slots) {
             return (Outcome::Place(m), seen);
         }
-        debug_assert_eq!(
-            self.examined,
-            self.verdicts.len(),
-            "nothing fits: all examined"
-        );
+        debug_assert_eq!(self.examined, self.machines, "nothing fits: all examined");
         let candidates: Vec<MachineId> = self.preempt.iter().copied().collect();
         let out = pipeline.decide_without_free(st, view, &candidates, self.counts.clone(), stats);
         (out, seen)
@@ -229,9 +261,9 @@ impl ClassCache {
 
     /// The fitting machine with the best score (lowest id on ties),
     /// dropping stale heap entries on the way.
-    fn best(&mut self) -> Option<MachineId> {
+    fn best(&mut self, slots: &ColumnMut) -> Option<MachineId> {
         while let Some(&(_, Reverse(m), seq)) = self.ranked.peek() {
-            if self.verdicts[m as usize] == Slot::free(seq) {
+            if slots.get(m) == Slot::free(seq) {
                 return Some(m);
             }
             self.ranked.pop();
@@ -241,17 +273,16 @@ impl ClassCache {
     }
 
     /// Rebuilds the heap from its live entries.
-    fn compact(&mut self) {
-        let verdicts = &self.verdicts;
+    fn compact(&mut self, slots: &ColumnMut) {
         let mut entries = std::mem::take(&mut self.ranked).into_vec();
-        entries.retain(|&(_, Reverse(m), seq)| verdicts[m as usize] == Slot::free(seq));
+        entries.retain(|&(_, Reverse(m), seq)| slots.get(m) == Slot::free(seq));
         debug_assert_eq!(entries.len(), self.fitting);
         self.ranked = BinaryHeap::from(entries);
     }
 
     /// Records machine `m`'s new verdict, evaluated at its `seq`.
-    fn record(&mut self, m: MachineId, seq: u64, v: Verdict) {
-        self.verdicts[m as usize] = Slot::new(seq, v);
+    fn record(&mut self, slots: &mut ColumnMut, m: MachineId, seq: u64, v: Verdict) {
+        slots.set(m, Slot::new(seq, v));
         match v {
             Verdict::Reject(r) => self.counts.add(r),
             Verdict::Preempt => {
@@ -283,12 +314,10 @@ impl ClassCache {
     }
 }
 
-/// A machine's `seq` when its verdict was taken (low 56 bits) and the
-/// verdict's kind (high 8 bits: 0 not examined, 1 fits as is, 2 fits with
-/// evictions, 3 + r rejected for reason r), in 8 bytes: the per-machine
-/// array of every class cache is read on each change replay.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-struct Slot(u64);
+// A `Slot` holds a machine's `seq` when its verdict was taken (low 56
+// bits) and the verdict's kind (high 8 bits: 0 not examined, 1 fits as is,
+// 2 fits with evictions, 3 + r rejected for reason r), in 8 bytes: the
+// slots of every class cache are read on each change replay.
 
 enum SlotKind {
     Unexamined,

@@ -27,6 +27,7 @@ pub mod profile;
 pub mod reason;
 pub mod sample;
 pub mod typical;
+pub mod verdicts;
 
 use crate::cell::state::{CellState, EvictionCause};
 use crate::cell::MachineId;
@@ -43,6 +44,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use sample::Sampler;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use verdicts::{ColumnMut, VerdictTable};
 
 /// What a pass did, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,6 +154,9 @@ pub struct Scheduler {
     /// Looked up by key; iterated only for order-independent sums and for
     /// eviction, which sorts first.
     caches: FxHashMap<ClassKey, ClassCache>,
+    /// The class caches' verdict slots, machine-major (made for the cell's
+    /// size when the first cache is built).
+    table: VerdictTable,
     /// The buffer each task's class key is assembled in, reused.
     key: ClassKeyBuilder,
     /// The buffer each task's failed-on machines are read into, reused.
@@ -186,6 +191,7 @@ impl Scheduler {
             stats: SchedStats::default(),
             why: BTreeMap::new(),
             caches: FxHashMap::default(),
+            table: VerdictTable::new(0),
             key: ClassKeyBuilder::default(),
             failed_on: Vec::new(),
             next_serial: 0,
@@ -412,7 +418,8 @@ impl Scheduler {
         // One lookup on the common path, a hit.
         let cache = match self.caches.get_mut(key) {
             Some(cache) => {
-                Self::refresh(cache, &self.pipeline, st, view, &mut self.stats);
+                let mut slots = self.table.column(cache.col());
+                Self::refresh(cache, &mut slots, &self.pipeline, st, view, &mut self.stats);
                 cache
             }
             None => {
@@ -425,7 +432,9 @@ impl Scheduler {
             _ => Scan::All,
         };
         cache.last_pass = self.stats.passes;
-        let (outcome, seen) = cache.decide(&self.pipeline, st, view, &scan, &mut self.stats);
+        let mut slots = self.table.column(cache.col());
+        let (outcome, seen) =
+            cache.decide(&mut slots, &self.pipeline, st, view, &scan, &mut self.stats);
         self.stats.cache_misses += seen;
         outcome
     }
@@ -434,6 +443,7 @@ impl Scheduler {
     /// verdicts it reuses and whether another job built it.
     fn refresh(
         cache: &mut ClassCache,
+        slots: &mut ColumnMut,
         pipeline: &Pipeline,
         st: &CellState,
         view: &TaskView,
@@ -445,7 +455,7 @@ impl Scheduler {
             "a filter's `applies` reads what its `sign` does not declare"
         );
         let examined = cache.examined() as u64;
-        let misses = cache.sync(pipeline, st, view, stats);
+        let misses = cache.sync(slots, pipeline, st, view, stats);
         stats.cache_misses += misses;
         stats.cache_hits += examined - misses;
         stats.class_cache_uses += 1;
@@ -454,10 +464,21 @@ impl Scheduler {
 
     /// An empty cache for `view`'s class, room made for it in the budget.
     fn new_cache(&mut self, st: &CellState, view: &TaskView) -> ClassCache {
-        Self::make_room(&mut self.caches, st.cell().len());
+        let n = st.cell().len();
+        if self.table.machines() != n {
+            // First use: the table is made for the cell's size, fixed for
+            // the run.
+            assert!(
+                self.caches.is_empty(),
+                "the cell changed size under the caches"
+            );
+            self.table = VerdictTable::new(n);
+        }
+        Self::make_room(&mut self.caches, &mut self.table, self.sampler.as_ref(), n);
+        let col = self.table.acquire();
         let start = self.scan_start();
         let mask = self.pipeline.filter_mask(view);
-        let mut cache = ClassCache::new(st, view.job.id, start, mask);
+        let mut cache = ClassCache::new(st, view.job.id, start, mask, col);
         cache.serial = self.next_serial;
         self.next_serial += 1;
         self.stats.class_caches_built += 1;
@@ -483,7 +504,12 @@ impl Scheduler {
     /// Evicts the least recently used caches (by last pass, then creation
     /// order: deterministic) until one more cache of `n` machines fits the
     /// budget.
-    fn make_room(caches: &mut FxHashMap<ClassKey, ClassCache>, n: usize) {
+    fn make_room(
+        caches: &mut FxHashMap<ClassKey, ClassCache>,
+        table: &mut VerdictTable,
+        sampler: Option<&Sampler>,
+        n: usize,
+    ) {
         let total: usize = caches.values().map(ClassCache::len).sum();
         let excess = (total + n).saturating_sub(CACHE_MAX_ENTRIES);
         if excess == 0 {
@@ -503,20 +529,47 @@ impl Scheduler {
             drop.insert(serial);
             freed += len;
         }
-        caches.retain(|_, c| !drop.contains(&c.serial));
+        release_where(caches, table, sampler, |c| drop.contains(&c.serial));
     }
 
     /// Drops caches that are no longer worth keeping and trims the cell's
     /// change log to what the remaining caches still need.
     fn retire_caches(&mut self, st: &mut CellState) {
         let pass = self.stats.passes;
-        if self.config.techniques.score_cache {
-            self.caches
-                .retain(|_, c| c.last_pass + CACHE_RETAIN_PASSES > pass);
-        } else {
-            self.caches.clear();
-        }
+        let keep_all = self.config.techniques.score_cache;
+        release_where(
+            &mut self.caches,
+            &mut self.table,
+            self.sampler.as_ref(),
+            |c| !keep_all || c.last_pass + CACHE_RETAIN_PASSES <= pass,
+        );
+        debug_assert_eq!(
+            self.table.taken(),
+            self.caches.len(),
+            "verdict table columns out of step with the caches"
+        );
         let keep_from = self.caches.values().map(ClassCache::cursor).min();
         st.trim_changes(keep_from.unwrap_or_else(|| st.change_cursor()));
+    }
+}
+
+/// Drops the caches `gone` selects, their table columns given back.
+fn release_where(
+    caches: &mut FxHashMap<ClassKey, ClassCache>,
+    table: &mut VerdictTable,
+    sampler: Option<&Sampler>,
+    gone: impl Fn(&ClassCache) -> bool,
+) {
+    // Which caches go does not depend on the map's order, nor does what
+    // releasing one does to the table (each clears its own column).
+    let keys: Vec<ClassKey> = caches
+        .iter()
+        .filter(|(_, c)| gone(c))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        if let Some(c) = caches.remove(&k) {
+            c.release(table, sampler);
+        }
     }
 }

@@ -125,6 +125,18 @@ impl MachineState {
     }
 }
 
+/// What completions and reclaiming read of a job (see `CellState::job_hot`).
+#[derive(Copy, Clone, Debug)]
+struct JobHot {
+    /// Tasks not finished yet; at 0 the job is retired; `RECLAIMED` once
+    /// its id is free (`reclaim.rs`).
+    unfinished: u32,
+    /// The job's shape, for reclaiming it.
+    shape: u32,
+    /// Its running tasks are kept in `spread_counts` (`spread.rs`).
+    spread_counted: bool,
+}
+
 /// Everything about a cell that changes during a run.
 pub struct CellState {
     cell: Cell,
@@ -135,8 +147,6 @@ pub struct CellState {
     /// Running tasks per (owner, level, domain), for counted jobs only (see
     /// `spread.rs`). Looked up, never iterated where order matters.
     spread_counts: FxHashMap<(Owner, u8, u32), u32>,
-    /// Per job id: its running tasks are kept in `spread_counts`.
-    spread_counted: Vec<bool>,
     /// Count every job's running tasks, not only those with limits (the
     /// spreading score reads them).
     spread_all: bool,
@@ -187,11 +197,10 @@ pub struct CellState {
     /// Pending tasks held back by the reschedule rate limit, outside the
     /// pending queue, oldest first, with when each was held (`held.rs`).
     delayed: std::collections::VecDeque<(TaskId, SimTime)>,
-    /// Per job id: tasks not finished yet; at 0 the job is retired. Apart
-    /// from the (large, cold) job records, so completions touch 4 bytes.
-    unfinished: Vec<u32>,
-    /// Per job id: its shape (for reclaiming without the job record).
-    job_shape: Vec<u32>,
+    /// Per job id: what completions and reclaiming read of a job, in one
+    /// compact array apart from the (large, cold) job records, so that a
+    /// finishing task touches one cache line of its job, not three.
+    job_hot: Vec<JobHot>,
     /// Allocation levels over time, for the steady-state window.
     history: history::AllocHistory,
     /// Whether a task shape could ever run here, decided once per shape.
@@ -236,7 +245,6 @@ impl CellState {
             tasks: Vec::new(),
             pending: PendingQueue::default(),
             spread_counts: FxHashMap::default(),
-            spread_counted: Vec::new(),
             spread_all: false,
             failures: failures::FailureHistory::default(),
             serials: 0,
@@ -251,8 +259,7 @@ impl CellState {
             free_jobs: Vec::new(),
             free_tasks: Vec::new(),
             reclaimed: Vec::new(),
-            unfinished: Vec::new(),
-            job_shape: Vec::new(),
+            job_hot: Vec::new(),
             history,
             hostable: Default::default(),
             never_hostable: Vec::new(),
@@ -516,26 +523,36 @@ impl CellState {
         if !ever_schedulable {
             self.never_hostable.push(id);
         }
-        match self.jobs.get_mut(id as usize) {
-            Some(slot) => {
-                *slot = job;
-                self.unfinished[id as usize] = n;
-                self.job_shape[id as usize] = shape;
-                self.spread_counted[id as usize] = counted;
-            }
-            None => {
-                self.jobs.push(job);
-                self.unfinished.push(n);
-                self.job_shape.push(shape);
-                self.spread_counted.push(counted);
-            }
-        }
+        self.store_job(
+            job,
+            JobHot {
+                unfinished: n,
+                shape,
+                spread_counted: counted,
+            },
+        );
         if n == 0 {
             self.retired.push(id);
         } else if band.is_prod() {
             self.avail.admit(id, n, now);
         }
         id
+    }
+
+    /// Stores a new job's record, in its id's slot (reused, or a new one
+    /// at the end).
+    fn store_job(&mut self, job: Job, hot: JobHot) {
+        let id = job.id as usize;
+        match self.jobs.get_mut(id) {
+            Some(slot) => {
+                *slot = job;
+                self.job_hot[id] = hot;
+            }
+            None => {
+                self.jobs.push(job);
+                self.job_hot.push(hot);
+            }
+        }
     }
 
     /// Records a new task, `t`, in its slot (reused, or a new one at the

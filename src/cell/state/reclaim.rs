@@ -58,8 +58,9 @@ impl CellState {
         // Only compact per-job arrays are touched here, not the (large,
         // cold) job records: the next submission overwrites the record.
         for j in self.retired.drain(..) {
-            self.unfinished[j as usize] = RECLAIMED;
-            let shape = self.job_shape[j as usize];
+            let hot = &mut self.job_hot[j as usize];
+            hot.unfinished = RECLAIMED;
+            let shape = hot.shape;
             let n = &mut self.shape_jobs[shape as usize];
             lower(n, 1, "shape_jobs");
             if *n == 0 {
@@ -74,9 +75,9 @@ impl CellState {
 
     /// True if `j` names a job that has not been reclaimed.
     pub fn is_live_job(&self, j: JobId) -> bool {
-        self.unfinished
+        self.job_hot
             .get(j as usize)
-            .is_some_and(|&n| n != RECLAIMED)
+            .is_some_and(|h| h.unfinished != RECLAIMED)
     }
 
     /// Task slots that belong to a job (finished tasks of live jobs included).
@@ -96,7 +97,7 @@ impl CellState {
     /// Task `task` of `job` is done for good.
     pub(super) fn task_done(&mut self, job: JobId, task: TaskId) {
         self.done_tasks.push(task);
-        let left = &mut self.unfinished[job as usize];
+        let left = &mut self.job_hot[job as usize].unfinished;
         assert!(
             *left != RECLAIMED,
             "task {task} done in reclaimed job {job}"

@@ -36,7 +36,7 @@ impl CellState {
     /// job) in domain `domain` of `level`; 0 unless the job is counted
     /// (every job with a spread limit is).
     pub fn job_tasks_in_domain(&self, job: JobId, level: DomainLevel, domain: u32) -> u32 {
-        if !self.spread_counted[job as usize] {
+        if !self.job_hot[job as usize].spread_counted {
             return 0;
         }
         self.spread_counts
@@ -55,7 +55,7 @@ impl CellState {
 
     /// True if `job`'s running tasks are kept in the spread counters.
     pub fn spread_counted(&self, job: JobId) -> bool {
-        self.spread_counted[job as usize]
+        self.job_hot[job as usize].spread_counted
     }
 
     /// Every non-zero counter: (owner, level index, domain) → running tasks
@@ -68,10 +68,10 @@ impl CellState {
     /// (a trace job's first limited task arrived after this part); a no-op
     /// if they are counted already.
     pub fn count_spread(&mut self, job: JobId) {
-        if self.spread_counted[job as usize] {
+        if self.job_hot[job as usize].spread_counted {
             return;
         }
-        self.spread_counted[job as usize] = true;
+        self.job_hot[job as usize].spread_counted = true;
         let tasks: Vec<TaskId> = self.jobs[job as usize].tasks.to_vec();
         for t in tasks {
             let rec = &self.tasks[t as usize];
@@ -87,7 +87,7 @@ impl CellState {
     /// Counts a task of `job` starting (`up`) or stopping on `machine`, if
     /// the job is counted.
     pub(super) fn bump_spread(&mut self, job: JobId, machine: MachineId, up: bool) {
-        if !self.spread_counted[job as usize] {
+        if !self.job_hot[job as usize].spread_counted {
             return;
         }
         let owner = self.owner(job);
