@@ -46,7 +46,6 @@ use super::SchedStats;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
 use crate::workload::JobId;
-use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
 /// One class's verdicts on the machines it has examined — every machine,
@@ -62,11 +61,12 @@ pub struct ClassCache {
     machines: usize,
     /// Examines machines in the sampler's order (else in id order).
     sampled: bool,
-    /// Machines that fit as is, as (score, id reversed, machine seq): a
-    /// max-heap whose top is the best score with the lowest id. Entries are
-    /// removed lazily: one whose seq no longer matches the machine's slot
-    /// is stale and skipped when it reaches the top.
-    ranked: BinaryHeap<(u64, Reverse<MachineId>, u64)>,
+    /// Machines that fit as is, as [`Entry`]s (score, id reversed, machine
+    /// seq) in one `u128`: a max-heap whose top is the best score with the
+    /// lowest id. Entries are removed lazily: one whose seq no longer
+    /// matches the machine's slot is stale and skipped when it reaches the
+    /// top. 16 bytes an entry, not 24: the heap is walked on every pop.
+    ranked: BinaryHeap<u128>,
     /// How many machines currently fit as is (live entries of `ranked`).
     fitting: usize,
     preempt: BTreeSet<MachineId>,
@@ -262,7 +262,8 @@ impl ClassCache {
     /// The fitting machine with the best score (lowest id on ties),
     /// dropping stale heap entries on the way.
     fn best(&mut self, slots: &ColumnMut) -> Option<MachineId> {
-        while let Some(&(_, Reverse(m), seq)) = self.ranked.peek() {
+        while let Some(&e) = self.ranked.peek() {
+            let (m, seq) = entry::machine_seq(e);
             if slots.get(m) == Slot::free(seq) {
                 return Some(m);
             }
@@ -275,7 +276,10 @@ impl ClassCache {
     /// Rebuilds the heap from its live entries.
     fn compact(&mut self, slots: &ColumnMut) {
         let mut entries = std::mem::take(&mut self.ranked).into_vec();
-        entries.retain(|&(_, Reverse(m), seq)| slots.get(m) == Slot::free(seq));
+        entries.retain(|&e| {
+            let (m, seq) = entry::machine_seq(e);
+            slots.get(m) == Slot::free(seq)
+        });
         debug_assert_eq!(entries.len(), self.fitting);
         self.ranked = BinaryHeap::from(entries);
     }
@@ -289,7 +293,7 @@ impl ClassCache {
                 self.preempt.insert(m);
             }
             Verdict::Free(s) => {
-                self.ranked.push((s, Reverse(m), seq));
+                self.ranked.push(entry::new(s, m, seq));
                 self.fitting += 1;
             }
         }
@@ -314,10 +318,27 @@ impl ClassCache {
     }
 }
 
+/// A heap entry: score (high 64 bits), machine id reversed (`!m`, the
+/// next 32), machine seq (low 32). Ordered as `(score, Reverse(m), seq)`
+/// would be: the greatest is the best score, then the lowest id.
+mod entry {
+    use crate::cell::MachineId;
+
+    pub fn new(score: u64, m: MachineId, seq: u64) -> u128 {
+        debug_assert!(seq <= u64::from(u32::MAX), "seq {seq} beyond 32 bits");
+        u128::from(score) << 64 | u128::from(!m) << 32 | u128::from(seq)
+    }
+
+    pub fn machine_seq(e: u128) -> (MachineId, u64) {
+        (!((e >> 32) as u32), u64::from(e as u32))
+    }
+}
+
 // A `Slot` holds a machine's `seq` when its verdict was taken (low 56
-// bits) and the verdict's kind (high 8 bits: 0 not examined, 1 fits as is,
-// 2 fits with evictions, 3 + r rejected for reason r), in 8 bytes: the
-// slots of every class cache are read on each change replay.
+// bits, at most 2^32 − 1: heap entries keep 32) and the verdict's kind
+// (high 8 bits: 0 not examined, 1 fits as is, 2 fits with evictions,
+// 3 + r rejected for reason r), in 8 bytes: the slots of every class cache
+// are read on each change replay.
 
 enum SlotKind {
     Unexamined,
@@ -328,14 +349,20 @@ enum SlotKind {
 
 const SEQ_BITS: u32 = 56;
 const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+/// The most changes of one machine a class cache follows (2^32 − 1).
+const SEQ_MAX: u64 = u32::MAX as u64;
 
 impl Slot {
     const UNEXAMINED: Slot = Slot(0);
 
     /// # Panics
-    /// If `seq` needs more than 56 bits (2^56 changes of one machine).
+    /// If `seq` needs more than 32 bits (2^32 changes of one machine, a
+    /// run of more than 4 billion events).
     fn new(seq: u64, v: Verdict) -> Slot {
-        assert!(seq <= SEQ_MASK, "machine change count {seq} beyond 2^56");
+        assert!(
+            seq <= SEQ_MAX,
+            "machine change count {seq} beyond 2^32 - 1, the most a class cache follows"
+        );
         let kind: u64 = match v {
             Verdict::Free(_) => return Slot::free(seq),
             Verdict::Preempt => 2,
@@ -366,6 +393,7 @@ impl Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cmp::Reverse;
 
     /// The slot's kind as the verdict it stands for (a free one's score is
     /// in the heap, so 0 here).
@@ -384,7 +412,7 @@ mod tests {
         // must still differ from "not examined") and 2^56 − 1.
         let mut kinds: Vec<Verdict> = Reason::ALL.iter().map(|&r| Verdict::Reject(r)).collect();
         kinds.extend([Verdict::Preempt, Verdict::Free(0), Verdict::Free(u64::MAX)]);
-        for seq in [0, 1, 12_345, SEQ_MASK - 1, SEQ_MASK] {
+        for seq in [0, 1, 12_345, SEQ_MAX - 1, SEQ_MAX] {
             let mut seen = Vec::new();
             for &v in &kinds {
                 let s = Slot::new(seq, v);
@@ -407,12 +435,40 @@ mod tests {
         }
         assert!(verdict_of(Slot::UNEXAMINED).is_none());
         // One seq apart is another slot: an entry from before a change is stale.
-        assert_ne!(Slot::free(SEQ_MASK - 1), Slot::free(SEQ_MASK));
+        assert_ne!(Slot::free(SEQ_MAX - 1), Slot::free(SEQ_MAX));
     }
 
     #[test]
-    #[should_panic(expected = "beyond 2^56")]
-    fn a_seq_beyond_56_bits_is_refused() {
-        let _ = Slot::new(SEQ_MASK + 1, Verdict::Preempt);
+    fn entries_order_as_score_then_lowest_id() {
+        // As the tuples (score, Reverse(m), seq) they stand for.
+        let cases = [
+            (0, 0, 0),
+            (0, 1, 5),
+            (7, 0, SEQ_MAX),
+            (7, 3, 0),
+            (7, MachineId::MAX, 1),
+            (u64::MAX, 2, 9),
+            (u64::MAX, 2, 10),
+        ];
+        for &(s1, m1, q1) in &cases {
+            let e1 = entry::new(s1, m1, q1);
+            assert_eq!(entry::machine_seq(e1), (m1, q1));
+            for &(s2, m2, q2) in &cases {
+                let e2 = entry::new(s2, m2, q2);
+                assert_eq!(
+                    e1.cmp(&e2),
+                    (s1, Reverse(m1), q1).cmp(&(s2, Reverse(m2), q2)),
+                    "{:?} vs {:?}",
+                    (s1, m1, q1),
+                    (s2, m2, q2)
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "beyond 2^32 - 1")]
+    fn a_seq_beyond_32_bits_is_refused() {
+        let _ = Slot::new(SEQ_MAX + 1, Verdict::Preempt);
     }
 }
