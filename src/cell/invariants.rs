@@ -138,7 +138,8 @@ fn use_by_machine(st: &CellState) -> Result<(Vec<Resources>, Vec<Vec<u32>>), Str
         .map(|m| vec![0; m.capacity.gpus as usize])
         .collect();
     for (t, rec) in st.live_tasks() {
-        if let TaskState::Running { machine, gpu, .. } = &rec.state {
+        if let TaskState::Running { machine, .. } = &rec.state {
+            let gpu = st.gpu_alloc(t);
             let m = *machine as usize;
             used[m] = used[m].add(&st.job(rec.job).spec.request.res);
             let mut taken = vec![GPU_MILLI_PER_DEVICE; gpu_used[m].len()];

@@ -81,7 +81,7 @@ impl Crashes {
             .sample(rng);
         let at = after(now, super::secs_to_us(secs).max(1));
         let rec = st.task(t);
-        if rec.duration.is_some_and(|d| at >= now + d) {
+        if rec.duration().is_some_and(|d| at >= now + d) {
             return None;
         }
         let ev = FaultEvent::Crash {

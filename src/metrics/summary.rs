@@ -301,7 +301,7 @@ impl Percentiles {
 pub fn never_started_by_band(st: &crate::cell::state::CellState) -> [u64; 4] {
     let mut n = [0u64; 4];
     for (_, rec) in st.live_tasks() {
-        if rec.state == TaskState::Pending && rec.first_start.is_none() {
+        if rec.state == TaskState::Pending && rec.first_start().is_none() {
             n[st.job(rec.job).band().index()] += 1;
         }
     }

@@ -192,10 +192,7 @@ fn started_us(st: &CellState, t: TaskId) -> u64 {
 }
 
 fn gpu_of(st: &CellState, t: TaskId) -> crate::cell::resources::GpuAlloc {
-    match &st.task(t).state {
-        TaskState::Running { gpu, .. } => *gpu,
-        _ => Default::default(),
-    }
+    st.gpu_alloc(t)
 }
 
 #[cfg(test)]

@@ -783,7 +783,7 @@ impl Simulation {
             match *a {
                 Action::Place { task, .. } => {
                     let rec = self.state.task(task);
-                    if let Some(d) = rec.duration {
+                    if let Some(d) = rec.duration() {
                         let ev = Event::TaskEnd {
                             task,
                             incarnation: rec.incarnation,

@@ -113,7 +113,7 @@ fn settled_tasks(sc: &Scenario, n: usize) -> Vec<(String, u32, String)> {
         .filter(|(_, r)| r.evictions == 0)
         .filter_map(|(t, r)| match r.state {
             borgsim::cell::state::TaskState::Running { machine, since, .. }
-                if r.first_start == Some(since) =>
+                if r.first_start() == Some(since) =>
             {
                 let at = format!("{since}").trim_end_matches('s').to_string();
                 Some((name(t), machine, at))

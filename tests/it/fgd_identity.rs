@@ -28,8 +28,8 @@ fn placement_words(st: &borgsim::cell::state::CellState) -> Vec<u64> {
     for job in st.jobs() {
         for &t in job.tasks.iter() {
             let (m, g) = match st.task(t).state {
-                TaskState::Running { machine, gpu, .. } => {
-                    let g = match gpu {
+                TaskState::Running { machine, .. } => {
+                    let g = match st.gpu_alloc(t) {
                         GpuAlloc::None => 0,
                         GpuAlloc::Whole(mask) => mask,
                         GpuAlloc::Share { device, milli } => {

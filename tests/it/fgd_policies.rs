@@ -43,9 +43,13 @@ fn placements(
     sim.run(&mut |_| {}).unwrap();
     let st = sim.state();
     (0..tasks.len())
-        .map(|j| match st.task(st.job(j as u32).tasks[0]).state {
-            TaskState::Running { machine, gpu, .. } => (machine, gpu),
-            ref other => panic!("{}: task {j} is {other:?}", policy.name()),
+        .map(|j| {
+            let t = st.job(j as u32).tasks[0];
+            (t, st.task(t).state)
+        })
+        .map(|(t, state)| match state {
+            TaskState::Running { machine, .. } => (machine, st.gpu_alloc(t)),
+            other => panic!("{}: task {t} is {other:?}", policy.name()),
         })
         .collect()
 }

@@ -109,7 +109,7 @@ fn started(st: &CellState, p: u32) -> Option<SimTime> {
         .live_tasks()
         .find(|(_, r)| st.shape_of(r).priority == p)
         .expect("a task of that priority");
-    rec.first_start
+    rec.first_start()
 }
 
 #[test]
@@ -305,7 +305,7 @@ fn measuring_decides_as_scheduling_without_reclamation() {
     let tasks = |sim: &Simulation| -> Vec<String> {
         let st = sim.state();
         st.live_tasks()
-            .map(|(t, r)| format!("{t}: {:?} {} {:?}", r.state, r.evictions, r.first_start))
+            .map(|(t, r)| format!("{t}: {:?} {} {:?}", r.state, r.evictions, r.first_start()))
             .collect()
     };
     let (_, measured) = tiny_reclaiming(Policy::Hybrid, Techniques::ALL, ReclamationMode::Measure);

@@ -19,7 +19,10 @@ pub(crate) fn decisions(sc: &Scenario, sim: &Simulation) -> String {
         .map(|(t, r)| {
             format!(
                 "{t}: {:?} {} {} {:?}",
-                r.state, r.incarnation, r.evictions, r.first_start
+                r.state,
+                r.incarnation,
+                r.evictions,
+                r.first_start()
             )
         })
         .collect();

@@ -36,7 +36,7 @@ pub use relax::Relaxation;
 pub use spread::{level_index, level_of, Owner};
 
 use super::pending::PendingQueue;
-use super::resources::{GpuAlloc, Resources};
+use super::resources::{GpuAlloc, GpuRequest, Resources};
 use super::{Cell, MachineId};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Band, Job, JobId, JobSpec, Priority, TaskId};
@@ -197,6 +197,10 @@ pub struct CellState {
     /// Pending tasks held back by the reschedule rate limit, outside the
     /// pending queue, oldest first, with when each was held (`held.rs`).
     delayed: std::collections::VecDeque<(TaskId, SimTime)>,
+    /// The GPU devices of running tasks that hold some, by task (kept
+    /// apart from the task records, which they would grow by 16 bytes).
+    /// Looked up, never iterated.
+    gpu_allocs: FxHashMap<TaskId, GpuAlloc>,
     /// Per job id: what completions and reclaiming read of a job, in one
     /// compact array apart from the (large, cold) job records, so that a
     /// finishing task touches one cache line of its job, not three.
@@ -259,6 +263,7 @@ impl CellState {
             free_jobs: Vec::new(),
             free_tasks: Vec::new(),
             reclaimed: Vec::new(),
+            gpu_allocs: FxHashMap::default(),
             job_hot: Vec::new(),
             history,
             hostable: Default::default(),
@@ -307,6 +312,12 @@ impl CellState {
     }
     pub fn task(&self, t: TaskId) -> &TaskRecord {
         &self.tasks[t as usize]
+    }
+
+    /// The GPU devices running task `t` holds (none if it holds none or
+    /// does not run).
+    pub fn gpu_alloc(&self, t: TaskId) -> GpuAlloc {
+        self.gpu_allocs.get(&t).copied().unwrap_or_default()
     }
     pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
@@ -490,17 +501,7 @@ impl CellState {
         let id = self.free_jobs.pop().unwrap_or(self.jobs.len() as JobId);
         let ids = self.take_task_ids(n);
         for (index, duration) in spec.task_durations.iter().enumerate() {
-            let rec = TaskRecord {
-                job: id,
-                index: index as u32,
-                shape,
-                state: TaskState::Pending,
-                duration: *duration,
-                pending_since: now,
-                first_start: None,
-                incarnation: 0,
-                evictions: 0,
-            };
+            let rec = TaskRecord::new(id, index as u32, shape, *duration, now);
             self.add_pending_task(ids[index], rec, spec.priority);
         }
         self.note_submitted(&ids);
@@ -616,8 +617,8 @@ impl CellState {
         gpu.take_from(&mut ms.gpu_free_milli);
         ms.tasks.push(task);
         ms.add_priority(prio, &req.res);
-        if rec.first_start.is_none() {
-            rec.first_start = Some(now);
+        if rec.first_start_us == records::NO_TIME {
+            rec.first_start_us = records::us_or_none(Some(now.as_us()));
             // Never started, so never evicted: pending since submission.
             let wait = (now - rec.pending_since).as_us();
             self.ledger.wait_us[band.index()].push(wait);
@@ -627,8 +628,10 @@ impl CellState {
         rec.state = TaskState::Running {
             machine,
             since: now,
-            gpu,
         };
+        if gpu != GpuAlloc::None {
+            self.gpu_allocs.insert(task, gpu);
+        }
         let removed = self.pending.remove(prio, job_id, task);
         assert!(removed, "task {task} was not in the pending queue");
         let l = &mut self.ledger;
@@ -709,7 +712,7 @@ impl CellState {
     /// returns the machine.
     fn release(&mut self, task: TaskId) -> MachineId {
         let rec = &self.tasks[task as usize];
-        let TaskState::Running { machine, gpu, .. } = rec.state else {
+        let TaskState::Running { machine, .. } = rec.state else {
             panic!("task {task} is not running");
         };
         let shape = self.shapes[rec.shape as usize];
@@ -727,7 +730,10 @@ impl CellState {
             ms.free.add(&self.withheld[machine as usize]).fits_in(&cap),
             "machine {machine} free above capacity"
         );
-        gpu.release_into(&mut ms.gpu_free_milli);
+        if req.gpu != GpuRequest::None {
+            let gpu = self.gpu_allocs.remove(&task).unwrap_or_default();
+            gpu.release_into(&mut ms.gpu_free_milli);
+        }
         let pos = ms
             .tasks
             .iter()
@@ -801,7 +807,7 @@ impl CellState {
         }
         let rec = &mut self.tasks[task as usize];
         rec.state = TaskState::Finished;
-        if rec.first_start.is_none() {
+        if rec.first_start().is_none() {
             self.ledger.gpu_milli_never_started +=
                 self.shapes[rec.shape as usize].request.gpu.milli();
         }
@@ -815,7 +821,7 @@ impl CellState {
     /// Sets how long a task runs once started (a trace's end event tells it
     /// after submission). The caller schedules the end of a running task.
     pub fn set_duration(&mut self, task: TaskId, duration: SimDuration) {
-        self.tasks[task as usize].duration = Some(duration);
+        self.tasks[task as usize].duration_us = records::us_or_none(Some(duration.as_us()));
     }
 
     /// The id of `shape`, counting one more job using it.

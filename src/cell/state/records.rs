@@ -2,20 +2,17 @@
 //! causes, and the ledger of running totals.
 
 use crate::cell::classes::MAX_GROUPS;
-use crate::cell::resources::{GpuAlloc, Resources};
+use crate::cell::resources::Resources;
 use crate::cell::MachineId;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Band, JobId, Priority};
 
-/// Where a task is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a task is. A running task's GPU devices are kept by the cell
+/// state apart ([`super::CellState::gpu_alloc`]): most tasks hold none.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TaskState {
     Pending,
-    Running {
-        machine: MachineId,
-        since: SimTime,
-        gpu: GpuAlloc,
-    },
+    Running { machine: MachineId, since: SimTime },
     Finished,
 }
 
@@ -23,25 +20,71 @@ pub enum TaskState {
 /// and the slot waits for reuse).
 pub const FREE_SLOT: JobId = JobId::MAX;
 
-/// One task's record.
+/// One task's record: 64 bytes, aligned to a cache line, so that the
+/// completion of a task started long ago (its record cold) costs one miss,
+/// not two. Optional times are kept as µs with [`NO_TIME`] for "none".
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 pub struct TaskRecord {
     pub job: JobId,
     pub index: u32,
     /// The task's [`Shape`] (index into the cell state's shapes; see
     /// [`super::CellState::shape`]).
     pub shape: u32,
-    pub state: TaskState,
-    /// How long the task runs once started; `None` = until the run ends.
-    pub duration: Option<SimDuration>,
-    /// When the task last entered the pending queue.
-    pub pending_since: SimTime,
-    /// When the task first started, if ever.
-    pub first_start: Option<SimTime>,
     /// Bumped at every start, so a completion scheduled for an earlier start
     /// (before an eviction) is recognised as stale.
     pub incarnation: u32,
     pub evictions: u32,
+    pub state: TaskState,
+    /// When the task last entered the pending queue.
+    pub pending_since: SimTime,
+    /// How long the task runs once started, µs; [`NO_TIME`] = until the
+    /// run ends.
+    pub(super) duration_us: u64,
+    /// When the task first started, µs; [`NO_TIME`] if never.
+    pub(super) first_start_us: u64,
+}
+
+/// The µs value of an absent duration or start time. A duration or time of
+/// exactly `u64::MAX` µs (584,542 years) is kept as one µs less.
+pub(super) const NO_TIME: u64 = u64::MAX;
+
+/// `Some(us)` as µs (at most `NO_TIME − 1`), `None` as `NO_TIME`.
+pub(super) fn us_or_none(us: Option<u64>) -> u64 {
+    us.map_or(NO_TIME, |u| u.min(NO_TIME - 1))
+}
+
+impl TaskRecord {
+    /// A pending task of `job`, never started.
+    pub fn new(
+        job: JobId,
+        index: u32,
+        shape: u32,
+        duration: Option<SimDuration>,
+        pending_since: SimTime,
+    ) -> Self {
+        TaskRecord {
+            job,
+            index,
+            shape,
+            incarnation: 0,
+            evictions: 0,
+            state: TaskState::Pending,
+            pending_since,
+            duration_us: us_or_none(duration.map(|d| d.as_us())),
+            first_start_us: NO_TIME,
+        }
+    }
+
+    /// How long the task runs once started; `None` = until the run ends.
+    pub fn duration(&self) -> Option<SimDuration> {
+        (self.duration_us != NO_TIME).then_some(SimDuration(self.duration_us))
+    }
+
+    /// When the task first started, if ever.
+    pub fn first_start(&self) -> Option<SimTime> {
+        (self.first_start_us != NO_TIME).then_some(SimTime(self.first_start_us))
+    }
 }
 
 /// What placing, evicting and completing a task needs to know of its job,
@@ -239,4 +282,30 @@ pub struct Ledger {
     pub alloc_by_class: [[u64; 3]; MAX_GROUPS],
     /// ∫ `alloc_by_class` dt, in the units of `alloc_integral`.
     pub class_integral: [[u128; 3]; MAX_GROUPS],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_record_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<TaskRecord>(), 64);
+        assert_eq!(std::mem::align_of::<TaskRecord>(), 64);
+    }
+
+    #[test]
+    fn absent_times_and_their_edges_read_back() {
+        let mut r = TaskRecord::new(1, 0, 0, None, SimTime(5));
+        assert_eq!((r.duration(), r.first_start()), (None, None));
+        for us in [0, 1, 86_400_000_000, NO_TIME - 1] {
+            r = TaskRecord::new(1, 0, 0, Some(SimDuration(us)), SimTime(5));
+            assert_eq!(r.duration(), Some(SimDuration(us)));
+        }
+        // u64::MAX µs is kept one µs short, never read as "none".
+        r = TaskRecord::new(1, 0, 0, Some(SimDuration(u64::MAX)), SimTime(5));
+        assert_eq!(r.duration(), Some(SimDuration(NO_TIME - 1)));
+        r.first_start_us = us_or_none(Some(0));
+        assert_eq!(r.first_start(), Some(SimTime(0)));
+    }
 }

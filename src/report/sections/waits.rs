@@ -60,7 +60,7 @@ impl Curve {
         let end = v.sim.end_time();
         let mut censored: Vec<u64> = st
             .live_tasks()
-            .filter(|(_, r)| r.state == TaskState::Pending && r.first_start.is_none())
+            .filter(|(_, r)| r.state == TaskState::Pending && r.first_start().is_none())
             .filter(|(_, r)| st.job(r.job).band().is_prod() == prod)
             .map(|(_, r)| end.as_us().saturating_sub(r.pending_since.as_us()))
             .collect();

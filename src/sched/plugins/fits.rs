@@ -150,8 +150,8 @@ fn gpu_fits_after_preemption(st: &CellState, m: MachineId, gpu: GpuRequest, belo
     for &t in &ms.tasks {
         let rec = st.task(t);
         if st.job(rec.job).priority() < below {
-            if let TaskState::Running { gpu, .. } = &rec.state {
-                gpu.release_into(&mut free);
+            if let TaskState::Running { .. } = rec.state {
+                st.gpu_alloc(t).release_into(&mut free);
             }
         }
     }

@@ -401,8 +401,8 @@ impl StreamFeed {
                     .map_or(SimDuration::ZERO, |s| now - s);
                 // Known since submission: the driver scheduled the end when
                 // it placed the task.
-                let known = st.task(task).duration.is_some();
-                let run = st.task(task).duration.unwrap_or(ran);
+                let known = st.task(task).duration().is_some();
+                let run = st.task(task).duration().unwrap_or(ran);
                 if kind != EndKind::Finish && st.task(task).state != TaskState::Finished {
                     self.killed_at_end.insert(task);
                 }

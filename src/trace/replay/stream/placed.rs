@@ -23,7 +23,7 @@ impl StreamFeed {
     /// Trace-placement mode: a run length known at submission ends a run
     /// placed `now`, even if the trace sends no END for it (see `due_ends`).
     pub(super) fn end_after_known_length(&mut self, now: SimTime, task: TaskId, st: &CellState) {
-        if let Some(d) = st.task(task).duration {
+        if let Some(d) = st.task(task).duration() {
             let inc = st.task(task).incarnation;
             self.due_ends.push(Reverse((now + d, task, inc)));
         }
