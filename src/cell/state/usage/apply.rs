@@ -275,7 +275,7 @@ impl CellState {
                 Some(u) => u,
                 None => {
                     let key = UsageKey {
-                        job_serial: self.jobs[rec.job as usize].serial,
+                        job_serial: self.job_hot[rec.job as usize].serial,
                         index: rec.index,
                     };
                     let drawn = (b.source).usage_memo(old.model, key, &old.memo, &limit, now);
@@ -350,7 +350,7 @@ impl CellState {
         }
         let rec = &self.tasks[task as usize];
         let key = UsageKey {
-            job_serial: self.jobs[rec.job as usize].serial,
+            job_serial: self.job_hot[rec.job as usize].serial,
             index: rec.index,
         };
         let shape = self.shapes[rec.shape as usize];
