@@ -59,8 +59,6 @@ pub struct ClassCache {
     col: usize,
     /// Machines in the cell.
     machines: usize,
-    /// Examines machines in the sampler's order (else in id order).
-    sampled: bool,
     /// Machines that fit as is, as [`Entry`]s (score, id reversed, machine
     /// seq) in one `u128`: a max-heap whose top is the best score with the
     /// lowest id. Entries are removed lazily: one whose seq no longer
@@ -101,7 +99,6 @@ impl ClassCache {
         ClassCache {
             col,
             machines: st.cell().len(),
-            sampled: false,
             ranked: BinaryHeap::new(),
             fitting: 0,
             preempt: BTreeSet::new(),
@@ -125,19 +122,9 @@ impl ClassCache {
         self.machines == 0
     }
 
-    /// Gives its column of `table` back, cleared over the machines it
-    /// examined (in the `sampler`'s order if it sampled).
-    ///
-    /// # Panics
-    /// If it sampled and no sampler is given.
-    pub fn release(self, table: &mut VerdictTable, sampler: Option<&Sampler>) {
-        let (col, start, n) = (self.col, self.start, self.examined);
-        if self.sampled {
-            let sampler = sampler.expect("a sampled cache is released with its sampler");
-            table.release(col, (0..n).map(|i| sampler.at(start, i)));
-        } else {
-            table.release(col, 0..n as MachineId);
-        }
+    /// Gives its column of `table` back.
+    pub fn release(self, table: &mut VerdictTable) {
+        table.release(self.col);
     }
 
     /// Its offset in the scan order (relaxed randomization; 0 otherwise).
@@ -217,7 +204,6 @@ impl ClassCache {
         stats: &mut SchedStats,
     ) -> u64 {
         let n = self.machines;
-        self.sampled = matches!(scan, Scan::Sampled { .. });
         let mut seen = 0;
         while self.examined < n {
             let m = match scan {

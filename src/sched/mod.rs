@@ -474,7 +474,7 @@ impl Scheduler {
             );
             self.table = VerdictTable::new(n);
         }
-        Self::make_room(&mut self.caches, &mut self.table, self.sampler.as_ref(), n);
+        Self::make_room(&mut self.caches, &mut self.table, n);
         let col = self.table.acquire();
         let start = self.scan_start();
         let mask = self.pipeline.filter_mask(view);
@@ -504,12 +504,7 @@ impl Scheduler {
     /// Evicts the least recently used caches (by last pass, then creation
     /// order: deterministic) until one more cache of `n` machines fits the
     /// budget.
-    fn make_room(
-        caches: &mut FxHashMap<ClassKey, ClassCache>,
-        table: &mut VerdictTable,
-        sampler: Option<&Sampler>,
-        n: usize,
-    ) {
+    fn make_room(caches: &mut FxHashMap<ClassKey, ClassCache>, table: &mut VerdictTable, n: usize) {
         let total: usize = caches.values().map(ClassCache::len).sum();
         let excess = (total + n).saturating_sub(CACHE_MAX_ENTRIES);
         if excess == 0 {
@@ -529,7 +524,7 @@ impl Scheduler {
             drop.insert(serial);
             freed += len;
         }
-        release_where(caches, table, sampler, |c| drop.contains(&c.serial));
+        release_where(caches, table, |c| drop.contains(&c.serial));
     }
 
     /// Drops caches that are no longer worth keeping and trims the cell's
@@ -537,12 +532,9 @@ impl Scheduler {
     fn retire_caches(&mut self, st: &mut CellState) {
         let pass = self.stats.passes;
         let keep_all = self.config.techniques.score_cache;
-        release_where(
-            &mut self.caches,
-            &mut self.table,
-            self.sampler.as_ref(),
-            |c| !keep_all || c.last_pass + CACHE_RETAIN_PASSES <= pass,
-        );
+        release_where(&mut self.caches, &mut self.table, |c| {
+            !keep_all || c.last_pass + CACHE_RETAIN_PASSES <= pass
+        });
         debug_assert_eq!(
             self.table.taken(),
             self.caches.len(),
@@ -557,11 +549,10 @@ impl Scheduler {
 fn release_where(
     caches: &mut FxHashMap<ClassKey, ClassCache>,
     table: &mut VerdictTable,
-    sampler: Option<&Sampler>,
     gone: impl Fn(&ClassCache) -> bool,
 ) {
     // Which caches go does not depend on the map's order, nor does what
-    // releasing one does to the table (each clears its own column).
+    // releasing one does to the table (each bumps its own column).
     let keys: Vec<ClassKey> = caches
         .iter()
         .filter(|(_, c)| gone(c))
@@ -569,7 +560,7 @@ fn release_where(
         .collect();
     for k in keys {
         if let Some(c) = caches.remove(&k) {
-            c.release(table, sampler);
+            c.release(table);
         }
     }
 }

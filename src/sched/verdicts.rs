@@ -10,11 +10,17 @@
 //! in, the others find it there.
 //!
 //! A class cache takes the lowest free column when it is built; when none
-//! is free every row grows by a quarter (at least one line of 8 columns). The
-//! scheduler's budget on cached verdicts counts the columns taken, so the
-//! table is at most a quarter over it. A released column is cleared slot
-//! by slot over the machines its cache examined, so building and dropping
-//! a cache costs what it examined, not the size of the cell.
+//! is free every row grows by a quarter (at least one line of 8 columns).
+//! The scheduler's budget on cached verdicts counts the columns taken, so
+//! the table is at most a quarter over it.
+//!
+//! A released column is not cleared: each column has a generation, stored
+//! in every slot written (bits 32–55; a slot's change count has 32 bits
+//! and its kind the top 8), and bumped at release. A slot of another
+//! generation reads as "not examined", so dropping a cache costs nothing
+//! and a new one starts clean. Fresh rows are zero, generation 0, which no
+//! column has; a column is cleared for real only when its generation would
+//! pass 2^24 − 1.
 
 use crate::cell::MachineId;
 
@@ -22,9 +28,14 @@ use crate::cell::MachineId;
 pub const COLUMNS: usize = 8;
 
 /// A machine's verdict for one class, packed in 8 bytes (see
-/// [`super::equiv`]); 0 is "not examined".
+/// [`super::equiv`]); 0 is "not examined". Bits 32–55 must be 0: the
+/// table keeps its generations there.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct Slot(pub u64);
+
+const GEN_SHIFT: u32 = 32;
+const GEN_MAX: u64 = (1 << 24) - 1;
+const GEN_MASK: u64 = GEN_MAX << GEN_SHIFT;
 
 /// The slots of every class cache: per machine a row of `stride` slots
 /// (a whole number of 64-byte lines), column `c` at `c` in each row.
@@ -38,6 +49,8 @@ pub struct VerdictTable {
     first: usize,
     /// Per column: taken by a cache.
     taken: Vec<bool>,
+    /// Per column: its generation, 1 ..= `GEN_MAX`.
+    gens: Vec<u64>,
 }
 
 impl VerdictTable {
@@ -50,6 +63,7 @@ impl VerdictTable {
             slots: Vec::new(),
             first: 0,
             taken: Vec::new(),
+            gens: Vec::new(),
         }
     }
 
@@ -88,23 +102,26 @@ impl VerdictTable {
         self.first = first;
         self.stride = stride;
         self.taken.resize(stride, false);
+        self.gens.resize(stride, 1);
     }
 
-    /// Gives column `c` back, clearing its slots on `examined` (every
-    /// machine whose slot its cache may have written).
+    /// Gives column `c` back: its next generation makes every slot read
+    /// "not examined".
     ///
     /// # Panics
     /// If `c` is not taken.
-    pub fn release(&mut self, c: usize, examined: impl Iterator<Item = MachineId>) {
+    pub fn release(&mut self, c: usize) {
         assert!(self.taken[c], "column {c} released twice");
-        for m in examined {
-            self.set(c, m, Slot(0));
-        }
-        debug_assert!(
-            (0..self.machines as MachineId).all(|m| self.get(c, m) == Slot(0)),
-            "a released column kept a slot its cache did not report examined"
-        );
         self.taken[c] = false;
+        if self.gens[c] == GEN_MAX {
+            // Generations start over: slots of any earlier one would match.
+            for m in 0..self.machines {
+                self.slots[self.first + m * self.stride + c] = Slot(0);
+            }
+            self.gens[c] = 1;
+        } else {
+            self.gens[c] += 1;
+        }
     }
 
     /// The machines it has rows for.
@@ -126,19 +143,18 @@ impl VerdictTable {
     #[inline]
     pub fn column(&mut self, c: usize) -> ColumnMut<'_> {
         ColumnMut {
+            gen: self.gens[c] << GEN_SHIFT,
             slots: &mut self.slots[self.first + c..],
             stride: self.stride,
         }
     }
 
-    #[inline]
-    pub fn get(&self, c: usize, m: MachineId) -> Slot {
-        self.slots[self.first + m as usize * self.stride + c]
+    pub fn get(&mut self, c: usize, m: MachineId) -> Slot {
+        self.column(c).get(m)
     }
 
-    #[inline]
     pub fn set(&mut self, c: usize, m: MachineId, s: Slot) {
-        self.slots[self.first + m as usize * self.stride + c] = s;
+        self.column(c).set(m, s);
     }
 }
 
@@ -147,17 +163,31 @@ pub struct ColumnMut<'a> {
     /// The table's slots from this column's slot of machine 0 on.
     slots: &'a mut [Slot],
     stride: usize,
+    /// The column's generation, in place (bits 32–55).
+    gen: u64,
 }
 
 impl ColumnMut<'_> {
+    /// Machine `m`'s slot, "not examined" if written in an earlier
+    /// generation.
     #[inline]
     pub fn get(&self, m: MachineId) -> Slot {
-        self.slots[m as usize * self.stride]
+        let raw = self.slots[m as usize * self.stride].0;
+        if raw & GEN_MASK == self.gen {
+            Slot(raw & !GEN_MASK)
+        } else {
+            Slot(0)
+        }
     }
 
+    /// Writes machine `m`'s slot in this generation.
+    ///
+    /// # Panics
+    /// In debug builds, if `s` has bits in 32–55.
     #[inline]
     pub fn set(&mut self, m: MachineId, s: Slot) {
-        self.slots[m as usize * self.stride] = s;
+        debug_assert_eq!(s.0 & GEN_MASK, 0, "slot {s:?} uses the generation bits");
+        self.slots[m as usize * self.stride] = Slot(s.0 | self.gen);
     }
 }
 
@@ -200,7 +230,7 @@ mod tests {
         assert_eq!(t.get(8, 2), Slot(0));
         // Released (machine 4 examined), column 3 is the next one taken,
         // and comes back clear.
-        t.release(3, [4].into_iter());
+        t.release(3);
         assert_eq!(t.taken(), COLUMNS + 1);
         assert_eq!(t.acquire(), 3);
         assert_eq!(t.get(3, 4), Slot(0));
@@ -235,11 +265,32 @@ mod tests {
     }
 
     #[test]
+    fn a_generation_hides_the_slots_of_the_last_and_wraps_by_clearing() {
+        let mut t = VerdictTable::new(4);
+        let c = t.acquire();
+        t.set(c, 1, Slot(3 << 56 | 42));
+        assert_eq!(t.get(c, 1), Slot(3 << 56 | 42));
+        t.release(c);
+        assert_eq!(t.acquire(), c);
+        // Not cleared, but of the last generation: "not examined".
+        assert_ne!(t.slots[t.first + t.stride + c], Slot(0));
+        assert_eq!(t.get(c, 1), Slot(0));
+        // At the last generation, a release clears the column for real and
+        // starts over at 1.
+        t.set(c, 2, Slot(5));
+        t.gens[c] = GEN_MAX;
+        t.set(c, 3, Slot(6));
+        t.release(c);
+        assert_eq!(t.gens[c], 1);
+        assert!((0..4).all(|m| t.slots[t.first + m * t.stride + c] == Slot(0)));
+    }
+
+    #[test]
     #[should_panic(expected = "released twice")]
     fn a_column_released_twice_panics() {
         let mut t = VerdictTable::new(2);
         let c = t.acquire();
-        t.release(c, std::iter::empty());
-        t.release(c, std::iter::empty());
+        t.release(c);
+        t.release(c);
     }
 }
