@@ -111,7 +111,7 @@ impl CellState {
     /// are reused, so they do not tell which task came first.
     pub fn submission_order(&self, t: TaskId) -> (u64, u32) {
         let rec = &self.tasks[t as usize];
-        (self.job_hot[rec.job as usize].serial, rec.index)
+        (self.jobs[rec.job as usize].serial, rec.index)
     }
 
     /// Gives a machine new attributes (a trace's machine UPDATE). From now

@@ -125,13 +125,9 @@ impl MachineState {
     }
 }
 
-/// What completions, reclaiming and the reclamation tick read of a job
-/// (see `CellState::job_hot`).
+/// What completions and reclaiming read of a job (see `CellState::job_hot`).
 #[derive(Copy, Clone, Debug)]
 struct JobHot {
-    /// The job's submission serial (as in its record): usage draws and
-    /// eviction order key on it.
-    serial: u64,
     /// Tasks not finished yet; at 0 the job is retired; `RECLAIMED` once
     /// its id is free (`reclaim.rs`).
     unfinished: u32,
@@ -205,11 +201,9 @@ pub struct CellState {
     /// apart from the task records, which they would grow by 16 bytes).
     /// Looked up, never iterated.
     gpu_allocs: FxHashMap<TaskId, GpuAlloc>,
-    /// Per job id: what completions, reclaiming and the reclamation tick
-    /// read of a job, in one compact array apart from the (large, cold) job
-    /// records, so that a finishing task touches one cache line of its job,
-    /// not three, and a tick over every running task reads 24 bytes a job,
-    /// not its record.
+    /// Per job id: what completions and reclaiming read of a job, in one
+    /// compact array apart from the (large, cold) job records, so that a
+    /// finishing task touches one cache line of its job, not three.
     job_hot: Vec<JobHot>,
     /// Allocation levels over time, for the steady-state window.
     history: history::AllocHistory,
@@ -530,11 +524,9 @@ impl CellState {
         if !ever_schedulable {
             self.never_hostable.push(id);
         }
-        let serial = job.serial;
         self.store_job(
             job,
             JobHot {
-                serial,
                 unfinished: n,
                 shape,
                 spread_counted: counted,

@@ -183,6 +183,10 @@ pub struct TaskUsage {
     /// ([`UsageSource::memo`]), taken where it is placed with its usage to
     /// draw (no `external`); default otherwise.
     pub memo: TaskMemo,
+    /// Its job's serial (the draws' key), taken at submission: the
+    /// reclamation tick, which visits every running task, reads it here
+    /// rather than from the (large, cold) job record.
+    pub job_serial: u64,
 }
 
 impl Default for TaskUsage {
@@ -193,6 +197,7 @@ impl Default for TaskUsage {
             model: ModelId::LIMIT,
             external: None,
             memo: TaskMemo::default(),
+            job_serial: 0,
         }
     }
 }

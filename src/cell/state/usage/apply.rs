@@ -33,6 +33,7 @@ impl UsageBooks {
             }
             self.tasks[i] = TaskUsage {
                 model,
+                job_serial: job.serial,
                 ..TaskUsage::default()
             };
             self.backoff.forget(t);
@@ -275,7 +276,7 @@ impl CellState {
                 Some(u) => u,
                 None => {
                     let key = UsageKey {
-                        job_serial: self.job_hot[rec.job as usize].serial,
+                        job_serial: old.job_serial,
                         index: rec.index,
                     };
                     let drawn = (b.source).usage_memo(old.model, key, &old.memo, &limit, now);
@@ -350,7 +351,11 @@ impl CellState {
         }
         let rec = &self.tasks[task as usize];
         let key = UsageKey {
-            job_serial: self.job_hot[rec.job as usize].serial,
+            job_serial: self
+                .usage_books()
+                .expect("usage books")
+                .task(task)
+                .job_serial,
             index: rec.index,
         };
         let shape = self.shapes[rec.shape as usize];
