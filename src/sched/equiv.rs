@@ -40,8 +40,8 @@ use super::pipeline::{Outcome, Pipeline, Verdict};
 use super::plugin::TaskView;
 use super::reason::{Reason, ReasonCounts};
 use super::sample::Sampler;
+use super::verdicts::ColumnMut;
 pub use super::verdicts::Slot;
-use super::verdicts::{ColumnMut, VerdictTable};
 use super::SchedStats;
 use crate::cell::state::CellState;
 use crate::cell::MachineId;
@@ -52,7 +52,7 @@ use std::collections::{BTreeSet, BinaryHeap};
 /// or with relaxed randomization a prefix of the scan order — kept current
 /// through the change log.
 pub struct ClassCache {
-    /// Its column of the scheduler's [`VerdictTable`] (the `slots` its
+    /// Its column of the scheduler's [`super::verdicts::VerdictTable`] (the `slots` its
     /// methods are given): per machine, the
     /// machine's `seq` when evaluated, and the kind of verdict (a fitting
     /// machine's score is in `ranked`).
@@ -120,11 +120,6 @@ impl ClassCache {
 
     pub fn is_empty(&self) -> bool {
         self.machines == 0
-    }
-
-    /// Gives its column of `table` back.
-    pub fn release(self, table: &mut VerdictTable) {
-        table.release(self.col);
     }
 
     /// Its offset in the scan order (relaxed randomization; 0 otherwise).

@@ -553,14 +553,11 @@ fn release_where(
 ) {
     // Which caches go does not depend on the map's order, nor does what
     // releasing one does to the table (each bumps its own column).
-    let keys: Vec<ClassKey> = caches
-        .iter()
-        .filter(|(_, c)| gone(c))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in keys {
-        if let Some(c) = caches.remove(&k) {
-            c.release(table);
+    caches.retain(|_, c| {
+        let keep = !gone(c);
+        if !keep {
+            table.release(c.col());
         }
-    }
+        keep
+    });
 }

@@ -149,11 +149,13 @@ impl VerdictTable {
         }
     }
 
-    pub fn get(&mut self, c: usize, m: MachineId) -> Slot {
+    #[cfg(test)]
+    fn get(&mut self, c: usize, m: MachineId) -> Slot {
         self.column(c).get(m)
     }
 
-    pub fn set(&mut self, c: usize, m: MachineId, s: Slot) {
+    #[cfg(test)]
+    fn set(&mut self, c: usize, m: MachineId, s: Slot) {
         self.column(c).set(m, s);
     }
 }

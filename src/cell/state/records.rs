@@ -22,7 +22,7 @@ pub const FREE_SLOT: JobId = JobId::MAX;
 
 /// One task's record: 64 bytes, aligned to a cache line, so that the
 /// completion of a task started long ago (its record cold) costs one miss,
-/// not two. Optional times are kept as µs with [`NO_TIME`] for "none".
+/// not two. Optional times are kept as µs with `u64::MAX` (`NO_TIME`) for "none".
 #[derive(Clone, Debug)]
 #[repr(align(64))]
 pub struct TaskRecord {
@@ -38,10 +38,10 @@ pub struct TaskRecord {
     pub state: TaskState,
     /// When the task last entered the pending queue.
     pub pending_since: SimTime,
-    /// How long the task runs once started, µs; [`NO_TIME`] = until the
+    /// How long the task runs once started, µs; `NO_TIME` = until the
     /// run ends.
     pub(super) duration_us: u64,
-    /// When the task first started, µs; [`NO_TIME`] if never.
+    /// When the task first started, µs; `NO_TIME` if never.
     pub(super) first_start_us: u64,
 }
 
