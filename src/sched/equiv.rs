@@ -52,15 +52,15 @@ use std::collections::{BTreeSet, BinaryHeap};
 /// or with relaxed randomization a prefix of the scan order — kept current
 /// through the change log.
 pub struct ClassCache {
-    /// Its column of the scheduler's [`super::verdicts::VerdictTable`] (the `slots` its
-    /// methods are given): per machine, the
-    /// machine's `seq` when evaluated, and the kind of verdict (a fitting
-    /// machine's score is in `ranked`).
+    /// Its column of the scheduler's [`super::verdicts::VerdictTable`]
+    /// (the `slots` its methods are given): per machine, the machine's
+    /// `seq` when evaluated, and the kind of verdict (a fitting machine's
+    /// score is in `ranked`).
     col: usize,
     /// Machines in the cell.
     machines: usize,
-    /// Machines that fit as is, as [`Entry`]s (score, id reversed, machine
-    /// seq) in one `u128`: a max-heap whose top is the best score with the
+    /// Machines that fit as is, as entries (score, id reversed, machine
+    /// seq) packed in one `u128` (see `mod entry`): a max-heap whose top is the best score with the
     /// lowest id. Entries are removed lazily: one whose seq no longer
     /// matches the machine's slot is stale and skipped when it reaches the
     /// top. 16 bytes an entry, not 24: the heap is walked on every pop.
