@@ -62,6 +62,7 @@ pub mod inflate;
 #[cfg(feature = "agent")]
 pub mod live;
 pub mod metrics;
+mod prefetch;
 pub mod report;
 pub mod rng;
 pub mod scenario;

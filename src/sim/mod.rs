@@ -124,6 +124,13 @@ fn scheduler_rng(seed: u64) -> SimRng {
     RngStreams::new(seed).stream(Stream::Scheduler)
 }
 
+/// What [`Simulation::load_ahead`] asks for.
+#[derive(Copy, Clone)]
+enum Ahead {
+    Record,
+    Release,
+}
+
 /// A simulation in progress.
 pub struct Simulation {
     opts: SimOptions,
@@ -426,6 +433,7 @@ impl Simulation {
             self.finish();
             return false;
         };
+        self.load_ahead(Ahead::Record);
         if ev == Event::Sample {
             self.sample_queued = false;
         } else {
@@ -480,7 +488,22 @@ impl Simulation {
                 panic!("invariant violated at {now} after {ev:?}: {e}");
             }
         }
+        self.load_ahead(Ahead::Release);
         !self.done
+    }
+
+    /// If the next event ends a task, asks the processor to load what it
+    /// will read (see `crate::prefetch`): a task that ends started long
+    /// ago, so its records are cold. At an event's start, the task's
+    /// record; at its end (the record has most likely arrived by then),
+    /// what the release reads beyond it.
+    fn load_ahead(&self, what: Ahead) {
+        if let Some(Event::TaskEnd { task, .. }) = self.queue.peek_cheap() {
+            match what {
+                Ahead::Record => self.state.prefetch_task(*task),
+                Ahead::Release => self.state.prefetch_release(*task),
+            }
+        }
     }
 
     /// Runs to the horizon, calling `progress` every 64k events. Fails if

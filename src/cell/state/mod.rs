@@ -319,6 +319,29 @@ impl CellState {
     pub fn gpu_alloc(&self, t: TaskId) -> GpuAlloc {
         self.gpu_allocs.get(&t).copied().unwrap_or_default()
     }
+    /// Starts loading task `t`'s record into the cache, for an event
+    /// about to read it (a hint; nothing if `t` has no slot).
+    pub(crate) fn prefetch_task(&self, t: TaskId) {
+        if let Some(rec) = self.tasks.get(t as usize) {
+            crate::prefetch::prefetch(rec);
+        }
+    }
+    /// Starts loading what the release of running task `t` reads beyond
+    /// its record: its job's counters and its machine's task lists (a
+    /// hint; nothing if `t` does not run).
+    pub(crate) fn prefetch_release(&self, t: TaskId) {
+        let Some(rec) = self.tasks.get(t as usize) else {
+            return;
+        };
+        if let TaskState::Running { machine, .. } = rec.state {
+            if let Some(hot) = self.job_hot.get(rec.job as usize) {
+                crate::prefetch::prefetch(hot);
+            }
+            let ms = &self.machines[machine as usize];
+            crate::prefetch::prefetch_slice(&ms.tasks);
+            crate::prefetch::prefetch_slice(&ms.by_priority);
+        }
+    }
     pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
     }

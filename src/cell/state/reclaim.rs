@@ -68,6 +68,9 @@ impl CellState {
                 self.free_shapes.push(shape);
             }
             self.free_jobs.push(j);
+            // The next submission most likely takes this id (the free
+            // list is a stack): start loading its cold record now.
+            crate::prefetch::prefetch(&self.jobs[j as usize]);
             self.reclaimed.push(j);
         }
         &self.reclaimed
