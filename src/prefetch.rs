@@ -40,9 +40,9 @@ fn lines(p: *const i8, len: usize) {
         let skip = p as usize % 64;
         let first = p.wrapping_sub(skip);
         for off in (0..skip + len).step_by(64) {
-            // SAFETY: a prefetch is a hint that never faults, whatever the
-            // address (here a line of the bytes asked for); SSE, which provides it, is part of
-            // the x86_64 baseline.
+            // SAFETY: a prefetch is a hint that never faults, whatever
+            // the address (here a line of the bytes asked for); SSE,
+            // which provides it, is part of the x86_64 baseline.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(first.wrapping_add(off)) };
         }
     }
